@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	asynqmetrics "github.com/hibiken/asynq/x/metrics"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tandemcrm/tandem/shared/config"
+	"github.com/tandemcrm/tandem/shared/logging"
+	"github.com/tandemcrm/tandem/shared/outbox"
+	"github.com/tandemcrm/tandem/shared/pg"
+	"github.com/tandemcrm/tandem/shared/platform"
+)
+
+// app holds the process's connections, opened once and shared by what the command runs.
+type app struct {
+	cfg   config.Config
+	log   *slog.Logger
+	db    *pgxpool.Pool
+	redis *redis.Client
+	queue asynq.RedisConnOpt
+	reg   *prometheus.Registry
+	// outboxMetrics is created once per process: the API (readiness) and the relay share it.
+	outboxMetrics *outbox.Metrics
+}
+
+func newLogger(cfg config.Config) (*slog.Logger, error) {
+	return logging.New(os.Stderr, cfg.LogFormat, cfg.LogLevel)
+}
+
+// openApp connects to PostgreSQL and Redis; a failure is one line naming the server,
+// where it was looked for, and how to fix it.
+func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
+	db, err := pg.Connect(ctx, cfg.DatabaseURL, pg.PoolConfig{MaxConns: int32(cfg.DBMaxConns), AppName: "tandem"})
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach PostgreSQL at %s (%s): start the local stack with 'make stack' or set TANDEM_DATABASE_URL",
+			hostOf(cfg.DatabaseURL), oneLine(err))
+	}
+	ropt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("TANDEM_REDIS_URL: %w", err)
+	}
+	rdb := redis.NewClient(ropt)
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := rdb.Ping(pctx).Err(); err != nil {
+		db.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("cannot reach Redis at %s (%s): start the local stack with 'make stack' or set TANDEM_REDIS_URL",
+			ropt.Addr, oneLine(err))
+	}
+	queue, err := asynq.ParseRedisURI(cfg.RedisURL)
+	if err != nil {
+		db.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("TANDEM_REDIS_URL: %w", err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		pg.NewPoolCollector(db), asynqmetrics.NewQueueMetricsCollector(asynq.NewInspector(queue)))
+	a := &app{cfg: cfg, log: log, db: db, redis: rdb, queue: queue, reg: reg}
+	a.outboxMetrics = outbox.NewMetrics(reg, db)
+	return a, nil
+}
+
+func (a *app) Close() {
+	a.redis.Close()
+	a.db.Close()
+}
+
+// migrationSets lists every schema's migrations in the direction of dependencies:
+// shared first, then the domains left to right.
+func migrationSets() []pg.MigrationSet {
+	return []pg.MigrationSet{platform.Migrations}
+}
+
+// subscriptions lists every event subscriber of every domain; the relay routes with
+// it and the worker serves it, so the two can never disagree.
+func (a *app) subscriptions() []outbox.Subscription {
+	return nil
+}
+
+func hostOf(dbURL string) string {
+	u, err := url.Parse(dbURL)
+	if err != nil || u.Host == "" {
+		return "(the configured URL)"
+	}
+	return u.Host
+}
+
+// oneLine reduces a connection error to its telling part ("connect: connection
+// refused") on one line: pgx and go-redis wrap the same cause several times over.
+func oneLine(err error) string {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err.Error()
+	}
+	s := strings.ReplaceAll(err.Error(), "\n", " ")
+	if len(s) > 160 {
+		s = s[:160] + "..."
+	}
+	return s
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tandemcrm/tandem/shared/pg"
+)
+
+func devCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "dev",
+		Short: "Everything in one process on a local PostgreSQL and Redis it starts under ./var",
+		Long: `Starts (or reuses) the local PostgreSQL and Redis under TANDEM_VAR_DIR, migrates,
+loads the demo data, and runs the API, the console, the worker, the scheduler and the
+outbox relay in this one process. Ctrl-C stops everything, including the servers it
+started (servers that were already running are left running). This is what 'make run'
+runs.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			log, err := newLogger(cfg)
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(cfg.VarDir, 0o755); err != nil {
+				return err
+			}
+			unlock, err := devLock(cfg.VarDir)
+			if err != nil {
+				return err
+			}
+			defer unlock()
+			ln, err := listen(cfg.HTTPAddr)
+			if err != nil {
+				return err
+			}
+			defer ln.Close()
+
+			ctx := cmd.Context()
+			stack, err := localStack(cfg)
+			if err != nil {
+				return err
+			}
+			started, err := stack.Start(ctx)
+			// Whatever happens next, stop what this process started, and only that.
+			defer func() {
+				if err := stack.Stop(context.Background(), &started); err != nil {
+					log.Error("stopping the local stack", "err", err)
+				}
+			}()
+			if err != nil {
+				return err
+			}
+			cfg.DatabaseURL, cfg.RedisURL = stack.DatabaseURL(), stack.RedisURL()
+			a, err := openApp(ctx, cfg, log)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if err := pg.Migrate(ctx, a.db, migrationSets()...); err != nil {
+				return err
+			}
+			logins, err := a.seedDemo(ctx)
+			if err != nil {
+				return fmt.Errorf("demo data: %w", err)
+			}
+			g, gctx := errgroup.WithContext(ctx)
+			g.Go(func() error { return a.serveHTTP(gctx, ln) })
+			g.Go(func() error { return a.runBackground(gctx, "all") })
+			printBanner(cmd, "http://"+ln.Addr().String(), logins)
+			err = g.Wait()
+			log.Info("stopped")
+			return err
+		},
+	}
+}
+
+func printBanner(cmd *cobra.Command, base string, logins []demoLogin) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nTandem is running at %s\n", base)
+	fmt.Fprintf(&b, "  health   %s/readyz   metrics %s/metrics   API doc %s/api/openapi.yaml\n", base, base, base)
+	if len(logins) > 0 {
+		fmt.Fprintf(&b, "  demo logins (password for all: see below):\n")
+		for _, l := range logins {
+			fmt.Fprintf(&b, "    %-20s %-28s %s\n", l.Role, l.Login, l.Password)
+		}
+	}
+	fmt.Fprintf(&b, "Press Ctrl-C to stop.\n\n")
+	fmt.Fprint(cmd.OutOrStdout(), b.String())
+}
+
+// devLock makes a second `tandem dev` on the same var directory fail with a clear
+// message instead of fighting the first over ports and data.
+func devLock(varDir string) (func(), error) {
+	path := filepath.Join(varDir, "dev.lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		b, _ := os.ReadFile(path)
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("another 'tandem dev' (pid %s) is already running from %s: stop it with Ctrl-C, or use another TANDEM_VAR_DIR and ports",
+				strings.TrimSpace(string(b)), varDir)
+		}
+		return nil, err
+	}
+	_ = f.Truncate(0)
+	_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+}

@@ -1,0 +1,240 @@
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// pgConf is appended to postgresql.conf at initdb. Tuned for a developer machine and
+// parallel tests: many short-lived connections and databases; durability is kept
+// (fsync on) so a crash never corrupts the cluster, only synchronous_commit is off,
+// which can lose the last few commits on an OS crash but never corrupts anything.
+const pgConf = `
+listen_addresses = '127.0.0.1'
+unix_socket_directories = ''
+max_connections = 400
+shared_buffers = 256MB
+synchronous_commit = off
+wal_level = minimal
+max_wal_senders = 0
+fsync = on
+log_min_messages = warning
+logging_collector = off
+timezone = 'UTC'
+`
+
+func (s *Stack) pgDataDir() string { return filepath.Join(s.Dir, "pg", "data") }
+
+// pgBinDir finds PostgreSQL 15 or newer among the installed server binaries.
+func pgBinDir() (string, error) {
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(dirs, func(i, j int) bool { return pgMajor(dirs[i]) > pgMajor(dirs[j]) })
+	for _, d := range dirs {
+		if pgMajor(d) >= 15 {
+			if _, err := os.Stat(filepath.Join(d, "pg_ctl")); err == nil {
+				return d, nil
+			}
+		}
+	}
+	if p, err := exec.LookPath("pg_ctl"); err == nil {
+		return filepath.Dir(p), nil
+	}
+	return "", errors.New("PostgreSQL 15 server binaries not found: install Debian packages postgresql-15 (run deploy/dev/install.sh postgres)")
+}
+
+func pgMajor(binDir string) int {
+	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
+	return n
+}
+
+// pgRunAs is the unprivileged account PostgreSQL runs under when we are root
+// (postgres refuses to run as root). Debian's package creates "postgres".
+func pgRunAs() (*user.User, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return nil, errors.New("running as root needs the 'postgres' account to run PostgreSQL: install Debian package postgresql-15")
+	}
+	return u, nil
+}
+
+// pgCommand runs a PostgreSQL binary, as the unprivileged account when we are root.
+func pgCommand(ctx context.Context, runAs *user.User, bin string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	if runAs != nil {
+		uid, _ := strconv.Atoi(runAs.Uid)
+		gid, _ := strconv.Atoi(runAs.Gid)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+		cmd.Env = append(os.Environ(), "HOME="+runAs.HomeDir)
+	}
+	// A fresh process group: Ctrl-C on `make run` goes to our process, which then stops
+	// the servers in order, instead of the terminal killing postgres mid-flight.
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
+	return cmd
+}
+
+func (s *Stack) pgPing(ctx context.Context) (dataDir string, err error) {
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(cctx, s.DatabaseURLFor("postgres"))
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(cctx)
+	err = conn.QueryRow(cctx, "SHOW data_directory").Scan(&dataDir)
+	return dataDir, err
+}
+
+// startPostgres initialises the cluster on first use and starts it unless it runs.
+func (s *Stack) startPostgres(ctx context.Context) (bool, error) {
+	data := s.pgDataDir()
+	if dir, err := s.pgPing(ctx); err == nil {
+		if sameDir(dir, data) {
+			return false, s.ensureDatabase(ctx)
+		}
+		return false, fmt.Errorf("port %d has a PostgreSQL serving %s, not ours (%s): set TANDEM_PG_PORT to a free port", s.PGPort, dir, data)
+	}
+	bin, err := pgBinDir()
+	if err != nil {
+		return false, err
+	}
+	runAs, err := pgRunAs()
+	if err != nil {
+		return false, err
+	}
+	if err := s.initPostgres(ctx, bin, runAs); err != nil {
+		return false, err
+	}
+	s.removeStalePostmasterPid()
+	logFile := filepath.Join(s.Dir, "pg", "postgres.log")
+	s.Log.Info("starting PostgreSQL", "port", s.PGPort, "data", data)
+	cmd := pgCommand(ctx, runAs, filepath.Join(bin, "pg_ctl"), "start", "-D", data, "-l", logFile, "-w", "-t", "60",
+		"-o", fmt.Sprintf("-p %d", s.PGPort))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return false, fmt.Errorf("PostgreSQL did not start on 127.0.0.1:%d (%v): %s; see %s", s.PGPort, err, strings.TrimSpace(string(out)), logFile)
+	}
+	if err := waitFor(ctx, 30*time.Second, "PostgreSQL", func() bool { _, err := s.pgPing(ctx); return err == nil }); err != nil {
+		return true, err
+	}
+	return true, s.ensureDatabase(ctx)
+}
+
+func (s *Stack) initPostgres(ctx context.Context, bin string, runAs *user.User) error {
+	data := s.pgDataDir()
+	if _, err := os.Stat(filepath.Join(data, "PG_VERSION")); err == nil {
+		return nil
+	}
+	// A half-made data directory from an interrupted initdb cannot be reused.
+	if err := os.RemoveAll(data); err != nil {
+		return fmt.Errorf("devstack: %w", err)
+	}
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return fmt.Errorf("devstack: %w", err)
+	}
+	if runAs != nil {
+		uid, _ := strconv.Atoi(runAs.Uid)
+		gid, _ := strconv.Atoi(runAs.Gid)
+		for _, p := range []string{filepath.Dir(data), data} {
+			if err := os.Chown(p, uid, gid); err != nil {
+				return fmt.Errorf("devstack: %w", err)
+			}
+		}
+		// The account must reach the data directory through every parent.
+		if out, err := pgCommand(ctx, runAs, "test", "-w", data).CombinedOutput(); err != nil {
+			return fmt.Errorf("account %q cannot write %s (%v %s): make its parent directories world-executable (chmod o+x)", runAs.Username, data, err, out)
+		}
+	}
+	s.Log.Info("initialising PostgreSQL cluster", "data", data)
+	cmd := pgCommand(ctx, runAs, filepath.Join(bin, "initdb"), "-D", data, "-U", DBUser, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.RemoveAll(data)
+		return fmt.Errorf("initdb failed: %v: %s", err, out)
+	}
+	f, err := os.OpenFile(filepath.Join(data, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("devstack: %w", err)
+	}
+	defer f.Close()
+	_, err = f.WriteString(pgConf)
+	return err
+}
+
+// removeStalePostmasterPid deletes postmaster.pid when the pid it names is not a live
+// postgres (a crash left it, and the pid may since belong to another program).
+func (s *Stack) removeStalePostmasterPid() {
+	path := filepath.Join(s.pgDataDir(), "postmaster.pid")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	pid, _ := strconv.Atoi(strings.SplitN(string(b), "\n", 2)[0])
+	if !processAlive(pid, "postgres") {
+		s.Log.Warn("removing stale PostgreSQL pid file", "pid", pid, "file", path)
+		os.Remove(path)
+	}
+}
+
+func (s *Stack) ensureDatabase(ctx context.Context) error {
+	conn, err := pgx.Connect(ctx, s.DatabaseURLFor("postgres"))
+	if err != nil {
+		return fmt.Errorf("devstack: %w", err)
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", DBName).Scan(&exists); err != nil {
+		return fmt.Errorf("devstack: %w", err)
+	}
+	if exists {
+		return nil
+	}
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+DBName)
+	return err
+}
+
+func (s *Stack) stopPostgres(ctx context.Context) error {
+	data := s.pgDataDir()
+	if _, err := os.Stat(filepath.Join(data, "postmaster.pid")); err != nil {
+		return nil
+	}
+	bin, err := pgBinDir()
+	if err != nil {
+		return err
+	}
+	runAs, err := pgRunAs()
+	if err != nil {
+		return err
+	}
+	s.Log.Info("stopping PostgreSQL", "data", data)
+	// A fresh context: stopping must happen even when the caller's was cancelled (Ctrl-C).
+	out, err := pgCommand(context.WithoutCancel(ctx), runAs, filepath.Join(bin, "pg_ctl"), "stop", "-D", data, "-m", "fast", "-w", "-t", "60").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("pg_ctl stop: %v: %s", err, out)
+	}
+	return nil
+}
+
+func sameDir(a, b string) bool {
+	ra, errA := filepath.EvalSymlinks(a)
+	rb, errB := filepath.EvalSymlinks(b)
+	if errA != nil || errB != nil {
+		return filepath.Clean(a) == filepath.Clean(b)
+	}
+	return ra == rb
+}

@@ -1,0 +1,96 @@
+package devstack
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// redisConf: loopback only, persistence under Dir/redis (RDB snapshots, so a restart
+// keeps queued tasks), and many logical databases so each test can have its own.
+const redisConf = `bind 127.0.0.1
+port %d
+dir %s
+pidfile %s
+logfile %s
+daemonize yes
+protected-mode yes
+databases 1024
+save 60 1000
+appendonly no
+`
+
+func (s *Stack) redisDir() string { return filepath.Join(s.Dir, "redis") }
+
+func (s *Stack) redisPing(ctx context.Context) (dir string, err error) {
+	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.RedisPort), DialTimeout: time.Second, MaxRetries: -1})
+	defer c.Close()
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	res, err := c.ConfigGet(cctx, "dir").Result()
+	if err != nil {
+		return "", err
+	}
+	return res["dir"], nil
+}
+
+func (s *Stack) startRedis(ctx context.Context) (bool, error) {
+	dir := s.redisDir()
+	if got, err := s.redisPing(ctx); err == nil {
+		if sameDir(got, dir) {
+			return false, nil
+		}
+		return false, fmt.Errorf("port %d has a Redis using %s, not ours (%s): set TANDEM_REDIS_PORT to a free port", s.RedisPort, got, dir)
+	}
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return false, fmt.Errorf("redis-server not found: install Debian package redis-server (run deploy/dev/install.sh redis)")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return false, fmt.Errorf("devstack: %w", err)
+	}
+	pidFile := filepath.Join(dir, "redis.pid")
+	if b, err := os.ReadFile(pidFile); err == nil {
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		if !processAlive(pid, "redis-server") {
+			s.Log.Warn("removing stale Redis pid file", "pid", pid, "file", pidFile)
+			os.Remove(pidFile)
+		}
+	}
+	conf := filepath.Join(dir, "redis.conf")
+	logFile := filepath.Join(dir, "redis.log")
+	if err := os.WriteFile(conf, fmt.Appendf(nil, redisConf, s.RedisPort, dir, pidFile, logFile), 0o644); err != nil {
+		return false, fmt.Errorf("devstack: %w", err)
+	}
+	s.Log.Info("starting Redis", "port", s.RedisPort, "dir", dir)
+	cmd := exec.CommandContext(ctx, bin, conf)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return false, fmt.Errorf("redis-server did not start on 127.0.0.1:%d (%v): %s; see %s", s.RedisPort, err, out, logFile)
+	}
+	err = waitFor(ctx, 15*time.Second, "Redis", func() bool { _, err := s.redisPing(ctx); return err == nil })
+	return true, err
+}
+
+func (s *Stack) stopRedis(ctx context.Context) error {
+	if _, err := s.redisPing(ctx); err != nil {
+		return nil
+	}
+	s.Log.Info("stopping Redis", "port", s.RedisPort)
+	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.RedisPort)})
+	defer c.Close()
+	// SHUTDOWN SAVE writes the snapshot; the connection closing is its success.
+	_ = c.ShutdownSave(context.WithoutCancel(ctx)).Err()
+	return waitFor(context.WithoutCancel(ctx), 15*time.Second, "Redis shutdown", func() bool {
+		_, err := s.redisPing(ctx)
+		return err != nil
+	})
+}

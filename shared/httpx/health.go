@@ -1,0 +1,60 @@
+package httpx
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tandemcrm/tandem/shared/errs"
+)
+
+// Check is one dependency /readyz probes.
+type Check struct {
+	Name  string
+	Probe func(ctx context.Context) error
+}
+
+// Health mounts GET /healthz (the process answers) and GET /readyz (every check passes
+// within 2 s; otherwise 503 naming the ones that failed). Checks run at every request
+// and hold no state, so readiness recovers by itself when a dependency returns.
+func Health(r gin.IRoutes, checks ...Check) {
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", func(c *gin.Context) {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+		defer cancel()
+		results := make(map[string]string, len(checks))
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for _, ch := range checks {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				status := "ok"
+				if err := ch.Probe(ctx); err != nil {
+					status = "down: " + err.Error()
+				}
+				mu.Lock()
+				results[ch.Name] = status
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		var down []string
+		for name, s := range results {
+			if s != "ok" {
+				down = append(down, name)
+			}
+		}
+		if len(down) == 0 {
+			c.JSON(http.StatusOK, gin.H{"status": "ok", "checks": results})
+			return
+		}
+		sort.Strings(down)
+		Render(c, errs.E(errs.KindUnavailable, "not_ready", "not ready: "+strings.Join(down, ", ")+" unavailable"))
+	})
+}

@@ -1,0 +1,70 @@
+package outbox
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tandemcrm/tandem/shared/platform/platformdb"
+)
+
+// Metrics are the relay's counters and the backlog gauges read at scrape time.
+type Metrics struct {
+	relayed    prometheus.Counter
+	duplicates prometheus.Counter
+	lag        prometheus.Histogram
+}
+
+// NewMetrics registers the relay's metrics and a collector of the backlog (rows not
+// yet sent and the age of the oldest) on reg.
+func NewMetrics(reg prometheus.Registerer, db *pgxpool.Pool) *Metrics {
+	m := &Metrics{
+		relayed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tandem_outbox_relayed_total", Help: "Outbox events enqueued on asynq and marked sent."}),
+		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tandem_outbox_taskid_conflicts_total", Help: "Enqueues refused by asynq because the task existed (a relay died before marking)."}),
+		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "tandem_outbox_lag_seconds", Help: "Time from an event's commit to its enqueue.",
+			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}}),
+	}
+	reg.MustRegister(m.relayed, m.duplicates, m.lag, &backlogCollector{db: db})
+	return m
+}
+
+func (m *Metrics) observeSent(rows []claimed, sent []uuid.UUID) {
+	m.relayed.Add(float64(len(sent)))
+	now := time.Now()
+	ok := make(map[uuid.UUID]bool, len(sent))
+	for _, id := range sent {
+		ok[id] = true
+	}
+	for _, r := range rows {
+		if ok[r.ID] {
+			m.lag.Observe(now.Sub(r.CreatedAt).Seconds())
+		}
+	}
+}
+
+var (
+	backlogDesc = prometheus.NewDesc("tandem_outbox_backlog", "Outbox events committed but not yet enqueued.", nil, nil)
+	oldestDesc  = prometheus.NewDesc("tandem_outbox_oldest_unsent_seconds", "Age of the oldest unsent outbox event (0 when none).", nil, nil)
+)
+
+type backlogCollector struct{ db *pgxpool.Pool }
+
+func (c *backlogCollector) Describe(ch chan<- *prometheus.Desc) { ch <- backlogDesc; ch <- oldestDesc }
+
+func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	b, err := platformdb.New(c.db).OutboxBacklog(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(backlogDesc, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(backlogDesc, prometheus.GaugeValue, float64(b.Unsent))
+	ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, b.OldestSeconds)
+}

@@ -1,0 +1,257 @@
+package outbox_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tandemcrm/tandem/shared/events"
+	"github.com/tandemcrm/tandem/shared/logging"
+	"github.com/tandemcrm/tandem/shared/outbox"
+	"github.com/tandemcrm/tandem/shared/pg"
+	"github.com/tandemcrm/tandem/shared/pgtest"
+	"github.com/tandemcrm/tandem/shared/redistest"
+)
+
+const topic events.Topic = "test.happened"
+
+var subs = []outbox.Subscription{
+	{Topic: topic, Subscriber: "a", Handle: func(context.Context, events.Envelope) error { return nil }},
+	{Topic: topic, Subscriber: "b", Queue: "other", Handle: func(context.Context, events.Envelope) error { return nil }},
+}
+
+func publish(t *testing.T, db *pgxpool.Pool, n int) {
+	t.Helper()
+	ctx := context.Background()
+	// Many per transaction to keep the set-up quick; the relay does not care.
+	for start := 0; start < n; start += 1000 {
+		err := pg.InTx(ctx, db, pg.TxOptions{}, func(tx pgx.Tx) error {
+			for i := start; i < min(n, start+1000); i++ {
+				if _, err := outbox.Publish(ctx, tx, topic, fmt.Sprintf("agg-%d", i%50), map[string]int{"i": i}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func unsent(t *testing.T, db *pgxpool.Pool) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(context.Background(), "SELECT count(*) FROM platform.outbox WHERE sent_at IS NULL").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func queued(t *testing.T, r redistest.DB, queue string) int {
+	t.Helper()
+	in := asynq.NewInspector(r.Asynq())
+	defer in.Close()
+	qi, err := in.GetQueueInfo(queue)
+	if err != nil {
+		t.Fatalf("queue %s: %v", queue, err)
+	}
+	return qi.Size
+}
+
+func newClient(t *testing.T, r redistest.DB) *asynq.Client {
+	c := asynq.NewClient(r.Asynq())
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestPublishIsPartOfTheTransaction(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	ctx := context.Background()
+	_ = pg.InTx(ctx, db, pg.TxOptions{}, func(tx pgx.Tx) error {
+		if _, err := outbox.Publish(ctx, tx, topic, "k", 1); err != nil {
+			t.Fatal(err)
+		}
+		return errors.New("roll back")
+	})
+	if n := unsent(t, db); n != 0 {
+		t.Fatalf("rolled-back transaction left %d events", n)
+	}
+	publish(t, db, 1)
+	if n := unsent(t, db); n != 1 {
+		t.Fatalf("committed transaction left %d events, want 1", n)
+	}
+}
+
+// A relay that dies after enqueueing and before marking loses nothing and, when its
+// lease has expired and another relay takes the rows, nothing is enqueued twice.
+func TestRelayKilledBetweenEnqueueAndMark(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	r := redistest.New(t)
+	q := newClient(t, r)
+	const n = 300
+	publish(t, db, n)
+
+	ctx, kill := context.WithCancel(context.Background())
+	dying := outbox.NewRelay(db, q, subs, outbox.RelayConfig{Name: "dying", BatchSize: 200, Lease: 300 * time.Millisecond}, nil, nil)
+	dying.SetAfterEnqueue(kill)
+	if _, err := dying.RelayOnce(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("dying relay: err = %v, want context.Canceled", err)
+	}
+	if got := unsent(t, db); got != n {
+		t.Fatalf("after the crash %d unsent, want all %d (none marked)", got, n)
+	}
+	if got := queued(t, r, "default"); got != 200 {
+		t.Fatalf("after the crash %d tasks queued, want the 200 of the batch", got)
+	}
+
+	reg := prometheus.NewRegistry()
+	survivor := outbox.NewRelay(db, q, subs, outbox.RelayConfig{Name: "survivor", BatchSize: 1000}, nil, outbox.NewMetrics(reg, db))
+	// Before the lease ends the survivor sees only the 100 rows the dying relay never claimed.
+	if got, err := survivor.RelayOnce(context.Background()); err != nil || got != n-200 {
+		t.Fatalf("survivor before lease expiry: %d rows, %v; want %d", got, err, n-200)
+	}
+	time.Sleep(350 * time.Millisecond)
+	if got, err := survivor.RelayOnce(context.Background()); err != nil || got != 200 {
+		t.Fatalf("survivor after lease expiry: %d rows, %v; want 200", got, err)
+	}
+	if got := unsent(t, db); got != 0 {
+		t.Fatalf("%d still unsent", got)
+	}
+	for _, queue := range []string{"default", "other"} {
+		if got := queued(t, r, queue); got != n {
+			t.Fatalf("queue %s has %d tasks, want exactly %d", queue, got, n)
+		}
+	}
+	if c := counter(t, reg, "tandem_outbox_taskid_conflicts_total"); c != 2*200 {
+		t.Fatalf("task id conflicts = %v, want 400 (200 events x 2 subscribers re-enqueued)", c)
+	}
+}
+
+// Two relays draining 10,000 events at once: every row is claimed by exactly one of
+// them, every event ends up enqueued once per subscriber.
+func TestTwoRelaysShareTenThousandEvents(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	r := redistest.New(t)
+	q := newClient(t, r)
+	const n = 10_000
+	publish(t, db, n)
+
+	var claimed atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 2 {
+		relay := outbox.NewRelay(db, q, subs, outbox.RelayConfig{Name: fmt.Sprint("r", i), BatchSize: 250}, nil, nil)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				got, err := relay.RelayOnce(context.Background())
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if got == 0 {
+					return
+				}
+				claimed.Add(int64(got))
+			}
+		}()
+	}
+	wg.Wait()
+	if claimed.Load() != n {
+		t.Fatalf("rows claimed %d times in all, want %d (each exactly once)", claimed.Load(), n)
+	}
+	if got := unsent(t, db); got != 0 {
+		t.Fatalf("%d unsent", got)
+	}
+	var relays int
+	if err := db.QueryRow(context.Background(), "SELECT count(DISTINCT leased_by) FROM platform.outbox").Scan(&relays); err != nil {
+		t.Fatal(err)
+	}
+	if relays != 2 {
+		t.Errorf("rows were claimed by %d relays, want both to share the work", relays)
+	}
+	for _, queue := range []string{"default", "other"} {
+		if got := queued(t, r, queue); got != n {
+			t.Fatalf("queue %s has %d tasks, want %d", queue, got, n)
+		}
+	}
+}
+
+// Run delivers to a real asynq server: the handler gets the envelope with the payload
+// and the request id of the transaction that published it.
+func TestRunDeliversToSubscribers(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	r := redistest.New(t)
+	q := newClient(t, r)
+	got := make(chan events.Envelope, 10)
+	sub := outbox.Subscription{Topic: "test.delivered", Subscriber: "probe", Handle: func(ctx context.Context, e events.Envelope) error {
+		if logging.RequestID(ctx) != e.RequestID {
+			t.Errorf("handler ctx request id %q, envelope %q", logging.RequestID(ctx), e.RequestID)
+		}
+		got <- e
+		return nil
+	}}
+	srv := asynq.NewServer(r.Asynq(), asynq.Config{Concurrency: 2, TaskCheckInterval: 10 * time.Millisecond, LogLevel: asynq.ErrorLevel})
+	mux := asynq.NewServeMux()
+	outbox.Register(mux, []outbox.Subscription{sub})
+	if err := srv.Start(mux); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	relay := outbox.NewRelay(db, q, []outbox.Subscription{sub}, outbox.RelayConfig{Poll: 5 * time.Second}, nil, nil)
+	go relay.Run(ctx) //nolint:errcheck
+
+	time.Sleep(100 * time.Millisecond) // let LISTEN start so the notification, not the poll, wakes it
+	pubCtx := logging.WithRequestID(ctx, "req-123")
+	start := time.Now()
+	err := pg.InTx(pubCtx, db, pg.TxOptions{}, func(tx pgx.Tx) error {
+		_, err := outbox.Publish(pubCtx, tx, "test.delivered", "order-1", map[string]string{"order": "o1"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-got:
+		var p map[string]string
+		if err := e.Decode(&p); err != nil || p["order"] != "o1" || e.Key != "order-1" || e.RequestID != "req-123" {
+			t.Fatalf("envelope %+v payload %v err %v", e, p, err)
+		}
+		if d := time.Since(start); d > 4*time.Second {
+			t.Errorf("delivery took %v: the commit notification did not wake the relay", d)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("event not delivered")
+	}
+}
+
+func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("metric %s not found", name)
+	return 0
+}

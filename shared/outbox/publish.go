@@ -1,0 +1,52 @@
+// Package outbox is the transactional outbox: Publish writes an event in the caller's
+// transaction, so the event exists if and only if the change that caused it committed;
+// the Relay moves committed events to asynq, one task per subscriber.
+//
+// Guarantees: at least once, never lost. A relay that dies after enqueueing but before
+// marking rows sent leaves them leased; the lease expires, another relay (or the same
+// one restarted) takes them, and asynq refuses the second enqueue because the task id
+// ("outbox:<event id>/<subscriber>") already exists — kept for 24 h by Retention — so
+// nothing is enqueued twice within that window. No order is promised, not even per
+// aggregate: asynq runs tasks concurrently and retries failed ones later, so a handler
+// must be idempotent and check state rather than rely on arrival order.
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tandemcrm/tandem/shared/events"
+	"github.com/tandemcrm/tandem/shared/logging"
+	"github.com/tandemcrm/tandem/shared/platform/platformdb"
+)
+
+// NotifyChannel is the PostgreSQL channel Publish notifies on commit, waking relays
+// at once instead of at their next poll.
+const NotifyChannel = "tandem_outbox"
+
+// Publish writes an event inside tx. It returns the event's id.
+func Publish(ctx context.Context, tx pgx.Tx, topic events.Topic, key string, payload any) (uuid.UUID, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("outbox: %w", err)
+	}
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("outbox: payload of %s: %w", topic, err)
+	}
+	err = platformdb.New(tx).InsertOutbox(ctx, platformdb.InsertOutboxParams{
+		ID: id, Topic: string(topic), AggregateKey: key, Payload: body, RequestID: logging.RequestID(ctx)})
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("outbox: publish %s: %w", topic, err)
+	}
+	// Delivered by PostgreSQL only if and when the transaction commits; several in one
+	// transaction collapse into one notification.
+	if _, err := tx.Exec(ctx, "SELECT pg_notify($1, '')", NotifyChannel); err != nil {
+		return uuid.Nil, fmt.Errorf("outbox: notify: %w", err)
+	}
+	return id, nil
+}

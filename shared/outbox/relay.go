@@ -1,0 +1,221 @@
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tandemcrm/tandem/shared/events"
+	"github.com/tandemcrm/tandem/shared/platform/platformdb"
+)
+
+// Enqueuer is the part of *asynq.Client the relay uses.
+type Enqueuer interface {
+	EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
+}
+
+// RelayConfig tunes a Relay; zero values take the defaults.
+type RelayConfig struct {
+	Name      string        // shown in leased_by; defaults to a random id
+	BatchSize int           // rows claimed per round (default 500)
+	Lease     time.Duration // how long claimed rows stay ours (default 30 s)
+	Poll      time.Duration // the longest wait between rounds when idle (default 1 s)
+	// Retention keeps completed tasks (and so their ids) in Redis; it must exceed Lease
+	// by far for the no-double-enqueue guarantee. Default 24 h.
+	Retention time.Duration
+	MaxRetry  int // asynq retries per task (default 25, about 3 weeks of backoff)
+}
+
+// Relay moves committed outbox rows to asynq.
+type Relay struct {
+	db      *pgxpool.Pool
+	q       *platformdb.Queries
+	tasks   Enqueuer
+	routes  map[events.Topic][]Subscription
+	cfg     RelayConfig
+	log     *slog.Logger
+	metrics *Metrics
+	// afterEnqueue, when set (tests), runs between the enqueue and the mark of a batch.
+	afterEnqueue func()
+}
+
+// NewRelay returns a relay that enqueues each event once per subscription of its topic.
+func NewRelay(db *pgxpool.Pool, q Enqueuer, subs []Subscription, cfg RelayConfig, log *slog.Logger, m *Metrics) *Relay {
+	if cfg.Name == "" {
+		cfg.Name = "relay-" + uuid.NewString()[:8]
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 500
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 30 * time.Second
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = time.Second
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = 24 * time.Hour
+	}
+	if cfg.MaxRetry <= 0 {
+		cfg.MaxRetry = 25
+	}
+	routes := map[events.Topic][]Subscription{}
+	for _, s := range subs {
+		routes[s.Topic] = append(routes[s.Topic], s)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Relay{db: db, q: platformdb.New(db), tasks: q, routes: routes, cfg: cfg, log: log.With("relay", cfg.Name), metrics: m}
+}
+
+// Run relays until ctx ends: a round whenever PostgreSQL notifies a commit, and at least
+// every Poll otherwise (notifications are a hint; polling is what guarantees progress).
+func (r *Relay) Run(ctx context.Context) error {
+	wake := make(chan struct{}, 1)
+	go r.listen(ctx, wake)
+	for {
+		n, err := r.RelayOnce(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			r.log.ErrorContext(ctx, "outbox relay round failed", "err", err)
+		}
+		if n == r.cfg.BatchSize {
+			continue // a full batch: more is likely waiting
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-wake:
+		case <-time.After(r.cfg.Poll):
+		}
+	}
+}
+
+// listen turns PostgreSQL notifications into wake-ups, reconnecting when the connection
+// drops; a failure here only slows the relay down to its poll interval.
+func (r *Relay) listen(ctx context.Context, wake chan<- struct{}) {
+	for ctx.Err() == nil {
+		conn, err := r.db.Acquire(ctx)
+		if err != nil {
+			sleepCtx(ctx, time.Second)
+			continue
+		}
+		if _, err := conn.Exec(ctx, "LISTEN "+NotifyChannel); err == nil {
+			for {
+				if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
+					break
+				}
+				select {
+				case wake <- struct{}{}:
+				default:
+				}
+			}
+		}
+		// The connection may hold a LISTEN or be broken: never hand it back to the pool.
+		conn.Hijack().Close(context.WithoutCancel(ctx))
+		sleepCtx(ctx, 100*time.Millisecond)
+	}
+}
+
+// claimed is one claimed outbox row.
+type claimed = platformdb.ClaimOutboxRow
+
+// RelayOnce claims up to one batch, enqueues it and marks what was enqueued as sent.
+// It returns the number of rows claimed.
+func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
+	rows, err := r.q.ClaimOutbox(ctx, platformdb.ClaimOutboxParams{
+		BatchSize: int32(r.cfg.BatchSize), LeaseMs: r.cfg.Lease.Milliseconds(), Relay: r.cfg.Name})
+	if err != nil {
+		return 0, fmt.Errorf("outbox: claim: %w", err)
+	}
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	// UPDATE ... RETURNING has no order; enqueue oldest first.
+	slices.SortFunc(rows, func(a, b claimed) int { return slices.Compare(a.ID[:], b.ID[:]) })
+	var sent, failed []uuid.UUID
+	var firstErr error
+	for _, row := range rows {
+		if err := r.enqueue(ctx, row); err != nil {
+			if ctx.Err() != nil {
+				return len(rows), ctx.Err() // leased rows come back when the lease ends
+			}
+			failed = append(failed, row.ID)
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		sent = append(sent, row.ID)
+	}
+	if r.afterEnqueue != nil {
+		r.afterEnqueue()
+	}
+	if len(sent) > 0 {
+		if err := r.q.MarkOutboxSent(ctx, sent); err != nil {
+			return len(rows), fmt.Errorf("outbox: mark sent: %w", err)
+		}
+	}
+	if len(failed) > 0 {
+		// Failed rows come back after a short backoff instead of the whole lease.
+		if err := r.q.ReleaseOutbox(ctx, platformdb.ReleaseOutboxParams{Ids: failed, LastError: firstErr.Error()}); err != nil {
+			r.log.ErrorContext(ctx, "outbox: release failed rows", "err", err)
+		}
+	}
+	if r.metrics != nil {
+		r.metrics.observeSent(rows, sent)
+	}
+	return len(rows), firstErr
+}
+
+func (r *Relay) enqueue(ctx context.Context, row claimed) error {
+	topic := events.Topic(row.Topic)
+	subs := r.routes[topic]
+	if len(subs) == 0 {
+		r.log.DebugContext(ctx, "outbox event has no subscriber", "topic", topic, "id", row.ID)
+		return nil
+	}
+	body, err := json.Marshal(events.Envelope{
+		ID: row.ID, Topic: topic, Key: row.AggregateKey, OccurredAt: row.CreatedAt,
+		RequestID: row.RequestID, Payload: row.Payload,
+	})
+	if err != nil {
+		return err
+	}
+	for _, s := range subs {
+		_, err := r.tasks.EnqueueContext(ctx, asynq.NewTask(s.TaskType(), body),
+			asynq.TaskID(TaskID(row.ID.String(), s.Subscriber)),
+			asynq.Queue(s.queue()),
+			asynq.Retention(r.cfg.Retention),
+			asynq.MaxRetry(r.cfg.MaxRetry))
+		if errors.Is(err, asynq.ErrTaskIDConflict) {
+			// Enqueued before by a relay that died before marking: delivered.
+			if r.metrics != nil {
+				r.metrics.duplicates.Inc()
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("outbox: enqueue %s for %s: %w", row.ID, s.Subscriber, err)
+		}
+	}
+	return nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
