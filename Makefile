@@ -54,7 +54,7 @@ test: build
 
 bench: deps build
 	@$(BIN) stack up >/dev/null
-	@deploy/bench/run.sh
+	@deploy/bench/run.sh | tee var/bench.md
 
 clean-var: stop
 	rm -rf var

@@ -4,16 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tandemcrm/tandem/shared/pg"
+	"github.com/tandemcrm/tandem/shared/wxpay/wxsim"
 )
 
 func devCmd() *cobra.Command {
@@ -73,6 +76,20 @@ runs.`,
 			if err := pg.Migrate(ctx, a.db, migrationSets()...); err != nil {
 				return err
 			}
+			// The WeChat Pay simulator plays WeChat for the demo: its own schema, its own
+			// listener (the client redirects the API host to it), dev keys under ./var.
+			sim, simHandler, _, err := wxsim.Dev(ctx, cfg.VarDir, a.db, log)
+			if err != nil {
+				return fmt.Errorf("WeChat Pay simulator: %w", err)
+			}
+			defer sim.Close()
+			simLn, err := listen(cfg.WxsimAddr)
+			if err != nil {
+				return err
+			}
+			simSrv := &http.Server{Handler: simHandler, ReadHeaderTimeout: 10 * time.Second}
+			go func() { _ = simSrv.Serve(simLn) }()
+			defer simSrv.Close()
 			logins, err := a.seedDemo(ctx)
 			if err != nil {
 				return fmt.Errorf("demo data: %w", err)
@@ -80,7 +97,7 @@ runs.`,
 			g, gctx := errgroup.WithContext(ctx)
 			g.Go(func() error { return a.serveHTTP(gctx, ln) })
 			g.Go(func() error { return a.runBackground(gctx, "all") })
-			printBanner(cmd, "http://"+ln.Addr().String(), logins)
+			printBanner(cmd, "http://"+ln.Addr().String(), "http://"+simLn.Addr().String(), logins)
 			err = g.Wait()
 			log.Info("stopped")
 			return err
@@ -88,10 +105,11 @@ runs.`,
 	}
 }
 
-func printBanner(cmd *cobra.Command, base string, logins []demoLogin) {
+func printBanner(cmd *cobra.Command, base, sim string, logins []demoLogin) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nTandem is running at %s\n", base)
 	fmt.Fprintf(&b, "  health   %s/readyz   metrics %s/metrics   API doc %s/api/openapi.yaml\n", base, base, base)
+	fmt.Fprintf(&b, "  WeChat Pay simulator %s (control API %s/sim/)\n", sim, sim)
 	if len(logins) > 0 {
 		fmt.Fprintf(&b, "  demo logins (password for all: see below):\n")
 		for _, l := range logins {

@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tandemcrm/tandem/shared/config"
+	"github.com/tandemcrm/tandem/shared/wxpay/wxsim"
 )
 
 func main() {
@@ -39,7 +41,8 @@ flag of the same name (the flag wins); run 'tandem <command> --help' to see them
 		SilenceErrors: true,
 	}
 	config.Bind(root.PersistentFlags())
-	root.AddCommand(serveCmd(), workerCmd(), migrateCmd(), seedCmd(), devCmd(), stackCmd(), configCmd())
+	root.AddCommand(serveCmd(), workerCmd(), migrateCmd(), seedCmd(), devCmd(), stackCmd(), configCmd(), benchCmd(),
+		wxsim.Command(slog.New(slog.NewTextHandler(os.Stderr, nil))))
 	return root
 }
 

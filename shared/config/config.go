@@ -36,6 +36,7 @@ type Config struct {
 	VarDir          string        `env:"TANDEM_VAR_DIR" flag:"var-dir" def:"./var" help:"tandem dev: where the local PostgreSQL, Redis and keys live"`
 	PGPort          int           `env:"TANDEM_PG_PORT" flag:"pg-port" def:"54329" help:"tandem dev: port of the local PostgreSQL"`
 	RedisPort       int           `env:"TANDEM_REDIS_PORT" flag:"redis-port" def:"63799" help:"tandem dev: port of the local Redis"`
+	WxsimAddr       string        `env:"TANDEM_WXSIM_ADDR" flag:"wxsim-addr" def:"127.0.0.1:8091" help:"tandem dev: where the WeChat Pay simulator listens (its own host: the client rewrites only the host)"`
 }
 
 // Field describes one setting, for --help and the README table.
@@ -122,6 +123,8 @@ func (c Config) validate() error {
 	}
 	_, _, err := net.SplitHostPort(c.HTTPAddr)
 	check(err == nil, "TANDEM_HTTP_ADDR", "want host:port, like 127.0.0.1:8080")
+	_, _, err = net.SplitHostPort(c.WxsimAddr)
+	check(err == nil && c.WxsimAddr != c.HTTPAddr, "TANDEM_WXSIM_ADDR", "want host:port, like 127.0.0.1:8091, other than TANDEM_HTTP_ADDR")
 	_, err = pgxpool.ParseConfig(c.DatabaseURL)
 	check(err == nil && strings.HasPrefix(c.DatabaseURL, "postgres"), "TANDEM_DATABASE_URL", "want postgres://user[:password]@host:port/db")
 	_, err = redis.ParseURL(c.RedisURL)

@@ -104,7 +104,7 @@ func TestRelayKilledBetweenEnqueueAndMark(t *testing.T) {
 	publish(t, db, n)
 
 	ctx, kill := context.WithCancel(context.Background())
-	dying := outbox.NewRelay(db, q, subs, outbox.RelayConfig{Name: "dying", BatchSize: 200, Lease: 300 * time.Millisecond}, nil, nil)
+	dying := outbox.NewRelay(db, q, subs, outbox.RelayConfig{Name: "dying", BatchSize: 200, Lease: 3 * time.Second}, nil, nil)
 	dying.SetAfterEnqueue(kill)
 	if _, err := dying.RelayOnce(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("dying relay: err = %v, want context.Canceled", err)
@@ -122,7 +122,7 @@ func TestRelayKilledBetweenEnqueueAndMark(t *testing.T) {
 	if got, err := survivor.RelayOnce(context.Background()); err != nil || got != n-200 {
 		t.Fatalf("survivor before lease expiry: %d rows, %v; want %d", got, err, n-200)
 	}
-	time.Sleep(350 * time.Millisecond)
+	waitLeasesOver(t, db)
 	if got, err := survivor.RelayOnce(context.Background()); err != nil || got != 200 {
 		t.Fatalf("survivor after lease expiry: %d rows, %v; want 200", got, err)
 	}
@@ -254,4 +254,19 @@ func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	t.Fatalf("metric %s not found", name)
 	return 0
+}
+
+// waitLeasesOver sleeps until every lease the database holds has ended, by the
+// database's clock (the one the relay's claim compares with).
+func waitLeasesOver(t *testing.T, db *pgxpool.Pool) {
+	t.Helper()
+	var left float64
+	err := db.QueryRow(context.Background(),
+		"SELECT coalesce(extract(epoch FROM max(lease_until) - now()), 0)::float8 FROM platform.outbox WHERE sent_at IS NULL").Scan(&left)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left > 0 {
+		time.Sleep(time.Duration(left*float64(time.Second)) + 50*time.Millisecond)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -32,6 +33,9 @@ type RelayConfig struct {
 	// by far for the no-double-enqueue guarantee. Default 24 h.
 	Retention time.Duration
 	MaxRetry  int // asynq retries per task (default 25, about 3 weeks of backoff)
+	// Parallel enqueues per batch (default 8): one Redis round trip each, so a batch
+	// enqueued one by one is bound by latency, not by Redis. Order is not promised anyway.
+	Parallel int
 }
 
 // Relay moves committed outbox rows to asynq.
@@ -66,6 +70,9 @@ func NewRelay(db *pgxpool.Pool, q Enqueuer, subs []Subscription, cfg RelayConfig
 	}
 	if cfg.MaxRetry <= 0 {
 		cfg.MaxRetry = 25
+	}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = 8
 	}
 	routes := map[events.Topic][]Subscription{}
 	for _, s := range subs {
@@ -144,20 +151,9 @@ func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
 	}
 	// UPDATE ... RETURNING has no order; enqueue oldest first.
 	slices.SortFunc(rows, func(a, b claimed) int { return slices.Compare(a.ID[:], b.ID[:]) })
-	var sent, failed []uuid.UUID
-	var firstErr error
-	for _, row := range rows {
-		if err := r.enqueue(ctx, row); err != nil {
-			if ctx.Err() != nil {
-				return len(rows), ctx.Err() // leased rows come back when the lease ends
-			}
-			failed = append(failed, row.ID)
-			if firstErr == nil {
-				firstErr = err
-			}
-			continue
-		}
-		sent = append(sent, row.ID)
+	sent, failed, firstErr := r.enqueueAll(ctx, rows)
+	if ctx.Err() != nil {
+		return len(rows), ctx.Err() // leased rows come back when the lease ends
 	}
 	if r.afterEnqueue != nil {
 		r.afterEnqueue()
@@ -177,6 +173,39 @@ func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
 		r.metrics.observeSent(rows, sent)
 	}
 	return len(rows), firstErr
+}
+
+// enqueueAll enqueues rows with up to cfg.Parallel in flight and sorts them into
+// enqueued and failed.
+func (r *Relay) enqueueAll(ctx context.Context, rows []claimed) (sent, failed []uuid.UUID, firstErr error) {
+	results := make([]error, len(rows))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(r.cfg.Parallel, len(rows)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i] = r.enqueue(ctx, rows[i])
+			}
+		}()
+	}
+	for i := range rows {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i, err := range results {
+		if err != nil {
+			failed = append(failed, rows[i].ID)
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		sent = append(sent, rows[i].ID)
+	}
+	return sent, failed, firstErr
 }
 
 func (r *Relay) enqueue(ctx context.Context, row claimed) error {

@@ -1,0 +1,334 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+	"github.com/spf13/cobra"
+
+	"github.com/tandemcrm/tandem/shared/events"
+	"github.com/tandemcrm/tandem/shared/outbox"
+	"github.com/tandemcrm/tandem/shared/pg"
+)
+
+// benchRedisDB is the Redis database the benchmarks flush and use; never the app's 0.
+const benchRedisDB = 15
+
+func benchCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Benchmarks of the platform on the configured PostgreSQL and Redis (make bench runs them)",
+		Long: `Measures the platform on a scratch database (tandem_bench, dropped and re-created) and
+Redis database 15 (flushed) of the configured servers. Prints one table row per figure.`,
+	}
+	var events, relays int
+	outboxCmd := &cobra.Command{
+		Use:   "outbox",
+		Short: "Outbox: events/s from commit to enqueued and the lag percentiles, with 1 and 2 relays",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withBenchEnv(cmd, func(ctx context.Context, db *pgxpool.Pool, r asynq.RedisClientOpt) error {
+				for n := 1; n <= relays; n++ {
+					if err := benchOutbox(ctx, cmd.OutOrStdout(), db, r, events, n); err != nil {
+						return err
+					}
+				}
+				for n := 1; n <= relays; n++ {
+					if err := benchOutboxDrain(ctx, cmd.OutOrStdout(), db, r, events, n); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		},
+	}
+	outboxCmd.Flags().IntVar(&events, "events", 10_000, "events per run")
+	outboxCmd.Flags().IntVar(&relays, "relays", 2, "run with 1..N relays")
+	var tasks int
+	pickupCmd := &cobra.Command{
+		Use:   "pickup",
+		Short: "asynq: enqueue-to-start latency p50/p99, direct and through the outbox, at two poll intervals",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withBenchEnv(cmd, func(ctx context.Context, db *pgxpool.Pool, r asynq.RedisClientOpt) error {
+				for _, poll := range []time.Duration{time.Second, 10 * time.Millisecond} {
+					n := tasks
+					if poll >= time.Second {
+						n = max(20, tasks/10) // half a second each: enough to show the median
+					}
+					for _, viaOutbox := range []bool{false, true} {
+						if err := benchPickup(ctx, cmd.OutOrStdout(), db, r, n, poll, viaOutbox); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
+			})
+		},
+	}
+	pickupCmd.Flags().IntVar(&tasks, "tasks", 300, "tasks per run, enqueued one at a time")
+	cmd.AddCommand(outboxCmd, pickupCmd)
+	return cmd
+}
+
+// withBenchEnv gives f a fresh migrated database and a flushed Redis database.
+func withBenchEnv(cmd *cobra.Command, f func(ctx context.Context, db *pgxpool.Pool, r asynq.RedisClientOpt) error) error {
+	ctx := cmd.Context()
+	cfg, err := loadConfig(cmd)
+	if err != nil {
+		return err
+	}
+	u, err := url.Parse(cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	admin, err := pgx.Connect(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("cannot reach PostgreSQL (%s): run 'make stack' first", oneLine(err))
+	}
+	for _, q := range []string{"DROP DATABASE IF EXISTS tandem_bench WITH (FORCE)", "CREATE DATABASE tandem_bench"} {
+		if _, err := admin.Exec(ctx, q); err != nil {
+			admin.Close(ctx)
+			return err
+		}
+	}
+	admin.Close(ctx)
+	u.Path = "/tandem_bench"
+	db, err := pg.Connect(ctx, u.String(), pg.PoolConfig{MaxConns: 16, AppName: "tandem-bench"})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := pg.Migrate(ctx, db, migrationSets()...); err != nil {
+		return err
+	}
+	ropt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	r := asynq.RedisClientOpt{Addr: ropt.Addr, Password: ropt.Password, DB: benchRedisDB}
+	rc := redis.NewClient(&redis.Options{Addr: ropt.Addr, Password: ropt.Password, DB: benchRedisDB})
+	err = rc.FlushDB(ctx).Err()
+	rc.Close()
+	if err != nil {
+		return err
+	}
+	return f(ctx, db, r)
+}
+
+const benchTopic events.Topic = "bench.happened"
+
+// benchOutbox commits n events, one per transaction from 4 producers, while `relays`
+// relays run, and measures from each commit to its enqueue (sent_at - created_at).
+func benchOutbox(ctx context.Context, w io.Writer, db *pgxpool.Pool, r asynq.RedisClientOpt, n, relays int) error {
+	if _, err := db.Exec(ctx, "TRUNCATE platform.outbox"); err != nil {
+		return err
+	}
+	rc := redis.NewClient(&redis.Options{Addr: r.Addr, Password: r.Password, DB: r.DB})
+	rc.FlushDB(ctx)
+	rc.Close()
+	client := asynq.NewClient(r)
+	defer client.Close()
+	subs := []outbox.Subscription{{Topic: benchTopic, Subscriber: "bench"}}
+	rctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for i := range relays {
+		relay := outbox.NewRelay(db, client, subs, outbox.RelayConfig{Name: fmt.Sprint("bench-", i)}, slog.New(slog.DiscardHandler), nil)
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = relay.Run(rctx) }()
+	}
+	time.Sleep(200 * time.Millisecond) // relays listening before the first commit
+	start := time.Now()
+	var next atomic.Int64
+	var pwg sync.WaitGroup
+	errc := make(chan error, 4)
+	for range 4 {
+		pwg.Add(1)
+		go func() {
+			defer pwg.Done()
+			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
+				err := pg.InTx(ctx, db, pg.TxOptions{}, func(tx pgx.Tx) error {
+					_, err := outbox.Publish(ctx, tx, benchTopic, fmt.Sprint("agg-", i%100), map[string]int64{"i": i})
+					return err
+				})
+				if err != nil {
+					errc <- err
+					return
+				}
+			}
+		}()
+	}
+	pwg.Wait()
+	committed := time.Since(start)
+	for {
+		var left int
+		if err := db.QueryRow(ctx, "SELECT count(*) FROM platform.outbox WHERE sent_at IS NULL").Scan(&left); err != nil {
+			stop()
+			return err
+		}
+		if left == 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stop()
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return err
+	default:
+	}
+	var span, p50, p99, max float64
+	err := db.QueryRow(ctx, `SELECT extract(epoch FROM max(sent_at) - min(created_at)),
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - created_at)),
+  percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - created_at)),
+  max(extract(epoch FROM sent_at - created_at))
+FROM platform.outbox`).Scan(&span, &p50, &p99, &max)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "| outbox, %d relay(s), %d events committed one per tx by 4 producers | %.0f events/s end to end (commits alone took %s: %.0f tx/s) | lag p50 %.1f ms, p99 %.1f ms, max %.1f ms |\n",
+		relays, n, float64(n)/span, committed.Round(time.Millisecond), float64(n)/committed.Seconds(), p50*1000, p99*1000, max*1000)
+	return nil
+}
+
+// benchOutboxDrain commits n events at once (COPY) and times relays emptying the
+// backlog: the relay's own capacity, free of the producers' commit rate.
+func benchOutboxDrain(ctx context.Context, w io.Writer, db *pgxpool.Pool, r asynq.RedisClientOpt, n, relays int) error {
+	if _, err := db.Exec(ctx, "TRUNCATE platform.outbox"); err != nil {
+		return err
+	}
+	rc := redis.NewClient(&redis.Options{Addr: r.Addr, Password: r.Password, DB: r.DB})
+	rc.FlushDB(ctx)
+	rc.Close()
+	now := time.Now()
+	_, err := db.CopyFrom(ctx, pgx.Identifier{"platform", "outbox"}, []string{"id", "topic", "aggregate_key", "payload", "created_at"},
+		pgx.CopyFromSlice(n, func(i int) ([]any, error) {
+			id, err := uuid.NewV7()
+			return []any{id, string(benchTopic), fmt.Sprint("agg-", i%100), []byte(fmt.Sprintf(`{"i":%d}`, i)), now}, err
+		}))
+	if err != nil {
+		return err
+	}
+	client := asynq.NewClient(r)
+	defer client.Close()
+	subs := []outbox.Subscription{{Topic: benchTopic, Subscriber: "bench"}}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range relays {
+		relay := outbox.NewRelay(db, client, subs, outbox.RelayConfig{Name: fmt.Sprint("drain-", i)}, slog.New(slog.DiscardHandler), nil)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				got, err := relay.RelayOnce(ctx)
+				if err != nil || got == 0 {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	took := time.Since(start)
+	fmt.Fprintf(w, "| outbox drain, %d relay(s), %d events already committed | %.0f events/s (%s) | — |\n",
+		relays, n, float64(n)/took.Seconds(), took.Round(time.Millisecond))
+	return nil
+}
+
+// benchPickup measures from enqueue (or from the commit of an outbox event) to the start
+// of the handler, one task at a time so each measures an idle worker's pick-up.
+func benchPickup(ctx context.Context, w io.Writer, db *pgxpool.Pool, r asynq.RedisClientOpt, n int, poll time.Duration, viaOutbox bool) error {
+	rc := redis.NewClient(&redis.Options{Addr: r.Addr, Password: r.Password, DB: r.DB})
+	rc.FlushDB(ctx)
+	rc.Close()
+	var mu sync.Mutex
+	lat := make([]time.Duration, 0, n)
+	done := make(chan struct{}, n)
+	record := func(sentAt int64) {
+		mu.Lock()
+		lat = append(lat, time.Since(time.Unix(0, sentAt)))
+		mu.Unlock()
+		done <- struct{}{}
+	}
+	srv := asynq.NewServer(r, asynq.Config{Concurrency: 10, TaskCheckInterval: poll, LogLevel: asynq.FatalLevel})
+	mux := asynq.NewServeMux()
+	sub := outbox.Subscription{Topic: benchTopic, Subscriber: "pickup", Handle: func(_ context.Context, e events.Envelope) error {
+		var p struct{ T int64 }
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		record(p.T)
+		return nil
+	}}
+	outbox.Register(mux, []outbox.Subscription{sub})
+	mux.HandleFunc("bench:direct", func(_ context.Context, t *asynq.Task) error {
+		var p struct{ T int64 }
+		if err := json.Unmarshal(t.Payload(), &p); err != nil {
+			return err
+		}
+		record(p.T)
+		return nil
+	})
+	if err := srv.Start(mux); err != nil {
+		return err
+	}
+	defer srv.Shutdown()
+	client := asynq.NewClient(r)
+	defer client.Close()
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	if viaOutbox {
+		relay := outbox.NewRelay(db, client, []outbox.Subscription{sub}, outbox.RelayConfig{}, slog.New(slog.DiscardHandler), nil)
+		go func() { _ = relay.Run(rctx) }()
+	}
+	time.Sleep(300 * time.Millisecond)
+	for i := range n {
+		now := time.Now().UnixNano()
+		var err error
+		if viaOutbox {
+			// The clock starts just before the commit, so the figure covers commit, NOTIFY,
+			// relay claim, enqueue, mark and pick-up.
+			err = pg.InTx(ctx, db, pg.TxOptions{}, func(tx pgx.Tx) error {
+				_, err := outbox.Publish(ctx, tx, benchTopic, "k", map[string]int64{"T": now})
+				return err
+			})
+		} else {
+			_, err = client.EnqueueContext(ctx, asynq.NewTask("bench:direct", fmt.Appendf(nil, `{"T":%d}`, now)), asynq.TaskID(fmt.Sprint("d", i)))
+		}
+		if err != nil {
+			return err
+		}
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			return fmt.Errorf("task %d not picked up within 10 s", i)
+		}
+		// Arrivals at random points of the worker's poll cycle, as real traffic is; right
+		// after the previous task the worker has just begun its sleep (the worst case).
+		time.Sleep(time.Duration(rand.Int64N(int64(poll) + 1)))
+	}
+	slices.Sort(lat)
+	path := "enqueue -> handler start"
+	if viaOutbox {
+		path = "commit -> outbox relay -> handler start"
+	}
+	fmt.Fprintf(w, "| asynq pick-up, TaskCheckInterval %s, %s, %d tasks one at a time | p50 %.1f ms | p99 %.1f ms |\n",
+		poll, path, n, ms(lat[len(lat)/2]), ms(lat[len(lat)*99/100]))
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

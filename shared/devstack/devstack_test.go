@@ -1,0 +1,84 @@
+package devstack
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// A stack of its own (own directory, own ports) through start, reuse, crash leftovers
+// and a foreign server on its port.
+func TestStackLifecycle(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	if os.Geteuid() == 0 {
+		// The postgres account must reach the data directory through every parent.
+		for d := dir; d != "/"; d = filepath.Dir(d) {
+			if st, err := os.Stat(d); err == nil && st.Mode().Perm()&0o001 == 0 {
+				_ = os.Chmod(d, st.Mode().Perm()|0o001)
+			}
+		}
+	}
+	s, err := New(dir, freePort(t), freePort(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Stop(context.Background(), nil) })
+
+	started, err := s.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !started.Postgres || !started.Redis {
+		t.Fatalf("first start: %+v, want both started", started)
+	}
+	again, err := s.Start(ctx)
+	if err != nil || again.Postgres || again.Redis {
+		t.Fatalf("second start: %+v %v, want both reused", again, err)
+	}
+
+	// A foreign stack on the same ports is refused with a message naming the port.
+	other, _ := New(t.TempDir(), s.PGPort, s.RedisPort, nil)
+	if _, err := other.Start(ctx); err == nil || !strings.Contains(err.Error(), fmt.Sprint(s.PGPort)) {
+		t.Fatalf("foreign stack on our ports: %v", err)
+	}
+
+	// Stop, then leave pid files as a crash would, naming a live process that is not
+	// the server (this test binary): Start must see through them.
+	if err := s.Stop(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	me := []byte(fmt.Sprintf("%d\n", os.Getpid()))
+	if err := os.WriteFile(filepath.Join(s.pgDataDir(), "postmaster.pid"), append(me, []byte(s.pgDataDir()+"\n")...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.redisDir(), "redis.pid"), me, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	started, err = s.Start(ctx)
+	if err != nil {
+		t.Fatalf("start after a crash: %v", err)
+	}
+	if !started.Postgres || !started.Redis {
+		t.Fatalf("after a crash: %+v, want both started", started)
+	}
+	if _, err := s.pgPing(ctx); err != nil {
+		t.Fatalf("PostgreSQL not answering: %v", err)
+	}
+}
