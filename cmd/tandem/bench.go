@@ -121,10 +121,7 @@ func withBenchEnv(cmd *cobra.Command, f func(ctx context.Context, db *pgxpool.Po
 		return err
 	}
 	r := asynq.RedisClientOpt{Addr: ropt.Addr, Password: ropt.Password, DB: benchRedisDB}
-	rc := redis.NewClient(&redis.Options{Addr: ropt.Addr, Password: ropt.Password, DB: benchRedisDB})
-	err = rc.FlushDB(ctx).Err()
-	rc.Close()
-	if err != nil {
+	if err := flushBenchRedis(ctx, r); err != nil {
 		return err
 	}
 	return f(ctx, db, r)
@@ -138,9 +135,9 @@ func benchOutbox(ctx context.Context, w io.Writer, db *pgxpool.Pool, r asynq.Red
 	if _, err := db.Exec(ctx, "TRUNCATE platform.outbox"); err != nil {
 		return err
 	}
-	rc := redis.NewClient(&redis.Options{Addr: r.Addr, Password: r.Password, DB: r.DB})
-	rc.FlushDB(ctx)
-	rc.Close()
+	if err := flushBenchRedis(ctx, r); err != nil {
+		return err
+	}
 	client := asynq.NewClient(r)
 	defer client.Close()
 	subs := []outbox.Subscription{{Topic: benchTopic, Subscriber: "bench"}}
@@ -212,9 +209,9 @@ func benchOutboxDrain(ctx context.Context, w io.Writer, db *pgxpool.Pool, r asyn
 	if _, err := db.Exec(ctx, "TRUNCATE platform.outbox"); err != nil {
 		return err
 	}
-	rc := redis.NewClient(&redis.Options{Addr: r.Addr, Password: r.Password, DB: r.DB})
-	rc.FlushDB(ctx)
-	rc.Close()
+	if err := flushBenchRedis(ctx, r); err != nil {
+		return err
+	}
 	now := time.Now()
 	_, err := db.CopyFrom(ctx, pgx.Identifier{"platform", "outbox"}, []string{"id", "topic", "aggregate_key", "payload", "created_at"},
 		pgx.CopyFromSlice(n, func(i int) ([]any, error) {
@@ -252,9 +249,9 @@ func benchOutboxDrain(ctx context.Context, w io.Writer, db *pgxpool.Pool, r asyn
 // benchPickup measures from enqueue (or from the commit of an outbox event) to the start
 // of the handler, one task at a time so each measures an idle worker's pick-up.
 func benchPickup(ctx context.Context, w io.Writer, db *pgxpool.Pool, r asynq.RedisClientOpt, n int, poll time.Duration, viaOutbox bool) error {
-	rc := redis.NewClient(&redis.Options{Addr: r.Addr, Password: r.Password, DB: r.DB})
-	rc.FlushDB(ctx)
-	rc.Close()
+	if err := flushBenchRedis(ctx, r); err != nil {
+		return err
+	}
 	var mu sync.Mutex
 	lat := make([]time.Duration, 0, n)
 	done := make(chan struct{}, n)
@@ -332,3 +329,10 @@ func benchPickup(ctx context.Context, w io.Writer, db *pgxpool.Pool, r asynq.Red
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// flushBenchRedis empties the benchmarks' Redis database, so each run starts with no tasks.
+func flushBenchRedis(ctx context.Context, r asynq.RedisClientOpt) error {
+	rc := redis.NewClient(&redis.Options{Addr: r.Addr, Password: r.Password, DB: r.DB})
+	defer rc.Close()
+	return rc.FlushDB(ctx).Err()
+}

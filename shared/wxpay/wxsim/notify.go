@@ -416,7 +416,7 @@ func (s *Sim) Notifications(ctx context.Context, outTradeNo string) ([]Notificat
 		return nil, err
 	}
 	defer rows.Close()
-	var out []NotificationRecord
+	out := []NotificationRecord{} // an empty list is [] in the control API, not null
 	for rows.Next() {
 		var r NotificationRecord
 		var body string
