@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/tandemcrm/tandem/reconciliation"
 	"github.com/tandemcrm/tandem/shared/config"
 	"github.com/tandemcrm/tandem/shared/logging"
 	"github.com/tandemcrm/tandem/shared/outbox"
@@ -85,7 +86,7 @@ func (a *app) Close() {
 // migrationSets lists every schema's migrations in the direction of dependencies:
 // shared first, then the domains left to right.
 func migrationSets() []pg.MigrationSet {
-	return []pg.MigrationSet{platform.Migrations}
+	return []pg.MigrationSet{platform.Migrations, reconciliation.Migrations}
 }
 
 // subscriptions lists every event subscriber of every domain; the relay routes with

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=var/bin/tandem
-deploy/dev/install.sh wrk
+deploy/dev/install.sh bench
 eval "$($BIN stack env)"
 export TANDEM_DATABASE_URL TANDEM_REDIS_URL
 
@@ -33,6 +33,9 @@ echo
 echo "| run | p50 | p99 |"
 echo "|---|---|---|"
 $BIN bench pickup --tasks 300
+echo
+
+reconciliation/bench.sh 1000000
 echo
 
 echo "## HTTP under load (wrk -t2 -c64 -d10s, loopback)"

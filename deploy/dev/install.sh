@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the local stack needs and is missing, from Debian packages.
-#   deploy/dev/install.sh postgres redis [chromium] [wrk]
+#   deploy/dev/install.sh postgres redis [chromium] [bench]
 # As root it runs apt-get; otherwise it names the packages to install and fails.
 set -euo pipefail
 
@@ -22,15 +22,15 @@ have_redis() {
   [ "$v" -ge 7 ] 2>/dev/null
 }
 have_chromium() { command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ]; }
-have_wrk() { command -v wrk >/dev/null 2>&1; }
+have_bench() { command -v wrk >/dev/null 2>&1 && [ -x /usr/bin/time ]; }
 
 for w in "${want[@]}"; do
   case "$w" in
     postgres) have_postgres || missing+=(postgresql-15 postgresql-client-15) ;;
     redis)    have_redis    || missing+=(redis-server) ;;
     chromium) have_chromium || missing+=(chromium fonts-noto-cjk) ;;
-    wrk)      have_wrk      || missing+=(wrk) ;;
-    *) echo "install.sh: unknown component '$w' (postgres, redis, chromium, wrk)" >&2; exit 2 ;;
+    bench)    have_bench    || missing+=(wrk time) ;;
+    *) echo "install.sh: unknown component '$w' (postgres, redis, chromium, bench)" >&2; exit 2 ;;
   esac
 done
 

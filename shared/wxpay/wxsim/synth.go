@@ -150,7 +150,7 @@ func (g *synth) id(prefix string, width int, n int) string {
 func (g *synth) payment(i int, row *TradeRow) {
 	total := 100 + g.rng.Int64N(50_000)
 	*row = TradeRow{
-		PayTime:       g.day.Add(time.Duration(int64(i) * int64(24*time.Hour) / int64(max(g.lines, 1)))),
+		PayTime:       g.day.Add(time.Duration(int64(i)*86400/int64(max(g.lines, 1))) * time.Second), // i*24h in ns would overflow int64 past 106,751 lines
 		AppID:         g.appID,
 		MchID:         g.mchID,
 		TransactionID: g.id("4200001234", 10, i),

@@ -123,3 +123,29 @@ func BenchmarkSyntheticBill(b *testing.B) {
 		})
 	}
 }
+
+// A bill long enough that i × 24 h in nanoseconds would overflow int64 (over 106,751
+// lines) still keeps every line inside its day, spread from 00:00 to 24:00.
+func TestSyntheticBillLongDayStaysInTheDay(t *testing.T) {
+	var bill bytes.Buffer
+	const lines = 120_000
+	if _, err := wxsim.WriteSyntheticBill(&bill, wxsim.SynthOptions{Date: "2025-03-14", Lines: lines, Type: "SUCCESS"}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := wxpay.NewTradeBillReader(&bill)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, last := 0, ""
+	for r.Next() {
+		day := r.Line().TradeTime.Format("2006-01-02")
+		if day != "2025-03-14" {
+			t.Fatalf("line %d is on %s", n, day)
+		}
+		last = r.Line().TradeTime.Format("15:04")
+		n++
+	}
+	if n != lines || last < "23:50" {
+		t.Fatalf("%d lines, the last at %s: want %d spread to the end of the day", n, last, lines)
+	}
+}

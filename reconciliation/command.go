@@ -1,0 +1,225 @@
+package reconciliation
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/spf13/cobra"
+
+	"github.com/tandemcrm/tandem/shared/config"
+	"github.com/tandemcrm/tandem/shared/errs"
+	"github.com/tandemcrm/tandem/shared/pg"
+	"github.com/tandemcrm/tandem/shared/wxpay"
+)
+
+// CommandOption supplies what `tandem reconcile` cannot build itself: billing's
+// ledger and repairer, and the WeChat Pay client, once they exist.
+type CommandOption func(*commandDeps)
+
+type commandDeps struct {
+	log      *slog.Logger
+	ledger   func(*pgxpool.Pool) LedgerSource
+	repairer func(*pgxpool.Pool) Repairer
+	wxpay    func(context.Context) (*wxpay.Client, error)
+}
+
+// WithLedger gives the command billing's ledger, used when --ledger is not given.
+func WithLedger(f func(*pgxpool.Pool) LedgerSource) CommandOption {
+	return func(d *commandDeps) { d.ledger = f }
+}
+
+// WithRepairer gives the command billing's repairer for missing_ours lines.
+func WithRepairer(f func(*pgxpool.Pool) Repairer) CommandOption {
+	return func(d *commandDeps) { d.repairer = f }
+}
+
+// WithWxpay gives the command a WeChat Pay client to download bills with.
+func WithWxpay(f func(context.Context) (*wxpay.Client, error)) CommandOption {
+	return func(d *commandDeps) { d.wxpay = f }
+}
+
+// WithLogger sets the logger [text on standard error].
+func WithLogger(l *slog.Logger) CommandOption {
+	return func(d *commandDeps) { d.log = l }
+}
+
+// Command is `tandem reconcile`: reconcile a bill file, or download one, and print
+// the run report; `tandem reconcile bench` measures the engine end to end.
+func Command(opts ...CommandOption) *cobra.Command {
+	var deps commandDeps
+	for _, o := range opts {
+		o(&deps)
+	}
+	var (
+		file, ledgerPath, date, mchid, dbURL string
+		migrate                              bool
+	)
+	cmd := &cobra.Command{
+		Use:   "reconcile --file bill.csv[.gz] --ledger ledger.csv [--date YYYY-MM-DD] | --date YYYY-MM-DD",
+		Short: "Reconcile a WeChat Pay trade bill against our ledger and print the run report",
+		Long: `Match every line of a WeChat Pay trade bill against our payments and refunds and
+record the run in schema recon (a re-run of a date replaces its results), then print
+counts and sums per class, fees, net, problems and the first exceptions.
+
+--file reconciles a bill file (plain or gzip, as downloaded from the merchant
+platform); --ledger is our side as CSV (the format 'tandem wxsim bill --ledger'
+writes). The merchant number and date are read from the bill unless given.
+
+--date without --file downloads the day's bill from WeChat Pay and matches it
+against the billing ledger. The billing domain does not provide its ledger yet, so
+that form fails and says so, unless --ledger supplies our side as CSV (and a WeChat
+Pay client has been configured).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			log := deps.log
+			if log == nil {
+				log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			}
+			if file == "" && date == "" {
+				return errs.Invalidf("file", "give --file (a bill file) or --date (download that day's bill)")
+			}
+			var client *wxpay.Client
+			if file == "" { // a download: say everything that is missing before connecting anywhere
+				if ledgerPath == "" && deps.ledger == nil {
+					return errs.E(errs.KindUnprocessable, CodeLedgerUnavailable,
+						"--date without --file reconciles against the billing ledger, which does not exist yet "+
+							"(billing does not implement reconciliation.LedgerSource); "+
+							"reconcile a file instead: --file bill.csv --ledger ledger.csv, or give our side with --ledger")
+				}
+				if deps.wxpay == nil {
+					return errs.E(errs.KindUnprocessable, CodeWxpayUnavailable,
+						"--date without --file downloads the bill, but no WeChat Pay merchant account is configured "+
+							"for this command (cmd/tandem passes one with reconciliation.WithWxpay); use --file")
+				}
+				var err error
+				if client, err = deps.wxpay(ctx); err != nil {
+					return fmt.Errorf("WeChat Pay client: %w", err)
+				}
+			} else if ledgerPath == "" && deps.ledger == nil {
+				return errs.Invalidf("ledger", "--file needs --ledger ledger.csv: the billing ledger does not exist yet")
+			} else if mchid == "" || date == "" {
+				peekM, peekD, err := peekBill(file)
+				if err != nil {
+					return err
+				}
+				mchid, date = firstNonEmpty(mchid, peekM), firstNonEmpty(date, peekD)
+			}
+
+			db, err := connect(ctx, cmd, dbURL, migrate)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			var ledger LedgerSource
+			if ledgerPath != "" {
+				ledger = CSVLedgerFile(ledgerPath)
+			} else {
+				ledger = deps.ledger(db)
+			}
+			cfg := Config{}
+			if deps.repairer != nil {
+				cfg.Repairer = deps.repairer(db)
+			}
+			svc := NewService(db, log, cfg)
+			var report *Report
+			if client != nil {
+				report, err = svc.RunDownload(ctx, client, date, ledger)
+			} else {
+				var f *os.File
+				if f, err = os.Open(file); err != nil {
+					return errs.Wrap(err, errs.KindInvalid, CodeBillUnreadable, "cannot open the bill file")
+				}
+				defer f.Close()
+				report, err = svc.RunFile(ctx, mchid, date, f, ledger)
+			}
+			if err != nil {
+				return err
+			}
+			return printReport(cmd.OutOrStdout(), report)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&file, "file", "", "the trade bill file (plain or gzip)")
+	f.StringVar(&ledgerPath, "ledger", "", "our side as CSV: kind,out_trade_no,transaction_id,out_refund_no,refund_id,amount_fen,fee_fen,occurred_at[,status]")
+	f.StringVar(&date, "date", "", "bill date, YYYY-MM-DD (Asia/Shanghai); with --file, default: the bill's")
+	f.StringVar(&mchid, "mchid", "", "merchant number; with --file, default: the bill's")
+	f.StringVar(&dbURL, "db", "", "PostgreSQL URL [TANDEM_DATABASE_URL, --database-url, or the local stack]")
+	f.BoolVar(&migrate, "migrate", false, "apply schema recon's migrations first")
+	cmd.AddCommand(benchCommand())
+	return cmd
+}
+
+func printReport(w io.Writer, r *Report) error {
+	if err := r.WriteTable(w); err != nil {
+		return err
+	}
+	if len(r.Phases) > 0 {
+		fmt.Fprint(w, "\ntook:")
+		for _, p := range r.Phases {
+			fmt.Fprintf(w, " %s %.3fs,", p.Name, p.Took.Seconds())
+		}
+		fmt.Fprintln(w)
+	}
+	return nil
+}
+
+// connect opens the database: --db, else the configured TANDEM_DATABASE_URL.
+func connect(ctx context.Context, cmd *cobra.Command, dbURL string, migrate bool) (*pgxpool.Pool, error) {
+	if dbURL == "" {
+		cfg, err := config.Load(cmd.Flags())
+		if err != nil {
+			return nil, err
+		}
+		dbURL = cfg.DatabaseURL
+	}
+	db, err := pg.Connect(ctx, dbURL, pg.PoolConfig{MaxConns: 4, AppName: "tandem-reconcile"})
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach PostgreSQL: %w (start the local stack with 'make stack' or set --db)", err)
+	}
+	if migrate {
+		if err := pg.Migrate(ctx, db, Migrations); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+// peekBill reads the merchant number and the business day from the first lines of
+// a bill: the merchant of the first line and the most frequent day.
+func peekBill(path string) (mchid, date string, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", "", errs.Wrap(err, errs.KindInvalid, CodeBillUnreadable, "cannot open the bill file")
+	}
+	defer f.Close()
+	rd, err := wxpay.NewTradeBillReader(f)
+	if err != nil {
+		return "", "", errs.Wrap(err, errs.KindInvalid, CodeBillUnreadable, "the file is not a WeChat Pay trade bill")
+	}
+	days := map[string]int{}
+	for n := 0; n < 1000 && rd.Next(); n++ {
+		l := rd.Line()
+		if mchid == "" {
+			mchid = l.MchID
+		}
+		days[l.TradeTime.In(wxpay.Shanghai).Format(wxpay.BillDateLayout)]++
+	}
+	keys := make([]string, 0, len(days))
+	for d := range days {
+		keys = append(keys, d)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		return days[keys[i]] > days[keys[j]] || days[keys[i]] == days[keys[j]] && keys[i] < keys[j]
+	})
+	if len(keys) == 0 || mchid == "" {
+		return "", "", errs.E(errs.KindInvalid, CodeBillUnreadable, "the bill has no lines to take the merchant and date from: give --mchid and --date")
+	}
+	return mchid, keys[0], nil
+}

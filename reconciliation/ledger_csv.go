@@ -1,0 +1,293 @@
+package reconciliation
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tandemcrm/tandem/shared/errs"
+)
+
+// CSVLedger is a LedgerSource over a CSV file in the format `tandem wxsim bill
+// --ledger` writes (plain or gzip):
+//
+//	kind,out_trade_no,transaction_id,out_refund_no,refund_id,amount_fen,fee_fen,occurred_at
+//	PAY,TD2025031400000001,4200001234202503140000000001,,,12345,74,2025-03-14T00:00:00+08:00
+//
+// Columns are found by name, in any order; out_refund_no, refund_id, fee_fen and
+// status are optional (status defaults to SUCCESS). Fields are not quoted. It
+// streams the records of the query's window; a malformed row fails the stream with
+// its line number, since a ledger with holes would make every result suspect.
+type CSVLedger struct {
+	open func() (io.ReadCloser, error)
+	path string
+}
+
+// CSVLedgerFile reads the ledger from path on every StreamLedger.
+func CSVLedgerFile(path string) *CSVLedger {
+	return &CSVLedger{open: func() (io.ReadCloser, error) { return os.Open(path) }, path: path}
+}
+
+// LedgerSizeHint estimates the records of a ledger file from its size (a record
+// of the wxsim format is about 100 bytes); 0 when unknown.
+func (c *CSVLedger) LedgerSizeHint(context.Context, LedgerQuery) int {
+	if c.path == "" {
+		return 0
+	}
+	fi, err := os.Stat(c.path)
+	if err != nil {
+		return 0
+	}
+	return int(min(fi.Size()/96, 1<<28))
+}
+
+// CSVLedgerReader reads the ledger from r; it can be streamed once.
+func CSVLedgerReader(r io.Reader) *CSVLedger {
+	used := false
+	return &CSVLedger{open: func() (io.ReadCloser, error) {
+		if used {
+			return nil, errors.New("ledger reader already consumed")
+		}
+		used = true
+		return io.NopCloser(r), nil
+	}}
+}
+
+// csvChunk is how much of the file becomes one string that lines and fields are
+// sliced from: one allocation per chunk, none per field.
+const csvChunk = 256 << 10
+
+type ledgerCol int
+
+const (
+	lcIgnored ledgerCol = iota
+	lcKind
+	lcOutTradeNo
+	lcTransactionID
+	lcOutRefundNo
+	lcRefundID
+	lcAmount
+	lcFee
+	lcStatus
+	lcAt
+)
+
+var ledgerColumns = map[string]ledgerCol{
+	"kind": lcKind, "out_trade_no": lcOutTradeNo, "transaction_id": lcTransactionID,
+	"out_refund_no": lcOutRefundNo, "refund_id": lcRefundID, "amount_fen": lcAmount, "fee_fen": lcFee,
+	"status": lcStatus, "occurred_at": lcAt,
+}
+
+// StreamLedger implements LedgerSource.
+func (c *CSVLedger) StreamLedger(ctx context.Context, q LedgerQuery, fn func(*Record) error) error {
+	rc, err := c.open()
+	if err != nil {
+		return errs.Wrap(err, errs.KindInvalid, CodeLedgerUnreadable, "cannot open the ledger file")
+	}
+	defer rc.Close()
+	br := bufio.NewReaderSize(rc, 64<<10)
+	var src io.Reader = br
+	if head, _ := br.Peek(2); bytes.Equal(head, []byte{0x1f, 0x8b}) {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return errs.Wrap(err, errs.KindInvalid, CodeLedgerUnreadable, "the ledger file is not valid gzip")
+		}
+		defer zr.Close()
+		src = zr
+	}
+	p := ledgerParser{q: q, fn: fn}
+	return p.run(ctx, src)
+}
+
+type ledgerParser struct {
+	q      LedgerQuery
+	fn     func(*Record) error
+	cols   []ledgerCol
+	lineNo int
+	rec    Record
+	fields []string
+}
+
+func (p *ledgerParser) fail(format string, args ...any) error {
+	return errs.E(errs.KindInvalid, CodeLedgerUnreadable,
+		fmt.Sprintf("ledger line %d: %s", p.lineNo, fmt.Sprintf(format, args...)))
+}
+
+// run reads chunks of whole lines and hands each line to p.line.
+func (p *ledgerParser) run(ctx context.Context, r io.Reader) error {
+	buf := make([]byte, 0, csvChunk)
+	for eof := false; !eof; {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, err := io.ReadFull(r, buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+			eof = true
+		case err != nil:
+			return errs.Wrap(err, errs.KindInvalid, CodeLedgerUnreadable, "cannot read the ledger file")
+		}
+		end := bytes.LastIndexByte(buf, '\n') + 1
+		if eof {
+			end = len(buf)
+		} else if end == 0 {
+			if len(buf) == cap(buf) { // one line longer than a chunk: grow
+				buf = append(buf, 0)[:len(buf)]
+			}
+			continue
+		}
+		chunk := string(buf[:end])
+		buf = buf[:copy(buf, buf[end:])]
+		for len(chunk) > 0 {
+			line := chunk
+			if i := strings.IndexByte(chunk, '\n'); i >= 0 {
+				line, chunk = chunk[:i], chunk[i+1:]
+			} else {
+				chunk = ""
+			}
+			if err := p.line(strings.TrimSuffix(line, "\r")); err != nil {
+				return err
+			}
+		}
+	}
+	if p.cols == nil {
+		return p.fail("no header")
+	}
+	return nil
+}
+
+func (p *ledgerParser) line(line string) error {
+	p.lineNo++
+	if p.lineNo == 1 {
+		line = strings.TrimPrefix(line, "\uFEFF")
+	}
+	if strings.TrimSpace(line) == "" {
+		return nil
+	}
+	p.fields = splitComma(line, p.fields[:0])
+	if p.cols == nil {
+		return p.header()
+	}
+	if len(p.fields) != len(p.cols) {
+		return p.fail("%d fields, the header has %d", len(p.fields), len(p.cols))
+	}
+	r := &p.rec
+	*r = Record{Status: StatusSuccess}
+	for i, f := range p.fields {
+		var ok = true
+		switch p.cols[i] {
+		case lcKind:
+			r.Kind, ok = ParseKind(f)
+		case lcOutTradeNo:
+			r.OutTradeNo = f
+		case lcTransactionID:
+			r.TransactionID = f
+		case lcOutRefundNo:
+			r.OutRefundNo = f
+		case lcRefundID:
+			r.RefundID = f
+		case lcAmount:
+			r.AmountFen, ok = parseInt(f)
+		case lcFee:
+			if f != "" {
+				r.FeeFen, ok = parseInt(f)
+			}
+		case lcStatus:
+			if f != "" {
+				r.Status = f
+			}
+		case lcAt:
+			r.At, ok = parseRFC3339(f)
+		}
+		if !ok {
+			return p.fail("%s: %.40q is not valid", p.cols[i].name(), f)
+		}
+	}
+	if r.At.Before(p.q.From) || !r.At.Before(p.q.To) {
+		return nil
+	}
+	return p.fn(r)
+}
+
+func (p *ledgerParser) header() error {
+	p.cols = make([]ledgerCol, len(p.fields))
+	seen := map[ledgerCol]bool{}
+	for i, f := range p.fields {
+		p.cols[i] = ledgerColumns[strings.TrimSpace(f)]
+		seen[p.cols[i]] = true
+	}
+	for _, c := range []ledgerCol{lcKind, lcOutTradeNo, lcTransactionID, lcAmount, lcAt} {
+		if !seen[c] {
+			return p.fail("the header has no column %s", c.name())
+		}
+	}
+	return nil
+}
+
+func (c ledgerCol) name() string {
+	for n, col := range ledgerColumns {
+		if col == c {
+			return n
+		}
+	}
+	return "?"
+}
+
+func splitComma(s string, out []string) []string {
+	for {
+		i := strings.IndexByte(s, ',')
+		if i < 0 {
+			return append(out, s)
+		}
+		out = append(out, s[:i])
+		s = s[i+1:]
+	}
+}
+
+func parseInt(s string) (int64, bool) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
+
+// parseRFC3339 reads "2006-01-02T15:04:05" followed by "Z" or "±hh:mm" by hand (the
+// ledger's format, and time.Parse would dominate a ledger line), and anything else
+// RFC 3339 allows through time.Parse.
+func parseRFC3339(s string) (time.Time, bool) {
+	if len(s) == 25 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' &&
+		(s[19] == '+' || s[19] == '-') && s[22] == ':' {
+		d := func(i, n int) int {
+			v := 0
+			for _, c := range []byte(s[i : i+n]) {
+				if c < '0' || c > '9' {
+					return -1
+				}
+				v = v*10 + int(c-'0')
+			}
+			return v
+		}
+		y, mo, dd, h, mi, sec, oh, om := d(0, 4), d(5, 2), d(8, 2), d(11, 2), d(14, 2), d(17, 2), d(20, 2), d(23, 2)
+		if y >= 0 && mo >= 1 && mo <= 12 && dd >= 1 && dd <= 31 && h >= 0 && h < 24 && mi >= 0 && mi < 60 &&
+			sec >= 0 && sec < 60 && oh >= 0 && om >= 0 {
+			off := (oh*60 + om) * 60
+			if s[19] == '-' {
+				off = -off
+			}
+			t := time.Date(y, time.Month(mo), dd, h, mi, sec, 0, time.UTC)
+			if t.Day() == dd {
+				return t.Add(-time.Duration(off) * time.Second), true
+			}
+			return time.Time{}, false
+		}
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	return t, err == nil
+}

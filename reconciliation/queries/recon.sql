@@ -1,0 +1,53 @@
+-- name: LockRunDate :exec
+-- Serialises the runs of one (mchid, date) until the end of the transaction.
+SELECT pg_advisory_xact_lock(hashtextextended('recon.run:' || sqlc.arg(mchid)::text || ':' || sqlc.arg(bill_date)::text, 0));
+
+-- name: DeleteRun :one
+-- The run being replaced; its classes and exceptions go with it (ON DELETE CASCADE).
+DELETE FROM recon.runs WHERE mchid = $1 AND bill_date = $2 RETURNING attempt;
+
+-- name: InsertRun :exec
+INSERT INTO recon.runs (id, mchid, bill_date, attempt, source, state, bill_type, started_at, finished_at,
+    bill_lines, order_fen, settlement_fen, refund_fen, requested_refund_fen, fee_milli_fen, net_milli_fen,
+    ledger_records, carried_in, repaired, problem_count, problems)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21);
+
+-- name: CopyRunClasses :copyfrom
+INSERT INTO recon.run_classes (run_id, class, items, bill_lines, order_fen, settlement_fen, refund_fen,
+    requested_refund_fen, fee_milli_fen, our_records, our_amount_fen)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11);
+
+-- name: CopyExceptions :copyfrom
+INSERT INTO recon.exceptions (id, run_id, seq, class, kind, out_trade_no, transaction_id, out_refund_no, refund_id,
+    line_no, bill_state, bill_time, bill_amount_fen, bill_fee_milli_fen,
+    our_status, our_time, our_amount_fen, our_fee_fen, carried_from, repaired_at, note)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21);
+
+-- name: GetRun :one
+SELECT * FROM recon.runs WHERE mchid = $1 AND bill_date = $2;
+
+-- name: ListRunClasses :many
+SELECT * FROM recon.run_classes WHERE run_id = $1;
+
+-- name: ListExceptions :many
+SELECT * FROM recon.exceptions WHERE run_id = $1 ORDER BY seq;
+
+-- name: ListExceptionsOfClass :many
+-- The exceptions of one class of a date's current run: the previous date's
+-- outside_window items are carried into the next run with it.
+SELECT e.* FROM recon.exceptions e JOIN recon.runs r ON r.id = e.run_id
+WHERE r.mchid = $1 AND r.bill_date = $2 AND e.class = $3
+ORDER BY e.seq;
+
+-- name: ListRepaired :many
+-- What the current run of a date repaired already: a re-run does not repair it again.
+SELECT e.* FROM recon.exceptions e JOIN recon.runs r ON r.id = e.run_id
+WHERE r.mchid = $1 AND r.bill_date = $2 AND e.repaired_at IS NOT NULL
+ORDER BY e.seq;
+
+-- name: ListTopExceptions :many
+-- The first exceptions of a run for a report: the most pressing classes first.
+SELECT * FROM recon.exceptions WHERE run_id = $1
+ORDER BY array_position(ARRAY['missing_ours', 'missing_wechat', 'amount_mismatch', 'status_mismatch',
+    'duplicate', 'outside_window']::text[], class), seq
+LIMIT $2;
