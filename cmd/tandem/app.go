@@ -19,7 +19,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tandemcrm/tandem/reconciliation"
+	"github.com/tandemcrm/tandem/shared/audit"
 	"github.com/tandemcrm/tandem/shared/config"
+	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/logging"
 	"github.com/tandemcrm/tandem/shared/outbox"
 	"github.com/tandemcrm/tandem/shared/pg"
@@ -36,6 +38,8 @@ type app struct {
 	reg   *prometheus.Registry
 	// outboxMetrics is created once per process: the API (readiness) and the relay share it.
 	outboxMetrics *outbox.Metrics
+	// identity is who may do what: users, roles, scopes, sessions, tokens, audit.
+	identity *identity.Service
 }
 
 func newLogger(cfg config.Config) (*slog.Logger, error) {
@@ -75,6 +79,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 		pg.NewPoolCollector(db), asynqmetrics.NewQueueMetricsCollector(asynq.NewInspector(queue)))
 	a := &app{cfg: cfg, log: log, db: db, redis: rdb, queue: queue, reg: reg}
 	a.outboxMetrics = outbox.NewMetrics(reg, db)
+	a.identity = identity.NewService(db, rdb, identity.Config{TokenRate: cfg.TokenRate})
 	return a, nil
 }
 
@@ -86,7 +91,7 @@ func (a *app) Close() {
 // migrationSets lists every schema's migrations in the direction of dependencies:
 // shared first, then the domains left to right.
 func migrationSets() []pg.MigrationSet {
-	return []pg.MigrationSet{platform.Migrations, reconciliation.Migrations}
+	return []pg.MigrationSet{platform.Migrations, audit.Migrations, identity.Migrations, reconciliation.Migrations}
 }
 
 // subscriptions lists every event subscriber of every domain; the relay routes with

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tandemcrm/tandem/shared/httpx"
+	"github.com/tandemcrm/tandem/shared/identity"
 )
 
 //go:embed openapi.yaml
@@ -23,5 +24,17 @@ func (a *app) router() *gin.Engine {
 	)
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg})))
 	e.GET("/api/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml; charset=utf-8", openAPIDoc) })
+
+	// Who is calling: a bearer token or a session cookie, on the API and the console
+	// (not on the platform endpoints above, which a scraper or a probe calls).
+	auth := identity.NewHTTP(a.identity, a.cfg.CookieSecure)
+	if err := e.SetTrustedProxies(splitList(a.cfg.TrustedProxies)); err != nil {
+		a.log.Error("TANDEM_TRUSTED_PROXIES ignored", "err", err)
+	}
+	auth.Mount(e.Group("/api/v1", auth.Authenticate()))
+	if err := a.mountConsole(e.Group("", auth.Authenticate()), auth); err != nil {
+		// The templates and catalogues are embedded: only a broken build gets here.
+		panic(err)
+	}
 	return e
 }

@@ -19,8 +19,19 @@ type demoLogin struct{ Role, Login, Password string }
 // so the data obeys every rule a user's would). It is idempotent: each step checks
 // what exists. Domains add their steps here as they land.
 func (a *app) seedDemo(ctx context.Context) ([]demoLogin, error) {
-	return nil, nil
+	d, err := a.identity.SeedDemo(ctx, demoPassword)
+	if err != nil {
+		return nil, fmt.Errorf("identity: %w", err)
+	}
+	out := make([]demoLogin, len(d.Logins))
+	for i, l := range d.Logins {
+		out[i] = demoLogin{Role: l.Role, Login: l.Login, Password: demoPassword}
+	}
+	return out, nil
 }
+
+// demoPassword is every demo account's password (printed by 'tandem dev').
+const demoPassword = "Tandem-demo-2025"
 
 // scaleGenerator writes n synthetic rows of one kind with COPY, for benchmarks.
 type scaleGenerator struct {

@@ -37,6 +37,9 @@ type Config struct {
 	PGPort          int           `env:"TANDEM_PG_PORT" flag:"pg-port" def:"54329" help:"tandem dev: port of the local PostgreSQL"`
 	RedisPort       int           `env:"TANDEM_REDIS_PORT" flag:"redis-port" def:"63799" help:"tandem dev: port of the local Redis"`
 	WxsimAddr       string        `env:"TANDEM_WXSIM_ADDR" flag:"wxsim-addr" def:"127.0.0.1:8091" help:"tandem dev: where the WeChat Pay simulator listens (its own host: the client rewrites only the host)"`
+	CookieSecure    string        `env:"TANDEM_COOKIE_SECURE" flag:"cookie-secure" def:"auto" help:"the session cookie's Secure flag: auto (when the request came over TLS), always or never"`
+	TrustedProxies  string        `env:"TANDEM_TRUSTED_PROXIES" flag:"trusted-proxies" def:"" help:"comma-separated addresses or CIDRs of proxies whose X-Forwarded-For is believed (empty: none; the peer address is the client)"`
+	TokenRate       int           `env:"TANDEM_TOKEN_RATE" flag:"token-rate" def:"600" help:"API requests per minute allowed per API token"`
 }
 
 // Field describes one setting, for --help and the README table.

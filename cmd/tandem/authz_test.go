@@ -1,0 +1,364 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tandemcrm/tandem/shared/identity"
+)
+
+// The authorization table: every endpoint, as every kind of caller, over scopes. A row
+// is one request and what must come back; adding an endpoint's rows is adding lines.
+//
+//	as:   a demo login, authenticated by its API token ("sh1.rep"), or by its session
+//	      cookie with the CSRF token ("sh1.rep/cookie") or without it ("sh1.rep/nocsrf");
+//	      "" for no credentials; "revoked", "expired", "malformed" for bad tokens.
+//	path: {user:LOGIN}, {unit:NAME}, {token:LOGIN}, {role:KEY} are replaced by ids.
+//	then: an optional check of the body (sees, lacks, has, code).
+var authzTable = []authzRow{
+	// Who are you: credentials.
+	{"", "GET", "/api/v1/me", "", 401, code("identity.unauthenticated")},
+	{"malformed", "GET", "/api/v1/me", "", 401, code("identity.token_malformed")},
+	{"revoked", "GET", "/api/v1/me", "", 401, code("identity.token_revoked")},
+	{"expired", "GET", "/api/v1/me", "", 401, code("identity.token_expired")},
+	{"unknown", "GET", "/api/v1/me", "", 401, code("identity.token_invalid")},
+	{"sh1.rep", "GET", "/api/v1/me", "", 200, has("merchant.lead.read", "own")},
+	{"sh1.rep/cookie", "GET", "/api/v1/me", "", 200, has("merchant.lead.read", "own")},
+	{"sh1.lead", "GET", "/api/v1/me", "", 200, has("merchant.lead.read", "team")},
+	{"sh.manager", "GET", "/api/v1/me", "", 200, has("merchant.lead.read", "subtree")},
+	{"finance", "GET", "/api/v1/me", "", 200, lacks("merchant.lead.read")}, // finance sees money, not leads
+	{"finance", "GET", "/api/v1/me", "", 200, has("billing.refund.create", "all")},
+	{"growth", "GET", "/api/v1/me", "", 200, lacks("merchant.lead.read")},
+	{"reviewer", "GET", "/api/v1/me", "", 200, has("merchant.onboarding.review", "subtree")},
+	{"shop.owner", "GET", "/api/v1/me", "", 200, has("merchant.portal.read", "merchant")},
+	{"shop.owner", "GET", "/api/v1/me", "", 200, lacks("merchant.lead.read")},
+	// Users: scoped by the org subtree (staff) or the merchant (merchant users).
+	{"admin", "GET", "/api/v1/users", "", 200, sees("admin", "sh.manager", "sh1.lead", "sh1.rep", "sh2.rep", "hz.lead", "hz1.rep", "reviewer", "growth", "finance", "shop.owner", "shop.staff", "shop2.owner")},
+	{"sh.manager", "GET", "/api/v1/users", "", 200, sees("sh.manager", "sh1.lead", "sh1.rep", "sh2.rep", "reviewer")},
+	{"sh1.lead", "GET", "/api/v1/users", "", 200, sees("sh1.lead", "sh1.rep")},
+	{"hz.lead", "GET", "/api/v1/users", "", 200, sees("hz.lead", "hz1.rep")},
+	{"shop.owner", "GET", "/api/v1/users", "", 200, sees("shop.owner", "shop.staff")},
+	{"sh1.rep", "GET", "/api/v1/users", "", 403, code("identity.forbidden")},
+	{"finance", "GET", "/api/v1/users", "", 403, code("identity.forbidden")},
+	{"sh1.lead", "GET", "/api/v1/users/{user:sh1.rep}", "", 200, is("phone", "138****5678")}, // masked: no identity.pii.read
+	{"sh.manager", "GET", "/api/v1/users/{user:sh1.rep}", "", 200, is("phone", "13812345678")},
+	{"sh1.lead", "GET", "/api/v1/users/{user:sh2.rep}", "", 404, code("identity.user_not_found")}, // another team
+	{"sh1.lead", "GET", "/api/v1/users/{user:hz1.rep}", "", 404, code("identity.user_not_found")}, // another city
+	{"sh.manager", "GET", "/api/v1/users/{user:hz1.rep}", "", 404, code("identity.user_not_found")},
+	{"shop.owner", "GET", "/api/v1/users/{user:shop2.owner}", "", 404, code("identity.user_not_found")}, // another merchant
+	{"shop.owner", "GET", "/api/v1/users/{user:shop.staff}", "", 200, nil},
+	{"admin", "GET", "/api/v1/users/0190a6b2-0000-7000-8000-000000000000", "", 404, code("identity.user_not_found")},
+	{"admin", "GET", "/api/v1/users/not-an-id", "", 404, code("identity.user_not_found")},
+	{"sh.manager", "PATCH", "/api/v1/users/{user:hz1.rep}", `{"display_name":"x"}`, 404, code("identity.user_not_found")},
+	{"sh.manager", "PATCH", "/api/v1/users/{user:sh2.rep}", `{"org_unit_id":"{unit:杭州一组 HZ Team 1}"}`, 404, code("identity.org_unit_not_found")},
+	// Granting: never oneself, never more than one holds.
+	{"sh.manager", "PUT", "/api/v1/users/{user:sh.manager}/roles", `{"roles":["admin"]}`, 403, code("identity.self_grant")},
+	{"sh.manager", "PUT", "/api/v1/users/{user:sh1.rep}/roles", `{"roles":["admin"]}`, 403, code("identity.grant_forbidden")},
+	{"sh.manager", "PUT", "/api/v1/users/{user:sh1.rep}/roles", `{"roles":["finance"]}`, 403, code("identity.grant_forbidden")},
+	{"sh.manager", "PUT", "/api/v1/users/{user:hz1.rep}/roles", `{"roles":["sales_rep"]}`, 404, code("identity.user_not_found")},
+	{"shop.owner", "PUT", "/api/v1/users/{user:shop.staff}/roles", `{"roles":["sales_rep"]}`, 422, code("identity.role_kind")},
+	{"sh.manager", "POST", "/api/v1/users", `{"login":"sh.new","display_name":"N","org_unit_id":"{unit:杭州一组 HZ Team 1}","password":"long-enough-1","roles":["sales_rep"]}`, 404, code("identity.org_unit_not_found")},
+	{"sh.manager", "POST", "/api/v1/users", `{"login":"sh.new","display_name":"N","org_unit_id":"{unit:上海一组 SH Team 1}","password":"long-enough-1","roles":["sales_rep"]}`, 201, nil},
+	{"shop.owner", "POST", "/api/v1/users", `{"login":"shop.new","display_name":"N","kind":"merchant","merchant_id":"{merchant:B}","password":"long-enough-1","roles":["merchant_staff"]}`, 404, code("merchant_not_found")},
+	{"shop.owner", "POST", "/api/v1/users", `{"login":"shop.new","display_name":"N","kind":"merchant","password":"long-enough-1","roles":["merchant_staff"]}`, 201, nil},
+	// Cookie sessions need the CSRF token on unsafe requests.
+	{"admin/nocsrf", "PATCH", "/api/v1/users/{user:sh1.rep}", `{"display_name":"x"}`, 403, code("identity.csrf_invalid")},
+	{"admin/cookie", "PATCH", "/api/v1/users/{user:sh1.rep}", `{"display_name":"张销售"}`, 200, nil},
+	// Org tree.
+	{"admin", "GET", "/api/v1/org-units", "", 200, count(7)},
+	{"sh.manager", "GET", "/api/v1/org-units", "", 200, count(3)},
+	{"sh1.lead", "GET", "/api/v1/org-units", "", 200, count(1)},
+	{"sh1.rep", "GET", "/api/v1/org-units", "", 403, nil},
+	{"sh.manager", "POST", "/api/v1/org-units", `{"parent_id":"{unit:上海 Shanghai}","kind":"team","name":"三组"}`, 403, nil},
+	{"admin", "POST", "/api/v1/org-units/{unit:上海二组 SH Team 2}/move", `{"parent_id":"{unit:华东 East China}"}`, 422, code("identity.org_kind")},
+	// Roles.
+	{"admin", "GET", "/api/v1/roles", "", 200, count(9)},
+	{"sh.manager", "GET", "/api/v1/roles", "", 200, count(9)},
+	{"sh1.rep", "GET", "/api/v1/roles", "", 403, nil},
+	{"sh.manager", "POST", "/api/v1/roles", `{"key":"mini","name":"Mini","scope":"own","permissions":["merchant.lead.read"]}`, 403, nil},
+	{"admin", "PUT", "/api/v1/roles/{role:admin}", `{"name":"x","scope":"own","permissions":[]}`, 422, code("identity.role_locked")},
+	{"admin", "POST", "/api/v1/roles", `{"key":"auditor","name":"Auditor","scope":"all","permissions":["audit.log.read"]}`, 201, nil},
+	// Tokens: one's own; managers of tokens see those in scope.
+	{"sh1.rep", "GET", "/api/v1/tokens", "", 200, owners("sh1.rep")},
+	{"admin", "GET", "/api/v1/tokens", "", 200, count(14)},
+	{"sh2.rep", "DELETE", "/api/v1/tokens/{token:sh1.rep}", "", 404, code("identity.token_not_found")}, // a rep cannot touch another team's rows
+	{"shop.owner", "DELETE", "/api/v1/tokens/{token:shop2.owner}", "", 404, code("identity.token_not_found")},
+	{"sh1.rep", "POST", "/api/v1/tokens", `{"name":"phone","ttl_days":30}`, 201, nil},
+	// The audit log: by scope of audit.log.read.
+	{"admin", "GET", "/api/v1/audit?action=identity.user.create", "", 200, atLeast(13)},
+	{"sh1.lead", "GET", "/api/v1/audit?action=auth.login", "", 200, actors("sh1.rep")}, // admin signed in too: not their team
+	{"admin", "GET", "/api/v1/audit?action=auth.login", "", 200, actors("admin", "sh1.rep")},
+	{"finance", "GET", "/api/v1/audit/export", "", 200, nil},
+	{"sh1.lead", "GET", "/api/v1/audit/export", "", 403, nil},
+	{"sh1.rep", "GET", "/api/v1/audit", "", 403, nil},
+	{"growth", "GET", "/api/v1/audit", "", 403, nil},
+	// The queue dashboard: admins only.
+	{"admin", "GET", "/admin/queues/api/queues", "", 200, nil},
+	{"sh.manager", "GET", "/admin/queues/api/queues", "", 403, nil},
+	{"", "GET", "/admin/queues", "", 401, nil},
+}
+
+type authzRow struct {
+	as, method, path, body string
+	status                 int
+	then                   func(t *testing.T, w *authzWorld, body []byte)
+}
+
+type authzWorld struct {
+	demo     identity.Demo
+	tokens   map[string]string    // login → secret
+	tokenIDs map[string]string    // login → token id
+	sessions map[string][2]string // login → cookie, csrf
+	roles    map[string]string
+	bad      map[string]string // revoked, expired, unknown, malformed → secret
+}
+
+func TestAuthorizationTable(t *testing.T) {
+	a := testApp(t)
+	w := newAuthzWorld(t, a)
+	h := a.router()
+	for i, row := range authzTable {
+		name := fmt.Sprintf("%02d %s %s %s", i, row.as, row.method, row.path)
+		t.Run(name, func(t *testing.T) {
+			res, body := w.do(t, h, row)
+			if res.StatusCode != row.status {
+				t.Fatalf("status %d, want %d: %s", res.StatusCode, row.status, body)
+			}
+			if row.then != nil {
+				row.then(t, w, body)
+			}
+		})
+	}
+	t.Logf("authorization table: %d rows", len(authzTable))
+}
+
+func newAuthzWorld(t *testing.T, a *app) *authzWorld {
+	t.Helper()
+	ctx := context.Background()
+	demo, err := a.identity.SeedDemo(ctx, demoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &authzWorld{demo: demo, tokens: map[string]string{}, tokenIDs: map[string]string{}, sessions: map[string][2]string{}, roles: map[string]string{}, bad: map[string]string{}}
+	for login, id := range demo.Users {
+		p, err := a.identity.Principal(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !p.Can(identity.PermTokenCreate) {
+			continue
+		}
+		tok, secret, err := a.identity.CreateToken(ctx, p, identity.NewToken{Name: "authz " + login})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.tokens[login], w.tokenIDs[login] = secret, tok.ID.String()
+	}
+	for _, login := range []string{"admin", "sh1.rep"} {
+		s, err := a.identity.Login(ctx, identity.LoginAttempt{Login: login, Password: demoPassword, IP: "127.0.0.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.sessions[login] = [2]string{s.Token, s.CSRFToken}
+	}
+	admin, _ := a.identity.Principal(ctx, demo.Users["admin"])
+	roles, err := a.identity.ListRoles(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range roles {
+		w.roles[r.Key] = r.ID.String()
+	}
+	rep, _ := a.identity.Principal(ctx, demo.Users["hz1.rep"])
+	revoked, secret, err := a.identity.CreateToken(ctx, rep, identity.NewToken{Name: "revoked"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.identity.RevokeToken(ctx, rep, revoked.ID); err != nil {
+		t.Fatal(err)
+	}
+	w.bad["revoked"] = secret
+	// A token made by a service whose clock is two hours behind, for one hour: expired.
+	past := identity.NewService(a.db, a.redis, identity.Config{Now: func() time.Time { return time.Now().Add(-2 * time.Hour) }})
+	if _, w.bad["expired"], err = past.CreateToken(ctx, rep, identity.NewToken{Name: "expired", TTL: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	w.bad["unknown"] = identity.TokenPrefix + strings.Repeat("A", 43)
+	w.bad["malformed"] = "not-a-token"
+	return w
+}
+
+var placeholder = regexp.MustCompile(`\{(user|unit|token|role|merchant):([^}]+)\}`)
+
+func (w *authzWorld) expand(t *testing.T, s string) string {
+	return placeholder.ReplaceAllStringFunc(s, func(m string) string {
+		g := placeholder.FindStringSubmatch(m)
+		var v string
+		switch g[1] {
+		case "user":
+			v = w.demo.Users[g[2]].String()
+		case "unit":
+			v = w.demo.Units[g[2]].String()
+		case "merchant":
+			v = w.demo.Merchants[g[2]].String()
+		case "token":
+			v = w.tokenIDs[g[2]]
+		case "role":
+			v = w.roles[g[2]]
+		}
+		if v == "" || strings.HasPrefix(v, "00000000") {
+			t.Fatalf("no id for %s", m)
+		}
+		return v
+	})
+}
+
+func (w *authzWorld) do(t *testing.T, h http.Handler, row authzRow) (*http.Response, []byte) {
+	t.Helper()
+	var body io.Reader
+	if row.body != "" {
+		body = strings.NewReader(w.expand(t, row.body))
+	}
+	req := httptest.NewRequest(row.method, w.expand(t, row.path), body)
+	if row.body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	login, mode, _ := strings.Cut(row.as, "/")
+	switch {
+	case login == "":
+	case w.bad[login] != "":
+		req.Header.Set("Authorization", "Bearer "+w.bad[login])
+	case mode == "cookie" || mode == "nocsrf":
+		s, ok := w.sessions[login]
+		if !ok {
+			t.Fatalf("no session for %s", login)
+		}
+		req.AddCookie(&http.Cookie{Name: identity.SessionCookie, Value: s[0]})
+		if mode == "cookie" {
+			req.Header.Set(identity.CSRFHeader, s[1])
+		}
+	default:
+		secret, ok := w.tokens[login]
+		if !ok {
+			t.Fatalf("no token for %s", login)
+		}
+		req.Header.Set("Authorization", "Bearer "+secret)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Result(), rec.Body.Bytes()
+}
+
+// Checks of a row's answer.
+
+func code(want string) func(*testing.T, *authzWorld, []byte) {
+	return func(t *testing.T, _ *authzWorld, body []byte) {
+		var e struct {
+			Error struct{ Code string } `json:"error"`
+		}
+		if json.Unmarshal(body, &e) != nil || e.Error.Code != want {
+			t.Fatalf("error code: want %s, body %s", want, body)
+		}
+	}
+}
+
+func permissionsOf(t *testing.T, body []byte) map[string]string {
+	var me struct {
+		Permissions map[string]string `json:"permissions"`
+	}
+	if err := json.Unmarshal(body, &me); err != nil {
+		t.Fatal(err)
+	}
+	return me.Permissions
+}
+
+func has(perm, level string) func(*testing.T, *authzWorld, []byte) {
+	return func(t *testing.T, _ *authzWorld, body []byte) {
+		if got := permissionsOf(t, body)[perm]; got != level {
+			t.Fatalf("%s at %q, want %q", perm, got, level)
+		}
+	}
+}
+
+func lacks(perm string) func(*testing.T, *authzWorld, []byte) {
+	return func(t *testing.T, _ *authzWorld, body []byte) {
+		if got, ok := permissionsOf(t, body)[perm]; ok {
+			t.Fatalf("holds %s at %s", perm, got)
+		}
+	}
+}
+
+func items(t *testing.T, body []byte) []map[string]any {
+	var p struct {
+		Items []map[string]any `json:"items"`
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+	return p.Items
+}
+
+func field(t *testing.T, body []byte, key string) []string {
+	var out []string
+	for _, it := range items(t, body) {
+		out = append(out, fmt.Sprint(it[key]))
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
+func setOf(t *testing.T, key string, want ...string) func(*testing.T, *authzWorld, []byte) {
+	return func(t *testing.T, _ *authzWorld, body []byte) {
+		sort.Strings(want)
+		if got := field(t, body, key); !slices.Equal(got, want) {
+			t.Fatalf("%s: got %v, want %v", key, got, want)
+		}
+	}
+}
+
+func sees(logins ...string) func(*testing.T, *authzWorld, []byte) {
+	return setOf(nil, "login", logins...)
+}
+
+func owners(logins ...string) func(*testing.T, *authzWorld, []byte) {
+	return setOf(nil, "owner_login", logins...)
+}
+
+func actors(logins ...string) func(*testing.T, *authzWorld, []byte) {
+	return setOf(nil, "actor_login", logins...)
+}
+
+func count(n int) func(*testing.T, *authzWorld, []byte) {
+	return func(t *testing.T, _ *authzWorld, body []byte) {
+		if got := len(items(t, body)); got != n {
+			t.Fatalf("%d items, want %d", got, n)
+		}
+	}
+}
+
+func atLeast(n int) func(*testing.T, *authzWorld, []byte) {
+	return func(t *testing.T, _ *authzWorld, body []byte) {
+		if got := len(items(t, body)); got < n {
+			t.Fatalf("%d items, want at least %d", got, n)
+		}
+	}
+}
+
+func is(key, want string) func(*testing.T, *authzWorld, []byte) {
+	return func(t *testing.T, _ *authzWorld, body []byte) {
+		var m map[string]any
+		if err := json.Unmarshal(body, &m); err != nil || fmt.Sprint(m[key]) != want {
+			t.Fatalf("%s: want %q in %s", key, want, body)
+		}
+	}
+}
