@@ -79,7 +79,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 		pg.NewPoolCollector(db), asynqmetrics.NewQueueMetricsCollector(asynq.NewInspector(queue)))
 	a := &app{cfg: cfg, log: log, db: db, redis: rdb, queue: queue, reg: reg}
 	a.outboxMetrics = outbox.NewMetrics(reg, db)
-	a.identity = identity.NewService(db, rdb, identity.Config{TokenRate: cfg.TokenRate})
+	a.identity = identity.NewService(db, rdb, identity.Config{TokenRate: cfg.TokenRate, Log: log})
 	return a, nil
 }
 

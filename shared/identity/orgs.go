@@ -125,6 +125,9 @@ func (s *Service) CreateOrgUnit(ctx context.Context, p *Principal, in NewOrgUnit
 		}
 		return record(ctx, tx, p, "identity.org.create", "identity.org_unit", u.ID.String(), nil, u)
 	})
+	if err == nil {
+		s.bumpGeneration(ctx)
+	}
 	if err != nil {
 		return OrgUnit{}, fmt.Errorf("identity: create org unit: %w", pg.Classify(err))
 	}
@@ -194,6 +197,9 @@ func (s *Service) MoveOrgUnit(ctx context.Context, p *Principal, id, newParent u
 		return record(ctx, tx, p, "identity.org.move", "identity.org_unit", id.String(),
 			map[string]any{"parent_id": unit.ParentID}, map[string]any{"parent_id": newParent})
 	})
+	if err == nil {
+		s.bumpGeneration(ctx)
+	}
 	if err != nil {
 		return OrgUnit{}, fmt.Errorf("identity: move org unit: %w", pg.Classify(err))
 	}

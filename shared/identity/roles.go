@@ -177,6 +177,9 @@ func (s *Service) UpdateRole(ctx context.Context, p *Principal, id uuid.UUID, in
 		}
 		return record(ctx, tx, p, "identity.role.update", "identity.role", id.String(), before, out)
 	})
+	if err == nil {
+		s.bumpGeneration(ctx)
+	}
 	if refusal != nil {
 		return Role{}, s.denied(ctx, p, refusal, "identity.role", id.String(), in)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
@@ -31,6 +32,7 @@ type Config struct {
 	Argon2          Argon2Params  // DefaultArgon2
 	RedisPrefix     string        // "tandem:identity:"
 	Now             func() time.Time
+	Log             *slog.Logger // for what cannot be returned (a failed cache invalidation); discarded when nil
 }
 
 func (c Config) withDefaults() Config {
@@ -67,17 +69,25 @@ func (c Config) withDefaults() Config {
 
 // Service is the identity use cases.
 type Service struct {
-	db    *pgxpool.Pool
-	limit limiter
-	log   *audit.Log
-	cfg   Config
+	db     *pgxpool.Pool
+	limit  limiter
+	log    *audit.Log
+	cfg    Config
+	tokens *tokenCache
 }
 
 // NewService returns the service on PostgreSQL (the identity and audit schemas) and
 // Redis (rate limits).
 func NewService(db *pgxpool.Pool, rdb redis.Scripter, cfg Config) *Service {
 	cfg = cfg.withDefaults()
-	return &Service{db: db, limit: limiter{rdb: rdb, prefix: cfg.RedisPrefix}, log: audit.NewLog(db), cfg: cfg}
+	return &Service{db: db, limit: limiter{rdb: rdb, prefix: cfg.RedisPrefix}, log: audit.NewLog(db), cfg: cfg, tokens: newTokenCache()}
+}
+
+func (s *Service) logger() *slog.Logger {
+	if s.cfg.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.cfg.Log
 }
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
@@ -85,7 +95,7 @@ func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
 // Bootstrap creates what must exist: the root of the org tree and the built-in roles.
 // It is idempotent and never overwrites an edited role.
 func (s *Service) Bootstrap(ctx context.Context, rootName string) error {
-	return pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
 		q := identitydb.New(tx)
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", orgTreeLock); err != nil {
 			return err
@@ -118,6 +128,10 @@ func (s *Service) Bootstrap(ctx context.Context, rootName string) error {
 		}
 		return nil
 	})
+	if err == nil {
+		s.bumpGeneration(ctx)
+	}
+	return err
 }
 
 // orgTreeLock serialises changes to the org tree's shape.

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strings"
@@ -116,7 +117,7 @@ func (s *Service) RevokeToken(ctx context.Context, p *Principal, id uuid.UUID) e
 	if !p.Can(PermTokenCreate) && !p.Can(PermTokenManage) {
 		return errs.E(errs.KindForbidden, "identity.forbidden", "you do not have the permission "+string(PermTokenCreate))
 	}
-	return pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
 		q := identitydb.New(tx)
 		t, err := q.GetTokenWithOwner(ctx, id)
 		if err != nil {
@@ -133,52 +134,99 @@ func (s *Service) RevokeToken(ctx context.Context, p *Principal, id uuid.UUID) e
 		}
 		return record(ctx, tx, p, "identity.token.revoke", "identity.token", id.String(), map[string]any{"name": t.Name, "owner": t.OwnerLogin}, nil)
 	})
+	if err == nil {
+		s.bumpGeneration(ctx)
+	}
+	return err
 }
 
 // AuthenticateToken resolves a bearer token to its owner's principal, and counts the
-// request against the token's rate (429 with Retry-After past it).
+// request against the token's rate (429 with Retry-After past it). A token seen before
+// is served from the token cache (one Redis round trip); see tokenCache for why that
+// never outlives a revocation or a change of roles.
 func (s *Service) AuthenticateToken(ctx context.Context, secret string) (*Principal, error) {
 	if !wellFormedToken(secret) {
 		return nil, ErrTokenMalformed
 	}
-	q := identitydb.New(s.db)
-	t, err := q.GetTokenByHash(ctx, digest(secret))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, ErrTokenInvalid
-	}
-	if err != nil {
-		return nil, fmt.Errorf("identity: token: %w", pg.Classify(err))
-	}
+	key := sha256.Sum256([]byte(secret))
 	now := s.now()
-	switch {
-	case t.RevokedAt != nil:
-		return nil, ErrTokenRevoked
-	case !t.ExpiresAt.After(now):
-		return nil, ErrTokenExpired
+	cached, hit := s.tokens.get(key)
+	var row *identitydb.IdentityApiToken
+	tokenID := cached.tokenID
+	if !hit {
+		t, err := s.lookupToken(ctx, key[:], now)
+		if err != nil {
+			return nil, err
+		}
+		row, tokenID = &t, t.ID
 	}
-	n, ttl, err := s.limit.add(ctx, "token:"+t.ID.String(), 1, time.Minute)
+	n, ttl, gen, err := s.limit.addReadGeneration(ctx, "token:"+tokenID.String(), 1, time.Minute)
 	if err != nil {
 		return nil, errs.Wrap(err, errs.KindUnavailable, "identity.unavailable", "authentication is unavailable; retry")
+	}
+	fresh := hit && s.tokens.fresh(cached, gen, now)
+	if hit && !fresh { // a stale entry: the token itself may have been revoked (401 before 429)
+		s.tokens.drop(key)
+		t, err := s.lookupToken(ctx, key[:], now)
+		if err != nil {
+			return nil, err
+		}
+		row = &t
 	}
 	if n > s.cfg.TokenRate {
 		e := errs.E(errs.KindTooMany, "identity.token_rate_limited", fmt.Sprintf("this token may make %d requests a minute", s.cfg.TokenRate))
 		e.RetryAfter = retryAfter(ttl)
 		return nil, e
 	}
-	p, err := s.principal(ctx, q, t.UserID)
+	if fresh {
+		s.touch(ctx, key, tokenID, cached.lastUsed, now)
+		return cached.p, nil
+	}
+	p, err := s.principal(ctx, identitydb.New(s.db), row.UserID)
 	if err != nil {
 		return nil, err
 	}
 	if p.User.Disabled {
 		return nil, ErrTokenRevoked
 	}
-	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) > time.Minute {
-		if err := q.TouchToken(ctx, identitydb.TouchTokenParams{ID: t.ID, LastUsedAt: &now}); err != nil {
-			return nil, fmt.Errorf("identity: touch token: %w", pg.Classify(err))
-		}
+	p.TokenID = row.ID
+	lastUsed := time.Time{}
+	if row.LastUsedAt != nil {
+		lastUsed = *row.LastUsedAt
 	}
-	p.TokenID = t.ID
+	s.tokens.put(key, cachedToken{tokenID: row.ID, expiresAt: row.ExpiresAt, lastUsed: lastUsed, gen: gen, loaded: now, p: p})
+	s.touch(ctx, key, row.ID, lastUsed, now)
 	return p, nil
+}
+
+// lookupToken reads a token by its digest and refuses it when unknown, revoked or expired.
+func (s *Service) lookupToken(ctx context.Context, digest []byte, now time.Time) (identitydb.IdentityApiToken, error) {
+	t, err := identitydb.New(s.db).GetTokenByHash(ctx, digest)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, ErrTokenInvalid
+	}
+	if err != nil {
+		return t, fmt.Errorf("identity: token: %w", pg.Classify(err))
+	}
+	switch {
+	case t.RevokedAt != nil:
+		return t, ErrTokenRevoked
+	case !t.ExpiresAt.After(now):
+		return t, ErrTokenExpired
+	}
+	return t, nil
+}
+
+// touch records last_used_at, at most once a minute per token.
+func (s *Service) touch(ctx context.Context, key [32]byte, id uuid.UUID, last, now time.Time) {
+	if !last.IsZero() && now.Sub(last) <= time.Minute {
+		return
+	}
+	if err := identitydb.New(s.db).TouchToken(ctx, identitydb.TouchTokenParams{ID: id, LastUsedAt: &now}); err != nil {
+		s.logger().ErrorContext(ctx, "identity: touch token", "err", err)
+		return
+	}
+	s.tokens.touched(key, now)
 }
 
 func wellFormedToken(s string) bool {

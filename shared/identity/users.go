@@ -292,6 +292,9 @@ func (s *Service) UpdateUser(ctx context.Context, p *Principal, id uuid.UUID, pa
 		before.Roles = after.Roles
 		return record(ctx, tx, p, "identity.user.update", "identity.user", id.String(), auditView(before), auditView(after))
 	})
+	if err == nil {
+		s.bumpGeneration(ctx)
+	}
 	if err != nil {
 		return User{}, fmt.Errorf("identity: update user: %w", pg.Classify(err))
 	}
@@ -340,6 +343,9 @@ func (s *Service) SetUserRoles(ctx context.Context, p *Principal, id uuid.UUID, 
 		return record(ctx, tx, p, "identity.user.roles", "identity.user", id.String(),
 			map[string]any{"roles": before.Roles}, map[string]any{"roles": after.Roles})
 	})
+	if err == nil {
+		s.bumpGeneration(ctx)
+	}
 	if refusal != nil {
 		return User{}, s.denied(ctx, p, refusal, "identity.user", id.String(), map[string]any{"roles": keys})
 	}
