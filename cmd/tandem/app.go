@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/tandemcrm/tandem/merchant"
 	"github.com/tandemcrm/tandem/reconciliation"
 	"github.com/tandemcrm/tandem/shared/audit"
 	"github.com/tandemcrm/tandem/shared/config"
@@ -40,6 +41,7 @@ type app struct {
 	outboxMetrics *outbox.Metrics
 	// identity is who may do what: users, roles, scopes, sessions, tokens, audit.
 	identity *identity.Service
+	merchant *merchant.Service
 }
 
 func newLogger(cfg config.Config) (*slog.Logger, error) {
@@ -80,6 +82,10 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 	a := &app{cfg: cfg, log: log, db: db, redis: rdb, queue: queue, reg: reg}
 	a.outboxMetrics = outbox.NewMetrics(reg, db)
 	a.identity = identity.NewService(db, rdb, identity.Config{TokenRate: cfg.TokenRate, Log: log})
+	// A merchant's owner login is made by the system when a reviewer approves it: the
+	// reviewer may approve merchants, not create users.
+	a.merchant = merchant.NewService(db, merchant.IdentityOwners{Users: a.identity,
+		Actor: func(context.Context) (*identity.Principal, error) { return identity.System(), nil }}, merchant.Config{})
 	return a, nil
 }
 
@@ -91,7 +97,7 @@ func (a *app) Close() {
 // migrationSets lists every schema's migrations in the direction of dependencies:
 // shared first, then the domains left to right.
 func migrationSets() []pg.MigrationSet {
-	return []pg.MigrationSet{platform.Migrations, audit.Migrations, identity.Migrations, reconciliation.Migrations}
+	return []pg.MigrationSet{platform.Migrations, audit.Migrations, identity.Migrations, merchant.Migrations, reconciliation.Migrations}
 }
 
 // subscriptions lists every event subscriber of every domain; the relay routes with

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tandemcrm/tandem/merchant"
 	"github.com/tandemcrm/tandem/shared/identity"
 )
 
@@ -23,7 +24,7 @@ import (
 //	as:   a demo login, authenticated by its API token ("sh1.rep"), or by its session
 //	      cookie with the CSRF token ("sh1.rep/cookie") or without it ("sh1.rep/nocsrf");
 //	      "" for no credentials; "revoked", "expired", "malformed" for bad tokens.
-//	path: {user:LOGIN}, {unit:NAME}, {token:LOGIN}, {role:KEY} are replaced by ids.
+//	path: {user:LOGIN}, {unit:NAME}, {token:LOGIN}, {role:KEY}, {lead:REP} (that rep's private lead) are replaced by ids.
 //	then: an optional check of the body (sees, lacks, has, code).
 var authzTable = []authzRow{
 	// Who are you: credentials.
@@ -38,6 +39,16 @@ var authzTable = []authzRow{
 	{"sh.manager", "GET", "/api/v1/me", "", 200, has("merchant.lead.read", "subtree")},
 	{"finance", "GET", "/api/v1/me", "", 200, lacks("merchant.lead.read")}, // finance sees money, not leads
 	{"finance", "GET", "/api/v1/me", "", 200, has("billing.refund.create", "all")},
+	// Leads (B-CRM): a rep sees their own, a team lead the team, a city manager the city.
+	{"sh1.rep", "GET", "/api/v1/merchant/leads/{lead:sh1.rep}", "", 200, nil},
+	{"sh1.rep", "GET", "/api/v1/merchant/leads/{lead:sh2.rep}", "", 404, code("merchant.lead_not_found")},  // another rep's private lead
+	{"sh1.lead", "GET", "/api/v1/merchant/leads/{lead:sh2.rep}", "", 404, code("merchant.lead_not_found")}, // another team
+	{"sh.manager", "GET", "/api/v1/merchant/leads/{lead:sh2.rep}", "", 200, nil},
+	{"sh.manager", "GET", "/api/v1/merchant/leads/{lead:hz1.rep}", "", 404, code("merchant.lead_not_found")}, // another city
+	{"finance", "GET", "/api/v1/merchant/leads", "", 403, nil},                                               // finance sees money, not leads
+	{"finance", "GET", "/api/v1/merchant/leads/{lead:sh1.rep}", "", 404, code("merchant.lead_not_found")},
+	{"shop.owner", "GET", "/api/v1/merchant/leads/{lead:sh1.rep}", "", 404, code("merchant.lead_not_found")},
+	{"sh1.rep", "POST", "/api/v1/merchant/leads/{lead:sh2.rep}/claim", "", 404, code("merchant.lead_not_found")}, // not in the pool, not theirs
 	{"growth", "GET", "/api/v1/me", "", 200, lacks("merchant.lead.read")},
 	{"reviewer", "GET", "/api/v1/me", "", 200, has("merchant.onboarding.review", "subtree")},
 	{"shop.owner", "GET", "/api/v1/me", "", 200, has("merchant.portal.read", "merchant")},
@@ -121,6 +132,7 @@ type authzWorld struct {
 	sessions map[string][2]string // login → cookie, csrf
 	roles    map[string]string
 	bad      map[string]string // revoked, expired, unknown, malformed → secret
+	leads    map[string]string // rep login → their private lead
 }
 
 func TestAuthorizationTable(t *testing.T) {
@@ -193,12 +205,29 @@ func newAuthzWorld(t *testing.T, a *app) *authzWorld {
 	if _, w.bad["expired"], err = past.CreateToken(ctx, rep, identity.NewToken{Name: "expired", TTL: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
+	// One private lead per rep: created into the pool and claimed, through the service.
+	w.leads = map[string]string{}
+	for i, login := range []string{"sh1.rep", "sh2.rep", "hz1.rep"} {
+		rep, err := a.identity.Principal(ctx, demo.Users[login])
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := a.merchant.CreateLead(ctx, rep, merchant.NewLead{Name: "authz shop " + login, Category: "餐饮",
+			Lat: 31.23, Lng: 121.47, Phone: fmt.Sprintf("1390000%04d", i), City: "上海"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.merchant.Claim(ctx, rep, l.ID); err != nil {
+			t.Fatal(err)
+		}
+		w.leads[login] = l.ID.String()
+	}
 	w.bad["unknown"] = identity.TokenPrefix + strings.Repeat("A", 43)
 	w.bad["malformed"] = "not-a-token"
 	return w
 }
 
-var placeholder = regexp.MustCompile(`\{(user|unit|token|role|merchant):([^}]+)\}`)
+var placeholder = regexp.MustCompile(`\{(user|unit|token|role|merchant|lead):([^}]+)\}`)
 
 func (w *authzWorld) expand(t *testing.T, s string) string {
 	return placeholder.ReplaceAllStringFunc(s, func(m string) string {
@@ -215,6 +244,8 @@ func (w *authzWorld) expand(t *testing.T, s string) string {
 			v = w.tokenIDs[g[2]]
 		case "role":
 			v = w.roles[g[2]]
+		case "lead":
+			v = w.leads[g[2]]
 		}
 		if v == "" || strings.HasPrefix(v, "00000000") {
 			t.Fatalf("no id for %s", m)

@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tandemcrm/tandem/merchant"
 	"github.com/tandemcrm/tandem/shared/httpx"
 	"github.com/tandemcrm/tandem/shared/identity"
 )
@@ -31,7 +32,10 @@ func (a *app) router() *gin.Engine {
 	if err := e.SetTrustedProxies(splitList(a.cfg.TrustedProxies)); err != nil {
 		a.log.Error("TANDEM_TRUSTED_PROXIES ignored", "err", err)
 	}
-	auth.Mount(e.Group("/api/v1", auth.Authenticate()))
+	api := e.Group("/api/v1", auth.Authenticate())
+	auth.Mount(api)
+	signedIn := api.Group("", auth.RequireAPI())
+	merchant.NewHTTP(a.merchant).Mount(signedIn)
 	if err := a.mountConsole(e.Group("", auth.Authenticate()), auth); err != nil {
 		// The templates and catalogues are embedded: only a broken build gets here.
 		panic(err)

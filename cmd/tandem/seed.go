@@ -9,6 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 
+	"github.com/tandemcrm/tandem/merchant"
+	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/pg"
 )
 
@@ -27,7 +29,22 @@ func (a *app) seedDemo(ctx context.Context) ([]demoLogin, error) {
 	for i, l := range d.Logins {
 		out[i] = demoLogin{Role: l.Role, Login: l.Login, Password: demoPassword}
 	}
-	return out, nil
+	as := func(login string) (*identity.Principal, error) { return a.identity.Principal(ctx, d.Users[login]) }
+	var actors merchant.DemoActors
+	for login, p := range map[string]**identity.Principal{"sh1.rep": &actors.Rep, "sh.manager": &actors.Signer, "reviewer": &actors.Reviewer} {
+		if *p, err = as(login); err != nil {
+			return nil, fmt.Errorf("demo actor %s: %w", login, err)
+		}
+	}
+	md, err := merchant.Demo(ctx, a.merchant, actors)
+	if err != nil {
+		return nil, fmt.Errorf("merchant: %w", err)
+	}
+	owner := demoLogin{Role: "live demo merchant's owner", Login: md.OwnerLogin, Password: md.OwnerPassword}
+	if owner.Password == "" {
+		owner.Password = "(printed when it was made; an admin can set a new one)"
+	}
+	return append(out, owner), nil
 }
 
 // demoPassword is every demo account's password (printed by 'tandem dev').

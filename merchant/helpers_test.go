@@ -1,0 +1,101 @@
+package merchant_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tandemcrm/tandem/merchant"
+	"github.com/tandemcrm/tandem/shared/audit"
+	"github.com/tandemcrm/tandem/shared/errs"
+	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/pgtest"
+	"github.com/tandemcrm/tandem/shared/redistest"
+)
+
+const demoPassword = "Tandem-demo-2025"
+
+// fakeOwners records the owner accounts asked for: a port, not our database.
+type fakeOwners struct {
+	mu    sync.Mutex
+	calls []uuid.UUID
+	fail  error
+}
+
+func (f *fakeOwners) CreateMerchantOwner(_ context.Context, merchantID uuid.UUID, _, _ string) (string, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, merchantID)
+	if f.fail != nil {
+		return "", "", f.fail
+	}
+	return merchant.OwnerLogin(merchantID), "Secret-pass-123", nil
+}
+
+type world struct {
+	ctx    context.Context
+	db     *pgxpool.Pool
+	ids    *identity.Service
+	demo   identity.Demo
+	svc    *merchant.Service
+	owners *fakeOwners
+}
+
+func newWorld(t *testing.T, cfg merchant.Config) *world {
+	t.Helper()
+	db := pgtest.New(t, audit.Migrations, identity.Migrations, merchant.Migrations)
+	ids := identity.NewService(db, redistest.New(t).Client(t), identity.Config{Argon2: identity.Argon2Params{Memory: 64, Time: 1, Threads: 1}})
+	ctx := context.Background()
+	demo, err := ids.SeedDemo(ctx, demoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owners := &fakeOwners{}
+	return &world{ctx: ctx, db: db, ids: ids, demo: demo, svc: merchant.NewService(db, owners, cfg), owners: owners}
+}
+
+func (w *world) p(t *testing.T, login string) *identity.Principal {
+	t.Helper()
+	p, err := w.ids.Principal(w.ctx, w.demo.Users[login])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func wantCode(t *testing.T, err error, code string) *errs.Error {
+	t.Helper()
+	if errs.CodeOf(err) != code {
+		t.Fatalf("want error %s, got %v", code, err)
+	}
+	return errs.As(err)
+}
+
+func must[T any](t *testing.T) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+// shop is a valid lead at People's Square, Shanghai, with a distinct phone.
+func shop(phone string) merchant.NewLead {
+	return merchant.NewLead{Name: "测试店 Test shop", Category: "restaurant", Address: "人民广场",
+		Lat: 31.2304, Lng: 121.4737, Phone: phone, City: "上海"}
+}
+
+// auditCount counts the audit entries of an action.
+func auditCount(t *testing.T, w *world, action string) int {
+	t.Helper()
+	var n int
+	if err := w.db.QueryRow(w.ctx, "SELECT count(*) FROM audit.entries WHERE action = $1", action).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

@@ -1,0 +1,322 @@
+package merchant
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/tandemcrm/tandem/shared/errs"
+	"github.com/tandemcrm/tandem/shared/httpx"
+	"github.com/tandemcrm/tandem/shared/identity"
+)
+
+// HTTP is the B-CRM API under /api/v1/merchant. The service checks every permission
+// and scope; these handlers only translate HTTP.
+type HTTP struct{ svc *Service }
+
+// NewHTTP returns the handlers on svc.
+func NewHTTP(svc *Service) *HTTP { return &HTTP{svc: svc} }
+
+// Mount adds the routes to api, the /api/v1 group behind authentication (identity's
+// Authenticate and RequireAPI, which also checks CSRF for cookie sessions).
+func (h *HTTP) Mount(api gin.IRouter) {
+	g := api.Group("/merchant")
+	g.GET("/leads", httpx.Handler(h.listLeads))
+	g.POST("/leads", httpx.Handler(h.postLead))
+	g.GET("/pool", httpx.Handler(h.listPool))
+	g.GET("/leads/:id", httpx.Handler(h.getLead))
+	g.GET("/leads/:id/history", httpx.Handler(h.getHistory))
+	g.POST("/leads/:id/claim", httpx.Handler(h.postClaim))
+	g.POST("/leads/:id/release", httpx.Handler(h.postRelease))
+	g.POST("/leads/:id/check-ins", httpx.Handler(h.postCheckIn))
+	g.POST("/leads/:id/follow-ups", httpx.Handler(h.postFollowUp))
+	g.POST("/leads/:id/stage", httpx.Handler(h.postStage))
+	g.GET("/leads/:id/contract", httpx.Handler(h.getContract))
+	g.POST("/leads/:id/contract", httpx.Handler(h.postContract))
+	g.POST("/leads/:id/onboarding", httpx.Handler(h.postOnboarding))
+	g.POST("/leads/:id/onboarding/approve", httpx.Handler(h.postApprove))
+	g.POST("/leads/:id/onboarding/reject", httpx.Handler(h.postReject))
+	g.GET("/merchants", httpx.Handler(h.listMerchants))
+	g.GET("/merchants/:id", httpx.Handler(h.getMerchant))
+	g.POST("/merchants/:id/owner-account", httpx.Handler(h.postOwnerAccount))
+}
+
+type page[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+func pageOf[T any](items []T, next uuid.UUID) page[T] {
+	p := page[T]{Items: items}
+	if next != uuid.Nil {
+		p.NextCursor = next.String()
+	}
+	return p
+}
+
+func caller(c *gin.Context) *identity.Principal { return identity.FromContext(c.Request.Context()) }
+
+// pathID reads :id; a malformed id is as absent as an unknown one.
+func pathID(c *gin.Context, what string) (uuid.UUID, error) {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		return uuid.Nil, errs.NotFound(what)
+	}
+	return id, nil
+}
+
+func queryCursor(c *gin.Context) (uuid.UUID, int, error) {
+	var cursor uuid.UUID
+	var err error
+	if s := c.Query("cursor"); s != "" {
+		if cursor, err = uuid.Parse(s); err != nil {
+			return uuid.Nil, 0, errs.Invalidf("cursor", "the cursor is the next_cursor of a previous page")
+		}
+	}
+	limit := 0
+	if s := c.Query("limit"); s != "" {
+		if limit, err = strconv.Atoi(s); err != nil || limit < 1 || limit > 200 {
+			return uuid.Nil, 0, errs.Invalidf("limit", "limit is a whole number from 1 to 200")
+		}
+	}
+	return cursor, limit, nil
+}
+
+func (h *HTTP) leads(c *gin.Context, poolOnly bool) error {
+	cursor, limit, err := queryCursor(c)
+	if err != nil {
+		return err
+	}
+	leads, next, err := h.svc.ListLeads(c.Request.Context(), caller(c), LeadFilter{PoolOnly: poolOnly || c.Query("pool") == "true", After: cursor, Limit: limit})
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, pageOf(leads, next))
+	return nil
+}
+
+func (h *HTTP) listLeads(c *gin.Context) error { return h.leads(c, false) }
+func (h *HTTP) listPool(c *gin.Context) error  { return h.leads(c, true) }
+
+type leadRequest struct {
+	Name     string  `json:"name"`
+	Category string  `json:"category"`
+	Address  string  `json:"address"`
+	Lat      float64 `json:"lat"`
+	Lng      float64 `json:"lng"`
+	Phone    string  `json:"phone"`
+	City     string  `json:"city"`
+}
+
+func (h *HTTP) postLead(c *gin.Context) error {
+	var r leadRequest
+	if err := httpx.BindJSON(c, &r); err != nil {
+		return err
+	}
+	l, err := h.svc.CreateLead(c.Request.Context(), caller(c), NewLead(r))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, l)
+	return nil
+}
+
+// withLead runs fn with the :id of a lead and renders its result with status.
+func withLead[T any](c *gin.Context, status int, fn func(id uuid.UUID) (T, error)) error {
+	id, err := pathID(c, "merchant.lead")
+	if err != nil {
+		return err
+	}
+	v, err := fn(id)
+	if err != nil {
+		return err
+	}
+	c.JSON(status, v)
+	return nil
+}
+
+func (h *HTTP) getLead(c *gin.Context) error {
+	return withLead(c, http.StatusOK, func(id uuid.UUID) (Lead, error) { return h.svc.GetLead(c.Request.Context(), caller(c), id) })
+}
+
+type leadHistory struct {
+	Stages []StageChange `json:"stages"`
+	Owners []OwnerChange `json:"owners"`
+}
+
+func (h *HTTP) getHistory(c *gin.Context) error {
+	return withLead(c, http.StatusOK, func(id uuid.UUID) (leadHistory, error) {
+		ctx, p := c.Request.Context(), caller(c)
+		stages, err := h.svc.StageHistory(ctx, p, id)
+		if err != nil {
+			return leadHistory{}, err
+		}
+		owners, err := h.svc.OwnerHistory(ctx, p, id)
+		return leadHistory{Stages: stages, Owners: owners}, err
+	})
+}
+
+func (h *HTTP) postClaim(c *gin.Context) error {
+	return withLead(c, http.StatusOK, func(id uuid.UUID) (Lead, error) { return h.svc.Claim(c.Request.Context(), caller(c), id) })
+}
+
+type reasonRequest struct {
+	Reason string `json:"reason"`
+}
+
+func (h *HTTP) postRelease(c *gin.Context) error {
+	var r reasonRequest
+	if err := httpx.BindJSON(c, &r); err != nil {
+		return err
+	}
+	return withLead(c, http.StatusOK, func(id uuid.UUID) (Lead, error) {
+		return h.svc.Release(c.Request.Context(), caller(c), id, r.Reason)
+	})
+}
+
+type checkInRequest struct {
+	Lat  float64 `json:"lat"`
+	Lng  float64 `json:"lng"`
+	Note string  `json:"note"`
+}
+
+func (h *HTTP) postCheckIn(c *gin.Context) error {
+	var r checkInRequest
+	if err := httpx.BindJSON(c, &r); err != nil {
+		return err
+	}
+	return withLead(c, http.StatusCreated, func(id uuid.UUID) (Visit, error) {
+		return h.svc.CheckIn(c.Request.Context(), caller(c), id, CheckIn(r))
+	})
+}
+
+type followUpRequest struct {
+	Channel  string `json:"channel"`
+	Note     string `json:"note"`
+	NextStep string `json:"next_step"`
+}
+
+func (h *HTTP) postFollowUp(c *gin.Context) error {
+	var r followUpRequest
+	if err := httpx.BindJSON(c, &r); err != nil {
+		return err
+	}
+	return withLead(c, http.StatusCreated, func(id uuid.UUID) (FollowUp, error) {
+		return h.svc.LogFollowUp(c.Request.Context(), caller(c), id, FollowUp{Channel: r.Channel, Note: r.Note, NextStep: r.NextStep})
+	})
+}
+
+type stageRequest struct {
+	Stage  Stage  `json:"stage"`
+	Reason string `json:"reason"`
+}
+
+func (h *HTTP) postStage(c *gin.Context) error {
+	var r stageRequest
+	if err := httpx.BindJSON(c, &r); err != nil {
+		return err
+	}
+	return withLead(c, http.StatusOK, func(id uuid.UUID) (Lead, error) {
+		return h.svc.MoveStage(c.Request.Context(), caller(c), id, r.Stage, r.Reason)
+	})
+}
+
+func (h *HTTP) getContract(c *gin.Context) error {
+	return withLead(c, http.StatusOK, func(id uuid.UUID) (Contract, error) {
+		return h.svc.GetContract(c.Request.Context(), caller(c), id)
+	})
+}
+
+type contractRequest struct {
+	CommissionRate  string `json:"commission_rate"`
+	SettlementCycle Cycle  `json:"settlement_cycle"`
+	StartsOn        string `json:"starts_on"`
+	EndsOn          string `json:"ends_on"`
+}
+
+func (h *HTTP) postContract(c *gin.Context) error {
+	var r contractRequest
+	if err := httpx.BindJSON(c, &r); err != nil {
+		return err
+	}
+	return withLead(c, http.StatusCreated, func(id uuid.UUID) (Contract, error) {
+		return h.svc.SignContract(c.Request.Context(), caller(c), id, NewContract(r))
+	})
+}
+
+func (h *HTTP) postOnboarding(c *gin.Context) error {
+	return withLead(c, http.StatusOK, func(id uuid.UUID) (Onboarding, error) {
+		return h.svc.SubmitOnboarding(c.Request.Context(), caller(c), id)
+	})
+}
+
+type approveRequest struct {
+	SubMchID   string `json:"sub_mchid"`
+	WebhookURL string `json:"webhook_url"`
+}
+
+func (h *HTTP) postApprove(c *gin.Context) error {
+	var r approveRequest
+	if err := httpx.BindJSON(c, &r); err != nil {
+		return err
+	}
+	return withLead(c, http.StatusOK, func(id uuid.UUID) (Approved, error) {
+		return h.svc.ApproveOnboarding(c.Request.Context(), caller(c), id, Approval(r))
+	})
+}
+
+func (h *HTTP) postReject(c *gin.Context) error {
+	var r reasonRequest
+	if err := httpx.BindJSON(c, &r); err != nil {
+		return err
+	}
+	return withLead(c, http.StatusOK, func(id uuid.UUID) (Onboarding, error) {
+		return h.svc.RejectOnboarding(c.Request.Context(), caller(c), id, r.Reason)
+	})
+}
+
+func (h *HTTP) listMerchants(c *gin.Context) error {
+	cursor, limit, err := queryCursor(c)
+	if err != nil {
+		return err
+	}
+	ms, next, err := h.svc.ListMerchants(c.Request.Context(), caller(c), cursor, limit)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, pageOf(ms, next))
+	return nil
+}
+
+func (h *HTTP) getMerchant(c *gin.Context) error {
+	id, err := pathID(c, "merchant.merchant")
+	if err != nil {
+		return err
+	}
+	m, err := h.svc.GetMerchant(c.Request.Context(), caller(c), id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, m)
+	return nil
+}
+
+type ownerAccount struct {
+	Login    string `json:"login"`
+	Password string `json:"password,omitempty"`
+}
+
+func (h *HTTP) postOwnerAccount(c *gin.Context) error {
+	id, err := pathID(c, "merchant.merchant")
+	if err != nil {
+		return err
+	}
+	login, pw, err := h.svc.ProvisionOwner(c.Request.Context(), caller(c), id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, ownerAccount{Login: login, Password: pw})
+	return nil
+}

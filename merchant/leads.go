@@ -1,0 +1,253 @@
+package merchant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tandemcrm/tandem/merchant/internal/merchantdb"
+	"github.com/tandemcrm/tandem/shared/errs"
+	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/pg"
+)
+
+// Lead is a shop being worked, as its reader may see it: the phone is masked while the
+// lead is in the public pool, and for readers who may not see personal data.
+type Lead struct {
+	ID        uuid.UUID  `json:"id"`
+	Name      string     `json:"name"`
+	Category  string     `json:"category"`
+	Address   string     `json:"address"`
+	Lat       float64    `json:"lat"`
+	Lng       float64    `json:"lng"`
+	Phone     string     `json:"phone"`
+	City      string     `json:"city"`
+	OwnerID   *uuid.UUID `json:"owner_id"` // null while in the public pool
+	OrgUnitID *uuid.UUID `json:"org_unit_id"`
+	InPool    bool       `json:"in_pool"`
+	Stage     Stage      `json:"stage"`
+	CreatedBy uuid.UUID  `json:"created_by"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+}
+
+// NewLead is what CreateLead takes.
+type NewLead struct {
+	Name     string
+	Category string
+	Address  string
+	Lat      float64
+	Lng      float64
+	Phone    string
+	City     string
+}
+
+func (in *NewLead) validate() error {
+	in.Name, in.Category = strings.TrimSpace(in.Name), strings.TrimSpace(in.Category)
+	in.Address, in.City = strings.TrimSpace(in.Address), strings.TrimSpace(in.City)
+	switch {
+	case in.Name == "":
+		return errs.Invalidf("name", "name is required")
+	case in.Category == "":
+		return errs.Invalidf("category", "category is required")
+	case in.City == "":
+		return errs.Invalidf("city", "city is required")
+	case in.Lat < -90 || in.Lat > 90:
+		return errs.Invalidf("lat", "lat must be between -90 and 90")
+	case in.Lng < -180 || in.Lng > 180:
+		return errs.Invalidf("lng", "lng must be between -180 and 180")
+	}
+	return nil
+}
+
+// leadRow is a lead's place in the data scopes.
+func leadRow(l merchantdb.MerchantLead) identity.Row {
+	return identity.Row{Owner: l.OwnerID.UUID, OrgUnit: l.OrgUnitID.UUID}
+}
+
+func ptr(id uuid.NullUUID) *uuid.UUID {
+	if !id.Valid {
+		return nil
+	}
+	v := id.UUID
+	return &v
+}
+
+// leadView is l as p may see it.
+func leadView(p *identity.Principal, l merchantdb.MerchantLead) Lead {
+	phone := l.PhoneRaw
+	switch {
+	case !l.OwnerID.Valid:
+		phone = identity.MaskPhone(l.Phone)
+	case l.OwnerID.UUID != p.User.ID && !p.Can(identity.PermPIIRead):
+		phone = identity.MaskPhone(l.Phone)
+	}
+	return Lead{ID: l.ID, Name: l.Name, Category: l.Category, Address: l.Address, Lat: l.Lat, Lng: l.Lng,
+		Phone: phone, City: l.City, OwnerID: ptr(l.OwnerID), OrgUnitID: ptr(l.OrgUnitID), InPool: !l.OwnerID.Valid,
+		Stage: Stage(l.Stage), CreatedBy: l.CreatedBy, CreatedAt: l.CreatedAt.UTC(), UpdatedAt: l.UpdatedAt.UTC()}
+}
+
+// CreateLead adds a shop lead to the public pool of the creator's org unit. A lead
+// whose normalised phone is already known is refused (409 merchant.lead_duplicate),
+// naming the existing lead and its owner; the unique index decides concurrent creates.
+func (s *Service) CreateLead(ctx context.Context, p *identity.Principal, in NewLead) (Lead, error) {
+	if err := principal(p); err != nil {
+		return Lead{}, err
+	}
+	if _, err := p.Require(identity.PermLeadWrite); err != nil {
+		return Lead{}, err
+	}
+	if err := in.validate(); err != nil {
+		return Lead{}, err
+	}
+	phone, err := NormalizePhone(in.Phone)
+	if err != nil {
+		return Lead{}, err
+	}
+	now := s.now()
+	row := merchantdb.MerchantLead{ID: newID(), Name: in.Name, Category: in.Category, Address: in.Address,
+		Lat: in.Lat, Lng: in.Lng, PhoneRaw: strings.TrimSpace(in.Phone), Phone: phone, City: in.City,
+		OrgUnitID: p.User.OrgUnitID, Stage: string(StageLead), CreatedBy: p.User.ID, CreatedAt: now, UpdatedAt: now}
+	err = s.inTx(ctx, func(tx pgx.Tx, q *merchantdb.Queries) error {
+		if dup, err := q.GetLeadByPhone(ctx, phone); err == nil {
+			return duplicate(dup)
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("merchant: dedupe: %w", pg.Classify(err))
+		}
+		err := q.InsertLead(ctx, merchantdb.InsertLeadParams{ID: row.ID, Name: row.Name, Category: row.Category,
+			Address: row.Address, Lat: row.Lat, Lng: row.Lng, PhoneRaw: row.PhoneRaw, Phone: row.Phone, City: row.City,
+			OrgUnitID: row.OrgUnitID, Stage: row.Stage, CreatedBy: row.CreatedBy, CreatedAt: now})
+		if err != nil {
+			return err
+		}
+		if err := q.InsertOwnerHistory(ctx, merchantdb.InsertOwnerHistoryParams{ID: newID(), LeadID: row.ID,
+			Event: "created", Reason: "created into the public pool", ByUser: p.User.ID, At: now}); err != nil {
+			return err
+		}
+		if err := q.InsertStageHistory(ctx, merchantdb.InsertStageHistoryParams{ID: newID(), LeadID: row.ID,
+			ToStage: row.Stage, Reason: "created", ByUser: p.User.ID, At: now}); err != nil {
+			return err
+		}
+		return record(ctx, tx, p, "merchant.lead.create", "merchant.lead", row.ID, nil, leadView(p, row))
+	})
+	if pg.IsUniqueViolation(err, "leads_phone_key") {
+		// A concurrent create with the same phone won: name it.
+		dup, gerr := merchantdb.New(s.db).GetLeadByPhone(ctx, phone)
+		if gerr != nil {
+			return Lead{}, errs.Wrap(err, errs.KindConflict, CodeDuplicate, "a lead with this phone already exists")
+		}
+		return Lead{}, duplicate(dup)
+	}
+	if err != nil {
+		return Lead{}, fmt.Errorf("merchant: create lead: %w", pg.Classify(err))
+	}
+	return leadView(p, row), nil
+}
+
+// CodeDuplicate is the code of a lead refused as a duplicate.
+const CodeDuplicate = "merchant.lead_duplicate"
+
+func duplicate(l merchantdb.MerchantLead) error {
+	owner := "the public pool"
+	if l.OwnerID.Valid {
+		owner = "user " + l.OwnerID.UUID.String()
+	}
+	return &errs.Error{Kind: errs.KindConflict, Code: CodeDuplicate, Field: "phone",
+		Message: fmt.Sprintf("this shop already exists: lead %s %q (%s), held by %s", l.ID, l.Name, l.City, owner)}
+}
+
+// GetLead returns one lead in the caller's scope of merchant.lead.read, or one in the
+// public pool; anything else (or no permission at all) is "not found".
+func (s *Service) GetLead(ctx context.Context, p *identity.Principal, id uuid.UUID) (Lead, error) {
+	if err := principal(p); err != nil {
+		return Lead{}, err
+	}
+	l, err := merchantdb.New(s.db).GetLead(ctx, id)
+	if err != nil {
+		return Lead{}, notFound(err, "merchant.lead")
+	}
+	if !canRead(p, l) {
+		return Lead{}, errs.NotFound("merchant.lead")
+	}
+	return leadView(p, l), nil
+}
+
+func canRead(p *identity.Principal, l merchantdb.MerchantLead) bool {
+	if !p.Can(identity.PermLeadRead) {
+		return false
+	}
+	return !l.OwnerID.Valid || p.Scope(identity.PermLeadRead).Allows(leadRow(l))
+}
+
+// LeadFilter narrows ListLeads.
+type LeadFilter struct {
+	PoolOnly bool      // only the public pool
+	After    uuid.UUID // cursor: leads after this id
+	Limit    int       // default 50, at most 200
+}
+
+// ListLeads returns the leads in the caller's scope and the public pool, a page at a
+// time, and the cursor of the next page (uuid.Nil at the end).
+func (s *Service) ListLeads(ctx context.Context, p *identity.Principal, f LeadFilter) ([]Lead, uuid.UUID, error) {
+	if err := principal(p); err != nil {
+		return nil, uuid.Nil, err
+	}
+	sc, err := p.Require(identity.PermLeadRead)
+	if err != nil {
+		return nil, uuid.Nil, err
+	}
+	limit := pageSize(f.Limit)
+	rows, err := merchantdb.New(s.db).ListLeads(ctx, merchantdb.ListLeadsParams{ScopeAll: sc.SeesAll(),
+		ScopeOwnerIds: sc.OwnerIDs(), ScopeOrgUnitIds: sc.OrgUnitIDs(), WithPool: true, PoolOnly: f.PoolOnly,
+		AfterID: nullUUID(f.After), MaxRows: int32(limit + 1)})
+	if err != nil {
+		return nil, uuid.Nil, fmt.Errorf("merchant: list leads: %w", pg.Classify(err))
+	}
+	next := uuid.Nil
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = rows[limit-1].ID
+	}
+	out := make([]Lead, len(rows))
+	for i, r := range rows {
+		out[i] = leadView(p, r)
+	}
+	return out, next, nil
+}
+
+func pageSize(n int) int {
+	switch {
+	case n <= 0:
+		return 50
+	case n > 200:
+		return 200
+	}
+	return n
+}
+
+// writable loads a lead for update and checks it is in the caller's scope of perm.
+func writable(ctx context.Context, q *merchantdb.Queries, p *identity.Principal, perm identity.Permission, id uuid.UUID) (merchantdb.MerchantLead, error) {
+	l, err := q.GetLeadForUpdate(ctx, id)
+	if err != nil {
+		return l, notFound(err, "merchant.lead")
+	}
+	if !canRead(p, l) {
+		return l, errs.NotFound("merchant.lead")
+	}
+	sc, err := p.Require(perm)
+	if err != nil {
+		return l, err
+	}
+	if !l.OwnerID.Valid && !sc.SeesAll() {
+		return l, errs.E(errs.KindConflict, "merchant.lead_in_pool", "claim the lead from the public pool first")
+	}
+	if !sc.Allows(leadRow(l)) {
+		return l, errs.NotFound("merchant.lead")
+	}
+	return l, nil
+}

@@ -1,0 +1,120 @@
+// Package merchant is the B-CRM (PRODUCT.md §1): shop leads, the public and private
+// pools, visits and follow-ups, the pipeline, contracts and onboarding, until a shop
+// is a live merchant. Schema merchant.
+//
+// Every public method of Service takes the caller (an identity.Principal), checks its
+// permission and data scope itself, and owns its transaction; a row outside the
+// caller's scope answers "not found". Claims, releases, stage changes, contracts and
+// approvals are written to the audit log in the same transaction. A merchant going
+// live is published as events.TopicMerchantLive through the outbox.
+//
+// Other domains read merchants through Terms and ListLiveMerchants, never the tables.
+package merchant
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tandemcrm/tandem/merchant/internal/merchantdb"
+	"github.com/tandemcrm/tandem/shared/audit"
+	"github.com/tandemcrm/tandem/shared/errs"
+	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/pg"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations is schema merchant. It references no other schema.
+var Migrations = pg.MigrationSet{Name: "merchant", FS: mustSub(migrationFiles, "migrations")}
+
+func mustSub(f fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
+// OwnerAccounts makes the login of a new merchant's owner, scoped to that merchant.
+// Declared here, satisfied in cmd/tandem by shared/identity (a merchant_owner user of
+// kind merchant). It must be idempotent per merchant: a second call for the same
+// merchant returns the existing login and an empty password.
+type OwnerAccounts interface {
+	CreateMerchantOwner(ctx context.Context, merchantID uuid.UUID, name, phone string) (login, password string, err error)
+}
+
+// Config holds the B-CRM rules.
+type Config struct {
+	HoldingCap     int     // leads a rep may hold in their private pool; default 50
+	CheckInRadiusM float64 // a check-in farther than this from the shop is refused; default 500
+	Now            func() time.Time
+}
+
+func (c Config) withDefaults() Config {
+	if c.HoldingCap <= 0 {
+		c.HoldingCap = 50
+	}
+	if c.CheckInRadiusM <= 0 {
+		c.CheckInRadiusM = 500
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// Service is the B-CRM's use cases.
+type Service struct {
+	db     *pgxpool.Pool
+	cfg    Config
+	owners OwnerAccounts
+}
+
+// NewService returns the service; owners may be nil (no owner logins are made).
+func NewService(db *pgxpool.Pool, owners OwnerAccounts, cfg Config) *Service {
+	return &Service{db: db, owners: owners, cfg: cfg.withDefaults()}
+}
+
+func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
+
+func newID() uuid.UUID { return uuid.Must(uuid.NewV7()) }
+
+func nullUUID(id uuid.UUID) uuid.NullUUID { return uuid.NullUUID{UUID: id, Valid: id != uuid.Nil} }
+
+// inTx runs fn in a read-committed transaction with the domain's queries.
+func (s *Service) inTx(ctx context.Context, fn func(tx pgx.Tx, q *merchantdb.Queries) error) error {
+	return pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error { return fn(tx, merchantdb.New(tx)) })
+}
+
+// record writes one audit entry in tx.
+func record(ctx context.Context, tx pgx.Tx, p *identity.Principal, action, objType string, id uuid.UUID, before, after any) error {
+	return audit.Record(ctx, tx, audit.Event{Actor: p.Actor(), Action: action, ObjectType: objType,
+		ObjectID: id.String(), Before: before, After: after})
+}
+
+// notFound maps "no row" to the domain's not-found error and classifies the rest.
+func notFound(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	if errs.KindOf(pg.Classify(err)) == errs.KindNotFound {
+		return errs.NotFound(what)
+	}
+	return fmt.Errorf("%s: %w", what, pg.Classify(err))
+}
+
+// principal refuses a missing caller.
+func principal(p *identity.Principal) error {
+	if p == nil {
+		return identity.ErrUnauthenticated
+	}
+	return nil
+}
