@@ -18,6 +18,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/tandemcrm/tandem/billing"
+	"github.com/tandemcrm/tandem/consumer"
+	"github.com/tandemcrm/tandem/matching"
 	"github.com/tandemcrm/tandem/merchant"
 	"github.com/tandemcrm/tandem/reconciliation"
 	"github.com/tandemcrm/tandem/shared/audit"
@@ -27,6 +30,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/outbox"
 	"github.com/tandemcrm/tandem/shared/pg"
 	"github.com/tandemcrm/tandem/shared/platform"
+	"github.com/tandemcrm/tandem/shared/wxpay"
 )
 
 // app holds the process's connections, opened once and shared by what the command runs.
@@ -42,6 +46,11 @@ type app struct {
 	// identity is who may do what: users, roles, scopes, sessions, tokens, audit.
 	identity *identity.Service
 	merchant *merchant.Service
+	consumer *consumer.Service
+	// Opened by openPayments, for the commands that take payments.
+	pay      *wxpay.Client
+	billing  *billing.Service
+	matching *matching.Service
 }
 
 func newLogger(cfg config.Config) (*slog.Logger, error) {
@@ -86,6 +95,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 	// reviewer may approve merchants, not create users.
 	a.merchant = merchant.NewService(db, merchant.IdentityOwners{Users: a.identity,
 		Actor: func(context.Context) (*identity.Principal, error) { return identity.System(), nil }}, merchant.Config{})
+	a.consumer = consumer.NewService(db, a.identity, consumer.Config{Logger: log})
 	return a, nil
 }
 
@@ -97,13 +107,19 @@ func (a *app) Close() {
 // migrationSets lists every schema's migrations in the direction of dependencies:
 // shared first, then the domains left to right.
 func migrationSets() []pg.MigrationSet {
-	return []pg.MigrationSet{platform.Migrations, audit.Migrations, identity.Migrations, merchant.Migrations, reconciliation.Migrations}
+	return []pg.MigrationSet{platform.Migrations, audit.Migrations, identity.Migrations,
+		merchant.Migrations, consumer.Migrations, matching.Migrations, billing.Migrations, reconciliation.Migrations}
 }
 
 // subscriptions lists every event subscriber of every domain; the relay routes with
 // it and the worker serves it, so the two can never disagree.
 func (a *app) subscriptions() []outbox.Subscription {
-	return nil
+	subs := a.consumer.Subscriptions()
+	if a.billing != nil {
+		subs = append(subs, a.billing.Subscriptions()...)
+		subs = append(subs, a.matching.Subscriptions()...)
+	}
+	return subs
 }
 
 func hostOf(dbURL string) string {

@@ -21,6 +21,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/pg"
 	"github.com/tandemcrm/tandem/shared/pgtest"
 	"github.com/tandemcrm/tandem/shared/redistest"
+	"github.com/tandemcrm/tandem/shared/wxpay/wxsim"
 )
 
 // testApp is the whole application on its own database and Redis database.
@@ -39,6 +40,16 @@ func testApp(t *testing.T) *app {
 	}
 	t.Cleanup(a.Close)
 	if err := pg.Migrate(context.Background(), a.db, migrationSets()...); err != nil {
+		t.Fatal(err)
+	}
+	// A WeChat Pay account of the simulator's kind, made for this test; no simulator
+	// runs unless a test starts one, so calls to WeChat fail as unreachable.
+	keys := t.TempDir()
+	if _, _, err := wxsim.LoadOrCreateKeys(keys, wxsim.DevMchID); err != nil {
+		t.Fatal(err)
+	}
+	a.cfg.WxpayKeys = keys
+	if err := a.openPayments(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return a

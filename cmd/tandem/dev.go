@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/tandemcrm/tandem/billing"
 	"github.com/tandemcrm/tandem/shared/pg"
 	"github.com/tandemcrm/tandem/shared/wxpay/wxsim"
 )
@@ -78,7 +79,7 @@ runs.`,
 			}
 			// The WeChat Pay simulator plays WeChat for the demo: its own schema, its own
 			// listener (the client redirects the API host to it), dev keys under ./var.
-			sim, simHandler, _, err := wxsim.Dev(ctx, cfg.VarDir, a.db, log)
+			sim, simHandler, dev, err := wxsim.Dev(ctx, cfg.VarDir, a.db, log)
 			if err != nil {
 				return fmt.Errorf("WeChat Pay simulator: %w", err)
 			}
@@ -90,14 +91,28 @@ runs.`,
 			simSrv := &http.Server{Handler: simHandler, ReadHeaderTimeout: 10 * time.Second}
 			go func() { _ = simSrv.Serve(simLn) }()
 			defer simSrv.Close()
-			logins, err := a.seedDemo(ctx)
+			simURL := "http://" + simLn.Addr().String()
+			a.cfg.WxpayKeys, a.cfg.WxpayBaseURL, a.cfg.WxpayAppID = dev.KeysDir, simURL, dev.Account.AppID
+			a.cfg.HTTPAddr = ln.Addr().String()
+			if err := a.openPayments(ctx); err != nil {
+				return err
+			}
+			demo, err := a.seedDemo(ctx)
 			if err != nil {
 				return fmt.Errorf("demo data: %w", err)
 			}
 			g, gctx := errgroup.WithContext(ctx)
 			g.Go(func() error { return a.serveHTTP(gctx, ln) })
 			g.Go(func() error { return a.runBackground(gctx, "all") })
-			printBanner(cmd, "http://"+ln.Addr().String(), "http://"+simLn.Addr().String(), logins)
+			// The demo consumer pays an order at the demo merchant through the simulator,
+			// whose notification reaches the API just started: the whole payment path.
+			g.Go(func() error {
+				if _, err := billing.Demo(gctx, a.billing, demo.consumerID, demo.merchantID, simURL); err != nil && gctx.Err() == nil {
+					log.Error("demo payment", "err", err)
+				}
+				return nil
+			})
+			printBanner(cmd, "http://"+ln.Addr().String(), simURL, demo.logins)
 			err = g.Wait()
 			log.Info("stopped")
 			return err
@@ -111,7 +126,7 @@ func printBanner(cmd *cobra.Command, base, sim string, logins []demoLogin) {
 	fmt.Fprintf(&b, "  health   %s/readyz   metrics %s/metrics   API doc %s/api/openapi.yaml\n", base, base, base)
 	fmt.Fprintf(&b, "  WeChat Pay simulator %s (control API %s/sim/)\n", sim, sim)
 	if len(logins) > 0 {
-		fmt.Fprintf(&b, "  demo logins (password for all: see below):\n")
+		fmt.Fprintf(&b, "  demo logins (role, login, password):\n")
 		for _, l := range logins {
 			fmt.Fprintf(&b, "    %-20s %-28s %s\n", l.Role, l.Login, l.Password)
 		}

@@ -8,6 +8,9 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tandemcrm/tandem/billing"
+	"github.com/tandemcrm/tandem/consumer"
+	"github.com/tandemcrm/tandem/matching"
 	"github.com/tandemcrm/tandem/merchant"
 	"github.com/tandemcrm/tandem/shared/httpx"
 	"github.com/tandemcrm/tandem/shared/identity"
@@ -36,6 +39,15 @@ func (a *app) router() *gin.Engine {
 	auth.Mount(api)
 	signedIn := api.Group("", auth.RequireAPI())
 	merchant.NewHTTP(a.merchant).Mount(signedIn)
+	// POSTs that move money or points replay their answer for a repeated Idempotency-Key.
+	idem := &httpx.Idempotency{DB: a.db, Caller: identity.Caller}
+	consumer.NewHTTP(a.consumer, consumer.HTTPConfig{RequireAPI: auth.RequireAPI(), Idempotency: idem}).Mount(api)
+	if a.billing != nil {
+		// billing's WeChat Pay notify endpoints take no credentials: WeChat's signature is theirs.
+		billing.NewHTTP(a.billing, billing.HTTPConfig{RequireAPI: auth.RequireAPI(), Idempotency: idem}).Mount(api)
+		// Consumers do not sign in yet (the mini-program login comes later): no consumer routes.
+		matching.NewHTTP(a.matching, nil).Mount(api)
+	}
 	if err := a.mountConsole(e.Group("", auth.Authenticate()), auth); err != nil {
 		// The templates and catalogues are embedded: only a broken build gets here.
 		panic(err)

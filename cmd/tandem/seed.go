@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 
+	"github.com/tandemcrm/tandem/consumer"
 	"github.com/tandemcrm/tandem/merchant"
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/pg"
@@ -17,13 +18,21 @@ import (
 // demoLogin is one account the banner of `tandem dev` shows.
 type demoLogin struct{ Role, Login, Password string }
 
+// demoData is what seedDemo made: the logins for the banner, and the ids the
+// payment demo of 'tandem dev' needs.
+type demoData struct {
+	logins     []demoLogin
+	merchantID uuid.UUID
+	consumerID uuid.UUID
+}
+
 // seedDemo loads the demo data through the domains' own services (never raw inserts,
 // so the data obeys every rule a user's would). It is idempotent: each step checks
 // what exists. Domains add their steps here as they land.
-func (a *app) seedDemo(ctx context.Context) ([]demoLogin, error) {
+func (a *app) seedDemo(ctx context.Context) (demoData, error) {
 	d, err := a.identity.SeedDemo(ctx, demoPassword)
 	if err != nil {
-		return nil, fmt.Errorf("identity: %w", err)
+		return demoData{}, fmt.Errorf("identity: %w", err)
 	}
 	out := make([]demoLogin, len(d.Logins))
 	for i, l := range d.Logins {
@@ -33,18 +42,22 @@ func (a *app) seedDemo(ctx context.Context) ([]demoLogin, error) {
 	var actors merchant.DemoActors
 	for login, p := range map[string]**identity.Principal{"sh1.rep": &actors.Rep, "sh.manager": &actors.Signer, "reviewer": &actors.Reviewer} {
 		if *p, err = as(login); err != nil {
-			return nil, fmt.Errorf("demo actor %s: %w", login, err)
+			return demoData{}, fmt.Errorf("demo actor %s: %w", login, err)
 		}
 	}
 	md, err := merchant.Demo(ctx, a.merchant, actors)
 	if err != nil {
-		return nil, fmt.Errorf("merchant: %w", err)
+		return demoData{}, fmt.Errorf("merchant: %w", err)
+	}
+	cid, err := consumer.Demo(ctx, a.consumer, a.cfg.WxpayAppID)
+	if err != nil {
+		return demoData{}, fmt.Errorf("consumer: %w", err)
 	}
 	owner := demoLogin{Role: "live demo merchant's owner", Login: md.OwnerLogin, Password: md.OwnerPassword}
 	if owner.Password == "" {
 		owner.Password = "(printed when it was made; an admin can set a new one)"
 	}
-	return append(out, owner), nil
+	return demoData{logins: append(out, owner), merchantID: md.MerchantID, consumerID: cid}, nil
 }
 
 // demoPassword is every demo account's password (printed by 'tandem dev').
@@ -94,11 +107,11 @@ Generators: outbox.`,
 				return err
 			}
 			if scale <= 0 {
-				logins, err := a.seedDemo(ctx)
+				d, err := a.seedDemo(ctx)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "demo data loaded (%d logins)\n", len(logins))
+				fmt.Fprintf(cmd.OutOrStdout(), "demo data loaded (%d logins; the paid demo order comes with 'tandem dev')\n", len(d.logins))
 				return nil
 			}
 			for _, g := range scaleGenerators() {

@@ -32,6 +32,9 @@ replicas as needed behind a load balancer. It does not migrate; run 'tandem migr
 				return err
 			}
 			defer a.Close()
+			if err := a.openPayments(cmd.Context()); err != nil {
+				return err
+			}
 			ln, err := listen(cfg.HTTPAddr)
 			if err != nil {
 				return err

@@ -50,6 +50,9 @@ second scheduler for a moment (a rolling update) enqueues nothing twice.`,
 				return err
 			}
 			defer a.Close()
+			if err := a.openPayments(cmd.Context()); err != nil {
+				return err
+			}
 			return a.runBackground(cmd.Context(), role)
 		},
 	}

@@ -37,6 +37,10 @@ type Config struct {
 	PGPort          int           `env:"TANDEM_PG_PORT" flag:"pg-port" def:"54329" help:"tandem dev: port of the local PostgreSQL"`
 	RedisPort       int           `env:"TANDEM_REDIS_PORT" flag:"redis-port" def:"63799" help:"tandem dev: port of the local Redis"`
 	WxsimAddr       string        `env:"TANDEM_WXSIM_ADDR" flag:"wxsim-addr" def:"127.0.0.1:8091" help:"tandem dev: where the WeChat Pay simulator listens (its own host: the client rewrites only the host)"`
+	WxpayKeys       string        `env:"TANDEM_WXPAY_KEYS" flag:"wxpay-keys" def:"./var/wxsim" help:"directory of the WeChat Pay merchant account's files: apiclient_key.pem, apiclient_cert.pem, apiv3_key.txt, mchid.txt, platform_cert.pem and/or pub_key.pem + pub_key_id.txt (tandem dev writes the simulator's here)"`
+	WxpayBaseURL    string        `env:"TANDEM_WXPAY_BASE_URL" flag:"wxpay-base-url" def:"http://127.0.0.1:8091" help:"where WeChat Pay's API is: the dev simulator by default; https://api.mch.weixin.qq.com in production"`
+	WxpayAppID      string        `env:"TANDEM_WXPAY_APPID" flag:"wxpay-appid" def:"wxd678efh567hg6787" help:"the mini-program's appid that orders are paid in (the default is the simulator's)"`
+	PublicURL       string        `env:"TANDEM_PUBLIC_URL" flag:"public-url" def:"" help:"Tandem's address as WeChat Pay reaches it, for payment notifications (empty: http://TANDEM_HTTP_ADDR)"`
 	CookieSecure    string        `env:"TANDEM_COOKIE_SECURE" flag:"cookie-secure" def:"auto" help:"the session cookie's Secure flag: auto (when the request came over TLS), always or never"`
 	TrustedProxies  string        `env:"TANDEM_TRUSTED_PROXIES" flag:"trusted-proxies" def:"" help:"comma-separated addresses or CIDRs of proxies whose X-Forwarded-For is believed (empty: none; the peer address is the client)"`
 	TokenRate       int           `env:"TANDEM_TOKEN_RATE" flag:"token-rate" def:"600" help:"API requests per minute allowed per API token"`
@@ -126,6 +130,12 @@ func (c Config) validate() error {
 	}
 	_, _, err := net.SplitHostPort(c.HTTPAddr)
 	check(err == nil, "TANDEM_HTTP_ADDR", "want host:port, like 127.0.0.1:8080")
+	for env, v := range map[string]string{"TANDEM_WXPAY_BASE_URL": c.WxpayBaseURL, "TANDEM_PUBLIC_URL": c.PublicURL} {
+		if u, err := url.Parse(v); v != "" && (err != nil || u.Scheme == "" || u.Host == "") {
+			problems = append(problems, env+": want scheme://host[:port], like https://pay.example.com")
+		}
+	}
+	check(c.WxpayBaseURL != "", "TANDEM_WXPAY_BASE_URL", "must not be empty")
 	_, _, err = net.SplitHostPort(c.WxsimAddr)
 	check(err == nil && c.WxsimAddr != c.HTTPAddr, "TANDEM_WXSIM_ADDR", "want host:port, like 127.0.0.1:8091, other than TANDEM_HTTP_ADDR")
 	_, err = pgxpool.ParseConfig(c.DatabaseURL)

@@ -1,0 +1,139 @@
+// Package billing is consumer orders paid through WeChat Pay (PRODUCT.md §4): orders
+// and their state machine, prepay (JSAPI and Native), payment and refund
+// notifications checked against our orders, refunds, the double-entry ledger of who
+// owes whom, and fulfilment (the merchant's webhook).
+//
+// A payment is applied once, under a row lock on its order, in one transaction
+// with its ledger entry and its events.TopicPaymentSucceeded outbox event; every
+// repeat of a notification is logged and changes nothing. What WeChat reports and
+// our order disagrees with is recorded as an exception and not applied.
+//
+// Other domains reach billing only through the ports it declares (MerchantTerms,
+// Members), which cmd/tandem satisfies with the merchant and consumer services.
+package billing
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tandemcrm/tandem/shared/money"
+	"github.com/tandemcrm/tandem/shared/pg"
+	"github.com/tandemcrm/tandem/shared/wxpay"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations is schema billing. It references no other schema.
+var Migrations = pg.MigrationSet{Name: "billing", FS: mustSub(migrationFiles, "migrations")}
+
+func mustSub(f fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
+const objOrder = "billing.order"
+
+// Error codes of this package (shared/errs).
+const (
+	CodeOrderNotFound      = objOrder + "_not_found"
+	CodeMerchantNotLive    = "billing.merchant_not_live"
+	CodeMerchantMchID      = "billing.merchant_mchid"
+	CodeNotMember          = "billing.not_member"
+	CodeNoOpenID           = "billing.no_openid"
+	CodeIllegalTransition  = "billing.illegal_transition"
+	CodeOrderNotPayable    = "billing.order_not_payable"
+	CodeOrderNotRefundable = "billing.order_not_refundable"
+	CodeRefundExceeds      = "billing.refund_exceeds"
+	CodeWxpay              = "billing.wxpay"
+)
+
+// Terms are what billing needs of a merchant's contract.
+type Terms struct {
+	CommissionRate  money.Rate
+	SettlementCycle string // e.g. "T+1", "weekly"
+	Live            bool
+	// WechatMchID is the mchid the merchant is paid through; "" for the platform's.
+	WechatMchID   string
+	WebhookURL    string // "" when the merchant takes no webhook
+	WebhookSecret string
+}
+
+// MerchantTerms is the merchant domain as billing sees it; cmd/tandem satisfies it
+// with the merchant service. A merchant that does not exist is errs kind not found.
+type MerchantTerms interface {
+	Terms(ctx context.Context, merchantID uuid.UUID) (Terms, error)
+}
+
+// Members is the consumer domain as billing sees it; *consumer.Service implements it.
+type Members interface {
+	IsMember(ctx context.Context, consumerID uuid.UUID) (bool, error)
+	// OpenID is the member's openid in appID, "" when they have none there.
+	OpenID(ctx context.Context, consumerID uuid.UUID, appID string) (string, error)
+}
+
+// Config configures the service.
+type Config struct {
+	DB        *pgxpool.Pool
+	Pay       *wxpay.Client // the platform's WeChat Pay account
+	AppID     string        // the app (mini-program) orders are paid in: the account's AppID
+	Merchants MerchantTerms
+	Members   Members
+	// NotifyBaseURL is where WeChat reaches Tandem, e.g. "https://pay.tandem.example";
+	// the notify endpoints are under it at NotifyPaymentPath and NotifyRefundPath.
+	NotifyBaseURL string
+	// Webhooks calls merchants' webhooks [a client with a 10 s time-out].
+	Webhooks *http.Client
+	Now      func() time.Time
+	Logger   *slog.Logger
+}
+
+// Paths of the notify endpoints (no authentication: WeChat's signature is the auth).
+const (
+	NotifyPaymentPath = "/api/v1/billing/wxpay/notify/payment"
+	NotifyRefundPath  = "/api/v1/billing/wxpay/notify/refund"
+)
+
+// Service is the billing domain's API.
+type Service struct {
+	cfg   Config
+	db    *pgxpool.Pool
+	pay   *wxpay.Client
+	log   *slog.Logger
+	newID func() uuid.UUID
+}
+
+// NewService returns the service.
+func NewService(cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Webhooks == nil {
+		cfg.Webhooks = &http.Client{Timeout: 10 * time.Second}
+	}
+	return &Service{cfg: cfg, db: cfg.DB, pay: cfg.Pay, log: cfg.Logger,
+		newID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
+}
+
+func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
+
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("billing: %s: %w", op, pg.Classify(err))
+}

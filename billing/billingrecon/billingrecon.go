@@ -1,0 +1,46 @@
+// Package billingrecon adapts billing to the ports reconciliation declares
+// (LedgerSource, Repairer). Billing itself does not import reconciliation (which
+// sits to its right); cmd/tandem wires this adapter.
+package billingrecon
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tandemcrm/tandem/billing"
+	"github.com/tandemcrm/tandem/reconciliation"
+)
+
+// Adapter implements reconciliation.LedgerSource and reconciliation.Repairer over
+// a billing service.
+type Adapter struct{ Billing *billing.Service }
+
+var (
+	_ reconciliation.LedgerSource = Adapter{}
+	_ reconciliation.Repairer     = Adapter{}
+)
+
+// StreamLedger implements reconciliation.LedgerSource with billing's one streaming query.
+func (a Adapter) StreamLedger(ctx context.Context, q reconciliation.LedgerQuery, fn func(*reconciliation.Record) error) error {
+	var rec reconciliation.Record
+	return a.Billing.StreamLedger(ctx, q.MchID, q.From, q.To, func(r *billing.LedgerRecord) error {
+		rec = reconciliation.Record{Kind: reconciliation.KindPay, OutTradeNo: r.OutTradeNo, TransactionID: r.TransactionID,
+			OutRefundNo: r.OutRefundNo, RefundID: r.RefundID, AmountFen: r.AmountFen, Status: r.Status, At: r.At}
+		if r.Kind == billing.RecordRefund {
+			rec.Kind = reconciliation.KindRefund
+		}
+		return fn(&rec)
+	})
+}
+
+// Repair implements reconciliation.Repairer: WeChat is asked, and what it confirms
+// is applied as its notification would have been (fulfilment fires once).
+func (a Adapter) Repair(ctx context.Context, req reconciliation.RepairRequest) (bool, error) {
+	switch req.Kind {
+	case reconciliation.KindPay:
+		return a.Billing.QueryAndApply(ctx, req.OutTradeNo)
+	case reconciliation.KindRefund:
+		return a.Billing.QueryRefundAndApply(ctx, req.OutRefundNo)
+	}
+	return false, fmt.Errorf("billingrecon: cannot repair a %s", req.Kind)
+}

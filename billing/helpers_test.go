@@ -1,0 +1,277 @@
+package billing_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tandemcrm/tandem/billing"
+	"github.com/tandemcrm/tandem/consumer"
+	"github.com/tandemcrm/tandem/shared/audit"
+	"github.com/tandemcrm/tandem/shared/errs"
+	"github.com/tandemcrm/tandem/shared/events"
+	"github.com/tandemcrm/tandem/shared/httpx"
+	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/money"
+	"github.com/tandemcrm/tandem/shared/outbox"
+	"github.com/tandemcrm/tandem/shared/pgtest"
+	"github.com/tandemcrm/tandem/shared/redistest"
+	"github.com/tandemcrm/tandem/shared/wxpay/wxsim"
+	"github.com/tandemcrm/tandem/shared/wxpay/wxsim/wxsimtest"
+)
+
+// fakeMerchants is the merchant domain as billing's port sees it.
+type fakeMerchants struct {
+	mu    sync.Mutex
+	terms map[uuid.UUID]billing.Terms
+}
+
+func (f *fakeMerchants) Terms(_ context.Context, id uuid.UUID) (billing.Terms, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t, ok := f.terms[id]
+	if !ok {
+		return billing.Terms{}, errs.NotFound("merchant")
+	}
+	return t, nil
+}
+
+func (f *fakeMerchants) set(id uuid.UUID, t billing.Terms) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.terms[id] = t
+}
+
+// captured is a notification request as it reached Tandem, for replaying.
+type captured struct {
+	path   string
+	header http.Header
+	body   []byte
+}
+
+type world struct {
+	t         *testing.T
+	ctx       context.Context
+	db        *pgxpool.Pool
+	sim       *wxsimtest.Env
+	ids       *identity.Service
+	demo      identity.Demo
+	consumers *consumer.Service
+	merchants *fakeMerchants
+	svc       *billing.Service
+	srv       *httptest.Server
+	merchant  uuid.UUID // live, 6.5%
+
+	mu       sync.Mutex
+	captured []captured
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	w := &world{t: t, ctx: context.Background()}
+	w.sim = wxsimtest.New(t, wxsimtest.ModeSwitch, wxsim.Config{NotifyScale: 0.001})
+	w.db = pgtest.New(t, audit.Migrations, identity.Migrations, consumer.Migrations, billing.Migrations)
+	w.ids = identity.NewService(w.db, redistest.New(t).Client(t), identity.Config{Argon2: identity.Argon2Params{Memory: 64, Time: 1, Threads: 1}})
+	demo, err := w.ids.SeedDemo(w.ctx, "Tandem-demo-2025")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.demo = demo
+	w.consumers = consumer.NewService(w.db, w.ids, consumer.Config{})
+	w.merchants = &fakeMerchants{terms: map[uuid.UUID]billing.Terms{}}
+	w.merchant = demo.Merchants["A"]
+	w.merchants.set(w.merchant, billing.Terms{CommissionRate: rate(t, "6.5%"), SettlementCycle: "T+1", Live: true})
+
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.Use(func(c *gin.Context) { // keep every notification as it arrived
+		if strings.Contains(c.Request.URL.Path, "/wxpay/notify/") {
+			b, _ := io.ReadAll(c.Request.Body)
+			c.Request.Body = io.NopCloser(bytes.NewReader(b))
+			w.mu.Lock()
+			w.captured = append(w.captured, captured{c.Request.URL.Path, c.Request.Header.Clone(), b})
+			w.mu.Unlock()
+		}
+	})
+	w.srv = httptest.NewServer(e)
+	t.Cleanup(w.srv.Close)
+	w.svc = billing.NewService(billing.Config{DB: w.db, Pay: w.sim.Client(), AppID: wxsimtest.AppID, Merchants: w.merchants,
+		Members: w.consumers, NotifyBaseURL: w.srv.URL, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	billing.NewHTTP(w.svc, billing.HTTPConfig{
+		RequireAPI: func(c *gin.Context) { // stands in for identity's: the caller named by a test header
+			if login := c.GetHeader("X-Test-Login"); login != "" {
+				c.Request = c.Request.WithContext(w.as(login))
+			}
+			c.Next()
+		},
+		Idempotency: &httpx.Idempotency{DB: w.db, Caller: identity.Caller},
+		Consumer: func(c *gin.Context) (uuid.UUID, bool) {
+			id, err := uuid.Parse(c.GetHeader("X-Test-Consumer"))
+			return id, err == nil
+		},
+	}).Mount(e.Group("/api/v1"))
+	return w
+}
+
+func rate(t *testing.T, s string) money.Rate {
+	t.Helper()
+	r, err := money.ParsePercent(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (w *world) as(login string) context.Context {
+	w.t.Helper()
+	p, err := w.ids.Principal(w.ctx, w.demo.Users[login])
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return identity.WithPrincipal(w.ctx, p)
+}
+
+func (w *world) member(openid string) uuid.UUID {
+	w.t.Helper()
+	m, _, err := w.consumers.Join(w.ctx, consumer.JoinRequest{AppID: wxsimtest.AppID, OpenID: openid})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return m.ID
+}
+
+// order places an order of fen and prepays it (JSAPI).
+func (w *world) order(consumerID uuid.UUID, fen int64) billing.Order {
+	w.t.Helper()
+	o, err := w.svc.PlaceOrder(w.ctx, consumerID, billing.NewOrder{MerchantID: w.merchant, Description: "小笼包",
+		Amount: money.MustNew(fen, money.CNY)})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if _, err := w.svc.Prepay(w.ctx, consumerID, o.ID, billing.PayJSAPI); err != nil {
+		w.t.Fatal(err)
+	}
+	return o
+}
+
+// pay has the simulator's user pay and waits until its notification is handled.
+func (w *world) pay(orderNo string) {
+	w.t.Helper()
+	w.sim.Control("POST", "/sim/pay", map[string]any{"out_trade_no": orderNo}, nil)
+	w.sim.Wait()
+}
+
+func (w *world) get(id uuid.UUID) billing.Order {
+	w.t.Helper()
+	o, err := w.svc.GetOrder(w.as("finance"), id)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return o
+}
+
+// outboxEvents lists the events published on topic, oldest first.
+func (w *world) outboxEvents(topic events.Topic) []events.Envelope {
+	w.t.Helper()
+	rows, err := w.db.Query(w.ctx, `SELECT id, topic, aggregate_key, created_at, payload FROM platform.outbox WHERE topic = $1 ORDER BY id`, string(topic))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []events.Envelope
+	for rows.Next() {
+		var e events.Envelope
+		var tp string
+		if err := rows.Scan(&e.ID, &tp, &e.Key, &e.OccurredAt, &e.Payload); err != nil {
+			w.t.Fatal(err)
+		}
+		e.Topic = events.Topic(tp)
+		out = append(out, e)
+	}
+	return out
+}
+
+// deliver hands every event of the subscriptions' topics to their handlers, times
+// times each, concurrently: what at-least-once delivery may do.
+func (w *world) deliver(subs []outbox.Subscription, times int) {
+	w.t.Helper()
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errc := make(chan error, 1000)
+	for _, s := range subs {
+		for _, e := range w.outboxEvents(s.Topic) {
+			for range times {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					if err := s.Handle(w.ctx, e); err != nil {
+						errc <- err
+					}
+				}()
+			}
+		}
+	}
+	close(start)
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		w.t.Fatalf("delivery: %v", err)
+	}
+}
+
+func (w *world) count(sql string, args ...any) int {
+	w.t.Helper()
+	var n int
+	if err := w.db.QueryRow(w.ctx, sql, args...).Scan(&n); err != nil {
+		w.t.Fatal(err)
+	}
+	return n
+}
+
+// replay posts a captured notification again, as WeChat's retry would.
+func (w *world) replay(c captured) int {
+	w.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, w.srv.URL+c.path, bytes.NewReader(c.body))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	req.Header = c.header.Clone()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func (w *world) capturedOn(path string) []captured {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []captured
+	for _, c := range w.captured {
+		if c.path == path {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (w *world) balance(consumerID uuid.UUID) int64 {
+	w.t.Helper()
+	b, err := w.consumers.Balance(w.ctx, consumerID)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return b
+}

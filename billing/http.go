@@ -1,0 +1,286 @@
+package billing
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/tandemcrm/tandem/shared/errs"
+	"github.com/tandemcrm/tandem/shared/httpx"
+	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/money"
+)
+
+// HTTPConfig is what the routes need from the platform.
+type HTTPConfig struct {
+	// RequireAPI admits staff and merchant callers (identity's RequireAPI). Required.
+	RequireAPI gin.HandlerFunc
+	// Idempotency guards the POSTs that move money. Required.
+	Idempotency *httpx.Idempotency
+	// Consumer returns the authenticated consumer of a mini-program request. When
+	// nil the consumer's routes (/billing/me/...) are not mounted: consumer sign-in
+	// is identity's and has not landed yet.
+	Consumer func(c *gin.Context) (uuid.UUID, bool)
+}
+
+// HTTP is billing's API.
+type HTTP struct {
+	svc *Service
+	cfg HTTPConfig
+}
+
+// NewHTTP returns the routes over svc.
+func NewHTTP(svc *Service, cfg HTTPConfig) *HTTP { return &HTTP{svc: svc, cfg: cfg} }
+
+// Mount adds the routes under api (/api/v1). The notify endpoints take no
+// authentication: WeChat's signature, verified by wxpay, is theirs.
+func (h *HTTP) Mount(api gin.IRouter) {
+	b := api.Group("/billing")
+	b.POST("/wxpay/notify/payment", gin.WrapH(h.svc.pay.NotifyHandler(h.svc.HandlePaymentNotification)))
+	b.POST("/wxpay/notify/refund", gin.WrapH(h.svc.pay.NotifyHandler(h.svc.HandleRefundNotification)))
+
+	staff := b.Group("", h.cfg.RequireAPI)
+	staff.GET("/orders", identity.Require(identity.PermOrderRead), httpx.Handler(h.listOrders))
+	staff.GET("/orders/:id", identity.Require(identity.PermOrderRead), httpx.Handler(h.getOrder))
+	staff.POST("/orders/:id/refunds", identity.Require(identity.PermRefundCreate), h.cfg.Idempotency.Middleware(),
+		httpx.Handler(h.postRefund))
+
+	if h.cfg.Consumer != nil {
+		me := b.Group("/me", h.requireConsumer)
+		// No Idempotency middleware here: its keys are per staff caller, and consumers
+		// are not principals yet. Placing an order moves no money; a prepay is
+		// idempotent on the order's out_trade_no.
+		me.POST("/orders", httpx.Handler(h.postOrder))
+		me.GET("/orders", httpx.Handler(h.myOrders))
+		me.GET("/orders/:id", httpx.Handler(h.myOrder))
+		me.POST("/orders/:id/prepay", httpx.Handler(h.postPrepay))
+		me.POST("/orders/:id/close", httpx.Handler(h.postClose))
+	}
+}
+
+const consumerKey = "billing.consumer"
+
+func (h *HTTP) requireConsumer(c *gin.Context) {
+	id, ok := h.cfg.Consumer(c)
+	if !ok {
+		httpx.Render(c, errs.E(errs.KindUnauthorized, "identity.unauthenticated", "sign in first"))
+		return
+	}
+	c.Set(consumerKey, id)
+	c.Next()
+}
+
+func consumerOf(c *gin.Context) uuid.UUID { return c.MustGet(consumerKey).(uuid.UUID) }
+
+type page[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+func pageOf(os []Order, limit int) page[Order] {
+	p := page[Order]{Items: os}
+	if len(os) == limit {
+		p.NextCursor = os[len(os)-1].ID.String()
+	}
+	return p
+}
+
+func pathID(c *gin.Context) (uuid.UUID, error) {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		return uuid.Nil, errs.NotFound(objOrder)
+	}
+	return id, nil
+}
+
+func cursor(c *gin.Context) (uuid.UUID, int, error) {
+	var cur uuid.UUID
+	if s := c.Query("cursor"); s != "" {
+		var err error
+		if cur, err = uuid.Parse(s); err != nil {
+			return uuid.Nil, 0, errs.Invalidf("cursor", "the cursor is the next_cursor of a previous page")
+		}
+	}
+	limit := 50
+	if s := c.Query("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 200 {
+			return uuid.Nil, 0, errs.Invalidf("limit", "limit is 1 to 200")
+		}
+		limit = n
+	}
+	return cur, limit, nil
+}
+
+func (h *HTTP) listOrders(c *gin.Context) error {
+	before, limit, err := cursor(c)
+	if err != nil {
+		return err
+	}
+	os, err := h.svc.ListOrders(c.Request.Context(), before, limit)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, pageOf(os, limit))
+	return nil
+}
+
+// OrderDetail is an order with its refunds, ledger postings and webhook deliveries.
+type OrderDetail struct {
+	Order
+	Refunds    []Refund       `json:"refunds"`
+	Postings   []OrderPosting `json:"postings"`
+	Deliveries []Delivery     `json:"webhook_deliveries"`
+}
+
+func (h *HTTP) getOrder(c *gin.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	o, err := h.svc.GetOrder(ctx, id)
+	if err != nil {
+		return err
+	}
+	d := OrderDetail{Order: o}
+	if d.Refunds, err = h.svc.ListRefunds(ctx, id); err != nil {
+		return err
+	}
+	if d.Postings, err = h.svc.orderLedger(ctx, id); err != nil {
+		return err
+	}
+	if d.Deliveries, err = h.svc.deliveries(ctx, id); err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, d)
+	return nil
+}
+
+type refundBody struct {
+	Amount string `json:"amount"` // yuan, "12.50"
+	Reason string `json:"reason"`
+}
+
+func (r refundBody) Validate() error {
+	if _, err := money.ParseYuan(r.Amount); err != nil {
+		return errs.Invalidf("amount", "the amount in yuan, e.g. \"12.50\"")
+	}
+	return nil
+}
+
+func (h *HTTP) postRefund(c *gin.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	var in refundBody
+	if err := httpx.BindJSON(c, &in); err != nil {
+		return err
+	}
+	amount, _ := money.ParseYuan(in.Amount)
+	r, err := h.svc.CreateRefund(c.Request.Context(), id, RefundRequest{Amount: amount, Reason: in.Reason,
+		Key: c.GetHeader(httpx.IdempotencyHeader)})
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, r)
+	return nil
+}
+
+type orderBody struct {
+	MerchantID  uuid.UUID `json:"merchant_id"`
+	Description string    `json:"description"`
+	Amount      string    `json:"amount"`
+}
+
+func (b orderBody) Validate() error {
+	if _, err := money.ParseYuan(b.Amount); err != nil {
+		return errs.Invalidf("amount", "the amount in yuan, e.g. \"12.50\"")
+	}
+	return nil
+}
+
+func (h *HTTP) postOrder(c *gin.Context) error {
+	var in orderBody
+	if err := httpx.BindJSON(c, &in); err != nil {
+		return err
+	}
+	amount, _ := money.ParseYuan(in.Amount)
+	o, err := h.svc.PlaceOrder(c.Request.Context(), consumerOf(c), NewOrder{MerchantID: in.MerchantID,
+		Description: in.Description, Amount: amount})
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, o)
+	return nil
+}
+
+func (h *HTTP) myOrders(c *gin.Context) error {
+	before, limit, err := cursor(c)
+	if err != nil {
+		return err
+	}
+	os, err := h.svc.MyOrders(c.Request.Context(), consumerOf(c), before, limit)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, pageOf(os, limit))
+	return nil
+}
+
+func (h *HTTP) myOrder(c *gin.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	o, err := h.svc.MyOrder(c.Request.Context(), consumerOf(c), id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, o)
+	return nil
+}
+
+type prepayBody struct {
+	Kind PayKind `json:"kind"`
+}
+
+func (b prepayBody) Validate() error {
+	if b.Kind != PayJSAPI && b.Kind != PayNative {
+		return errs.Invalidf("kind", "jsapi or native")
+	}
+	return nil
+}
+
+func (h *HTTP) postPrepay(c *gin.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	var in prepayBody
+	if err := httpx.BindJSON(c, &in); err != nil {
+		return err
+	}
+	p, err := h.svc.Prepay(c.Request.Context(), consumerOf(c), id, in.Kind)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, p)
+	return nil
+}
+
+func (h *HTTP) postClose(c *gin.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	o, err := h.svc.Close(c.Request.Context(), consumerOf(c), id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, o)
+	return nil
+}

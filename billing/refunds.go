@@ -1,0 +1,325 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tandemcrm/tandem/billing/internal/billingdb"
+	"github.com/tandemcrm/tandem/shared/audit"
+	"github.com/tandemcrm/tandem/shared/errs"
+	"github.com/tandemcrm/tandem/shared/events"
+	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/money"
+	"github.com/tandemcrm/tandem/shared/outbox"
+	"github.com/tandemcrm/tandem/shared/pg"
+	"github.com/tandemcrm/tandem/shared/wxpay"
+)
+
+// Refund states.
+const (
+	RefundRequested  = "requested"  // recorded, not yet accepted by WeChat
+	RefundProcessing = "processing" // accepted by WeChat
+	RefundSucceeded  = "succeeded"
+	RefundClosed     = "closed"
+	RefundAbnormal   = "abnormal"
+)
+
+// Refund is a refund of an order.
+type Refund struct {
+	ID          uuid.UUID   `json:"id"`
+	OrderID     uuid.UUID   `json:"order_id"`
+	OutRefundNo string      `json:"out_refund_no"`
+	RefundID    string      `json:"refund_id,omitempty"`
+	Amount      money.Money `json:"amount"`
+	Reason      string      `json:"reason"`
+	State       string      `json:"state"`
+	CreatedAt   time.Time   `json:"created_at"`
+	SucceededAt *time.Time  `json:"succeeded_at,omitempty"`
+}
+
+func refundOf(r billingdb.BillingRefund, cur string) Refund {
+	out := Refund{ID: r.ID, OrderID: r.OrderID, OutRefundNo: r.OutRefundNo, Amount: money.MustNew(r.AmountFen, money.Currency(cur)),
+		Reason: r.Reason, State: r.State, CreatedAt: r.CreatedAt, SucceededAt: r.SucceededAt}
+	if r.RefundID != nil {
+		out.RefundID = *r.RefundID
+	}
+	return out
+}
+
+// RefundRequest is a refund asked for by staff.
+type RefundRequest struct {
+	Amount money.Money
+	Reason string
+	// Key makes the request idempotent (the HTTP Idempotency-Key): the same key for
+	// the same order returns the same refund, and sends it to WeChat again only if
+	// WeChat never accepted it (with the same out_refund_no, which WeChat dedupes).
+	Key string
+}
+
+// Validate checks the fields.
+func (r RefundRequest) Validate() error {
+	switch {
+	case r.Amount.Sign() <= 0:
+		return errs.Invalidf("amount", "the amount is more than zero")
+	case strings.TrimSpace(r.Reason) == "" || len([]rune(r.Reason)) > 80:
+		return errs.Invalidf("reason", "a reason of 1 to 80 characters")
+	case len(r.Key) > 200:
+		return errs.Invalidf("key", "at most 200 characters")
+	}
+	return nil
+}
+
+// CreateRefund refunds part or all of a paid order, for the staff caller in ctx
+// (billing.refund.create in scope of the order's merchant), audited. The refund is
+// recorded before WeChat is asked; WeChat's answer, or its refund notification,
+// completes it (ledger reversal and events.TopicRefundSucceeded, once).
+func (s *Service) CreateRefund(ctx context.Context, orderID uuid.UUID, in RefundRequest) (Refund, error) {
+	p := identity.FromContext(ctx)
+	sc, err := staffScope(ctx, identity.PermRefundCreate)
+	if err != nil {
+		return Refund{}, err
+	}
+	if err := in.Validate(); err != nil {
+		return Refund{}, err
+	}
+	var ref billingdb.BillingRefund
+	var o billingdb.BillingOrder
+	err = pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+		q := billingdb.New(tx)
+		var err error
+		if o, err = q.LockOrder(ctx, orderID); errors.Is(err, pgx.ErrNoRows) {
+			return errs.NotFound(objOrder)
+		} else if err != nil {
+			return err
+		}
+		if !sc.Allows(identity.Row{Merchant: o.MerchantID}) {
+			return errs.NotFound(objOrder)
+		}
+		if in.Key != "" {
+			if ref, err = q.GetRefundByKey(ctx, billingdb.GetRefundByKeyParams{OrderID: o.ID, RequestKey: in.Key}); err == nil {
+				return nil
+			} else if !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+		}
+		if st := State(o.State); st != StatePaid && st != StatePartiallyRefunded {
+			return errs.E(errs.KindConflict, CodeOrderNotRefundable, "the order is "+o.State)
+		}
+		if string(in.Amount.Currency()) != o.Currency {
+			return errs.Invalidf("amount", "the order is in %s", o.Currency)
+		}
+		pending, err := q.PendingRefundFen(ctx, o.ID)
+		if err != nil {
+			return err
+		}
+		if in.Amount.Fen() > o.AmountFen-pending {
+			return errs.E(errs.KindUnprocessable, CodeRefundExceeds,
+				fmt.Sprintf("at most %s is left to refund", money.MustNew(o.AmountFen-pending, money.Currency(o.Currency))))
+		}
+		seq, err := q.NextRefundSeq(ctx)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		ref = billingdb.BillingRefund{ID: s.newID(), OrderID: o.ID, OutRefundNo: orderNo("RF", now, seq), AmountFen: in.Amount.Fen(),
+			Reason: strings.TrimSpace(in.Reason), State: RefundRequested, CreatedAt: now,
+			RequestedBy: uuid.NullUUID{UUID: p.User.ID, Valid: true}}
+		ref.RequestKey = in.Key
+		if ref.RequestKey == "" {
+			ref.RequestKey = ref.OutRefundNo
+		}
+		if err := q.InsertRefund(ctx, billingdb.InsertRefundParams{ID: ref.ID, OrderID: ref.OrderID, OutRefundNo: ref.OutRefundNo,
+			RequestKey: ref.RequestKey, AmountFen: ref.AmountFen, Reason: ref.Reason, RequestedBy: ref.RequestedBy, CreatedAt: now}); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Event{Actor: p.Actor(), Action: "billing.refund.create", ObjectType: "billing.order",
+			ObjectID: o.ID.String(), Before: map[string]any{"state": o.State, "refunded_fen": o.RefundedFen},
+			After: map[string]any{"out_refund_no": ref.OutRefundNo, "amount_fen": ref.AmountFen, "reason": ref.Reason}})
+	})
+	if err != nil {
+		return Refund{}, wrap("create refund", err)
+	}
+	if ref.State != RefundRequested {
+		return s.refundNow(ctx, ref.ID, o.Currency)
+	}
+	wr, err := s.pay.CreateRefund(ctx, wxpay.RefundRequest{OutTradeNo: o.OrderNo, OutRefundNo: ref.OutRefundNo, Reason: ref.Reason,
+		NotifyURL: s.cfg.NotifyBaseURL + NotifyRefundPath, Refund: ref.AmountFen, Total: o.AmountFen})
+	if err != nil {
+		return Refund{}, fmt.Errorf("billing: refund %s: %w", ref.OutRefundNo, err)
+	}
+	if _, err := s.applyRefundReport(ctx, nil, wr); err != nil {
+		return Refund{}, err
+	}
+	return s.refundNow(ctx, ref.ID, o.Currency)
+}
+
+func (s *Service) refundNow(ctx context.Context, id uuid.UUID, cur string) (Refund, error) {
+	r, err := billingdb.New(s.db).GetRefund(ctx, id)
+	if err != nil {
+		return Refund{}, wrap("get refund", err)
+	}
+	return refundOf(r, cur), nil
+}
+
+// ListRefunds lists an order's refunds (staff in scope of billing.order.read).
+func (s *Service) ListRefunds(ctx context.Context, orderID uuid.UUID) ([]Refund, error) {
+	o, err := s.GetOrder(ctx, orderID)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := billingdb.New(s.db).ListRefunds(ctx, orderID)
+	if err != nil {
+		return nil, wrap("list refunds", err)
+	}
+	out := make([]Refund, len(rows))
+	for i, r := range rows {
+		out[i] = refundOf(r, string(o.Amount.Currency()))
+	}
+	return out, nil
+}
+
+// HandleRefundNotification is the wxpay.NotifyFunc of the refund notify endpoint.
+func (s *Service) HandleRefundNotification(ctx context.Context, n *wxpay.Notification) error {
+	if n.Mismatch != nil || n.Refund == nil {
+		r := result{outcome: OutcomeIgnored, detail: "event " + n.EventType}
+		if n.Mismatch != nil {
+			r = result{OutcomeMismatch, n.Mismatch.Error(), ExcForeignAccount}
+		}
+		var refundNo string
+		if n.Refund != nil {
+			refundNo = n.Refund.OutRefundNo
+		}
+		err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+			return s.record(ctx, billingdb.New(tx), n, r, outTradeNo(n), refundNo)
+		})
+		return wrap("refund notification", err)
+	}
+	_, err := s.applyRefundReport(ctx, n, n.Refund)
+	return err
+}
+
+// QueryRefundAndApply asks WeChat Pay about a refund and applies what it says, as
+// its notification would. It reports whether the refund is now succeeded in our books.
+func (s *Service) QueryRefundAndApply(ctx context.Context, outRefundNo string) (bool, error) {
+	wr, err := s.pay.QueryRefund(ctx, outRefundNo)
+	if err != nil {
+		return false, fmt.Errorf("billing: query refund %s: %w", outRefundNo, err)
+	}
+	r, err := s.applyRefundReport(ctx, nil, wr)
+	if err != nil {
+		return false, err
+	}
+	return wr.Status == wxpay.RefundSuccess && (r.outcome == OutcomeApplied || r.outcome == OutcomeDuplicate), nil
+}
+
+// applyRefundReport applies what WeChat says of a refund (its answer to our
+// request, a query, or a notification n) in one transaction, logging n.
+func (s *Service) applyRefundReport(ctx context.Context, n *wxpay.Notification, wr *wxpay.Refund) (result, error) {
+	var r result
+	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+		q := billingdb.New(tx)
+		var err error
+		if r, err = s.applyRefund(ctx, tx, q, wr); err != nil {
+			return err
+		}
+		return s.record(ctx, q, n, r, wr.OutTradeNo, wr.OutRefundNo)
+	})
+	return r, wrap("apply refund", err)
+}
+
+// applyRefund locks the refund then its order (every path that locks both does it
+// in this order; CreateRefund locks only the order), checks what
+// WeChat says against the refund, and moves it. A success moves the order to
+// partially_refunded or refunded, posts the reversal and publishes
+// events.TopicRefundSucceeded, once: a refund already succeeded is a duplicate.
+func (s *Service) applyRefund(ctx context.Context, tx pgx.Tx, q *billingdb.Queries, wr *wxpay.Refund) (result, error) {
+	ref, err := q.LockRefundByNo(ctx, wr.OutRefundNo)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return result{OutcomeUnknown, "no refund " + wr.OutRefundNo, ExcUnknownRefund}, nil
+	} else if err != nil {
+		return result{}, err
+	}
+	o, err := q.LockOrder(ctx, ref.OrderID)
+	if err != nil {
+		return result{}, err
+	}
+	if err := wxpay.CheckRefund(wr, wxpay.ExpectedRefund{OutRefundNo: ref.OutRefundNo, Refund: ref.AmountFen, Total: o.AmountFen}); err != nil {
+		return result{OutcomeMismatch, errs.As(err).Message, ExcMismatch}, nil
+	}
+	if wr.OutTradeNo != "" && wr.OutTradeNo != o.OrderNo {
+		return result{OutcomeMismatch, fmt.Sprintf("out_trade_no %q, expected %q", wr.OutTradeNo, o.OrderNo), ExcMismatch}, nil
+	}
+	if ref.State == RefundSucceeded || ref.State == RefundClosed || ref.State == RefundAbnormal {
+		return result{outcome: OutcomeDuplicate, detail: "already " + ref.State}, nil
+	}
+	upd := billingdb.UpdateRefundParams{ID: ref.ID, State: ref.State, RefundID: optString(wr.RefundID), WxCreatedAt: optTime(wr.CreateTime)}
+	switch wr.Status {
+	case wxpay.RefundProcessing:
+		if ref.State == RefundProcessing {
+			return result{outcome: OutcomeDuplicate, detail: "already processing"}, nil
+		}
+		upd.State = RefundProcessing
+		return result{outcome: OutcomeApplied}, q.UpdateRefund(ctx, upd)
+	case wxpay.RefundClosed, wxpay.RefundAbnormal:
+		upd.State = strings.ToLower(wr.Status)
+		return result{outcome: OutcomeApplied}, q.UpdateRefund(ctx, upd)
+	case wxpay.RefundSuccess:
+	default:
+		return result{outcome: OutcomeIgnored, detail: "refund status " + wr.Status}, nil
+	}
+	at := wr.SuccessTime
+	if at.IsZero() {
+		at = s.now()
+	}
+	at = at.UTC()
+	upd.State, upd.SucceededAt = RefundSucceeded, &at
+	if err := q.UpdateRefund(ctx, upd); err != nil {
+		return result{}, err
+	}
+	total := o.RefundedFen + ref.AmountFen
+	to := StatePartiallyRefunded
+	if total == o.AmountFen {
+		to = StateRefunded
+	}
+	if err := s.move(ctx, q, o, to, "refund", moveOpts{refundedAdd: ref.AmountFen}); err != nil {
+		return result{}, err
+	}
+	ord, err := orderOf(o)
+	if err != nil {
+		return result{}, err
+	}
+	back, err := q.CommissionReversed(ctx, o.ID)
+	if err != nil {
+		return result{}, err
+	}
+	if _, err := s.post(ctx, q, o, "refund", "refund:"+ref.ID.String(), "refund "+ref.OutRefundNo,
+		RefundPostings(ord.Amount, ord.rate, ref.AmountFen, total, back)); err != nil {
+		return result{}, err
+	}
+	_, err = outbox.Publish(ctx, tx, events.TopicRefundSucceeded, o.ID.String(), events.RefundSucceeded{
+		RefundID: ref.ID, OutRefundNo: ref.OutRefundNo, OrderID: o.ID, OrderNo: o.OrderNo, ConsumerID: o.ConsumerID,
+		MerchantID: o.MerchantID, OrderAmountFen: o.AmountFen, RefundFen: ref.AmountFen, RefundedTotalFen: total,
+		Currency: o.Currency, SucceededAt: at})
+	return result{outcome: OutcomeApplied}, err
+}
+
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}

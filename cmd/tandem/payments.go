@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/tandemcrm/tandem/billing"
+	"github.com/tandemcrm/tandem/matching"
+	"github.com/tandemcrm/tandem/merchant"
+	"github.com/tandemcrm/tandem/shared/money"
+	"github.com/tandemcrm/tandem/shared/wxpay"
+	"github.com/tandemcrm/tandem/shared/wxpay/wxsim"
+)
+
+// openPayments connects the parts that take money: the WeChat Pay client (the account
+// in TANDEM_WXPAY_KEYS, at TANDEM_WXPAY_BASE_URL), billing and, since it reads billing's
+// purchases, matching. Commands that take no payments (migrate, seed) skip it.
+func (a *app) openPayments(ctx context.Context) error {
+	acct, err := loadWxpayAccount(a.cfg.WxpayKeys, a.cfg.WxpayAppID)
+	if err != nil {
+		return fmt.Errorf("WeChat Pay account in %s: %w: run 'tandem dev' once (it writes the simulator's keys there) or set TANDEM_WXPAY_KEYS", a.cfg.WxpayKeys, err)
+	}
+	pay, err := wxpay.New(ctx, acct, wxpay.WithBaseURL(a.cfg.WxpayBaseURL), wxpay.WithLogger(a.log))
+	if err != nil {
+		return fmt.Errorf("WeChat Pay client: %w", err)
+	}
+	public := a.cfg.PublicURL
+	if public == "" {
+		public = "http://" + a.cfg.HTTPAddr
+	}
+	a.pay = pay
+	a.billing = billing.NewService(billing.Config{DB: a.db, Pay: pay, AppID: acct.AppID,
+		Merchants: merchantTerms{a.merchant}, Members: a.consumer, NotifyBaseURL: strings.TrimSuffix(public, "/"), Logger: a.log})
+	a.matching = matching.NewService(a.db, a.merchant, purchases{a.billing}, nil, matching.Config{})
+	return nil
+}
+
+// loadWxpayAccount reads an account from a directory of the files WeChat's merchant
+// platform issues (the simulator writes the same names). The platform certificate and
+// the WeChat Pay public key are each optional; at least one must be there.
+func loadWxpayAccount(dir, appID string) (wxpay.Account, error) {
+	read := func(name string) (string, error) {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		return strings.TrimSpace(string(b)), err
+	}
+	exists := func(name string) bool { _, err := os.Stat(filepath.Join(dir, name)); return err == nil }
+	mchid, err := read(wxsim.FileMchID)
+	if err != nil {
+		return wxpay.Account{}, err
+	}
+	f := wxpay.AccountFiles{MchID: mchid, AppID: appID,
+		PrivateKeyFile:   filepath.Join(dir, wxsim.FileMerchantKey),
+		MerchantCertFile: filepath.Join(dir, wxsim.FileMerchantCert),
+		APIv3KeyFile:     filepath.Join(dir, wxsim.FileAPIv3Key)}
+	if exists(wxsim.FilePlatformCert) {
+		f.PlatformCertFiles = []string{filepath.Join(dir, wxsim.FilePlatformCert)}
+	}
+	if exists(wxsim.FilePubKey) {
+		if f.PublicKeyID, err = read(wxsim.FilePubKeyID); err != nil {
+			return wxpay.Account{}, err
+		}
+		f.PublicKeyFile = filepath.Join(dir, wxsim.FilePubKey)
+	}
+	if f.PlatformCertFiles == nil && f.PublicKeyFile == "" {
+		return wxpay.Account{}, errors.New("neither " + wxsim.FilePlatformCert + " nor " + wxsim.FilePubKey)
+	}
+	return wxpay.LoadAccount(f)
+}
+
+// merchantTerms gives billing a merchant's contract terms from the merchant domain.
+// The WeChat mchid stays empty: the platform's own account collects every payment
+// (the merchant's sub-merchant number is for settlement, which comes later).
+type merchantTerms struct{ m *merchant.Service }
+
+func (t merchantTerms) Terms(ctx context.Context, id uuid.UUID) (billing.Terms, error) {
+	mt, err := t.m.Terms(ctx, id)
+	if err != nil {
+		return billing.Terms{}, err
+	}
+	rate, err := money.NewRate(mt.CommissionRate)
+	if err != nil {
+		return billing.Terms{}, err
+	}
+	return billing.Terms{CommissionRate: rate, SettlementCycle: string(mt.Cycle), Live: mt.Live,
+		WebhookURL: mt.WebhookURL, WebhookSecret: mt.WebhookSecret}, nil
+}
+
+// purchases gives matching a consumer's paid orders from billing.
+type purchases struct{ b *billing.Service }
+
+func (p purchases) Purchases(ctx context.Context, consumerID uuid.UUID) ([]matching.Purchase, error) {
+	var out []matching.Purchase
+	before := uuid.Nil
+	for {
+		orders, err := p.b.MyOrders(ctx, consumerID, before, 200)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range orders {
+			if o.State == billing.StatePaid || o.State == billing.StatePartiallyRefunded || o.State == billing.StateRefunded {
+				out = append(out, matching.Purchase{MerchantID: o.MerchantID})
+			}
+		}
+		if len(orders) < 200 {
+			return out, nil
+		}
+		before = orders[len(orders)-1].ID
+	}
+}

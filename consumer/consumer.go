@@ -1,0 +1,99 @@
+// Package consumer is C-CRM: members and their points (PRODUCT.md §2). A member is a
+// consumer that shared/identity resolves from its openid, unionid or phone; their
+// points are an immutable ledger of entries whose balance is a projection kept in
+// the same transaction. Points are earned on billing's payment events and reversed
+// on its refund events, each exactly once (a unique source key per entry).
+package consumer
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/pg"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations is schema consumer. It references no other schema.
+var Migrations = pg.MigrationSet{Name: "consumer", FS: mustSub(migrationFiles, "migrations")}
+
+func mustSub(f fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
+const objMember = "consumer.member"
+
+// Error codes of this package (shared/errs).
+const (
+	CodeMemberNotFound = objMember + "_not_found"
+	CodeEarnPending    = "consumer.earn_pending"
+)
+
+// Identities is what the service needs of shared/identity: one consumer across
+// channels. *identity.Service implements it.
+type Identities interface {
+	ResolveConsumer(ctx context.Context, c identity.ConsumerClaims) (uuid.UUID, bool, error)
+	ConsumerIdentities(ctx context.Context, consumer uuid.UUID) ([]identity.ConsumerIdentity, error)
+}
+
+// Config configures the service; zero fields take the defaults noted.
+type Config struct {
+	// PointsPerYuan is what one whole yuan paid earns [1].
+	PointsPerYuan int64
+	Now           func() time.Time
+	Logger        *slog.Logger
+}
+
+// Service is the consumer domain's API.
+type Service struct {
+	db    *pgxpool.Pool
+	ids   Identities
+	cfg   Config
+	log   *slog.Logger
+	newID func() uuid.UUID
+}
+
+// NewService returns the service.
+func NewService(db *pgxpool.Pool, ids Identities, cfg Config) *Service {
+	if cfg.PointsPerYuan <= 0 {
+		cfg.PointsPerYuan = 1
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Service{db: db, ids: ids, cfg: cfg, log: cfg.Logger, newID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
+}
+
+func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
+
+// Member is a member as a reader may see them (Phone masked unless allowed).
+type Member struct {
+	ID       uuid.UUID `json:"id"`
+	Phone    string    `json:"phone"`
+	AppID    string    `json:"app_id,omitempty"`
+	JoinedAt time.Time `json:"joined_at"`
+	Points   int64     `json:"points"` // the balance
+}
+
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("consumer: %s: %w", op, pg.Classify(err))
+}

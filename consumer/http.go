@@ -1,0 +1,205 @@
+package consumer
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/tandemcrm/tandem/shared/errs"
+	"github.com/tandemcrm/tandem/shared/httpx"
+	"github.com/tandemcrm/tandem/shared/identity"
+)
+
+// HTTPConfig is what the routes need from the platform.
+type HTTPConfig struct {
+	// RequireAPI admits staff callers (identity's RequireAPI: a principal, and the
+	// CSRF token for cookie sessions). Required.
+	RequireAPI gin.HandlerFunc
+	// Idempotency guards the POSTs that move points. Required.
+	Idempotency *httpx.Idempotency
+	// Consumer returns the authenticated consumer of a request from the
+	// mini-program. When nil, the consumer's own routes (/consumer/me/...) are not
+	// mounted: consumer sign-in is identity's and has not landed yet.
+	Consumer func(c *gin.Context) (uuid.UUID, bool)
+}
+
+// HTTP is the consumer domain's API.
+type HTTP struct {
+	svc *Service
+	cfg HTTPConfig
+}
+
+// NewHTTP returns the routes over svc.
+func NewHTTP(svc *Service, cfg HTTPConfig) *HTTP { return &HTTP{svc: svc, cfg: cfg} }
+
+// Mount adds the routes under api (/api/v1).
+func (h *HTTP) Mount(api gin.IRouter) {
+	g := api.Group("/consumer", h.cfg.RequireAPI)
+	g.GET("/members", identity.Require(identity.PermMemberRead), httpx.Handler(h.listMembers))
+	g.GET("/members/:id", identity.Require(identity.PermMemberRead), httpx.Handler(h.getMember))
+	g.GET("/members/:id/points", identity.Require(identity.PermMemberRead), httpx.Handler(h.listPoints))
+	g.POST("/members/:id/points/adjustments", identity.Require(identity.PermPointsAdjust),
+		h.cfg.Idempotency.Middleware(), httpx.Handler(h.postAdjustment))
+	if h.cfg.Consumer != nil {
+		me := api.Group("/consumer/me", h.requireConsumer)
+		me.GET("/points", httpx.Handler(h.myPoints))
+	}
+}
+
+func (h *HTTP) requireConsumer(c *gin.Context) {
+	id, ok := h.cfg.Consumer(c)
+	if !ok {
+		httpx.Render(c, errs.E(errs.KindUnauthorized, "identity.unauthenticated", "sign in first"))
+		return
+	}
+	c.Set(consumerKey, id)
+	c.Next()
+}
+
+const consumerKey = "consumer.id"
+
+type page[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+func pathID(c *gin.Context) (uuid.UUID, error) {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		return uuid.Nil, errs.NotFound(objMember)
+	}
+	return id, nil
+}
+
+func cursor(c *gin.Context) (uuid.UUID, int, error) {
+	var cur uuid.UUID
+	if s := c.Query("cursor"); s != "" {
+		var err error
+		if cur, err = uuid.Parse(s); err != nil {
+			return uuid.Nil, 0, errs.Invalidf("cursor", "the cursor is the next_cursor of a previous page")
+		}
+	}
+	limit := 50
+	if s := c.Query("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 200 {
+			return uuid.Nil, 0, errs.Invalidf("limit", "limit is 1 to 200")
+		}
+		limit = n
+	}
+	return cur, limit, nil
+}
+
+func (h *HTTP) listMembers(c *gin.Context) error {
+	after, limit, err := cursor(c)
+	if err != nil {
+		return err
+	}
+	ms, err := h.svc.ListMembers(c.Request.Context(), after, limit)
+	if err != nil {
+		return err
+	}
+	p := page[Member]{Items: ms}
+	if len(ms) == limit {
+		p.NextCursor = ms[len(ms)-1].ID.String()
+	}
+	c.JSON(http.StatusOK, p)
+	return nil
+}
+
+func (h *HTTP) getMember(c *gin.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	m, err := h.svc.GetMember(c.Request.Context(), id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, m)
+	return nil
+}
+
+func entriesPage(c *gin.Context, es []Entry, limit int) {
+	p := page[Entry]{Items: es}
+	if len(es) == limit {
+		p.NextCursor = es[len(es)-1].ID.String()
+	}
+	c.JSON(http.StatusOK, p)
+}
+
+func (h *HTTP) listPoints(c *gin.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	before, limit, err := cursor(c)
+	if err != nil {
+		return err
+	}
+	es, err := h.svc.Ledger(c.Request.Context(), id, before, limit)
+	if err != nil {
+		return err
+	}
+	entriesPage(c, es, limit)
+	return nil
+}
+
+type adjustmentRequest struct {
+	Delta  int64  `json:"delta"`
+	Key    string `json:"key"`
+	Reason string `json:"reason"`
+}
+
+func (r adjustmentRequest) Validate() error {
+	switch {
+	case r.Delta == 0:
+		return errs.Invalidf("delta", "delta is a non-zero number of points")
+	case r.Key == "" || len(r.Key) > 100:
+		return errs.Invalidf("key", "key is 1 to 100 characters, unique per adjustment")
+	case r.Reason == "":
+		return errs.Invalidf("reason", "give a reason")
+	}
+	return nil
+}
+
+func (h *HTTP) postAdjustment(c *gin.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	var in adjustmentRequest
+	if err := httpx.BindJSON(c, &in); err != nil {
+		return err
+	}
+	if err := h.svc.Adjust(c.Request.Context(), id, in.Delta, in.Key, in.Reason); err != nil {
+		return err
+	}
+	m, err := h.svc.GetMember(c.Request.Context(), id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, m)
+	return nil
+}
+
+type myPoints struct {
+	Balance int64   `json:"balance"`
+	Entries []Entry `json:"entries"`
+}
+
+func (h *HTTP) myPoints(c *gin.Context) error {
+	id := c.MustGet(consumerKey).(uuid.UUID)
+	bal, err := h.svc.Balance(c.Request.Context(), id)
+	if err != nil {
+		return err
+	}
+	es, err := h.svc.MyLedger(c.Request.Context(), id, uuid.Nil, 50)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, myPoints{Balance: bal, Entries: es})
+	return nil
+}

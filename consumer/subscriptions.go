@@ -1,0 +1,45 @@
+package consumer
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tandemcrm/tandem/shared/events"
+	"github.com/tandemcrm/tandem/shared/outbox"
+)
+
+// Subscriber names of this domain (part of the asynq task ids).
+const (
+	SubscriberPointsEarn    = "consumer.points_earn"
+	SubscriberPointsReverse = "consumer.points_reverse"
+)
+
+// Subscriptions are the domain's event handlers: points earned on a payment,
+// reversed on a refund. Both are idempotent on their entries' source keys.
+func (s *Service) Subscriptions() []outbox.Subscription {
+	return []outbox.Subscription{
+		{Topic: events.TopicPaymentSucceeded, Subscriber: SubscriberPointsEarn, Handle: s.OnPaymentSucceeded},
+		{Topic: events.TopicRefundSucceeded, Subscriber: SubscriberPointsReverse, Handle: s.OnRefundSucceeded},
+	}
+}
+
+// OnPaymentSucceeded credits the order's points.
+func (s *Service) OnPaymentSucceeded(ctx context.Context, e events.Envelope) error {
+	var p events.PaymentSucceeded
+	if err := e.Decode(&p); err != nil {
+		return fmt.Errorf("consumer: decode %s: %w", e.Topic, err)
+	}
+	_, err := s.CreditForPayment(ctx, Payment{OrderID: p.OrderID, ConsumerID: p.ConsumerID, AmountFen: p.AmountFen})
+	return err
+}
+
+// OnRefundSucceeded reverses the points the refund takes back.
+func (s *Service) OnRefundSucceeded(ctx context.Context, e events.Envelope) error {
+	var r events.RefundSucceeded
+	if err := e.Decode(&r); err != nil {
+		return fmt.Errorf("consumer: decode %s: %w", e.Topic, err)
+	}
+	_, err := s.ReverseForRefund(ctx, Refund{RefundID: r.RefundID, OrderID: r.OrderID, ConsumerID: r.ConsumerID,
+		OrderAmountFen: r.OrderAmountFen, RefundedTotalFen: r.RefundedTotalFen})
+	return err
+}

@@ -1,0 +1,46 @@
+package events
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Billing's topics. The constants carry a Topic prefix because the payload structs
+// take the plain names.
+const (
+	// TopicPaymentSucceeded: an order was paid (WeChat confirmed it, by notification
+	// or by query). Key: the order id.
+	TopicPaymentSucceeded Topic = "billing.payment_succeeded"
+	// TopicRefundSucceeded: a refund of an order went through. Key: the order id.
+	TopicRefundSucceeded Topic = "billing.refund_succeeded"
+)
+
+// PaymentSucceeded is the payload of TopicPaymentSucceeded.
+type PaymentSucceeded struct {
+	OrderID       uuid.UUID `json:"order_id"`
+	OrderNo       string    `json:"order_no"` // out_trade_no
+	ConsumerID    uuid.UUID `json:"consumer_id"`
+	MerchantID    uuid.UUID `json:"merchant_id"`
+	AmountFen     int64     `json:"amount_fen"`
+	Currency      string    `json:"currency"`
+	TransactionID string    `json:"transaction_id"`
+	PaidAt        time.Time `json:"paid_at"`
+}
+
+// RefundSucceeded is the payload of TopicRefundSucceeded. RefundedTotalFen is the
+// order's refunded amount including this refund, so that a subscriber can compute
+// what the order still earns whatever order the events arrive in.
+type RefundSucceeded struct {
+	RefundID         uuid.UUID `json:"refund_id"`
+	OutRefundNo      string    `json:"out_refund_no"`
+	OrderID          uuid.UUID `json:"order_id"`
+	OrderNo          string    `json:"order_no"`
+	ConsumerID       uuid.UUID `json:"consumer_id"`
+	MerchantID       uuid.UUID `json:"merchant_id"`
+	OrderAmountFen   int64     `json:"order_amount_fen"`
+	RefundFen        int64     `json:"refund_fen"`
+	RefundedTotalFen int64     `json:"refunded_total_fen"`
+	Currency         string    `json:"currency"`
+	SucceededAt      time.Time `json:"succeeded_at"`
+}
