@@ -117,10 +117,14 @@ func TestSignContract(t *testing.T) {
 	if e := errs.As(err); e == nil || e.Field != "settlement_cycle" {
 		t.Fatalf("cycle: %v", err)
 	}
-	// A sales rep holds merchant.contract.read only.
-	_, err = w.svc.SignContract(w.ctx, w.p(t, "sh1.rep"), l.ID, terms("6.5%"))
+	// Finance holds no contract permission; a rep of another team does not see the lead.
+	_, err = w.svc.SignContract(w.ctx, w.p(t, "finance"), l.ID, terms("6.5%"))
 	if errs.KindOf(err) != errs.KindForbidden {
-		t.Fatalf("rep signing: %v", err)
+		t.Fatalf("finance signing: %v", err)
+	}
+	_, err = w.svc.SignContract(w.ctx, w.p(t, "sh2.rep"), l.ID, terms("6.5%"))
+	if errs.KindOf(err) != errs.KindNotFound {
+		t.Fatalf("another team's rep signing: %v", err)
 	}
 	c := must[merchant.Contract](t)(w.svc.SignContract(w.ctx, mgr, l.ID, terms("6.5%")))
 	if c.CommissionText != "6.5%" || c.CommissionRate.Decimal().String() != "0.065" || c.ContractNo == "" {

@@ -15,7 +15,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
-	"github.com/tandemcrm/tandem/reconciliation"
 	"github.com/tandemcrm/tandem/shared/config"
 	"github.com/tandemcrm/tandem/shared/wxpay/wxsim"
 )
@@ -44,7 +43,7 @@ flag of the same name (the flag wins); run 'tandem <command> --help' to see them
 	config.Bind(root.PersistentFlags())
 	root.AddCommand(serveCmd(), workerCmd(), migrateCmd(), seedCmd(), devCmd(), stackCmd(), configCmd(), benchCmd(),
 		wxsim.Command(slog.New(slog.NewTextHandler(os.Stderr, nil))),
-		reconciliation.Command())
+		reconcileCmd())
 	return root
 }
 

@@ -40,11 +40,12 @@ func (a *app) seedDemo(ctx context.Context) (demoData, error) {
 	}
 	as := func(login string) (*identity.Principal, error) { return a.identity.Principal(ctx, d.Users[login]) }
 	var actors merchant.DemoActors
-	for login, p := range map[string]**identity.Principal{"sh1.rep": &actors.Rep, "sh.manager": &actors.Signer, "reviewer": &actors.Reviewer} {
+	for login, p := range map[string]**identity.Principal{"sh1.rep": &actors.Rep, "reviewer": &actors.Reviewer} {
 		if *p, err = as(login); err != nil {
 			return demoData{}, fmt.Errorf("demo actor %s: %w", login, err)
 		}
 	}
+	actors.Signer = actors.Rep // the rep who works the shop signs its contract
 	md, err := merchant.Demo(ctx, a.merchant, actors)
 	if err != nil {
 		return demoData{}, fmt.Errorf("merchant: %w", err)

@@ -95,8 +95,8 @@ func BuiltinRoles() []RoleSpec {
 		{RoleTeamLead, "Team lead", "leads one sales team", LevelTeam, []Permission{
 			PermDashboardView, PermUserRead, PermOrgRead, PermTokenCreate, PermAuditRead,
 			PermLeadRead, PermLeadWrite, PermLeadAssign, PermVisitWrite, PermContractRead}},
-		{RoleSalesRep, "Sales rep", "works their own leads in the field", LevelOwn, []Permission{
-			PermDashboardView, PermTokenCreate, PermLeadRead, PermLeadWrite, PermVisitWrite, PermContractRead}},
+		{RoleSalesRep, "Sales rep", "works their own leads in the field and signs their contracts", LevelOwn, []Permission{
+			PermDashboardView, PermTokenCreate, PermLeadRead, PermLeadWrite, PermVisitWrite, PermContractRead, PermContractWrite}},
 		{RoleOnboardingReviewer, "Onboarding reviewer", "reviews merchants' onboarding documents", LevelSubtree, []Permission{
 			PermDashboardView, PermTokenCreate, PermOnboardingRead, PermOnboardingReview, PermContractRead}},
 		{RoleGrowthOperator, "Growth operator", "runs members, segments and campaigns", LevelAll, []Permission{
