@@ -14,8 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tandemcrm/tandem/billing"
 	"github.com/tandemcrm/tandem/merchant"
 	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/money"
 )
 
 // The authorization table: every endpoint, as every kind of caller, over scopes. A row
@@ -49,12 +51,18 @@ var authzTable = []authzRow{
 	{"finance", "GET", "/api/v1/merchant/leads/{lead:sh1.rep}", "", 404, code("merchant.lead_not_found")},
 	{"shop.owner", "GET", "/api/v1/merchant/leads/{lead:sh1.rep}", "", 404, code("merchant.lead_not_found")},
 	{"sh1.rep", "POST", "/api/v1/merchant/leads/{lead:sh2.rep}/claim", "", 404, code("merchant.lead_not_found")}, // not in the pool, not theirs
+	// Orders (billing): finance sees money; a merchant's owner sees only their merchant's orders.
+	{"finance", "GET", "/api/v1/billing/orders/{order:demo}", "", 200, nil},
+	{"live.owner", "GET", "/api/v1/billing/orders/{order:demo}", "", 200, nil},
+	{"shop.owner", "GET", "/api/v1/billing/orders/{order:demo}", "", 404, code("billing.order_not_found")}, // another merchant
+	{"sh1.rep", "GET", "/api/v1/billing/orders", "", 403, nil},                                             // sales sees no money
+	{"live.owner", "POST", "/api/v1/billing/orders/{order:demo}/refunds", `{"amount":{"amount":"1.00","currency":"CNY"}}`, 403, nil},
 	{"growth", "GET", "/api/v1/me", "", 200, lacks("merchant.lead.read")},
 	{"reviewer", "GET", "/api/v1/me", "", 200, has("merchant.onboarding.review", "subtree")},
 	{"shop.owner", "GET", "/api/v1/me", "", 200, has("merchant.portal.read", "merchant")},
 	{"shop.owner", "GET", "/api/v1/me", "", 200, lacks("merchant.lead.read")},
 	// Users: scoped by the org subtree (staff) or the merchant (merchant users).
-	{"admin", "GET", "/api/v1/users", "", 200, sees("admin", "sh.manager", "sh1.lead", "sh1.rep", "sh2.rep", "hz.lead", "hz1.rep", "reviewer", "growth", "finance", "shop.owner", "shop.staff", "shop2.owner")},
+	{"admin", "GET", "/api/v1/users", "", 200, sees("admin", "sh.manager", "sh1.lead", "sh1.rep", "sh2.rep", "hz.lead", "hz1.rep", "reviewer", "growth", "finance", "shop.owner", "shop.staff", "shop2.owner", "live.owner")},
 	{"sh.manager", "GET", "/api/v1/users", "", 200, sees("sh.manager", "sh1.lead", "sh1.rep", "sh2.rep", "reviewer")},
 	{"sh1.lead", "GET", "/api/v1/users", "", 200, sees("sh1.lead", "sh1.rep")},
 	{"hz.lead", "GET", "/api/v1/users", "", 200, sees("hz.lead", "hz1.rep")},
@@ -101,14 +109,14 @@ var authzTable = []authzRow{
 	{"admin", "POST", "/api/v1/roles", `{"key":"auditor","name":"Auditor","scope":"all","permissions":["audit.log.read"]}`, 201, nil},
 	// Tokens: one's own; managers of tokens see those in scope.
 	{"sh1.rep", "GET", "/api/v1/tokens", "", 200, owners("sh1.rep")},
-	{"admin", "GET", "/api/v1/tokens", "", 200, count(14)},
+	{"admin", "GET", "/api/v1/tokens", "", 200, count(15)},
 	{"sh2.rep", "DELETE", "/api/v1/tokens/{token:sh1.rep}", "", 404, code("identity.token_not_found")}, // a rep cannot touch another team's rows
 	{"shop.owner", "DELETE", "/api/v1/tokens/{token:shop2.owner}", "", 404, code("identity.token_not_found")},
 	{"sh1.rep", "POST", "/api/v1/tokens", `{"name":"phone","ttl_days":30}`, 201, nil},
 	// The audit log: by scope of audit.log.read.
 	{"admin", "GET", "/api/v1/audit?action=identity.user.create", "", 200, atLeast(13)},
 	{"sh1.lead", "GET", "/api/v1/audit?action=auth.login", "", 200, actors("sh1.rep")}, // admin signed in too: not their team
-	{"admin", "GET", "/api/v1/audit?action=auth.login", "", 200, actors("admin", "sh1.rep")},
+	{"admin", "GET", "/api/v1/audit?action=auth.login", "", 200, actors("admin", "sh1.rep", "live.owner")},
 	{"finance", "GET", "/api/v1/audit/export", "", 200, nil},
 	{"sh1.lead", "GET", "/api/v1/audit/export", "", 403, nil},
 	{"sh1.rep", "GET", "/api/v1/audit", "", 403, nil},
@@ -126,13 +134,15 @@ type authzRow struct {
 }
 
 type authzWorld struct {
-	demo     identity.Demo
-	tokens   map[string]string    // login → secret
-	tokenIDs map[string]string    // login → token id
-	sessions map[string][2]string // login → cookie, csrf
-	roles    map[string]string
-	bad      map[string]string // revoked, expired, unknown, malformed → secret
-	leads    map[string]string // rep login → their private lead
+	demo      identity.Demo
+	tokens    map[string]string    // login → secret
+	tokenIDs  map[string]string    // login → token id
+	sessions  map[string][2]string // login → cookie, csrf
+	roles     map[string]string
+	bad       map[string]string // revoked, expired, unknown, malformed → secret
+	leads     map[string]string // rep login → their private lead
+	order     string            // an order of the consumer demo at the live demo merchant
+	liveOwner string            // the live demo merchant's owner login
 }
 
 func TestAuthorizationTable(t *testing.T) {
@@ -222,12 +232,37 @@ func newAuthzWorld(t *testing.T, a *app) *authzWorld {
 		}
 		w.leads[login] = l.ID.String()
 	}
+	// The live demo merchant (made through the services, its owner login included) and an
+	// order there; "live.owner" is that merchant's owner.
+	d, err := a.seedDemo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	order, err := a.billing.PlaceOrder(ctx, d.consumerID, billing.NewOrder{MerchantID: d.merchantID, Description: "authz",
+		Amount: money.MustNew(1000, money.CNY)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.order = order.ID.String()
+	owner := d.logins[len(d.logins)-1]
+	w.liveOwner = owner.Login
+	s, err := a.identity.Login(ctx, identity.LoginAttempt{Login: owner.Login, Password: owner.Password, IP: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := a.identity.AuthenticateSession(ctx, s.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, w.tokens["live.owner"], err = a.identity.CreateToken(ctx, op, identity.NewToken{Name: "authz live owner"}); err != nil {
+		t.Fatal(err)
+	}
 	w.bad["unknown"] = identity.TokenPrefix + strings.Repeat("A", 43)
 	w.bad["malformed"] = "not-a-token"
 	return w
 }
 
-var placeholder = regexp.MustCompile(`\{(user|unit|token|role|merchant|lead):([^}]+)\}`)
+var placeholder = regexp.MustCompile(`\{(user|unit|token|role|merchant|lead|order):([^}]+)\}`)
 
 func (w *authzWorld) expand(t *testing.T, s string) string {
 	return placeholder.ReplaceAllStringFunc(s, func(m string) string {
@@ -246,6 +281,8 @@ func (w *authzWorld) expand(t *testing.T, s string) string {
 			v = w.roles[g[2]]
 		case "lead":
 			v = w.leads[g[2]]
+		case "order":
+			v = w.order
 		}
 		if v == "" || strings.HasPrefix(v, "00000000") {
 			t.Fatalf("no id for %s", m)
@@ -348,8 +385,16 @@ func field(t *testing.T, body []byte, key string) []string {
 	return slices.Compact(out)
 }
 
+// setOf checks that the items' key values are exactly want; "live.owner" stands for the
+// login of the live demo merchant's owner, which is made with the merchant.
 func setOf(t *testing.T, key string, want ...string) func(*testing.T, *authzWorld, []byte) {
-	return func(t *testing.T, _ *authzWorld, body []byte) {
+	return func(t *testing.T, w *authzWorld, body []byte) {
+		want := slices.Clone(want)
+		for i, v := range want {
+			if v == "live.owner" {
+				want[i] = w.liveOwner
+			}
+		}
 		sort.Strings(want)
 		if got := field(t, body, key); !slices.Equal(got, want) {
 			t.Fatalf("%s: got %v, want %v", key, got, want)
