@@ -2,7 +2,6 @@ package billing
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -74,48 +73,8 @@ func (h *HTTP) requireConsumer(c *gin.Context) {
 
 func consumerOf(c *gin.Context) uuid.UUID { return c.MustGet(consumerKey).(uuid.UUID) }
 
-type page[T any] struct {
-	Items      []T    `json:"items"`
-	NextCursor string `json:"next_cursor,omitempty"`
-}
-
-func pageOf(os []Order, limit int) page[Order] {
-	p := page[Order]{Items: os}
-	if len(os) == limit {
-		p.NextCursor = os[len(os)-1].ID.String()
-	}
-	return p
-}
-
-func pathID(c *gin.Context) (uuid.UUID, error) {
-	id, err := uuid.Parse(c.Param("id"))
-	if err != nil {
-		return uuid.Nil, errs.NotFound(objOrder)
-	}
-	return id, nil
-}
-
-func cursor(c *gin.Context) (uuid.UUID, int, error) {
-	var cur uuid.UUID
-	if s := c.Query("cursor"); s != "" {
-		var err error
-		if cur, err = uuid.Parse(s); err != nil {
-			return uuid.Nil, 0, errs.Invalidf("cursor", "the cursor is the next_cursor of a previous page")
-		}
-	}
-	limit := 50
-	if s := c.Query("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 200 {
-			return uuid.Nil, 0, errs.Invalidf("limit", "limit is 1 to 200")
-		}
-		limit = n
-	}
-	return cur, limit, nil
-}
-
 func (h *HTTP) listOrders(c *gin.Context) error {
-	before, limit, err := cursor(c)
+	before, limit, err := httpx.Cursor(c)
 	if err != nil {
 		return err
 	}
@@ -123,7 +82,7 @@ func (h *HTTP) listOrders(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, pageOf(os, limit))
+	c.JSON(http.StatusOK, httpx.PageOf(os, httpx.NextAfter(os, limit, func(o Order) uuid.UUID { return o.ID })))
 	return nil
 }
 
@@ -136,7 +95,7 @@ type OrderDetail struct {
 }
 
 func (h *HTTP) getOrder(c *gin.Context) error {
-	id, err := pathID(c)
+	id, err := httpx.PathID(c, objOrder)
 	if err != nil {
 		return err
 	}
@@ -172,7 +131,7 @@ func (r refundBody) Validate() error {
 }
 
 func (h *HTTP) postRefund(c *gin.Context) error {
-	id, err := pathID(c)
+	id, err := httpx.PathID(c, objOrder)
 	if err != nil {
 		return err
 	}
@@ -219,7 +178,7 @@ func (h *HTTP) postOrder(c *gin.Context) error {
 }
 
 func (h *HTTP) myOrders(c *gin.Context) error {
-	before, limit, err := cursor(c)
+	before, limit, err := httpx.Cursor(c)
 	if err != nil {
 		return err
 	}
@@ -227,12 +186,12 @@ func (h *HTTP) myOrders(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, pageOf(os, limit))
+	c.JSON(http.StatusOK, httpx.PageOf(os, httpx.NextAfter(os, limit, func(o Order) uuid.UUID { return o.ID })))
 	return nil
 }
 
 func (h *HTTP) myOrder(c *gin.Context) error {
-	id, err := pathID(c)
+	id, err := httpx.PathID(c, objOrder)
 	if err != nil {
 		return err
 	}
@@ -256,7 +215,7 @@ func (b prepayBody) Validate() error {
 }
 
 func (h *HTTP) postPrepay(c *gin.Context) error {
-	id, err := pathID(c)
+	id, err := httpx.PathID(c, objOrder)
 	if err != nil {
 		return err
 	}
@@ -273,7 +232,7 @@ func (h *HTTP) postPrepay(c *gin.Context) error {
 }
 
 func (h *HTTP) postClose(c *gin.Context) error {
-	id, err := pathID(c)
+	id, err := httpx.PathID(c, objOrder)
 	if err != nil {
 		return err
 	}

@@ -260,7 +260,7 @@ func (s *Service) MyOrder(ctx context.Context, consumerID, orderID uuid.UUID) (O
 // MyOrders pages through the consumer's own orders, newest first.
 func (s *Service) MyOrders(ctx context.Context, consumerID, before uuid.UUID, limit int) ([]Order, error) {
 	return s.listOrders(ctx, billingdb.ListOrdersParams{ScopeMerchantIds: []uuid.UUID{},
-		ConsumerIds: []uuid.UUID{consumerID}, Before: before, Lim: clampLimit(limit)})
+		ConsumerIds: []uuid.UUID{consumerID}, Before: before, Lim: pg.PageLimit(limit)})
 }
 
 // GetOrder is an order for the staff caller in ctx (billing.order.read: finance
@@ -287,7 +287,7 @@ func (s *Service) ListOrders(ctx context.Context, before uuid.UUID, limit int) (
 		return nil, err
 	}
 	return s.listOrders(ctx, billingdb.ListOrdersParams{ScopeAll: sc.SeesAll(), ScopeMerchantIds: sc.MerchantIDs(),
-		ConsumerIds: []uuid.UUID{}, Before: before, Lim: clampLimit(limit)})
+		ConsumerIds: []uuid.UUID{}, Before: before, Lim: pg.PageLimit(limit)})
 }
 
 func (s *Service) listOrders(ctx context.Context, p billingdb.ListOrdersParams) ([]Order, error) {
@@ -318,16 +318,6 @@ func staffScope(ctx context.Context, perm identity.Permission) (identity.Scope, 
 		return identity.Scope{}, errs.E(errs.KindUnauthorized, "identity.unauthenticated", "sign in first")
 	}
 	return p.Require(perm)
-}
-
-func clampLimit(n int) int32 {
-	switch {
-	case n <= 0:
-		return 50
-	case n > 200:
-		return 200
-	}
-	return int32(n)
 }
 
 // Close closes the consumer's unpaid order (created or paying); a paying order is

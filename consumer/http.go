@@ -2,7 +2,6 @@ package consumer
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -60,40 +59,8 @@ func (h *HTTP) requireConsumer(c *gin.Context) {
 
 const consumerKey = "consumer.id"
 
-type page[T any] struct {
-	Items      []T    `json:"items"`
-	NextCursor string `json:"next_cursor,omitempty"`
-}
-
-func pathID(c *gin.Context) (uuid.UUID, error) {
-	id, err := uuid.Parse(c.Param("id"))
-	if err != nil {
-		return uuid.Nil, errs.NotFound(objMember)
-	}
-	return id, nil
-}
-
-func cursor(c *gin.Context) (uuid.UUID, int, error) {
-	var cur uuid.UUID
-	if s := c.Query("cursor"); s != "" {
-		var err error
-		if cur, err = uuid.Parse(s); err != nil {
-			return uuid.Nil, 0, errs.Invalidf("cursor", "the cursor is the next_cursor of a previous page")
-		}
-	}
-	limit := 50
-	if s := c.Query("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 200 {
-			return uuid.Nil, 0, errs.Invalidf("limit", "limit is 1 to 200")
-		}
-		limit = n
-	}
-	return cur, limit, nil
-}
-
 func (h *HTTP) listMembers(c *gin.Context) error {
-	after, limit, err := cursor(c)
+	after, limit, err := httpx.Cursor(c)
 	if err != nil {
 		return err
 	}
@@ -101,16 +68,12 @@ func (h *HTTP) listMembers(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	p := page[Member]{Items: ms}
-	if len(ms) == limit {
-		p.NextCursor = ms[len(ms)-1].ID.String()
-	}
-	c.JSON(http.StatusOK, p)
+	c.JSON(http.StatusOK, httpx.PageOf(ms, httpx.NextAfter(ms, limit, func(m Member) uuid.UUID { return m.ID })))
 	return nil
 }
 
 func (h *HTTP) getMember(c *gin.Context) error {
-	id, err := pathID(c)
+	id, err := httpx.PathID(c, objMember)
 	if err != nil {
 		return err
 	}
@@ -123,19 +86,15 @@ func (h *HTTP) getMember(c *gin.Context) error {
 }
 
 func entriesPage(c *gin.Context, es []Entry, limit int) {
-	p := page[Entry]{Items: es}
-	if len(es) == limit {
-		p.NextCursor = es[len(es)-1].ID.String()
-	}
-	c.JSON(http.StatusOK, p)
+	c.JSON(http.StatusOK, httpx.PageOf(es, httpx.NextAfter(es, limit, func(e Entry) uuid.UUID { return e.ID })))
 }
 
 func (h *HTTP) listPoints(c *gin.Context) error {
-	id, err := pathID(c)
+	id, err := httpx.PathID(c, objMember)
 	if err != nil {
 		return err
 	}
-	before, limit, err := cursor(c)
+	before, limit, err := httpx.Cursor(c)
 	if err != nil {
 		return err
 	}
@@ -166,7 +125,7 @@ func (r adjustmentRequest) Validate() error {
 }
 
 func (h *HTTP) postAdjustment(c *gin.Context) error {
-	id, err := pathID(c)
+	id, err := httpx.PathID(c, objMember)
 	if err != nil {
 		return err
 	}

@@ -145,7 +145,7 @@ func (s *Service) ListMembers(ctx context.Context, after uuid.UUID, limit int) (
 	if err != nil {
 		return nil, err
 	}
-	rows, err := consumerdb.New(s.db).ListMembers(ctx, consumerdb.ListMembersParams{After: after, Lim: clampLimit(limit)})
+	rows, err := consumerdb.New(s.db).ListMembers(ctx, consumerdb.ListMembersParams{After: after, Lim: pg.PageLimit(limit)})
 	if err != nil {
 		return nil, wrap("list members", err)
 	}
@@ -154,14 +154,4 @@ func (s *Service) ListMembers(ctx context.Context, after uuid.UUID, limit int) (
 		out[i] = Member{ID: r.ID, Phone: p.Phone(r.Phone), AppID: r.AppID, JoinedAt: r.JoinedAt, Points: r.Balance}
 	}
 	return out, nil
-}
-
-func clampLimit(n int) int32 {
-	switch {
-	case n <= 0:
-		return 50
-	case n > 200:
-		return 200
-	}
-	return int32(n)
 }

@@ -211,7 +211,7 @@ func (s *Service) ledger(ctx context.Context, consumerID, before uuid.UUID, limi
 	if _, err := s.balance(ctx, consumerID); err != nil {
 		return nil, err
 	}
-	rows, err := consumerdb.New(s.db).ListEntries(ctx, consumerdb.ListEntriesParams{ConsumerID: consumerID, Before: before, Lim: clampLimit(limit)})
+	rows, err := consumerdb.New(s.db).ListEntries(ctx, consumerdb.ListEntriesParams{ConsumerID: consumerID, Before: before, Lim: pg.PageLimit(limit)})
 	if err != nil {
 		return nil, wrap("ledger", err)
 	}

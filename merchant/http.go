@@ -2,12 +2,10 @@ package merchant
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
-	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/httpx"
 	"github.com/tandemcrm/tandem/shared/identity"
 )
@@ -43,49 +41,10 @@ func (h *HTTP) Mount(api gin.IRouter) {
 	g.POST("/merchants/:id/owner-account", httpx.Handler(h.postOwnerAccount))
 }
 
-type page[T any] struct {
-	Items      []T    `json:"items"`
-	NextCursor string `json:"next_cursor,omitempty"`
-}
-
-func pageOf[T any](items []T, next uuid.UUID) page[T] {
-	p := page[T]{Items: items}
-	if next != uuid.Nil {
-		p.NextCursor = next.String()
-	}
-	return p
-}
-
 func caller(c *gin.Context) *identity.Principal { return identity.FromContext(c.Request.Context()) }
 
-// pathID reads :id; a malformed id is as absent as an unknown one.
-func pathID(c *gin.Context, what string) (uuid.UUID, error) {
-	id, err := uuid.Parse(c.Param("id"))
-	if err != nil {
-		return uuid.Nil, errs.NotFound(what)
-	}
-	return id, nil
-}
-
-func queryCursor(c *gin.Context) (uuid.UUID, int, error) {
-	var cursor uuid.UUID
-	var err error
-	if s := c.Query("cursor"); s != "" {
-		if cursor, err = uuid.Parse(s); err != nil {
-			return uuid.Nil, 0, errs.Invalidf("cursor", "the cursor is the next_cursor of a previous page")
-		}
-	}
-	limit := 0
-	if s := c.Query("limit"); s != "" {
-		if limit, err = strconv.Atoi(s); err != nil || limit < 1 || limit > 200 {
-			return uuid.Nil, 0, errs.Invalidf("limit", "limit is a whole number from 1 to 200")
-		}
-	}
-	return cursor, limit, nil
-}
-
 func (h *HTTP) leads(c *gin.Context, poolOnly bool) error {
-	cursor, limit, err := queryCursor(c)
+	cursor, limit, err := httpx.Cursor(c)
 	if err != nil {
 		return err
 	}
@@ -93,7 +52,7 @@ func (h *HTTP) leads(c *gin.Context, poolOnly bool) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, pageOf(leads, next))
+	c.JSON(http.StatusOK, httpx.PageOf(leads, next))
 	return nil
 }
 
@@ -125,7 +84,7 @@ func (h *HTTP) postLead(c *gin.Context) error {
 
 // withLead runs fn with the :id of a lead and renders its result with status.
 func withLead[T any](c *gin.Context, status int, fn func(id uuid.UUID) (T, error)) error {
-	id, err := pathID(c, "merchant.lead")
+	id, err := httpx.PathID(c, "merchant.lead")
 	if err != nil {
 		return err
 	}
@@ -278,7 +237,7 @@ func (h *HTTP) postReject(c *gin.Context) error {
 }
 
 func (h *HTTP) listMerchants(c *gin.Context) error {
-	cursor, limit, err := queryCursor(c)
+	cursor, limit, err := httpx.Cursor(c)
 	if err != nil {
 		return err
 	}
@@ -286,12 +245,12 @@ func (h *HTTP) listMerchants(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, pageOf(ms, next))
+	c.JSON(http.StatusOK, httpx.PageOf(ms, next))
 	return nil
 }
 
 func (h *HTTP) getMerchant(c *gin.Context) error {
-	id, err := pathID(c, "merchant.merchant")
+	id, err := httpx.PathID(c, "merchant.merchant")
 	if err != nil {
 		return err
 	}
@@ -309,7 +268,7 @@ type ownerAccount struct {
 }
 
 func (h *HTTP) postOwnerAccount(c *gin.Context) error {
-	id, err := pathID(c, "merchant.merchant")
+	id, err := httpx.PathID(c, "merchant.merchant")
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -230,46 +229,7 @@ func (h *HTTP) Mount(api gin.IRouter) {
 	g.GET("/audit/export", httpx.Handler(h.exportAudit))
 }
 
-type page[T any] struct {
-	Items      []T    `json:"items"`
-	NextCursor string `json:"next_cursor,omitempty"`
-}
-
-func pageOf[T any](items []T, next uuid.UUID) page[T] {
-	p := page[T]{Items: items}
-	if next != uuid.Nil {
-		p.NextCursor = next.String()
-	}
-	return p
-}
-
 func principal(c *gin.Context) *Principal { return FromContext(c.Request.Context()) }
-
-// pathID reads the :id parameter; a malformed id is as absent as an unknown one.
-func pathID(c *gin.Context, what string) (uuid.UUID, error) {
-	id, err := uuid.Parse(c.Param("id"))
-	if err != nil {
-		return uuid.Nil, errs.NotFound(what)
-	}
-	return id, nil
-}
-
-func queryCursor(c *gin.Context) (uuid.UUID, int, error) {
-	var cursor uuid.UUID
-	var err error
-	if s := c.Query("cursor"); s != "" {
-		if cursor, err = uuid.Parse(s); err != nil {
-			return uuid.Nil, 0, errs.Invalidf("cursor", "the cursor is the next_cursor of a previous page")
-		}
-	}
-	limit := 0
-	if s := c.Query("limit"); s != "" {
-		if limit, err = strconv.Atoi(s); err != nil || limit < 1 {
-			return uuid.Nil, 0, errs.Invalidf("limit", "limit is a whole number from 1 to 200")
-		}
-	}
-	return cursor, limit, nil
-}
 
 type loginRequest struct {
 	Login    string `json:"login"`
@@ -344,7 +304,7 @@ func (h *HTTP) getMe(c *gin.Context) error {
 }
 
 func (h *HTTP) listUsers(c *gin.Context) error {
-	cursor, limit, err := queryCursor(c)
+	cursor, limit, err := httpx.Cursor(c)
 	if err != nil {
 		return err
 	}
@@ -358,7 +318,7 @@ func (h *HTTP) listUsers(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, pageOf(users, next))
+	c.JSON(http.StatusOK, httpx.PageOf(users, next))
 	return nil
 }
 
@@ -387,7 +347,7 @@ func (h *HTTP) postUser(c *gin.Context) error {
 }
 
 func (h *HTTP) getUser(c *gin.Context) error {
-	id, err := pathID(c, "identity.user")
+	id, err := httpx.PathID(c, "identity.user")
 	if err != nil {
 		return err
 	}
@@ -407,7 +367,7 @@ type patchUserRequest struct {
 }
 
 func (h *HTTP) patchUser(c *gin.Context) error {
-	id, err := pathID(c, "identity.user")
+	id, err := httpx.PathID(c, "identity.user")
 	if err != nil {
 		return err
 	}
@@ -435,7 +395,7 @@ func (r rolesRequest) Validate() error {
 }
 
 func (h *HTTP) putUserRoles(c *gin.Context) error {
-	id, err := pathID(c, "identity.user")
+	id, err := httpx.PathID(c, "identity.user")
 	if err != nil {
 		return err
 	}
@@ -457,7 +417,7 @@ type passwordRequest struct {
 }
 
 func (h *HTTP) postPassword(c *gin.Context) error {
-	id, err := pathID(c, "identity.user")
+	id, err := httpx.PathID(c, "identity.user")
 	if err != nil {
 		return err
 	}
@@ -477,7 +437,7 @@ func (h *HTTP) listOrgUnits(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, page[OrgUnit]{Items: units})
+	c.JSON(http.StatusOK, httpx.Page[OrgUnit]{Items: units})
 	return nil
 }
 
@@ -505,7 +465,7 @@ type moveRequest struct {
 }
 
 func (h *HTTP) moveOrgUnit(c *gin.Context) error {
-	id, err := pathID(c, "identity.org_unit")
+	id, err := httpx.PathID(c, "identity.org_unit")
 	if err != nil {
 		return err
 	}
@@ -526,7 +486,7 @@ func (h *HTTP) listRoles(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, page[Role]{Items: roles})
+	c.JSON(http.StatusOK, httpx.Page[Role]{Items: roles})
 	return nil
 }
 
@@ -552,7 +512,7 @@ func (h *HTTP) postRole(c *gin.Context) error {
 }
 
 func (h *HTTP) putRole(c *gin.Context) error {
-	id, err := pathID(c, "identity.role")
+	id, err := httpx.PathID(c, "identity.role")
 	if err != nil {
 		return err
 	}
@@ -569,12 +529,12 @@ func (h *HTTP) putRole(c *gin.Context) error {
 }
 
 func (h *HTTP) listPermissions(c *gin.Context) error {
-	c.JSON(http.StatusOK, page[Permission]{Items: Permissions()})
+	c.JSON(http.StatusOK, httpx.Page[Permission]{Items: Permissions()})
 	return nil
 }
 
 func (h *HTTP) listTokens(c *gin.Context) error {
-	cursor, limit, err := queryCursor(c)
+	cursor, limit, err := httpx.Cursor(c)
 	if err != nil {
 		return err
 	}
@@ -582,7 +542,7 @@ func (h *HTTP) listTokens(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, pageOf(tokens, next))
+	c.JSON(http.StatusOK, httpx.PageOf(tokens, next))
 	return nil
 }
 
@@ -611,7 +571,7 @@ func (h *HTTP) postToken(c *gin.Context) error {
 }
 
 func (h *HTTP) deleteToken(c *gin.Context) error {
-	id, err := pathID(c, "identity.token")
+	id, err := httpx.PathID(c, "identity.token")
 	if err != nil {
 		return err
 	}
@@ -631,7 +591,7 @@ func (h *HTTP) listAudit(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, pageOf(entries, next))
+	c.JSON(http.StatusOK, httpx.PageOf(entries, next))
 	return nil
 }
 
