@@ -16,7 +16,6 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"time"
@@ -33,15 +32,7 @@ import (
 var migrationFiles embed.FS
 
 // Migrations is schema billing. It references no other schema.
-var Migrations = pg.MigrationSet{Name: "billing", FS: mustSub(migrationFiles, "migrations")}
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return sub
-}
+var Migrations = pg.EmbeddedMigrations("billing", migrationFiles, "migrations")
 
 const objOrder = "billing.order"
 

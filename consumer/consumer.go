@@ -9,7 +9,6 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"time"
 
@@ -24,15 +23,7 @@ import (
 var migrationFiles embed.FS
 
 // Migrations is schema consumer. It references no other schema.
-var Migrations = pg.MigrationSet{Name: "consumer", FS: mustSub(migrationFiles, "migrations")}
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return sub
-}
+var Migrations = pg.EmbeddedMigrations("consumer", migrationFiles, "migrations")
 
 const objMember = "consumer.member"
 

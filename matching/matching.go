@@ -14,7 +14,6 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
 	"slices"
 	"time"
 
@@ -31,15 +30,7 @@ import (
 var migrationFiles embed.FS
 
 // Migrations is schema matching. It references no other schema.
-var Migrations = pg.MigrationSet{Name: "matching", FS: mustSub(migrationFiles, "migrations")}
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return sub
-}
+var Migrations = pg.EmbeddedMigrations("matching", migrationFiles, "migrations")
 
 // Purchase is one merchant a consumer has paid. Category may be empty: matching
 // takes it from the merchant then.

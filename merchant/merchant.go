@@ -15,7 +15,6 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/google/uuid"
@@ -33,15 +32,7 @@ import (
 var migrationFiles embed.FS
 
 // Migrations is schema merchant. It references no other schema.
-var Migrations = pg.MigrationSet{Name: "merchant", FS: mustSub(migrationFiles, "migrations")}
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return sub
-}
+var Migrations = pg.EmbeddedMigrations("merchant", migrationFiles, "migrations")
 
 // OwnerAccounts makes the login of a new merchant's owner, scoped to that merchant.
 // Declared here, satisfied in cmd/tandem by shared/identity (a merchant_owner user of

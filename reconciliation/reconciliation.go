@@ -18,7 +18,6 @@ package reconciliation
 import (
 	"embed"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/google/uuid"
@@ -31,15 +30,7 @@ import (
 var migrationFiles embed.FS
 
 // Migrations is schema recon. It references no other schema.
-var Migrations = pg.MigrationSet{Name: "recon", FS: mustSub(migrationFiles, "migrations")}
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return sub
-}
+var Migrations = pg.EmbeddedMigrations("recon", migrationFiles, "migrations")
 
 // Error codes of this package (shared/errs).
 const (

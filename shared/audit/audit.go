@@ -11,7 +11,6 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/google/uuid"
@@ -27,7 +26,7 @@ import (
 var migrationFiles embed.FS
 
 // Migrations is the audit schema's migration set; it comes right after platform.
-var Migrations = pg.MigrationSet{Name: "audit", FS: mustSub(migrationFiles, "migrations")}
+var Migrations = pg.EmbeddedMigrations("audit", migrationFiles, "migrations")
 
 // Actor is who acted; the zero Actor is the system (or an unknown login).
 type Actor struct {
@@ -114,14 +113,6 @@ func marshal(v any) ([]byte, error) {
 }
 
 func nullable(id uuid.UUID) uuid.NullUUID { return uuid.NullUUID{UUID: id, Valid: id != uuid.Nil} }
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return sub
-}
 
 // Scope is the data scope a reader sees entries through: entries whose actor is one of
 // OwnerIDs, or belonged to one of OrgUnitIDs or MerchantIDs, or all of them.

@@ -12,7 +12,6 @@ package identity
 
 import (
 	"embed"
-	"io/fs"
 	"slices"
 	"time"
 
@@ -27,15 +26,7 @@ import (
 var migrationFiles embed.FS
 
 // Migrations is the identity schema's migration set; it comes after platform and audit.
-var Migrations = pg.MigrationSet{Name: "identity", FS: mustSub(migrationFiles, "migrations")}
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return sub
-}
+var Migrations = pg.EmbeddedMigrations("identity", migrationFiles, "migrations")
 
 // UserKind tells staff from merchant-side users.
 type UserKind string

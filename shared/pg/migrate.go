@@ -77,3 +77,14 @@ func Fingerprint(sets ...MigrationSet) (string, error) {
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
+
+// EmbeddedMigrations is the set named name made of the files under dir of an embedded
+// file system (each owner embeds its own migrations/ directory). A dir that is not
+// there is a mistake in our own code, so it panics at start.
+func EmbeddedMigrations(name string, files fs.FS, dir string) MigrationSet {
+	sub, err := fs.Sub(files, dir)
+	if err != nil {
+		panic(fmt.Sprintf("migrations of %s: %v", name, err))
+	}
+	return MigrationSet{Name: name, FS: sub}
+}

@@ -4,7 +4,6 @@ package platform
 
 import (
 	"embed"
-	"io/fs"
 
 	"github.com/tandemcrm/tandem/shared/pg"
 )
@@ -13,12 +12,4 @@ import (
 var migrationFiles embed.FS
 
 // Migrations is the platform schema's migration set; it comes first in every list.
-var Migrations = pg.MigrationSet{Name: "platform", FS: mustSub(migrationFiles, "migrations")}
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return sub
-}
+var Migrations = pg.EmbeddedMigrations("platform", migrationFiles, "migrations")

@@ -5,7 +5,6 @@ import (
 	"crypto/rsa"
 	"embed"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -23,15 +22,7 @@ var migrationFiles embed.FS
 
 // Migrations is the simulator's schema, wxsim. Apply it with pg.Migrate (or
 // pgtest.New) before New.
-var Migrations = pg.MigrationSet{Name: "wxsim", FS: mustSub(migrationFiles, "migrations")}
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err)
-	}
-	return sub
-}
+var Migrations = pg.EmbeddedMigrations("wxsim", migrationFiles, "migrations")
 
 // KeyMode says which of WeChat's keys signs what a merchant receives.
 type KeyMode string
