@@ -82,3 +82,40 @@ func TestStackLifecycle(t *testing.T) {
 		t.Fatalf("PostgreSQL not answering: %v", err)
 	}
 }
+
+// A checkout in a directory the postgres account cannot enter (a private home, say):
+// the cluster lives under pgFallbackRoot, ./var/pg/data links to it, and the stack
+// starts, stops and starts again as anywhere else.
+func TestStackInAPrivateDirectory(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	private := t.TempDir()
+	if err := os.Chmod(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(filepath.Join(private, "var"), freePort(t), freePort(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = s.Stop(context.Background(), nil)
+		if target, err := os.Readlink(s.pgDataLink()); err == nil {
+			_ = os.RemoveAll(filepath.Dir(target))
+		}
+	})
+	if _, err := s.Start(ctx); err != nil {
+		t.Fatalf("start in a private directory: %v", err)
+	}
+	if os.Geteuid() == 0 {
+		target, err := os.Readlink(s.pgDataLink())
+		if err != nil || !strings.HasPrefix(target, pgFallbackRoot) {
+			t.Fatalf("as root, the data directory should be under %s: %q %v", pgFallbackRoot, target, err)
+		}
+	}
+	if err := s.Stop(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := s.Start(ctx); err != nil || !st.Postgres {
+		t.Fatalf("second start: %+v %v", st, err)
+	}
+}

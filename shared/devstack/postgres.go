@@ -2,6 +2,8 @@ package devstack
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -35,7 +37,24 @@ logging_collector = off
 timezone = 'UTC'
 `
 
-func (s *Stack) pgDataDir() string { return filepath.Join(s.Dir, "pg", "data") }
+// pgDataLink is where the cluster's data directory is, or a link to it (pgFallbackRoot).
+func (s *Stack) pgDataLink() string { return filepath.Join(s.Dir, "pg", "data") }
+
+// pgDataDir is the cluster's data directory with links resolved: PostgreSQL runs as the
+// postgres account, which may not be able to follow a path through our directories.
+func (s *Stack) pgDataDir() string {
+	if target, err := filepath.EvalSymlinks(s.pgDataLink()); err == nil {
+		return target
+	}
+	return s.pgDataLink()
+}
+
+// pgLogFile sits beside the data directory, where the postgres account may write.
+func (s *Stack) pgLogFile() string { return filepath.Join(filepath.Dir(s.pgDataDir()), "postgres.log") }
+
+// pgFallbackRoot holds clusters whose ./var the postgres account cannot reach (a
+// checkout under a private home directory): one directory per var directory.
+const pgFallbackRoot = "/var/lib/tandem"
 
 // pgBinDir finds PostgreSQL 15 or newer among the installed server binaries.
 func pgBinDir() (string, error) {
@@ -122,8 +141,9 @@ func (s *Stack) startPostgres(ctx context.Context) (bool, error) {
 	if err := s.initPostgres(ctx, bin, runAs); err != nil {
 		return false, err
 	}
+	data = s.pgDataDir() // initdb may have placed it elsewhere (pgDataDirFor)
 	s.removeStalePostmasterPid()
-	logFile := filepath.Join(s.Dir, "pg", "postgres.log")
+	logFile := s.pgLogFile()
 	s.Log.Info("starting PostgreSQL", "port", s.PGPort, "data", data)
 	cmd := pgCommand(ctx, runAs, filepath.Join(bin, "pg_ctl"), "start", "-D", data, "-l", logFile, "-w", "-t", "60",
 		"-o", fmt.Sprintf("-p %d", s.PGPort))
@@ -137,28 +157,30 @@ func (s *Stack) startPostgres(ctx context.Context) (bool, error) {
 }
 
 func (s *Stack) initPostgres(ctx context.Context, bin string, runAs *user.User) error {
-	data := s.pgDataDir()
-	if _, err := os.Stat(filepath.Join(data, "PG_VERSION")); err == nil {
+	if _, err := os.Stat(filepath.Join(s.pgDataDir(), "PG_VERSION")); err == nil {
 		return nil
 	}
-	// A half-made data directory from an interrupted initdb cannot be reused.
-	if err := os.RemoveAll(data); err != nil {
+	// A half-made data directory (or a link to one) from an interrupted initdb cannot be reused.
+	link := s.pgDataLink()
+	if err := os.RemoveAll(link); err != nil {
 		return fmt.Errorf("devstack: %w", err)
+	}
+	data := link
+	if runAs != nil {
+		var err error
+		if data, err = s.pgDataDirFor(ctx, runAs); err != nil {
+			return err
+		}
 	}
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return fmt.Errorf("devstack: %w", err)
 	}
 	if runAs != nil {
-		uid, _ := strconv.Atoi(runAs.Uid)
-		gid, _ := strconv.Atoi(runAs.Gid)
-		for _, p := range []string{filepath.Dir(data), data} {
-			if err := os.Chown(p, uid, gid); err != nil {
-				return fmt.Errorf("devstack: %w", err)
-			}
+		if err := chownTo(runAs, filepath.Dir(data), data); err != nil {
+			return err
 		}
-		// The account must reach the data directory through every parent.
 		if out, err := pgCommand(ctx, runAs, "test", "-w", data).CombinedOutput(); err != nil {
-			return fmt.Errorf("account %q cannot write %s (%v %s): make its parent directories world-executable (chmod o+x)", runAs.Username, data, err, out)
+			return fmt.Errorf("account %q cannot write %s (%v %s)", runAs.Username, data, err, out)
 		}
 	}
 	s.Log.Info("initialising PostgreSQL cluster", "data", data)
@@ -174,6 +196,47 @@ func (s *Stack) initPostgres(ctx context.Context, bin string, runAs *user.User) 
 	defer f.Close()
 	_, err = f.WriteString(pgConf)
 	return err
+}
+
+// pgDataDirFor picks where the cluster lives when PostgreSQL runs as runAs: under
+// ./var/pg when that account can reach it, else under pgFallbackRoot with ./var/pg/data
+// a link to it (so 'make run' works from a checkout in a private directory).
+func (s *Stack) pgDataDirFor(ctx context.Context, runAs *user.User) (string, error) {
+	dir := filepath.Dir(s.pgDataLink())
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("devstack: %w", err)
+	}
+	if err := chownTo(runAs, dir); err != nil {
+		return "", err
+	}
+	if pgCommand(ctx, runAs, "test", "-x", dir).Run() == nil {
+		return s.pgDataLink(), nil
+	}
+	sum := sha256.Sum256([]byte(s.Dir))
+	base := filepath.Join(pgFallbackRoot, hex.EncodeToString(sum[:6]))
+	if err := os.RemoveAll(base); err != nil {
+		return "", fmt.Errorf("devstack: %w", err)
+	}
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		return "", fmt.Errorf("devstack: %w", err)
+	}
+	data := filepath.Join(base, "data")
+	if err := os.Symlink(data, s.pgDataLink()); err != nil {
+		return "", fmt.Errorf("devstack: %w", err)
+	}
+	s.Log.Warn("the postgres account cannot reach the var directory; the cluster lives elsewhere", "var", s.Dir, "data", data)
+	return data, nil
+}
+
+func chownTo(u *user.User, paths ...string) error {
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	for _, p := range paths {
+		if err := os.Chown(p, uid, gid); err != nil {
+			return fmt.Errorf("devstack: %w", err)
+		}
+	}
+	return nil
 }
 
 // removeStalePostmasterPid deletes postmaster.pid when the pid it names is not a live
