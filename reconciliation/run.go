@@ -361,35 +361,7 @@ func (s *Service) Report(ctx context.Context, mchid, date string, top int) (*Rep
 	if err != nil {
 		return nil, pg.Classify(err)
 	}
-	run := Run{ID: row.ID, MchID: row.Mchid, Date: date, Attempt: int(row.Attempt), Source: Source(row.Source),
-		State: RunState(row.State), BillType: wxpay.TradeBillType(row.BillType), StartedAt: row.StartedAt,
-		FinishedAt: row.FinishedAt, NetMilliFen: row.NetMilliFen, LedgerRecords: row.LedgerRecords,
-		CarriedIn: row.CarriedIn, Repaired: row.Repaired, ProblemCount: row.ProblemCount,
-		Totals: wxpay.TradeTotals{Count: row.BillLines, SettlementTotal: row.SettlementFen, RefundAmount: row.RefundFen,
-			FeeMilliFen: row.FeeMilliFen, OrderAmount: row.OrderFen, RequestedRefund: row.RequestedRefundFen}}
-	if err := json.Unmarshal(row.Problems, &run.Problems); err != nil {
-		return nil, fmt.Errorf("reconciliation: run %s problems: %w", row.ID, err)
-	}
-	classes, err := q.ListRunClasses(ctx, row.ID)
-	if err != nil {
-		return nil, pg.Classify(err)
-	}
-	for _, c := range classes {
-		if cl, ok := ParseClass(c.Class); ok {
-			run.Classes[cl] = ClassStats{Items: c.Items, BillLines: c.BillLines, OrderFen: c.OrderFen,
-				SettlementFen: c.SettlementFen, RefundFen: c.RefundFen, RequestedRefundFen: c.RequestedRefundFen,
-				FeeMilliFen: c.FeeMilliFen, OurRecords: c.OurRecords, OurAmountFen: c.OurAmountFen}
-		}
-	}
-	rows, err := q.ListTopExceptions(ctx, recondb.ListTopExceptionsParams{RunID: row.ID, Limit: int32(top)})
-	if err != nil {
-		return nil, pg.Classify(err)
-	}
-	rep := &Report{Run: run}
-	for _, r := range rows {
-		rep.Top = append(rep.Top, exceptionFrom(r))
-	}
-	return rep, nil
+	return s.report(ctx, q, row, top)
 }
 
 // Exceptions lists every exception of the current run of a date, in the order found.

@@ -51,6 +51,9 @@ type app struct {
 	pay      *wxpay.Client
 	billing  *billing.Service
 	matching *matching.Service
+	// recon reads (and runs) reconciliations; openPayments rebuilds it with billing
+	// as the repairer of lost notifications.
+	recon *reconciliation.Service
 }
 
 func newLogger(cfg config.Config) (*slog.Logger, error) {
@@ -96,6 +99,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 	a.merchant = merchant.NewService(db, merchant.IdentityOwners{Users: a.identity,
 		Actor: func(context.Context) (*identity.Principal, error) { return identity.System(), nil }}, merchant.Config{})
 	a.consumer = consumer.NewService(db, a.identity, consumer.Config{Logger: log})
+	a.recon = reconciliation.NewService(db, log, reconciliation.Config{})
 	return a, nil
 }
 

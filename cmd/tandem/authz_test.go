@@ -57,6 +57,15 @@ var authzTable = []authzRow{
 	{"shop.owner", "GET", "/api/v1/billing/orders/{order:demo}", "", 404, code("billing.order_not_found")}, // another merchant
 	{"sh1.rep", "GET", "/api/v1/billing/orders", "", 403, nil},                                             // sales sees no money
 	{"live.owner", "POST", "/api/v1/billing/orders/{order:demo}/refunds", `{"amount":{"amount":"1.00","currency":"CNY"}}`, 403, nil},
+	// Reconciliation: finance (scope all) reads runs; nobody without recon.run.read does.
+	{"finance", "GET", "/api/v1/reconciliation/runs", "", 200, nil},
+	{"finance", "GET", "/api/v1/reconciliation/runs?since=2025-13-01", "", 400, code("recon.invalid_date")},
+	{"finance", "GET", "/api/v1/reconciliation/runs/0190a6b2-0000-7000-8000-000000000000", "", 404, code("recon.run_not_found")},
+	{"sh1.rep", "GET", "/api/v1/reconciliation/runs", "", 403, code("identity.forbidden")},
+	{"sh1.rep", "GET", "/api/v1/reconciliation/runs/0190a6b2-0000-7000-8000-000000000000", "", 403, code("identity.forbidden")},
+	{"shop.owner", "GET", "/api/v1/reconciliation/runs", "", 403, code("identity.forbidden")},
+	{"growth", "GET", "/api/v1/reconciliation/runs", "", 403, code("identity.forbidden")},
+	{"", "GET", "/api/v1/reconciliation/runs", "", 401, code("identity.unauthenticated")},
 	{"growth", "GET", "/api/v1/me", "", 200, lacks("merchant.lead.read")},
 	{"reviewer", "GET", "/api/v1/me", "", 200, has("merchant.onboarding.review", "subtree")},
 	{"shop.owner", "GET", "/api/v1/me", "", 200, has("merchant.portal.read", "merchant")},

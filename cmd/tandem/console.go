@@ -20,7 +20,7 @@ func (a *app) mountConsole(e *gin.RouterGroup, auth *identity.HTTP) error {
 	if err != nil {
 		return err
 	}
-	console.Mount(e)
+	console.WithRecon(reconPages{a.recon}).Mount(e)
 	mon := asynqmon.New(asynqmon.Options{RootPath: "/admin/queues", RedisConnOpt: a.queue})
 	queues := e.Group("/admin/queues", identity.Require(identity.PermQueuesAdmin), sameOrigin())
 	queues.Any("", gin.WrapH(mon))

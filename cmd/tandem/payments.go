@@ -11,8 +11,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tandemcrm/tandem/billing"
+	"github.com/tandemcrm/tandem/billing/billingrecon"
 	"github.com/tandemcrm/tandem/matching"
 	"github.com/tandemcrm/tandem/merchant"
+	"github.com/tandemcrm/tandem/reconciliation"
 	"github.com/tandemcrm/tandem/shared/money"
 	"github.com/tandemcrm/tandem/shared/wxpay"
 	"github.com/tandemcrm/tandem/shared/wxpay/wxsim"
@@ -38,6 +40,8 @@ func (a *app) openPayments(ctx context.Context) error {
 	a.billing = billing.NewService(billing.Config{DB: a.db, Pay: pay, AppID: acct.AppID,
 		Merchants: merchantTerms{a.merchant}, Members: a.consumer, NotifyBaseURL: strings.TrimSuffix(public, "/"), Logger: a.log})
 	a.matching = matching.NewService(a.db, a.merchant, purchases{a.billing}, nil, matching.Config{})
+	// The Repairer is fixed at construction: the service is made again, with billing.
+	a.recon = reconciliation.NewService(a.db, a.log, reconciliation.Config{Repairer: billingrecon.Adapter{Billing: a.billing}})
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/tandemcrm/tandem/consumer"
 	"github.com/tandemcrm/tandem/matching"
 	"github.com/tandemcrm/tandem/merchant"
+	"github.com/tandemcrm/tandem/reconciliation"
 	"github.com/tandemcrm/tandem/shared/httpx"
 	"github.com/tandemcrm/tandem/shared/identity"
 )
@@ -39,6 +40,8 @@ func (a *app) router() *gin.Engine {
 	auth.Mount(api)
 	signedIn := api.Group("", auth.RequireAPI())
 	merchant.NewHTTP(a.merchant).Mount(signedIn)
+	// reconciliation checks no permission itself: recon.run.read is put in front here.
+	reconciliation.NewHTTP(a.recon).Mount(signedIn.Group("/reconciliation", identity.Require(identity.PermReconRead)))
 	// POSTs that move money or points replay their answer for a repeated Idempotency-Key.
 	idem := &httpx.Idempotency{DB: a.db, Caller: identity.Caller}
 	consumer.NewHTTP(a.consumer, consumer.HTTPConfig{RequireAPI: auth.RequireAPI(), Idempotency: idem}).Mount(api)

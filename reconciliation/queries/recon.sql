@@ -51,3 +51,30 @@ SELECT * FROM recon.exceptions WHERE run_id = $1
 ORDER BY array_position(ARRAY['missing_ours', 'missing_wechat', 'amount_mismatch', 'status_mismatch',
     'duplicate', 'outside_window']::text[], class), seq
 LIMIT $2;
+
+-- name: GetRunByID :one
+SELECT * FROM recon.runs WHERE id = $1;
+
+-- name: ListRuns :many
+-- The current runs, newest business day first, then by merchant; keyset paged on
+-- (bill_date, mchid). Empty filters match everything.
+SELECT * FROM recon.runs
+WHERE (sqlc.arg(mchid)::text = '' OR mchid = sqlc.arg(mchid)::text)
+  AND (sqlc.arg(state)::text = '' OR state = sqlc.arg(state)::text)
+  AND (sqlc.narg(since)::date IS NULL OR bill_date >= sqlc.narg(since)::date)
+  AND (sqlc.narg(until)::date IS NULL OR bill_date <= sqlc.narg(until)::date)
+  AND (sqlc.narg(after_date)::date IS NULL
+       OR (bill_date, mchid) < (sqlc.narg(after_date)::date, sqlc.arg(after_mchid)::text))
+ORDER BY bill_date DESC, mchid DESC
+LIMIT sqlc.arg(lim);
+
+-- name: ListClassesOfRuns :many
+SELECT * FROM recon.run_classes WHERE run_id = ANY(sqlc.arg(run_ids)::uuid[]);
+
+-- name: ListExceptionsPage :many
+-- A page of a run's exceptions in the order found, optionally of one class.
+SELECT * FROM recon.exceptions
+WHERE run_id = sqlc.arg(run_id) AND seq > sqlc.arg(after_seq)
+  AND (sqlc.arg(class)::text = '' OR class = sqlc.arg(class)::text)
+ORDER BY seq
+LIMIT sqlc.arg(lim);

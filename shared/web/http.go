@@ -32,6 +32,8 @@ type Console struct {
 	cat  *Catalog
 	tpl  templates
 	log  *slog.Logger
+	// recon serves the reconciliation pages (WithRecon); nil: none.
+	recon ReconSource
 }
 
 // New parses the templates and catalogues.
@@ -75,6 +77,9 @@ func (w *Console) Mount(e gin.IRouter) {
 	g.POST("/tokens", w.handle(w.createToken))
 	g.POST("/tokens/:id/revoke", w.handle(w.revokeToken))
 	g.GET("/audit", w.handle(w.audit))
+	if w.recon != nil {
+		w.mountRecon(g)
+	}
 }
 
 // requireLogin sends anonymous visitors to the sign-in page and checks the CSRF token

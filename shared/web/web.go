@@ -50,6 +50,7 @@ func Navigation() []NavItem {
 		{"nav-roles", "nav.roles", "/roles", []identity.Permission{identity.PermRoleRead}},
 		{"nav-tokens", "nav.tokens", "/tokens", []identity.Permission{identity.PermTokenCreate, identity.PermTokenManage}},
 		{"nav-audit", "nav.audit", "/audit", []identity.Permission{identity.PermAuditRead}},
+		{"nav-recon", "nav.recon", "/recon", []identity.Permission{identity.PermReconRead}},
 		{"nav-queues", "nav.queues", "/admin/queues", []identity.Permission{identity.PermQueuesAdmin}},
 	}
 }

@@ -105,6 +105,39 @@ func (q *Queries) GetRun(ctx context.Context, arg GetRunParams) (ReconRun, error
 	return i, err
 }
 
+const getRunByID = `-- name: GetRunByID :one
+SELECT id, mchid, bill_date, attempt, source, state, bill_type, started_at, finished_at, bill_lines, order_fen, settlement_fen, refund_fen, requested_refund_fen, fee_milli_fen, net_milli_fen, ledger_records, carried_in, repaired, problem_count, problems FROM recon.runs WHERE id = $1
+`
+
+func (q *Queries) GetRunByID(ctx context.Context, id uuid.UUID) (ReconRun, error) {
+	row := q.db.QueryRow(ctx, getRunByID, id)
+	var i ReconRun
+	err := row.Scan(
+		&i.ID,
+		&i.Mchid,
+		&i.BillDate,
+		&i.Attempt,
+		&i.Source,
+		&i.State,
+		&i.BillType,
+		&i.StartedAt,
+		&i.FinishedAt,
+		&i.BillLines,
+		&i.OrderFen,
+		&i.SettlementFen,
+		&i.RefundFen,
+		&i.RequestedRefundFen,
+		&i.FeeMilliFen,
+		&i.NetMilliFen,
+		&i.LedgerRecords,
+		&i.CarriedIn,
+		&i.Repaired,
+		&i.ProblemCount,
+		&i.Problems,
+	)
+	return i, err
+}
+
 const insertRun = `-- name: InsertRun :exec
 INSERT INTO recon.runs (id, mchid, bill_date, attempt, source, state, bill_type, started_at, finished_at,
     bill_lines, order_fen, settlement_fen, refund_fen, requested_refund_fen, fee_milli_fen, net_milli_fen,
@@ -161,6 +194,42 @@ func (q *Queries) InsertRun(ctx context.Context, arg InsertRunParams) error {
 		arg.Problems,
 	)
 	return err
+}
+
+const listClassesOfRuns = `-- name: ListClassesOfRuns :many
+SELECT run_id, class, items, bill_lines, order_fen, settlement_fen, refund_fen, requested_refund_fen, fee_milli_fen, our_records, our_amount_fen FROM recon.run_classes WHERE run_id = ANY($1::uuid[])
+`
+
+func (q *Queries) ListClassesOfRuns(ctx context.Context, runIds []uuid.UUID) ([]ReconRunClass, error) {
+	rows, err := q.db.Query(ctx, listClassesOfRuns, runIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ReconRunClass{}
+	for rows.Next() {
+		var i ReconRunClass
+		if err := rows.Scan(
+			&i.RunID,
+			&i.Class,
+			&i.Items,
+			&i.BillLines,
+			&i.OrderFen,
+			&i.SettlementFen,
+			&i.RefundFen,
+			&i.RequestedRefundFen,
+			&i.FeeMilliFen,
+			&i.OurRecords,
+			&i.OurAmountFen,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const listExceptions = `-- name: ListExceptions :many
@@ -225,6 +294,69 @@ type ListExceptionsOfClassParams struct {
 // outside_window items are carried into the next run with it.
 func (q *Queries) ListExceptionsOfClass(ctx context.Context, arg ListExceptionsOfClassParams) ([]ReconException, error) {
 	rows, err := q.db.Query(ctx, listExceptionsOfClass, arg.Mchid, arg.BillDate, arg.Class)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ReconException{}
+	for rows.Next() {
+		var i ReconException
+		if err := rows.Scan(
+			&i.ID,
+			&i.RunID,
+			&i.Seq,
+			&i.Class,
+			&i.Kind,
+			&i.OutTradeNo,
+			&i.TransactionID,
+			&i.OutRefundNo,
+			&i.RefundID,
+			&i.LineNo,
+			&i.BillState,
+			&i.BillTime,
+			&i.BillAmountFen,
+			&i.BillFeeMilliFen,
+			&i.OurStatus,
+			&i.OurTime,
+			&i.OurAmountFen,
+			&i.OurFeeFen,
+			&i.CarriedFrom,
+			&i.RepairedAt,
+			&i.Note,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listExceptionsPage = `-- name: ListExceptionsPage :many
+SELECT id, run_id, seq, class, kind, out_trade_no, transaction_id, out_refund_no, refund_id, line_no, bill_state, bill_time, bill_amount_fen, bill_fee_milli_fen, our_status, our_time, our_amount_fen, our_fee_fen, carried_from, repaired_at, note FROM recon.exceptions
+WHERE run_id = $1 AND seq > $2
+  AND ($3::text = '' OR class = $3::text)
+ORDER BY seq
+LIMIT $4
+`
+
+type ListExceptionsPageParams struct {
+	RunID    uuid.UUID
+	AfterSeq int32
+	Class    string
+	Lim      int32
+}
+
+// A page of a run's exceptions in the order found, optionally of one class.
+func (q *Queries) ListExceptionsPage(ctx context.Context, arg ListExceptionsPageParams) ([]ReconException, error) {
+	rows, err := q.db.Query(ctx, listExceptionsPage,
+		arg.RunID,
+		arg.AfterSeq,
+		arg.Class,
+		arg.Lim,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -344,6 +476,80 @@ func (q *Queries) ListRunClasses(ctx context.Context, runID uuid.UUID) ([]ReconR
 			&i.FeeMilliFen,
 			&i.OurRecords,
 			&i.OurAmountFen,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listRuns = `-- name: ListRuns :many
+SELECT id, mchid, bill_date, attempt, source, state, bill_type, started_at, finished_at, bill_lines, order_fen, settlement_fen, refund_fen, requested_refund_fen, fee_milli_fen, net_milli_fen, ledger_records, carried_in, repaired, problem_count, problems FROM recon.runs
+WHERE ($1::text = '' OR mchid = $1::text)
+  AND ($2::text = '' OR state = $2::text)
+  AND ($3::date IS NULL OR bill_date >= $3::date)
+  AND ($4::date IS NULL OR bill_date <= $4::date)
+  AND ($5::date IS NULL
+       OR (bill_date, mchid) < ($5::date, $6::text))
+ORDER BY bill_date DESC, mchid DESC
+LIMIT $7
+`
+
+type ListRunsParams struct {
+	Mchid      string
+	State      string
+	Since      *time.Time
+	Until      *time.Time
+	AfterDate  *time.Time
+	AfterMchid string
+	Lim        int32
+}
+
+// The current runs, newest business day first, then by merchant; keyset paged on
+// (bill_date, mchid). Empty filters match everything.
+func (q *Queries) ListRuns(ctx context.Context, arg ListRunsParams) ([]ReconRun, error) {
+	rows, err := q.db.Query(ctx, listRuns,
+		arg.Mchid,
+		arg.State,
+		arg.Since,
+		arg.Until,
+		arg.AfterDate,
+		arg.AfterMchid,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ReconRun{}
+	for rows.Next() {
+		var i ReconRun
+		if err := rows.Scan(
+			&i.ID,
+			&i.Mchid,
+			&i.BillDate,
+			&i.Attempt,
+			&i.Source,
+			&i.State,
+			&i.BillType,
+			&i.StartedAt,
+			&i.FinishedAt,
+			&i.BillLines,
+			&i.OrderFen,
+			&i.SettlementFen,
+			&i.RefundFen,
+			&i.RequestedRefundFen,
+			&i.FeeMilliFen,
+			&i.NetMilliFen,
+			&i.LedgerRecords,
+			&i.CarriedIn,
+			&i.Repaired,
+			&i.ProblemCount,
+			&i.Problems,
 		); err != nil {
 			return nil, err
 		}
