@@ -35,6 +35,12 @@ echo "|---|---|---|"
 $BIN bench pickup --tasks 300
 echo
 
+echo "## Payment notifications (verify, state, ledger, outbox, fulfilment, points; simulator in the same process)"
+echo
+$BIN bench notify --orders 2000
+$BIN bench notify --orders 2000 --rate 200
+echo
+
 reconciliation/bench.sh 1000000
 echo
 

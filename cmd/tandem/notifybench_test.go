@@ -1,0 +1,54 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tandemcrm/tandem/shared/pg"
+	"github.com/tandemcrm/tandem/shared/pgtest"
+	"github.com/tandemcrm/tandem/shared/redistest"
+)
+
+// The notification benchmark runs end to end on a small load (on the test's own
+// databases, not tandem_bench): every notification applied and credited, one row.
+func TestBenchNotifySmall(t *testing.T) {
+	ctx := context.Background()
+	url, _ := pgtest.NewDatabase(t, migrationSets()...)
+	db, err := pg.Connect(ctx, url, pg.PoolConfig{MaxConns: 8, AppName: "bench-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	if err := pg.Migrate(ctx, db, migrationSets()...); err != nil {
+		t.Fatal(err)
+	}
+	var out, progress bytes.Buffer
+	cmd := &cobra.Command{}
+	cmd.SetOut(&out)
+	cmd.SetErr(&progress)
+	cmd.SetContext(ctx)
+	if err := benchNotify(ctx, cmd, db, redistest.New(t).Asynq(), notifyLoad{orders: 30, consumers: 4, payers: 4, rate: 0}); err != nil {
+		t.Fatal(err)
+	}
+	if row := out.String(); !strings.HasPrefix(row, "| payment notifications, 30 orders of 4 members") || !strings.Contains(row, "p99") {
+		t.Fatalf("row: %q", row)
+	}
+}
+
+// The command refuses an empty load before touching any database.
+func TestBenchNotifyFlags(t *testing.T) {
+	cmd := benchNotifyCmd()
+	if d := cmd.Flags().Lookup("orders").DefValue; d != "2000" {
+		t.Fatalf("--orders defaults to %s", d)
+	}
+	cmd.SetArgs([]string{"--orders", "0"})
+	cmd.SetOut(&bytes.Buffer{})
+	cmd.SetErr(&bytes.Buffer{})
+	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "at least 1") {
+		t.Fatalf("--orders 0: %v", err)
+	}
+}
