@@ -172,18 +172,12 @@ func (s *Service) GetUser(ctx context.Context, p *Principal, id uuid.UUID) (User
 }
 
 func getUser(ctx context.Context, q *identitydb.Queries, id uuid.UUID) (User, error) {
-	row, err := q.GetUser(ctx, id)
+	row, err := q.GetUserWithRoleKeys(ctx, id)
 	if err != nil {
 		return User{}, notFound(err, "identity.user")
 	}
-	u := userOf(row)
-	keys, err := q.UserRoleKeys(ctx, []uuid.UUID{id})
-	if err != nil {
-		return User{}, err
-	}
-	for _, k := range keys {
-		u.Roles = append(u.Roles, k.Key)
-	}
+	u := userOf(row.IdentityUser)
+	u.Roles = append(u.Roles, row.RoleKeys...)
 	return u, nil
 }
 

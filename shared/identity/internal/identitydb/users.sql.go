@@ -157,6 +157,43 @@ func (q *Queries) GetUserForUpdate(ctx context.Context, id uuid.UUID) (IdentityU
 	return i, err
 }
 
+const getUserWithRoleKeys = `-- name: GetUserWithRoleKeys :one
+SELECT u.id, u.login, u.display_name, u.kind, u.org_unit_id, u.merchant_id, u.phone, u.password_hash, u.failed_logins, u.locked_until, u.disabled_at, u.password_changed_at, u.last_login_at, u.created_at, u.updated_at,
+       array(SELECT r.key FROM identity.user_roles ur JOIN identity.roles r ON r.id = ur.role_id
+             WHERE ur.user_id = u.id ORDER BY r.key)::text[] AS role_keys
+FROM identity.users u WHERE u.id = $1
+`
+
+type GetUserWithRoleKeysRow struct {
+	IdentityUser IdentityUser
+	RoleKeys     []string
+}
+
+// The user and the keys of their roles in one round trip: the hot read of GET /users/{id}.
+func (q *Queries) GetUserWithRoleKeys(ctx context.Context, id uuid.UUID) (GetUserWithRoleKeysRow, error) {
+	row := q.db.QueryRow(ctx, getUserWithRoleKeys, id)
+	var i GetUserWithRoleKeysRow
+	err := row.Scan(
+		&i.IdentityUser.ID,
+		&i.IdentityUser.Login,
+		&i.IdentityUser.DisplayName,
+		&i.IdentityUser.Kind,
+		&i.IdentityUser.OrgUnitID,
+		&i.IdentityUser.MerchantID,
+		&i.IdentityUser.Phone,
+		&i.IdentityUser.PasswordHash,
+		&i.IdentityUser.FailedLogins,
+		&i.IdentityUser.LockedUntil,
+		&i.IdentityUser.DisabledAt,
+		&i.IdentityUser.PasswordChangedAt,
+		&i.IdentityUser.LastLoginAt,
+		&i.IdentityUser.CreatedAt,
+		&i.IdentityUser.UpdatedAt,
+		&i.RoleKeys,
+	)
+	return i, err
+}
+
 const insertUser = `-- name: InsertUser :exec
 INSERT INTO identity.users (id, login, display_name, kind, org_unit_id, merchant_id, phone, password_hash)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
