@@ -123,7 +123,9 @@ Pay client has been configured).`,
 				ledger = deps.ledger(db)
 			}
 			cfg := Config{}
-			if deps.repairer != nil {
+			// Repairs apply lost payments to billing: only when our side is billing's ledger,
+			// never when it is a CSV file (a line missing from a file is the file's business).
+			if deps.repairer != nil && ledgerPath == "" {
 				cfg.Repairer = deps.repairer(db)
 			}
 			svc := NewService(db, log, cfg)
