@@ -57,6 +57,11 @@ var authzTable = []authzRow{
 	{"shop.owner", "GET", "/api/v1/billing/orders/{order:demo}", "", 404, code("billing.order_not_found")}, // another merchant
 	{"sh1.rep", "GET", "/api/v1/billing/orders", "", 403, nil},                                             // sales sees no money
 	{"live.owner", "POST", "/api/v1/billing/orders/{order:demo}/refunds", `{"amount":{"amount":"1.00","currency":"CNY"}}`, 403, nil},
+	// Members (C-CRM): growth operators; sales and finance see no members.
+	{"growth", "GET", "/api/v1/consumer/members", "", 200, nil},
+	{"sh1.rep", "GET", "/api/v1/consumer/members", "", 403, nil},
+	{"finance", "GET", "/api/v1/consumer/members", "", 403, nil},
+	{"shop.owner", "GET", "/api/v1/consumer/members", "", 403, nil},
 	// Reconciliation: finance (scope all) reads runs; nobody without recon.run.read does.
 	{"finance", "GET", "/api/v1/reconciliation/runs", "", 200, nil},
 	{"finance", "GET", "/api/v1/reconciliation/runs?since=2025-13-01", "", 400, code("recon.invalid_date")},
