@@ -44,6 +44,7 @@ func (h *HTTP) Mount(api gin.IRouter) {
 	if h.cfg.Consumer != nil {
 		me := api.Group("/consumer/me", h.requireConsumer)
 		me.GET("/points", httpx.Handler(h.myPoints))
+		me.POST("/membership", httpx.Handler(h.postMembership))
 	}
 }
 
@@ -160,5 +161,28 @@ func (h *HTTP) myPoints(c *gin.Context) error {
 		return err
 	}
 	c.JSON(http.StatusOK, myPoints{Balance: bal, Entries: es})
+	return nil
+}
+
+type membershipRequest struct {
+	Phone string `json:"phone"`
+	AppID string `json:"app_id"`
+}
+
+// postMembership: the signed-in consumer joins (201), or is a member already (200).
+func (h *HTTP) postMembership(c *gin.Context) error {
+	var r membershipRequest
+	if err := httpx.BindJSON(c, &r); err != nil {
+		return err
+	}
+	m, created, err := h.svc.JoinSignedIn(c.Request.Context(), c.MustGet(consumerKey).(uuid.UUID), r.AppID, r.Phone)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	c.JSON(status, m)
 	return nil
 }

@@ -155,3 +155,29 @@ func (s *Service) ListMembers(ctx context.Context, after uuid.UUID, limit int) (
 	}
 	return out, nil
 }
+
+// JoinSignedIn makes a signed-in consumer a member with their phone: the openid is the
+// one they signed in with (of appID, or of their only app when appID is empty).
+func (s *Service) JoinSignedIn(ctx context.Context, consumerID uuid.UUID, appID, phone string) (Member, bool, error) {
+	phone = strings.TrimSpace(phone)
+	if len(phone) < 5 || len(phone) > 20 || strings.Trim(phone, "+0123456789 -") != "" {
+		return Member{}, false, errs.Invalidf("phone", "phone is 5 to 20 digits, with + - or spaces")
+	}
+	ids, err := s.ids.ConsumerIdentities(ctx, consumerID)
+	if err != nil {
+		return Member{}, false, err
+	}
+	var openids []identity.ConsumerIdentity
+	for _, id := range ids {
+		if id.Kind == "openid" && (appID == "" || id.AppID == appID) {
+			openids = append(openids, id)
+		}
+	}
+	switch {
+	case len(openids) == 0:
+		return Member{}, false, errs.Invalidf("app_id", "you have not signed in with that mini-program")
+	case len(openids) > 1:
+		return Member{}, false, errs.Invalidf("app_id", "you signed in with several mini-programs: name the app_id to join with")
+	}
+	return s.Join(ctx, JoinRequest{AppID: openids[0].AppID, OpenID: openids[0].Value, Phone: phone})
+}

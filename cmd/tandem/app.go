@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -30,6 +31,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/outbox"
 	"github.com/tandemcrm/tandem/shared/pg"
 	"github.com/tandemcrm/tandem/shared/platform"
+	"github.com/tandemcrm/tandem/shared/wxmini"
 	"github.com/tandemcrm/tandem/shared/wxpay"
 )
 
@@ -93,7 +95,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 		pg.NewPoolCollector(db), asynqmetrics.NewQueueMetricsCollector(asynq.NewInspector(queue)))
 	a := &app{cfg: cfg, log: log, db: db, redis: rdb, queue: queue, reg: reg}
 	a.outboxMetrics = outbox.NewMetrics(reg, db)
-	a.identity = identity.NewService(db, rdb, identity.Config{TokenRate: cfg.TokenRate, Log: log})
+	a.identity = identity.NewService(db, rdb, identity.Config{TokenRate: cfg.TokenRate, Log: log, Code2Session: a.code2Session()})
 	// A merchant's owner login is made by the system when a reviewer approves it: the
 	// reviewer may approve merchants, not create users.
 	a.merchant = merchant.NewService(db, merchant.IdentityOwners{Users: a.identity,
@@ -146,4 +148,15 @@ func oneLine(err error) string {
 		s = s[:160] + "..."
 	}
 	return s
+}
+
+// code2Session signs consumers of the mini-program (TANDEM_WXPAY_APPID) in with
+// WeChat's jscode2session. It reads the settings at each call: tandem dev and tests
+// point them at a simulator after the app is open.
+func (a *app) code2Session() func(context.Context, string) (identity.ConsumerClaims, error) {
+	hc := &http.Client{Timeout: 5 * time.Second}
+	return func(ctx context.Context, code string) (identity.ConsumerClaims, error) {
+		openid, unionid, err := wxmini.Code2Session(ctx, hc, a.cfg.WxminiBaseURL, a.cfg.WxpayAppID, a.cfg.WxminiSecret, code)
+		return identity.ConsumerClaims{AppID: a.cfg.WxpayAppID, OpenID: openid, UnionID: unionid}, err
+	}
 }

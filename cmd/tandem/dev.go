@@ -93,6 +93,8 @@ runs.`,
 			defer simSrv.Close()
 			simURL := "http://" + simLn.Addr().String()
 			a.cfg.WxpayKeys, a.cfg.WxpayBaseURL, a.cfg.WxpayAppID = dev.KeysDir, simURL, dev.Account.AppID
+			// It plays WeChat's mini-program sign-in too.
+			a.cfg.WxminiBaseURL, a.cfg.WxminiSecret = simURL, wxsim.DevAppSecret
 			a.cfg.HTTPAddr = ln.Addr().String()
 			if err := a.openPayments(ctx); err != nil {
 				return err

@@ -40,6 +40,8 @@ type Config struct {
 	WxpayKeys       string        `env:"TANDEM_WXPAY_KEYS" flag:"wxpay-keys" def:"./var/wxsim" help:"directory of the WeChat Pay merchant account's files: apiclient_key.pem, apiclient_cert.pem, apiv3_key.txt, mchid.txt, platform_cert.pem and/or pub_key.pem + pub_key_id.txt (tandem dev writes the simulator's here)"`
 	WxpayBaseURL    string        `env:"TANDEM_WXPAY_BASE_URL" flag:"wxpay-base-url" def:"http://127.0.0.1:8091" help:"where WeChat Pay's API is: the dev simulator by default; https://api.mch.weixin.qq.com in production"`
 	WxpayAppID      string        `env:"TANDEM_WXPAY_APPID" flag:"wxpay-appid" def:"wxd678efh567hg6787" help:"the mini-program's appid that orders are paid in (the default is the simulator's)"`
+	WxminiBaseURL   string        `env:"TANDEM_WXMINI_BASE_URL" flag:"wxmini-base-url" def:"http://127.0.0.1:8091" help:"where WeChat's mini-program sign-in (/sns/jscode2session) is: the dev simulator by default; https://api.weixin.qq.com in production"`
+	WxminiSecret    string        `env:"TANDEM_WXMINI_SECRET" flag:"wxmini-secret" def:"dev-app-secret" help:"the mini-program's app secret (TANDEM_WXPAY_APPID's), for consumer sign-in (the default is the simulator's)" secret:"true"`
 	PublicURL       string        `env:"TANDEM_PUBLIC_URL" flag:"public-url" def:"" help:"Tandem's address as WeChat Pay reaches it, for payment notifications (empty: http://TANDEM_HTTP_ADDR)"`
 	CookieSecure    string        `env:"TANDEM_COOKIE_SECURE" flag:"cookie-secure" def:"auto" help:"the session cookie's Secure flag: auto (when the request came over TLS), always or never"`
 	TrustedProxies  string        `env:"TANDEM_TRUSTED_PROXIES" flag:"trusted-proxies" def:"" help:"comma-separated addresses or CIDRs of proxies whose X-Forwarded-For is believed (empty: none; the peer address is the client)"`
@@ -130,7 +132,7 @@ func (c Config) validate() error {
 	}
 	_, _, err := net.SplitHostPort(c.HTTPAddr)
 	check(err == nil, "TANDEM_HTTP_ADDR", "want host:port, like 127.0.0.1:8080")
-	for env, v := range map[string]string{"TANDEM_WXPAY_BASE_URL": c.WxpayBaseURL, "TANDEM_PUBLIC_URL": c.PublicURL} {
+	for env, v := range map[string]string{"TANDEM_WXPAY_BASE_URL": c.WxpayBaseURL, "TANDEM_WXMINI_BASE_URL": c.WxminiBaseURL, "TANDEM_PUBLIC_URL": c.PublicURL} {
 		if u, err := url.Parse(v); v != "" && (err != nil || u.Scheme == "" || u.Host == "") {
 			problems = append(problems, env+": want scheme://host[:port], like https://pay.example.com")
 		}

@@ -25,6 +25,9 @@ const (
 // ErrUnauthenticated answers a request that needs a caller and has none.
 var ErrUnauthenticated = errs.E(errs.KindUnauthorized, "identity.unauthenticated", "sign in, or send an API token as 'Authorization: Bearer tdm_...'")
 
+// ErrStaffOnly answers a consumer calling a route of Tandem's staff and merchants.
+var ErrStaffOnly = errs.E(errs.KindForbidden, "identity.staff_only", "this route is for Tandem's staff and merchants, not consumers")
+
 // HTTP is the identity edge: the authentication middleware every route sits behind,
 // the session cookie, and the /api/v1 identity endpoints.
 type HTTP struct {
@@ -38,12 +41,37 @@ type HTTP struct {
 func NewHTTP(svc *Service, secureCookies string) *HTTP { return &HTTP{svc: svc, secure: secureCookies} }
 
 type principalKey struct{}
+type consumerKey struct{}
 type authErrorKey struct{}
 
 // FromContext returns the request's authenticated principal, or nil.
 func FromContext(ctx context.Context) *Principal {
 	p, _ := ctx.Value(principalKey{}).(*Principal)
 	return p
+}
+
+// ConsumerFrom returns the request's authenticated consumer (a mini-program user
+// signed in with a consumer token).
+func ConsumerFrom(ctx context.Context) (uuid.UUID, bool) {
+	id, ok := ctx.Value(consumerKey{}).(uuid.UUID)
+	return id, ok
+}
+
+// WithConsumer returns ctx carrying the consumer: for tests and jobs.
+func WithConsumer(ctx context.Context, consumer uuid.UUID) context.Context {
+	return context.WithValue(ctx, consumerKey{}, consumer)
+}
+
+// noPrincipal is why a request without a principal is refused: a consumer may not
+// (403), the others must sign in (401, or why their session was refused).
+func noPrincipal(ctx context.Context) error {
+	if _, ok := ConsumerFrom(ctx); ok {
+		return ErrStaffOnly
+	}
+	if err := AuthError(ctx); err != nil {
+		return err
+	}
+	return ErrUnauthenticated
 }
 
 // AuthError returns why a presented session was refused (expired, revoked), or nil.
@@ -57,8 +85,9 @@ func WithPrincipal(ctx context.Context, p *Principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, p)
 }
 
-// Authenticate resolves the caller of every request: a bearer token (refused at once
-// when malformed, unknown, revoked, expired or over its rate) or a session cookie (a
+// Authenticate resolves the caller of every request: a bearer token, staff's (tdm_) or
+// a consumer's (tdc_), refused at once when malformed, unknown, revoked, expired or
+// over its rate; or a session cookie (a
 // stale one is cleared and the request goes on anonymous, with AuthError telling why).
 // It also puts the client's address in the context for the audit log.
 func (h *HTTP) Authenticate() gin.HandlerFunc {
@@ -70,12 +99,22 @@ func (h *HTTP) Authenticate() gin.HandlerFunc {
 				httpx.Render(c, ErrTokenMalformed)
 				return
 			}
-			p, err := h.svc.AuthenticateToken(ctx, strings.TrimSpace(secret))
-			if err != nil {
-				httpx.Render(c, err)
-				return
+			secret = strings.TrimSpace(secret)
+			if strings.HasPrefix(secret, ConsumerTokenPrefix) {
+				consumer, err := h.svc.AuthenticateConsumer(ctx, secret)
+				if err != nil {
+					httpx.Render(c, err)
+					return
+				}
+				ctx = WithConsumer(ctx, consumer)
+			} else {
+				p, err := h.svc.AuthenticateToken(ctx, secret)
+				if err != nil {
+					httpx.Render(c, err)
+					return
+				}
+				ctx = WithPrincipal(ctx, p)
 			}
-			ctx = WithPrincipal(ctx, p)
 		} else if token, err := c.Cookie(SessionCookie); err == nil && token != "" {
 			p, err := h.svc.AuthenticateSession(ctx, token)
 			switch {
@@ -94,17 +133,13 @@ func (h *HTTP) Authenticate() gin.HandlerFunc {
 	}
 }
 
-// RequireAPI refuses requests without a principal (401) and cookie-authenticated
-// unsafe requests without the session's CSRF token (403).
+// RequireAPI refuses requests without a principal (401; 403 for a consumer) and
+// cookie-authenticated unsafe requests without the session's CSRF token (403).
 func (h *HTTP) RequireAPI() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		p := FromContext(c.Request.Context())
 		if p == nil {
-			err := AuthError(c.Request.Context())
-			if err == nil {
-				err = ErrUnauthenticated
-			}
-			httpx.Render(c, err)
+			httpx.Render(c, noPrincipal(c.Request.Context()))
 			return
 		}
 		if err := h.CheckCSRF(c); err != nil {
@@ -136,21 +171,26 @@ func (h *HTTP) CheckCSRF(c *gin.Context) error {
 	return nil
 }
 
-// Caller names the authenticated principal (a user id), "" for none: the Caller of
-// httpx.Idempotency, so that idempotency keys are per user.
+// Caller names the authenticated principal (a user id) or consumer ("consumer:" and
+// their id), "" for none: the Caller of httpx.Idempotency, so that idempotency keys
+// are per user.
 func Caller(c *gin.Context) string {
 	if p := FromContext(c.Request.Context()); p != nil {
 		return p.User.ID.String()
 	}
+	if id, ok := ConsumerFrom(c.Request.Context()); ok {
+		return "consumer:" + id.String()
+	}
 	return ""
 }
 
-// Require refuses callers without perm: 401 without a principal, 403 without it.
+// Require refuses callers without perm: 401 without a principal (403 for a
+// consumer), 403 without the permission.
 func Require(perm Permission) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		p := FromContext(c.Request.Context())
 		if p == nil {
-			httpx.Render(c, ErrUnauthenticated)
+			httpx.Render(c, noPrincipal(c.Request.Context()))
 			return
 		}
 		if _, err := p.Require(perm); err != nil {
@@ -202,10 +242,11 @@ func (h *HTTP) Login(c *gin.Context, login, password string) (Session, error) {
 	return s, nil
 }
 
-// Mount adds the identity API under api (/api/v1): sign-in is open, the rest need a
-// caller.
+// Mount adds the identity API under api (/api/v1): sign-in, staff's and consumers',
+// is open, the rest need a caller.
 func (h *HTTP) Mount(api gin.IRouter) {
 	api.POST("/sessions", httpx.Handler(h.postSession))
+	api.POST("/consumer/sessions", httpx.Handler(h.postConsumerSession))
 	g := api.Group("", h.RequireAPI())
 	g.DELETE("/sessions/current", httpx.Handler(h.deleteSession))
 	g.GET("/me", httpx.Handler(h.getMe))
@@ -252,6 +293,30 @@ func (h *HTTP) postSession(c *gin.Context) error {
 		return err
 	}
 	s, err := h.Login(c, r.Login, r.Password)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, s)
+	return nil
+}
+
+type consumerSessionRequest struct {
+	Code string `json:"code"`
+}
+
+func (r consumerSessionRequest) Validate() error {
+	if strings.TrimSpace(r.Code) == "" {
+		return errs.Invalidf("code", "code is required: the mini-program's wx.login gives it")
+	}
+	return nil
+}
+
+func (h *HTTP) postConsumerSession(c *gin.Context) error {
+	var r consumerSessionRequest
+	if err := httpx.BindJSON(c, &r); err != nil {
+		return err
+	}
+	s, err := h.svc.SignInConsumer(c.Request.Context(), strings.TrimSpace(r.Code), c.ClientIP())
 	if err != nil {
 		return err
 	}

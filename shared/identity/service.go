@@ -30,9 +30,14 @@ type Config struct {
 	LoginPerIP      int           // failed sign-ins per client address per LoginWindow: 50
 	LoginWindow     time.Duration // 15 min
 	Argon2          Argon2Params  // DefaultArgon2
-	RedisPrefix     string        // "tandem:identity:"
-	Now             func() time.Time
-	Log             *slog.Logger // for what cannot be returned (a failed cache invalidation); discarded when nil
+	// Code2Session exchanges a mini-program's wx.login code for the claims of the user
+	// it names (WeChat's jscode2session: wxmini); nil turns consumer sign-in off.
+	Code2Session        func(ctx context.Context, code string) (ConsumerClaims, error)
+	ConsumerSessionTTL  time.Duration // a consumer's bearer token lives: 30 days
+	ConsumerSignInPerIP int           // consumer sign-ins per client address per LoginWindow: 100
+	RedisPrefix         string        // "tandem:identity:"
+	Now                 func() time.Time
+	Log                 *slog.Logger // for what cannot be returned (a failed cache invalidation); discarded when nil
 }
 
 func (c Config) withDefaults() Config {
@@ -51,10 +56,12 @@ func (c Config) withDefaults() Config {
 	def(&c.TokenTTL, 90*24*time.Hour)
 	def(&c.LockFor, 15*time.Minute)
 	def(&c.LoginWindow, 15*time.Minute)
+	def(&c.ConsumerSessionTTL, 30*24*time.Hour)
 	defInt(&c.TokenRate, 600)
 	defInt(&c.LoginFailures, 5)
 	defInt(&c.LoginPerAccount, 10)
 	defInt(&c.LoginPerIP, 50)
+	defInt(&c.ConsumerSignInPerIP, 100)
 	if c.Argon2.Memory == 0 {
 		c.Argon2 = DefaultArgon2
 	}

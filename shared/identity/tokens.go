@@ -145,7 +145,7 @@ func (s *Service) RevokeToken(ctx context.Context, p *Principal, id uuid.UUID) e
 // is served from the token cache (one Redis round trip); see tokenCache for why that
 // never outlives a revocation or a change of roles.
 func (s *Service) AuthenticateToken(ctx context.Context, secret string) (*Principal, error) {
-	if !wellFormedToken(secret) {
+	if !wellFormedToken(secret, TokenPrefix) {
 		return nil, ErrTokenMalformed
 	}
 	key := sha256.Sum256([]byte(secret))
@@ -229,8 +229,9 @@ func (s *Service) touch(ctx context.Context, key [32]byte, id uuid.UUID, last, n
 	s.tokens.touched(key, now)
 }
 
-func wellFormedToken(s string) bool {
-	body, ok := strings.CutPrefix(s, TokenPrefix)
+// wellFormedToken says whether s is prefix and 32 random bytes in base64url.
+func wellFormedToken(s, prefix string) bool {
+	body, ok := strings.CutPrefix(s, prefix)
 	if !ok || len(body) != 43 {
 		return false
 	}

@@ -12,3 +12,10 @@ ON CONFLICT (kind, app_id, value) DO NOTHING;
 
 -- name: ListConsumerIdentities :many
 SELECT * FROM identity.consumer_identities WHERE consumer_id = $1 ORDER BY id;
+
+-- name: InsertConsumerSession :exec
+INSERT INTO identity.consumer_sessions (id, token_hash, consumer_id, app_id, ip, created_at, expires_at)
+VALUES ($1, $2, $3, $4, $5, sqlc.arg(now), $6);
+
+-- name: GetConsumerSessionByHash :one
+SELECT * FROM identity.consumer_sessions WHERE token_hash = $1;

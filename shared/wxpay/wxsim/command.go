@@ -21,9 +21,9 @@ import (
 // write synthetic bills. logger may be nil (text on standard error).
 func Command(logger *slog.Logger) *cobra.Command {
 	var (
-		listen, dbURL, keysDir, mchID, appID, keyMode, feeRate string
-		control, autoSettle, feesAccount                       bool
-		notifyScale                                            float64
+		listen, dbURL, keysDir, mchID, appID, keyMode, feeRate, appSecret string
+		control, autoSettle, feesAccount                                  bool
+		notifyScale                                                       float64
 	)
 	cmd := &cobra.Command{
 		Use:   "wxsim",
@@ -37,7 +37,8 @@ bills are written from the simulator's own record (PostgreSQL schema wxsim).
 Endpoints: POST /v3/pay/transactions/jsapi and /native, GET .../out-trade-no/{no}
 and .../id/{id}, POST .../out-trade-no/{no}/close, POST and GET
 /v3/refund/domestic/refunds, GET /v3/bill/tradebill, /v3/bill/fundflowbill and the
-unsigned /v3/billdownload/file.
+unsigned /v3/billdownload/file; and the mini-program's GET /sns/jscode2session, for
+codes from POST /sim/login (secret: --app-secret).
 
 Keys live in --keys (created on first start): the merchant's apiclient_key.pem,
 apiclient_cert.pem, apiv3_key.txt, mchid.txt, and WeChat's platform_cert.pem,
@@ -55,7 +56,7 @@ wxpay.WithBaseURL("http://<listen>").
 			return serve(cmd.Context(), log, serveOptions{
 				listen: listen, dbURL: dbURL, keysDir: keysDir, mchID: mchID, appID: appID,
 				mode: KeyMode(keyMode), cfg: Config{Control: control, AutoSettleRefunds: autoSettle,
-					FeesAccount: feesAccount, FeeRate: feeRate, NotifyScale: notifyScale},
+					FeesAccount: feesAccount, FeeRate: feeRate, NotifyScale: notifyScale, AppSecret: appSecret},
 			})
 		},
 	}
@@ -67,6 +68,7 @@ wxpay.WithBaseURL("http://<listen>").
 	f.StringVar(&keysDir, "keys", envOr("TANDEM_WXSIM_KEYS", "./var/wxsim"), "keys directory, created on first start ($TANDEM_WXSIM_KEYS)")
 	f.StringVar(&mchID, "mchid", DevMchID, "merchant number of the merchant whose keys are in --keys")
 	f.StringVar(&appID, "appid", DevAppID, "appid bound to that merchant")
+	f.StringVar(&appSecret, "app-secret", envOr("TANDEM_WXSIM_APP_SECRET", DevAppSecret), "the mini-program's app secret /sns/jscode2session accepts ($TANDEM_WXSIM_APP_SECRET)")
 	f.StringVar(&keyMode, "key-mode", string(KeyModeSwitch), "what signs notifications: cert, publickey, or switch (either at random)")
 	f.BoolVar(&control, "control", false, "enable the control API under /sim/")
 	f.BoolVar(&autoSettle, "auto-settle-refunds", true, "refunds go PROCESSING -> SUCCESS at once (else via /sim/refunds/settle)")

@@ -15,6 +15,8 @@ const ControlHelp = `Control API (only with --control; plain JSON, no signatures
                             a user pays: books fee and fund flows, sends TRANSACTION.SUCCESS.
                             Pay at 23:59:59 with "notify_delay":"3s" to land the notification
                             on the next day.
+  POST /sim/login           {"appid","openid","unionid"?}  a mini-program user calls wx.login:
+                            returns {"code"} for GET /sns/jscode2session (single use, 5 minutes)
   POST /sim/close           {"out_trade_no","mchid"?}  WeChat closes an unpaid order (e.g. expiry)
   POST /sim/refund          {"out_trade_no","amount"?,"out_refund_no"?,"reason"?,"settle"?,"mchid"?}
                             a refund made on WeChat's side (merchant platform)
@@ -50,6 +52,13 @@ func (s *Sim) routeControl(mux *http.ServeMux) {
 			return nil, err
 		}
 		return transactionJSON(o), nil
+	}))
+	mux.HandleFunc("POST /sim/login", control(func(ctx context.Context, r LoginRequest) (any, error) {
+		code, err := s.Login(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{"code": code}, nil
 	}))
 	mux.HandleFunc("POST /sim/close", control(func(ctx context.Context, p struct {
 		MchID      string `json:"mchid"`

@@ -70,6 +70,9 @@ type Config struct {
 	Control bool
 	// NotifyClient sends notifications [a client with a 5 s time-out: WeChat's wait].
 	NotifyClient *http.Client
+	// AppSecret is the mini-programs' app secret that /sns/jscode2session accepts
+	// [DevAppSecret].
+	AppSecret string
 }
 
 // Sim is the simulator. Its HTTP handler serves WeChat's API under /v3/ and, when
@@ -84,6 +87,7 @@ type Sim struct {
 	faults   *faults
 	notifier *notifier
 	tokens   *downloadTokens
+	codes    *loginCodes
 
 	mu        sync.RWMutex
 	merchants map[string]*Merchant
@@ -104,6 +108,9 @@ func New(db *pgxpool.Pool, keys *PlatformKeys, cfg Config, logger *slog.Logger) 
 	if cfg.DownloadURLTTL <= 0 {
 		cfg.DownloadURLTTL = 30 * time.Second
 	}
+	if cfg.AppSecret == "" {
+		cfg.AppSecret = DevAppSecret
+	}
 	if cfg.NotifyClient == nil {
 		cfg.NotifyClient = &http.Client{Timeout: 5 * time.Second}
 	}
@@ -113,7 +120,7 @@ func New(db *pgxpool.Pool, keys *PlatformKeys, cfg Config, logger *slog.Logger) 
 	s := &Sim{
 		cfg: cfg, feeRate: rate, db: db, keys: keys, clock: &Clock{},
 		logger: logger.With("component", "wxsim"), faults: &faults{},
-		tokens: &downloadTokens{m: map[string]*downloadToken{}}, merchants: map[string]*Merchant{},
+		tokens: &downloadTokens{m: map[string]*downloadToken{}}, codes: &loginCodes{}, merchants: map[string]*Merchant{},
 	}
 	s.notifier = newNotifier(s)
 	return s, nil
@@ -154,7 +161,8 @@ func (s *Sim) merchant(mchID string) (*Merchant, bool) {
 	return m, ok
 }
 
-// Handler serves WeChat's API and, if enabled, the control API.
+// Handler serves WeChat's API (the merchant API v3 and the mini-program's
+// /sns/jscode2session) and, if enabled, the control API.
 func (s *Sim) Handler() http.Handler {
 	mux := http.NewServeMux()
 	s.routeAPI(mux)
@@ -175,6 +183,7 @@ func (s *Sim) routeAPI(mux *http.ServeMux) {
 	mux.Handle("GET /v3/bill/tradebill", s.api(s.applyTradeBill))
 	mux.Handle("GET /v3/bill/fundflowbill", s.api(s.applyFundFlowBill))
 	mux.Handle("GET /v3/billdownload/file", s.api(s.downloadBill))
+	mux.HandleFunc("GET /sns/jscode2session", s.jscode2session)
 	mux.Handle("/v3/", s.api(func(*apiRequest) apiResponse {
 		return apiError(http.StatusNotFound, "NOT_FOUND", "请求的资源不存在")
 	}))

@@ -7,6 +7,7 @@ package identitydb
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -58,6 +59,25 @@ func (q *Queries) FindConsumerIdentities(ctx context.Context, arg FindConsumerId
 	return items, nil
 }
 
+const getConsumerSessionByHash = `-- name: GetConsumerSessionByHash :one
+SELECT id, token_hash, consumer_id, app_id, ip, created_at, expires_at FROM identity.consumer_sessions WHERE token_hash = $1
+`
+
+func (q *Queries) GetConsumerSessionByHash(ctx context.Context, tokenHash []byte) (IdentityConsumerSession, error) {
+	row := q.db.QueryRow(ctx, getConsumerSessionByHash, tokenHash)
+	var i IdentityConsumerSession
+	err := row.Scan(
+		&i.ID,
+		&i.TokenHash,
+		&i.ConsumerID,
+		&i.AppID,
+		&i.Ip,
+		&i.CreatedAt,
+		&i.ExpiresAt,
+	)
+	return i, err
+}
+
 const insertConsumerIdentity = `-- name: InsertConsumerIdentity :execrows
 INSERT INTO identity.consumer_identities (id, consumer_id, kind, app_id, value)
 VALUES ($1, $2, $3, $4, $5)
@@ -84,6 +104,34 @@ func (q *Queries) InsertConsumerIdentity(ctx context.Context, arg InsertConsumer
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const insertConsumerSession = `-- name: InsertConsumerSession :exec
+INSERT INTO identity.consumer_sessions (id, token_hash, consumer_id, app_id, ip, created_at, expires_at)
+VALUES ($1, $2, $3, $4, $5, $7, $6)
+`
+
+type InsertConsumerSessionParams struct {
+	ID         uuid.UUID
+	TokenHash  []byte
+	ConsumerID uuid.UUID
+	AppID      string
+	Ip         string
+	ExpiresAt  time.Time
+	Now        time.Time
+}
+
+func (q *Queries) InsertConsumerSession(ctx context.Context, arg InsertConsumerSessionParams) error {
+	_, err := q.db.Exec(ctx, insertConsumerSession,
+		arg.ID,
+		arg.TokenHash,
+		arg.ConsumerID,
+		arg.AppID,
+		arg.Ip,
+		arg.ExpiresAt,
+		arg.Now,
+	)
+	return err
 }
 
 const listConsumerIdentities = `-- name: ListConsumerIdentities :many

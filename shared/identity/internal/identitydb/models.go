@@ -32,6 +32,16 @@ type IdentityConsumerIdentity struct {
 	CreatedAt  time.Time
 }
 
+type IdentityConsumerSession struct {
+	ID         uuid.UUID
+	TokenHash  []byte
+	ConsumerID uuid.UUID
+	AppID      string
+	Ip         string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+}
+
 type IdentityOrgClosure struct {
 	AncestorID   uuid.UUID
 	DescendantID uuid.UUID
