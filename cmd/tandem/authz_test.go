@@ -62,6 +62,15 @@ var authzTable = []authzRow{
 	{"sh1.rep", "GET", "/api/v1/consumer/members", "", 403, nil},
 	{"finance", "GET", "/api/v1/consumer/members", "", 403, nil},
 	{"shop.owner", "GET", "/api/v1/consumer/members", "", 403, nil},
+	// Consumers (mini-program tokens): their own orders only; no staff route.
+	{"consumer", "GET", "/api/v1/billing/me/orders/{order:demo}", "", 200, nil},
+	{"other.consumer", "GET", "/api/v1/billing/me/orders/{order:demo}", "", 404, code("billing.order_not_found")},
+	{"other.consumer", "GET", "/api/v1/billing/me/orders", "", 200, count(0)},
+	{"consumer", "GET", "/api/v1/consumer/me/points", "", 200, nil},
+	{"consumer", "GET", "/api/v1/billing/orders/{order:demo}", "", 403, code("identity.staff_only")},
+	{"consumer", "GET", "/api/v1/merchant/leads", "", 403, code("identity.staff_only")},
+	{"consumer", "GET", "/api/v1/me", "", 403, code("identity.staff_only")},
+	{"sh1.rep", "GET", "/api/v1/billing/me/orders", "", 401, nil}, // a staff token is not a consumer's
 	// Reconciliation: finance (scope all) reads runs; nobody without recon.run.read does.
 	{"finance", "GET", "/api/v1/reconciliation/runs", "", 200, nil},
 	{"finance", "GET", "/api/v1/reconciliation/runs?since=2025-13-01", "", 400, code("recon.invalid_date")},
@@ -271,6 +280,29 @@ func newAuthzWorld(t *testing.T, a *app) *authzWorld {
 	if _, w.tokens["live.owner"], err = a.identity.CreateToken(ctx, op, identity.NewToken{Name: "authz live owner"}); err != nil {
 		t.Fatal(err)
 	}
+	// Consumers sign in as the mini-program would; WeChat's code exchange is the one stand-in
+	// (its code is the openid here), the session and its token are identity's own.
+	signInAs := identity.NewService(a.db, a.redis, identity.Config{Code2Session: func(_ context.Context, code string) (identity.ConsumerClaims, error) {
+		return identity.ConsumerClaims{AppID: a.cfg.WxpayAppID, OpenID: code}, nil
+	}})
+	ids, err := a.identity.ConsumerIdentities(ctx, d.consumerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if id.Kind == "openid" {
+			cs, err := signInAs.SignInConsumer(ctx, id.Value, "127.0.0.1")
+			if err != nil || cs.ConsumerID != d.consumerID {
+				t.Fatalf("demo consumer sign-in: %v (%v)", err, cs.ConsumerID)
+			}
+			w.tokens["consumer"] = cs.Token
+		}
+	}
+	other, err := signInAs.SignInConsumer(ctx, "o-someone-else", "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.tokens["other.consumer"] = other.Token
 	w.bad["unknown"] = identity.TokenPrefix + strings.Repeat("A", 43)
 	w.bad["malformed"] = "not-a-token"
 	return w
