@@ -51,6 +51,18 @@ var authzTable = []authzRow{
 	{"finance", "GET", "/api/v1/merchant/leads/{lead:sh1.rep}", "", 404, code("merchant.lead_not_found")},
 	{"shop.owner", "GET", "/api/v1/merchant/leads/{lead:sh1.rep}", "", 404, code("merchant.lead_not_found")},
 	{"sh1.rep", "POST", "/api/v1/merchant/leads/{lead:sh2.rep}/claim", "", 404, code("merchant.lead_not_found")}, // not in the pool, not theirs
+	{"sh1.rep", "POST", "/api/v1/merchant/leads/{lead:sh2.rep}/release", `{"reason":"x"}`, 404, code("merchant.lead_not_found")},
+	{"sh1.rep", "POST", "/api/v1/merchant/leads/{lead:sh2.rep}/check-ins", `{"lat":31.23,"lng":121.47}`, 404, code("merchant.lead_not_found")},
+	{"sh1.rep", "POST", "/api/v1/merchant/leads/{lead:sh2.rep}/follow-ups", `{"channel":"call","note":"x"}`, 404, code("merchant.lead_not_found")},
+	{"sh1.rep", "POST", "/api/v1/merchant/leads/{lead:sh2.rep}/stage", `{"stage":"contacted"}`, 404, code("merchant.lead_not_found")},
+	{"sh1.rep", "POST", "/api/v1/merchant/leads/{lead:sh2.rep}/contract", `{"commission_rate":"6.5%","settlement_cycle":"T+1","starts_on":"2026-12-01","ends_on":"2027-11-30"}`, 404, code("merchant.lead_not_found")},
+	{"sh1.lead", "GET", "/api/v1/merchant/leads/{lead:sh2.rep}/contract", "", 404, code("merchant.contract_not_found")},
+	{"sh1.lead", "GET", "/api/v1/merchant/leads/0190a6b2-0000-7000-8000-000000000000/contract", "", 404, code("merchant.contract_not_found")}, // the same answer: no probing
+	{"sh1.rep", "POST", "/api/v1/merchant/leads/{lead:sh1.rep}/onboarding/approve", `{"sub_mchid":"1900000109"}`, 403, nil}, // reviewers approve
+	{"sh1.rep", "POST", "/api/v1/merchant/leads/{lead:sh1.rep}/onboarding/reject", `{"reason":"x"}`, 403, nil},
+	{"finance", "GET", "/api/v1/merchant/pool", "", 403, nil},
+	{"growth", "GET", "/api/v1/merchant/merchants", "", 403, nil},
+	{"shop.owner", "GET", "/api/v1/merchant/merchants/{merchant:A}", "", 404, nil}, // the placeholder merchant of the identity demo is not a live merchant
 	// Orders (billing): finance sees money; a merchant's owner sees only their merchant's orders.
 	{"finance", "GET", "/api/v1/billing/orders/{order:demo}", "", 200, nil},
 	{"live.owner", "GET", "/api/v1/billing/orders/{order:demo}", "", 200, nil},
