@@ -58,7 +58,7 @@ var authzTable = []authzRow{
 	{"sh1.rep", "POST", "/api/v1/merchant/leads/{lead:sh2.rep}/contract", `{"commission_rate":"6.5%","settlement_cycle":"T+1","starts_on":"2026-12-01","ends_on":"2027-11-30"}`, 404, code("merchant.lead_not_found")},
 	{"sh1.lead", "GET", "/api/v1/merchant/leads/{lead:sh2.rep}/contract", "", 404, code("merchant.contract_not_found")},
 	{"sh1.lead", "GET", "/api/v1/merchant/leads/0190a6b2-0000-7000-8000-000000000000/contract", "", 404, code("merchant.contract_not_found")}, // the same answer: no probing
-	{"sh1.rep", "POST", "/api/v1/merchant/leads/{lead:sh1.rep}/onboarding/approve", `{"sub_mchid":"1900000109"}`, 403, nil}, // reviewers approve
+	{"sh1.rep", "POST", "/api/v1/merchant/leads/{lead:sh1.rep}/onboarding/approve", `{"sub_mchid":"1900000109"}`, 403, nil},                   // reviewers approve
 	{"sh1.rep", "POST", "/api/v1/merchant/leads/{lead:sh1.rep}/onboarding/reject", `{"reason":"x"}`, 403, nil},
 	{"finance", "GET", "/api/v1/merchant/pool", "", 403, nil},
 	{"growth", "GET", "/api/v1/merchant/merchants", "", 403, nil},
