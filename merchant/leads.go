@@ -201,33 +201,19 @@ func (s *Service) ListLeads(ctx context.Context, p *identity.Principal, f LeadFi
 	if err != nil {
 		return nil, uuid.Nil, err
 	}
-	limit := pageSize(f.Limit)
+	limit := int(pg.PageLimit(f.Limit))
 	rows, err := merchantdb.New(s.db).ListLeads(ctx, merchantdb.ListLeadsParams{ScopeAll: sc.SeesAll(),
 		ScopeOwnerIds: sc.OwnerIDs(), ScopeOrgUnitIds: sc.OrgUnitIDs(), WithPool: true, PoolOnly: f.PoolOnly,
 		AfterID: nullUUID(f.After), MaxRows: int32(limit + 1)})
 	if err != nil {
 		return nil, uuid.Nil, fmt.Errorf("merchant: list leads: %w", pg.Classify(err))
 	}
-	next := uuid.Nil
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = rows[limit-1].ID
-	}
+	rows, next := pg.TrimPage(rows, limit, func(r merchantdb.MerchantLead) uuid.UUID { return r.ID })
 	out := make([]Lead, len(rows))
 	for i, r := range rows {
 		out[i] = leadView(p, r)
 	}
 	return out, next, nil
-}
-
-func pageSize(n int) int {
-	switch {
-	case n <= 0:
-		return 50
-	case n > 200:
-		return 200
-	}
-	return n
 }
 
 // writable loads a lead for update and checks it is in the caller's scope of perm.

@@ -80,7 +80,7 @@ func (s *Service) ListMerchants(ctx context.Context, p *identity.Principal, afte
 	if err := principal(p); err != nil {
 		return nil, uuid.Nil, err
 	}
-	limit = pageSize(limit)
+	limit = int(pg.PageLimit(limit))
 	seen := map[uuid.UUID]merchantdb.MerchantMerchant{}
 	held := false
 	for _, perm := range merchantReadPerms {
@@ -107,11 +107,7 @@ func (s *Service) ListMerchants(ctx context.Context, p *identity.Principal, afte
 		ids = append(ids, id)
 	}
 	slices.SortFunc(ids, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
-	next := uuid.Nil
-	if len(ids) > limit {
-		ids = ids[:limit]
-		next = ids[limit-1]
-	}
+	ids, next := pg.TrimPage(ids, limit, func(id uuid.UUID) uuid.UUID { return id })
 	out := make([]Merchant, len(ids))
 	for i, id := range ids {
 		out[i] = merchantOf(seen[id])

@@ -158,11 +158,7 @@ func (l *Log) List(ctx context.Context, s Scope, f Filter) ([]Entry, uuid.UUID, 
 	if err != nil {
 		return nil, uuid.Nil, fmt.Errorf("audit: list: %w", pg.Classify(err))
 	}
-	next := uuid.Nil
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = rows[limit-1].ID
-	}
+	rows, next := pg.TrimPage(rows, limit, func(r auditdb.AuditEntry) uuid.UUID { return r.ID })
 	out := make([]Entry, len(rows))
 	for i, r := range rows {
 		out[i] = Entry{ID: r.ID, At: r.At.UTC(), ActorLogin: r.ActorLogin, Action: r.Action, ObjectType: r.ObjectType,

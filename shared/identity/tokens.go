@@ -91,18 +91,14 @@ func tokenScope(p *Principal) Scope {
 // ListTokens lists the tokens the principal may see, newest first.
 func (s *Service) ListTokens(ctx context.Context, p *Principal, before uuid.UUID, limit int) ([]Token, uuid.UUID, error) {
 	sc := tokenScope(p)
-	limit = pageSize(limit)
+	limit = int(pg.PageLimit(limit))
 	rows, err := identitydb.New(s.db).ListTokens(ctx, identitydb.ListTokensParams{
 		ScopeAll: sc.SeesAll(), ScopeOwnerIds: sc.OwnerIDs(), ScopeOrgUnitIds: sc.OrgUnitIDs(), ScopeMerchantIds: sc.MerchantIDs(),
 		BeforeID: uuid.NullUUID{UUID: before, Valid: before != uuid.Nil}, MaxRows: int32(limit + 1)})
 	if err != nil {
 		return nil, uuid.Nil, fmt.Errorf("identity: list tokens: %w", pg.Classify(err))
 	}
-	next := uuid.Nil
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = rows[limit-1].ID
-	}
+	rows, next := pg.TrimPage(rows, limit, func(r identitydb.ListTokensRow) uuid.UUID { return r.ID })
 	out := make([]Token, len(rows))
 	for i, r := range rows {
 		out[i] = Token{ID: r.ID, UserID: r.UserID, OwnerLogin: r.OwnerLogin, Name: r.Name, Prefix: r.Prefix,
@@ -241,11 +237,4 @@ func wellFormedToken(s, prefix string) bool {
 		}
 	}
 	return true
-}
-
-func pageSize(n int) int {
-	if n <= 0 {
-		return 50
-	}
-	return min(n, 200)
 }

@@ -188,7 +188,7 @@ func (s *Service) ListUsers(ctx context.Context, p *Principal, f UserFilter) ([]
 	if err != nil {
 		return nil, uuid.Nil, err
 	}
-	limit := pageSize(f.Limit)
+	limit := int(pg.PageLimit(f.Limit))
 	q := identitydb.New(s.db)
 	rows, err := q.ListUsers(ctx, identitydb.ListUsersParams{
 		ScopeAll: sc.SeesAll(), ScopeOwnerIds: sc.OwnerIDs(), ScopeOrgUnitIds: sc.OrgUnitIDs(), ScopeMerchantIds: sc.MerchantIDs(),
@@ -197,11 +197,7 @@ func (s *Service) ListUsers(ctx context.Context, p *Principal, f UserFilter) ([]
 	if err != nil {
 		return nil, uuid.Nil, fmt.Errorf("identity: list users: %w", pg.Classify(err))
 	}
-	next := uuid.Nil
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = rows[limit-1].ID
-	}
+	rows, next := pg.TrimPage(rows, limit, func(r identitydb.IdentityUser) uuid.UUID { return r.ID })
 	ids := make([]uuid.UUID, len(rows))
 	out := make([]User, len(rows))
 	index := map[uuid.UUID]int{}
