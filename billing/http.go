@@ -18,10 +18,6 @@ type HTTPConfig struct {
 	RequireAPI gin.HandlerFunc
 	// Idempotency guards the POSTs that move money. Required.
 	Idempotency *httpx.Idempotency
-	// Consumer returns the authenticated consumer of a mini-program request. When
-	// nil the consumer's routes (/billing/me/...) are not mounted: consumer sign-in
-	// is identity's and has not landed yet.
-	Consumer func(c *gin.Context) (uuid.UUID, bool)
 }
 
 // HTTP is billing's API.
@@ -46,32 +42,15 @@ func (h *HTTP) Mount(api gin.IRouter) {
 	staff.POST("/orders/:id/refunds", identity.Require(identity.PermRefundCreate), h.cfg.Idempotency.Middleware(),
 		httpx.Handler(h.postRefund))
 
-	if h.cfg.Consumer != nil {
-		me := b.Group("/me", h.requireConsumer)
-		// No Idempotency middleware here: its keys are per staff caller, and consumers
-		// are not principals yet. Placing an order moves no money; a prepay is
-		// idempotent on the order's out_trade_no.
-		me.POST("/orders", httpx.Handler(h.postOrder))
-		me.GET("/orders", httpx.Handler(h.myOrders))
-		me.GET("/orders/:id", httpx.Handler(h.myOrder))
-		me.POST("/orders/:id/prepay", httpx.Handler(h.postPrepay))
-		me.POST("/orders/:id/close", httpx.Handler(h.postClose))
-	}
+	// The signed-in consumer's own orders. No Idempotency-Key: placing an order moves
+	// no money, and a prepay is idempotent on the order's out_trade_no.
+	me := b.Group("/me", identity.RequireConsumer())
+	me.POST("/orders", httpx.Handler(h.postOrder))
+	me.GET("/orders", httpx.Handler(h.myOrders))
+	me.GET("/orders/:id", httpx.Handler(h.myOrder))
+	me.POST("/orders/:id/prepay", httpx.Handler(h.postPrepay))
+	me.POST("/orders/:id/close", httpx.Handler(h.postClose))
 }
-
-const consumerKey = "billing.consumer"
-
-func (h *HTTP) requireConsumer(c *gin.Context) {
-	id, ok := h.cfg.Consumer(c)
-	if !ok {
-		httpx.Render(c, errs.E(errs.KindUnauthorized, "identity.unauthenticated", "sign in first"))
-		return
-	}
-	c.Set(consumerKey, id)
-	c.Next()
-}
-
-func consumerOf(c *gin.Context) uuid.UUID { return c.MustGet(consumerKey).(uuid.UUID) }
 
 func (h *HTTP) listOrders(c *gin.Context) error {
 	before, limit, err := httpx.Cursor(c)
@@ -168,7 +147,7 @@ func (h *HTTP) postOrder(c *gin.Context) error {
 		return err
 	}
 	amount, _ := money.ParseYuan(in.Amount)
-	o, err := h.svc.PlaceOrder(c.Request.Context(), consumerOf(c), NewOrder{MerchantID: in.MerchantID,
+	o, err := h.svc.PlaceOrder(c.Request.Context(), identity.ConsumerOf(c), NewOrder{MerchantID: in.MerchantID,
 		Description: in.Description, Amount: amount})
 	if err != nil {
 		return err
@@ -182,7 +161,7 @@ func (h *HTTP) myOrders(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	os, err := h.svc.MyOrders(c.Request.Context(), consumerOf(c), before, limit)
+	os, err := h.svc.MyOrders(c.Request.Context(), identity.ConsumerOf(c), before, limit)
 	if err != nil {
 		return err
 	}
@@ -195,7 +174,7 @@ func (h *HTTP) myOrder(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	o, err := h.svc.MyOrder(c.Request.Context(), consumerOf(c), id)
+	o, err := h.svc.MyOrder(c.Request.Context(), identity.ConsumerOf(c), id)
 	if err != nil {
 		return err
 	}
@@ -223,7 +202,7 @@ func (h *HTTP) postPrepay(c *gin.Context) error {
 	if err := httpx.BindJSON(c, &in); err != nil {
 		return err
 	}
-	p, err := h.svc.Prepay(c.Request.Context(), consumerOf(c), id, in.Kind)
+	p, err := h.svc.Prepay(c.Request.Context(), identity.ConsumerOf(c), id, in.Kind)
 	if err != nil {
 		return err
 	}
@@ -236,7 +215,7 @@ func (h *HTTP) postClose(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	o, err := h.svc.Close(c.Request.Context(), consumerOf(c), id)
+	o, err := h.svc.Close(c.Request.Context(), identity.ConsumerOf(c), id)
 	if err != nil {
 		return err
 	}

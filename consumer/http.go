@@ -18,10 +18,6 @@ type HTTPConfig struct {
 	RequireAPI gin.HandlerFunc
 	// Idempotency guards the POSTs that move points. Required.
 	Idempotency *httpx.Idempotency
-	// Consumer returns the authenticated consumer of a request from the
-	// mini-program. When nil, the consumer's own routes (/consumer/me/...) are not
-	// mounted: consumer sign-in is identity's and has not landed yet.
-	Consumer func(c *gin.Context) (uuid.UUID, bool)
 }
 
 // HTTP is the consumer domain's API.
@@ -41,24 +37,10 @@ func (h *HTTP) Mount(api gin.IRouter) {
 	g.GET("/members/:id/points", identity.Require(identity.PermMemberRead), httpx.Handler(h.listPoints))
 	g.POST("/members/:id/points/adjustments", identity.Require(identity.PermPointsAdjust),
 		h.cfg.Idempotency.Middleware(), httpx.Handler(h.postAdjustment))
-	if h.cfg.Consumer != nil {
-		me := api.Group("/consumer/me", h.requireConsumer)
-		me.GET("/points", httpx.Handler(h.myPoints))
-		me.POST("/membership", httpx.Handler(h.postMembership))
-	}
+	me := api.Group("/consumer/me", identity.RequireConsumer())
+	me.GET("/points", httpx.Handler(h.myPoints))
+	me.POST("/membership", httpx.Handler(h.postMembership))
 }
-
-func (h *HTTP) requireConsumer(c *gin.Context) {
-	id, ok := h.cfg.Consumer(c)
-	if !ok {
-		httpx.Render(c, errs.E(errs.KindUnauthorized, "identity.unauthenticated", "sign in first"))
-		return
-	}
-	c.Set(consumerKey, id)
-	c.Next()
-}
-
-const consumerKey = "consumer.id"
 
 func (h *HTTP) listMembers(c *gin.Context) error {
 	after, limit, err := httpx.Cursor(c)
@@ -151,7 +133,7 @@ type myPoints struct {
 }
 
 func (h *HTTP) myPoints(c *gin.Context) error {
-	id := c.MustGet(consumerKey).(uuid.UUID)
+	id := identity.ConsumerOf(c)
 	bal, err := h.svc.Balance(c.Request.Context(), id)
 	if err != nil {
 		return err
@@ -175,7 +157,7 @@ func (h *HTTP) postMembership(c *gin.Context) error {
 	if err := httpx.BindJSON(c, &r); err != nil {
 		return err
 	}
-	m, created, err := h.svc.JoinSignedIn(c.Request.Context(), c.MustGet(consumerKey).(uuid.UUID), r.AppID, r.Phone)
+	m, created, err := h.svc.JoinSignedIn(c.Request.Context(), identity.ConsumerOf(c), r.AppID, r.Phone)
 	if err != nil {
 		return err
 	}

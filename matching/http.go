@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/httpx"
@@ -13,25 +12,14 @@ import (
 )
 
 // HTTP is matching's API for consumers.
-type HTTP struct {
-	svc *Service
-	// consumer returns the authenticated consumer of a request from the mini-program
-	// (the same function consumer.HTTPConfig.Consumer takes). When nil, the routes
-	// are not mounted: consumer sign-in has not landed yet.
-	consumer func(c *gin.Context) (uuid.UUID, bool)
-}
+type HTTP struct{ svc *Service }
 
 // NewHTTP returns the routes over svc.
-func NewHTTP(svc *Service, consumer func(c *gin.Context) (uuid.UUID, bool)) *HTTP {
-	return &HTTP{svc: svc, consumer: consumer}
-}
+func NewHTTP(svc *Service) *HTTP { return &HTTP{svc: svc} }
 
-// Mount adds GET /consumer/me/recommendations under api (/api/v1).
+// Mount adds GET /consumer/me/recommendations under api (/api/v1), for signed-in consumers.
 func (h *HTTP) Mount(api gin.IRouter) {
-	if h.consumer == nil {
-		return
-	}
-	api.GET("/consumer/me/recommendations", httpx.Handler(h.myRecommendations))
+	api.GET("/consumer/me/recommendations", identity.RequireConsumer(), httpx.Handler(h.myRecommendations))
 }
 
 type recommendations struct {
@@ -39,10 +27,7 @@ type recommendations struct {
 }
 
 func (h *HTTP) myRecommendations(c *gin.Context) error {
-	id, ok := h.consumer(c)
-	if !ok {
-		return identity.ErrUnauthenticated
-	}
+	id := identity.ConsumerOf(c)
 	limit := 0
 	if s := c.Query("limit"); s != "" {
 		var err error

@@ -6,7 +6,6 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tandemcrm/tandem/billing"
@@ -47,12 +46,11 @@ func (a *app) router() *gin.Engine {
 	idem := &httpx.Idempotency{DB: a.db, Caller: identity.Caller}
 	// Consumers sign in from the mini-program (POST /api/v1/consumer/sessions) and call
 	// their own routes (/me/...) with the consumer token; staff tokens do not reach them.
-	consumerOf := func(c *gin.Context) (uuid.UUID, bool) { return identity.ConsumerFrom(c.Request.Context()) }
-	consumer.NewHTTP(a.consumer, consumer.HTTPConfig{RequireAPI: auth.RequireAPI(), Idempotency: idem, Consumer: consumerOf}).Mount(api)
+	consumer.NewHTTP(a.consumer, consumer.HTTPConfig{RequireAPI: auth.RequireAPI(), Idempotency: idem}).Mount(api)
 	if a.billing != nil {
 		// billing's WeChat Pay notify endpoints take no credentials: WeChat's signature is theirs.
-		billing.NewHTTP(a.billing, billing.HTTPConfig{RequireAPI: auth.RequireAPI(), Idempotency: idem, Consumer: consumerOf}).Mount(api)
-		matching.NewHTTP(a.matching, consumerOf).Mount(api)
+		billing.NewHTTP(a.billing, billing.HTTPConfig{RequireAPI: auth.RequireAPI(), Idempotency: idem}).Mount(api)
+		matching.NewHTTP(a.matching).Mount(api)
 	}
 	if err := a.mountConsole(e.Group("", auth.Authenticate()), auth); err != nil {
 		// The templates and catalogues are embedded: only a broken build gets here.

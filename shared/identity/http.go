@@ -23,6 +23,9 @@ const (
 )
 
 // ErrUnauthenticated answers a request that needs a caller and has none.
+// ErrConsumerUnauthenticated refuses a consumer route to a request without a consumer's token.
+var ErrConsumerUnauthenticated = errs.E(errs.KindUnauthorized, "identity.unauthenticated", "sign in from the mini-program and send 'Authorization: Bearer tdc_...'")
+
 var ErrUnauthenticated = errs.E(errs.KindUnauthorized, "identity.unauthenticated", "sign in, or send an API token as 'Authorization: Bearer tdm_...'")
 
 // ErrStaffOnly answers a consumer calling a route of Tandem's staff and merchants.
@@ -55,6 +58,24 @@ func FromContext(ctx context.Context) *Principal {
 func ConsumerFrom(ctx context.Context) (uuid.UUID, bool) {
 	id, ok := ctx.Value(consumerKey{}).(uuid.UUID)
 	return id, ok
+}
+
+// RequireConsumer admits the requests of a signed-in consumer (a tdc_ token) and
+// refuses the rest with 401: a staff token is not a consumer's.
+func RequireConsumer() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if _, ok := ConsumerFrom(c.Request.Context()); !ok {
+			httpx.Render(c, ErrConsumerUnauthenticated)
+			return
+		}
+		c.Next()
+	}
+}
+
+// ConsumerOf is the consumer of a request that RequireConsumer admitted.
+func ConsumerOf(c *gin.Context) uuid.UUID {
+	id, _ := ConsumerFrom(c.Request.Context())
+	return id
 }
 
 // WithConsumer returns ctx carrying the consumer: for tests and jobs.
