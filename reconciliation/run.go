@@ -347,36 +347,35 @@ func (s *Service) priorRepairs(ctx context.Context, mchid string, day time.Time)
 	return prior, nil
 }
 
-// Report reads the current run of a date with its first top exceptions.
-func (s *Service) Report(ctx context.Context, mchid, date string, top int) (*Report, error) {
+// currentRun reads the run of a merchant's date (a re-run replaces it).
+func currentRun(ctx context.Context, q *recondb.Queries, mchid, date string) (recondb.ReconRun, error) {
 	from, _, err := dayWindow(date)
 	if err != nil {
-		return nil, errs.E(errs.KindInvalid, CodeInvalidDate, fmt.Sprintf("bill date %q is not yyyy-MM-dd", date)).WithField("date")
+		return recondb.ReconRun{}, errs.E(errs.KindInvalid, CodeInvalidDate, fmt.Sprintf("bill date %q is not yyyy-MM-dd", date)).WithField("date")
 	}
-	q := recondb.New(s.db)
 	row, err := q.GetRun(ctx, recondb.GetRunParams{Mchid: mchid, BillDate: dbDate(from)})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errs.NotFound(CodeRunNotFound)
+		return row, errs.NotFound(CodeRunNotFound)
 	}
+	return row, pg.Classify(err)
+}
+
+// Report reads the current run of a date with its first top exceptions.
+func (s *Service) Report(ctx context.Context, mchid, date string, top int) (*Report, error) {
+	q := recondb.New(s.db)
+	row, err := currentRun(ctx, q, mchid, date)
 	if err != nil {
-		return nil, pg.Classify(err)
+		return nil, err
 	}
 	return s.report(ctx, q, row, top)
 }
 
 // Exceptions lists every exception of the current run of a date, in the order found.
 func (s *Service) Exceptions(ctx context.Context, mchid, date string) ([]Exception, error) {
-	from, _, err := dayWindow(date)
-	if err != nil {
-		return nil, errs.E(errs.KindInvalid, CodeInvalidDate, fmt.Sprintf("bill date %q is not yyyy-MM-dd", date)).WithField("date")
-	}
 	q := recondb.New(s.db)
-	row, err := q.GetRun(ctx, recondb.GetRunParams{Mchid: mchid, BillDate: dbDate(from)})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errs.NotFound(CodeRunNotFound)
-	}
+	row, err := currentRun(ctx, q, mchid, date)
 	if err != nil {
-		return nil, pg.Classify(err)
+		return nil, err
 	}
 	rows, err := q.ListExceptions(ctx, row.ID)
 	if err != nil {
