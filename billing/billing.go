@@ -1,4 +1,4 @@
-// Package billing is consumer orders paid through WeChat Pay (PRODUCT.md §4): orders
+// Package billing is consumer orders paid through WeChat Pay (ARCHITECTURE.md, product §4): orders
 // and their state machine, prepay (JSAPI and Native), payment and refund
 // notifications checked against our orders, refunds, the double-entry ledger of who
 // owes whom, and fulfilment (the merchant's webhook).
@@ -23,6 +23,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/tandemcrm/tandem/shared/clock"
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/money"
 	"github.com/tandemcrm/tandem/shared/pg"
 	"github.com/tandemcrm/tandem/shared/wxpay"
@@ -74,20 +76,21 @@ type Members interface {
 	OpenID(ctx context.Context, consumerID uuid.UUID, appID string) (string, error)
 }
 
+// Ports are what billing needs outside itself, adapted in cmd/tandem.
+type Ports struct {
+	Pay       *wxpay.Client // the platform's WeChat Pay account; required
+	Merchants MerchantTerms // required
+	Members   Members       // required
+}
+
 // Config configures the service.
 type Config struct {
-	DB        *pgxpool.Pool
-	Pay       *wxpay.Client // the platform's WeChat Pay account
-	AppID     string        // the app (mini-program) orders are paid in: the account's AppID
-	Merchants MerchantTerms
-	Members   Members
+	AppID string // the app (mini-program) orders are paid in: the account's AppID
 	// NotifyBaseURL is where WeChat reaches Tandem, e.g. "https://pay.tandem.example";
 	// the notify endpoints are under it at NotifyPaymentPath and NotifyRefundPath.
 	NotifyBaseURL string
 	// Webhooks calls merchants' webhooks [a client with a 10 s time-out].
 	Webhooks *http.Client
-	Now      func() time.Time
-	Logger   *slog.Logger
 }
 
 // Paths of the notify endpoints (no authentication: WeChat's signature is the auth).
@@ -99,28 +102,34 @@ const (
 // Service is the billing domain's API.
 type Service struct {
 	cfg   Config
+	ports Ports
 	db    *pgxpool.Pool
 	pay   *wxpay.Client
 	log   *slog.Logger
+	clock clock.Clock
 	newID func() uuid.UUID
 }
 
-// NewService returns the service.
-func NewService(cfg Config) *Service {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
+// New returns the service (the one constructor shape of shared/domain).
+func New(deps domain.Deps, ports Ports, cfg Config) *Service {
+	deps = deps.WithDefaults()
 	if cfg.Webhooks == nil {
 		cfg.Webhooks = &http.Client{Timeout: 10 * time.Second}
 	}
-	return &Service{cfg: cfg, db: cfg.DB, pay: cfg.Pay, log: cfg.Logger,
+	return &Service{cfg: cfg, ports: ports, db: deps.DB, pay: ports.Pay, log: deps.Log, clock: deps.Clock,
 		newID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
 }
 
-func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
+// Name is the domain's name.
+func (s *Service) Name() string { return "billing" }
+
+// Register declares the domain's API routes and event subscriptions (shared/domain).
+func (s *Service) Register(r *domain.Registry) {
+	r.Routes(s.mountAPI)
+	r.Subscribe(s.Subscriptions()...)
+}
+
+func (s *Service) now() time.Time { return s.clock.Now().UTC() }
 
 func wrap(op string, err error) error {
 	if err == nil {

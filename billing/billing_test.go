@@ -1,7 +1,6 @@
 package billing_test
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -19,13 +18,14 @@ import (
 	"github.com/tandemcrm/tandem/billing"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/events"
+	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/money"
 	"github.com/tandemcrm/tandem/shared/pg"
 )
 
 func postingsOf(t *testing.T, w *world, orderID uuid.UUID) map[string]map[string]int64 {
 	t.Helper()
-	ps, err := w.svc.OrderLedger(w.as("finance"), orderID)
+	ps, err := w.svc.OrderLedger(w.ctx, w.as("finance"), orderID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,18 +232,18 @@ func TestPartialRefundReversesOnce(t *testing.T) {
 	w.pay(o.OrderNo)
 	w.deliver(w.consumers.Subscriptions(), 1)
 
-	if _, err := w.svc.CreateRefund(w.as("shop.owner"), o.ID, billing.RefundRequest{Amount: money.MustNew(100, money.CNY), Reason: "x"}); errs.KindOf(err) != errs.KindForbidden {
+	if _, err := w.svc.CreateRefund(w.ctx, w.as("shop.owner"), o.ID, billing.RefundRequest{Amount: money.MustNew(100, money.CNY), Reason: "x"}); errs.KindOf(err) != errs.KindForbidden {
 		t.Fatalf("a merchant owner refunds: %v", err)
 	}
-	if _, err := w.svc.CreateRefund(w.as("finance"), o.ID, billing.RefundRequest{Amount: money.MustNew(15_001, money.CNY), Reason: "x"}); !errs.Is(err, billing.CodeRefundExceeds) {
+	if _, err := w.svc.CreateRefund(w.ctx, w.as("finance"), o.ID, billing.RefundRequest{Amount: money.MustNew(15_001, money.CNY), Reason: "x"}); !errs.Is(err, billing.CodeRefundExceeds) {
 		t.Fatalf("refund above the order: %v", err)
 	}
 	req := billing.RefundRequest{Amount: money.MustNew(5_050, money.CNY), Reason: "少了一笼", Key: "k-1"}
-	r, err := w.svc.CreateRefund(w.as("finance"), o.ID, req)
+	r, err := w.svc.CreateRefund(w.ctx, w.as("finance"), o.ID, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := w.svc.CreateRefund(w.as("finance"), o.ID, req) // the same key: the same refund
+	again, err := w.svc.CreateRefund(w.ctx, w.as("finance"), o.ID, req) // the same key: the same refund
 	if err != nil || again.ID != r.ID {
 		t.Fatalf("same key gave %+v, %v", again, err)
 	}
@@ -276,7 +276,7 @@ func TestPartialRefundReversesOnce(t *testing.T) {
 	}
 
 	// The rest: the order is refunded, the whole commission given back.
-	r2, err := w.svc.CreateRefund(w.as("finance"), o.ID, billing.RefundRequest{Amount: money.MustNew(9_950, money.CNY), Reason: "全退"})
+	r2, err := w.svc.CreateRefund(w.ctx, w.as("finance"), o.ID, billing.RefundRequest{Amount: money.MustNew(9_950, money.CNY), Reason: "全退"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +297,7 @@ func TestPartialRefundReversesOnce(t *testing.T) {
 	if b := w.balance(c); b != 0 {
 		t.Fatalf("points %d after the full refund", b)
 	}
-	if _, err := w.svc.CreateRefund(w.as("finance"), o.ID, billing.RefundRequest{Amount: money.MustNew(1, money.CNY), Reason: "x"}); !errs.Is(err, billing.CodeOrderNotRefundable) {
+	if _, err := w.svc.CreateRefund(w.ctx, w.as("finance"), o.ID, billing.RefundRequest{Amount: money.MustNew(1, money.CNY), Reason: "x"}); !errs.Is(err, billing.CodeOrderNotRefundable) {
 		t.Fatalf("refund of a refunded order: %v", err)
 	}
 	if n := w.count(`SELECT count(*) FROM audit.entries WHERE action = 'billing.refund.create'`); n != 2 {
@@ -416,8 +416,8 @@ func TestOrdersAreScoped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	list := func(ctx context.Context) int {
-		os, err := w.svc.ListOrders(ctx, uuid.Nil, 50)
+	list := func(p *identity.Principal) int {
+		os, err := w.svc.ListOrders(w.ctx, p, uuid.Nil, 50)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -429,10 +429,10 @@ func TestOrdersAreScoped(t *testing.T) {
 	if n := list(w.as("shop.owner")); n != 1 {
 		t.Fatalf("merchant A's owner sees %d orders", n)
 	}
-	if _, err := w.svc.GetOrder(w.as("shop.owner"), b.ID); errs.KindOf(err) != errs.KindNotFound {
+	if _, err := w.svc.GetOrder(w.ctx, w.as("shop.owner"), b.ID); errs.KindOf(err) != errs.KindNotFound {
 		t.Fatalf("merchant A's owner reads B's order: %v", err)
 	}
-	if _, err := w.svc.GetOrder(w.as("sh1.rep"), o.ID); errs.KindOf(err) != errs.KindForbidden {
+	if _, err := w.svc.GetOrder(w.ctx, w.as("sh1.rep"), o.ID); errs.KindOf(err) != errs.KindForbidden {
 		t.Fatalf("a rep reads an order: %v", err)
 	}
 	if _, err := w.svc.MyOrder(w.ctx, other, o.ID); errs.KindOf(err) != errs.KindNotFound {

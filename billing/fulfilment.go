@@ -75,7 +75,7 @@ func (s *Service) Fulfil(ctx context.Context, e events.Envelope) error {
 	if o.FulfilledAt != nil {
 		return nil
 	}
-	terms, err := s.cfg.Merchants.Terms(ctx, o.MerchantID)
+	terms, err := s.ports.Merchants.Terms(ctx, o.MerchantID)
 	if err != nil {
 		return err
 	}

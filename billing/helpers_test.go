@@ -18,6 +18,7 @@ import (
 	"github.com/tandemcrm/tandem/billing"
 	"github.com/tandemcrm/tandem/consumer"
 	"github.com/tandemcrm/tandem/shared/audit"
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/httpx"
@@ -87,7 +88,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w.demo = demo
-	w.consumers = consumer.NewService(w.db, w.ids, consumer.Config{})
+	w.consumers = consumer.New(domain.Deps{DB: w.db}, consumer.Ports{Identities: w.ids}, consumer.Config{})
 	w.merchants = &fakeMerchants{terms: map[uuid.UUID]billing.Terms{}}
 	w.merchant = demo.Merchants["A"]
 	w.merchants.set(w.merchant, billing.Terms{CommissionRate: rate(t, "6.5%"), SettlementCycle: "T+1", Live: true})
@@ -105,21 +106,21 @@ func newWorld(t *testing.T) *world {
 	})
 	w.srv = httptest.NewServer(e)
 	t.Cleanup(w.srv.Close)
-	w.svc = billing.NewService(billing.Config{DB: w.db, Pay: w.sim.Client(), AppID: wxsimtest.AppID, Merchants: w.merchants,
-		Members: w.consumers, NotifyBaseURL: w.srv.URL, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	billing.NewHTTP(w.svc, billing.HTTPConfig{
-		RequireAPI: func(c *gin.Context) { // stands in for identity's: the caller named by a test header
-			if login := c.GetHeader("X-Test-Login"); login != "" {
-				c.Request = c.Request.WithContext(w.as(login))
-			}
-			c.Next()
-		},
-		Idempotency: &httpx.Idempotency{DB: w.db, Caller: identity.Caller},
-	}).Mount(e.Group("/api/v1", func(c *gin.Context) { // stands in for identity's Authenticate of consumers
+	w.svc = billing.New(domain.Deps{DB: w.db, Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		billing.Ports{Pay: w.sim.Client(), Merchants: w.merchants, Members: w.consumers},
+		billing.Config{AppID: wxsimtest.AppID, NotifyBaseURL: w.srv.URL})
+	staff := e.Group("/api/v1", func(c *gin.Context) { // stands in for identity's: the caller named by a test header
+		if login := c.GetHeader("X-Test-Login"); login != "" {
+			c.Request = c.Request.WithContext(identity.WithPrincipal(c.Request.Context(), w.as(login)))
+		}
+	})
+	consumers := e.Group("/api/v1", func(c *gin.Context) { // stands in for identity's Authenticate of consumers
 		if id, err := uuid.Parse(c.GetHeader("X-Test-Consumer")); err == nil {
 			c.Request = c.Request.WithContext(identity.WithConsumer(c.Request.Context(), id))
 		}
-	}))
+	})
+	idem := &httpx.Idempotency{DB: w.db, Caller: identity.Caller}
+	domain.Collect(w.svc).MountRoutes(domain.Routers{Staff: staff, Consumer: consumers, Public: e.Group("/api/v1"), Idempotent: idem.Middleware()})
 	return w
 }
 
@@ -132,13 +133,13 @@ func rate(t *testing.T, s string) money.Rate {
 	return r
 }
 
-func (w *world) as(login string) context.Context {
+func (w *world) as(login string) *identity.Principal {
 	w.t.Helper()
 	p, err := w.ids.Principal(w.ctx, w.demo.Users[login])
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	return identity.WithPrincipal(w.ctx, p)
+	return p
 }
 
 func (w *world) member(openid string) uuid.UUID {
@@ -173,7 +174,7 @@ func (w *world) pay(orderNo string) {
 
 func (w *world) get(id uuid.UUID) billing.Order {
 	w.t.Helper()
-	o, err := w.svc.GetOrder(w.as("finance"), id)
+	o, err := w.svc.GetOrder(w.ctx, w.as("finance"), id)
 	if err != nil {
 		w.t.Fatal(err)
 	}

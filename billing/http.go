@@ -6,58 +6,47 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/httpx"
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/money"
 )
 
-// HTTPConfig is what the routes need from the platform.
-type HTTPConfig struct {
-	// RequireAPI admits staff and merchant callers (identity's RequireAPI). Required.
-	RequireAPI gin.HandlerFunc
-	// Idempotency guards the POSTs that move money. Required.
-	Idempotency *httpx.Idempotency
-}
+// api is billing's API.
+type api struct{ svc *Service }
 
-// HTTP is billing's API.
-type HTTP struct {
-	svc *Service
-	cfg HTTPConfig
-}
+// mountAPI adds the routes under /api/v1/billing. The notify endpoints take no
+// credentials: WeChat's signature, verified by wxpay, is theirs.
+func (s *Service) mountAPI(rt domain.Routers) {
+	h := api{svc: s}
+	pub := rt.Public.Group("/billing")
+	pub.POST("/wxpay/notify/payment", gin.WrapH(s.pay.NotifyHandler(s.HandlePaymentNotification)))
+	pub.POST("/wxpay/notify/refund", gin.WrapH(s.pay.NotifyHandler(s.HandleRefundNotification)))
 
-// NewHTTP returns the routes over svc.
-func NewHTTP(svc *Service, cfg HTTPConfig) *HTTP { return &HTTP{svc: svc, cfg: cfg} }
-
-// Mount adds the routes under api (/api/v1). The notify endpoints take no
-// authentication: WeChat's signature, verified by wxpay, is theirs.
-func (h *HTTP) Mount(api gin.IRouter) {
-	b := api.Group("/billing")
-	b.POST("/wxpay/notify/payment", gin.WrapH(h.svc.pay.NotifyHandler(h.svc.HandlePaymentNotification)))
-	b.POST("/wxpay/notify/refund", gin.WrapH(h.svc.pay.NotifyHandler(h.svc.HandleRefundNotification)))
-
-	staff := b.Group("", h.cfg.RequireAPI)
-	staff.GET("/orders", identity.Require(identity.PermOrderRead), httpx.Handler(h.listOrders))
-	staff.GET("/orders/:id", identity.Require(identity.PermOrderRead), httpx.Handler(h.getOrder))
-	staff.POST("/orders/:id/refunds", identity.Require(identity.PermRefundCreate), h.cfg.Idempotency.Middleware(),
-		httpx.Handler(h.postRefund))
+	staff := rt.Staff.Group("/billing")
+	// The service checks every permission and scope; the guards in front only refuse
+	// a caller without the permission before the body is read.
+	staff.GET("/orders", identity.Require(identity.PermOrderRead), identity.Handle(h.listOrders))
+	staff.GET("/orders/:id", identity.Require(identity.PermOrderRead), identity.Handle(h.getOrder))
+	staff.POST("/orders/:id/refunds", identity.Require(identity.PermRefundCreate), rt.Idempotent, identity.Handle(h.postRefund))
 
 	// The signed-in consumer's own orders. No Idempotency-Key: placing an order moves
 	// no money, and a prepay is idempotent on the order's out_trade_no.
-	me := b.Group("/me", identity.RequireConsumer())
-	me.POST("/orders", httpx.Handler(h.postOrder))
-	me.GET("/orders", httpx.Handler(h.myOrders))
-	me.GET("/orders/:id", httpx.Handler(h.myOrder))
-	me.POST("/orders/:id/prepay", httpx.Handler(h.postPrepay))
-	me.POST("/orders/:id/close", httpx.Handler(h.postClose))
+	me := rt.Consumer.Group("/billing/me")
+	me.POST("/orders", identity.HandleConsumer(h.postOrder))
+	me.GET("/orders", identity.HandleConsumer(h.myOrders))
+	me.GET("/orders/:id", identity.HandleConsumer(h.myOrder))
+	me.POST("/orders/:id/prepay", identity.HandleConsumer(h.postPrepay))
+	me.POST("/orders/:id/close", identity.HandleConsumer(h.postClose))
 }
 
-func (h *HTTP) listOrders(c *gin.Context) error {
+func (h api) listOrders(c *gin.Context, p *identity.Principal) error {
 	before, limit, err := httpx.Cursor(c)
 	if err != nil {
 		return err
 	}
-	os, err := h.svc.ListOrders(c.Request.Context(), before, limit)
+	os, err := h.svc.ListOrders(c.Request.Context(), p, before, limit)
 	if err != nil {
 		return err
 	}
@@ -73,18 +62,18 @@ type OrderDetail struct {
 	Deliveries []Delivery     `json:"webhook_deliveries"`
 }
 
-func (h *HTTP) getOrder(c *gin.Context) error {
+func (h api) getOrder(c *gin.Context, p *identity.Principal) error {
 	id, err := httpx.PathID(c, objOrder)
 	if err != nil {
 		return err
 	}
 	ctx := c.Request.Context()
-	o, err := h.svc.GetOrder(ctx, id)
+	o, err := h.svc.GetOrder(ctx, p, id)
 	if err != nil {
 		return err
 	}
 	d := OrderDetail{Order: o}
-	if d.Refunds, err = h.svc.ListRefunds(ctx, id); err != nil {
+	if d.Refunds, err = h.svc.ListRefunds(ctx, p, id); err != nil {
 		return err
 	}
 	if d.Postings, err = h.svc.orderLedger(ctx, id); err != nil {
@@ -109,7 +98,7 @@ func (r refundBody) Validate() error {
 	return nil
 }
 
-func (h *HTTP) postRefund(c *gin.Context) error {
+func (h api) postRefund(c *gin.Context, p *identity.Principal) error {
 	id, err := httpx.PathID(c, objOrder)
 	if err != nil {
 		return err
@@ -119,7 +108,7 @@ func (h *HTTP) postRefund(c *gin.Context) error {
 		return err
 	}
 	amount, _ := money.ParseYuan(in.Amount)
-	r, err := h.svc.CreateRefund(c.Request.Context(), id, RefundRequest{Amount: amount, Reason: in.Reason,
+	r, err := h.svc.CreateRefund(c.Request.Context(), p, id, RefundRequest{Amount: amount, Reason: in.Reason,
 		Key: c.GetHeader(httpx.IdempotencyHeader)})
 	if err != nil {
 		return err
@@ -141,13 +130,13 @@ func (b orderBody) Validate() error {
 	return nil
 }
 
-func (h *HTTP) postOrder(c *gin.Context) error {
+func (h api) postOrder(c *gin.Context, consumer uuid.UUID) error {
 	var in orderBody
 	if err := httpx.BindJSON(c, &in); err != nil {
 		return err
 	}
 	amount, _ := money.ParseYuan(in.Amount)
-	o, err := h.svc.PlaceOrder(c.Request.Context(), identity.ConsumerOf(c), NewOrder{MerchantID: in.MerchantID,
+	o, err := h.svc.PlaceOrder(c.Request.Context(), consumer, NewOrder{MerchantID: in.MerchantID,
 		Description: in.Description, Amount: amount})
 	if err != nil {
 		return err
@@ -156,12 +145,12 @@ func (h *HTTP) postOrder(c *gin.Context) error {
 	return nil
 }
 
-func (h *HTTP) myOrders(c *gin.Context) error {
+func (h api) myOrders(c *gin.Context, consumer uuid.UUID) error {
 	before, limit, err := httpx.Cursor(c)
 	if err != nil {
 		return err
 	}
-	os, err := h.svc.MyOrders(c.Request.Context(), identity.ConsumerOf(c), before, limit)
+	os, err := h.svc.MyOrders(c.Request.Context(), consumer, before, limit)
 	if err != nil {
 		return err
 	}
@@ -169,12 +158,12 @@ func (h *HTTP) myOrders(c *gin.Context) error {
 	return nil
 }
 
-func (h *HTTP) myOrder(c *gin.Context) error {
+func (h api) myOrder(c *gin.Context, consumer uuid.UUID) error {
 	id, err := httpx.PathID(c, objOrder)
 	if err != nil {
 		return err
 	}
-	o, err := h.svc.MyOrder(c.Request.Context(), identity.ConsumerOf(c), id)
+	o, err := h.svc.MyOrder(c.Request.Context(), consumer, id)
 	if err != nil {
 		return err
 	}
@@ -193,7 +182,7 @@ func (b prepayBody) Validate() error {
 	return nil
 }
 
-func (h *HTTP) postPrepay(c *gin.Context) error {
+func (h api) postPrepay(c *gin.Context, consumer uuid.UUID) error {
 	id, err := httpx.PathID(c, objOrder)
 	if err != nil {
 		return err
@@ -202,7 +191,7 @@ func (h *HTTP) postPrepay(c *gin.Context) error {
 	if err := httpx.BindJSON(c, &in); err != nil {
 		return err
 	}
-	p, err := h.svc.Prepay(c.Request.Context(), identity.ConsumerOf(c), id, in.Kind)
+	p, err := h.svc.Prepay(c.Request.Context(), consumer, id, in.Kind)
 	if err != nil {
 		return err
 	}
@@ -210,12 +199,12 @@ func (h *HTTP) postPrepay(c *gin.Context) error {
 	return nil
 }
 
-func (h *HTTP) postClose(c *gin.Context) error {
+func (h api) postClose(c *gin.Context, consumer uuid.UUID) error {
 	id, err := httpx.PathID(c, objOrder)
 	if err != nil {
 		return err
 	}
-	o, err := h.svc.Close(c.Request.Context(), identity.ConsumerOf(c), id)
+	o, err := h.svc.Close(c.Request.Context(), consumer, id)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tandemcrm/tandem/billing/internal/billingdb"
+	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/money"
 )
 
@@ -83,8 +84,8 @@ type OrderPosting struct {
 }
 
 // OrderLedger lists an order's postings (staff in scope of billing.order.read).
-func (s *Service) OrderLedger(ctx context.Context, orderID uuid.UUID) ([]OrderPosting, error) {
-	if _, err := s.GetOrder(ctx, orderID); err != nil {
+func (s *Service) OrderLedger(ctx context.Context, caller *identity.Principal, orderID uuid.UUID) ([]OrderPosting, error) {
+	if _, err := s.GetOrder(ctx, caller, orderID); err != nil {
 		return nil, err
 	}
 	return s.orderLedger(ctx, orderID)

@@ -101,12 +101,12 @@ func (s *Service) PlaceOrder(ctx context.Context, consumerID uuid.UUID, in NewOr
 	if err := in.Validate(); err != nil {
 		return Order{}, err
 	}
-	if ok, err := s.cfg.Members.IsMember(ctx, consumerID); err != nil {
+	if ok, err := s.ports.Members.IsMember(ctx, consumerID); err != nil {
 		return Order{}, err
 	} else if !ok {
 		return Order{}, errs.E(errs.KindUnprocessable, CodeNotMember, "join as a member first")
 	}
-	terms, err := s.cfg.Merchants.Terms(ctx, in.MerchantID)
+	terms, err := s.ports.Merchants.Terms(ctx, in.MerchantID)
 	if errs.KindOf(err) == errs.KindNotFound {
 		return Order{}, errs.E(errs.KindUnprocessable, CodeMerchantNotLive, "the merchant does not take orders")
 	} else if err != nil {
@@ -184,7 +184,7 @@ func (s *Service) Prepay(ctx context.Context, consumerID, orderID uuid.UUID, kin
 	}
 	var openid string
 	if kind == PayJSAPI {
-		if openid, err = s.cfg.Members.OpenID(ctx, consumerID, o.AppID); err != nil {
+		if openid, err = s.ports.Members.OpenID(ctx, consumerID, o.AppID); err != nil {
 			return Prepay{}, err
 		} else if openid == "" {
 			return Prepay{}, errs.E(errs.KindUnprocessable, CodeNoOpenID, "the consumer has no openid in this app")
@@ -263,10 +263,10 @@ func (s *Service) MyOrders(ctx context.Context, consumerID, before uuid.UUID, li
 		ConsumerIds: []uuid.UUID{consumerID}, Before: before, Lim: pg.PageLimit(limit)})
 }
 
-// GetOrder is an order for the staff caller in ctx (billing.order.read: finance
-// every order, a merchant's users their merchant's); out of scope is not found.
-func (s *Service) GetOrder(ctx context.Context, orderID uuid.UUID) (Order, error) {
-	sc, err := staffScope(ctx, identity.PermOrderRead)
+// GetOrder is an order for the staff caller (billing.order.read: finance every
+// order, a merchant's users their merchant's); out of scope is not found.
+func (s *Service) GetOrder(ctx context.Context, caller *identity.Principal, orderID uuid.UUID) (Order, error) {
+	sc, err := staffScope(caller, identity.PermOrderRead)
 	if err != nil {
 		return Order{}, err
 	}
@@ -281,8 +281,8 @@ func (s *Service) GetOrder(ctx context.Context, orderID uuid.UUID) (Order, error
 }
 
 // ListOrders pages through the orders in the staff caller's scope, newest first.
-func (s *Service) ListOrders(ctx context.Context, before uuid.UUID, limit int) ([]Order, error) {
-	sc, err := staffScope(ctx, identity.PermOrderRead)
+func (s *Service) ListOrders(ctx context.Context, caller *identity.Principal, before uuid.UUID, limit int) ([]Order, error) {
+	sc, err := staffScope(caller, identity.PermOrderRead)
 	if err != nil {
 		return nil, err
 	}
@@ -312,10 +312,9 @@ func (s *Service) getOrder(ctx context.Context, id uuid.UUID) (billingdb.Billing
 	return row, wrap("get order", err)
 }
 
-func staffScope(ctx context.Context, perm identity.Permission) (identity.Scope, error) {
-	p := identity.FromContext(ctx)
+func staffScope(p *identity.Principal, perm identity.Permission) (identity.Scope, error) {
 	if p == nil {
-		return identity.Scope{}, errs.E(errs.KindUnauthorized, "identity.unauthenticated", "sign in first")
+		return identity.Scope{}, identity.ErrUnauthenticated
 	}
 	return p.Require(perm)
 }

@@ -6,8 +6,9 @@ import (
 	"time"
 
 	"github.com/tandemcrm/tandem/billing"
-	"github.com/tandemcrm/tandem/billing/billingrecon"
 	"github.com/tandemcrm/tandem/reconciliation"
+	"github.com/tandemcrm/tandem/reconciliation/billingledger"
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/money"
 	"github.com/tandemcrm/tandem/shared/pgtest"
@@ -45,7 +46,7 @@ func TestReconcileTheDayAgainstTheLedger(t *testing.T) {
 		orders = append(orders, o)
 	}
 	w.sim.Wait()
-	r, err := w.svc.CreateRefund(w.as("finance"), orders[2].ID, billing.RefundRequest{Amount: money.MustNew(321, money.CNY), Reason: "partial"})
+	r, err := w.svc.CreateRefund(w.ctx, w.as("finance"), orders[2].ID, billing.RefundRequest{Amount: money.MustNew(321, money.CNY), Reason: "partial"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +54,7 @@ func TestReconcileTheDayAgainstTheLedger(t *testing.T) {
 	w.sim.Wait()
 	w.sim.Sim.Clock().Set(shanghai(t, "2025-03-15 11:00:00"), true)
 
-	ledger := billingrecon.Adapter{Billing: w.svc}
+	ledger := billingledger.Adapter{Billing: w.svc}
 	var streamed int
 	if err := ledger.StreamLedger(w.ctx, reconciliation.LedgerQuery{MchID: w.sim.Merchant.MchID,
 		From: shanghai(t, "2025-03-14 00:00:00"), To: shanghai(t, "2025-03-15 00:00:00")},
@@ -64,7 +65,7 @@ func TestReconcileTheDayAgainstTheLedger(t *testing.T) {
 		t.Fatalf("streamed %d records", streamed)
 	}
 
-	recon := reconciliation.NewService(pgtest.New(t, reconciliation.Migrations), nil, reconciliation.Config{Repairer: ledger})
+	recon := reconciliation.New(domain.Deps{DB: pgtest.New(t, reconciliation.Migrations)}, reconciliation.Ports{Repairer: ledger}, reconciliation.Config{})
 	rep, err := recon.RunDownload(w.ctx, w.sim.Client(), "2025-03-14", ledger)
 	if err != nil {
 		t.Fatal(err)

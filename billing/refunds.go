@@ -75,13 +75,12 @@ func (r RefundRequest) Validate() error {
 	return nil
 }
 
-// CreateRefund refunds part or all of a paid order, for the staff caller in ctx
+// CreateRefund refunds part or all of a paid order, for the staff caller p
 // (billing.refund.create in scope of the order's merchant), audited. The refund is
 // recorded before WeChat is asked; WeChat's answer, or its refund notification,
 // completes it (ledger reversal and events.TopicRefundSucceeded, once).
-func (s *Service) CreateRefund(ctx context.Context, orderID uuid.UUID, in RefundRequest) (Refund, error) {
-	p := identity.FromContext(ctx)
-	sc, err := staffScope(ctx, identity.PermRefundCreate)
+func (s *Service) CreateRefund(ctx context.Context, p *identity.Principal, orderID uuid.UUID, in RefundRequest) (Refund, error) {
+	sc, err := staffScope(p, identity.PermRefundCreate)
 	if err != nil {
 		return Refund{}, err
 	}
@@ -168,8 +167,8 @@ func (s *Service) refundNow(ctx context.Context, id uuid.UUID, cur string) (Refu
 }
 
 // ListRefunds lists an order's refunds (staff in scope of billing.order.read).
-func (s *Service) ListRefunds(ctx context.Context, orderID uuid.UUID) ([]Refund, error) {
-	o, err := s.GetOrder(ctx, orderID)
+func (s *Service) ListRefunds(ctx context.Context, caller *identity.Principal, orderID uuid.UUID) ([]Refund, error) {
+	o, err := s.GetOrder(ctx, caller, orderID)
 	if err != nil {
 		return nil, err
 	}

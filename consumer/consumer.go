@@ -1,4 +1,4 @@
-// Package consumer is C-CRM: members and their points (PRODUCT.md §2). A member is a
+// Package consumer is C-CRM: members and their points (ARCHITECTURE.md, product §2). A member is a
 // consumer that shared/identity resolves from its openid, unionid or phone; their
 // points are an immutable ledger of entries whose balance is a projection kept in
 // the same transaction. Points are earned on billing's payment events and reversed
@@ -15,6 +15,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/tandemcrm/tandem/shared/clock"
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/pg"
 )
@@ -40,12 +42,15 @@ type Identities interface {
 	ConsumerIdentities(ctx context.Context, consumer uuid.UUID) ([]identity.ConsumerIdentity, error)
 }
 
+// Ports are what the consumer domain needs of other parts, adapted in cmd/tandem.
+type Ports struct {
+	Identities Identities // required
+}
+
 // Config configures the service; zero fields take the defaults noted.
 type Config struct {
 	// PointsPerYuan is what one whole yuan paid earns [1].
 	PointsPerYuan int64
-	Now           func() time.Time
-	Logger        *slog.Logger
 }
 
 // Service is the consumer domain's API.
@@ -54,24 +59,30 @@ type Service struct {
 	ids   Identities
 	cfg   Config
 	log   *slog.Logger
+	clock clock.Clock
 	newID func() uuid.UUID
 }
 
-// NewService returns the service.
-func NewService(db *pgxpool.Pool, ids Identities, cfg Config) *Service {
+// New returns the service (the one constructor shape of shared/domain).
+func New(deps domain.Deps, ports Ports, cfg Config) *Service {
+	deps = deps.WithDefaults()
 	if cfg.PointsPerYuan <= 0 {
 		cfg.PointsPerYuan = 1
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	return &Service{db: db, ids: ids, cfg: cfg, log: cfg.Logger, newID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
+	return &Service{db: deps.DB, ids: ports.Identities, cfg: cfg, log: deps.Log, clock: deps.Clock,
+		newID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
 }
 
-func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
+// Name is the domain's name.
+func (s *Service) Name() string { return "consumer" }
+
+// Register declares the domain's API routes and event subscriptions (shared/domain).
+func (s *Service) Register(r *domain.Registry) {
+	r.Routes(s.mountAPI)
+	r.Subscribe(s.Subscriptions()...)
+}
+
+func (s *Service) now() time.Time { return s.clock.Now().UTC() }
 
 // Member is a member as a reader may see them (Phone masked unless allowed).
 type Member struct {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tandemcrm/tandem/consumer"
 	"github.com/tandemcrm/tandem/shared/audit"
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/pgtest"
@@ -29,7 +30,7 @@ func newWorld(t *testing.T) *world {
 	t.Helper()
 	db := pgtest.New(t, audit.Migrations, identity.Migrations, consumer.Migrations)
 	ids := identity.NewService(db, redistest.New(t).Client(t), identity.Config{Argon2: identity.Argon2Params{Memory: 64, Time: 1, Threads: 1}})
-	return &world{db: db, ids: ids, svc: consumer.NewService(db, ids, consumer.Config{}), ctx: context.Background()}
+	return &world{db: db, ids: ids, svc: consumer.New(domain.Deps{DB: db}, consumer.Ports{Identities: ids}, consumer.Config{}), ctx: context.Background()}
 }
 
 func (w *world) join(t *testing.T, openid string) uuid.UUID {
@@ -166,30 +167,30 @@ func TestStaffAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := w.join(t, "o-s")
-	as := func(login string) context.Context {
+	as := func(login string) *identity.Principal {
 		p, err := w.ids.Principal(w.ctx, demo.Users[login])
 		if err != nil {
 			t.Fatal(err)
 		}
-		return identity.WithPrincipal(w.ctx, p)
+		return p
 	}
-	m, err := w.svc.GetMember(as("growth"), id)
+	m, err := w.svc.GetMember(w.ctx, as("growth"), id)
 	if err != nil || m.Phone != "139****5678" {
 		t.Fatalf("growth sees %+v, %v (phone masked)", m, err)
 	}
-	if _, err := w.svc.Ledger(as("sh1.rep"), id, uuid.Nil, 10); errs.KindOf(err) != errs.KindForbidden {
+	if _, err := w.svc.Ledger(w.ctx, as("sh1.rep"), id, uuid.Nil, 10); errs.KindOf(err) != errs.KindForbidden {
 		t.Fatalf("a rep reads a member's points: %v", err)
 	}
-	if _, err := w.svc.Ledger(as("growth"), id, uuid.Nil, 10); err != nil {
+	if _, err := w.svc.Ledger(w.ctx, as("growth"), id, uuid.Nil, 10); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.svc.Adjust(as("growth"), id, -5, "k1", "goodwill"); errs.CodeOf(err) != "consumer.points_insufficient" {
+	if err := w.svc.Adjust(w.ctx, as("growth"), id, -5, "k1", "goodwill"); errs.CodeOf(err) != "consumer.points_insufficient" {
 		t.Fatalf("adjust below zero: %v", err)
 	}
-	if err := w.svc.Adjust(as("growth"), id, 20, "k2", "goodwill"); err != nil {
+	if err := w.svc.Adjust(w.ctx, as("growth"), id, 20, "k2", "goodwill"); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.svc.Adjust(as("growth"), id, 20, "k2", "goodwill"); err != nil { // same key: once
+	if err := w.svc.Adjust(w.ctx, as("growth"), id, 20, "k2", "goodwill"); err != nil { // same key: once
 		t.Fatal(err)
 	}
 	if b := w.balance(t, id); b != 20 {

@@ -6,48 +6,37 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/httpx"
 	"github.com/tandemcrm/tandem/shared/identity"
 )
 
-// HTTPConfig is what the routes need from the platform.
-type HTTPConfig struct {
-	// RequireAPI admits staff callers (identity's RequireAPI: a principal, and the
-	// CSRF token for cookie sessions). Required.
-	RequireAPI gin.HandlerFunc
-	// Idempotency guards the POSTs that move points. Required.
-	Idempotency *httpx.Idempotency
+// api is the consumer domain's API: members and points for growth operators, and the
+// mini-program's own routes for signed-in consumers.
+type api struct{ svc *Service }
+
+// mountAPI adds the routes under /api/v1/consumer.
+func (s *Service) mountAPI(rt domain.Routers) {
+	h := api{svc: s}
+	g := rt.Staff.Group("/consumer")
+	// The service checks every permission; the guards in front only refuse a caller
+	// without the permission before the body is read.
+	g.GET("/members", identity.Require(identity.PermMemberRead), identity.Handle(h.listMembers))
+	g.GET("/members/:id", identity.Require(identity.PermMemberRead), identity.Handle(h.getMember))
+	g.GET("/members/:id/points", identity.Require(identity.PermMemberRead), identity.Handle(h.listPoints))
+	g.POST("/members/:id/points/adjustments", identity.Require(identity.PermPointsAdjust), rt.Idempotent, identity.Handle(h.postAdjustment))
+	me := rt.Consumer.Group("/consumer/me")
+	me.GET("/points", identity.HandleConsumer(h.myPoints))
+	me.POST("/membership", identity.HandleConsumer(h.postMembership))
 }
 
-// HTTP is the consumer domain's API.
-type HTTP struct {
-	svc *Service
-	cfg HTTPConfig
-}
-
-// NewHTTP returns the routes over svc.
-func NewHTTP(svc *Service, cfg HTTPConfig) *HTTP { return &HTTP{svc: svc, cfg: cfg} }
-
-// Mount adds the routes under api (/api/v1).
-func (h *HTTP) Mount(api gin.IRouter) {
-	g := api.Group("/consumer", h.cfg.RequireAPI)
-	g.GET("/members", identity.Require(identity.PermMemberRead), httpx.Handler(h.listMembers))
-	g.GET("/members/:id", identity.Require(identity.PermMemberRead), httpx.Handler(h.getMember))
-	g.GET("/members/:id/points", identity.Require(identity.PermMemberRead), httpx.Handler(h.listPoints))
-	g.POST("/members/:id/points/adjustments", identity.Require(identity.PermPointsAdjust),
-		h.cfg.Idempotency.Middleware(), httpx.Handler(h.postAdjustment))
-	me := api.Group("/consumer/me", identity.RequireConsumer())
-	me.GET("/points", httpx.Handler(h.myPoints))
-	me.POST("/membership", httpx.Handler(h.postMembership))
-}
-
-func (h *HTTP) listMembers(c *gin.Context) error {
+func (h api) listMembers(c *gin.Context, p *identity.Principal) error {
 	after, limit, err := httpx.Cursor(c)
 	if err != nil {
 		return err
 	}
-	ms, err := h.svc.ListMembers(c.Request.Context(), after, limit)
+	ms, err := h.svc.ListMembers(c.Request.Context(), p, after, limit)
 	if err != nil {
 		return err
 	}
@@ -55,12 +44,12 @@ func (h *HTTP) listMembers(c *gin.Context) error {
 	return nil
 }
 
-func (h *HTTP) getMember(c *gin.Context) error {
+func (h api) getMember(c *gin.Context, p *identity.Principal) error {
 	id, err := httpx.PathID(c, objMember)
 	if err != nil {
 		return err
 	}
-	m, err := h.svc.GetMember(c.Request.Context(), id)
+	m, err := h.svc.GetMember(c.Request.Context(), p, id)
 	if err != nil {
 		return err
 	}
@@ -72,7 +61,7 @@ func entriesPage(c *gin.Context, es []Entry, limit int) {
 	c.JSON(http.StatusOK, httpx.PageOf(es, httpx.NextAfter(es, limit, func(e Entry) uuid.UUID { return e.ID })))
 }
 
-func (h *HTTP) listPoints(c *gin.Context) error {
+func (h api) listPoints(c *gin.Context, p *identity.Principal) error {
 	id, err := httpx.PathID(c, objMember)
 	if err != nil {
 		return err
@@ -81,7 +70,7 @@ func (h *HTTP) listPoints(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	es, err := h.svc.Ledger(c.Request.Context(), id, before, limit)
+	es, err := h.svc.Ledger(c.Request.Context(), p, id, before, limit)
 	if err != nil {
 		return err
 	}
@@ -107,7 +96,7 @@ func (r adjustmentRequest) Validate() error {
 	return nil
 }
 
-func (h *HTTP) postAdjustment(c *gin.Context) error {
+func (h api) postAdjustment(c *gin.Context, p *identity.Principal) error {
 	id, err := httpx.PathID(c, objMember)
 	if err != nil {
 		return err
@@ -116,10 +105,10 @@ func (h *HTTP) postAdjustment(c *gin.Context) error {
 	if err := httpx.BindJSON(c, &in); err != nil {
 		return err
 	}
-	if err := h.svc.Adjust(c.Request.Context(), id, in.Delta, in.Key, in.Reason); err != nil {
+	if err := h.svc.Adjust(c.Request.Context(), p, id, in.Delta, in.Key, in.Reason); err != nil {
 		return err
 	}
-	m, err := h.svc.GetMember(c.Request.Context(), id)
+	m, err := h.svc.GetMember(c.Request.Context(), p, id)
 	if err != nil {
 		return err
 	}
@@ -132,8 +121,8 @@ type myPoints struct {
 	Entries []Entry `json:"entries"`
 }
 
-func (h *HTTP) myPoints(c *gin.Context) error {
-	id := identity.ConsumerOf(c)
+func (h api) myPoints(c *gin.Context, consumer uuid.UUID) error {
+	id := consumer
 	bal, err := h.svc.Balance(c.Request.Context(), id)
 	if err != nil {
 		return err
@@ -152,12 +141,12 @@ type membershipRequest struct {
 }
 
 // postMembership: the signed-in consumer joins (201), or is a member already (200).
-func (h *HTTP) postMembership(c *gin.Context) error {
+func (h api) postMembership(c *gin.Context, consumer uuid.UUID) error {
 	var r membershipRequest
 	if err := httpx.BindJSON(c, &r); err != nil {
 		return err
 	}
-	m, created, err := h.svc.JoinSignedIn(c.Request.Context(), identity.ConsumerOf(c), r.AppID, r.Phone)
+	m, created, err := h.svc.JoinSignedIn(c.Request.Context(), consumer, r.AppID, r.Phone)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tandemcrm/tandem/consumer"
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/httpx"
 	"github.com/tandemcrm/tandem/shared/identity"
 )
@@ -23,23 +24,22 @@ func TestHTTP(t *testing.T) {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
-	consumer.NewHTTP(w.svc, consumer.HTTPConfig{
-		RequireAPI: func(c *gin.Context) { // stands in for identity's: the caller named by a test header
-			if login := c.GetHeader("X-Test-Login"); login != "" {
-				p, err := w.ids.Principal(w.ctx, demo.Users[login])
-				if err != nil {
-					t.Error(err)
-				}
-				c.Request = c.Request.WithContext(identity.WithPrincipal(c.Request.Context(), p))
+	staff := e.Group("/api/v1", func(c *gin.Context) { // stands in for identity's: the caller named by a test header
+		if login := c.GetHeader("X-Test-Login"); login != "" {
+			p, err := w.ids.Principal(w.ctx, demo.Users[login])
+			if err != nil {
+				t.Error(err)
 			}
-			c.Next()
-		},
-		Idempotency: &httpx.Idempotency{DB: w.db, Caller: identity.Caller},
-	}).Mount(e.Group("/api/v1", func(c *gin.Context) { // stands in for identity's Authenticate of consumers
+			c.Request = c.Request.WithContext(identity.WithPrincipal(c.Request.Context(), p))
+		}
+	})
+	consumers := e.Group("/api/v1", func(c *gin.Context) { // stands in for identity's Authenticate of consumers
 		if id, err := uuid.Parse(c.GetHeader("X-Test-Consumer")); err == nil {
 			c.Request = c.Request.WithContext(identity.WithConsumer(c.Request.Context(), id))
 		}
-	}))
+	})
+	idem := &httpx.Idempotency{DB: w.db, Caller: identity.Caller}
+	domain.Collect(w.svc).MountRoutes(domain.Routers{Staff: staff, Consumer: consumers, Public: consumers, Idempotent: idem.Middleware()})
 	id, err := consumer.Demo(w.ctx, w.svc, appID)
 	if err != nil {
 		t.Fatal(err)

@@ -108,10 +108,9 @@ func (s *Service) OpenID(ctx context.Context, consumerID uuid.UUID, appID string
 
 // memberScope is the staff side of access: members carry no owner, unit or merchant,
 // so only an all-rows scope of the permission reaches them.
-func memberScope(ctx context.Context, perm identity.Permission) (*identity.Principal, error) {
-	p := identity.FromContext(ctx)
+func memberScope(p *identity.Principal, perm identity.Permission) (*identity.Principal, error) {
 	if p == nil {
-		return nil, errs.E(errs.KindUnauthorized, "identity.unauthenticated", "sign in first")
+		return nil, identity.ErrUnauthenticated
 	}
 	sc, err := p.Require(perm)
 	if err != nil {
@@ -125,8 +124,8 @@ func memberScope(ctx context.Context, perm identity.Permission) (*identity.Princ
 
 // GetMember is a member as the staff caller in ctx may see them (consumer.member.read
 // at scope all; phone masked without identity.pii.read).
-func (s *Service) GetMember(ctx context.Context, id uuid.UUID) (Member, error) {
-	p, err := memberScope(ctx, identity.PermMemberRead)
+func (s *Service) GetMember(ctx context.Context, caller *identity.Principal, id uuid.UUID) (Member, error) {
+	p, err := memberScope(caller, identity.PermMemberRead)
 	if err != nil {
 		return Member{}, err
 	}
@@ -140,8 +139,8 @@ func (s *Service) GetMember(ctx context.Context, id uuid.UUID) (Member, error) {
 }
 
 // ListMembers pages through the members for the staff caller in ctx, oldest first.
-func (s *Service) ListMembers(ctx context.Context, after uuid.UUID, limit int) ([]Member, error) {
-	p, err := memberScope(ctx, identity.PermMemberRead)
+func (s *Service) ListMembers(ctx context.Context, caller *identity.Principal, after uuid.UUID, limit int) ([]Member, error) {
+	p, err := memberScope(caller, identity.PermMemberRead)
 	if err != nil {
 		return nil, err
 	}

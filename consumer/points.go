@@ -155,8 +155,8 @@ func (s *Service) ReverseForRefund(ctx context.Context, r Refund) (int64, error)
 
 // Adjust adds (or, negative, takes) points by hand: consumer.points.adjust at scope
 // all, audited, once per key.
-func (s *Service) Adjust(ctx context.Context, consumerID uuid.UUID, delta int64, key, reason string) error {
-	p, err := memberScope(ctx, identity.PermPointsAdjust)
+func (s *Service) Adjust(ctx context.Context, caller *identity.Principal, consumerID uuid.UUID, delta int64, key, reason string) error {
+	p, err := memberScope(caller, identity.PermPointsAdjust)
 	if err != nil {
 		return err
 	}
@@ -200,8 +200,8 @@ func (s *Service) MyLedger(ctx context.Context, consumerID, before uuid.UUID, li
 
 // Ledger is a member's entries for the staff caller in ctx (consumer.member.read at
 // scope all; anyone else gets not found).
-func (s *Service) Ledger(ctx context.Context, consumerID, before uuid.UUID, limit int) ([]Entry, error) {
-	if _, err := memberScope(ctx, identity.PermMemberRead); err != nil {
+func (s *Service) Ledger(ctx context.Context, caller *identity.Principal, consumerID, before uuid.UUID, limit int) ([]Entry, error) {
+	if _, err := memberScope(caller, identity.PermMemberRead); err != nil {
 		return nil, err
 	}
 	return s.ledger(ctx, consumerID, before, limit)

@@ -5,29 +5,27 @@ import (
 	"strconv"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/errs"
-	"github.com/tandemcrm/tandem/shared/httpx"
 	"github.com/tandemcrm/tandem/shared/identity"
 )
 
-// HTTP is matching's API for consumers.
-type HTTP struct{ svc *Service }
+// api is matching's API for consumers.
+type api struct{ svc *Service }
 
-// NewHTTP returns the routes over svc.
-func NewHTTP(svc *Service) *HTTP { return &HTTP{svc: svc} }
-
-// Mount adds GET /consumer/me/recommendations under api (/api/v1), for signed-in consumers.
-func (h *HTTP) Mount(api gin.IRouter) {
-	api.GET("/consumer/me/recommendations", identity.RequireConsumer(), httpx.Handler(h.myRecommendations))
+// mountAPI adds GET /consumer/me/recommendations, for signed-in consumers.
+func (s *Service) mountAPI(rt domain.Routers) {
+	h := api{svc: s}
+	rt.Consumer.GET("/consumer/me/recommendations", identity.HandleConsumer(h.myRecommendations))
 }
 
 type recommendations struct {
 	Items []Recommendation `json:"items"`
 }
 
-func (h *HTTP) myRecommendations(c *gin.Context) error {
-	id := identity.ConsumerOf(c)
+func (h api) myRecommendations(c *gin.Context, id uuid.UUID) error {
 	limit := 0
 	if s := c.Query("limit"); s != "" {
 		var err error

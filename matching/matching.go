@@ -1,4 +1,4 @@
-// Package matching links the two sides (PRODUCT.md §3). This first slice is the
+// Package matching links the two sides (ARCHITECTURE.md, product §3). This first slice is the
 // cross-side recommendation of merchants for a consumer: live merchants near the
 // consumer, in the categories they have bought, that they have not tried yet.
 // Recommendations are precomputed (Recompute, run by a worker on every payment) and
@@ -23,6 +23,8 @@ import (
 
 	"github.com/tandemcrm/tandem/matching/internal/matchingdb"
 	"github.com/tandemcrm/tandem/merchant"
+	"github.com/tandemcrm/tandem/shared/clock"
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/pg"
 )
 
@@ -54,11 +56,19 @@ type Merchants interface {
 	ListLiveMerchants(ctx context.Context, f merchant.LiveFilter) ([]merchant.LiveMerchant, error)
 }
 
+// Ports are what matching reads of the other domains, adapted in cmd/tandem.
+type Ports struct {
+	Merchants Merchants // required
+	Purchases Purchases // required
+	// Location may be nil: the consumer's position is then the centre of the
+	// merchants they have bought from.
+	Location Location
+}
+
 // Config tunes the recommendations.
 type Config struct {
 	RadiusM float64 // how far a recommended merchant may be; default 5 km
 	Max     int     // recommendations kept per consumer; default 20
-	Now     func() time.Time
 }
 
 func (c Config) withDefaults() Config {
@@ -67,9 +77,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Max <= 0 {
 		c.Max = 20
-	}
-	if c.Now == nil {
-		c.Now = time.Now
 	}
 	return c
 }
@@ -80,13 +87,24 @@ type Service struct {
 	merchants Merchants
 	purchases Purchases
 	location  Location
+	clock     clock.Clock
 	cfg       Config
 }
 
-// NewService returns the service. location may be nil: the consumer's position is
-// then the centre of the merchants they have bought from.
-func NewService(db *pgxpool.Pool, merchants Merchants, purchases Purchases, location Location, cfg Config) *Service {
-	return &Service{db: db, merchants: merchants, purchases: purchases, location: location, cfg: cfg.withDefaults()}
+// New returns the service (the one constructor shape of shared/domain).
+func New(deps domain.Deps, ports Ports, cfg Config) *Service {
+	deps = deps.WithDefaults()
+	return &Service{db: deps.DB, merchants: ports.Merchants, purchases: ports.Purchases, location: ports.Location,
+		clock: deps.Clock, cfg: cfg.withDefaults()}
+}
+
+// Name is the domain's name.
+func (s *Service) Name() string { return "matching" }
+
+// Register declares the domain's API routes and event subscriptions (shared/domain).
+func (s *Service) Register(r *domain.Registry) {
+	r.Routes(s.mountAPI)
+	r.Subscribe(s.Subscriptions()...)
 }
 
 // Recommendation is one merchant recommended to a consumer.
@@ -111,7 +129,7 @@ func (s *Service) Recompute(ctx context.Context, consumerID uuid.UUID) (int, err
 	if err != nil {
 		return 0, err
 	}
-	now := s.cfg.Now().UTC()
+	now := s.clock.Now().UTC()
 	rows := make([]matchingdb.CopyRecommendationsParams, len(recs))
 	for i, r := range recs {
 		rows[i] = matchingdb.CopyRecommendationsParams{ConsumerID: consumerID, MerchantID: r.ID, Rank: int32(i + 1),

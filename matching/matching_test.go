@@ -15,6 +15,7 @@ import (
 	"github.com/tandemcrm/tandem/matching"
 	"github.com/tandemcrm/tandem/merchant"
 	"github.com/tandemcrm/tandem/shared/audit"
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/httpx"
 	"github.com/tandemcrm/tandem/shared/identity"
@@ -59,10 +60,10 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms := merchant.NewService(db, nil, merchant.Config{})
+	ms := merchant.New(domain.Deps{DB: db}, merchant.Ports{}, merchant.Config{})
 	return &world{ctx: ctx, merchants: ms, ids: ids, demo: demo,
 		svcDB: func(p matching.Purchases, l matching.Location) *matching.Service {
-			return matching.NewService(db, ms, p, l, matching.Config{RadiusM: 3000})
+			return matching.New(domain.Deps{DB: db}, matching.Ports{Merchants: ms, Purchases: p, Location: l}, matching.Config{RadiusM: 3000})
 		}}
 }
 
@@ -202,11 +203,12 @@ func TestPaymentSucceededRecomputes(t *testing.T) {
 
 	// The consumer's own API.
 	e := httpx.New(httpx.Options{})
-	matching.NewHTTP(svc).Mount(e.Group("/api/v1", func(c *gin.Context) { // stands in for identity's Authenticate of consumers
+	consumers := e.Group("/api/v1", func(c *gin.Context) { // stands in for identity's Authenticate of consumers
 		if id, err := uuid.Parse(c.GetHeader("X-Test-Consumer")); err == nil {
 			c.Request = c.Request.WithContext(identity.WithConsumer(c.Request.Context(), id))
 		}
-	}))
+	})
+	domain.Collect(svc).MountRoutes(domain.Routers{Staff: consumers, Consumer: consumers, Public: consumers})
 	req := httptest.NewRequest("GET", "/api/v1/consumer/me/recommendations", nil)
 	req.Header.Set("X-Test-Consumer", consumer.String())
 	rec := httptest.NewRecorder()

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/tandemcrm/tandem/merchant"
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/identity"
 )
 
@@ -41,7 +42,7 @@ func TestIdentityOwners(t *testing.T) {
 	owners := merchant.IdentityOwners{Users: w.ids, Actor: func(ctx context.Context) (*identity.Principal, error) {
 		return w.ids.Principal(ctx, w.demo.Users["admin"])
 	}}
-	svc := merchant.NewService(w.db, owners, merchant.Config{})
+	svc := merchant.New(domain.Deps{DB: w.db}, merchant.Ports{Owners: owners}, merchant.Config{})
 	res := must[merchant.DemoResult](t)(merchant.Demo(w.ctx, svc, merchant.DemoActors{Rep: w.p(t, "sh1.rep"), Signer: w.p(t, "sh.manager"), Reviewer: w.p(t, "reviewer")}))
 	if res.OwnerLogin == "" || res.OwnerPassword == "" {
 		t.Fatalf("demo: %+v", res)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tandemcrm/tandem/merchant"
 	"github.com/tandemcrm/tandem/shared/audit"
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/pgtest"
@@ -54,7 +55,7 @@ func newWorld(t *testing.T, cfg merchant.Config) *world {
 		t.Fatal(err)
 	}
 	owners := &fakeOwners{}
-	return &world{ctx: ctx, db: db, ids: ids, demo: demo, svc: merchant.NewService(db, owners, cfg), owners: owners}
+	return &world{ctx: ctx, db: db, ids: ids, demo: demo, svc: merchant.New(domain.Deps{DB: db}, merchant.Ports{Owners: owners}, cfg), owners: owners}
 }
 
 func (w *world) p(t *testing.T, login string) *identity.Principal {

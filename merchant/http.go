@@ -6,49 +6,45 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/httpx"
 	"github.com/tandemcrm/tandem/shared/identity"
 )
 
-// HTTP is the B-CRM API under /api/v1/merchant. The service checks every permission
+// api is the B-CRM API under /api/v1/merchant. The service checks every permission
 // and scope; these handlers only translate HTTP.
-type HTTP struct{ svc *Service }
+type api struct{ svc *Service }
 
-// NewHTTP returns the handlers on svc.
-func NewHTTP(svc *Service) *HTTP { return &HTTP{svc: svc} }
-
-// Mount adds the routes to api, the /api/v1 group behind authentication (identity's
-// Authenticate and RequireAPI, which also checks CSRF for cookie sessions).
-func (h *HTTP) Mount(api gin.IRouter) {
-	g := api.Group("/merchant")
-	g.GET("/leads", httpx.Handler(h.listLeads))
-	g.POST("/leads", httpx.Handler(h.postLead))
-	g.GET("/pool", httpx.Handler(h.listPool))
-	g.GET("/leads/:id", httpx.Handler(h.getLead))
-	g.GET("/leads/:id/history", httpx.Handler(h.getHistory))
-	g.POST("/leads/:id/claim", httpx.Handler(h.postClaim))
-	g.POST("/leads/:id/release", httpx.Handler(h.postRelease))
-	g.POST("/leads/:id/check-ins", httpx.Handler(h.postCheckIn))
-	g.POST("/leads/:id/follow-ups", httpx.Handler(h.postFollowUp))
-	g.POST("/leads/:id/stage", httpx.Handler(h.postStage))
-	g.GET("/leads/:id/contract", httpx.Handler(h.getContract))
-	g.POST("/leads/:id/contract", httpx.Handler(h.postContract))
-	g.POST("/leads/:id/onboarding", httpx.Handler(h.postOnboarding))
-	g.POST("/leads/:id/onboarding/approve", httpx.Handler(h.postApprove))
-	g.POST("/leads/:id/onboarding/reject", httpx.Handler(h.postReject))
-	g.GET("/merchants", httpx.Handler(h.listMerchants))
-	g.GET("/merchants/:id", httpx.Handler(h.getMerchant))
-	g.POST("/merchants/:id/owner-account", httpx.Handler(h.postOwnerAccount))
+// mountAPI adds the routes for signed-in staff.
+func (s *Service) mountAPI(rt domain.Routers) {
+	h := api{svc: s}
+	g := rt.Staff.Group("/merchant")
+	g.GET("/leads", identity.Handle(h.listLeads))
+	g.POST("/leads", identity.Handle(h.postLead))
+	g.GET("/pool", identity.Handle(h.listPool))
+	g.GET("/leads/:id", identity.Handle(h.getLead))
+	g.GET("/leads/:id/history", identity.Handle(h.getHistory))
+	g.POST("/leads/:id/claim", identity.Handle(h.postClaim))
+	g.POST("/leads/:id/release", identity.Handle(h.postRelease))
+	g.POST("/leads/:id/check-ins", identity.Handle(h.postCheckIn))
+	g.POST("/leads/:id/follow-ups", identity.Handle(h.postFollowUp))
+	g.POST("/leads/:id/stage", identity.Handle(h.postStage))
+	g.GET("/leads/:id/contract", identity.Handle(h.getContract))
+	g.POST("/leads/:id/contract", identity.Handle(h.postContract))
+	g.POST("/leads/:id/onboarding", identity.Handle(h.postOnboarding))
+	g.POST("/leads/:id/onboarding/approve", identity.Handle(h.postApprove))
+	g.POST("/leads/:id/onboarding/reject", identity.Handle(h.postReject))
+	g.GET("/merchants", identity.Handle(h.listMerchants))
+	g.GET("/merchants/:id", identity.Handle(h.getMerchant))
+	g.POST("/merchants/:id/owner-account", identity.Handle(h.postOwnerAccount))
 }
 
-func caller(c *gin.Context) *identity.Principal { return identity.FromContext(c.Request.Context()) }
-
-func (h *HTTP) leads(c *gin.Context, poolOnly bool) error {
+func (h api) leads(c *gin.Context, p *identity.Principal, poolOnly bool) error {
 	cursor, limit, err := httpx.Cursor(c)
 	if err != nil {
 		return err
 	}
-	leads, next, err := h.svc.ListLeads(c.Request.Context(), caller(c), LeadFilter{PoolOnly: poolOnly || c.Query("pool") == "true", After: cursor, Limit: limit})
+	leads, next, err := h.svc.ListLeads(c.Request.Context(), p, LeadFilter{PoolOnly: poolOnly || c.Query("pool") == "true", After: cursor, Limit: limit})
 	if err != nil {
 		return err
 	}
@@ -56,8 +52,8 @@ func (h *HTTP) leads(c *gin.Context, poolOnly bool) error {
 	return nil
 }
 
-func (h *HTTP) listLeads(c *gin.Context) error { return h.leads(c, false) }
-func (h *HTTP) listPool(c *gin.Context) error  { return h.leads(c, true) }
+func (h api) listLeads(c *gin.Context, p *identity.Principal) error { return h.leads(c, p, false) }
+func (h api) listPool(c *gin.Context, p *identity.Principal) error  { return h.leads(c, p, true) }
 
 type leadRequest struct {
 	Name     string  `json:"name"`
@@ -69,12 +65,12 @@ type leadRequest struct {
 	City     string  `json:"city"`
 }
 
-func (h *HTTP) postLead(c *gin.Context) error {
+func (h api) postLead(c *gin.Context, p *identity.Principal) error {
 	var r leadRequest
 	if err := httpx.BindJSON(c, &r); err != nil {
 		return err
 	}
-	l, err := h.svc.CreateLead(c.Request.Context(), caller(c), NewLead(r))
+	l, err := h.svc.CreateLead(c.Request.Context(), p, NewLead(r))
 	if err != nil {
 		return err
 	}
@@ -96,8 +92,8 @@ func withLead[T any](c *gin.Context, status int, fn func(id uuid.UUID) (T, error
 	return nil
 }
 
-func (h *HTTP) getLead(c *gin.Context) error {
-	return withLead(c, http.StatusOK, func(id uuid.UUID) (Lead, error) { return h.svc.GetLead(c.Request.Context(), caller(c), id) })
+func (h api) getLead(c *gin.Context, p *identity.Principal) error {
+	return withLead(c, http.StatusOK, func(id uuid.UUID) (Lead, error) { return h.svc.GetLead(c.Request.Context(), p, id) })
 }
 
 type leadHistory struct {
@@ -105,9 +101,9 @@ type leadHistory struct {
 	Owners []OwnerChange `json:"owners"`
 }
 
-func (h *HTTP) getHistory(c *gin.Context) error {
+func (h api) getHistory(c *gin.Context, p *identity.Principal) error {
 	return withLead(c, http.StatusOK, func(id uuid.UUID) (leadHistory, error) {
-		ctx, p := c.Request.Context(), caller(c)
+		ctx, p := c.Request.Context(), p
 		stages, err := h.svc.StageHistory(ctx, p, id)
 		if err != nil {
 			return leadHistory{}, err
@@ -117,21 +113,21 @@ func (h *HTTP) getHistory(c *gin.Context) error {
 	})
 }
 
-func (h *HTTP) postClaim(c *gin.Context) error {
-	return withLead(c, http.StatusOK, func(id uuid.UUID) (Lead, error) { return h.svc.Claim(c.Request.Context(), caller(c), id) })
+func (h api) postClaim(c *gin.Context, p *identity.Principal) error {
+	return withLead(c, http.StatusOK, func(id uuid.UUID) (Lead, error) { return h.svc.Claim(c.Request.Context(), p, id) })
 }
 
 type reasonRequest struct {
 	Reason string `json:"reason"`
 }
 
-func (h *HTTP) postRelease(c *gin.Context) error {
+func (h api) postRelease(c *gin.Context, p *identity.Principal) error {
 	var r reasonRequest
 	if err := httpx.BindJSON(c, &r); err != nil {
 		return err
 	}
 	return withLead(c, http.StatusOK, func(id uuid.UUID) (Lead, error) {
-		return h.svc.Release(c.Request.Context(), caller(c), id, r.Reason)
+		return h.svc.Release(c.Request.Context(), p, id, r.Reason)
 	})
 }
 
@@ -141,13 +137,13 @@ type checkInRequest struct {
 	Note string  `json:"note"`
 }
 
-func (h *HTTP) postCheckIn(c *gin.Context) error {
+func (h api) postCheckIn(c *gin.Context, p *identity.Principal) error {
 	var r checkInRequest
 	if err := httpx.BindJSON(c, &r); err != nil {
 		return err
 	}
 	return withLead(c, http.StatusCreated, func(id uuid.UUID) (Visit, error) {
-		return h.svc.CheckIn(c.Request.Context(), caller(c), id, CheckIn(r))
+		return h.svc.CheckIn(c.Request.Context(), p, id, CheckIn(r))
 	})
 }
 
@@ -157,13 +153,13 @@ type followUpRequest struct {
 	NextStep string `json:"next_step"`
 }
 
-func (h *HTTP) postFollowUp(c *gin.Context) error {
+func (h api) postFollowUp(c *gin.Context, p *identity.Principal) error {
 	var r followUpRequest
 	if err := httpx.BindJSON(c, &r); err != nil {
 		return err
 	}
 	return withLead(c, http.StatusCreated, func(id uuid.UUID) (FollowUp, error) {
-		return h.svc.LogFollowUp(c.Request.Context(), caller(c), id, FollowUp{Channel: r.Channel, Note: r.Note, NextStep: r.NextStep})
+		return h.svc.LogFollowUp(c.Request.Context(), p, id, FollowUp{Channel: r.Channel, Note: r.Note, NextStep: r.NextStep})
 	})
 }
 
@@ -172,19 +168,19 @@ type stageRequest struct {
 	Reason string `json:"reason"`
 }
 
-func (h *HTTP) postStage(c *gin.Context) error {
+func (h api) postStage(c *gin.Context, p *identity.Principal) error {
 	var r stageRequest
 	if err := httpx.BindJSON(c, &r); err != nil {
 		return err
 	}
 	return withLead(c, http.StatusOK, func(id uuid.UUID) (Lead, error) {
-		return h.svc.MoveStage(c.Request.Context(), caller(c), id, r.Stage, r.Reason)
+		return h.svc.MoveStage(c.Request.Context(), p, id, r.Stage, r.Reason)
 	})
 }
 
-func (h *HTTP) getContract(c *gin.Context) error {
+func (h api) getContract(c *gin.Context, p *identity.Principal) error {
 	return withLead(c, http.StatusOK, func(id uuid.UUID) (Contract, error) {
-		return h.svc.GetContract(c.Request.Context(), caller(c), id)
+		return h.svc.GetContract(c.Request.Context(), p, id)
 	})
 }
 
@@ -195,19 +191,19 @@ type contractRequest struct {
 	EndsOn          string `json:"ends_on"`
 }
 
-func (h *HTTP) postContract(c *gin.Context) error {
+func (h api) postContract(c *gin.Context, p *identity.Principal) error {
 	var r contractRequest
 	if err := httpx.BindJSON(c, &r); err != nil {
 		return err
 	}
 	return withLead(c, http.StatusCreated, func(id uuid.UUID) (Contract, error) {
-		return h.svc.SignContract(c.Request.Context(), caller(c), id, NewContract(r))
+		return h.svc.SignContract(c.Request.Context(), p, id, NewContract(r))
 	})
 }
 
-func (h *HTTP) postOnboarding(c *gin.Context) error {
+func (h api) postOnboarding(c *gin.Context, p *identity.Principal) error {
 	return withLead(c, http.StatusOK, func(id uuid.UUID) (Onboarding, error) {
-		return h.svc.SubmitOnboarding(c.Request.Context(), caller(c), id)
+		return h.svc.SubmitOnboarding(c.Request.Context(), p, id)
 	})
 }
 
@@ -216,32 +212,32 @@ type approveRequest struct {
 	WebhookURL string `json:"webhook_url"`
 }
 
-func (h *HTTP) postApprove(c *gin.Context) error {
+func (h api) postApprove(c *gin.Context, p *identity.Principal) error {
 	var r approveRequest
 	if err := httpx.BindJSON(c, &r); err != nil {
 		return err
 	}
 	return withLead(c, http.StatusOK, func(id uuid.UUID) (Approved, error) {
-		return h.svc.ApproveOnboarding(c.Request.Context(), caller(c), id, Approval(r))
+		return h.svc.ApproveOnboarding(c.Request.Context(), p, id, Approval(r))
 	})
 }
 
-func (h *HTTP) postReject(c *gin.Context) error {
+func (h api) postReject(c *gin.Context, p *identity.Principal) error {
 	var r reasonRequest
 	if err := httpx.BindJSON(c, &r); err != nil {
 		return err
 	}
 	return withLead(c, http.StatusOK, func(id uuid.UUID) (Onboarding, error) {
-		return h.svc.RejectOnboarding(c.Request.Context(), caller(c), id, r.Reason)
+		return h.svc.RejectOnboarding(c.Request.Context(), p, id, r.Reason)
 	})
 }
 
-func (h *HTTP) listMerchants(c *gin.Context) error {
+func (h api) listMerchants(c *gin.Context, p *identity.Principal) error {
 	cursor, limit, err := httpx.Cursor(c)
 	if err != nil {
 		return err
 	}
-	ms, next, err := h.svc.ListMerchants(c.Request.Context(), caller(c), cursor, limit)
+	ms, next, err := h.svc.ListMerchants(c.Request.Context(), p, cursor, limit)
 	if err != nil {
 		return err
 	}
@@ -249,12 +245,12 @@ func (h *HTTP) listMerchants(c *gin.Context) error {
 	return nil
 }
 
-func (h *HTTP) getMerchant(c *gin.Context) error {
+func (h api) getMerchant(c *gin.Context, p *identity.Principal) error {
 	id, err := httpx.PathID(c, "merchant.merchant")
 	if err != nil {
 		return err
 	}
-	m, err := h.svc.GetMerchant(c.Request.Context(), caller(c), id)
+	m, err := h.svc.GetMerchant(c.Request.Context(), p, id)
 	if err != nil {
 		return err
 	}
@@ -267,12 +263,12 @@ type ownerAccount struct {
 	Password string `json:"password,omitempty"`
 }
 
-func (h *HTTP) postOwnerAccount(c *gin.Context) error {
+func (h api) postOwnerAccount(c *gin.Context, p *identity.Principal) error {
 	id, err := httpx.PathID(c, "merchant.merchant")
 	if err != nil {
 		return err
 	}
-	login, pw, err := h.svc.ProvisionOwner(c.Request.Context(), caller(c), id)
+	login, pw, err := h.svc.ProvisionOwner(c.Request.Context(), p, id)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tandemcrm/tandem/merchant"
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/httpx"
 	"github.com/tandemcrm/tandem/shared/identity"
 )
@@ -24,7 +25,7 @@ func api(t *testing.T, w *world) func(login, method, path string, body any) (int
 			c.Request = c.Request.WithContext(identity.WithPrincipal(c.Request.Context(), p))
 		}
 	})
-	merchant.NewHTTP(w.svc).Mount(g)
+	domain.Collect(w.svc).MountRoutes(domain.Routers{Staff: g})
 	return func(login, method, path string, body any) (int, map[string]any) {
 		t.Helper()
 		var rd *bytes.Reader

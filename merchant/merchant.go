@@ -1,4 +1,4 @@
-// Package merchant is the B-CRM (PRODUCT.md §1): shop leads, the public and private
+// Package merchant is the B-CRM (ARCHITECTURE.md, product §1): shop leads, the public and private
 // pools, visits and follow-ups, the pipeline, contracts and onboarding, until a shop
 // is a live merchant. Schema merchant.
 //
@@ -15,6 +15,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,6 +24,8 @@ import (
 
 	"github.com/tandemcrm/tandem/merchant/internal/merchantdb"
 	"github.com/tandemcrm/tandem/shared/audit"
+	"github.com/tandemcrm/tandem/shared/clock"
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/pg"
@@ -42,11 +45,16 @@ type OwnerAccounts interface {
 	CreateMerchantOwner(ctx context.Context, merchantID uuid.UUID, name, phone string) (login, password string, err error)
 }
 
+// Ports are what the B-CRM needs of other parts, adapted in cmd/tandem.
+type Ports struct {
+	// Owners makes merchant owners' logins; nil: no owner logins are made.
+	Owners OwnerAccounts
+}
+
 // Config holds the B-CRM rules.
 type Config struct {
 	HoldingCap     int     // leads a rep may hold in their private pool; default 50
 	CheckInRadiusM float64 // a check-in farther than this from the shop is refused; default 500
-	Now            func() time.Time
 }
 
 func (c Config) withDefaults() Config {
@@ -56,25 +64,33 @@ func (c Config) withDefaults() Config {
 	if c.CheckInRadiusM <= 0 {
 		c.CheckInRadiusM = 500
 	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
 	return c
 }
 
 // Service is the B-CRM's use cases.
 type Service struct {
 	db     *pgxpool.Pool
+	log    *slog.Logger
+	clock  clock.Clock
 	cfg    Config
 	owners OwnerAccounts
 }
 
-// NewService returns the service; owners may be nil (no owner logins are made).
-func NewService(db *pgxpool.Pool, owners OwnerAccounts, cfg Config) *Service {
-	return &Service{db: db, owners: owners, cfg: cfg.withDefaults()}
+// New returns the service (the one constructor shape of shared/domain).
+func New(deps domain.Deps, ports Ports, cfg Config) *Service {
+	deps = deps.WithDefaults()
+	return &Service{db: deps.DB, log: deps.Log, clock: deps.Clock, owners: ports.Owners, cfg: cfg.withDefaults()}
 }
 
-func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
+// Name is the domain's name.
+func (s *Service) Name() string { return "merchant" }
+
+// Register declares the domain's API routes (shared/domain).
+func (s *Service) Register(r *domain.Registry) {
+	r.Routes(s.mountAPI)
+}
+
+func (s *Service) now() time.Time { return s.clock.Now().UTC() }
 
 func newID() uuid.UUID { return uuid.Must(uuid.NewV7()) }
 

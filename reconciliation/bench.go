@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tandemcrm/tandem/shared/config"
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/wxpay/wxsim"
 )
 
@@ -250,7 +250,7 @@ be measured as its own process: /usr/bin/time -v tandem reconcile --file "$BILL"
 				return err
 			}
 			defer pool.Close()
-			svc := NewService(pool, slog.New(slog.DiscardHandler), Config{})
+			svc := New(domain.Deps{DB: pool}, Ports{}, Config{})
 			start := time.Now()
 			f, err := os.Open(bf.Bill)
 			if err != nil {

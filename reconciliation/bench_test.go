@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tandemcrm/tandem/reconciliation"
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/pgtest"
 )
 
@@ -23,7 +24,7 @@ func TestBenchFiles(t *testing.T) {
 }
 
 func newBenchService(tb testing.TB) *reconciliation.Service {
-	return reconciliation.NewService(pgtest.New(tb, reconciliation.Migrations), nil, reconciliation.Config{})
+	return reconciliation.New(domain.Deps{DB: pgtest.New(tb, reconciliation.Migrations)}, reconciliation.Ports{}, reconciliation.Config{})
 }
 
 func runBench(tb testing.TB, svc *reconciliation.Service, bf reconciliation.BenchFiles) *reconciliation.Report {

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tandemcrm/tandem/shared/config"
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/pg"
 	"github.com/tandemcrm/tandem/shared/wxpay"
@@ -122,13 +123,13 @@ Pay client has been configured).`,
 			} else {
 				ledger = deps.ledger(db)
 			}
-			cfg := Config{}
+			var ports Ports
 			// Repairs apply lost payments to billing: only when our side is billing's ledger,
 			// never when it is a CSV file (a line missing from a file is the file's business).
 			if deps.repairer != nil && ledgerPath == "" {
-				cfg.Repairer = deps.repairer(db)
+				ports.Repairer = deps.repairer(db)
 			}
-			svc := NewService(db, log, cfg)
+			svc := New(domain.Deps{DB: db, Log: log}, ports, Config{})
 			var report *Report
 			if client != nil {
 				report, err = svc.RunDownload(ctx, client, date, ledger)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tandemcrm/tandem/reconciliation"
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/pgtest"
 	"github.com/tandemcrm/tandem/shared/wxpay"
@@ -54,7 +55,7 @@ func TestRunDownload(t *testing.T) {
 		}
 		return tx.TradeState == wxpay.TradeStateSuccess && tx.TransactionID == req.TransactionID && tx.Total == req.AmountFen, nil
 	}}
-	svc := reconciliation.NewService(pgtest.New(t, reconciliation.Migrations), nil, reconciliation.Config{Repairer: rep})
+	svc := reconciliation.New(domain.Deps{DB: pgtest.New(t, reconciliation.Migrations)}, reconciliation.Ports{Repairer: rep}, reconciliation.Config{})
 
 	r, err := svc.RunDownload(ctx, c, "2025-03-14", ours)
 	if err != nil {

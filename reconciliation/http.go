@@ -8,22 +8,20 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/errs"
-	"github.com/tandemcrm/tandem/shared/httpx"
+	"github.com/tandemcrm/tandem/shared/identity"
 )
 
-// HTTP is reconciliation's read API. It checks no permission itself (the package
-// does not know identity): whoever mounts it puts the authentication and the
-// permission in front, as cmd/tandem does with recon.run.read.
-type HTTP struct{ svc *Service }
+// api is reconciliation's read API; the service checks recon.run.read.
+type api struct{ svc *Service }
 
-// NewHTTP returns the routes over svc.
-func NewHTTP(svc *Service) *HTTP { return &HTTP{svc: svc} }
-
-// Mount adds GET /runs and GET /runs/:id under r (/api/v1/reconciliation).
-func (h *HTTP) Mount(r gin.IRouter) {
-	r.GET("/runs", httpx.Handler(h.listRuns))
-	r.GET("/runs/:id", httpx.Handler(h.getRun))
+// mountAPI adds GET /reconciliation/runs and GET /reconciliation/runs/:id.
+func (s *Service) mountAPI(rt domain.Routers) {
+	h := api{svc: s}
+	r := rt.Staff.Group("/reconciliation")
+	r.GET("/runs", identity.Handle(h.listRuns))
+	r.GET("/runs/:id", identity.Handle(h.getRun))
 }
 
 // RunJSON is a run as the API shows it. Amounts are in fen, fees in 1/1000 fen
@@ -142,7 +140,7 @@ type runPageJSON struct {
 	NextCursor string    `json:"next_cursor,omitempty"`
 }
 
-func (h *HTTP) listRuns(c *gin.Context) error {
+func (h api) listRuns(c *gin.Context, p *identity.Principal) error {
 	f := RunFilter{MchID: c.Query("mchid"), State: RunState(c.Query("state")), Since: c.Query("since"),
 		Until: c.Query("until"), After: c.Query("cursor")}
 	if s := c.Query("limit"); s != "" {
@@ -152,7 +150,7 @@ func (h *HTTP) listRuns(c *gin.Context) error {
 		}
 		f.Limit = n
 	}
-	page, err := h.svc.ListRuns(c.Request.Context(), f)
+	page, err := h.svc.ListRuns(c.Request.Context(), p, f)
 	if err != nil {
 		return err
 	}
@@ -164,7 +162,7 @@ func (h *HTTP) listRuns(c *gin.Context) error {
 	return nil
 }
 
-func (h *HTTP) getRun(c *gin.Context) error {
+func (h api) getRun(c *gin.Context, p *identity.Principal) error {
 	id, err := uuid.Parse(c.Param("id"))
 	if err != nil {
 		return errs.NotFound(CodeRunNotFound)
@@ -181,11 +179,11 @@ func (h *HTTP) getRun(c *gin.Context) error {
 		}
 	}
 	ctx := c.Request.Context()
-	rep, err := h.svc.ReportByID(ctx, id, 0)
+	rep, err := h.svc.ReportByID(ctx, p, id, 0)
 	if err != nil {
 		return err
 	}
-	excs, err := h.svc.ExceptionPage(ctx, id, c.Query("class"), after, limit)
+	excs, err := h.svc.ExceptionPage(ctx, p, id, c.Query("class"), after, limit)
 	if err != nil {
 		return err
 	}

@@ -1,5 +1,5 @@
 // Package reconciliation matches WeChat Pay's daily trade bill line by line
-// against our own payments and refunds (PRODUCT.md §5, 对账), classifies every
+// against our own payments and refunds (ARCHITECTURE.md, product §5, 对账), classifies every
 // difference, repairs what is safe to repair, and keeps a run report and a queue of
 // exceptions in schema recon.
 //

@@ -44,7 +44,7 @@ func (s *Service) repair(ctx context.Context, run *Run, excs []Exception, prior 
 			run.Repaired++
 			continue
 		}
-		if s.cfg.Repairer == nil {
+		if s.ports.Repairer == nil {
 			continue
 		}
 		if calls >= s.cfg.RepairLimit {
@@ -55,7 +55,7 @@ func (s *Service) repair(ctx context.Context, run *Run, excs []Exception, prior 
 		req := RepairRequest{MchID: run.MchID, Date: run.Date, Kind: e.Kind, OutTradeNo: e.OutTradeNo,
 			TransactionID: e.TransactionID, OutRefundNo: e.OutRefundNo, RefundID: e.RefundID,
 			AmountFen: e.Bill.AmountFen, At: e.Bill.At}
-		applied, err := s.cfg.Repairer.Repair(ctx, req)
+		applied, err := s.ports.Repairer.Repair(ctx, req)
 		switch {
 		case err != nil:
 			e.Note = "repair failed: " + err.Error()

@@ -14,15 +14,24 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tandemcrm/tandem/reconciliation/internal/recondb"
+	"github.com/tandemcrm/tandem/shared/clock"
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/pg"
 	"github.com/tandemcrm/tandem/shared/wxpay"
 )
 
-// Config tunes a Service. The zero value works: no repairs, defaults below.
-type Config struct {
+// Ports are what reconciliation reads of other domains; cmd/tandem adapts billing to
+// them. Either may be nil: no repairs, and runs only from a ledger file.
+type Ports struct {
 	// Repairer repairs missing_ours lines; nil leaves them to finance.
 	Repairer Repairer
+	// Ledger is our side of a date's run (billing's payments and refunds).
+	Ledger LedgerSource
+}
+
+// Config tunes a Service. The zero value works: defaults below.
+type Config struct {
 	// CarryMargin: an unmatched item this close to the end of the day (or outside
 	// it) is outside_window and carried to the next date's run instead of being
 	// reported missing: a payment at 23:59:59 may be in the next day's bill, or
@@ -31,36 +40,31 @@ type Config struct {
 	// RepairLimit bounds the repairs of one run: a run with more missing lines than
 	// this has a wrong ledger, not lost notifications [1000].
 	RepairLimit int
-	// Now is the clock [time.Now].
-	Now func() time.Time
 }
 
 // Service runs reconciliations and reads their results. Each public method owns
 // its transaction.
 type Service struct {
-	db  *pgxpool.Pool
-	log *slog.Logger
-	cfg Config
+	db    *pgxpool.Pool
+	log   *slog.Logger
+	clock clock.Clock
+	ports Ports
+	cfg   Config
 }
 
-// NewService returns a Service on db; log may be nil.
-func NewService(db *pgxpool.Pool, log *slog.Logger, cfg Config) *Service {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+// New returns the service (the one constructor shape of shared/domain).
+func New(deps domain.Deps, ports Ports, cfg Config) *Service {
+	deps = deps.WithDefaults()
 	if cfg.CarryMargin <= 0 {
 		cfg.CarryMargin = 10 * time.Minute
 	}
 	if cfg.RepairLimit <= 0 {
 		cfg.RepairLimit = 1000
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	return &Service{db: db, log: log, cfg: cfg}
+	return &Service{db: deps.DB, log: deps.Log, clock: deps.Clock, ports: ports, cfg: cfg}
 }
 
-func (s *Service) now() time.Time { return s.cfg.Now() }
+func (s *Service) now() time.Time { return s.clock.Now() }
 
 // Phase is how long one step of a run took.
 type Phase struct {

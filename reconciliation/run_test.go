@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tandemcrm/tandem/reconciliation"
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/pgtest"
 )
@@ -70,7 +71,7 @@ func TestRunEveryClass(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.New(t, reconciliation.Migrations)
 	rep := &fakeRepairer{}
-	svc := reconciliation.NewService(db, nil, reconciliation.Config{Repairer: rep})
+	svc := reconciliation.New(domain.Deps{DB: db}, reconciliation.Ports{Repairer: rep}, reconciliation.Config{})
 
 	r1, err := svc.RunFile(ctx, testMch, "2025-03-14", strings.NewReader(day1Bill), reconciliation.CSVLedgerReader(strings.NewReader(day1Ledger)))
 	if err != nil {
@@ -191,7 +192,7 @@ func TestRunEveryClass(t *testing.T) {
 func TestRunRejectsBadInput(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.New(t, reconciliation.Migrations)
-	svc := reconciliation.NewService(db, nil, reconciliation.Config{})
+	svc := reconciliation.New(domain.Deps{DB: db}, reconciliation.Ports{}, reconciliation.Config{})
 	ledger := func() reconciliation.LedgerSource {
 		return reconciliation.CSVLedgerReader(strings.NewReader(day1Ledger))
 	}
@@ -217,7 +218,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 func TestReportTable(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.New(t, reconciliation.Migrations)
-	svc := reconciliation.NewService(db, nil, reconciliation.Config{})
+	svc := reconciliation.New(domain.Deps{DB: db}, reconciliation.Ports{}, reconciliation.Config{})
 	if _, err := svc.RunFile(ctx, testMch, "2025-03-14", strings.NewReader(day1Bill), reconciliation.CSVLedgerReader(strings.NewReader(day1Ledger))); err != nil {
 		t.Fatal(err)
 	}

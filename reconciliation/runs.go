@@ -13,6 +13,7 @@ import (
 
 	"github.com/tandemcrm/tandem/reconciliation/internal/recondb"
 	"github.com/tandemcrm/tandem/shared/errs"
+	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/pg"
 	"github.com/tandemcrm/tandem/shared/wxpay"
 )
@@ -40,9 +41,12 @@ type RunPage struct {
 }
 
 // ListRuns lists the current runs (one per merchant and date) matching f, with
-// their per-class figures (not their problems). Runs are platform data: the
-// caller decides who may read them.
-func (s *Service) ListRuns(ctx context.Context, f RunFilter) (RunPage, error) {
+// their per-class figures (not their problems). Runs are platform data: whoever
+// holds recon.run.read reads them all.
+func (s *Service) ListRuns(ctx context.Context, caller *identity.Principal, f RunFilter) (RunPage, error) {
+	if _, err := caller.Require(identity.PermReconRead); err != nil {
+		return RunPage{}, err
+	}
 	p := recondb.ListRunsParams{Mchid: f.MchID, State: string(f.State), Lim: int32(f.Limit)}
 	if f.Limit <= 0 {
 		p.Lim = 50
@@ -112,7 +116,10 @@ func filterDate(field, s string) (*time.Time, error) {
 }
 
 // ReportByID reads a current run by its id with its first top exceptions.
-func (s *Service) ReportByID(ctx context.Context, id uuid.UUID, top int) (*Report, error) {
+func (s *Service) ReportByID(ctx context.Context, caller *identity.Principal, id uuid.UUID, top int) (*Report, error) {
+	if _, err := caller.Require(identity.PermReconRead); err != nil {
+		return nil, err
+	}
 	q := recondb.New(s.db)
 	row, err := q.GetRunByID(ctx, id)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -128,7 +135,10 @@ func (s *Service) ReportByID(ctx context.Context, id uuid.UUID, top int) (*Repor
 // after sequence number after (0 for the first page), of class (or of every class
 // when class is ""), at most limit (1 to 1000). It fails with recon.run when the
 // run does not exist (any more: a re-run replaces it).
-func (s *Service) ExceptionPage(ctx context.Context, id uuid.UUID, class string, after, limit int) ([]Exception, error) {
+func (s *Service) ExceptionPage(ctx context.Context, caller *identity.Principal, id uuid.UUID, class string, after, limit int) ([]Exception, error) {
+	if _, err := caller.Require(identity.PermReconRead); err != nil {
+		return nil, err
+	}
 	if limit < 1 || limit > 1000 {
 		return nil, errs.E(errs.KindInvalid, CodeInvalidFilter, "limit is 1 to 1000").WithField("limit")
 	}

@@ -25,7 +25,9 @@ import (
 	"github.com/tandemcrm/tandem/merchant"
 	"github.com/tandemcrm/tandem/reconciliation"
 	"github.com/tandemcrm/tandem/shared/audit"
+	"github.com/tandemcrm/tandem/shared/clock"
 	"github.com/tandemcrm/tandem/shared/config"
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/logging"
 	"github.com/tandemcrm/tandem/shared/outbox"
@@ -56,7 +58,28 @@ type app struct {
 	// recon reads (and runs) reconciliations; openPayments rebuilds it with billing
 	// as the repairer of lost notifications.
 	recon *reconciliation.Service
+	// clock is every domain's time: the machine's until tandem dev or a test sets or
+	// advances it (a demo moved to tomorrow, a job due in 30 days tested today).
+	clock *clock.Settable
 }
+
+// deps is what every domain is built with.
+func (a *app) deps() domain.Deps {
+	return domain.Deps{DB: a.db, Redis: a.redis, Log: a.log, Clock: a.clock}
+}
+
+// domains are the domains this process has built, in the direction of dependencies.
+// Billing and matching exist only once openPayments has run.
+func (a *app) domains() []domain.Domain {
+	ds := []domain.Domain{a.merchant, a.consumer}
+	if a.billing != nil {
+		ds = append(ds, a.matching, a.billing)
+	}
+	return append(ds, a.recon)
+}
+
+// registry is every built domain's registrations.
+func (a *app) registry() *domain.Registry { return domain.Collect(a.domains()...) }
 
 func newLogger(cfg config.Config) (*slog.Logger, error) {
 	return logging.New(os.Stderr, cfg.LogFormat, cfg.LogLevel)
@@ -95,13 +118,15 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 		pg.NewPoolCollector(db), asynqmetrics.NewQueueMetricsCollector(asynq.NewInspector(queue)))
 	a := &app{cfg: cfg, log: log, db: db, redis: rdb, queue: queue, reg: reg}
 	a.outboxMetrics = outbox.NewMetrics(reg, db)
+	a.clock = clock.NewSettable()
 	a.identity = identity.NewService(db, rdb, identity.Config{TokenRate: cfg.TokenRate, Log: log, Code2Session: a.code2Session()})
+	deps := a.deps()
 	// A merchant's owner login is made by the system when a reviewer approves it: the
 	// reviewer may approve merchants, not create users.
-	a.merchant = merchant.NewService(db, merchant.IdentityOwners{Users: a.identity,
-		Actor: func(context.Context) (*identity.Principal, error) { return identity.System(), nil }}, merchant.Config{})
-	a.consumer = consumer.NewService(db, a.identity, consumer.Config{Logger: log})
-	a.recon = reconciliation.NewService(db, log, reconciliation.Config{})
+	a.merchant = merchant.New(deps, merchant.Ports{Owners: merchant.IdentityOwners{Users: a.identity,
+		Actor: func(context.Context) (*identity.Principal, error) { return identity.System(), nil }}}, merchant.Config{})
+	a.consumer = consumer.New(deps, consumer.Ports{Identities: a.identity}, consumer.Config{})
+	a.recon = reconciliation.New(deps, reconciliation.Ports{}, reconciliation.Config{})
 	return a, nil
 }
 
@@ -119,14 +144,7 @@ func migrationSets() []pg.MigrationSet {
 
 // subscriptions lists every event subscriber of every domain; the relay routes with
 // it and the worker serves it, so the two can never disagree.
-func (a *app) subscriptions() []outbox.Subscription {
-	subs := a.consumer.Subscriptions()
-	if a.billing != nil {
-		subs = append(subs, a.billing.Subscriptions()...)
-		subs = append(subs, a.matching.Subscriptions()...)
-	}
-	return subs
-}
+func (a *app) subscriptions() []outbox.Subscription { return a.registry().Subscriptions() }
 
 func hostOf(dbURL string) string {
 	u, err := url.Parse(dbURL)

@@ -8,19 +8,27 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/hibiken/asynqmon"
 
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/httpx"
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/web"
 )
 
-// mountConsole serves the web console and, for admins, the asynq dashboard.
-func (a *app) mountConsole(e *gin.RouterGroup, auth *identity.HTTP) error {
+// mountConsole serves the web console with every domain's pages and, for admins, the
+// asynq dashboard. A console path no route matches gets the HTML error page.
+func (a *app) mountConsole(engine *gin.Engine, e *gin.RouterGroup, auth *identity.HTTP, reg *domain.Registry) error {
 	console, err := web.New(a.identity, auth, a.log)
 	if err != nil {
 		return err
 	}
-	console.WithRecon(reconPages{a.recon}).Mount(e)
+	for _, p := range reg.AllPages() {
+		if err := console.Register(p); err != nil {
+			return err
+		}
+	}
+	console.Mount(e)
+	engine.NoRoute(console.NotFound(httpx.RouteNotFound))
 	mon := asynqmon.New(asynqmon.Options{RootPath: "/admin/queues", RedisConnOpt: a.queue})
 	queues := e.Group("/admin/queues", identity.Require(identity.PermQueuesAdmin), sameOrigin())
 	queues.Any("", gin.WrapH(mon))

@@ -11,10 +11,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tandemcrm/tandem/billing"
-	"github.com/tandemcrm/tandem/billing/billingrecon"
 	"github.com/tandemcrm/tandem/matching"
 	"github.com/tandemcrm/tandem/merchant"
 	"github.com/tandemcrm/tandem/reconciliation"
+	"github.com/tandemcrm/tandem/reconciliation/billingledger"
 	"github.com/tandemcrm/tandem/shared/money"
 	"github.com/tandemcrm/tandem/shared/wxpay"
 	"github.com/tandemcrm/tandem/shared/wxpay/wxsim"
@@ -37,11 +37,13 @@ func (a *app) openPayments(ctx context.Context) error {
 		public = "http://" + a.cfg.HTTPAddr
 	}
 	a.pay = pay
-	a.billing = billing.NewService(billing.Config{DB: a.db, Pay: pay, AppID: acct.AppID,
-		Merchants: merchantTerms{a.merchant}, Members: a.consumer, NotifyBaseURL: strings.TrimSuffix(public, "/"), Logger: a.log})
-	a.matching = matching.NewService(a.db, a.merchant, purchases{a.billing}, nil, matching.Config{})
-	// The Repairer is fixed at construction: the service is made again, with billing.
-	a.recon = reconciliation.NewService(a.db, a.log, reconciliation.Config{Repairer: billingrecon.Adapter{Billing: a.billing}})
+	deps := a.deps()
+	a.billing = billing.New(deps, billing.Ports{Pay: pay, Merchants: merchantTerms{a.merchant}, Members: a.consumer},
+		billing.Config{AppID: acct.AppID, NotifyBaseURL: strings.TrimSuffix(public, "/")})
+	a.matching = matching.New(deps, matching.Ports{Merchants: a.merchant, Purchases: purchases{a.billing}}, matching.Config{})
+	// The ports are fixed at construction: the service is made again, with billing.
+	ledger := billingledger.Adapter{Billing: a.billing}
+	a.recon = reconciliation.New(deps, reconciliation.Ports{Repairer: ledger, Ledger: ledger}, reconciliation.Config{})
 	return nil
 }
 

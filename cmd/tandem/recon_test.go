@@ -138,7 +138,7 @@ func TestReconciliationAPIAndConsole(t *testing.T) {
 		t.Fatalf("finance's run page: %d %s", code, body)
 	}
 	code, body, hdr := call("/recon/"+runID.String()+"?format=csv", "", fs)
-	if code != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/csv") || !strings.HasPrefix(body, "类别,") ||
+	if code != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/csv") || !strings.HasPrefix(body, "\ufeff类别,") ||
 		!strings.Contains(body, "我方缺失,支付,T20250314000001") {
 		t.Fatalf("exceptions CSV: %d %s", code, body)
 	}

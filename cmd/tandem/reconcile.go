@@ -11,9 +11,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tandemcrm/tandem/billing"
-	"github.com/tandemcrm/tandem/billing/billingrecon"
 	"github.com/tandemcrm/tandem/reconciliation"
+	"github.com/tandemcrm/tandem/reconciliation/billingledger"
 	"github.com/tandemcrm/tandem/shared/config"
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/wxpay"
 )
 
@@ -43,9 +44,9 @@ func reconcileCmd() *cobra.Command {
 		})
 		return pay, openErr
 	}
-	ledger := func(db *pgxpool.Pool) billingrecon.Adapter {
+	ledger := func(db *pgxpool.Pool) billingledger.Adapter {
 		p, _ := client(context.Background()) // nil without an account: the ledger streams without it
-		return billingrecon.Adapter{Billing: billing.NewService(billing.Config{DB: db, Pay: p, Logger: log})}
+		return billingledger.Adapter{Billing: billing.New(domain.Deps{DB: db, Log: log}, billing.Ports{Pay: p}, billing.Config{})}
 	}
 	return reconciliation.Command(
 		reconciliation.WithLogger(log),

@@ -8,11 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/tandemcrm/tandem/billing"
-	"github.com/tandemcrm/tandem/consumer"
-	"github.com/tandemcrm/tandem/matching"
-	"github.com/tandemcrm/tandem/merchant"
-	"github.com/tandemcrm/tandem/reconciliation"
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/httpx"
 	"github.com/tandemcrm/tandem/shared/identity"
 )
@@ -38,21 +34,16 @@ func (a *app) router() *gin.Engine {
 	}
 	api := e.Group("/api/v1", auth.Authenticate())
 	auth.Mount(api)
-	signedIn := api.Group("", auth.RequireAPI())
-	merchant.NewHTTP(a.merchant).Mount(signedIn)
-	// reconciliation checks no permission itself: recon.run.read is put in front here.
-	reconciliation.NewHTTP(a.recon).Mount(signedIn.Group("/reconciliation", identity.Require(identity.PermReconRead)))
 	// POSTs that move money or points replay their answer for a repeated Idempotency-Key.
 	idem := &httpx.Idempotency{DB: a.db, Caller: identity.Caller}
-	// Consumers sign in from the mini-program (POST /api/v1/consumer/sessions) and call
-	// their own routes (/me/...) with the consumer token; staff tokens do not reach them.
-	consumer.NewHTTP(a.consumer, consumer.HTTPConfig{RequireAPI: auth.RequireAPI(), Idempotency: idem}).Mount(api)
-	if a.billing != nil {
-		// billing's WeChat Pay notify endpoints take no credentials: WeChat's signature is theirs.
-		billing.NewHTTP(a.billing, billing.HTTPConfig{RequireAPI: auth.RequireAPI(), Idempotency: idem}).Mount(api)
-		matching.NewHTTP(a.matching).Mount(api)
-	}
-	if err := a.mountConsole(e.Group("", auth.Authenticate()), auth); err != nil {
+	reg := a.registry()
+	reg.MountRoutes(domain.Routers{
+		Staff:      api.Group("", auth.RequireAPI()),
+		Consumer:   api.Group("", identity.RequireConsumer()),
+		Public:     api,
+		Idempotent: idem.Middleware(),
+	})
+	if err := a.mountConsole(e, e.Group("", auth.Authenticate()), auth, reg); err != nil {
 		// The templates and catalogues are embedded: only a broken build gets here.
 		panic(err)
 	}

@@ -20,9 +20,9 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/tandemcrm/tandem/billing"
-	"github.com/tandemcrm/tandem/billing/billingrecon"
 	"github.com/tandemcrm/tandem/consumer"
 	"github.com/tandemcrm/tandem/reconciliation"
+	"github.com/tandemcrm/tandem/reconciliation/billingledger"
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/money"
@@ -640,7 +640,7 @@ func TestStoryEndToEnd(t *testing.T) {
 	}
 	s.sim.Clock().Set(at(11).AddDate(0, 0, 1), true) // the next morning, once WeChat has made the bill
 	// The app's reconciliation service (billing is its repairer), billing's ledger as our side.
-	ledger, recon := billingrecon.Adapter{Billing: s.a.billing}, s.a.recon
+	ledger, recon := billingledger.Adapter{Billing: s.a.billing}, s.a.recon
 	rep1, err := recon.RunDownload(ctx, s.a.pay, day, ledger)
 	if err != nil {
 		t.Fatal(err)

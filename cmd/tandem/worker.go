@@ -9,6 +9,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/tandemcrm/tandem/shared/clock"
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/outbox"
 	"github.com/tandemcrm/tandem/shared/platform/platformdb"
 )
@@ -16,23 +18,37 @@ import (
 // Queues and their weights: finance work first, then domain events, then the rest.
 var queueWeights = map[string]int{"critical": 6, "default": 3, "low": 1}
 
-const (
-	taskCleanup = "platform:cleanup"
-)
+// platformTasks are the platform's own scheduled tasks, beside the domains'.
+func (a *app) platformTasks() []domain.Task {
+	return []domain.Task{{Type: "platform:cleanup", Cron: "@hourly", Queue: "low", Unique: time.Hour,
+		Help:   "delete outbox rows sent over 7 days ago and idempotency keys past their 24 h",
+		Handle: func(ctx context.Context, _ []byte) error { return a.cleanup(ctx) }}}
+}
+
+// tasks are every background task of this process: the platform's and each domain's.
+func (a *app) tasks() []domain.Task { return append(a.platformTasks(), a.registry().Tasks()...) }
+
+// workerHelp is `tandem worker --help`; TestWorkerHelpListsTheScheduledTasks keeps its
+// list of scheduled tasks equal to what is registered.
+const workerHelp = `Runs the background side of Tandem:
+  worker     the asynq server (every task handler) and the outbox relay
+  scheduler  the asynq scheduler (the periodic tasks below)
+  all        both (the default)
+Handlers and relays are safe in any number of replicas (relays share rows with
+FOR UPDATE SKIP LOCKED and leases). Periodic tasks carry a per-period task id, so a
+second scheduler for a moment (a rolling update) enqueues nothing twice.
+
+Periodic tasks (schedule in Asia/Shanghai):
+  platform:cleanup   @hourly   delete outbox rows sent over 7 days ago and idempotency keys past their 24 h
+`
 
 func workerCmd() *cobra.Command {
 	var role string
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run background work: asynq task handlers, the outbox relay and the scheduler",
-		Long: `Runs the background side of Tandem:
-  worker     the asynq server (every task handler) and the outbox relay
-  scheduler  the asynq scheduler (periodic tasks: reconciliation, clean-up)
-  all        both (the default)
-Handlers and relays are safe in any number of replicas (relays share rows with
-FOR UPDATE SKIP LOCKED and leases). Periodic tasks carry a per-period task id, so a
-second scheduler for a moment (a rolling update) enqueues nothing twice.`,
-		Args: cobra.NoArgs,
+		Long:  workerHelp,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if role != "all" && role != "worker" && role != "scheduler" {
 				return fmt.Errorf("--role=%q: want worker, scheduler or all", role)
@@ -80,7 +96,10 @@ func (a *app) runBackground(ctx context.Context, role string) error {
 		})
 		mux := asynq.NewServeMux()
 		outbox.Register(mux, subs)
-		mux.HandleFunc(taskCleanup, a.cleanup)
+		for _, t := range a.tasks() {
+			handle := t.Handle
+			mux.HandleFunc(t.Type, func(ctx context.Context, task *asynq.Task) error { return handle(ctx, task.Payload()) })
+		}
 		if err := srv.Start(mux); err != nil {
 			return fmt.Errorf("asynq server: %w", err)
 		}
@@ -104,10 +123,23 @@ func (a *app) runBackground(ctx context.Context, role string) error {
 }
 
 func (a *app) runScheduler(ctx context.Context) error {
-	s := asynq.NewScheduler(a.queue, &asynq.SchedulerOpts{Location: time.UTC, Logger: asynqLogger{a.log}, LogLevel: asynq.WarnLevel})
-	// Unique per period: two schedulers for a moment enqueue the hour's clean-up once.
-	if _, err := s.Register("@hourly", asynq.NewTask(taskCleanup, nil), asynq.Queue("low"), asynq.Unique(time.Hour)); err != nil {
-		return err
+	s := asynq.NewScheduler(a.queue, &asynq.SchedulerOpts{Location: clock.Shanghai, Logger: asynqLogger{a.log}, LogLevel: asynq.WarnLevel})
+	for _, t := range a.tasks() {
+		if t.Cron == "" {
+			continue
+		}
+		queue := t.Queue
+		if queue == "" {
+			queue = "default"
+		}
+		unique := t.Unique
+		if unique <= 0 {
+			unique = time.Hour
+		}
+		// Unique per period: two schedulers for a moment enqueue the period's task once.
+		if _, err := s.Register(t.Cron, asynq.NewTask(t.Type, nil), asynq.Queue(queue), asynq.Unique(unique)); err != nil {
+			return fmt.Errorf("schedule %s (%s): %w", t.Type, t.Cron, err)
+		}
 	}
 	if err := s.Start(); err != nil {
 		return fmt.Errorf("asynq scheduler: %w", err)
@@ -119,7 +151,7 @@ func (a *app) runScheduler(ctx context.Context) error {
 
 // cleanup deletes what has served its purpose: outbox rows sent over 7 days ago (their
 // tasks are long done) and idempotency keys past their 24 h life.
-func (a *app) cleanup(ctx context.Context, _ *asynq.Task) error {
+func (a *app) cleanup(ctx context.Context) error {
 	q := platformdb.New(a.db)
 	if _, err := q.DeleteSentOutbox(ctx, (7 * 24 * time.Hour).Milliseconds()); err != nil {
 		return err

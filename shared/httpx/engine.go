@@ -41,15 +41,21 @@ func New(o Options) *gin.Engine {
 		e.Use(newHTTPMetrics(o.Registry).middleware())
 	}
 	e.Use(accessLog(o.Log), recovery(o.Log), bodyLimit(o.BodyLimit))
-	e.NoRoute(func(c *gin.Context) {
-		Render(c, errs.E(errs.KindNotFound, "route_not_found", "no such endpoint: "+c.Request.Method+" "+c.Request.URL.Path))
-	})
+	e.NoRoute(RouteNotFound)
 	e.NoMethod(func(c *gin.Context) {
 		e := errs.E(errs.KindInvalid, "method_not_allowed", "method "+c.Request.Method+" is not allowed on "+c.Request.URL.Path)
 		writeError(c, http.StatusMethodNotAllowed, e, e)
 	})
 	return e
 }
+
+// RouteNotFound answers a request no route matches with the JSON error object.
+func RouteNotFound(c *gin.Context) {
+	Render(c, errs.E(errs.KindNotFound, CodeRouteNotFound, "no such endpoint: "+c.Request.Method+" "+c.Request.URL.Path))
+}
+
+// CodeRouteNotFound: no route matches the request.
+const CodeRouteNotFound = "route_not_found"
 
 // Handler adapts a handler that returns an error: the error, if any, is rendered once.
 func Handler(h func(c *gin.Context) error) gin.HandlerFunc {

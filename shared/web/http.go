@@ -30,10 +30,12 @@ type Console struct {
 	svc  *identity.Service
 	auth *identity.HTTP
 	cat  *Catalog
-	tpl  templates
+	tpl  *templates
 	log  *slog.Logger
-	// recon serves the reconciliation pages (WithRecon); nil: none.
-	recon ReconSource
+	// nav is the menu: the shell's entries, then each registered domain's.
+	nav []NavItem
+	// domains are the registered domains' pages, mounted by Mount.
+	domains []Pages
 }
 
 // New parses the templates and catalogues.
@@ -49,12 +51,12 @@ func New(svc *identity.Service, auth *identity.HTTP, log *slog.Logger) (*Console
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Console{svc: svc, auth: auth, cat: cat, tpl: tpl, log: log}, nil
+	return &Console{svc: svc, auth: auth, cat: cat, tpl: tpl, log: log, nav: baseNavigation()}, nil
 }
 
 // Mount adds the console's routes; the engine already runs identity's Authenticate.
 func (w *Console) Mount(e gin.IRouter) {
-	e.StaticFS("/assets", http.FS(Assets()))
+	e.GET("/assets/*path", serveAsset)
 	e.GET("/login", w.handle(w.getLogin))
 	e.POST("/login", w.handle(w.postLogin))
 	e.GET("/lang/:lang", w.setLang)
@@ -77,8 +79,8 @@ func (w *Console) Mount(e gin.IRouter) {
 	g.POST("/tokens", w.handle(w.createToken))
 	g.POST("/tokens/:id/revoke", w.handle(w.revokeToken))
 	g.GET("/audit", w.handle(w.audit))
-	if w.recon != nil {
-		w.mountRecon(g)
+	for _, p := range w.domains {
+		p.Mount(g, w)
 	}
 }
 
@@ -103,7 +105,7 @@ func (w *Console) requireLogin(c *gin.Context) {
 }
 
 // handle adapts a page handler: a returned error is shown as the error page.
-func (w *Console) handle(h func(c *gin.Context, v *view) error) gin.HandlerFunc {
+func (w *Console) handle(h func(c *gin.Context, v *View) error) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if err := h(c, w.view(c)); err != nil {
 			w.fail(c, err)
@@ -111,26 +113,48 @@ func (w *Console) handle(h func(c *gin.Context, v *view) error) gin.HandlerFunc 
 	}
 }
 
-func (w *Console) view(c *gin.Context) *view {
+func (w *Console) view(c *gin.Context) *View {
 	lang, _ := c.Cookie(langCookie)
-	v := &view{cat: w.cat, Lang: w.cat.Lang(lang), Path: c.Request.URL.RequestURI(), Me: identity.FromContext(c.Request.Context())}
+	v := &View{cat: w.cat, Lang: w.cat.Lang(lang), Path: c.Request.URL.RequestURI(), Me: identity.FromContext(c.Request.Context())}
 	if v.Me != nil {
-		v.Nav = navFor(v.Me, c.Request.URL.Path)
+		v.Nav = navFor(append(w.nav, queuesNav), v.Me, c.Request.URL.Path)
 		v.CSRF = v.Me.CSRFToken
+	}
+	if key, err := c.Cookie(flashCookie); err == nil && key != "" && w.cat.Has(v.Lang, key) {
+		v.Flash = v.T(key)
+		http.SetCookie(c.Writer, &http.Cookie{Name: flashCookie, Value: "", Path: "/", MaxAge: -1})
 	}
 	return v
 }
 
-// message is an error as a person reads it, in their language.
-func (v *view) message(err error) string {
+// message is an error as a person reads it, in their language: the code's own
+// message when the catalogues have one ("error.<code>"), else the English message for
+// an English reader, else a sentence for the error's kind naming the field, so that a
+// Chinese page never shows English.
+func (v *View) message(err error) string {
 	e := errs.As(err)
 	if e == nil || e.Kind == errs.KindInternal {
 		return v.T("error.internal")
 	}
 	if key := "error." + e.Code; v.cat.Has(v.Lang, key) {
-		return v.T(key, "Message", e.Message)
+		return v.T(key, "Message", e.Message, "Field", e.Field)
 	}
-	return e.Message
+	if v.Lang == "en" && e.Message != "" {
+		return e.Message
+	}
+	if e.Field != "" && (e.Kind == errs.KindInvalid || e.Kind == errs.KindUnprocessable) {
+		return v.T("error.kind.invalid_field", "Field", v.fieldLabel(e.Field))
+	}
+	return v.T("error.kind." + e.Kind.String())
+}
+
+// fieldLabel is a field's name as the reader knows it: "field.<name>" in the
+// catalogues, or the name itself.
+func (v *View) fieldLabel(name string) string {
+	if key := "field." + name; v.cat.Has(v.Lang, key) {
+		return v.T(key)
+	}
+	return name
 }
 
 func (w *Console) fail(c *gin.Context, err error) {
@@ -143,7 +167,7 @@ func (w *Console) fail(c *gin.Context, err error) {
 	w.render(c, status, "error", v)
 }
 
-func (w *Console) render(c *gin.Context, status int, page string, v *view) {
+func (w *Console) render(c *gin.Context, status int, page string, v *View) {
 	b, err := w.tpl.render(page, v)
 	if err != nil {
 		w.log.ErrorContext(c.Request.Context(), "console render", "err", err)
@@ -156,7 +180,7 @@ func (w *Console) render(c *gin.Context, status int, page string, v *view) {
 }
 
 // rerender shows a page again with a form's error; status is the error's.
-func (w *Console) rerender(c *gin.Context, v *view, err error, page func(*gin.Context, *view) error) error {
+func (w *Console) rerender(c *gin.Context, v *View, err error, page func(*gin.Context, *View) error) error {
 	if k := errs.KindOf(err); k == errs.KindInternal || k == errs.KindUnavailable || k == errs.KindTimeout {
 		return err
 	}
@@ -165,7 +189,7 @@ func (w *Console) rerender(c *gin.Context, v *view, err error, page func(*gin.Co
 	return page(c, v)
 }
 
-func (w *Console) show(c *gin.Context, v *view, page, title string, data any) error {
+func (w *Console) show(c *gin.Context, v *View, page, title string, data any) error {
 	v.Title, v.Page = title, data
 	w.render(c, c.Writer.Status(), page, v)
 	return nil
@@ -190,7 +214,7 @@ func localPath(p string) string {
 
 type loginPage struct{ CSRF, Next, Login string }
 
-func (w *Console) getLogin(c *gin.Context, v *view) error {
+func (w *Console) getLogin(c *gin.Context, v *View) error {
 	if v.Me != nil {
 		c.Redirect(http.StatusSeeOther, "/")
 		return nil
@@ -204,13 +228,13 @@ func (w *Console) getLogin(c *gin.Context, v *view) error {
 	return w.loginForm(c, v, "")
 }
 
-func (w *Console) loginForm(c *gin.Context, v *view, login string) error {
+func (w *Console) loginForm(c *gin.Context, v *View, login string) error {
 	token := uuid.NewString()
 	http.SetCookie(c.Writer, &http.Cookie{Name: loginCSRFCookie, Value: token, Path: "/login", HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	return w.show(c, v, "login", "login.title", loginPage{CSRF: token, Next: localPath(c.Query("next")), Login: login})
 }
 
-func (w *Console) postLogin(c *gin.Context, v *view) error {
+func (w *Console) postLogin(c *gin.Context, v *View) error {
 	cookie, _ := c.Cookie(loginCSRFCookie)
 	if cookie == "" || subtle.ConstantTimeCompare([]byte(cookie), []byte(c.PostForm("csrf_token"))) != 1 {
 		v.Error = v.message(identity.ErrCSRF)
@@ -229,7 +253,7 @@ func (w *Console) postLogin(c *gin.Context, v *view) error {
 	return nil
 }
 
-func (w *Console) postLogout(c *gin.Context, v *view) error {
+func (w *Console) postLogout(c *gin.Context, v *View) error {
 	if err := w.auth.EndSession(c, v.Me); err != nil {
 		return err
 	}
@@ -244,7 +268,7 @@ type dashboardPage struct {
 	Chart  string
 }
 
-func (w *Console) dashboard(c *gin.Context, v *view) error {
+func (w *Console) dashboard(c *gin.Context, v *View) error {
 	days, err := w.svc.SignInsByDay(c.Request.Context(), v.Me, 14)
 	if err != nil {
 		return err
@@ -259,6 +283,7 @@ func (w *Console) dashboard(c *gin.Context, v *view) error {
 		chart.Values = append(chart.Values, d.Count)
 	}
 	b, _ := json.Marshal(chart)
+	v.Charts = true
 	return w.show(c, v, "dashboard", "dashboard.title", dashboardPage{NPerms: len(v.Me.Permissions()), Chart: string(b)})
 }
 
@@ -271,7 +296,7 @@ type usersPage struct {
 	Roles    []identity.Role
 }
 
-func userColumns(v *view) []Column[identity.User] {
+func userColumns(v *View) []Column[identity.User] {
 	return []Column[identity.User]{
 		{Header: "users.login", Cell: func(u identity.User) string { return u.Login }, Link: func(u identity.User) string { return "/users/" + u.ID.String() }},
 		{Header: "users.name", Cell: func(u identity.User) string { return u.DisplayName }},
@@ -296,7 +321,7 @@ func userColumns(v *view) []Column[identity.User] {
 	}
 }
 
-func (w *Console) users(c *gin.Context, v *view) error {
+func (w *Console) users(c *gin.Context, v *View) error {
 	ctx := c.Request.Context()
 	f := identity.UserFilter{Q: c.Query("q"), Role: c.Query("role")}
 	if s := c.Query("cursor"); s != "" {
@@ -350,7 +375,7 @@ func (w *Console) users(c *gin.Context, v *view) error {
 }
 
 // grantable lists the roles the principal could grant (the service decides for real).
-func (w *Console) grantable(c *gin.Context, v *view) ([]identity.Role, error) {
+func (w *Console) grantable(c *gin.Context, v *View) ([]identity.Role, error) {
 	if !v.Me.Can(identity.PermRoleRead) {
 		var out []identity.Role
 		for _, r := range identity.BuiltinRoles() {
@@ -363,7 +388,7 @@ func (w *Console) grantable(c *gin.Context, v *view) ([]identity.Role, error) {
 	return w.svc.ListRoles(c.Request.Context(), v.Me)
 }
 
-func (w *Console) createUser(c *gin.Context, v *view) error {
+func (w *Console) createUser(c *gin.Context, v *View) error {
 	in := identity.NewUser{Login: c.PostForm("login"), DisplayName: c.PostForm("display_name"), Phone: c.PostForm("phone"),
 		Password: c.PostForm("password"), Roles: c.PostFormArray("roles"), Kind: identity.UserKind(c.PostForm("kind"))}
 	in.OrgUnitID, _ = uuid.Parse(c.PostForm("org_unit_id"))
@@ -386,7 +411,7 @@ type roleChoice struct {
 	Checked bool
 }
 
-func (w *Console) user(c *gin.Context, v *view) error {
+func (w *Console) user(c *gin.Context, v *View) error {
 	id, err := uuid.Parse(c.Param("id"))
 	if err != nil {
 		return errs.NotFound("identity.user")
@@ -410,7 +435,7 @@ func (w *Console) user(c *gin.Context, v *view) error {
 	return w.show(c, v, "user", "users.title", p)
 }
 
-func (w *Console) setRoles(c *gin.Context, v *view) error {
+func (w *Console) setRoles(c *gin.Context, v *View) error {
 	id, err := uuid.Parse(c.Param("id"))
 	if err != nil {
 		return errs.NotFound("identity.user")
@@ -422,7 +447,7 @@ func (w *Console) setRoles(c *gin.Context, v *view) error {
 	return w.user(c, v)
 }
 
-func (w *Console) setStatus(c *gin.Context, v *view) error {
+func (w *Console) setStatus(c *gin.Context, v *View) error {
 	id, err := uuid.Parse(c.Param("id"))
 	if err != nil {
 		return errs.NotFound("identity.user")
@@ -442,7 +467,7 @@ type orgPage struct {
 	CanWrite bool
 }
 
-func (w *Console) org(c *gin.Context, v *view) error {
+func (w *Console) org(c *gin.Context, v *View) error {
 	units, err := w.svc.OrgTree(c.Request.Context(), v.Me)
 	if err != nil {
 		return err
@@ -481,7 +506,7 @@ func treeOrder(units []identity.OrgUnit) []identity.OrgUnit {
 	return out
 }
 
-func (w *Console) createUnit(c *gin.Context, v *view) error {
+func (w *Console) createUnit(c *gin.Context, v *View) error {
 	parent, _ := uuid.Parse(c.PostForm("parent_id"))
 	_, err := w.svc.CreateOrgUnit(c.Request.Context(), v.Me, identity.NewOrgUnit{ParentID: parent, Kind: identity.OrgKind(c.PostForm("kind")), Name: c.PostForm("name")})
 	if err != nil {
@@ -491,7 +516,7 @@ func (w *Console) createUnit(c *gin.Context, v *view) error {
 	return nil
 }
 
-func (w *Console) moveUnit(c *gin.Context, v *view) error {
+func (w *Console) moveUnit(c *gin.Context, v *View) error {
 	id, _ := uuid.Parse(c.PostForm("id"))
 	parent, _ := uuid.Parse(c.PostForm("parent_id"))
 	if _, err := w.svc.MoveOrgUnit(c.Request.Context(), v.Me, id, parent); err != nil {
@@ -524,7 +549,7 @@ type permChoice struct {
 	Checked bool
 }
 
-func (w *Console) roles(c *gin.Context, v *view) error {
+func (w *Console) roles(c *gin.Context, v *View) error {
 	roles, err := w.svc.ListRoles(c.Request.Context(), v.Me)
 	if err != nil {
 		return err
@@ -555,7 +580,7 @@ func roleInput(c *gin.Context) identity.RoleInput {
 	return in
 }
 
-func (w *Console) createRole(c *gin.Context, v *view) error {
+func (w *Console) createRole(c *gin.Context, v *View) error {
 	if _, err := w.svc.CreateRole(c.Request.Context(), v.Me, roleInput(c)); err != nil {
 		return w.rerender(c, v, err, w.roles)
 	}
@@ -563,7 +588,7 @@ func (w *Console) createRole(c *gin.Context, v *view) error {
 	return nil
 }
 
-func (w *Console) updateRole(c *gin.Context, v *view) error {
+func (w *Console) updateRole(c *gin.Context, v *View) error {
 	id, err := uuid.Parse(c.Param("id"))
 	if err != nil {
 		return errs.NotFound("identity.role")
@@ -584,11 +609,11 @@ type tokensPage struct {
 	Secret    string
 }
 
-func (w *Console) tokens(c *gin.Context, v *view) error {
+func (w *Console) tokens(c *gin.Context, v *View) error {
 	return w.tokensWith(c, v, "")
 }
 
-func (w *Console) tokensWith(c *gin.Context, v *view, secret string) error {
+func (w *Console) tokensWith(c *gin.Context, v *View, secret string) error {
 	cursor, _ := uuid.Parse(c.Query("cursor"))
 	items, next, err := w.svc.ListTokens(c.Request.Context(), v.Me, cursor, 0)
 	if err != nil {
@@ -627,7 +652,7 @@ func (w *Console) tokensWith(c *gin.Context, v *view, secret string) error {
 	return w.show(c, v, "tokens", "tokens.title", p)
 }
 
-func (w *Console) createToken(c *gin.Context, v *view) error {
+func (w *Console) createToken(c *gin.Context, v *View) error {
 	days, _ := strconv.Atoi(c.PostForm("ttl_days"))
 	_, secret, err := w.svc.CreateToken(c.Request.Context(), v.Me, identity.NewToken{Name: c.PostForm("name"), TTL: time.Duration(days) * 24 * time.Hour})
 	if err != nil {
@@ -636,7 +661,7 @@ func (w *Console) createToken(c *gin.Context, v *view) error {
 	return w.tokensWith(c, v, secret)
 }
 
-func (w *Console) revokeToken(c *gin.Context, v *view) error {
+func (w *Console) revokeToken(c *gin.Context, v *View) error {
 	id, err := uuid.Parse(c.Param("id"))
 	if err != nil {
 		return errs.NotFound("identity.token")
@@ -652,7 +677,7 @@ func (w *Console) revokeToken(c *gin.Context, v *view) error {
 
 type auditPage struct{ List List }
 
-func (w *Console) audit(c *gin.Context, v *view) error {
+func (w *Console) audit(c *gin.Context, v *View) error {
 	f, err := audit.ParseFilter(c.Request.URL.Query())
 	if err != nil {
 		return err

@@ -113,7 +113,7 @@ func TestConsoleSignInNavigationAndLanguage(t *testing.T) {
 		}
 	}
 	res, page = b.do("GET", "/audit?format=csv", nil)
-	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") || !strings.HasPrefix(page, "时间,操作人,操作") || !strings.Contains(page, "auth.login") {
+	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") || !strings.HasPrefix(page, "\ufeff时间,操作人,操作") || !strings.Contains(page, "auth.login") {
 		t.Fatalf("audit csv: %d %q", res.StatusCode, page[:min(len(page), 200)])
 	}
 	// A form posted without the session's CSRF token changes nothing.

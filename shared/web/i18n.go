@@ -4,6 +4,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
@@ -33,6 +34,16 @@ func NewCatalog() (*Catalog, error) {
 		c.localizers[lang] = i18n.NewLocalizer(b, lang)
 	}
 	return c, nil
+}
+
+// Load adds a domain's catalogue: zh-CN.json and en.json at the root of fsys.
+func (c *Catalog) Load(fsys fs.FS) error {
+	for _, lang := range Languages() {
+		if _, err := c.bundle.LoadMessageFileFS(fsys, lang+".json"); err != nil {
+			return fmt.Errorf("web: catalogue %s: %w", lang, err)
+		}
+	}
+	return nil
 }
 
 // Lang returns a supported language for a requested one (the default otherwise).

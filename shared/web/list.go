@@ -87,7 +87,13 @@ func withQuery(base *url.URL, key, value, drop string) string {
 
 // WriteCSV streams a list as CSV: the header row translated by t, then a row per item
 // that each calls back with. Cells a spreadsheet would evaluate are defused.
+//
+// The file starts with a UTF-8 byte-order mark: without it Excel, which is what
+// finance and sales open exports with, reads UTF-8 Chinese as mojibake.
 func WriteCSV[T any](w io.Writer, cols []Column[T], t func(string) string, each func(func(T) error) error) error {
+	if _, err := io.WriteString(w, "\ufeff"); err != nil {
+		return err
+	}
 	cw := csv.NewWriter(w)
 	head := make([]string, len(cols))
 	for i, c := range cols {

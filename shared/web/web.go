@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"net/url"
 	"strings"
 	"time"
 
@@ -41,8 +42,9 @@ type NavItem struct {
 	Perms []identity.Permission
 }
 
-// Navigation is the console's menu; a domain appends its pages here.
-func Navigation() []NavItem {
+// baseNavigation is the shell's own menu: identity's pages. Domains add theirs with
+// Register (Pages.Nav), after these, in the order cmd/tandem registers them.
+func baseNavigation() []NavItem {
 	return []NavItem{
 		{"nav-dashboard", "nav.dashboard", "/", []identity.Permission{identity.PermDashboardView}},
 		{"nav-users", "nav.users", "/users", []identity.Permission{identity.PermUserRead}},
@@ -50,15 +52,16 @@ func Navigation() []NavItem {
 		{"nav-roles", "nav.roles", "/roles", []identity.Permission{identity.PermRoleRead}},
 		{"nav-tokens", "nav.tokens", "/tokens", []identity.Permission{identity.PermTokenCreate, identity.PermTokenManage}},
 		{"nav-audit", "nav.audit", "/audit", []identity.Permission{identity.PermAuditRead}},
-		{"nav-recon", "nav.recon", "/recon", []identity.Permission{identity.PermReconRead}},
-		{"nav-queues", "nav.queues", "/admin/queues", []identity.Permission{identity.PermQueuesAdmin}},
 	}
 }
 
-// navFor is the navigation a principal sees.
-func navFor(p *identity.Principal, current string) []navLink {
+// queuesNav is the admins' queue dashboard, always last.
+var queuesNav = NavItem{"nav-queues", "nav.queues", "/admin/queues", []identity.Permission{identity.PermQueuesAdmin}}
+
+// navFor is the navigation a principal sees: the entries of any permission they hold.
+func navFor(items []NavItem, p *identity.Principal, current string) []navLink {
 	var out []navLink
-	for _, it := range Navigation() {
+	for _, it := range items {
 		for _, perm := range it.Perms {
 			if p.Can(perm) {
 				active := it.Href == current || (it.Href != "/" && strings.HasPrefix(current, it.Href+"/"))
@@ -75,8 +78,8 @@ type navLink struct {
 	Active bool
 }
 
-// view is what every page template gets.
-type view struct {
+// View is what every page template gets, and what a console handler is given.
+type View struct {
 	cat   *Catalog
 	Lang  string
 	Title string // catalogue key
@@ -87,10 +90,14 @@ type view struct {
 	Error string
 	Flash string
 	Page  any
+	// Form is what was typed into the form being shown again after an error.
+	Form url.Values
+	// Charts loads ECharts: set by pages that draw charts, so the others stay light.
+	Charts bool
 }
 
 // T translates a catalogue key; pairs of arguments are template data.
-func (v *view) T(key string, args ...any) string {
+func (v *View) T(key string, args ...any) string {
 	var data map[string]any
 	if len(args) > 1 {
 		data = map[string]any{}
@@ -102,7 +109,7 @@ func (v *view) T(key string, args ...any) string {
 }
 
 // OtherLang is the language the switch offers.
-func (v *view) OtherLang() string {
+func (v *View) OtherLang() string {
 	if v.Lang == "en" {
 		return "zh-CN"
 	}
@@ -110,7 +117,7 @@ func (v *view) OtherLang() string {
 }
 
 // Time shows a time in Asia/Shanghai.
-func (v *view) Time(t any) string {
+func (v *View) Time(t any) string {
 	switch x := t.(type) {
 	case time.Time:
 		return x.In(shanghai).Format("2006-01-02 15:04")
@@ -125,10 +132,15 @@ func (v *view) Time(t any) string {
 var shanghai = time.FixedZone("CST", 8*3600)
 
 // templates holds one template set per page: the layout and components plus the page.
-type templates map[string]*template.Template
+// The shell's pages are named by their file ("users"); a domain's by its name and file
+// ("recon/runs").
+type templates struct {
+	base  *template.Template
+	pages map[string]*template.Template
+}
 
-func parseTemplates() (templates, error) {
-	funcs := template.FuncMap{
+func templateFuncs() template.FuncMap {
+	return template.FuncMap{
 		"args": func(kv ...any) map[string]any {
 			m := map[string]any{}
 			for i := 0; i+1 < len(kv); i += 2 {
@@ -137,28 +149,50 @@ func parseTemplates() (templates, error) {
 			return m
 		},
 		"repeat": strings.Repeat,
+		"yuan":   Yuan,
+		"asset":  assetPath,
 	}
-	base, err := template.New("").Funcs(funcs).ParseFS(templateFiles, "templates/_*.html")
+}
+
+func parseTemplates() (*templates, error) {
+	base, err := template.New("").Funcs(templateFuncs()).ParseFS(templateFiles, "templates/_*.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: templates: %w", err)
 	}
-	pages, err := fs.Glob(templateFiles, "templates/[a-z]*.html")
+	ts := &templates{base: base, pages: map[string]*template.Template{}}
+	sub, err := fs.Sub(templateFiles, "templates")
 	if err != nil {
 		return nil, err
 	}
-	out := templates{}
-	for _, p := range pages {
-		t, err := template.Must(base.Clone()).ParseFS(templateFiles, p)
-		if err != nil {
-			return nil, fmt.Errorf("web: template %s: %w", p, err)
-		}
-		out[strings.TrimSuffix(strings.TrimPrefix(p, "templates/"), ".html")] = t
-	}
-	return out, nil
+	return ts, ts.add("", sub)
 }
 
-func (ts templates) render(page string, v *view) ([]byte, error) {
-	t, ok := ts[page]
+// add parses every page template (*.html not starting with _) at the root of fsys,
+// each with the layout and components, under namespace.
+func (ts *templates) add(namespace string, fsys fs.FS) error {
+	pages, err := fs.Glob(fsys, "[a-z]*.html")
+	if err != nil {
+		return err
+	}
+	for _, p := range pages {
+		t, err := template.Must(ts.base.Clone()).ParseFS(fsys, p)
+		if err != nil {
+			return fmt.Errorf("web: template %s/%s: %w", namespace, p, err)
+		}
+		name := strings.TrimSuffix(p, ".html")
+		if namespace != "" {
+			name = namespace + "/" + name
+		}
+		if _, dup := ts.pages[name]; dup {
+			return fmt.Errorf("web: page %s registered twice", name)
+		}
+		ts.pages[name] = t
+	}
+	return nil
+}
+
+func (ts *templates) render(page string, v *View) ([]byte, error) {
+	t, ok := ts.pages[page]
 	if !ok {
 		return nil, fmt.Errorf("web: no page %s", page)
 	}

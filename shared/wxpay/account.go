@@ -29,7 +29,7 @@ type Account struct {
 	CertSerial string          // serial of the merchant API certificate (signs requests)
 	PrivateKey *rsa.PrivateKey // the merchant API private key
 	// APIv3Key decrypts notification resources. It must be exactly 32 bytes: the SDK
-	// would silently accept 16 or 24 and run AES-128/192 instead (WECHATPAY.md b).
+	// would silently accept 16 or 24 and run AES-128/192 instead (shared/wxpay/WECHATPAY.md b).
 	APIv3Key string
 
 	PlatformCerts []*x509.Certificate // platform-certificate mode
@@ -58,7 +58,7 @@ func (a Account) Validate() error {
 
 // verifier is the SDK verifier for this account's key material: the combined one
 // during a switch, whose GetSerial names the public key, so responses to our
-// requests come back signed with it (WECHATPAY.md b, "responses follow the
+// requests come back signed with it (shared/wxpay/WECHATPAY.md b, "responses follow the
 // request's Wechatpay-Serial").
 func (a Account) verifier() auth.Verifier {
 	certs := core.NewCertificateMapWithList(a.PlatformCerts)

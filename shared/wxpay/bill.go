@@ -2,7 +2,7 @@ package wxpay
 
 import "time"
 
-// TradeBillType selects the lines of a trade bill (WECHATPAY.md d, e).
+// TradeBillType selects the lines of a trade bill (shared/wxpay/WECHATPAY.md d, e).
 type TradeBillType string
 
 const (

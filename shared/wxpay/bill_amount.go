@@ -56,7 +56,7 @@ func parseFixed(s string, scale int) (int64, bool) {
 	return v, true
 }
 
-// parseCount parses a count; the old v2 bills write counts as "20.0" (WECHATPAY.md e).
+// parseCount parses a count; the old v2 bills write counts as "20.0" (shared/wxpay/WECHATPAY.md e).
 func parseCount(s string) (int64, bool) {
 	for i := 0; i < len(s); i++ {
 		if s[i] == '.' {

@@ -12,7 +12,7 @@ const (
 	FlowExpense = "支出"
 )
 
-// FundFlowLine is one detail line of a fund-flow bill (WECHATPAY.md e, FMTF).
+// FundFlowLine is one detail line of a fund-flow bill (shared/wxpay/WECHATPAY.md e, FMTF).
 // Amount is always positive; Direction says which way it went.
 type FundFlowLine struct {
 	LineNo    int

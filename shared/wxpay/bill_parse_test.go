@@ -13,7 +13,7 @@ import (
 
 const allHeader = "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注"
 
-// sampleAll is an ALL bill shaped like the real 2024 download in WECHATPAY.md e
+// sampleAll is an ALL bill shaped like the real 2024 download in shared/wxpay/WECHATPAY.md e
 // (BOM, CRLF): a payment whose goods name holds a comma, and two refunds of it
 // with the fee returned negative.
 var sampleAll = "\uFEFF" + allHeader + "\r\n" +

@@ -20,7 +20,7 @@ const (
 
 // lineScanner yields the lines of a bill without their terminator (LF or CRLF).
 // It detects gzip by its magic number and drops a leading UTF-8 BOM, both of
-// which real bills may or may not have (WECHATPAY.md e).
+// which real bills may or may not have (shared/wxpay/WECHATPAY.md e).
 type lineScanner struct {
 	r      io.Reader
 	buf    []byte // bytes read but not yet turned into a chunk (a partial line)

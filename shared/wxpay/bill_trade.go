@@ -9,7 +9,7 @@ import (
 
 // TradeLine is one detail line of a trade bill. Amounts are fen, the fee is
 // milli-fen (bills print it with five decimals). A refund is its own line with
-// TradeState "REFUND", 应结订单金额 = 订单金额 = 0 and a negative fee (WECHATPAY.md e).
+// TradeState "REFUND", 应结订单金额 = 订单金额 = 0 and a negative fee (shared/wxpay/WECHATPAY.md e).
 type TradeLine struct {
 	LineNo            int
 	TradeTime         time.Time // 交易时间: payment success, or the refund's own time in ALL bills
@@ -93,7 +93,7 @@ const (
 	tcLegacyTotal // 总金额 of the old 24-column layout
 )
 
-// tradeColumns maps header names, current and legacy (WECHATPAY.md e), to columns.
+// tradeColumns maps header names, current and legacy (shared/wxpay/WECHATPAY.md e), to columns.
 var tradeColumns = map[string]tradeCol{
 	"交易时间": tcTradeTime, "公众账号ID": tcAppID, "商户号": tcMchID,
 	"特约商户号": tcSubMchID, "子商户号": tcSubMchID, "设备号": tcDeviceInfo,
@@ -123,7 +123,7 @@ const (
 
 // tradeSummaryColumns: the 7-column ALL/REFUND summary, the 4-column SUCCESS
 // summary of the 2024 document and the legacy names all map here; which ones a
-// file has does not matter (WECHATPAY.md, disagreement 1).
+// file has does not matter (shared/wxpay/WECHATPAY.md, disagreement 1).
 var tradeSummaryColumns = map[string]tradeSumCol{
 	"总交易单数": tsCount, "应结订单总金额": tsSettlementTotal, "总交易额": tsSettlementTotal,
 	"退款总金额": tsRefundAmount, "总退款金额": tsRefundAmount,

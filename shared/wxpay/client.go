@@ -23,7 +23,7 @@ type Client struct {
 	cfg    clientConfig
 
 	api      *core.Client // verifies every response
-	download *core.Client // bill files only: WeChat does not sign them (WECHATPAY.md d)
+	download *core.Client // bill files only: WeChat does not sign them (shared/wxpay/WECHATPAY.md d)
 	jsapi    *jsapi.JsapiApiService
 	native   *native.NativeApiService
 	refunds  *refunddomestic.RefundsApiService

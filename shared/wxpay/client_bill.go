@@ -46,7 +46,7 @@ type BillFile struct {
 //
 // Applying is a signed GET verified like any answer; the file itself is not signed
 // by WeChat, so it is fetched with a client that skips verification and checked
-// against the announced digest instead (WECHATPAY.md d; the SDK's FAQ). A day
+// against the announced digest instead (shared/wxpay/WECHATPAY.md d; the SDK's FAQ). A day
 // without trades answers wxpay.no_statement_exist (final); a day not yet ready
 // answers wxpay.statement_creating (retryable, after 10:00 the next day).
 func (c *Client) DownloadTradeBill(ctx context.Context, r TradeBillRequest, w io.Writer) (*BillFile, error) {
@@ -85,7 +85,7 @@ func (c *Client) downloadBill(ctx context.Context, op, path string, q url.Values
 	out := &countingWriter{w: w}
 	var file *BillFile
 	// Apply and download form one retried unit: the download URL lives only
-	// 30 s to 5 min (sources differ, WECHATPAY.md d), so a failed download applies
+	// 30 s to 5 min (sources differ, shared/wxpay/WECHATPAY.md d), so a failed download applies
 	// again. Once bytes have reached w nothing can be retried.
 	err := c.callWithin(ctx, op, true, c.cfg.downloadTimeout, func(ctx context.Context) error {
 		var apply billApply
@@ -112,7 +112,7 @@ func (c *Client) downloadBill(ctx context.Context, op, path string, q url.Values
 }
 
 // fetchBill downloads one bill file, gunzips it when asked for GZIP, and checks
-// the SHA1 of the uncompressed bytes (as wechatpay-java does, WECHATPAY.md d).
+// the SHA1 of the uncompressed bytes (as wechatpay-java does, shared/wxpay/WECHATPAY.md d).
 func (c *Client) fetchBill(ctx context.Context, op string, apply billApply, gz bool, w *countingWriter) (*BillFile, error) {
 	result, err := c.download.Get(ctx, apply.DownloadURL)
 	if err != nil {

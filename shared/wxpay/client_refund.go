@@ -8,7 +8,7 @@ import (
 	"github.com/wechatpay-apiv3/wechatpay-go/services/refunddomestic"
 )
 
-// Refund statuses (WECHATPAY.md f).
+// Refund statuses (shared/wxpay/WECHATPAY.md f).
 const (
 	RefundSuccess    = "SUCCESS"
 	RefundClosed     = "CLOSED"

@@ -8,7 +8,7 @@
 // are idempotent, and parses WeChat's bill files.
 //
 // The protocol facts this package relies on, with their sources, are in
-// shared/WECHATPAY.md of the design documents; the simulator in wxsim follows the
+// shared/shared/wxpay/WECHATPAY.md of the design documents; the simulator in wxsim follows the
 // same document, never this package.
 //
 // Money is integer fen (int64) everywhere. Bill fees, which WeChat prints with five

@@ -14,10 +14,10 @@ import (
 )
 
 // SignTestPrefix starts the signature of WeChat's deliberate probes, which a
-// merchant must refuse (WECHATPAY.md b).
+// merchant must refuse (shared/wxpay/WECHATPAY.md b).
 const SignTestPrefix = "WECHATPAY/SIGNTEST/"
 
-// Event types of the notifications Tandem handles (WECHATPAY.md c).
+// Event types of the notifications Tandem handles (shared/wxpay/WECHATPAY.md c).
 const (
 	EventTransactionSuccess = "TRANSACTION.SUCCESS"
 	EventRefundSuccess      = "REFUND.SUCCESS"
@@ -49,7 +49,7 @@ type Notification struct {
 // error: a business fact for the caller to record, not a forgery.
 //
 // Panics inside the SDK (it dereferences a missing resource and lets AES-GCM
-// panic on a nonce that is not 12 bytes, WECHATPAY.md b) become notify_invalid.
+// panic on a nonce that is not 12 bytes, shared/wxpay/WECHATPAY.md b) become notify_invalid.
 func (c *Client) ParseNotification(ctx context.Context, r *http.Request) (n *Notification, err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -104,7 +104,7 @@ func (c *Client) ParseNotification(ctx context.Context, r *http.Request) (n *Not
 }
 
 // refundNotice is the decrypted refund resource; wechatpay-go v0.2.21 has no
-// model for it (WECHATPAY.md c).
+// model for it (shared/wxpay/WECHATPAY.md c).
 type refundNotice struct {
 	MchID               string     `json:"mchid"`
 	TransactionID       string     `json:"transaction_id"`

@@ -20,7 +20,7 @@ type NotifyFunc func(ctx context.Context, n *Notification) error
 const maxNotifyBody = 64 << 10
 
 // NotifyHandler is the HTTP endpoint WeChat posts notifications to. It answers as
-// WeChat judges, by status code only (WECHATPAY.md c): 204 when handled, 401 for
+// WeChat judges, by status code only (shared/wxpay/WECHATPAY.md c): 204 when handled, 401 for
 // a notification that is not genuine, 500 when fn fails or anything panics, each
 // failure with the documented {"code":"FAIL","message":...} body.
 func (c *Client) NotifyHandler(fn NotifyFunc) http.Handler {

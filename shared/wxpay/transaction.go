@@ -6,7 +6,7 @@ import (
 	"github.com/wechatpay-apiv3/wechatpay-go/services/payments"
 )
 
-// Trade states of a transaction (WECHATPAY.md f, query).
+// Trade states of a transaction (shared/wxpay/WECHATPAY.md f, query).
 const (
 	TradeStateSuccess    = "SUCCESS"
 	TradeStateRefund     = "REFUND"

@@ -1,4 +1,6 @@
-// Tandem console: the CSRF header on every htmx request, and ECharts on [data-chart].
+// Tandem console: the CSRF header on every htmx request, a question before every
+// destructive action ([data-confirm] on a form or button), and ECharts on [data-chart]
+// (either {labels, values, name} for a bar chart, or {option} for any ECharts option).
 (function () {
   "use strict";
   function csrf() {
@@ -14,7 +16,9 @@
       if (el.dataset.ready) return;
       var d = JSON.parse(el.dataset.chart);
       var chart = window.echarts.init(el);
-      chart.setOption({
+      if (d.option) {
+        chart.setOption(d.option);
+      } else chart.setOption({
         grid: { left: 40, right: 16, top: 16, bottom: 40 },
         tooltip: { trigger: "axis" },
         xAxis: { type: "category", data: d.labels },
@@ -25,6 +29,12 @@
       el.dataset.ready = "1";
     });
   }
+  document.addEventListener("submit", function (e) {
+    var f = e.target, q = f.getAttribute("data-confirm");
+    var b = e.submitter;
+    if (b && b.getAttribute("data-confirm")) q = b.getAttribute("data-confirm");
+    if (q && !window.confirm(q)) e.preventDefault();
+  }, true);
   document.addEventListener("DOMContentLoaded", function () { charts(document); });
   document.addEventListener("htmx:afterSwap", function (e) { charts(e.target); });
 })();

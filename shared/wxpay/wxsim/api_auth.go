@@ -16,11 +16,11 @@ import (
 	"time"
 )
 
-// authScheme is the only Authorization scheme WeChat accepts (WECHATPAY.md a).
+// authScheme is the only Authorization scheme WeChat accepts (shared/wxpay/WECHATPAY.md a).
 const authScheme = "WECHATPAY2-SHA256-RSA2048"
 
 // timestampWindow is how far a request's timestamp may be from WeChat's clock.
-// WECHATPAY.md gives the SDK's 300 s for responses and notifications; no source
+// shared/wxpay/WECHATPAY.md gives the SDK's 300 s for responses and notifications; no source
 // gives WeChat's own window for requests, so the same one is applied.
 const timestampWindow = 300
 
@@ -38,7 +38,7 @@ type apiResponse struct {
 	status      int
 	body        []byte
 	contentType string
-	unsigned    bool // bill files: WeChat does not sign them (WECHATPAY.md d)
+	unsigned    bool // bill files: WeChat does not sign them (shared/wxpay/WECHATPAY.md d)
 }
 
 type apiFunc func(req *apiRequest) apiResponse
@@ -135,7 +135,7 @@ func (s *Sim) authenticate(r *http.Request, body []byte) (*Merchant, apiResponse
 }
 
 // parseAuthorization reads `WECHATPAY2-SHA256-RSA2048 k="v",...`; the five
-// parameters may come in any order (WECHATPAY.md a).
+// parameters may come in any order (shared/wxpay/WECHATPAY.md a).
 func parseAuthorization(h string) (map[string]string, error) {
 	rest, ok := strings.CutPrefix(h, authScheme+" ")
 	if !ok {
@@ -179,7 +179,7 @@ func (s *Sim) write(w http.ResponseWriter, r *http.Request, m *Merchant, resp ap
 }
 
 // writeProbe answers with a deliberately wrong signature, as WeChat does now and
-// then to check that merchants verify (WECHATPAY.md b).
+// then to check that merchants verify (shared/wxpay/WECHATPAY.md b).
 func (s *Sim) writeProbe(w http.ResponseWriter, resp apiResponse) {
 	h := w.Header()
 	h.Set("Content-Type", resp.contentType)
@@ -194,7 +194,7 @@ func (s *Sim) writeProbe(w http.ResponseWriter, resp apiResponse) {
 func signTestSignature() string { return "WECHATPAY/SIGNTEST/" + mustNonce() }
 
 // responseKey picks the key for an answer: the one the request's
-// Wechatpay-Serial names, else the merchant's mode (WECHATPAY.md b).
+// Wechatpay-Serial names, else the merchant's mode (shared/wxpay/WECHATPAY.md b).
 func (s *Sim) responseKey(requested string, m *Merchant) (*rsa.PrivateKey, string) {
 	switch {
 	case requested == s.keys.PublicKeyID:
@@ -235,7 +235,7 @@ func (s *Sim) signInto(h http.Header, key *rsa.PrivateKey, serial string, body [
 }
 
 // SignMessage is WeChat's signature of an answer or notification: SHA256withRSA
-// over "timestamp\nnonce\nbody\n", base64 (WECHATPAY.md b). Exported so tests can
+// over "timestamp\nnonce\nbody\n", base64 (shared/wxpay/WECHATPAY.md b). Exported so tests can
 // forge notifications that only WeChat could sign (wrong AAD, stale timestamps).
 func SignMessage(key *rsa.PrivateKey, ts int64, nonce string, body []byte) string {
 	msg := strconv.FormatInt(ts, 10) + "\n" + nonce + "\n" + string(body) + "\n"

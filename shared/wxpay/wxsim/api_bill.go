@@ -15,7 +15,7 @@ import (
 
 // billDay checks bill_date against the simulator clock: a day's bills exist
 // from 10:00 Asia/Shanghai the next day (generated after 09:00, "fetch after
-// 10:00"; before that STATEMENT_CREATING), for three months (WECHATPAY.md d).
+// 10:00"; before that STATEMENT_CREATING), for three months (shared/wxpay/WECHATPAY.md d).
 func (s *Sim) billDay(raw string) (from, to time.Time, resp apiResponse, ok bool) {
 	day, err := time.ParseInLocation("2006-01-02", raw, shanghai)
 	if err != nil {
@@ -75,7 +75,7 @@ func (s *Sim) applyFundFlowBill(req *apiRequest) apiResponse {
 }
 
 // issueBill renders the file, announces its SHA1 (of the uncompressed bytes,
-// WECHATPAY.md d) and a download URL on WeChat's host that expires.
+// shared/wxpay/WECHATPAY.md d) and a download URL on WeChat's host that expires.
 func (s *Sim) issueBill(req *apiRequest, tarType string, render func(context.Context, io.Writer) (int, error)) apiResponse {
 	if tarType != "" && tarType != "GZIP" {
 		return paramError("tar_type 仅支持 GZIP")
@@ -107,7 +107,7 @@ func (s *Sim) issueBill(req *apiRequest, tarType string, render func(context.Con
 }
 
 // downloadBill serves a bill file: the request is signed like any other, the
-// answer is not (WECHATPAY.md d). An unknown or expired token is
+// answer is not (shared/wxpay/WECHATPAY.md d). An unknown or expired token is
 // 400 INVALID_REQUEST (apply again), another merchant's 403 NO_AUTH.
 func (s *Sim) downloadBill(req *apiRequest) apiResponse {
 	t, ok := s.tokens.get(req.r.URL.Query().Get("token"), s.clock.Now())
@@ -170,7 +170,7 @@ func (s *Sim) format() fileFormat {
 
 // writeTradeBill writes the trade bill of [from, to) from the record: payments
 // by success time, refunds by the time they were accepted, each refund's status
-// as it is now (WECHATPAY.md e). It returns the number of detail lines.
+// as it is now (shared/wxpay/WECHATPAY.md e). It returns the number of detail lines.
 func (s *Sim) writeTradeBill(ctx context.Context, w io.Writer, mchID, typ string, from, to time.Time) (int, error) {
 	bw, err := newTradeBillWriter(w, typ, s.format())
 	if err != nil {

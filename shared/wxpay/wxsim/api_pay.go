@@ -24,7 +24,7 @@ func paramError(format string, args ...any) apiResponse {
 	return apiError(http.StatusBadRequest, "PARAM_ERROR", fmt.Sprintf(format, args...))
 }
 
-// prepayBody is the JSAPI/Native prepay request (WECHATPAY.md f).
+// prepayBody is the JSAPI/Native prepay request (shared/wxpay/WECHATPAY.md f).
 type prepayBody struct {
 	AppID       string     `json:"appid"`
 	MchID       string     `json:"mchid"`
@@ -80,7 +80,7 @@ func (s *Sim) prepay(req *apiRequest, tradeType string) apiResponse {
 		return s.internal(ctx, "prepay", err)
 	}
 	if !inserted {
-		// A repeated prepay. Not in WECHATPAY.md: an identical request for an
+		// A repeated prepay. Not in shared/wxpay/WECHATPAY.md: an identical request for an
 		// unpaid order gets the same prepay_id, anything else an error.
 		switch {
 		case stored.TradeState == "SUCCESS" || stored.TradeState == "REFUND":
@@ -220,7 +220,7 @@ func (s *Sim) closeOrder(req *apiRequest) apiResponse {
 }
 
 // txn is a transaction as queries and payment notifications carry it, fields in
-// the order of WECHATPAY.md c; an unpaid order has no transaction_id, payer,
+// the order of shared/wxpay/WECHATPAY.md c; an unpaid order has no transaction_id, payer,
 // success_time, bank_type or trade_type yet.
 type txn struct {
 	AppID          string    `json:"appid"`

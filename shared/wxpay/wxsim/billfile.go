@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Bill layouts, from the 2024.11.25 format page (WECHATPAY.md e, FMT).
+// Bill layouts, from the 2024.11.25 format page (shared/wxpay/WECHATPAY.md e, FMT).
 const (
 	headerAll     = "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注"
 	headerSuccess = "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,商品名称,商户数据包,手续费,费率,订单金额,费率备注"
@@ -50,7 +50,7 @@ type TradeRefund struct {
 	SuccessTime *time.Time
 }
 
-// fileFormat is what WeChat does not document about bill files (WECHATPAY.md e,
+// fileFormat is what WeChat does not document about bill files (shared/wxpay/WECHATPAY.md e,
 // disagreement 3): real downloads were seen with a BOM and with CRLF.
 type fileFormat struct {
 	bom bool
@@ -87,7 +87,7 @@ func (b *billWriter) fen(v int64) {
 	b.buf = append(b.buf, ',')
 }
 
-// fee prints a fee the way bills do: yuan with five decimals (WECHATPAY.md e).
+// fee prints a fee the way bills do: yuan with five decimals (shared/wxpay/WECHATPAY.md e).
 func (b *billWriter) fee(fen int64) {
 	b.fen(fen)
 	b.buf = append(b.buf[:len(b.buf)-1], "000,"...)
@@ -141,7 +141,7 @@ func newTradeBillWriter(w io.Writer, typ string, f fileFormat) (*tradeBillWriter
 	return &tradeBillWriter{billWriter: b, typ: typ}, err
 }
 
-// write writes r. The rules of WECHATPAY.md e: a refund is its own line with
+// write writes r. The rules of shared/wxpay/WECHATPAY.md e: a refund is its own line with
 // 交易状态 REFUND, 应结订单金额 = 订单金额 = 0.00, the refund in 退款金额 and
 // 申请退款金额 and the returned fee negative; a payment line has 0 as refund
 // numbers and 0.00 as refund amounts. In REFUND bills 交易时间 is the payment's
@@ -224,7 +224,7 @@ func (b *tradeBillWriter) refundColumns(rf *TradeRefund) {
 }
 
 // close writes the summary lines: 总交易单数 counts every detail line, the amounts
-// are plain sums of the detail columns (WECHATPAY.md e).
+// are plain sums of the detail columns (shared/wxpay/WECHATPAY.md e).
 func (b *tradeBillWriter) close() error {
 	s := b.sums
 	if b.typ == "SUCCESS" {
@@ -253,7 +253,7 @@ func (b *tradeBillWriter) close() error {
 	return b.w.Flush()
 }
 
-// fundFlowBillWriter writes a fund-flow bill (WECHATPAY.md e, FMTF).
+// fundFlowBillWriter writes a fund-flow bill (shared/wxpay/WECHATPAY.md e, FMTF).
 type fundFlowBillWriter struct {
 	*billWriter
 	balance                  int64
@@ -307,7 +307,7 @@ func (b *fundFlowBillWriter) close() error {
 }
 
 // escapeFlowText: in 备注 and 业务凭证号 WeChat writes \r and \n as the two
-// characters \r and \n (WECHATPAY.md e, FMTF).
+// characters \r and \n (shared/wxpay/WECHATPAY.md e, FMTF).
 func escapeFlowText(s string) string {
 	for i := 0; i < len(s); i++ {
 		if s[i] == '\r' || s[i] == '\n' {

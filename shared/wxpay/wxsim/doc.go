@@ -5,7 +5,7 @@
 // answer, encrypts and delivers notifications on WeChat's retry schedule, and
 // writes trade and fund-flow bills from its own durable record (schema wxsim).
 //
-// It follows shared/WECHATPAY.md of the design documents, never Tandem's client:
+// It follows shared/shared/wxpay/WECHATPAY.md of the design documents, never Tandem's client:
 // the client and the simulator meet only on the wire. (It imports wxpay for the
 // Account type it hands to `tandem dev`, and for nothing else.)
 //

@@ -26,7 +26,7 @@ type PlatformKeys struct {
 }
 
 // CertSerial is the platform certificate serial as WeChat writes it in
-// Wechatpay-Serial: upper-case hex of the serial number (WECHATPAY.md b).
+// Wechatpay-Serial: upper-case hex of the serial number (shared/wxpay/WECHATPAY.md b).
 func (k *PlatformKeys) CertSerial() string { return certSerial(k.Cert) }
 
 // MerchantKeys is a merchant's API certificate and key and its APIv3 key: what a
@@ -55,7 +55,7 @@ func GeneratePlatformKeys() (*PlatformKeys, error) {
 		return nil, err
 	}
 	// The shape of the real example PUB_KEY_ID_0112860886012025062700111588000000
-	// (WECHATPAY.md b): 34 digits.
+	// (shared/wxpay/WECHATPAY.md b): 34 digits.
 	id, err := randomDigits(34)
 	if err != nil {
 		return nil, err

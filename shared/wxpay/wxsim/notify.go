@@ -17,7 +17,7 @@ import (
 )
 
 // retrySchedule is WeChat's notification retry schedule: "15s/15s/30s/3m/10m/20m/
-// 30m/30m/30m/60m/3h/3h/3h/6h/6h — 总计 24h4m" (WECHATPAY.md c; the text comes from
+// 30m/30m/30m/60m/3h/3h/3h/6h/6h — 总计 24h4m" (shared/wxpay/WECHATPAY.md c; the text comes from
 // the v2 payment and refund pages, the v3 excerpt stops before it: disagreement 7).
 var retrySchedule = []time.Duration{
 	15 * time.Second, 15 * time.Second, 30 * time.Second, 3 * time.Minute, 10 * time.Minute,
@@ -50,7 +50,7 @@ func paymentNotice(o *order, delay time.Duration) *notice {
 	}
 }
 
-// refundPlain is the decrypted refund resource (WECHATPAY.md c).
+// refundPlain is the decrypted refund resource (shared/wxpay/WECHATPAY.md c).
 type refundPlain struct {
 	MchID               string `json:"mchid"`
 	TransactionID       string `json:"transaction_id"`
@@ -110,7 +110,7 @@ type resource struct {
 }
 
 // sealNotice encrypts the resource with AEAD_AES_256_GCM under the merchant's
-// APIv3 key: a 12-byte nonce, base64(ciphertext‖tag) (WECHATPAY.md c).
+// APIv3 key: a 12-byte nonce, base64(ciphertext‖tag) (shared/wxpay/WECHATPAY.md c).
 func sealNotice(m *Merchant, n *notice) ([]byte, error) {
 	plain, err := json.Marshal(n.Plaintext)
 	if err != nil {
@@ -321,7 +321,7 @@ func (n *notifier) releaseHeld() {
 }
 
 // post sends one attempt, signed afresh (the receiver checks the timestamp), and
-// reports whether the merchant acknowledged it: 200 or 204 only (WECHATPAY.md c).
+// reports whether the merchant acknowledged it: 200 or 204 only (shared/wxpay/WECHATPAY.md c).
 func (n *notifier) post(ctx context.Context, m *Merchant, nt *notice, body []byte, attempt int, kind string, probe bool) bool {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, nt.URL, bytes.NewReader(body))
 	if err != nil {

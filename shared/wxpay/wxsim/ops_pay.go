@@ -116,7 +116,7 @@ func (s *Sim) feeAccount() string {
 }
 
 // closeTx closes an unpaid order: 204, or ORDERPAID for a paid one
-// (WECHATPAY.md f). Closing a closed order again answers 204 as well.
+// (shared/wxpay/WECHATPAY.md f). Closing a closed order again answers 204 as well.
 func (s *Sim) closeTx(ctx context.Context, mchID, outTradeNo string) (apiResponse, error) {
 	var resp apiResponse
 	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {

@@ -13,7 +13,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/pg"
 )
 
-// refundBody is the refund request (WECHATPAY.md f).
+// refundBody is the refund request (shared/wxpay/WECHATPAY.md f).
 type refundBody struct {
 	TransactionID string `json:"transaction_id"`
 	OutTradeNo    string `json:"out_trade_no"`
@@ -281,7 +281,7 @@ func (s *Sim) SettleRefund(ctx context.Context, mchID, outRefundNo, status strin
 	return r, nil
 }
 
-// bookRefund records the money a successful refund moves. WECHATPAY.md e
+// bookRefund records the money a successful refund moves. shared/wxpay/WECHATPAY.md e
 // (disagreement 8): the one real-looking sample is a single 退款/退款/支出 row with
 // "退款总金额X元;含手续费Y元" and does not say whether the amount is X or X−Y; the
 // simulator books X−Y (the returned fee stays with the merchant's account) and
@@ -309,7 +309,7 @@ func (s *Sim) bookRefund(ctx context.Context, tx pgx.Tx, r *refund) error {
 	return insertFlow(ctx, tx, flow)
 }
 
-// refundResp is the refund API's answer (WECHATPAY.md f).
+// refundResp is the refund API's answer (shared/wxpay/WECHATPAY.md f).
 type refundResp struct {
 	RefundID            string       `json:"refund_id"`
 	OutRefundNo         string       `json:"out_refund_no"`

@@ -31,7 +31,7 @@ const (
 	KeyModeCert      KeyMode = "cert"      // platform certificate
 	KeyModePublicKey KeyMode = "publickey" // WeChat Pay public key (PUB_KEY_ID_...)
 	// KeyModeSwitch: during a switch WeChat signs notifications randomly with
-	// either (WECHATPAY.md b). Responses always follow the request's Wechatpay-Serial.
+	// either (shared/wxpay/WECHATPAY.md b). Responses always follow the request's Wechatpay-Serial.
 	KeyModeSwitch KeyMode = "switch"
 )
 
@@ -48,21 +48,21 @@ type Merchant struct {
 // Config tunes the simulator. Zero values take the defaults in brackets.
 type Config struct {
 	// FeeRate is WeChat's fee on payments ["0.60%"]; fees are rounded half up to
-	// the fen per payment (the rounding rule is not sourced: WECHATPAY.md e, 5).
+	// the fen per payment (the rounding rule is not sourced: shared/wxpay/WECHATPAY.md e, 5).
 	FeeRate string
 	// FeesAccount books fees in the FEES account instead of BASIC.
 	FeesAccount bool
 	// NotifyScale multiplies WeChat's notification retry schedule
 	// (15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h) [1]; tests use ~0.001.
 	NotifyScale float64
-	// DownloadURLTTL is how long a bill download URL lives [30s] (WECHATPAY.md d:
+	// DownloadURLTTL is how long a bill download URL lives [30s] (shared/wxpay/WECHATPAY.md d:
 	// 30 s on two pages, 5 min on one; the shorter is the safer to simulate).
 	DownloadURLTTL time.Duration
 	// AutoSettleRefunds moves a refund from PROCESSING to SUCCESS right after it is
 	// accepted, and notifies; otherwise the control API settles refunds.
 	AutoSettleRefunds bool
 	// BillNoBOM and BillLF shape bill files: a leading BOM and CRLF line ends were
-	// both seen in real downloads (WECHATPAY.md e, disagreement 3) and are the
+	// both seen in real downloads (shared/wxpay/WECHATPAY.md e, disagreement 3) and are the
 	// default; these drop the BOM and write LF instead.
 	BillNoBOM bool
 	BillLF    bool

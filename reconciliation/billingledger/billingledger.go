@@ -1,7 +1,7 @@
-// Package billingrecon adapts billing to the ports reconciliation declares
+// Package billingledger adapts billing to the ports reconciliation declares
 // (LedgerSource, Repairer). Billing itself does not import reconciliation (which
 // sits to its right); cmd/tandem wires this adapter.
-package billingrecon
+package billingledger
 
 import (
 	"context"
@@ -42,5 +42,5 @@ func (a Adapter) Repair(ctx context.Context, req reconciliation.RepairRequest) (
 	case reconciliation.KindRefund:
 		return a.Billing.QueryRefundAndApply(ctx, req.OutRefundNo)
 	}
-	return false, fmt.Errorf("billingrecon: cannot repair a %s", req.Kind)
+	return false, fmt.Errorf("billingledger: cannot repair a %s", req.Kind)
 }
