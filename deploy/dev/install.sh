@@ -16,6 +16,11 @@ have_postgres() {
   done
   command -v pg_ctl >/dev/null 2>&1 && [ "$(pg_ctl --version | sed -E 's/.* ([0-9]+).*/\1/')" -ge 15 ]
 }
+# PostGIS (territories, distances) for every PostgreSQL 15 on the machine; pg_trgm
+# (fuzzy names) comes with postgresql-15 itself.
+have_postgis() {
+  ls /usr/share/postgresql/15/extension/postgis.control >/dev/null 2>&1
+}
 have_redis() {
   command -v redis-server >/dev/null 2>&1 || return 1
   v=$(redis-server --version | sed -E 's/.*v=([0-9]+).*/\1/')
@@ -26,7 +31,8 @@ have_bench() { command -v wrk >/dev/null 2>&1 && [ -x /usr/bin/time ]; }
 
 for w in "${want[@]}"; do
   case "$w" in
-    postgres) have_postgres || missing+=(postgresql-15 postgresql-client-15) ;;
+    postgres) have_postgres || missing+=(postgresql-15 postgresql-client-15)
+              have_postgis  || missing+=(postgresql-15-postgis-3) ;;
     redis)    have_redis    || missing+=(redis-server) ;;
     chromium) have_chromium || missing+=(chromium fonts-noto-cjk) ;;
     bench)    have_bench    || missing+=(wrk time) ;;
