@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # make bench: prints the figures as Markdown tables. Needs the local stack (make bench
 # starts it). Every load targets 127.0.0.1 only.
+#   deploy/bench/run.sh [section ...]   sections: go outbox pickup notify recon http (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+only=" ${*:-all} "
+section() { [[ "$only" == *" all "* || "$only" == *" $1 "* ]]; }
 BIN=var/bin/tandem
 deploy/dev/install.sh bench
 eval "$($BIN stack env)"
@@ -13,6 +16,7 @@ echo
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(go version | cut -d' ' -f3)"
 echo
 
+if section go; then
 echo "## Go benchmarks (one core)"
 echo
 echo '```'
@@ -20,35 +24,51 @@ go test -run '^$' -bench . -benchmem -cpu 1 -benchtime 2x ./shared/wxpay/ ./shar
 go test -run '^$' -bench . -benchmem -cpu 1 ./shared/money/ 2>&1 | grep -E '^Benchmark' || true
 echo '```'
 echo
+fi
 
+if section outbox; then
 echo "## Outbox (10,000 events)"
 echo
 echo "| run | throughput | lag from commit to enqueued |"
 echo "|---|---|---|"
 $BIN bench outbox --events 10000 --relays 2
 echo
+fi
 
+if section pickup; then
 echo "## asynq pick-up"
 echo
 echo "| run | p50 | p99 |"
 echo "|---|---|---|"
 $BIN bench pickup --tasks 300
 echo
+fi
 
+if section notify; then
 echo "## Payment notifications (verify, state, ledger, outbox, fulfilment, points; simulator in the same process)"
 echo
 $BIN bench notify --orders 2000
 $BIN bench notify --orders 2000 --rate 200
 echo
+fi
 
+if section recon; then
 reconciliation/bench.sh 1000000
 echo
+fi
 
+if section http; then
 echo "## HTTP under load (wrk -t2 -c64 -d10s, loopback)"
 echo
 port=18080
 benchdb="${TANDEM_DATABASE_URL%/*}/tandem_bench?sslmode=disable"
 TANDEM_DATABASE_URL="$benchdb" $BIN seed >/dev/null   # the demo users, through the services
+# tandem serve needs a WeChat Pay account: the simulator writes its keys on first start.
+if [ ! -f var/wxsim/mchid.txt ]; then
+  TANDEM_DATABASE_URL="$benchdb" timeout 20 $BIN wxsim --keys var/wxsim --listen 127.0.0.1:18091 >/dev/null 2>&1 &
+  for _ in $(seq 100); do [ -f var/wxsim/mchid.txt ] && break; sleep 0.1; done
+  kill %% 2>/dev/null || true
+fi
 # The per-token rate limit (600/min by default) is raised so that wrk measures the server, not the limiter;
 # the limiter's Redis call still runs on every request.
 TANDEM_HTTP_ADDR=127.0.0.1:$port TANDEM_LOG_LEVEL=error TANDEM_DATABASE_URL="$benchdb" TANDEM_TOKEN_RATE=1000000000 \
@@ -81,4 +101,18 @@ token=$(curl -fs -b "$jar" -H "X-CSRF-Token: $csrf" -H 'Content-Type: applicatio
 user=$(curl -fs -H "Authorization: Bearer $token" "$base/users?limit=1" | grep -o '"id":"[^"]*"' | head -1 | cut -d'"' -f4)
 rm -f "$jar"
 if [ -z "$token" ] || [ -z "$user" ]; then echo "could not get a token and a user id for the authenticated run" >&2; exit 1; fi
-wrkrow "GET /api/v1/users/{id} (bearer token, scope, one row by primary key)" "$base/users/$user" -H "Authorization: Bearer $token"
+tandem_row=$(wrkrow "GET /api/v1/users/{id} (bearer token, scope, one row by primary key)" "$base/users/$user" -H "Authorization: Bearer $token")
+echo "$tandem_row"
+# The yardstick, in the same run: bare gin + pgx, the same row by primary key, no platform.
+bare_port=18081
+TANDEM_DATABASE_URL="$benchdb" $BIN bench bare --addr 127.0.0.1:$bare_port >/tmp/tandem-bench-bare.log 2>&1 &
+bare=$!
+trap 'kill $serve $bare 2>/dev/null || true' EXIT
+for _ in $(seq 50); do curl -fs "http://127.0.0.1:$bare_port/users/$user" >/dev/null 2>&1 && break; sleep 0.1; done
+bare_row=$(wrkrow "bare gin + pgx: GET /users/{id} (no middleware, no auth)" "http://127.0.0.1:$bare_port/users/$user")
+echo "$bare_row"
+kill $bare 2>/dev/null || true
+rps() { awk -F'|' '{print $3}' <<<"$1" | awk '{print $1}'; }
+echo
+echo "authenticated read / bare lookup: $(awk -v a="$(rps "$tandem_row")" -v b="$(rps "$bare_row")" 'BEGIN{printf "%.0f %%", 100*a/b}')"
+fi

@@ -137,7 +137,7 @@ func (v *View) message(err error) string {
 		return v.T("error.internal")
 	}
 	if key := "error." + e.Code; v.cat.Has(v.Lang, key) {
-		return v.T(key, "Message", e.Message, "Field", e.Field)
+		return v.T(key, "Message", e.Message, "Field", v.fieldLabel(e.Field))
 	}
 	if v.Lang == "en" && e.Message != "" {
 		return e.Message

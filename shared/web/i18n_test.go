@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/tandemcrm/tandem/shared/identity"
@@ -55,6 +56,9 @@ func TestCataloguesAreComplete(t *testing.T) {
 	}
 	gofiles, _ := filepath.Glob("*.go")
 	for _, f := range gofiles {
+		if strings.HasSuffix(f, "_test.go") {
+			continue // tests bring their own pages and catalogues
+		}
 		b, _ := os.ReadFile(f)
 		sources = append(sources, b)
 	}
