@@ -79,7 +79,7 @@ runs.`,
 			}
 			// The WeChat Pay simulator plays WeChat for the demo: its own schema, its own
 			// listener (the client redirects the API host to it), dev keys under ./var.
-			sim, simHandler, dev, err := wxsim.Dev(ctx, cfg.VarDir, a.db, log)
+			sim, simHandler, dev, err := wxsim.Dev(ctx, cfg.VarDir, a.db, a.clock, log)
 			if err != nil {
 				return fmt.Errorf("WeChat Pay simulator: %w", err)
 			}

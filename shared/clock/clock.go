@@ -85,6 +85,13 @@ func (c *Settable) Unfreeze() {
 	}
 }
 
+// Reset returns the clock to the machine's time, running.
+func (c *Settable) Reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset, c.frozen = 0, nil
+}
+
 // Shanghai is the zone of business days (bill dates, settlement, reports, reclaim days).
 var Shanghai = time.FixedZone("Asia/Shanghai", 8*3600)
 

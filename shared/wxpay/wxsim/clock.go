@@ -1,52 +1,32 @@
 package wxsim
 
 import (
-	"sync"
 	"time"
+
+	"github.com/tandemcrm/tandem/shared/clock"
 )
 
 // shanghai is WeChat's business zone (bill days, timestamps in bodies). China
 // has no daylight saving, so a fixed offset is exact.
-var shanghai = time.FixedZone("Asia/Shanghai", 8*3600)
+var shanghai = clock.Shanghai
 
 // Clock is the simulator's business time: payment and refund times, bill days,
 // STATEMENT_CREATING and the life of download URLs. Signature timestamps always
 // use the real time, because the other side checks them against its own clock.
-type Clock struct {
-	mu     sync.Mutex
-	frozen bool
-	at     time.Time     // when frozen
-	offset time.Duration // when running
-}
-
-// Now is the simulated time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.frozen {
-		return c.at
-	}
-	return time.Now().Add(c.offset)
-}
+// It is the platform's one settable clock (shared/clock): `tandem dev` gives the
+// simulator and every domain the same one, so /sim/clock moves both sides' business
+// time together.
+type Clock struct{ *clock.Settable }
 
 // Set moves the clock to t; frozen clocks stay there until moved again.
-func (c *Clock) Set(t time.Time, frozen bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.frozen, c.at, c.offset = frozen, t, time.Until(t)
-}
-
-// Advance moves the clock by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.at = c.at.Add(d)
-	c.offset += d
+func (c Clock) Set(t time.Time, frozen bool) {
+	if frozen {
+		c.Freeze(t)
+		return
+	}
+	c.Unfreeze()
+	c.Settable.Set(t)
 }
 
 // Reset returns to real time.
-func (c *Clock) Reset() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.frozen, c.offset = false, 0
-}
+func (c Clock) Reset() { c.Settable.Reset() }

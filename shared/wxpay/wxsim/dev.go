@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/tandemcrm/tandem/shared/clock"
 	"github.com/tandemcrm/tandem/shared/pg"
 	"github.com/tandemcrm/tandem/shared/wxpay"
 )
@@ -48,7 +49,7 @@ func (d DevAccount) Files() wxpay.AccountFiles {
 // the control API on, refunds settled at once, notification retries 100 times
 // faster than WeChat's. Mount the handler at the simulator's base URL and give
 // the client wxpay.WithBaseURL(that URL). Call Sim.Close on shutdown.
-func Dev(ctx context.Context, varDir string, pool *pgxpool.Pool, logger *slog.Logger) (*Sim, http.Handler, DevAccount, error) {
+func Dev(ctx context.Context, varDir string, pool *pgxpool.Pool, clk *clock.Settable, logger *slog.Logger) (*Sim, http.Handler, DevAccount, error) {
 	dir := filepath.Join(varDir, "wxsim")
 	platform, merchant, err := LoadOrCreateKeys(dir, DevMchID)
 	if err != nil {
@@ -57,7 +58,7 @@ func Dev(ctx context.Context, varDir string, pool *pgxpool.Pool, logger *slog.Lo
 	if err := pg.Migrate(ctx, pool, Migrations); err != nil {
 		return nil, nil, DevAccount{}, fmt.Errorf("wxsim: migrate: %w", err)
 	}
-	sim, err := New(pool, platform, Config{Control: true, AutoSettleRefunds: true, NotifyScale: 0.01}, logger)
+	sim, err := New(pool, platform, Config{Control: true, AutoSettleRefunds: true, NotifyScale: 0.01, Clock: clk}, logger)
 	if err != nil {
 		return nil, nil, DevAccount{}, err
 	}

@@ -19,7 +19,7 @@ func TestDev(t *testing.T) {
 	varDir := t.TempDir()
 	pool := pgtest.New(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	sim, handler, dev, err := wxsim.Dev(ctx, varDir, pool, logger)
+	sim, handler, dev, err := wxsim.Dev(ctx, varDir, pool, nil, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestDev(t *testing.T) {
 		}
 	}
 
-	sim2, _, again, err := wxsim.Dev(ctx, varDir, pool, logger)
+	sim2, _, again, err := wxsim.Dev(ctx, varDir, pool, nil, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/tandemcrm/tandem/shared/clock"
 	"github.com/tandemcrm/tandem/shared/pg"
 )
 
@@ -47,6 +48,9 @@ type Merchant struct {
 
 // Config tunes the simulator. Zero values take the defaults in brackets.
 type Config struct {
+	// Clock is the business clock; nil: a clock of its own. tandem dev passes the
+	// clock every domain reads, so that /sim/clock moves Tandem's time too.
+	Clock *clock.Settable
 	// FeeRate is WeChat's fee on payments ["0.60%"]; fees are rounded half up to
 	// the fen per payment (the rounding rule is not sourced: shared/wxpay/WECHATPAY.md e, 5).
 	FeeRate string
@@ -82,7 +86,7 @@ type Sim struct {
 	feeRate  feeRate
 	db       *pgxpool.Pool
 	keys     *PlatformKeys
-	clock    *Clock
+	clock    Clock
 	logger   *slog.Logger
 	faults   *faults
 	notifier *notifier
@@ -111,6 +115,9 @@ func New(db *pgxpool.Pool, keys *PlatformKeys, cfg Config, logger *slog.Logger) 
 	if cfg.AppSecret == "" {
 		cfg.AppSecret = DevAppSecret
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.NewSettable()
+	}
 	if cfg.NotifyClient == nil {
 		cfg.NotifyClient = &http.Client{Timeout: 5 * time.Second}
 	}
@@ -118,7 +125,7 @@ func New(db *pgxpool.Pool, keys *PlatformKeys, cfg Config, logger *slog.Logger) 
 		logger = slog.Default()
 	}
 	s := &Sim{
-		cfg: cfg, feeRate: rate, db: db, keys: keys, clock: &Clock{},
+		cfg: cfg, feeRate: rate, db: db, keys: keys, clock: Clock{cfg.Clock},
 		logger: logger.With("component", "wxsim"), faults: &faults{},
 		tokens: &downloadTokens{m: map[string]*downloadToken{}}, codes: &loginCodes{}, merchants: map[string]*Merchant{},
 	}
@@ -127,7 +134,7 @@ func New(db *pgxpool.Pool, keys *PlatformKeys, cfg Config, logger *slog.Logger) 
 }
 
 // Clock is the simulator's business clock.
-func (s *Sim) Clock() *Clock { return s.clock }
+func (s *Sim) Clock() Clock { return s.clock }
 
 // Keys is WeChat's key material.
 func (s *Sim) Keys() *PlatformKeys { return s.keys }
