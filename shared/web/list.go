@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"io"
 	"net/url"
+	"strings"
 
 	"github.com/tandemcrm/tandem/shared/audit"
 )
@@ -17,6 +18,31 @@ type Column[T any] struct {
 	Cell   func(T) string
 	// Link, when set, makes the cell a link.
 	Link func(T) string
+	// Sort, when set, makes the header a link that sorts the list by this key
+	// (?sort=key ascending, ?sort=-key descending); the handler reads SortOf.
+	Sort string
+}
+
+// Header is a list's column header as the template shows it.
+type Header struct {
+	Label string // catalogue key
+	Href  string // "" when the column does not sort
+	Dir   string // "asc" or "desc" when the list is sorted by this column
+}
+
+// SortOf reads a list's ?sort= parameter: the key and whether it is descending.
+// A key not in allowed is ignored (the list's default order), so a crafted URL
+// cannot reach a column that has no index.
+func SortOf(q url.Values, allowed ...string) (key string, desc bool) {
+	s := q.Get("sort")
+	desc = strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for _, a := range allowed {
+		if a == s {
+			return s, desc
+		}
+	}
+	return "", false
 }
 
 // Filter is one field of a list's filter form.
@@ -37,7 +63,7 @@ type Option struct {
 // List is a rendered list, ready for the "list" template.
 type List struct {
 	ID        string
-	Headers   []string
+	Headers   []Header
 	Rows      [][]Cell
 	Filters   []Filter
 	NextURL   string // the next page ("" at the end)
@@ -52,8 +78,20 @@ type Cell struct{ Text, Href string }
 // next is the cursor of the next page ("" at the end).
 func NewList[T any](id string, cols []Column[T], items []T, filters []Filter, base *url.URL, next string, exportable bool) List {
 	l := List{ID: id, Filters: filters, Action: base.Path}
+	cur := base.Query().Get("sort")
 	for _, c := range cols {
-		l.Headers = append(l.Headers, c.Header)
+		h := Header{Label: c.Header}
+		if c.Sort != "" {
+			next := c.Sort
+			switch cur {
+			case c.Sort:
+				h.Dir, next = "asc", "-"+c.Sort
+			case "-" + c.Sort:
+				h.Dir = "desc"
+			}
+			h.Href = withQuery(base, "sort", next, "cursor")
+		}
+		l.Headers = append(l.Headers, h)
 	}
 	for _, it := range items {
 		row := make([]Cell, len(cols))
