@@ -91,8 +91,8 @@ func (h *HTTP) listPoints(c *gin.Context) error {
 
 type adjustmentRequest struct {
 	Delta  int64  `json:"delta"`
-	Key    string `json:"key"`
-	Reason string `json:"reason"`
+	Key    string `json:"key" maxlen:"100"`
+	Reason string `json:"reason" maxlen:"200"`
 }
 
 func (r adjustmentRequest) Validate() error {
@@ -147,8 +147,8 @@ func (h *HTTP) myPoints(c *gin.Context) error {
 }
 
 type membershipRequest struct {
-	Phone string `json:"phone"`
-	AppID string `json:"app_id"`
+	Phone string `json:"phone" maxlen:"32"`
+	AppID string `json:"app_id" maxlen:"32"`
 }
 
 // postMembership: the signed-in consumer joins (201), or is a member already (200).

@@ -60,13 +60,13 @@ func (h *HTTP) listLeads(c *gin.Context) error { return h.leads(c, false) }
 func (h *HTTP) listPool(c *gin.Context) error  { return h.leads(c, true) }
 
 type leadRequest struct {
-	Name     string  `json:"name"`
-	Category string  `json:"category"`
-	Address  string  `json:"address"`
+	Name     string  `json:"name" maxlen:"100"`
+	Category string  `json:"category" maxlen:"50"`
+	Address  string  `json:"address" maxlen:"200"`
 	Lat      float64 `json:"lat"`
 	Lng      float64 `json:"lng"`
-	Phone    string  `json:"phone"`
-	City     string  `json:"city"`
+	Phone    string  `json:"phone" maxlen:"32"`
+	City     string  `json:"city" maxlen:"50"`
 }
 
 func (h *HTTP) postLead(c *gin.Context) error {
@@ -122,7 +122,7 @@ func (h *HTTP) postClaim(c *gin.Context) error {
 }
 
 type reasonRequest struct {
-	Reason string `json:"reason"`
+	Reason string `json:"reason" maxlen:"500"`
 }
 
 func (h *HTTP) postRelease(c *gin.Context) error {
@@ -138,7 +138,7 @@ func (h *HTTP) postRelease(c *gin.Context) error {
 type checkInRequest struct {
 	Lat  float64 `json:"lat"`
 	Lng  float64 `json:"lng"`
-	Note string  `json:"note"`
+	Note string  `json:"note" maxlen:"1000"`
 }
 
 func (h *HTTP) postCheckIn(c *gin.Context) error {
@@ -152,9 +152,9 @@ func (h *HTTP) postCheckIn(c *gin.Context) error {
 }
 
 type followUpRequest struct {
-	Channel  string `json:"channel"`
-	Note     string `json:"note"`
-	NextStep string `json:"next_step"`
+	Channel  string `json:"channel" maxlen:"16"`
+	Note     string `json:"note" maxlen:"2000"`
+	NextStep string `json:"next_step" maxlen:"500"`
 }
 
 func (h *HTTP) postFollowUp(c *gin.Context) error {
@@ -168,8 +168,8 @@ func (h *HTTP) postFollowUp(c *gin.Context) error {
 }
 
 type stageRequest struct {
-	Stage  Stage  `json:"stage"`
-	Reason string `json:"reason"`
+	Stage  Stage  `json:"stage" maxlen:"16"`
+	Reason string `json:"reason" maxlen:"500"`
 }
 
 func (h *HTTP) postStage(c *gin.Context) error {
@@ -189,10 +189,10 @@ func (h *HTTP) getContract(c *gin.Context) error {
 }
 
 type contractRequest struct {
-	CommissionRate  string `json:"commission_rate"`
-	SettlementCycle Cycle  `json:"settlement_cycle"`
-	StartsOn        string `json:"starts_on"`
-	EndsOn          string `json:"ends_on"`
+	CommissionRate  string `json:"commission_rate" maxlen:"16"`
+	SettlementCycle Cycle  `json:"settlement_cycle" maxlen:"16"`
+	StartsOn        string `json:"starts_on" maxlen:"10"`
+	EndsOn          string `json:"ends_on" maxlen:"10"`
 }
 
 func (h *HTTP) postContract(c *gin.Context) error {
@@ -212,8 +212,8 @@ func (h *HTTP) postOnboarding(c *gin.Context) error {
 }
 
 type approveRequest struct {
-	SubMchID   string `json:"sub_mchid"`
-	WebhookURL string `json:"webhook_url"`
+	SubMchID   string `json:"sub_mchid" maxlen:"32"`
+	WebhookURL string `json:"webhook_url" maxlen:"2000"`
 }
 
 func (h *HTTP) postApprove(c *gin.Context) error {

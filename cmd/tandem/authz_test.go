@@ -199,7 +199,7 @@ func TestAuthorizationTable(t *testing.T) {
 	t.Logf("authorization table: %d rows", len(authzTable))
 }
 
-func newAuthzWorld(t *testing.T, a *app) *authzWorld {
+func newAuthzWorld(t testing.TB, a *app) *authzWorld {
 	t.Helper()
 	ctx := context.Background()
 	demo, err := a.identity.SeedDemo(ctx, demoPassword)
@@ -322,7 +322,7 @@ func newAuthzWorld(t *testing.T, a *app) *authzWorld {
 
 var placeholder = regexp.MustCompile(`\{(user|unit|token|role|merchant|lead|order):([^}]+)\}`)
 
-func (w *authzWorld) expand(t *testing.T, s string) string {
+func (w *authzWorld) expand(t testing.TB, s string) string {
 	return placeholder.ReplaceAllStringFunc(s, func(m string) string {
 		g := placeholder.FindStringSubmatch(m)
 		var v string
