@@ -105,7 +105,7 @@ var authzTable = []authzRow{
 	{"sh1.rep", "GET", "/api/v1/users", "", 403, code("identity.forbidden")},
 	{"finance", "GET", "/api/v1/users", "", 403, code("identity.forbidden")},
 	{"sh1.lead", "GET", "/api/v1/users/{user:sh1.rep}", "", 200, is("phone", "138****5678")}, // masked: no identity.pii.read
-	{"sh.manager", "GET", "/api/v1/users/{user:sh1.rep}", "", 200, is("phone", "13812345678")},
+	{"sh.manager", "GET", "/api/v1/users/{user:sh1.rep}", "", 200, is("phone", "+8613812345678")},
 	{"sh1.lead", "GET", "/api/v1/users/{user:sh2.rep}", "", 404, code("identity.user_not_found")}, // another team
 	{"sh1.lead", "GET", "/api/v1/users/{user:hz1.rep}", "", 404, code("identity.user_not_found")}, // another city
 	{"sh.manager", "GET", "/api/v1/users/{user:hz1.rep}", "", 404, code("identity.user_not_found")},
