@@ -407,9 +407,25 @@ func (op edgeOp) bodyWith(path, raw string) string {
 	return strings.Replace(string(b), string(markJSON), raw, 1)
 }
 
+// numberFields lists the top-level number properties of s.
+func numberFields(s *oaSchema) []string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(s.Properties)) {
+		if t := s.Properties[k].Type; t == "integer" || t == "number" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 func (op edgeOp) seeds() []string {
 	base, _ := json.Marshal(op.example(op.schema))
 	out := []string{string(base), "", "null", "[]", `{"no_such_field":1}`, string(base) + "{}", `{"a":`}
+	for _, k := range numberFields(op.schema) {
+		for _, n := range []string{"9223372036854775807", "-9223372036854775808", "9223372036854775808", "1e308", "-1e308", "0", "-1", "1.5", `"1"`, "null"} {
+			out = append(out, op.bodyWith(k, n))
+		}
+	}
 	for _, f := range textFields(op.schema, "") {
 		out = append(out,
 			op.bodyWith(f.path, `"a\u0000b"`),
@@ -473,6 +489,15 @@ func (e *edgeWorld) checkContract(t testing.TB) {
 			body = "{}"
 		}
 		want(op, u, body, 400, httpx.CodeInvalidText, p.name)
+	}
+	// The cases issue 11 found, by name.
+	for _, op := range e.ops {
+		switch op.method + " " + op.path {
+		case "POST /api/v1/merchant/leads":
+			want(op, op.url, op.bodyWith("name", `"`+strings.Repeat("店", 100_000)+`"`), 400, httpx.CodeTextTooLong, "name")
+		case "POST /api/v1/billing/me/orders":
+			want(op, op.url, op.bodyWith("amount", `"92233720368547758.07"`), 400, httpx.CodeAmountOutOfRange, "amount")
+		}
 	}
 	if t.Failed() {
 		t.FailNow()
