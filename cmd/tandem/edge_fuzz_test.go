@@ -22,7 +22,7 @@ import (
 // `go test` runs the seed corpus (a valid body per route and, for every text field,
 // NUL, invalid UTF-8, one character too many, the WeChat Pay bounds of every amount,
 // wrong types); `go test -fuzz FuzzEdgeJSONBodies ./cmd/tandem` searches further.
-// Whatever the body: never a 500, and a 4xx adds or removes no row in any table
+// Whatever the body: never a 500 (nor any 5xx but a dependency's 503/504), and a 4xx adds or removes no row in any table
 // (beyond refusals kept on purpose, edgeRecordedRefusals).
 func FuzzEdgeJSONBodies(f *testing.F) {
 	e := newEdgeWorld(f)
@@ -36,8 +36,10 @@ func FuzzEdgeJSONBodies(f *testing.F) {
 		op := e.ops[int(opIndex)%len(e.ops)]
 		before := e.rowCounts(t)
 		status, answer := e.send(op, op.url, body)
-		if status == http.StatusInternalServerError {
-			t.Fatalf("%s %s answered 500 to %q: %s", op.method, op.path, body, answer)
+		// 503 and 504 are WeChat (not running in this test) being unreachable: a
+		// dependency's answer, not a failure of the edge.
+		if status >= 500 && status != http.StatusServiceUnavailable && status != http.StatusGatewayTimeout {
+			t.Fatalf("%s %s answered %d to %q: %s", op.method, op.path, status, body, answer)
 		}
 		if status < 400 || status >= 500 {
 			return
@@ -246,9 +248,7 @@ func (e *edgeWorld) pathWithIDs(t testing.TB, path string) string {
 func (e *edgeWorld) send(op edgeOp, url string, body []byte) (int, []byte) {
 	req := httptest.NewRequest(op.method, url, strings.NewReader(string(body)))
 	req.Header.Set("Content-Type", "application/json")
-	switch op.as {
-	case "":
-	default:
+	if op.as != "" {
 		req.Header.Set("Authorization", "Bearer "+e.authz.tokens[op.as])
 	}
 	rec := httptest.NewRecorder()
@@ -382,10 +382,9 @@ func (op edgeOp) bodyWith(path, raw string) string {
 	var set func(v any, path string) any
 	set = func(v any, path string) any {
 		head, rest, _ := strings.Cut(path, ".")
-		if name, idx, ok := strings.Cut(head, "["); ok {
+		if name, _, ok := strings.Cut(head, "["); ok { // textFields only ever names [0]
 			m := v.(map[string]any)
 			arr := m[name].([]any)
-			_ = idx // textFields only ever names [0]
 			if rest == "" {
 				arr[0] = mark
 			} else {
