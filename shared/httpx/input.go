@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -126,7 +127,42 @@ func checkFields(v reflect.Value, path string, maxLen int, moneyTag string) erro
 }
 
 func checkStruct(v reflect.Value, path string) error {
-	t := v.Type()
+	fields, err := fieldRulesOf(v.Type())
+	if err != nil {
+		return err
+	}
+	for _, f := range fields {
+		fieldPath := path
+		if f.name != "" {
+			fieldPath = joinPath(path, f.name)
+		}
+		if err := checkFields(v.Field(f.index), fieldPath, f.maxLen, f.money); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fieldRule is what the tags of one exported field of a request DTO ask.
+type fieldRule struct {
+	index  int
+	name   string // the JSON name; "" for an embedded struct whose fields are promoted
+	maxLen int
+	money  string
+}
+
+// fieldRules caches the rules of each DTO type: tags are read once per type, not per
+// request.
+var fieldRules sync.Map // reflect.Type → []fieldRule or error
+
+func fieldRulesOf(t reflect.Type) ([]fieldRule, error) {
+	if cached, ok := fieldRules.Load(t); ok {
+		if err, bad := cached.(error); bad {
+			return nil, err
+		}
+		return cached.([]fieldRule), nil
+	}
+	var rules []fieldRule
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if !f.IsExported() {
@@ -136,26 +172,23 @@ func checkStruct(v reflect.Value, path string) error {
 		if name == "-" {
 			continue
 		}
-		fieldPath := path
-		if !f.Anonymous || name != "" {
-			if name == "" {
-				name = f.Name
-			}
-			fieldPath = joinPath(path, name)
+		if name == "" && !f.Anonymous {
+			name = f.Name
 		}
-		maxLen := DefaultMaxLen
+		r := fieldRule{index: i, name: name, maxLen: DefaultMaxLen, money: f.Tag.Get(tagMoney)}
 		if s, ok := f.Tag.Lookup(tagMaxLen); ok {
 			n, err := strconv.Atoi(s)
 			if err != nil || n < 1 {
-				return errs.E(errs.KindInternal, codeInternal, fmt.Sprintf("%s.%s: bad maxlen tag %q", t, f.Name, s))
+				err := errs.E(errs.KindInternal, codeInternal, fmt.Sprintf("%s.%s: bad maxlen tag %q", t, f.Name, s))
+				fieldRules.Store(t, error(err))
+				return nil, err
 			}
-			maxLen = n
+			r.maxLen = n
 		}
-		if err := checkFields(v.Field(i), fieldPath, maxLen, f.Tag.Get(tagMoney)); err != nil {
-			return err
-		}
+		rules = append(rules, r)
 	}
-	return nil
+	fieldRules.Store(t, rules)
+	return rules, nil
 }
 
 func joinPath(path, name string) string {
@@ -169,30 +202,36 @@ func joinPath(path, name string) string {
 // parameter, and to the fields of a URL-encoded form, before the handler runs.
 func checkParams() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		for _, p := range c.Params {
-			if err := checkText(p.Key, p.Value, DefaultMaxLen); err != nil {
-				Render(c, err)
-				return
-			}
-		}
-		if err := checkValues(c.Request.URL.Query()); err != nil {
+		if err := paramsError(c); err != nil {
 			Render(c, err)
 			return
 		}
-		if ct := c.GetHeader("Content-Type"); ct != "" && c.Request.Body != nil {
-			if mt, _, _ := mime.ParseMediaType(ct); mt == "application/x-www-form-urlencoded" {
-				// Parsed here, kept on the request for the handler's PostForm; a form that
-				// cannot be parsed is left for the handler to refuse as it did before.
-				if c.Request.ParseForm() == nil {
-					if err := checkValues(c.Request.PostForm); err != nil {
-						Render(c, err)
-						return
-					}
-				}
-			}
-		}
 		c.Next()
 	}
+}
+
+// paramsError is the first parameter of c that breaks the contract, or nil.
+func paramsError(c *gin.Context) error {
+	for _, p := range c.Params {
+		if err := checkText(p.Key, p.Value, DefaultMaxLen); err != nil {
+			return err
+		}
+	}
+	if c.Request.URL.RawQuery != "" {
+		if err := checkValues(c.Request.URL.Query()); err != nil {
+			return err
+		}
+	}
+	if ct := c.GetHeader("Content-Type"); ct != "" && c.Request.Body != nil {
+		if mt, _, _ := mime.ParseMediaType(ct); mt == "application/x-www-form-urlencoded" {
+			// Parsed here, kept on the request for the handler's PostForm; a form that
+			// cannot be parsed is left for the handler to refuse as it did before.
+			if c.Request.ParseForm() == nil {
+				return checkValues(c.Request.PostForm)
+			}
+		}
+	}
+	return nil
 }
 
 func checkValues(vals map[string][]string) error {
