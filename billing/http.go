@@ -87,15 +87,8 @@ func (h api) getOrder(c *gin.Context, p *identity.Principal) error {
 }
 
 type refundBody struct {
-	Amount string `json:"amount"` // yuan, "12.50"
-	Reason string `json:"reason"`
-}
-
-func (r refundBody) Validate() error {
-	if _, err := money.ParseYuan(r.Amount); err != nil {
-		return errs.Invalidf("amount", "the amount in yuan, e.g. \"12.50\"")
-	}
-	return nil
+	Amount string `json:"amount" money:"yuan" maxlen:"20"` // "12.50"; the binder parses and bounds it
+	Reason string `json:"reason" maxlen:"80"`              // WeChat Pay's reason is at most 80 characters
 }
 
 func (h api) postRefund(c *gin.Context, p *identity.Principal) error {
@@ -119,15 +112,8 @@ func (h api) postRefund(c *gin.Context, p *identity.Principal) error {
 
 type orderBody struct {
 	MerchantID  uuid.UUID `json:"merchant_id"`
-	Description string    `json:"description"`
-	Amount      string    `json:"amount"`
-}
-
-func (b orderBody) Validate() error {
-	if _, err := money.ParseYuan(b.Amount); err != nil {
-		return errs.Invalidf("amount", "the amount in yuan, e.g. \"12.50\"")
-	}
-	return nil
+	Description string    `json:"description" maxlen:"127"`        // WeChat Pay's description is at most 127 characters
+	Amount      string    `json:"amount" money:"yuan" maxlen:"20"` // "12.50"; the binder parses and bounds it
 }
 
 func (h api) postOrder(c *gin.Context, consumer uuid.UUID) error {
@@ -172,7 +158,7 @@ func (h api) myOrder(c *gin.Context, consumer uuid.UUID) error {
 }
 
 type prepayBody struct {
-	Kind PayKind `json:"kind"`
+	Kind PayKind `json:"kind" maxlen:"16"`
 }
 
 func (b prepayBody) Validate() error {

@@ -89,6 +89,8 @@ func (n NewOrder) Validate() error {
 		return errs.Invalidf("description", "a description of 1 to 127 characters")
 	case n.Amount.Sign() <= 0:
 		return errs.Invalidf("amount", "the amount is more than zero")
+	case n.Amount.Fen() > money.MaxPaymentFen:
+		return errs.Invalidf("amount", "WeChat Pay takes at most %s yuan in one payment", money.MustNew(money.MaxPaymentFen, money.CNY))
 	case n.Amount.Currency() != money.CNY:
 		return errs.Invalidf("amount", "WeChat Pay takes CNY")
 	}

@@ -80,8 +80,8 @@ func (h api) listPoints(c *gin.Context, p *identity.Principal) error {
 
 type adjustmentRequest struct {
 	Delta  int64  `json:"delta"`
-	Key    string `json:"key"`
-	Reason string `json:"reason"`
+	Key    string `json:"key" maxlen:"100"`
+	Reason string `json:"reason" maxlen:"200"`
 }
 
 func (r adjustmentRequest) Validate() error {
@@ -136,8 +136,8 @@ func (h api) myPoints(c *gin.Context, consumer uuid.UUID) error {
 }
 
 type membershipRequest struct {
-	Phone string `json:"phone"`
-	AppID string `json:"app_id"`
+	Phone string `json:"phone" maxlen:"32"`
+	AppID string `json:"app_id" maxlen:"32"`
 }
 
 // postMembership: the signed-in consumer joins (201), or is a member already (200).

@@ -14,6 +14,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/outbox"
 	"github.com/tandemcrm/tandem/shared/pg"
+	phonenum "github.com/tandemcrm/tandem/shared/phone"
 )
 
 // JoinRequest is a consumer joining through an app: the openid in that app and,
@@ -30,6 +31,11 @@ func (s *Service) Join(ctx context.Context, in JoinRequest) (m Member, created b
 	if strings.TrimSpace(in.OpenID) == "" {
 		return Member{}, false, errs.Invalidf("openid", "an openid is required to join")
 	}
+	if strings.TrimSpace(in.Phone) != "" {
+		if in.Phone, err = phonenum.Normalize("phone", in.Phone); err != nil {
+			return Member{}, false, err
+		}
+	}
 	id, _, err := s.ids.ResolveConsumer(ctx, identity.ConsumerClaims{AppID: in.AppID, OpenID: in.OpenID, Phone: in.Phone})
 	if err != nil {
 		return Member{}, false, err
@@ -37,7 +43,7 @@ func (s *Service) Join(ctx context.Context, in JoinRequest) (m Member, created b
 	err = pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
 		q := consumerdb.New(tx)
 		now := s.now()
-		row, err := q.InsertMember(ctx, consumerdb.InsertMemberParams{ID: id, Phone: strings.TrimSpace(in.Phone), AppID: in.AppID, JoinedAt: now})
+		row, err := q.InsertMember(ctx, consumerdb.InsertMemberParams{ID: id, Phone: in.Phone, AppID: in.AppID, JoinedAt: now})
 		if err != nil {
 			return err
 		}
@@ -158,9 +164,9 @@ func (s *Service) ListMembers(ctx context.Context, caller *identity.Principal, a
 // JoinSignedIn makes a signed-in consumer a member with their phone: the openid is the
 // one they signed in with (of appID, or of their only app when appID is empty).
 func (s *Service) JoinSignedIn(ctx context.Context, consumerID uuid.UUID, appID, phone string) (Member, bool, error) {
-	phone = strings.TrimSpace(phone)
-	if len(phone) < 5 || len(phone) > 20 || strings.Trim(phone, "+0123456789 -") != "" {
-		return Member{}, false, errs.Invalidf("phone", "phone is 5 to 20 digits, with + - or spaces")
+	phone, err := phonenum.Normalize("phone", phone)
+	if err != nil {
+		return Member{}, false, err
 	}
 	ids, err := s.ids.ConsumerIdentities(ctx, consumerID)
 	if err != nil {

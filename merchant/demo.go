@@ -11,6 +11,7 @@ import (
 	"github.com/tandemcrm/tandem/merchant/internal/merchantdb"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/identity"
+	phonenum "github.com/tandemcrm/tandem/shared/phone"
 )
 
 // DemoActors are the people of the demo story: a rep who works the shop, someone who
@@ -57,7 +58,7 @@ func Demo(ctx context.Context, s *Service, a DemoActors) (DemoResult, error) {
 		l, err := s.CreateLead(ctx, a.Rep, shop.lead)
 		id := l.ID
 		if errs.Is(err, CodeDuplicate) {
-			phone, _ := NormalizePhone(shop.lead.Phone)
+			phone, _ := phonenum.Normalize("phone", shop.lead.Phone)
 			row, gerr := q.GetLeadByPhone(ctx, phone)
 			if gerr != nil {
 				return res, fmt.Errorf("demo lead %s: %w", shop.lead.Name, gerr)

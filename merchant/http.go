@@ -56,13 +56,13 @@ func (h api) listLeads(c *gin.Context, p *identity.Principal) error { return h.l
 func (h api) listPool(c *gin.Context, p *identity.Principal) error  { return h.leads(c, p, true) }
 
 type leadRequest struct {
-	Name     string  `json:"name"`
-	Category string  `json:"category"`
-	Address  string  `json:"address"`
+	Name     string  `json:"name" maxlen:"100"`
+	Category string  `json:"category" maxlen:"50"`
+	Address  string  `json:"address" maxlen:"200"`
 	Lat      float64 `json:"lat"`
 	Lng      float64 `json:"lng"`
-	Phone    string  `json:"phone"`
-	City     string  `json:"city"`
+	Phone    string  `json:"phone" maxlen:"32"`
+	City     string  `json:"city" maxlen:"50"`
 }
 
 func (h api) postLead(c *gin.Context, p *identity.Principal) error {
@@ -118,7 +118,7 @@ func (h api) postClaim(c *gin.Context, p *identity.Principal) error {
 }
 
 type reasonRequest struct {
-	Reason string `json:"reason"`
+	Reason string `json:"reason" maxlen:"500"`
 }
 
 func (h api) postRelease(c *gin.Context, p *identity.Principal) error {
@@ -134,7 +134,7 @@ func (h api) postRelease(c *gin.Context, p *identity.Principal) error {
 type checkInRequest struct {
 	Lat  float64 `json:"lat"`
 	Lng  float64 `json:"lng"`
-	Note string  `json:"note"`
+	Note string  `json:"note" maxlen:"1000"`
 }
 
 func (h api) postCheckIn(c *gin.Context, p *identity.Principal) error {
@@ -148,9 +148,9 @@ func (h api) postCheckIn(c *gin.Context, p *identity.Principal) error {
 }
 
 type followUpRequest struct {
-	Channel  string `json:"channel"`
-	Note     string `json:"note"`
-	NextStep string `json:"next_step"`
+	Channel  string `json:"channel" maxlen:"16"`
+	Note     string `json:"note" maxlen:"2000"`
+	NextStep string `json:"next_step" maxlen:"500"`
 }
 
 func (h api) postFollowUp(c *gin.Context, p *identity.Principal) error {
@@ -164,8 +164,8 @@ func (h api) postFollowUp(c *gin.Context, p *identity.Principal) error {
 }
 
 type stageRequest struct {
-	Stage  Stage  `json:"stage"`
-	Reason string `json:"reason"`
+	Stage  Stage  `json:"stage" maxlen:"16"`
+	Reason string `json:"reason" maxlen:"500"`
 }
 
 func (h api) postStage(c *gin.Context, p *identity.Principal) error {
@@ -185,10 +185,10 @@ func (h api) getContract(c *gin.Context, p *identity.Principal) error {
 }
 
 type contractRequest struct {
-	CommissionRate  string `json:"commission_rate"`
-	SettlementCycle Cycle  `json:"settlement_cycle"`
-	StartsOn        string `json:"starts_on"`
-	EndsOn          string `json:"ends_on"`
+	CommissionRate  string `json:"commission_rate" maxlen:"16"`
+	SettlementCycle Cycle  `json:"settlement_cycle" maxlen:"16"`
+	StartsOn        string `json:"starts_on" maxlen:"10"`
+	EndsOn          string `json:"ends_on" maxlen:"10"`
 }
 
 func (h api) postContract(c *gin.Context, p *identity.Principal) error {
@@ -208,8 +208,8 @@ func (h api) postOnboarding(c *gin.Context, p *identity.Principal) error {
 }
 
 type approveRequest struct {
-	SubMchID   string `json:"sub_mchid"`
-	WebhookURL string `json:"webhook_url"`
+	SubMchID   string `json:"sub_mchid" maxlen:"32"`
+	WebhookURL string `json:"webhook_url" maxlen:"2000"`
 }
 
 func (h api) postApprove(c *gin.Context, p *identity.Principal) error {

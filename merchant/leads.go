@@ -14,6 +14,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/pg"
+	phonenum "github.com/tandemcrm/tandem/shared/phone"
 )
 
 // Lead is a shop being worked, as its reader may see it: the phone is masked while the
@@ -83,9 +84,9 @@ func leadView(p *identity.Principal, l merchantdb.MerchantLead) Lead {
 	phone := l.PhoneRaw
 	switch {
 	case !l.OwnerID.Valid:
-		phone = identity.MaskPhone(l.Phone)
+		phone = phonenum.Mask(l.Phone)
 	case l.OwnerID.UUID != p.User.ID && !p.Can(identity.PermPIIRead):
-		phone = identity.MaskPhone(l.Phone)
+		phone = phonenum.Mask(l.Phone)
 	}
 	return Lead{ID: l.ID, Name: l.Name, Category: l.Category, Address: l.Address, Lat: l.Lat, Lng: l.Lng,
 		Phone: phone, City: l.City, OwnerID: ptr(l.OwnerID), OrgUnitID: ptr(l.OrgUnitID), InPool: !l.OwnerID.Valid,
@@ -105,7 +106,7 @@ func (s *Service) CreateLead(ctx context.Context, p *identity.Principal, in NewL
 	if err := in.validate(); err != nil {
 		return Lead{}, err
 	}
-	phone, err := NormalizePhone(in.Phone)
+	phone, err := phonenum.Normalize("phone", in.Phone)
 	if err != nil {
 		return Lead{}, err
 	}

@@ -9,27 +9,26 @@ import (
 
 	"github.com/tandemcrm/tandem/merchant"
 	"github.com/tandemcrm/tandem/shared/errs"
+	"github.com/tandemcrm/tandem/shared/phone"
 )
 
-func TestNormalizePhone(t *testing.T) {
-	for _, c := range []struct{ in, want string }{
-		{"13800138000", "13800138000"},
-		{"+86 138-0013-8000", "13800138000"},
-		{"+86 13800138000", "13800138000"},
-		{"0086 138 0013 8000", "13800138000"},
-		{"86 138 0013 8000", "13800138000"},
-		{"(+86) 138.0013.8000", "13800138000"},
-		{"021-6288-0000", "02162880000"},
-		{"+44 20 7946 0958", "+442079460958"},
-	} {
-		got, err := merchant.NormalizePhone(c.in)
-		if err != nil || got != c.want {
-			t.Errorf("NormalizePhone(%q) = %q, %v; want %q", c.in, got, err, c.want)
-		}
+// A landline is one shop however it is written, and a number that is none is refused,
+// naming the field (shared/phone reads every form; these are its merchant call site).
+func TestCreateLeadLandlineFormsAndBadNumbers(t *testing.T) {
+	w := newWorld(t, merchant.Config{})
+	rep := w.p(t, "sh1.rep")
+	first := must[merchant.Lead](t)(w.svc.CreateLead(w.ctx, rep, shop("+86 21 6288 0000")))
+	if first.Phone != "021****0000" {
+		t.Fatalf("a pool lead's landline shows as %q", first.Phone)
 	}
-	for _, bad := range []string{"", "12", "138x0013", "13+8"} {
-		if _, err := merchant.NormalizePhone(bad); errs.KindOf(err) != errs.KindInvalid {
-			t.Errorf("NormalizePhone(%q): want invalid, got %v", bad, err)
+	for _, phone := range []string{"021-6288-0000", "02162880000", "(021) 6288 0000"} {
+		_, err := w.svc.CreateLead(w.ctx, rep, shop(phone))
+		wantCode(t, err, merchant.CodeDuplicate)
+	}
+	for _, bad := range []string{"12345", "", "138x0013"} {
+		_, err := w.svc.CreateLead(w.ctx, rep, shop(bad))
+		if e := wantCode(t, err, phone.CodeInvalid); e.Field != "phone" || e.Kind != errs.KindInvalid {
+			t.Fatalf("phone %q: %+v", bad, e)
 		}
 	}
 }

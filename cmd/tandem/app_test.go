@@ -25,7 +25,7 @@ import (
 )
 
 // testApp is the whole application on its own database and Redis database.
-func testApp(t *testing.T) *app {
+func testApp(t testing.TB) *app {
 	t.Helper()
 	url, _ := pgtest.NewDatabase(t, migrationSets()...)
 	r := redistest.New(t)

@@ -105,7 +105,7 @@ var authzTable = []authzRow{
 	{"sh1.rep", "GET", "/api/v1/users", "", 403, code("identity.forbidden")},
 	{"finance", "GET", "/api/v1/users", "", 403, code("identity.forbidden")},
 	{"sh1.lead", "GET", "/api/v1/users/{user:sh1.rep}", "", 200, is("phone", "138****5678")}, // masked: no identity.pii.read
-	{"sh.manager", "GET", "/api/v1/users/{user:sh1.rep}", "", 200, is("phone", "13812345678")},
+	{"sh.manager", "GET", "/api/v1/users/{user:sh1.rep}", "", 200, is("phone", "+8613812345678")},
 	{"sh1.lead", "GET", "/api/v1/users/{user:sh2.rep}", "", 404, code("identity.user_not_found")}, // another team
 	{"sh1.lead", "GET", "/api/v1/users/{user:hz1.rep}", "", 404, code("identity.user_not_found")}, // another city
 	{"sh.manager", "GET", "/api/v1/users/{user:hz1.rep}", "", 404, code("identity.user_not_found")},
@@ -199,7 +199,7 @@ func TestAuthorizationTable(t *testing.T) {
 	t.Logf("authorization table: %d rows", len(authzTable))
 }
 
-func newAuthzWorld(t *testing.T, a *app) *authzWorld {
+func newAuthzWorld(t testing.TB, a *app) *authzWorld {
 	t.Helper()
 	ctx := context.Background()
 	demo, err := a.identity.SeedDemo(ctx, demoPassword)
@@ -322,7 +322,7 @@ func newAuthzWorld(t *testing.T, a *app) *authzWorld {
 
 var placeholder = regexp.MustCompile(`\{(user|unit|token|role|merchant|lead|order):([^}]+)\}`)
 
-func (w *authzWorld) expand(t *testing.T, s string) string {
+func (w *authzWorld) expand(t testing.TB, s string) string {
 	return placeholder.ReplaceAllStringFunc(s, func(m string) string {
 		g := placeholder.FindStringSubmatch(m)
 		var v string

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tandemcrm/tandem/shared/pgtest"
+	"github.com/tandemcrm/tandem/shared/phone"
 	"github.com/tandemcrm/tandem/shared/wxpay/wxsim"
 )
 
@@ -79,7 +80,7 @@ func TestConsumerSignIn(t *testing.T) {
 	if w := call(h, "POST", "/api/v1/consumer/me/membership", `{"phone":"+86 139-0000-0001"}`, "Authorization", alice); w.Code != 200 {
 		t.Fatalf("joining again: %d %s", w.Code, w.Body)
 	}
-	wantError(t, call(h, "POST", "/api/v1/consumer/me/membership", `{"phone":"call me"}`, "Authorization", carol), 400, "invalid_input")
+	wantError(t, call(h, "POST", "/api/v1/consumer/me/membership", `{"phone":"call me"}`, "Authorization", carol), 400, phone.CodeInvalid)
 	wantError(t, call(h, "POST", "/api/v1/consumer/me/membership", `{"phone":"13900000003","app_id":"wx-other"}`, "Authorization", carol), 400, "invalid_input")
 	latte := `{"merchant_id":"` + demo.merchantID.String() + `","description":"latte","amount":"12.50"}`
 	wantError(t, call(h, "POST", "/api/v1/billing/me/orders", latte, "Authorization", carol), 422, "billing.not_member")

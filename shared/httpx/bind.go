@@ -8,7 +8,10 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -20,7 +23,9 @@ import (
 type Validator interface{ Validate() error }
 
 // BindJSON decodes the body strictly into v (unknown fields, trailing data, a wrong
-// type: each a 400 naming the field), then runs v.Validate when v has one.
+// type: each a 400 naming the field), applies the input contract to every string in
+// it (valid UTF-8, no NUL, its maxlen, money within WeChat Pay's bounds: see
+// input.go), then runs v.Validate when v has one.
 func BindJSON(c *gin.Context, v any) error {
 	if ct := c.GetHeader("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -39,6 +44,13 @@ func BindJSON(c *gin.Context, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return errs.E(errs.KindInvalid, "invalid_body", "the request body is empty; send a JSON object")
 	}
+	// encoding/json would quietly turn invalid UTF-8 into U+FFFD, so it is refused first,
+	// naming the field whose string holds it.
+	if !utf8.Valid(body) {
+		field := fieldAt(body, invalidUTF8At(body))
+		return &errs.Error{Kind: errs.KindInvalid, Code: CodeInvalidText, Field: field,
+			Message: field + " is not valid UTF-8 text"}
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -46,6 +58,9 @@ func BindJSON(c *gin.Context, v any) error {
 	}
 	if dec.More() {
 		return errs.E(errs.KindInvalid, "invalid_body", "the body has data after the JSON object")
+	}
+	if err := checkFields(reflect.ValueOf(v), "", DefaultMaxLen, ""); err != nil {
+		return err
 	}
 	if val, ok := v.(Validator); ok {
 		return val.Validate()
@@ -93,4 +108,90 @@ func jsonKind(goKind string) string {
 		return "a list"
 	}
 	return "an object"
+}
+
+// invalidUTF8At is the offset of body's first byte that is not valid UTF-8.
+func invalidUTF8At(body []byte) int64 {
+	for i := 0; i < len(body); {
+		r, n := utf8.DecodeRune(body[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return int64(i)
+		}
+		i += n
+	}
+	return int64(len(body))
+}
+
+// fieldAt names the JSON value (or key) that holds byte offset off of body by its path
+// ("items[2].sku"); "(body)" when off is outside any string the decoder reaches.
+func fieldAt(body []byte, off int64) string {
+	type frame struct {
+		array     bool
+		key       string
+		index     int
+		expectKey bool
+	}
+	var stack []*frame
+	path := func() string {
+		var b strings.Builder
+		for _, f := range stack {
+			if f.array {
+				b.WriteString("[" + strconv.Itoa(f.index) + "]")
+				continue
+			}
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(f.key)
+		}
+		return b.String()
+	}
+	valueDone := func() {
+		if len(stack) == 0 {
+			return
+		}
+		if top := stack[len(stack)-1]; top.array {
+			top.index++
+		} else {
+			top.expectKey = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "(body)"
+		}
+		end := dec.InputOffset()
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			valueDone()
+			continue
+		}
+		if top != nil && !top.array && top.expectKey {
+			top.key, top.expectKey = fmt.Sprint(tok), false
+			if end > off {
+				return path()
+			}
+			continue
+		}
+		if end > off {
+			if p := path(); p != "" {
+				return p
+			}
+			return "(body)"
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{expectKey: true})
+		case json.Delim('['):
+			stack = append(stack, &frame{array: true})
+		default:
+			valueDone()
+		}
+	}
 }

@@ -23,7 +23,8 @@ type Options struct {
 }
 
 // New returns a gin engine with the platform middleware installed, in this order:
-// request id, metrics, access log, recovery, body limit. Unknown routes and methods
+// request id, metrics, access log, recovery, body limit, the input contract on path,
+// query and form parameters (input.go). Unknown routes and methods
 // answer with the JSON error object.
 func New(o Options) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
@@ -40,7 +41,7 @@ func New(o Options) *gin.Engine {
 	if o.Registry != nil {
 		e.Use(newHTTPMetrics(o.Registry).middleware())
 	}
-	e.Use(accessLog(o.Log), recovery(o.Log), bodyLimit(o.BodyLimit))
+	e.Use(accessLog(o.Log), recovery(o.Log), bodyLimit(o.BodyLimit), checkParams())
 	e.NoRoute(RouteNotFound)
 	e.NoMethod(func(c *gin.Context) {
 		e := errs.E(errs.KindInvalid, "method_not_allowed", "method "+c.Request.Method+" is not allowed on "+c.Request.URL.Path)

@@ -12,6 +12,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/identity/internal/identitydb"
 	"github.com/tandemcrm/tandem/shared/pg"
+	"github.com/tandemcrm/tandem/shared/phone"
 )
 
 // ConsumerClaims are what a channel says about a consumer: a WeChat mini-program gives
@@ -39,6 +40,12 @@ type ConsumerIdentity struct {
 func (s *Service) ResolveConsumer(ctx context.Context, c ConsumerClaims) (uuid.UUID, bool, error) {
 	c = ConsumerClaims{AppID: strings.TrimSpace(c.AppID), OpenID: strings.TrimSpace(c.OpenID),
 		UnionID: strings.TrimSpace(c.UnionID), Phone: strings.TrimSpace(c.Phone)}
+	if c.Phone != "" {
+		var err error
+		if c.Phone, err = phone.Normalize("phone", c.Phone); err != nil {
+			return uuid.Nil, false, err
+		}
+	}
 	if (c.OpenID == "") != (c.AppID == "") {
 		return uuid.Nil, false, errs.Invalidf("app_id", "an openid comes with the app id it belongs to")
 	}

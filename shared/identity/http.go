@@ -294,8 +294,8 @@ func (h *HTTP) Mount(api gin.IRouter) {
 func principal(c *gin.Context) *Principal { return FromContext(c.Request.Context()) }
 
 type loginRequest struct {
-	Login    string `json:"login"`
-	Password string `json:"password"`
+	Login    string `json:"login" maxlen:"64"`
+	Password string `json:"password" maxlen:"128"`
 }
 
 func (r loginRequest) Validate() error {
@@ -322,7 +322,7 @@ func (h *HTTP) postSession(c *gin.Context) error {
 }
 
 type consumerSessionRequest struct {
-	Code string `json:"code"`
+	Code string `json:"code" maxlen:"128"`
 }
 
 func (r consumerSessionRequest) Validate() error {
@@ -409,14 +409,14 @@ func (h *HTTP) listUsers(c *gin.Context) error {
 }
 
 type userRequest struct {
-	Login       string    `json:"login"`
-	DisplayName string    `json:"display_name"`
-	Kind        UserKind  `json:"kind"`
+	Login       string    `json:"login" maxlen:"64"`
+	DisplayName string    `json:"display_name" maxlen:"100"`
+	Kind        UserKind  `json:"kind" maxlen:"16"`
 	OrgUnitID   uuid.UUID `json:"org_unit_id"`
 	MerchantID  uuid.UUID `json:"merchant_id"`
-	Phone       string    `json:"phone"`
-	Password    string    `json:"password"`
-	Roles       []string  `json:"roles"`
+	Phone       string    `json:"phone" maxlen:"32"`
+	Password    string    `json:"password" maxlen:"128"`
+	Roles       []string  `json:"roles" maxlen:"40"`
 }
 
 func (h *HTTP) postUser(c *gin.Context) error {
@@ -446,8 +446,8 @@ func (h *HTTP) getUser(c *gin.Context) error {
 }
 
 type patchUserRequest struct {
-	DisplayName *string    `json:"display_name"`
-	Phone       *string    `json:"phone"`
+	DisplayName *string    `json:"display_name" maxlen:"100"`
+	Phone       *string    `json:"phone" maxlen:"32"`
 	OrgUnitID   *uuid.UUID `json:"org_unit_id"`
 	Disabled    *bool      `json:"disabled"`
 }
@@ -470,7 +470,7 @@ func (h *HTTP) patchUser(c *gin.Context) error {
 }
 
 type rolesRequest struct {
-	Roles []string `json:"roles"`
+	Roles []string `json:"roles" maxlen:"40"`
 }
 
 func (r rolesRequest) Validate() error {
@@ -498,8 +498,8 @@ func (h *HTTP) putUserRoles(c *gin.Context) error {
 }
 
 type passwordRequest struct {
-	CurrentPassword string `json:"current_password"`
-	NewPassword     string `json:"new_password"`
+	CurrentPassword string `json:"current_password" maxlen:"128"`
+	NewPassword     string `json:"new_password" maxlen:"128"`
 }
 
 func (h *HTTP) postPassword(c *gin.Context) error {
@@ -529,8 +529,8 @@ func (h *HTTP) listOrgUnits(c *gin.Context) error {
 
 type orgUnitRequest struct {
 	ParentID uuid.UUID `json:"parent_id"`
-	Kind     OrgKind   `json:"kind"`
-	Name     string    `json:"name"`
+	Kind     OrgKind   `json:"kind" maxlen:"16"`
+	Name     string    `json:"name" maxlen:"100"`
 }
 
 func (h *HTTP) postOrgUnit(c *gin.Context) error {
@@ -577,11 +577,11 @@ func (h *HTTP) listRoles(c *gin.Context) error {
 }
 
 type roleRequest struct {
-	Key         string       `json:"key"`
-	Name        string       `json:"name"`
-	Description string       `json:"description"`
-	Scope       Level        `json:"scope"`
-	Permissions []Permission `json:"permissions"`
+	Key         string       `json:"key" maxlen:"40"`
+	Name        string       `json:"name" maxlen:"100"`
+	Description string       `json:"description" maxlen:"500"`
+	Scope       Level        `json:"scope" maxlen:"16"`
+	Permissions []Permission `json:"permissions" maxlen:"64"`
 }
 
 func (h *HTTP) postRole(c *gin.Context) error {
@@ -633,7 +633,7 @@ func (h *HTTP) listTokens(c *gin.Context) error {
 }
 
 type tokenRequest struct {
-	Name    string `json:"name"`
+	Name    string `json:"name" maxlen:"100"`
 	TTLDays int    `json:"ttl_days"`
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/audit"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/pg"
+	"github.com/tandemcrm/tandem/shared/phone"
 )
 
 //go:embed migrations/*.sql
@@ -142,7 +143,7 @@ func (p *Principal) Phone(s string) string {
 	if p.Can(PermPIIRead) {
 		return s
 	}
-	return MaskPhone(s)
+	return phone.Mask(s)
 }
 
 // IDNumber returns an identity-card number as this principal may see it.

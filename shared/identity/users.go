@@ -13,11 +13,11 @@ import (
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/identity/internal/identitydb"
 	"github.com/tandemcrm/tandem/shared/pg"
+	"github.com/tandemcrm/tandem/shared/phone"
 )
 
 var (
 	loginRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{2,63}$`)
-	phoneRE = regexp.MustCompile(`^\+?[0-9]{5,20}$`)
 )
 
 // NewUser is what CreateUser takes. Staff need OrgUnitID; merchant users MerchantID
@@ -71,6 +71,9 @@ func (s *Service) CreateUser(ctx context.Context, p *Principal, in NewUser) (Use
 		in.Kind = KindStaff
 	}
 	if err := validateUser(in); err != nil {
+		return User{}, err
+	}
+	if in.Phone, err = optionalPhone(in.Phone); err != nil {
 		return User{}, err
 	}
 	switch in.Kind {
@@ -137,14 +140,20 @@ func (s *Service) CreateUser(ctx context.Context, p *Principal, in NewUser) (Use
 	return s.GetUser(ctx, p, id)
 }
 
+// optionalPhone is a user's phone in E.164, or "" when none is given.
+func optionalPhone(s string) (string, error) {
+	if strings.TrimSpace(s) == "" {
+		return "", nil
+	}
+	return phone.Normalize("phone", s)
+}
+
 func validateUser(in NewUser) error {
 	switch {
 	case !loginRE.MatchString(in.Login):
 		return errs.Invalidf("login", "a login has 3 to 64 characters: lower-case letters, digits, '.', '_' or '-'")
 	case in.DisplayName == "" || len([]rune(in.DisplayName)) > 100:
 		return errs.Invalidf("display_name", "a name has 1 to 100 characters")
-	case in.Phone != "" && !phoneRE.MatchString(in.Phone):
-		return errs.Invalidf("phone", "a phone number has 5 to 20 digits")
 	case in.Kind != KindStaff && in.Kind != KindMerchant:
 		return errs.Invalidf("kind", "kind is staff or merchant")
 	case in.Kind == KindStaff && in.OrgUnitID == uuid.Nil:
@@ -241,10 +250,9 @@ func (s *Service) UpdateUser(ctx context.Context, p *Principal, id uuid.UUID, pa
 			}
 		}
 		if patch.Phone != nil {
-			if *patch.Phone != "" && !phoneRE.MatchString(*patch.Phone) {
-				return errs.Invalidf("phone", "a phone number has 5 to 20 digits")
+			if next.Phone, err = optionalPhone(*patch.Phone); err != nil {
+				return err
 			}
-			next.Phone = *patch.Phone
 		}
 		if patch.OrgUnitID != nil {
 			if row.Kind != string(KindStaff) {
@@ -443,7 +451,7 @@ func (s *Service) SetPassword(ctx context.Context, p *Principal, id uuid.UUID, c
 
 // auditView is a user as the audit log keeps it: personal data masked.
 func auditView(u User) User {
-	u.Phone = MaskPhone(u.Phone)
+	u.Phone = phone.Mask(u.Phone)
 	return u
 }
 

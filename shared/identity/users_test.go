@@ -51,7 +51,7 @@ func TestUsersAreScoped(t *testing.T) {
 		t.Fatalf("lead sees phone %q (%v)", u.Phone, err)
 	}
 	u, _ = w.svc.GetUser(w.ctx, w.p(t, "sh.manager"), w.demo.Users["sh1.rep"])
-	if u.Phone != "13812345678" {
+	if u.Phone != "+8613812345678" { // stored in E.164, whatever form it was given in
 		t.Fatalf("manager sees phone %q", u.Phone)
 	}
 	// Filters and pages.

@@ -38,6 +38,12 @@ const (
 // math.MinInt64 is not a valid amount.
 const MaxFen = math.MaxInt64
 
+// MaxPaymentFen is the largest amount one payment or refund may have: WeChat Pay's
+// amount.total and amount.refund are 32-bit integers of fen, so 2^31-1 fen,
+// 21,474,836.47 yuan. The API refuses more at its edge (shared/httpx), billing
+// refuses it again, and no total ever nears MaxFen.
+const MaxPaymentFen = math.MaxInt32
+
 // Money is an exact amount: a whole number of fen in one currency.
 //
 // The zero value is 0.00 CNY, and == compares amounts by value: the currency is

@@ -1,0 +1,509 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/tandemcrm/tandem/shared/httpx"
+)
+
+// The edge's input contract, driven through the real router with the real PostgreSQL:
+// every request body the OpenAPI document describes, bound by the one JSON binder.
+// `go test` runs the seed corpus (a valid body per route and, for every text field,
+// NUL, invalid UTF-8, one character too many, the WeChat Pay bounds of every amount,
+// wrong types); `go test -fuzz FuzzEdgeJSONBodies ./cmd/tandem` searches further.
+// Whatever the body: never a 500 (nor any 5xx but a dependency's 503/504), and a 4xx adds or removes no row in any table
+// (beyond refusals kept on purpose, edgeRecordedRefusals).
+func FuzzEdgeJSONBodies(f *testing.F) {
+	e := newEdgeWorld(f)
+	e.checkContract(f)
+	for i, op := range e.ops {
+		for _, body := range op.seeds() {
+			f.Add(uint8(i), []byte(body))
+		}
+	}
+	f.Fuzz(func(t *testing.T, opIndex uint8, body []byte) {
+		op := e.ops[int(opIndex)%len(e.ops)]
+		before := e.rowCounts(t)
+		status, answer := e.send(op, op.url, body)
+		// 503 and 504 are WeChat (not running in this test) being unreachable: a
+		// dependency's answer, not a failure of the edge.
+		if status >= 500 && status != http.StatusServiceUnavailable && status != http.StatusGatewayTimeout {
+			t.Fatalf("%s %s answered %d to %q: %s", op.method, op.path, status, body, answer)
+		}
+		if status < 400 || status >= 500 {
+			return
+		}
+		after := e.rowCounts(t)
+		allowed := edgeRecordedRefusals[errorCode(answer)]
+		for table, n := range after {
+			if n != before[table] && !slices.Contains(allowed, table) {
+				t.Fatalf("%s %s answered %d (%s) to %q, yet %s went from %d to %d rows", op.method, op.path, status, answer, body, table, before[table], n)
+			}
+		}
+	})
+}
+
+// edgeRecordedRefusals: the 4xx answers that keep a record by design. Every refusal
+// identity audits is left out of the count (auditedRefusal); a check-in too far away
+// is kept as refused.
+var edgeRecordedRefusals = map[string][]string{
+	"merchant.checkin_too_far": {"merchant.visits"},
+}
+
+// auditedRefusal: the audit actions of refusals (denied grants and scopes, failed
+// and refused sign-ins, lockouts), which a 4xx writes on purpose.
+const auditedRefusal = `action LIKE 'denied.%' OR action IN ('auth.login_failed', 'auth.login_refused', 'auth.account_locked')`
+
+type edgeWorld struct {
+	app    *app
+	h      http.Handler
+	authz  *authzWorld
+	ops    []edgeOp
+	params []edgeParam
+	tables []string
+}
+
+// edgeOp is one documented operation with a JSON request body.
+type edgeOp struct {
+	method, path, url string // url: path with a real id in place of {id}
+	as                string // "" none, "consumer", else a staff login with a token
+	schema            *oaSchema
+}
+
+// edgeParam is one documented path or query parameter of an operation.
+type edgeParam struct {
+	method, path, url, as, name, in string
+}
+
+type oaSchema struct {
+	Ref        string               `yaml:"$ref"`
+	Type       string               `yaml:"type"`
+	Format     string               `yaml:"format"`
+	Pattern    string               `yaml:"pattern"`
+	Enum       []any                `yaml:"enum"`
+	Example    any                  `yaml:"example"`
+	MaxLength  *int                 `yaml:"maxLength"`
+	Properties map[string]*oaSchema `yaml:"properties"`
+	Items      *oaSchema            `yaml:"items"`
+}
+
+type oaParam struct {
+	Ref    string    `yaml:"$ref"`
+	Name   string    `yaml:"name"`
+	In     string    `yaml:"in"`
+	Schema *oaSchema `yaml:"schema"`
+}
+
+type oaOperation struct {
+	Security    *[]map[string][]string `yaml:"security"`
+	Parameters  []oaParam              `yaml:"parameters"`
+	RequestBody *struct {
+		Content map[string]struct {
+			Schema *oaSchema `yaml:"schema"`
+		} `yaml:"content"`
+	} `yaml:"requestBody"`
+}
+
+type oaDoc struct {
+	Paths      map[string]map[string]oaOperation `yaml:"paths"`
+	Components struct {
+		Schemas    map[string]*oaSchema `yaml:"schemas"`
+		Parameters map[string]oaParam   `yaml:"parameters"`
+	} `yaml:"components"`
+}
+
+func newEdgeWorld(t testing.TB) *edgeWorld {
+	a := testApp(t)
+	e := &edgeWorld{app: a, authz: newAuthzWorld(t, a)}
+	e.h = a.router()
+	var doc oaDoc
+	if err := yaml.Unmarshal(openAPIDoc, &doc); err != nil {
+		t.Fatal(err)
+	}
+	resolve := func(s *oaSchema) *oaSchema {
+		for s != nil && s.Ref != "" {
+			s = doc.Components.Schemas[strings.TrimPrefix(s.Ref, "#/components/schemas/")]
+		}
+		return s
+	}
+	var resolveAll func(s *oaSchema) *oaSchema
+	resolveAll = func(s *oaSchema) *oaSchema {
+		s = resolve(s)
+		if s == nil {
+			return nil
+		}
+		for k, p := range s.Properties {
+			s.Properties[k] = resolveAll(p)
+		}
+		s.Items = resolveAll(s.Items)
+		return s
+	}
+	for _, path := range slices.Sorted(maps.Keys(doc.Paths)) {
+		for _, method := range slices.Sorted(maps.Keys(doc.Paths[path])) {
+			op := doc.Paths[path][method]
+			as := "admin"
+			if op.Security != nil {
+				as = ""
+				for _, s := range *op.Security {
+					if _, ok := s["consumer"]; ok {
+						as = "consumer"
+					}
+				}
+			}
+			url := e.pathWithIDs(t, path)
+			method = strings.ToUpper(method)
+			for _, p := range op.Parameters {
+				if p.Ref != "" {
+					p = doc.Components.Parameters[strings.TrimPrefix(p.Ref, "#/components/parameters/")]
+				}
+				if p.In == "path" || p.In == "query" {
+					e.params = append(e.params, edgeParam{method: method, path: path, url: url, as: as, name: p.Name, in: p.In})
+				}
+			}
+			if op.RequestBody == nil {
+				continue
+			}
+			schema := resolveAll(op.RequestBody.Content["application/json"].Schema)
+			if schema == nil {
+				t.Fatalf("%s %s: a request body without a JSON schema", method, path)
+			}
+			e.ops = append(e.ops, edgeOp{method: method, path: path, url: url, as: as, schema: schema})
+		}
+	}
+	if len(e.ops) < 20 {
+		t.Fatalf("only %d documented request bodies", len(e.ops))
+	}
+	rows, err := a.db.Query(context.Background(), `SELECT table_schema || '.' || table_name FROM information_schema.tables
+		WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema', 'public') ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		e.tables = append(e.tables, name)
+	}
+	if rows.Close(); len(e.tables) < 30 {
+		t.Fatalf("only %d tables: %v", len(e.tables), e.tables)
+	}
+	return e
+}
+
+// pathWithIDs puts a real object behind every {id}, so that a request reaches the
+// binder (and, when its body is good, the service) instead of stopping at a 404.
+func (e *edgeWorld) pathWithIDs(t testing.TB, path string) string {
+	if !strings.Contains(path, "{id}") {
+		return path
+	}
+	w := e.authz
+	var id string
+	switch {
+	case strings.HasPrefix(path, "/api/v1/users/"):
+		id = w.demo.Users["sh1.rep"].String()
+	case strings.HasPrefix(path, "/api/v1/org-units/"):
+		id = w.demo.Units[slices.Sorted(maps.Keys(w.demo.Units))[0]].String()
+	case strings.HasPrefix(path, "/api/v1/roles/"):
+		for key, rid := range w.roles {
+			if key != "admin" {
+				id = rid
+				break
+			}
+		}
+	case strings.HasPrefix(path, "/api/v1/tokens/"):
+		id = w.tokenIDs["sh1.rep"]
+	case strings.HasPrefix(path, "/api/v1/merchant/leads/"):
+		id = w.leads["sh1.rep"]
+	case strings.HasPrefix(path, "/api/v1/merchant/merchants/"):
+		if err := e.app.db.QueryRow(context.Background(), `SELECT id::text FROM merchant.merchants LIMIT 1`).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+	case strings.HasPrefix(path, "/api/v1/consumer/members/"):
+		if err := e.app.db.QueryRow(context.Background(), `SELECT id::text FROM consumer.members LIMIT 1`).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+	case strings.HasPrefix(path, "/api/v1/billing/"):
+		id = w.order
+	case strings.HasPrefix(path, "/api/v1/reconciliation/"):
+		id = "0190a6b2-0000-7000-8000-000000000000" // no run: a 404 is all the path can give
+	}
+	if id == "" {
+		t.Fatalf("no id for %s", path)
+	}
+	return strings.ReplaceAll(path, "{id}", id)
+}
+
+func (e *edgeWorld) send(op edgeOp, url string, body []byte) (int, []byte) {
+	req := httptest.NewRequest(op.method, url, strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", "application/json")
+	if op.as != "" {
+		req.Header.Set("Authorization", "Bearer "+e.authz.tokens[op.as])
+	}
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	return rec.Code, rec.Body.Bytes()
+}
+
+func (e *edgeWorld) rowCounts(t testing.TB) map[string]int64 {
+	t.Helper()
+	parts := make([]string, len(e.tables))
+	for i, name := range e.tables {
+		parts[i] = fmt.Sprintf("SELECT '%s', count(*) FROM %s", name, name)
+		if name == "audit.entries" {
+			parts[i] += " WHERE NOT (" + auditedRefusal + ")"
+		}
+	}
+	rows, err := e.app.db.Query(context.Background(), strings.Join(parts, " UNION ALL "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var name string
+		var n int64
+		if err := rows.Scan(&name, &n); err != nil {
+			t.Fatal(err)
+		}
+		out[name] = n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func errorCode(body []byte) string {
+	var b httpx.ErrorBody
+	_ = json.Unmarshal(body, &b)
+	return b.Error.Code
+}
+
+func errorOfBody(body []byte) httpx.ErrorObject {
+	var b httpx.ErrorBody
+	_ = json.Unmarshal(body, &b)
+	return b.Error
+}
+
+// textField is a text property of a body, by its path in the binder's naming
+// ("roles[0]"), with the document's maxLength.
+type textField struct {
+	path      string
+	maxLength int
+	money     bool
+}
+
+// textFields lists the text properties of s the binder checks (not uuids: those
+// are parsed, never stored as text).
+func textFields(s *oaSchema, path string) []textField {
+	var out []textField
+	switch s.Type {
+	case "object":
+		for _, k := range slices.Sorted(maps.Keys(s.Properties)) {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			out = append(out, textFields(s.Properties[k], p)...)
+		}
+	case "array":
+		if s.Items != nil {
+			out = append(out, textFields(s.Items, path+"[0]")...)
+		}
+	case "string":
+		if s.Format == "uuid" {
+			return nil
+		}
+		f := textField{path: path, maxLength: -1, money: s.Pattern != ""}
+		if s.MaxLength != nil {
+			f.maxLength = *s.MaxLength
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// example is a plausible value of s; ids are real where the world has one.
+func (op edgeOp) example(s *oaSchema) any {
+	switch s.Type {
+	case "object":
+		m := map[string]any{}
+		for k, p := range s.Properties {
+			m[k] = op.example(p)
+		}
+		return m
+	case "array":
+		if s.Items == nil {
+			return []any{}
+		}
+		return []any{op.example(s.Items)}
+	case "integer":
+		return 1
+	case "number":
+		if f, ok := s.Example.(float64); ok {
+			return f
+		}
+		return 1.5
+	case "boolean":
+		return false
+	}
+	switch {
+	case len(s.Enum) > 0:
+		return fmt.Sprint(s.Enum[0])
+	case s.Example != nil:
+		return fmt.Sprint(s.Example)
+	case s.Format == "uuid":
+		return "0190a6b2-0000-7000-8000-000000000000"
+	case s.Format == "date":
+		return "2026-12-01"
+	case s.Format == "uri":
+		return "https://example.com/hook"
+	}
+	return "x"
+}
+
+// bodyWith is the example body with the text at path replaced by raw (a JSON string
+// literal, written as is so that it may hold bytes json.Marshal would mend).
+func (op edgeOp) bodyWith(path, raw string) string {
+	const mark = "\x01edge-mark\x01"
+	v := op.example(op.schema)
+	var set func(v any, path string) any
+	set = func(v any, path string) any {
+		head, rest, _ := strings.Cut(path, ".")
+		if name, _, ok := strings.Cut(head, "["); ok { // textFields only ever names [0]
+			m := v.(map[string]any)
+			arr := m[name].([]any)
+			if rest == "" {
+				arr[0] = mark
+			} else {
+				arr[0] = set(arr[0], rest)
+			}
+			return m
+		}
+		m := v.(map[string]any)
+		if rest == "" {
+			m[head] = mark
+		} else {
+			m[head] = set(m[head], rest)
+		}
+		return m
+	}
+	v = set(v, path)
+	b, _ := json.Marshal(v)
+	markJSON, _ := json.Marshal(mark)
+	return strings.Replace(string(b), string(markJSON), raw, 1)
+}
+
+// numberFields lists the top-level number properties of s.
+func numberFields(s *oaSchema) []string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(s.Properties)) {
+		if t := s.Properties[k].Type; t == "integer" || t == "number" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func (op edgeOp) seeds() []string {
+	base, _ := json.Marshal(op.example(op.schema))
+	out := []string{string(base), "", "null", "[]", `{"no_such_field":1}`, string(base) + "{}", `{"a":`}
+	for _, k := range numberFields(op.schema) {
+		for _, n := range []string{"9223372036854775807", "-9223372036854775808", "9223372036854775808", "1e308", "-1e308", "0", "-1", "1.5", `"1"`, "null"} {
+			out = append(out, op.bodyWith(k, n))
+		}
+	}
+	for _, f := range textFields(op.schema, "") {
+		out = append(out,
+			op.bodyWith(f.path, `"a\u0000b"`),
+			op.bodyWith(f.path, "\"\xff\xfe\""),
+			op.bodyWith(f.path, `1`),
+			op.bodyWith(f.path, `"`+strings.Repeat("长", max(f.maxLength, 0)+1)+`"`),
+		)
+		if f.money {
+			for _, amount := range []string{"92233720368547758.07", "21474836.48", "21474836.47", "0.00", "-1.00", "0.01", "1e3"} {
+				out = append(out, op.bodyWith(f.path, `"`+amount+`"`))
+			}
+		}
+	}
+	return out
+}
+
+// checkContract holds every documented body and parameter to the contract, with the
+// exact code and field: the document's maxLength is the binder's.
+func (e *edgeWorld) checkContract(t testing.TB) {
+	want := func(op edgeOp, url, body string, status int, code, field string) {
+		t.Helper()
+		got, answer := e.send(op, url, []byte(body))
+		if ans := errorOfBody(answer); got != status || ans.Code != code || ans.Field != field {
+			t.Errorf("%s %s %.120q: %d %s, want %d %s naming %q", op.method, op.path, body, got, answer, status, code, field)
+		}
+	}
+	fields := 0
+	for _, op := range e.ops {
+		for _, f := range textFields(op.schema, "") {
+			fields++
+			if f.maxLength < 0 {
+				t.Errorf("%s %s: %s has no maxLength in openapi.yaml", op.method, op.path, f.path)
+				continue
+			}
+			want(op, op.url, op.bodyWith(f.path, `"a\u0000b"`), 400, httpx.CodeInvalidText, f.path)
+			want(op, op.url, op.bodyWith(f.path, "\"ok\xffok\""), 400, httpx.CodeInvalidText, f.path)
+			want(op, op.url, op.bodyWith(f.path, `"`+strings.Repeat("长", f.maxLength+1)+`"`), 400, httpx.CodeTextTooLong, f.path)
+			// Exactly maxLength characters pass the contract (the domain may still refuse).
+			body := op.bodyWith(f.path, `"`+strings.Repeat("长", f.maxLength)+`"`)
+			if _, answer := e.send(op, op.url, []byte(body)); errorOfBody(answer).Field == f.path &&
+				(errorCode(answer) == httpx.CodeTextTooLong || errorCode(answer) == httpx.CodeInvalidText) {
+				t.Errorf("%s %s: %s of maxLength %d characters refused: %s", op.method, op.path, f.path, f.maxLength, answer)
+			}
+			if f.money {
+				for _, amount := range []string{"92233720368547758.07", "21474836.48", "0.00", "-0.01"} {
+					want(op, op.url, op.bodyWith(f.path, `"`+amount+`"`), 400, httpx.CodeAmountOutOfRange, f.path)
+				}
+			}
+		}
+	}
+	for _, p := range e.params {
+		op := edgeOp{method: p.method, path: p.path, as: p.as}
+		u := p.url
+		if p.in == "path" {
+			u = strings.Replace(p.path, "{"+p.name+"}", url.PathEscape("a\x00b"), 1)
+		} else {
+			u += "?" + url.Values{p.name: {"a\x00b"}}.Encode()
+		}
+		body := ""
+		if p.method != "GET" && p.method != "DELETE" {
+			body = "{}"
+		}
+		want(op, u, body, 400, httpx.CodeInvalidText, p.name)
+	}
+	// The cases issue 11 found, by name.
+	for _, op := range e.ops {
+		switch op.method + " " + op.path {
+		case "POST /api/v1/merchant/leads":
+			want(op, op.url, op.bodyWith("name", `"`+strings.Repeat("店", 100_000)+`"`), 400, httpx.CodeTextTooLong, "name")
+		case "POST /api/v1/billing/me/orders":
+			want(op, op.url, op.bodyWith("amount", `"92233720368547758.07"`), 400, httpx.CodeAmountOutOfRange, "amount")
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	names := map[string]bool{}
+	for _, op := range e.ops {
+		names[op.method+" "+op.path] = true
+	}
+	t.Logf("edge contract: %d documented request bodies with %d text fields, %d path and query parameters", len(names), fields, len(e.params))
+}
