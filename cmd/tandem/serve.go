@@ -64,6 +64,13 @@ func (a *app) serveHTTP(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if a.cfg.PprofAddr != "" {
+		stop, err := servePprof(a.cfg.PprofAddr)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	a.log.Info("serving HTTP", "addr", "http://"+ln.Addr().String())
 	select {
 	case err := <-errc:

@@ -46,6 +46,7 @@ type Config struct {
 	CookieSecure    string        `env:"TANDEM_COOKIE_SECURE" flag:"cookie-secure" def:"auto" help:"the session cookie's Secure flag: auto (when the request came over TLS), always or never"`
 	TrustedProxies  string        `env:"TANDEM_TRUSTED_PROXIES" flag:"trusted-proxies" def:"" help:"comma-separated addresses or CIDRs of proxies whose X-Forwarded-For is believed (empty: none; the peer address is the client)"`
 	TokenRate       int           `env:"TANDEM_TOKEN_RATE" flag:"token-rate" def:"600" help:"API requests per minute allowed per API token"`
+	PprofAddr       string        `env:"TANDEM_PPROF_ADDR" flag:"pprof-addr" def:"" help:"loopback address for Go's profiler (/debug/pprof/) beside the API, e.g. 127.0.0.1:6060 (empty: off)"`
 }
 
 // Field describes one setting, for --help and the README table.
