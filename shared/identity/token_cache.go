@@ -35,7 +35,7 @@ type cachedToken struct {
 	tokenID   uuid.UUID
 	expiresAt time.Time
 	lastUsed  time.Time // when last_used_at was last written
-	gen       int64 // generation.value when the principal was loaded
+	gen       int64     // generation.value when the principal was loaded
 	loaded    time.Time
 	p         *Principal // shared by requests: never modified once cached
 }
