@@ -24,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tandemcrm/tandem/shared/money"
+	"github.com/tandemcrm/tandem/shared/netguard"
 	"github.com/tandemcrm/tandem/shared/pg"
 	"github.com/tandemcrm/tandem/shared/wxpay"
 )
@@ -84,10 +85,13 @@ type Config struct {
 	// NotifyBaseURL is where WeChat reaches Tandem, e.g. "https://pay.tandem.example";
 	// the notify endpoints are under it at NotifyPaymentPath and NotifyRefundPath.
 	NotifyBaseURL string
-	// Webhooks calls merchants' webhooks [a client with a 10 s time-out].
+	// Webhooks calls merchants' webhooks [WebhookAllow's client, 10 s time-out].
 	Webhooks *http.Client
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// WebhookAllow names the non-public addresses webhooks may reach (none by default:
+	// a merchant's URL that resolves to loopback, private or link-local is refused).
+	WebhookAllow netguard.Allow
+	Now          func() time.Time
+	Logger       *slog.Logger
 }
 
 // Paths of the notify endpoints (no authentication: WeChat's signature is the auth).
@@ -114,7 +118,7 @@ func NewService(cfg Config) *Service {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.Webhooks == nil {
-		cfg.Webhooks = &http.Client{Timeout: 10 * time.Second}
+		cfg.Webhooks = cfg.WebhookAllow.Client(webhookTimeout)
 	}
 	return &Service{cfg: cfg, db: cfg.DB, pay: cfg.Pay, log: cfg.Logger,
 		newID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}

@@ -23,6 +23,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/httpx"
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/money"
+	"github.com/tandemcrm/tandem/shared/netguard"
 	"github.com/tandemcrm/tandem/shared/outbox"
 	"github.com/tandemcrm/tandem/shared/pgtest"
 	"github.com/tandemcrm/tandem/shared/redistest"
@@ -106,7 +107,8 @@ func newWorld(t *testing.T) *world {
 	w.srv = httptest.NewServer(e)
 	t.Cleanup(w.srv.Close)
 	w.svc = billing.NewService(billing.Config{DB: w.db, Pay: w.sim.Client(), AppID: wxsimtest.AppID, Merchants: w.merchants,
-		Members: w.consumers, NotifyBaseURL: w.srv.URL, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Members: w.consumers, NotifyBaseURL: w.srv.URL, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		WebhookAllow: netguard.MustParse("loopback")}) // merchants' test endpoints are on loopback
 	billing.NewHTTP(w.svc, billing.HTTPConfig{
 		RequireAPI: func(c *gin.Context) { // stands in for identity's: the caller named by a test header
 			if login := c.GetHeader("X-Test-Login"); login != "" {

@@ -16,6 +16,7 @@ import (
 	"github.com/tandemcrm/tandem/merchant"
 	"github.com/tandemcrm/tandem/reconciliation"
 	"github.com/tandemcrm/tandem/shared/money"
+	"github.com/tandemcrm/tandem/shared/netguard"
 	"github.com/tandemcrm/tandem/shared/wxpay"
 	"github.com/tandemcrm/tandem/shared/wxpay/wxsim"
 )
@@ -37,8 +38,13 @@ func (a *app) openPayments(ctx context.Context) error {
 		public = "http://" + a.cfg.HTTPAddr
 	}
 	a.pay = pay
+	allow, err := netguard.Parse(a.cfg.WebhookAllow)
+	if err != nil {
+		return fmt.Errorf("TANDEM_WEBHOOK_ALLOW_NETS: %w", err)
+	}
 	a.billing = billing.NewService(billing.Config{DB: a.db, Pay: pay, AppID: acct.AppID,
-		Merchants: merchantTerms{a.merchant}, Members: a.consumer, NotifyBaseURL: strings.TrimSuffix(public, "/"), Logger: a.log})
+		Merchants: merchantTerms{a.merchant}, Members: a.consumer, NotifyBaseURL: strings.TrimSuffix(public, "/"), Logger: a.log,
+		WebhookAllow: allow})
 	a.matching = matching.NewService(a.db, a.merchant, purchases{a.billing}, nil, matching.Config{})
 	// The Repairer is fixed at construction: the service is made again, with billing.
 	a.recon = reconciliation.NewService(a.db, a.log, reconciliation.Config{Repairer: billingrecon.Adapter{Billing: a.billing}})

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
@@ -79,7 +80,7 @@ func (a *app) runBackground(ctx context.Context, role string) error {
 			}),
 		})
 		mux := asynq.NewServeMux()
-		outbox.Register(mux, subs)
+		outbox.Register(mux, a.db, subs)
 		mux.HandleFunc(taskCleanup, a.cleanup)
 		if err := srv.Start(mux); err != nil {
 			return fmt.Errorf("asynq server: %w", err)
@@ -91,9 +92,14 @@ func (a *app) runBackground(ctx context.Context, role string) error {
 		})
 		client := asynq.NewClient(a.queue)
 		relay := outbox.NewRelay(a.db, client, subs, outbox.RelayConfig{Poll: a.cfg.RelayPoll}, a.log, a.outboxMetrics)
+		redriver, closeRedriver := a.redriver(client, subs)
 		g.Go(func() error {
 			defer client.Close()
-			return relay.Run(ctx)
+			defer closeRedriver()
+			rg, rctx := errgroup.WithContext(ctx)
+			rg.Go(func() error { return relay.Run(rctx) })
+			rg.Go(func() error { return redriver.Run(rctx) })
+			return rg.Wait()
 		})
 	}
 	if role == "all" || role == "scheduler" {
@@ -117,11 +123,22 @@ func (a *app) runScheduler(ctx context.Context) error {
 	return nil
 }
 
-// cleanup deletes what has served its purpose: outbox rows sent over 7 days ago (their
-// tasks are long done) and idempotency keys past their 24 h life.
+// redriver re-enqueues what asynq lost (see outbox.Redriver), through asynq's own Redis;
+// the function it returns closes that connection.
+func (a *app) redriver(client outbox.Enqueuer, subs []outbox.Subscription) (*outbox.Redriver, func()) {
+	rdb := a.queue.MakeRedisClient().(redis.UniversalClient)
+	r := outbox.NewRedriver(a.db, client, rdb, subs, outbox.RedriveConfig{After: a.cfg.RedriveAfter}, a.log, a.outboxMetrics)
+	return r, func() { rdb.Close() }
+}
+
+// cleanup deletes what has served its purpose: outbox rows sent over 7 days ago and
+// done by every subscriber, their deliveries, and idempotency keys past their 24 h life.
 func (a *app) cleanup(ctx context.Context, _ *asynq.Task) error {
 	q := platformdb.New(a.db)
 	if _, err := q.DeleteSentOutbox(ctx, (7 * 24 * time.Hour).Milliseconds()); err != nil {
+		return err
+	}
+	if _, err := q.DeleteDoneDeliveries(ctx, (7 * 24 * time.Hour).Milliseconds()); err != nil {
 		return err
 	}
 	_, err := q.DeleteOldIdempotencyKeys(ctx, (24 * time.Hour).Milliseconds())
