@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -75,6 +76,7 @@ func (a *app) runBackground(ctx context.Context, role string) error {
 			ShutdownTimeout:   a.cfg.ShutdownTimeout,
 			Logger:            asynqLogger{a.log},
 			LogLevel:          asynq.WarnLevel,
+			RetryDelayFunc:    retryDelay,
 			ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 				a.log.ErrorContext(ctx, "task failed", "type", t.Type(), "err", err)
 			}),
@@ -107,6 +109,16 @@ func (a *app) runBackground(ctx context.Context, role string) error {
 	}
 	a.log.Info("worker running", "role", role, "concurrency", a.cfg.WorkerConc, "poll", a.cfg.WorkerPoll)
 	return g.Wait()
+}
+
+// retryDelay is asynq's backoff, except for a task whose worker died under it (kill -9,
+// a lost node): asynq finds it only when its lease has run out (30 s, looked at every
+// minute), and it failed through no fault of its own, so it runs again at once.
+func retryDelay(n int, err error, t *asynq.Task) time.Duration {
+	if errors.Is(err, asynq.ErrLeaseExpired) {
+		return time.Second
+	}
+	return asynq.DefaultRetryDelayFunc(n, err, t)
 }
 
 func (a *app) runScheduler(ctx context.Context) error {
