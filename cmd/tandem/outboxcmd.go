@@ -40,7 +40,7 @@ running it any number of times, beside running workers, never doubles an effect.
 			if err := a.openPayments(cmd.Context()); err != nil {
 				return err
 			}
-			a.cfg.RedriveAfter = after
+			a.cfg.RedriveAfter = max(after, time.Nanosecond) // 0: everything not done (0 would mean the default)
 			client := asynq.NewClient(a.queue)
 			defer client.Close()
 			r, closeRedriver := a.redriver(client, a.subscriptions())

@@ -28,7 +28,8 @@ func workerCmd() *cobra.Command {
 		Use:   "worker",
 		Short: "Run background work: asynq task handlers, the outbox relay and the scheduler",
 		Long: `Runs the background side of Tandem:
-  worker     the asynq server (every task handler) and the outbox relay
+  worker     the asynq server (every task handler), the outbox relay and its
+             re-driver (re-enqueues what Redis lost; see 'tandem outbox redrive')
   scheduler  the asynq scheduler (periodic tasks: reconciliation, clean-up)
   all        both (the default)
 Handlers and relays are safe in any number of replicas (relays share rows with
