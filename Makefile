@@ -5,12 +5,13 @@ GO    ?= go
 BIN   := var/bin/tandem
 export TANDEM_VAR_DIR ?= $(CURDIR)/var
 
-.PHONY: run test bench build deps stack stop vet fmt-check gen gen-check lint clean-var help
+.PHONY: run test bench faults build deps stack stop vet fmt-check gen gen-check lint clean-var help
 
 help:
 	@echo "make run    install what is missing, start PostgreSQL + Redis under ./var, migrate, seed, serve"
 	@echo "make test   install, start the stack, vet, check generated code, go test -race ./..."
 	@echo "make bench  benchmarks (prints a table; not part of make test)"
+	@echo "make faults fault experiments on a stack of their own (kill -9, PostgreSQL crash, Redis loss)"
 	@echo "make stack  start PostgreSQL + Redis only;  make stop  stop them"
 
 # var/go.mod keeps the Go tool out of ./var: ./... would otherwise walk a PostgreSQL data
@@ -60,6 +61,11 @@ test: build
 bench: deps build
 	@$(BIN) stack up >/dev/null
 	@deploy/bench/run.sh | tee var/bench.md
+
+# Fault experiments: their own PostgreSQL and Redis under var/faults (ports 54339 and
+# 63809), never the shared stack; prints a table and fails unless every effect is exactly once.
+faults: deps build
+	@$(BIN) faults | tee var/faults.md
 
 clean-var: stop
 	rm -rf var

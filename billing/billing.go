@@ -26,6 +26,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/clock"
 	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/money"
+	"github.com/tandemcrm/tandem/shared/netguard"
 	"github.com/tandemcrm/tandem/shared/pg"
 	"github.com/tandemcrm/tandem/shared/wxpay"
 )
@@ -89,8 +90,11 @@ type Config struct {
 	// NotifyBaseURL is where WeChat reaches Tandem, e.g. "https://pay.tandem.example";
 	// the notify endpoints are under it at NotifyPaymentPath and NotifyRefundPath.
 	NotifyBaseURL string
-	// Webhooks calls merchants' webhooks [a client with a 10 s time-out].
+	// Webhooks calls merchants' webhooks [WebhookAllow's client, 10 s time-out].
 	Webhooks *http.Client
+	// WebhookAllow names the non-public addresses webhooks may reach (none by default:
+	// a merchant's URL that resolves to loopback, private or link-local is refused).
+	WebhookAllow netguard.Allow
 }
 
 // Paths of the notify endpoints (no authentication: WeChat's signature is the auth).
@@ -114,7 +118,7 @@ type Service struct {
 func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	deps = deps.WithDefaults()
 	if cfg.Webhooks == nil {
-		cfg.Webhooks = &http.Client{Timeout: 10 * time.Second}
+		cfg.Webhooks = cfg.WebhookAllow.Client(webhookTimeout)
 	}
 	return &Service{cfg: cfg, ports: ports, db: deps.DB, pay: ports.Pay, log: deps.Log, clock: deps.Clock,
 		newID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}

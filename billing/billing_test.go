@@ -1,12 +1,7 @@
 package billing_test
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -328,62 +323,6 @@ func TestQueryAndApplyADroppedNotification(t *testing.T) {
 	}
 	if evs := w.outboxEvents(events.TopicPaymentSucceeded); len(evs) != 1 {
 		t.Fatalf("%d events: fulfilment must fire once", len(evs))
-	}
-}
-
-func TestFulfilmentCallsTheSignedWebhookWithRetries(t *testing.T) {
-	w := newWorld(t)
-	var calls atomic.Int32
-	secret := "whsec-test"
-	hook := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		sig := r.Header.Get(billing.HeaderSignature)
-		ts, mac, _ := strings.Cut(strings.TrimPrefix(sig, "t="), ",v1=")
-		h := hmac.New(sha256.New, []byte(secret))
-		h.Write([]byte(ts + "."))
-		h.Write(body)
-		if !hmac.Equal([]byte(mac), []byte(hex.EncodeToString(h.Sum(nil)))) {
-			rw.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		if calls.Add(1) == 1 {
-			rw.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		rw.WriteHeader(http.StatusOK)
-	}))
-	defer hook.Close()
-	terms, _ := w.merchants.Terms(w.ctx, w.merchant)
-	terms.WebhookURL, terms.WebhookSecret = hook.URL, secret
-	w.merchants.set(w.merchant, terms)
-
-	c := w.member("o-hook")
-	o := w.order(c, 800)
-	w.pay(o.OrderNo)
-	ev := w.outboxEvents(events.TopicPaymentSucceeded)[0]
-	if err := w.svc.Fulfil(w.ctx, ev); err == nil {
-		t.Fatal("a 503 from the merchant is not a success")
-	}
-	if err := w.svc.Fulfil(w.ctx, ev); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.svc.Fulfil(w.ctx, ev); err != nil { // delivered again: not called again
-		t.Fatal(err)
-	}
-	if calls.Load() != 2 {
-		t.Fatalf("webhook called %d times", calls.Load())
-	}
-	rows, err := w.db.Query(w.ctx, `SELECT attempt, status_code FROM billing.webhook_deliveries WHERE order_id = $1 ORDER BY attempt`, o.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	type att struct{ Attempt, Status int32 }
-	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[att])
-	if err != nil || len(got) != 2 || got[0] != (att{1, 503}) || got[1] != (att{2, 200}) {
-		t.Fatalf("deliveries %+v, %v", got, err)
-	}
-	if o := w.get(o.ID); o.FulfilledAt == nil {
-		t.Fatal("the order is not fulfilled")
 	}
 }
 

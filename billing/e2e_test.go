@@ -48,7 +48,7 @@ func TestFulfilmentThroughTheRelayAndWorker(t *testing.T) {
 	defer client.Close()
 	srv := asynq.NewServer(r.Asynq(), asynq.Config{Concurrency: 4, TaskCheckInterval: 10 * time.Millisecond, LogLevel: asynq.ErrorLevel})
 	mux := asynq.NewServeMux()
-	outbox.Register(mux, subs)
+	outbox.Register(mux, w.db, subs)
 	if err := srv.Start(mux); err != nil {
 		t.Fatal(err)
 	}

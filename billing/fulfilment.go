@@ -3,32 +3,26 @@ package billing
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/tandemcrm/tandem/billing/internal/billingdb"
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/money"
 	"github.com/tandemcrm/tandem/shared/outbox"
+	"github.com/tandemcrm/tandem/shared/pg"
 )
 
 // SubscriberFulfilment is billing's own subscriber of its payment events.
 const SubscriberFulfilment = "billing.fulfilment"
-
-// Webhook headers.
-const (
-	HeaderSignature = "X-Tandem-Signature" // "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)>"
-	HeaderEventID   = "X-Tandem-Event-Id"
-)
 
 // Subscriptions are billing's event handlers: fulfilment of paid orders.
 func (s *Service) Subscriptions() []outbox.Subscription {
@@ -39,8 +33,8 @@ func (s *Service) Subscriptions() []outbox.Subscription {
 
 // WebhookPayload is the body of the merchant's webhook call.
 type WebhookPayload struct {
-	EventID       uuid.UUID   `json:"event_id"`
-	Type          string      `json:"type"` // "payment.succeeded"
+	EventID       uuid.UUID   `json:"event_id"` // the webhook-id header: WebhookID(order)
+	Type          string      `json:"type"`     // "payment.succeeded"
 	OrderID       uuid.UUID   `json:"order_id"`
 	OrderNo       string      `json:"order_no"`
 	MerchantID    uuid.UUID   `json:"merchant_id"`
@@ -49,19 +43,31 @@ type WebhookPayload struct {
 	PaidAt        time.Time   `json:"paid_at"`
 }
 
-// Sign is the signature header value of body at t under secret.
-func Sign(secret string, t time.Time, body []byte) string {
-	ts := strconv.FormatInt(t.Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(ts + "."))
-	mac.Write(body)
-	return "t=" + ts + ",v1=" + hex.EncodeToString(mac.Sum(nil))
+// webhookNamespace makes webhook ids (UUIDv5) that depend only on what happened.
+var webhookNamespace = uuid.MustParse("6f1d3c2e-9a57-4c1b-8e0f-3a2b1c4d5e6f")
+
+// WebhookID is the id of the webhook telling an order's payment: derived from the order,
+// so every attempt, every retry, a re-drive and a repair by reconciliation (which may
+// publish the payment event again) carry the same id, and the merchant can drop repeats.
+func WebhookID(orderID uuid.UUID) uuid.UUID {
+	return uuid.NewSHA1(webhookNamespace, []byte("payment.succeeded/"+orderID.String()))
 }
 
-// Fulfil handles a payment event: it calls the merchant's webhook (signed), records
-// every attempt in webhook_deliveries, and marks the order fulfilled once the
-// merchant answers 2xx. A failure returns an error, so asynq retries with backoff;
-// an order already fulfilled is not called again.
+// webhookTimeout bounds one webhook call.
+const webhookTimeout = 10 * time.Second
+
+// webhookInFlight is how long an unfinished attempt holds off another: the client's
+// time-out and a margin. A worker killed mid-call leaves its attempt unfinished; the
+// next try waits this long rather than calling the merchant twice at once.
+const webhookInFlight = webhookTimeout + 5*time.Second
+
+// errFulfilled says the order was fulfilled meanwhile: nothing to call.
+var errFulfilled = errors.New("billing: already fulfilled")
+
+// Fulfil handles a payment event: it calls the merchant's webhook (Standard Webhooks
+// signature), with every attempt recorded before the call and its outcome after, and
+// marks the order fulfilled once the merchant answers 2xx. A failure returns an error,
+// so asynq retries with backoff; an order already fulfilled is not called again.
 func (s *Service) Fulfil(ctx context.Context, e events.Envelope) error {
 	var p events.PaymentSucceeded
 	if err := e.Decode(&p); err != nil {
@@ -86,39 +92,79 @@ func (s *Service) Fulfil(ctx context.Context, e events.Envelope) error {
 	if err != nil {
 		return err
 	}
-	body, err := json.Marshal(WebhookPayload{EventID: e.ID, Type: "payment.succeeded", OrderID: o.ID, OrderNo: o.OrderNo,
+	webhookID := WebhookID(o.ID)
+	body, err := json.Marshal(WebhookPayload{EventID: webhookID, Type: "payment.succeeded", OrderID: o.ID, OrderNo: o.OrderNo,
 		MerchantID: o.MerchantID, Amount: amount, TransactionID: p.TransactionID, PaidAt: p.PaidAt})
 	if err != nil {
 		return err
 	}
-	attempt, err := q.CountDeliveries(ctx, billingdb.CountDeliveriesParams{OrderID: o.ID, EventID: e.ID})
+	attempt, err := s.beginWebhookAttempt(ctx, o.ID, e.ID, webhookID, terms.WebhookURL)
+	if errors.Is(err, errFulfilled) {
+		return nil
+	}
 	if err != nil {
-		return wrap("fulfil", err)
+		return err
 	}
 	start := s.now()
-	status, callErr := s.callWebhook(ctx, terms, e.ID, body)
-	d := billingdb.InsertDeliveryParams{ID: s.newID(), OrderID: o.ID, EventID: e.ID, Attempt: attempt + 1, Url: terms.WebhookURL,
-		StatusCode: int32(status), DurationMs: int32(s.now().Sub(start).Milliseconds()), CreatedAt: start}
+	status, callErr := s.callWebhook(ctx, terms, webhookID, body)
+	end := s.now()
+	f := billingdb.FinishWebhookAttemptParams{ID: attempt.ID, StatusCode: pgtype.Int4{Int32: int32(status), Valid: true},
+		DurationMs: pgtype.Int4{Int32: int32(end.Sub(start).Milliseconds()), Valid: true}, FinishedAt: &end}
 	if callErr != nil {
-		d.Error = callErr.Error()
+		f.Error = callErr.Error()
 	}
-	if err := q.InsertDelivery(ctx, d); err != nil {
-		return wrap("record webhook delivery", err)
+	if err := q.FinishWebhookAttempt(context.WithoutCancel(ctx), f); err != nil {
+		return wrap("record webhook attempt", err)
 	}
 	if callErr != nil {
-		return fmt.Errorf("billing: webhook of order %s, attempt %d: %w", o.OrderNo, d.Attempt, callErr)
+		return fmt.Errorf("billing: webhook of order %s, attempt %d: %w", o.OrderNo, attempt.Attempt, callErr)
 	}
 	return wrap("fulfil", q.SetFulfilled(ctx, billingdb.SetFulfilledParams{ID: o.ID, FulfilledAt: ptr(s.now())}))
 }
 
-func (s *Service) callWebhook(ctx context.Context, t Terms, eventID uuid.UUID, body []byte) (int, error) {
+// beginWebhookAttempt records the next attempt of an order's webhook, under the order's
+// row lock, and commits it before the call is made. It refuses while another attempt
+// is in flight (a duplicate task, a re-drive crossing a retry) so that the merchant is
+// not called twice at once, and returns errFulfilled when there is nothing left to do.
+func (s *Service) beginWebhookAttempt(ctx context.Context, orderID, eventID, webhookID uuid.UUID, url string) (billingdb.InsertWebhookAttemptParams, error) {
+	a := billingdb.InsertWebhookAttemptParams{ID: s.newID(), OrderID: orderID, EventID: eventID,
+		WebhookID: ptr(webhookID.String()), Url: url, CreatedAt: s.now()}
+	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+		q := billingdb.New(tx)
+		o, err := q.LockOrder(ctx, orderID)
+		if err != nil {
+			return err
+		}
+		if o.FulfilledAt != nil {
+			return errFulfilled
+		}
+		last, err := q.LastWebhookAttempt(ctx, orderID)
+		if err != nil {
+			return err
+		}
+		if last.UnfinishedSince.After(a.CreatedAt.Add(-webhookInFlight)) {
+			return fmt.Errorf("billing: webhook of order %s: attempt %d in flight since %s; retry later",
+				o.OrderNo, last.Attempts, last.UnfinishedSince.Format(time.RFC3339))
+		}
+		a.Attempt = last.Attempts + 1
+		return q.InsertWebhookAttempt(ctx, a)
+	})
+	if errors.Is(err, errFulfilled) {
+		return a, err
+	}
+	return a, wrap("record webhook attempt", err)
+}
+
+func (s *Service) callWebhook(ctx context.Context, t Terms, webhookID uuid.UUID, body []byte) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.WebhookURL, bytes.NewReader(body))
 	if err != nil {
 		return 0, err
 	}
+	if req.URL.Scheme != "https" && req.URL.Scheme != "http" {
+		return 0, fmt.Errorf("webhook URL scheme %q: want https or http", req.URL.Scheme)
+	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(HeaderEventID, eventID.String())
-	req.Header.Set(HeaderSignature, Sign(t.WebhookSecret, s.now(), body))
+	SignRequest(req.Header, t.WebhookSecret, webhookID.String(), s.now(), body)
 	resp, err := s.cfg.Webhooks.Do(req)
 	if err != nil {
 		return 0, err
@@ -136,10 +182,12 @@ func ptr[T any](v T) *T { return &v }
 // Delivery is one recorded webhook attempt.
 type Delivery struct {
 	Attempt    int       `json:"attempt"`
+	WebhookID  string    `json:"webhook_id,omitempty"` // the webhook-id header (empty on old rows)
 	URL        string    `json:"url"`
-	StatusCode int       `json:"status_code"`
+	StatusCode int       `json:"status_code"` // 0: no answer, or the call has not ended
 	Error      string    `json:"error,omitempty"`
 	At         time.Time `json:"at"`
+	Finished   bool      `json:"finished"` // false: under way, or cut off by a crash
 }
 
 func (s *Service) deliveries(ctx context.Context, orderID uuid.UUID) ([]Delivery, error) {
@@ -149,7 +197,11 @@ func (s *Service) deliveries(ctx context.Context, orderID uuid.UUID) ([]Delivery
 	}
 	out := make([]Delivery, len(rows))
 	for i, r := range rows {
-		out[i] = Delivery{Attempt: int(r.Attempt), URL: r.Url, StatusCode: int(r.StatusCode), Error: r.Error, At: r.CreatedAt}
+		out[i] = Delivery{Attempt: int(r.Attempt), URL: r.Url, StatusCode: int(r.StatusCode.Int32), Error: r.Error,
+			At: r.CreatedAt, Finished: r.FinishedAt != nil || r.WebhookID == nil}
+		if r.WebhookID != nil {
+			out[i].WebhookID = *r.WebhookID
+		}
 	}
 	return out, nil
 }

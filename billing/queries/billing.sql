@@ -109,12 +109,19 @@ WHERE e.order_id = $1 ORDER BY e.id, p.id;
 SELECT COALESCE(SUM(p.amount_fen), 0)::bigint FROM billing.postings p JOIN billing.journal_entries e ON e.id = p.entry_id
 WHERE e.order_id = $1 AND e.kind = 'refund' AND p.account = 'platform_commission';
 
--- name: CountDeliveries :one
-SELECT COUNT(*)::int FROM billing.webhook_deliveries WHERE order_id = $1 AND event_id = $2;
+-- name: LastWebhookAttempt :one
+-- The order's attempts so far and when the latest unfinished one started (1970: none).
+SELECT COALESCE(max(attempt), 0)::int AS attempts,
+       COALESCE(max(created_at) FILTER (WHERE finished_at IS NULL AND webhook_id IS NOT NULL), 'epoch')::timestamptz AS unfinished_since
+FROM billing.webhook_deliveries WHERE order_id = $1;
 
--- name: InsertDelivery :exec
-INSERT INTO billing.webhook_deliveries (id, order_id, event_id, attempt, url, status_code, error, duration_ms, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9);
+-- name: InsertWebhookAttempt :exec
+INSERT INTO billing.webhook_deliveries (id, order_id, event_id, webhook_id, attempt, url, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7);
+
+-- name: FinishWebhookAttempt :exec
+UPDATE billing.webhook_deliveries SET status_code = $2, error = $3, duration_ms = $4, finished_at = $5
+WHERE id = $1;
 
 -- name: ListDeliveries :many
 SELECT * FROM billing.webhook_deliveries WHERE order_id = $1 ORDER BY id;

@@ -70,7 +70,8 @@ func TestPlatformEndpoints(t *testing.T) {
 	if res, body := get(t, h, "/healthz"); res.StatusCode != 200 {
 		t.Fatalf("healthz %d %s", res.StatusCode, body)
 	}
-	if res, body := get(t, h, "/readyz"); res.StatusCode != 200 || !strings.Contains(body, `"postgres":"ok"`) || !strings.Contains(body, `"redis":"ok"`) {
+	if res, body := get(t, h, "/readyz"); res.StatusCode != 200 || !strings.Contains(body, `"postgres":"ok"`) || !strings.Contains(body, `"redis":"ok"`) ||
+		!strings.Contains(body, `"outbox":{"undelivered":0,"oldest_undelivered_seconds":0}`) {
 		t.Fatalf("readyz %d %s", res.StatusCode, body)
 	}
 	// A task on a queue, so the asynq collector has a queue to report.

@@ -132,7 +132,7 @@ const benchTopic events.Topic = "bench.happened"
 // benchOutbox commits n events, one per transaction from 4 producers, while `relays`
 // relays run, and measures from each commit to its enqueue (sent_at - created_at).
 func benchOutbox(ctx context.Context, w io.Writer, db *pgxpool.Pool, r asynq.RedisClientOpt, n, relays int) error {
-	if _, err := db.Exec(ctx, "TRUNCATE platform.outbox"); err != nil {
+	if _, err := db.Exec(ctx, "TRUNCATE platform.outbox, platform.outbox_deliveries"); err != nil {
 		return err
 	}
 	if err := flushBenchRedis(ctx, r); err != nil {
@@ -206,7 +206,7 @@ FROM platform.outbox`).Scan(&span, &p50, &p99, &max)
 // benchOutboxDrain commits n events at once (COPY) and times relays emptying the
 // backlog: the relay's own capacity, free of the producers' commit rate.
 func benchOutboxDrain(ctx context.Context, w io.Writer, db *pgxpool.Pool, r asynq.RedisClientOpt, n, relays int) error {
-	if _, err := db.Exec(ctx, "TRUNCATE platform.outbox"); err != nil {
+	if _, err := db.Exec(ctx, "TRUNCATE platform.outbox, platform.outbox_deliveries"); err != nil {
 		return err
 	}
 	if err := flushBenchRedis(ctx, r); err != nil {
@@ -271,7 +271,7 @@ func benchPickup(ctx context.Context, w io.Writer, db *pgxpool.Pool, r asynq.Red
 		record(p.T)
 		return nil
 	}}
-	outbox.Register(mux, []outbox.Subscription{sub})
+	outbox.Register(mux, db, []outbox.Subscription{sub})
 	mux.HandleFunc("bench:direct", func(_ context.Context, t *asynq.Task) error {
 		var p struct{ T int64 }
 		if err := json.Unmarshal(t.Payload(), &p); err != nil {

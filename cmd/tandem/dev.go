@@ -95,6 +95,9 @@ runs.`,
 			a.cfg.WxpayKeys, a.cfg.WxpayBaseURL, a.cfg.WxpayAppID = dev.KeysDir, simURL, dev.Account.AppID
 			// It plays WeChat's mini-program sign-in too.
 			a.cfg.WxminiBaseURL, a.cfg.WxminiSecret = simURL, wxsim.DevAppSecret
+			if a.cfg.WebhookAllow == "" { // demo merchants' webhooks run on this machine
+				a.cfg.WebhookAllow = "loopback"
+			}
 			a.cfg.HTTPAddr = ln.Addr().String()
 			if err := a.openPayments(ctx); err != nil {
 				return err

@@ -16,6 +16,7 @@ import (
 	"github.com/tandemcrm/tandem/reconciliation"
 	"github.com/tandemcrm/tandem/reconciliation/billingledger"
 	"github.com/tandemcrm/tandem/shared/money"
+	"github.com/tandemcrm/tandem/shared/netguard"
 	"github.com/tandemcrm/tandem/shared/wxpay"
 	"github.com/tandemcrm/tandem/shared/wxpay/wxsim"
 )
@@ -37,9 +38,13 @@ func (a *app) openPayments(ctx context.Context) error {
 		public = "http://" + a.cfg.HTTPAddr
 	}
 	a.pay = pay
+	allow, err := netguard.Parse(a.cfg.WebhookAllow)
+	if err != nil {
+		return fmt.Errorf("TANDEM_WEBHOOK_ALLOW_NETS: %w", err)
+	}
 	deps := a.deps()
 	a.billing = billing.New(deps, billing.Ports{Pay: pay, Merchants: merchantTerms{a.merchant}, Members: a.consumer},
-		billing.Config{AppID: acct.AppID, NotifyBaseURL: strings.TrimSuffix(public, "/")})
+		billing.Config{AppID: acct.AppID, NotifyBaseURL: strings.TrimSuffix(public, "/"), WebhookAllow: allow})
 	a.matching = matching.New(deps, matching.Ports{Merchants: a.merchant, Purchases: purchases{a.billing}}, matching.Config{})
 	// The ports are fixed at construction: the service is made again, with billing.
 	ledger := billingledger.Adapter{Billing: a.billing}

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
@@ -31,7 +33,8 @@ func (a *app) tasks() []domain.Task { return append(a.platformTasks(), a.registr
 // workerHelp is `tandem worker --help`; TestWorkerHelpListsTheScheduledTasks keeps its
 // list of scheduled tasks equal to what is registered.
 const workerHelp = `Runs the background side of Tandem:
-  worker     the asynq server (every task handler) and the outbox relay
+  worker     the asynq server (every task handler), the outbox relay and its
+             re-driver (re-enqueues what Redis lost; see 'tandem outbox redrive')
   scheduler  the asynq scheduler (the periodic tasks below)
   all        both (the default)
 Handlers and relays are safe in any number of replicas (relays share rows with
@@ -39,7 +42,7 @@ FOR UPDATE SKIP LOCKED and leases). Periodic tasks carry a per-period task id, s
 second scheduler for a moment (a rolling update) enqueues nothing twice.
 
 Periodic tasks (schedule in Asia/Shanghai):
-  platform:cleanup   @hourly   delete outbox rows sent over 7 days ago and idempotency keys past their 24 h
+  platform:cleanup   @hourly   delete outbox rows sent over 7 days ago and done by every subscriber, and idempotency keys past their 24 h
 `
 
 func workerCmd() *cobra.Command {
@@ -90,12 +93,13 @@ func (a *app) runBackground(ctx context.Context, role string) error {
 			ShutdownTimeout:   a.cfg.ShutdownTimeout,
 			Logger:            asynqLogger{a.log},
 			LogLevel:          asynq.WarnLevel,
+			RetryDelayFunc:    retryDelay,
 			ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 				a.log.ErrorContext(ctx, "task failed", "type", t.Type(), "err", err)
 			}),
 		})
 		mux := asynq.NewServeMux()
-		outbox.Register(mux, subs)
+		outbox.Register(mux, a.db, subs)
 		for _, t := range a.tasks() {
 			handle := t.Handle
 			mux.HandleFunc(t.Type, func(ctx context.Context, task *asynq.Task) error { return handle(ctx, task.Payload()) })
@@ -110,9 +114,14 @@ func (a *app) runBackground(ctx context.Context, role string) error {
 		})
 		client := asynq.NewClient(a.queue)
 		relay := outbox.NewRelay(a.db, client, subs, outbox.RelayConfig{Poll: a.cfg.RelayPoll}, a.log, a.outboxMetrics)
+		redriver, closeRedriver := a.redriver(client, subs)
 		g.Go(func() error {
 			defer client.Close()
-			return relay.Run(ctx)
+			defer closeRedriver()
+			rg, rctx := errgroup.WithContext(ctx)
+			rg.Go(func() error { return relay.Run(rctx) })
+			rg.Go(func() error { return redriver.Run(rctx) })
+			return rg.Wait()
 		})
 	}
 	if role == "all" || role == "scheduler" {
@@ -120,6 +129,16 @@ func (a *app) runBackground(ctx context.Context, role string) error {
 	}
 	a.log.Info("worker running", "role", role, "concurrency", a.cfg.WorkerConc, "poll", a.cfg.WorkerPoll)
 	return g.Wait()
+}
+
+// retryDelay is asynq's backoff, except for a task whose worker died under it (kill -9,
+// a lost node): asynq finds it only when its lease has run out (30 s, looked at every
+// minute), and it failed through no fault of its own, so it runs again at once.
+func retryDelay(n int, err error, t *asynq.Task) time.Duration {
+	if errors.Is(err, asynq.ErrLeaseExpired) {
+		return time.Second
+	}
+	return asynq.DefaultRetryDelayFunc(n, err, t)
 }
 
 func (a *app) runScheduler(ctx context.Context) error {
@@ -149,11 +168,22 @@ func (a *app) runScheduler(ctx context.Context) error {
 	return nil
 }
 
-// cleanup deletes what has served its purpose: outbox rows sent over 7 days ago (their
-// tasks are long done) and idempotency keys past their 24 h life.
+// redriver re-enqueues what asynq lost (see outbox.Redriver), through asynq's own Redis;
+// the function it returns closes that connection.
+func (a *app) redriver(client outbox.Enqueuer, subs []outbox.Subscription) (*outbox.Redriver, func()) {
+	rdb := a.queue.MakeRedisClient().(redis.UniversalClient)
+	r := outbox.NewRedriver(a.db, client, rdb, subs, outbox.RedriveConfig{After: a.cfg.RedriveAfter}, a.log, a.outboxMetrics)
+	return r, func() { rdb.Close() }
+}
+
+// cleanup deletes what has served its purpose: outbox rows sent over 7 days ago and
+// done by every subscriber, their deliveries, and idempotency keys past their 24 h life.
 func (a *app) cleanup(ctx context.Context) error {
 	q := platformdb.New(a.db)
 	if _, err := q.DeleteSentOutbox(ctx, (7 * 24 * time.Hour).Milliseconds()); err != nil {
+		return err
+	}
+	if _, err := q.DeleteDoneDeliveries(ctx, (7 * 24 * time.Hour).Milliseconds()); err != nil {
 		return err
 	}
 	_, err := q.DeleteOldIdempotencyKeys(ctx, (24 * time.Hour).Milliseconds())

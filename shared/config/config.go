@@ -18,6 +18,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/pflag"
+
+	"github.com/tandemcrm/tandem/shared/netguard"
 )
 
 // Config is every setting. Tags: env (variable), flag, def (default), help, secret.
@@ -47,6 +49,8 @@ type Config struct {
 	TrustedProxies  string        `env:"TANDEM_TRUSTED_PROXIES" flag:"trusted-proxies" def:"" help:"comma-separated addresses or CIDRs of proxies whose X-Forwarded-For is believed (empty: none; the peer address is the client)"`
 	TokenRate       int           `env:"TANDEM_TOKEN_RATE" flag:"token-rate" def:"600" help:"API requests per minute allowed per API token"`
 	PprofAddr       string        `env:"TANDEM_PPROF_ADDR" flag:"pprof-addr" def:"" help:"loopback address for Go's profiler (/debug/pprof/) beside the API, e.g. 127.0.0.1:6060 (empty: off)"`
+	RedriveAfter    time.Duration `env:"TANDEM_OUTBOX_REDRIVE_AFTER" flag:"outbox-redrive-after" def:"1m" help:"an event a subscriber has not done this long after its enqueue is looked up in asynq, and enqueued again when asynq lost it (Redis lost its data)"`
+	WebhookAllow    string        `env:"TANDEM_WEBHOOK_ALLOW_NETS" flag:"webhook-allow-nets" def:"" help:"comma-separated CIDRs, or loopback, private, link-local: non-public addresses merchant webhooks may reach (empty: public addresses only; tandem dev allows loopback)"`
 }
 
 // Field describes one setting, for --help and the README table.
@@ -139,6 +143,10 @@ func (c Config) validate() error {
 		}
 	}
 	check(c.WxpayBaseURL != "", "TANDEM_WXPAY_BASE_URL", "must not be empty")
+	if _, err := netguard.Parse(c.WebhookAllow); err != nil {
+		problems = append(problems, "TANDEM_WEBHOOK_ALLOW_NETS: "+err.Error())
+	}
+	check(c.RedriveAfter >= time.Second, "TANDEM_OUTBOX_REDRIVE_AFTER", "at least 1s")
 	_, _, err = net.SplitHostPort(c.WxsimAddr)
 	check(err == nil && c.WxsimAddr != c.HTTPAddr, "TANDEM_WXSIM_ADDR", "want host:port, like 127.0.0.1:8091, other than TANDEM_HTTP_ADDR")
 	_, err = pgxpool.ParseConfig(c.DatabaseURL)

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
 )
 
 func freePort(t *testing.T) int {
@@ -52,6 +55,7 @@ func TestStackLifecycle(t *testing.T) {
 	if err != nil || again.Postgres || again.Redis {
 		t.Fatalf("second start: %+v %v, want both reused", again, err)
 	}
+	checkDurable(ctx, t, s)
 
 	// A foreign stack on the same ports is refused with a message naming the port.
 	other, _ := New(t.TempDir(), s.PGPort, s.RedisPort, nil)
@@ -117,5 +121,26 @@ func TestStackInAPrivateDirectory(t *testing.T) {
 	}
 	if st, err := s.Start(ctx); err != nil || !st.Postgres {
 		t.Fatalf("second start: %+v %v", st, err)
+	}
+}
+
+// checkDurable: an acknowledged commit survives a PostgreSQL crash, and queued tasks
+// survive a Redis crash (append-only file, fsync every second).
+func checkDurable(ctx context.Context, t *testing.T, s *Stack) {
+	t.Helper()
+	conn, err := pgx.Connect(ctx, s.DatabaseURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var sync string
+	if err := conn.QueryRow(ctx, "SHOW synchronous_commit").Scan(&sync); err != nil || sync != "on" {
+		t.Fatalf("synchronous_commit = %q (%v), want on", sync, err)
+	}
+	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.RedisPort)})
+	defer c.Close()
+	res, err := c.ConfigGet(ctx, "append*").Result()
+	if err != nil || res["appendonly"] != "yes" || res["appendfsync"] != "everysec" {
+		t.Fatalf("redis persistence %v (%v), want appendonly yes, appendfsync everysec", res, err)
 	}
 }

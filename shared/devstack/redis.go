@@ -14,8 +14,10 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// redisConf: loopback only, persistence under Dir/redis (RDB snapshots, so a restart
-// keeps queued tasks), and many logical databases so each test can have its own.
+// redisConf: loopback only, persistence under Dir/redis, and many logical databases so
+// each test can have its own. Persistence is the append-only file written to disk every
+// second (plus RDB snapshots): a crash of Redis or of the machine loses at most the last
+// second of queued tasks, and the outbox re-driver puts back whatever was lost.
 const redisConf = `bind 127.0.0.1
 port %d
 dir %s
@@ -25,7 +27,8 @@ daemonize yes
 protected-mode yes
 databases 1024
 save 60 1000
-appendonly no
+appendonly yes
+appendfsync everysec
 `
 
 func (s *Stack) redisDir() string { return filepath.Join(s.Dir, "redis") }
@@ -46,7 +49,7 @@ func (s *Stack) startRedis(ctx context.Context) (bool, error) {
 	dir := s.redisDir()
 	if got, err := s.redisPing(ctx); err == nil {
 		if sameDir(got, dir) {
-			return false, nil
+			return false, s.ensureRedisAOF(ctx)
 		}
 		return false, fmt.Errorf("port %d has a Redis using %s, not ours (%s): set TANDEM_REDIS_PORT to a free port", s.RedisPort, got, dir)
 	}
@@ -78,6 +81,28 @@ func (s *Stack) startRedis(ctx context.Context) (bool, error) {
 	}
 	err = waitFor(ctx, 15*time.Second, "Redis", func() bool { _, err := s.redisPing(ctx); return err == nil })
 	return true, err
+}
+
+// ensureRedisAOF turns the append-only file on in a Redis started before it was in the
+// configuration (CONFIG SET rewrites nothing on disk; the next start reads redisConf).
+func (s *Stack) ensureRedisAOF(ctx context.Context) error {
+	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.RedisPort)})
+	defer c.Close()
+	res, err := c.ConfigGet(ctx, "appendonly").Result()
+	if err != nil {
+		return fmt.Errorf("devstack: redis: %w", err)
+	}
+	if res["appendonly"] == "yes" {
+		return nil
+	}
+	s.Log.Info("turning on Redis's append-only file", "port", s.RedisPort)
+	if err := c.ConfigSet(ctx, "appendfsync", "everysec").Err(); err != nil {
+		return fmt.Errorf("devstack: redis: %w", err)
+	}
+	if err := c.ConfigSet(ctx, "appendonly", "yes").Err(); err != nil {
+		return fmt.Errorf("devstack: redis: %w", err)
+	}
+	return nil
 }
 
 func (s *Stack) stopRedis(ctx context.Context) error {

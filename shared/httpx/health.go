@@ -13,10 +13,12 @@ import (
 	"github.com/tandemcrm/tandem/shared/errs"
 )
 
-// Check is one dependency /readyz probes.
+// Check is one dependency /readyz probes, or (Detail) one state it reports without
+// judging it, such as the outbox's undelivered count.
 type Check struct {
-	Name  string
-	Probe func(ctx context.Context) error
+	Name   string
+	Probe  func(ctx context.Context) error        // nil: nothing to probe
+	Detail func(ctx context.Context) (any, error) // nil: nothing to report; never fails readiness
 }
 
 // Health mounts GET /healthz (the process answers) and GET /readyz (every check passes
@@ -28,20 +30,30 @@ func Health(r gin.IRoutes, checks ...Check) {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 		defer cancel()
 		results := make(map[string]string, len(checks))
+		details := map[string]any{}
 		var mu sync.Mutex
 		var wg sync.WaitGroup
 		for _, ch := range checks {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				status := "ok"
-				if err := ch.Probe(ctx); err != nil {
-					status = "down: " + err.Error()
+			wg.Go(func() {
+				if ch.Probe != nil {
+					status := "ok"
+					if err := ch.Probe(ctx); err != nil {
+						status = "down: " + err.Error()
+					}
+					mu.Lock()
+					results[ch.Name] = status
+					mu.Unlock()
 				}
-				mu.Lock()
-				results[ch.Name] = status
-				mu.Unlock()
-			}()
+				if ch.Detail != nil {
+					d, err := ch.Detail(ctx)
+					if err != nil {
+						d = "unavailable: " + err.Error()
+					}
+					mu.Lock()
+					details[ch.Name] = d
+					mu.Unlock()
+				}
+			})
 		}
 		wg.Wait()
 		var down []string
@@ -51,7 +63,11 @@ func Health(r gin.IRoutes, checks ...Check) {
 			}
 		}
 		if len(down) == 0 {
-			c.JSON(http.StatusOK, gin.H{"status": "ok", "checks": results})
+			body := gin.H{"status": "ok", "checks": results}
+			if len(details) > 0 {
+				body["detail"] = details
+			}
+			c.JSON(http.StatusOK, body)
 			return
 		}
 		sort.Strings(down)

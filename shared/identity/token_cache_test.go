@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/tandemcrm/tandem/shared/audit"
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/pgtest"
@@ -62,5 +64,78 @@ func TestCachedTokensFollowChangesOnEveryReplica(t *testing.T) {
 		} else {
 			wantCode(t, err, "identity.token_revoked")
 		}
+	}
+}
+
+// Redis losing its data (FLUSHDB here; SHUTDOWN NOSAVE or a failover in life) brings no
+// revoked token back: a principal cached before the loss is not trusted while the
+// generation is missing, and a generation started again after the loss never equals
+// one a cached principal carries.
+func TestCachedTokensAreNotTrustedAfterRedisLosesItsData(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t, audit.Migrations, identity.Migrations)
+	rdb := redistest.New(t).Client(t)
+	ctx := context.Background()
+	svc := identity.NewService(db, rdb, identity.Config{})
+	demo, err := svc.SeedDemo(ctx, demoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := svc.Principal(ctx, demo.Users["admin"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := svc.Principal(ctx, demo.Users["sh1.rep"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	newToken := func() (string, uuid.UUID) {
+		t.Helper()
+		tok, secret, err := svc.CreateToken(ctx, rep, identity.NewToken{Name: "app", TTL: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.AuthenticateToken(ctx, secret); err != nil { // now cached
+			t.Fatal(err)
+		}
+		return secret, tok.ID
+	}
+	flush := func() {
+		t.Helper()
+		if err := rdb.FlushDB(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A revocation whose bump Redis lost with its data (revoked in the database only).
+	secret, id := newToken()
+	flush()
+	if _, err := db.Exec(ctx, "UPDATE identity.api_tokens SET revoked_at = now() WHERE id = $1", id); err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.AuthenticateToken(ctx, secret)
+	wantCode(t, err, "identity.token_revoked")
+
+	// A revocation after the loss: its bump must not land on the generation the token
+	// was cached under before the loss (a counter restarted from zero would).
+	if _, err := svc.SetUserRoles(ctx, admin, rep.User.ID, []string{identity.RoleSalesRep}); err != nil {
+		t.Fatal(err) // one bump, so that a counter would stand at 1
+	}
+	secret, id = newToken()
+	flush()
+	if err := svc.RevokeToken(ctx, admin, id); err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.AuthenticateToken(ctx, secret)
+	wantCode(t, err, "identity.token_revoked")
+
+	// Disabling a user after a loss, with the bump lost too.
+	secret, _ = newToken()
+	flush()
+	if _, err := db.Exec(ctx, "UPDATE identity.users SET disabled_at = now() WHERE id = $1", rep.User.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AuthenticateToken(ctx, secret); err == nil {
+		t.Fatal("a disabled user's cached token was served after Redis lost its data")
 	}
 }

@@ -190,7 +190,7 @@ func (s *Service) AuthenticateToken(ctx context.Context, secret string) (*Princi
 	if row.LastUsedAt != nil {
 		lastUsed = *row.LastUsedAt
 	}
-	s.tokens.put(key, cachedToken{tokenID: row.ID, expiresAt: row.ExpiresAt, lastUsed: lastUsed, gen: gen, loaded: now, p: p})
+	s.tokens.put(key, cachedToken{tokenID: row.ID, expiresAt: row.ExpiresAt, lastUsed: lastUsed, gen: gen.value, loaded: now, p: p})
 	s.touch(ctx, key, row.ID, lastUsed, now)
 	return p, nil
 }

@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -15,7 +16,9 @@ import (
 type Metrics struct {
 	relayed    prometheus.Counter
 	duplicates prometheus.Counter
+	redriven   prometheus.Counter
 	lag        prometheus.Histogram
+	db         *pgxpool.Pool
 }
 
 // NewMetrics registers the relay's metrics and a collector of the backlog (rows not
@@ -26,12 +29,31 @@ func NewMetrics(reg prometheus.Registerer, db *pgxpool.Pool) *Metrics {
 			Name: "tandem_outbox_relayed_total", Help: "Outbox events enqueued on asynq and marked sent."}),
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tandem_outbox_taskid_conflicts_total", Help: "Enqueues refused by asynq because the task existed (a relay died before marking)."}),
+		redriven: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tandem_outbox_redriven_total", Help: "Deliveries enqueued again by the re-driver because asynq had lost their task."}),
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "tandem_outbox_lag_seconds", Help: "Time from an event's commit to its enqueue.",
 			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}}),
+		db: db,
 	}
-	reg.MustRegister(m.relayed, m.duplicates, m.lag, &backlogCollector{db: db})
+	reg.MustRegister(m.relayed, m.duplicates, m.redriven, m.lag, &backlogCollector{db: db})
 	return m
+}
+
+// Undelivered is the state of delivery for /readyz: deliveries (event × subscriber)
+// whose handler has not committed yet, and the age of the oldest.
+type Undelivered struct {
+	Count         int64   `json:"undelivered"`
+	OldestSeconds float64 `json:"oldest_undelivered_seconds"`
+}
+
+// Undelivered reads the deliveries not done.
+func (m *Metrics) Undelivered(ctx context.Context) (Undelivered, error) {
+	u, err := platformdb.New(m.db).OutboxUndelivered(ctx)
+	if err != nil {
+		return Undelivered{}, fmt.Errorf("outbox: undelivered: %w", err)
+	}
+	return Undelivered{Count: u.Undelivered, OldestSeconds: u.OldestSeconds}, nil
 }
 
 func (m *Metrics) observeSent(rows []claimed, sent []uuid.UUID) {
@@ -49,13 +71,20 @@ func (m *Metrics) observeSent(rows []claimed, sent []uuid.UUID) {
 }
 
 var (
-	backlogDesc = prometheus.NewDesc("tandem_outbox_backlog", "Outbox events committed but not yet enqueued.", nil, nil)
-	oldestDesc  = prometheus.NewDesc("tandem_outbox_oldest_unsent_seconds", "Age of the oldest unsent outbox event (0 when none).", nil, nil)
+	backlogDesc     = prometheus.NewDesc("tandem_outbox_backlog", "Outbox events committed but not yet enqueued.", nil, nil)
+	oldestDesc      = prometheus.NewDesc("tandem_outbox_oldest_unsent_seconds", "Age of the oldest unsent outbox event (0 when none).", nil, nil)
+	undeliveredDesc = prometheus.NewDesc("tandem_outbox_undelivered", "Deliveries (event x subscriber) enqueued whose handler has not committed yet.", nil, nil)
+	oldestUndDesc   = prometheus.NewDesc("tandem_outbox_oldest_undelivered_seconds", "Time since the first enqueue of the oldest delivery not done (0 when none).", nil, nil)
 )
 
 type backlogCollector struct{ db *pgxpool.Pool }
 
-func (c *backlogCollector) Describe(ch chan<- *prometheus.Desc) { ch <- backlogDesc; ch <- oldestDesc }
+func (c *backlogCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- backlogDesc
+	ch <- oldestDesc
+	ch <- undeliveredDesc
+	ch <- oldestUndDesc
+}
 
 func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -67,4 +96,11 @@ func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(backlogDesc, prometheus.GaugeValue, float64(b.Unsent))
 	ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, b.OldestSeconds)
+	u, err := platformdb.New(c.db).OutboxUndelivered(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(undeliveredDesc, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(undeliveredDesc, prometheus.GaugeValue, float64(u.Undelivered))
+	ch <- prometheus.MustNewConstMetric(oldestUndDesc, prometheus.GaugeValue, u.OldestSeconds)
 }

@@ -207,7 +207,7 @@ func TestRunDeliversToSubscribers(t *testing.T) {
 	}}
 	srv := asynq.NewServer(r.Asynq(), asynq.Config{Concurrency: 2, TaskCheckInterval: 10 * time.Millisecond, LogLevel: asynq.ErrorLevel})
 	mux := asynq.NewServeMux()
-	outbox.Register(mux, []outbox.Subscription{sub})
+	outbox.Register(mux, db, []outbox.Subscription{sub})
 	if err := srv.Start(mux); err != nil {
 		t.Fatal(err)
 	}

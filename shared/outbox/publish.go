@@ -6,7 +6,10 @@
 // marking rows sent leaves them leased; the lease expires, another relay (or the same
 // one restarted) takes them, and asynq refuses the second enqueue because the task id
 // ("outbox:<event id>/<subscriber>") already exists — kept for 24 h by Retention — so
-// nothing is enqueued twice within that window. No order is promised, not even per
+// nothing is enqueued twice within that window. asynq taking a task is not the end of
+// it: an event is done for a subscriber when its handler has committed, recorded per
+// event and subscriber in platform.outbox_deliveries by Register's wrapper, and the
+// Redriver enqueues again what Redis lost. No order is promised, not even per
 // aggregate: asynq runs tasks concurrently and retries failed ones later, so a handler
 // must be idempotent and check state rather than rely on arrival order.
 package outbox

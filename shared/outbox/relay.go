@@ -159,7 +159,7 @@ func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
 		r.afterEnqueue()
 	}
 	if len(sent) > 0 {
-		if err := r.q.MarkOutboxSent(ctx, sent); err != nil {
+		if err := r.q.MarkOutboxSent(ctx, r.sentParams(rows, sent)); err != nil {
 			return len(rows), fmt.Errorf("outbox: mark sent: %w", err)
 		}
 	}
@@ -208,6 +208,26 @@ func (r *Relay) enqueueAll(ctx context.Context, rows []claimed) (sent, failed []
 	return sent, failed, firstErr
 }
 
+// sentParams are the ids of the sent rows and, in parallel arrays, one delivery per
+// subscriber of each.
+func (r *Relay) sentParams(rows []claimed, sent []uuid.UUID) platformdb.MarkOutboxSentParams {
+	p := platformdb.MarkOutboxSentParams{Ids: sent}
+	ok := make(map[uuid.UUID]bool, len(sent))
+	for _, id := range sent {
+		ok[id] = true
+	}
+	for _, row := range rows {
+		if !ok[row.ID] {
+			continue
+		}
+		for _, s := range r.routes[events.Topic(row.Topic)] {
+			p.EventIds = append(p.EventIds, row.ID)
+			p.Subscribers = append(p.Subscribers, s.Subscriber)
+		}
+	}
+	return p
+}
+
 func (r *Relay) enqueue(ctx context.Context, row claimed) error {
 	topic := events.Topic(row.Topic)
 	subs := r.routes[topic]
@@ -215,19 +235,12 @@ func (r *Relay) enqueue(ctx context.Context, row claimed) error {
 		r.log.DebugContext(ctx, "outbox event has no subscriber", "topic", topic, "id", row.ID)
 		return nil
 	}
-	body, err := json.Marshal(events.Envelope{
-		ID: row.ID, Topic: topic, Key: row.AggregateKey, OccurredAt: row.CreatedAt,
-		RequestID: row.RequestID, Payload: row.Payload,
-	})
+	body, err := envelope(row.ID, topic, row.AggregateKey, row.CreatedAt, row.RequestID, row.Payload)
 	if err != nil {
 		return err
 	}
 	for _, s := range subs {
-		_, err := r.tasks.EnqueueContext(ctx, asynq.NewTask(s.TaskType(), body),
-			asynq.TaskID(TaskID(row.ID.String(), s.Subscriber)),
-			asynq.Queue(s.queue()),
-			asynq.Retention(r.cfg.Retention),
-			asynq.MaxRetry(r.cfg.MaxRetry))
+		err := enqueueTask(ctx, r.tasks, s, body, TaskID(row.ID.String(), s.Subscriber), r.cfg.Retention, r.cfg.MaxRetry)
 		if errors.Is(err, asynq.ErrTaskIDConflict) {
 			// Enqueued before by a relay that died before marking: delivered.
 			if r.metrics != nil {
@@ -240,6 +253,18 @@ func (r *Relay) enqueue(ctx context.Context, row claimed) error {
 		}
 	}
 	return nil
+}
+
+// envelope is the task payload of an outbox event.
+func envelope(id uuid.UUID, topic events.Topic, key string, at time.Time, requestID string, payload []byte) ([]byte, error) {
+	return json.Marshal(events.Envelope{ID: id, Topic: topic, Key: key, OccurredAt: at, RequestID: requestID, Payload: payload})
+}
+
+// enqueueTask enqueues one event's task for one subscriber under taskID.
+func enqueueTask(ctx context.Context, q Enqueuer, s Subscription, body []byte, taskID string, retention time.Duration, maxRetry int) error {
+	_, err := q.EnqueueContext(ctx, asynq.NewTask(s.TaskType(), body),
+		asynq.TaskID(taskID), asynq.Queue(s.queue()), asynq.Retention(retention), asynq.MaxRetry(maxRetry))
+	return err
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) {

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/hibiken/asynq"
 
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/logging"
+	"github.com/tandemcrm/tandem/shared/platform/platformdb"
 )
 
 // Subscription is one subscriber's interest in one topic. Each subscription gets its
@@ -37,18 +39,46 @@ func TaskID(eventID string, subscriber string) string {
 	return "outbox:" + eventID + "/" + subscriber
 }
 
+// RedriveTaskID is the task id of a delivery's attempt-th enqueue: TaskID for the
+// relay's (the first), then one id per re-drive, since asynq keeps a finished task's id
+// for its retention and would refuse the same id again.
+func RedriveTaskID(eventID string, subscriber string, attempt int) string {
+	if attempt <= 1 {
+		return TaskID(eventID, subscriber)
+	}
+	return TaskID(eventID, subscriber) + "#" + strconv.Itoa(attempt)
+}
+
 // Register installs every subscription's handler on mux, decoding the envelope and
-// putting its request id into the handler's context.
-func Register(mux *asynq.ServeMux, subs []Subscription) {
+// putting its request id into the handler's context. It records in db that the event
+// is done for the subscriber once the handler returned nil (platform.outbox_deliveries),
+// and skips the handler for an event already done (a re-drive that crossed a late
+// delivery). A crash between the handler's commit and that record only means the
+// handler runs again, which it must bear anyway (it is idempotent).
+func Register(mux *asynq.ServeMux, db platformdb.DBTX, subs []Subscription) {
+	q := platformdb.New(db)
 	for _, s := range subs {
-		handle := s.Handle
+		handle, subscriber := s.Handle, s.Subscriber
 		mux.HandleFunc(s.TaskType(), func(ctx context.Context, t *asynq.Task) error {
 			var e events.Envelope
 			if err := json.Unmarshal(t.Payload(), &e); err != nil {
 				// A payload that cannot be decoded will not decode on retry either.
 				return fmt.Errorf("%w: decode %s: %v", asynq.SkipRetry, t.Type(), err)
 			}
-			return handle(logging.WithRequestID(ctx, e.RequestID), e)
+			done, err := q.DeliveryDone(ctx, platformdb.DeliveryDoneParams{EventID: e.ID, Subscriber: subscriber})
+			if err != nil {
+				return fmt.Errorf("outbox: delivery of %s to %s: %w", e.ID, subscriber, err)
+			}
+			if done {
+				return nil
+			}
+			if err := handle(logging.WithRequestID(ctx, e.RequestID), e); err != nil {
+				return err
+			}
+			if err := q.MarkDeliveryDone(ctx, platformdb.MarkDeliveryDoneParams{EventID: e.ID, Subscriber: subscriber}); err != nil {
+				return fmt.Errorf("outbox: record delivery of %s to %s: %w", e.ID, subscriber, err)
+			}
+			return nil
 		})
 	}
 }

@@ -58,6 +58,10 @@ func NewDatabase(t testing.TB, sets ...pg.MigrationSet) (url, name string) {
 	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, tpl)); err != nil {
 		t.Fatalf("pgtest: create %s from %s: %v", name, tpl, err)
 	}
+	// A test's database is thrown away: it needs no durable commits (the cluster does).
+	if _, err := admin.Exec(ctx, "ALTER DATABASE "+name+" SET synchronous_commit = off"); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("pgtest: kept database %s for inspection (%s)", name, stack.DatabaseURLFor(name))

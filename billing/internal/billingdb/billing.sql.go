@@ -25,20 +25,28 @@ func (q *Queries) CommissionReversed(ctx context.Context, orderID uuid.UUID) (in
 	return column_1, err
 }
 
-const countDeliveries = `-- name: CountDeliveries :one
-SELECT COUNT(*)::int FROM billing.webhook_deliveries WHERE order_id = $1 AND event_id = $2
+const finishWebhookAttempt = `-- name: FinishWebhookAttempt :exec
+UPDATE billing.webhook_deliveries SET status_code = $2, error = $3, duration_ms = $4, finished_at = $5
+WHERE id = $1
 `
 
-type CountDeliveriesParams struct {
-	OrderID uuid.UUID
-	EventID uuid.UUID
+type FinishWebhookAttemptParams struct {
+	ID         uuid.UUID
+	StatusCode pgtype.Int4
+	Error      string
+	DurationMs pgtype.Int4
+	FinishedAt *time.Time
 }
 
-func (q *Queries) CountDeliveries(ctx context.Context, arg CountDeliveriesParams) (int32, error) {
-	row := q.db.QueryRow(ctx, countDeliveries, arg.OrderID, arg.EventID)
-	var column_1 int32
-	err := row.Scan(&column_1)
-	return column_1, err
+func (q *Queries) FinishWebhookAttempt(ctx context.Context, arg FinishWebhookAttemptParams) error {
+	_, err := q.db.Exec(ctx, finishWebhookAttempt,
+		arg.ID,
+		arg.StatusCode,
+		arg.Error,
+		arg.DurationMs,
+		arg.FinishedAt,
+	)
+	return err
 }
 
 const getOrder = `-- name: GetOrder :one
@@ -171,38 +179,6 @@ func (q *Queries) GetRefundByKey(ctx context.Context, arg GetRefundByKeyParams) 
 		&i.SucceededAt,
 	)
 	return i, err
-}
-
-const insertDelivery = `-- name: InsertDelivery :exec
-INSERT INTO billing.webhook_deliveries (id, order_id, event_id, attempt, url, status_code, error, duration_ms, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-`
-
-type InsertDeliveryParams struct {
-	ID         uuid.UUID
-	OrderID    uuid.UUID
-	EventID    uuid.UUID
-	Attempt    int32
-	Url        string
-	StatusCode int32
-	Error      string
-	DurationMs int32
-	CreatedAt  time.Time
-}
-
-func (q *Queries) InsertDelivery(ctx context.Context, arg InsertDeliveryParams) error {
-	_, err := q.db.Exec(ctx, insertDelivery,
-		arg.ID,
-		arg.OrderID,
-		arg.EventID,
-		arg.Attempt,
-		arg.Url,
-		arg.StatusCode,
-		arg.Error,
-		arg.DurationMs,
-		arg.CreatedAt,
-	)
-	return err
 }
 
 const insertException = `-- name: InsertException :exec
@@ -452,8 +428,55 @@ func (q *Queries) InsertTransition(ctx context.Context, arg InsertTransitionPara
 	return err
 }
 
+const insertWebhookAttempt = `-- name: InsertWebhookAttempt :exec
+INSERT INTO billing.webhook_deliveries (id, order_id, event_id, webhook_id, attempt, url, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+`
+
+type InsertWebhookAttemptParams struct {
+	ID        uuid.UUID
+	OrderID   uuid.UUID
+	EventID   uuid.UUID
+	WebhookID *string
+	Attempt   int32
+	Url       string
+	CreatedAt time.Time
+}
+
+func (q *Queries) InsertWebhookAttempt(ctx context.Context, arg InsertWebhookAttemptParams) error {
+	_, err := q.db.Exec(ctx, insertWebhookAttempt,
+		arg.ID,
+		arg.OrderID,
+		arg.EventID,
+		arg.WebhookID,
+		arg.Attempt,
+		arg.Url,
+		arg.CreatedAt,
+	)
+	return err
+}
+
+const lastWebhookAttempt = `-- name: LastWebhookAttempt :one
+SELECT COALESCE(max(attempt), 0)::int AS attempts,
+       COALESCE(max(created_at) FILTER (WHERE finished_at IS NULL AND webhook_id IS NOT NULL), 'epoch')::timestamptz AS unfinished_since
+FROM billing.webhook_deliveries WHERE order_id = $1
+`
+
+type LastWebhookAttemptRow struct {
+	Attempts        int32
+	UnfinishedSince time.Time
+}
+
+// The order's attempts so far and when the latest unfinished one started (1970: none).
+func (q *Queries) LastWebhookAttempt(ctx context.Context, orderID uuid.UUID) (LastWebhookAttemptRow, error) {
+	row := q.db.QueryRow(ctx, lastWebhookAttempt, orderID)
+	var i LastWebhookAttemptRow
+	err := row.Scan(&i.Attempts, &i.UnfinishedSince)
+	return i, err
+}
+
 const listDeliveries = `-- name: ListDeliveries :many
-SELECT id, order_id, event_id, attempt, url, status_code, error, duration_ms, created_at FROM billing.webhook_deliveries WHERE order_id = $1 ORDER BY id
+SELECT id, order_id, event_id, attempt, url, status_code, error, duration_ms, created_at, webhook_id, finished_at FROM billing.webhook_deliveries WHERE order_id = $1 ORDER BY id
 `
 
 func (q *Queries) ListDeliveries(ctx context.Context, orderID uuid.UUID) ([]BillingWebhookDelivery, error) {
@@ -475,6 +498,8 @@ func (q *Queries) ListDeliveries(ctx context.Context, orderID uuid.UUID) ([]Bill
 			&i.Error,
 			&i.DurationMs,
 			&i.CreatedAt,
+			&i.WebhookID,
+			&i.FinishedAt,
 		); err != nil {
 			return nil, err
 		}

@@ -116,8 +116,10 @@ type BillingWebhookDelivery struct {
 	EventID    uuid.UUID
 	Attempt    int32
 	Url        string
-	StatusCode int32
+	StatusCode pgtype.Int4
 	Error      string
-	DurationMs int32
+	DurationMs pgtype.Int4
 	CreatedAt  time.Time
+	WebhookID  *string
+	FinishedAt *time.Time
 }

@@ -35,3 +35,12 @@ type PlatformOutbox struct {
 	LastError    pgtype.Text
 	SentAt       pgtype.Timestamptz
 }
+
+type PlatformOutboxDelivery struct {
+	EventID    uuid.UUID
+	Subscriber string
+	EnqueuedAt time.Time
+	CheckedAt  pgtype.Timestamptz
+	Attempts   int32
+	DoneAt     pgtype.Timestamptz
+}

@@ -72,16 +72,111 @@ func (q *Queries) ClaimOutbox(ctx context.Context, arg ClaimOutboxParams) ([]Cla
 	return items, nil
 }
 
-const deleteSentOutbox = `-- name: DeleteSentOutbox :execrows
-DELETE FROM platform.outbox WHERE sent_at < now() - $1::bigint * interval '1 millisecond'
+const claimUndelivered = `-- name: ClaimUndelivered :many
+WITH due AS (
+    SELECT d.event_id, d.subscriber FROM platform.outbox_deliveries d
+    WHERE d.done_at IS NULL AND coalesce(d.checked_at, d.enqueued_at) < $1::timestamptz
+    ORDER BY d.enqueued_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE platform.outbox_deliveries d SET checked_at = now()
+FROM due, platform.outbox o
+WHERE d.event_id = due.event_id AND d.subscriber = due.subscriber AND o.id = d.event_id
+RETURNING d.event_id, d.subscriber, d.attempts, o.topic, o.aggregate_key, o.payload, o.request_id, o.created_at
 `
 
+type ClaimUndeliveredParams struct {
+	Cutoff    time.Time
+	BatchSize int32
+}
+
+type ClaimUndeliveredRow struct {
+	EventID      uuid.UUID
+	Subscriber   string
+	Attempts     int32
+	Topic        string
+	AggregateKey string
+	Payload      []byte
+	RequestID    string
+	CreatedAt    time.Time
+}
+
+// Claims deliveries not done since before the cutoff, oldest first, and stamps them
+// checked; SKIP LOCKED lets re-drivers in several workers take disjoint rows.
+func (q *Queries) ClaimUndelivered(ctx context.Context, arg ClaimUndeliveredParams) ([]ClaimUndeliveredRow, error) {
+	rows, err := q.db.Query(ctx, claimUndelivered, arg.Cutoff, arg.BatchSize)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ClaimUndeliveredRow{}
+	for rows.Next() {
+		var i ClaimUndeliveredRow
+		if err := rows.Scan(
+			&i.EventID,
+			&i.Subscriber,
+			&i.Attempts,
+			&i.Topic,
+			&i.AggregateKey,
+			&i.Payload,
+			&i.RequestID,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const deleteDoneDeliveries = `-- name: DeleteDoneDeliveries :execrows
+DELETE FROM platform.outbox_deliveries WHERE done_at < now() - $1::bigint * interval '1 millisecond'
+`
+
+func (q *Queries) DeleteDoneDeliveries(ctx context.Context, olderThanMs int64) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteDoneDeliveries, olderThanMs)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const deleteSentOutbox = `-- name: DeleteSentOutbox :execrows
+DELETE FROM platform.outbox o
+WHERE o.sent_at < now() - $1::bigint * interval '1 millisecond'
+  AND NOT EXISTS (SELECT 1 FROM platform.outbox_deliveries d WHERE d.event_id = o.id AND d.done_at IS NULL)
+`
+
+// An event a subscriber has not done yet stays: the re-driver needs its payload.
 func (q *Queries) DeleteSentOutbox(ctx context.Context, olderThanMs int64) (int64, error) {
 	result, err := q.db.Exec(ctx, deleteSentOutbox, olderThanMs)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const deliveryDone = `-- name: DeliveryDone :one
+SELECT EXISTS (
+    SELECT 1 FROM platform.outbox_deliveries
+    WHERE event_id = $1 AND subscriber = $2 AND done_at IS NOT NULL
+)::bool
+`
+
+type DeliveryDoneParams struct {
+	EventID    uuid.UUID
+	Subscriber string
+}
+
+func (q *Queries) DeliveryDone(ctx context.Context, arg DeliveryDoneParams) (bool, error) {
+	row := q.db.QueryRow(ctx, deliveryDone, arg.EventID, arg.Subscriber)
+	var column_1 bool
+	err := row.Scan(&column_1)
+	return column_1, err
 }
 
 const insertOutbox = `-- name: InsertOutbox :exec
@@ -108,13 +203,44 @@ func (q *Queries) InsertOutbox(ctx context.Context, arg InsertOutboxParams) erro
 	return err
 }
 
-const markOutboxSent = `-- name: MarkOutboxSent :exec
-UPDATE platform.outbox SET sent_at = now(), lease_until = NULL, last_error = NULL
-WHERE id = ANY($1::uuid[])
+const markDeliveryDone = `-- name: MarkDeliveryDone :exec
+INSERT INTO platform.outbox_deliveries AS d (event_id, subscriber, done_at)
+VALUES ($1, $2, now())
+ON CONFLICT (event_id, subscriber) DO UPDATE SET done_at = now() WHERE d.done_at IS NULL
 `
 
-func (q *Queries) MarkOutboxSent(ctx context.Context, ids []uuid.UUID) error {
-	_, err := q.db.Exec(ctx, markOutboxSent, ids)
+type MarkDeliveryDoneParams struct {
+	EventID    uuid.UUID
+	Subscriber string
+}
+
+// The handler may finish before the relay has marked the event sent: insert or update.
+func (q *Queries) MarkDeliveryDone(ctx context.Context, arg MarkDeliveryDoneParams) error {
+	_, err := q.db.Exec(ctx, markDeliveryDone, arg.EventID, arg.Subscriber)
+	return err
+}
+
+const markOutboxSent = `-- name: MarkOutboxSent :exec
+WITH sent AS (
+    UPDATE platform.outbox SET sent_at = now(), lease_until = NULL, last_error = NULL
+    WHERE id = ANY($3::uuid[])
+)
+INSERT INTO platform.outbox_deliveries (event_id, subscriber)
+SELECT unnest($1::uuid[]), unnest($2::text[])
+ON CONFLICT (event_id, subscriber) DO NOTHING
+`
+
+type MarkOutboxSentParams struct {
+	EventIds    []uuid.UUID
+	Subscribers []string
+	Ids         []uuid.UUID
+}
+
+// Marks events sent and, in the same statement, opens a delivery per subscriber they
+// were enqueued for (event_ids and subscribers are parallel arrays). A handler that
+// already finished (it can run before the mark) has made its row: DO NOTHING.
+func (q *Queries) MarkOutboxSent(ctx context.Context, arg MarkOutboxSentParams) error {
+	_, err := q.db.Exec(ctx, markOutboxSent, arg.EventIds, arg.Subscribers, arg.Ids)
 	return err
 }
 
@@ -136,6 +262,38 @@ func (q *Queries) OutboxBacklog(ctx context.Context) (OutboxBacklogRow, error) {
 	return i, err
 }
 
+const outboxUndelivered = `-- name: OutboxUndelivered :one
+SELECT count(*)::bigint AS undelivered,
+       coalesce(extract(epoch FROM now() - min(enqueued_at)), 0)::float8 AS oldest_seconds
+FROM platform.outbox_deliveries WHERE done_at IS NULL
+`
+
+type OutboxUndeliveredRow struct {
+	Undelivered   int64
+	OldestSeconds float64
+}
+
+// Deliveries not done: how many, and how long ago the oldest was first enqueued.
+func (q *Queries) OutboxUndelivered(ctx context.Context) (OutboxUndeliveredRow, error) {
+	row := q.db.QueryRow(ctx, outboxUndelivered)
+	var i OutboxUndeliveredRow
+	err := row.Scan(&i.Undelivered, &i.OldestSeconds)
+	return i, err
+}
+
+const redriveCutoff = `-- name: RedriveCutoff :one
+SELECT (now() - $1::bigint * interval '1 millisecond')::timestamptz AS cutoff
+`
+
+// One pass of the re-driver looks at deliveries last enqueued or checked before this
+// instant (by the database's clock), so rows it checks during the pass are not seen again.
+func (q *Queries) RedriveCutoff(ctx context.Context, afterMs int64) (time.Time, error) {
+	row := q.db.QueryRow(ctx, redriveCutoff, afterMs)
+	var cutoff time.Time
+	err := row.Scan(&cutoff)
+	return cutoff, err
+}
+
 const releaseOutbox = `-- name: ReleaseOutbox :exec
 UPDATE platform.outbox
 SET lease_until = now() + least(attempts, 60) * interval '1 second', last_error = $1::text
@@ -150,5 +308,21 @@ type ReleaseOutboxParams struct {
 // Hands failed rows back after a backoff that grows with their attempts.
 func (q *Queries) ReleaseOutbox(ctx context.Context, arg ReleaseOutboxParams) error {
 	_, err := q.db.Exec(ctx, releaseOutbox, arg.LastError, arg.Ids)
+	return err
+}
+
+const setDeliveryAttempts = `-- name: SetDeliveryAttempts :exec
+UPDATE platform.outbox_deliveries SET attempts = greatest(attempts, $1::int)
+WHERE event_id = $2 AND subscriber = $3
+`
+
+type SetDeliveryAttemptsParams struct {
+	Attempts   int32
+	EventID    uuid.UUID
+	Subscriber string
+}
+
+func (q *Queries) SetDeliveryAttempts(ctx context.Context, arg SetDeliveryAttemptsParams) error {
+	_, err := q.db.Exec(ctx, setDeliveryAttempts, arg.Attempts, arg.EventID, arg.Subscriber)
 	return err
 }

@@ -16,8 +16,16 @@ FROM next WHERE o.id = next.id
 RETURNING o.id, o.topic, o.aggregate_key, o.payload, o.request_id, o.created_at;
 
 -- name: MarkOutboxSent :exec
-UPDATE platform.outbox SET sent_at = now(), lease_until = NULL, last_error = NULL
-WHERE id = ANY(sqlc.arg(ids)::uuid[]);
+-- Marks events sent and, in the same statement, opens a delivery per subscriber they
+-- were enqueued for (event_ids and subscribers are parallel arrays). A handler that
+-- already finished (it can run before the mark) has made its row: DO NOTHING.
+WITH sent AS (
+    UPDATE platform.outbox SET sent_at = now(), lease_until = NULL, last_error = NULL
+    WHERE id = ANY(sqlc.arg(ids)::uuid[])
+)
+INSERT INTO platform.outbox_deliveries (event_id, subscriber)
+SELECT unnest(sqlc.arg(event_ids)::uuid[]), unnest(sqlc.arg(subscribers)::text[])
+ON CONFLICT (event_id, subscriber) DO NOTHING;
 
 -- name: ReleaseOutbox :exec
 -- Hands failed rows back after a backoff that grows with their attempts.
@@ -35,4 +43,52 @@ SELECT count(*)::bigint AS unsent,
 FROM platform.outbox WHERE sent_at IS NULL;
 
 -- name: DeleteSentOutbox :execrows
-DELETE FROM platform.outbox WHERE sent_at < now() - sqlc.arg(older_than_ms)::bigint * interval '1 millisecond';
+-- An event a subscriber has not done yet stays: the re-driver needs its payload.
+DELETE FROM platform.outbox o
+WHERE o.sent_at < now() - sqlc.arg(older_than_ms)::bigint * interval '1 millisecond'
+  AND NOT EXISTS (SELECT 1 FROM platform.outbox_deliveries d WHERE d.event_id = o.id AND d.done_at IS NULL);
+
+-- name: DeleteDoneDeliveries :execrows
+DELETE FROM platform.outbox_deliveries WHERE done_at < now() - sqlc.arg(older_than_ms)::bigint * interval '1 millisecond';
+
+-- name: DeliveryDone :one
+SELECT EXISTS (
+    SELECT 1 FROM platform.outbox_deliveries
+    WHERE event_id = sqlc.arg(event_id) AND subscriber = sqlc.arg(subscriber) AND done_at IS NOT NULL
+)::bool;
+
+-- name: MarkDeliveryDone :exec
+-- The handler may finish before the relay has marked the event sent: insert or update.
+INSERT INTO platform.outbox_deliveries AS d (event_id, subscriber, done_at)
+VALUES (sqlc.arg(event_id), sqlc.arg(subscriber), now())
+ON CONFLICT (event_id, subscriber) DO UPDATE SET done_at = now() WHERE d.done_at IS NULL;
+
+-- name: RedriveCutoff :one
+-- One pass of the re-driver looks at deliveries last enqueued or checked before this
+-- instant (by the database's clock), so rows it checks during the pass are not seen again.
+SELECT (now() - sqlc.arg(after_ms)::bigint * interval '1 millisecond')::timestamptz AS cutoff;
+
+-- name: ClaimUndelivered :many
+-- Claims deliveries not done since before the cutoff, oldest first, and stamps them
+-- checked; SKIP LOCKED lets re-drivers in several workers take disjoint rows.
+WITH due AS (
+    SELECT d.event_id, d.subscriber FROM platform.outbox_deliveries d
+    WHERE d.done_at IS NULL AND coalesce(d.checked_at, d.enqueued_at) < sqlc.arg(cutoff)::timestamptz
+    ORDER BY d.enqueued_at
+    LIMIT sqlc.arg(batch_size)
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE platform.outbox_deliveries d SET checked_at = now()
+FROM due, platform.outbox o
+WHERE d.event_id = due.event_id AND d.subscriber = due.subscriber AND o.id = d.event_id
+RETURNING d.event_id, d.subscriber, d.attempts, o.topic, o.aggregate_key, o.payload, o.request_id, o.created_at;
+
+-- name: SetDeliveryAttempts :exec
+UPDATE platform.outbox_deliveries SET attempts = greatest(attempts, sqlc.arg(attempts)::int)
+WHERE event_id = sqlc.arg(event_id) AND subscriber = sqlc.arg(subscriber);
+
+-- name: OutboxUndelivered :one
+-- Deliveries not done: how many, and how long ago the oldest was first enqueued.
+SELECT count(*)::bigint AS undelivered,
+       coalesce(extract(epoch FROM now() - min(enqueued_at)), 0)::float8 AS oldest_seconds
+FROM platform.outbox_deliveries WHERE done_at IS NULL;
