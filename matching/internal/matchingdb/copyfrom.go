@@ -9,6 +9,40 @@ import (
 	"context"
 )
 
+// iteratorForCopyCoPurchases implements pgx.CopyFromSource.
+type iteratorForCopyCoPurchases struct {
+	rows                 []CopyCoPurchasesParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForCopyCoPurchases) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForCopyCoPurchases) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].A,
+		r.rows[0].B,
+		r.rows[0].N,
+	}, nil
+}
+
+func (r iteratorForCopyCoPurchases) Err() error {
+	return nil
+}
+
+func (q *Queries) CopyCoPurchases(ctx context.Context, arg []CopyCoPurchasesParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"matching", "co_purchases"}, []string{"a", "b", "n"}, &iteratorForCopyCoPurchases{rows: arg})
+}
+
 // iteratorForCopyRecommendations implements pgx.CopyFromSource.
 type iteratorForCopyRecommendations struct {
 	rows                 []CopyRecommendationsParams
@@ -36,6 +70,8 @@ func (r iteratorForCopyRecommendations) Values() ([]interface{}, error) {
 		r.rows[0].Name,
 		r.rows[0].DistanceM,
 		r.rows[0].ComputedAt,
+		r.rows[0].Score,
+		r.rows[0].Reasons,
 	}, nil
 }
 
@@ -44,5 +80,5 @@ func (r iteratorForCopyRecommendations) Err() error {
 }
 
 func (q *Queries) CopyRecommendations(ctx context.Context, arg []CopyRecommendationsParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"matching", "recommendations"}, []string{"consumer_id", "merchant_id", "rank", "category", "name", "distance_m", "computed_at"}, &iteratorForCopyRecommendations{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"matching", "recommendations"}, []string{"consumer_id", "merchant_id", "rank", "category", "name", "distance_m", "computed_at", "score", "reasons"}, &iteratorForCopyRecommendations{rows: arg})
 }
