@@ -208,7 +208,11 @@ func rank(ctx context.Context, src Source, cfg Config, consumerID uuid.UUID, m M
 	for _, c := range cands {
 		maxCo = max(maxCo, c.co)
 	}
-	out := make([]Scored, 0, len(cands))
+	type ranked struct {
+		c     *candidate
+		score float64
+	}
+	all := make([]ranked, 0, len(cands))
 	for _, c := range cands {
 		c.pop = math.Log1p(float64(c.Buyers)) / math.Log1p(float64(maxBuyers))
 		c.cat = aff[c.Category]
@@ -219,49 +223,53 @@ func rank(ctx context.Context, src Source, cfg Config, consumerID uuid.UUID, m M
 		if maxCo > 0 {
 			c.co /= maxCo
 		}
-		out = append(out, c.scored(m, cfg.Weights, cold))
+		all = append(all, ranked{c, c.score(m, cfg.Weights, cold)})
 	}
-	slices.SortFunc(out, func(a, b Scored) int {
-		return cmp.Or(cmp.Compare(b.Score, a.Score), cmp.Compare(b.Buyers, a.Buyers), slices.Compare(a.ID[:], b.ID[:]))
+	slices.SortFunc(all, func(a, b ranked) int {
+		return cmp.Or(cmp.Compare(b.score, a.score), cmp.Compare(b.c.Buyers, a.c.Buyers), slices.Compare(a.c.ID[:], b.c.ID[:]))
 	})
-	if len(out) > k {
-		out = out[:k]
+	// Reasons only for what is kept: a rebuild ranks hundreds of candidates per consumer.
+	out := make([]Scored, 0, min(k, len(all)))
+	for _, r := range all[:min(k, len(all))] {
+		out = append(out, Scored{Merchant: r.c.Merchant, Score: r.score, DistanceM: r.c.distM, Reasons: r.c.reasons(m, cold)})
 	}
 	return out, cold, nil
 }
 
-// scored is the candidate's score by a method, and the reasons that carry it. A single
-// method ranks first what it finds and then by popularity (a served list is never
-// shorter than the popular one), so each is evaluated as it would be served.
-func (c *candidate) scored(m Method, w Weights, cold bool) Scored {
-	s := Scored{Merchant: c.Merchant, DistanceM: c.distM}
+// score is the candidate's score by a method. A single method ranks first what it finds
+// and then by popularity (a served list is never shorter than the popular one), so each
+// is evaluated as it would be served.
+func (c *candidate) score(m Method, w Weights, cold bool) float64 {
 	const fill = 1e-3
 	switch {
 	case cold || m == MethodPopularity:
-		s.Score = c.pop
+		return c.pop
 	case m == MethodCoPurchase:
-		s.Score = c.co + fill*c.pop
+		return c.co + fill*c.pop
 	case m == MethodDistance:
-		s.Score = c.dist + fill*c.pop
+		return c.dist + fill*c.pop
 	case m == MethodCategory:
-		s.Score = c.cat*(0.5+0.5*c.pop) + fill*c.pop
-	default:
-		s.Score = w.CoPurchase*c.co + w.Category*c.cat + w.Distance*c.dist + w.Popularity*c.pop
+		return c.cat*(0.5+0.5*c.pop) + fill*c.pop
 	}
-	// Reasons in the order of their weight in the score.
+	return w.CoPurchase*c.co + w.Category*c.cat + w.Distance*c.dist + w.Popularity*c.pop
+}
+
+// reasons are the signals that carry the candidate's score, strongest weight first.
+func (c *candidate) reasons(m Method, cold bool) []Reason {
+	var rs []Reason
 	if c.co > 0.05 && !cold && (m == MethodHybrid || m == MethodCoPurchase) {
-		s.Reasons = append(s.Reasons, Reason{Kind: ReasonCoPurchase, Detail: c.coFrom})
+		rs = append(rs, Reason{Kind: ReasonCoPurchase, Detail: c.coFrom})
 	}
 	if c.cat > 0 && !cold && (m == MethodHybrid || m == MethodCategory) {
-		s.Reasons = append(s.Reasons, Reason{Kind: ReasonCategory, Detail: c.Category})
+		rs = append(rs, Reason{Kind: ReasonCategory, Detail: c.Category})
 	}
 	if c.dist > 0.2 && !cold && (m == MethodHybrid || m == MethodDistance) {
-		s.Reasons = append(s.Reasons, Reason{Kind: ReasonNearby})
+		rs = append(rs, Reason{Kind: ReasonNearby})
 	}
-	if len(s.Reasons) == 0 || c.pop > 0.8 {
-		s.Reasons = append(s.Reasons, Reason{Kind: ReasonPopular})
+	if len(rs) == 0 || c.pop > 0.8 {
+		rs = append(rs, Reason{Kind: ReasonPopular})
 	}
-	return s
+	return rs
 }
 
 // position is where a consumer buys: the centre of the live merchants tried.

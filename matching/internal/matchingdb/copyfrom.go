@@ -43,6 +43,81 @@ func (q *Queries) CopyCoPurchases(ctx context.Context, arg []CopyCoPurchasesPara
 	return q.db.CopyFrom(ctx, []string{"matching", "co_purchases"}, []string{"a", "b", "n"}, &iteratorForCopyCoPurchases{rows: arg})
 }
 
+// iteratorForCopyMerchants implements pgx.CopyFromSource.
+type iteratorForCopyMerchants struct {
+	rows                 []CopyMerchantsParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForCopyMerchants) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForCopyMerchants) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].MerchantID,
+		r.rows[0].Name,
+		r.rows[0].Category,
+		r.rows[0].City,
+		r.rows[0].Lat,
+		r.rows[0].Lng,
+		r.rows[0].Live,
+		r.rows[0].LiveAt,
+	}, nil
+}
+
+func (r iteratorForCopyMerchants) Err() error {
+	return nil
+}
+
+func (q *Queries) CopyMerchants(ctx context.Context, arg []CopyMerchantsParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"matching", "merchants"}, []string{"merchant_id", "name", "category", "city", "lat", "lng", "live", "live_at"}, &iteratorForCopyMerchants{rows: arg})
+}
+
+// iteratorForCopyPurchases implements pgx.CopyFromSource.
+type iteratorForCopyPurchases struct {
+	rows                 []CopyPurchasesParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForCopyPurchases) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForCopyPurchases) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].OrderID,
+		r.rows[0].ConsumerID,
+		r.rows[0].MerchantID,
+		r.rows[0].AmountFen,
+		r.rows[0].PaidAt,
+	}, nil
+}
+
+func (r iteratorForCopyPurchases) Err() error {
+	return nil
+}
+
+func (q *Queries) CopyPurchases(ctx context.Context, arg []CopyPurchasesParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"matching", "purchases"}, []string{"order_id", "consumer_id", "merchant_id", "amount_fen", "paid_at"}, &iteratorForCopyPurchases{rows: arg})
+}
+
 // iteratorForCopyRecommendations implements pgx.CopyFromSource.
 type iteratorForCopyRecommendations struct {
 	rows                 []CopyRecommendationsParams

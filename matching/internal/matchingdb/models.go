@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type MatchingCoPurchase struct {
@@ -44,7 +43,7 @@ type MatchingMerchant struct {
 	Lng        float64
 	Geog       interface{}
 	Live       bool
-	LiveAt     pgtype.Timestamptz
+	LiveAt     *time.Time
 	Buyers     int32
 	Orders     int32
 }
