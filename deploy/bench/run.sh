@@ -44,6 +44,10 @@ echo
 reconciliation/bench.sh 1000000
 echo
 
+echo "## Matching: recommenders against popularity, serving, refresh, rebuild"
+echo
+$BIN bench matching
+
 echo "## HTTP under load (wrk -t2 -c64 -d10s, loopback)"
 echo
 port=18080
@@ -82,3 +86,8 @@ user=$(curl -fs -H "Authorization: Bearer $token" "$base/users?limit=1" | grep -
 rm -f "$jar"
 if [ -z "$token" ] || [ -z "$user" ]; then echo "could not get a token and a user id for the authenticated run" >&2; exit 1; fi
 wrkrow "GET /api/v1/users/{id} (bearer token, scope, one row by primary key)" "$base/users/$user" -H "Authorization: Bearer $token"
+
+echo
+echo "## Matching on the demo record"
+echo
+TANDEM_DATABASE_URL="$benchdb" $BIN bench matching --demo
