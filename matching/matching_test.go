@@ -14,6 +14,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tandemcrm/tandem/matching"
+	"github.com/tandemcrm/tandem/shared/clock"
+	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/httpx"
@@ -34,9 +36,10 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	db := pgtest.New(t, matching.Migrations)
-	svc := matching.New(domain.Deps{DB: db}, matching.Ports{}, matching.Config{RadiusM: 3000})
-	w := &world{t: t, ctx: context.Background(), db: db, svc: svc, subs: map[events.Topic]outbox.Subscription{},
-		day: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
+	day := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	svc := matching.New(domain.Deps{DB: db, Clock: clock.Func(func() time.Time { return day.Add(30 * 24 * time.Hour) })},
+		matching.Ports{}, matching.Config{RadiusM: 3000})
+	w := &world{t: t, ctx: context.Background(), db: db, svc: svc, subs: map[events.Topic]outbox.Subscription{}, day: day}
 	for _, s := range svc.Subscriptions() {
 		w.subs[s.Topic] = s
 	}
@@ -282,5 +285,49 @@ func TestConsumerAPI(t *testing.T) {
 	}
 	if code, _ := get("", ""); code != http.StatusUnauthorized {
 		t.Fatalf("anonymous: %d", code)
+	}
+}
+
+func TestAudience(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t) // now is 30 days after w.day
+	a := w.live("A 小笼", "restaurant", 31.2304, 121.4737)
+	b := w.live("B 面馆", "restaurant", 31.2600, 121.4737)   // ~3.3 km north, bought with A
+	far := w.live("F 机场咖啡", "cafe", 31.1443, 121.8083)    // ~33 km away
+	regular := uuid.Must(uuid.NewV7())                      // A's customer already
+	w.pay(regular, a, 1000)
+	w.pay(regular, b, 1000)
+	lapsed := uuid.Must(uuid.NewV7()) // bought at B long ago
+	w.must(w.deliver(events.TopicPaymentSucceeded, events.PaymentSucceeded{OrderID: uuid.Must(uuid.NewV7()), ConsumerID: lapsed,
+		MerchantID: b, AmountFen: 1000, PaidAt: w.day.Add(-90 * 24 * time.Hour)}))
+	fan := uuid.Must(uuid.NewV7()) // buys at B and at A's neighbours
+	w.pay(fan, b, 1000)
+	stranger := uuid.Must(uuid.NewV7()) // buys coffee at the airport
+	w.pay(stranger, far, 1000)
+
+	aud, err := w.svc.AudienceFor(w.ctx, a, 0)
+	w.must(err)
+	got := map[uuid.UUID]matching.AudienceMember{}
+	for _, m := range aud {
+		got[m.ConsumerID] = m
+	}
+	if len(aud) != 2 || got[fan].Rank == 0 || got[lapsed].Rank == 0 {
+		t.Fatalf("audience of A: %+v", aud)
+	}
+	reasons := func(m matching.AudienceMember) map[string]bool {
+		out := map[string]bool{}
+		for _, r := range m.Reasons {
+			out[r.Kind] = true
+		}
+		return out
+	}
+	if r := reasons(got[lapsed]); !r[matching.ReasonLapsed] || !r[matching.ReasonSimilarShop] || !r[matching.ReasonCategory] {
+		t.Fatalf("lapsed: %+v", got[lapsed])
+	}
+	if r := reasons(got[fan]); r[matching.ReasonLapsed] || !r[matching.ReasonSimilarShop] || got[fan].DistanceM < 3000 || got[fan].DistanceM > 3500 {
+		t.Fatalf("fan: %+v", got[fan])
+	}
+	if _, err := w.svc.AudienceFor(w.ctx, uuid.Must(uuid.NewV7()), 10); !errs.Is(err, matching.CodeMerchantNotFound) {
+		t.Fatalf("unknown merchant: %v", err)
 	}
 }

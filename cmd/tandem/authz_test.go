@@ -92,6 +92,21 @@ var authzTable = []authzRow{
 	{"shop.owner", "GET", "/api/v1/reconciliation/runs", "", 403, code("identity.forbidden")},
 	{"growth", "GET", "/api/v1/reconciliation/runs", "", 403, code("identity.forbidden")},
 	{"", "GET", "/api/v1/reconciliation/runs", "", 401, code("identity.unauthenticated")},
+	// Matching: staff who read members see a consumer's recommendations (an unknown one gets the
+	// cold-start list) and a merchant's audience; nobody else does.
+	{"growth", "GET", "/api/v1/matching/consumers/0190a6b2-0000-7000-8000-000000000000/recommendations", "", 200, nil},
+	{"growth", "GET", "/api/v1/matching/consumers/not-an-id/recommendations", "", 400, code("invalid_input")},
+	{"growth", "GET", "/api/v1/matching/consumers/0190a6b2-0000-7000-8000-000000000000/recommendations?limit=0", "", 400, code("invalid_input")},
+	{"sh1.rep", "GET", "/api/v1/matching/consumers/0190a6b2-0000-7000-8000-000000000000/recommendations", "", 403, code("identity.forbidden")},
+	{"finance", "GET", "/api/v1/matching/consumers/0190a6b2-0000-7000-8000-000000000000/recommendations", "", 403, code("identity.forbidden")},
+	{"consumer", "GET", "/api/v1/matching/consumers/0190a6b2-0000-7000-8000-000000000000/recommendations", "", 403, code("identity.staff_only")},
+	{"", "GET", "/api/v1/matching/consumers/0190a6b2-0000-7000-8000-000000000000/recommendations", "", 401, code("identity.unauthenticated")},
+	{"growth", "GET", "/api/v1/matching/merchants/0190a6b2-0000-7000-8000-000000000000/audience", "", 404, code("matching.merchant_not_found")},
+	{"growth", "GET", "/api/v1/matching/merchants/not-an-id/audience", "", 404, code("matching.merchant_not_found")},
+	{"shop.owner", "GET", "/api/v1/matching/merchants/0190a6b2-0000-7000-8000-000000000000/audience", "", 403, code("identity.forbidden")},
+	{"sh1.rep", "GET", "/api/v1/matching/merchants/0190a6b2-0000-7000-8000-000000000000/audience", "", 403, code("identity.forbidden")},
+	{"consumer", "GET", "/api/v1/consumer/me/recommendations", "", 200, nil},
+	{"sh1.rep", "GET", "/api/v1/consumer/me/recommendations", "", 401, nil}, // a staff token is not a consumer's
 	{"growth", "GET", "/api/v1/me", "", 200, lacks("merchant.lead.read")},
 	{"reviewer", "GET", "/api/v1/me", "", 200, has("merchant.onboarding.review", "subtree")},
 	{"shop.owner", "GET", "/api/v1/me", "", 200, has("merchant.portal.read", "merchant")},
