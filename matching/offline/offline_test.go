@@ -38,3 +38,13 @@ func TestEvaluationBeatsPopularity(t *testing.T) {
 		t.Fatalf("hybrid %v does not beat popularity %v", hybrid, pop)
 	}
 }
+
+// Automatic merges on planted duplicates: precise, and most duplicates found.
+func TestResolutionOnPlantedDuplicates(t *testing.T) {
+	t.Parallel()
+	s := offline.ScoreResolution(offline.GenerateIdentities(20_000, 0.05, 1))
+	t.Logf("%+v", s)
+	if s.Planted != 1000 || s.Precision < 0.99 || s.Recall < 0.4 || s.ReviewRecall <= s.Recall {
+		t.Fatalf("resolution: %+v", s)
+	}
+}
