@@ -15,8 +15,8 @@ import (
 
 	"github.com/tandemcrm/tandem/matching"
 	"github.com/tandemcrm/tandem/shared/clock"
-	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/domain"
+	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/httpx"
 	"github.com/tandemcrm/tandem/shared/identity"
@@ -292,9 +292,9 @@ func TestAudience(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t) // now is 30 days after w.day
 	a := w.live("A 小笼", "restaurant", 31.2304, 121.4737)
-	b := w.live("B 面馆", "restaurant", 31.2600, 121.4737)   // ~3.3 km north, bought with A
-	far := w.live("F 机场咖啡", "cafe", 31.1443, 121.8083)    // ~33 km away
-	regular := uuid.Must(uuid.NewV7())                      // A's customer already
+	b := w.live("B 面馆", "restaurant", 31.2600, 121.4737) // ~3.3 km north, bought with A
+	far := w.live("F 机场咖啡", "cafe", 31.1443, 121.8083)   // ~33 km away
+	regular := uuid.Must(uuid.NewV7())                   // A's customer already
 	w.pay(regular, a, 1000)
 	w.pay(regular, b, 1000)
 	lapsed := uuid.Must(uuid.NewV7()) // bought at B long ago

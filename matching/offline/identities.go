@@ -77,14 +77,14 @@ func GenerateIdentities(n int, dupShare float64, seed uint64) Identities {
 
 // ResolutionScore is how well Resolve's automatic merges match the truth.
 type ResolutionScore struct {
-	Records, Planted        int
-	Auto, AutoCorrect       int // automatic merges, and those of one person
-	Review                  int
-	FoundPlanted            int // planted duplicates merged automatically with their person
-	Precision, Recall       float64
-	ReviewRecall            float64 // planted duplicates merged or queued for review
-	Took                    time.Duration
-	reviewPlanted           int
+	Records, Planted  int
+	Auto, AutoCorrect int // automatic merges, and those of one person
+	Review            int
+	FoundPlanted      int // planted duplicates merged automatically with their person
+	Precision, Recall float64
+	ReviewRecall      float64 // planted duplicates merged or queued for review
+	Took              time.Duration
+	reviewPlanted     int
 }
 
 // ScoreResolution runs Resolve on the identities and scores it: precision is the share
