@@ -37,7 +37,7 @@ func (s *Service) Subscriptions() []outbox.Subscription {
 			if err := s.RecordPayment(ctx, p); err != nil {
 				return err
 			}
-			_, err := s.Recompute(ctx, p.ConsumerID)
+			_, err := s.Recompute(ctx, s.canonical(ctx, p.ConsumerID))
 			return err
 		}},
 		{Topic: events.TopicRefundSucceeded, Subscriber: "matching.refunds", Handle: func(ctx context.Context, e events.Envelope) error {
@@ -48,7 +48,7 @@ func (s *Service) Subscriptions() []outbox.Subscription {
 			if err := s.RecordRefund(ctx, p); err != nil {
 				return err
 			}
-			_, err := s.Recompute(ctx, p.ConsumerID)
+			_, err := s.Recompute(ctx, s.canonical(ctx, p.ConsumerID))
 			return err
 		}},
 	}
@@ -78,12 +78,25 @@ func (s *Service) RecordPayment(ctx context.Context, p events.PaymentSucceeded) 
 	}
 	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
 		q := matchingdb.New(tx)
-		n, err := q.InsertPurchase(ctx, matchingdb.InsertPurchaseParams{OrderID: p.OrderID, ConsumerID: p.ConsumerID,
+		// A consumer merged into another buys as the survivor while the merge stands;
+		// the order is noted so that an undo gives it back.
+		consumer, merge := p.ConsumerID, uuid.Nil
+		if sv, err := q.SurvivorOf(ctx, p.ConsumerID); err == nil {
+			consumer, merge = sv.Survivor, sv.ID
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		n, err := q.InsertPurchase(ctx, matchingdb.InsertPurchaseParams{OrderID: p.OrderID, ConsumerID: consumer,
 			MerchantID: p.MerchantID, AmountFen: p.AmountFen, PaidAt: at})
 		if err != nil || n == 0 {
 			return err // 0: recorded before
 		}
-		return addOrder(ctx, q, p.ConsumerID, p.MerchantID, p.AmountFen, at)
+		if merge != uuid.Nil {
+			if err := q.RecordMove(ctx, matchingdb.RecordMoveParams{MergeID: merge, OrderID: p.OrderID}); err != nil {
+				return err
+			}
+		}
+		return addOrder(ctx, q, consumer, p.MerchantID, p.AmountFen, at)
 	})
 	if err != nil {
 		return fmt.Errorf("matching: payment of order %s: %w", p.OrderID, pg.Classify(err))
@@ -154,6 +167,7 @@ func (s *Service) RecordRefund(ctx context.Context, r events.RefundSucceeded) er
 		if total == p.AmountFen {
 			ordersDelta = 1
 		}
+		// p.ConsumerID: whoever holds the order now (a merge may have moved it).
 		return q.RefundConsumerMerchant(ctx, matchingdb.RefundConsumerMerchantParams{ConsumerID: p.ConsumerID, MerchantID: p.MerchantID,
 			RefundDeltaFen: total - p.RefundedFen, OrdersDelta: ordersDelta})
 	})
@@ -161,4 +175,12 @@ func (s *Service) RecordRefund(ctx context.Context, r events.RefundSucceeded) er
 		return fmt.Errorf("matching: refund of order %s: %w", r.OrderID, pg.Classify(err))
 	}
 	return nil
+}
+
+// canonical is the consumer a consumer is merged into, or itself.
+func (s *Service) canonical(ctx context.Context, consumerID uuid.UUID) uuid.UUID {
+	if sv, err := matchingdb.New(s.db).SurvivorOf(ctx, consumerID); err == nil {
+		return sv.Survivor
+	}
+	return consumerID
 }

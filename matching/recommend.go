@@ -92,6 +92,10 @@ func (s *Service) Recommendations(ctx context.Context, consumerID uuid.UUID, lim
 		return nil, fmt.Errorf("matching: recommendations of %s: %w", consumerID, pg.Classify(err))
 	}
 	if len(rows) == 0 {
+		// A consumer merged into another is served the survivor's list.
+		if sv := s.canonical(ctx, consumerID); sv != consumerID {
+			return s.Recommendations(ctx, sv, limit)
+		}
 		return s.coldStart(ctx, q, consumerID, limit)
 	}
 	out := make([]Recommendation, len(rows))

@@ -48,6 +48,27 @@ type MatchingMerchant struct {
 	Orders     int32
 }
 
+type MatchingMerge struct {
+	ID         uuid.UUID
+	Survivor   uuid.UUID
+	Merged     uuid.UUID
+	Confidence float64
+	Evidence   []byte
+	Conflicts  []byte
+	Automatic  bool
+	State      string
+	CreatedAt  time.Time
+	DecidedAt  *time.Time
+	DecidedBy  string
+	UndoneAt   *time.Time
+	UndoneBy   string
+}
+
+type MatchingMergeMove struct {
+	MergeID uuid.UUID
+	OrderID uuid.UUID
+}
+
 type MatchingPurchase struct {
 	OrderID     uuid.UUID
 	ConsumerID  uuid.UUID
