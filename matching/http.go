@@ -1,6 +1,7 @@
 package matching
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -23,6 +24,53 @@ func (s *Service) mountAPI(rt domain.Routers) {
 	g := rt.Staff.Group("/matching", identity.Require(identity.PermMemberRead))
 	g.GET("/consumers/:id/recommendations", identity.Handle(h.consumerRecommendations))
 	g.GET("/merchants/:id/audience", identity.Handle(h.audience))
+	g.GET("/merges", identity.Handle(h.listMerges))
+	g.GET("/merges/:id", identity.Handle(h.getMerge))
+	w := rt.Staff.Group("/matching/merges", identity.Require(identity.PermMemberWrite))
+	w.POST("/:id/approve", identity.Handle(h.decide(s.Approve)))
+	w.POST("/:id/reject", identity.Handle(h.decide(s.Reject)))
+	w.POST("/:id/undo", identity.Handle(h.decide(s.Undo)))
+}
+
+func (h api) listMerges(c *gin.Context, p *identity.Principal) error {
+	before, n, err := httpx.Cursor(c)
+	if err != nil {
+		return err
+	}
+	items, err := h.svc.ListMerges(c.Request.Context(), p, c.Query("state"), before, n)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, httpx.PageOf(items, httpx.NextAfter(items, n, func(m Merge) uuid.UUID { return m.ID })))
+	return nil
+}
+
+func (h api) getMerge(c *gin.Context, p *identity.Principal) error {
+	id, err := httpx.PathID(c, mergeObject)
+	if err != nil {
+		return err
+	}
+	m, err := h.svc.GetMerge(c.Request.Context(), p, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, m)
+	return nil
+}
+
+func (h api) decide(step func(context.Context, *identity.Principal, uuid.UUID) (Merge, error)) func(*gin.Context, *identity.Principal) error {
+	return func(c *gin.Context, p *identity.Principal) error {
+		id, err := httpx.PathID(c, mergeObject)
+		if err != nil {
+			return err
+		}
+		m, err := step(c.Request.Context(), p, id)
+		if err != nil {
+			return err
+		}
+		c.JSON(http.StatusOK, m)
+		return nil
+	}
 }
 
 type recommendations struct {
