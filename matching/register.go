@@ -16,6 +16,7 @@ const TaskRebuild = "matching:rebuild"
 // Register declares the domain's API routes, event subscriptions and the nightly rebuild.
 func (s *Service) Register(r *domain.Registry) {
 	r.Routes(s.mountAPI)
+	r.Pages(s.pages())
 	r.Subscribe(s.Subscriptions()...)
 	r.Schedule(domain.Task{Type: TaskRebuild, Cron: "30 3 * * *", Unique: 20 * time.Hour, Queue: "low",
 		Help: "recompute co-purchase pairs and every consumer's recommendations",
