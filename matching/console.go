@@ -116,7 +116,7 @@ func (pg matchingPages) step(c *gin.Context, v *web.View) error {
 }
 
 type recRow struct {
-	Rank                                int
+	Rank                                 int
 	Name, Category, Distance, Score, Why string
 }
 
@@ -162,7 +162,7 @@ func distanceText(m float64) string {
 }
 
 type audienceRow struct {
-	Rank                       int
+	Rank                           int
 	Consumer, Distance, Score, Why string
 }
 
