@@ -80,3 +80,12 @@ func (s *Service) Export(ctx context.Context) ([]ModelMerchant, []PaidOrder, err
 	}
 	return merchants, orders, nil
 }
+
+// HasPurchases says whether the record holds any purchase (the demo loads into an empty one).
+func (s *Service) HasPurchases(ctx context.Context) (bool, error) {
+	ok, err := matchingdb.New(s.db).HasPurchases(ctx)
+	if err != nil {
+		return false, fmt.Errorf("matching: %w", pg.Classify(err))
+	}
+	return ok, nil
+}

@@ -27,3 +27,6 @@ ON CONFLICT (consumer_id) DO UPDATE SET lat = EXCLUDED.lat, lng = EXCLUDED.lng, 
 -- name: AllPurchases :many
 SELECT order_id, consumer_id, merchant_id, amount_fen - refunded_fen AS net_fen, paid_at
 FROM matching.purchases WHERE refunded_fen < amount_fen ORDER BY paid_at, order_id;
+
+-- name: HasPurchases :one
+SELECT EXISTS (SELECT 1 FROM matching.purchases);

@@ -70,6 +70,17 @@ type CopyPurchasesParams struct {
 	PaidAt     time.Time
 }
 
+const hasPurchases = `-- name: HasPurchases :one
+SELECT EXISTS (SELECT 1 FROM matching.purchases)
+`
+
+func (q *Queries) HasPurchases(ctx context.Context) (bool, error) {
+	row := q.db.QueryRow(ctx, hasPurchases)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
+}
+
 const recountConsumerMerchants = `-- name: RecountConsumerMerchants :exec
 INSERT INTO matching.consumer_merchants (consumer_id, merchant_id, orders, net_fen, first_at, last_at)
 SELECT consumer_id, merchant_id, count(*) FILTER (WHERE refunded_fen < amount_fen), sum(amount_fen - refunded_fen), min(paid_at), max(paid_at)
