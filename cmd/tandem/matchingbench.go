@@ -163,10 +163,44 @@ func benchMatchingScale(ctx context.Context, out io.Writer, db *pgxpool.Pool, co
 			ids = append(ids, o.Consumer)
 		}
 	}
+	for _, n := range []int{1, clients} {
+		lat, err := serveLatency(ctx, svc, ids, n, serveFor)
+		if err != nil {
+			return err
+		}
+		p50, p99 := percentiles(lat)
+		fmt.Fprintf(out, "| serve top 20, %d concurrent clients in this process, %d requests in %s (%.0f/s; 10 %% unknown consumers; load average %s) | p50 %s, p99 %s |\n",
+			n, len(lat), serveFor, float64(len(lat))/serveFor.Seconds(), loadAverage(), p50, p99)
+	}
+
+	// Incremental: one payment recorded and the payer's list recomputed, as the handler does.
+	r := rand.New(rand.NewPCG(9, 9))
+	var inc []time.Duration
+	for range 200 {
+		c := ids[r.IntN(len(ids))]
+		m := data.Merchants[r.IntN(len(data.Merchants))].ID
+		t0 := time.Now()
+		if err := svc.RecordPayment(ctx, events.PaymentSucceeded{OrderID: uuid.Must(uuid.NewV7()), ConsumerID: c, MerchantID: m, AmountFen: 1000, PaidAt: time.Now()}); err != nil {
+			return err
+		}
+		if _, err := svc.Recompute(ctx, c); err != nil {
+			return err
+		}
+		inc = append(inc, time.Since(t0))
+	}
+	p50, p99 := percentiles(inc)
+	fmt.Fprintf(out, "| incremental refresh after a payment (record + recompute the payer; 200 payments; the event's pick-up is the asynq row above) | p50 %s, p99 %s |\n", p50, p99)
+	fmt.Fprintln(out)
+	return nil
+}
+
+// serveLatency has clients ask for known consumers' recommendations (and 10 % never seen:
+// the cold-start list) for d, and returns every request's latency.
+func serveLatency(ctx context.Context, svc *matching.Service, ids []uuid.UUID, clients int, d time.Duration) ([]time.Duration, error) {
 	var mu sync.Mutex
 	var lat []time.Duration
 	var firstErr error
-	deadline := time.Now().Add(serveFor)
+	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
 	for i := range clients {
 		wg.Add(1)
@@ -198,32 +232,7 @@ func benchMatchingScale(ctx context.Context, out io.Writer, db *pgxpool.Pool, co
 		}()
 	}
 	wg.Wait()
-	if firstErr != nil {
-		return firstErr
-	}
-	p50, p99 := percentiles(lat)
-	fmt.Fprintf(out, "| serve top 20, %d concurrent clients in this process, %d requests in %s (%.0f/s; 10 %% unknown consumers; load average %s) | p50 %s, p99 %s |\n",
-		clients, len(lat), serveFor, float64(len(lat))/serveFor.Seconds(), loadAverage(), p50, p99)
-
-	// Incremental: one payment recorded and the payer's list recomputed, as the handler does.
-	r := rand.New(rand.NewPCG(9, 9))
-	var inc []time.Duration
-	for range 200 {
-		c := ids[r.IntN(len(ids))]
-		m := data.Merchants[r.IntN(len(data.Merchants))].ID
-		t0 := time.Now()
-		if err := svc.RecordPayment(ctx, events.PaymentSucceeded{OrderID: uuid.Must(uuid.NewV7()), ConsumerID: c, MerchantID: m, AmountFen: 1000, PaidAt: time.Now()}); err != nil {
-			return err
-		}
-		if _, err := svc.Recompute(ctx, c); err != nil {
-			return err
-		}
-		inc = append(inc, time.Since(t0))
-	}
-	p50, p99 = percentiles(inc)
-	fmt.Fprintf(out, "| incremental refresh after a payment (record + recompute the payer; 200 payments; the event's pick-up is the asynq row above) | p50 %s, p99 %s |\n", p50, p99)
-	fmt.Fprintln(out)
-	return nil
+	return lat, firstErr
 }
 
 // processCPU is the CPU time (user + system) this process has used.
