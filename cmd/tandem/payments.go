@@ -22,8 +22,8 @@ import (
 )
 
 // openPayments connects the parts that take money: the WeChat Pay client (the account
-// in TANDEM_WXPAY_KEYS, at TANDEM_WXPAY_BASE_URL), billing and, since it reads billing's
-// purchases, matching. Commands that take no payments (migrate, seed) skip it.
+// in TANDEM_WXPAY_KEYS, at TANDEM_WXPAY_BASE_URL), billing and matching (which learns
+// purchases from billing's events). Commands that take no payments (migrate, seed) skip it.
 func (a *app) openPayments(ctx context.Context) error {
 	acct, err := loadWxpayAccount(a.cfg.WxpayKeys, a.cfg.WxpayAppID)
 	if err != nil {
@@ -45,7 +45,7 @@ func (a *app) openPayments(ctx context.Context) error {
 	deps := a.deps()
 	a.billing = billing.New(deps, billing.Ports{Pay: pay, Merchants: merchantTerms{a.merchant}, Members: a.consumer},
 		billing.Config{AppID: acct.AppID, NotifyBaseURL: strings.TrimSuffix(public, "/"), WebhookAllow: allow})
-	a.matching = matching.New(deps, matching.Ports{Merchants: a.merchant, Purchases: purchases{a.billing}}, matching.Config{})
+	a.matching = matching.New(deps, matching.Ports{}, matching.Config{})
 	// The ports are fixed at construction: the service is made again, with billing.
 	ledger := billingledger.Adapter{Billing: a.billing}
 	a.recon = reconciliation.New(deps, reconciliation.Ports{Repairer: ledger, Ledger: ledger}, reconciliation.Config{})
@@ -100,27 +100,4 @@ func (t merchantTerms) Terms(ctx context.Context, id uuid.UUID) (billing.Terms, 
 	}
 	return billing.Terms{CommissionRate: rate, SettlementCycle: string(mt.Cycle), Live: mt.Live,
 		WebhookURL: mt.WebhookURL, WebhookSecret: mt.WebhookSecret}, nil
-}
-
-// purchases gives matching a consumer's paid orders from billing.
-type purchases struct{ b *billing.Service }
-
-func (p purchases) Purchases(ctx context.Context, consumerID uuid.UUID) ([]matching.Purchase, error) {
-	var out []matching.Purchase
-	before := uuid.Nil
-	for {
-		orders, err := p.b.MyOrders(ctx, consumerID, before, 200)
-		if err != nil {
-			return nil, err
-		}
-		for _, o := range orders {
-			if o.State == billing.StatePaid || o.State == billing.StatePartiallyRefunded || o.State == billing.StateRefunded {
-				out = append(out, matching.Purchase{MerchantID: o.MerchantID})
-			}
-		}
-		if len(orders) < 200 {
-			return out, nil
-		}
-		before = orders[len(orders)-1].ID
-	}
 }

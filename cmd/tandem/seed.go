@@ -10,6 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tandemcrm/tandem/consumer"
+	"github.com/tandemcrm/tandem/matching"
+	"github.com/tandemcrm/tandem/matching/offline"
 	"github.com/tandemcrm/tandem/merchant"
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/pg"
@@ -53,6 +55,11 @@ func (a *app) seedDemo(ctx context.Context) (demoData, error) {
 	cid, err := consumer.Demo(ctx, a.consumer, a.cfg.WxpayAppID)
 	if err != nil {
 		return demoData{}, fmt.Errorf("consumer: %w", err)
+	}
+	// Matching's demo record: a neighbourhood of synthetic purchases (the demo has one real
+	// order), its recommendations, audiences and merges.
+	if _, err := offline.Demo(ctx, matching.New(a.deps(), matching.Ports{}, matching.Config{}), cid, a.clock.Now()); err != nil {
+		return demoData{}, fmt.Errorf("matching: %w", err)
 	}
 	owner := demoLogin{Role: "live demo merchant's owner", Login: md.OwnerLogin, Password: md.OwnerPassword}
 	if owner.Password == "" {

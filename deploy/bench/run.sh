@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench: prints the figures as Markdown tables. Needs the local stack (make bench
 # starts it). Every load targets 127.0.0.1 only.
-#   deploy/bench/run.sh [section ...]   sections: go outbox pickup notify recon http (default: all)
+#   deploy/bench/run.sh [section ...]   sections: go outbox pickup notify recon matching http (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 only=" ${*:-all} "
@@ -54,6 +54,13 @@ fi
 
 if section recon; then
 reconciliation/bench.sh 1000000
+echo
+fi
+
+if section matching; then
+echo "## Matching: recommenders against popularity, serving, refresh, rebuild"
+echo
+$BIN bench matching
 echo
 fi
 
@@ -115,4 +122,8 @@ kill $bare 2>/dev/null || true
 rps() { awk -F'|' '{print $3}' <<<"$1" | awk '{print $1}'; }
 echo
 echo "authenticated read / bare lookup: $(awk -v a="$(rps "$tandem_row")" -v b="$(rps "$bare_row")" 'BEGIN{printf "%.0f %%", 100*a/b}')"
+echo
+echo "## Matching on the demo record"
+echo
+TANDEM_DATABASE_URL="$benchdb" $BIN bench matching --demo
 fi

@@ -9,6 +9,115 @@ import (
 	"context"
 )
 
+// iteratorForCopyCoPurchases implements pgx.CopyFromSource.
+type iteratorForCopyCoPurchases struct {
+	rows                 []CopyCoPurchasesParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForCopyCoPurchases) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForCopyCoPurchases) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].A,
+		r.rows[0].B,
+		r.rows[0].N,
+	}, nil
+}
+
+func (r iteratorForCopyCoPurchases) Err() error {
+	return nil
+}
+
+func (q *Queries) CopyCoPurchases(ctx context.Context, arg []CopyCoPurchasesParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"matching", "co_purchases"}, []string{"a", "b", "n"}, &iteratorForCopyCoPurchases{rows: arg})
+}
+
+// iteratorForCopyMerchants implements pgx.CopyFromSource.
+type iteratorForCopyMerchants struct {
+	rows                 []CopyMerchantsParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForCopyMerchants) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForCopyMerchants) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].MerchantID,
+		r.rows[0].Name,
+		r.rows[0].Category,
+		r.rows[0].City,
+		r.rows[0].Lat,
+		r.rows[0].Lng,
+		r.rows[0].Live,
+		r.rows[0].LiveAt,
+	}, nil
+}
+
+func (r iteratorForCopyMerchants) Err() error {
+	return nil
+}
+
+func (q *Queries) CopyMerchants(ctx context.Context, arg []CopyMerchantsParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"matching", "merchants"}, []string{"merchant_id", "name", "category", "city", "lat", "lng", "live", "live_at"}, &iteratorForCopyMerchants{rows: arg})
+}
+
+// iteratorForCopyPurchases implements pgx.CopyFromSource.
+type iteratorForCopyPurchases struct {
+	rows                 []CopyPurchasesParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForCopyPurchases) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForCopyPurchases) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].OrderID,
+		r.rows[0].ConsumerID,
+		r.rows[0].MerchantID,
+		r.rows[0].AmountFen,
+		r.rows[0].PaidAt,
+	}, nil
+}
+
+func (r iteratorForCopyPurchases) Err() error {
+	return nil
+}
+
+func (q *Queries) CopyPurchases(ctx context.Context, arg []CopyPurchasesParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"matching", "purchases"}, []string{"order_id", "consumer_id", "merchant_id", "amount_fen", "paid_at"}, &iteratorForCopyPurchases{rows: arg})
+}
+
 // iteratorForCopyRecommendations implements pgx.CopyFromSource.
 type iteratorForCopyRecommendations struct {
 	rows                 []CopyRecommendationsParams
@@ -36,6 +145,8 @@ func (r iteratorForCopyRecommendations) Values() ([]interface{}, error) {
 		r.rows[0].Name,
 		r.rows[0].DistanceM,
 		r.rows[0].ComputedAt,
+		r.rows[0].Score,
+		r.rows[0].Reasons,
 	}, nil
 }
 
@@ -44,5 +155,5 @@ func (r iteratorForCopyRecommendations) Err() error {
 }
 
 func (q *Queries) CopyRecommendations(ctx context.Context, arg []CopyRecommendationsParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"matching", "recommendations"}, []string{"consumer_id", "merchant_id", "rank", "category", "name", "distance_m", "computed_at"}, &iteratorForCopyRecommendations{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"matching", "recommendations"}, []string{"consumer_id", "merchant_id", "rank", "category", "name", "distance_m", "computed_at", "score", "reasons"}, &iteratorForCopyRecommendations{rows: arg})
 }

@@ -10,6 +10,74 @@ import (
 	"github.com/google/uuid"
 )
 
+type MatchingCoPurchase struct {
+	A uuid.UUID
+	B uuid.UUID
+	N int32
+}
+
+type MatchingConsumer struct {
+	ConsumerID uuid.UUID
+	Lat        float64
+	Lng        float64
+	Geog       interface{}
+	Merchants  int32
+	LastAt     time.Time
+}
+
+type MatchingConsumerMerchant struct {
+	ConsumerID uuid.UUID
+	MerchantID uuid.UUID
+	Orders     int32
+	NetFen     int64
+	FirstAt    time.Time
+	LastAt     time.Time
+}
+
+type MatchingMerchant struct {
+	MerchantID uuid.UUID
+	Name       string
+	Category   string
+	City       string
+	Lat        float64
+	Lng        float64
+	Geog       interface{}
+	Live       bool
+	LiveAt     *time.Time
+	Buyers     int32
+	Orders     int32
+}
+
+type MatchingMerge struct {
+	ID         uuid.UUID
+	Survivor   uuid.UUID
+	Merged     uuid.UUID
+	Confidence float64
+	Evidence   []byte
+	Conflicts  []byte
+	Automatic  bool
+	State      string
+	CreatedAt  time.Time
+	DecidedAt  *time.Time
+	DecidedBy  string
+	UndoneAt   *time.Time
+	UndoneBy   string
+}
+
+type MatchingMergeMove struct {
+	MergeID uuid.UUID
+	OrderID uuid.UUID
+}
+
+type MatchingPurchase struct {
+	OrderID     uuid.UUID
+	ConsumerID  uuid.UUID
+	MerchantID  uuid.UUID
+	AmountFen   int64
+	RefundedFen int64
+	PaidAt      time.Time
+}
+
 type MatchingRecommendation struct {
 	ConsumerID uuid.UUID
 	MerchantID uuid.UUID
@@ -18,4 +86,6 @@ type MatchingRecommendation struct {
 	Name       string
 	DistanceM  float64
 	ComputedAt time.Time
+	Score      float64
+	Reasons    []string
 }

@@ -1,0 +1,186 @@
+package matching
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tandemcrm/tandem/matching/internal/matchingdb"
+	"github.com/tandemcrm/tandem/shared/events"
+	"github.com/tandemcrm/tandem/shared/outbox"
+	"github.com/tandemcrm/tandem/shared/pg"
+)
+
+// Subscriptions are matching's event handlers. Each records its fact once (a unique key:
+// the merchant, the order, the refunded total) and updates the aggregates in the same
+// transaction, so redelivery and any order of arrival give the same record. A payment or
+// a refund then recomputes the payer's recommendations (a replace, idempotent too).
+func (s *Service) Subscriptions() []outbox.Subscription {
+	return []outbox.Subscription{
+		{Topic: events.TopicMerchantLive, Subscriber: "matching.merchants", Handle: func(ctx context.Context, e events.Envelope) error {
+			var p events.MerchantLive
+			if err := e.Decode(&p); err != nil {
+				return fmt.Errorf("matching: decode %s: %w", e.Topic, err)
+			}
+			return s.RecordMerchantLive(ctx, p)
+		}},
+		{Topic: events.TopicPaymentSucceeded, Subscriber: "matching.recommendations", Handle: func(ctx context.Context, e events.Envelope) error {
+			var p events.PaymentSucceeded
+			if err := e.Decode(&p); err != nil {
+				return fmt.Errorf("matching: decode %s: %w", e.Topic, err)
+			}
+			if err := s.RecordPayment(ctx, p); err != nil {
+				return err
+			}
+			_, err := s.Recompute(ctx, s.canonical(ctx, p.ConsumerID))
+			return err
+		}},
+		{Topic: events.TopicRefundSucceeded, Subscriber: "matching.refunds", Handle: func(ctx context.Context, e events.Envelope) error {
+			var p events.RefundSucceeded
+			if err := e.Decode(&p); err != nil {
+				return fmt.Errorf("matching: decode %s: %w", e.Topic, err)
+			}
+			if err := s.RecordRefund(ctx, p); err != nil {
+				return err
+			}
+			_, err := s.Recompute(ctx, s.canonical(ctx, p.ConsumerID))
+			return err
+		}},
+	}
+}
+
+// RecordMerchantLive keeps a live merchant's description (name, category, position).
+func (s *Service) RecordMerchantLive(ctx context.Context, m events.MerchantLive) error {
+	at := m.LiveAt
+	if at.IsZero() {
+		at = s.clock.Now()
+	}
+	err := matchingdb.New(s.db).UpsertLiveMerchant(ctx, matchingdb.UpsertLiveMerchantParams{MerchantID: m.MerchantID, Name: m.Name,
+		Category: m.Category, City: m.City, Lat: m.Lat, Lng: m.Lng, LiveAt: at})
+	if err != nil {
+		return fmt.Errorf("matching: merchant %s: %w", m.MerchantID, pg.Classify(err))
+	}
+	return nil
+}
+
+// RecordPayment records a paid order once, and with it: the consumer's record at the
+// merchant, the merchant's buyers and orders, the co-purchase pairs (when the merchant is
+// new to the consumer) and where the consumer buys.
+func (s *Service) RecordPayment(ctx context.Context, p events.PaymentSucceeded) error {
+	at := p.PaidAt
+	if at.IsZero() {
+		at = s.clock.Now()
+	}
+	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+		q := matchingdb.New(tx)
+		// A consumer merged into another buys as the survivor while the merge stands;
+		// the order is noted so that an undo gives it back.
+		consumer, merge := p.ConsumerID, uuid.Nil
+		if sv, err := q.SurvivorOf(ctx, p.ConsumerID); err == nil {
+			consumer, merge = sv.Survivor, sv.ID
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		n, err := q.InsertPurchase(ctx, matchingdb.InsertPurchaseParams{OrderID: p.OrderID, ConsumerID: consumer,
+			MerchantID: p.MerchantID, AmountFen: p.AmountFen, PaidAt: at})
+		if err != nil || n == 0 {
+			return err // 0: recorded before
+		}
+		if merge != uuid.Nil {
+			if err := q.RecordMove(ctx, matchingdb.RecordMoveParams{MergeID: merge, OrderID: p.OrderID}); err != nil {
+				return err
+			}
+		}
+		return addOrder(ctx, q, consumer, p.MerchantID, p.AmountFen, at)
+	})
+	if err != nil {
+		return fmt.Errorf("matching: payment of order %s: %w", p.OrderID, pg.Classify(err))
+	}
+	return nil
+}
+
+// addOrder counts one paid order in the aggregates.
+func addOrder(ctx context.Context, q *matchingdb.Queries, consumerID, merchantID uuid.UUID, netFen int64, at time.Time) error {
+	// Payments of one consumer one after the other: each sees the merchants the other
+	// added, so no co-purchase pair is missed.
+	if err := q.LockConsumer(ctx, consumerID); err != nil {
+		return err
+	}
+	isNew, err := q.AddConsumerMerchant(ctx, matchingdb.AddConsumerMerchantParams{ConsumerID: consumerID, MerchantID: merchantID,
+		NetFen: netFen, At: at})
+	if err != nil {
+		return err
+	}
+	newBuyer := int32(0)
+	if isNew {
+		newBuyer = 1
+	}
+	if err := q.CountMerchantOrder(ctx, matchingdb.CountMerchantOrderParams{MerchantID: merchantID, NewBuyer: newBuyer}); err != nil {
+		return err
+	}
+	if !isNew {
+		return nil
+	}
+	others, err := q.OtherMerchantsOf(ctx, matchingdb.OtherMerchantsOfParams{ConsumerID: consumerID, ExceptID: merchantID})
+	if err != nil {
+		return err
+	}
+	if len(others) > 0 {
+		slices.SortFunc(others, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+		if err := q.AddCoPurchases(ctx, matchingdb.AddCoPurchasesParams{MerchantID: merchantID, Others: others}); err != nil {
+			return err
+		}
+	}
+	return q.RefreshConsumerPosition(ctx, consumerID)
+}
+
+// errRefundBeforePayment makes the refund's delivery retry: its payment is on its way
+// (both come from billing's outbox), and the refund only makes sense on top of it.
+var errRefundBeforePayment = errors.New("matching: refund of an order whose payment is not recorded yet")
+
+// RecordRefund records an order's refunded total. The event carries the total including
+// this refund, so the record is the largest total seen, whatever the order of arrival;
+// the net spent falls by the difference, and an order wholly refunded stops counting.
+func (s *Service) RecordRefund(ctx context.Context, r events.RefundSucceeded) error {
+	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+		q := matchingdb.New(tx)
+		p, err := q.LockPurchase(ctx, r.OrderID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errRefundBeforePayment
+		}
+		if err != nil {
+			return err
+		}
+		total := min(r.RefundedTotalFen, p.AmountFen)
+		if total <= p.RefundedFen {
+			return nil // an older or a repeated refund
+		}
+		if err := q.SetRefunded(ctx, matchingdb.SetRefundedParams{OrderID: p.OrderID, RefundedFen: total}); err != nil {
+			return err
+		}
+		ordersDelta := int32(0)
+		if total == p.AmountFen {
+			ordersDelta = 1
+		}
+		// p.ConsumerID: whoever holds the order now (a merge may have moved it).
+		return q.RefundConsumerMerchant(ctx, matchingdb.RefundConsumerMerchantParams{ConsumerID: p.ConsumerID, MerchantID: p.MerchantID,
+			RefundDeltaFen: total - p.RefundedFen, OrdersDelta: ordersDelta})
+	})
+	if err != nil {
+		return fmt.Errorf("matching: refund of order %s: %w", r.OrderID, pg.Classify(err))
+	}
+	return nil
+}
+
+// canonical is the consumer a consumer is merged into, or itself.
+func (s *Service) canonical(ctx context.Context, consumerID uuid.UUID) uuid.UUID {
+	if sv, err := matchingdb.New(s.db).SurvivorOf(ctx, consumerID); err == nil {
+		return sv.Survivor
+	}
+	return consumerID
+}

@@ -1,0 +1,65 @@
+-- name: UpsertLiveMerchant :exec
+-- A merchant went live: its description; the purchase counts, if purchases came first, stay.
+INSERT INTO matching.merchants (merchant_id, name, category, city, lat, lng, live, live_at)
+VALUES ($1, $2, $3, $4, $5, $6, true, sqlc.arg(live_at)::timestamptz)
+ON CONFLICT (merchant_id) DO UPDATE SET name = EXCLUDED.name, category = EXCLUDED.category, city = EXCLUDED.city,
+    lat = EXCLUDED.lat, lng = EXCLUDED.lng, live = true, live_at = EXCLUDED.live_at;
+
+-- name: InsertPurchase :execrows
+-- 0 rows: the order is already recorded (a redelivered event).
+INSERT INTO matching.purchases (order_id, consumer_id, merchant_id, amount_fen, paid_at)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (order_id) DO NOTHING;
+
+-- name: LockPurchase :one
+SELECT order_id, consumer_id, merchant_id, amount_fen, refunded_fen, paid_at FROM matching.purchases WHERE order_id = $1 FOR UPDATE;
+
+-- name: SetRefunded :exec
+UPDATE matching.purchases SET refunded_fen = $2 WHERE order_id = $1;
+
+-- name: AddConsumerMerchant :one
+-- Adds an order to a consumer's record at a merchant; new is true when the pair is new
+-- (the merchant was not tried before).
+INSERT INTO matching.consumer_merchants AS cm (consumer_id, merchant_id, orders, net_fen, first_at, last_at)
+VALUES ($1, $2, 1, sqlc.arg(net_fen), sqlc.arg(at), sqlc.arg(at))
+ON CONFLICT (consumer_id, merchant_id) DO UPDATE SET orders = cm.orders + 1, net_fen = cm.net_fen + EXCLUDED.net_fen,
+    first_at = LEAST(cm.first_at, EXCLUDED.first_at), last_at = GREATEST(cm.last_at, EXCLUDED.last_at)
+RETURNING (xmax = 0)::boolean AS new;
+
+-- name: RefundConsumerMerchant :exec
+-- A refund lowers the net spent; an order wholly refunded no longer counts as an order.
+UPDATE matching.consumer_merchants
+SET net_fen = net_fen - sqlc.arg(refund_delta_fen), orders = orders - sqlc.arg(orders_delta)::int
+WHERE consumer_id = $1 AND merchant_id = $2;
+
+-- name: CountMerchantOrder :exec
+-- One more paid order at a merchant, and one more buyer when the consumer is new there.
+INSERT INTO matching.merchants AS m (merchant_id, buyers, orders)
+VALUES ($1, sqlc.arg(new_buyer)::int, 1)
+ON CONFLICT (merchant_id) DO UPDATE SET buyers = m.buyers + EXCLUDED.buyers, orders = m.orders + 1;
+
+-- name: OtherMerchantsOf :many
+-- The other merchants a consumer has tried, most recent first: the co-purchase partners
+-- of a new one (capped: a consumer's last 50 shops say enough about their taste).
+SELECT merchant_id FROM matching.consumer_merchants
+WHERE consumer_id = $1 AND merchant_id <> sqlc.arg(except_id)
+ORDER BY last_at DESC LIMIT 50;
+
+-- name: AddCoPurchases :exec
+-- Both directions of each pair, in key order so that concurrent payments lock rows in one order.
+INSERT INTO matching.co_purchases AS c (a, b, n)
+SELECT x.a, x.b, 1 FROM (
+    SELECT sqlc.arg(merchant_id)::uuid AS a, o AS b FROM unnest(sqlc.arg(others)::uuid[]) o
+    UNION ALL
+    SELECT o, sqlc.arg(merchant_id)::uuid FROM unnest(sqlc.arg(others)::uuid[]) o
+) x ORDER BY x.a, x.b
+ON CONFLICT (a, b) DO UPDATE SET n = c.n + 1;
+
+-- name: RefreshConsumerPosition :exec
+-- Where a consumer buys: the centre of the live merchants they tried.
+INSERT INTO matching.consumers (consumer_id, lat, lng, merchants, last_at)
+SELECT cm.consumer_id, avg(m.lat), avg(m.lng), count(*), max(cm.last_at)
+FROM matching.consumer_merchants cm JOIN matching.merchants m ON m.merchant_id = cm.merchant_id AND m.live
+WHERE cm.consumer_id = $1
+GROUP BY cm.consumer_id
+ON CONFLICT (consumer_id) DO UPDATE SET lat = EXCLUDED.lat, lng = EXCLUDED.lng, merchants = EXCLUDED.merchants, last_at = EXCLUDED.last_at;

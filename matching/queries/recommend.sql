@@ -1,0 +1,74 @@
+-- name: ConsumerBought :many
+-- What a consumer bought, most recent first, with the merchants' descriptions.
+SELECT cm.merchant_id, cm.orders, cm.last_at, m.name, m.category, m.lat, m.lng, m.live, m.buyers
+FROM matching.consumer_merchants cm JOIN matching.merchants m ON m.merchant_id = cm.merchant_id
+WHERE cm.consumer_id = $1
+ORDER BY cm.last_at DESC LIMIT 200;
+
+-- name: ConsumerPosition :one
+SELECT lat, lng FROM matching.consumers WHERE consumer_id = $1;
+
+-- name: Neighbors :many
+-- The strongest co-purchase partners of each of the given merchants, live ones only.
+SELECT x.a::uuid AS from_id, c.b AS merchant_id, c.n, m.name, m.category, m.lat, m.lng, m.buyers
+FROM unnest(sqlc.arg(froms)::uuid[]) AS x(a)
+CROSS JOIN LATERAL (SELECT cp.b, cp.n FROM matching.co_purchases cp WHERE cp.a = x.a ORDER BY cp.n DESC LIMIT sqlc.arg(per)) c
+JOIN matching.merchants m ON m.merchant_id = c.b AND m.live;
+
+-- name: NearMerchants :many
+-- Live merchants within radius_m of a point, nearest first (PostGIS, GiST index).
+SELECT m.merchant_id, m.name, m.category, m.lat, m.lng, m.buyers
+FROM matching.merchants m
+WHERE m.live AND ST_DWithin(m.geog, ST_SetSRID(ST_MakePoint(sqlc.arg(lng)::float8, sqlc.arg(lat)::float8), 4326)::geography, sqlc.arg(radius_m)::float8)
+ORDER BY m.geog <-> ST_SetSRID(ST_MakePoint(sqlc.arg(lng)::float8, sqlc.arg(lat)::float8), 4326)::geography
+LIMIT sqlc.arg(max_rows);
+
+-- name: TopInCategories :many
+-- The most popular live merchants of each category.
+SELECT m.merchant_id, m.name, m.category, m.lat, m.lng, m.buyers
+FROM unnest(sqlc.arg(categories)::text[]) AS x(category)
+CROSS JOIN LATERAL (SELECT * FROM matching.merchants mm WHERE mm.live AND mm.category = x.category ORDER BY mm.buyers DESC LIMIT sqlc.arg(per)) m;
+
+-- name: PopularMerchants :many
+-- The cold-start list: live merchants by number of buyers.
+SELECT m.merchant_id, m.name, m.category, m.lat, m.lng, m.buyers
+FROM matching.merchants m WHERE m.live
+ORDER BY m.buyers DESC, m.merchant_id LIMIT sqlc.arg(max_rows);
+
+-- name: LockConsumer :exec
+-- Serialises the recomputes of one consumer until the end of the transaction.
+SELECT pg_advisory_xact_lock(hashtextextended('matching.consumer:' || sqlc.arg(consumer_id)::uuid::text, 0));
+
+-- name: DeleteRecommendations :exec
+DELETE FROM matching.recommendations WHERE consumer_id = ANY(sqlc.arg(consumer_ids)::uuid[]);
+
+-- name: CopyRecommendations :copyfrom
+INSERT INTO matching.recommendations (consumer_id, merchant_id, rank, category, name, distance_m, computed_at, score, reasons)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9);
+
+-- name: ListRecommendations :many
+SELECT consumer_id, merchant_id, rank, category, name, distance_m, computed_at, score, reasons
+FROM matching.recommendations WHERE consumer_id = $1 ORDER BY rank LIMIT sqlc.arg(max_rows);
+
+-- name: MerchantByID :one
+SELECT merchant_id, name, category, city, lat, lng, live, buyers FROM matching.merchants WHERE merchant_id = $1;
+
+-- name: AllMerchants :many
+SELECT merchant_id, name, category, lat, lng, live FROM matching.merchants;
+
+-- name: AllConsumerMerchants :many
+SELECT consumer_id, merchant_id, orders, last_at FROM matching.consumer_merchants;
+
+-- name: DeleteCoPurchases :exec
+DELETE FROM matching.co_purchases;
+
+-- name: CopyCoPurchases :copyfrom
+INSERT INTO matching.co_purchases (a, b, n) VALUES ($1, $2, $3);
+
+-- name: ColdStart :many
+-- The popular list for a consumer with nothing stored, without what they tried (a
+-- consumer who tried every popular merchant has an empty ranking, not these).
+SELECT m.merchant_id, m.name, m.category, m.buyers
+FROM matching.merchants m
+WHERE m.live AND NOT EXISTS (SELECT 1 FROM matching.consumer_merchants cm WHERE cm.consumer_id = $1 AND cm.merchant_id = m.merchant_id)
+ORDER BY m.buyers DESC, m.merchant_id LIMIT sqlc.arg(max_rows);

@@ -1,0 +1,139 @@
+package matching
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tandemcrm/tandem/matching/internal/matchingdb"
+	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/pg"
+)
+
+// Recommendation is one merchant recommended to a consumer, with why.
+type Recommendation struct {
+	MerchantID uuid.UUID `json:"merchant_id"`
+	Rank       int       `json:"rank"`
+	Name       string    `json:"name"`
+	Category   string    `json:"category"`
+	DistanceM  float64   `json:"distance_m"` // 0 when where the consumer buys is unknown
+	Score      float64   `json:"score"`
+	Reasons    []Reason  `json:"reasons"`
+	// ColdStart is true for the popular list served to a consumer with nothing stored.
+	ColdStart  bool      `json:"cold_start"`
+	ComputedAt time.Time `json:"computed_at"`
+}
+
+// Recompute replaces a consumer's stored recommendations by the hybrid ranking. A
+// consumer with nothing bought has none stored (they are served the cold-start list).
+// It is a replace under the consumer's lock, so a redelivered event is harmless.
+func (s *Service) Recompute(ctx context.Context, consumerID uuid.UUID) (int, error) {
+	recs, cold, err := rank(ctx, pgSource{q: matchingdb.New(s.db)}, s.cfg, consumerID, MethodHybrid, s.cfg.Max)
+	if err != nil {
+		return 0, err
+	}
+	if cold {
+		recs = nil
+	}
+	rows := s.rows(consumerID, recs)
+	err = pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+		q := matchingdb.New(tx)
+		if err := q.LockConsumer(ctx, consumerID); err != nil {
+			return err
+		}
+		return replaceRecommendations(ctx, q, []uuid.UUID{consumerID}, rows)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("matching: store recommendations of %s: %w", consumerID, pg.Classify(err))
+	}
+	return len(rows), nil
+}
+
+// rows are a consumer's recommendations as stored.
+func (s *Service) rows(consumerID uuid.UUID, recs []Scored) []matchingdb.CopyRecommendationsParams {
+	now := s.clock.Now().UTC()
+	rows := make([]matchingdb.CopyRecommendationsParams, len(recs))
+	for i, r := range recs {
+		reasons := make([]string, len(r.Reasons))
+		for j, rs := range r.Reasons {
+			reasons[j] = rs.Kind + ":" + rs.Detail
+		}
+		rows[i] = matchingdb.CopyRecommendationsParams{ConsumerID: consumerID, MerchantID: r.ID, Rank: int32(i + 1),
+			Category: r.Category, Name: r.Name, DistanceM: r.DistanceM, ComputedAt: now, Score: r.Score, Reasons: reasons}
+	}
+	return rows
+}
+
+func replaceRecommendations(ctx context.Context, q *matchingdb.Queries, consumers []uuid.UUID, rows []matchingdb.CopyRecommendationsParams) error {
+	if err := q.DeleteRecommendations(ctx, consumers); err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	_, err := q.CopyRecommendations(ctx, rows)
+	return err
+}
+
+// Recommendations returns a consumer's stored recommendations, best first; a consumer
+// with none stored (unknown, new, or who bought nothing yet) gets the cold-start list:
+// the most popular live merchants.
+func (s *Service) Recommendations(ctx context.Context, consumerID uuid.UUID, limit int) ([]Recommendation, error) {
+	if limit <= 0 || limit > 100 {
+		limit = s.cfg.Max
+	}
+	q := matchingdb.New(s.db)
+	rows, err := q.ListRecommendations(ctx, matchingdb.ListRecommendationsParams{ConsumerID: consumerID, MaxRows: int32(limit)})
+	if err != nil {
+		return nil, fmt.Errorf("matching: recommendations of %s: %w", consumerID, pg.Classify(err))
+	}
+	if len(rows) == 0 {
+		// A consumer merged into another is served the survivor's list.
+		if sv := s.canonical(ctx, consumerID); sv != consumerID {
+			return s.Recommendations(ctx, sv, limit)
+		}
+		return s.coldStart(ctx, q, consumerID, limit)
+	}
+	out := make([]Recommendation, len(rows))
+	for i, r := range rows {
+		out[i] = Recommendation{MerchantID: r.MerchantID, Rank: int(r.Rank), Name: r.Name, Category: r.Category,
+			DistanceM: r.DistanceM, Score: r.Score, Reasons: parseReasons(r.Reasons), ComputedAt: r.ComputedAt.UTC()}
+	}
+	return out, nil
+}
+
+func (s *Service) coldStart(ctx context.Context, q *matchingdb.Queries, consumerID uuid.UUID, limit int) ([]Recommendation, error) {
+	pop, err := q.ColdStart(ctx, matchingdb.ColdStartParams{ConsumerID: consumerID, MaxRows: int32(limit)})
+	if err != nil {
+		return nil, fmt.Errorf("matching: cold start: %w", pg.Classify(err))
+	}
+	now := s.clock.Now().UTC()
+	out := make([]Recommendation, len(pop))
+	for i, m := range pop {
+		out[i] = Recommendation{MerchantID: m.MerchantID, Rank: i + 1, Name: m.Name, Category: m.Category, ColdStart: true,
+			Reasons: []Reason{{Kind: ReasonPopular}}, ComputedAt: now}
+	}
+	return out, nil
+}
+
+func parseReasons(ss []string) []Reason {
+	out := make([]Reason, len(ss))
+	for i, s := range ss {
+		k, d, _ := strings.Cut(s, ":")
+		out[i] = Reason{Kind: k, Detail: d}
+	}
+	return out
+}
+
+// ConsumerRecommendations is a consumer's recommendations for staff who may read members
+// (the console's member page, marketing).
+func (s *Service) ConsumerRecommendations(ctx context.Context, p *identity.Principal, consumerID uuid.UUID, limit int) ([]Recommendation, error) {
+	if _, err := p.Require(identity.PermMemberRead); err != nil {
+		return nil, err
+	}
+	return s.Recommendations(ctx, consumerID, limit)
+}
