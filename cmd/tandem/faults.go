@@ -40,8 +40,8 @@ func faultsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "faults",
 		Short: "Fault experiments: payments through worker and API kill -9, a PostgreSQL crash and Redis losing its data; every effect exactly once",
-		Long: `Starts a PostgreSQL and a Redis of its own (under TANDEM_VAR_DIR/faults, on --pg-port and
---redis-port, 127.0.0.1 only; the shared stack is not touched), the WeChat Pay simulator and
+		Long: `Starts a PostgreSQL and a Redis of its own (under TANDEM_VAR_DIR/faults, on --pg-port-faults and
+--redis-port-faults, 127.0.0.1 only; the shared stack is not touched), the WeChat Pay simulator and
 a merchant's webhook endpoint in this process, and 'tandem serve' and 'tandem worker' as
 child processes. Then, for each fault, the simulator pays --payments orders while the fault
 strikes a third of the way in:

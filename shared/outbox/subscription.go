@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/logging"
@@ -72,7 +74,8 @@ func Register(mux *asynq.ServeMux, db platformdb.DBTX, subs []Subscription) {
 			if done {
 				return nil
 			}
-			if err := handle(logging.WithRequestID(ctx, e.RequestID), e); err != nil {
+			hctx := context.WithValue(logging.WithRequestID(ctx, e.RequestID), deliveryKey{}, delivery{e.ID, subscriber})
+			if err := handle(hctx, e); err != nil {
 				return err
 			}
 			if err := q.MarkDeliveryDone(ctx, platformdb.MarkDeliveryDoneParams{EventID: e.ID, Subscriber: subscriber}); err != nil {
@@ -81,4 +84,28 @@ func Register(mux *asynq.ServeMux, db platformdb.DBTX, subs []Subscription) {
 			return nil
 		})
 	}
+}
+
+type deliveryKey struct{}
+
+// delivery is the event and subscriber a handler run by Register is handling.
+type delivery struct {
+	eventID    uuid.UUID
+	subscriber string
+}
+
+// MarkDone records inside tx that the event being handled is done for its subscriber.
+// A handler whose effect is one transaction calls it there: the effect and the record
+// then commit together, and a crash between them cannot make the handler run again.
+// (Register records it after the handler anyway; that record is then a no-op.) Outside
+// a handler run by Register it does nothing.
+func MarkDone(ctx context.Context, tx pgx.Tx) error {
+	d, ok := ctx.Value(deliveryKey{}).(delivery)
+	if !ok {
+		return nil
+	}
+	if err := platformdb.New(tx).MarkDeliveryDone(ctx, platformdb.MarkDeliveryDoneParams{EventID: d.eventID, Subscriber: d.subscriber}); err != nil {
+		return fmt.Errorf("outbox: record delivery of %s to %s: %w", d.eventID, d.subscriber, err)
+	}
+	return nil
 }
