@@ -91,6 +91,10 @@ type Config struct {
 	NotifyBaseURL string
 	// Webhooks calls merchants' webhooks [a client with a 10 s time-out].
 	Webhooks *http.Client
+	// Refunds are WeChat's refund limits [WeChat's own].
+	Refunds RefundRules
+	// Schedule is when the scheduled money work acts (schedule.go) [see there].
+	Schedule Schedule
 }
 
 // Paths of the notify endpoints (no authentication: WeChat's signature is the auth).
@@ -116,6 +120,8 @@ func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	if cfg.Webhooks == nil {
 		cfg.Webhooks = &http.Client{Timeout: 10 * time.Second}
 	}
+	cfg.Refunds = cfg.Refunds.withDefaults()
+	cfg.Schedule = cfg.Schedule.withDefaults()
 	return &Service{cfg: cfg, ports: ports, db: deps.DB, pay: ports.Pay, log: deps.Log, clock: deps.Clock,
 		newID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
 }
@@ -127,6 +133,7 @@ func (s *Service) Name() string { return "billing" }
 func (s *Service) Register(r *domain.Registry) {
 	r.Routes(s.mountAPI)
 	r.Subscribe(s.Subscriptions()...)
+	r.Schedule(s.Tasks()...)
 }
 
 func (s *Service) now() time.Time { return s.clock.Now().UTC() }

@@ -34,6 +34,7 @@ const (
 	ExcSecondPayment   = "second_transaction"
 	ExcIllegalState    = "illegal_state"
 	ExcForeignAccount  = "foreign_account"
+	ExcRefundAbnormal  = "refund_abnormal"
 	sourceNotification = "notification"
 	sourceQuery        = "query"
 )

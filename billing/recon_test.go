@@ -35,6 +35,7 @@ func TestReconcileTheDayAgainstTheLedger(t *testing.T) {
 	w := newWorld(t)
 	c := w.member("o-recon")
 	w.sim.Sim.Clock().Set(shanghai(t, "2025-03-14 08:00:00"), true)
+	w.clock.Set(shanghai(t, "2025-03-14 08:00:00")) // billing's day too: WeChat refunds within 365 days
 	var orders []billing.Order
 	for i, fen := range []int64{100, 2_599, 4_321} {
 		o := w.order(c, fen)

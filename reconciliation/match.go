@@ -252,12 +252,17 @@ func (m *matcher) carryIn(items []Exception) error {
 // matchBill streams the bill's lines through the index.
 func (m *matcher) matchBill(ctx context.Context, rd *wxpay.TradeBillReader) error {
 	var b billItem
+	refundBill := rd.Type() == wxpay.TradeBillRefund
 	for n := 0; rd.Next(); n++ {
 		if n&0xffff == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
 		l := rd.Line()
-		b = billItem{lineNo: l.LineNo, outTradeNo: l.OutTradeNo, txn: l.TransactionID, at: l.TradeTime,
+		at := l.TradeTime
+		if refundBill && !l.RefundApplyTime.IsZero() { // a REFUND bill's 交易时间 is the payment's
+			at = l.RefundApplyTime
+		}
+		b = billItem{lineNo: l.LineNo, outTradeNo: l.OutTradeNo, txn: l.TransactionID, at: at,
 			feeMilli: l.FeeMilliFen, order: l.OrderAmount, settlement: l.SettlementTotal, refund: l.RefundAmount,
 			requestedRefd: l.RequestedRefund}
 		if l.IsRefund() {

@@ -28,6 +28,9 @@ type Ports struct {
 	Repairer Repairer
 	// Ledger is our side of a date's run (billing's payments and refunds).
 	Ledger LedgerSource
+	// Accounts are the WeChat Pay merchant accounts whose bills the daily task
+	// downloads and reconciles; none: no daily reconciliation.
+	Accounts []*wxpay.Client
 }
 
 // Config tunes a Service. The zero value works: defaults below.
@@ -243,7 +246,7 @@ func (s *Service) save(ctx context.Context, run *Run, excs []Exception) error {
 		if err := q.LockRunDate(ctx, recondb.LockRunDateParams{Mchid: run.MchID, BillDate: run.Date}); err != nil {
 			return err
 		}
-		prev, err := q.DeleteRun(ctx, recondb.DeleteRunParams{Mchid: run.MchID, BillDate: day})
+		prev, err := q.DeleteRun(ctx, recondb.DeleteRunParams{Mchid: run.MchID, BillDate: day, BillType: string(run.BillType)})
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}

@@ -14,7 +14,21 @@ const (
 	TopicPaymentSucceeded Topic = "billing.payment_succeeded"
 	// TopicRefundSucceeded: a refund of an order went through. Key: the order id.
 	TopicRefundSucceeded Topic = "billing.refund_succeeded"
+	// TopicOrderClosed: an unpaid order was closed (by its consumer, or by the
+	// scheduler once it expired); what it reserved (a coupon) is free again. Key: the
+	// order id.
+	TopicOrderClosed Topic = "billing.order_closed"
 )
+
+// OrderClosed is the payload of TopicOrderClosed.
+type OrderClosed struct {
+	OrderID    uuid.UUID `json:"order_id"`
+	OrderNo    string    `json:"order_no"`
+	ConsumerID uuid.UUID `json:"consumer_id"`
+	MerchantID uuid.UUID `json:"merchant_id"`
+	Cause      string    `json:"cause"` // "close" (the consumer) or "expired"
+	ClosedAt   time.Time `json:"closed_at"`
+}
 
 // PaymentSucceeded is the payload of TopicPaymentSucceeded.
 type PaymentSucceeded struct {

@@ -121,7 +121,7 @@ func (q *Queries) GetPayment(ctx context.Context, orderID uuid.UUID) (BillingPay
 }
 
 const getRefund = `-- name: GetRefund :one
-SELECT id, order_id, out_refund_no, request_key, refund_id, amount_fen, reason, state, requested_by, created_at, wx_created_at, succeeded_at FROM billing.refunds WHERE id = $1
+SELECT id, order_id, out_refund_no, request_key, refund_id, amount_fen, reason, state, requested_by, created_at, wx_created_at, succeeded_at, attempts, last_error, rejected_at FROM billing.refunds WHERE id = $1
 `
 
 func (q *Queries) GetRefund(ctx context.Context, id uuid.UUID) (BillingRefund, error) {
@@ -140,12 +140,15 @@ func (q *Queries) GetRefund(ctx context.Context, id uuid.UUID) (BillingRefund, e
 		&i.CreatedAt,
 		&i.WxCreatedAt,
 		&i.SucceededAt,
+		&i.Attempts,
+		&i.LastError,
+		&i.RejectedAt,
 	)
 	return i, err
 }
 
 const getRefundByKey = `-- name: GetRefundByKey :one
-SELECT id, order_id, out_refund_no, request_key, refund_id, amount_fen, reason, state, requested_by, created_at, wx_created_at, succeeded_at FROM billing.refunds WHERE order_id = $1 AND request_key = $2
+SELECT id, order_id, out_refund_no, request_key, refund_id, amount_fen, reason, state, requested_by, created_at, wx_created_at, succeeded_at, attempts, last_error, rejected_at FROM billing.refunds WHERE order_id = $1 AND request_key = $2
 `
 
 type GetRefundByKeyParams struct {
@@ -169,6 +172,9 @@ func (q *Queries) GetRefundByKey(ctx context.Context, arg GetRefundByKeyParams) 
 		&i.CreatedAt,
 		&i.WxCreatedAt,
 		&i.SucceededAt,
+		&i.Attempts,
+		&i.LastError,
+		&i.RejectedAt,
 	)
 	return i, err
 }
@@ -487,7 +493,7 @@ func (q *Queries) ListDeliveries(ctx context.Context, orderID uuid.UUID) ([]Bill
 }
 
 const listExceptions = `-- name: ListExceptions :many
-SELECT id, kind, out_trade_no, out_refund_no, notification_id, detail, payload, created_at FROM billing.exceptions WHERE out_trade_no = $1 ORDER BY id
+SELECT id, kind, out_trade_no, out_refund_no, notification_id, detail, payload, created_at, assignee, resolved_at, resolved_by, resolution, transaction_id, amount_fen FROM billing.exceptions WHERE out_trade_no = $1 ORDER BY id
 `
 
 func (q *Queries) ListExceptions(ctx context.Context, outTradeNo string) ([]BillingException, error) {
@@ -508,6 +514,12 @@ func (q *Queries) ListExceptions(ctx context.Context, outTradeNo string) ([]Bill
 			&i.Detail,
 			&i.Payload,
 			&i.CreatedAt,
+			&i.Assignee,
+			&i.ResolvedAt,
+			&i.ResolvedBy,
+			&i.Resolution,
+			&i.TransactionID,
+			&i.AmountFen,
 		); err != nil {
 			return nil, err
 		}
@@ -614,7 +626,7 @@ func (q *Queries) ListOrders(ctx context.Context, arg ListOrdersParams) ([]Billi
 }
 
 const listRefunds = `-- name: ListRefunds :many
-SELECT id, order_id, out_refund_no, request_key, refund_id, amount_fen, reason, state, requested_by, created_at, wx_created_at, succeeded_at FROM billing.refunds WHERE order_id = $1 ORDER BY id
+SELECT id, order_id, out_refund_no, request_key, refund_id, amount_fen, reason, state, requested_by, created_at, wx_created_at, succeeded_at, attempts, last_error, rejected_at FROM billing.refunds WHERE order_id = $1 ORDER BY id
 `
 
 func (q *Queries) ListRefunds(ctx context.Context, orderID uuid.UUID) ([]BillingRefund, error) {
@@ -639,6 +651,9 @@ func (q *Queries) ListRefunds(ctx context.Context, orderID uuid.UUID) ([]Billing
 			&i.CreatedAt,
 			&i.WxCreatedAt,
 			&i.SucceededAt,
+			&i.Attempts,
+			&i.LastError,
+			&i.RejectedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -707,7 +722,7 @@ func (q *Queries) LockOrderByNo(ctx context.Context, orderNo string) (BillingOrd
 }
 
 const lockRefundByNo = `-- name: LockRefundByNo :one
-SELECT id, order_id, out_refund_no, request_key, refund_id, amount_fen, reason, state, requested_by, created_at, wx_created_at, succeeded_at FROM billing.refunds WHERE out_refund_no = $1 FOR UPDATE
+SELECT id, order_id, out_refund_no, request_key, refund_id, amount_fen, reason, state, requested_by, created_at, wx_created_at, succeeded_at, attempts, last_error, rejected_at FROM billing.refunds WHERE out_refund_no = $1 FOR UPDATE
 `
 
 func (q *Queries) LockRefundByNo(ctx context.Context, outRefundNo string) (BillingRefund, error) {
@@ -726,6 +741,9 @@ func (q *Queries) LockRefundByNo(ctx context.Context, outRefundNo string) (Billi
 		&i.CreatedAt,
 		&i.WxCreatedAt,
 		&i.SucceededAt,
+		&i.Attempts,
+		&i.LastError,
+		&i.RejectedAt,
 	)
 	return i, err
 }
@@ -792,7 +810,7 @@ func (q *Queries) OrderPostings(ctx context.Context, orderID uuid.UUID) ([]Order
 
 const pendingRefundFen = `-- name: PendingRefundFen :one
 SELECT COALESCE(SUM(amount_fen), 0)::bigint FROM billing.refunds
-WHERE order_id = $1 AND state IN ('requested', 'processing', 'succeeded')
+WHERE order_id = $1 AND state IN ('requested', 'processing', 'succeeded', 'abnormal')
 `
 
 // Refunds of the order asked for and not (yet) failed: what is no longer refundable.

@@ -20,6 +20,20 @@ type BillingException struct {
 	Detail         string
 	Payload        string
 	CreatedAt      time.Time
+	Assignee       uuid.NullUUID
+	ResolvedAt     *time.Time
+	ResolvedBy     uuid.NullUUID
+	Resolution     string
+	TransactionID  string
+	AmountFen      int64
+}
+
+type BillingExceptionNote struct {
+	ID          uuid.UUID
+	ExceptionID uuid.UUID
+	Author      uuid.UUID
+	Body        string
+	CreatedAt   time.Time
 }
 
 type BillingJournalEntry struct {
@@ -108,6 +122,9 @@ type BillingRefund struct {
 	CreatedAt   time.Time
 	WxCreatedAt *time.Time
 	SucceededAt *time.Time
+	Attempts    int32
+	LastError   string
+	RejectedAt  *time.Time
 }
 
 type BillingWebhookDelivery struct {
