@@ -171,7 +171,12 @@ func (s *Service) reconcile(ctx context.Context, mchid, date string, source Sour
 	}
 	m.sweep(rd.Type())
 	run.BillType, run.Totals = rd.Type(), rd.Totals()
-	run.NetMilliFen = (run.Totals.SettlementTotal-run.Totals.RefundAmount)*1000 - run.Totals.FeeMilliFen
+	// The net counts each transaction once: a line the bill has twice (duplicate) is
+	// in the parser's totals, which must equal the bill's own summary, but not in
+	// what the day is worth. Malformed lines are in neither.
+	dup := run.Classes[ClassDuplicate]
+	run.NetMilliFen = (run.Totals.SettlementTotal-run.Totals.RefundAmount-dup.SettlementFen+dup.RefundFen)*1000 -
+		(run.Totals.FeeMilliFen - dup.FeeMilliFen)
 	engineProblems := run.Problems
 	run.Problems = nil
 	for _, p := range rd.Problems() {
