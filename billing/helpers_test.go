@@ -284,3 +284,12 @@ func (w *world) balance(consumerID uuid.UUID) int64 {
 	}
 	return b
 }
+
+func uuidOf(t *testing.T, s string) uuid.UUID {
+	t.Helper()
+	id, err := uuid.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}

@@ -30,6 +30,7 @@ func (s *Service) mountAPI(rt domain.Routers) {
 	staff.GET("/orders", identity.Require(identity.PermOrderRead), identity.Handle(h.listOrders))
 	staff.GET("/orders/:id", identity.Require(identity.PermOrderRead), identity.Handle(h.getOrder))
 	staff.POST("/orders/:id/refunds", identity.Require(identity.PermRefundCreate), rt.Idempotent, identity.Handle(h.postRefund))
+	staff.POST("/exceptions/:id/refund", identity.Require(identity.PermRefundCreate), rt.Idempotent, identity.Handle(h.postExceptionRefund))
 
 	// The signed-in consumer's own orders. No Idempotency-Key: placing an order moves
 	// no money, and a prepay is idempotent on the order's out_trade_no.
@@ -87,8 +88,22 @@ func (h api) getOrder(c *gin.Context, p *identity.Principal) error {
 }
 
 type refundBody struct {
-	Amount string `json:"amount"` // yuan, "12.50"
-	Reason string `json:"reason"`
+	Amount      string `json:"amount"` // yuan, "12.50"
+	Reason      string `json:"reason"`
+	OutRefundNo string `json:"out_refund_no"` // optional: the caller's number, its idempotency key
+}
+
+func (h api) postExceptionRefund(c *gin.Context, p *identity.Principal) error {
+	id, err := httpx.PathID(c, objException)
+	if err != nil {
+		return err
+	}
+	r, err := h.svc.RefundSecondPayment(c.Request.Context(), p, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, r)
+	return nil
 }
 
 func (r refundBody) Validate() error {
@@ -109,7 +124,7 @@ func (h api) postRefund(c *gin.Context, p *identity.Principal) error {
 	}
 	amount, _ := money.ParseYuan(in.Amount)
 	r, err := h.svc.CreateRefund(c.Request.Context(), p, id, RefundRequest{Amount: amount, Reason: in.Reason,
-		Key: c.GetHeader(httpx.IdempotencyHeader)})
+		Key: c.GetHeader(httpx.IdempotencyHeader), OutRefundNo: in.OutRefundNo})
 	if err != nil {
 		return err
 	}

@@ -231,14 +231,14 @@ func (s *Service) HandleRefundNotification(ctx context.Context, n *wxpay.Notific
 	if n.Mismatch != nil || n.Refund == nil {
 		r := result{outcome: OutcomeIgnored, detail: "event " + n.EventType}
 		if n.Mismatch != nil {
-			r = result{OutcomeMismatch, n.Mismatch.Error(), ExcForeignAccount}
+			r = result{OutcomeMismatch, n.Mismatch.Error(), ExcForeignAccount, nil}
 		}
 		var refundNo string
 		if n.Refund != nil {
 			refundNo = n.Refund.OutRefundNo
 		}
 		err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
-			return s.record(ctx, billingdb.New(tx), n, r, outTradeNo(n), refundNo)
+			return s.record(ctx, tx, n, r, outTradeNo(n), refundNo)
 		})
 		return wrap("refund notification", err)
 	}
@@ -270,7 +270,7 @@ func (s *Service) applyRefundReport(ctx context.Context, n *wxpay.Notification, 
 		if r, err = s.applyRefund(ctx, tx, q, wr); err != nil {
 			return err
 		}
-		return s.record(ctx, q, n, r, wr.OutTradeNo, wr.OutRefundNo)
+		return s.record(ctx, tx, n, r, wr.OutTradeNo, wr.OutRefundNo)
 	})
 	return r, wrap("apply refund", err)
 }
@@ -283,7 +283,7 @@ func (s *Service) applyRefundReport(ctx context.Context, n *wxpay.Notification, 
 func (s *Service) applyRefund(ctx context.Context, tx pgx.Tx, q *billingdb.Queries, wr *wxpay.Refund) (result, error) {
 	ref, err := q.LockRefundByNo(ctx, wr.OutRefundNo)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return result{OutcomeUnknown, "no refund " + wr.OutRefundNo, ExcUnknownRefund}, nil
+		return result{OutcomeUnknown, "no refund " + wr.OutRefundNo, ExcUnknownRefund, nil}, nil
 	} else if err != nil {
 		return result{}, err
 	}
@@ -292,22 +292,22 @@ func (s *Service) applyRefund(ctx context.Context, tx pgx.Tx, q *billingdb.Queri
 		return result{}, err
 	}
 	if err := wxpay.CheckRefund(wr, wxpay.ExpectedRefund{OutRefundNo: ref.OutRefundNo, Refund: ref.AmountFen, Total: o.AmountFen}); err != nil {
-		return result{OutcomeMismatch, errs.As(err).Message, ExcMismatch}, nil
+		return result{OutcomeMismatch, errs.As(err).Message, ExcMismatch, nil}, nil
 	}
 	if wr.OutTradeNo != "" && wr.OutTradeNo != o.OrderNo {
-		return result{OutcomeMismatch, fmt.Sprintf("out_trade_no %q, expected %q", wr.OutTradeNo, o.OrderNo), ExcMismatch}, nil
+		return result{OutcomeMismatch, fmt.Sprintf("out_trade_no %q, expected %q", wr.OutTradeNo, o.OrderNo), ExcMismatch, nil}, nil
 	}
 	// WeChat's refund_id, once we know it, is the refund's identity: a report of
 	// another refund_id for our out_refund_no is not ours to apply (nor to overwrite).
 	if ref.RefundID != nil && wr.RefundID != "" && wr.RefundID != *ref.RefundID {
-		return result{OutcomeMismatch, fmt.Sprintf("refund_id %q, expected %q", wr.RefundID, *ref.RefundID), ExcMismatch}, nil
+		return result{OutcomeMismatch, fmt.Sprintf("refund_id %q, expected %q", wr.RefundID, *ref.RefundID), ExcMismatch, nil}, nil
 	}
 	p, err := q.GetPayment(ctx, o.ID)
 	if err != nil {
 		return result{}, err
 	}
 	if wr.TransactionID != "" && wr.TransactionID != p.TransactionID {
-		return result{OutcomeMismatch, fmt.Sprintf("transaction_id %q, expected %q", wr.TransactionID, p.TransactionID), ExcMismatch}, nil
+		return result{OutcomeMismatch, fmt.Sprintf("transaction_id %q, expected %q", wr.TransactionID, p.TransactionID), ExcMismatch, nil}, nil
 	}
 	// Final states stay final. ABNORMAL is not final: WeChat settles it later
 	// (SUCCESS once the money reached the customer another way, or CLOSED).
@@ -334,7 +334,7 @@ func (s *Service) applyRefund(ctx context.Context, tx pgx.Tx, q *billingdb.Queri
 		}
 		upd.State = RefundAbnormal
 		// Applied, and a queue item for finance: the customer has not got the money.
-		return result{OutcomeApplied, "WeChat could not pay the refund back; followed until it settles", ExcRefundAbnormal},
+		return result{OutcomeApplied, "WeChat could not pay the refund back; followed until it settles", ExcRefundAbnormal, nil},
 			q.UpdateRefund(ctx, upd)
 	case wxpay.RefundSuccess:
 	default:
@@ -349,7 +349,7 @@ func (s *Service) applyRefund(ctx context.Context, tx pgx.Tx, q *billingdb.Queri
 		}
 		if pending+ref.AmountFen > o.AmountFen {
 			return result{OutcomeMismatch, fmt.Sprintf("refund %s succeeded at WeChat after it was rejected here, and the order has no room for it",
-				ref.OutRefundNo), ExcMismatch}, nil
+				ref.OutRefundNo), ExcMismatch, nil}, nil
 		}
 	}
 	at := wr.SuccessTime

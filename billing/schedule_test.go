@@ -307,3 +307,56 @@ func TestRefundNotificationIsCheckedAgainstOurRefund(t *testing.T) {
 		t.Fatalf("%d mismatch exceptions, want 3", n)
 	}
 }
+
+// TestSecondPaymentIsRecordedAndRefundable: WeChat reports a second, different
+// payment of an order already paid; billing records it (with its transaction and
+// amount) and publishes it for the exceptions queue, and finance gives it back
+// from there: the whole transaction is refunded at WeChat, once.
+func TestSecondPaymentIsRecordedAndRefundable(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	c := w.member("o-second")
+	o := w.order(c, 1_800)
+	w.pay(o.OrderNo)
+	// The consumer paid again, through another prepay WeChat holds for the same goods.
+	other := "TDX" + o.OrderNo[2:]
+	if _, err := w.sim.Client().PrepayNative(w.ctx, wxpay.Order{Description: "小笼包", OutTradeNo: other,
+		NotifyURL: w.srv.URL + billing.NotifyPaymentPath, Total: 1_800}); err != nil {
+		t.Fatal(err)
+	}
+	w.sim.Control("POST", "/sim/faults", map[string]any{"kind": "drop", "out_trade_no": other}, nil)
+	w.pay(other)
+	tx2, err := w.sim.Client().QueryOrder(w.ctx, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx2.OutTradeNo = o.OrderNo // as WeChat would report a second payment of our order
+	if err := w.svc.HandlePaymentNotification(w.ctx, &wxpay.Notification{ID: "n-second", EventType: "TRANSACTION.SUCCESS", Payment: tx2}); err != nil {
+		t.Fatal(err)
+	}
+	var excID string
+	var amount int64
+	if err := w.db.QueryRow(w.ctx, `SELECT id::text, amount_fen FROM billing.exceptions WHERE kind = 'second_transaction' AND transaction_id = $1`,
+		tx2.TransactionID).Scan(&excID, &amount); err != nil || amount != 1_800 {
+		t.Fatalf("second payment exception: %v, amount %d", err, amount)
+	}
+	if evs := w.outboxEvents(events.TopicPaymentException); len(evs) != 1 || evs[0].Key != excID {
+		t.Fatalf("exception events %+v", evs)
+	}
+	id := uuidOf(t, excID)
+	if _, err := w.svc.RefundSecondPayment(w.ctx, w.as("shop.owner"), id); errs.KindOf(err) != errs.KindForbidden {
+		t.Fatalf("a merchant owner refunds it: %v", err)
+	}
+	for range 2 { // asked twice: one refund at WeChat (its out_refund_no is the exception's)
+		r, err := w.svc.RefundSecondPayment(w.ctx, w.as("finance"), id)
+		if err != nil || r.AmountFen != 1_800 || r.OutRefundNo == "" {
+			t.Fatalf("refund of the second payment: %+v, %v", r, err)
+		}
+	}
+	if got := w.get(o.ID); got.State != billing.StatePaid || got.Refunded.Fen() != 0 {
+		t.Fatalf("the order itself is untouched: %s, refunded %s", got.State, got.Refunded)
+	}
+	if n := w.count(`SELECT count(*) FROM billing.exceptions WHERE id = $1 AND resolved_at IS NOT NULL`, id); n != 1 {
+		t.Fatal("the exception is not resolved")
+	}
+}

@@ -10,4 +10,5 @@ func (s *Service) Register(r *domain.Registry) {
 	r.Routes(s.mountAPI)
 	r.Pages(s.pages())
 	r.Schedule(s.dailyTask())
+	r.Subscribe(s.Subscriptions()...)
 }

@@ -28,6 +28,9 @@ type Ports struct {
 	Repairer Repairer
 	// Ledger is our side of a date's run (billing's payments and refunds).
 	Ledger LedgerSource
+	// Refunder gives back second payments from the exceptions queue; nil: finance
+	// resolves them by hand.
+	Refunder SecondPaymentRefunder
 	// Accounts are the WeChat Pay merchant accounts whose bills the daily task
 	// downloads and reconciles; none: no daily reconciliation.
 	Accounts []*wxpay.Client
@@ -284,8 +287,10 @@ func (s *Service) save(ctx context.Context, run *Run, excs []Exception) error {
 			}
 			rows[i] = exceptionRow(run.ID, e)
 		}
-		_, err = q.CopyExceptions(ctx, rows)
-		return err
+		if _, err = q.CopyExceptions(ctx, rows); err != nil {
+			return err
+		}
+		return queueRun(ctx, q, run, excs, run.FinishedAt)
 	})
 }
 

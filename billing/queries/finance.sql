@@ -26,3 +26,10 @@ WHERE id = sqlc.arg(id) AND state = 'requested';
 
 -- name: NoteRefundAttempt :exec
 UPDATE billing.refunds SET attempts = attempts + sqlc.arg(add)::int, last_error = sqlc.arg(last_error) WHERE id = sqlc.arg(id);
+
+-- name: LockException :one
+SELECT * FROM billing.exceptions WHERE id = $1 FOR UPDATE;
+
+-- name: ResolveException :exec
+UPDATE billing.exceptions SET resolved_at = sqlc.arg(at), resolved_by = sqlc.arg(by), resolution = sqlc.arg(resolution)
+WHERE id = sqlc.arg(id) AND resolved_at IS NULL;

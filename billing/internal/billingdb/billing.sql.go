@@ -212,8 +212,9 @@ func (q *Queries) InsertDelivery(ctx context.Context, arg InsertDeliveryParams) 
 }
 
 const insertException = `-- name: InsertException :exec
-INSERT INTO billing.exceptions (id, kind, out_trade_no, out_refund_no, notification_id, detail, payload, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO billing.exceptions (id, kind, out_trade_no, out_refund_no, notification_id, detail, payload, created_at,
+    transaction_id, amount_fen)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 `
 
 type InsertExceptionParams struct {
@@ -225,6 +226,8 @@ type InsertExceptionParams struct {
 	Detail         string
 	Payload        string
 	CreatedAt      time.Time
+	TransactionID  string
+	AmountFen      int64
 }
 
 func (q *Queries) InsertException(ctx context.Context, arg InsertExceptionParams) error {
@@ -237,6 +240,8 @@ func (q *Queries) InsertException(ctx context.Context, arg InsertExceptionParams
 		arg.Detail,
 		arg.Payload,
 		arg.CreatedAt,
+		arg.TransactionID,
+		arg.AmountFen,
 	)
 	return err
 }

@@ -138,6 +138,32 @@ func (q *Queries) ListStaleOrders(ctx context.Context, arg ListStaleOrdersParams
 	return items, nil
 }
 
+const lockException = `-- name: LockException :one
+SELECT id, kind, out_trade_no, out_refund_no, notification_id, detail, payload, created_at, assignee, resolved_at, resolved_by, resolution, transaction_id, amount_fen FROM billing.exceptions WHERE id = $1 FOR UPDATE
+`
+
+func (q *Queries) LockException(ctx context.Context, id uuid.UUID) (BillingException, error) {
+	row := q.db.QueryRow(ctx, lockException, id)
+	var i BillingException
+	err := row.Scan(
+		&i.ID,
+		&i.Kind,
+		&i.OutTradeNo,
+		&i.OutRefundNo,
+		&i.NotificationID,
+		&i.Detail,
+		&i.Payload,
+		&i.CreatedAt,
+		&i.Assignee,
+		&i.ResolvedAt,
+		&i.ResolvedBy,
+		&i.Resolution,
+		&i.TransactionID,
+		&i.AmountFen,
+	)
+	return i, err
+}
+
 const noteRefundAttempt = `-- name: NoteRefundAttempt :exec
 UPDATE billing.refunds SET attempts = attempts + $1::int, last_error = $2 WHERE id = $3
 `
@@ -190,4 +216,26 @@ func (q *Queries) RejectRefund(ctx context.Context, arg RejectRefundParams) (int
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const resolveException = `-- name: ResolveException :exec
+UPDATE billing.exceptions SET resolved_at = $1, resolved_by = $2, resolution = $3
+WHERE id = $4 AND resolved_at IS NULL
+`
+
+type ResolveExceptionParams struct {
+	At         *time.Time
+	By         uuid.NullUUID
+	Resolution string
+	ID         uuid.UUID
+}
+
+func (q *Queries) ResolveException(ctx context.Context, arg ResolveExceptionParams) error {
+	_, err := q.db.Exec(ctx, resolveException,
+		arg.At,
+		arg.By,
+		arg.Resolution,
+		arg.ID,
+	)
+	return err
 }
