@@ -108,3 +108,24 @@ func TestRefundBillIsDatedByItsRefunds(t *testing.T) {
 		t.Fatalf("unbalanced: %v\n%s", err, out)
 	}
 }
+
+// TestRevokedTradeIsNotInTheNet: a revoked trade moved no money; the day's net
+// leaves it out (the bill's totals, which must equal its summary, keep it).
+func TestRevokedTradeIsNotInTheNet(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	bill := billText(
+		billLine{at: "2025-03-14 09:00:00", txn: "4200000001", outTradeNo: "TD1", amount: 10000, feeMilli: 60000},
+		billLine{at: "2025-03-14 09:10:00", txn: "4200000077", outTradeNo: "TD77", amount: 2500, feeMilli: 15000},
+	)
+	bill = strings.Replace(bill, "`4200000077,`TD77,`oUser,`JSAPI,`SUCCESS", "`4200000077,`TD77,`oUser,`JSAPI,`REVOKED", 1)
+	svc := reconciliation.New(domain.Deps{DB: pgtest.New(t, reconciliation.Migrations)}, reconciliation.Ports{}, reconciliation.Config{})
+	rep, err := svc.RunFile(ctx, testMch, "2025-03-14", strings.NewReader(bill),
+		reconciliation.CSVLedgerReader(strings.NewReader(ledgerCSV("PAY,TD1,4200000001,,,10000,60,2025-03-14T09:00:00+08:00,SUCCESS"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Run.Totals.SettlementTotal != 12500 || rep.Run.NetMilliFen != 10000*1000-60000 {
+		t.Fatalf("totals %+v, net %d", rep.Run.Totals, rep.Run.NetMilliFen)
+	}
+}

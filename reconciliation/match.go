@@ -82,6 +82,9 @@ type matcher struct {
 
 	unmatched  map[string]int // key of bill lines that matched nothing -> first line
 	exceptions []Exception
+	// revoked sums the lines of revoked trades (交易状态 REVOKED): no money moved, so
+	// they are left out of the day's net.
+	revokedSettleFen, revokedFeeMilli int64
 }
 
 func newMatcher(run *Run, from, to time.Time, margin time.Duration) *matcher {
@@ -272,6 +275,10 @@ func (m *matcher) matchBill(ctx context.Context, rd *wxpay.TradeBillReader) erro
 				b.amount = l.RefundAmount
 			}
 		} else {
+			if l.TradeState == wxpay.TradeStateRevoked {
+				m.revokedSettleFen += l.SettlementTotal
+				m.revokedFeeMilli += l.FeeMilliFen
+			}
 			b.kind, b.state, b.amount = KindPay, l.TradeState, l.OrderAmount
 			if b.amount == 0 {
 				b.amount = l.SettlementTotal

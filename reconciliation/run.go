@@ -177,9 +177,10 @@ func (s *Service) reconcile(ctx context.Context, mchid, date string, source Sour
 	// The net counts each transaction once: a line the bill has twice (duplicate) is
 	// in the parser's totals, which must equal the bill's own summary, but not in
 	// what the day is worth. Malformed lines are in neither.
+	// A revoked trade (REVOKED) moved no money: it is not in the net either.
 	dup := run.Classes[ClassDuplicate]
-	run.NetMilliFen = (run.Totals.SettlementTotal-run.Totals.RefundAmount-dup.SettlementFen+dup.RefundFen)*1000 -
-		(run.Totals.FeeMilliFen - dup.FeeMilliFen)
+	run.NetMilliFen = (run.Totals.SettlementTotal-run.Totals.RefundAmount-dup.SettlementFen+dup.RefundFen-m.revokedSettleFen)*1000 -
+		(run.Totals.FeeMilliFen - dup.FeeMilliFen - m.revokedFeeMilli)
 	engineProblems := run.Problems
 	run.Problems = nil
 	for _, p := range rd.Problems() {
