@@ -93,7 +93,9 @@ func TestFinanceQueueInChromium(t *testing.T) {
 			f.dataset.sent = "1"; f.submit(); return true;
 		})()`, form, field, field, value))
 	}
-	text := func(sel string) string { return fmt.Sprintf(`(document.querySelector(%q)||{innerText:""}).innerText`, sel) }
+	text := func(sel string) string {
+		return fmt.Sprintf(`(document.querySelector(%q)||{innerText:""}).innerText`, sel)
+	}
 
 	step("finance signs in", signIn("finance"))
 	step("the queue is in the menu", until(`document.querySelector("#nav-recon-queue") !== null`))
