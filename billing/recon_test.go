@@ -66,7 +66,7 @@ func TestReconcileTheDayAgainstTheLedger(t *testing.T) {
 		t.Fatalf("streamed %d records", streamed)
 	}
 
-	recon := reconciliation.New(domain.Deps{DB: pgtest.New(t, reconciliation.Migrations)}, reconciliation.Ports{Repairer: ledger}, reconciliation.Config{})
+	recon := reconciliation.New(domain.Deps{DB: pgtest.New(t, reconciliation.Migrations)}, reconciliation.Ports{Repairer: ledger, Fees: ledger}, reconciliation.Config{})
 	rep, err := recon.RunDownload(w.ctx, w.sim.Client(), "2025-03-14", ledger)
 	if err != nil {
 		t.Fatal(err)
@@ -91,5 +91,19 @@ func TestReconcileTheDayAgainstTheLedger(t *testing.T) {
 	}
 	if evs := w.outboxEvents(events.TopicPaymentSucceeded); len(evs) != 3 {
 		t.Fatalf("%d payment events after the re-run", len(evs))
+	}
+	// WeChat's fees are in the ledger, from the bill, once however often the day
+	// runs: the matched payments' and the refund's (given back, negative). The
+	// payment repaired during the first run was matched by the second.
+	var entries int
+	var payable, clearing, billFee int64
+	if err := w.db.QueryRow(w.ctx, `SELECT count(DISTINCT e.id), COALESCE(SUM(p.amount_fen) FILTER (WHERE p.account = 'merchant_payable'), 0),
+		COALESCE(SUM(p.amount_fen) FILTER (WHERE p.account = 'wxpay_clearing'), 0)
+		FROM billing.journal_entries e JOIN billing.postings p ON p.entry_id = e.id WHERE e.kind = 'fee'`).Scan(&entries, &payable, &clearing); err != nil {
+		t.Fatal(err)
+	}
+	billFee = (rep.Run.Totals.FeeMilliFen + 500) / 1000
+	if entries != 4 || payable != billFee || clearing != -billFee || billFee == 0 {
+		t.Fatalf("fee entries %d, payable %d, clearing %d; the bill's fees %d fen", entries, payable, clearing, billFee)
 	}
 }

@@ -85,6 +85,9 @@ type matcher struct {
 	// revoked sums the lines of revoked trades (交易状态 REVOKED): no money moved, so
 	// they are left out of the day's net.
 	revokedSettleFen, revokedFeeMilli int64
+	// fees of the matched lines, for the ledger, when collectFees
+	collectFees bool
+	fees        []FeeFact
 }
 
 func newMatcher(run *Run, from, to time.Time, margin time.Duration) *matcher {
@@ -323,6 +326,13 @@ func (m *matcher) classify(b *billItem) {
 			s.Items++
 			m.addBill(s, b)
 			m.addOurs(s, r)
+			if m.collectFees && b.feeMilli != 0 && !b.carried {
+				f := FeeFact{Kind: b.kind, OutTradeNo: m.field(r, fOutTradeNo), FeeMilliFen: b.feeMilli}
+				if b.kind == KindRefund {
+					f.OutRefundNo = m.field(r, fOutRefundNo)
+				}
+				m.fees = append(m.fees, f)
+			}
 		}
 		return
 	}

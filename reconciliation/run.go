@@ -28,6 +28,9 @@ type Ports struct {
 	Repairer Repairer
 	// Ledger is our side of a date's run (billing's payments and refunds).
 	Ledger LedgerSource
+	// Fees books WeChat's fee of every matched payment and refund in billing's
+	// ledger; nil: fees stay in the run's figures only.
+	Fees FeeBooker
 	// Refunder gives back second payments from the exceptions queue; nil: finance
 	// resolves them by hand.
 	Refunder SecondPaymentRefunder
@@ -144,6 +147,7 @@ func (s *Service) reconcile(ctx context.Context, mchid, date string, source Sour
 	}
 
 	m := newMatcher(run, from, to, s.cfg.CarryMargin)
+	m.collectFees = s.ports.Fees != nil
 	carried, err := s.exceptionsOf(ctx, recondb.ListExceptionsOfClassParams{Mchid: mchid, BillDate: dbDate(from.AddDate(0, 0, -1)),
 		Class: ClassOutsideWindow.String()})
 	if err != nil {
@@ -209,6 +213,14 @@ func (s *Service) reconcile(ctx context.Context, mchid, date string, source Sour
 		return nil, fmt.Errorf("reconciliation %s: save: %w", date, err)
 	}
 	phase("write results")
+	if len(m.fees) > 0 {
+		n, err := s.ports.Fees.BookFees(ctx, m.fees)
+		if err != nil { // the run stands; a re-run books what is missing
+			return nil, fmt.Errorf("reconciliation %s: book fees: %w", date, err)
+		}
+		s.log.InfoContext(ctx, "reconciliation: fees booked", "mchid", mchid, "date", date, "entries", n)
+		phase("book fees")
+	}
 	s.log.InfoContext(ctx, "reconciliation run", "mchid", mchid, "date", date, "attempt", run.Attempt, "state", run.State,
 		"lines", run.Totals.Count, "ours", run.LedgerRecords, "matched", run.Classes[ClassMatched].Items,
 		"exceptions", run.Exceptions(), "carried_in", run.CarriedIn, "repaired", run.Repaired, "problems", run.ProblemCount)

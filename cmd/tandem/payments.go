@@ -43,7 +43,7 @@ func (a *app) openPayments(ctx context.Context) error {
 	a.matching = matching.New(deps, matching.Ports{Merchants: a.merchant, Purchases: purchases{a.billing}}, matching.Config{})
 	// The ports are fixed at construction: the service is made again, with billing.
 	ledger := billingledger.Adapter{Billing: a.billing}
-	a.recon = reconciliation.New(deps, reconciliation.Ports{Repairer: ledger, Ledger: ledger, Refunder: ledger,
+	a.recon = reconciliation.New(deps, reconciliation.Ports{Repairer: ledger, Ledger: ledger, Refunder: ledger, Fees: ledger,
 		Accounts: []*wxpay.Client{pay}}, reconciliation.Config{})
 	return nil
 }

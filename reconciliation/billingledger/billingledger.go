@@ -56,3 +56,14 @@ func (a Adapter) RefundSecondPayment(ctx context.Context, p *identity.Principal,
 	r, err := a.Billing.RefundSecondPayment(ctx, p, exceptionID)
 	return r.OutRefundNo, err
 }
+
+var _ reconciliation.FeeBooker = Adapter{}
+
+// BookFees implements reconciliation.FeeBooker with billing's fee entries.
+func (a Adapter) BookFees(ctx context.Context, fees []reconciliation.FeeFact) (int, error) {
+	out := make([]billing.BillFee, len(fees))
+	for i, f := range fees {
+		out[i] = billing.BillFee{OutTradeNo: f.OutTradeNo, OutRefundNo: f.OutRefundNo, FeeMilliFen: f.FeeMilliFen}
+	}
+	return a.Billing.BookFees(ctx, out)
+}
