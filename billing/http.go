@@ -30,6 +30,11 @@ func (s *Service) mountAPI(rt domain.Routers) {
 	staff.GET("/orders", identity.Require(identity.PermOrderRead), identity.Handle(h.listOrders))
 	staff.GET("/orders/:id", identity.Require(identity.PermOrderRead), identity.Handle(h.getOrder))
 	staff.POST("/orders/:id/refunds", identity.Require(identity.PermRefundCreate), rt.Idempotent, identity.Handle(h.postRefund))
+	// Settlement: a merchant's statement of a period (finance all, an owner their own),
+	// issued and paid by finance.
+	staff.GET("/merchants/:id/statements/:period", identity.Require(identity.PermSettlementRead), identity.Handle(h.getStatement))
+	staff.POST("/merchants/:id/statements/:period/issue", identity.Require(identity.PermSettlementRead), rt.Idempotent, identity.Handle(h.issueStatement))
+	staff.POST("/statements/:id/paid", identity.Require(identity.PermSettlementRead), rt.Idempotent, identity.Handle(h.paidStatement))
 	staff.POST("/exceptions/:id/refund", identity.Require(identity.PermRefundCreate), rt.Idempotent, identity.Handle(h.postExceptionRefund))
 
 	// The signed-in consumer's own orders. No Idempotency-Key: placing an order moves
@@ -224,5 +229,46 @@ func (h api) postClose(c *gin.Context, consumer uuid.UUID) error {
 		return err
 	}
 	c.JSON(http.StatusOK, o)
+	return nil
+}
+
+func (h api) statement(c *gin.Context, p *identity.Principal, issue bool) error {
+	id, err := httpx.PathID(c, objStatement)
+	if err != nil {
+		return err
+	}
+	do := h.svc.MerchantStatement
+	if issue {
+		do = h.svc.IssueStatement
+	}
+	st, err := do(c.Request.Context(), p, id, c.Query("cycle"), c.Param("period"))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, st)
+	return nil
+}
+
+func (h api) getStatement(c *gin.Context, p *identity.Principal) error   { return h.statement(c, p, false) }
+func (h api) issueStatement(c *gin.Context, p *identity.Principal) error { return h.statement(c, p, true) }
+
+type paidBody struct {
+	Reference string `json:"reference"`
+}
+
+func (h api) paidStatement(c *gin.Context, p *identity.Principal) error {
+	id, err := httpx.PathID(c, objStatement)
+	if err != nil {
+		return err
+	}
+	var in paidBody
+	if err := httpx.BindJSON(c, &in); err != nil {
+		return err
+	}
+	st, err := h.svc.MarkStatementPaid(c.Request.Context(), p, id, in.Reference)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, st)
 	return nil
 }

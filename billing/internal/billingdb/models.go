@@ -127,6 +127,28 @@ type BillingRefund struct {
 	RejectedAt  *time.Time
 }
 
+type BillingStatement struct {
+	ID             uuid.UUID
+	MerchantID     uuid.UUID
+	Cycle          string
+	PeriodStart    pgtype.Date
+	PeriodEnd      pgtype.Date
+	PayableOn      pgtype.Date
+	GrossFen       int64
+	RefundsFen     int64
+	CommissionFen  int64
+	FeesFen        int64
+	AdjustmentsFen int64
+	NetFen         int64
+	Payments       int32
+	Refunds        int32
+	IssuedAt       time.Time
+	IssuedBy       uuid.NullUUID
+	PaidAt         *time.Time
+	PaidBy         uuid.NullUUID
+	PayoutRef      string
+}
+
 type BillingWebhookDelivery struct {
 	ID         uuid.UUID
 	OrderID    uuid.UUID
