@@ -95,6 +95,10 @@ type Config struct {
 	// WebhookAllow names the non-public addresses webhooks may reach (none by default:
 	// a merchant's URL that resolves to loopback, private or link-local is refused).
 	WebhookAllow netguard.Allow
+	// Refunds are WeChat's refund limits [WeChat's own].
+	Refunds RefundRules
+	// Schedule is when the scheduled money work acts (schedule.go) [see there].
+	Schedule Schedule
 }
 
 // Paths of the notify endpoints (no authentication: WeChat's signature is the auth).
@@ -120,6 +124,8 @@ func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	if cfg.Webhooks == nil {
 		cfg.Webhooks = cfg.WebhookAllow.Client(webhookTimeout)
 	}
+	cfg.Refunds = cfg.Refunds.withDefaults()
+	cfg.Schedule = cfg.Schedule.withDefaults()
 	return &Service{cfg: cfg, ports: ports, db: deps.DB, pay: ports.Pay, log: deps.Log, clock: deps.Clock,
 		newID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
 }
@@ -131,6 +137,7 @@ func (s *Service) Name() string { return "billing" }
 func (s *Service) Register(r *domain.Registry) {
 	r.Routes(s.mountAPI)
 	r.Subscribe(s.Subscriptions()...)
+	r.Schedule(s.Tasks()...)
 }
 
 func (s *Service) now() time.Time { return s.clock.Now().UTC() }

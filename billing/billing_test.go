@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -270,7 +271,9 @@ func TestPartialRefundReversesOnce(t *testing.T) {
 		t.Fatalf("points %d, want 150 − 51", b)
 	}
 
-	// The rest: the order is refunded, the whole commission given back.
+	// The rest: the order is refunded, the whole commission given back (a minute
+	// later: WeChat takes the refunds of an order one minute apart).
+	w.clock.Advance(time.Minute)
 	r2, err := w.svc.CreateRefund(w.ctx, w.as("finance"), o.ID, billing.RefundRequest{Amount: money.MustNew(9_950, money.CNY), Reason: "全退"})
 	if err != nil {
 		t.Fatal(err)

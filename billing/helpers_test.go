@@ -18,6 +18,7 @@ import (
 	"github.com/tandemcrm/tandem/billing"
 	"github.com/tandemcrm/tandem/consumer"
 	"github.com/tandemcrm/tandem/shared/audit"
+	"github.com/tandemcrm/tandem/shared/clock"
 	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/events"
@@ -72,15 +73,19 @@ type world struct {
 	merchants *fakeMerchants
 	svc       *billing.Service
 	srv       *httptest.Server
-	merchant  uuid.UUID // live, 6.5%
+	merchant  uuid.UUID       // live, 6.5%
+	clock     *clock.Settable // billing's; the simulator keeps its own
 
 	mu       sync.Mutex
 	captured []captured
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { return newWorldWith(t, nil) }
+
+// newWorldWith is newWorld with billing's configuration changed by tune.
+func newWorldWith(t *testing.T, tune func(*billing.Config)) *world {
 	t.Helper()
-	w := &world{t: t, ctx: context.Background()}
+	w := &world{t: t, ctx: context.Background(), clock: clock.NewSettable()}
 	w.sim = wxsimtest.New(t, wxsimtest.ModeSwitch, wxsim.Config{NotifyScale: 0.001})
 	w.db = pgtest.New(t, audit.Migrations, identity.Migrations, consumer.Migrations, billing.Migrations)
 	w.ids = identity.NewService(w.db, redistest.New(t).Client(t), identity.Config{Argon2: identity.Argon2Params{Memory: 64, Time: 1, Threads: 1}})
@@ -107,10 +112,13 @@ func newWorld(t *testing.T) *world {
 	})
 	w.srv = httptest.NewServer(e)
 	t.Cleanup(w.srv.Close)
-	w.svc = billing.New(domain.Deps{DB: w.db, Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
-		billing.Ports{Pay: w.sim.Client(), Merchants: w.merchants, Members: w.consumers},
-		billing.Config{AppID: wxsimtest.AppID, NotifyBaseURL: w.srv.URL,
-			WebhookAllow: netguard.MustParse("loopback")}) // merchants' test endpoints are on loopback
+	cfg := billing.Config{AppID: wxsimtest.AppID, NotifyBaseURL: w.srv.URL,
+		WebhookAllow: netguard.MustParse("loopback")} // merchants' test endpoints are on loopback
+	if tune != nil {
+		tune(&cfg)
+	}
+	w.svc = billing.New(domain.Deps{DB: w.db, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Clock: w.clock},
+		billing.Ports{Pay: w.sim.Client(), Merchants: w.merchants, Members: w.consumers}, cfg)
 	staff := e.Group("/api/v1", func(c *gin.Context) { // stands in for identity's: the caller named by a test header
 		if login := c.GetHeader("X-Test-Login"); login != "" {
 			c.Request = c.Request.WithContext(identity.WithPrincipal(c.Request.Context(), w.as(login)))
@@ -277,4 +285,13 @@ func (w *world) balance(consumerID uuid.UUID) int64 {
 		w.t.Fatal(err)
 	}
 	return b
+}
+
+func uuidOf(t *testing.T, s string) uuid.UUID {
+	t.Helper()
+	id, err := uuid.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

@@ -30,6 +30,12 @@ func (s *Service) mountAPI(rt domain.Routers) {
 	staff.GET("/orders", identity.Require(identity.PermOrderRead), identity.Handle(h.listOrders))
 	staff.GET("/orders/:id", identity.Require(identity.PermOrderRead), identity.Handle(h.getOrder))
 	staff.POST("/orders/:id/refunds", identity.Require(identity.PermRefundCreate), rt.Idempotent, identity.Handle(h.postRefund))
+	// Settlement: a merchant's statement of a period (finance all, an owner their own),
+	// issued and paid by finance.
+	staff.GET("/merchants/:id/statements/:period", identity.Require(identity.PermSettlementRead), identity.Handle(h.getStatement))
+	staff.POST("/merchants/:id/statements/:period/issue", identity.Require(identity.PermSettlementRead), rt.Idempotent, identity.Handle(h.issueStatement))
+	staff.POST("/statements/:id/paid", identity.Require(identity.PermSettlementRead), rt.Idempotent, identity.Handle(h.paidStatement))
+	staff.POST("/exceptions/:id/refund", identity.Require(identity.PermRefundCreate), rt.Idempotent, identity.Handle(h.postExceptionRefund))
 
 	// The signed-in consumer's own orders. No Idempotency-Key: placing an order moves
 	// no money, and a prepay is idempotent on the order's out_trade_no.
@@ -87,8 +93,22 @@ func (h api) getOrder(c *gin.Context, p *identity.Principal) error {
 }
 
 type refundBody struct {
-	Amount string `json:"amount" money:"yuan" maxlen:"20"` // "12.50"; the binder parses and bounds it
-	Reason string `json:"reason" maxlen:"80"`              // WeChat Pay's reason is at most 80 characters
+	Amount      string `json:"amount" money:"yuan" maxlen:"20"` // "12.50"; the binder parses and bounds it
+	Reason      string `json:"reason" maxlen:"80"`              // WeChat Pay's reason is at most 80 characters
+	OutRefundNo string `json:"out_refund_no" maxlen:"64"`       // optional: the caller's number, its idempotency key (WeChat: 64)
+}
+
+func (h api) postExceptionRefund(c *gin.Context, p *identity.Principal) error {
+	id, err := httpx.PathID(c, objException)
+	if err != nil {
+		return err
+	}
+	r, err := h.svc.RefundSecondPayment(c.Request.Context(), p, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, r)
+	return nil
 }
 
 func (h api) postRefund(c *gin.Context, p *identity.Principal) error {
@@ -102,7 +122,7 @@ func (h api) postRefund(c *gin.Context, p *identity.Principal) error {
 	}
 	amount, _ := money.ParseYuan(in.Amount)
 	r, err := h.svc.CreateRefund(c.Request.Context(), p, id, RefundRequest{Amount: amount, Reason: in.Reason,
-		Key: c.GetHeader(httpx.IdempotencyHeader)})
+		Key: c.GetHeader(httpx.IdempotencyHeader), OutRefundNo: in.OutRefundNo})
 	if err != nil {
 		return err
 	}
@@ -195,5 +215,46 @@ func (h api) postClose(c *gin.Context, consumer uuid.UUID) error {
 		return err
 	}
 	c.JSON(http.StatusOK, o)
+	return nil
+}
+
+func (h api) statement(c *gin.Context, p *identity.Principal, issue bool) error {
+	id, err := httpx.PathID(c, objStatement)
+	if err != nil {
+		return err
+	}
+	do := h.svc.MerchantStatement
+	if issue {
+		do = h.svc.IssueStatement
+	}
+	st, err := do(c.Request.Context(), p, id, c.Query("cycle"), c.Param("period"))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, st)
+	return nil
+}
+
+func (h api) getStatement(c *gin.Context, p *identity.Principal) error   { return h.statement(c, p, false) }
+func (h api) issueStatement(c *gin.Context, p *identity.Principal) error { return h.statement(c, p, true) }
+
+type paidBody struct {
+	Reference string `json:"reference"`
+}
+
+func (h api) paidStatement(c *gin.Context, p *identity.Principal) error {
+	id, err := httpx.PathID(c, objStatement)
+	if err != nil {
+		return err
+	}
+	var in paidBody
+	if err := httpx.BindJSON(c, &in); err != nil {
+		return err
+	}
+	st, err := h.svc.MarkStatementPaid(c.Request.Context(), p, id, in.Reference)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, st)
 	return nil
 }

@@ -322,37 +322,20 @@ func staffScope(p *identity.Principal, perm identity.Permission) (identity.Scope
 }
 
 // Close closes the consumer's unpaid order (created or paying); a paying order is
-// closed at WeChat first, so that it cannot be paid after. A paid order is refused.
+// closed at WeChat first, so that it cannot be paid after. An order WeChat says was
+// paid meanwhile is not closed: the payment is applied and the order returned paid.
 func (s *Service) Close(ctx context.Context, consumerID, orderID uuid.UUID) (Order, error) {
 	o, err := s.MyOrder(ctx, consumerID, orderID)
 	if err != nil {
 		return Order{}, err
 	}
 	switch o.State {
-	case StateClosed:
-		return o, nil
-	case StatePaying:
-		if err := s.pay.CloseOrder(ctx, o.OrderNo); err != nil {
-			return Order{}, fmt.Errorf("billing: close %s at WeChat Pay: %w", o.OrderNo, err)
-		}
-	case StateCreated:
+	case StateClosed, StateCreated, StatePaying:
 	default:
 		return Order{}, errs.E(errs.KindConflict, CodeOrderNotPayable, "the order is "+string(o.State))
 	}
-	err = pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
-		q := billingdb.New(tx)
-		row, err := q.LockOrder(ctx, orderID)
-		if err != nil {
-			return err
-		}
-		if State(row.State) == StateClosed {
-			return nil
-		}
-		now := s.now()
-		return s.move(ctx, q, row, StateClosed, "close", moveOpts{closedAt: &now})
-	})
-	if err != nil {
-		return Order{}, wrap("close", err)
+	if err := s.closeUnpaid(ctx, o.ID, o.OrderNo, o.State, "close"); err != nil {
+		return Order{}, err
 	}
 	return s.MyOrder(ctx, consumerID, orderID)
 }

@@ -34,6 +34,7 @@ const (
 	ExcSecondPayment   = "second_transaction"
 	ExcIllegalState    = "illegal_state"
 	ExcForeignAccount  = "foreign_account"
+	ExcRefundAbnormal  = "refund_abnormal"
 	sourceNotification = "notification"
 	sourceQuery        = "query"
 )
@@ -42,6 +43,9 @@ type result struct {
 	outcome Outcome
 	detail  string
 	exc     string // exception kind to record, "" for none
+	// second is the payment a second_transaction exception is about: what finance
+	// refunds from the exceptions queue.
+	second *wxpay.Transaction
 }
 
 // HandlePaymentNotification is the wxpay.NotifyFunc of the payment notify endpoint:
@@ -56,7 +60,7 @@ func (s *Service) HandlePaymentNotification(ctx context.Context, n *wxpay.Notifi
 		var err error
 		switch {
 		case n.Mismatch != nil:
-			r = result{OutcomeMismatch, n.Mismatch.Error(), ExcForeignAccount}
+			r = result{OutcomeMismatch, n.Mismatch.Error(), ExcForeignAccount, nil}
 		case n.Payment == nil:
 			r = result{outcome: OutcomeIgnored, detail: "event " + n.EventType}
 		default:
@@ -65,7 +69,7 @@ func (s *Service) HandlePaymentNotification(ctx context.Context, n *wxpay.Notifi
 				return err
 			}
 		}
-		return s.record(ctx, q, n, r, outTradeNo(n), "")
+		return s.record(ctx, tx, n, r, outTradeNo(n), "")
 	})
 	return wrap("payment notification", err)
 }
@@ -81,14 +85,14 @@ func outTradeNo(n *wxpay.Notification) string {
 }
 
 // record logs a notification (n nil for a query result) and its exception.
-func (s *Service) record(ctx context.Context, q *billingdb.Queries, n *wxpay.Notification, r result, tradeNo, refundNo string) error {
+func (s *Service) record(ctx context.Context, tx pgx.Tx, n *wxpay.Notification, r result, tradeNo, refundNo string) error {
+	q := billingdb.New(tx)
 	if r.exc != "" {
 		var nid, payload string
 		if n != nil {
 			nid, payload = n.ID, n.Plaintext
 		}
-		if err := q.InsertException(ctx, billingdb.InsertExceptionParams{ID: s.newID(), Kind: r.exc, OutTradeNo: tradeNo,
-			OutRefundNo: refundNo, NotificationID: nid, Detail: r.detail, Payload: payload, CreatedAt: s.now()}); err != nil {
+		if err := s.recordException(ctx, tx, r, nid, payload, tradeNo, refundNo); err != nil {
 			return err
 		}
 		s.log.WarnContext(ctx, "billing: exception recorded", "kind", r.exc, "out_trade_no", tradeNo, "detail", r.detail)
@@ -111,7 +115,7 @@ func (s *Service) applyPayment(ctx context.Context, tx pgx.Tx, q *billingdb.Quer
 	}
 	o, err := q.LockOrderByNo(ctx, t.OutTradeNo)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return result{OutcomeUnknown, "no order " + t.OutTradeNo, ExcUnknownOrder}, nil
+		return result{OutcomeUnknown, "no order " + t.OutTradeNo, ExcUnknownOrder, nil}, nil
 	} else if err != nil {
 		return result{}, err
 	}
@@ -126,7 +130,7 @@ func (s *Service) applyPayment(ctx context.Context, tx pgx.Tx, q *billingdb.Quer
 		diffs = append(diffs, fmt.Sprintf("appid %q, expected %q", t.AppID, o.Appid))
 	}
 	if len(diffs) > 0 {
-		return result{OutcomeMismatch, fmt.Sprint(diffs), ExcMismatch}, nil
+		return result{OutcomeMismatch, fmt.Sprint(diffs), ExcMismatch, nil}, nil
 	}
 	state := State(o.State)
 	if state.Paid() {
@@ -136,12 +140,12 @@ func (s *Service) applyPayment(ctx context.Context, tx pgx.Tx, q *billingdb.Quer
 		}
 		if p.TransactionID != t.TransactionID {
 			return result{OutcomeMismatch, fmt.Sprintf("order %s was paid by %s, now %s reports it paid", o.OrderNo,
-				p.TransactionID, t.TransactionID), ExcSecondPayment}, nil
+				p.TransactionID, t.TransactionID), ExcSecondPayment, t}, nil
 		}
 		return result{outcome: OutcomeDuplicate, detail: "already " + o.State}, nil
 	}
 	if !CanMove(state, StatePaid) {
-		return result{OutcomeMismatch, fmt.Sprintf("a payment for an order that is %s", state), ExcIllegalState}, nil
+		return result{OutcomeMismatch, fmt.Sprintf("a payment for an order that is %s", state), ExcIllegalState, nil}, nil
 	}
 	paidAt := t.SuccessTime.UTC()
 	if err := s.move(ctx, q, o, StatePaid, source, moveOpts{paidAt: &paidAt}); err != nil {
@@ -184,7 +188,7 @@ func (s *Service) QueryAndApply(ctx context.Context, outTradeNo string) (bool, e
 		if r, err = s.applyPayment(ctx, tx, q, t, sourceQuery); err != nil {
 			return err
 		}
-		return s.record(ctx, q, nil, r, outTradeNo, "")
+		return s.record(ctx, tx, nil, r, outTradeNo, "")
 	})
 	if err != nil {
 		return false, wrap("query and apply", err)

@@ -35,6 +35,7 @@ func TestReconcileTheDayAgainstTheLedger(t *testing.T) {
 	w := newWorld(t)
 	c := w.member("o-recon")
 	w.sim.Sim.Clock().Set(shanghai(t, "2025-03-14 08:00:00"), true)
+	w.clock.Set(shanghai(t, "2025-03-14 08:00:00")) // billing's day too: WeChat refunds within 365 days
 	var orders []billing.Order
 	for i, fen := range []int64{100, 2_599, 4_321} {
 		o := w.order(c, fen)
@@ -65,7 +66,7 @@ func TestReconcileTheDayAgainstTheLedger(t *testing.T) {
 		t.Fatalf("streamed %d records", streamed)
 	}
 
-	recon := reconciliation.New(domain.Deps{DB: pgtest.New(t, reconciliation.Migrations)}, reconciliation.Ports{Repairer: ledger}, reconciliation.Config{})
+	recon := reconciliation.New(domain.Deps{DB: pgtest.New(t, reconciliation.Migrations)}, reconciliation.Ports{Repairer: ledger, Fees: ledger}, reconciliation.Config{})
 	rep, err := recon.RunDownload(w.ctx, w.sim.Client(), "2025-03-14", ledger)
 	if err != nil {
 		t.Fatal(err)
@@ -90,5 +91,19 @@ func TestReconcileTheDayAgainstTheLedger(t *testing.T) {
 	}
 	if evs := w.outboxEvents(events.TopicPaymentSucceeded); len(evs) != 3 {
 		t.Fatalf("%d payment events after the re-run", len(evs))
+	}
+	// WeChat's fees are in the ledger, from the bill, once however often the day
+	// runs: the matched payments' and the refund's (given back, negative). The
+	// payment repaired during the first run was matched by the second.
+	var entries int
+	var payable, clearing, billFee int64
+	if err := w.db.QueryRow(w.ctx, `SELECT count(DISTINCT e.id), COALESCE(SUM(p.amount_fen) FILTER (WHERE p.account = 'merchant_payable'), 0),
+		COALESCE(SUM(p.amount_fen) FILTER (WHERE p.account = 'wxpay_clearing'), 0)
+		FROM billing.journal_entries e JOIN billing.postings p ON p.entry_id = e.id WHERE e.kind = 'fee'`).Scan(&entries, &payable, &clearing); err != nil {
+		t.Fatal(err)
+	}
+	billFee = (rep.Run.Totals.FeeMilliFen + 500) / 1000
+	if entries != 4 || payable != billFee || clearing != -billFee || billFee == 0 {
+		t.Fatalf("fee entries %d, payable %d, clearing %d; the bill's fees %d fen", entries, payable, clearing, billFee)
 	}
 }

@@ -27,7 +27,8 @@ const (
 	RefundProcessing = "processing" // accepted by WeChat
 	RefundSucceeded  = "succeeded"
 	RefundClosed     = "closed"
-	RefundAbnormal   = "abnormal"
+	RefundAbnormal   = "abnormal" // WeChat could not pay it back (a closed card…): followed until it settles
+	RefundRejected   = "rejected" // WeChat refused it, or it was cancelled by rule: reserves nothing
 )
 
 // Refund is a refund of an order.
@@ -39,13 +40,17 @@ type Refund struct {
 	Amount      money.Money `json:"amount"`
 	Reason      string      `json:"reason"`
 	State       string      `json:"state"`
+	Attempts    int         `json:"attempts"`
+	LastError   string      `json:"last_error,omitempty"` // WeChat's last refusal, or why it was not reached
 	CreatedAt   time.Time   `json:"created_at"`
 	SucceededAt *time.Time  `json:"succeeded_at,omitempty"`
+	RejectedAt  *time.Time  `json:"rejected_at,omitempty"`
 }
 
 func refundOf(r billingdb.BillingRefund, cur string) Refund {
 	out := Refund{ID: r.ID, OrderID: r.OrderID, OutRefundNo: r.OutRefundNo, Amount: money.MustNew(r.AmountFen, money.Currency(cur)),
-		Reason: r.Reason, State: r.State, CreatedAt: r.CreatedAt, SucceededAt: r.SucceededAt}
+		Reason: r.Reason, State: r.State, Attempts: int(r.Attempts), LastError: r.LastError, CreatedAt: r.CreatedAt,
+		SucceededAt: r.SucceededAt, RejectedAt: r.RejectedAt}
 	if r.RefundID != nil {
 		out.RefundID = *r.RefundID
 	}
@@ -60,6 +65,10 @@ type RefundRequest struct {
 	// the same order returns the same refund, and sends it to WeChat again only if
 	// WeChat never accepted it (with the same out_refund_no, which WeChat dedupes).
 	Key string
+	// OutRefundNo, when the caller gives it, is the refund's number at WeChat and its
+	// idempotency key, with or without Key: the same number returns the same refund;
+	// the same number for another order or amount is refused.
+	OutRefundNo string
 }
 
 // Validate checks the fields.
@@ -71,6 +80,8 @@ func (r RefundRequest) Validate() error {
 		return errs.Invalidf("reason", "a reason of 1 to 80 characters")
 	case len(r.Key) > 200:
 		return errs.Invalidf("key", "at most 200 characters")
+	case r.OutRefundNo != "" && !outRefundNoPattern.MatchString(r.OutRefundNo):
+		return errs.Invalidf("out_refund_no", "6 to 64 letters, digits or _-|*@")
 	}
 	return nil
 }
@@ -100,18 +111,21 @@ func (s *Service) CreateRefund(ctx context.Context, p *identity.Principal, order
 		if !sc.Allows(identity.Row{Merchant: o.MerchantID}) {
 			return errs.NotFound(objOrder)
 		}
-		if in.Key != "" {
-			if ref, err = q.GetRefundByKey(ctx, billingdb.GetRefundByKeyParams{OrderID: o.ID, RequestKey: in.Key}); err == nil {
-				return nil
-			} else if !errors.Is(err, pgx.ErrNoRows) {
-				return err
+		if found, err := s.sameRefund(ctx, q, o, in); err != nil || found != nil {
+			if found != nil {
+				ref = *found
 			}
+			return err
 		}
 		if st := State(o.State); st != StatePaid && st != StatePartiallyRefunded {
 			return errs.E(errs.KindConflict, CodeOrderNotRefundable, "the order is "+o.State)
 		}
 		if string(in.Amount.Currency()) != o.Currency {
 			return errs.Invalidf("amount", "the order is in %s", o.Currency)
+		}
+		now := s.now()
+		if err := s.checkRefundRules(ctx, q, o, now); err != nil {
+			return err
 		}
 		pending, err := q.PendingRefundFen(ctx, o.ID)
 		if err != nil {
@@ -121,12 +135,15 @@ func (s *Service) CreateRefund(ctx context.Context, p *identity.Principal, order
 			return errs.E(errs.KindUnprocessable, CodeRefundExceeds,
 				fmt.Sprintf("at most %s is left to refund", money.MustNew(o.AmountFen-pending, money.Currency(o.Currency))))
 		}
-		seq, err := q.NextRefundSeq(ctx)
-		if err != nil {
-			return err
+		no := in.OutRefundNo
+		if no == "" {
+			seq, err := q.NextRefundSeq(ctx)
+			if err != nil {
+				return err
+			}
+			no = orderNo("RF", now, seq)
 		}
-		now := s.now()
-		ref = billingdb.BillingRefund{ID: s.newID(), OrderID: o.ID, OutRefundNo: orderNo("RF", now, seq), AmountFen: in.Amount.Fen(),
+		ref = billingdb.BillingRefund{ID: s.newID(), OrderID: o.ID, OutRefundNo: no, AmountFen: in.Amount.Fen(),
 			Reason: strings.TrimSpace(in.Reason), State: RefundRequested, CreatedAt: now,
 			RequestedBy: uuid.NullUUID{UUID: p.User.ID, Valid: true}}
 		ref.RequestKey = in.Key
@@ -147,15 +164,41 @@ func (s *Service) CreateRefund(ctx context.Context, p *identity.Principal, order
 	if ref.State != RefundRequested {
 		return s.refundNow(ctx, ref.ID, o.Currency)
 	}
-	wr, err := s.pay.CreateRefund(ctx, wxpay.RefundRequest{OutTradeNo: o.OrderNo, OutRefundNo: ref.OutRefundNo, Reason: ref.Reason,
-		NotifyURL: s.cfg.NotifyBaseURL + NotifyRefundPath, Refund: ref.AmountFen, Total: o.AmountFen})
-	if err != nil {
-		return Refund{}, fmt.Errorf("billing: refund %s: %w", ref.OutRefundNo, err)
-	}
-	if _, err := s.applyRefundReport(ctx, nil, wr); err != nil {
+	if _, err := s.sendRefund(ctx, ref, o, 0); err != nil {
 		return Refund{}, err
 	}
 	return s.refundNow(ctx, ref.ID, o.Currency)
+}
+
+// sendRefund asks WeChat for a requested refund (again, when add is 1: a retry)
+// and applies its answer. A refusal WeChat gives (the merchant's balance is short,
+// the order too old…) rejects the refund, which frees its amount, and is returned;
+// no answer (WeChat down, time-out) leaves it requested for the scheduler to retry
+// with the same out_refund_no, and is not an error of the request.
+// It reports whether WeChat answered.
+func (s *Service) sendRefund(ctx context.Context, ref billingdb.BillingRefund, o billingdb.BillingOrder, add int32) (bool, error) {
+	wr, err := s.pay.CreateRefund(ctx, wxpay.RefundRequest{OutTradeNo: o.OrderNo, OutRefundNo: ref.OutRefundNo, Reason: ref.Reason,
+		NotifyURL: s.cfg.NotifyBaseURL + NotifyRefundPath, Refund: ref.AmountFen, Total: o.AmountFen})
+	if err == nil {
+		if add > 0 {
+			if err := billingdb.New(s.db).NoteRefundAttempt(ctx, billingdb.NoteRefundAttemptParams{ID: ref.ID, Add: add}); err != nil {
+				return true, wrap("note refund attempt", err)
+			}
+		}
+		_, err = s.applyRefundReport(ctx, nil, wr)
+		return true, err
+	}
+	q := billingdb.New(s.db)
+	msg := errs.As(err).Message
+	if errs.KindOf(err).Retryable() {
+		s.log.WarnContext(ctx, "billing: refund not reached WeChat; the scheduler retries it", "out_refund_no", ref.OutRefundNo, "err", err)
+		return false, wrap("note refund attempt", q.NoteRefundAttempt(ctx, billingdb.NoteRefundAttemptParams{ID: ref.ID, Add: add, LastError: msg}))
+	}
+	if _, rerr := q.RejectRefund(ctx, billingdb.RejectRefundParams{ID: ref.ID, LastError: msg, At: optTime(s.now())}); rerr != nil {
+		return true, wrap("reject refund", rerr)
+	}
+	s.log.WarnContext(ctx, "billing: WeChat refused a refund", "out_refund_no", ref.OutRefundNo, "err", err)
+	return true, fmt.Errorf("billing: refund %s: %w", ref.OutRefundNo, err)
 }
 
 func (s *Service) refundNow(ctx context.Context, id uuid.UUID, cur string) (Refund, error) {
@@ -188,14 +231,14 @@ func (s *Service) HandleRefundNotification(ctx context.Context, n *wxpay.Notific
 	if n.Mismatch != nil || n.Refund == nil {
 		r := result{outcome: OutcomeIgnored, detail: "event " + n.EventType}
 		if n.Mismatch != nil {
-			r = result{OutcomeMismatch, n.Mismatch.Error(), ExcForeignAccount}
+			r = result{OutcomeMismatch, n.Mismatch.Error(), ExcForeignAccount, nil}
 		}
 		var refundNo string
 		if n.Refund != nil {
 			refundNo = n.Refund.OutRefundNo
 		}
 		err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
-			return s.record(ctx, billingdb.New(tx), n, r, outTradeNo(n), refundNo)
+			return s.record(ctx, tx, n, r, outTradeNo(n), refundNo)
 		})
 		return wrap("refund notification", err)
 	}
@@ -227,7 +270,7 @@ func (s *Service) applyRefundReport(ctx context.Context, n *wxpay.Notification, 
 		if r, err = s.applyRefund(ctx, tx, q, wr); err != nil {
 			return err
 		}
-		return s.record(ctx, q, n, r, wr.OutTradeNo, wr.OutRefundNo)
+		return s.record(ctx, tx, n, r, wr.OutTradeNo, wr.OutRefundNo)
 	})
 	return r, wrap("apply refund", err)
 }
@@ -240,7 +283,7 @@ func (s *Service) applyRefundReport(ctx context.Context, n *wxpay.Notification, 
 func (s *Service) applyRefund(ctx context.Context, tx pgx.Tx, q *billingdb.Queries, wr *wxpay.Refund) (result, error) {
 	ref, err := q.LockRefundByNo(ctx, wr.OutRefundNo)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return result{OutcomeUnknown, "no refund " + wr.OutRefundNo, ExcUnknownRefund}, nil
+		return result{OutcomeUnknown, "no refund " + wr.OutRefundNo, ExcUnknownRefund, nil}, nil
 	} else if err != nil {
 		return result{}, err
 	}
@@ -249,28 +292,65 @@ func (s *Service) applyRefund(ctx context.Context, tx pgx.Tx, q *billingdb.Queri
 		return result{}, err
 	}
 	if err := wxpay.CheckRefund(wr, wxpay.ExpectedRefund{OutRefundNo: ref.OutRefundNo, Refund: ref.AmountFen, Total: o.AmountFen}); err != nil {
-		return result{OutcomeMismatch, errs.As(err).Message, ExcMismatch}, nil
+		return result{OutcomeMismatch, errs.As(err).Message, ExcMismatch, nil}, nil
 	}
 	if wr.OutTradeNo != "" && wr.OutTradeNo != o.OrderNo {
-		return result{OutcomeMismatch, fmt.Sprintf("out_trade_no %q, expected %q", wr.OutTradeNo, o.OrderNo), ExcMismatch}, nil
+		return result{OutcomeMismatch, fmt.Sprintf("out_trade_no %q, expected %q", wr.OutTradeNo, o.OrderNo), ExcMismatch, nil}, nil
 	}
-	if ref.State == RefundSucceeded || ref.State == RefundClosed || ref.State == RefundAbnormal {
+	// WeChat's refund_id, once we know it, is the refund's identity: a report of
+	// another refund_id for our out_refund_no is not ours to apply (nor to overwrite).
+	if ref.RefundID != nil && wr.RefundID != "" && wr.RefundID != *ref.RefundID {
+		return result{OutcomeMismatch, fmt.Sprintf("refund_id %q, expected %q", wr.RefundID, *ref.RefundID), ExcMismatch, nil}, nil
+	}
+	p, err := q.GetPayment(ctx, o.ID)
+	if err != nil {
+		return result{}, err
+	}
+	if wr.TransactionID != "" && wr.TransactionID != p.TransactionID {
+		return result{OutcomeMismatch, fmt.Sprintf("transaction_id %q, expected %q", wr.TransactionID, p.TransactionID), ExcMismatch, nil}, nil
+	}
+	// Final states stay final. ABNORMAL is not final: WeChat settles it later
+	// (SUCCESS once the money reached the customer another way, or CLOSED).
+	if ref.State == RefundSucceeded || ref.State == RefundClosed {
 		return result{outcome: OutcomeDuplicate, detail: "already " + ref.State}, nil
+	}
+	if ref.State == RefundRejected && wr.Status != wxpay.RefundSuccess {
+		return result{outcome: OutcomeIgnored, detail: "rejected; WeChat says " + wr.Status}, nil
 	}
 	upd := billingdb.UpdateRefundParams{ID: ref.ID, State: ref.State, RefundID: optString(wr.RefundID), WxCreatedAt: optTime(wr.CreateTime)}
 	switch wr.Status {
 	case wxpay.RefundProcessing:
-		if ref.State == RefundProcessing {
-			return result{outcome: OutcomeDuplicate, detail: "already processing"}, nil
+		if ref.State != RefundRequested {
+			return result{outcome: OutcomeDuplicate, detail: "already " + ref.State}, nil
 		}
 		upd.State = RefundProcessing
 		return result{outcome: OutcomeApplied}, q.UpdateRefund(ctx, upd)
-	case wxpay.RefundClosed, wxpay.RefundAbnormal:
-		upd.State = strings.ToLower(wr.Status)
+	case wxpay.RefundClosed:
+		upd.State = RefundClosed
 		return result{outcome: OutcomeApplied}, q.UpdateRefund(ctx, upd)
+	case wxpay.RefundAbnormal:
+		if ref.State == RefundAbnormal {
+			return result{outcome: OutcomeDuplicate, detail: "already abnormal"}, nil
+		}
+		upd.State = RefundAbnormal
+		// Applied, and a queue item for finance: the customer has not got the money.
+		return result{OutcomeApplied, "WeChat could not pay the refund back; followed until it settles", ExcRefundAbnormal, nil},
+			q.UpdateRefund(ctx, upd)
 	case wxpay.RefundSuccess:
 	default:
 		return result{outcome: OutcomeIgnored, detail: "refund status " + wr.Status}, nil
+	}
+	if ref.State == RefundRejected {
+		// We stopped reserving its amount; WeChat paid it anyway. Apply it if the
+		// order still has the room, else it is finance's to sort out.
+		pending, err := q.PendingRefundFen(ctx, o.ID)
+		if err != nil {
+			return result{}, err
+		}
+		if pending+ref.AmountFen > o.AmountFen {
+			return result{OutcomeMismatch, fmt.Sprintf("refund %s succeeded at WeChat after it was rejected here, and the order has no room for it",
+				ref.OutRefundNo), ExcMismatch, nil}, nil
+		}
 	}
 	at := wr.SuccessTime
 	if at.IsZero() {

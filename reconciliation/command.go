@@ -64,17 +64,23 @@ func Command(opts ...CommandOption) *cobra.Command {
 		Use:   "reconcile --file bill.csv[.gz] --ledger ledger.csv [--date YYYY-MM-DD] | --date YYYY-MM-DD",
 		Short: "Reconcile a WeChat Pay trade bill against our ledger and print the run report",
 		Long: `Match every line of a WeChat Pay trade bill against our payments and refunds and
-record the run in schema recon (a re-run of a date replaces its results), then print
-counts and sums per class, fees, net, problems and the first exceptions.
+record the run in schema recon, then print counts and sums per class, fees, net,
+problems and the first exceptions. Runs are kept per merchant, date and bill type:
+a re-run replaces the run of the same type; the ALL run is the day's run of
+record, and a SUCCESS or REFUND run sits beside it without replacing it.
 
 --file reconciles a bill file (plain or gzip, as downloaded from the merchant
 platform); --ledger is our side as CSV (the format 'tandem wxsim bill --ledger'
-writes). The merchant number and date are read from the bill unless given.
+writes), or, without --ledger, the billing ledger. The merchant number and date are
+read from the bill unless given: each line is dated by its bill type's own date
+column (a REFUND bill by 退款申请时间, the others by 交易时间).
 
---date without --file downloads the day's bill from WeChat Pay and matches it
-against the billing ledger. The billing domain does not provide its ledger yet, so
-that form fails and says so, unless --ledger supplies our side as CSV (and a WeChat
-Pay client has been configured).`,
+--date without --file downloads the day's ALL bill from WeChat Pay (TANDEM_WXPAY_*)
+and matches it against the billing ledger (or --ledger); payments WeChat has and
+billing lacks are repaired by querying WeChat.
+
+Exit status: 0 the run is balanced; 2 unbalanced (exceptions to work); 3 incomplete
+(malformed lines or a summary that does not add up); 1 the run could not be made.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -144,7 +150,10 @@ Pay client has been configured).`,
 			if err != nil {
 				return err
 			}
-			return printReport(cmd.OutOrStdout(), report)
+			if err := printReport(cmd.OutOrStdout(), report); err != nil {
+				return err
+			}
+			return exitFor(&report.Run)
 		},
 	}
 	f := cmd.Flags()
@@ -194,8 +203,20 @@ func connect(ctx context.Context, cmd *cobra.Command, dbURL string, migrate bool
 	return db, nil
 }
 
+// billDay is the business day a line belongs to in a bill of its type: a REFUND
+// bill's 交易时间 is the original payment's time, its day is the refund's (退款申请时间,
+// shared/wxpay/WECHATPAY.md e, disagreement 4); the other bills date a line by 交易时间.
+func billDay(typ wxpay.TradeBillType, l *wxpay.TradeLine) string {
+	at := l.TradeTime
+	if typ == wxpay.TradeBillRefund && !l.RefundApplyTime.IsZero() {
+		at = l.RefundApplyTime
+	}
+	return at.In(wxpay.Shanghai).Format(wxpay.BillDateLayout)
+}
+
 // peekBill reads the merchant number and the business day from the first lines of
-// a bill: the merchant of the first line and the most frequent day.
+// a bill: the merchant of the first line and the most frequent day of the lines,
+// each dated by its bill type's own date column (billDay).
 func peekBill(path string) (mchid, date string, err error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -212,7 +233,7 @@ func peekBill(path string) (mchid, date string, err error) {
 		if mchid == "" {
 			mchid = l.MchID
 		}
-		days[l.TradeTime.In(wxpay.Shanghai).Format(wxpay.BillDateLayout)]++
+		days[billDay(rd.Type(), l)]++
 	}
 	keys := make([]string, 0, len(days))
 	for d := range days {
@@ -225,4 +246,33 @@ func peekBill(path string) (mchid, date string, err error) {
 		return "", "", errs.E(errs.KindInvalid, CodeBillUnreadable, "the bill has no lines to take the merchant and date from: give --mchid and --date")
 	}
 	return mchid, keys[0], nil
+}
+
+// ExitError ends a command with a status other than 1 after its output is written:
+// cmd/tandem exits with Code and prints the message.
+type ExitError struct {
+	Code int
+	Msg  string
+}
+
+func (e *ExitError) Error() string { return e.Msg }
+
+// ExitCode is the process's exit status.
+func (e *ExitError) ExitCode() int { return e.Code }
+
+// Exit statuses of tandem reconcile (1 is any failure to make the run).
+const (
+	ExitUnbalanced = 2
+	ExitIncomplete = 3
+)
+
+// exitFor is nil for a balanced run, else the run's exit status, for scripts.
+func exitFor(r *Run) error {
+	switch r.State {
+	case StateUnbalanced:
+		return &ExitError{ExitUnbalanced, fmt.Sprintf("the run of %s is unbalanced: %d exceptions", r.Date, r.Exceptions())}
+	case StateIncomplete:
+		return &ExitError{ExitIncomplete, fmt.Sprintf("the run of %s is incomplete: %d problems", r.Date, r.ProblemCount)}
+	}
+	return nil
 }

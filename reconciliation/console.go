@@ -27,10 +27,14 @@ func (s *Service) pages() web.Pages {
 	}
 	return web.Pages{
 		Domain: "recon", Templates: files, Messages: files,
-		Nav: []web.NavItem{{ID: "nav-recon", Label: "nav.recon", Href: "/recon", Perms: []identity.Permission{identity.PermReconRead}}},
+		Nav: []web.NavItem{{ID: "nav-recon", Label: "nav.recon", Href: "/recon", Perms: []identity.Permission{identity.PermReconRead}},
+			{ID: "nav-recon-queue", Label: "nav.recon_queue", Href: "/recon/queue", Perms: []identity.Permission{identity.PermReconRead}}},
 		Mount: func(r gin.IRouter, w *web.Console) {
 			pg := consolePages{svc: s, w: w}
 			r.GET("/recon", w.Handle(pg.runs))
+			r.GET("/recon/queue", w.Handle(pg.queue))
+			r.GET("/recon/queue/:id", w.Handle(pg.item))
+			r.POST("/recon/queue/:id", w.Handle(pg.workItem))
 			r.GET("/recon/:id", w.Handle(pg.run))
 		},
 	}

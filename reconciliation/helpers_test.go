@@ -137,7 +137,8 @@ func checkSums(t *testing.T, run reconciliation.Run) {
 		s.RefundFen != tot.RefundAmount || s.RequestedRefundFen != tot.RequestedRefund || s.FeeMilliFen != tot.FeeMilliFen {
 		t.Fatalf("class sums %+v do not add up to the bill's totals %+v", s, tot)
 	}
-	if run.NetMilliFen != (tot.SettlementTotal-tot.RefundAmount)*1000-tot.FeeMilliFen {
+	dup := run.Classes[reconciliation.ClassDuplicate]
+	if run.NetMilliFen != (tot.SettlementTotal-tot.RefundAmount-dup.SettlementFen+dup.RefundFen)*1000-(tot.FeeMilliFen-dup.FeeMilliFen) {
 		t.Fatalf("net %d", run.NetMilliFen)
 	}
 }

@@ -3,6 +3,7 @@ package reconciliation
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/errs"
+	"github.com/tandemcrm/tandem/shared/httpx"
 	"github.com/tandemcrm/tandem/shared/identity"
 )
 
@@ -22,6 +24,116 @@ func (s *Service) mountAPI(rt domain.Routers) {
 	r := rt.Staff.Group("/reconciliation")
 	r.GET("/runs", identity.Handle(h.listRuns))
 	r.GET("/runs/:id", identity.Handle(h.getRun))
+	// The exceptions queue: recon.run.read reads it, recon.exception.resolve works it.
+	r.GET("/queue", identity.Handle(h.listQueue))
+	r.GET("/queue/:id", identity.Handle(h.getItem))
+	r.POST("/queue/:id/assign", identity.Require(identity.PermReconResolve), identity.Handle(h.assignItem))
+	r.POST("/queue/:id/notes", identity.Require(identity.PermReconResolve), identity.Handle(h.noteItem))
+	r.POST("/queue/:id/resolve", identity.Require(identity.PermReconResolve), identity.Handle(h.resolveItem))
+	r.POST("/queue/:id/refund", identity.Require(identity.PermReconResolve), rt.Idempotent, identity.Handle(h.refundItem))
+}
+
+func (h api) listQueue(c *gin.Context, p *identity.Principal) error {
+	before, limit, err := httpx.Cursor(c)
+	if err != nil {
+		return err
+	}
+	f := QueueFilter{State: c.Query("state"), Source: c.Query("source"), Before: before, Limit: limit}
+	if a := c.Query("assignee"); a != "" {
+		id, err := uuid.Parse(a)
+		if err != nil {
+			return errs.E(errs.KindInvalid, CodeInvalidFilter, "assignee is a user id").WithField("assignee")
+		}
+		f.Assignee = &id
+	}
+	items, err := h.svc.Queue(c.Request.Context(), p, f)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, httpx.PageOf(items, httpx.NextAfter(items, limit, func(it Item) uuid.UUID { return it.ID })))
+	return nil
+}
+
+func (h api) getItem(c *gin.Context, p *identity.Principal) error {
+	id, err := httpx.PathID(c, objItem)
+	if err != nil {
+		return err
+	}
+	it, err := h.svc.QueueItem(c.Request.Context(), p, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, it)
+	return nil
+}
+
+type assignBody struct {
+	Assignee *uuid.UUID `json:"assignee"` // null: unassign
+}
+
+type noteBody struct {
+	Note string `json:"note"`
+}
+
+func (b noteBody) Validate() error {
+	if strings.TrimSpace(b.Note) == "" {
+		return errs.Invalidf("note", "write the note")
+	}
+	return nil
+}
+
+type resolveBody struct {
+	Resolution string `json:"resolution"`
+}
+
+func (b resolveBody) Validate() error {
+	if strings.TrimSpace(b.Resolution) == "" {
+		return errs.Invalidf("resolution", "say how it was resolved")
+	}
+	return nil
+}
+
+// work binds body, turns it into an action and applies it to the item of the path.
+func work[B any](c *gin.Context, h api, p *identity.Principal, action func(B) ItemAction) error {
+	id, err := httpx.PathID(c, objItem)
+	if err != nil {
+		return err
+	}
+	var in B
+	if err := httpx.BindJSON(c, &in); err != nil {
+		return err
+	}
+	it, err := h.svc.Work(c.Request.Context(), p, id, action(in))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, it)
+	return nil
+}
+
+func (h api) assignItem(c *gin.Context, p *identity.Principal) error {
+	return work(c, h, p, func(b assignBody) ItemAction { return ItemAction{Assign: true, Assignee: b.Assignee} })
+}
+
+func (h api) noteItem(c *gin.Context, p *identity.Principal) error {
+	return work(c, h, p, func(b noteBody) ItemAction { return ItemAction{Note: b.Note} })
+}
+
+func (h api) resolveItem(c *gin.Context, p *identity.Principal) error {
+	return work(c, h, p, func(b resolveBody) ItemAction { return ItemAction{Resolution: b.Resolution} })
+}
+
+func (h api) refundItem(c *gin.Context, p *identity.Principal) error {
+	id, err := httpx.PathID(c, objItem)
+	if err != nil {
+		return err
+	}
+	it, err := h.svc.RefundItem(c.Request.Context(), p, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, it)
+	return nil
 }
 
 // RunJSON is a run as the API shows it. Amounts are in fen, fees in 1/1000 fen

@@ -74,3 +74,18 @@ func (rs Records) StreamLedger(ctx context.Context, q LedgerQuery, fn func(*Reco
 	}
 	return nil
 }
+
+// FeeFact is WeChat's fee of a matched payment or refund, as the bill states it
+// (1/1000 fen; negative when a refund gives it back), named by our numbers.
+type FeeFact struct {
+	Kind        Kind
+	OutTradeNo  string
+	OutRefundNo string
+	FeeMilliFen int64
+}
+
+// FeeBooker books the fees of a run's matched lines in our ledger, idempotently
+// (a re-run books nothing twice); billing implements it.
+type FeeBooker interface {
+	BookFees(ctx context.Context, fees []FeeFact) (int, error)
+}

@@ -82,6 +82,12 @@ type matcher struct {
 
 	unmatched  map[string]int // key of bill lines that matched nothing -> first line
 	exceptions []Exception
+	// revoked sums the lines of revoked trades (交易状态 REVOKED): no money moved, so
+	// they are left out of the day's net.
+	revokedSettleFen, revokedFeeMilli int64
+	// fees of the matched lines, for the ledger, when collectFees
+	collectFees bool
+	fees        []FeeFact
 }
 
 func newMatcher(run *Run, from, to time.Time, margin time.Duration) *matcher {
@@ -252,12 +258,17 @@ func (m *matcher) carryIn(items []Exception) error {
 // matchBill streams the bill's lines through the index.
 func (m *matcher) matchBill(ctx context.Context, rd *wxpay.TradeBillReader) error {
 	var b billItem
+	refundBill := rd.Type() == wxpay.TradeBillRefund
 	for n := 0; rd.Next(); n++ {
 		if n&0xffff == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
 		l := rd.Line()
-		b = billItem{lineNo: l.LineNo, outTradeNo: l.OutTradeNo, txn: l.TransactionID, at: l.TradeTime,
+		at := l.TradeTime
+		if refundBill && !l.RefundApplyTime.IsZero() { // a REFUND bill's 交易时间 is the payment's
+			at = l.RefundApplyTime
+		}
+		b = billItem{lineNo: l.LineNo, outTradeNo: l.OutTradeNo, txn: l.TransactionID, at: at,
 			feeMilli: l.FeeMilliFen, order: l.OrderAmount, settlement: l.SettlementTotal, refund: l.RefundAmount,
 			requestedRefd: l.RequestedRefund}
 		if l.IsRefund() {
@@ -267,6 +278,10 @@ func (m *matcher) matchBill(ctx context.Context, rd *wxpay.TradeBillReader) erro
 				b.amount = l.RefundAmount
 			}
 		} else {
+			if l.TradeState == wxpay.TradeStateRevoked {
+				m.revokedSettleFen += l.SettlementTotal
+				m.revokedFeeMilli += l.FeeMilliFen
+			}
 			b.kind, b.state, b.amount = KindPay, l.TradeState, l.OrderAmount
 			if b.amount == 0 {
 				b.amount = l.SettlementTotal
@@ -311,6 +326,13 @@ func (m *matcher) classify(b *billItem) {
 			s.Items++
 			m.addBill(s, b)
 			m.addOurs(s, r)
+			if m.collectFees && b.feeMilli != 0 && !b.carried {
+				f := FeeFact{Kind: b.kind, OutTradeNo: m.field(r, fOutTradeNo), FeeMilliFen: b.feeMilli}
+				if b.kind == KindRefund {
+					f.OutRefundNo = m.field(r, fOutRefundNo)
+				}
+				m.fees = append(m.fees, f)
+			}
 		}
 		return
 	}

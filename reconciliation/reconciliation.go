@@ -111,6 +111,7 @@ type Source string
 const (
 	SourceDownloaded Source = "downloaded" // from WeChat Pay's API, hash verified
 	SourceFile       Source = "file"       // an uploaded or local file
+	SourceNoBill     Source = "no_bill"    // WeChat has no bill for the day (NO_STATEMENT_EXIST): our side alone
 )
 
 // RunState summarises a run.

@@ -9,4 +9,6 @@ func (s *Service) Name() string { return "reconciliation" }
 func (s *Service) Register(r *domain.Registry) {
 	r.Routes(s.mountAPI)
 	r.Pages(s.pages())
+	r.Schedule(s.dailyTask())
+	r.Subscribe(s.Subscriptions()...)
 }

@@ -28,6 +28,15 @@ type Ports struct {
 	Repairer Repairer
 	// Ledger is our side of a date's run (billing's payments and refunds).
 	Ledger LedgerSource
+	// Fees books WeChat's fee of every matched payment and refund in billing's
+	// ledger; nil: fees stay in the run's figures only.
+	Fees FeeBooker
+	// Refunder gives back second payments from the exceptions queue; nil: finance
+	// resolves them by hand.
+	Refunder SecondPaymentRefunder
+	// Accounts are the WeChat Pay merchant accounts whose bills the daily task
+	// downloads and reconciles; none: no daily reconciliation.
+	Accounts []*wxpay.Client
 }
 
 // Config tunes a Service. The zero value works: defaults below.
@@ -138,6 +147,7 @@ func (s *Service) reconcile(ctx context.Context, mchid, date string, source Sour
 	}
 
 	m := newMatcher(run, from, to, s.cfg.CarryMargin)
+	m.collectFees = s.ports.Fees != nil
 	carried, err := s.exceptionsOf(ctx, recondb.ListExceptionsOfClassParams{Mchid: mchid, BillDate: dbDate(from.AddDate(0, 0, -1)),
 		Class: ClassOutsideWindow.String()})
 	if err != nil {
@@ -168,7 +178,13 @@ func (s *Service) reconcile(ctx context.Context, mchid, date string, source Sour
 	}
 	m.sweep(rd.Type())
 	run.BillType, run.Totals = rd.Type(), rd.Totals()
-	run.NetMilliFen = (run.Totals.SettlementTotal-run.Totals.RefundAmount)*1000 - run.Totals.FeeMilliFen
+	// The net counts each transaction once: a line the bill has twice (duplicate) is
+	// in the parser's totals, which must equal the bill's own summary, but not in
+	// what the day is worth. Malformed lines are in neither.
+	// A revoked trade (REVOKED) moved no money: it is not in the net either.
+	dup := run.Classes[ClassDuplicate]
+	run.NetMilliFen = (run.Totals.SettlementTotal-run.Totals.RefundAmount-dup.SettlementFen+dup.RefundFen-m.revokedSettleFen)*1000 -
+		(run.Totals.FeeMilliFen - dup.FeeMilliFen - m.revokedFeeMilli)
 	engineProblems := run.Problems
 	run.Problems = nil
 	for _, p := range rd.Problems() {
@@ -197,6 +213,14 @@ func (s *Service) reconcile(ctx context.Context, mchid, date string, source Sour
 		return nil, fmt.Errorf("reconciliation %s: save: %w", date, err)
 	}
 	phase("write results")
+	if len(m.fees) > 0 {
+		n, err := s.ports.Fees.BookFees(ctx, m.fees)
+		if err != nil { // the run stands; a re-run books what is missing
+			return nil, fmt.Errorf("reconciliation %s: book fees: %w", date, err)
+		}
+		s.log.InfoContext(ctx, "reconciliation: fees booked", "mchid", mchid, "date", date, "entries", n)
+		phase("book fees")
+	}
 	s.log.InfoContext(ctx, "reconciliation run", "mchid", mchid, "date", date, "attempt", run.Attempt, "state", run.State,
 		"lines", run.Totals.Count, "ours", run.LedgerRecords, "matched", run.Classes[ClassMatched].Items,
 		"exceptions", run.Exceptions(), "carried_in", run.CarriedIn, "repaired", run.Repaired, "problems", run.ProblemCount)
@@ -243,7 +267,7 @@ func (s *Service) save(ctx context.Context, run *Run, excs []Exception) error {
 		if err := q.LockRunDate(ctx, recondb.LockRunDateParams{Mchid: run.MchID, BillDate: run.Date}); err != nil {
 			return err
 		}
-		prev, err := q.DeleteRun(ctx, recondb.DeleteRunParams{Mchid: run.MchID, BillDate: day})
+		prev, err := q.DeleteRun(ctx, recondb.DeleteRunParams{Mchid: run.MchID, BillDate: day, BillType: string(run.BillType)})
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
@@ -276,8 +300,10 @@ func (s *Service) save(ctx context.Context, run *Run, excs []Exception) error {
 			}
 			rows[i] = exceptionRow(run.ID, e)
 		}
-		_, err = q.CopyExceptions(ctx, rows)
-		return err
+		if _, err = q.CopyExceptions(ctx, rows); err != nil {
+			return err
+		}
+		return queueRun(ctx, q, run, excs, run.FinishedAt)
 	})
 }
 

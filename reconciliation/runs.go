@@ -66,11 +66,12 @@ func (s *Service) ListRuns(ctx context.Context, caller *identity.Principal, f Ru
 		return RunPage{}, err
 	}
 	if f.After != "" {
-		date, mchid, ok := strings.Cut(f.After, "/")
+		date, rest, ok := strings.Cut(f.After, "/")
+		mchid, typ, _ := strings.Cut(rest, "/")
 		if p.AfterDate, err = filterDate("cursor", date); err != nil || !ok || mchid == "" {
 			return RunPage{}, errs.E(errs.KindInvalid, CodeInvalidFilter, "the cursor is the next_cursor of a previous page").WithField("cursor")
 		}
-		p.AfterMchid = mchid
+		p.AfterMchid, p.AfterType = mchid, typ
 	}
 	q := recondb.New(s.db)
 	rows, err := q.ListRuns(ctx, p)
@@ -98,7 +99,7 @@ func (s *Service) ListRuns(ctx context.Context, caller *identity.Principal, f Ru
 	}
 	if len(rows) == int(p.Lim) {
 		last := page.Runs[len(page.Runs)-1]
-		page.NextCursor = last.Date + "/" + last.MchID
+		page.NextCursor = last.Date + "/" + last.MchID + "/" + string(last.BillType)
 	}
 	return page, nil
 }

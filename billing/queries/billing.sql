@@ -70,7 +70,7 @@ SELECT * FROM billing.refunds WHERE order_id = $1 ORDER BY id;
 -- name: PendingRefundFen :one
 -- Refunds of the order asked for and not (yet) failed: what is no longer refundable.
 SELECT COALESCE(SUM(amount_fen), 0)::bigint FROM billing.refunds
-WHERE order_id = $1 AND state IN ('requested', 'processing', 'succeeded');
+WHERE order_id = $1 AND state IN ('requested', 'processing', 'succeeded', 'abnormal');
 
 -- name: UpdateRefund :exec
 UPDATE billing.refunds SET state = sqlc.arg(state),
@@ -87,8 +87,9 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9);
 SELECT * FROM billing.notifications_log WHERE out_trade_no = $1 ORDER BY id;
 
 -- name: InsertException :exec
-INSERT INTO billing.exceptions (id, kind, out_trade_no, out_refund_no, notification_id, detail, payload, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8);
+INSERT INTO billing.exceptions (id, kind, out_trade_no, out_refund_no, notification_id, detail, payload, created_at,
+    transaction_id, amount_fen)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10);
 
 -- name: ListExceptions :many
 SELECT * FROM billing.exceptions WHERE out_trade_no = $1 ORDER BY id;

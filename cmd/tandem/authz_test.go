@@ -116,6 +116,28 @@ var authzTable = []authzRow{
 	{"sh1.rep", "POST", "/api/v1/matching/merges/0190a6b2-0000-7000-8000-000000000000/undo", "", 403, code("identity.forbidden")},
 	{"finance", "POST", "/api/v1/matching/merges/0190a6b2-0000-7000-8000-000000000000/approve", "", 403, code("identity.forbidden")},
 	{"sh1.rep", "GET", "/api/v1/consumer/me/recommendations", "", 401, nil}, // a staff token is not a consumer's
+	// The exceptions queue (issue 14): finance reads and works it; sales, merchants and growth do not.
+	{"finance", "GET", "/api/v1/reconciliation/queue?state=open", "", 200, nil},
+	{"finance", "GET", "/api/v1/reconciliation/queue?state=shut", "", 400, code("recon.invalid_filter")},
+	{"finance", "GET", "/api/v1/reconciliation/queue/0190a6b2-0000-7000-8000-000000000000", "", 404, code("recon.queue_item_not_found")},
+	{"finance", "POST", "/api/v1/reconciliation/queue/0190a6b2-0000-7000-8000-000000000000/resolve", `{"resolution":"ok"}`, 404, code("recon.queue_item_not_found")},
+	{"finance", "POST", "/api/v1/reconciliation/queue/0190a6b2-0000-7000-8000-000000000000/notes", `{"note":""}`, 400, nil},
+	{"sh1.rep", "GET", "/api/v1/reconciliation/queue", "", 403, code("identity.forbidden")},
+	{"shop.owner", "POST", "/api/v1/reconciliation/queue/0190a6b2-0000-7000-8000-000000000000/assign", `{"assignee":null}`, 403, nil},
+	{"growth", "POST", "/api/v1/reconciliation/queue/0190a6b2-0000-7000-8000-000000000000/refund", "", 403, nil},
+	{"", "GET", "/api/v1/reconciliation/queue", "", 401, code("identity.unauthenticated")},
+	// Statements: finance reads and issues any merchant's; an owner reads only their own.
+	{"finance", "GET", "/api/v1/billing/merchants/{merchant:live}/statements/2025-03-14", "", 200, nil},
+	{"finance", "GET", "/api/v1/billing/merchants/{merchant:live}/statements/2025-03", "", 400, code("billing.invalid_period")},
+	{"live.owner", "GET", "/api/v1/billing/merchants/{merchant:live}/statements/2025-03-14", "", 200, nil},
+	{"shop.owner", "GET", "/api/v1/billing/merchants/{merchant:live}/statements/2025-03-14", "", 404, code("billing.statement_not_found")},
+	{"live.owner", "POST", "/api/v1/billing/merchants/{merchant:live}/statements/2025-03-14/issue", "", 403, nil},
+	{"sh1.rep", "GET", "/api/v1/billing/merchants/{merchant:live}/statements/2025-03-14", "", 403, nil},
+	{"finance", "POST", "/api/v1/billing/statements/0190a6b2-0000-7000-8000-000000000000/paid", `{"reference":"CMB-1"}`, 404, code("billing.statement_not_found")},
+	{"live.owner", "POST", "/api/v1/billing/statements/0190a6b2-0000-7000-8000-000000000000/paid", `{"reference":"CMB-1"}`, 403, nil},
+	// A second payment is given back by finance only.
+	{"finance", "POST", "/api/v1/billing/exceptions/0190a6b2-0000-7000-8000-000000000000/refund", "", 404, code("billing.exception_not_found")},
+	{"live.owner", "POST", "/api/v1/billing/exceptions/0190a6b2-0000-7000-8000-000000000000/refund", "", 403, nil},
 	{"growth", "GET", "/api/v1/me", "", 200, lacks("merchant.lead.read")},
 	{"reviewer", "GET", "/api/v1/me", "", 200, has("merchant.onboarding.review", "subtree")},
 	{"shop.owner", "GET", "/api/v1/me", "", 200, has("merchant.portal.read", "merchant")},
@@ -193,15 +215,16 @@ type authzRow struct {
 }
 
 type authzWorld struct {
-	demo      identity.Demo
-	tokens    map[string]string    // login → secret
-	tokenIDs  map[string]string    // login → token id
-	sessions  map[string][2]string // login → cookie, csrf
-	roles     map[string]string
-	bad       map[string]string // revoked, expired, unknown, malformed → secret
-	leads     map[string]string // rep login → their private lead
-	order     string            // an order of the consumer demo at the live demo merchant
-	liveOwner string            // the live demo merchant's owner login
+	demo         identity.Demo
+	tokens       map[string]string    // login → secret
+	tokenIDs     map[string]string    // login → token id
+	sessions     map[string][2]string // login → cookie, csrf
+	roles        map[string]string
+	bad          map[string]string // revoked, expired, unknown, malformed → secret
+	leads        map[string]string // rep login → their private lead
+	order        string            // an order of the consumer demo at the live demo merchant
+	liveMerchant string            // the merchant of the demo order
+	liveOwner    string            // the live demo merchant's owner login
 }
 
 func TestAuthorizationTable(t *testing.T) {
@@ -303,6 +326,7 @@ func newAuthzWorld(t testing.TB, a *app) *authzWorld {
 		t.Fatal(err)
 	}
 	w.order = order.ID.String()
+	w.liveMerchant = d.merchantID.String()
 	owner := d.logins[len(d.logins)-1]
 	w.liveOwner = owner.Login
 	s, err := a.identity.Login(ctx, identity.LoginAttempt{Login: owner.Login, Password: owner.Password, IP: "127.0.0.1"})
@@ -357,6 +381,9 @@ func (w *authzWorld) expand(t testing.TB, s string) string {
 			v = w.demo.Units[g[2]].String()
 		case "merchant":
 			v = w.demo.Merchants[g[2]].String()
+			if g[2] == "live" { // the live merchant of the demo order (live.owner's)
+				v = w.liveMerchant
+			}
 		case "token":
 			v = w.tokenIDs[g[2]]
 		case "role":

@@ -48,7 +48,8 @@ func (a *app) openPayments(ctx context.Context) error {
 	a.matching = matching.New(deps, matching.Ports{}, matching.Config{})
 	// The ports are fixed at construction: the service is made again, with billing.
 	ledger := billingledger.Adapter{Billing: a.billing}
-	a.recon = reconciliation.New(deps, reconciliation.Ports{Repairer: ledger, Ledger: ledger}, reconciliation.Config{})
+	a.recon = reconciliation.New(deps, reconciliation.Ports{Repairer: ledger, Ledger: ledger, Refunder: ledger, Fees: ledger,
+		Accounts: []*wxpay.Client{pay}}, reconciliation.Config{})
 	return nil
 }
 

@@ -42,7 +42,12 @@ FOR UPDATE SKIP LOCKED and leases). Periodic tasks carry a per-period task id, s
 second scheduler for a moment (a rolling update) enqueues nothing twice.
 
 Periodic tasks (schedule in Asia/Shanghai):
-  platform:cleanup   @hourly   delete outbox rows sent over 7 days ago and done by every subscriber, and idempotency keys past their 24 h
+  platform:cleanup         @hourly      delete outbox rows sent over 7 days ago and done by every subscriber, and idempotency keys past their 24 h
+  billing:sweep-paying     @every 5m    ask WeChat about orders still paying after 10 minutes and apply what it says
+  billing:close-expired    @every 5m    close orders unpaid 2 hours after they were placed (at WeChat first; one paid meanwhile is applied)
+  billing:retry-refunds    @every 5m    retry refunds WeChat never answered (same out_refund_no), cancel them after 5 calls
+  billing:follow-refunds   @every 10m   ask WeChat about PROCESSING and ABNORMAL refunds until they settle
+  reconciliation:daily     5,35 10-23 * * *   reconcile yesterday's bill of every merchant account (again every 30 min while WeChat is making it)
 `
 
 func workerCmd() *cobra.Command {

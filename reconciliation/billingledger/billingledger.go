@@ -7,8 +7,11 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/google/uuid"
+
 	"github.com/tandemcrm/tandem/billing"
 	"github.com/tandemcrm/tandem/reconciliation"
+	"github.com/tandemcrm/tandem/shared/identity"
 )
 
 // Adapter implements reconciliation.LedgerSource and reconciliation.Repairer over
@@ -43,4 +46,24 @@ func (a Adapter) Repair(ctx context.Context, req reconciliation.RepairRequest) (
 		return a.Billing.QueryRefundAndApply(ctx, req.OutRefundNo)
 	}
 	return false, fmt.Errorf("billingledger: cannot repair a %s", req.Kind)
+}
+
+var _ reconciliation.SecondPaymentRefunder = Adapter{}
+
+// RefundSecondPayment implements reconciliation.SecondPaymentRefunder with
+// billing's refund of a second payment.
+func (a Adapter) RefundSecondPayment(ctx context.Context, p *identity.Principal, exceptionID uuid.UUID) (string, error) {
+	r, err := a.Billing.RefundSecondPayment(ctx, p, exceptionID)
+	return r.OutRefundNo, err
+}
+
+var _ reconciliation.FeeBooker = Adapter{}
+
+// BookFees implements reconciliation.FeeBooker with billing's fee entries.
+func (a Adapter) BookFees(ctx context.Context, fees []reconciliation.FeeFact) (int, error) {
+	out := make([]billing.BillFee, len(fees))
+	for i, f := range fees {
+		out[i] = billing.BillFee{OutTradeNo: f.OutTradeNo, OutRefundNo: f.OutRefundNo, FeeMilliFen: f.FeeMilliFen}
+	}
+	return a.Billing.BookFees(ctx, out)
 }

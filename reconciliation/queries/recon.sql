@@ -3,8 +3,9 @@
 SELECT pg_advisory_xact_lock(hashtextextended('recon.run:' || sqlc.arg(mchid)::text || ':' || sqlc.arg(bill_date)::text, 0));
 
 -- name: DeleteRun :one
--- The run being replaced; its classes and exceptions go with it (ON DELETE CASCADE).
-DELETE FROM recon.runs WHERE mchid = $1 AND bill_date = $2 RETURNING attempt;
+-- The run being replaced (same merchant, date and bill type); its classes and
+-- exceptions go with it (ON DELETE CASCADE).
+DELETE FROM recon.runs WHERE mchid = $1 AND bill_date = $2 AND bill_type = $3 RETURNING attempt;
 
 -- name: InsertRun :exec
 INSERT INTO recon.runs (id, mchid, bill_date, attempt, source, state, bill_type, started_at, finished_at,
@@ -24,7 +25,9 @@ INSERT INTO recon.exceptions (id, run_id, seq, class, kind, out_trade_no, transa
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21);
 
 -- name: GetRun :one
-SELECT * FROM recon.runs WHERE mchid = $1 AND bill_date = $2;
+-- The run of record of a date: the ALL run, else the latest of another type.
+SELECT * FROM recon.runs WHERE mchid = $1 AND bill_date = $2
+ORDER BY (bill_type = 'ALL') DESC, finished_at DESC LIMIT 1;
 
 -- name: ListRunClasses :many
 SELECT * FROM recon.run_classes WHERE run_id = $1;
@@ -35,8 +38,9 @@ SELECT * FROM recon.exceptions WHERE run_id = $1 ORDER BY seq;
 -- name: ListExceptionsOfClass :many
 -- The exceptions of one class of a date's current run: the previous date's
 -- outside_window items are carried into the next run with it.
+-- Only the ALL run carries: a SUCCESS or REFUND run saw half the day.
 SELECT e.* FROM recon.exceptions e JOIN recon.runs r ON r.id = e.run_id
-WHERE r.mchid = $1 AND r.bill_date = $2 AND e.class = $3
+WHERE r.mchid = $1 AND r.bill_date = $2 AND e.class = $3 AND r.bill_type = 'ALL'
 ORDER BY e.seq;
 
 -- name: ListRepaired :many
@@ -56,16 +60,17 @@ LIMIT $2;
 SELECT * FROM recon.runs WHERE id = $1;
 
 -- name: ListRuns :many
--- The current runs, newest business day first, then by merchant; keyset paged on
--- (bill_date, mchid). Empty filters match everything.
+-- The current runs, newest business day first, then by merchant and bill type
+-- (ALL, the run of record, first); keyset paged on (bill_date, mchid, bill_type).
+-- Empty filters match everything.
 SELECT * FROM recon.runs
 WHERE (sqlc.arg(mchid)::text = '' OR mchid = sqlc.arg(mchid)::text)
   AND (sqlc.arg(state)::text = '' OR state = sqlc.arg(state)::text)
   AND (sqlc.narg(since)::date IS NULL OR bill_date >= sqlc.narg(since)::date)
   AND (sqlc.narg(until)::date IS NULL OR bill_date <= sqlc.narg(until)::date)
   AND (sqlc.narg(after_date)::date IS NULL
-       OR (bill_date, mchid) < (sqlc.narg(after_date)::date, sqlc.arg(after_mchid)::text))
-ORDER BY bill_date DESC, mchid DESC
+       OR (bill_date, mchid, bill_type) < (sqlc.narg(after_date)::date, sqlc.arg(after_mchid)::text, sqlc.arg(after_type)::text))
+ORDER BY bill_date DESC, mchid DESC, bill_type DESC
 LIMIT sqlc.arg(lim);
 
 -- name: ListClassesOfRuns :many
@@ -78,3 +83,7 @@ WHERE run_id = sqlc.arg(run_id) AND seq > sqlc.arg(after_seq)
   AND (sqlc.arg(class)::text = '' OR class = sqlc.arg(class)::text)
 ORDER BY seq
 LIMIT sqlc.arg(lim);
+
+-- name: HasRunOfRecord :one
+-- Whether a date has its ALL run (downloaded, read from a file, or of a no-bill day).
+SELECT EXISTS (SELECT 1 FROM recon.runs WHERE mchid = $1 AND bill_date = $2 AND bill_type = 'ALL');

@@ -14,7 +14,39 @@ const (
 	TopicPaymentSucceeded Topic = "billing.payment_succeeded"
 	// TopicRefundSucceeded: a refund of an order went through. Key: the order id.
 	TopicRefundSucceeded Topic = "billing.refund_succeeded"
+	// TopicOrderClosed: an unpaid order was closed (by its consumer, or by the
+	// scheduler once it expired); what it reserved (a coupon) is free again. Key: the
+	// order id.
+	TopicOrderClosed Topic = "billing.order_closed"
+	// TopicPaymentException: billing recorded what WeChat reported and it could not
+	// apply (a second payment of an order, a notification that disagrees with our
+	// order or refund, an ABNORMAL refund): an item for finance's exceptions queue.
+	// Key: the exception id.
+	TopicPaymentException Topic = "billing.payment_exception"
 )
+
+// PaymentException is the payload of TopicPaymentException.
+type PaymentException struct {
+	ExceptionID   uuid.UUID `json:"exception_id"`
+	Kind          string    `json:"kind"` // billing's exception kind: second_transaction, mismatch, ...
+	MchID         string    `json:"mchid"`
+	OutTradeNo    string    `json:"out_trade_no"`
+	OutRefundNo   string    `json:"out_refund_no"`
+	TransactionID string    `json:"transaction_id"` // a second payment's
+	AmountFen     int64     `json:"amount_fen"`     // a second payment's amount
+	Detail        string    `json:"detail"`
+	At            time.Time `json:"at"`
+}
+
+// OrderClosed is the payload of TopicOrderClosed.
+type OrderClosed struct {
+	OrderID    uuid.UUID `json:"order_id"`
+	OrderNo    string    `json:"order_no"`
+	ConsumerID uuid.UUID `json:"consumer_id"`
+	MerchantID uuid.UUID `json:"merchant_id"`
+	Cause      string    `json:"cause"` // "close" (the consumer) or "expired"
+	ClosedAt   time.Time `json:"closed_at"`
+}
 
 // PaymentSucceeded is the payload of TopicPaymentSucceeded.
 type PaymentSucceeded struct {

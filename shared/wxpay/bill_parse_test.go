@@ -209,3 +209,23 @@ func TestFormatFen(t *testing.T) {
 		t.Errorf("FormatMilliFen = %s", got)
 	}
 }
+
+// TestParseTrimsValuesAndRequiresColumns: padding around a value is not part of it
+// (a trailing space no longer makes the whole day incomplete); a bill without a
+// column reconciliation needs is refused whole, not read as zeros.
+func TestParseTrimsValuesAndRequiresColumns(t *testing.T) {
+	padded := strings.Replace(sampleAll, "`6.00,`0.00,`0,`0,", "`6.00 ,`0.00,`0,`0,", 1)
+	padded = strings.Replace(padded, "`0.04000,", "` 0.04000 ,", 1)
+	r, lines := readAll(t, padded)
+	if r.ProblemCount() != 0 || lines[0].SettlementTotal != 600 || lines[0].FeeMilliFen != 4000 {
+		t.Fatalf("padded values: %+v, problems %v", lines[0], r.Problems())
+	}
+	noFee := strings.Replace(sampleAll, ",手续费,", ",手续费X,", 1)
+	if _, err := wxpay.NewTradeBillReader(strings.NewReader(noFee)); !errors.Is(err, wxpay.ErrNotABill) || !strings.Contains(err.Error(), "手续费") {
+		t.Fatalf("a bill without 手续费: %v", err)
+	}
+	noRefundNo := strings.Replace(sampleAll, ",商户退款单号,", ",商户退款号,", 1)
+	if _, err := wxpay.NewTradeBillReader(strings.NewReader(noRefundNo)); err == nil || !strings.Contains(err.Error(), "商户退款单号") {
+		t.Fatalf("an ALL bill without 商户退款单号: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -169,7 +170,38 @@ func NewTradeBillReader(r io.Reader) (*TradeBillReader, error) {
 	default:
 		t.typ = TradeBillSuccess
 	}
+	if missing := t.missingColumns(); len(missing) > 0 {
+		return nil, fmt.Errorf("%w: the %s bill lacks the column(s) %s", ErrNotABill, t.typ, strings.Join(missing, ", "))
+	}
 	return t, nil
+}
+
+// requiredTradeColumns are what reconciliation cannot do without, per bill type:
+// a bill without one of them is refused whole rather than read as zeros.
+var requiredTradeColumns = map[tradeCol]string{tcTradeTime: "交易时间", tcMchID: "商户号", tcTransactionID: "微信订单号",
+	tcOutTradeNo: "商户订单号", tcTradeState: "交易状态", tcFee: "手续费"}
+
+var requiredRefundColumns = map[tradeCol]string{tcRefundID: "微信退款单号", tcOutRefundNo: "商户退款单号",
+	tcRefundAmount: "退款金额", tcRefundStatus: "退款状态"}
+
+func (t *TradeBillReader) missingColumns() []string {
+	var missing []string
+	need := func(req map[tradeCol]string) {
+		for c, name := range req {
+			if !slices.Contains(t.cols, c) {
+				missing = append(missing, name)
+			}
+		}
+	}
+	need(requiredTradeColumns)
+	if t.typ != TradeBillSuccess {
+		need(requiredRefundColumns)
+	}
+	if !slices.Contains(t.cols, tcSettlementTotal) && !slices.Contains(t.cols, tcLegacyTotal) {
+		missing = append(missing, "应结订单金额")
+	}
+	slices.Sort(missing)
+	return missing
 }
 
 // Type is the bill type the header shows.
@@ -237,6 +269,10 @@ func (t *TradeBillReader) decode(fields []string) bool {
 	*l = TradeLine{LineNo: t.b.sc.lineNo}
 	for i, f := range fields {
 		var ok = true
+		// Spaces around a value (an export tool's padding) are not part of it.
+		if f != "" && (f[0] == ' ' || f[len(f)-1] == ' ' || f[0] == '\t' || f[len(f)-1] == '\t') {
+			f = strings.TrimSpace(f)
+		}
 		switch t.cols[i] {
 		case tcTradeTime:
 			l.TradeTime, ok = parseBillTime(f)

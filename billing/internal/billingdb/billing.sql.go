@@ -129,7 +129,7 @@ func (q *Queries) GetPayment(ctx context.Context, orderID uuid.UUID) (BillingPay
 }
 
 const getRefund = `-- name: GetRefund :one
-SELECT id, order_id, out_refund_no, request_key, refund_id, amount_fen, reason, state, requested_by, created_at, wx_created_at, succeeded_at FROM billing.refunds WHERE id = $1
+SELECT id, order_id, out_refund_no, request_key, refund_id, amount_fen, reason, state, requested_by, created_at, wx_created_at, succeeded_at, attempts, last_error, rejected_at FROM billing.refunds WHERE id = $1
 `
 
 func (q *Queries) GetRefund(ctx context.Context, id uuid.UUID) (BillingRefund, error) {
@@ -148,12 +148,15 @@ func (q *Queries) GetRefund(ctx context.Context, id uuid.UUID) (BillingRefund, e
 		&i.CreatedAt,
 		&i.WxCreatedAt,
 		&i.SucceededAt,
+		&i.Attempts,
+		&i.LastError,
+		&i.RejectedAt,
 	)
 	return i, err
 }
 
 const getRefundByKey = `-- name: GetRefundByKey :one
-SELECT id, order_id, out_refund_no, request_key, refund_id, amount_fen, reason, state, requested_by, created_at, wx_created_at, succeeded_at FROM billing.refunds WHERE order_id = $1 AND request_key = $2
+SELECT id, order_id, out_refund_no, request_key, refund_id, amount_fen, reason, state, requested_by, created_at, wx_created_at, succeeded_at, attempts, last_error, rejected_at FROM billing.refunds WHERE order_id = $1 AND request_key = $2
 `
 
 type GetRefundByKeyParams struct {
@@ -177,13 +180,17 @@ func (q *Queries) GetRefundByKey(ctx context.Context, arg GetRefundByKeyParams) 
 		&i.CreatedAt,
 		&i.WxCreatedAt,
 		&i.SucceededAt,
+		&i.Attempts,
+		&i.LastError,
+		&i.RejectedAt,
 	)
 	return i, err
 }
 
 const insertException = `-- name: InsertException :exec
-INSERT INTO billing.exceptions (id, kind, out_trade_no, out_refund_no, notification_id, detail, payload, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO billing.exceptions (id, kind, out_trade_no, out_refund_no, notification_id, detail, payload, created_at,
+    transaction_id, amount_fen)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 `
 
 type InsertExceptionParams struct {
@@ -195,6 +202,8 @@ type InsertExceptionParams struct {
 	Detail         string
 	Payload        string
 	CreatedAt      time.Time
+	TransactionID  string
+	AmountFen      int64
 }
 
 func (q *Queries) InsertException(ctx context.Context, arg InsertExceptionParams) error {
@@ -207,6 +216,8 @@ func (q *Queries) InsertException(ctx context.Context, arg InsertExceptionParams
 		arg.Detail,
 		arg.Payload,
 		arg.CreatedAt,
+		arg.TransactionID,
+		arg.AmountFen,
 	)
 	return err
 }
@@ -512,7 +523,7 @@ func (q *Queries) ListDeliveries(ctx context.Context, orderID uuid.UUID) ([]Bill
 }
 
 const listExceptions = `-- name: ListExceptions :many
-SELECT id, kind, out_trade_no, out_refund_no, notification_id, detail, payload, created_at FROM billing.exceptions WHERE out_trade_no = $1 ORDER BY id
+SELECT id, kind, out_trade_no, out_refund_no, notification_id, detail, payload, created_at, assignee, resolved_at, resolved_by, resolution, transaction_id, amount_fen FROM billing.exceptions WHERE out_trade_no = $1 ORDER BY id
 `
 
 func (q *Queries) ListExceptions(ctx context.Context, outTradeNo string) ([]BillingException, error) {
@@ -533,6 +544,12 @@ func (q *Queries) ListExceptions(ctx context.Context, outTradeNo string) ([]Bill
 			&i.Detail,
 			&i.Payload,
 			&i.CreatedAt,
+			&i.Assignee,
+			&i.ResolvedAt,
+			&i.ResolvedBy,
+			&i.Resolution,
+			&i.TransactionID,
+			&i.AmountFen,
 		); err != nil {
 			return nil, err
 		}
@@ -639,7 +656,7 @@ func (q *Queries) ListOrders(ctx context.Context, arg ListOrdersParams) ([]Billi
 }
 
 const listRefunds = `-- name: ListRefunds :many
-SELECT id, order_id, out_refund_no, request_key, refund_id, amount_fen, reason, state, requested_by, created_at, wx_created_at, succeeded_at FROM billing.refunds WHERE order_id = $1 ORDER BY id
+SELECT id, order_id, out_refund_no, request_key, refund_id, amount_fen, reason, state, requested_by, created_at, wx_created_at, succeeded_at, attempts, last_error, rejected_at FROM billing.refunds WHERE order_id = $1 ORDER BY id
 `
 
 func (q *Queries) ListRefunds(ctx context.Context, orderID uuid.UUID) ([]BillingRefund, error) {
@@ -664,6 +681,9 @@ func (q *Queries) ListRefunds(ctx context.Context, orderID uuid.UUID) ([]Billing
 			&i.CreatedAt,
 			&i.WxCreatedAt,
 			&i.SucceededAt,
+			&i.Attempts,
+			&i.LastError,
+			&i.RejectedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -732,7 +752,7 @@ func (q *Queries) LockOrderByNo(ctx context.Context, orderNo string) (BillingOrd
 }
 
 const lockRefundByNo = `-- name: LockRefundByNo :one
-SELECT id, order_id, out_refund_no, request_key, refund_id, amount_fen, reason, state, requested_by, created_at, wx_created_at, succeeded_at FROM billing.refunds WHERE out_refund_no = $1 FOR UPDATE
+SELECT id, order_id, out_refund_no, request_key, refund_id, amount_fen, reason, state, requested_by, created_at, wx_created_at, succeeded_at, attempts, last_error, rejected_at FROM billing.refunds WHERE out_refund_no = $1 FOR UPDATE
 `
 
 func (q *Queries) LockRefundByNo(ctx context.Context, outRefundNo string) (BillingRefund, error) {
@@ -751,6 +771,9 @@ func (q *Queries) LockRefundByNo(ctx context.Context, outRefundNo string) (Billi
 		&i.CreatedAt,
 		&i.WxCreatedAt,
 		&i.SucceededAt,
+		&i.Attempts,
+		&i.LastError,
+		&i.RejectedAt,
 	)
 	return i, err
 }
@@ -817,7 +840,7 @@ func (q *Queries) OrderPostings(ctx context.Context, orderID uuid.UUID) ([]Order
 
 const pendingRefundFen = `-- name: PendingRefundFen :one
 SELECT COALESCE(SUM(amount_fen), 0)::bigint FROM billing.refunds
-WHERE order_id = $1 AND state IN ('requested', 'processing', 'succeeded')
+WHERE order_id = $1 AND state IN ('requested', 'processing', 'succeeded', 'abnormal')
 `
 
 // Refunds of the order asked for and not (yet) failed: what is no longer refundable.

@@ -20,6 +20,20 @@ type BillingException struct {
 	Detail         string
 	Payload        string
 	CreatedAt      time.Time
+	Assignee       uuid.NullUUID
+	ResolvedAt     *time.Time
+	ResolvedBy     uuid.NullUUID
+	Resolution     string
+	TransactionID  string
+	AmountFen      int64
+}
+
+type BillingExceptionNote struct {
+	ID          uuid.UUID
+	ExceptionID uuid.UUID
+	Author      uuid.UUID
+	Body        string
+	CreatedAt   time.Time
 }
 
 type BillingJournalEntry struct {
@@ -108,6 +122,31 @@ type BillingRefund struct {
 	CreatedAt   time.Time
 	WxCreatedAt *time.Time
 	SucceededAt *time.Time
+	Attempts    int32
+	LastError   string
+	RejectedAt  *time.Time
+}
+
+type BillingStatement struct {
+	ID             uuid.UUID
+	MerchantID     uuid.UUID
+	Cycle          string
+	PeriodStart    pgtype.Date
+	PeriodEnd      pgtype.Date
+	PayableOn      pgtype.Date
+	GrossFen       int64
+	RefundsFen     int64
+	CommissionFen  int64
+	FeesFen        int64
+	AdjustmentsFen int64
+	NetFen         int64
+	Payments       int32
+	Refunds        int32
+	IssuedAt       time.Time
+	IssuedBy       uuid.NullUUID
+	PaidAt         *time.Time
+	PaidBy         uuid.NullUUID
+	PayoutRef      string
 }
 
 type BillingWebhookDelivery struct {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type ReconException struct {
@@ -32,6 +33,36 @@ type ReconException struct {
 	CarriedFrom     *time.Time
 	RepairedAt      *time.Time
 	Note            string
+}
+
+type ReconQueueItem struct {
+	ID            uuid.UUID
+	Source        string
+	ItemKey       string
+	Mchid         string
+	BillDate      *time.Time
+	Kind          string
+	OutTradeNo    string
+	OutRefundNo   string
+	TransactionID string
+	AmountFen     *int64
+	Detail        string
+	RunID         pgtype.UUID
+	State         string
+	Assignee      pgtype.UUID
+	Resolution    string
+	ResolvedBy    pgtype.UUID
+	ResolvedAt    *time.Time
+	FirstSeen     time.Time
+	LastSeen      time.Time
+}
+
+type ReconQueueNote struct {
+	ID        uuid.UUID
+	ItemID    uuid.UUID
+	Author    uuid.UUID
+	Body      string
+	CreatedAt time.Time
 }
 
 type ReconRun struct {

@@ -51,17 +51,19 @@ type CopyRunClassesParams struct {
 }
 
 const deleteRun = `-- name: DeleteRun :one
-DELETE FROM recon.runs WHERE mchid = $1 AND bill_date = $2 RETURNING attempt
+DELETE FROM recon.runs WHERE mchid = $1 AND bill_date = $2 AND bill_type = $3 RETURNING attempt
 `
 
 type DeleteRunParams struct {
 	Mchid    string
 	BillDate time.Time
+	BillType string
 }
 
-// The run being replaced; its classes and exceptions go with it (ON DELETE CASCADE).
+// The run being replaced (same merchant, date and bill type); its classes and
+// exceptions go with it (ON DELETE CASCADE).
 func (q *Queries) DeleteRun(ctx context.Context, arg DeleteRunParams) (int32, error) {
-	row := q.db.QueryRow(ctx, deleteRun, arg.Mchid, arg.BillDate)
+	row := q.db.QueryRow(ctx, deleteRun, arg.Mchid, arg.BillDate, arg.BillType)
 	var attempt int32
 	err := row.Scan(&attempt)
 	return attempt, err
@@ -69,6 +71,7 @@ func (q *Queries) DeleteRun(ctx context.Context, arg DeleteRunParams) (int32, er
 
 const getRun = `-- name: GetRun :one
 SELECT id, mchid, bill_date, attempt, source, state, bill_type, started_at, finished_at, bill_lines, order_fen, settlement_fen, refund_fen, requested_refund_fen, fee_milli_fen, net_milli_fen, ledger_records, carried_in, repaired, problem_count, problems FROM recon.runs WHERE mchid = $1 AND bill_date = $2
+ORDER BY (bill_type = 'ALL') DESC, finished_at DESC LIMIT 1
 `
 
 type GetRunParams struct {
@@ -76,6 +79,7 @@ type GetRunParams struct {
 	BillDate time.Time
 }
 
+// The run of record of a date: the ALL run, else the latest of another type.
 func (q *Queries) GetRun(ctx context.Context, arg GetRunParams) (ReconRun, error) {
 	row := q.db.QueryRow(ctx, getRun, arg.Mchid, arg.BillDate)
 	var i ReconRun
@@ -136,6 +140,23 @@ func (q *Queries) GetRunByID(ctx context.Context, id uuid.UUID) (ReconRun, error
 		&i.Problems,
 	)
 	return i, err
+}
+
+const hasRunOfRecord = `-- name: HasRunOfRecord :one
+SELECT EXISTS (SELECT 1 FROM recon.runs WHERE mchid = $1 AND bill_date = $2 AND bill_type = 'ALL')
+`
+
+type HasRunOfRecordParams struct {
+	Mchid    string
+	BillDate time.Time
+}
+
+// Whether a date has its ALL run (downloaded, read from a file, or of a no-bill day).
+func (q *Queries) HasRunOfRecord(ctx context.Context, arg HasRunOfRecordParams) (bool, error) {
+	row := q.db.QueryRow(ctx, hasRunOfRecord, arg.Mchid, arg.BillDate)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
 }
 
 const insertRun = `-- name: InsertRun :exec
@@ -280,7 +301,7 @@ func (q *Queries) ListExceptions(ctx context.Context, runID uuid.UUID) ([]ReconE
 
 const listExceptionsOfClass = `-- name: ListExceptionsOfClass :many
 SELECT e.id, e.run_id, e.seq, e.class, e.kind, e.out_trade_no, e.transaction_id, e.out_refund_no, e.refund_id, e.line_no, e.bill_state, e.bill_time, e.bill_amount_fen, e.bill_fee_milli_fen, e.our_status, e.our_time, e.our_amount_fen, e.our_fee_fen, e.carried_from, e.repaired_at, e.note FROM recon.exceptions e JOIN recon.runs r ON r.id = e.run_id
-WHERE r.mchid = $1 AND r.bill_date = $2 AND e.class = $3
+WHERE r.mchid = $1 AND r.bill_date = $2 AND e.class = $3 AND r.bill_type = 'ALL'
 ORDER BY e.seq
 `
 
@@ -292,6 +313,7 @@ type ListExceptionsOfClassParams struct {
 
 // The exceptions of one class of a date's current run: the previous date's
 // outside_window items are carried into the next run with it.
+// Only the ALL run carries: a SUCCESS or REFUND run saw half the day.
 func (q *Queries) ListExceptionsOfClass(ctx context.Context, arg ListExceptionsOfClassParams) ([]ReconException, error) {
 	rows, err := q.db.Query(ctx, listExceptionsOfClass, arg.Mchid, arg.BillDate, arg.Class)
 	if err != nil {
@@ -494,9 +516,9 @@ WHERE ($1::text = '' OR mchid = $1::text)
   AND ($3::date IS NULL OR bill_date >= $3::date)
   AND ($4::date IS NULL OR bill_date <= $4::date)
   AND ($5::date IS NULL
-       OR (bill_date, mchid) < ($5::date, $6::text))
-ORDER BY bill_date DESC, mchid DESC
-LIMIT $7
+       OR (bill_date, mchid, bill_type) < ($5::date, $6::text, $7::text))
+ORDER BY bill_date DESC, mchid DESC, bill_type DESC
+LIMIT $8
 `
 
 type ListRunsParams struct {
@@ -506,11 +528,13 @@ type ListRunsParams struct {
 	Until      *time.Time
 	AfterDate  *time.Time
 	AfterMchid string
+	AfterType  string
 	Lim        int32
 }
 
-// The current runs, newest business day first, then by merchant; keyset paged on
-// (bill_date, mchid). Empty filters match everything.
+// The current runs, newest business day first, then by merchant and bill type
+// (ALL, the run of record, first); keyset paged on (bill_date, mchid, bill_type).
+// Empty filters match everything.
 func (q *Queries) ListRuns(ctx context.Context, arg ListRunsParams) ([]ReconRun, error) {
 	rows, err := q.db.Query(ctx, listRuns,
 		arg.Mchid,
@@ -519,6 +543,7 @@ func (q *Queries) ListRuns(ctx context.Context, arg ListRunsParams) ([]ReconRun,
 		arg.Until,
 		arg.AfterDate,
 		arg.AfterMchid,
+		arg.AfterType,
 		arg.Lim,
 	)
 	if err != nil {

@@ -231,7 +231,7 @@ func (s *Sim) Refund(ctx context.Context, r RefundRequest) (*refund, error) {
 }
 
 // SettleRefund ends a PROCESSING refund as SUCCESS (booking the money), CLOSED
-// or ABNORMAL, and sends the REFUND.* notification when the refund has a
+// or ABNORMAL (and an ABNORMAL one as SUCCESS or CLOSED), and sends the REFUND.* notification when the refund has a
 // notify_url. at defaults to the simulator clock.
 func (s *Sim) SettleRefund(ctx context.Context, mchID, outRefundNo, status string, at *time.Time) (*refund, error) {
 	switch status {
@@ -257,7 +257,9 @@ func (s *Sim) SettleRefund(ctx context.Context, mchID, outRefundNo, status strin
 		} else if err != nil {
 			return err
 		}
-		if r.Status != "PROCESSING" {
+		// An ABNORMAL refund is not final at WeChat: the merchant has it paid another
+		// way (or WeChat retries), and it ends SUCCESS or CLOSED.
+		if r.Status != "PROCESSING" && (r.Status != "ABNORMAL" || status == "ABNORMAL") {
 			return opErrorf(http.StatusConflict, "refund %s is %s", outRefundNo, r.Status)
 		}
 		if o, err = orderByTransactionID(ctx, tx, m.MchID, r.TransactionID, false); err != nil {
