@@ -40,6 +40,7 @@ second scheduler for a moment (a rolling update) enqueues nothing twice.
 
 Periodic tasks (schedule in Asia/Shanghai):
   platform:cleanup   @hourly   delete outbox rows sent over 7 days ago and idempotency keys past their 24 h
+  matching:rebuild   30 3 * * *   recompute co-purchase pairs and every consumer's recommendations
 `
 
 func workerCmd() *cobra.Command {
