@@ -18,8 +18,9 @@ import (
 	"github.com/tandemcrm/tandem/shared/redistest"
 )
 
-func TestMergeAndUndoExactly(t *testing.T) {
-	t.Parallel()
+// staffWorld is a world with identity's demo staff, for the steps that need a caller.
+func staffWorld(t *testing.T) (*world, *identity.Service, func(login string) *identity.Principal) {
+	t.Helper()
 	db := pgtest.New(t, audit.Migrations, identity.Migrations, matching.Migrations)
 	ctx := context.Background()
 	ids := identity.NewService(db, redistest.New(t).Client(t), identity.Config{Argon2: identity.Argon2Params{Memory: 64, Time: 1, Threads: 1}})
@@ -39,6 +40,13 @@ func TestMergeAndUndoExactly(t *testing.T) {
 	for _, s := range w.svc.Subscriptions() {
 		w.subs[s.Topic] = s
 	}
+	return w, ids, as
+}
+
+func TestMergeAndUndoExactly(t *testing.T) {
+	t.Parallel()
+	w, _, as := staffWorld(t)
+	ctx, db := w.ctx, w.db
 	a, b := w.live("A", "restaurant", 31.23, 121.47), w.live("B", "restaurant", 31.231, 121.47)
 	c, d := w.live("C", "cafe", 31.232, 121.47), w.live("D", "cafe", 31.233, 121.47)
 	x, y := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
@@ -124,5 +132,63 @@ func TestMergeAndUndoExactly(t *testing.T) {
 	}
 	if _, err := w.svc.Approve(ctx, as("growth"), q[0].ID); !errs.Is(err, matching.CodeMergeState) {
 		t.Fatalf("approve a rejected pair: %v", err)
+	}
+}
+
+// A sign-in whose claims name an identifier bound to another consumer: identity publishes
+// it, matching merges on a shared unionid and queues a shared (unverified) phone.
+func TestSharedIdentifiersFromSignIns(t *testing.T) {
+	t.Parallel()
+	w, ids, as := staffWorld(t)
+	resolve := func(c identity.ConsumerClaims) uuid.UUID {
+		id, _, err := ids.ResolveConsumer(w.ctx, c)
+		w.must(err)
+		return id
+	}
+	x := resolve(identity.ConsumerClaims{AppID: "wx1", OpenID: "o1", UnionID: "u1"})
+	y := resolve(identity.ConsumerClaims{AppID: "wx2", OpenID: "o2"})
+	z := resolve(identity.ConsumerClaims{AppID: "wx1", OpenID: "o3", Phone: "13700000000"})
+	// y signs in again, now with the unionid x holds; a new consumer w with z's phone.
+	if again := resolve(identity.ConsumerClaims{AppID: "wx2", OpenID: "o2", UnionID: "u1"}); again != y {
+		t.Fatal("the openid no longer names its consumer")
+	}
+	v := resolve(identity.ConsumerClaims{AppID: "wx3", OpenID: "o4", Phone: "137-0000-0000"})
+	_ = resolve(identity.ConsumerClaims{AppID: "wx3", OpenID: "o4", Phone: "13700000000"})
+	rows, err := w.db.Query(w.ctx, `SELECT id, topic, payload FROM platform.outbox WHERE topic = $1 ORDER BY id`, string(events.TopicConsumerIdentifierShared))
+	w.must(err)
+	var envs []events.Envelope
+	for rows.Next() {
+		var e events.Envelope
+		var topic string
+		w.must(rows.Scan(&e.ID, &topic, &e.Payload))
+		e.Topic = events.Topic(topic)
+		envs = append(envs, e, e) // delivered twice
+	}
+	rows.Close()
+	if len(envs) != 4 {
+		t.Fatalf("%d deliveries, want the two shared identifiers twice each", len(envs))
+	}
+	for _, e := range envs {
+		w.must(w.subs[e.Topic].Handle(w.ctx, e))
+	}
+	all, err := w.svc.ListMerges(w.ctx, as("growth"), "", uuid.Nil, 10)
+	w.must(err)
+	if len(all) != 2 {
+		t.Fatalf("merges: %+v", all)
+	}
+	for _, m := range all {
+		pair := map[uuid.UUID]bool{m.Survivor: true, m.Merged: true}
+		switch {
+		case pair[x] && pair[y]:
+			if m.State != matching.MergeMerged || m.Evidence[0].Kind != matching.EvidenceUnionID {
+				t.Fatalf("x–y: %+v", m)
+			}
+		case pair[z] && pair[v]:
+			if m.State != matching.MergeReview || m.Evidence[0].Kind != matching.EvidencePhone || m.Evidence[0].Value != "137****0000" {
+				t.Fatalf("z–v: %+v", m)
+			}
+		default:
+			t.Fatalf("unexpected pair: %+v", m)
+		}
 	}
 }

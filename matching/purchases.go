@@ -16,7 +16,8 @@ import (
 	"github.com/tandemcrm/tandem/shared/pg"
 )
 
-// Subscriptions are matching's event handlers. Each records its fact once (a unique key:
+// Subscriptions are matching's event handlers. A sign-in that shows two consumers sharing
+// an identifier proposes their merge (identities.go). The others record their fact once (a unique key:
 // the merchant, the order, the refunded total) and updates the aggregates in the same
 // transaction, so redelivery and any order of arrival give the same record. A payment or
 // a refund then recomputes the payer's recommendations (a replace, idempotent too).
@@ -29,6 +30,7 @@ func (s *Service) Subscriptions() []outbox.Subscription {
 			}
 			return s.RecordMerchantLive(ctx, p)
 		}},
+		{Topic: events.TopicConsumerIdentifierShared, Subscriber: "matching.identities", Handle: s.handleIdentifierShared},
 		{Topic: events.TopicPaymentSucceeded, Subscriber: "matching.recommendations", Handle: func(ctx context.Context, e events.Envelope) error {
 			var p events.PaymentSucceeded
 			if err := e.Decode(&p); err != nil {

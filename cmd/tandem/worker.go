@@ -48,6 +48,7 @@ Periodic tasks (schedule in Asia/Shanghai):
   billing:retry-refunds    @every 5m    retry refunds WeChat never answered (same out_refund_no), cancel them after 5 calls
   billing:follow-refunds   @every 10m   ask WeChat about PROCESSING and ABNORMAL refunds until they settle
   reconciliation:daily     5,35 10-23 * * *   reconcile yesterday's bill of every merchant account (again every 30 min while WeChat is making it)
+  matching:rebuild         30 3 * * *   recompute co-purchase pairs and every consumer's recommendations
 `
 
 func workerCmd() *cobra.Command {

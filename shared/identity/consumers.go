@@ -86,7 +86,7 @@ func (s *Service) ResolveConsumer(ctx context.Context, c ConsumerClaims) (uuid.U
 				return errRaced
 			}
 		}
-		return nil
+		return publishSharedIdentifiers(ctx, tx, q, consumer, known)
 	})
 	if errors.Is(err, errRaced) {
 		return s.ResolveConsumer(ctx, c)
