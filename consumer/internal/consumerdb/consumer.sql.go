@@ -12,35 +12,19 @@ import (
 	"github.com/google/uuid"
 )
 
-const addToBalance = `-- name: AddToBalance :one
-UPDATE consumer.points_balances SET balance = balance + $1::bigint, updated_at = $2
-WHERE consumer_id = $3 RETURNING balance
-`
-
-type AddToBalanceParams struct {
-	Delta      int64
-	At         time.Time
-	ConsumerID uuid.UUID
-}
-
-func (q *Queries) AddToBalance(ctx context.Context, arg AddToBalanceParams) (int64, error) {
-	row := q.db.QueryRow(ctx, addToBalance, arg.Delta, arg.At, arg.ConsumerID)
-	var balance int64
-	err := row.Scan(&balance)
-	return balance, err
-}
-
 const getMember = `-- name: GetMember :one
-SELECT m.id, m.phone, m.app_id, m.joined_at, b.balance FROM consumer.members m JOIN consumer.points_balances b ON b.consumer_id = m.id
+SELECT m.id, m.phone, m.app_id, m.joined_at, b.balance, b.pending, b.earned_total FROM consumer.members m JOIN consumer.points_balances b ON b.consumer_id = m.id
 WHERE m.id = $1
 `
 
 type GetMemberRow struct {
-	ID       uuid.UUID
-	Phone    string
-	AppID    string
-	JoinedAt time.Time
-	Balance  int64
+	ID          uuid.UUID
+	Phone       string
+	AppID       string
+	JoinedAt    time.Time
+	Balance     int64
+	Pending     int64
+	EarnedTotal int64
 }
 
 func (q *Queries) GetMember(ctx context.Context, id uuid.UUID) (GetMemberRow, error) {
@@ -52,6 +36,8 @@ func (q *Queries) GetMember(ctx context.Context, id uuid.UUID) (GetMemberRow, er
 		&i.AppID,
 		&i.JoinedAt,
 		&i.Balance,
+		&i.Pending,
+		&i.EarnedTotal,
 	)
 	return i, err
 }
@@ -69,39 +55,6 @@ type InsertBalanceParams struct {
 func (q *Queries) InsertBalance(ctx context.Context, arg InsertBalanceParams) error {
 	_, err := q.db.Exec(ctx, insertBalance, arg.ConsumerID, arg.UpdatedAt)
 	return err
-}
-
-const insertEntry = `-- name: InsertEntry :execrows
-INSERT INTO consumer.points_entries (id, consumer_id, delta, kind, source_key, order_id, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT (source_key) DO NOTHING
-`
-
-type InsertEntryParams struct {
-	ID         uuid.UUID
-	ConsumerID uuid.UUID
-	Delta      int32
-	Kind       string
-	SourceKey  string
-	OrderID    uuid.NullUUID
-	CreatedAt  time.Time
-}
-
-// Writes the entry once per source_key; 0 rows when it exists already.
-func (q *Queries) InsertEntry(ctx context.Context, arg InsertEntryParams) (int64, error) {
-	result, err := q.db.Exec(ctx, insertEntry,
-		arg.ID,
-		arg.ConsumerID,
-		arg.Delta,
-		arg.Kind,
-		arg.SourceKey,
-		arg.OrderID,
-		arg.CreatedAt,
-	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
 }
 
 const insertMember = `-- name: InsertMember :one
@@ -149,7 +102,7 @@ func (q *Queries) InsertMember(ctx context.Context, arg InsertMemberParams) (Ins
 }
 
 const listEntries = `-- name: ListEntries :many
-SELECT id, consumer_id, delta, kind, source_key, order_id, created_at FROM consumer.points_entries
+SELECT id, consumer_id, delta, kind, source_key, order_id, created_at, forgiven, reason FROM consumer.points_entries
 WHERE consumer_id = $1
   AND ($2::uuid = '00000000-0000-0000-0000-000000000000' OR id < $2::uuid)
 ORDER BY id DESC LIMIT $3
@@ -178,6 +131,8 @@ func (q *Queries) ListEntries(ctx context.Context, arg ListEntriesParams) ([]Con
 			&i.SourceKey,
 			&i.OrderID,
 			&i.CreatedAt,
+			&i.Forgiven,
+			&i.Reason,
 		); err != nil {
 			return nil, err
 		}
@@ -190,7 +145,7 @@ func (q *Queries) ListEntries(ctx context.Context, arg ListEntriesParams) ([]Con
 }
 
 const listMembers = `-- name: ListMembers :many
-SELECT m.id, m.phone, m.app_id, m.joined_at, b.balance FROM consumer.members m JOIN consumer.points_balances b ON b.consumer_id = m.id
+SELECT m.id, m.phone, m.app_id, m.joined_at, b.balance, b.pending, b.earned_total FROM consumer.members m JOIN consumer.points_balances b ON b.consumer_id = m.id
 WHERE ($1::uuid = '00000000-0000-0000-0000-000000000000' OR m.id > $1::uuid)
 ORDER BY m.id LIMIT $2
 `
@@ -201,11 +156,13 @@ type ListMembersParams struct {
 }
 
 type ListMembersRow struct {
-	ID       uuid.UUID
-	Phone    string
-	AppID    string
-	JoinedAt time.Time
-	Balance  int64
+	ID          uuid.UUID
+	Phone       string
+	AppID       string
+	JoinedAt    time.Time
+	Balance     int64
+	Pending     int64
+	EarnedTotal int64
 }
 
 func (q *Queries) ListMembers(ctx context.Context, arg ListMembersParams) ([]ListMembersRow, error) {
@@ -223,6 +180,8 @@ func (q *Queries) ListMembers(ctx context.Context, arg ListMembersParams) ([]Lis
 			&i.AppID,
 			&i.JoinedAt,
 			&i.Balance,
+			&i.Pending,
+			&i.EarnedTotal,
 		); err != nil {
 			return nil, err
 		}
@@ -232,36 +191,4 @@ func (q *Queries) ListMembers(ctx context.Context, arg ListMembersParams) ([]Lis
 		return nil, err
 	}
 	return items, nil
-}
-
-const lockBalance = `-- name: LockBalance :one
-SELECT balance FROM consumer.points_balances WHERE consumer_id = $1 FOR UPDATE
-`
-
-func (q *Queries) LockBalance(ctx context.Context, consumerID uuid.UUID) (int64, error) {
-	row := q.db.QueryRow(ctx, lockBalance, consumerID)
-	var balance int64
-	err := row.Scan(&balance)
-	return balance, err
-}
-
-const orderPoints = `-- name: OrderPoints :one
-SELECT COALESCE(SUM(delta) FILTER (WHERE kind = 'earn'), 0)::bigint AS earned,
-       COUNT(*) FILTER (WHERE kind = 'earn')::bigint AS earn_entries,
-       COALESCE(-SUM(delta) FILTER (WHERE kind = 'reverse'), 0)::bigint AS reversed
-FROM consumer.points_entries WHERE order_id = $1
-`
-
-type OrderPointsRow struct {
-	Earned      int64
-	EarnEntries int64
-	Reversed    int64
-}
-
-// What an order earned and what its refunds have reversed so far.
-func (q *Queries) OrderPoints(ctx context.Context, orderID uuid.NullUUID) (OrderPointsRow, error) {
-	row := q.db.QueryRow(ctx, orderPoints, orderID)
-	var i OrderPointsRow
-	err := row.Scan(&i.Earned, &i.EarnEntries, &i.Reversed)
-	return i, err
 }

@@ -18,9 +18,30 @@ type ConsumerMember struct {
 }
 
 type ConsumerPointsBalance struct {
+	ConsumerID  uuid.UUID
+	Balance     int64
+	UpdatedAt   time.Time
+	Pending     int64
+	EarnedTotal int64
+}
+
+type ConsumerPointsDebit struct {
+	ID         uuid.UUID
 	ConsumerID uuid.UUID
-	Balance    int64
-	UpdatedAt  time.Time
+	SourceKey  string
+	Kind       string
+	OrderID    uuid.NullUUID
+	Points     int32
+	Returned   int32
+	Reason     string
+	CreatedAt  time.Time
+}
+
+type ConsumerPointsDraw struct {
+	DebitID  uuid.UUID
+	LotID    uuid.UUID
+	Points   int32
+	Returned int32
 }
 
 type ConsumerPointsEntry struct {
@@ -31,4 +52,34 @@ type ConsumerPointsEntry struct {
 	SourceKey  string
 	OrderID    uuid.NullUUID
 	CreatedAt  time.Time
+	Forgiven   int32
+	Reason     string
+}
+
+type ConsumerPointsLot struct {
+	ID          uuid.UUID
+	ConsumerID  uuid.UUID
+	SourceKey   string
+	Kind        string
+	OrderID     uuid.NullUUID
+	State       string
+	Points      int32
+	Remaining   int32
+	Spent       int32
+	Reversed    int32
+	Expired     int32
+	EarnedAt    time.Time
+	AvailableAt time.Time
+	ExpiresAt   time.Time
+	RemindedAt  *time.Time
+}
+
+type ConsumerPointsProgram struct {
+	ID             bool
+	PointsPerYuan  int32
+	ExpiryMonths   int32
+	ExpiryRounding string
+	PendingDays    int32
+	RemindDays     int32
+	UpdatedAt      time.Time
 }
