@@ -88,6 +88,7 @@ func (s *Service) now() time.Time { return s.clock.Now().UTC() }
 type Member struct {
 	ID       uuid.UUID `json:"id"`
 	Phone    string    `json:"phone"`
+	Name     string    `json:"name,omitempty"`
 	AppID    string    `json:"app_id,omitempty"`
 	JoinedAt time.Time `json:"joined_at"`
 	Points   int64     `json:"points"` // all their points: spendable and pending

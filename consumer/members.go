@@ -140,7 +140,7 @@ func (s *Service) GetMember(ctx context.Context, caller *identity.Principal, id 
 	} else if err != nil {
 		return Member{}, wrap("get member", err)
 	}
-	return Member{ID: row.ID, Phone: p.Phone(row.Phone), AppID: row.AppID, JoinedAt: row.JoinedAt, Points: row.Balance + row.Pending,
+	return Member{ID: row.ID, Phone: p.Phone(row.Phone), Name: row.Name, AppID: row.AppID, JoinedAt: row.JoinedAt, Points: row.Balance + row.Pending,
 		Spendable: row.Balance, Pending: row.Pending, EarnedTotal: row.EarnedTotal}, nil
 }
 
@@ -156,7 +156,7 @@ func (s *Service) ListMembers(ctx context.Context, caller *identity.Principal, a
 	}
 	out := make([]Member, len(rows))
 	for i, r := range rows {
-		out[i] = Member{ID: r.ID, Phone: p.Phone(r.Phone), AppID: r.AppID, JoinedAt: r.JoinedAt, Points: r.Balance + r.Pending,
+		out[i] = Member{ID: r.ID, Phone: p.Phone(r.Phone), Name: r.Name, AppID: r.AppID, JoinedAt: r.JoinedAt, Points: r.Balance + r.Pending,
 			Spendable: r.Balance, Pending: r.Pending, EarnedTotal: r.EarnedTotal}
 	}
 	return out, nil

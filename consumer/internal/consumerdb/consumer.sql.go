@@ -10,10 +10,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const getMember = `-- name: GetMember :one
-SELECT m.id, m.phone, m.app_id, m.joined_at, b.balance, b.pending, b.earned_total FROM consumer.members m JOIN consumer.points_balances b ON b.consumer_id = m.id
+SELECT m.id, m.phone, m.app_id, m.joined_at, m.name, m.gender, m.birthday, m.city, b.balance, b.pending, b.earned_total FROM consumer.members m JOIN consumer.points_balances b ON b.consumer_id = m.id
 WHERE m.id = $1
 `
 
@@ -22,6 +23,10 @@ type GetMemberRow struct {
 	Phone       string
 	AppID       string
 	JoinedAt    time.Time
+	Name        string
+	Gender      string
+	Birthday    pgtype.Date
+	City        string
 	Balance     int64
 	Pending     int64
 	EarnedTotal int64
@@ -35,6 +40,10 @@ func (q *Queries) GetMember(ctx context.Context, id uuid.UUID) (GetMemberRow, er
 		&i.Phone,
 		&i.AppID,
 		&i.JoinedAt,
+		&i.Name,
+		&i.Gender,
+		&i.Birthday,
+		&i.City,
 		&i.Balance,
 		&i.Pending,
 		&i.EarnedTotal,
@@ -60,11 +69,11 @@ func (q *Queries) InsertBalance(ctx context.Context, arg InsertBalanceParams) er
 const insertMember = `-- name: InsertMember :one
 WITH ins AS (
     INSERT INTO consumer.members (id, phone, app_id, joined_at) VALUES ($1, $2, $3, $4)
-    ON CONFLICT (id) DO NOTHING RETURNING id, phone, app_id, joined_at
+    ON CONFLICT (id) DO NOTHING RETURNING id, phone, app_id, joined_at, name, gender, birthday, city
 )
-SELECT id, phone, app_id, joined_at, true AS created FROM ins
+SELECT id, phone, app_id, joined_at, name, gender, birthday, city, true AS created FROM ins
 UNION ALL
-SELECT id, phone, app_id, joined_at, false AS created FROM consumer.members WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM ins)
+SELECT id, phone, app_id, joined_at, name, gender, birthday, city, false AS created FROM consumer.members WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM ins)
 `
 
 type InsertMemberParams struct {
@@ -79,6 +88,10 @@ type InsertMemberRow struct {
 	Phone    string
 	AppID    string
 	JoinedAt time.Time
+	Name     string
+	Gender   string
+	Birthday pgtype.Date
+	City     string
 	Created  bool
 }
 
@@ -96,6 +109,10 @@ func (q *Queries) InsertMember(ctx context.Context, arg InsertMemberParams) (Ins
 		&i.Phone,
 		&i.AppID,
 		&i.JoinedAt,
+		&i.Name,
+		&i.Gender,
+		&i.Birthday,
+		&i.City,
 		&i.Created,
 	)
 	return i, err
@@ -145,7 +162,7 @@ func (q *Queries) ListEntries(ctx context.Context, arg ListEntriesParams) ([]Con
 }
 
 const listMembers = `-- name: ListMembers :many
-SELECT m.id, m.phone, m.app_id, m.joined_at, b.balance, b.pending, b.earned_total FROM consumer.members m JOIN consumer.points_balances b ON b.consumer_id = m.id
+SELECT m.id, m.phone, m.app_id, m.joined_at, m.name, m.gender, m.birthday, m.city, b.balance, b.pending, b.earned_total FROM consumer.members m JOIN consumer.points_balances b ON b.consumer_id = m.id
 WHERE ($1::uuid = '00000000-0000-0000-0000-000000000000' OR m.id > $1::uuid)
 ORDER BY m.id LIMIT $2
 `
@@ -160,6 +177,10 @@ type ListMembersRow struct {
 	Phone       string
 	AppID       string
 	JoinedAt    time.Time
+	Name        string
+	Gender      string
+	Birthday    pgtype.Date
+	City        string
 	Balance     int64
 	Pending     int64
 	EarnedTotal int64
@@ -179,6 +200,10 @@ func (q *Queries) ListMembers(ctx context.Context, arg ListMembersParams) ([]Lis
 			&i.Phone,
 			&i.AppID,
 			&i.JoinedAt,
+			&i.Name,
+			&i.Gender,
+			&i.Birthday,
+			&i.City,
 			&i.Balance,
 			&i.Pending,
 			&i.EarnedTotal,

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type ConsumerMember struct {
@@ -15,6 +16,19 @@ type ConsumerMember struct {
 	Phone    string
 	AppID    string
 	JoinedAt time.Time
+	Name     string
+	Gender   string
+	Birthday pgtype.Date
+	City     string
+}
+
+type ConsumerMemberTag struct {
+	ConsumerID uuid.UUID
+	Tag        string
+	Source     string
+	SourceRef  string
+	AddedBy    string
+	AddedAt    time.Time
 }
 
 type ConsumerPointsBalance struct {
