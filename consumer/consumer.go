@@ -35,6 +35,7 @@ const (
 	CodeEarnPending        = "consumer.earn_pending"
 	CodePointsInsufficient = "consumer.points_insufficient"
 	CodeProgramInvalid     = "consumer.program_invalid"
+	CodeTiersInvalid       = "consumer.tiers_invalid"
 )
 
 var shanghai = clock.Shanghai

@@ -23,6 +23,11 @@ func (s *Service) mountMoreAPI(rt domain.Routers, h api) {
 	g.DELETE("/members/:id/tags/:tag", identity.Require(identity.PermMemberWrite), identity.Handle(h.deleteTag))
 	g.GET("/tags", identity.Require(identity.PermMemberRead), identity.Handle(h.listTags))
 	g.POST("/tags/imports", identity.Require(identity.PermMemberWrite), identity.Handle(h.postTagImport))
+	g.GET("/tiers", identity.Require(identity.PermMemberRead), identity.Handle(h.getTiers))
+	g.PUT("/tiers", identity.Require(identity.PermCampaignWrite), identity.Handle(h.putTiers))
+	g.GET("/members/:id/tier", identity.Require(identity.PermMemberRead), identity.Handle(h.memberTier))
+	g.PUT("/members/:id/tier-floor", identity.Require(identity.PermMemberWrite), identity.Handle(h.putTierFloor))
+	rt.Consumer.GET("/consumer/me/tier", identity.HandleConsumer(h.myTier))
 }
 
 func (h api) searchMembers(c *gin.Context, p *identity.Principal) error {

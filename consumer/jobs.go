@@ -16,6 +16,7 @@ import (
 const (
 	TaskPointsRelease = "consumer:points_release"
 	TaskPointsExpire  = "consumer:points_expire"
+	TaskTierEvaluate  = "consumer:tier_evaluate"
 )
 
 // jobBatch is how many members one transaction of a job covers.
@@ -23,6 +24,9 @@ const jobBatch = 2000
 
 func (s *Service) tasks() []domain.Task {
 	return []domain.Task{
+		{Type: TaskTierEvaluate, Cron: "10 0 * * *", Unique: time.Hour, Queue: "low",
+			Help: "End the tier evaluation periods that are over: retain or downgrade",
+			Handle: func(ctx context.Context, _ []byte) error { _, err := s.EvaluatePeriods(ctx); return err }},
 		{Type: TaskPointsRelease, Cron: "@every 10m", Unique: 10 * time.Minute, Queue: "low",
 			Help:   "Make pending points whose refund window has passed spendable",
 			Handle: func(ctx context.Context, _ []byte) error { _, err := s.ReleasePending(ctx); return err }},
@@ -68,7 +72,15 @@ func (s *Service) ReleasePending(ctx context.Context) (JobResult, error) {
 				res.Members++
 				res.Points += r.Remaining
 			}
-			return q.MoveBatch(ctx, m)
+			if err := q.MoveBatch(ctx, m); err != nil {
+				return err
+			}
+			for _, r := range rows { // released lots count toward tiers now
+				if err := s.addMetric(ctx, q, r.ConsumerID, r.Growth, r.Counted); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 		if err != nil {
 			return res, wrap("release pending points", err)

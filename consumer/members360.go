@@ -382,6 +382,8 @@ type Member360 struct {
 	Tags    []Tag      `json:"tags"`
 	Points  PointsView `json:"points"`
 	Entries []Entry    `json:"entries"`
+	Tier    TierStatus   `json:"tier"`
+	History []TierChange `json:"tier_history"`
 }
 
 // Member360 is a member's whole picture for the staff caller (consumer.member.read).
@@ -403,6 +405,12 @@ func (s *Service) Member360(ctx context.Context, caller *identity.Principal, id 
 		return Member360{}, err
 	}
 	if out.Entries, err = s.ledger(ctx, id, uuid.Nil, 50); err != nil {
+		return Member360{}, err
+	}
+	if out.Tier, err = s.MemberTier(ctx, id); err != nil {
+		return Member360{}, err
+	}
+	if out.History, err = s.tierHistory(ctx, id); err != nil {
 		return Member360{}, err
 	}
 	return out, nil

@@ -97,7 +97,8 @@ type credit struct {
 	orderID    uuid.NullUUID
 	points     int64
 	pending    bool // inside the refund window
-	counts     bool // toward tiers (payments and actions, not staff adjustments)
+	counts     bool  // toward tiers (payments and actions, not staff adjustments)
+	growth     int64 // fen a payment adds to the growth value
 	reason     string
 }
 
@@ -112,17 +113,24 @@ func (s *Service) credit(ctx context.Context, q *consumerdb.Queries, prog Progra
 		return n > 0, err
 	}
 	state, available, d := LotActive, now, points{balance: c.points}
-	if c.pending && prog.PendingDays > 0 {
+	pending := c.pending && prog.PendingDays > 0
+	if pending {
 		state, available, d = LotPending, now.AddDate(0, 0, prog.PendingDays), points{pending: c.points}
 	} else if c.counts {
 		d.earned = c.points
 	}
 	if err := q.InsertLot(ctx, consumerdb.InsertLotParams{ID: s.newID(), ConsumerID: c.consumerID, SourceKey: c.key,
 		Kind: c.lotKind, OrderID: c.orderID, State: state, Points: int32(c.points), EarnedAt: now,
-		AvailableAt: available, ExpiresAt: prog.ExpiresAt(now)}); err != nil {
+		AvailableAt: available, ExpiresAt: prog.ExpiresAt(now), Growth: c.growth}); err != nil {
 		return false, err
 	}
-	return true, s.move(ctx, q, c.consumerID, d)
+	if err := s.move(ctx, q, c.consumerID, d); err != nil {
+		return false, err
+	}
+	if pending || !c.counts {
+		return true, nil // a pending lot counts toward tiers when it is released
+	}
+	return true, s.addMetric(ctx, q, c.consumerID, c.growth, c.points)
 }
 
 // CreditForPayment credits the points an order earns, exactly once per order however
@@ -141,12 +149,16 @@ func (s *Service) CreditForPayment(ctx context.Context, p Payment) (int64, error
 		if err != nil {
 			return err
 		}
-		pts := prog.PointsFor(p.AmountFen)
+		mult, err := s.multiplier(ctx, q, p.ConsumerID)
+		if err != nil {
+			return err
+		}
+		pts := prog.PointsFor(p.AmountFen) * mult / 100
 		if pts > math.MaxInt32 {
 			return errs.Invalidf("amount", "amount earns more points than an entry holds")
 		}
 		ok, err := s.credit(ctx, q, prog, credit{consumerID: p.ConsumerID, entryKind: KindEarn, lotKind: KindEarn,
-			key: EarnKey(p.OrderID), orderID: uuid.NullUUID{UUID: p.OrderID, Valid: true}, points: pts, pending: true, counts: true})
+			key: EarnKey(p.OrderID), orderID: uuid.NullUUID{UUID: p.OrderID, Valid: true}, points: pts, pending: true, counts: true, growth: p.AmountFen})
 		if ok {
 			credited = pts
 		}

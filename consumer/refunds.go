@@ -76,6 +76,9 @@ func (s *Service) ApplyRefund(ctx context.Context, r Refund) (RefundResult, erro
 		} else if err != nil {
 			return err
 		}
+		if err := s.refundGrowth(ctx, q, r); err != nil {
+			return err
+		}
 		if err := s.reverse(ctx, q, r, int64(earned), &res); err != nil {
 			return err
 		}
@@ -129,6 +132,11 @@ func (s *Service) reverse(ctx context.Context, q *consumerdb.Queries, r Refund, 
 	if err := s.move(ctx, q, r.ConsumerID, d); err != nil {
 		return err
 	}
+	if lot.State == LotActive {
+		if err := s.addMetric(ctx, q, r.ConsumerID, 0, -want); err != nil {
+			return err
+		}
+	}
 	if fromOthers > 0 {
 		if err := s.applyDraw(ctx, q, r, plan, fromOthers); err != nil {
 			return err
@@ -136,6 +144,29 @@ func (s *Service) reverse(ctx context.Context, q *consumerdb.Queries, r Refund, 
 	}
 	res.Reversed, res.Forgiven = fromLot+fromOthers, forgiven
 	return nil
+}
+
+// refundGrowth lowers the growth value the order's lot carries to its unrefunded
+// amount, and the member's tier metric with it once the lot counts. Repeats change
+// nothing: the lot keeps the lowest amount it was refunded to.
+func (s *Service) refundGrowth(ctx context.Context, q *consumerdb.Queries, r Refund) error {
+	lot, err := q.OrderLot(ctx, EarnKey(r.OrderID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // the order earned no points: nothing counted
+	} else if err != nil {
+		return err
+	}
+	left := max(r.OrderAmountFen-r.RefundedTotalFen, 0)
+	if lot.Growth <= left {
+		return nil
+	}
+	if err := q.SetLotGrowth(ctx, consumerdb.SetLotGrowthParams{ID: lot.ID, Growth: left}); err != nil {
+		return err
+	}
+	if lot.State != LotActive {
+		return nil
+	}
+	return s.addMetric(ctx, q, r.ConsumerID, left-lot.Growth, 0)
 }
 
 // applyDraw records what a reversal took from the member's other lots as a debit.

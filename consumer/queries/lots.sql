@@ -24,8 +24,8 @@ ON CONFLICT (source_key) DO NOTHING;
 
 -- name: InsertLot :exec
 INSERT INTO consumer.points_lots (id, consumer_id, source_key, kind, order_id, state, points, remaining,
-    earned_at, available_at, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10);
+    earned_at, available_at, expires_at, growth)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11);
 
 -- name: SpendableLots :many
 -- The member's spendable lots in draw order, soonest-expiring first, locked. The
@@ -142,9 +142,9 @@ FOR UPDATE OF b;
 WITH upd AS (
     UPDATE consumer.points_lots SET state = 'active'
     WHERE consumer_id = ANY(sqlc.arg(consumers)::uuid[]) AND state = 'pending' AND available_at <= sqlc.arg(now)
-    RETURNING consumer_id, remaining, points - reversed AS counted
+    RETURNING consumer_id, remaining, CASE WHEN kind = 'earn' THEN points - reversed ELSE 0 END AS counted, growth
 )
-SELECT consumer_id, SUM(remaining)::bigint AS remaining, SUM(counted)::bigint AS counted
+SELECT consumer_id, SUM(remaining)::bigint AS remaining, SUM(counted)::bigint AS counted, SUM(growth)::bigint AS growth
 FROM upd GROUP BY consumer_id ORDER BY consumer_id;
 
 -- name: GetDebitByKey :one

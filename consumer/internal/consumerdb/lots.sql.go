@@ -323,8 +323,8 @@ func (q *Queries) InsertLedgerEntry(ctx context.Context, arg InsertLedgerEntryPa
 
 const insertLot = `-- name: InsertLot :exec
 INSERT INTO consumer.points_lots (id, consumer_id, source_key, kind, order_id, state, points, remaining,
-    earned_at, available_at, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10)
+    earned_at, available_at, expires_at, growth)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11)
 `
 
 type InsertLotParams struct {
@@ -338,6 +338,7 @@ type InsertLotParams struct {
 	EarnedAt    time.Time
 	AvailableAt time.Time
 	ExpiresAt   time.Time
+	Growth      int64
 }
 
 func (q *Queries) InsertLot(ctx context.Context, arg InsertLotParams) error {
@@ -352,6 +353,7 @@ func (q *Queries) InsertLot(ctx context.Context, arg InsertLotParams) error {
 		arg.EarnedAt,
 		arg.AvailableAt,
 		arg.ExpiresAt,
+		arg.Growth,
 	)
 	return err
 }
@@ -457,7 +459,7 @@ func (q *Queries) MarkDrawReturned(ctx context.Context, arg MarkDrawReturnedPara
 }
 
 const memberLots = `-- name: MemberLots :many
-SELECT id, consumer_id, source_key, kind, order_id, state, points, remaining, spent, reversed, expired, earned_at, available_at, expires_at, reminded_at FROM consumer.points_lots WHERE consumer_id = $1 AND (remaining > 0 OR state = 'pending')
+SELECT id, consumer_id, source_key, kind, order_id, state, points, remaining, spent, reversed, expired, earned_at, available_at, expires_at, reminded_at, growth FROM consumer.points_lots WHERE consumer_id = $1 AND (remaining > 0 OR state = 'pending')
 ORDER BY expires_at, id LIMIT 200
 `
 
@@ -487,6 +489,7 @@ func (q *Queries) MemberLots(ctx context.Context, consumerID uuid.UUID) ([]Consu
 			&i.AvailableAt,
 			&i.ExpiresAt,
 			&i.RemindedAt,
+			&i.Growth,
 		); err != nil {
 			return nil, err
 		}
@@ -572,7 +575,7 @@ func (q *Queries) OrderEarnEntry(ctx context.Context, sourceKey string) (int32, 
 }
 
 const orderLot = `-- name: OrderLot :one
-SELECT id, consumer_id, source_key, kind, order_id, state, points, remaining, spent, reversed, expired, earned_at, available_at, expires_at, reminded_at FROM consumer.points_lots WHERE source_key = $1 FOR UPDATE
+SELECT id, consumer_id, source_key, kind, order_id, state, points, remaining, spent, reversed, expired, earned_at, available_at, expires_at, reminded_at, growth FROM consumer.points_lots WHERE source_key = $1 FOR UPDATE
 `
 
 // The lot an order's payment earned, locked.
@@ -595,6 +598,7 @@ func (q *Queries) OrderLot(ctx context.Context, sourceKey string) (ConsumerPoint
 		&i.AvailableAt,
 		&i.ExpiresAt,
 		&i.RemindedAt,
+		&i.Growth,
 	)
 	return i, err
 }
@@ -693,9 +697,9 @@ const releaseLots = `-- name: ReleaseLots :many
 WITH upd AS (
     UPDATE consumer.points_lots SET state = 'active'
     WHERE consumer_id = ANY($1::uuid[]) AND state = 'pending' AND available_at <= $2
-    RETURNING consumer_id, remaining, points - reversed AS counted
+    RETURNING consumer_id, remaining, CASE WHEN kind = 'earn' THEN points - reversed ELSE 0 END AS counted, growth
 )
-SELECT consumer_id, SUM(remaining)::bigint AS remaining, SUM(counted)::bigint AS counted
+SELECT consumer_id, SUM(remaining)::bigint AS remaining, SUM(counted)::bigint AS counted, SUM(growth)::bigint AS growth
 FROM upd GROUP BY consumer_id ORDER BY consumer_id
 `
 
@@ -708,6 +712,7 @@ type ReleaseLotsRow struct {
 	ConsumerID uuid.UUID
 	Remaining  int64
 	Counted    int64
+	Growth     int64
 }
 
 // Makes the locked members' pending lots past their window spendable; per member, what
@@ -721,7 +726,12 @@ func (q *Queries) ReleaseLots(ctx context.Context, arg ReleaseLotsParams) ([]Rel
 	items := []ReleaseLotsRow{}
 	for rows.Next() {
 		var i ReleaseLotsRow
-		if err := rows.Scan(&i.ConsumerID, &i.Remaining, &i.Counted); err != nil {
+		if err := rows.Scan(
+			&i.ConsumerID,
+			&i.Remaining,
+			&i.Counted,
+			&i.Growth,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

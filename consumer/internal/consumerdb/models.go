@@ -31,6 +31,17 @@ type ConsumerMemberTag struct {
 	AddedAt    time.Time
 }
 
+type ConsumerMemberTier struct {
+	ConsumerID   uuid.UUID
+	Level        int32
+	PeriodStart  time.Time
+	PeriodGrowth int64
+	PeriodPoints int64
+	FloorLevel   int32
+	FloorUntil   *time.Time
+	UpdatedAt    time.Time
+}
+
 type ConsumerPointsBalance struct {
 	ConsumerID  uuid.UUID
 	Balance     int64
@@ -86,6 +97,7 @@ type ConsumerPointsLot struct {
 	AvailableAt time.Time
 	ExpiresAt   time.Time
 	RemindedAt  *time.Time
+	Growth      int64
 }
 
 type ConsumerPointsProgram struct {
@@ -96,4 +108,31 @@ type ConsumerPointsProgram struct {
 	PendingDays    int32
 	RemindDays     int32
 	UpdatedAt      time.Time
+}
+
+type ConsumerTier struct {
+	Level         int32
+	Name          string
+	Threshold     int64
+	Retain        int64
+	MultiplierPct int32
+}
+
+type ConsumerTierHistory struct {
+	ID         uuid.UUID
+	ConsumerID uuid.UUID
+	FromLevel  int32
+	ToLevel    int32
+	Reason     string
+	Metric     int64
+	Note       string
+	At         time.Time
+}
+
+type ConsumerTierProgram struct {
+	ID           bool
+	Metric       string
+	PeriodMonths int32
+	Downgrade    string
+	UpdatedAt    time.Time
 }
