@@ -25,7 +25,7 @@ const jobBatch = 2000
 func (s *Service) tasks() []domain.Task {
 	return []domain.Task{
 		{Type: TaskTierEvaluate, Cron: "10 0 * * *", Unique: time.Hour, Queue: "low",
-			Help: "End the tier evaluation periods that are over: retain or downgrade",
+			Help:   "End the tier evaluation periods that are over: retain or downgrade",
 			Handle: func(ctx context.Context, _ []byte) error { _, err := s.EvaluatePeriods(ctx); return err }},
 		{Type: TaskPointsRelease, Cron: "@every 10m", Unique: 10 * time.Minute, Queue: "low",
 			Help:   "Make pending points whose refund window has passed spendable",

@@ -376,12 +376,12 @@ func (s *Service) Tags(ctx context.Context, caller *identity.Principal) ([]TagCo
 // Member360 is one member on one page: profile, labels, tags, points with lots and
 // entries, tier and its history.
 type Member360 struct {
-	Member  Member     `json:"member"`
-	Profile Profile    `json:"profile"`
-	Labels  []Label    `json:"labels"`
-	Tags    []Tag      `json:"tags"`
-	Points  PointsView `json:"points"`
-	Entries []Entry    `json:"entries"`
+	Member  Member       `json:"member"`
+	Profile Profile      `json:"profile"`
+	Labels  []Label      `json:"labels"`
+	Tags    []Tag        `json:"tags"`
+	Points  PointsView   `json:"points"`
+	Entries []Entry      `json:"entries"`
 	Tier    TierStatus   `json:"tier"`
 	History []TierChange `json:"tier_history"`
 }

@@ -96,7 +96,7 @@ type credit struct {
 	key        string
 	orderID    uuid.NullUUID
 	points     int64
-	pending    bool // inside the refund window
+	pending    bool  // inside the refund window
 	counts     bool  // toward tiers (payments and actions, not staff adjustments)
 	growth     int64 // fen a payment adds to the growth value
 	reason     string
