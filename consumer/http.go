@@ -35,6 +35,7 @@ func (s *Service) mountAPI(rt domain.Routers) {
 	me.POST("/points/redemptions", rt.Idempotent, identity.HandleConsumer(h.postRedemption))
 	me.POST("/membership", identity.HandleConsumer(h.postMembership))
 	s.mountMoreAPI(rt, h)
+	s.mountCouponAPI(rt, h)
 }
 
 func (h api) listMembers(c *gin.Context, p *identity.Principal) error {

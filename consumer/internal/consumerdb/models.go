@@ -11,6 +11,52 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+type ConsumerCoupon struct {
+	ID          uuid.UUID
+	BatchID     uuid.UUID
+	TemplateID  uuid.UUID
+	ConsumerID  uuid.UUID
+	Source      string
+	SourceKey   string
+	State       string
+	ValidFrom   time.Time
+	ValidTo     time.Time
+	OrderID     uuid.NullUUID
+	DiscountFen int64
+	IssuedAt    time.Time
+	ReservedAt  *time.Time
+	RedeemedAt  *time.Time
+}
+
+type ConsumerCouponBatch struct {
+	ID         uuid.UUID
+	TemplateID uuid.UUID
+	Name       string
+	Stock      int32
+	Issued     int32
+	PerMember  int32
+	PerDay     int32
+	Claimable  bool
+	CreatedAt  time.Time
+}
+
+type ConsumerCouponTemplate struct {
+	ID           uuid.UUID
+	Name         string
+	Kind         string
+	AmountFen    int64
+	Percent      int32
+	CapFen       int64
+	ThresholdFen int64
+	ValidDays    int32
+	ValidFrom    *time.Time
+	ValidTo      *time.Time
+	MerchantIds  []uuid.UUID
+	Categories   []string
+	Stackable    bool
+	CreatedAt    time.Time
+}
+
 type ConsumerMember struct {
 	ID       uuid.UUID
 	Phone    string
