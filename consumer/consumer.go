@@ -81,6 +81,7 @@ func (s *Service) Register(r *domain.Registry) {
 	r.Routes(s.mountAPI)
 	r.Subscribe(s.Subscriptions()...)
 	r.Schedule(s.tasks()...)
+	r.Pages(s.pages())
 }
 
 func (s *Service) now() time.Time { return s.clock.Now().UTC() }

@@ -118,6 +118,10 @@ func (s *Service) CreateCouponTemplate(ctx context.Context, caller *identity.Pri
 	if err != nil {
 		return CouponTemplate{}, err
 	}
+	return s.createTemplate(ctx, p.Actor(), in)
+}
+
+func (s *Service) createTemplate(ctx context.Context, actor audit.Actor, in CouponTemplate) (CouponTemplate, error) {
 	if err := in.Validate(); err != nil {
 		return CouponTemplate{}, err
 	}
@@ -128,14 +132,14 @@ func (s *Service) CreateCouponTemplate(ctx context.Context, caller *identity.Pri
 	if in.Categories == nil {
 		in.Categories = []string{}
 	}
-	err = pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
 		if err := consumerdb.New(tx).InsertCouponTemplate(ctx, consumerdb.InsertCouponTemplateParams{ID: in.ID, Name: in.Name,
 			Kind: in.Kind, AmountFen: in.AmountFen, Percent: int32(in.Percent), CapFen: in.CapFen, ThresholdFen: in.ThresholdFen,
 			ValidDays: int32(in.ValidDays), ValidFrom: in.ValidFrom, ValidTo: in.ValidTo, MerchantIds: in.MerchantIDs,
 			Categories: in.Categories, Stackable: in.Stackable, CreatedAt: in.CreatedAt}); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, audit.Event{Actor: p.Actor(), Action: "consumer.coupon.template",
+		return audit.Record(ctx, tx, audit.Event{Actor: actor, Action: "consumer.coupon.template",
 			ObjectType: "consumer.coupon_template", ObjectID: in.ID.String(), After: in})
 	})
 	return in, wrap("create coupon template", err)
@@ -179,6 +183,9 @@ type CouponBatch struct {
 	CreatedAt    time.Time `json:"created_at"`
 }
 
+// Left is the stock not issued yet.
+func (b CouponBatch) Left() int { return b.Stock - b.Issued }
+
 // Validate refuses a batch naming the field.
 func (b CouponBatch) Validate() error {
 	switch {
@@ -200,11 +207,15 @@ func (s *Service) CreateCouponBatch(ctx context.Context, caller *identity.Princi
 	if err != nil {
 		return CouponBatch{}, err
 	}
+	return s.createBatch(ctx, p.Actor(), in)
+}
+
+func (s *Service) createBatch(ctx context.Context, actor audit.Actor, in CouponBatch) (CouponBatch, error) {
 	if err := in.Validate(); err != nil {
 		return CouponBatch{}, err
 	}
 	in.ID, in.CreatedAt, in.Issued = s.newID(), s.now(), 0
-	err = pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
 		q := consumerdb.New(tx)
 		if _, err := q.GetCouponTemplate(ctx, in.TemplateID); errors.Is(err, pgx.ErrNoRows) {
 			return errs.NotFound("consumer.coupon_template").WithField("template_id")
@@ -215,7 +226,7 @@ func (s *Service) CreateCouponBatch(ctx context.Context, caller *identity.Princi
 			Stock: int32(in.Stock), PerMember: int32(in.PerMember), PerDay: int32(in.PerDay), Claimable: in.Claimable, CreatedAt: in.CreatedAt}); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, audit.Event{Actor: p.Actor(), Action: "consumer.coupon.batch",
+		return audit.Record(ctx, tx, audit.Event{Actor: actor, Action: "consumer.coupon.batch",
 			ObjectType: "consumer.coupon_batch", ObjectID: in.ID.String(), After: in})
 	})
 	return in, wrap("create coupon batch", err)

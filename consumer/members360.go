@@ -415,3 +415,5 @@ func (s *Service) Member360(ctx context.Context, caller *identity.Principal, id 
 	}
 	return out, nil
 }
+
+func pgDate(t time.Time) pgtype.Date { return pgtype.Date{Time: t, Valid: !t.IsZero()} }
