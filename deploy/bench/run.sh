@@ -41,6 +41,11 @@ $BIN bench notify --orders 2000
 $BIN bench notify --orders 2000 --rate 200
 echo
 
+echo "## Loyalty (earn and redeem through the service, the expiry job, a coupon batch claimed at once)"
+echo
+$BIN bench loyalty --ops 10000 --lots 1000000 --claims 10000 --stock 1000
+echo
+
 reconciliation/bench.sh 1000000
 echo
 
