@@ -51,11 +51,11 @@ func benchLoyaltyCmd() *cobra.Command {
 }
 
 // benchMembers adds n members with empty points (bench data, straight into the table).
-func benchMembers(ctx context.Context, db *pgxpool.Pool, n int) ([]uuid.UUID, error) {
+func benchMembers(ctx context.Context, db *pgxpool.Pool, n int, prefix string) ([]uuid.UUID, error) {
 	rows, err := db.Query(ctx, `WITH m AS (
 	    INSERT INTO consumer.members (id, phone, joined_at)
-	    SELECT gen_random_uuid(), '139' || lpad(i::text, 8, '0'), now() FROM generate_series(1, $1) i RETURNING id)
-	INSERT INTO consumer.points_balances (consumer_id, balance, updated_at) SELECT id, 0, now() FROM m RETURNING consumer_id`, n)
+	    SELECT gen_random_uuid(), $2 || lpad(i::text, 8, '0'), now() FROM generate_series(1, $1) i RETURNING id)
+	INSERT INTO consumer.points_balances (consumer_id, balance, updated_at) SELECT id, 0, now() FROM m RETURNING consumer_id`, n, prefix)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +80,7 @@ func p99(lat []time.Duration) time.Duration {
 }
 
 func benchEarnRedeem(ctx context.Context, w io.Writer, db *pgxpool.Pool, svc *consumer.Service, ops, workers int) error {
-	members, err := benchMembers(ctx, db, 1000)
+	members, err := benchMembers(ctx, db, 1000, "137")
 	if err != nil {
 		return err
 	}
@@ -131,17 +131,18 @@ func benchExpiry(ctx context.Context, w io.Writer, db *pgxpool.Pool, svc *consum
 	perMember := 10
 	members := max(lots/perMember, 1)
 	t0 := time.Now()
-	if _, err := benchMembers(ctx, db, members); err != nil {
+	if _, err := benchMembers(ctx, db, members, "138"); err != nil {
 		return err
 	}
 	// Lots earned thirteen months ago, due now; balances and entries that add up.
 	if _, err := db.Exec(ctx, `INSERT INTO consumer.points_lots (id, consumer_id, source_key, kind, state, points, remaining, earned_at, available_at, expires_at)
-	    SELECT gen_random_uuid(), b.consumer_id, 'bench-lot:' || b.consumer_id || ':' || j, 'action', 'active', 10, 10,
+	    SELECT gen_random_uuid(), b.id, 'bench-lot:' || b.id || ':' || j, 'action', 'active', 10, 10,
 	           now() - interval '13 months', now() - interval '13 months', now() - interval '1 hour'
-	    FROM consumer.points_balances b CROSS JOIN generate_series(1, $1) j WHERE b.balance = 0`, perMember); err != nil {
+	    FROM consumer.members b CROSS JOIN generate_series(1, $1) j WHERE b.phone LIKE '138%'`, perMember); err != nil {
 		return err
 	}
-	if _, err := db.Exec(ctx, `UPDATE consumer.points_balances SET balance = balance + $1 * 10 WHERE balance = 0`, perMember); err != nil {
+	if _, err := db.Exec(ctx, `UPDATE consumer.points_balances SET balance = balance + $1 * 10
+	    WHERE consumer_id IN (SELECT id FROM consumer.members WHERE phone LIKE '138%')`, perMember); err != nil {
 		return err
 	}
 	if _, err := db.Exec(ctx, `ANALYZE consumer.points_lots; ANALYZE consumer.points_balances`); err != nil {
@@ -167,7 +168,7 @@ func benchExpiry(ctx context.Context, w io.Writer, db *pgxpool.Pool, svc *consum
 }
 
 func benchClaims(ctx context.Context, w io.Writer, db *pgxpool.Pool, svc *consumer.Service, claims, stock int) error {
-	members, err := benchMembers(ctx, db, claims)
+	members, err := benchMembers(ctx, db, claims, "139")
 	if err != nil {
 		return err
 	}

@@ -101,7 +101,7 @@ FOR UPDATE OF b;
 WITH due AS (
     SELECT id, remaining, state FROM consumer.points_lots
     WHERE consumer_id = ANY(sqlc.arg(consumers)::uuid[]) AND remaining > 0 AND points_lots.expires_at <= sqlc.arg(now)
-    FOR UPDATE
+    -- no row locks: the caller holds these members' rows, which every writer of their lots takes first
 ), upd AS (
     UPDATE consumer.points_lots l SET expired = l.expired + due.remaining, remaining = 0
     FROM due WHERE l.id = due.id
