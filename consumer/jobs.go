@@ -9,6 +9,8 @@ import (
 
 	"github.com/tandemcrm/tandem/consumer/internal/consumerdb"
 	"github.com/tandemcrm/tandem/shared/domain"
+	"github.com/tandemcrm/tandem/shared/events"
+	"github.com/tandemcrm/tandem/shared/outbox"
 	"github.com/tandemcrm/tandem/shared/pg"
 )
 
@@ -17,6 +19,7 @@ const (
 	TaskPointsRelease = "consumer:points_release"
 	TaskPointsExpire  = "consumer:points_expire"
 	TaskTierEvaluate  = "consumer:tier_evaluate"
+	TaskPointsRemind  = "consumer:points_remind"
 )
 
 // jobBatch is how many members one transaction of a job covers.
@@ -24,6 +27,9 @@ const jobBatch = 2000
 
 func (s *Service) tasks() []domain.Task {
 	return []domain.Task{
+		{Type: TaskPointsRemind, Cron: "0 10 * * *", Unique: time.Hour, Queue: "low",
+			Help:   "Tell members whose points expire within the reminder window, once per lot",
+			Handle: func(ctx context.Context, _ []byte) error { _, err := s.RemindExpiring(ctx); return err }},
 		{Type: TaskTierEvaluate, Cron: "10 0 * * *", Unique: time.Hour, Queue: "low",
 			Help:   "End the tier evaluation periods that are over: retain or downgrade",
 			Handle: func(ctx context.Context, _ []byte) error { _, err := s.EvaluatePeriods(ctx); return err }},
@@ -142,4 +148,34 @@ func (s *Service) ExpireLots(ctx context.Context) (JobResult, error) {
 		}
 		after = last
 	}
+}
+
+// RemindExpiring publishes consumer.points_expiring for every member with points
+// expiring within the program's reminder window that no reminder has named yet: once
+// per lot, however often it runs (the lot is marked in the same transaction).
+func (s *Service) RemindExpiring(ctx context.Context) (JobResult, error) {
+	var res JobResult
+	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+		res = JobResult{}
+		q := consumerdb.New(tx)
+		prog, err := s.program(ctx, q)
+		if err != nil || prog.RemindDays == 0 {
+			return err
+		}
+		now := s.now()
+		rows, err := q.MarkReminders(ctx, consumerdb.MarkRemindersParams{Now: &now, Horizon: now.AddDate(0, 0, prog.RemindDays)})
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if _, err := outbox.Publish(ctx, tx, events.TopicPointsExpiring, r.ConsumerID.String(), events.PointsExpiring{
+				ConsumerID: r.ConsumerID, Points: r.Points, FirstExpiry: r.FirstExpiry, LastDay: lastDay(r.FirstExpiry)}); err != nil {
+				return err
+			}
+			res.Members++
+			res.Points += r.Points
+		}
+		return nil
+	})
+	return res, wrap("remind expiring points", err)
 }

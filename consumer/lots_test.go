@@ -1,6 +1,7 @@
 package consumer_test
 
 import (
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -348,4 +349,32 @@ func TestPartialRefundOfAnOrderPaidPartlyWithPoints(t *testing.T) {
 		t.Fatalf("after all: %+v, want the welcome lot whole again", v)
 	}
 	w.conserved(t, id)
+}
+
+func TestExpiryRemindersGoOncePerLot(t *testing.T) {
+	t.Parallel()
+	w, clk := newWorldAt(t, sh(2026, 1, 10, 10))
+	id := w.join(t, "o-remind")
+	if _, err := w.svc.CreditPoints(w.ctx, consumer.CreditRequest{ConsumerID: id, Points: 40, SourceKey: "a", Reason: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Freeze(sh(2026, 12, 15, 10)) // the lot lasts to 2027-01-31: 47 days, outside the 30-day window
+	if r, err := w.svc.RemindExpiring(w.ctx); err != nil || r.Members != 0 {
+		t.Fatalf("too early: %+v, %v", r, err)
+	}
+	clk.Freeze(sh(2027, 1, 5, 10))
+	for i := range 3 {
+		r, err := w.svc.RemindExpiring(w.ctx)
+		if err != nil || (i == 0) != (r.Points == 40) {
+			t.Fatalf("run %d: %+v, %v", i, r, err)
+		}
+	}
+	var n int
+	var payload string
+	if err := w.db.QueryRow(w.ctx, `SELECT count(*), max(payload::text) FROM platform.outbox WHERE topic = 'consumer.points_expiring'`).Scan(&n, &payload); err != nil || n != 1 {
+		t.Fatalf("%d reminders, %v", n, err)
+	}
+	if !strings.Contains(payload, `"last_day": "2027-01-31"`) && !strings.Contains(payload, `"last_day":"2027-01-31"`) {
+		t.Fatalf("payload %s", payload)
+	}
 }

@@ -170,3 +170,15 @@ GROUP BY 1 ORDER BY 1 LIMIT 36;
 -- name: ForgivenTotal :one
 SELECT COALESCE(SUM(forgiven), 0)::bigint AS forgiven, COUNT(*) FILTER (WHERE forgiven > 0)::bigint AS refunds
 FROM consumer.points_entries WHERE kind = 'reverse';
+
+-- name: MarkReminders :many
+-- Lots expiring within the reminder window that no reminder has named yet, marked now;
+-- per member, what expires and its first last day. Each lot is named once.
+WITH due AS (
+    UPDATE consumer.points_lots SET reminded_at = sqlc.arg(now)
+    WHERE state = 'active' AND remaining > 0 AND reminded_at IS NULL
+      AND expires_at > sqlc.arg(now) AND expires_at <= sqlc.arg(horizon)
+    RETURNING consumer_id, remaining, expires_at
+)
+SELECT consumer_id, SUM(remaining)::bigint AS points, MIN(expires_at)::timestamptz AS first_expiry
+FROM due GROUP BY consumer_id ORDER BY consumer_id;

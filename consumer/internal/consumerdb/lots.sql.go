@@ -458,6 +458,50 @@ func (q *Queries) MarkDrawReturned(ctx context.Context, arg MarkDrawReturnedPara
 	return err
 }
 
+const markReminders = `-- name: MarkReminders :many
+WITH due AS (
+    UPDATE consumer.points_lots SET reminded_at = $1
+    WHERE state = 'active' AND remaining > 0 AND reminded_at IS NULL
+      AND expires_at > $1 AND expires_at <= $2
+    RETURNING consumer_id, remaining, expires_at
+)
+SELECT consumer_id, SUM(remaining)::bigint AS points, MIN(expires_at)::timestamptz AS first_expiry
+FROM due GROUP BY consumer_id ORDER BY consumer_id
+`
+
+type MarkRemindersParams struct {
+	Now     *time.Time
+	Horizon time.Time
+}
+
+type MarkRemindersRow struct {
+	ConsumerID  uuid.UUID
+	Points      int64
+	FirstExpiry time.Time
+}
+
+// Lots expiring within the reminder window that no reminder has named yet, marked now;
+// per member, what expires and its first last day. Each lot is named once.
+func (q *Queries) MarkReminders(ctx context.Context, arg MarkRemindersParams) ([]MarkRemindersRow, error) {
+	rows, err := q.db.Query(ctx, markReminders, arg.Now, arg.Horizon)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MarkRemindersRow{}
+	for rows.Next() {
+		var i MarkRemindersRow
+		if err := rows.Scan(&i.ConsumerID, &i.Points, &i.FirstExpiry); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const memberLots = `-- name: MemberLots :many
 SELECT id, consumer_id, source_key, kind, order_id, state, points, remaining, spent, reversed, expired, earned_at, available_at, expires_at, reminded_at, growth FROM consumer.points_lots WHERE consumer_id = $1 AND (remaining > 0 OR state = 'pending')
 ORDER BY expires_at, id LIMIT 200
