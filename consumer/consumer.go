@@ -31,9 +31,14 @@ const objMember = "consumer.member"
 
 // Error codes of this package (shared/errs).
 const (
-	CodeMemberNotFound = objMember + "_not_found"
-	CodeEarnPending    = "consumer.earn_pending"
+	CodeMemberNotFound     = objMember + "_not_found"
+	CodeEarnPending        = "consumer.earn_pending"
+	CodePointsInsufficient = "consumer.points_insufficient"
+	CodeProgramInvalid     = "consumer.program_invalid"
+	CodeTiersInvalid       = "consumer.tiers_invalid"
 )
+
+var shanghai = clock.Shanghai
 
 // Identities is what the service needs of shared/identity: one consumer across
 // channels. *identity.Service implements it.
@@ -47,11 +52,9 @@ type Ports struct {
 	Identities Identities // required
 }
 
-// Config configures the service; zero fields take the defaults noted.
-type Config struct {
-	// PointsPerYuan is what one whole yuan paid earns [1].
-	PointsPerYuan int64
-}
+// Config configures the service. The points program's rules are data that growth
+// operators edit (Program), not configuration.
+type Config struct{}
 
 // Service is the consumer domain's API.
 type Service struct {
@@ -66,9 +69,6 @@ type Service struct {
 // New returns the service (the one constructor shape of shared/domain).
 func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	deps = deps.WithDefaults()
-	if cfg.PointsPerYuan <= 0 {
-		cfg.PointsPerYuan = 1
-	}
 	return &Service{db: deps.DB, ids: ports.Identities, cfg: cfg, log: deps.Log, clock: deps.Clock,
 		newID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
 }
@@ -80,6 +80,8 @@ func (s *Service) Name() string { return "consumer" }
 func (s *Service) Register(r *domain.Registry) {
 	r.Routes(s.mountAPI)
 	r.Subscribe(s.Subscriptions()...)
+	r.Schedule(s.tasks()...)
+	r.Pages(s.pages())
 }
 
 func (s *Service) now() time.Time { return s.clock.Now().UTC() }
@@ -88,9 +90,15 @@ func (s *Service) now() time.Time { return s.clock.Now().UTC() }
 type Member struct {
 	ID       uuid.UUID `json:"id"`
 	Phone    string    `json:"phone"`
+	Name     string    `json:"name,omitempty"`
 	AppID    string    `json:"app_id,omitempty"`
 	JoinedAt time.Time `json:"joined_at"`
-	Points   int64     `json:"points"` // the balance
+	Points   int64     `json:"points"` // all their points: spendable and pending
+	// Spendable can be redeemed now; Pending is inside a payment's refund window.
+	Spendable int64 `json:"spendable"`
+	Pending   int64 `json:"pending"`
+	// EarnedTotal is the points earned that count toward tiers (never the balance).
+	EarnedTotal int64 `json:"earned_total"`
 }
 
 func wrap(op string, err error) error {

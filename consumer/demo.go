@@ -2,8 +2,16 @@ package consumer
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tandemcrm/tandem/consumer/internal/consumerdb"
+	"github.com/tandemcrm/tandem/shared/audit"
+	"github.com/tandemcrm/tandem/shared/clock"
+	"github.com/tandemcrm/tandem/shared/pg"
 )
 
 // DemoOpenID and DemoPhone name the demo member.
@@ -12,9 +20,130 @@ const (
 	DemoPhone  = "13800138000"
 )
 
-// Demo makes the demo consumer a member of appID, through the service (idempotent),
-// and returns their id.
+// demoSpace names the demo's orders, so that loading the demo twice changes nothing.
+var demoSpace = uuid.MustParse("6f1c7a52-43a0-4c61-9a0e-2b1d3e0c8d11")
+
+type demoMember struct {
+	openid, phone, name, gender, birthday, city string
+	paidFen                                     int64    // paid eleven months ago: lots about to expire
+	recentFen                                   int64    // paid last week: still pending
+	tags                                        []string // by hand
+}
+
+var demoMembers = []demoMember{
+	{DemoOpenID, DemoPhone, "王小明", GenderMale, "1992-05-20", "上海", 128_50, 0, []string{"VIP"}},
+	{"o-demo-member-gold", "13800138001", "李娜", GenderFemale, "1988-11-02", "上海", 620_000, 35_000, []string{"VIP", "高价值"}},
+	{"o-demo-member-silver", "13800138002", "张伟", GenderMale, "1999-03-15", "杭州", 150_000, 8_800, []string{"夜宵常客"}},
+	{"o-demo-member-new", "13800138003", "陈静", GenderFemale, "2001-08-30", "苏州", 9_900, 4_500, nil},
+}
+
+// at is the service as of another time: demo history is made through the service's
+// own rules, only earlier.
+func (s *Service) at(t time.Time) *Service {
+	c := *s
+	c.clock = clock.Func(func() time.Time { return t })
+	return &c
+}
+
+// Demo makes demo members in several tiers, with points lots about to expire and
+// pending ones, profiles and tags, a coupon template and batch with coupons issued and
+// used. Everything goes through the service and is idempotent. It returns the first
+// demo member's id (the one the mini-program demo signs in as).
 func Demo(ctx context.Context, s *Service, appID string) (uuid.UUID, error) {
-	m, _, err := s.Join(ctx, JoinRequest{AppID: appID, OpenID: DemoOpenID, Phone: DemoPhone})
-	return m.ID, err
+	now := s.now()
+	past, recent := s.at(now.AddDate(0, -11, 0)), s.at(now.AddDate(0, 0, -3))
+	actor := audit.Actor{Login: "demo"}
+	var first uuid.UUID
+	ids := make([]uuid.UUID, len(demoMembers))
+	for i, d := range demoMembers {
+		m, _, err := past.Join(ctx, JoinRequest{AppID: appID, OpenID: d.openid, Phone: d.phone})
+		if err != nil {
+			return uuid.Nil, err
+		}
+		ids[i] = m.ID
+		if i == 0 {
+			first = m.ID
+		}
+		if err := s.demoProfile(ctx, actor, m.ID, d); err != nil {
+			return uuid.Nil, err
+		}
+		if d.paidFen > 0 {
+			if _, err := past.CreditForPayment(ctx, Payment{OrderID: uuid.NewSHA1(demoSpace, []byte(d.openid+":paid")), ConsumerID: m.ID, AmountFen: d.paidFen}); err != nil {
+				return uuid.Nil, err
+			}
+		}
+		if _, err := past.CreditPoints(ctx, CreditRequest{ConsumerID: m.ID, Points: 50, SourceKey: "demo:signup:" + d.openid, Reason: "sign-up"}); err != nil {
+			return uuid.Nil, err
+		}
+		if _, err := s.at(now.AddDate(0, -11, 8)).ReleasePending(ctx); err != nil {
+			return uuid.Nil, err
+		}
+		if d.recentFen > 0 {
+			if _, err := recent.CreditForPayment(ctx, Payment{OrderID: uuid.NewSHA1(demoSpace, []byte(d.openid+":recent")), ConsumerID: m.ID, AmountFen: d.recentFen}); err != nil {
+				return uuid.Nil, err
+			}
+		}
+	}
+	if _, err := s.Redeem(ctx, ids[1], RedeemRequest{Points: 200, Key: "demo-gift", Reason: "gift: a mug"}); err != nil {
+		return uuid.Nil, fmt.Errorf("demo redemption: %w", err)
+	}
+	return first, s.demoCoupons(ctx, actor, ids)
+}
+
+func (s *Service) demoProfile(ctx context.Context, actor audit.Actor, id uuid.UUID, d demoMember) error {
+	bday, _ := time.Parse(time.DateOnly, d.birthday)
+	return pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+		q := consumerdb.New(tx)
+		if _, err := q.UpdateProfile(ctx, consumerdb.UpdateProfileParams{ID: id, Name: d.name, Gender: d.gender,
+			Birthday: pgDate(bday), City: d.city}); err != nil {
+			return err
+		}
+		for _, tag := range d.tags {
+			if _, err := q.AddTag(ctx, consumerdb.AddTagParams{ConsumerID: id, Tag: tag, Source: TagManual, AddedBy: actor.Login, AddedAt: s.now()}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Service) demoCoupons(ctx context.Context, actor audit.Actor, ids []uuid.UUID) error {
+	ts, err := consumerdb.New(s.db).ListCouponTemplates(ctx)
+	if err != nil {
+		return err
+	}
+	if len(ts) > 0 {
+		return nil // made already
+	}
+	t, err := s.createTemplate(ctx, actor, CouponTemplate{Name: "满100减20", Kind: CouponAmount, AmountFen: 2000, ThresholdFen: 10_000, ValidDays: 30})
+	if err != nil {
+		return err
+	}
+	pct, err := s.createTemplate(ctx, actor, CouponTemplate{Name: "会员9折（最高减50）", Kind: CouponPercent, Percent: 10, CapFen: 5000, ValidDays: 14, Stackable: true})
+	if err != nil {
+		return err
+	}
+	b, err := s.createBatch(ctx, actor, CouponBatch{TemplateID: t.ID, Name: "十二月拉新", Stock: 1000, PerMember: 2, Claimable: true})
+	if err != nil {
+		return err
+	}
+	if _, err := s.createBatch(ctx, actor, CouponBatch{TemplateID: pct.ID, Name: "金卡专享", Stock: 200, PerMember: 1}); err != nil {
+		return err
+	}
+	for i, id := range ids {
+		c, err := s.ClaimCoupon(ctx, id, b.ID)
+		if err != nil {
+			return err
+		}
+		if i%2 == 1 { // every other one used on an order
+			order := uuid.NewSHA1(demoSpace, []byte("coupon-order:"+id.String()))
+			if _, err := s.ReserveCoupon(ctx, c.ID, OrderForCoupon{OrderID: order, ConsumerID: id, AmountFen: 15_800}); err != nil {
+				return err
+			}
+			if _, err := s.RedeemOrderCoupons(ctx, order); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -26,9 +26,16 @@ func (s *Service) mountAPI(rt domain.Routers) {
 	g.GET("/members/:id", identity.Require(identity.PermMemberRead), identity.Handle(h.getMember))
 	g.GET("/members/:id/points", identity.Require(identity.PermMemberRead), identity.Handle(h.listPoints))
 	g.POST("/members/:id/points/adjustments", identity.Require(identity.PermPointsAdjust), rt.Idempotent, identity.Handle(h.postAdjustment))
+	g.GET("/members/:id/lots", identity.Require(identity.PermMemberRead), identity.Handle(h.memberLots))
+	g.GET("/points/program", identity.Require(identity.PermMemberRead), identity.Handle(h.getProgram))
+	g.PUT("/points/program", identity.Require(identity.PermPointsAdjust), identity.Handle(h.putProgram))
+	g.GET("/points/liability", identity.Require(identity.PermMemberRead), identity.Handle(h.liability))
 	me := rt.Consumer.Group("/consumer/me")
 	me.GET("/points", identity.HandleConsumer(h.myPoints))
+	me.POST("/points/redemptions", rt.Idempotent, identity.HandleConsumer(h.postRedemption))
 	me.POST("/membership", identity.HandleConsumer(h.postMembership))
+	s.mountMoreAPI(rt, h)
+	s.mountCouponAPI(rt, h)
 }
 
 func (h api) listMembers(c *gin.Context, p *identity.Principal) error {
@@ -117,21 +124,20 @@ func (h api) postAdjustment(c *gin.Context, p *identity.Principal) error {
 }
 
 type myPoints struct {
-	Balance int64   `json:"balance"`
+	PointsView
 	Entries []Entry `json:"entries"`
 }
 
 func (h api) myPoints(c *gin.Context, consumer uuid.UUID) error {
-	id := consumer
-	bal, err := h.svc.Balance(c.Request.Context(), id)
+	v, err := h.svc.MyPoints(c.Request.Context(), consumer)
 	if err != nil {
 		return err
 	}
-	es, err := h.svc.MyLedger(c.Request.Context(), id, uuid.Nil, 50)
+	es, err := h.svc.MyLedger(c.Request.Context(), consumer, uuid.Nil, 50)
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, myPoints{Balance: bal, Entries: es})
+	c.JSON(http.StatusOK, myPoints{PointsView: v, Entries: es})
 	return nil
 }
 

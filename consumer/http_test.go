@@ -57,16 +57,18 @@ func TestHTTP(t *testing.T) {
 		return rec.Code, out
 	}
 	growth := map[string]string{"X-Test-Login": "growth", "Idempotency-Key": "adj-1"}
-	if st, m := call("GET", "/api/v1/consumer/members/"+id.String(), "", growth); st != 200 || m["phone"] != "138****8000" {
-		t.Fatalf("member: %d %v", st, m)
+	st, before := call("GET", "/api/v1/consumer/members/"+id.String(), "", growth)
+	if st != 200 || before["phone"] != "138****8000" {
+		t.Fatalf("member: %d %v", st, before)
 	}
+	had := before["spendable"].(float64)
 	if st, _ := call("GET", "/api/v1/consumer/members/"+id.String(), "", map[string]string{"X-Test-Login": "finance"}); st != http.StatusForbidden {
 		t.Fatalf("finance reads a member: %d", st)
 	}
-	if st, m := call("POST", "/api/v1/consumer/members/"+id.String()+"/points/adjustments", `{"delta":30,"key":"welcome","reason":"欢迎"}`, growth); st != 201 || m["points"] != float64(30) {
+	if st, m := call("POST", "/api/v1/consumer/members/"+id.String()+"/points/adjustments", `{"delta":30,"key":"welcome","reason":"欢迎"}`, growth); st != 201 || m["spendable"] != had+30 {
 		t.Fatalf("adjust: %d %v", st, m)
 	}
-	if st, m := call("GET", "/api/v1/consumer/me/points", "", map[string]string{"X-Test-Consumer": id.String()}); st != 200 || m["balance"] != float64(30) {
+	if st, m := call("GET", "/api/v1/consumer/me/points", "", map[string]string{"X-Test-Consumer": id.String()}); st != 200 || m["balance"] != had+30 || len(m["lots"].([]any)) == 0 {
 		t.Fatalf("my points: %d %v", st, m)
 	}
 	if st, _ := call("GET", "/api/v1/consumer/me/points", "", nil); st != http.StatusUnauthorized {

@@ -66,16 +66,21 @@ func (s *Service) Join(ctx context.Context, in JoinRequest) (m Member, created b
 	return m, created, err
 }
 
-func (s *Service) balance(ctx context.Context, id uuid.UUID) (int64, error) {
+func (s *Service) memberRow(ctx context.Context, id uuid.UUID) (consumerdb.GetMemberRow, error) {
 	row, err := consumerdb.New(s.db).GetMember(ctx, id)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, errs.NotFound(objMember)
+		return row, errs.NotFound(objMember)
 	}
-	return row.Balance, wrap("balance", err)
+	return row, wrap("member", err)
 }
 
-// Balance is a member's points, for the member themself (consumerID is the
-// authenticated consumer).
+func (s *Service) balance(ctx context.Context, id uuid.UUID) (int64, error) {
+	row, err := s.memberRow(ctx, id)
+	return row.Balance + row.Pending, err
+}
+
+// Balance is all of a member's points, spendable and pending (MyPoints splits them),
+// for the member themself (consumerID is the authenticated consumer).
 func (s *Service) Balance(ctx context.Context, consumerID uuid.UUID) (int64, error) {
 	return s.balance(ctx, consumerID)
 }
@@ -141,7 +146,8 @@ func (s *Service) GetMember(ctx context.Context, caller *identity.Principal, id 
 	} else if err != nil {
 		return Member{}, wrap("get member", err)
 	}
-	return Member{ID: row.ID, Phone: p.Phone(row.Phone), AppID: row.AppID, JoinedAt: row.JoinedAt, Points: row.Balance}, nil
+	return Member{ID: row.ID, Phone: p.Phone(row.Phone), Name: row.Name, AppID: row.AppID, JoinedAt: row.JoinedAt, Points: row.Balance + row.Pending,
+		Spendable: row.Balance, Pending: row.Pending, EarnedTotal: row.EarnedTotal}, nil
 }
 
 // ListMembers pages through the members for the staff caller in ctx, oldest first.
@@ -156,7 +162,8 @@ func (s *Service) ListMembers(ctx context.Context, caller *identity.Principal, a
 	}
 	out := make([]Member, len(rows))
 	for i, r := range rows {
-		out[i] = Member{ID: r.ID, Phone: p.Phone(r.Phone), AppID: r.AppID, JoinedAt: r.JoinedAt, Points: r.Balance}
+		out[i] = Member{ID: r.ID, Phone: p.Phone(r.Phone), Name: r.Name, AppID: r.AppID, JoinedAt: r.JoinedAt, Points: r.Balance + r.Pending,
+			Spendable: r.Balance, Pending: r.Pending, EarnedTotal: r.EarnedTotal}
 	}
 	return out, nil
 }

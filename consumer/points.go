@@ -17,11 +17,22 @@ import (
 	"github.com/tandemcrm/tandem/shared/pg"
 )
 
-// Entry kinds.
+// Entry kinds: every change of a member's points is one entry; their sum is the
+// member's balance plus pending points.
 const (
-	KindEarn    = "earn"
-	KindReverse = "reverse"
-	KindAdjust  = "adjust"
+	KindEarn    = "earn"    // a payment earned a lot (pending for the refund window)
+	KindReverse = "reverse" // a refund took back what the order earned
+	KindAdjust  = "adjust"  // staff, with a reason
+	KindAction  = "action"  // sign-up, referral, review, a campaign: CreditPoints
+	KindRedeem  = "redeem"  // spent
+	KindExpire  = "expire"  // lots reached their expiry
+	KindReturn  = "return"  // a refund gave back points the order had spent
+)
+
+// Lot states.
+const (
+	LotPending = "pending" // earned by a payment still inside its refund window
+	LotActive  = "active"
 )
 
 // Entry is one immutable points entry.
@@ -31,60 +42,127 @@ type Entry struct {
 	Kind      string     `json:"kind"`
 	SourceKey string     `json:"source_key"`
 	OrderID   *uuid.UUID `json:"order_id,omitempty"`
-	CreatedAt time.Time  `json:"created_at"`
-}
-
-// PointsFor is what an amount earns: PointsPerYuan for every whole yuan.
-func (s *Service) PointsFor(amountFen int64) int64 {
-	if amountFen <= 0 {
-		return 0
-	}
-	return amountFen / 100 * s.cfg.PointsPerYuan
+	// Forgiven is, on a reversal, what the refunded order's points the member had
+	// already spent and no longer had: not taken, reported (README, points policies).
+	Forgiven  int64     `json:"forgiven,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Payment is a paid order, as billing's event tells it.
 type Payment struct {
 	OrderID    uuid.UUID
 	ConsumerID uuid.UUID
-	AmountFen  int64
+	AmountFen  int64 // what the consumer paid in money: the earning base
 }
 
-// EarnKey is the source key of an order's earn entry.
-func EarnKey(orderID uuid.UUID) string { return "order:" + orderID.String() + ":earn" }
+// Source keys: every entry, lot and debit happens once per key.
+func EarnKey(orderID uuid.UUID) string        { return "order:" + orderID.String() + ":earn" }
+func ReverseKey(refundID uuid.UUID) string    { return "refund:" + refundID.String() + ":reverse" }
+func ReturnKey(refundID uuid.UUID) string     { return "refund:" + refundID.String() + ":return" }
+func refundDrawKey(refundID uuid.UUID) string { return "refund:" + refundID.String() + ":draw" }
 
-// ReverseKey is the source key of a refund's reversal entry.
-func ReverseKey(refundID uuid.UUID) string { return "refund:" + refundID.String() + ":reverse" }
+var errNotMember = errors.New("consumer: not a member")
+
+// points is the projection's change of one operation.
+type points struct{ balance, pending, earned int64 }
+
+// move applies a change to the member's projection (its row is locked by the caller).
+func (s *Service) move(ctx context.Context, q *consumerdb.Queries, consumerID uuid.UUID, d points) error {
+	if d == (points{}) {
+		return nil
+	}
+	_, err := q.MovePoints(ctx, consumerdb.MovePointsParams{Balance: d.balance, Pending: d.pending, Earned: d.earned,
+		At: s.now(), ConsumerID: consumerID})
+	return err
+}
+
+// lock takes the member's points row: every writer of a member's points holds it
+// first, then their lots, so concurrent redemptions, refunds and the jobs serialise
+// per member and never deadlock.
+func lock(ctx context.Context, q *consumerdb.Queries, consumerID uuid.UUID) (consumerdb.LockPointsRow, error) {
+	row, err := q.LockPoints(ctx, consumerID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return row, errNotMember
+	}
+	return row, err
+}
+
+// credit writes an entry and its lot once per key; false when the key was used.
+type credit struct {
+	consumerID uuid.UUID
+	entryKind  string
+	lotKind    string
+	key        string
+	orderID    uuid.NullUUID
+	points     int64
+	pending    bool  // inside the refund window
+	counts     bool  // toward tiers (payments and actions, not staff adjustments)
+	growth     int64 // fen a payment adds to the growth value
+	reason     string
+}
+
+func (s *Service) credit(ctx context.Context, q *consumerdb.Queries, prog Program, c credit) (bool, error) {
+	if c.points > math.MaxInt32 || c.points < 0 {
+		return false, errs.Invalidf("points", "a credit is 0 to %d points", math.MaxInt32)
+	}
+	now := s.now()
+	n, err := q.InsertLedgerEntry(ctx, consumerdb.InsertLedgerEntryParams{ID: s.newID(), ConsumerID: c.consumerID,
+		Delta: int32(c.points), Kind: c.entryKind, SourceKey: c.key, OrderID: c.orderID, CreatedAt: now, Reason: c.reason})
+	if err != nil || n == 0 || c.points == 0 {
+		return n > 0, err
+	}
+	state, available, d := LotActive, now, points{balance: c.points}
+	pending := c.pending && prog.PendingDays > 0
+	if pending {
+		state, available, d = LotPending, now.AddDate(0, 0, prog.PendingDays), points{pending: c.points}
+	} else if c.counts {
+		d.earned = c.points
+	}
+	if err := q.InsertLot(ctx, consumerdb.InsertLotParams{ID: s.newID(), ConsumerID: c.consumerID, SourceKey: c.key,
+		Kind: c.lotKind, OrderID: c.orderID, State: state, Points: int32(c.points), EarnedAt: now,
+		AvailableAt: available, ExpiresAt: prog.ExpiresAt(now), Growth: c.growth}); err != nil {
+		return false, err
+	}
+	if err := s.move(ctx, q, c.consumerID, d); err != nil {
+		return false, err
+	}
+	if pending || !c.counts {
+		return true, nil // a pending lot counts toward tiers when it is released
+	}
+	return true, s.addMetric(ctx, q, c.consumerID, c.growth, c.points)
+}
 
 // CreditForPayment credits the points an order earns, exactly once per order however
-// often (and however concurrently) it is called: the entry's unique source key
-// decides, and the balance moves only with the entry that was written. It returns
-// the points credited by this call (0 for a repeat). A consumer who is not a member
-// earns nothing.
+// often (and however concurrently) it is called: a lot, pending for the program's
+// refund window, expiring by the program's rule. It returns the points credited by
+// this call (0 for a repeat). A consumer who is not a member earns nothing.
 func (s *Service) CreditForPayment(ctx context.Context, p Payment) (int64, error) {
-	points := s.PointsFor(p.AmountFen)
-	if points > math.MaxInt32 {
-		return 0, errs.Invalidf("amount", "amount earns more points than an entry holds")
-	}
 	var credited int64
 	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
 		credited = 0
 		q := consumerdb.New(tx)
-		if _, err := q.LockBalance(ctx, p.ConsumerID); errors.Is(err, pgx.ErrNoRows) {
-			return errNotMember
-		} else if err != nil {
+		if _, err := lock(ctx, q, p.ConsumerID); err != nil {
 			return err
 		}
-		n, err := q.InsertEntry(ctx, consumerdb.InsertEntryParams{ID: s.newID(), ConsumerID: p.ConsumerID,
-			Delta: int32(points), Kind: KindEarn, SourceKey: EarnKey(p.OrderID),
-			OrderID: uuid.NullUUID{UUID: p.OrderID, Valid: true}, CreatedAt: s.now()})
-		if err != nil || n == 0 {
+		prog, err := s.program(ctx, q)
+		if err != nil {
 			return err
 		}
-		if _, err := q.AddToBalance(ctx, consumerdb.AddToBalanceParams{Delta: points, At: s.now(), ConsumerID: p.ConsumerID}); err != nil {
+		mult, err := s.multiplier(ctx, q, p.ConsumerID)
+		if err != nil {
 			return err
 		}
-		credited = points
-		return nil
+		pts := prog.PointsFor(p.AmountFen) * mult / 100
+		if pts > math.MaxInt32 {
+			return errs.Invalidf("amount", "amount earns more points than an entry holds")
+		}
+		ok, err := s.credit(ctx, q, prog, credit{consumerID: p.ConsumerID, entryKind: KindEarn, lotKind: KindEarn,
+			key: EarnKey(p.OrderID), orderID: uuid.NullUUID{UUID: p.OrderID, Valid: true}, points: pts, pending: true, counts: true, growth: p.AmountFen})
+		if ok {
+			credited = pts
+		}
+		return err
 	})
 	if errors.Is(err, errNotMember) {
 		s.log.InfoContext(ctx, "consumer: payment by a non-member earns no points", "consumer", p.ConsumerID, "order", p.OrderID)
@@ -93,74 +171,55 @@ func (s *Service) CreditForPayment(ctx context.Context, p Payment) (int64, error
 	return credited, wrap("credit for payment", err)
 }
 
-var errNotMember = errors.New("consumer: not a member")
-
-// Refund is a refund of an order, as billing's event tells it. RefundedTotalFen
-// includes this refund.
-type Refund struct {
-	RefundID         uuid.UUID
-	OrderID          uuid.UUID
-	ConsumerID       uuid.UUID
-	OrderAmountFen   int64
-	RefundedTotalFen int64
+// CreditRequest credits points for something the member did (sign-up, referral,
+// review) or a campaign gave: one active lot, expiring by the program's rule, counted
+// toward tiers. SourceKey makes it happen once ("campaign:<id>:<member>").
+type CreditRequest struct {
+	ConsumerID uuid.UUID
+	Points     int64
+	SourceKey  string
+	Reason     string
 }
 
-// ReverseForRefund takes back the points the refunded amount earned, once per
-// refund. After it the order keeps exactly what its unrefunded amount earns, so
-// partial refunds arriving in any order add up: the reversal is what the order earned
-// minus what the remaining amount earns minus what earlier reversals took. It never
-// takes the balance below zero (points already spent stay spent). When the order's
-// earn entry is not there yet (events arrive in no order) it fails with
-// consumer.earn_pending, and the delivery is retried.
-func (s *Service) ReverseForRefund(ctx context.Context, r Refund) (int64, error) {
-	var reversed int64
+// CreditPoints credits points once per SourceKey and reports whether this call did.
+// It is the published way for other parts (consumer/marketing's campaigns) to give
+// points; it takes no caller because it acts on the platform's own decision.
+func (s *Service) CreditPoints(ctx context.Context, in CreditRequest) (bool, error) {
+	switch {
+	case in.Points <= 0 || in.Points > math.MaxInt32:
+		return false, errs.Invalidf("points", "a credit is 1 to %d points", math.MaxInt32)
+	case in.SourceKey == "" || len(in.SourceKey) > 200:
+		return false, errs.Invalidf("source_key", "a credit needs a source key of 1 to 200 characters")
+	}
+	var done bool
 	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
-		reversed = 0
 		q := consumerdb.New(tx)
-		balance, err := q.LockBalance(ctx, r.ConsumerID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errNotMember
-		} else if err != nil {
+		if _, err := lock(ctx, q, in.ConsumerID); err != nil {
 			return err
 		}
-		op, err := q.OrderPoints(ctx, uuid.NullUUID{UUID: r.OrderID, Valid: true})
+		prog, err := s.program(ctx, q)
 		if err != nil {
 			return err
 		}
-		if op.EarnEntries == 0 {
-			return errs.E(errs.KindUnavailable, CodeEarnPending, "the order's points are not credited yet")
-		}
-		remaining := max(r.OrderAmountFen-r.RefundedTotalFen, 0)
-		take := min(max(op.Earned-s.PointsFor(remaining)-op.Reversed, 0), balance)
-		if take == 0 {
-			return nil
-		}
-		n, err := q.InsertEntry(ctx, consumerdb.InsertEntryParams{ID: s.newID(), ConsumerID: r.ConsumerID,
-			Delta: int32(-take), Kind: KindReverse, SourceKey: ReverseKey(r.RefundID),
-			OrderID: uuid.NullUUID{UUID: r.OrderID, Valid: true}, CreatedAt: s.now()})
-		if err != nil || n == 0 {
-			return err
-		}
-		if _, err := q.AddToBalance(ctx, consumerdb.AddToBalanceParams{Delta: -take, At: s.now(), ConsumerID: r.ConsumerID}); err != nil {
-			return err
-		}
-		reversed = take
-		return nil
+		done, err = s.credit(ctx, q, prog, credit{consumerID: in.ConsumerID, entryKind: KindAction, lotKind: KindAction,
+			key: "action:" + in.SourceKey, points: in.Points, counts: true, reason: in.Reason})
+		return err
 	})
 	if errors.Is(err, errNotMember) {
-		return 0, nil
+		return false, errs.NotFound(objMember)
 	}
-	return reversed, wrap("reverse for refund", err)
+	return done, wrap("credit points", err)
 }
 
-// Adjust adds (or, negative, takes) points by hand: consumer.points.adjust at scope
-// all, audited, once per key.
+// Adjust adds (or, negative, takes, soonest-expiring lots first) points by hand:
+// consumer.points.adjust at scope all, audited, once per key. An added adjustment is
+// an active lot that does not count toward tiers.
 func (s *Service) Adjust(ctx context.Context, caller *identity.Principal, consumerID uuid.UUID, delta int64, key, reason string) error {
 	p, err := memberScope(caller, identity.PermPointsAdjust)
 	if err != nil {
 		return err
 	}
-	if delta == 0 || delta > math.MaxInt32 || delta < math.MinInt32 {
+	if delta == 0 || delta > math.MaxInt32 || delta < -math.MaxInt32 {
 		return errs.Invalidf("delta", "an adjustment is a non-zero number of points")
 	}
 	if key == "" || reason == "" {
@@ -168,26 +227,32 @@ func (s *Service) Adjust(ctx context.Context, caller *identity.Principal, consum
 	}
 	err = pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
 		q := consumerdb.New(tx)
-		before, err := q.LockBalance(ctx, consumerID)
-		if errors.Is(err, pgx.ErrNoRows) {
+		before, err := lock(ctx, q, consumerID)
+		if errors.Is(err, errNotMember) {
 			return errs.NotFound(objMember)
 		} else if err != nil {
 			return err
 		}
-		n, err := q.InsertEntry(ctx, consumerdb.InsertEntryParams{ID: s.newID(), ConsumerID: consumerID,
-			Delta: int32(delta), Kind: KindAdjust, SourceKey: "adjust:" + key, CreatedAt: s.now()})
-		if err != nil || n == 0 {
+		prog, err := s.program(ctx, q)
+		if err != nil {
 			return err
 		}
-		after, err := q.AddToBalance(ctx, consumerdb.AddToBalanceParams{Delta: delta, At: s.now(), ConsumerID: consumerID})
-		if pg.IsCheckViolation(err, "points_balances_not_negative") {
-			return errs.E(errs.KindUnprocessable, "consumer.points_insufficient", fmt.Sprintf("the balance is %d points", before))
-		} else if err != nil {
-			return err
+		if delta > 0 {
+			ok, err := s.credit(ctx, q, prog, credit{consumerID: consumerID, entryKind: KindAdjust, lotKind: KindAdjust,
+				key: "adjust:" + key, points: delta, reason: reason})
+			if err != nil || !ok {
+				return err
+			}
+		} else {
+			ok, err := s.debit(ctx, q, debit{consumerID: consumerID, entryKind: KindAdjust, key: "adjust:" + key,
+				points: -delta, reason: reason})
+			if err != nil || !ok {
+				return err
+			}
 		}
 		return audit.Record(ctx, tx, audit.Event{Actor: p.Actor(), Action: "consumer.points.adjust",
-			ObjectType: "consumer.member", ObjectID: consumerID.String(),
-			Before: map[string]any{"balance": before}, After: map[string]any{"balance": after, "delta": delta, "reason": reason}})
+			ObjectType: objMember, ObjectID: consumerID.String(),
+			Before: map[string]any{"balance": before.Balance}, After: map[string]any{"balance": before.Balance + delta, "delta": delta, "reason": reason}})
 	})
 	return wrap("adjust points", err)
 }
@@ -217,11 +282,17 @@ func (s *Service) ledger(ctx context.Context, consumerID, before uuid.UUID, limi
 	}
 	out := make([]Entry, len(rows))
 	for i, r := range rows {
-		out[i] = Entry{ID: r.ID, Delta: int64(r.Delta), Kind: r.Kind, SourceKey: r.SourceKey, CreatedAt: r.CreatedAt}
+		out[i] = Entry{ID: r.ID, Delta: int64(r.Delta), Kind: r.Kind, SourceKey: r.SourceKey, CreatedAt: r.CreatedAt,
+			Forgiven: int64(r.Forgiven), Reason: r.Reason}
 		if r.OrderID.Valid {
 			id := r.OrderID.UUID
 			out[i].OrderID = &id
 		}
 	}
 	return out, nil
+}
+
+func insufficient(have, want int64) error {
+	return errs.E(errs.KindUnprocessable, CodePointsInsufficient,
+		fmt.Sprintf("%d points are spendable, %d short of %d", have, want-have, want)).WithField("points")
 }

@@ -12,6 +12,8 @@ import (
 const (
 	SubscriberPointsEarn    = "consumer.points_earn"
 	SubscriberPointsReverse = "consumer.points_reverse"
+	SubscriberCouponsRedeem = "consumer.coupons_redeem"
+	SubscriberCouponsReturn = "consumer.coupons_return"
 )
 
 // Subscriptions are the domain's event handlers: points earned on a payment,
@@ -20,7 +22,32 @@ func (s *Service) Subscriptions() []outbox.Subscription {
 	return []outbox.Subscription{
 		{Topic: events.TopicPaymentSucceeded, Subscriber: SubscriberPointsEarn, Handle: s.OnPaymentSucceeded},
 		{Topic: events.TopicRefundSucceeded, Subscriber: SubscriberPointsReverse, Handle: s.OnRefundSucceeded},
+		{Topic: events.TopicPaymentSucceeded, Subscriber: SubscriberCouponsRedeem, Handle: s.onPaidRedeemCoupons},
+		{Topic: events.TopicRefundSucceeded, Subscriber: SubscriberCouponsReturn, Handle: s.onRefundReturnCoupons},
 	}
+}
+
+// onPaidRedeemCoupons marks the coupons the order reserved at prepay as used.
+func (s *Service) onPaidRedeemCoupons(ctx context.Context, e events.Envelope) error {
+	var p events.PaymentSucceeded
+	if err := e.Decode(&p); err != nil {
+		return fmt.Errorf("consumer: decode %s: %w", e.Topic, err)
+	}
+	_, err := s.RedeemOrderCoupons(ctx, p.OrderID)
+	return err
+}
+
+// onRefundReturnCoupons gives a fully refunded order's coupons back (README: coupons).
+func (s *Service) onRefundReturnCoupons(ctx context.Context, e events.Envelope) error {
+	var r events.RefundSucceeded
+	if err := e.Decode(&r); err != nil {
+		return fmt.Errorf("consumer: decode %s: %w", e.Topic, err)
+	}
+	if r.RefundedTotalFen < r.OrderAmountFen {
+		return nil
+	}
+	_, err := s.ReturnOrderCoupons(ctx, r.OrderID)
+	return err
 }
 
 // OnPaymentSucceeded credits the order's points.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench: prints the figures as Markdown tables. Needs the local stack (make bench
 # starts it). Every load targets 127.0.0.1 only.
-#   deploy/bench/run.sh [section ...]   sections: go outbox pickup notify recon matching http (default: all)
+#   deploy/bench/run.sh [section ...]   sections: go outbox pickup notify loyalty recon matching http (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 only=" ${*:-all} "
@@ -49,6 +49,13 @@ echo "## Payment notifications (verify, state, ledger, outbox, fulfilment, point
 echo
 $BIN bench notify --orders 2000
 $BIN bench notify --orders 2000 --rate 200
+echo
+fi
+
+if section loyalty; then
+echo "## Loyalty (earn and redeem through the service, the expiry job, a coupon batch claimed at once)"
+echo
+$BIN bench loyalty --ops 10000 --lots 1000000 --claims 10000 --stock 1000
 echo
 fi
 

@@ -10,6 +10,9 @@ import (
 const (
 	// TopicMemberJoined: a consumer became a member. Key: the consumer id.
 	TopicMemberJoined Topic = "consumer.member_joined"
+	// TopicPointsExpiring: some of a member's points expire within the program's
+	// reminder window; sent once per lot (a notifier tells the member). Key: the consumer id.
+	TopicPointsExpiring Topic = "consumer.points_expiring"
 )
 
 // MemberJoined is the payload of TopicMemberJoined.
@@ -17,4 +20,13 @@ type MemberJoined struct {
 	ConsumerID uuid.UUID `json:"consumer_id"`
 	AppID      string    `json:"app_id,omitempty"`
 	JoinedAt   time.Time `json:"joined_at"`
+}
+
+// PointsExpiring is the payload of TopicPointsExpiring: Points expire, the first of
+// them at FirstExpiry (exclusive; LastDay is that day in Asia/Shanghai).
+type PointsExpiring struct {
+	ConsumerID  uuid.UUID `json:"consumer_id"`
+	Points      int64     `json:"points"`
+	FirstExpiry time.Time `json:"first_expiry"`
+	LastDay     string    `json:"last_day"`
 }

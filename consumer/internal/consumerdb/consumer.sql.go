@@ -10,37 +10,26 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
-const addToBalance = `-- name: AddToBalance :one
-UPDATE consumer.points_balances SET balance = balance + $1::bigint, updated_at = $2
-WHERE consumer_id = $3 RETURNING balance
-`
-
-type AddToBalanceParams struct {
-	Delta      int64
-	At         time.Time
-	ConsumerID uuid.UUID
-}
-
-func (q *Queries) AddToBalance(ctx context.Context, arg AddToBalanceParams) (int64, error) {
-	row := q.db.QueryRow(ctx, addToBalance, arg.Delta, arg.At, arg.ConsumerID)
-	var balance int64
-	err := row.Scan(&balance)
-	return balance, err
-}
-
 const getMember = `-- name: GetMember :one
-SELECT m.id, m.phone, m.app_id, m.joined_at, b.balance FROM consumer.members m JOIN consumer.points_balances b ON b.consumer_id = m.id
+SELECT m.id, m.phone, m.app_id, m.joined_at, m.name, m.gender, m.birthday, m.city, b.balance, b.pending, b.earned_total FROM consumer.members m JOIN consumer.points_balances b ON b.consumer_id = m.id
 WHERE m.id = $1
 `
 
 type GetMemberRow struct {
-	ID       uuid.UUID
-	Phone    string
-	AppID    string
-	JoinedAt time.Time
-	Balance  int64
+	ID          uuid.UUID
+	Phone       string
+	AppID       string
+	JoinedAt    time.Time
+	Name        string
+	Gender      string
+	Birthday    pgtype.Date
+	City        string
+	Balance     int64
+	Pending     int64
+	EarnedTotal int64
 }
 
 func (q *Queries) GetMember(ctx context.Context, id uuid.UUID) (GetMemberRow, error) {
@@ -51,7 +40,13 @@ func (q *Queries) GetMember(ctx context.Context, id uuid.UUID) (GetMemberRow, er
 		&i.Phone,
 		&i.AppID,
 		&i.JoinedAt,
+		&i.Name,
+		&i.Gender,
+		&i.Birthday,
+		&i.City,
 		&i.Balance,
+		&i.Pending,
+		&i.EarnedTotal,
 	)
 	return i, err
 }
@@ -71,47 +66,14 @@ func (q *Queries) InsertBalance(ctx context.Context, arg InsertBalanceParams) er
 	return err
 }
 
-const insertEntry = `-- name: InsertEntry :execrows
-INSERT INTO consumer.points_entries (id, consumer_id, delta, kind, source_key, order_id, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT (source_key) DO NOTHING
-`
-
-type InsertEntryParams struct {
-	ID         uuid.UUID
-	ConsumerID uuid.UUID
-	Delta      int32
-	Kind       string
-	SourceKey  string
-	OrderID    uuid.NullUUID
-	CreatedAt  time.Time
-}
-
-// Writes the entry once per source_key; 0 rows when it exists already.
-func (q *Queries) InsertEntry(ctx context.Context, arg InsertEntryParams) (int64, error) {
-	result, err := q.db.Exec(ctx, insertEntry,
-		arg.ID,
-		arg.ConsumerID,
-		arg.Delta,
-		arg.Kind,
-		arg.SourceKey,
-		arg.OrderID,
-		arg.CreatedAt,
-	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const insertMember = `-- name: InsertMember :one
 WITH ins AS (
     INSERT INTO consumer.members (id, phone, app_id, joined_at) VALUES ($1, $2, $3, $4)
-    ON CONFLICT (id) DO NOTHING RETURNING id, phone, app_id, joined_at
+    ON CONFLICT (id) DO NOTHING RETURNING id, phone, app_id, joined_at, name, gender, birthday, city
 )
-SELECT id, phone, app_id, joined_at, true AS created FROM ins
+SELECT id, phone, app_id, joined_at, name, gender, birthday, city, true AS created FROM ins
 UNION ALL
-SELECT id, phone, app_id, joined_at, false AS created FROM consumer.members WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM ins)
+SELECT id, phone, app_id, joined_at, name, gender, birthday, city, false AS created FROM consumer.members WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM ins)
 `
 
 type InsertMemberParams struct {
@@ -126,6 +88,10 @@ type InsertMemberRow struct {
 	Phone    string
 	AppID    string
 	JoinedAt time.Time
+	Name     string
+	Gender   string
+	Birthday pgtype.Date
+	City     string
 	Created  bool
 }
 
@@ -143,13 +109,17 @@ func (q *Queries) InsertMember(ctx context.Context, arg InsertMemberParams) (Ins
 		&i.Phone,
 		&i.AppID,
 		&i.JoinedAt,
+		&i.Name,
+		&i.Gender,
+		&i.Birthday,
+		&i.City,
 		&i.Created,
 	)
 	return i, err
 }
 
 const listEntries = `-- name: ListEntries :many
-SELECT id, consumer_id, delta, kind, source_key, order_id, created_at FROM consumer.points_entries
+SELECT id, consumer_id, delta, kind, source_key, order_id, created_at, forgiven, reason FROM consumer.points_entries
 WHERE consumer_id = $1
   AND ($2::uuid = '00000000-0000-0000-0000-000000000000' OR id < $2::uuid)
 ORDER BY id DESC LIMIT $3
@@ -178,6 +148,8 @@ func (q *Queries) ListEntries(ctx context.Context, arg ListEntriesParams) ([]Con
 			&i.SourceKey,
 			&i.OrderID,
 			&i.CreatedAt,
+			&i.Forgiven,
+			&i.Reason,
 		); err != nil {
 			return nil, err
 		}
@@ -190,7 +162,7 @@ func (q *Queries) ListEntries(ctx context.Context, arg ListEntriesParams) ([]Con
 }
 
 const listMembers = `-- name: ListMembers :many
-SELECT m.id, m.phone, m.app_id, m.joined_at, b.balance FROM consumer.members m JOIN consumer.points_balances b ON b.consumer_id = m.id
+SELECT m.id, m.phone, m.app_id, m.joined_at, m.name, m.gender, m.birthday, m.city, b.balance, b.pending, b.earned_total FROM consumer.members m JOIN consumer.points_balances b ON b.consumer_id = m.id
 WHERE ($1::uuid = '00000000-0000-0000-0000-000000000000' OR m.id > $1::uuid)
 ORDER BY m.id LIMIT $2
 `
@@ -201,11 +173,17 @@ type ListMembersParams struct {
 }
 
 type ListMembersRow struct {
-	ID       uuid.UUID
-	Phone    string
-	AppID    string
-	JoinedAt time.Time
-	Balance  int64
+	ID          uuid.UUID
+	Phone       string
+	AppID       string
+	JoinedAt    time.Time
+	Name        string
+	Gender      string
+	Birthday    pgtype.Date
+	City        string
+	Balance     int64
+	Pending     int64
+	EarnedTotal int64
 }
 
 func (q *Queries) ListMembers(ctx context.Context, arg ListMembersParams) ([]ListMembersRow, error) {
@@ -222,7 +200,13 @@ func (q *Queries) ListMembers(ctx context.Context, arg ListMembersParams) ([]Lis
 			&i.Phone,
 			&i.AppID,
 			&i.JoinedAt,
+			&i.Name,
+			&i.Gender,
+			&i.Birthday,
+			&i.City,
 			&i.Balance,
+			&i.Pending,
+			&i.EarnedTotal,
 		); err != nil {
 			return nil, err
 		}
@@ -232,36 +216,4 @@ func (q *Queries) ListMembers(ctx context.Context, arg ListMembersParams) ([]Lis
 		return nil, err
 	}
 	return items, nil
-}
-
-const lockBalance = `-- name: LockBalance :one
-SELECT balance FROM consumer.points_balances WHERE consumer_id = $1 FOR UPDATE
-`
-
-func (q *Queries) LockBalance(ctx context.Context, consumerID uuid.UUID) (int64, error) {
-	row := q.db.QueryRow(ctx, lockBalance, consumerID)
-	var balance int64
-	err := row.Scan(&balance)
-	return balance, err
-}
-
-const orderPoints = `-- name: OrderPoints :one
-SELECT COALESCE(SUM(delta) FILTER (WHERE kind = 'earn'), 0)::bigint AS earned,
-       COUNT(*) FILTER (WHERE kind = 'earn')::bigint AS earn_entries,
-       COALESCE(-SUM(delta) FILTER (WHERE kind = 'reverse'), 0)::bigint AS reversed
-FROM consumer.points_entries WHERE order_id = $1
-`
-
-type OrderPointsRow struct {
-	Earned      int64
-	EarnEntries int64
-	Reversed    int64
-}
-
-// What an order earned and what its refunds have reversed so far.
-func (q *Queries) OrderPoints(ctx context.Context, orderID uuid.NullUUID) (OrderPointsRow, error) {
-	row := q.db.QueryRow(ctx, orderPoints, orderID)
-	var i OrderPointsRow
-	err := row.Scan(&i.Earned, &i.EarnEntries, &i.Reversed)
-	return i, err
 }

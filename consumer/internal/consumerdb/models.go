@@ -8,19 +8,111 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
+
+type ConsumerCoupon struct {
+	ID          uuid.UUID
+	BatchID     uuid.UUID
+	TemplateID  uuid.UUID
+	ConsumerID  uuid.UUID
+	Source      string
+	SourceKey   string
+	State       string
+	ValidFrom   time.Time
+	ValidTo     time.Time
+	OrderID     uuid.NullUUID
+	DiscountFen int64
+	IssuedAt    time.Time
+	ReservedAt  *time.Time
+	RedeemedAt  *time.Time
+}
+
+type ConsumerCouponBatch struct {
+	ID         uuid.UUID
+	TemplateID uuid.UUID
+	Name       string
+	Stock      int32
+	Issued     int32
+	PerMember  int32
+	PerDay     int32
+	Claimable  bool
+	CreatedAt  time.Time
+}
+
+type ConsumerCouponTemplate struct {
+	ID           uuid.UUID
+	Name         string
+	Kind         string
+	AmountFen    int64
+	Percent      int32
+	CapFen       int64
+	ThresholdFen int64
+	ValidDays    int32
+	ValidFrom    *time.Time
+	ValidTo      *time.Time
+	MerchantIds  []uuid.UUID
+	Categories   []string
+	Stackable    bool
+	CreatedAt    time.Time
+}
 
 type ConsumerMember struct {
 	ID       uuid.UUID
 	Phone    string
 	AppID    string
 	JoinedAt time.Time
+	Name     string
+	Gender   string
+	Birthday pgtype.Date
+	City     string
+}
+
+type ConsumerMemberTag struct {
+	ConsumerID uuid.UUID
+	Tag        string
+	Source     string
+	SourceRef  string
+	AddedBy    string
+	AddedAt    time.Time
+}
+
+type ConsumerMemberTier struct {
+	ConsumerID   uuid.UUID
+	Level        int32
+	PeriodStart  time.Time
+	PeriodGrowth int64
+	PeriodPoints int64
+	FloorLevel   int32
+	FloorUntil   *time.Time
+	UpdatedAt    time.Time
 }
 
 type ConsumerPointsBalance struct {
+	ConsumerID  uuid.UUID
+	Balance     int64
+	UpdatedAt   time.Time
+	Pending     int64
+	EarnedTotal int64
+}
+
+type ConsumerPointsDebit struct {
+	ID         uuid.UUID
 	ConsumerID uuid.UUID
-	Balance    int64
-	UpdatedAt  time.Time
+	SourceKey  string
+	Kind       string
+	OrderID    uuid.NullUUID
+	Points     int32
+	Returned   int32
+	Reason     string
+	CreatedAt  time.Time
+}
+
+type ConsumerPointsDraw struct {
+	DebitID  uuid.UUID
+	LotID    uuid.UUID
+	Points   int32
+	Returned int32
 }
 
 type ConsumerPointsEntry struct {
@@ -31,4 +123,62 @@ type ConsumerPointsEntry struct {
 	SourceKey  string
 	OrderID    uuid.NullUUID
 	CreatedAt  time.Time
+	Forgiven   int32
+	Reason     string
+}
+
+type ConsumerPointsLot struct {
+	ID          uuid.UUID
+	ConsumerID  uuid.UUID
+	SourceKey   string
+	Kind        string
+	OrderID     uuid.NullUUID
+	State       string
+	Points      int32
+	Remaining   int32
+	Spent       int32
+	Reversed    int32
+	Expired     int32
+	EarnedAt    time.Time
+	AvailableAt time.Time
+	ExpiresAt   time.Time
+	RemindedAt  *time.Time
+	Growth      int64
+}
+
+type ConsumerPointsProgram struct {
+	ID             bool
+	PointsPerYuan  int32
+	ExpiryMonths   int32
+	ExpiryRounding string
+	PendingDays    int32
+	RemindDays     int32
+	UpdatedAt      time.Time
+}
+
+type ConsumerTier struct {
+	Level         int32
+	Name          string
+	Threshold     int64
+	Retain        int64
+	MultiplierPct int32
+}
+
+type ConsumerTierHistory struct {
+	ID         uuid.UUID
+	ConsumerID uuid.UUID
+	FromLevel  int32
+	ToLevel    int32
+	Reason     string
+	Metric     int64
+	Note       string
+	At         time.Time
+}
+
+type ConsumerTierProgram struct {
+	ID           bool
+	Metric       string
+	PeriodMonths int32
+	Downgrade    string
+	UpdatedAt    time.Time
 }

@@ -1,0 +1,507 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tandemcrm/tandem/consumer/internal/consumerdb"
+	"github.com/tandemcrm/tandem/shared/audit"
+	"github.com/tandemcrm/tandem/shared/clock"
+	"github.com/tandemcrm/tandem/shared/errs"
+	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/pg"
+	"github.com/tandemcrm/tandem/shared/web"
+)
+
+// Coupon kinds, states and issue sources.
+const (
+	CouponAmount  = "amount"  // a fixed amount off
+	CouponPercent = "percent" // a percentage off, up to a cap
+
+	CouponAvailable = "available"
+	CouponReserved  = "reserved" // by an unpaid order
+	CouponRedeemed  = "redeemed" // the order was paid
+
+	IssueClaim    = "claim"
+	IssueManual   = "manual"
+	IssueCampaign = "campaign"
+	IssueTier     = "tier"
+)
+
+// Coupon error codes: each has an "error.<code>" message in the console catalogues.
+const (
+	CodeCouponNotFound      = "consumer.coupon_not_found"
+	CodeCouponBatchNotFound = "consumer.coupon_batch_not_found"
+	CodeCouponInvalid       = "consumer.coupon_template_invalid"
+	CodeCouponOutOfStock    = "consumer.coupon_out_of_stock"
+	CodeCouponLimit         = "consumer.coupon_limit_reached"
+	CodeCouponNotClaimable  = "consumer.coupon_not_claimable"
+	CodeCouponBelow         = "consumer.coupon_below_threshold"
+	CodeCouponExpired       = "consumer.coupon_expired"
+	CodeCouponNotApplicable = "consumer.coupon_not_applicable"
+	CodeCouponInUse         = "consumer.coupon_in_use"
+	CodeCouponNotStackable  = "consumer.coupon_not_stackable"
+)
+
+// CouponTemplate is what a coupon is worth and where it applies.
+type CouponTemplate struct {
+	ID           uuid.UUID   `json:"id"`
+	Name         string      `json:"name"`
+	Kind         string      `json:"kind"`
+	AmountFen    int64       `json:"amount_fen,omitempty"`
+	Percent      int         `json:"percent,omitempty"`
+	CapFen       int64       `json:"cap_fen,omitempty"` // 0: no cap
+	ThresholdFen int64       `json:"threshold_fen"`     // the order's amount before discounts must be ≥
+	ValidDays    int         `json:"valid_days,omitempty"`
+	ValidFrom    *time.Time  `json:"valid_from,omitempty"`
+	ValidTo      *time.Time  `json:"valid_to,omitempty"`
+	MerchantIDs  []uuid.UUID `json:"merchant_ids"`
+	Categories   []string    `json:"categories"`
+	Stackable    bool        `json:"stackable"`
+	CreatedAt    time.Time   `json:"created_at"`
+}
+
+func couponInvalid(field, msg string) error {
+	return errs.E(errs.KindInvalid, CodeCouponInvalid, msg).WithField(field)
+}
+
+// Validate refuses a template naming the field.
+func (t CouponTemplate) Validate() error {
+	switch {
+	case t.Name == "" || utf8.RuneCountInString(t.Name) > 60:
+		return couponInvalid("name", "a template's name is 1 to 60 characters")
+	case t.Kind != CouponAmount && t.Kind != CouponPercent:
+		return couponInvalid("kind", `kind is "amount" or "percent"`)
+	case t.Kind == CouponAmount && t.AmountFen <= 0:
+		return couponInvalid("amount_fen", "an amount-off coupon takes a positive amount off")
+	case t.Kind == CouponPercent && (t.Percent <= 0 || t.Percent > 100):
+		return couponInvalid("percent", "the percentage off is 1 to 100")
+	case t.CapFen < 0:
+		return couponInvalid("cap_fen", "the cap is not negative (0: no cap)")
+	case t.ThresholdFen < 0:
+		return couponInvalid("threshold_fen", "the threshold is not negative")
+	case t.Kind == CouponAmount && t.ThresholdFen > 0 && t.AmountFen > t.ThresholdFen:
+		return couponInvalid("amount_fen", "the amount off is at most the threshold")
+	case t.ValidDays < 0 || t.ValidDays > 3650:
+		return couponInvalid("valid_days", "valid for 1 to 3650 days from issue, or between two dates")
+	case t.ValidDays == 0 && (t.ValidFrom == nil || t.ValidTo == nil || !t.ValidTo.After(*t.ValidFrom)):
+		return couponInvalid("valid_to", "give valid_days, or valid_from before valid_to")
+	case len(t.Categories) > 50 || len(t.MerchantIDs) > 500:
+		return couponInvalid("categories", "at most 50 categories and 500 merchants")
+	}
+	return nil
+}
+
+// Discount is what the template takes off an order of amountFen (before discounts).
+func (t CouponTemplate) Discount(amountFen int64) int64 {
+	d := t.AmountFen
+	if t.Kind == CouponPercent {
+		d = amountFen * int64(t.Percent) / 100
+		if t.CapFen > 0 {
+			d = min(d, t.CapFen)
+		}
+	}
+	return max(min(d, amountFen), 0)
+}
+
+// CreateCouponTemplate adds a template (consumer.campaign.write, audited).
+func (s *Service) CreateCouponTemplate(ctx context.Context, caller *identity.Principal, in CouponTemplate) (CouponTemplate, error) {
+	p, err := memberScope(caller, identity.PermCampaignWrite)
+	if err != nil {
+		return CouponTemplate{}, err
+	}
+	return s.createTemplate(ctx, p.Actor(), in)
+}
+
+func (s *Service) createTemplate(ctx context.Context, actor audit.Actor, in CouponTemplate) (CouponTemplate, error) {
+	if err := in.Validate(); err != nil {
+		return CouponTemplate{}, err
+	}
+	in.ID, in.CreatedAt = s.newID(), s.now()
+	if in.MerchantIDs == nil {
+		in.MerchantIDs = []uuid.UUID{}
+	}
+	if in.Categories == nil {
+		in.Categories = []string{}
+	}
+	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+		if err := consumerdb.New(tx).InsertCouponTemplate(ctx, consumerdb.InsertCouponTemplateParams{ID: in.ID, Name: in.Name,
+			Kind: in.Kind, AmountFen: in.AmountFen, Percent: int32(in.Percent), CapFen: in.CapFen, ThresholdFen: in.ThresholdFen,
+			ValidDays: int32(in.ValidDays), ValidFrom: in.ValidFrom, ValidTo: in.ValidTo, MerchantIds: in.MerchantIDs,
+			Categories: in.Categories, Stackable: in.Stackable, CreatedAt: in.CreatedAt}); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Event{Actor: actor, Action: "consumer.coupon.template",
+			ObjectType: "consumer.coupon_template", ObjectID: in.ID.String(), After: in})
+	})
+	return in, wrap("create coupon template", err)
+}
+
+func templateOf(r consumerdb.ConsumerCouponTemplate) CouponTemplate {
+	return CouponTemplate{ID: r.ID, Name: r.Name, Kind: r.Kind, AmountFen: r.AmountFen, Percent: int(r.Percent), CapFen: r.CapFen,
+		ThresholdFen: r.ThresholdFen, ValidDays: int(r.ValidDays), ValidFrom: r.ValidFrom, ValidTo: r.ValidTo,
+		MerchantIDs: r.MerchantIds, Categories: r.Categories, Stackable: r.Stackable, CreatedAt: r.CreatedAt}
+}
+
+// CouponTemplates lists the templates, newest first (consumer.member.read).
+func (s *Service) CouponTemplates(ctx context.Context, caller *identity.Principal) ([]CouponTemplate, error) {
+	if _, err := memberScope(caller, identity.PermMemberRead); err != nil {
+		return nil, err
+	}
+	rows, err := consumerdb.New(s.db).ListCouponTemplates(ctx)
+	if err != nil {
+		return nil, wrap("coupon templates", err)
+	}
+	out := make([]CouponTemplate, len(rows))
+	for i, r := range rows {
+		out[i] = templateOf(r)
+	}
+	return out, nil
+}
+
+// CouponBatch is a stock of coupons of one template.
+type CouponBatch struct {
+	ID           uuid.UUID `json:"id"`
+	TemplateID   uuid.UUID `json:"template_id"`
+	TemplateName string    `json:"template_name,omitempty"`
+	Name         string    `json:"name"`
+	Stock        int       `json:"stock"`
+	Issued       int       `json:"issued"`
+	Reserved     int       `json:"reserved"`
+	Redeemed     int       `json:"redeemed"`
+	PerMember    int       `json:"per_member"`
+	PerDay       int       `json:"per_day"` // per member and day; 0: no daily limit
+	Claimable    bool      `json:"claimable"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// Left is the stock not issued yet.
+func (b CouponBatch) Left() int { return b.Stock - b.Issued }
+
+// Validate refuses a batch naming the field.
+func (b CouponBatch) Validate() error {
+	switch {
+	case b.Name == "" || utf8.RuneCountInString(b.Name) > 60:
+		return couponInvalid("name", "a batch's name is 1 to 60 characters")
+	case b.Stock <= 0 || b.Stock > 10_000_000:
+		return couponInvalid("stock", "the stock is 1 to 10,000,000 coupons")
+	case b.PerMember <= 0 || b.PerMember > 100:
+		return couponInvalid("per_member", "1 to 100 coupons per member")
+	case b.PerDay < 0 || b.PerDay > b.PerMember:
+		return couponInvalid("per_day", "0 (no daily limit) to the per-member limit")
+	}
+	return nil
+}
+
+// CreateCouponBatch adds a batch of a template (consumer.campaign.write, audited).
+func (s *Service) CreateCouponBatch(ctx context.Context, caller *identity.Principal, in CouponBatch) (CouponBatch, error) {
+	p, err := memberScope(caller, identity.PermCampaignWrite)
+	if err != nil {
+		return CouponBatch{}, err
+	}
+	return s.createBatch(ctx, p.Actor(), in)
+}
+
+func (s *Service) createBatch(ctx context.Context, actor audit.Actor, in CouponBatch) (CouponBatch, error) {
+	if err := in.Validate(); err != nil {
+		return CouponBatch{}, err
+	}
+	in.ID, in.CreatedAt, in.Issued = s.newID(), s.now(), 0
+	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+		q := consumerdb.New(tx)
+		if _, err := q.GetCouponTemplate(ctx, in.TemplateID); errors.Is(err, pgx.ErrNoRows) {
+			return errs.NotFound("consumer.coupon_template").WithField("template_id")
+		} else if err != nil {
+			return err
+		}
+		if err := q.InsertCouponBatch(ctx, consumerdb.InsertCouponBatchParams{ID: in.ID, TemplateID: in.TemplateID, Name: in.Name,
+			Stock: int32(in.Stock), PerMember: int32(in.PerMember), PerDay: int32(in.PerDay), Claimable: in.Claimable, CreatedAt: in.CreatedAt}); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Event{Actor: actor, Action: "consumer.coupon.batch",
+			ObjectType: "consumer.coupon_batch", ObjectID: in.ID.String(), After: in})
+	})
+	return in, wrap("create coupon batch", err)
+}
+
+// CouponBatches lists the batches with live stock and redemption (consumer.member.read).
+func (s *Service) CouponBatches(ctx context.Context, caller *identity.Principal) ([]CouponBatch, error) {
+	if _, err := memberScope(caller, identity.PermMemberRead); err != nil {
+		return nil, err
+	}
+	rows, err := consumerdb.New(s.db).ListCouponBatches(ctx)
+	if err != nil {
+		return nil, wrap("coupon batches", err)
+	}
+	out := make([]CouponBatch, len(rows))
+	for i, r := range rows {
+		out[i] = CouponBatch{ID: r.ID, TemplateID: r.TemplateID, TemplateName: r.TemplateName, Name: r.Name, Stock: int(r.Stock),
+			Issued: int(r.Issued), Reserved: int(r.Reserved), Redeemed: int(r.Redeemed), PerMember: int(r.PerMember),
+			PerDay: int(r.PerDay), Claimable: r.Claimable, CreatedAt: r.CreatedAt}
+	}
+	return out, nil
+}
+
+// IssueRequest issues one coupon of a batch to a member. SourceKey makes it happen
+// once ("campaign:<id>:<member>"); Source is manual, campaign or tier.
+type IssueRequest struct {
+	BatchID    uuid.UUID
+	ConsumerID uuid.UUID
+	Source     string
+	SourceKey  string
+}
+
+// Coupon is one member's coupon.
+type Coupon struct {
+	ID           uuid.UUID  `json:"id"`
+	BatchID      uuid.UUID  `json:"batch_id"`
+	Name         string     `json:"name"`
+	Kind         string     `json:"kind"`
+	AmountFen    int64      `json:"amount_fen,omitempty"`
+	Percent      int        `json:"percent,omitempty"`
+	CapFen       int64      `json:"cap_fen,omitempty"`
+	ThresholdFen int64      `json:"threshold_fen"`
+	Stackable    bool       `json:"stackable"`
+	State        string     `json:"state"`
+	Expired      bool       `json:"expired"`
+	Source       string     `json:"source"`
+	ValidFrom    time.Time  `json:"valid_from"`
+	ValidTo      time.Time  `json:"valid_to"`
+	OrderID      *uuid.UUID `json:"order_id,omitempty"`
+	DiscountFen  int64      `json:"discount_fen,omitempty"`
+	IssuedAt     time.Time  `json:"issued_at"`
+}
+
+// IssueCoupon issues a coupon of a batch to a member, once per SourceKey: the
+// published way for other parts (consumer/marketing's campaigns, tier upgrades). It
+// refuses past the batch's stock or the member's limits; concurrent issues never
+// pass the stock (one guarded UPDATE) nor a member's limit (the member's row is held).
+func (s *Service) IssueCoupon(ctx context.Context, in IssueRequest) (Coupon, error) {
+	switch in.Source {
+	case IssueManual, IssueCampaign, IssueTier, IssueClaim:
+	default:
+		return Coupon{}, errs.Invalidf("source", "the source is manual, campaign, tier or claim")
+	}
+	if in.SourceKey == "" {
+		return Coupon{}, errs.Invalidf("source_key", "a source key is required")
+	}
+	return s.issue(ctx, in, false)
+}
+
+// ClaimCoupon is the consumer claiming a coupon of a claimable batch themself, within
+// the batch's limits (consumerID is the authenticated consumer).
+func (s *Service) ClaimCoupon(ctx context.Context, consumerID, batchID uuid.UUID) (Coupon, error) {
+	return s.issue(ctx, IssueRequest{BatchID: batchID, ConsumerID: consumerID, Source: IssueClaim}, true)
+}
+
+func (s *Service) issue(ctx context.Context, in IssueRequest, claim bool) (Coupon, error) {
+	var id uuid.UUID
+	key := in.SourceKey
+	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+		q := consumerdb.New(tx)
+		if _, err := lock(ctx, q, in.ConsumerID); err != nil {
+			return err
+		}
+		if key != "" {
+			if c, err := q.GetCouponByKey(ctx, key); err == nil {
+				id = c.ID
+				return nil // issued already
+			} else if !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+		}
+		b, err := q.GetCouponBatch(ctx, in.BatchID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errs.NotFound("consumer.coupon_batch").WithField("batch_id")
+		} else if err != nil {
+			return err
+		}
+		if claim && !b.Claimable {
+			return errs.E(errs.KindUnprocessable, CodeCouponNotClaimable, "this coupon is not for claiming")
+		}
+		now := s.now()
+		have, err := q.MemberBatchCoupons(ctx, consumerdb.MemberBatchCouponsParams{DayStart: clock.Day(now), BatchID: b.ID, ConsumerID: in.ConsumerID})
+		if err != nil {
+			return err
+		}
+		if have.Total >= int64(b.PerMember) || (b.PerDay > 0 && have.Today >= int64(b.PerDay)) {
+			return errs.E(errs.KindUnprocessable, CodeCouponLimit, fmt.Sprintf("you have %d of this coupon, the most one member may have", have.Total))
+		}
+		if key == "" {
+			key = "claim:" + b.ID.String() + ":" + in.ConsumerID.String() + ":" + strconv.FormatInt(have.Total+1, 10)
+		}
+		if n, err := q.TakeCouponStock(ctx, b.ID); err != nil {
+			return err
+		} else if n == 0 {
+			return errs.E(errs.KindConflict, CodeCouponOutOfStock, "all coupons of this batch are taken")
+		}
+		t, err := q.GetCouponTemplate(ctx, b.TemplateID)
+		if err != nil {
+			return err
+		}
+		from, to := now, now.AddDate(0, 0, int(t.ValidDays))
+		if t.ValidDays == 0 {
+			from, to = *t.ValidFrom, *t.ValidTo
+		}
+		if !to.After(now) {
+			return errs.E(errs.KindUnprocessable, CodeCouponExpired, "this coupon's validity has ended")
+		}
+		id = s.newID()
+		_, err = q.InsertCoupon(ctx, consumerdb.InsertCouponParams{ID: id, BatchID: b.ID, TemplateID: t.ID, ConsumerID: in.ConsumerID,
+			Source: in.Source, SourceKey: key, ValidFrom: from, ValidTo: to, IssuedAt: now})
+		return err
+	})
+	if errors.Is(err, errNotMember) {
+		return Coupon{}, errs.NotFound(objMember)
+	}
+	if err != nil {
+		return Coupon{}, wrap("issue coupon", err)
+	}
+	cs, err := s.coupons(ctx, in.ConsumerID)
+	if err != nil {
+		return Coupon{}, err
+	}
+	for _, c := range cs {
+		if c.ID == id {
+			return c, nil
+		}
+	}
+	return Coupon{}, errs.NotFound("consumer.coupon")
+}
+
+// MyCoupons is the member's coupons, newest first (consumerID is the authenticated consumer).
+func (s *Service) MyCoupons(ctx context.Context, consumerID uuid.UUID) ([]Coupon, error) {
+	return s.coupons(ctx, consumerID)
+}
+
+// MemberCoupons is a member's coupons for the staff caller (consumer.member.read).
+func (s *Service) MemberCoupons(ctx context.Context, caller *identity.Principal, consumerID uuid.UUID) ([]Coupon, error) {
+	if _, err := memberScope(caller, identity.PermMemberRead); err != nil {
+		return nil, err
+	}
+	return s.coupons(ctx, consumerID)
+}
+
+func (s *Service) coupons(ctx context.Context, consumerID uuid.UUID) ([]Coupon, error) {
+	rows, err := consumerdb.New(s.db).MemberCoupons(ctx, consumerID)
+	if err != nil {
+		return nil, wrap("coupons", err)
+	}
+	now := s.now()
+	out := make([]Coupon, len(rows))
+	for i, r := range rows {
+		out[i] = Coupon{ID: r.ID, BatchID: r.BatchID, Name: r.Name, Kind: r.Kind, AmountFen: r.AmountFen, Percent: int(r.Percent),
+			CapFen: r.CapFen, ThresholdFen: r.ThresholdFen, Stackable: r.Stackable, State: r.State, Source: r.Source,
+			Expired: r.State == CouponAvailable && !r.ValidTo.After(now), ValidFrom: r.ValidFrom, ValidTo: r.ValidTo,
+			DiscountFen: r.DiscountFen, IssuedAt: r.IssuedAt}
+		if r.OrderID.Valid {
+			o := r.OrderID.UUID
+			out[i].OrderID = &o
+		}
+	}
+	return out, nil
+}
+
+// OrderForCoupon is an unpaid order a coupon is applied to at prepay.
+type OrderForCoupon struct {
+	OrderID    uuid.UUID
+	ConsumerID uuid.UUID
+	MerchantID uuid.UUID
+	Category   string
+	AmountFen  int64 // the order's amount before any discount: the threshold's base
+}
+
+// ReserveCoupon applies a member's coupon to their unpaid order and reserves it for
+// that order; it returns the discount. Refused, reserving nothing, with the reason:
+// not theirs or unknown (404), used or reserved by another order, expired or not yet
+// valid, below the threshold (saying how much is missing), not for the order's
+// merchant or category, or a second coupon where either does not stack. Concurrent
+// orders reserving one coupon: one wins (the reservation is a guarded UPDATE).
+// Applying the same coupon to the same order again answers the same discount.
+func (s *Service) ReserveCoupon(ctx context.Context, couponID uuid.UUID, o OrderForCoupon) (int64, error) {
+	var discount int64
+	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+		q := consumerdb.New(tx)
+		c, err := q.GetCouponForUpdate(ctx, couponID)
+		if errors.Is(err, pgx.ErrNoRows) || err == nil && c.ConsumerID != o.ConsumerID {
+			return errs.NotFound("consumer.coupon")
+		} else if err != nil {
+			return err
+		}
+		if c.State != CouponAvailable {
+			if c.State == CouponReserved && c.OrderID.UUID == o.OrderID {
+				discount = c.DiscountFen
+				return nil
+			}
+			return errs.E(errs.KindConflict, CodeCouponInUse, "this coupon is already used by another order")
+		}
+		now := s.now()
+		switch {
+		case !c.ValidTo.After(now):
+			return errs.E(errs.KindUnprocessable, CodeCouponExpired, "this coupon expired on "+c.ValidTo.In(shanghai).Format(time.DateOnly)).WithField("coupon_id")
+		case c.ValidFrom.After(now):
+			return errs.E(errs.KindUnprocessable, CodeCouponExpired, "this coupon is valid from "+c.ValidFrom.In(shanghai).Format(time.DateOnly)).WithField("coupon_id")
+		case o.AmountFen < c.ThresholdFen:
+			return errs.E(errs.KindUnprocessable, CodeCouponBelow, fmt.Sprintf("the order is %s yuan short of the coupon's %s yuan threshold",
+				web.Yuan(c.ThresholdFen-o.AmountFen), web.Yuan(c.ThresholdFen))).WithField("coupon_id")
+		case len(c.MerchantIds) > 0 && !slices.Contains(c.MerchantIds, o.MerchantID):
+			return errs.E(errs.KindUnprocessable, CodeCouponNotApplicable, "this coupon is not for this shop").WithField("coupon_id")
+		case len(c.Categories) > 0 && !slices.Contains(c.Categories, o.Category):
+			return errs.E(errs.KindUnprocessable, CodeCouponNotApplicable, "this coupon is not for this category").WithField("coupon_id")
+		}
+		others, err := q.OrderCoupons(ctx, uuid.NullUUID{UUID: o.OrderID, Valid: true})
+		if err != nil {
+			return err
+		}
+		left := o.AmountFen
+		for _, oc := range others {
+			if !oc.Stackable || !c.Stackable {
+				return errs.E(errs.KindUnprocessable, CodeCouponNotStackable, "this order has a coupon already, and these coupons do not stack").WithField("coupon_id")
+			}
+			left -= oc.DiscountFen
+		}
+		// Stacked coupons apply in the order they were added, each to what is left.
+		t := CouponTemplate{Kind: c.Kind, AmountFen: c.AmountFen, Percent: int(c.Percent), CapFen: c.CapFen}
+		discount = t.Discount(left)
+		n, err := q.ReserveCoupon(ctx, consumerdb.ReserveCouponParams{ID: c.ID, OrderID: uuid.NullUUID{UUID: o.OrderID, Valid: true},
+			DiscountFen: discount, ReservedAt: &now})
+		if err != nil {
+			return err
+		} else if n == 0 {
+			return errs.E(errs.KindConflict, CodeCouponInUse, "this coupon is already used by another order")
+		}
+		return nil
+	})
+	return discount, wrap("reserve coupon", err)
+}
+
+// ReleaseOrderCoupons gives back the coupons an unpaid order reserved, when it is
+// closed or expires. Idempotent.
+func (s *Service) ReleaseOrderCoupons(ctx context.Context, orderID uuid.UUID) (int, error) {
+	n, err := consumerdb.New(s.db).ReleaseOrderCoupons(ctx, uuid.NullUUID{UUID: orderID, Valid: true})
+	return int(n), wrap("release coupons", err)
+}
+
+// RedeemOrderCoupons marks the coupons an order reserved as used, when it is paid.
+// Idempotent.
+func (s *Service) RedeemOrderCoupons(ctx context.Context, orderID uuid.UUID) (int, error) {
+	n, err := consumerdb.New(s.db).RedeemOrderCoupons(ctx, consumerdb.RedeemOrderCouponsParams{OrderID: uuid.NullUUID{UUID: orderID, Valid: true}, RedeemedAt: ptr(s.now())})
+	return int(n), wrap("redeem coupons", err)
+}
+
+// ReturnOrderCoupons gives back the coupons of a fully refunded order that are still
+// within their validity (a partial refund returns none). Idempotent.
+func (s *Service) ReturnOrderCoupons(ctx context.Context, orderID uuid.UUID) (int, error) {
+	n, err := consumerdb.New(s.db).ReturnOrderCoupons(ctx, consumerdb.ReturnOrderCouponsParams{OrderID: uuid.NullUUID{UUID: orderID, Valid: true}, ValidTo: s.now()})
+	return int(n), wrap("return coupons", err)
+}
+
+func ptr[T any](v T) *T { return &v }

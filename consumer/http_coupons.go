@@ -1,0 +1,138 @@
+package consumer
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/tandemcrm/tandem/shared/domain"
+	"github.com/tandemcrm/tandem/shared/errs"
+	"github.com/tandemcrm/tandem/shared/httpx"
+	"github.com/tandemcrm/tandem/shared/identity"
+)
+
+func (s *Service) mountCouponAPI(rt domain.Routers, h api) {
+	g := rt.Staff.Group("/consumer")
+	g.GET("/coupon-templates", identity.Require(identity.PermMemberRead), identity.Handle(h.listCouponTemplates))
+	g.POST("/coupon-templates", identity.Require(identity.PermCampaignWrite), identity.Handle(h.postCouponTemplate))
+	g.GET("/coupon-batches", identity.Require(identity.PermMemberRead), identity.Handle(h.listCouponBatches))
+	g.POST("/coupon-batches", identity.Require(identity.PermCampaignWrite), identity.Handle(h.postCouponBatch))
+	g.POST("/coupon-batches/:id/issues", identity.Require(identity.PermCampaignWrite), rt.Idempotent, identity.Handle(h.postCouponIssue))
+	g.GET("/members/:id/coupons", identity.Require(identity.PermMemberRead), identity.Handle(h.memberCoupons))
+	me := rt.Consumer.Group("/consumer/me")
+	me.GET("/coupons", identity.HandleConsumer(h.myCoupons))
+	me.POST("/coupons", rt.Idempotent, identity.HandleConsumer(h.claimCoupon))
+}
+
+func (h api) listCouponTemplates(c *gin.Context, p *identity.Principal) error {
+	ts, err := h.svc.CouponTemplates(c.Request.Context(), p)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"items": ts})
+	return nil
+}
+
+func (h api) postCouponTemplate(c *gin.Context, p *identity.Principal) error {
+	var in CouponTemplate
+	if err := httpx.BindJSON(c, &in); err != nil {
+		return err
+	}
+	t, err := h.svc.CreateCouponTemplate(c.Request.Context(), p, in)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, t)
+	return nil
+}
+
+func (h api) listCouponBatches(c *gin.Context, p *identity.Principal) error {
+	bs, err := h.svc.CouponBatches(c.Request.Context(), p)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"items": bs})
+	return nil
+}
+
+func (h api) postCouponBatch(c *gin.Context, p *identity.Principal) error {
+	var in CouponBatch
+	if err := httpx.BindJSON(c, &in); err != nil {
+		return err
+	}
+	b, err := h.svc.CreateCouponBatch(c.Request.Context(), p, in)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, b)
+	return nil
+}
+
+type issueRequest struct {
+	ConsumerID uuid.UUID `json:"consumer_id"`
+	Key        string    `json:"key"`
+}
+
+func (h api) postCouponIssue(c *gin.Context, p *identity.Principal) error {
+	id, err := httpx.PathID(c, "consumer.coupon_batch")
+	if err != nil {
+		return err
+	}
+	if _, err := memberScope(p, identity.PermCampaignWrite); err != nil {
+		return err
+	}
+	var in issueRequest
+	if err := httpx.BindJSON(c, &in); err != nil {
+		return err
+	}
+	if in.Key == "" || len(in.Key) > 100 {
+		return errs.Invalidf("key", "key is 1 to 100 characters, unique per issue")
+	}
+	cp, err := h.svc.IssueCoupon(c.Request.Context(), IssueRequest{BatchID: id, ConsumerID: in.ConsumerID, Source: IssueManual,
+		SourceKey: "manual:" + id.String() + ":" + in.Key})
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, cp)
+	return nil
+}
+
+func (h api) memberCoupons(c *gin.Context, p *identity.Principal) error {
+	id, err := httpx.PathID(c, objMember)
+	if err != nil {
+		return err
+	}
+	cs, err := h.svc.MemberCoupons(c.Request.Context(), p, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"items": cs})
+	return nil
+}
+
+func (h api) myCoupons(c *gin.Context, consumer uuid.UUID) error {
+	cs, err := h.svc.MyCoupons(c.Request.Context(), consumer)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"items": cs})
+	return nil
+}
+
+type claimRequest struct {
+	BatchID uuid.UUID `json:"batch_id"`
+}
+
+func (h api) claimCoupon(c *gin.Context, consumer uuid.UUID) error {
+	var in claimRequest
+	if err := httpx.BindJSON(c, &in); err != nil {
+		return err
+	}
+	cp, err := h.svc.ClaimCoupon(c.Request.Context(), consumer, in.BatchID)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, cp)
+	return nil
+}

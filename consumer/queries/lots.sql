@@ -1,0 +1,184 @@
+-- name: GetProgram :one
+SELECT * FROM consumer.points_program;
+
+-- name: UpdateProgram :one
+UPDATE consumer.points_program SET points_per_yuan = $1, expiry_months = $2, expiry_rounding = $3,
+    pending_days = $4, remind_days = $5, updated_at = $6
+RETURNING *;
+
+-- name: LockPoints :one
+SELECT balance, pending, earned_total FROM consumer.points_balances WHERE consumer_id = $1 FOR UPDATE;
+
+-- name: MovePoints :one
+-- Moves the projection by the deltas of one change; the CHECKs refuse a negative result.
+UPDATE consumer.points_balances SET balance = balance + sqlc.arg(balance)::bigint,
+    pending = pending + sqlc.arg(pending)::bigint, earned_total = earned_total + sqlc.arg(earned)::bigint,
+    updated_at = sqlc.arg(at)
+WHERE consumer_id = sqlc.arg(consumer_id) RETURNING balance, pending, earned_total;
+
+-- name: InsertLedgerEntry :execrows
+-- Writes the entry once per source_key; 0 rows when it exists already.
+INSERT INTO consumer.points_entries (id, consumer_id, delta, kind, source_key, order_id, created_at, forgiven, reason)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (source_key) DO NOTHING;
+
+-- name: InsertLot :exec
+INSERT INTO consumer.points_lots (id, consumer_id, source_key, kind, order_id, state, points, remaining,
+    earned_at, available_at, expires_at, growth)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11);
+
+-- name: SpendableLots :many
+-- The member's spendable lots in draw order, soonest-expiring first, locked. The
+-- caller holds the member's balance row, so the set cannot change underneath.
+SELECT id, remaining, expires_at FROM consumer.points_lots
+WHERE consumer_id = sqlc.arg(consumer_id) AND state = 'active' AND remaining > 0 AND expires_at > sqlc.arg(now)
+  AND id <> sqlc.arg(skip_lot)::uuid
+ORDER BY expires_at, id
+FOR UPDATE;
+
+-- name: DrawLot :exec
+UPDATE consumer.points_lots SET remaining = remaining - sqlc.arg(points)::int, spent = spent + sqlc.arg(points)::int
+WHERE id = sqlc.arg(id);
+
+-- name: InsertDebit :exec
+INSERT INTO consumer.points_debits (id, consumer_id, source_key, kind, order_id, points, reason, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8);
+
+-- name: InsertDraw :exec
+INSERT INTO consumer.points_draws (debit_id, lot_id, points) VALUES ($1, $2, $3);
+
+-- name: OrderLot :one
+-- The lot an order's payment earned, locked.
+SELECT * FROM consumer.points_lots WHERE source_key = $1 FOR UPDATE;
+
+-- name: ReverseLot :exec
+UPDATE consumer.points_lots SET remaining = remaining - sqlc.arg(points)::int, reversed = reversed + sqlc.arg(points)::int
+WHERE id = sqlc.arg(id);
+
+-- name: OrderReversals :one
+-- What an order's refunds have reversed (taken and forgiven) so far.
+SELECT COALESCE(SUM(-delta + forgiven), 0)::bigint AS reversed, COUNT(*)::bigint AS n
+FROM consumer.points_entries WHERE order_id = $1 AND kind = 'reverse';
+
+-- name: OrderEarnEntry :one
+SELECT delta FROM consumer.points_entries WHERE source_key = $1;
+
+-- name: OrderRedemptions :many
+-- The order's redemptions and what has come back of them, locked.
+SELECT * FROM consumer.points_debits WHERE order_id = $1 AND kind = 'redeem' ORDER BY id FOR UPDATE;
+
+-- name: DebitDraws :many
+-- A debit's lots, latest-expiring first: a refund gives back the longest-lived points first.
+SELECT d.lot_id, d.points, d.returned, l.expires_at FROM consumer.points_draws d
+JOIN consumer.points_lots l ON l.id = d.lot_id
+WHERE d.debit_id = $1 ORDER BY l.expires_at DESC, l.id DESC;
+
+-- name: ReturnToLot :exec
+UPDATE consumer.points_lots SET remaining = remaining + sqlc.arg(points)::int, spent = spent - sqlc.arg(points)::int
+WHERE id = sqlc.arg(id);
+
+-- name: MarkDrawReturned :exec
+UPDATE consumer.points_draws SET returned = returned + sqlc.arg(points)::int
+WHERE debit_id = sqlc.arg(debit_id) AND lot_id = sqlc.arg(lot_id);
+
+-- name: MarkDebitReturned :exec
+UPDATE consumer.points_debits SET returned = returned + sqlc.arg(points)::int WHERE id = sqlc.arg(id);
+
+-- name: DueConsumers :many
+-- A batch of members with lots due to expire, their balance rows locked in id order
+-- (the same order as every other writer: balance row first, then lots).
+SELECT b.consumer_id FROM consumer.points_balances b
+WHERE b.consumer_id IN (
+    SELECT DISTINCT l.consumer_id FROM consumer.points_lots l
+    WHERE l.remaining > 0 AND l.expires_at <= sqlc.arg(now) AND l.consumer_id > sqlc.arg(after)::uuid
+    ORDER BY l.consumer_id LIMIT sqlc.arg(lim))
+ORDER BY b.consumer_id
+FOR UPDATE OF b;
+
+-- name: ExpireLots :many
+-- Expires what remains of the due lots of the locked members, and says how much per
+-- member and state.
+WITH due AS (
+    SELECT id, remaining, state FROM consumer.points_lots
+    WHERE consumer_id = ANY(sqlc.arg(consumers)::uuid[]) AND remaining > 0 AND points_lots.expires_at <= sqlc.arg(now)
+    -- no row locks: the caller holds these members' rows, which every writer of their lots takes first
+), upd AS (
+    UPDATE consumer.points_lots l SET expired = l.expired + due.remaining, remaining = 0
+    FROM due WHERE l.id = due.id
+    RETURNING l.consumer_id, due.remaining, due.state
+)
+SELECT consumer_id,
+       COALESCE(SUM(remaining) FILTER (WHERE state = 'active'), 0)::bigint AS active,
+       COALESCE(SUM(remaining) FILTER (WHERE state = 'pending'), 0)::bigint AS pending
+FROM upd GROUP BY consumer_id ORDER BY consumer_id;
+
+-- name: InsertBatchEntries :exec
+-- One entry per member of a batch job's run (expiry).
+INSERT INTO consumer.points_entries (id, consumer_id, delta, kind, source_key, created_at)
+SELECT x.i, x.c, x.d, sqlc.arg(kind)::text, sqlc.arg(key_prefix)::text || x.c::text, sqlc.arg(at)
+FROM (SELECT unnest(sqlc.arg(ids)::uuid[]) AS i, unnest(sqlc.arg(consumers)::uuid[]) AS c,
+      unnest(sqlc.arg(deltas)::int[]) AS d) AS x;
+
+-- name: MoveBatch :exec
+UPDATE consumer.points_balances b SET balance = b.balance + x.a, pending = b.pending + x.p,
+    earned_total = b.earned_total + x.e, updated_at = sqlc.arg(at)
+FROM (SELECT unnest(sqlc.arg(consumers)::uuid[]) AS c, unnest(sqlc.arg(balance)::bigint[]) AS a,
+      unnest(sqlc.arg(pending)::bigint[]) AS p, unnest(sqlc.arg(earned)::bigint[]) AS e) AS x
+WHERE b.consumer_id = x.c;
+
+-- name: ReleasableConsumers :many
+-- A batch of members with pending lots past their refund window, balance rows locked.
+SELECT b.consumer_id FROM consumer.points_balances b
+WHERE b.consumer_id IN (
+    SELECT DISTINCT l.consumer_id FROM consumer.points_lots l
+    WHERE l.state = 'pending' AND l.available_at <= sqlc.arg(now) AND l.consumer_id > sqlc.arg(after)::uuid
+    ORDER BY l.consumer_id LIMIT sqlc.arg(lim))
+ORDER BY b.consumer_id
+FOR UPDATE OF b;
+
+-- name: ReleaseLots :many
+-- Makes the locked members' pending lots past their window spendable; per member, what
+-- moves from pending to the balance and what now counts toward tiers.
+WITH upd AS (
+    UPDATE consumer.points_lots SET state = 'active'
+    WHERE consumer_id = ANY(sqlc.arg(consumers)::uuid[]) AND state = 'pending' AND available_at <= sqlc.arg(now)
+    RETURNING consumer_id, remaining, CASE WHEN kind = 'earn' THEN points - reversed ELSE 0 END AS counted, growth
+)
+SELECT consumer_id, SUM(remaining)::bigint AS remaining, SUM(counted)::bigint AS counted, SUM(growth)::bigint AS growth
+FROM upd GROUP BY consumer_id ORDER BY consumer_id;
+
+-- name: GetDebitByKey :one
+SELECT * FROM consumer.points_debits WHERE source_key = $1;
+
+-- name: MemberLots :many
+-- A member's lots that still hold points or are pending, soonest-expiring first.
+SELECT * FROM consumer.points_lots WHERE consumer_id = $1 AND (remaining > 0 OR state = 'pending')
+ORDER BY expires_at, id LIMIT 200;
+
+-- name: LiabilityTotals :one
+SELECT COALESCE(SUM(balance), 0)::bigint AS balance, COALESCE(SUM(pending), 0)::bigint AS pending,
+       COUNT(*) FILTER (WHERE balance + pending > 0)::bigint AS members
+FROM consumer.points_balances;
+
+-- name: LiabilityByMonth :many
+-- Outstanding points by the month (Asia/Shanghai) of their lots' last day.
+SELECT to_char((expires_at - interval '1 second') AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')::text AS month,
+       SUM(remaining)::bigint AS points, COUNT(DISTINCT consumer_id)::bigint AS members
+FROM consumer.points_lots WHERE remaining > 0
+GROUP BY 1 ORDER BY 1 LIMIT 36;
+
+-- name: ForgivenTotal :one
+SELECT COALESCE(SUM(forgiven), 0)::bigint AS forgiven, COUNT(*) FILTER (WHERE forgiven > 0)::bigint AS refunds
+FROM consumer.points_entries WHERE kind = 'reverse';
+
+-- name: MarkReminders :many
+-- Lots expiring within the reminder window that no reminder has named yet, marked now;
+-- per member, what expires and its first last day. Each lot is named once.
+WITH due AS (
+    UPDATE consumer.points_lots SET reminded_at = sqlc.arg(now)
+    WHERE state = 'active' AND remaining > 0 AND reminded_at IS NULL
+      AND expires_at > sqlc.arg(now) AND expires_at <= sqlc.arg(horizon)
+    RETURNING consumer_id, remaining, expires_at
+)
+SELECT consumer_id, SUM(remaining)::bigint AS points, MIN(expires_at)::timestamptz AS first_expiry
+FROM due GROUP BY consumer_id ORDER BY consumer_id;
