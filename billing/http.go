@@ -235,8 +235,12 @@ func (h api) statement(c *gin.Context, p *identity.Principal, issue bool) error 
 	return nil
 }
 
-func (h api) getStatement(c *gin.Context, p *identity.Principal) error   { return h.statement(c, p, false) }
-func (h api) issueStatement(c *gin.Context, p *identity.Principal) error { return h.statement(c, p, true) }
+func (h api) getStatement(c *gin.Context, p *identity.Principal) error {
+	return h.statement(c, p, false)
+}
+func (h api) issueStatement(c *gin.Context, p *identity.Principal) error {
+	return h.statement(c, p, true)
+}
 
 type paidBody struct {
 	Reference string `json:"reference"`

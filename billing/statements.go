@@ -40,7 +40,7 @@ type Statement struct {
 	ID            uuid.UUID  `json:"id,omitempty"`
 	MerchantID    uuid.UUID  `json:"merchant_id"`
 	Cycle         string     `json:"cycle"`
-	Period        string     `json:"period"`      // 2025-03-14, or 2025-03 for monthly
+	Period        string     `json:"period"`       // 2025-03-14, or 2025-03 for monthly
 	PeriodStart   string     `json:"period_start"` // inclusive, Asia/Shanghai
 	PeriodEnd     string     `json:"period_end"`   // exclusive
 	PayableOn     string     `json:"payable_on"`
