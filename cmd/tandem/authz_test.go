@@ -84,6 +84,16 @@ var authzTable = []authzRow{
 	{"consumer", "GET", "/api/v1/me", "", 403, code("identity.staff_only")},
 	{"sh1.rep", "GET", "/api/v1/billing/me/orders", "", 401, nil}, // a staff token is not a consumer's
 	// Reconciliation: finance (scope all) reads runs; nobody without recon.run.read does.
+	// Approvals (shared/approval): everyone signed in has a to-do box; deciding needs the
+	// approver permission in scope (403, nothing changes); unknown ids are 404.
+	{"sh1.rep", "GET", "/api/v1/approvals", "", 200, nil},
+	{"sh.manager", "GET", "/api/v1/approvals?box=mine", "", 200, nil},
+	{"sh.manager", "GET", "/api/v1/approvals?box=nonsense", "", 400, code("invalid_input")},
+	{"", "GET", "/api/v1/approvals", "", 401, code("identity.unauthenticated")},
+	{"sh1.rep", "GET", "/api/v1/approvals/0190a6b2-0000-7000-8000-000000000000", "", 404, code("approval.request_not_found")},
+	{"sh.manager", "POST", "/api/v1/approvals/0190a6b2-0000-7000-8000-000000000000/approve", `{"comment":"ok"}`, 404, code("approval.request_not_found")},
+	{"sh.manager", "POST", "/api/v1/approvals/0190a6b2-0000-7000-8000-000000000000/reject", `{}`, 400, code("approval.comment_required")},
+	{"shop.owner", "POST", "/api/v1/approvals/0190a6b2-0000-7000-8000-000000000000/approve", `{}`, 404, code("approval.request_not_found")},
 	{"finance", "GET", "/api/v1/reconciliation/runs", "", 200, nil},
 	{"finance", "GET", "/api/v1/reconciliation/runs?since=2025-13-01", "", 400, code("recon.invalid_date")},
 	{"finance", "GET", "/api/v1/reconciliation/runs/0190a6b2-0000-7000-8000-000000000000", "", 404, code("recon.run_not_found")},
