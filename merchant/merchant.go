@@ -49,6 +49,9 @@ type OwnerAccounts interface {
 type Ports struct {
 	// Owners makes merchant owners' logins; nil: no owner logins are made.
 	Owners OwnerAccounts
+	// Applyments submits onboarding applications to WeChat Pay; nil: reviewers
+	// enter the sub-merchant number of an application made on WeChat's platform.
+	Applyments Applyments
 }
 
 // Config holds the B-CRM rules.
@@ -74,12 +77,14 @@ type Service struct {
 	clock  clock.Clock
 	cfg    Config
 	owners OwnerAccounts
+	// applyments is WeChat's application API; nil without one.
+	applyments Applyments
 }
 
 // New returns the service (the one constructor shape of shared/domain).
 func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	deps = deps.WithDefaults()
-	return &Service{db: deps.DB, log: deps.Log, clock: deps.Clock, owners: ports.Owners, cfg: cfg.withDefaults()}
+	return &Service{db: deps.DB, log: deps.Log, clock: deps.Clock, owners: ports.Owners, applyments: ports.Applyments, cfg: cfg.withDefaults()}
 }
 
 // Name is the domain's name.
@@ -88,6 +93,12 @@ func (s *Service) Name() string { return "merchant" }
 // Register declares the domain's API routes (shared/domain).
 func (s *Service) Register(r *domain.Registry) {
 	r.Routes(s.mountAPI)
+	r.Schedule(domain.Task{Type: "merchant:applyments", Cron: "@every 1m", Queue: "default",
+		Help: "mirror the states of onboarding applications at WeChat Pay; finished and approved shops go live",
+		Handle: func(ctx context.Context, _ []byte) error {
+			_, err := s.SyncApplyments(ctx, 200)
+			return err
+		}})
 }
 
 func (s *Service) now() time.Time { return s.clock.Now().UTC() }

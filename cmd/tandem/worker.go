@@ -40,6 +40,7 @@ second scheduler for a moment (a rolling update) enqueues nothing twice.
 
 Periodic tasks (schedule in Asia/Shanghai):
   platform:cleanup   @hourly   delete outbox rows sent over 7 days ago and idempotency keys past their 24 h
+  merchant:applyments   @every 1m   mirror the states of onboarding applications at WeChat Pay; finished and approved shops go live
 `
 
 func workerCmd() *cobra.Command {
