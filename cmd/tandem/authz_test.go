@@ -60,6 +60,16 @@ var authzTable = []authzRow{
 	{"sh1.lead", "GET", "/api/v1/merchant/leads/0190a6b2-0000-7000-8000-000000000000/contract", "", 404, code("merchant.contract_not_found")}, // the same answer: no probing
 	{"sh1.rep", "POST", "/api/v1/merchant/leads/{lead:sh1.rep}/onboarding/approve", `{"sub_mchid":"1900000109"}`, 403, nil},                   // reviewers approve
 	{"sh1.rep", "POST", "/api/v1/merchant/leads/{lead:sh1.rep}/onboarding/reject", `{"reason":"x"}`, 403, nil},
+	// Onboarding review: the reviewer's queue and applications; reps and finance are refused.
+	{"reviewer", "GET", "/api/v1/merchant/onboarding", "", 200, nil},
+	{"reviewer", "GET", "/api/v1/merchant/onboarding?state=nonsense", "", 400, code("invalid_input")},
+	{"sh1.rep", "GET", "/api/v1/merchant/onboarding", "", 403, nil},
+	{"finance", "GET", "/api/v1/merchant/onboarding", "", 403, nil},
+	{"reviewer", "GET", "/api/v1/merchant/leads/{lead:sh1.rep}/onboarding", "", 404, nil}, // not yet in onboarding: the reviewer does not see it
+	{"sh1.rep", "POST", "/api/v1/merchant/leads/{lead:sh1.rep}/onboarding/request-change", `{"reason":"x"}`, 403, nil},
+	{"reviewer", "POST", "/api/v1/merchant/leads/{lead:sh1.rep}/onboarding/request-change", `{"reason":""}`, 400, code("invalid_input")},
+	{"sh1.rep", "POST", "/api/v1/merchant/leads/{lead:sh1.rep}/onboarding/sync", "", 403, nil},
+	{"growth", "POST", "/api/v1/merchant/leads/{lead:sh1.rep}/onboarding/sync", "", 403, nil},
 	{"finance", "GET", "/api/v1/merchant/pool", "", 403, nil},
 	{"growth", "GET", "/api/v1/merchant/merchants", "", 403, nil},
 	{"shop.owner", "GET", "/api/v1/merchant/merchants/{merchant:A}", "", 404, nil}, // the placeholder merchant of the identity demo is not a live merchant
