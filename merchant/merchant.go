@@ -93,6 +93,7 @@ func (s *Service) Name() string { return "merchant" }
 // Register declares the domain's API routes (shared/domain).
 func (s *Service) Register(r *domain.Registry) {
 	r.Routes(s.mountAPI)
+	r.Pages(s.onboardingPages())
 	r.Schedule(domain.Task{Type: "merchant:applyments", Cron: "@every 1m", Queue: "default",
 		Help: "mirror the states of onboarding applications at WeChat Pay; finished and approved shops go live",
 		Handle: func(ctx context.Context, _ []byte) error {
