@@ -175,7 +175,7 @@ func (s *Service) syncApplyment(ctx context.Context, p *identity.Principal, lead
 		if err != nil {
 			return err
 		}
-		live, err = s.goLive(ctx, tx, q, p, l, o, st.SubMchID, "")
+		live, err = s.goLive(ctx, tx, q, p, l, o, st.SubMchID, "", uuid.Nil)
 		return err
 	})
 	if err != nil {

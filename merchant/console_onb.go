@@ -104,6 +104,7 @@ type applicationPage struct {
 	Result     *Approved
 	ApplyID    string
 	Commission string
+	Host       string // scheme and host of the console, for the invitation link
 }
 
 type historyRow struct{ At, Event, State, Review, Note string }
@@ -122,7 +123,7 @@ func (pg onbPages) show(c *gin.Context, v *web.View, result *Approved) error {
 		return err
 	}
 	p := applicationPage{D: d, State: onbState(v, d.Onboarding.State), Review: onbReview(v, d.Onboarding.Review),
-		Submitted: v.Time(d.Onboarding.SubmittedAt), Result: result, Commission: d.Contract.CommissionText,
+		Submitted: v.Time(d.Onboarding.SubmittedAt), Result: result, Commission: d.Contract.CommissionText, Host: consoleHost(c),
 		CanReview: v.Me.Can(identity.PermOnboardingReview) && d.Onboarding.State == OnboardingAuditing && d.Onboarding.Review == ReviewPending,
 		CanSync:   v.Me.Can(identity.PermOnboardingReview) && d.Onboarding.BusinessCode != "" && d.MerchantID == nil}
 	if d.Onboarding.ApplymentID != 0 {
@@ -167,4 +168,13 @@ func (pg onbPages) decide(c *gin.Context, v *web.View) error {
 		return pg.show(c, v, &res)
 	}
 	return pg.w.Redirect(c, "/onboarding/"+id.String(), "onb.saved")
+}
+
+// consoleHost is the console's scheme and host as the browser reached it.
+func consoleHost(c *gin.Context) string {
+	scheme := "http"
+	if c.Request.TLS != nil || c.GetHeader("X-Forwarded-Proto") == "https" {
+		scheme = "https"
+	}
+	return scheme + "://" + c.Request.Host
 }

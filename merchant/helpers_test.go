@@ -33,7 +33,7 @@ func (f *fakeOwners) CreateMerchantOwner(_ context.Context, merchantID uuid.UUID
 	if f.fail != nil {
 		return "", "", f.fail
 	}
-	return merchant.OwnerLogin(merchantID), "Secret-pass-123", nil
+	return merchant.OwnerLogin(merchantID), "/invite/tdi_fake", nil
 }
 
 type world struct {

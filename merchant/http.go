@@ -263,8 +263,8 @@ func (h api) getMerchant(c *gin.Context, p *identity.Principal) error {
 }
 
 type ownerAccount struct {
-	Login    string `json:"login"`
-	Password string `json:"password,omitempty"`
+	Login      string `json:"login"`
+	Invitation string `json:"invitation,omitempty"`
 }
 
 func (h api) postOwnerAccount(c *gin.Context, p *identity.Principal) error {
@@ -272,11 +272,11 @@ func (h api) postOwnerAccount(c *gin.Context, p *identity.Principal) error {
 	if err != nil {
 		return err
 	}
-	login, pw, err := h.svc.ProvisionOwner(c.Request.Context(), p, id)
+	login, inv, err := h.svc.ProvisionOwner(c.Request.Context(), p, id)
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, ownerAccount{Login: login, Password: pw})
+	c.JSON(http.StatusOK, ownerAccount{Login: login, Invitation: inv})
 	return nil
 }
 

@@ -37,12 +37,14 @@ var migrationFiles embed.FS
 // Migrations is schema merchant. It references no other schema.
 var Migrations = pg.EmbeddedMigrations("merchant", migrationFiles, "migrations")
 
-// OwnerAccounts makes the login of a new merchant's owner, scoped to that merchant.
+// OwnerAccounts makes the login of a new merchant's owner, scoped to that merchant,
+// with an invitation (a single-use link with an expiry, "/invite/<token>") through
+// which the owner sets their own password: no password passes through staff hands.
 // Declared here, satisfied in cmd/tandem by shared/identity (a merchant_owner user of
 // kind merchant). It must be idempotent per merchant: a second call for the same
-// merchant returns the existing login and an empty password.
+// merchant returns the existing login and no invitation.
 type OwnerAccounts interface {
-	CreateMerchantOwner(ctx context.Context, merchantID uuid.UUID, name, phone string) (login, password string, err error)
+	CreateMerchantOwner(ctx context.Context, merchantID uuid.UUID, name, phone string) (login, invitation string, err error)
 }
 
 // Ports are what the B-CRM needs of other parts, adapted in cmd/tandem.

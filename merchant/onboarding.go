@@ -260,8 +260,10 @@ type Approved struct {
 	Merchant      Merchant   `json:"merchant"`
 	WebhookSecret string     `json:"webhook_secret,omitempty"`
 	OwnerLogin    string     `json:"owner_login,omitempty"`
-	OwnerPassword string     `json:"owner_password,omitempty"`
-	OwnerError    string     `json:"owner_error,omitempty"`
+	// OwnerInvitation is the owner's single-use link ("/invite/<token>", on the
+	// console's host) for the reviewer to forward; shown once.
+	OwnerInvitation string `json:"owner_invitation,omitempty"`
+	OwnerError      string `json:"owner_error,omitempty"`
 }
 
 // CodeSubMchIDTaken: the sub-merchant number is another merchant's.
@@ -272,6 +274,18 @@ const CodeSubMchIDTaken = "merchant.sub_mchid_taken"
 // without one the application is submitted to WeChat and goes live when a sync finds
 // it finished. The approval is audited either way.
 func (s *Service) ApproveOnboarding(ctx context.Context, p *identity.Principal, leadID uuid.UUID, a Approval) (Approved, error) {
+	return s.approve(ctx, p, leadID, a, fixedMerchant{})
+}
+
+// fixedMerchant is the demo's: the id its live merchant takes (identity's demo
+// merchant, so the demo owner logins are bound to a real one) and its owner's login.
+// The zero value: a new id and a new owner login.
+type fixedMerchant struct {
+	ID         uuid.UUID
+	OwnerLogin string
+}
+
+func (s *Service) approve(ctx context.Context, p *identity.Principal, leadID uuid.UUID, a Approval, fixed fixedMerchant) (Approved, error) {
 	if err := principal(p); err != nil {
 		return Approved{}, err
 	}
@@ -305,7 +319,11 @@ func (s *Service) ApproveOnboarding(ctx context.Context, p *identity.Principal, 
 		if a.SubMchID == "" {
 			return nil
 		}
-		live, err = s.goLive(ctx, tx, q, p, l, o, a.SubMchID, a.WebhookURL)
+		live, err = s.goLive(ctx, tx, q, p, l, o, a.SubMchID, a.WebhookURL, fixed.ID)
+		if err == nil && fixed.OwnerLogin != "" {
+			_, err = q.SetOwnerLogin(ctx, merchantdb.SetOwnerLoginParams{ID: live.m.ID, OwnerLogin: &fixed.OwnerLogin})
+			live.m.OwnerLogin, live.fixedOwner = fixed.OwnerLogin, true
+		}
 		return err
 	})
 	if err != nil {
@@ -327,16 +345,17 @@ func (s *Service) ApproveOnboarding(ctx context.Context, p *identity.Principal, 
 
 // liveMerchant is a merchant goLive made, with what its owner's login needs.
 type liveMerchant struct {
-	m      Merchant
-	secret string
-	phone  string
+	m          Merchant
+	secret     string
+	phone      string
+	fixedOwner bool // the demo's owner login exists already
 }
 
 // goLive creates the live merchant of an approved and finished application in tx:
 // the contract's terms, the lead moved to live, the event published, audited. A
 // sub-merchant number that another merchant has is refused.
 func (s *Service) goLive(ctx context.Context, tx pgx.Tx, q *merchantdb.Queries, p *identity.Principal,
-	l merchantdb.MerchantLead, o merchantdb.MerchantOnboarding, subMchID, webhookURL string) (*liveMerchant, error) {
+	l merchantdb.MerchantLead, o merchantdb.MerchantOnboarding, subMchID, webhookURL string, id uuid.UUID) (*liveMerchant, error) {
 	if other, err := q.MerchantBySubMchID(ctx, subMchID); err == nil {
 		return nil, &errs.Error{Kind: errs.KindConflict, Code: CodeSubMchIDTaken, Field: "sub_mchid",
 			Message: fmt.Sprintf("sub-merchant number %s belongs to another merchant (%s)", subMchID, other.Name)}
@@ -348,7 +367,10 @@ func (s *Service) goLive(ctx context.Context, tx pgx.Tx, q *merchantdb.Queries, 
 	if err != nil {
 		return nil, err
 	}
-	m := merchantdb.MerchantMerchant{ID: newID(), LeadID: l.ID, ContractID: c.ID, Name: l.Name, Category: l.Category,
+	if id == uuid.Nil {
+		id = newID()
+	}
+	m := merchantdb.MerchantMerchant{ID: id, LeadID: l.ID, ContractID: c.ID, Name: l.Name, Category: l.Category,
 		City: l.City, Lat: l.Lat, Lng: l.Lng, OwnerID: l.OwnerID, OrgUnitID: l.OrgUnitID, Status: "live",
 		SubMchid: subMchID, WebhookUrl: webhookURL, WebhookSecret: randomSecret(), CommissionRate: c.CommissionRate,
 		SettlementCycle: c.SettlementCycle, LiveAt: now}
@@ -383,7 +405,11 @@ func (s *Service) goLive(ctx context.Context, tx pgx.Tx, q *merchantdb.Queries, 
 // transaction committed; a failure leaves the merchant live (ProvisionOwner retries).
 func (s *Service) finishLive(ctx context.Context, out Approved, live *liveMerchant) Approved {
 	out.Live, out.Merchant, out.WebhookSecret = true, live.m, live.secret
-	login, password, err := s.provisionOwner(ctx, live.m.ID, live.m.Name, live.phone)
+	if live.fixedOwner {
+		out.OwnerLogin = live.m.OwnerLogin
+		return out
+	}
+	login, invitation, err := s.provisionOwner(ctx, live.m.ID, live.m.Name, live.phone)
 	if err != nil {
 		out.OwnerError = errs.CodeOf(err)
 		if out.OwnerError == "" {
@@ -391,13 +417,14 @@ func (s *Service) finishLive(ctx context.Context, out Approved, live *liveMercha
 		}
 		return out
 	}
-	out.OwnerLogin, out.OwnerPassword, out.Merchant.OwnerLogin = login, password, login
+	out.OwnerLogin, out.OwnerInvitation, out.Merchant.OwnerLogin = login, invitation, login
 	return out
 }
 
 // ProvisionOwner makes the owner login of a live merchant that has none yet (after a
-// failure at approval); a merchant that has one is answered with it and no password.
-func (s *Service) ProvisionOwner(ctx context.Context, p *identity.Principal, merchantID uuid.UUID) (login, password string, err error) {
+// failure at approval), with the owner's invitation; a merchant that has one is
+// answered with it and no invitation.
+func (s *Service) ProvisionOwner(ctx context.Context, p *identity.Principal, merchantID uuid.UUID) (login, invitation string, err error) {
 	if err := principal(p); err != nil {
 		return "", "", err
 	}
@@ -427,14 +454,14 @@ func (s *Service) provisionOwner(ctx context.Context, merchantID uuid.UUID, name
 	if s.owners == nil {
 		return "", "", errs.E(errs.KindUnavailable, "merchant.owner_accounts_unset", "owner accounts are not configured")
 	}
-	login, password, err := s.owners.CreateMerchantOwner(ctx, merchantID, name, phone)
+	login, invitation, err := s.owners.CreateMerchantOwner(ctx, merchantID, name, phone)
 	if err != nil {
 		return "", "", fmt.Errorf("merchant: owner account: %w", err)
 	}
 	if _, err := merchantdb.New(s.db).SetOwnerLogin(ctx, merchantdb.SetOwnerLoginParams{ID: merchantID, OwnerLogin: &login}); err != nil {
 		return "", "", fmt.Errorf("merchant: owner login: %w", pg.Classify(err))
 	}
-	return login, password, nil
+	return login, invitation, nil
 }
 
 func randomSecret() string {

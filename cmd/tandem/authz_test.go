@@ -72,12 +72,13 @@ var authzTable = []authzRow{
 	{"growth", "POST", "/api/v1/merchant/leads/{lead:sh1.rep}/onboarding/sync", "", 403, nil},
 	{"finance", "GET", "/api/v1/merchant/pool", "", 403, nil},
 	{"growth", "GET", "/api/v1/merchant/merchants", "", 403, nil},
-	{"shop.owner", "GET", "/api/v1/merchant/merchants/{merchant:A}", "", 404, nil}, // the placeholder merchant of the identity demo is not a live merchant
+	{"shop.owner", "GET", "/api/v1/merchant/merchants/{merchant:A}", "", 200, nil}, // the demo's live shop is identity's demo merchant A
+	{"shop2.owner", "GET", "/api/v1/merchant/merchants/{merchant:A}", "", 404, code("merchant.merchant_not_found")},
 	// Orders (billing): finance sees money; a merchant's owner sees only their merchant's orders.
 	{"finance", "GET", "/api/v1/billing/orders/{order:demo}", "", 200, nil},
 	{"live.owner", "GET", "/api/v1/billing/orders/{order:demo}", "", 200, nil},
-	{"shop.owner", "GET", "/api/v1/billing/orders/{order:demo}", "", 404, code("billing.order_not_found")}, // another merchant
-	{"sh1.rep", "GET", "/api/v1/billing/orders", "", 403, nil},                                             // sales sees no money
+	{"shop2.owner", "GET", "/api/v1/billing/orders/{order:demo}", "", 404, code("billing.order_not_found")}, // another merchant
+	{"sh1.rep", "GET", "/api/v1/billing/orders", "", 403, nil},                                              // sales sees no money
 	{"live.owner", "POST", "/api/v1/billing/orders/{order:demo}/refunds", `{"amount":{"amount":"1.00","currency":"CNY"}}`, 403, nil},
 	// Members (C-CRM): growth operators; sales and finance see no members.
 	{"growth", "GET", "/api/v1/consumer/members", "", 200, nil},
@@ -94,6 +95,9 @@ var authzTable = []authzRow{
 	{"consumer", "GET", "/api/v1/me", "", 403, code("identity.staff_only")},
 	{"sh1.rep", "GET", "/api/v1/billing/me/orders", "", 401, nil}, // a staff token is not a consumer's
 	// Reconciliation: finance (scope all) reads runs; nobody without recon.run.read does.
+	// Invitations: public, the token is the credential; an unknown one is 404 whoever asks.
+	{"", "POST", "/api/v1/invitations/accept", `{"token":"tdi_nope","password":"Abcdefgh-12"}`, 404, code("identity.invitation_invalid")},
+	{"sh1.rep", "POST", "/api/v1/invitations/accept", `{"token":"tdi_nope","password":"Abcdefgh-12"}`, 404, code("identity.invitation_invalid")},
 	// Approvals (shared/approval): everyone signed in has a to-do box; deciding needs the
 	// approver permission in scope (403, nothing changes); unknown ids are 404.
 	{"sh1.rep", "GET", "/api/v1/approvals", "", 200, nil},
@@ -117,7 +121,7 @@ var authzTable = []authzRow{
 	{"shop.owner", "GET", "/api/v1/me", "", 200, has("merchant.portal.read", "merchant")},
 	{"shop.owner", "GET", "/api/v1/me", "", 200, lacks("merchant.lead.read")},
 	// Users: scoped by the org subtree (staff) or the merchant (merchant users).
-	{"admin", "GET", "/api/v1/users", "", 200, sees("admin", "sh.manager", "sh1.lead", "sh1.rep", "sh2.rep", "hz.lead", "hz1.rep", "reviewer", "growth", "finance", "shop.owner", "shop.staff", "shop2.owner", "live.owner")},
+	{"admin", "GET", "/api/v1/users", "", 200, sees("admin", "sh.manager", "sh1.lead", "sh1.rep", "sh2.rep", "hz.lead", "hz1.rep", "reviewer", "growth", "finance", "shop.owner", "shop.staff", "shop2.owner")}, // the live demo merchant's owner is shop.owner
 	{"sh.manager", "GET", "/api/v1/users", "", 200, sees("sh.manager", "sh1.lead", "sh1.rep", "sh2.rep", "reviewer")},
 	{"sh1.lead", "GET", "/api/v1/users", "", 200, sees("sh1.lead", "sh1.rep")},
 	{"hz.lead", "GET", "/api/v1/users", "", 200, sees("hz.lead", "hz1.rep")},
@@ -299,7 +303,12 @@ func newAuthzWorld(t *testing.T, a *app) *authzWorld {
 		t.Fatal(err)
 	}
 	w.order = order.ID.String()
-	owner := d.logins[len(d.logins)-1]
+	var owner demoLogin
+	for _, l := range d.logins {
+		if l.Login == "shop.owner" { // the owner of the live demo merchant, identity's merchant A
+			owner = l
+		}
+	}
 	w.liveOwner = owner.Login
 	s, err := a.identity.Login(ctx, identity.LoginAttempt{Login: owner.Login, Password: owner.Password, IP: "127.0.0.1"})
 	if err != nil {

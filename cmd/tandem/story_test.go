@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/tandemcrm/tandem/billing"
 	"github.com/tandemcrm/tandem/consumer"
+	"github.com/tandemcrm/tandem/matching"
 	"github.com/tandemcrm/tandem/reconciliation"
 	"github.com/tandemcrm/tandem/reconciliation/billingledger"
 	"github.com/tandemcrm/tandem/shared/events"
@@ -446,15 +448,19 @@ func TestStoryEndToEnd(t *testing.T) {
 	hooks.mu.Lock()
 	hooks.secret = fmt.Sprint(approved["webhook_secret"])
 	hooks.mu.Unlock()
-	if m["status"] != "live" || approved["owner_login"] == "" || approved["owner_password"] == "" {
+	if m["status"] != "live" || approved["owner_login"] == "" || approved["owner_invitation"] == "" || approved["owner_password"] != nil {
 		t.Fatalf("approval: %v", approved)
 	}
 	hist := s.must(200, rep, "GET", "/api/v1/merchant/leads/"+leadID+"/history", nil)
 	if stages := hist["stages"].([]any); len(stages) != 7 { // lead, contacted, visited, negotiating, signed, onboarding, live
 		t.Fatalf("stage history: %v", stages)
 	}
-	// The owner signs in and sees their merchant only.
-	owner := s.signIn(fmt.Sprint(approved["owner_login"]), fmt.Sprint(approved["owner_password"]))
+	// The owner sets their own password through the invitation the reviewer forwards
+	// (once), signs in and sees their merchant only.
+	token := strings.TrimPrefix(fmt.Sprint(approved["owner_invitation"]), "/invite/")
+	s.must(200, "", "POST", "/api/v1/invitations/accept", map[string]any{"token": token, "password": "Owner-own-pass-1"})
+	s.must(404, "", "POST", "/api/v1/invitations/accept", map[string]any{"token": token, "password": "Someone-else-2"})
+	owner := s.signIn(fmt.Sprint(approved["owner_login"]), "Owner-own-pass-1")
 	list := s.must(200, owner, "GET", "/api/v1/merchant/merchants", nil)
 	if items := list["items"].([]any); len(items) != 1 || items[0].(map[string]any)["id"] != merchantID.String() {
 		t.Fatalf("the owner sees %v", items)
@@ -598,7 +604,10 @@ func TestStoryEndToEnd(t *testing.T) {
 				t.Fatalf("the merchant already tried is recommended: %+v", recs)
 			}
 		}
-		return len(recs) == 1 && recs[0].MerchantID == demo.merchantID && recs[0].DistanceM > 0 && recs[0].DistanceM < 5000
+		// Both live demo restaurants (南翔小笼 and 小杨生煎) are near and of the category.
+		return len(recs) == 2 && slices.ContainsFunc(recs, func(r matching.Recommendation) bool {
+			return r.MerchantID == demo.merchantID && r.DistanceM > 0 && r.DistanceM < 5000
+		})
 	})
 
 	// A partial refund of 49.00 by finance, with an Idempotency-Key (a retry returns the
