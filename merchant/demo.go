@@ -51,6 +51,7 @@ const (
 	goalRejected                 // rejected by the reviewer
 	goalWeChat                   // approved and submitted to WeChat Pay (without WeChat: waiting for review)
 	goalLive                     // a live merchant
+	goalDiscount                 // a contract below the floor, waiting for its discount approval
 )
 
 type demoShop struct {
@@ -74,6 +75,8 @@ func demoShops() []demoShop {
 			Lat: 31.238000, Lng: 121.505000, Phone: "021-5888-0003", City: "上海"}, goalWeChat},
 		{NewLead{Name: "豫园书店 Yuyuan Books", Category: "retail", Address: "上海市黄浦区旧校场路125号",
 			Lat: 31.226600, Lng: 121.491700, Phone: "021-6355-0004", City: "上海"}, goalLead},
+		{NewLead{Name: "田子坊茶餐厅 Tianzifang Café", Category: "restaurant", Address: "上海市黄浦区泰康路210弄",
+			Lat: 31.210400, Lng: 121.469200, Phone: "021-6473-0005", City: "上海"}, goalDiscount},
 	}
 }
 
@@ -145,8 +148,15 @@ func demoWalk(ctx context.Context, s *Service, a DemoActors, id uuid.UUID, shop 
 		case StageVisited:
 			_, err = s.MoveStage(ctx, a.Rep, id, StageNegotiating, "terms discussed")
 		case StageNegotiating:
-			_, err = s.SignContract(ctx, a.Signer, id, NewContract{CommissionRate: "6.5%", SettlementCycle: CycleT1,
-				StartsOn: "2025-01-01", EndsOn: "2027-12-31"})
+			rate := "6.5%"
+			if shop.goal == goalDiscount {
+				if c, gerr := q.GetContractByLead(ctx, id); gerr == nil && c.Status == string(ContractPending) || s.approvals == nil {
+					return nil // waiting for its approval (or no approval flow here)
+				}
+				rate = "2.5%" // below the floor: a discount approval for the city manager
+			}
+			_, err = s.SignContract(ctx, a.Signer, id, NewContract{CommissionRate: rate, SettlementCycle: CycleT1,
+				StartsOn: "2025-01-01", EndsOn: "2027-12-31", DepositFen: 100_000})
 		case StageSigned:
 			_, err = s.SubmitOnboarding(ctx, a.Rep, id)
 		case StageOnboarding:

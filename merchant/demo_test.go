@@ -15,7 +15,7 @@ func TestDemoIsIdempotent(t *testing.T) {
 	actors := merchant.DemoActors{Rep: w.p(t, "sh1.rep"), Signer: w.p(t, "sh.manager"), Reviewer: w.p(t, "reviewer")}
 	first := must[merchant.DemoResult](t)(merchant.Demo(w.ctx, w.svc, actors))
 	second := must[merchant.DemoResult](t)(merchant.Demo(w.ctx, w.svc, actors))
-	if first.MerchantID != second.MerchantID || len(first.Leads) != 7 || first.OwnerInvitation == "" || second.OwnerLogin != first.OwnerLogin {
+	if first.MerchantID != second.MerchantID || len(first.Leads) != 8 || first.OwnerInvitation == "" || second.OwnerLogin != first.OwnerLogin {
 		t.Fatalf("first %+v, second %+v", first, second)
 	}
 	terms := must[merchant.Terms](t)(w.svc.Terms(w.ctx, first.MerchantID))

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tandemcrm/tandem/merchant"
+	"github.com/tandemcrm/tandem/shared/approval"
 	"github.com/tandemcrm/tandem/shared/audit"
 	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/errs"
@@ -47,7 +48,7 @@ type world struct {
 
 func newWorld(t *testing.T, cfg merchant.Config) *world {
 	t.Helper()
-	db := pgtest.New(t, audit.Migrations, identity.Migrations, merchant.Migrations)
+	db := pgtest.New(t, audit.Migrations, identity.Migrations, approval.Migrations, merchant.Migrations)
 	ids := identity.NewService(db, redistest.New(t).Client(t), identity.Config{Argon2: identity.Argon2Params{Memory: 64, Time: 1, Threads: 1}})
 	ctx := context.Background()
 	demo, err := ids.SeedDemo(ctx, demoPassword)

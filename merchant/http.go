@@ -193,6 +193,7 @@ type contractRequest struct {
 	SettlementCycle Cycle  `json:"settlement_cycle"`
 	StartsOn        string `json:"starts_on"`
 	EndsOn          string `json:"ends_on"`
+	DepositFen      int64  `json:"deposit_fen"`
 }
 
 func (h api) postContract(c *gin.Context, p *identity.Principal) error {

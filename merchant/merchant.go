@@ -23,11 +23,13 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tandemcrm/tandem/merchant/internal/merchantdb"
+	"github.com/tandemcrm/tandem/shared/approval"
 	"github.com/tandemcrm/tandem/shared/audit"
 	"github.com/tandemcrm/tandem/shared/clock"
 	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/money"
 	"github.com/tandemcrm/tandem/shared/pg"
 )
 
@@ -54,12 +56,19 @@ type Ports struct {
 	// Applyments submits onboarding applications to WeChat Pay; nil: reviewers
 	// enter the sub-merchant number of an application made on WeChat's platform.
 	Applyments Applyments
+	// Approvals asks for discount approvals (a commission below the city's floor);
+	// nil: such a contract is refused. New registers the domain's handler on it.
+	Approvals *approval.Service
 }
 
 // Config holds the B-CRM rules.
 type Config struct {
 	HoldingCap     int     // leads a rep may hold in their private pool; default 50
 	CheckInRadiusM float64 // a check-in farther than this from the shop is refused; default 500
+	// CommissionFloor is the lowest commission a contract has without a discount
+	// approval [3%]; CityFloors overrides it by city ("上海": 5%).
+	CommissionFloor money.Rate
+	CityFloors      map[string]money.Rate
 }
 
 func (c Config) withDefaults() Config {
@@ -68,6 +77,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CheckInRadiusM <= 0 {
 		c.CheckInRadiusM = 500
+	}
+	if c.CommissionFloor.Decimal().IsZero() {
+		c.CommissionFloor, _ = money.ParsePercent("3%")
 	}
 	return c
 }
@@ -81,12 +93,18 @@ type Service struct {
 	owners OwnerAccounts
 	// applyments is WeChat's application API; nil without one.
 	applyments Applyments
+	approvals  *approval.Service
 }
 
 // New returns the service (the one constructor shape of shared/domain).
 func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	deps = deps.WithDefaults()
-	return &Service{db: deps.DB, log: deps.Log, clock: deps.Clock, owners: ports.Owners, applyments: ports.Applyments, cfg: cfg.withDefaults()}
+	s := &Service{db: deps.DB, log: deps.Log, clock: deps.Clock, owners: ports.Owners, applyments: ports.Applyments,
+		approvals: ports.Approvals, cfg: cfg.withDefaults()}
+	if s.approvals != nil {
+		s.approvals.OnDecided(KindContractDiscount, s.decideDiscount)
+	}
+	return s
 }
 
 // Name is the domain's name.

@@ -81,7 +81,10 @@ INSERT INTO merchant.contracts (id, lead_id, contract_no, commission_rate, settl
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9);
 
 -- name: GetContractByLead :one
-SELECT * FROM merchant.contracts WHERE lead_id = $1;
+-- The lead's current contract: the pending or active one, else the latest.
+SELECT * FROM merchant.contracts WHERE lead_id = $1
+ORDER BY (status IN ('pending_approval', 'active')) DESC, signed_at DESC
+LIMIT 1;
 
 -- name: GetContract :one
 SELECT * FROM merchant.contracts WHERE id = $1;
@@ -183,3 +186,14 @@ LIMIT sqlc.arg(max_rows);
 
 -- name: MerchantBySubMchID :one
 SELECT * FROM merchant.merchants WHERE sub_mchid = $1;
+
+-- name: InsertContractWithStatus :exec
+INSERT INTO merchant.contracts (id, lead_id, contract_no, commission_rate, settlement_cycle, starts_on, ends_on, signed_by, signed_at, status, deposit_fen)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11);
+
+-- name: SetContractApproval :exec
+UPDATE merchant.contracts SET approval_id = $2 WHERE id = $1;
+
+-- name: DecideContract :one
+UPDATE merchant.contracts SET status = $2 WHERE id = $1 AND status = 'pending_approval'
+RETURNING *;

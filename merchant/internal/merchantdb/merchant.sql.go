@@ -67,8 +67,38 @@ func (q *Queries) CountHeld(ctx context.Context, ownerID uuid.NullUUID) (int64, 
 	return count, err
 }
 
+const decideContract = `-- name: DecideContract :one
+UPDATE merchant.contracts SET status = $2 WHERE id = $1 AND status = 'pending_approval'
+RETURNING id, lead_id, contract_no, commission_rate, settlement_cycle, starts_on, ends_on, signed_by, signed_at, status, deposit_fen, approval_id
+`
+
+type DecideContractParams struct {
+	ID     uuid.UUID
+	Status string
+}
+
+func (q *Queries) DecideContract(ctx context.Context, arg DecideContractParams) (MerchantContract, error) {
+	row := q.db.QueryRow(ctx, decideContract, arg.ID, arg.Status)
+	var i MerchantContract
+	err := row.Scan(
+		&i.ID,
+		&i.LeadID,
+		&i.ContractNo,
+		&i.CommissionRate,
+		&i.SettlementCycle,
+		&i.StartsOn,
+		&i.EndsOn,
+		&i.SignedBy,
+		&i.SignedAt,
+		&i.Status,
+		&i.DepositFen,
+		&i.ApprovalID,
+	)
+	return i, err
+}
+
 const getContract = `-- name: GetContract :one
-SELECT id, lead_id, contract_no, commission_rate, settlement_cycle, starts_on, ends_on, signed_by, signed_at FROM merchant.contracts WHERE id = $1
+SELECT id, lead_id, contract_no, commission_rate, settlement_cycle, starts_on, ends_on, signed_by, signed_at, status, deposit_fen, approval_id FROM merchant.contracts WHERE id = $1
 `
 
 func (q *Queries) GetContract(ctx context.Context, id uuid.UUID) (MerchantContract, error) {
@@ -84,14 +114,20 @@ func (q *Queries) GetContract(ctx context.Context, id uuid.UUID) (MerchantContra
 		&i.EndsOn,
 		&i.SignedBy,
 		&i.SignedAt,
+		&i.Status,
+		&i.DepositFen,
+		&i.ApprovalID,
 	)
 	return i, err
 }
 
 const getContractByLead = `-- name: GetContractByLead :one
-SELECT id, lead_id, contract_no, commission_rate, settlement_cycle, starts_on, ends_on, signed_by, signed_at FROM merchant.contracts WHERE lead_id = $1
+SELECT id, lead_id, contract_no, commission_rate, settlement_cycle, starts_on, ends_on, signed_by, signed_at, status, deposit_fen, approval_id FROM merchant.contracts WHERE lead_id = $1
+ORDER BY (status IN ('pending_approval', 'active')) DESC, signed_at DESC
+LIMIT 1
 `
 
+// The lead's current contract: the pending or active one, else the latest.
 func (q *Queries) GetContractByLead(ctx context.Context, leadID uuid.UUID) (MerchantContract, error) {
 	row := q.db.QueryRow(ctx, getContractByLead, leadID)
 	var i MerchantContract
@@ -105,6 +141,9 @@ func (q *Queries) GetContractByLead(ctx context.Context, leadID uuid.UUID) (Merc
 		&i.EndsOn,
 		&i.SignedBy,
 		&i.SignedAt,
+		&i.Status,
+		&i.DepositFen,
+		&i.ApprovalID,
 	)
 	return i, err
 }
@@ -334,6 +373,42 @@ func (q *Queries) InsertContract(ctx context.Context, arg InsertContractParams) 
 		arg.EndsOn,
 		arg.SignedBy,
 		arg.SignedAt,
+	)
+	return err
+}
+
+const insertContractWithStatus = `-- name: InsertContractWithStatus :exec
+INSERT INTO merchant.contracts (id, lead_id, contract_no, commission_rate, settlement_cycle, starts_on, ends_on, signed_by, signed_at, status, deposit_fen)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+`
+
+type InsertContractWithStatusParams struct {
+	ID              uuid.UUID
+	LeadID          uuid.UUID
+	ContractNo      string
+	CommissionRate  decimal.Decimal
+	SettlementCycle string
+	StartsOn        time.Time
+	EndsOn          time.Time
+	SignedBy        uuid.UUID
+	SignedAt        time.Time
+	Status          string
+	DepositFen      int64
+}
+
+func (q *Queries) InsertContractWithStatus(ctx context.Context, arg InsertContractWithStatusParams) error {
+	_, err := q.db.Exec(ctx, insertContractWithStatus,
+		arg.ID,
+		arg.LeadID,
+		arg.ContractNo,
+		arg.CommissionRate,
+		arg.SettlementCycle,
+		arg.StartsOn,
+		arg.EndsOn,
+		arg.SignedBy,
+		arg.SignedAt,
+		arg.Status,
+		arg.DepositFen,
 	)
 	return err
 }
@@ -1213,6 +1288,20 @@ func (q *Queries) ReviewOnboarding(ctx context.Context, arg ReviewOnboardingPara
 		arg.ReviewedAt,
 		arg.Reason,
 	)
+	return err
+}
+
+const setContractApproval = `-- name: SetContractApproval :exec
+UPDATE merchant.contracts SET approval_id = $2 WHERE id = $1
+`
+
+type SetContractApprovalParams struct {
+	ID         uuid.UUID
+	ApprovalID uuid.NullUUID
+}
+
+func (q *Queries) SetContractApproval(ctx context.Context, arg SetContractApprovalParams) error {
+	_, err := q.db.Exec(ctx, setContractApproval, arg.ID, arg.ApprovalID)
 	return err
 }
 

@@ -22,6 +22,9 @@ type MerchantContract struct {
 	EndsOn          time.Time
 	SignedBy        uuid.UUID
 	SignedAt        time.Time
+	Status          string
+	DepositFen      int64
+	ApprovalID      uuid.NullUUID
 }
 
 type MerchantFollowUp struct {
