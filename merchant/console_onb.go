@@ -30,12 +30,14 @@ func (s *Service) onboardingPages() web.Pages {
 	}
 	return web.Pages{
 		Domain: "merchant", Templates: tpl, Messages: msgs,
-		Nav: []web.NavItem{{ID: "nav-onboarding", Label: "nav.onboarding", Href: "/onboarding", Perms: []identity.Permission{identity.PermOnboardingRead}}},
+		Nav: []web.NavItem{{ID: "nav-onboarding", Label: "nav.onboarding", Href: "/onboarding", Perms: []identity.Permission{identity.PermOnboardingRead}},
+			{ID: "nav-portal", Label: "nav.portal", Href: "/portal", Perms: []identity.Permission{identity.PermPortalRead}}},
 		Mount: func(r gin.IRouter, w *web.Console) {
 			pg := onbPages{svc: s, w: w}
 			r.GET("/onboarding", w.Handle(pg.queue))
 			r.GET("/onboarding/:id", w.Handle(pg.application))
 			r.POST("/onboarding/:id", w.Handle(pg.decide))
+			r.GET("/portal", w.Handle(pg.portal))
 		},
 	}
 }
@@ -177,4 +179,24 @@ func consoleHost(c *gin.Context) string {
 		scheme = "https"
 	}
 	return scheme + "://" + c.Request.Host
+}
+
+type portalPage struct {
+	Home       PortalHome
+	LiveAt     string
+	Deposit    string
+	NoMerchant bool
+}
+
+// portal is the merchant portal's home: status, contract, staff.
+func (pg onbPages) portal(c *gin.Context, v *web.View) error {
+	home, err := pg.svc.Portal(c.Request.Context(), v.Me)
+	if errs.KindOf(err) == errs.KindNotFound {
+		return pg.w.Show(c, v, "merchant/onb_portal", "portal.title", portalPage{NoMerchant: true})
+	}
+	if err != nil {
+		return err
+	}
+	return pg.w.Show(c, v, "merchant/onb_portal", "portal.title", portalPage{Home: home, LiveAt: v.Time(home.Merchant.LiveAt),
+		Deposit: web.Yuan(home.Contract.DepositFen)})
 }

@@ -38,6 +38,7 @@ func (s *Service) mountAPI(rt domain.Routers) {
 	g.POST("/leads/:id/onboarding/sync", identity.Handle(h.postSync))
 	g.GET("/leads/:id/onboarding", identity.Handle(h.getApplication))
 	g.GET("/onboarding", identity.Handle(h.listApplications))
+	g.GET("/portal", identity.Handle(h.getPortal))
 	g.GET("/merchants", identity.Handle(h.listMerchants))
 	g.GET("/merchants/:id", identity.Handle(h.getMerchant))
 	g.POST("/merchants/:id/owner-account", identity.Handle(h.postOwnerAccount))
@@ -314,5 +315,14 @@ func (h api) listApplications(c *gin.Context, p *identity.Principal) error {
 		return err
 	}
 	c.JSON(http.StatusOK, httpx.PageOf(apps, next))
+	return nil
+}
+
+func (h api) getPortal(c *gin.Context, p *identity.Principal) error {
+	home, err := h.svc.Portal(c.Request.Context(), p)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, home)
 	return nil
 }

@@ -59,6 +59,8 @@ type Ports struct {
 	// Approvals asks for discount approvals (a commission below the city's floor);
 	// nil: such a contract is refused. New registers the domain's handler on it.
 	Approvals *approval.Service
+	// Staff lists a merchant's users on its portal home; nil: no staff list.
+	Staff StaffDirectory
 }
 
 // Config holds the B-CRM rules.
@@ -94,13 +96,14 @@ type Service struct {
 	// applyments is WeChat's application API; nil without one.
 	applyments Applyments
 	approvals  *approval.Service
+	staff      StaffDirectory
 }
 
 // New returns the service (the one constructor shape of shared/domain).
 func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	deps = deps.WithDefaults()
 	s := &Service{db: deps.DB, log: deps.Log, clock: deps.Clock, owners: ports.Owners, applyments: ports.Applyments,
-		approvals: ports.Approvals, cfg: cfg.withDefaults()}
+		approvals: ports.Approvals, staff: ports.Staff, cfg: cfg.withDefaults()}
 	if s.approvals != nil {
 		s.approvals.OnDecided(KindContractDiscount, s.decideDiscount)
 	}

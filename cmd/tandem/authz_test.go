@@ -60,6 +60,11 @@ var authzTable = []authzRow{
 	{"sh1.lead", "GET", "/api/v1/merchant/leads/0190a6b2-0000-7000-8000-000000000000/contract", "", 404, code("merchant.contract_not_found")}, // the same answer: no probing
 	{"sh1.rep", "POST", "/api/v1/merchant/leads/{lead:sh1.rep}/onboarding/approve", `{"sub_mchid":"1900000109"}`, 403, nil},                   // reviewers approve
 	{"sh1.rep", "POST", "/api/v1/merchant/leads/{lead:sh1.rep}/onboarding/reject", `{"reason":"x"}`, 403, nil},
+	// The merchant portal: one's own merchant only.
+	{"shop.owner", "GET", "/api/v1/merchant/portal", "", 200, nil},
+	{"shop2.owner", "GET", "/api/v1/merchant/portal", "", 200, nil},
+	{"sh1.rep", "GET", "/api/v1/merchant/portal", "", 403, nil},
+	{"admin", "GET", "/api/v1/merchant/portal", "", 404, code("merchant.merchant_not_found")}, // bound to no merchant
 	// Onboarding review: the reviewer's queue and applications; reps and finance are refused.
 	{"reviewer", "GET", "/api/v1/merchant/onboarding", "", 200, nil},
 	{"reviewer", "GET", "/api/v1/merchant/onboarding?state=nonsense", "", 400, code("invalid_input")},

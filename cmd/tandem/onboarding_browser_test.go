@@ -127,7 +127,12 @@ func TestOnboardingInChromium(t *testing.T) {
 		has("#flash", "Your password is set"))
 	step("the link works once", chromedp.Navigate(invitation), has("#error", "unknown, used or expired"))
 	step("owner signs in", signIn(ownerLogin, "Owner-own-pass-7"),
-		has("#page-title", "Dashboard"), until(`document.querySelector("#nav-onboarding") === null`), signOut)
+		has("#page-title", "Dashboard"), until(`document.querySelector("#nav-onboarding") === null`))
+	step("owner's portal", chromedp.Navigate(srv.URL+"/portal"), has("#portal-shop", "静安咖啡"), has("#portal-status", "Live"),
+		has("#portal-contract", "6.5%"), signOut)
+	// The demo owner's portal: a real merchant with its staff.
+	step("demo owner's portal", signIn("shop.owner", demoPassword), chromedp.Navigate(srv.URL+"/portal"),
+		has("#portal-shop", "南翔小笼"), has("#portal-staff", "shop.staff"), signOut)
 
 	// The city manager, in Chinese: the discount waits on the to-do list; approved.
 	step("manager's to-dos", lang("zh-CN"), signIn("sh.manager", demoPassword), chromedp.Navigate(srv.URL+"/todos"),
