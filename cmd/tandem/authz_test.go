@@ -113,6 +113,14 @@ var authzTable = []authzRow{
 	{"sh.manager", "POST", "/api/v1/approvals/0190a6b2-0000-7000-8000-000000000000/approve", `{"comment":"ok"}`, 404, code("approval.request_not_found")},
 	{"sh.manager", "POST", "/api/v1/approvals/0190a6b2-0000-7000-8000-000000000000/reject", `{}`, 400, code("approval.comment_required")},
 	{"shop.owner", "POST", "/api/v1/approvals/0190a6b2-0000-7000-8000-000000000000/approve", `{}`, 404, code("approval.request_not_found")},
+	{"sh.manager", "GET", "/api/v1/approvals/{approval:demo}", "", 200, nil},
+	{"sh1.rep", "GET", "/api/v1/approvals/{approval:demo}", "", 200, nil},                                                     // its requester
+	{"hz.lead", "GET", "/api/v1/approvals/{approval:demo}", "", 404, code("approval.request_not_found")},                      // another city
+	{"hz.lead", "POST", "/api/v1/approvals/{approval:demo}/approve", `{"comment":"ok"}`, 403, code("approval.not_approver")},  // outside the scope
+	{"reviewer", "POST", "/api/v1/approvals/{approval:demo}/approve", `{"comment":"ok"}`, 403, code("approval.not_approver")}, // no approver permission
+	{"sh1.rep", "POST", "/api/v1/approvals/{approval:demo}/approve", `{"comment":"ok"}`, 403, code("approval.own_request")},   // one's own
+	{"sh1.rep/cookie", "POST", "/api/v1/approvals/{approval:demo}/reject", `{"comment":"no"}`, 403, code("approval.own_request")},
+	{"sh.manager", "GET", "/api/v1/approvals/{approval:demo}", "", 200, stateIs("pending")}, // the refusals changed nothing
 	{"finance", "GET", "/api/v1/reconciliation/runs", "", 200, nil},
 	{"finance", "GET", "/api/v1/reconciliation/runs?since=2025-13-01", "", 400, code("recon.invalid_date")},
 	{"finance", "GET", "/api/v1/reconciliation/runs/0190a6b2-0000-7000-8000-000000000000", "", 404, code("recon.run_not_found")},
@@ -207,6 +215,7 @@ type authzWorld struct {
 	leads     map[string]string // rep login → their private lead
 	order     string            // an order of the consumer demo at the live demo merchant
 	liveOwner string            // the live demo merchant's owner login
+	approval  string            // the demo's pending contract discount (asked by sh1.rep, SH team 1)
 }
 
 func TestAuthorizationTable(t *testing.T) {
@@ -308,6 +317,9 @@ func newAuthzWorld(t *testing.T, a *app) *authzWorld {
 		t.Fatal(err)
 	}
 	w.order = order.ID.String()
+	if err := a.db.QueryRow(ctx, "SELECT id::text FROM approval.requests WHERE state = 'pending' AND kind = 'merchant.contract_discount'").Scan(&w.approval); err != nil {
+		t.Fatalf("the demo's discount approval: %v", err)
+	}
 	var owner demoLogin
 	for _, l := range d.logins {
 		if l.Login == "shop.owner" { // the owner of the live demo merchant, identity's merchant A
@@ -354,7 +366,7 @@ func newAuthzWorld(t *testing.T, a *app) *authzWorld {
 	return w
 }
 
-var placeholder = regexp.MustCompile(`\{(user|unit|token|role|merchant|lead|order):([^}]+)\}`)
+var placeholder = regexp.MustCompile(`\{(user|unit|token|role|merchant|lead|order|approval):([^}]+)\}`)
 
 func (w *authzWorld) expand(t *testing.T, s string) string {
 	return placeholder.ReplaceAllStringFunc(s, func(m string) string {
@@ -375,6 +387,8 @@ func (w *authzWorld) expand(t *testing.T, s string) string {
 			v = w.leads[g[2]]
 		case "order":
 			v = w.order
+		case "approval":
+			v = w.approval
 		}
 		if v == "" || strings.HasPrefix(v, "00000000") {
 			t.Fatalf("no id for %s", m)
@@ -527,6 +541,18 @@ func is(key, want string) func(*testing.T, *authzWorld, []byte) {
 		var m map[string]any
 		if err := json.Unmarshal(body, &m); err != nil || fmt.Sprint(m[key]) != want {
 			t.Fatalf("%s: want %q in %s", key, want, body)
+		}
+	}
+}
+
+// stateIs checks the "state" of a JSON object.
+func stateIs(want string) func(*testing.T, *authzWorld, []byte) {
+	return func(t *testing.T, _ *authzWorld, body []byte) {
+		var v struct {
+			State string `json:"state"`
+		}
+		if err := json.Unmarshal(body, &v); err != nil || v.State != want {
+			t.Fatalf("state %q (%v), want %q", v.State, err, want)
 		}
 	}
 }
