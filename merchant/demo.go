@@ -14,46 +14,82 @@ import (
 	phonenum "github.com/tandemcrm/tandem/shared/phone"
 )
 
-// DemoActors are the people of the demo story: a rep who works the shop, someone who
-// may sign contracts (merchant.contract.write: a city manager) and a reviewer.
+// DemoActors are the people of the demo story: a rep who works the shops, someone
+// who may sign contracts (merchant.contract.write: a city manager) and a reviewer.
+// Live, when set, are the merchants the live demo shops become: identity's demo
+// merchants, so that their owner logins (shop.owner, shop2.owner) see a real one.
 type DemoActors struct {
 	Rep, Signer, Reviewer *identity.Principal
+	Live                  []DemoMerchant
+}
+
+// DemoMerchant is the id a live demo shop's merchant takes and its owner's login.
+type DemoMerchant struct {
+	ID         uuid.UUID
+	OwnerLogin string
 }
 
 // DemoResult is what the demo made.
 type DemoResult struct {
-	Leads         []uuid.UUID
-	MerchantID    uuid.UUID // the live demo merchant, 南翔小笼 in Shanghai
-	OwnerLogin    string
-	OwnerPassword string // only when this run made the login
+	Leads           []uuid.UUID
+	MerchantID      uuid.UUID // the first live demo merchant, 南翔小笼 in Shanghai
+	OwnerLogin      string
+	OwnerInvitation string // only when this run made the login
 }
 
-// DemoSubMchID is the demo merchant's WeChat Pay sub-merchant number.
+// DemoSubMchID is the demo merchant's WeChat Pay sub-merchant number; the second
+// live shop has the next one.
 const DemoSubMchID = "1900000109"
+
+// demoGoal is where a demo shop's walk stops, so that every page of the B-CRM has
+// something real to show: live merchants, and applications in each review state.
+type demoGoal int
+
+const (
+	goalLead     demoGoal = iota // a lead, not worked yet
+	goalReview                   // submitted, waiting in the reviewer's queue
+	goalChange                   // sent back for a change: editing
+	goalRejected                 // rejected by the reviewer
+	goalWeChat                   // approved and submitted to WeChat Pay (without WeChat: waiting for review)
+	goalLive                     // a live merchant
+	goalDiscount                 // a contract below the floor, waiting for its discount approval
+)
 
 type demoShop struct {
 	lead NewLead
-	live bool
+	goal demoGoal
 }
 
 func demoShops() []demoShop {
 	return []demoShop{
 		{NewLead{Name: "南翔小笼 Nanxiang Xiaolongbao", Category: "restaurant", Address: "上海市黄浦区豫园路85号",
-			Lat: 31.227200, Lng: 121.492000, Phone: "+86 138-0013-8000", City: "上海"}, true},
+			Lat: 31.227200, Lng: 121.492000, Phone: "+86 138-0013-8000", City: "上海"}, goalLive},
 		{NewLead{Name: "小杨生煎 Yang's Fried Dumplings", Category: "restaurant", Address: "上海市黄浦区黄河路90号",
-			Lat: 31.235100, Lng: 121.473600, Phone: "+86 138-0013-8001", City: "上海"}, false},
+			Lat: 31.235100, Lng: 121.473600, Phone: "+86 138-0013-8001", City: "上海"}, goalLive},
 		{NewLead{Name: "静安咖啡 Jing'an Coffee", Category: "cafe", Address: "上海市静安区南京西路1266号",
-			Lat: 31.228700, Lng: 121.453400, Phone: "021-6288-0000", City: "上海"}, false},
+			Lat: 31.228700, Lng: 121.453400, Phone: "021-6288-0000", City: "上海"}, goalReview},
+		{NewLead{Name: "外滩面馆 Bund Noodles", Category: "restaurant", Address: "上海市黄浦区中山东一路18号",
+			Lat: 31.238900, Lng: 121.490300, Phone: "021-6321-0001", City: "上海"}, goalChange},
+		{NewLead{Name: "徐家汇甜品 Xujiahui Desserts", Category: "dessert", Address: "上海市徐汇区漕溪北路88号",
+			Lat: 31.195600, Lng: 121.437500, Phone: "021-6468-0002", City: "上海"}, goalRejected},
+		{NewLead{Name: "陆家嘴茶饮 Lujiazui Tea", Category: "tea", Address: "上海市浦东新区陆家嘴环路1000号",
+			Lat: 31.238000, Lng: 121.505000, Phone: "021-5888-0003", City: "上海"}, goalWeChat},
+		{NewLead{Name: "豫园书店 Yuyuan Books", Category: "retail", Address: "上海市黄浦区旧校场路125号",
+			Lat: 31.226600, Lng: 121.491700, Phone: "021-6355-0004", City: "上海"}, goalLead},
+		{NewLead{Name: "田子坊茶餐厅 Tianzifang Café", Category: "restaurant", Address: "上海市黄浦区泰康路210弄",
+			Lat: 31.210400, Lng: 121.469200, Phone: "021-6473-0005", City: "上海"}, goalDiscount},
 	}
 }
 
 // Demo walks the B-CRM story through the service: the rep creates the demo leads,
-// claims one, checks in, logs a follow-up and moves it through the stages, the signer
-// signs a 6.5% T+1 contract, the rep submits onboarding and the reviewer approves it,
-// leaving one live merchant. It is idempotent: it resumes from wherever the lead is.
+// claims them, checks in, logs follow-ups and moves them through the stages, the
+// signer signs contracts, the rep submits onboarding and the reviewer approves,
+// rejects or sends back; two shops end live. It is idempotent: each walk resumes
+// from wherever its lead is.
 func Demo(ctx context.Context, s *Service, a DemoActors) (DemoResult, error) {
 	var res DemoResult
 	q := merchantdb.New(s.db)
+	live := 0
 	for _, shop := range demoShops() {
 		l, err := s.CreateLead(ctx, a.Rep, shop.lead)
 		id := l.ID
@@ -68,18 +104,27 @@ func Demo(ctx context.Context, s *Service, a DemoActors) (DemoResult, error) {
 			return res, fmt.Errorf("demo lead %s: %w", shop.lead.Name, err)
 		}
 		res.Leads = append(res.Leads, id)
-		if shop.live {
-			if err := demoWalk(ctx, s, a, id, shop.lead, &res); err != nil {
-				return res, fmt.Errorf("demo merchant %s: %w", shop.lead.Name, err)
+		var fixed fixedMerchant
+		if shop.goal == goalLive {
+			if live < len(a.Live) {
+				fixed = fixedMerchant(a.Live[live])
 			}
+			live++
+		}
+		sub := fmt.Sprintf("19%08d", 109+live-1) // 1900000109, 1900000110
+		if err := demoWalk(ctx, s, a, id, shop, sub, fixed, &res); err != nil {
+			return res, fmt.Errorf("demo shop %s: %w", shop.lead.Name, err)
 		}
 	}
 	return res, nil
 }
 
-// demoWalk takes one lead from wherever it is to live.
-func demoWalk(ctx context.Context, s *Service, a DemoActors, id uuid.UUID, shop NewLead, res *DemoResult) error {
+// demoWalk takes one lead from wherever it is to its goal.
+func demoWalk(ctx context.Context, s *Service, a DemoActors, id uuid.UUID, shop demoShop, subMchID string, fixed fixedMerchant, res *DemoResult) error {
 	q := merchantdb.New(s.db)
+	if shop.goal == goalLead {
+		return nil
+	}
 	for {
 		l, err := q.GetLead(ctx, id)
 		if err != nil {
@@ -95,7 +140,7 @@ func demoWalk(ctx context.Context, s *Service, a DemoActors, id uuid.UUID, shop 
 		case StageLead:
 			_, err = s.MoveStage(ctx, a.Rep, id, StageContacted, "called the owner")
 		case StageContacted:
-			if _, err = s.CheckIn(ctx, a.Rep, id, CheckIn{Lat: shop.Lat + 0.0002, Lng: shop.Lng, Note: "met the owner"}); err == nil {
+			if _, err = s.CheckIn(ctx, a.Rep, id, CheckIn{Lat: shop.lead.Lat + 0.0002, Lng: shop.lead.Lng, Note: "met the owner"}); err == nil {
 				_, err = s.LogFollowUp(ctx, a.Rep, id, FollowUp{Channel: "visit", Note: "owner interested at 6.5%", NextStep: "send the contract"})
 			}
 			if err == nil {
@@ -104,14 +149,45 @@ func demoWalk(ctx context.Context, s *Service, a DemoActors, id uuid.UUID, shop 
 		case StageVisited:
 			_, err = s.MoveStage(ctx, a.Rep, id, StageNegotiating, "terms discussed")
 		case StageNegotiating:
-			_, err = s.SignContract(ctx, a.Signer, id, NewContract{CommissionRate: "6.5%", SettlementCycle: CycleT1,
-				StartsOn: "2025-01-01", EndsOn: "2027-12-31"})
+			rate := "6.5%"
+			if shop.goal == goalDiscount {
+				if c, gerr := q.GetContractByLead(ctx, id); gerr == nil && c.Status == string(ContractPending) || s.approvals == nil {
+					return nil // waiting for its approval (or no approval flow here)
+				}
+				rate = "2.5%" // below the floor: a discount approval for the city manager
+			}
+			_, err = s.SignContract(ctx, a.Signer, id, NewContract{CommissionRate: rate, SettlementCycle: CycleT1,
+				StartsOn: "2025-01-01", EndsOn: "2027-12-31", DepositFen: 100_000})
 		case StageSigned:
 			_, err = s.SubmitOnboarding(ctx, a.Rep, id)
 		case StageOnboarding:
-			var ap Approved
-			ap, err = s.ApproveOnboarding(ctx, a.Reviewer, id, Approval{SubMchID: DemoSubMchID})
-			res.OwnerLogin, res.OwnerPassword = ap.OwnerLogin, ap.OwnerPassword
+			o, gerr := q.GetOnboarding(ctx, id)
+			if gerr != nil {
+				return gerr
+			}
+			if o.Review != string(ReviewPending) || shop.goal == goalReview {
+				return nil // at its goal: sent back, rejected, at WeChat, or waiting
+			}
+			switch shop.goal {
+			case goalChange:
+				_, err = s.RequestChange(ctx, a.Reviewer, id, "门头照片不清晰 storefront photo is blurred")
+			case goalRejected:
+				_, err = s.RejectOnboarding(ctx, a.Reviewer, id, "营业执照已过期 the business licence has expired")
+			case goalWeChat:
+				if s.applyments == nil {
+					return nil // no WeChat here: it waits for review
+				}
+				_, err = s.ApproveOnboarding(ctx, a.Reviewer, id, Approval{})
+				if err == nil {
+					return nil
+				}
+			case goalLive:
+				var ap Approved
+				ap, err = s.approve(ctx, a.Reviewer, id, Approval{SubMchID: subMchID}, fixed)
+				if res.MerchantID == uuid.Nil {
+					res.OwnerLogin, res.OwnerInvitation = ap.OwnerLogin, ap.OwnerInvitation
+				}
+			}
 		case StageLive:
 			m, err := q.GetMerchantByLead(ctx, id)
 			if errors.Is(err, pgx.ErrNoRows) {
@@ -120,9 +196,11 @@ func demoWalk(ctx context.Context, s *Service, a DemoActors, id uuid.UUID, shop 
 			if err != nil {
 				return err
 			}
-			res.MerchantID = m.ID
-			if res.OwnerLogin == "" && m.OwnerLogin != nil {
-				res.OwnerLogin = *m.OwnerLogin
+			if res.MerchantID == uuid.Nil {
+				res.MerchantID = m.ID
+				if res.OwnerLogin == "" && m.OwnerLogin != nil {
+					res.OwnerLogin = *m.OwnerLogin
+				}
 			}
 			return nil
 		default:

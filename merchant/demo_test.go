@@ -2,6 +2,7 @@ package merchant_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/tandemcrm/tandem/merchant"
@@ -14,7 +15,7 @@ func TestDemoIsIdempotent(t *testing.T) {
 	actors := merchant.DemoActors{Rep: w.p(t, "sh1.rep"), Signer: w.p(t, "sh.manager"), Reviewer: w.p(t, "reviewer")}
 	first := must[merchant.DemoResult](t)(merchant.Demo(w.ctx, w.svc, actors))
 	second := must[merchant.DemoResult](t)(merchant.Demo(w.ctx, w.svc, actors))
-	if first.MerchantID != second.MerchantID || len(first.Leads) != 3 || first.OwnerPassword == "" || second.OwnerLogin != first.OwnerLogin {
+	if first.MerchantID != second.MerchantID || len(first.Leads) != 8 || first.OwnerInvitation == "" || second.OwnerLogin != first.OwnerLogin {
 		t.Fatalf("first %+v, second %+v", first, second)
 	}
 	terms := must[merchant.Terms](t)(w.svc.Terms(w.ctx, first.MerchantID))
@@ -23,14 +24,23 @@ func TestDemoIsIdempotent(t *testing.T) {
 	}
 	live := must[[]merchant.LiveMerchant](t)(w.svc.ListLiveMerchants(w.ctx, merchant.LiveFilter{
 		Categories: []string{"restaurant"}, Near: &merchant.Point{Lat: 31.2304, Lng: 121.4737}, RadiusM: 3000}))
-	if len(live) != 1 || live[0].ID != first.MerchantID || live[0].DistanceM < 1500 || live[0].DistanceM > 2000 {
+	if len(live) != 2 || live[0].ID != first.MerchantID && live[1].ID != first.MerchantID {
 		t.Fatalf("live near People's Square: %+v", live)
 	}
 	if far := must[[]merchant.LiveMerchant](t)(w.svc.ListLiveMerchants(w.ctx, merchant.LiveFilter{
 		Near: &merchant.Point{Lat: 30.2741, Lng: 120.1551}})); len(far) != 0 {
 		t.Fatalf("live near Hangzhou: %+v", far)
 	}
-	if len(w.owners.calls) != 1 {
+	// Applications in every review state: the reviewer's queue shows the waiting one.
+	queue, _, err := w.svc.ListApplications(w.ctx, w.p(t, "reviewer"), merchant.QueueFilter{})
+	if err != nil || len(queue) != 2 { // waiting for review, and the one for WeChat (no WeChat here)
+		t.Fatalf("queue: %+v %v", queue, err)
+	}
+	all, _, err := w.svc.ListApplications(w.ctx, w.p(t, "reviewer"), merchant.QueueFilter{All: true})
+	if err != nil || len(all) != 6 {
+		t.Fatalf("applications: %d %v", len(all), err)
+	}
+	if len(w.owners.calls) != 2 {
 		t.Fatalf("owner accounts asked %d times", len(w.owners.calls))
 	}
 }
@@ -44,10 +54,17 @@ func TestIdentityOwners(t *testing.T) {
 	}}
 	svc := merchant.New(domain.Deps{DB: w.db}, merchant.Ports{Owners: owners}, merchant.Config{})
 	res := must[merchant.DemoResult](t)(merchant.Demo(w.ctx, svc, merchant.DemoActors{Rep: w.p(t, "sh1.rep"), Signer: w.p(t, "sh.manager"), Reviewer: w.p(t, "reviewer")}))
-	if res.OwnerLogin == "" || res.OwnerPassword == "" {
+	if res.OwnerLogin == "" || !strings.HasPrefix(res.OwnerInvitation, "/invite/tdi_") {
 		t.Fatalf("demo: %+v", res)
 	}
-	sess, err := w.ids.Login(w.ctx, identity.LoginAttempt{Login: res.OwnerLogin, Password: res.OwnerPassword})
+	// The owner sets their own password through the invitation, once.
+	token := strings.TrimPrefix(res.OwnerInvitation, "/invite/")
+	if login, err := w.ids.AcceptInvitation(w.ctx, token, "Owner-sets-1t"); err != nil || login != res.OwnerLogin {
+		t.Fatalf("accept: %q %v", login, err)
+	}
+	_, err := w.ids.AcceptInvitation(w.ctx, token, "Someone-else-2")
+	wantCode(t, err, identity.CodeInvitationInvalid)
+	sess, err := w.ids.Login(w.ctx, identity.LoginAttempt{Login: res.OwnerLogin, Password: "Owner-sets-1t"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,8 +83,27 @@ func TestIdentityOwners(t *testing.T) {
 	_, err = svc.GetMerchant(w.ctx, w.p(t, "shop2.owner"), res.MerchantID)
 	wantCode(t, err, "merchant.merchant_not_found")
 	// A repeat asks identity again and gets the existing login.
-	login, pw, err := owners.CreateMerchantOwner(w.ctx, res.MerchantID, "x", "13800138000")
-	if err != nil || login != res.OwnerLogin || pw != "" {
-		t.Fatalf("repeat: %q %q %v", login, pw, err)
+	login, inv, err := owners.CreateMerchantOwner(w.ctx, res.MerchantID, "x", "13800138000")
+	if err != nil || login != res.OwnerLogin || inv != "" {
+		t.Fatalf("repeat: %q %q %v", login, inv, err)
 	}
+}
+
+// The demo's live shops become identity's demo merchants, so shop.owner's portal
+// shows a real merchant and shop2.owner's another.
+func TestDemoOwnersSeeTheirMerchants(t *testing.T) {
+	w := newWorld(t, merchant.Config{})
+	actors := merchant.DemoActors{Rep: w.p(t, "sh1.rep"), Signer: w.p(t, "sh.manager"), Reviewer: w.p(t, "reviewer"),
+		Live: []merchant.DemoMerchant{{ID: w.demo.Merchants["A"], OwnerLogin: "shop.owner"}, {ID: w.demo.Merchants["B"], OwnerLogin: "shop2.owner"}}}
+	res := must[merchant.DemoResult](t)(merchant.Demo(w.ctx, w.svc, actors))
+	if res.MerchantID != w.demo.Merchants["A"] || res.OwnerLogin != "shop.owner" || len(w.owners.calls) != 0 {
+		t.Fatalf("demo: %+v, owner accounts asked %d", res, len(w.owners.calls))
+	}
+	m := must[merchant.Merchant](t)(w.svc.GetMerchant(w.ctx, w.p(t, "shop.owner"), w.demo.Merchants["A"]))
+	if m.Status != "live" || m.OwnerLogin != "shop.owner" {
+		t.Fatalf("shop.owner's merchant: %+v", m)
+	}
+	must[merchant.Merchant](t)(w.svc.GetMerchant(w.ctx, w.p(t, "shop2.owner"), w.demo.Merchants["B"]))
+	_, err := w.svc.GetMerchant(w.ctx, w.p(t, "shop2.owner"), w.demo.Merchants["A"])
+	wantCode(t, err, "merchant.merchant_not_found")
 }

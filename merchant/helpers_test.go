@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tandemcrm/tandem/merchant"
+	"github.com/tandemcrm/tandem/shared/approval"
 	"github.com/tandemcrm/tandem/shared/audit"
 	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/errs"
@@ -33,7 +34,7 @@ func (f *fakeOwners) CreateMerchantOwner(_ context.Context, merchantID uuid.UUID
 	if f.fail != nil {
 		return "", "", f.fail
 	}
-	return merchant.OwnerLogin(merchantID), "Secret-pass-123", nil
+	return merchant.OwnerLogin(merchantID), "/invite/tdi_fake", nil
 }
 
 type world struct {
@@ -47,7 +48,7 @@ type world struct {
 
 func newWorld(t *testing.T, cfg merchant.Config) *world {
 	t.Helper()
-	db := pgtest.New(t, audit.Migrations, identity.Migrations, merchant.Migrations)
+	db := pgtest.New(t, audit.Migrations, identity.Migrations, approval.Migrations, merchant.Migrations)
 	ids := identity.NewService(db, redistest.New(t).Client(t), identity.Config{Argon2: identity.Argon2Params{Memory: 64, Time: 1, Threads: 1}})
 	ctx := context.Background()
 	demo, err := ids.SeedDemo(ctx, demoPassword)

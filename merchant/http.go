@@ -34,6 +34,11 @@ func (s *Service) mountAPI(rt domain.Routers) {
 	g.POST("/leads/:id/onboarding", identity.Handle(h.postOnboarding))
 	g.POST("/leads/:id/onboarding/approve", identity.Handle(h.postApprove))
 	g.POST("/leads/:id/onboarding/reject", identity.Handle(h.postReject))
+	g.POST("/leads/:id/onboarding/request-change", identity.Handle(h.postRequestChange))
+	g.POST("/leads/:id/onboarding/sync", identity.Handle(h.postSync))
+	g.GET("/leads/:id/onboarding", identity.Handle(h.getApplication))
+	g.GET("/onboarding", identity.Handle(h.listApplications))
+	g.GET("/portal", identity.Handle(h.getPortal))
 	g.GET("/merchants", identity.Handle(h.listMerchants))
 	g.GET("/merchants/:id", identity.Handle(h.getMerchant))
 	g.POST("/merchants/:id/owner-account", identity.Handle(h.postOwnerAccount))
@@ -189,6 +194,7 @@ type contractRequest struct {
 	SettlementCycle Cycle  `json:"settlement_cycle" maxlen:"16"`
 	StartsOn        string `json:"starts_on" maxlen:"10"`
 	EndsOn          string `json:"ends_on" maxlen:"10"`
+	DepositFen      int64  `json:"deposit_fen"`
 }
 
 func (h api) postContract(c *gin.Context, p *identity.Principal) error {
@@ -259,8 +265,8 @@ func (h api) getMerchant(c *gin.Context, p *identity.Principal) error {
 }
 
 type ownerAccount struct {
-	Login    string `json:"login"`
-	Password string `json:"password,omitempty"`
+	Login      string `json:"login"`
+	Invitation string `json:"invitation,omitempty"`
 }
 
 func (h api) postOwnerAccount(c *gin.Context, p *identity.Principal) error {
@@ -268,10 +274,55 @@ func (h api) postOwnerAccount(c *gin.Context, p *identity.Principal) error {
 	if err != nil {
 		return err
 	}
-	login, pw, err := h.svc.ProvisionOwner(c.Request.Context(), p, id)
+	login, inv, err := h.svc.ProvisionOwner(c.Request.Context(), p, id)
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, ownerAccount{Login: login, Password: pw})
+	c.JSON(http.StatusOK, ownerAccount{Login: login, Invitation: inv})
+	return nil
+}
+
+func (h api) postRequestChange(c *gin.Context, p *identity.Principal) error {
+	var r reasonRequest
+	if err := httpx.BindJSON(c, &r); err != nil {
+		return err
+	}
+	return withLead(c, http.StatusOK, func(id uuid.UUID) (Onboarding, error) {
+		return h.svc.RequestChange(c.Request.Context(), p, id, r.Reason)
+	})
+}
+
+func (h api) postSync(c *gin.Context, p *identity.Principal) error {
+	return withLead(c, http.StatusOK, func(id uuid.UUID) (Approved, error) {
+		return h.svc.SyncApplyment(c.Request.Context(), p, id)
+	})
+}
+
+func (h api) getApplication(c *gin.Context, p *identity.Principal) error {
+	return withLead(c, http.StatusOK, func(id uuid.UUID) (ApplicationDetail, error) {
+		return h.svc.GetApplication(c.Request.Context(), p, id)
+	})
+}
+
+func (h api) listApplications(c *gin.Context, p *identity.Principal) error {
+	cursor, limit, err := httpx.Cursor(c)
+	if err != nil {
+		return err
+	}
+	apps, next, err := h.svc.ListApplications(c.Request.Context(), p, QueueFilter{All: c.Query("all") == "true",
+		State: OnboardingState(c.Query("state")), After: cursor, Limit: limit})
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, httpx.PageOf(apps, next))
+	return nil
+}
+
+func (h api) getPortal(c *gin.Context, p *identity.Principal) error {
+	home, err := h.svc.Portal(c.Request.Context(), p)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, home)
 	return nil
 }

@@ -116,7 +116,7 @@ func TestHTTPStory(t *testing.T) {
 	}
 	st, body = call("reviewer", "POST", "/api/v1/merchant/leads/"+id+"/onboarding/approve", map[string]any{"sub_mchid": "1900000109"})
 	m, _ := body["merchant"].(map[string]any)
-	if st != http.StatusOK || m["status"] != "live" || body["owner_password"] == "" {
+	if st != http.StatusOK || m["status"] != "live" || body["owner_invitation"] == "" {
 		t.Fatalf("approve: %d %v", st, body)
 	}
 	if st, body = call("sh1.rep", "GET", "/api/v1/merchant/merchants/"+m["id"].(string), nil); st != http.StatusOK || body["commission_rate"] != "6.5%" {

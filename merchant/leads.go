@@ -172,7 +172,7 @@ func (s *Service) GetLead(ctx context.Context, p *identity.Principal, id uuid.UU
 	if err != nil {
 		return Lead{}, notFound(err, "merchant.lead")
 	}
-	if !canRead(p, l) {
+	if !canRead(p, l) && !reviewerReads(p, l) {
 		return Lead{}, errs.NotFound("merchant.lead")
 	}
 	return leadView(p, l), nil

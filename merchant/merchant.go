@@ -23,11 +23,13 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tandemcrm/tandem/merchant/internal/merchantdb"
+	"github.com/tandemcrm/tandem/shared/approval"
 	"github.com/tandemcrm/tandem/shared/audit"
 	"github.com/tandemcrm/tandem/shared/clock"
 	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/money"
 	"github.com/tandemcrm/tandem/shared/pg"
 )
 
@@ -37,24 +39,38 @@ var migrationFiles embed.FS
 // Migrations is schema merchant. It references no other schema.
 var Migrations = pg.EmbeddedMigrations("merchant", migrationFiles, "migrations")
 
-// OwnerAccounts makes the login of a new merchant's owner, scoped to that merchant.
+// OwnerAccounts makes the login of a new merchant's owner, scoped to that merchant,
+// with an invitation (a single-use link with an expiry, "/invite/<token>") through
+// which the owner sets their own password: no password passes through staff hands.
 // Declared here, satisfied in cmd/tandem by shared/identity (a merchant_owner user of
 // kind merchant). It must be idempotent per merchant: a second call for the same
-// merchant returns the existing login and an empty password.
+// merchant returns the existing login and no invitation.
 type OwnerAccounts interface {
-	CreateMerchantOwner(ctx context.Context, merchantID uuid.UUID, name, phone string) (login, password string, err error)
+	CreateMerchantOwner(ctx context.Context, merchantID uuid.UUID, name, phone string) (login, invitation string, err error)
 }
 
 // Ports are what the B-CRM needs of other parts, adapted in cmd/tandem.
 type Ports struct {
 	// Owners makes merchant owners' logins; nil: no owner logins are made.
 	Owners OwnerAccounts
+	// Applyments submits onboarding applications to WeChat Pay; nil: reviewers
+	// enter the sub-merchant number of an application made on WeChat's platform.
+	Applyments Applyments
+	// Approvals asks for discount approvals (a commission below the city's floor);
+	// nil: such a contract is refused. New registers the domain's handler on it.
+	Approvals *approval.Service
+	// Staff lists a merchant's users on its portal home; nil: no staff list.
+	Staff StaffDirectory
 }
 
 // Config holds the B-CRM rules.
 type Config struct {
 	HoldingCap     int     // leads a rep may hold in their private pool; default 50
 	CheckInRadiusM float64 // a check-in farther than this from the shop is refused; default 500
+	// CommissionFloor is the lowest commission a contract has without a discount
+	// approval [3%]; CityFloors overrides it by city ("上海": 5%).
+	CommissionFloor money.Rate
+	CityFloors      map[string]money.Rate
 }
 
 func (c Config) withDefaults() Config {
@@ -63,6 +79,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CheckInRadiusM <= 0 {
 		c.CheckInRadiusM = 500
+	}
+	if c.CommissionFloor.Decimal().IsZero() {
+		c.CommissionFloor, _ = money.ParsePercent("3%")
 	}
 	return c
 }
@@ -74,12 +93,21 @@ type Service struct {
 	clock  clock.Clock
 	cfg    Config
 	owners OwnerAccounts
+	// applyments is WeChat's application API; nil without one.
+	applyments Applyments
+	approvals  *approval.Service
+	staff      StaffDirectory
 }
 
 // New returns the service (the one constructor shape of shared/domain).
 func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	deps = deps.WithDefaults()
-	return &Service{db: deps.DB, log: deps.Log, clock: deps.Clock, owners: ports.Owners, cfg: cfg.withDefaults()}
+	s := &Service{db: deps.DB, log: deps.Log, clock: deps.Clock, owners: ports.Owners, applyments: ports.Applyments,
+		approvals: ports.Approvals, staff: ports.Staff, cfg: cfg.withDefaults()}
+	if s.approvals != nil {
+		s.approvals.OnDecided(KindContractDiscount, s.decideDiscount)
+	}
+	return s
 }
 
 // Name is the domain's name.
@@ -88,6 +116,13 @@ func (s *Service) Name() string { return "merchant" }
 // Register declares the domain's API routes (shared/domain).
 func (s *Service) Register(r *domain.Registry) {
 	r.Routes(s.mountAPI)
+	r.Pages(s.onboardingPages())
+	r.Schedule(domain.Task{Type: "merchant:applyments", Cron: "@every 1m", Queue: "default",
+		Help: "mirror the states of onboarding applications at WeChat Pay; finished and approved shops go live",
+		Handle: func(ctx context.Context, _ []byte) error {
+			_, err := s.SyncApplyments(ctx, 200)
+			return err
+		}})
 }
 
 func (s *Service) now() time.Time { return s.clock.Now().UTC() }

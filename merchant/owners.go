@@ -26,23 +26,28 @@ func OwnerLogin(merchantID uuid.UUID) string {
 	return "owner-" + strings.ReplaceAll(merchantID.String(), "-", "")
 }
 
-// CreateMerchantOwner makes the owner's login with a random password; when the login
-// exists already it returns it with an empty password.
+// CreateMerchantOwner makes the owner's login with a random password nobody is shown
+// and an invitation through which the owner sets their own; when the login exists
+// already it returns it with no invitation.
 func (o IdentityOwners) CreateMerchantOwner(ctx context.Context, merchantID uuid.UUID, name, phone string) (string, string, error) {
 	actor, err := o.Actor(ctx)
 	if err != nil {
 		return "", "", fmt.Errorf("owner account: actor: %w", err)
 	}
-	login, password := OwnerLogin(merchantID), randomPassword()
-	_, err = o.Users.CreateUser(ctx, actor, identity.NewUser{Login: login, DisplayName: name, Kind: identity.KindMerchant,
-		MerchantID: merchantID, Phone: phone, Password: password, Roles: []string{identity.RoleMerchantOwner}})
+	login := OwnerLogin(merchantID)
+	u, err := o.Users.CreateUser(ctx, actor, identity.NewUser{Login: login, DisplayName: name, Kind: identity.KindMerchant,
+		MerchantID: merchantID, Phone: phone, Password: randomPassword(), Roles: []string{identity.RoleMerchantOwner}})
 	if errs.Is(err, "identity.login_taken") {
 		return login, "", nil
 	}
 	if err != nil {
 		return "", "", fmt.Errorf("owner account: %w", err)
 	}
-	return login, password, nil
+	inv, err := o.Users.Invite(ctx, actor, u.ID, 0)
+	if err != nil {
+		return "", "", fmt.Errorf("owner invitation: %w", err)
+	}
+	return login, inv.Path, nil
 }
 
 // randomPassword is 20 characters with letters and digits (identity's rules).

@@ -170,7 +170,7 @@ func TestOnboardingApproveGoesLive(t *testing.T) {
 	ap := must[merchant.Approved](t)(w.svc.ApproveOnboarding(w.ctx, reviewer, l.ID, merchant.Approval{SubMchID: "1900000109", WebhookURL: "https://shop.example/hook"}))
 	m := ap.Merchant
 	if m.Status != "live" || m.CommissionRate != "6.5%" || m.SettlementCycle != merchant.CycleT1 || m.Lat != l.Lat ||
-		ap.OwnerLogin != merchant.OwnerLogin(m.ID) || ap.OwnerPassword == "" || len(ap.WebhookSecret) != 64 {
+		ap.OwnerLogin != merchant.OwnerLogin(m.ID) || ap.OwnerInvitation == "" || len(ap.WebhookSecret) != 64 {
 		t.Fatalf("approved: %+v", ap)
 	}
 	if len(w.owners.calls) != 1 || w.owners.calls[0] != m.ID {

@@ -24,6 +24,7 @@ import (
 	"github.com/tandemcrm/tandem/matching"
 	"github.com/tandemcrm/tandem/merchant"
 	"github.com/tandemcrm/tandem/reconciliation"
+	"github.com/tandemcrm/tandem/shared/approval"
 	"github.com/tandemcrm/tandem/shared/audit"
 	"github.com/tandemcrm/tandem/shared/clock"
 	"github.com/tandemcrm/tandem/shared/config"
@@ -49,8 +50,11 @@ type app struct {
 	outboxMetrics *outbox.Metrics
 	// identity is who may do what: users, roles, scopes, sessions, tokens, audit.
 	identity *identity.Service
-	merchant *merchant.Service
-	consumer *consumer.Service
+	// approvals is the platform's approval flow and to-do list; domains register the
+	// handlers of their kinds on it when built.
+	approvals *approval.Service
+	merchant  *merchant.Service
+	consumer  *consumer.Service
 	// Opened by openPayments, for the commands that take payments.
 	pay      *wxpay.Client
 	billing  *billing.Service
@@ -71,7 +75,7 @@ func (a *app) deps() domain.Deps {
 // domains are the domains this process has built, in the direction of dependencies.
 // Billing and matching exist only once openPayments has run.
 func (a *app) domains() []domain.Domain {
-	ds := []domain.Domain{a.merchant, a.consumer}
+	ds := []domain.Domain{a.approvals, a.merchant, a.consumer}
 	if a.billing != nil {
 		ds = append(ds, a.matching, a.billing)
 	}
@@ -121,10 +125,12 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 	a.clock = clock.NewSettable()
 	a.identity = identity.NewService(db, rdb, identity.Config{TokenRate: cfg.TokenRate, Log: log, Code2Session: a.code2Session()})
 	deps := a.deps()
+	a.approvals = approval.New(deps)
 	// A merchant's owner login is made by the system when a reviewer approves it: the
 	// reviewer may approve merchants, not create users.
 	a.merchant = merchant.New(deps, merchant.Ports{Owners: merchant.IdentityOwners{Users: a.identity,
-		Actor: func(context.Context) (*identity.Principal, error) { return identity.System(), nil }}}, merchant.Config{})
+		Actor: func(context.Context) (*identity.Principal, error) { return identity.System(), nil }},
+		Applyments: applyments{a}, Approvals: a.approvals, Staff: a.identity}, merchant.Config{})
 	a.consumer = consumer.New(deps, consumer.Ports{Identities: a.identity}, consumer.Config{})
 	a.recon = reconciliation.New(deps, reconciliation.Ports{}, reconciliation.Config{})
 	return a, nil
@@ -138,7 +144,7 @@ func (a *app) Close() {
 // migrationSets lists every schema's migrations in the direction of dependencies:
 // shared first, then the domains left to right.
 func migrationSets() []pg.MigrationSet {
-	return []pg.MigrationSet{platform.Migrations, audit.Migrations, identity.Migrations,
+	return []pg.MigrationSet{platform.Migrations, audit.Migrations, identity.Migrations, approval.Migrations,
 		merchant.Migrations, consumer.Migrations, matching.Migrations, billing.Migrations, reconciliation.Migrations}
 }
 

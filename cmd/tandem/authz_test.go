@@ -60,14 +60,30 @@ var authzTable = []authzRow{
 	{"sh1.lead", "GET", "/api/v1/merchant/leads/0190a6b2-0000-7000-8000-000000000000/contract", "", 404, code("merchant.contract_not_found")}, // the same answer: no probing
 	{"sh1.rep", "POST", "/api/v1/merchant/leads/{lead:sh1.rep}/onboarding/approve", `{"sub_mchid":"1900000109"}`, 403, nil},                   // reviewers approve
 	{"sh1.rep", "POST", "/api/v1/merchant/leads/{lead:sh1.rep}/onboarding/reject", `{"reason":"x"}`, 403, nil},
+	// The merchant portal: one's own merchant only.
+	{"shop.owner", "GET", "/api/v1/merchant/portal", "", 200, nil},
+	{"shop2.owner", "GET", "/api/v1/merchant/portal", "", 200, nil},
+	{"sh1.rep", "GET", "/api/v1/merchant/portal", "", 403, nil},
+	{"admin", "GET", "/api/v1/merchant/portal", "", 404, code("merchant.merchant_not_found")}, // bound to no merchant
+	// Onboarding review: the reviewer's queue and applications; reps and finance are refused.
+	{"reviewer", "GET", "/api/v1/merchant/onboarding", "", 200, nil},
+	{"reviewer", "GET", "/api/v1/merchant/onboarding?state=nonsense", "", 400, code("invalid_input")},
+	{"sh1.rep", "GET", "/api/v1/merchant/onboarding", "", 403, nil},
+	{"finance", "GET", "/api/v1/merchant/onboarding", "", 403, nil},
+	{"reviewer", "GET", "/api/v1/merchant/leads/{lead:sh1.rep}/onboarding", "", 404, nil}, // not yet in onboarding: the reviewer does not see it
+	{"sh1.rep", "POST", "/api/v1/merchant/leads/{lead:sh1.rep}/onboarding/request-change", `{"reason":"x"}`, 403, nil},
+	{"reviewer", "POST", "/api/v1/merchant/leads/{lead:sh1.rep}/onboarding/request-change", `{"reason":""}`, 400, code("invalid_input")},
+	{"sh1.rep", "POST", "/api/v1/merchant/leads/{lead:sh1.rep}/onboarding/sync", "", 403, nil},
+	{"growth", "POST", "/api/v1/merchant/leads/{lead:sh1.rep}/onboarding/sync", "", 403, nil},
 	{"finance", "GET", "/api/v1/merchant/pool", "", 403, nil},
 	{"growth", "GET", "/api/v1/merchant/merchants", "", 403, nil},
-	{"shop.owner", "GET", "/api/v1/merchant/merchants/{merchant:A}", "", 404, nil}, // the placeholder merchant of the identity demo is not a live merchant
+	{"shop.owner", "GET", "/api/v1/merchant/merchants/{merchant:A}", "", 200, nil}, // the demo's live shop is identity's demo merchant A
+	{"shop2.owner", "GET", "/api/v1/merchant/merchants/{merchant:A}", "", 404, code("merchant.merchant_not_found")},
 	// Orders (billing): finance sees money; a merchant's owner sees only their merchant's orders.
 	{"finance", "GET", "/api/v1/billing/orders/{order:demo}", "", 200, nil},
 	{"live.owner", "GET", "/api/v1/billing/orders/{order:demo}", "", 200, nil},
-	{"shop.owner", "GET", "/api/v1/billing/orders/{order:demo}", "", 404, code("billing.order_not_found")}, // another merchant
-	{"sh1.rep", "GET", "/api/v1/billing/orders", "", 403, nil},                                             // sales sees no money
+	{"shop2.owner", "GET", "/api/v1/billing/orders/{order:demo}", "", 404, code("billing.order_not_found")}, // another merchant
+	{"sh1.rep", "GET", "/api/v1/billing/orders", "", 403, nil},                                              // sales sees no money
 	{"live.owner", "POST", "/api/v1/billing/orders/{order:demo}/refunds", `{"amount":{"amount":"1.00","currency":"CNY"}}`, 403, nil},
 	// Members (C-CRM): growth operators; sales and finance see no members.
 	{"growth", "GET", "/api/v1/consumer/members", "", 200, nil},
@@ -135,6 +151,27 @@ var authzTable = []authzRow{
 	{"consumer", "GET", "/api/v1/me", "", 403, code("identity.staff_only")},
 	{"sh1.rep", "GET", "/api/v1/billing/me/orders", "", 401, nil}, // a staff token is not a consumer's
 	// Reconciliation: finance (scope all) reads runs; nobody without recon.run.read does.
+	// Invitations: public, the token is the credential; an unknown one is 404 whoever asks.
+	{"", "POST", "/api/v1/invitations/accept", `{"token":"tdi_nope","password":"Abcdefgh-12"}`, 404, code("identity.invitation_invalid")},
+	{"sh1.rep", "POST", "/api/v1/invitations/accept", `{"token":"tdi_nope","password":"Abcdefgh-12"}`, 404, code("identity.invitation_invalid")},
+	// Approvals (shared/approval): everyone signed in has a to-do box; deciding needs the
+	// approver permission in scope (403, nothing changes); unknown ids are 404.
+	{"sh1.rep", "GET", "/api/v1/approvals", "", 200, nil},
+	{"sh.manager", "GET", "/api/v1/approvals?box=mine", "", 200, nil},
+	{"sh.manager", "GET", "/api/v1/approvals?box=nonsense", "", 400, code("invalid_input")},
+	{"", "GET", "/api/v1/approvals", "", 401, code("identity.unauthenticated")},
+	{"sh1.rep", "GET", "/api/v1/approvals/0190a6b2-0000-7000-8000-000000000000", "", 404, code("approval.request_not_found")},
+	{"sh.manager", "POST", "/api/v1/approvals/0190a6b2-0000-7000-8000-000000000000/approve", `{"comment":"ok"}`, 404, code("approval.request_not_found")},
+	{"sh.manager", "POST", "/api/v1/approvals/0190a6b2-0000-7000-8000-000000000000/reject", `{}`, 400, code("approval.comment_required")},
+	{"shop.owner", "POST", "/api/v1/approvals/0190a6b2-0000-7000-8000-000000000000/approve", `{}`, 404, code("approval.request_not_found")},
+	{"sh.manager", "GET", "/api/v1/approvals/{approval:demo}", "", 200, nil},
+	{"sh1.rep", "GET", "/api/v1/approvals/{approval:demo}", "", 200, nil},                                                     // its requester
+	{"hz.lead", "GET", "/api/v1/approvals/{approval:demo}", "", 404, code("approval.request_not_found")},                      // another city
+	{"hz.lead", "POST", "/api/v1/approvals/{approval:demo}/approve", `{"comment":"ok"}`, 403, code("approval.not_approver")},  // outside the scope
+	{"reviewer", "POST", "/api/v1/approvals/{approval:demo}/approve", `{"comment":"ok"}`, 403, code("approval.not_approver")}, // no approver permission
+	{"sh1.rep", "POST", "/api/v1/approvals/{approval:demo}/approve", `{"comment":"ok"}`, 403, code("approval.own_request")},   // one's own
+	{"sh1.rep/cookie", "POST", "/api/v1/approvals/{approval:demo}/reject", `{"comment":"no"}`, 403, code("approval.own_request")},
+	{"sh.manager", "GET", "/api/v1/approvals/{approval:demo}", "", 200, stateIs("pending")}, // the refusals changed nothing
 	{"finance", "GET", "/api/v1/reconciliation/runs", "", 200, nil},
 	{"finance", "GET", "/api/v1/reconciliation/runs?since=2025-13-01", "", 400, code("recon.invalid_date")},
 	{"finance", "GET", "/api/v1/reconciliation/runs/0190a6b2-0000-7000-8000-000000000000", "", 404, code("recon.run_not_found")},
@@ -194,7 +231,7 @@ var authzTable = []authzRow{
 	{"shop.owner", "GET", "/api/v1/me", "", 200, has("merchant.portal.read", "merchant")},
 	{"shop.owner", "GET", "/api/v1/me", "", 200, lacks("merchant.lead.read")},
 	// Users: scoped by the org subtree (staff) or the merchant (merchant users).
-	{"admin", "GET", "/api/v1/users", "", 200, sees("admin", "sh.manager", "sh1.lead", "sh1.rep", "sh2.rep", "hz.lead", "hz1.rep", "reviewer", "growth", "finance", "shop.owner", "shop.staff", "shop2.owner", "live.owner")},
+	{"admin", "GET", "/api/v1/users", "", 200, sees("admin", "sh.manager", "sh1.lead", "sh1.rep", "sh2.rep", "hz.lead", "hz1.rep", "reviewer", "growth", "finance", "shop.owner", "shop.staff", "shop2.owner")}, // the live demo merchant's owner is shop.owner
 	{"sh.manager", "GET", "/api/v1/users", "", 200, sees("sh.manager", "sh1.lead", "sh1.rep", "sh2.rep", "reviewer")},
 	{"sh1.lead", "GET", "/api/v1/users", "", 200, sees("sh1.lead", "sh1.rep")},
 	{"hz.lead", "GET", "/api/v1/users", "", 200, sees("hz.lead", "hz1.rep")},
@@ -274,8 +311,9 @@ type authzWorld struct {
 	bad          map[string]string // revoked, expired, unknown, malformed → secret
 	leads        map[string]string // rep login → their private lead
 	order        string            // an order of the consumer demo at the live demo merchant
-	liveMerchant string            // the merchant of the demo order
 	liveOwner    string            // the live demo merchant's owner login
+	liveMerchant string            // the merchant of the demo order
+	approval     string            // the demo's pending contract discount (asked by sh1.rep, SH team 1)
 }
 
 func TestAuthorizationTable(t *testing.T) {
@@ -378,7 +416,15 @@ func newAuthzWorld(t testing.TB, a *app) *authzWorld {
 	}
 	w.order = order.ID.String()
 	w.liveMerchant = d.merchantID.String()
-	owner := d.logins[len(d.logins)-1]
+	if err := a.db.QueryRow(ctx, "SELECT id::text FROM approval.requests WHERE state = 'pending' AND kind = 'merchant.contract_discount'").Scan(&w.approval); err != nil {
+		t.Fatalf("the demo's discount approval: %v", err)
+	}
+	var owner demoLogin
+	for _, l := range d.logins {
+		if l.Login == "shop.owner" { // the owner of the live demo merchant, identity's merchant A
+			owner = l
+		}
+	}
 	w.liveOwner = owner.Login
 	s, err := a.identity.Login(ctx, identity.LoginAttempt{Login: owner.Login, Password: owner.Password, IP: "127.0.0.1"})
 	if err != nil {
@@ -419,7 +465,7 @@ func newAuthzWorld(t testing.TB, a *app) *authzWorld {
 	return w
 }
 
-var placeholder = regexp.MustCompile(`\{(user|unit|token|role|merchant|lead|order):([^}]+)\}`)
+var placeholder = regexp.MustCompile(`\{(user|unit|token|role|merchant|lead|order|approval):([^}]+)\}`)
 
 func (w *authzWorld) expand(t testing.TB, s string) string {
 	return placeholder.ReplaceAllStringFunc(s, func(m string) string {
@@ -443,6 +489,8 @@ func (w *authzWorld) expand(t testing.TB, s string) string {
 			v = w.leads[g[2]]
 		case "order":
 			v = w.order
+		case "approval":
+			v = w.approval
 		}
 		if v == "" || strings.HasPrefix(v, "00000000") {
 			t.Fatalf("no id for %s", m)
@@ -595,6 +643,18 @@ func is(key, want string) func(*testing.T, *authzWorld, []byte) {
 		var m map[string]any
 		if err := json.Unmarshal(body, &m); err != nil || fmt.Sprint(m[key]) != want {
 			t.Fatalf("%s: want %q in %s", key, want, body)
+		}
+	}
+}
+
+// stateIs checks the "state" of a JSON object.
+func stateIs(want string) func(*testing.T, *authzWorld, []byte) {
+	return func(t *testing.T, _ *authzWorld, body []byte) {
+		var v struct {
+			State string `json:"state"`
+		}
+		if err := json.Unmarshal(body, &v); err != nil || v.State != want {
+			t.Fatalf("state %q (%v), want %q", v.State, err, want)
 		}
 	}
 }

@@ -48,6 +48,9 @@ func (a *app) seedDemo(ctx context.Context) (demoData, error) {
 		}
 	}
 	actors.Signer = actors.Rep // the rep who works the shop signs its contract
+	// The live demo shops become identity's demo merchants: shop.owner and shop.staff
+	// see 南翔小笼, shop2.owner 小杨生煎.
+	actors.Live = []merchant.DemoMerchant{{ID: d.Merchants["A"], OwnerLogin: "shop.owner"}, {ID: d.Merchants["B"], OwnerLogin: "shop2.owner"}}
 	md, err := merchant.Demo(ctx, a.merchant, actors)
 	if err != nil {
 		return demoData{}, fmt.Errorf("merchant: %w", err)
@@ -61,11 +64,7 @@ func (a *app) seedDemo(ctx context.Context) (demoData, error) {
 	if _, err := offline.Demo(ctx, matching.New(a.deps(), matching.Ports{}, matching.Config{}), cid, a.clock.Now()); err != nil {
 		return demoData{}, fmt.Errorf("matching: %w", err)
 	}
-	owner := demoLogin{Role: "live demo merchant's owner", Login: md.OwnerLogin, Password: md.OwnerPassword}
-	if owner.Password == "" {
-		owner.Password = "(printed when it was made; an admin can set a new one)"
-	}
-	return demoData{logins: append(out, owner), merchantID: md.MerchantID, consumerID: cid}, nil
+	return demoData{logins: out, merchantID: md.MerchantID, consumerID: cid}, nil
 }
 
 // demoPassword is every demo account's password (printed by 'tandem dev').

@@ -440,15 +440,19 @@ func TestStoryEndToEnd(t *testing.T) {
 	hooks.mu.Lock()
 	hooks.secret = fmt.Sprint(approved["webhook_secret"])
 	hooks.mu.Unlock()
-	if m["status"] != "live" || approved["owner_login"] == "" || approved["owner_password"] == "" {
+	if m["status"] != "live" || approved["owner_login"] == "" || approved["owner_invitation"] == "" || approved["owner_password"] != nil {
 		t.Fatalf("approval: %v", approved)
 	}
 	hist := s.must(200, rep, "GET", "/api/v1/merchant/leads/"+leadID+"/history", nil)
 	if stages := hist["stages"].([]any); len(stages) != 7 { // lead, contacted, visited, negotiating, signed, onboarding, live
 		t.Fatalf("stage history: %v", stages)
 	}
-	// The owner signs in and sees their merchant only.
-	owner := s.signIn(fmt.Sprint(approved["owner_login"]), fmt.Sprint(approved["owner_password"]))
+	// The owner sets their own password through the invitation the reviewer forwards
+	// (once), signs in and sees their merchant only.
+	token := strings.TrimPrefix(fmt.Sprint(approved["owner_invitation"]), "/invite/")
+	s.must(200, "", "POST", "/api/v1/invitations/accept", map[string]any{"token": token, "password": "Owner-own-pass-1"})
+	s.must(404, "", "POST", "/api/v1/invitations/accept", map[string]any{"token": token, "password": "Someone-else-2"})
+	owner := s.signIn(fmt.Sprint(approved["owner_login"]), "Owner-own-pass-1")
 	list := s.must(200, owner, "GET", "/api/v1/merchant/merchants", nil)
 	if items := list["items"].([]any); len(items) != 1 || items[0].(map[string]any)["id"] != merchantID.String() {
 		t.Fatalf("the owner sees %v", items)

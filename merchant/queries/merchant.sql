@@ -81,7 +81,10 @@ INSERT INTO merchant.contracts (id, lead_id, contract_no, commission_rate, settl
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9);
 
 -- name: GetContractByLead :one
-SELECT * FROM merchant.contracts WHERE lead_id = $1;
+-- The lead's current contract: the pending or active one, else the latest.
+SELECT * FROM merchant.contracts WHERE lead_id = $1
+ORDER BY (status IN ('pending_approval', 'active')) DESC, signed_at DESC
+LIMIT 1;
 
 -- name: GetContract :one
 SELECT * FROM merchant.contracts WHERE id = $1;
@@ -97,7 +100,7 @@ SELECT * FROM merchant.onboarding WHERE lead_id = $1 FOR UPDATE;
 SELECT * FROM merchant.onboarding WHERE lead_id = $1;
 
 -- name: ResubmitOnboarding :exec
-UPDATE merchant.onboarding SET state = 'auditing', submitted_by = $2, submitted_at = $3, reviewer_id = NULL, reviewed_at = NULL, reason = ''
+UPDATE merchant.onboarding SET state = 'auditing', review = 'pending', submitted_by = $2, submitted_at = $3, reviewer_id = NULL, reviewed_at = NULL, reason = ''
 WHERE lead_id = $1 AND state IN ('editing', 'rejected');
 
 -- name: ReviewOnboarding :exec
@@ -137,3 +140,60 @@ WHERE status = 'live'
   AND (cardinality(sqlc.arg(ids)::uuid[]) = 0 OR id = ANY(sqlc.arg(ids)::uuid[]))
 ORDER BY id
 LIMIT sqlc.arg(max_rows);
+
+-- name: SetOnboardingState :one
+UPDATE merchant.onboarding SET state = $2, review = $3, reason = $4, reviewer_id = $5, reviewed_at = $6
+WHERE lead_id = $1
+RETURNING *;
+
+-- name: SetOnboardingApplyment :one
+UPDATE merchant.onboarding SET business_code = $2, applyment_id = $3, wx_state = $4, synced_at = $5
+WHERE lead_id = $1
+RETURNING *;
+
+-- name: SyncOnboarding :one
+UPDATE merchant.onboarding SET state = $2, wx_state = $3, sub_mchid = $4, sign_url = $5, reason = $6, synced_at = $7
+WHERE lead_id = $1
+RETURNING *;
+
+-- name: InsertOnboardingHistory :exec
+INSERT INTO merchant.onboarding_history (id, lead_id, event, state, review, note, by_user, at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8);
+
+-- name: ListOnboardingHistory :many
+SELECT * FROM merchant.onboarding_history WHERE lead_id = $1 ORDER BY at, id;
+
+-- name: OnboardingQueue :many
+-- Applications for the reviewer: waiting for review (review = pending) or, with
+-- all_states, every application; oldest first, with the shop.
+SELECT o.*, l.name, l.category, l.city, l.address, l.owner_id AS lead_owner_id, l.org_unit_id AS lead_org_unit_id
+FROM merchant.onboarding o JOIN merchant.leads l ON l.id = o.lead_id
+WHERE (sqlc.arg(all_states)::bool OR (o.review = 'pending' AND o.state = 'auditing'))
+  AND (sqlc.arg(state)::text = '' OR o.state = sqlc.arg(state)::text)
+  AND (sqlc.arg(scope_all)::bool
+    OR l.owner_id = ANY(sqlc.arg(scope_owner_ids)::uuid[])
+    OR l.org_unit_id = ANY(sqlc.arg(scope_org_unit_ids)::uuid[]))
+  AND (sqlc.narg(after_id)::uuid IS NULL OR o.id > sqlc.narg(after_id)::uuid)
+ORDER BY o.id
+LIMIT sqlc.arg(max_rows);
+
+-- name: OnboardingAtWeChat :many
+-- Applications WeChat is still working on, least recently synced first.
+SELECT lead_id FROM merchant.onboarding
+WHERE applyment_id IS NOT NULL AND state NOT IN ('finished', 'canceled', 'rejected', 'editing')
+ORDER BY synced_at NULLS FIRST
+LIMIT sqlc.arg(max_rows);
+
+-- name: MerchantBySubMchID :one
+SELECT * FROM merchant.merchants WHERE sub_mchid = $1;
+
+-- name: InsertContractWithStatus :exec
+INSERT INTO merchant.contracts (id, lead_id, contract_no, commission_rate, settlement_cycle, starts_on, ends_on, signed_by, signed_at, status, deposit_fen)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11);
+
+-- name: SetContractApproval :exec
+UPDATE merchant.contracts SET approval_id = $2 WHERE id = $1;
+
+-- name: DecideContract :one
+UPDATE merchant.contracts SET status = $2 WHERE id = $1 AND status = 'pending_approval'
+RETURNING *;

@@ -268,6 +268,7 @@ func (h *HTTP) Login(c *gin.Context, login, password string) (Session, error) {
 func (h *HTTP) Mount(api gin.IRouter) {
 	api.POST("/sessions", httpx.Handler(h.postSession))
 	api.POST("/consumer/sessions", httpx.Handler(h.postConsumerSession))
+	api.POST("/invitations/accept", httpx.Handler(h.postAcceptInvitation))
 	g := api.Group("", h.RequireAPI())
 	g.DELETE("/sessions/current", httpx.Handler(h.deleteSession))
 	g.GET("/me", httpx.Handler(h.getMe))
@@ -700,5 +701,24 @@ func (h *HTTP) exportAudit(c *gin.Context) error {
 		// The header is sent; all that is left is to end the body short and log.
 		_ = c.Error(err)
 	}
+	return nil
+}
+
+type acceptInvitationRequest struct {
+	Token    string `json:"token"`
+	Password string `json:"password"`
+}
+
+// postAcceptInvitation sets an invited user's password through their single-use link.
+func (h *HTTP) postAcceptInvitation(c *gin.Context) error {
+	var r acceptInvitationRequest
+	if err := httpx.BindJSON(c, &r); err != nil {
+		return err
+	}
+	login, err := h.svc.AcceptInvitation(c.Request.Context(), r.Token, r.Password)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, map[string]string{"login": login})
 	return nil
 }

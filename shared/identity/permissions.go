@@ -30,6 +30,7 @@ const (
 	PermVisitWrite       Permission = "merchant.visit.write"
 	PermContractRead     Permission = "merchant.contract.read"
 	PermContractWrite    Permission = "merchant.contract.write"
+	PermContractApprove  Permission = "merchant.contract.approve" // approve a commission below the city's floor
 	PermOnboardingRead   Permission = "merchant.onboarding.read"
 	PermOnboardingReview Permission = "merchant.onboarding.review"
 	PermPortalRead       Permission = "merchant.portal.read"
@@ -53,7 +54,7 @@ func Permissions() []Permission {
 		PermUserRead, PermUserWrite, PermOrgRead, PermOrgWrite, PermRoleRead, PermRoleWrite,
 		PermTokenCreate, PermTokenManage, PermPIIRead,
 		PermAuditRead, PermAuditExport, PermQueuesAdmin,
-		PermLeadRead, PermLeadWrite, PermLeadAssign, PermVisitWrite, PermContractRead, PermContractWrite,
+		PermLeadRead, PermLeadWrite, PermLeadAssign, PermVisitWrite, PermContractRead, PermContractWrite, PermContractApprove,
 		PermOnboardingRead, PermOnboardingReview, PermPortalRead,
 		PermMemberRead, PermMemberWrite, PermSegmentWrite, PermCampaignWrite, PermPointsAdjust,
 		PermOrderRead, PermRefundCreate, PermSettlementRead, PermReconRead, PermReconResolve,
@@ -91,7 +92,7 @@ func BuiltinRoles() []RoleSpec {
 		{RoleAdmin, "Administrator", "everything, everywhere", LevelAll, Permissions()},
 		{RoleCityManager, "City manager", "runs the sales teams of a city", LevelSubtree, []Permission{
 			PermDashboardView, PermUserRead, PermUserWrite, PermOrgRead, PermRoleRead, PermTokenCreate, PermPIIRead, PermAuditRead,
-			PermLeadRead, PermLeadWrite, PermLeadAssign, PermVisitWrite, PermContractRead, PermContractWrite, PermOnboardingRead}},
+			PermLeadRead, PermLeadWrite, PermLeadAssign, PermVisitWrite, PermContractRead, PermContractWrite, PermContractApprove, PermOnboardingRead}},
 		{RoleTeamLead, "Team lead", "leads one sales team", LevelTeam, []Permission{
 			PermDashboardView, PermUserRead, PermOrgRead, PermTokenCreate, PermAuditRead,
 			PermLeadRead, PermLeadWrite, PermLeadAssign, PermVisitWrite, PermContractRead}},

@@ -59,6 +59,8 @@ func (w *Console) Mount(e gin.IRouter) {
 	e.GET("/assets/*path", serveAsset)
 	e.GET("/login", w.handle(w.getLogin))
 	e.POST("/login", w.handle(w.postLogin))
+	e.GET("/invite/:token", w.handle(w.getInvite))
+	e.POST("/invite/:token", w.handle(w.postInvite))
 	e.GET("/lang/:lang", w.setLang)
 	g := e.Group("", w.requireLogin)
 	g.POST("/logout", w.handle(w.postLogout))
@@ -224,8 +226,10 @@ func (w *Console) getLogin(c *gin.Context, v *View) error {
 		v.Error = v.T("login.expired")
 	case c.Query("signed_out") != "":
 		v.Flash = v.T("login.signed_out")
+	case c.Query("invited") != "":
+		v.Flash = v.T("login.invited")
 	}
-	return w.loginForm(c, v, "")
+	return w.loginForm(c, v, c.Query("login"))
 }
 
 func (w *Console) loginForm(c *gin.Context, v *View, login string) error {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/shopspring/decimal"
 )
 
@@ -66,8 +67,38 @@ func (q *Queries) CountHeld(ctx context.Context, ownerID uuid.NullUUID) (int64, 
 	return count, err
 }
 
+const decideContract = `-- name: DecideContract :one
+UPDATE merchant.contracts SET status = $2 WHERE id = $1 AND status = 'pending_approval'
+RETURNING id, lead_id, contract_no, commission_rate, settlement_cycle, starts_on, ends_on, signed_by, signed_at, status, deposit_fen, approval_id
+`
+
+type DecideContractParams struct {
+	ID     uuid.UUID
+	Status string
+}
+
+func (q *Queries) DecideContract(ctx context.Context, arg DecideContractParams) (MerchantContract, error) {
+	row := q.db.QueryRow(ctx, decideContract, arg.ID, arg.Status)
+	var i MerchantContract
+	err := row.Scan(
+		&i.ID,
+		&i.LeadID,
+		&i.ContractNo,
+		&i.CommissionRate,
+		&i.SettlementCycle,
+		&i.StartsOn,
+		&i.EndsOn,
+		&i.SignedBy,
+		&i.SignedAt,
+		&i.Status,
+		&i.DepositFen,
+		&i.ApprovalID,
+	)
+	return i, err
+}
+
 const getContract = `-- name: GetContract :one
-SELECT id, lead_id, contract_no, commission_rate, settlement_cycle, starts_on, ends_on, signed_by, signed_at FROM merchant.contracts WHERE id = $1
+SELECT id, lead_id, contract_no, commission_rate, settlement_cycle, starts_on, ends_on, signed_by, signed_at, status, deposit_fen, approval_id FROM merchant.contracts WHERE id = $1
 `
 
 func (q *Queries) GetContract(ctx context.Context, id uuid.UUID) (MerchantContract, error) {
@@ -83,14 +114,20 @@ func (q *Queries) GetContract(ctx context.Context, id uuid.UUID) (MerchantContra
 		&i.EndsOn,
 		&i.SignedBy,
 		&i.SignedAt,
+		&i.Status,
+		&i.DepositFen,
+		&i.ApprovalID,
 	)
 	return i, err
 }
 
 const getContractByLead = `-- name: GetContractByLead :one
-SELECT id, lead_id, contract_no, commission_rate, settlement_cycle, starts_on, ends_on, signed_by, signed_at FROM merchant.contracts WHERE lead_id = $1
+SELECT id, lead_id, contract_no, commission_rate, settlement_cycle, starts_on, ends_on, signed_by, signed_at, status, deposit_fen, approval_id FROM merchant.contracts WHERE lead_id = $1
+ORDER BY (status IN ('pending_approval', 'active')) DESC, signed_at DESC
+LIMIT 1
 `
 
+// The lead's current contract: the pending or active one, else the latest.
 func (q *Queries) GetContractByLead(ctx context.Context, leadID uuid.UUID) (MerchantContract, error) {
 	row := q.db.QueryRow(ctx, getContractByLead, leadID)
 	var i MerchantContract
@@ -104,6 +141,9 @@ func (q *Queries) GetContractByLead(ctx context.Context, leadID uuid.UUID) (Merc
 		&i.EndsOn,
 		&i.SignedBy,
 		&i.SignedAt,
+		&i.Status,
+		&i.DepositFen,
+		&i.ApprovalID,
 	)
 	return i, err
 }
@@ -250,7 +290,7 @@ func (q *Queries) GetMerchantByLead(ctx context.Context, leadID uuid.UUID) (Merc
 }
 
 const getOnboarding = `-- name: GetOnboarding :one
-SELECT id, lead_id, contract_id, state, submitted_by, submitted_at, reviewer_id, reviewed_at, reason FROM merchant.onboarding WHERE lead_id = $1
+SELECT id, lead_id, contract_id, state, submitted_by, submitted_at, reviewer_id, reviewed_at, reason, review, business_code, applyment_id, wx_state, sub_mchid, sign_url, synced_at FROM merchant.onboarding WHERE lead_id = $1
 `
 
 func (q *Queries) GetOnboarding(ctx context.Context, leadID uuid.UUID) (MerchantOnboarding, error) {
@@ -266,12 +306,19 @@ func (q *Queries) GetOnboarding(ctx context.Context, leadID uuid.UUID) (Merchant
 		&i.ReviewerID,
 		&i.ReviewedAt,
 		&i.Reason,
+		&i.Review,
+		&i.BusinessCode,
+		&i.ApplymentID,
+		&i.WxState,
+		&i.SubMchid,
+		&i.SignUrl,
+		&i.SyncedAt,
 	)
 	return i, err
 }
 
 const getOnboardingForUpdate = `-- name: GetOnboardingForUpdate :one
-SELECT id, lead_id, contract_id, state, submitted_by, submitted_at, reviewer_id, reviewed_at, reason FROM merchant.onboarding WHERE lead_id = $1 FOR UPDATE
+SELECT id, lead_id, contract_id, state, submitted_by, submitted_at, reviewer_id, reviewed_at, reason, review, business_code, applyment_id, wx_state, sub_mchid, sign_url, synced_at FROM merchant.onboarding WHERE lead_id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetOnboardingForUpdate(ctx context.Context, leadID uuid.UUID) (MerchantOnboarding, error) {
@@ -287,6 +334,13 @@ func (q *Queries) GetOnboardingForUpdate(ctx context.Context, leadID uuid.UUID) 
 		&i.ReviewerID,
 		&i.ReviewedAt,
 		&i.Reason,
+		&i.Review,
+		&i.BusinessCode,
+		&i.ApplymentID,
+		&i.WxState,
+		&i.SubMchid,
+		&i.SignUrl,
+		&i.SyncedAt,
 	)
 	return i, err
 }
@@ -319,6 +373,42 @@ func (q *Queries) InsertContract(ctx context.Context, arg InsertContractParams) 
 		arg.EndsOn,
 		arg.SignedBy,
 		arg.SignedAt,
+	)
+	return err
+}
+
+const insertContractWithStatus = `-- name: InsertContractWithStatus :exec
+INSERT INTO merchant.contracts (id, lead_id, contract_no, commission_rate, settlement_cycle, starts_on, ends_on, signed_by, signed_at, status, deposit_fen)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+`
+
+type InsertContractWithStatusParams struct {
+	ID              uuid.UUID
+	LeadID          uuid.UUID
+	ContractNo      string
+	CommissionRate  decimal.Decimal
+	SettlementCycle string
+	StartsOn        time.Time
+	EndsOn          time.Time
+	SignedBy        uuid.UUID
+	SignedAt        time.Time
+	Status          string
+	DepositFen      int64
+}
+
+func (q *Queries) InsertContractWithStatus(ctx context.Context, arg InsertContractWithStatusParams) error {
+	_, err := q.db.Exec(ctx, insertContractWithStatus,
+		arg.ID,
+		arg.LeadID,
+		arg.ContractNo,
+		arg.CommissionRate,
+		arg.SettlementCycle,
+		arg.StartsOn,
+		arg.EndsOn,
+		arg.SignedBy,
+		arg.SignedAt,
+		arg.Status,
+		arg.DepositFen,
 	)
 	return err
 }
@@ -463,6 +553,36 @@ func (q *Queries) InsertOnboarding(ctx context.Context, arg InsertOnboardingPara
 		arg.State,
 		arg.SubmittedBy,
 		arg.SubmittedAt,
+	)
+	return err
+}
+
+const insertOnboardingHistory = `-- name: InsertOnboardingHistory :exec
+INSERT INTO merchant.onboarding_history (id, lead_id, event, state, review, note, by_user, at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+`
+
+type InsertOnboardingHistoryParams struct {
+	ID     uuid.UUID
+	LeadID uuid.UUID
+	Event  string
+	State  string
+	Review string
+	Note   string
+	ByUser uuid.NullUUID
+	At     time.Time
+}
+
+func (q *Queries) InsertOnboardingHistory(ctx context.Context, arg InsertOnboardingHistoryParams) error {
+	_, err := q.db.Exec(ctx, insertOnboardingHistory,
+		arg.ID,
+		arg.LeadID,
+		arg.Event,
+		arg.State,
+		arg.Review,
+		arg.Note,
+		arg.ByUser,
+		arg.At,
 	)
 	return err
 }
@@ -784,6 +904,39 @@ func (q *Queries) ListMerchants(ctx context.Context, arg ListMerchantsParams) ([
 	return items, nil
 }
 
+const listOnboardingHistory = `-- name: ListOnboardingHistory :many
+SELECT id, lead_id, event, state, review, note, by_user, at FROM merchant.onboarding_history WHERE lead_id = $1 ORDER BY at, id
+`
+
+func (q *Queries) ListOnboardingHistory(ctx context.Context, leadID uuid.UUID) ([]MerchantOnboardingHistory, error) {
+	rows, err := q.db.Query(ctx, listOnboardingHistory, leadID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MerchantOnboardingHistory{}
+	for rows.Next() {
+		var i MerchantOnboardingHistory
+		if err := rows.Scan(
+			&i.ID,
+			&i.LeadID,
+			&i.Event,
+			&i.State,
+			&i.Review,
+			&i.Note,
+			&i.ByUser,
+			&i.At,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listOwnerHistory = `-- name: ListOwnerHistory :many
 SELECT id, lead_id, event, from_owner, to_owner, reason, by_user, at FROM merchant.lead_owner_history WHERE lead_id = $1 ORDER BY at, id
 `
@@ -893,6 +1046,36 @@ func (q *Queries) LockRep(ctx context.Context, repID uuid.UUID) error {
 	return err
 }
 
+const merchantBySubMchID = `-- name: MerchantBySubMchID :one
+SELECT id, lead_id, contract_id, name, category, city, lat, lng, owner_id, org_unit_id, status, sub_mchid, webhook_url, webhook_secret, commission_rate, settlement_cycle, owner_login, live_at FROM merchant.merchants WHERE sub_mchid = $1
+`
+
+func (q *Queries) MerchantBySubMchID(ctx context.Context, subMchid string) (MerchantMerchant, error) {
+	row := q.db.QueryRow(ctx, merchantBySubMchID, subMchid)
+	var i MerchantMerchant
+	err := row.Scan(
+		&i.ID,
+		&i.LeadID,
+		&i.ContractID,
+		&i.Name,
+		&i.Category,
+		&i.City,
+		&i.Lat,
+		&i.Lng,
+		&i.OwnerID,
+		&i.OrgUnitID,
+		&i.Status,
+		&i.SubMchid,
+		&i.WebhookUrl,
+		&i.WebhookSecret,
+		&i.CommissionRate,
+		&i.SettlementCycle,
+		&i.OwnerLogin,
+		&i.LiveAt,
+	)
+	return i, err
+}
+
 const nextContractNo = `-- name: NextContractNo :one
 SELECT nextval('merchant.contract_no_seq')::bigint
 `
@@ -902,6 +1085,135 @@ func (q *Queries) NextContractNo(ctx context.Context) (int64, error) {
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err
+}
+
+const onboardingAtWeChat = `-- name: OnboardingAtWeChat :many
+SELECT lead_id FROM merchant.onboarding
+WHERE applyment_id IS NOT NULL AND state NOT IN ('finished', 'canceled', 'rejected', 'editing')
+ORDER BY synced_at NULLS FIRST
+LIMIT $1
+`
+
+// Applications WeChat is still working on, least recently synced first.
+func (q *Queries) OnboardingAtWeChat(ctx context.Context, maxRows int32) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, onboardingAtWeChat, maxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var lead_id uuid.UUID
+		if err := rows.Scan(&lead_id); err != nil {
+			return nil, err
+		}
+		items = append(items, lead_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const onboardingQueue = `-- name: OnboardingQueue :many
+SELECT o.id, o.lead_id, o.contract_id, o.state, o.submitted_by, o.submitted_at, o.reviewer_id, o.reviewed_at, o.reason, o.review, o.business_code, o.applyment_id, o.wx_state, o.sub_mchid, o.sign_url, o.synced_at, l.name, l.category, l.city, l.address, l.owner_id AS lead_owner_id, l.org_unit_id AS lead_org_unit_id
+FROM merchant.onboarding o JOIN merchant.leads l ON l.id = o.lead_id
+WHERE ($1::bool OR (o.review = 'pending' AND o.state = 'auditing'))
+  AND ($2::text = '' OR o.state = $2::text)
+  AND ($3::bool
+    OR l.owner_id = ANY($4::uuid[])
+    OR l.org_unit_id = ANY($5::uuid[]))
+  AND ($6::uuid IS NULL OR o.id > $6::uuid)
+ORDER BY o.id
+LIMIT $7
+`
+
+type OnboardingQueueParams struct {
+	AllStates       bool
+	State           string
+	ScopeAll        bool
+	ScopeOwnerIds   []uuid.UUID
+	ScopeOrgUnitIds []uuid.UUID
+	AfterID         uuid.NullUUID
+	MaxRows         int32
+}
+
+type OnboardingQueueRow struct {
+	ID            uuid.UUID
+	LeadID        uuid.UUID
+	ContractID    uuid.UUID
+	State         string
+	SubmittedBy   uuid.UUID
+	SubmittedAt   time.Time
+	ReviewerID    uuid.NullUUID
+	ReviewedAt    *time.Time
+	Reason        string
+	Review        string
+	BusinessCode  *string
+	ApplymentID   pgtype.Int8
+	WxState       string
+	SubMchid      string
+	SignUrl       string
+	SyncedAt      *time.Time
+	Name          string
+	Category      string
+	City          string
+	Address       string
+	LeadOwnerID   uuid.NullUUID
+	LeadOrgUnitID uuid.NullUUID
+}
+
+// Applications for the reviewer: waiting for review (review = pending) or, with
+// all_states, every application; oldest first, with the shop.
+func (q *Queries) OnboardingQueue(ctx context.Context, arg OnboardingQueueParams) ([]OnboardingQueueRow, error) {
+	rows, err := q.db.Query(ctx, onboardingQueue,
+		arg.AllStates,
+		arg.State,
+		arg.ScopeAll,
+		arg.ScopeOwnerIds,
+		arg.ScopeOrgUnitIds,
+		arg.AfterID,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []OnboardingQueueRow{}
+	for rows.Next() {
+		var i OnboardingQueueRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.LeadID,
+			&i.ContractID,
+			&i.State,
+			&i.SubmittedBy,
+			&i.SubmittedAt,
+			&i.ReviewerID,
+			&i.ReviewedAt,
+			&i.Reason,
+			&i.Review,
+			&i.BusinessCode,
+			&i.ApplymentID,
+			&i.WxState,
+			&i.SubMchid,
+			&i.SignUrl,
+			&i.SyncedAt,
+			&i.Name,
+			&i.Category,
+			&i.City,
+			&i.Address,
+			&i.LeadOwnerID,
+			&i.LeadOrgUnitID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const releaseLead = `-- name: ReleaseLead :one
@@ -940,7 +1252,7 @@ func (q *Queries) ReleaseLead(ctx context.Context, arg ReleaseLeadParams) (Merch
 }
 
 const resubmitOnboarding = `-- name: ResubmitOnboarding :exec
-UPDATE merchant.onboarding SET state = 'auditing', submitted_by = $2, submitted_at = $3, reviewer_id = NULL, reviewed_at = NULL, reason = ''
+UPDATE merchant.onboarding SET state = 'auditing', review = 'pending', submitted_by = $2, submitted_at = $3, reviewer_id = NULL, reviewed_at = NULL, reason = ''
 WHERE lead_id = $1 AND state IN ('editing', 'rejected')
 `
 
@@ -979,6 +1291,110 @@ func (q *Queries) ReviewOnboarding(ctx context.Context, arg ReviewOnboardingPara
 	return err
 }
 
+const setContractApproval = `-- name: SetContractApproval :exec
+UPDATE merchant.contracts SET approval_id = $2 WHERE id = $1
+`
+
+type SetContractApprovalParams struct {
+	ID         uuid.UUID
+	ApprovalID uuid.NullUUID
+}
+
+func (q *Queries) SetContractApproval(ctx context.Context, arg SetContractApprovalParams) error {
+	_, err := q.db.Exec(ctx, setContractApproval, arg.ID, arg.ApprovalID)
+	return err
+}
+
+const setOnboardingApplyment = `-- name: SetOnboardingApplyment :one
+UPDATE merchant.onboarding SET business_code = $2, applyment_id = $3, wx_state = $4, synced_at = $5
+WHERE lead_id = $1
+RETURNING id, lead_id, contract_id, state, submitted_by, submitted_at, reviewer_id, reviewed_at, reason, review, business_code, applyment_id, wx_state, sub_mchid, sign_url, synced_at
+`
+
+type SetOnboardingApplymentParams struct {
+	LeadID       uuid.UUID
+	BusinessCode *string
+	ApplymentID  pgtype.Int8
+	WxState      string
+	SyncedAt     *time.Time
+}
+
+func (q *Queries) SetOnboardingApplyment(ctx context.Context, arg SetOnboardingApplymentParams) (MerchantOnboarding, error) {
+	row := q.db.QueryRow(ctx, setOnboardingApplyment,
+		arg.LeadID,
+		arg.BusinessCode,
+		arg.ApplymentID,
+		arg.WxState,
+		arg.SyncedAt,
+	)
+	var i MerchantOnboarding
+	err := row.Scan(
+		&i.ID,
+		&i.LeadID,
+		&i.ContractID,
+		&i.State,
+		&i.SubmittedBy,
+		&i.SubmittedAt,
+		&i.ReviewerID,
+		&i.ReviewedAt,
+		&i.Reason,
+		&i.Review,
+		&i.BusinessCode,
+		&i.ApplymentID,
+		&i.WxState,
+		&i.SubMchid,
+		&i.SignUrl,
+		&i.SyncedAt,
+	)
+	return i, err
+}
+
+const setOnboardingState = `-- name: SetOnboardingState :one
+UPDATE merchant.onboarding SET state = $2, review = $3, reason = $4, reviewer_id = $5, reviewed_at = $6
+WHERE lead_id = $1
+RETURNING id, lead_id, contract_id, state, submitted_by, submitted_at, reviewer_id, reviewed_at, reason, review, business_code, applyment_id, wx_state, sub_mchid, sign_url, synced_at
+`
+
+type SetOnboardingStateParams struct {
+	LeadID     uuid.UUID
+	State      string
+	Review     string
+	Reason     string
+	ReviewerID uuid.NullUUID
+	ReviewedAt *time.Time
+}
+
+func (q *Queries) SetOnboardingState(ctx context.Context, arg SetOnboardingStateParams) (MerchantOnboarding, error) {
+	row := q.db.QueryRow(ctx, setOnboardingState,
+		arg.LeadID,
+		arg.State,
+		arg.Review,
+		arg.Reason,
+		arg.ReviewerID,
+		arg.ReviewedAt,
+	)
+	var i MerchantOnboarding
+	err := row.Scan(
+		&i.ID,
+		&i.LeadID,
+		&i.ContractID,
+		&i.State,
+		&i.SubmittedBy,
+		&i.SubmittedAt,
+		&i.ReviewerID,
+		&i.ReviewedAt,
+		&i.Reason,
+		&i.Review,
+		&i.BusinessCode,
+		&i.ApplymentID,
+		&i.WxState,
+		&i.SubMchid,
+		&i.SignUrl,
+		&i.SyncedAt,
+	)
+	return i, err
+}
+
 const setOwnerLogin = `-- name: SetOwnerLogin :execrows
 UPDATE merchant.merchants SET owner_login = $2 WHERE id = $1 AND owner_login IS NULL
 `
@@ -1009,4 +1425,52 @@ type SetStageParams struct {
 func (q *Queries) SetStage(ctx context.Context, arg SetStageParams) error {
 	_, err := q.db.Exec(ctx, setStage, arg.ID, arg.Stage, arg.UpdatedAt)
 	return err
+}
+
+const syncOnboarding = `-- name: SyncOnboarding :one
+UPDATE merchant.onboarding SET state = $2, wx_state = $3, sub_mchid = $4, sign_url = $5, reason = $6, synced_at = $7
+WHERE lead_id = $1
+RETURNING id, lead_id, contract_id, state, submitted_by, submitted_at, reviewer_id, reviewed_at, reason, review, business_code, applyment_id, wx_state, sub_mchid, sign_url, synced_at
+`
+
+type SyncOnboardingParams struct {
+	LeadID   uuid.UUID
+	State    string
+	WxState  string
+	SubMchid string
+	SignUrl  string
+	Reason   string
+	SyncedAt *time.Time
+}
+
+func (q *Queries) SyncOnboarding(ctx context.Context, arg SyncOnboardingParams) (MerchantOnboarding, error) {
+	row := q.db.QueryRow(ctx, syncOnboarding,
+		arg.LeadID,
+		arg.State,
+		arg.WxState,
+		arg.SubMchid,
+		arg.SignUrl,
+		arg.Reason,
+		arg.SyncedAt,
+	)
+	var i MerchantOnboarding
+	err := row.Scan(
+		&i.ID,
+		&i.LeadID,
+		&i.ContractID,
+		&i.State,
+		&i.SubmittedBy,
+		&i.SubmittedAt,
+		&i.ReviewerID,
+		&i.ReviewedAt,
+		&i.Reason,
+		&i.Review,
+		&i.BusinessCode,
+		&i.ApplymentID,
+		&i.WxState,
+		&i.SubMchid,
+		&i.SignUrl,
+		&i.SyncedAt,
+	)
+	return i, err
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/shopspring/decimal"
 )
 
@@ -21,6 +22,9 @@ type MerchantContract struct {
 	EndsOn          time.Time
 	SignedBy        uuid.UUID
 	SignedAt        time.Time
+	Status          string
+	DepositFen      int64
+	ApprovalID      uuid.NullUUID
 }
 
 type MerchantFollowUp struct {
@@ -84,15 +88,33 @@ type MerchantMerchant struct {
 }
 
 type MerchantOnboarding struct {
-	ID          uuid.UUID
-	LeadID      uuid.UUID
-	ContractID  uuid.UUID
-	State       string
-	SubmittedBy uuid.UUID
-	SubmittedAt time.Time
-	ReviewerID  uuid.NullUUID
-	ReviewedAt  *time.Time
-	Reason      string
+	ID           uuid.UUID
+	LeadID       uuid.UUID
+	ContractID   uuid.UUID
+	State        string
+	SubmittedBy  uuid.UUID
+	SubmittedAt  time.Time
+	ReviewerID   uuid.NullUUID
+	ReviewedAt   *time.Time
+	Reason       string
+	Review       string
+	BusinessCode *string
+	ApplymentID  pgtype.Int8
+	WxState      string
+	SubMchid     string
+	SignUrl      string
+	SyncedAt     *time.Time
+}
+
+type MerchantOnboardingHistory struct {
+	ID     uuid.UUID
+	LeadID uuid.UUID
+	Event  string
+	State  string
+	Review string
+	Note   string
+	ByUser uuid.NullUUID
+	At     time.Time
 }
 
 type MerchantStageHistory struct {

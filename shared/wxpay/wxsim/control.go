@@ -35,6 +35,10 @@ const ControlHelp = `Control API (only with --control; plain JSON, no signatures
          api_error "status","code","message"  e.g. 500 SYSTEM_ERROR, 429 FREQUENCY_LIMITED
          api_delay "delay"   answer late (client time-outs)
          response_signtest   answer with a SIGNTEST signature
+  POST /sim/applyments      {"business_code","state","reject_reason"?}  WeChat's review moves a
+                            sub-merchant application (特约商户进件): AUDITING → REJECTED |
+                            TO_BE_CONFIRMED | TO_BE_SIGNED → SIGNING → FINISHED (assigns the
+                            sub_mchid); FROZEN or CANCELED from any state not final
   GET  /sim/clock           the simulator's business time
   POST /sim/clock           {"now":RFC3339,"freeze"?:bool} | {"advance":"25h"} | {"reset":true}
   POST /sim/wait            block until no notification is in flight ("timeout", default 30s)
@@ -53,6 +57,7 @@ func (s *Sim) routeControl(mux *http.ServeMux) {
 		}
 		return transactionJSON(o), nil
 	}))
+	mux.HandleFunc("POST /sim/applyments", control(func(ctx context.Context, m ApplymentMove) (any, error) { return s.MoveApplyment(ctx, m) }))
 	mux.HandleFunc("POST /sim/login", control(func(ctx context.Context, r LoginRequest) (any, error) {
 		code, err := s.Login(ctx, r)
 		if err != nil {

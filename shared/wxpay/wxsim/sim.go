@@ -190,6 +190,8 @@ func (s *Sim) routeAPI(mux *http.ServeMux) {
 	mux.Handle("GET /v3/bill/tradebill", s.api(s.applyTradeBill))
 	mux.Handle("GET /v3/bill/fundflowbill", s.api(s.applyFundFlowBill))
 	mux.Handle("GET /v3/billdownload/file", s.api(s.downloadBill))
+	mux.Handle("POST /v3/applyment4sub/applyment/", s.api(s.submitApplyment))
+	mux.Handle("GET /v3/applyment4sub/applyment/business_code/{business_code}", s.api(s.queryApplyment))
 	mux.HandleFunc("GET /sns/jscode2session", s.jscode2session)
 	mux.Handle("/v3/", s.api(func(*apiRequest) apiResponse {
 		return apiError(http.StatusNotFound, "NOT_FOUND", "请求的资源不存在")

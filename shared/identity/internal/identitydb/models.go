@@ -42,6 +42,16 @@ type IdentityConsumerSession struct {
 	ExpiresAt  time.Time
 }
 
+type IdentityInvitation struct {
+	ID        uuid.UUID
+	UserID    uuid.UUID
+	TokenHash []byte
+	CreatedBy uuid.NullUUID
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+}
+
 type IdentityOrgClosure struct {
 	AncestorID   uuid.UUID
 	DescendantID uuid.UUID
