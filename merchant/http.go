@@ -40,11 +40,12 @@ func (s *Service) mountAPI(rt domain.Routers) {
 }
 
 func (h api) leads(c *gin.Context, p *identity.Principal, poolOnly bool) error {
-	cursor, limit, err := httpx.Cursor(c)
+	f, err := leadFilter(c)
 	if err != nil {
 		return err
 	}
-	leads, next, err := h.svc.ListLeads(c.Request.Context(), p, LeadFilter{PoolOnly: poolOnly || c.Query("pool") == "true", After: cursor, Limit: limit})
+	f.PoolOnly = f.PoolOnly || poolOnly
+	leads, next, err := h.svc.ListLeads(c.Request.Context(), p, f)
 	if err != nil {
 		return err
 	}

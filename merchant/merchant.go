@@ -49,12 +49,16 @@ type OwnerAccounts interface {
 type Ports struct {
 	// Owners makes merchant owners' logins; nil: no owner logins are made.
 	Owners OwnerAccounts
+	// Staff names users and tells their unit (assignment, duplicates); nil: ids stand in.
+	Staff Staff
 }
 
 // Config holds the B-CRM rules.
 type Config struct {
-	HoldingCap     int     // leads a rep may hold in their private pool; default 50
+	HoldingCap     int     // a new pool's holding cap: open leads a rep may hold; default 50
 	CheckInRadiusM float64 // a check-in farther than this from the shop is refused; default 500
+	DailyQuota     int     // a new pool's daily claim quota; default 30, -1 for none
+	CooldownDays   int     // a new pool's former-owner cooldown in days; default 7, -1 for none
 }
 
 func (c Config) withDefaults() Config {
@@ -64,6 +68,8 @@ func (c Config) withDefaults() Config {
 	if c.CheckInRadiusM <= 0 {
 		c.CheckInRadiusM = 500
 	}
+	c.DailyQuota = orDefault(c.DailyQuota, 30)
+	c.CooldownDays = orDefault(c.CooldownDays, 7)
 	return c
 }
 
@@ -74,12 +80,13 @@ type Service struct {
 	clock  clock.Clock
 	cfg    Config
 	owners OwnerAccounts
+	staff  Staff
 }
 
 // New returns the service (the one constructor shape of shared/domain).
 func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	deps = deps.WithDefaults()
-	return &Service{db: deps.DB, log: deps.Log, clock: deps.Clock, owners: ports.Owners, cfg: cfg.withDefaults()}
+	return &Service{db: deps.DB, log: deps.Log, clock: deps.Clock, owners: ports.Owners, staff: ports.Staff, cfg: cfg.withDefaults()}
 }
 
 // Name is the domain's name.
@@ -88,6 +95,8 @@ func (s *Service) Name() string { return "merchant" }
 // Register declares the domain's API routes (shared/domain).
 func (s *Service) Register(r *domain.Registry) {
 	r.Routes(s.mountAPI)
+	r.Routes(s.mountPoolAPI)
+	r.Schedule(s.reclaimTask())
 }
 
 func (s *Service) now() time.Time { return s.clock.Now().UTC() }

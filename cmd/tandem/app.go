@@ -124,7 +124,8 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 	// A merchant's owner login is made by the system when a reviewer approves it: the
 	// reviewer may approve merchants, not create users.
 	a.merchant = merchant.New(deps, merchant.Ports{Owners: merchant.IdentityOwners{Users: a.identity,
-		Actor: func(context.Context) (*identity.Principal, error) { return identity.System(), nil }}}, merchant.Config{})
+		Actor: func(context.Context) (*identity.Principal, error) { return identity.System(), nil }},
+		Staff: merchant.IdentityStaff{Users: a.identity}}, merchant.Config{})
 	a.consumer = consumer.New(deps, consumer.Ports{Identities: a.identity}, consumer.Config{})
 	a.recon = reconciliation.New(deps, reconciliation.Ports{}, reconciliation.Config{})
 	return a, nil

@@ -34,21 +34,26 @@ type MerchantFollowUp struct {
 }
 
 type MerchantLead struct {
-	ID        uuid.UUID
-	Name      string
-	Category  string
-	Address   string
-	Lat       float64
-	Lng       float64
-	PhoneRaw  string
-	Phone     string
-	City      string
-	OwnerID   uuid.NullUUID
-	OrgUnitID uuid.NullUUID
-	Stage     string
-	CreatedBy uuid.UUID
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ID             uuid.UUID
+	Name           string
+	Category       string
+	Address        string
+	Lat            float64
+	Lng            float64
+	PhoneRaw       string
+	Phone          string
+	City           string
+	OwnerID        uuid.NullUUID
+	OrgUnitID      uuid.NullUUID
+	Stage          string
+	CreatedBy      uuid.UUID
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	PoolID         uuid.UUID
+	Locked         bool
+	ProtectedUntil *time.Time
+	ClaimedAt      *time.Time
+	LastFollowUpAt *time.Time
 }
 
 type MerchantLeadOwnerHistory struct {
@@ -93,6 +98,36 @@ type MerchantOnboarding struct {
 	ReviewerID  uuid.NullUUID
 	ReviewedAt  *time.Time
 	Reason      string
+}
+
+type MerchantPool struct {
+	ID                  uuid.UUID
+	OrgUnitID           uuid.NullUUID
+	Name                string
+	HoldingCap          int32
+	DailyQuota          int32
+	CooldownDays        int32
+	ProtectHours        int32
+	ReclaimFollowupDays int32
+	ReclaimUnsignedDays int32
+	RemindDays          int32
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
+}
+
+type MerchantPoolMember struct {
+	PoolID  uuid.UUID
+	UserID  uuid.UUID
+	Role    string
+	AddedBy uuid.UUID
+	AddedAt time.Time
+}
+
+type MerchantReclaimReminder struct {
+	LeadID  uuid.UUID
+	OwnerID uuid.UUID
+	DueOn   time.Time
+	SentAt  time.Time
 }
 
 type MerchantStageHistory struct {

@@ -1,0 +1,58 @@
+package merchant
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/tandemcrm/tandem/shared/identity"
+)
+
+// StaffMember is what the B-CRM needs to know of a user it assigns leads to or names
+// in a duplicate's answer: never more than a name, a team and whether they still work.
+type StaffMember struct {
+	ID        uuid.UUID
+	Name      string
+	OrgUnitID uuid.UUID // uuid.Nil: no unit
+	Team      string    // the unit's name
+	Disabled  bool
+}
+
+// Staff looks users up; declared here, satisfied in cmd/tandem by IdentityStaff.
+type Staff interface {
+	StaffMember(ctx context.Context, id uuid.UUID) (StaffMember, error)
+}
+
+// IdentityStaff satisfies Staff with shared/identity, read as the system.
+type IdentityStaff struct{ Users *identity.Service }
+
+// StaffMember returns the user's name, unit and state.
+func (s IdentityStaff) StaffMember(ctx context.Context, id uuid.UUID) (StaffMember, error) {
+	sys := identity.System()
+	u, err := s.Users.GetUser(ctx, sys, id)
+	if err != nil {
+		return StaffMember{}, fmt.Errorf("staff %s: %w", id, err)
+	}
+	m := StaffMember{ID: u.ID, Name: u.DisplayName, OrgUnitID: u.OrgUnitID.UUID, Disabled: u.Disabled}
+	if u.OrgUnitID.Valid {
+		tree, err := s.Users.OrgTree(ctx, sys)
+		if err != nil {
+			return StaffMember{}, fmt.Errorf("staff %s: org tree: %w", id, err)
+		}
+		for _, o := range tree {
+			if o.ID == u.OrgUnitID.UUID {
+				m.Team = o.Name
+			}
+		}
+	}
+	return m, nil
+}
+
+// member looks a user up through the port; without one (some tests) the id stands in.
+func (s *Service) member(ctx context.Context, id uuid.UUID) (StaffMember, error) {
+	if s.staff == nil {
+		return StaffMember{ID: id, Name: id.String()}, nil
+	}
+	return s.staff.StaffMember(ctx, id)
+}
