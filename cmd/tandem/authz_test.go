@@ -160,6 +160,40 @@ var authzTable = []authzRow{
 	{"admin", "GET", "/admin/queues/api/queues", "", 200, nil},
 	{"sh.manager", "GET", "/admin/queues/api/queues", "", 403, nil},
 	{"", "GET", "/admin/queues", "", 401, nil},
+	// Pools (issue 12): members see and claim, admins set rules; {pool:REP} is the pool of that rep's unit.
+	{"sh1.rep", "GET", "/api/v1/merchant/pools", "", 200, nil},
+	{"finance", "GET", "/api/v1/merchant/pools", "", 403, nil},
+	{"shop.owner", "GET", "/api/v1/merchant/pools", "", 403, nil},
+	{"sh1.rep", "GET", "/api/v1/merchant/pools/{pool:sh1.rep}", "", 200, nil},
+	{"sh2.rep", "GET", "/api/v1/merchant/pools/{pool:sh1.rep}", "", 404, code("merchant.pool_not_found")}, // another team's pool
+	{"hz1.rep", "GET", "/api/v1/merchant/pools/{pool:sh1.rep}", "", 404, code("merchant.pool_not_found")}, // another city's
+	{"sh.manager", "GET", "/api/v1/merchant/pools/{pool:sh1.rep}", "", 200, nil},
+	{"finance", "GET", "/api/v1/merchant/pools/{pool:sh1.rep}", "", 403, nil},
+	{"sh1.rep", "PUT", "/api/v1/merchant/pools/{pool:sh1.rep}", `{"name":"SH1","holding_cap":60}`, 403, code("merchant.not_pool_admin")},
+	{"hz.lead", "PUT", "/api/v1/merchant/pools/{pool:sh1.rep}", `{"name":"SH1","holding_cap":60}`, 404, code("merchant.pool_not_found")},
+	{"sh1.lead", "PUT", "/api/v1/merchant/pools/{pool:sh1.rep}", `{"name":"SH1","holding_cap":60,"daily_quota":30,"cooldown_days":7}`, 200, nil},
+	{"sh.manager", "PUT", "/api/v1/merchant/pools/{pool:sh1.rep}", `{"name":"SH1","holding_cap":0}`, 400, code("invalid_input")},
+	{"sh1.rep", "GET", "/api/v1/merchant/pools/{pool:sh1.rep}/members", "", 200, nil},
+	{"hz1.rep", "GET", "/api/v1/merchant/pools/{pool:sh1.rep}/members", "", 404, nil},
+	{"sh1.rep", "PUT", "/api/v1/merchant/pools/{pool:sh1.rep}/members/{user:sh2.rep}", `{"role":"member"}`, 403, nil},
+	{"hz.lead", "PUT", "/api/v1/merchant/pools/{pool:sh1.rep}/members/{user:sh2.rep}", `{"role":"member"}`, 404, nil},
+	{"sh.manager", "PUT", "/api/v1/merchant/pools/{pool:sh1.rep}/members/{user:sh2.rep}", `{"role":"member"}`, 200, nil},
+	{"sh.manager", "PUT", "/api/v1/merchant/pools/{pool:sh1.rep}/members/{user:sh2.rep}", `{"role":""}`, 200, nil},
+	// Assignment: merchant.lead.assign within scope; each lead answers on its own.
+	{"sh1.rep", "POST", "/api/v1/merchant/assignments", `{"lead_ids":["{lead:sh1.rep}"],"to":"{user:sh1.rep}","reason":"x"}`, 403, nil},
+	{"finance", "POST", "/api/v1/merchant/assignments", `{"lead_ids":["{lead:sh1.rep}"],"to":"{user:sh1.rep}","reason":"x"}`, 403, nil},
+	{"shop.owner", "POST", "/api/v1/merchant/assignments", `{"lead_ids":["{lead:sh1.rep}"],"to":"{user:sh1.rep}","reason":"x"}`, 403, nil},
+	{"hz.lead", "POST", "/api/v1/merchant/assignments", `{"lead_ids":["{lead:sh1.rep}"],"to":"{user:hz1.rep}","reason":"x"}`, 200, outcome("merchant.lead_not_found")},
+	{"sh1.lead", "POST", "/api/v1/merchant/assignments", `{"lead_ids":["{lead:sh1.rep}"],"to":"{user:sh2.rep}","reason":"x"}`, 422, code("merchant.assignee_unavailable")},
+	{"sh.manager", "POST", "/api/v1/merchant/assignments", `{"lead_ids":["{lead:sh1.rep}"],"to":"{user:sh1.rep}","reason":"x"}`, 200, outcome("merchant.already_held")},
+	{"sh1.rep", "POST", "/api/v1/merchant/leads/{lead:sh1.rep}/lock", `{"locked":true,"reason":"x"}`, 403, code("merchant.not_pool_admin")},
+	{"hz.lead", "POST", "/api/v1/merchant/leads/{lead:sh1.rep}/lock", `{"locked":true,"reason":"x"}`, 404, nil},
+	{"finance", "POST", "/api/v1/merchant/leads/{lead:sh1.rep}/lock", `{"locked":true,"reason":"x"}`, 404, nil},
+	{"sh1.rep", "POST", "/api/v1/merchant/reps/{user:sh1.rep}/hand-over", `{"reason":"x"}`, 403, nil},
+	{"hz.lead", "POST", "/api/v1/merchant/reps/{user:sh1.rep}/hand-over", `{"reason":"x"}`, 404, nil},
+	{"finance", "POST", "/api/v1/merchant/reps/{user:sh1.rep}/hand-over", `{"reason":"x"}`, 403, nil},
+	{"sh1.rep", "GET", "/api/v1/merchant/reminders", "", 200, nil},
+	{"finance", "GET", "/api/v1/merchant/reminders", "", 403, nil},
 }
 
 type authzRow struct {
@@ -176,6 +210,7 @@ type authzWorld struct {
 	roles     map[string]string
 	bad       map[string]string // revoked, expired, unknown, malformed → secret
 	leads     map[string]string // rep login → their private lead
+	pools     map[string]string // rep login → the pool of their unit
 	order     string            // an order of the consumer demo at the live demo merchant
 	liveOwner string            // the live demo merchant's owner login
 }
@@ -251,7 +286,7 @@ func newAuthzWorld(t *testing.T, a *app) *authzWorld {
 		t.Fatal(err)
 	}
 	// One private lead per rep: created into the pool and claimed, through the service.
-	w.leads = map[string]string{}
+	w.leads, w.pools = map[string]string{}, map[string]string{}
 	for i, login := range []string{"sh1.rep", "sh2.rep", "hz1.rep"} {
 		rep, err := a.identity.Principal(ctx, demo.Users[login])
 		if err != nil {
@@ -265,7 +300,7 @@ func newAuthzWorld(t *testing.T, a *app) *authzWorld {
 		if _, err := a.merchant.Claim(ctx, rep, l.ID); err != nil {
 			t.Fatal(err)
 		}
-		w.leads[login] = l.ID.String()
+		w.leads[login], w.pools[login] = l.ID.String(), l.PoolID.String()
 	}
 	// The live demo merchant (made through the services, its owner login included) and an
 	// order there; "live.owner" is that merchant's owner.
@@ -320,7 +355,7 @@ func newAuthzWorld(t *testing.T, a *app) *authzWorld {
 	return w
 }
 
-var placeholder = regexp.MustCompile(`\{(user|unit|token|role|merchant|lead|order):([^}]+)\}`)
+var placeholder = regexp.MustCompile(`\{(user|unit|token|role|merchant|lead|pool|order):([^}]+)\}`)
 
 func (w *authzWorld) expand(t *testing.T, s string) string {
 	return placeholder.ReplaceAllStringFunc(s, func(m string) string {
@@ -339,6 +374,8 @@ func (w *authzWorld) expand(t *testing.T, s string) string {
 			v = w.roles[g[2]]
 		case "lead":
 			v = w.leads[g[2]]
+		case "pool":
+			v = w.pools[g[2]]
 		case "order":
 			v = w.order
 		}
@@ -493,6 +530,15 @@ func is(key, want string) func(*testing.T, *authzWorld, []byte) {
 		var m map[string]any
 		if err := json.Unmarshal(body, &m); err != nil || fmt.Sprint(m[key]) != want {
 			t.Fatalf("%s: want %q in %s", key, want, body)
+		}
+	}
+}
+
+// outcome checks the code of the first item of a bulk answer (assignments).
+func outcome(want string) func(*testing.T, *authzWorld, []byte) {
+	return func(t *testing.T, _ *authzWorld, body []byte) {
+		if got := items(t, body); len(got) == 0 || got[0]["code"] != want {
+			t.Fatalf("outcome %v, want %s", got, want)
 		}
 	}
 }
