@@ -64,6 +64,9 @@ type leadRequest struct {
 	Lng      float64 `json:"lng"`
 	Phone    string  `json:"phone"`
 	City     string  `json:"city"`
+	// LicenceNo and OverrideReason: see NewLead.
+	LicenceNo      string `json:"licence_no"`
+	OverrideReason string `json:"override_reason"`
 }
 
 func (h api) postLead(c *gin.Context, p *identity.Principal) error {

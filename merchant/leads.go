@@ -2,7 +2,6 @@ package merchant
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -28,6 +27,7 @@ type Lead struct {
 	Lng       float64    `json:"lng"`
 	Phone     string     `json:"phone"`
 	City      string     `json:"city"`
+	LicenceNo string     `json:"licence_no,omitempty"`
 	OwnerID   *uuid.UUID `json:"owner_id"` // null while in the pool
 	OrgUnitID *uuid.UUID `json:"org_unit_id"`
 	PoolID    uuid.UUID  `json:"pool_id"` // the pool it belongs to, and goes back to
@@ -53,6 +53,10 @@ type NewLead struct {
 	Lng      float64
 	Phone    string
 	City     string
+	// LicenceNo is the business licence number (统一社会信用代码), optional.
+	LicenceNo string
+	// OverrideReason creates a similar-name duplicate anyway (managers only).
+	OverrideReason string
 }
 
 func (in *NewLead) validate() error {
@@ -96,7 +100,7 @@ func leadView(p *identity.Principal, l merchantdb.MerchantLead) Lead {
 		phone = identity.MaskPhone(l.Phone)
 	}
 	return Lead{ID: l.ID, Name: l.Name, Category: l.Category, Address: l.Address, Lat: l.Lat, Lng: l.Lng,
-		Phone: phone, City: l.City, OwnerID: ptr(l.OwnerID), OrgUnitID: ptr(l.OrgUnitID), PoolID: l.PoolID, InPool: !l.OwnerID.Valid,
+		Phone: phone, City: l.City, LicenceNo: deref(l.LicenceNo), OwnerID: ptr(l.OwnerID), OrgUnitID: ptr(l.OrgUnitID), PoolID: l.PoolID, InPool: !l.OwnerID.Valid,
 		Locked: l.Locked, Stage: Stage(l.Stage), ClaimedAt: utcPtr(l.ClaimedAt), CreatedBy: l.CreatedBy, CreatedAt: l.CreatedAt.UTC(), UpdatedAt: l.UpdatedAt.UTC()}
 }
 
@@ -108,9 +112,11 @@ func utcPtr(t *time.Time) *time.Time {
 	return &u
 }
 
-// CreateLead adds a shop lead to the pool of the creator's org unit. A lead
-// whose normalised phone is already known is refused (409 merchant.lead_duplicate),
-// naming the existing lead and its owner; the unique index decides concurrent creates.
+// CreateLead adds a shop lead to the pool of the creator's org unit. A shop that
+// duplicates an existing one (dedup.go) is refused with 409 merchant.lead_duplicate,
+// saying who holds it; a manager (merchant.lead.assign) may create a similar-name
+// duplicate anyway with OverrideReason, audited; a phone or licence number is never
+// held twice (the unique indexes decide concurrent creates).
 func (s *Service) CreateLead(ctx context.Context, p *identity.Principal, in NewLead) (Lead, error) {
 	if err := principal(p); err != nil {
 		return Lead{}, err
@@ -125,26 +131,57 @@ func (s *Service) CreateLead(ctx context.Context, p *identity.Principal, in NewL
 	if err != nil {
 		return Lead{}, err
 	}
+	var licence *string
+	if strings.TrimSpace(in.LicenceNo) != "" {
+		lic, err := NormalizeLicence(in.LicenceNo)
+		if err != nil {
+			return Lead{}, err
+		}
+		licence = &lic
+	}
+	override := strings.TrimSpace(in.OverrideReason)
+	if override != "" && !p.Can(identity.PermLeadAssign) {
+		return Lead{}, errs.E(errs.KindForbidden, "identity.forbidden", "only managers (merchant.lead.assign) create a duplicate anyway")
+	}
 	now := s.now()
 	row := merchantdb.MerchantLead{ID: newID(), Name: in.Name, Category: in.Category, Address: in.Address,
 		Lat: in.Lat, Lng: in.Lng, PhoneRaw: strings.TrimSpace(in.Phone), Phone: phone, City: in.City,
-		OrgUnitID: p.User.OrgUnitID, Stage: string(StageLead), CreatedBy: p.User.ID, CreatedAt: now, UpdatedAt: now}
+		OrgUnitID: p.User.OrgUnitID, Stage: string(StageLead), CreatedBy: p.User.ID, CreatedAt: now, UpdatedAt: now, LicenceNo: licence}
 	err = s.inTx(ctx, func(tx pgx.Tx, q *merchantdb.Queries) error {
-		pool, err := s.ensurePool(ctx, q, p.User.OrgUnitID, "")
+		pool, err := s.ensurePool(ctx, q, p.User.OrgUnitID, p.User.ID)
 		if err != nil {
 			return err
 		}
 		row.PoolID = pool.ID
-		if dup, err := q.GetLeadByPhone(ctx, phone); err == nil {
-			return duplicate(dup)
-		} else if !errors.Is(err, pgx.ErrNoRows) {
+		dups, err := s.findDuplicates(ctx, tx, candidate{phone: phone, licence: deref(licence), name: row.Name, lat: row.Lat, lng: row.Lng})
+		if err != nil {
 			return fmt.Errorf("merchant: dedupe: %w", pg.Classify(err))
+		}
+		for _, d := range dups {
+			if override == "" || d.Reason != DupNearby {
+				return duplicateError(d)
+			}
 		}
 		err = q.InsertLeadInPool(ctx, merchantdb.InsertLeadInPoolParams{ID: row.ID, Name: row.Name, Category: row.Category,
 			Address: row.Address, Lat: row.Lat, Lng: row.Lng, PhoneRaw: row.PhoneRaw, Phone: row.Phone, City: row.City,
 			OrgUnitID: row.OrgUnitID, Stage: row.Stage, CreatedBy: row.CreatedBy, CreatedAt: now, PoolID: row.PoolID})
 		if err != nil {
 			return err
+		}
+		if licence != nil {
+			if err := q.SetLicence(ctx, merchantdb.SetLicenceParams{ID: row.ID, LicenceNo: licence}); err != nil {
+				return err
+			}
+		}
+		for _, d := range dups {
+			if err := q.InsertDuplicateOverride(ctx, merchantdb.InsertDuplicateOverrideParams{LeadID: row.ID, OfLeadID: d.leadID,
+				Reason: override, ByUser: p.User.ID, At: now}); err != nil {
+				return err
+			}
+			if err := record(ctx, tx, p, "merchant.lead.duplicate_override", "merchant.lead", row.ID, nil,
+				map[string]any{"of_lead_id": d.leadID, "reason": override}); err != nil {
+				return err
+			}
 		}
 		if err := ownerChange(ctx, q, row.ID, EventCreated, uuid.Nil, uuid.Nil, "created into "+pool.Name, p.User.ID, now); err != nil {
 			return err
@@ -155,13 +192,13 @@ func (s *Service) CreateLead(ctx context.Context, p *identity.Principal, in NewL
 		}
 		return record(ctx, tx, p, "merchant.lead.create", "merchant.lead", row.ID, nil, leadView(p, row))
 	})
-	if pg.IsUniqueViolation(err, "leads_phone_key") {
-		// A concurrent create with the same phone won: name it.
-		dup, gerr := merchantdb.New(s.db).GetLeadByPhone(ctx, phone)
-		if gerr != nil {
-			return Lead{}, errs.Wrap(err, errs.KindConflict, CodeDuplicate, "a lead with this phone already exists")
+	if pg.IsUniqueViolation(err, "leads_phone_key") || pg.IsUniqueViolation(err, "leads_licence_key") {
+		// A concurrent create with the same key won: say who holds it.
+		dups, derr := s.findDuplicates(ctx, s.db, candidate{phone: phone, licence: deref(licence)})
+		if derr != nil || len(dups) == 0 {
+			return Lead{}, errs.Wrap(err, errs.KindConflict, CodeDuplicate, "this shop already exists")
 		}
-		return Lead{}, duplicate(dup)
+		return Lead{}, duplicateError(dups[0])
 	}
 	if err != nil {
 		return Lead{}, fmt.Errorf("merchant: create lead: %w", pg.Classify(err))
@@ -169,17 +206,15 @@ func (s *Service) CreateLead(ctx context.Context, p *identity.Principal, in NewL
 	return leadView(p, row), nil
 }
 
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
 // CodeDuplicate is the code of a lead refused as a duplicate.
 const CodeDuplicate = "merchant.lead_duplicate"
-
-func duplicate(l merchantdb.MerchantLead) error {
-	owner := "the public pool"
-	if l.OwnerID.Valid {
-		owner = "user " + l.OwnerID.UUID.String()
-	}
-	return &errs.Error{Kind: errs.KindConflict, Code: CodeDuplicate, Field: "phone",
-		Message: fmt.Sprintf("this shop already exists: lead %s %q (%s), held by %s", l.ID, l.Name, l.City, owner)}
-}
 
 // GetLead returns one lead in the caller's scope of merchant.lead.read, or one in the
 // public pool; anything else (or no permission at all) is "not found".

@@ -59,6 +59,10 @@ type Config struct {
 	CheckInRadiusM float64 // a check-in farther than this from the shop is refused; default 500
 	DailyQuota     int     // a new pool's daily claim quota; default 30, -1 for none
 	CooldownDays   int     // a new pool's former-owner cooldown in days; default 7, -1 for none
+	// A shop of a name at least DedupSimilarity alike (pg_trgm, 0-1; default 0.5)
+	// within DedupRadiusM metres (default 200) is a duplicate.
+	DedupRadiusM    float64
+	DedupSimilarity float64
 }
 
 func (c Config) withDefaults() Config {
@@ -67,6 +71,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CheckInRadiusM <= 0 {
 		c.CheckInRadiusM = 500
+	}
+	if c.DedupRadiusM <= 0 {
+		c.DedupRadiusM = 200
+	}
+	if c.DedupSimilarity <= 0 || c.DedupSimilarity > 1 {
+		c.DedupSimilarity = 0.5
 	}
 	c.DailyQuota = orDefault(c.DailyQuota, 30)
 	c.CooldownDays = orDefault(c.CooldownDays, 7)

@@ -2,6 +2,7 @@ package merchant
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -73,11 +74,19 @@ func (r PoolRules) validate() error {
 
 // ensurePool returns the pool of an org unit, made with the configured defaults on
 // first use.
-func (s *Service) ensurePool(ctx context.Context, q *merchantdb.Queries, unit uuid.NullUUID, name string) (merchantdb.MerchantPool, error) {
-	if name == "" {
-		name = "pool"
-		if unit.Valid {
-			name = unit.UUID.String()
+// A new pool is named after its unit (through the Staff port: the name of the unit of
+// the user who needs it), or "unassigned" for users with no unit.
+func (s *Service) ensurePool(ctx context.Context, q *merchantdb.Queries, unit uuid.NullUUID, user uuid.UUID) (merchantdb.MerchantPool, error) {
+	if pool, err := q.GetPoolByUnit(ctx, unit); err == nil {
+		return pool, nil
+	} else if !errors.Is(err, pgx.ErrNoRows) {
+		return pool, err
+	}
+	name := "unassigned"
+	if unit.Valid {
+		name = unit.UUID.String()
+		if m, err := s.member(ctx, user); err == nil && m.Team != "" && m.OrgUnitID == unit.UUID {
+			name = m.Team
 		}
 	}
 	return q.EnsurePool(ctx, merchantdb.EnsurePoolParams{ID: newID(), OrgUnitID: unit, Name: name,
@@ -112,7 +121,7 @@ func (s *Service) ListPools(ctx context.Context, p *identity.Principal) ([]Pool,
 	}
 	q := merchantdb.New(s.db)
 	if p.User.OrgUnitID.Valid {
-		if _, err := s.ensurePool(ctx, q, p.User.OrgUnitID, ""); err != nil {
+		if _, err := s.ensurePool(ctx, q, p.User.OrgUnitID, p.User.ID); err != nil {
 			return nil, fmt.Errorf("merchant: pools: %w", pg.Classify(err))
 		}
 	}

@@ -103,7 +103,7 @@ type ReclaimResult struct {
 const TaskReclaim = "merchant:reclaim"
 
 func (s *Service) reclaimTask() domain.Task {
-	return domain.Task{Type: TaskReclaim, Cron: "*/30 * * * *", Queue: "low",
+	return domain.Task{Type: TaskReclaim, Cron: "@every 30m", Queue: "low",
 		Help: "returns held leads to their pools when the pools' reclaim rules say so, and reminds owners before",
 		Handle: func(ctx context.Context, _ []byte) error {
 			res, err := s.RunReclaim(ctx)

@@ -293,7 +293,7 @@ func newAuthzWorld(t *testing.T, a *app) *authzWorld {
 			t.Fatal(err)
 		}
 		l, err := a.merchant.CreateLead(ctx, rep, merchant.NewLead{Name: "authz shop " + login, Category: "餐饮",
-			Lat: 31.23, Lng: 121.47, Phone: fmt.Sprintf("1390000%04d", i), City: "上海"})
+			Lat: 31.23 + float64(i)*0.01, Lng: 121.47, Phone: fmt.Sprintf("1390000%04d", i), City: "上海"})
 		if err != nil {
 			t.Fatal(err)
 		}

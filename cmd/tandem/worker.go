@@ -40,6 +40,7 @@ second scheduler for a moment (a rolling update) enqueues nothing twice.
 
 Periodic tasks (schedule in Asia/Shanghai):
   platform:cleanup   @hourly   delete outbox rows sent over 7 days ago and idempotency keys past their 24 h
+  merchant:reclaim   @every 30m   return held leads to their pools by the pools' reclaim rules; remind owners before, once
 `
 
 func workerCmd() *cobra.Command {

@@ -105,3 +105,6 @@ LIMIT sqlc.arg(max_rows);
 
 -- name: ListReminders :many
 SELECT * FROM merchant.reclaim_reminders WHERE owner_id = $1 ORDER BY due_on, lead_id;
+
+-- name: GetPoolByUnit :one
+SELECT * FROM merchant.pools WHERE org_unit_id IS NOT DISTINCT FROM sqlc.narg(org_unit_id)::uuid;

@@ -23,7 +23,7 @@ func (q *Queries) CountAcceptedVisits(ctx context.Context, leadID uuid.UUID) (in
 }
 
 const listVisibleLeads = `-- name: ListVisibleLeads :many
-SELECT id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at FROM merchant.leads
+SELECT id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no FROM merchant.leads
 WHERE ((owner_id IS NOT NULL AND ($1::bool
         OR owner_id = ANY($2::uuid[])
         OR org_unit_id = ANY($3::uuid[])))
@@ -105,6 +105,7 @@ func (q *Queries) ListVisibleLeads(ctx context.Context, arg ListVisibleLeadsPara
 			&i.ProtectedUntil,
 			&i.ClaimedAt,
 			&i.LastFollowUpAt,
+			&i.LicenceNo,
 		); err != nil {
 			return nil, err
 		}

@@ -23,6 +23,14 @@ type MerchantContract struct {
 	SignedAt        time.Time
 }
 
+type MerchantDuplicateOverride struct {
+	LeadID   uuid.UUID
+	OfLeadID uuid.UUID
+	Reason   string
+	ByUser   uuid.UUID
+	At       time.Time
+}
+
 type MerchantFollowUp struct {
 	ID       uuid.UUID
 	LeadID   uuid.UUID
@@ -54,6 +62,7 @@ type MerchantLead struct {
 	ProtectedUntil *time.Time
 	ClaimedAt      *time.Time
 	LastFollowUpAt *time.Time
+	LicenceNo      *string
 }
 
 type MerchantLeadOwnerHistory struct {

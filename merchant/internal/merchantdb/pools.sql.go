@@ -119,6 +119,30 @@ func (q *Queries) GetPool(ctx context.Context, id uuid.UUID) (MerchantPool, erro
 	return i, err
 }
 
+const getPoolByUnit = `-- name: GetPoolByUnit :one
+SELECT id, org_unit_id, name, holding_cap, daily_quota, cooldown_days, protect_hours, reclaim_followup_days, reclaim_unsigned_days, remind_days, created_at, updated_at FROM merchant.pools WHERE org_unit_id IS NOT DISTINCT FROM $1::uuid
+`
+
+func (q *Queries) GetPoolByUnit(ctx context.Context, orgUnitID uuid.NullUUID) (MerchantPool, error) {
+	row := q.db.QueryRow(ctx, getPoolByUnit, orgUnitID)
+	var i MerchantPool
+	err := row.Scan(
+		&i.ID,
+		&i.OrgUnitID,
+		&i.Name,
+		&i.HoldingCap,
+		&i.DailyQuota,
+		&i.CooldownDays,
+		&i.ProtectHours,
+		&i.ReclaimFollowupDays,
+		&i.ReclaimUnsignedDays,
+		&i.RemindDays,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const insertLeadInPool = `-- name: InsertLeadInPool :exec
 INSERT INTO merchant.leads (id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id,
     stage, created_by, created_at, updated_at, pool_id)
@@ -210,7 +234,7 @@ func (q *Queries) LastHeldSince(ctx context.Context, arg LastHeldSinceParams) (t
 }
 
 const listHeldBy = `-- name: ListHeldBy :many
-SELECT id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at FROM merchant.leads WHERE owner_id = $1 AND stage NOT IN ('live', 'lost') ORDER BY id
+SELECT id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no FROM merchant.leads WHERE owner_id = $1 AND stage NOT IN ('live', 'lost') ORDER BY id
 `
 
 func (q *Queries) ListHeldBy(ctx context.Context, ownerID uuid.NullUUID) ([]MerchantLead, error) {
@@ -243,6 +267,7 @@ func (q *Queries) ListHeldBy(ctx context.Context, ownerID uuid.NullUUID) ([]Merc
 			&i.ProtectedUntil,
 			&i.ClaimedAt,
 			&i.LastFollowUpAt,
+			&i.LicenceNo,
 		); err != nil {
 			return nil, err
 		}
@@ -450,7 +475,7 @@ const moveOwner = `-- name: MoveOwner :one
 UPDATE merchant.leads SET owner_id = $1, org_unit_id = $2, claimed_at = $3::timestamptz,
     updated_at = $3
 WHERE id = $4 AND owner_id = $5
-RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at
+RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no
 `
 
 type MoveOwnerParams struct {
@@ -492,6 +517,7 @@ func (q *Queries) MoveOwner(ctx context.Context, arg MoveOwnerParams) (MerchantL
 		&i.ProtectedUntil,
 		&i.ClaimedAt,
 		&i.LastFollowUpAt,
+		&i.LicenceNo,
 	)
 	return i, err
 }
@@ -520,7 +546,7 @@ UPDATE merchant.leads l SET owner_id = NULL, org_unit_id = p.org_unit_id, claime
     protected_until = $1, updated_at = $2
 FROM merchant.pools p
 WHERE l.id = $3 AND l.owner_id = $4 AND p.id = l.pool_id
-RETURNING l.id, l.name, l.category, l.address, l.lat, l.lng, l.phone_raw, l.phone, l.city, l.owner_id, l.org_unit_id, l.stage, l.created_by, l.created_at, l.updated_at, l.pool_id, l.locked, l.protected_until, l.claimed_at, l.last_follow_up_at
+RETURNING l.id, l.name, l.category, l.address, l.lat, l.lng, l.phone_raw, l.phone, l.city, l.owner_id, l.org_unit_id, l.stage, l.created_by, l.created_at, l.updated_at, l.pool_id, l.locked, l.protected_until, l.claimed_at, l.last_follow_up_at, l.licence_no
 `
 
 type ReturnToPoolParams struct {
@@ -560,12 +586,13 @@ func (q *Queries) ReturnToPool(ctx context.Context, arg ReturnToPoolParams) (Mer
 		&i.ProtectedUntil,
 		&i.ClaimedAt,
 		&i.LastFollowUpAt,
+		&i.LicenceNo,
 	)
 	return i, err
 }
 
 const setLocked = `-- name: SetLocked :one
-UPDATE merchant.leads SET locked = $2, updated_at = $3 WHERE id = $1 RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at
+UPDATE merchant.leads SET locked = $2, updated_at = $3 WHERE id = $1 RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no
 `
 
 type SetLockedParams struct {
@@ -598,6 +625,7 @@ func (q *Queries) SetLocked(ctx context.Context, arg SetLockedParams) (MerchantL
 		&i.ProtectedUntil,
 		&i.ClaimedAt,
 		&i.LastFollowUpAt,
+		&i.LicenceNo,
 	)
 	return i, err
 }
@@ -606,7 +634,7 @@ const takeFromPool = `-- name: TakeFromPool :one
 UPDATE merchant.leads SET owner_id = $1, org_unit_id = $2, claimed_at = $3::timestamptz,
     protected_until = NULL, updated_at = $3
 WHERE id = $4 AND owner_id IS NULL
-RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at
+RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no
 `
 
 type TakeFromPoolParams struct {
@@ -646,6 +674,7 @@ func (q *Queries) TakeFromPool(ctx context.Context, arg TakeFromPoolParams) (Mer
 		&i.ProtectedUntil,
 		&i.ClaimedAt,
 		&i.LastFollowUpAt,
+		&i.LicenceNo,
 	)
 	return i, err
 }
