@@ -57,7 +57,12 @@ func TestDedupPhoneLicenceNameNearby(t *testing.T) {
 		in    merchant.NewLead
 	}{
 		{"phone", func() merchant.NewLead { n := far(first); n.LicenceNo = ""; n.Phone = "+86 21 6288 0000"; return n }()},
-		{"licence_no", func() merchant.NewLead { n := far(first); n.Phone = "13900001111"; n.LicenceNo = "91350100m000100y43"; return n }()},
+		{"licence_no", func() merchant.NewLead {
+			n := far(first)
+			n.Phone = "13900001111"
+			n.LicenceNo = "91350100m000100y43"
+			return n
+		}()},
 		{"name", func() merchant.NewLead {
 			n := first
 			n.Name, n.Phone, n.LicenceNo, n.Lat = "静安咖啡 Jingan Coffee", "13900002222", "", first.Lat+0.001 // ~110 m

@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tandemcrm/tandem/shared/domain"
+	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/httpx"
 	"github.com/tandemcrm/tandem/shared/identity"
 )
@@ -136,9 +137,9 @@ func (h api) postRelease(c *gin.Context, p *identity.Principal) error {
 }
 
 type checkInRequest struct {
-	Lat  float64 `json:"lat"`
-	Lng  float64 `json:"lng"`
-	Note string  `json:"note"`
+	Lat  *float64 `json:"lat"`
+	Lng  *float64 `json:"lng"`
+	Note string   `json:"note"`
 }
 
 func (h api) postCheckIn(c *gin.Context, p *identity.Principal) error {
@@ -146,8 +147,15 @@ func (h api) postCheckIn(c *gin.Context, p *identity.Principal) error {
 	if err := httpx.BindJSON(c, &r); err != nil {
 		return err
 	}
+	// A check-in without coordinates is a missing field, not a visit at 0°, 0°.
+	if r.Lat == nil {
+		return errs.Invalidf("lat", "lat is required: where the rep stands")
+	}
+	if r.Lng == nil {
+		return errs.Invalidf("lng", "lng is required: where the rep stands")
+	}
 	return withLead(c, http.StatusCreated, func(id uuid.UUID) (Visit, error) {
-		return h.svc.CheckIn(c.Request.Context(), p, id, CheckIn(r))
+		return h.svc.CheckIn(c.Request.Context(), p, id, CheckIn{Lat: *r.Lat, Lng: *r.Lng, Note: r.Note})
 	})
 }
 

@@ -2,6 +2,7 @@ package merchant
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -26,6 +27,43 @@ func (s *Service) mountPoolAPI(rt domain.Routers) {
 	g.POST("/leads/:id/lock", identity.Handle(h.postLock))
 	g.POST("/reps/:id/hand-over", identity.Require(identity.PermLeadAssign), identity.Handle(h.postHandOver))
 	g.GET("/reminders", identity.Handle(h.listReminders))
+	g.PATCH("/leads/:id", identity.Handle(h.patchLead))
+	g.GET("/leads/:id/timeline", identity.Handle(h.getTimeline))
+	g.GET("/duplicates", identity.Handle(h.getDuplicates))
+}
+
+func (h api) patchLead(c *gin.Context, p *identity.Principal) error {
+	var r LeadPatch
+	if err := httpx.BindJSON(c, &r); err != nil {
+		return err
+	}
+	return withLead(c, http.StatusOK, func(id uuid.UUID) (Lead, error) { return h.svc.EditLead(c.Request.Context(), p, id, r) })
+}
+
+func (h api) getTimeline(c *gin.Context, p *identity.Principal) error {
+	return withLead(c, http.StatusOK, func(id uuid.UUID) (gin.H, error) {
+		t, err := h.svc.Timeline(c.Request.Context(), p, id)
+		return gin.H{"items": t}, err
+	})
+}
+
+func (h api) getDuplicates(c *gin.Context, p *identity.Principal) error {
+	in := NewLead{Name: c.Query("name"), Phone: c.Query("phone"), LicenceNo: c.Query("licence_no")}
+	for name, dst := range map[string]*float64{"lat": &in.Lat, "lng": &in.Lng} {
+		if v := c.Query(name); v != "" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return errs.Invalidf(name, "%s is a number", name)
+			}
+			*dst = f
+		}
+	}
+	ds, err := h.svc.CheckDuplicates(c.Request.Context(), p, in)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"items": ds})
+	return nil
 }
 
 // leadFilter reads ListLeads' filters from the query string.

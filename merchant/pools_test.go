@@ -3,6 +3,7 @@ package merchant_test
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"testing"
 	"time"
 
@@ -413,3 +414,5 @@ func TestNoRoleSeesNothing(t *testing.T) {
 		t.Fatalf("claim: %v", err)
 	}
 }
+
+func urlq(s string) string { return url.QueryEscape(s) }

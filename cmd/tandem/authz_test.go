@@ -194,6 +194,19 @@ var authzTable = []authzRow{
 	{"finance", "POST", "/api/v1/merchant/reps/{user:sh1.rep}/hand-over", `{"reason":"x"}`, 403, nil},
 	{"sh1.rep", "GET", "/api/v1/merchant/reminders", "", 200, nil},
 	{"finance", "GET", "/api/v1/merchant/reminders", "", 403, nil},
+	{"sh1.rep", "PATCH", "/api/v1/merchant/leads/{lead:sh1.rep}", `{"address":"人民广场1号"}`, 200, nil},
+	{"sh2.rep", "PATCH", "/api/v1/merchant/leads/{lead:sh1.rep}", `{"address":"x"}`, 404, code("merchant.lead_not_found")}, // same city, other team
+	{"hz1.rep", "PATCH", "/api/v1/merchant/leads/{lead:sh1.rep}", `{"address":"x"}`, 404, code("merchant.lead_not_found")},
+	{"sh1.lead", "PATCH", "/api/v1/merchant/leads/{lead:sh1.rep}", `{"address":"人民广场2号"}`, 200, nil},
+	{"finance", "PATCH", "/api/v1/merchant/leads/{lead:sh1.rep}", `{"address":"x"}`, 404, nil},
+	{"shop.owner", "PATCH", "/api/v1/merchant/leads/{lead:sh1.rep}", `{"address":"x"}`, 404, nil},
+	{"sh1.lead", "GET", "/api/v1/merchant/leads/{lead:sh1.rep}/timeline", "", 200, nil},
+	{"sh.manager", "GET", "/api/v1/merchant/leads/{lead:sh1.rep}/timeline", "", 200, nil},
+	{"hz.lead", "GET", "/api/v1/merchant/leads/{lead:sh1.rep}/timeline", "", 404, nil},
+	{"finance", "GET", "/api/v1/merchant/leads/{lead:sh1.rep}/timeline", "", 404, nil},
+	{"hz1.rep", "GET", "/api/v1/merchant/duplicates?phone=13900000000", "", 200, nil}, // who holds it, across scopes
+	{"finance", "GET", "/api/v1/merchant/duplicates?phone=13900000000", "", 403, nil},
+	{"shop.owner", "GET", "/api/v1/merchant/duplicates?phone=13900000000", "", 403, nil},
 }
 
 type authzRow struct {

@@ -7,6 +7,7 @@ package merchantdb
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -149,4 +150,67 @@ func (q *Queries) MemberPoolIDs(ctx context.Context, arg MemberPoolIDsParams) ([
 		return nil, err
 	}
 	return items, nil
+}
+
+const updateLeadDetails = `-- name: UpdateLeadDetails :one
+UPDATE merchant.leads SET name = $1, category = $2, address = $3,
+    lat = $4, lng = $5, phone_raw = $6, phone = $7, city = $8,
+    licence_no = $9, updated_at = $10
+WHERE id = $11
+RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no
+`
+
+type UpdateLeadDetailsParams struct {
+	Name      string
+	Category  string
+	Address   string
+	Lat       float64
+	Lng       float64
+	PhoneRaw  string
+	Phone     string
+	City      string
+	LicenceNo *string
+	At        time.Time
+	ID        uuid.UUID
+}
+
+func (q *Queries) UpdateLeadDetails(ctx context.Context, arg UpdateLeadDetailsParams) (MerchantLead, error) {
+	row := q.db.QueryRow(ctx, updateLeadDetails,
+		arg.Name,
+		arg.Category,
+		arg.Address,
+		arg.Lat,
+		arg.Lng,
+		arg.PhoneRaw,
+		arg.Phone,
+		arg.City,
+		arg.LicenceNo,
+		arg.At,
+		arg.ID,
+	)
+	var i MerchantLead
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Category,
+		&i.Address,
+		&i.Lat,
+		&i.Lng,
+		&i.PhoneRaw,
+		&i.Phone,
+		&i.City,
+		&i.OwnerID,
+		&i.OrgUnitID,
+		&i.Stage,
+		&i.CreatedBy,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.PoolID,
+		&i.Locked,
+		&i.ProtectedUntil,
+		&i.ClaimedAt,
+		&i.LastFollowUpAt,
+		&i.LicenceNo,
+	)
+	return i, err
 }
