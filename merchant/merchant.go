@@ -107,6 +107,7 @@ func (s *Service) Register(r *domain.Registry) {
 	r.Routes(s.mountAPI)
 	r.Routes(s.mountPoolAPI)
 	r.Schedule(s.reclaimTask())
+	r.Pages(s.leadPages())
 }
 
 func (s *Service) now() time.Time { return s.clock.Now().UTC() }

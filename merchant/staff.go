@@ -22,6 +22,9 @@ type StaffMember struct {
 // Staff looks users up; declared here, satisfied in cmd/tandem by IdentityStaff.
 type Staff interface {
 	StaffMember(ctx context.Context, id uuid.UUID) (StaffMember, error)
+	// Reps lists the sales reps p may see (identity's own scope of identity.user.read),
+	// for a manager choosing whom to assign to.
+	Reps(ctx context.Context, p *identity.Principal) ([]StaffMember, error)
 }
 
 // IdentityStaff satisfies Staff with shared/identity, read as the system.
@@ -47,6 +50,21 @@ func (s IdentityStaff) StaffMember(ctx context.Context, id uuid.UUID) (StaffMemb
 		}
 	}
 	return m, nil
+}
+
+// Reps lists the enabled sales reps in p's scope of identity.user.read.
+func (s IdentityStaff) Reps(ctx context.Context, p *identity.Principal) ([]StaffMember, error) {
+	users, _, err := s.Users.ListUsers(ctx, p, identity.UserFilter{Role: identity.RoleSalesRep, Limit: 200})
+	if err != nil {
+		return nil, fmt.Errorf("reps: %w", err)
+	}
+	var out []StaffMember
+	for _, u := range users {
+		if !u.Disabled {
+			out = append(out, StaffMember{ID: u.ID, Name: u.DisplayName, OrgUnitID: u.OrgUnitID.UUID})
+		}
+	}
+	return out, nil
 }
 
 // member looks a user up through the port; without one (some tests) the id stands in.
