@@ -37,6 +37,8 @@ type AssignOutcome struct {
 	Lead    *Lead     `json:"lead,omitempty"` // when assigned
 	Code    string    `json:"code,omitempty"` // when refused
 	Message string    `json:"message,omitempty"`
+	// Params are a rule's numbers when a rule refused (see Refusal).
+	Params map[string]any `json:"params,omitempty"`
 }
 
 // Assign gives each lead to the rep to, each in its own transaction: one refusal (a
@@ -67,6 +69,10 @@ func (s *Service) Assign(ctx context.Context, p *identity.Principal, leadIDs []u
 		o := AssignOutcome{LeadID: id}
 		if e := errs.As(err); e != nil && e.Kind != errs.KindInternal {
 			o.Code, o.Message = e.Code, e.Message
+			var r *Refusal
+			if errors.As(err, &r) {
+				o.Params = r.Params
+			}
 		} else if err != nil {
 			return nil, err
 		} else {

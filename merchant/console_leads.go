@@ -403,7 +403,7 @@ func (pg leadPages) postAssign(c *gin.Context, v *web.View) error {
 	}
 	for _, o := range out {
 		if o.Code != "" {
-			return pg.w.Rerender(c, v, errs.E(errs.KindConflict, o.Code, o.Message), pg.board)
+			return pg.w.Rerender(c, v, says(v, &Refusal{Err: errs.E(errs.KindConflict, o.Code, o.Message), Params: o.Params}), pg.board)
 		}
 	}
 	return pg.w.Redirect(c, "/leads/board", "leads.assigned")
