@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"testing"
 	"time"
 
@@ -294,6 +295,14 @@ func TestAssignTransferHistoryAndScope(t *testing.T) {
 	wantCode(t, err, "merchant.lead_not_found")
 	_, err = w.svc.GetLead(w.ctx, tl, ls[0].ID)
 	wantCode(t, err, "merchant.lead_not_found") // it went with the rep to team 2
+	// Policy: the lead's visits and timeline go with it: the new owner sees the former
+	// owner's check-in, the former owner sees nothing of the lead any more.
+	_, err = w.svc.Timeline(w.ctx, rep, ls[0].ID)
+	wantCode(t, err, "merchant.lead_not_found")
+	tl2 := must[[]merchant.TimelineEntry](t)(w.svc.Timeline(w.ctx, w.p(t, "sh2.rep"), ls[0].ID))
+	if !slices.ContainsFunc(tl2, func(e merchant.TimelineEntry) bool { return e.Kind == "check_in" && e.By == rep.User.ID }) {
+		t.Fatalf("the new owner does not see the visit: %+v", tl2)
+	}
 	hist := must[[]merchant.OwnerChange](t)(w.svc.OwnerHistory(w.ctx, mgr, ls[0].ID))
 	events := []string{}
 	for _, h := range hist {
@@ -416,3 +425,26 @@ func TestNoRoleSeesNothing(t *testing.T) {
 }
 
 func urlq(s string) string { return url.QueryEscape(s) }
+
+// Policy: a lead belongs to the pool of the unit it was created in, whatever other
+// pools its creator or owner is a member of, and goes back there when released.
+func TestPolicyALeadKeepsItsPool(t *testing.T) {
+	t.Parallel()
+	w, _ := poolWorld(t, merchant.Config{})
+	team1 := myPool(t, w, "sh1.rep")
+	sh2 := w.p(t, "sh2.rep")
+	must[struct{}](t)(struct{}{}, w.svc.SetPoolMember(w.ctx, w.p(t, "admin"), team1.ID, sh2.User.ID, "member"))
+	own := leads(t, w, "sh2.rep", 1100, 1)[0]
+	if own.PoolID == team1.ID || own.PoolID != myPool(t, w, "sh2.rep").ID {
+		t.Fatalf("sh2.rep's lead went to pool %s", own.PoolID)
+	}
+	l := leads(t, w, "sh1.rep", 1110, 1)[0]
+	held := must[merchant.Lead](t)(w.svc.Claim(w.ctx, sh2, l.ID))
+	if *held.OrgUnitID != sh2.User.OrgUnitID.UUID || held.PoolID != team1.ID {
+		t.Fatalf("held: %+v", held)
+	}
+	back := must[merchant.Lead](t)(w.svc.Release(w.ctx, sh2, l.ID, "not my area"))
+	if back.PoolID != team1.ID || *back.OrgUnitID != *team1.OrgUnitID {
+		t.Fatalf("released into %+v", back)
+	}
+}
