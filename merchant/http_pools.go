@@ -30,6 +30,49 @@ func (s *Service) mountPoolAPI(rt domain.Routers) {
 	g.PATCH("/leads/:id", identity.Handle(h.patchLead))
 	g.GET("/leads/:id/timeline", identity.Handle(h.getTimeline))
 	g.GET("/duplicates", identity.Handle(h.getDuplicates))
+	g.POST("/imports", identity.Require(identity.PermLeadWrite), identity.Handle(h.postImport))
+	g.GET("/imports/:id", identity.Handle(h.getImport))
+}
+
+func (h api) postImport(c *gin.Context, p *identity.Principal) error {
+	fh, err := c.FormFile("file")
+	if err != nil {
+		return errs.Invalidf("file", "send the file as multipart form field \"file\"")
+	}
+	var pool uuid.UUID
+	if v := c.PostForm("pool_id"); v != "" {
+		if pool, err = uuid.Parse(v); err != nil {
+			return errs.Invalidf("pool_id", "pool_id is a uuid")
+		}
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return errs.Invalidf("file", "the file cannot be read")
+	}
+	defer f.Close()
+	rep, err := h.svc.ImportLeads(c.Request.Context(), p, pool, fh.Filename, f)
+	if err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	if rep.Repeated {
+		status = http.StatusOK
+	}
+	c.JSON(status, rep)
+	return nil
+}
+
+func (h api) getImport(c *gin.Context, p *identity.Principal) error {
+	id, err := httpx.PathID(c, "merchant.import")
+	if err != nil {
+		return err
+	}
+	rep, err := h.svc.GetImport(c.Request.Context(), p, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, rep)
+	return nil
 }
 
 func (h api) patchLead(c *gin.Context, p *identity.Principal) error {

@@ -207,6 +207,11 @@ var authzTable = []authzRow{
 	{"hz1.rep", "GET", "/api/v1/merchant/duplicates?phone=13900000000", "", 200, nil}, // who holds it, across scopes
 	{"finance", "GET", "/api/v1/merchant/duplicates?phone=13900000000", "", 403, nil},
 	{"shop.owner", "GET", "/api/v1/merchant/duplicates?phone=13900000000", "", 403, nil},
+	{"finance", "POST", "/api/v1/merchant/imports", `{}`, 403, nil},
+	{"shop.owner", "POST", "/api/v1/merchant/imports", `{}`, 403, nil},
+	{"sh1.rep", "POST", "/api/v1/merchant/imports", `{}`, 400, code("invalid_input")}, // a file is a multipart upload
+	{"sh1.lead", "GET", "/api/v1/merchant/imports/0190a6b2-0000-7000-8000-000000000000", "", 404, code("merchant.import_not_found")},
+	{"finance", "GET", "/api/v1/merchant/imports/0190a6b2-0000-7000-8000-000000000000", "", 403, nil},
 }
 
 type authzRow struct {

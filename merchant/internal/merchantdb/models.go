@@ -41,6 +41,21 @@ type MerchantFollowUp struct {
 	At       time.Time
 }
 
+type MerchantImport struct {
+	ID        uuid.UUID
+	PoolID    uuid.UUID
+	Sha256    string
+	FileName  string
+	State     string
+	TotalRows int32
+	DoneRows  int32
+	Imported  int32
+	Problems  []byte
+	ByUser    uuid.UUID
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
 type MerchantLead struct {
 	ID             uuid.UUID
 	Name           string
