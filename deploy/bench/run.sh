@@ -44,6 +44,11 @@ echo
 reconciliation/bench.sh 1000000
 echo
 
+echo "## B-CRM pools (dedup with 1M leads, import with dedup, 200 reps claiming at once; the rules checked after)"
+echo
+$BIN bench pools --leads 1000000 --import-rows 100000 --claimers 200 --seconds 10
+echo
+
 echo "## HTTP under load (wrk -t2 -c64 -d10s, loopback)"
 echo
 port=18080
