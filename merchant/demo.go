@@ -116,7 +116,26 @@ func Demo(ctx context.Context, s *Service, a DemoActors) (DemoResult, error) {
 			return res, fmt.Errorf("demo shop %s: %w", shop.lead.Name, err)
 		}
 	}
+	if err := demoPoolRules(ctx, s, a.Rep); err != nil {
+		return res, err
+	}
 	return res, nil
+}
+
+// demoPoolRules gives the rep's pool the rules of a typical city team: 30 open leads,
+// 10 claims a day, a week's cooldown, reclaim after 15 days without a follow-up or 60
+// unsigned, a reminder 3 days before. Set by the system, as an administrator would.
+func demoPoolRules(ctx context.Context, s *Service, rep *identity.Principal) error {
+	pool, err := s.ensurePool(ctx, merchantdb.New(s.db), rep.User.OrgUnitID, rep.User.ID)
+	if err != nil {
+		return fmt.Errorf("demo pool: %w", err)
+	}
+	_, err = s.SetPoolRules(ctx, identity.System(), pool.ID, pool.Name, PoolRules{HoldingCap: 30, DailyQuota: 10, CooldownDays: 7,
+		ReclaimFollowUpDays: 15, ReclaimUnsignedDays: 60, RemindDays: 3})
+	if err != nil {
+		return fmt.Errorf("demo pool rules: %w", err)
+	}
+	return nil
 }
 
 // demoWalk takes one lead from wherever it is to its goal.

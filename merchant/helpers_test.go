@@ -2,6 +2,7 @@ package merchant_test
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -86,10 +87,16 @@ func must[T any](t *testing.T) func(T, error) T {
 	}
 }
 
-// shop is a valid lead at People's Square, Shanghai, with a distinct phone.
+// shop is a valid lead north of People's Square, Shanghai, with a distinct phone;
+// shops whose phones differ in the last four digits stand ~280 m apart per step, so
+// that the same name is no duplicate (dedup's radius is 200 m).
 func shop(phone string) merchant.NewLead {
+	step := 0
+	if n := len(phone); n >= 4 {
+		step, _ = strconv.Atoi(phone[n-4:])
+	}
 	return merchant.NewLead{Name: "测试店 Test shop", Category: "restaurant", Address: "人民广场",
-		Lat: 31.2304, Lng: 121.4737, Phone: phone, City: "上海"}
+		Lat: 31.2304 + float64(step)*0.0025, Lng: 121.4737, Phone: phone, City: "上海"}
 }
 
 // auditCount counts the audit entries of an action.

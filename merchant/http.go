@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tandemcrm/tandem/shared/domain"
+	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/httpx"
 	"github.com/tandemcrm/tandem/shared/identity"
 )
@@ -45,11 +46,12 @@ func (s *Service) mountAPI(rt domain.Routers) {
 }
 
 func (h api) leads(c *gin.Context, p *identity.Principal, poolOnly bool) error {
-	cursor, limit, err := httpx.Cursor(c)
+	f, err := leadFilter(c)
 	if err != nil {
 		return err
 	}
-	leads, next, err := h.svc.ListLeads(c.Request.Context(), p, LeadFilter{PoolOnly: poolOnly || c.Query("pool") == "true", After: cursor, Limit: limit})
+	f.PoolOnly = f.PoolOnly || poolOnly
+	leads, next, err := h.svc.ListLeads(c.Request.Context(), p, f)
 	if err != nil {
 		return err
 	}
@@ -68,6 +70,9 @@ type leadRequest struct {
 	Lng      float64 `json:"lng"`
 	Phone    string  `json:"phone" maxlen:"32"`
 	City     string  `json:"city" maxlen:"50"`
+	// LicenceNo and OverrideReason: see NewLead.
+	LicenceNo      string `json:"licence_no" maxlen:"18"`
+	OverrideReason string `json:"override_reason" maxlen:"500"`
 }
 
 func (h api) postLead(c *gin.Context, p *identity.Principal) error {
@@ -137,9 +142,9 @@ func (h api) postRelease(c *gin.Context, p *identity.Principal) error {
 }
 
 type checkInRequest struct {
-	Lat  float64 `json:"lat"`
-	Lng  float64 `json:"lng"`
-	Note string  `json:"note" maxlen:"1000"`
+	Lat  *float64 `json:"lat"`
+	Lng  *float64 `json:"lng"`
+	Note string   `json:"note" maxlen:"1000"`
 }
 
 func (h api) postCheckIn(c *gin.Context, p *identity.Principal) error {
@@ -147,8 +152,15 @@ func (h api) postCheckIn(c *gin.Context, p *identity.Principal) error {
 	if err := httpx.BindJSON(c, &r); err != nil {
 		return err
 	}
+	// A check-in without coordinates is a missing field, not a visit at 0°, 0°.
+	if r.Lat == nil {
+		return errs.Invalidf("lat", "lat is required: where the rep stands")
+	}
+	if r.Lng == nil {
+		return errs.Invalidf("lng", "lng is required: where the rep stands")
+	}
 	return withLead(c, http.StatusCreated, func(id uuid.UUID) (Visit, error) {
-		return h.svc.CheckIn(c.Request.Context(), p, id, CheckIn(r))
+		return h.svc.CheckIn(c.Request.Context(), p, id, CheckIn{Lat: *r.Lat, Lng: *r.Lng, Note: r.Note})
 	})
 }
 

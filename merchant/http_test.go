@@ -68,9 +68,13 @@ func TestHTTPStory(t *testing.T) {
 	if code, field := errCode(body); st != http.StatusConflict || code != merchant.CodeDuplicate || field != "phone" {
 		t.Fatalf("duplicate: %d %v", st, body)
 	}
-	st, body = call("sh2.rep", "GET", "/api/v1/merchant/pool", nil)
+	st, body = call("sh1.lead", "GET", "/api/v1/merchant/pool", nil)
 	if items := body["items"].([]any); st != http.StatusOK || len(items) != 1 {
 		t.Fatalf("pool: %d %v", st, body)
+	}
+	// Another team's rep does not see team 1's pool (issue 12: pools per org unit).
+	if st, body = call("sh2.rep", "GET", "/api/v1/merchant/pool", nil); st != http.StatusOK || len(body["items"].([]any)) != 0 {
+		t.Fatalf("other team's pool: %d %v", st, body)
 	}
 	if st, body = call("sh1.rep", "POST", "/api/v1/merchant/leads/"+id+"/claim", nil); st != http.StatusOK || body["phone"] != "+86 138-0013-8000" {
 		t.Fatalf("claim: %d %v", st, body)

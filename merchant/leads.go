@@ -2,8 +2,8 @@ package merchant
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,13 +28,21 @@ type Lead struct {
 	Lng       float64    `json:"lng"`
 	Phone     string     `json:"phone"`
 	City      string     `json:"city"`
-	OwnerID   *uuid.UUID `json:"owner_id"` // null while in the public pool
+	LicenceNo string     `json:"licence_no,omitempty"`
+	OwnerID   *uuid.UUID `json:"owner_id"` // null while in the pool
 	OrgUnitID *uuid.UUID `json:"org_unit_id"`
+	PoolID    uuid.UUID  `json:"pool_id"` // the pool it belongs to, and goes back to
 	InPool    bool       `json:"in_pool"`
+	Locked    bool       `json:"locked"`
 	Stage     Stage      `json:"stage"`
-	CreatedBy uuid.UUID  `json:"created_by"`
-	CreatedAt time.Time  `json:"created_at"`
-	UpdatedAt time.Time  `json:"updated_at"`
+	ClaimedAt *time.Time `json:"claimed_at"`
+	// ReclaimOn is the day (Asia/Shanghai) the pool's rules take a held lead back,
+	// and DaysLeft the calendar days until then; null when no rule applies.
+	ReclaimOn *string   `json:"reclaim_on"`
+	DaysLeft  *int      `json:"days_left"`
+	CreatedBy uuid.UUID `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // NewLead is what CreateLead takes.
@@ -46,6 +54,10 @@ type NewLead struct {
 	Lng      float64
 	Phone    string
 	City     string
+	// LicenceNo is the business licence number (统一社会信用代码), optional.
+	LicenceNo string
+	// OverrideReason creates a similar-name duplicate anyway (managers only).
+	OverrideReason string
 }
 
 func (in *NewLead) validate() error {
@@ -89,13 +101,23 @@ func leadView(p *identity.Principal, l merchantdb.MerchantLead) Lead {
 		phone = phonenum.Mask(l.Phone)
 	}
 	return Lead{ID: l.ID, Name: l.Name, Category: l.Category, Address: l.Address, Lat: l.Lat, Lng: l.Lng,
-		Phone: phone, City: l.City, OwnerID: ptr(l.OwnerID), OrgUnitID: ptr(l.OrgUnitID), InPool: !l.OwnerID.Valid,
-		Stage: Stage(l.Stage), CreatedBy: l.CreatedBy, CreatedAt: l.CreatedAt.UTC(), UpdatedAt: l.UpdatedAt.UTC()}
+		Phone: phone, City: l.City, LicenceNo: deref(l.LicenceNo), OwnerID: ptr(l.OwnerID), OrgUnitID: ptr(l.OrgUnitID), PoolID: l.PoolID, InPool: !l.OwnerID.Valid,
+		Locked: l.Locked, Stage: Stage(l.Stage), ClaimedAt: utcPtr(l.ClaimedAt), CreatedBy: l.CreatedBy, CreatedAt: l.CreatedAt.UTC(), UpdatedAt: l.UpdatedAt.UTC()}
 }
 
-// CreateLead adds a shop lead to the public pool of the creator's org unit. A lead
-// whose normalised phone is already known is refused (409 merchant.lead_duplicate),
-// naming the existing lead and its owner; the unique index decides concurrent creates.
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// CreateLead adds a shop lead to the pool of the creator's org unit. A shop that
+// duplicates an existing one (dedup.go) is refused with 409 merchant.lead_duplicate,
+// saying who holds it; a manager (merchant.lead.assign) may create a similar-name
+// duplicate anyway with OverrideReason, audited; a phone or licence number is never
+// held twice (the unique indexes decide concurrent creates).
 func (s *Service) CreateLead(ctx context.Context, p *identity.Principal, in NewLead) (Lead, error) {
 	if err := principal(p); err != nil {
 		return Lead{}, err
@@ -106,28 +128,63 @@ func (s *Service) CreateLead(ctx context.Context, p *identity.Principal, in NewL
 	if err := in.validate(); err != nil {
 		return Lead{}, err
 	}
-	phone, err := phonenum.Normalize("phone", in.Phone)
+	phone, err := normalizePhone(in.Phone)
 	if err != nil {
 		return Lead{}, err
+	}
+	var licence *string
+	if strings.TrimSpace(in.LicenceNo) != "" {
+		lic, err := NormalizeLicence(in.LicenceNo)
+		if err != nil {
+			return Lead{}, err
+		}
+		licence = &lic
+	}
+	override := strings.TrimSpace(in.OverrideReason)
+	if override != "" && !p.Can(identity.PermLeadAssign) {
+		return Lead{}, errs.E(errs.KindForbidden, "identity.forbidden", "only managers (merchant.lead.assign) create a duplicate anyway")
 	}
 	now := s.now()
 	row := merchantdb.MerchantLead{ID: newID(), Name: in.Name, Category: in.Category, Address: in.Address,
 		Lat: in.Lat, Lng: in.Lng, PhoneRaw: strings.TrimSpace(in.Phone), Phone: phone, City: in.City,
-		OrgUnitID: p.User.OrgUnitID, Stage: string(StageLead), CreatedBy: p.User.ID, CreatedAt: now, UpdatedAt: now}
+		OrgUnitID: p.User.OrgUnitID, Stage: string(StageLead), CreatedBy: p.User.ID, CreatedAt: now, UpdatedAt: now, LicenceNo: licence}
 	err = s.inTx(ctx, func(tx pgx.Tx, q *merchantdb.Queries) error {
-		if dup, err := q.GetLeadByPhone(ctx, phone); err == nil {
-			return duplicate(dup)
-		} else if !errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("merchant: dedupe: %w", pg.Classify(err))
-		}
-		err := q.InsertLead(ctx, merchantdb.InsertLeadParams{ID: row.ID, Name: row.Name, Category: row.Category,
-			Address: row.Address, Lat: row.Lat, Lng: row.Lng, PhoneRaw: row.PhoneRaw, Phone: row.Phone, City: row.City,
-			OrgUnitID: row.OrgUnitID, Stage: row.Stage, CreatedBy: row.CreatedBy, CreatedAt: now})
+		pool, err := s.ensurePool(ctx, q, p.User.OrgUnitID, p.User.ID)
 		if err != nil {
 			return err
 		}
-		if err := q.InsertOwnerHistory(ctx, merchantdb.InsertOwnerHistoryParams{ID: newID(), LeadID: row.ID,
-			Event: "created", Reason: "created into the public pool", ByUser: p.User.ID, At: now}); err != nil {
+		row.PoolID = pool.ID
+		dups, err := s.findDuplicates(ctx, tx, candidate{phone: phone, licence: deref(licence), name: row.Name, lat: row.Lat, lng: row.Lng})
+		if err != nil {
+			return fmt.Errorf("merchant: dedupe: %w", pg.Classify(err))
+		}
+		for _, d := range dups {
+			if override == "" || d.Reason != DupNearby {
+				return duplicateError(d)
+			}
+		}
+		err = q.InsertLeadInPool(ctx, merchantdb.InsertLeadInPoolParams{ID: row.ID, Name: row.Name, Category: row.Category,
+			Address: row.Address, Lat: row.Lat, Lng: row.Lng, PhoneRaw: row.PhoneRaw, Phone: row.Phone, City: row.City,
+			OrgUnitID: row.OrgUnitID, Stage: row.Stage, CreatedBy: row.CreatedBy, CreatedAt: now, PoolID: row.PoolID})
+		if err != nil {
+			return err
+		}
+		if licence != nil {
+			if err := q.SetLicence(ctx, merchantdb.SetLicenceParams{ID: row.ID, LicenceNo: licence}); err != nil {
+				return err
+			}
+		}
+		for _, d := range dups {
+			if err := q.InsertDuplicateOverride(ctx, merchantdb.InsertDuplicateOverrideParams{LeadID: row.ID, OfLeadID: d.leadID,
+				Reason: override, ByUser: p.User.ID, At: now}); err != nil {
+				return err
+			}
+			if err := record(ctx, tx, p, "merchant.lead.duplicate_override", "merchant.lead", row.ID, nil,
+				map[string]any{"of_lead_id": d.leadID, "reason": override}); err != nil {
+				return err
+			}
+		}
+		if err := ownerChange(ctx, q, row.ID, EventCreated, uuid.Nil, uuid.Nil, "created into "+pool.Name, p.User.ID, now); err != nil {
 			return err
 		}
 		if err := q.InsertStageHistory(ctx, merchantdb.InsertStageHistoryParams{ID: newID(), LeadID: row.ID,
@@ -136,13 +193,13 @@ func (s *Service) CreateLead(ctx context.Context, p *identity.Principal, in NewL
 		}
 		return record(ctx, tx, p, "merchant.lead.create", "merchant.lead", row.ID, nil, leadView(p, row))
 	})
-	if pg.IsUniqueViolation(err, "leads_phone_key") {
-		// A concurrent create with the same phone won: name it.
-		dup, gerr := merchantdb.New(s.db).GetLeadByPhone(ctx, phone)
-		if gerr != nil {
-			return Lead{}, errs.Wrap(err, errs.KindConflict, CodeDuplicate, "a lead with this phone already exists")
+	if pg.IsUniqueViolation(err, "leads_phone_key") || pg.IsUniqueViolation(err, "leads_licence_key") {
+		// A concurrent create with the same key won: say who holds it.
+		dups, derr := s.findDuplicates(ctx, s.db, candidate{phone: phone, licence: deref(licence)})
+		if derr != nil || len(dups) == 0 {
+			return Lead{}, errs.Wrap(err, errs.KindConflict, CodeDuplicate, "this shop already exists")
 		}
-		return Lead{}, duplicate(dup)
+		return Lead{}, duplicateError(dups[0])
 	}
 	if err != nil {
 		return Lead{}, fmt.Errorf("merchant: create lead: %w", pg.Classify(err))
@@ -150,17 +207,15 @@ func (s *Service) CreateLead(ctx context.Context, p *identity.Principal, in NewL
 	return leadView(p, row), nil
 }
 
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
 // CodeDuplicate is the code of a lead refused as a duplicate.
 const CodeDuplicate = "merchant.lead_duplicate"
-
-func duplicate(l merchantdb.MerchantLead) error {
-	owner := "the public pool"
-	if l.OwnerID.Valid {
-		owner = "user " + l.OwnerID.UUID.String()
-	}
-	return &errs.Error{Kind: errs.KindConflict, Code: CodeDuplicate, Field: "phone",
-		Message: fmt.Sprintf("this shop already exists: lead %s %q (%s), held by %s", l.ID, l.Name, l.City, owner)}
-}
 
 // GetLead returns one lead in the caller's scope of merchant.lead.read, or one in the
 // public pool; anything else (or no permission at all) is "not found".
@@ -168,32 +223,53 @@ func (s *Service) GetLead(ctx context.Context, p *identity.Principal, id uuid.UU
 	if err := principal(p); err != nil {
 		return Lead{}, err
 	}
-	l, err := merchantdb.New(s.db).GetLead(ctx, id)
+	q := merchantdb.New(s.db)
+	l, err := q.GetLead(ctx, id)
 	if err != nil {
 		return Lead{}, notFound(err, "merchant.lead")
 	}
-	if !canRead(p, l) && !reviewerReads(p, l) {
+	if ok, err := canSee(ctx, q, p, l); err != nil {
+		return Lead{}, fmt.Errorf("merchant: get lead: %w", pg.Classify(err))
+	} else if !ok && !reviewerReads(p, l) {
 		return Lead{}, errs.NotFound("merchant.lead")
 	}
-	return leadView(p, l), nil
+	out := []Lead{leadView(p, l)}
+	if err := s.withReclaim(ctx, q, out, []merchantdb.MerchantLead{l}); err != nil {
+		return Lead{}, err
+	}
+	return out[0], nil
 }
 
-func canRead(p *identity.Principal, l merchantdb.MerchantLead) bool {
+// canSee reports whether p may read l: a held lead in p's scope of merchant.lead.read;
+// a pool lead when p belongs to its pool or its unit is in that scope.
+func canSee(ctx context.Context, q *merchantdb.Queries, p *identity.Principal, l merchantdb.MerchantLead) (bool, error) {
 	if !p.Can(identity.PermLeadRead) {
-		return false
+		return false, nil
 	}
-	return !l.OwnerID.Valid || p.Scope(identity.PermLeadRead).Allows(leadRow(l))
+	if p.Scope(identity.PermLeadRead).Allows(leadRow(l)) {
+		return true, nil
+	}
+	if l.OwnerID.Valid {
+		return false, nil
+	}
+	role, err := membership(ctx, q, p, l.PoolID)
+	return role != "", err
 }
 
 // LeadFilter narrows ListLeads.
 type LeadFilter struct {
-	PoolOnly bool      // only the public pool
+	PoolOnly bool      // only leads in a pool
+	HeldOnly bool      // only held leads
+	PoolID   uuid.UUID // only this pool's leads
+	OwnerID  uuid.UUID // only this rep's leads
+	Stage    Stage     // only this stage
+	Query    string    // a fragment of the name, the address or the phone
 	After    uuid.UUID // cursor: leads after this id
 	Limit    int       // default 50, at most 200
 }
 
-// ListLeads returns the leads in the caller's scope and the public pool, a page at a
-// time, and the cursor of the next page (uuid.Nil at the end).
+// ListLeads returns the leads in the caller's scope and those of their pools, a page
+// at a time, and the cursor of the next page (uuid.Nil at the end).
 func (s *Service) ListLeads(ctx context.Context, p *identity.Principal, f LeadFilter) ([]Lead, uuid.UUID, error) {
 	if err := principal(p); err != nil {
 		return nil, uuid.Nil, err
@@ -202,10 +278,34 @@ func (s *Service) ListLeads(ctx context.Context, p *identity.Principal, f LeadFi
 	if err != nil {
 		return nil, uuid.Nil, err
 	}
+	if f.Stage != "" && !slices.Contains(allStages, f.Stage) {
+		return nil, uuid.Nil, errs.Invalidf("stage", "no such stage %q", f.Stage)
+	}
+	q := merchantdb.New(s.db)
+	pools, err := q.MemberPoolIDs(ctx, merchantdb.MemberPoolIDsParams{UnitID: p.User.OrgUnitID, UserID: p.User.ID})
+	if err != nil {
+		return nil, uuid.Nil, fmt.Errorf("merchant: list leads: %w", pg.Classify(err))
+	}
 	limit := int(pg.PageLimit(f.Limit))
-	rows, err := merchantdb.New(s.db).ListLeads(ctx, merchantdb.ListLeadsParams{ScopeAll: sc.SeesAll(),
-		ScopeOwnerIds: sc.OwnerIDs(), ScopeOrgUnitIds: sc.OrgUnitIDs(), WithPool: true, PoolOnly: f.PoolOnly,
-		AfterID: nullUUID(f.After), MaxRows: int32(limit + 1)})
+	params := merchantdb.ListVisibleLeadsParams{ScopeAll: sc.SeesAll(), ScopeOwnerIds: sc.OwnerIDs(),
+		ScopeOrgUnitIds: sc.OrgUnitIDs(), MemberPoolIds: pools, PoolOnly: f.PoolOnly, HeldOnly: f.HeldOnly,
+		PoolID: nullUUID(f.PoolID), OwnerID: nullUUID(f.OwnerID), AfterID: nullUUID(f.After), MaxRows: int32(limit + 1)}
+	if f.Stage != "" {
+		st := string(f.Stage)
+		params.Stage = &st
+	}
+	if qs := strings.TrimSpace(f.Query); qs != "" {
+		params.Q = &qs
+		if digits := strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return r
+			}
+			return -1
+		}, qs); len(digits) >= 3 {
+			params.Phone = &digits
+		}
+	}
+	rows, err := q.ListVisibleLeads(ctx, params)
 	if err != nil {
 		return nil, uuid.Nil, fmt.Errorf("merchant: list leads: %w", pg.Classify(err))
 	}
@@ -213,6 +313,9 @@ func (s *Service) ListLeads(ctx context.Context, p *identity.Principal, f LeadFi
 	out := make([]Lead, len(rows))
 	for i, r := range rows {
 		out[i] = leadView(p, r)
+	}
+	if err := s.withReclaim(ctx, q, out, rows); err != nil {
+		return nil, uuid.Nil, err
 	}
 	return out, next, nil
 }
@@ -223,7 +326,9 @@ func writable(ctx context.Context, q *merchantdb.Queries, p *identity.Principal,
 	if err != nil {
 		return l, notFound(err, "merchant.lead")
 	}
-	if !canRead(p, l) {
+	if ok, err := canSee(ctx, q, p, l); err != nil {
+		return l, err
+	} else if !ok {
 		return l, errs.NotFound("merchant.lead")
 	}
 	sc, err := p.Require(perm)
@@ -231,7 +336,7 @@ func writable(ctx context.Context, q *merchantdb.Queries, p *identity.Principal,
 		return l, err
 	}
 	if !l.OwnerID.Valid && !sc.SeesAll() {
-		return l, errs.E(errs.KindConflict, "merchant.lead_in_pool", "claim the lead from the public pool first")
+		return l, errs.E(errs.KindConflict, "merchant.lead_in_pool", "claim the lead from the pool first")
 	}
 	if !sc.Allows(leadRow(l)) {
 		return l, errs.NotFound("merchant.lead")

@@ -61,16 +61,24 @@ type Ports struct {
 	Approvals *approval.Service
 	// Staff lists a merchant's users on its portal home; nil: no staff list.
 	Staff StaffDirectory
+	// People names users and tells their unit (assignment, duplicates); nil: ids stand in.
+	People Staff
 }
 
 // Config holds the B-CRM rules.
 type Config struct {
-	HoldingCap     int     // leads a rep may hold in their private pool; default 50
+	HoldingCap     int     // a new pool's holding cap: open leads a rep may hold; default 50
 	CheckInRadiusM float64 // a check-in farther than this from the shop is refused; default 500
 	// CommissionFloor is the lowest commission a contract has without a discount
 	// approval [3%]; CityFloors overrides it by city ("上海": 5%).
 	CommissionFloor money.Rate
 	CityFloors      map[string]money.Rate
+	DailyQuota      int // a new pool's daily claim quota; default 30, -1 for none
+	CooldownDays    int // a new pool's former-owner cooldown in days; default 7, -1 for none
+	// A shop of a name at least DedupSimilarity alike (pg_trgm, 0-1; default 0.5)
+	// within DedupRadiusM metres (default 200) is a duplicate.
+	DedupRadiusM    float64
+	DedupSimilarity float64
 }
 
 func (c Config) withDefaults() Config {
@@ -83,6 +91,14 @@ func (c Config) withDefaults() Config {
 	if c.CommissionFloor.Decimal().IsZero() {
 		c.CommissionFloor, _ = money.ParsePercent("3%")
 	}
+	if c.DedupRadiusM <= 0 {
+		c.DedupRadiusM = 200
+	}
+	if c.DedupSimilarity <= 0 || c.DedupSimilarity > 1 {
+		c.DedupSimilarity = 0.5
+	}
+	c.DailyQuota = orDefault(c.DailyQuota, 30)
+	c.CooldownDays = orDefault(c.CooldownDays, 7)
 	return c
 }
 
@@ -97,13 +113,14 @@ type Service struct {
 	applyments Applyments
 	approvals  *approval.Service
 	staff      StaffDirectory
+	people     Staff
 }
 
 // New returns the service (the one constructor shape of shared/domain).
 func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	deps = deps.WithDefaults()
 	s := &Service{db: deps.DB, log: deps.Log, clock: deps.Clock, owners: ports.Owners, applyments: ports.Applyments,
-		approvals: ports.Approvals, staff: ports.Staff, cfg: cfg.withDefaults()}
+		approvals: ports.Approvals, staff: ports.Staff, people: ports.People, cfg: cfg.withDefaults()}
 	if s.approvals != nil {
 		s.approvals.OnDecided(KindContractDiscount, s.decideDiscount)
 	}
@@ -123,6 +140,9 @@ func (s *Service) Register(r *domain.Registry) {
 			_, err := s.SyncApplyments(ctx, 200)
 			return err
 		}})
+	r.Routes(s.mountPoolAPI)
+	r.Schedule(s.reclaimTask())
+	r.Pages(s.leadPages())
 }
 
 func (s *Service) now() time.Time { return s.clock.Now().UTC() }

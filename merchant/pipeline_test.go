@@ -56,6 +56,7 @@ func TestStagesAndHistory(t *testing.T) {
 		_, err := w.svc.MoveStage(w.ctx, rep, l.ID, bad, "")
 		wantCode(t, err, "merchant.illegal_stage")
 	}
+	checkedIn(t, w, rep, l)
 	for _, st := range []merchant.Stage{merchant.StageContacted, merchant.StageVisited, merchant.StageNegotiating} {
 		if got := must[merchant.Lead](t)(w.svc.MoveStage(w.ctx, rep, l.ID, st, "progress")); got.Stage != st {
 			t.Fatalf("stage %s, want %s", got.Stage, st)
@@ -91,6 +92,7 @@ func negotiating(t *testing.T, w *world, phone string) merchant.Lead {
 	t.Helper()
 	rep := w.p(t, "sh1.rep")
 	l := claimed(t, w, phone)
+	checkedIn(t, w, rep, l)
 	for _, st := range []merchant.Stage{merchant.StageContacted, merchant.StageVisited, merchant.StageNegotiating} {
 		l = must[merchant.Lead](t)(w.svc.MoveStage(w.ctx, rep, l.ID, st, "progress"))
 	}

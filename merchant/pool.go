@@ -16,16 +16,21 @@ import (
 	"github.com/tandemcrm/tandem/shared/pg"
 )
 
-// Codes of refused claims.
+// Owner-change events of the owner history.
 const (
-	CodeNotInPool  = "merchant.lead_not_in_pool"
-	CodeHoldingCap = "merchant.holding_cap"
+	EventCreated     = "created"
+	EventClaimed     = "claimed"
+	EventReleased    = "released"
+	EventAssigned    = "assigned"    // from the pool to a rep, by a manager
+	EventTransferred = "transferred" // from one rep to another, by a manager
+	EventReclaimed   = "reclaimed"   // back to the pool by a rule or a hand-over
 )
 
-// Claim moves a lead from the public pool into the caller's private pool. Two reps
-// claiming one lead at once: the conditional update lets exactly one win, the other
-// gets 409 merchant.lead_not_in_pool. The holding cap is checked under a per-rep
-// transaction lock, so concurrent claims by one rep never overshoot it.
+// Claim moves a lead from a pool the caller belongs to into their hands, when the
+// pool's rules allow it (pool_rules.go). The caller's claims are serialised by a
+// per-rep transaction lock, so the cap and the quota never overshoot; between reps the
+// conditional update lets exactly one win, and the others get 409
+// merchant.lead_not_in_pool. A lead of a pool the caller is no member of is "not found".
 func (s *Service) Claim(ctx context.Context, p *identity.Principal, leadID uuid.UUID) (Lead, error) {
 	if err := principal(p); err != nil {
 		return Lead{}, err
@@ -38,34 +43,50 @@ func (s *Service) Claim(ctx context.Context, p *identity.Principal, leadID uuid.
 		if err := q.LockRep(ctx, p.User.ID); err != nil {
 			return err
 		}
-		held, err := q.CountHeld(ctx, nullUUID(p.User.ID))
+		l, err := q.GetLead(ctx, leadID)
+		if err != nil {
+			return notFound(err, "merchant.lead")
+		}
+		role, err := membership(ctx, q, p, l.PoolID)
 		if err != nil {
 			return err
 		}
-		if held >= int64(s.cfg.HoldingCap) {
-			return errs.E(errs.KindConflict, CodeHoldingCap,
-				fmt.Sprintf("you already hold %d leads, the cap is %d: release one first", held, s.cfg.HoldingCap))
+		if role == "" {
+			if ok, err := canSee(ctx, q, p, l); err != nil || !ok || !l.OwnerID.Valid {
+				return errs.NotFound("merchant.lead") // not a member: the pool's leads are not theirs to take
+			}
+		}
+		if l.OwnerID.Valid {
+			return refuse(CodeNotInPool, nil, "this lead is not in the pool: someone holds it")
+		}
+		pool, err := q.GetPool(ctx, l.PoolID)
+		if err != nil {
+			return err
 		}
 		now := s.now()
-		l, err := q.ClaimLead(ctx, merchantdb.ClaimLeadParams{ID: leadID, OwnerID: nullUUID(p.User.ID),
-			OrgUnitID: p.User.OrgUnitID, At: now})
+		if err := checkClaim(ctx, q, p.User.ID, pool, l, now); err != nil {
+			return err
+		}
+		if err := checkHoldingCap(ctx, q, p.User.ID, pool); err != nil {
+			return err
+		}
+		unit := p.User.OrgUnitID
+		if !unit.Valid {
+			unit = pool.OrgUnitID
+		}
+		taken, err := q.TakeFromPool(ctx, merchantdb.TakeFromPoolParams{ID: l.ID, OwnerID: nullUUID(p.User.ID), OrgUnitID: unit, At: now})
 		if errors.Is(err, pgx.ErrNoRows) {
-			cur, gerr := q.GetLead(ctx, leadID)
-			if gerr != nil || !canRead(p, cur) {
-				return errs.NotFound("merchant.lead")
-			}
-			return errs.E(errs.KindConflict, CodeNotInPool, "this lead is not in the public pool: someone holds it")
+			return refuse(CodeNotInPool, nil, "this lead is not in the pool any more: someone claimed it first")
 		}
 		if err != nil {
 			return err
 		}
-		if err := q.InsertOwnerHistory(ctx, merchantdb.InsertOwnerHistoryParams{ID: newID(), LeadID: l.ID,
-			Event: "claimed", ToOwner: l.OwnerID, Reason: "claimed from the public pool", ByUser: p.User.ID, At: now}); err != nil {
+		if err := ownerChange(ctx, q, taken.ID, EventClaimed, uuid.Nil, p.User.ID, "claimed from "+pool.Name, p.User.ID, now); err != nil {
 			return err
 		}
-		out = leadView(p, l)
+		out = leadView(p, taken)
 		return record(ctx, tx, p, "merchant.lead.claim", "merchant.lead", l.ID,
-			map[string]any{"owner_id": nil}, map[string]any{"owner_id": p.User.ID, "org_unit_id": ptr(l.OrgUnitID)})
+			map[string]any{"owner_id": nil}, map[string]any{"owner_id": p.User.ID, "org_unit_id": ptr(taken.OrgUnitID)})
 	})
 	if err != nil {
 		return Lead{}, fmt.Errorf("merchant: claim: %w", pg.Classify(err))
@@ -73,7 +94,14 @@ func (s *Service) Claim(ctx context.Context, p *identity.Principal, leadID uuid.
 	return out, nil
 }
 
-// Release returns a lead the caller may work to the public pool, with a reason.
+// ownerChange appends one entry to a lead's owner history.
+func ownerChange(ctx context.Context, q *merchantdb.Queries, lead uuid.UUID, event string, from, to uuid.UUID, reason string, by uuid.UUID, at time.Time) error {
+	return q.InsertOwnerHistory(ctx, merchantdb.InsertOwnerHistoryParams{ID: newID(), LeadID: lead, Event: event,
+		FromOwner: nullUUID(from), ToOwner: nullUUID(to), Reason: reason, ByUser: by, At: at})
+}
+
+// Release returns a lead the caller may work to its pool, with a reason. With the
+// pool's new-in-pool protection, nobody may claim it for that many hours.
 func (s *Service) Release(ctx context.Context, p *identity.Principal, leadID uuid.UUID, reason string) (Lead, error) {
 	if err := principal(p); err != nil {
 		return Lead{}, err
@@ -88,18 +116,13 @@ func (s *Service) Release(ctx context.Context, p *identity.Principal, leadID uui
 			return err
 		}
 		if !l.OwnerID.Valid {
-			return errs.E(errs.KindConflict, "merchant.lead_in_pool", "the lead is already in the public pool")
+			return errs.E(errs.KindConflict, "merchant.lead_in_pool", "the lead is already in the pool")
 		}
 		if st := Stage(l.Stage); st == StageOnboarding || st == StageLive {
 			return errs.E(errs.KindConflict, "merchant.lead_signed", "a lead in onboarding or live cannot go back to the pool")
 		}
-		now := s.now()
-		released, err := q.ReleaseLead(ctx, merchantdb.ReleaseLeadParams{ID: l.ID, OwnerID: l.OwnerID, At: now})
+		released, err := s.returnToPool(ctx, q, l, EventReleased, reason, p.User.ID)
 		if err != nil {
-			return err
-		}
-		if err := q.InsertOwnerHistory(ctx, merchantdb.InsertOwnerHistoryParams{ID: newID(), LeadID: l.ID,
-			Event: "released", FromOwner: l.OwnerID, Reason: reason, ByUser: p.User.ID, At: now}); err != nil {
 			return err
 		}
 		out = leadView(p, released)
@@ -112,9 +135,29 @@ func (s *Service) Release(ctx context.Context, p *identity.Principal, leadID uui
 	return out, nil
 }
 
+// returnToPool puts a held lead back in its pool (released or reclaimed), protected
+// for the pool's protect_hours, with its owner history entry.
+func (s *Service) returnToPool(ctx context.Context, q *merchantdb.Queries, l merchantdb.MerchantLead, event, reason string, by uuid.UUID) (merchantdb.MerchantLead, error) {
+	pool, err := q.GetPool(ctx, l.PoolID)
+	if err != nil {
+		return l, err
+	}
+	now := s.now()
+	var until *time.Time
+	if pool.ProtectHours > 0 {
+		t := now.Add(time.Duration(pool.ProtectHours) * time.Hour)
+		until = &t
+	}
+	back, err := q.ReturnToPool(ctx, merchantdb.ReturnToPoolParams{ID: l.ID, OwnerID: l.OwnerID, ProtectedUntil: until, At: now})
+	if err != nil {
+		return l, err
+	}
+	return back, ownerChange(ctx, q, l.ID, event, l.OwnerID.UUID, uuid.Nil, reason, by, now)
+}
+
 // OwnerChange is one entry of a lead's owner history.
 type OwnerChange struct {
-	Event  string     `json:"event"` // created, claimed, released, transferred, reclaimed
+	Event  string     `json:"event"` // created, claimed, released, assigned, transferred, reclaimed
 	From   *uuid.UUID `json:"from"`
 	To     *uuid.UUID `json:"to"`
 	Reason string     `json:"reason"`

@@ -73,6 +73,9 @@ func (s *Service) MoveStage(ctx context.Context, p *identity.Principal, leadID u
 		if to == StageLost && strings.TrimSpace(reason) == "" {
 			return errs.Invalidf("reason", "say why the lead is lost")
 		}
+		if err := checkStageRules(ctx, q, l, to); err != nil {
+			return err
+		}
 		l, err = s.setStage(ctx, tx, q, p, l, to, reason)
 		out = leadView(p, l)
 		return err

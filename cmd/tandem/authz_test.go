@@ -294,6 +294,58 @@ var authzTable = []authzRow{
 	{"admin", "GET", "/admin/queues/api/queues", "", 200, nil},
 	{"sh.manager", "GET", "/admin/queues/api/queues", "", 403, nil},
 	{"", "GET", "/admin/queues", "", 401, nil},
+	// Pools (issue 12): members see and claim, admins set rules; {pool:REP} is the pool of that rep's unit.
+	{"sh1.rep", "GET", "/api/v1/merchant/pools", "", 200, nil},
+	{"finance", "GET", "/api/v1/merchant/pools", "", 403, nil},
+	{"shop.owner", "GET", "/api/v1/merchant/pools", "", 403, nil},
+	{"sh1.rep", "GET", "/api/v1/merchant/pools/{pool:sh1.rep}", "", 200, nil},
+	{"sh2.rep", "GET", "/api/v1/merchant/pools/{pool:sh1.rep}", "", 404, code("merchant.pool_not_found")}, // another team's pool
+	{"hz1.rep", "GET", "/api/v1/merchant/pools/{pool:sh1.rep}", "", 404, code("merchant.pool_not_found")}, // another city's
+	{"sh.manager", "GET", "/api/v1/merchant/pools/{pool:sh1.rep}", "", 200, nil},
+	{"finance", "GET", "/api/v1/merchant/pools/{pool:sh1.rep}", "", 403, nil},
+	{"sh1.rep", "PUT", "/api/v1/merchant/pools/{pool:sh1.rep}", `{"name":"SH1","holding_cap":60}`, 403, code("merchant.not_pool_admin")},
+	{"hz.lead", "PUT", "/api/v1/merchant/pools/{pool:sh1.rep}", `{"name":"SH1","holding_cap":60}`, 404, code("merchant.pool_not_found")},
+	{"sh1.lead", "PUT", "/api/v1/merchant/pools/{pool:sh1.rep}", `{"name":"SH1","holding_cap":60,"daily_quota":30,"cooldown_days":7}`, 200, nil},
+	{"sh.manager", "PUT", "/api/v1/merchant/pools/{pool:sh1.rep}", `{"name":"SH1","holding_cap":0}`, 400, code("invalid_input")},
+	{"sh1.rep", "GET", "/api/v1/merchant/pools/{pool:sh1.rep}/members", "", 200, nil},
+	{"hz1.rep", "GET", "/api/v1/merchant/pools/{pool:sh1.rep}/members", "", 404, nil},
+	{"sh1.rep", "PUT", "/api/v1/merchant/pools/{pool:sh1.rep}/members/{user:sh2.rep}", `{"role":"member"}`, 403, nil},
+	{"hz.lead", "PUT", "/api/v1/merchant/pools/{pool:sh1.rep}/members/{user:sh2.rep}", `{"role":"member"}`, 404, nil},
+	{"sh.manager", "PUT", "/api/v1/merchant/pools/{pool:sh1.rep}/members/{user:sh2.rep}", `{"role":"member"}`, 200, nil},
+	{"sh.manager", "PUT", "/api/v1/merchant/pools/{pool:sh1.rep}/members/{user:sh2.rep}", `{"role":""}`, 200, nil},
+	// Assignment: merchant.lead.assign within scope; each lead answers on its own.
+	{"sh1.rep", "POST", "/api/v1/merchant/assignments", `{"lead_ids":["{lead:sh1.rep}"],"to":"{user:sh1.rep}","reason":"x"}`, 403, nil},
+	{"finance", "POST", "/api/v1/merchant/assignments", `{"lead_ids":["{lead:sh1.rep}"],"to":"{user:sh1.rep}","reason":"x"}`, 403, nil},
+	{"shop.owner", "POST", "/api/v1/merchant/assignments", `{"lead_ids":["{lead:sh1.rep}"],"to":"{user:sh1.rep}","reason":"x"}`, 403, nil},
+	{"hz.lead", "POST", "/api/v1/merchant/assignments", `{"lead_ids":["{lead:sh1.rep}"],"to":"{user:hz1.rep}","reason":"x"}`, 200, outcome("merchant.lead_not_found")},
+	{"sh1.lead", "POST", "/api/v1/merchant/assignments", `{"lead_ids":["{lead:sh1.rep}"],"to":"{user:sh2.rep}","reason":"x"}`, 422, code("merchant.assignee_unavailable")},
+	{"sh.manager", "POST", "/api/v1/merchant/assignments", `{"lead_ids":["{lead:sh1.rep}"],"to":"{user:sh1.rep}","reason":"x"}`, 200, outcome("merchant.already_held")},
+	{"sh1.rep", "POST", "/api/v1/merchant/leads/{lead:sh1.rep}/lock", `{"locked":true,"reason":"x"}`, 403, code("merchant.not_pool_admin")},
+	{"hz.lead", "POST", "/api/v1/merchant/leads/{lead:sh1.rep}/lock", `{"locked":true,"reason":"x"}`, 404, nil},
+	{"finance", "POST", "/api/v1/merchant/leads/{lead:sh1.rep}/lock", `{"locked":true,"reason":"x"}`, 404, nil},
+	{"sh1.rep", "POST", "/api/v1/merchant/reps/{user:sh1.rep}/hand-over", `{"reason":"x"}`, 403, nil},
+	{"hz.lead", "POST", "/api/v1/merchant/reps/{user:sh1.rep}/hand-over", `{"reason":"x"}`, 404, nil},
+	{"finance", "POST", "/api/v1/merchant/reps/{user:sh1.rep}/hand-over", `{"reason":"x"}`, 403, nil},
+	{"sh1.rep", "GET", "/api/v1/merchant/reminders", "", 200, nil},
+	{"finance", "GET", "/api/v1/merchant/reminders", "", 403, nil},
+	{"sh1.rep", "PATCH", "/api/v1/merchant/leads/{lead:sh1.rep}", `{"address":"人民广场1号"}`, 200, nil},
+	{"sh2.rep", "PATCH", "/api/v1/merchant/leads/{lead:sh1.rep}", `{"address":"x"}`, 404, code("merchant.lead_not_found")}, // same city, other team
+	{"hz1.rep", "PATCH", "/api/v1/merchant/leads/{lead:sh1.rep}", `{"address":"x"}`, 404, code("merchant.lead_not_found")},
+	{"sh1.lead", "PATCH", "/api/v1/merchant/leads/{lead:sh1.rep}", `{"address":"人民广场2号"}`, 200, nil},
+	{"finance", "PATCH", "/api/v1/merchant/leads/{lead:sh1.rep}", `{"address":"x"}`, 404, nil},
+	{"shop.owner", "PATCH", "/api/v1/merchant/leads/{lead:sh1.rep}", `{"address":"x"}`, 404, nil},
+	{"sh1.lead", "GET", "/api/v1/merchant/leads/{lead:sh1.rep}/timeline", "", 200, nil},
+	{"sh.manager", "GET", "/api/v1/merchant/leads/{lead:sh1.rep}/timeline", "", 200, nil},
+	{"hz.lead", "GET", "/api/v1/merchant/leads/{lead:sh1.rep}/timeline", "", 404, nil},
+	{"finance", "GET", "/api/v1/merchant/leads/{lead:sh1.rep}/timeline", "", 404, nil},
+	{"hz1.rep", "GET", "/api/v1/merchant/duplicates?phone=13900000000", "", 200, nil}, // who holds it, across scopes
+	{"finance", "GET", "/api/v1/merchant/duplicates?phone=13900000000", "", 403, nil},
+	{"shop.owner", "GET", "/api/v1/merchant/duplicates?phone=13900000000", "", 403, nil},
+	{"finance", "POST", "/api/v1/merchant/imports", `{}`, 403, nil},
+	{"shop.owner", "POST", "/api/v1/merchant/imports", `{}`, 403, nil},
+	{"sh1.rep", "POST", "/api/v1/merchant/imports", `{}`, 400, code("invalid_input")}, // a file is a multipart upload
+	{"sh1.lead", "GET", "/api/v1/merchant/imports/0190a6b2-0000-7000-8000-000000000000", "", 404, code("merchant.import_not_found")},
+	{"finance", "GET", "/api/v1/merchant/imports/0190a6b2-0000-7000-8000-000000000000", "", 403, nil},
 }
 
 type authzRow struct {
@@ -314,6 +366,7 @@ type authzWorld struct {
 	liveOwner    string            // the live demo merchant's owner login
 	liveMerchant string            // the merchant of the demo order
 	approval     string            // the demo's pending contract discount (asked by sh1.rep, SH team 1)
+	pools        map[string]string // rep login → the pool of their unit
 }
 
 func TestAuthorizationTable(t *testing.T) {
@@ -387,21 +440,21 @@ func newAuthzWorld(t testing.TB, a *app) *authzWorld {
 		t.Fatal(err)
 	}
 	// One private lead per rep: created into the pool and claimed, through the service.
-	w.leads = map[string]string{}
+	w.leads, w.pools = map[string]string{}, map[string]string{}
 	for i, login := range []string{"sh1.rep", "sh2.rep", "hz1.rep"} {
 		rep, err := a.identity.Principal(ctx, demo.Users[login])
 		if err != nil {
 			t.Fatal(err)
 		}
 		l, err := a.merchant.CreateLead(ctx, rep, merchant.NewLead{Name: "authz shop " + login, Category: "餐饮",
-			Lat: 31.23, Lng: 121.47, Phone: fmt.Sprintf("1390000%04d", i), City: "上海"})
+			Lat: 31.23 + float64(i)*0.01, Lng: 121.47, Phone: fmt.Sprintf("1390000%04d", i), City: "上海"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := a.merchant.Claim(ctx, rep, l.ID); err != nil {
 			t.Fatal(err)
 		}
-		w.leads[login] = l.ID.String()
+		w.leads[login], w.pools[login] = l.ID.String(), l.PoolID.String()
 	}
 	// The live demo merchant (made through the services, its owner login included) and an
 	// order there; "live.owner" is that merchant's owner.
@@ -465,7 +518,7 @@ func newAuthzWorld(t testing.TB, a *app) *authzWorld {
 	return w
 }
 
-var placeholder = regexp.MustCompile(`\{(user|unit|token|role|merchant|lead|order|approval):([^}]+)\}`)
+var placeholder = regexp.MustCompile(`\{(user|unit|token|role|merchant|lead|pool|order|approval):([^}]+)\}`)
 
 func (w *authzWorld) expand(t testing.TB, s string) string {
 	return placeholder.ReplaceAllStringFunc(s, func(m string) string {
@@ -487,6 +540,8 @@ func (w *authzWorld) expand(t testing.TB, s string) string {
 			v = w.roles[g[2]]
 		case "lead":
 			v = w.leads[g[2]]
+		case "pool":
+			v = w.pools[g[2]]
 		case "order":
 			v = w.order
 		case "approval":
@@ -655,6 +710,15 @@ func stateIs(want string) func(*testing.T, *authzWorld, []byte) {
 		}
 		if err := json.Unmarshal(body, &v); err != nil || v.State != want {
 			t.Fatalf("state %q (%v), want %q", v.State, err, want)
+		}
+	}
+}
+
+// outcome checks the code of the first item of a bulk answer (assignments).
+func outcome(want string) func(*testing.T, *authzWorld, []byte) {
+	return func(t *testing.T, _ *authzWorld, body []byte) {
+		if got := items(t, body); len(got) == 0 || got[0]["code"] != want {
+			t.Fatalf("outcome %v, want %s", got, want)
 		}
 	}
 }

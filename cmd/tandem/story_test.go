@@ -373,15 +373,18 @@ func TestStoryEndToEnd(t *testing.T) {
 	dupErr := func(as string) string {
 		st, body := s.do(as, "POST", "/api/v1/merchant/leads", lead)
 		e, _ := body["error"].(map[string]any)
-		if st != 409 || e["code"] != "merchant.lead_duplicate" || !strings.Contains(fmt.Sprint(e["message"]), leadID) {
+		if st != 409 || e["code"] != "merchant.lead_duplicate" || strings.Contains(fmt.Sprint(e["message"]), leadID) { // who holds it, never its id
 			t.Fatalf("duplicate lead: %d %v", st, body)
 		}
 		return fmt.Sprint(e["message"])
 	}
-	if msg := dupErr("sh2.rep"); !strings.Contains(msg, "public pool") {
+	if msg := dupErr("sh2.rep"); !strings.Contains(msg, "held by the pool") {
 		t.Fatalf("the duplicate does not name the pool as the holder: %s", msg)
 	}
-	// Two reps claim it at once: exactly one wins.
+	// Two reps claim it at once: exactly one wins. The lead is in team 1's pool; the city
+	// manager makes team 2's rep a member of it first (pools per org unit, issue 12).
+	s.must(200, "sh.manager", "PUT", "/api/v1/merchant/pools/"+created["pool_id"].(string)+"/members/"+s.users["sh2.rep"].String(),
+		map[string]any{"role": "member"})
 	reps := []string{"sh1.rep", "sh2.rep"}
 	statuses := make([]int, 2)
 	var wg sync.WaitGroup
@@ -408,7 +411,7 @@ func TestStoryEndToEnd(t *testing.T) {
 	if rep == "" {
 		t.Fatalf("no claim won: %v", statuses)
 	}
-	if msg := dupErr(other); !strings.Contains(msg, s.users[rep].String()) {
+	if msg := dupErr(other); !strings.Contains(msg, map[string]string{"sh1.rep": "Zhang", "sh2.rep": "Zhao"}[rep]) {
 		t.Fatalf("the duplicate does not name the holder %s: %s", rep, msg)
 	}
 	s.must(404, other, "GET", "/api/v1/merchant/leads/"+leadID, nil) // now private to the winner

@@ -50,6 +50,7 @@ Periodic tasks (schedule in Asia/Shanghai):
   reconciliation:daily     5,35 10-23 * * *   reconcile yesterday's bill of every merchant account (again every 30 min while WeChat is making it)
   matching:rebuild         30 3 * * *   recompute co-purchase pairs and every consumer's recommendations
   merchant:applyments      @every 1m    mirror the states of onboarding applications at WeChat Pay; finished and approved shops go live
+  merchant:reclaim         @every 30m   return held leads to their pools by the pools' reclaim rules; remind owners before, once
 `
 
 func workerCmd() *cobra.Command {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench: prints the figures as Markdown tables. Needs the local stack (make bench
 # starts it). Every load targets 127.0.0.1 only.
-#   deploy/bench/run.sh [section ...]   sections: go outbox pickup notify loyalty recon matching http (default: all)
+#   deploy/bench/run.sh [section ...]   sections: go outbox pickup notify loyalty recon pools matching http (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 only=" ${*:-all} "
@@ -61,6 +61,13 @@ fi
 
 if section recon; then
 reconciliation/bench.sh 1000000
+echo
+fi
+
+if section pools; then
+echo "## B-CRM pools (dedup with 1M leads, import with dedup, 200 reps claiming at once; the rules checked after)"
+echo
+$BIN bench pools --leads 1000000 --import-rows 100000 --claimers 200 --seconds 10
 echo
 fi
 

@@ -27,6 +27,14 @@ type MerchantContract struct {
 	ApprovalID      uuid.NullUUID
 }
 
+type MerchantDuplicateOverride struct {
+	LeadID   uuid.UUID
+	OfLeadID uuid.UUID
+	Reason   string
+	ByUser   uuid.UUID
+	At       time.Time
+}
+
 type MerchantFollowUp struct {
 	ID       uuid.UUID
 	LeadID   uuid.UUID
@@ -37,22 +45,43 @@ type MerchantFollowUp struct {
 	At       time.Time
 }
 
-type MerchantLead struct {
+type MerchantImport struct {
 	ID        uuid.UUID
-	Name      string
-	Category  string
-	Address   string
-	Lat       float64
-	Lng       float64
-	PhoneRaw  string
-	Phone     string
-	City      string
-	OwnerID   uuid.NullUUID
-	OrgUnitID uuid.NullUUID
-	Stage     string
-	CreatedBy uuid.UUID
+	PoolID    uuid.UUID
+	Sha256    string
+	FileName  string
+	State     string
+	TotalRows int32
+	DoneRows  int32
+	Imported  int32
+	Problems  []byte
+	ByUser    uuid.UUID
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+type MerchantLead struct {
+	ID             uuid.UUID
+	Name           string
+	Category       string
+	Address        string
+	Lat            float64
+	Lng            float64
+	PhoneRaw       string
+	Phone          string
+	City           string
+	OwnerID        uuid.NullUUID
+	OrgUnitID      uuid.NullUUID
+	Stage          string
+	CreatedBy      uuid.UUID
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	PoolID         uuid.UUID
+	Locked         bool
+	ProtectedUntil *time.Time
+	ClaimedAt      *time.Time
+	LastFollowUpAt *time.Time
+	LicenceNo      *string
 }
 
 type MerchantLeadOwnerHistory struct {
@@ -115,6 +144,36 @@ type MerchantOnboardingHistory struct {
 	Note   string
 	ByUser uuid.NullUUID
 	At     time.Time
+}
+
+type MerchantPool struct {
+	ID                  uuid.UUID
+	OrgUnitID           uuid.NullUUID
+	Name                string
+	HoldingCap          int32
+	DailyQuota          int32
+	CooldownDays        int32
+	ProtectHours        int32
+	ReclaimFollowupDays int32
+	ReclaimUnsignedDays int32
+	RemindDays          int32
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
+}
+
+type MerchantPoolMember struct {
+	PoolID  uuid.UUID
+	UserID  uuid.UUID
+	Role    string
+	AddedBy uuid.UUID
+	AddedAt time.Time
+}
+
+type MerchantReclaimReminder struct {
+	LeadID  uuid.UUID
+	OwnerID uuid.UUID
+	DueOn   time.Time
+	SentAt  time.Time
 }
 
 type MerchantStageHistory struct {

@@ -1,0 +1,213 @@
+package merchant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tandemcrm/tandem/merchant/internal/merchantdb"
+	"github.com/tandemcrm/tandem/shared/errs"
+	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/pg"
+)
+
+// De-duplication runs on create, edit and import, across every scope: the same phone
+// (mobile or landline, normalised by normalizePhone), the same business licence number
+// (统一社会信用代码, checksum-validated), or a similar name (pg_trgm similarity at least
+// DedupSimilarity) within DedupRadiusM metres (PostGIS). It is symmetric: each test
+// compares the two shops the same way whichever came first. The refusal tells who
+// holds the existing shop (a name and a team, or its pool), never its data or id.
+
+// Dedup reasons.
+const (
+	DupPhone   = "phone"
+	DupLicence = "licence_no"
+	DupNearby  = "name_nearby"
+)
+
+// Duplicate is an existing shop a new or edited one matches, as anyone may see it.
+type Duplicate struct {
+	Reason string `json:"reason"` // phone, licence_no, name_nearby
+	HeldBy string `json:"held_by"`
+	Team   string `json:"team"`
+	Pool   string `json:"pool,omitempty"` // when in a pool
+	leadID uuid.UUID
+}
+
+// candidate is what dedup compares.
+type candidate struct {
+	phone, licence, name string
+	lat, lng             float64
+	exclude              uuid.UUID // the lead being edited
+}
+
+// findDuplicates returns the existing shops c matches, the exact keys first.
+func (s *Service) findDuplicates(ctx context.Context, db merchantdb.DBTX, c candidate) ([]Duplicate, error) {
+	q := merchantdb.New(db)
+	var out []Duplicate
+	seen := map[uuid.UUID]bool{}
+	add := func(reason string, l merchantdb.MerchantLead) error {
+		if l.ID == c.exclude || seen[l.ID] {
+			return nil
+		}
+		seen[l.ID] = true
+		d, err := s.describe(ctx, q, l)
+		d.Reason = reason
+		out = append(out, d)
+		return err
+	}
+	if c.phone != "" {
+		l, err := q.GetLeadByPhone(ctx, c.phone)
+		if err == nil {
+			err = add(DupPhone, l)
+		}
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return nil, err
+		}
+	}
+	if c.licence != "" {
+		l, err := q.GetLeadByLicence(ctx, &c.licence)
+		if err == nil {
+			err = add(DupLicence, l)
+		}
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return nil, err
+		}
+	}
+	if c.name != "" && (c.lat != 0 || c.lng != 0) {
+		ids, err := nearbySimilar(ctx, db, c, s.cfg.DedupRadiusM, s.cfg.DedupSimilarity)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			l, err := q.GetLead(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			if err := add(DupNearby, l); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// nearbySimilar finds leads within radius metres whose name is similar to c's. The
+// geography expression is the one leads_geo_idx indexes.
+func nearbySimilar(ctx context.Context, db merchantdb.DBTX, c candidate, radius, similarity float64) ([]uuid.UUID, error) {
+	rows, err := db.Query(ctx, `
+SELECT id FROM merchant.leads
+WHERE ST_DWithin(ST_SetSRID(ST_MakePoint(lng, lat), 4326)::geography, ST_SetSRID(ST_MakePoint($2, $1), 4326)::geography, $3)
+  AND similarity(name, $4) >= $5 AND id <> $6
+ORDER BY similarity(name, $4) DESC, id
+LIMIT 3`, c.lat, c.lng, radius, c.name, similarity, c.exclude)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+}
+
+// describe says who holds l: the owner's name and team, or the pool.
+func (s *Service) describe(ctx context.Context, q *merchantdb.Queries, l merchantdb.MerchantLead) (Duplicate, error) {
+	d := Duplicate{leadID: l.ID}
+	if l.OwnerID.Valid {
+		m, err := s.member(ctx, l.OwnerID.UUID)
+		if err != nil {
+			return d, err
+		}
+		d.HeldBy, d.Team = m.Name, m.Team
+		return d, nil
+	}
+	pool, err := q.GetPool(ctx, l.PoolID)
+	if err != nil {
+		return d, err
+	}
+	d.Pool = pool.Name
+	return d, nil
+}
+
+// duplicateError is the refusal naming the first duplicate.
+func duplicateError(d Duplicate) error {
+	holder := "the pool " + d.Pool
+	if d.HeldBy != "" {
+		holder = d.HeldBy
+		if d.Team != "" {
+			holder += " of " + d.Team
+		}
+	}
+	field := d.Reason
+	if field == DupNearby {
+		field = "name"
+	}
+	what := map[string]string{DupPhone: "the same phone", DupLicence: "the same business licence number",
+		DupNearby: "a similar name close by"}[d.Reason]
+	return &Refusal{Err: &errs.Error{Kind: errs.KindConflict, Code: CodeDuplicate, Field: field,
+		Message: fmt.Sprintf("this shop already exists (%s): held by %s", what, holder)},
+		Params: map[string]any{"Reason": d.Reason, "HeldBy": holder}}
+}
+
+// CheckDuplicates answers the console's live hints: the shops a lead being typed
+// would duplicate, as anyone may see them.
+func (s *Service) CheckDuplicates(ctx context.Context, p *identity.Principal, in NewLead) ([]Duplicate, error) {
+	if err := principal(p); err != nil {
+		return nil, err
+	}
+	if _, err := p.Require(identity.PermLeadWrite); err != nil {
+		return nil, err
+	}
+	c := candidate{name: strings.TrimSpace(in.Name), lat: in.Lat, lng: in.Lng}
+	if strings.TrimSpace(in.Phone) != "" {
+		phone, err := normalizePhone(in.Phone)
+		if err != nil {
+			return nil, err
+		}
+		c.phone = phone
+	}
+	if strings.TrimSpace(in.LicenceNo) != "" {
+		lic, err := NormalizeLicence(in.LicenceNo)
+		if err != nil {
+			return nil, err
+		}
+		c.licence = lic
+	}
+	out, err := s.findDuplicates(ctx, s.db, c)
+	if err != nil {
+		return nil, fmt.Errorf("merchant: duplicates: %w", pg.Classify(err))
+	}
+	if out == nil {
+		out = []Duplicate{}
+	}
+	return out, nil
+}
+
+// licenceChars are the characters of a 统一社会信用代码 (GB 32100-2015): digits and
+// capitals without I, O, S, V and Z; weights are 3^i mod 31.
+const licenceChars = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+var licenceWeights = [17]int{1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28}
+
+// NormalizeLicence checks a unified social credit code: 18 characters of the code's
+// alphabet whose last is the checksum of the first 17. Lowercase and spaces are forgiven.
+func NormalizeLicence(s string) (string, error) {
+	s = strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(s), " ", ""))
+	if len(s) != 18 {
+		return "", errs.Invalidf("licence_no", "a unified social credit code has 18 characters")
+	}
+	sum := 0
+	for i := range 17 {
+		v := strings.IndexByte(licenceChars, s[i])
+		if v < 0 {
+			return "", errs.Invalidf("licence_no", "%q is not a character of a unified social credit code", s[i])
+		}
+		sum += v * licenceWeights[i]
+	}
+	check := (31 - sum%31) % 31
+	if s[17] != licenceChars[check] {
+		return "", errs.Invalidf("licence_no", "the check character of this unified social credit code is wrong")
+	}
+	return s, nil
+}

@@ -1,0 +1,86 @@
+package merchant_test
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/tandemcrm/tandem/merchant"
+)
+
+// A CSV import: valid rows become leads of the pool, bad rows are reported with their
+// row, column and reason, duplicates of the database and of earlier rows are refused,
+// and the same file again imports nothing.
+func TestImportCSVReportDedupIdempotent(t *testing.T) {
+	t.Parallel()
+	w, _ := poolWorld(t, merchant.Config{})
+	rep := w.p(t, "sh1.rep")
+	must[merchant.Lead](t)(w.svc.CreateLead(w.ctx, w.p(t, "hz1.rep"), shop("13900009999")))
+	csv := "\ufeff店名,电话,品类,地址,城市,纬度,经度,统一社会信用代码\n" +
+		"甲店,13900001001,餐饮,一路1号,上海,31.20,121.40,\n" +
+		"乙店,12345,餐饮,一路2号,上海,31.21,121.41,\n" + // bad phone
+		"丙店,13900001003,餐饮,一路3号,上海,31.22,121.42,91350100M000100Y44\n" + // bad checksum
+		"丁店,+86 139-0000-1001,餐饮,一路4号,上海,31.23,121.43,\n" + // same phone as row 2
+		"戊店,13900009999,餐饮,一路5号,上海,31.24,121.44,\n" + // in the database (Hangzhou's)
+		",13900001006,餐饮,一路6号,上海,31.25,121.45,\n" + // no name
+		"己店,021-6288-1007,餐饮,一路7号,上海,abc,121.46,\n" + // bad lat
+		"庚店,021-6288-1008,餐饮,一路8号,上海,31.27,121.47,91350100M000100Y43\n"
+	r := must[merchant.ImportReport](t)(w.svc.ImportLeads(w.ctx, rep, uuid.Nil, "shops.csv", strings.NewReader(csv)))
+	want := map[int]string{3: "phone", 4: "licence_no", 5: "phone", 6: "phone", 7: "name", 8: "lat"}
+	if r.State != "done" || r.TotalRows != 8 || r.Imported != 2 || len(r.Problems) != len(want) {
+		t.Fatalf("report: %+v", r)
+	}
+	for _, p := range r.Problems {
+		if want[p.Row] != p.Column || p.Reason == "" {
+			t.Fatalf("problem %+v, want column %q", p, want[p.Row])
+		}
+	}
+	if !strings.Contains(r.Problems[3].Reason, "杭州一组") {
+		t.Fatalf("the duplicate does not say who holds it: %+v", r.Problems[3])
+	}
+	again := must[merchant.ImportReport](t)(w.svc.ImportLeads(w.ctx, rep, uuid.Nil, "shops-copy.csv", strings.NewReader(csv)))
+	if !again.Repeated || again.ID != r.ID {
+		t.Fatalf("re-upload: %+v", again)
+	}
+	pool, _, _ := w.svc.ListLeads(w.ctx, rep, merchant.LeadFilter{PoolOnly: true})
+	if len(pool) != 2 {
+		t.Fatalf("%d leads in the pool after two uploads", len(pool))
+	}
+	if got := must[merchant.ImportReport](t)(w.svc.GetImport(w.ctx, w.p(t, "sh1.lead"), r.ID)); got.Imported != 2 || got.DoneRows != 8 {
+		t.Fatalf("progress: %+v", got)
+	}
+	if _, err := w.svc.GetImport(w.ctx, w.p(t, "hz.lead"), r.ID); err == nil {
+		t.Fatal("another city reads the import")
+	}
+}
+
+// An Excel import with English headers, through the API.
+func TestImportExcelAPI(t *testing.T) {
+	t.Parallel()
+	w, _ := poolWorld(t, merchant.Config{})
+	f := excelize.NewFile()
+	rows := [][]any{{"name", "phone", "category", "city", "lat", "lng"}}
+	for i := range 30 {
+		rows = append(rows, []any{fmt.Sprintf("Shop %02d", i), fmt.Sprintf("139%08d", 2000+i), "cafe", "上海", 31.0 + float64(i)*0.01, 121.4})
+	}
+	for i, r := range rows {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := f.SetSheetRow("Sheet1", cell, &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if err := f.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	r := must[merchant.ImportReport](t)(w.svc.ImportLeads(w.ctx, w.p(t, "sh1.lead"), uuid.Nil, "shops.xlsx", &buf))
+	if r.Imported != 30 || len(r.Problems) != 0 {
+		t.Fatalf("xlsx: %+v", r)
+	}
+	_, err := w.svc.ImportLeads(w.ctx, w.p(t, "sh1.rep"), uuid.Nil, "shops.txt", strings.NewReader("x"))
+	wantCode(t, err, "invalid_input")
+}
