@@ -23,16 +23,16 @@ func newSliced(bits int) *sliced {
 // maxValue is the largest value the index holds; larger ones are clamped.
 func (s *sliced) maxValue() uint64 { return 1<<len(s.planes) - 1 }
 
-func (s *sliced) set(col uint32, v uint64) {
+// setFresh sets a value of a member the index has no value for: only the planes of
+// its set bits change.
+func (s *sliced) setFresh(col uint32, v uint64) {
 	if v > s.maxValue() {
 		v = s.maxValue()
 	}
 	s.exists.Add(col)
-	for i, p := range s.planes {
-		if v&(1<<i) != 0 {
-			p.Add(col)
-		} else {
-			p.Remove(col)
+	for i := 0; v != 0; i, v = i+1, v>>1 {
+		if v&1 != 0 {
+			s.planes[i].Add(col)
 		}
 	}
 }
@@ -55,40 +55,56 @@ const (
 
 // compare returns the members with a value that compares to c as op says.
 func (s *sliced) compare(op cmpOp, c uint64) *roaring.Bitmap {
-	if c > s.maxValue() {
-		switch op {
-		case opLE:
+	switch op {
+	case opGE:
+		return s.atLeast(c)
+	case opLE:
+		if c >= s.maxValue() {
 			return s.exists.Clone()
-		default:
-			return roaring.New()
 		}
+		le := s.exists.Clone()
+		le.AndNot(s.atLeast(c + 1))
+		return le
 	}
-	gt, lt := roaring.New(), roaring.New()
+	if c > s.maxValue() {
+		return roaring.New()
+	}
 	eq := s.exists.Clone()
-	for i := len(s.planes) - 1; i >= 0; i-- {
-		p := s.planes[i]
+	for i, p := range s.planes {
 		if c&(1<<i) != 0 {
-			if op == opLE {
-				lt.Or(roaring.AndNot(eq, p))
-			}
 			eq.And(p)
 		} else {
-			if op == opGE {
-				gt.Or(roaring.And(eq, p))
-			}
 			eq.AndNot(p)
 		}
 	}
-	switch op {
-	case opGE:
-		gt.Or(eq)
-		return gt
-	case opLE:
-		lt.Or(eq)
-		return lt
-	default:
-		return eq
+	return eq
+}
+
+// atLeast is the members with a value ≥ c, one in-place operation per plane from
+// the lowest: with S the members whose low k bits are ≥ c's low k bits,
+// S(k) = P(k) ∩ S(k-1) where c has bit k set, P(k) ∪ S(k-1) where it has not, and
+// S(-1) = everyone. Below c's lowest set bit S is everyone, so it starts there.
+func (s *sliced) atLeast(c uint64) *roaring.Bitmap {
+	if c == 0 {
+		return s.exists.Clone()
 	}
+	if c > s.maxValue() {
+		return roaring.New()
+	}
+	low := 0
+	for c&(1<<low) == 0 {
+		low++
+	}
+	ge := s.planes[low].Clone()
+	for i := low + 1; i < len(s.planes); i++ {
+		if c&(1<<i) != 0 {
+			ge.And(s.planes[i])
+		} else {
+			ge.Or(s.planes[i])
+		}
+	}
+	ge.And(s.exists)
+	return ge
 }
 
 func (s *sliced) runOptimize() {

@@ -76,6 +76,40 @@ type Index struct {
 	eq     map[string]*roaring.Bitmap
 	num    map[string]*sliced
 	change int64 // the last member_changes id applied
+	// leaves caches the results of single conditions for the current contents: an
+	// operator editing a rule changes one condition at a time, so the others come
+	// from here. Emptied whenever a change is applied.
+	leaves leafCache
+}
+
+// leafCache is the index's cache of condition results.
+type leafCache struct {
+	mu sync.Mutex
+	m  map[string]*roaring.Bitmap
+}
+
+// maxCachedLeaves bounds the cache; it is emptied when full.
+const maxCachedLeaves = 512
+
+func (c *leafCache) get(key string) *roaring.Bitmap {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[key]
+}
+
+func (c *leafCache) put(key string, b *roaring.Bitmap) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedLeaves {
+		c.m = map[string]*roaring.Bitmap{}
+	}
+	c.m[key] = b
+}
+
+func (c *leafCache) reset() {
+	c.mu.Lock()
+	c.m = nil
+	c.mu.Unlock()
 }
 
 func newIndex() *Index {
@@ -128,15 +162,15 @@ func (x *Index) add(m *memberFacts) {
 		x.eqBitmap(keyRFMF + string(rune('0'+m.RFM[1]))).Add(c)
 		x.eqBitmap(keyRFMM + string(rune('0'+m.RFM[2]))).Add(c)
 	}
-	x.numIndex(numJoinedDay).set(c, dayOf(m.JoinedAt))
-	x.numIndex(numPoints).set(c, uint64(max(m.Points, 0)))
-	x.numIndex(numOrders).set(c, uint64(max(m.Orders, 0)))
-	x.numIndex(numSpendYuan).set(c, uint64(max(m.SpendFen, 0)/100))
+	x.numIndex(numJoinedDay).setFresh(c, dayOf(m.JoinedAt))
+	x.numIndex(numPoints).setFresh(c, uint64(max(m.Points, 0)))
+	x.numIndex(numOrders).setFresh(c, uint64(max(m.Orders, 0)))
+	x.numIndex(numSpendYuan).setFresh(c, uint64(max(m.SpendFen, 0)/100))
 	if m.LastOrderAt != nil {
-		x.numIndex(numLastOrderDay).set(c, dayOf(*m.LastOrderAt))
+		x.numIndex(numLastOrderDay).setFresh(c, dayOf(*m.LastOrderAt))
 	}
 	for cat, at := range m.Categories {
-		x.numIndex(numCategory+cat).set(c, dayOf(at))
+		x.numIndex(numCategory+cat).setFresh(c, dayOf(at))
 	}
 }
 
@@ -160,6 +194,9 @@ func (x *Index) remove(seq uint32) {
 func (x *Index) apply(ms []*memberFacts, change int64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	if len(ms) > 0 {
+		x.leaves.reset()
+	}
 	for _, m := range ms {
 		x.remove(m.Seq)
 		x.add(m)

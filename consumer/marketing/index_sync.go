@@ -3,7 +3,6 @@ package marketing
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -91,9 +90,10 @@ func (s *Service) Rebuild(ctx context.Context) (Stats, error) {
 	return x.stats(), nil
 }
 
-// build scans the tables into a fresh index: the member table in seq ranges, in
-// parallel, each range into its own partial index, merged at the end (ranges are
-// disjoint, so merging is OR).
+// build scans the tables into a fresh index: members, categories and coupons are
+// independent attributes, so each table is streamed straight into bitmaps by its own
+// goroutine and connection (members in two seq ranges), without joining rows in Go.
+// Partial indexes hold disjoint attributes or members, so merging them is OR.
 func (s *Service) build(ctx context.Context) (*Index, error) {
 	var change int64
 	var maxSeq int32
@@ -104,15 +104,19 @@ func (s *Service) build(ctx context.Context) (*Index, error) {
 	if err := s.db.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM marketing.members`).Scan(&maxSeq); err != nil {
 		return nil, fmt.Errorf("marketing: index size: %w", err)
 	}
-	parts := min(max(runtime.GOMAXPROCS(0), 2), 4)
-	step := int32(maxSeq)/int32(parts) + 1
-	partial := make([]*Index, parts)
+	half := maxSeq/2 + 1
+	scans := []func(ctx context.Context, x *Index) error{
+		func(ctx context.Context, x *Index) error { return s.streamMembers(ctx, x, 0, half) },
+		func(ctx context.Context, x *Index) error { return s.streamMembers(ctx, x, half, maxSeq+1) },
+		s.streamCategories,
+		s.streamCoupons,
+	}
+	partial := make([]*Index, len(scans))
 	g, gctx := errgroup.WithContext(ctx)
-	for i := range parts {
-		lo, hi := int32(i)*step, int32(i+1)*step
+	for i, scan := range scans {
 		g.Go(func() error {
 			x := newIndex()
-			if err := s.scanMembers(gctx, x, `m.seq >= $1 AND m.seq < $2`, lo, hi); err != nil {
+			if err := scan(gctx, x); err != nil {
 				return err
 			}
 			partial[i] = x
@@ -126,6 +130,47 @@ func (s *Service) build(ctx context.Context) (*Index, error) {
 	x.change = change
 	x.optimize()
 	return x, nil
+}
+
+// streamMembers adds the members of seqs [lo, hi) to x, in seq order (which roaring
+// appends cheaply).
+func (s *Service) streamMembers(ctx context.Context, x *Index, lo, hi int32) error {
+	rows, err := s.db.Query(ctx, scanMembersSQL+`m.seq >= $1 AND m.seq < $2 ORDER BY m.seq`, lo, hi)
+	if err != nil {
+		return fmt.Errorf("marketing: scan members: %w", err)
+	}
+	defer rows.Close()
+	var m memberFacts
+	for rows.Next() {
+		var seq int32
+		m.LastOrderAt = nil
+		if err := rows.Scan(&seq, &m.JoinedAt, &m.Gender, &m.City, &m.Tier, &m.Tags, &m.Points, &m.Orders, &m.SpendFen,
+			&m.LastOrderAt, &m.RFM[0], &m.RFM[1], &m.RFM[2]); err != nil {
+			return fmt.Errorf("marketing: scan members: %w", err)
+		}
+		m.Seq = uint32(seq)
+		x.add(&m)
+	}
+	return rows.Err()
+}
+
+func (s *Service) streamCategories(ctx context.Context, x *Index) error {
+	return s.scanEach(ctx, `SELECT m.seq, m.category, m.last_order_at FROM marketing.member_categories m ORDER BY m.seq`, nil,
+		func(seq uint32, category string, at time.Time, _, _ int32) {
+			x.numIndex(numCategory+category).setFresh(seq, dayOf(at))
+		}, true)
+}
+
+func (s *Service) streamCoupons(ctx context.Context, x *Index) error {
+	return s.scanEach(ctx, `SELECT m.seq, m.batch_id, m.held, m.unused FROM marketing.member_coupons m ORDER BY m.seq`, nil,
+		func(seq uint32, batch string, _ time.Time, held, unused int32) {
+			if held > 0 {
+				x.eqBitmap(keyCouponHeld + batch).Add(seq)
+			}
+			if unused > 0 {
+				x.eqBitmap(keyCouponUnused + batch).Add(seq)
+			}
+		}, false)
 }
 
 // merge ORs partial indexes of disjoint members.
@@ -173,19 +218,6 @@ const (
 	scanCategoriesSQL = `SELECT m.seq, m.category, m.last_order_at FROM marketing.member_categories m WHERE `
 	scanCouponsSQL    = `SELECT m.seq, m.batch_id, m.held, m.unused FROM marketing.member_coupons m WHERE `
 )
-
-// scanMembers reads the members matching where (over alias m, with args) into x.
-// Members are added in seq order, which roaring appends cheaply.
-func (s *Service) scanMembers(ctx context.Context, x *Index, where string, args ...any) error {
-	order, facts, err := s.loadFacts(ctx, where, args...)
-	if err != nil {
-		return err
-	}
-	for _, seq := range order {
-		x.add(facts[seq])
-	}
-	return nil
-}
 
 // loadFacts reads the facts of the members matching where, in seq order.
 func (s *Service) loadFacts(ctx context.Context, where string, args ...any) ([]uint32, map[uint32]*memberFacts, error) {

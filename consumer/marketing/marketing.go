@@ -65,6 +65,8 @@ type Config struct {
 	TailEvery time.Duration
 	// SendBatch is how many members one send step claims [5000].
 	SendBatch int
+	// NoLeafCache evaluates every condition afresh (benchmarks of uncached counts).
+	NoLeafCache bool
 }
 
 // Service is the marketing domain. Each public method owns its transaction.

@@ -1,6 +1,7 @@
 package marketing
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -48,9 +49,10 @@ func ruleError(path, format string, args ...any) error {
 
 // evaluator evaluates rules on an index it holds read-locked.
 type evaluator struct {
-	x     *Index
-	today uint64
-	tiers []string
+	x       *Index
+	today   uint64
+	tiers   []string
+	noCache bool
 }
 
 // result is a bitmap and whether the evaluator may change it (false: it is the
@@ -212,8 +214,26 @@ func (e *evaluator) withinDays(key string, n int64, path string) (result, error)
 	return result{s.compare(opGE, uint64(from)), true}, nil
 }
 
+// leaf evaluates a condition, from the index's cache when it was evaluated on the
+// same contents and day before. Cached bitmaps are shared: never changed in place.
 func (e *evaluator) leaf(r *Rule, path string) (result, error) {
-	path += "(" + r.Field + ")"
+	if e.noCache {
+		return e.evalLeaf(r, path+"("+r.Field+")")
+	}
+	raw, _ := json.Marshal(r)
+	key := strconv.FormatUint(e.today, 10) + string(raw)
+	if b := e.x.leaves.get(key); b != nil {
+		return result{b, false}, nil
+	}
+	res, err := e.evalLeaf(r, path+"("+r.Field+")")
+	if err != nil {
+		return res, err
+	}
+	e.x.leaves.put(key, res.b)
+	return result{res.b, false}, nil
+}
+
+func (e *evaluator) evalLeaf(r *Rule, path string) (result, error) {
 	switch r.Field {
 	case "city":
 		return e.anyOf(keyCity, r.Values, path, "city", false)

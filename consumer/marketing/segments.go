@@ -44,7 +44,7 @@ func (s *Service) evaluate(ctx context.Context, rule *Rule) (*roaring.Bitmap, *I
 	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	e := evaluator{x: x, today: dayOf(s.now()), tiers: s.cfg.Tiers}
+	e := evaluator{x: x, today: dayOf(s.now()), tiers: s.cfg.Tiers, noCache: s.cfg.NoLeafCache}
 	r, err := e.eval(rule, "rule")
 	if err != nil {
 		return nil, nil, err
