@@ -16,11 +16,14 @@ func (s *Service) Register(r *domain.Registry) {
 // Tasks are the domain's background tasks.
 func (s *Service) Tasks() []domain.Task {
 	return []domain.Task{
+		{Type: "marketing:campaigns", Cron: "@every 5s", Queue: "default",
+			Help: "start the campaign runs that are due and send the runs no sender holds",
+			Handle: func(ctx context.Context, _ []byte) error { return s.RunDue(ctx) }},
 		{Type: "marketing:index_snapshot", Cron: "@every 10m", Queue: "low",
-			Help: "write the segment index's snapshot to PostgreSQL and prune the change log",
+			Help:   "write the segment index's snapshot to PostgreSQL and prune the change log",
 			Handle: func(ctx context.Context, _ []byte) error { _, err := s.Snapshot(ctx); return err }},
 		{Type: "marketing:rfm", Cron: "30 2 * * *", Unique: 23 * time.Hour, Queue: "low",
-			Help: "score every member's recency, frequency and monetary value (nightly)",
+			Help:   "score every member's recency, frequency and monetary value (nightly)",
 			Handle: func(ctx context.Context, _ []byte) error { _, err := s.ScoreRFM(ctx); return err }},
 	}
 }

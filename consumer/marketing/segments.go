@@ -103,7 +103,7 @@ func (s *Service) SaveSegment(ctx context.Context, p *identity.Principal, id uui
 		}
 		n, err := q.UpdateSegment(ctx, marketingdb.UpdateSegmentParams{ID: id, Name: name, Rule: raw, UpdatedAt: now})
 		if err == nil && n == 0 {
-			return errs.NotFound(CodeSegmentNotFound)
+			return errs.NotFound("marketing.segment")
 		}
 		return err
 	})
@@ -136,7 +136,7 @@ func (s *Service) GetSegment(ctx context.Context, p *identity.Principal, id uuid
 func (s *Service) segment(ctx context.Context, id uuid.UUID) (Segment, error) {
 	r, err := marketingdb.New(s.db).GetSegment(ctx, id)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Segment{}, errs.NotFound(CodeSegmentNotFound)
+		return Segment{}, errs.NotFound("marketing.segment")
 	}
 	if err != nil {
 		return Segment{}, pg.Classify(err)
@@ -236,7 +236,7 @@ func (s *Service) IsMember(ctx context.Context, p *identity.Principal, id, consu
 	}
 	seq, err := marketingdb.New(s.db).MemberSeq(ctx, consumerID)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return false, errs.NotFound(CodeMemberNotFound)
+		return false, errs.NotFound("marketing.member")
 	}
 	if err != nil {
 		return false, pg.Classify(err)

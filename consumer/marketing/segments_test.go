@@ -23,7 +23,7 @@ func newService(t *testing.T, ports marketing.Ports) (*marketing.Service, *clock
 	db := pgtest.New(t, marketing.Migrations)
 	c := clock.NewSettable()
 	c.Freeze(testNow)
-	svc := marketing.New(domain.Deps{DB: db, Clock: c}, ports, marketing.Config{TailEvery: time.Nanosecond})
+	svc := marketing.New(domain.Deps{DB: db, Clock: c}, ports, marketing.Config{TailEvery: time.Nanosecond, SendBatch: 300})
 	return svc, c, context.Background(), db
 }
 

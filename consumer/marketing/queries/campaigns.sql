@@ -42,7 +42,7 @@ RETURNING *;
 -- name: RunsToSend :many
 SELECT id FROM marketing.campaign_runs WHERE state = 'sending' AND (lease_until IS NULL OR lease_until < $1) ORDER BY started_at;
 
--- name: AdvanceRun :exec
+-- name: AdvanceRun :execrows
 UPDATE marketing.campaign_runs SET next_seq = $2, treated = treated + $3, control = control + $4, skipped = skipped + $5,
   spent_fen = spent_fen + $6, lease_until = $7 WHERE id = $1 AND next_seq = $8;
 
@@ -72,3 +72,12 @@ CROSS JOIN LATERAL (SELECT coalesce(sum(o.amount_fen - o.refunded_fen), 0)::bigi
   WHERE o.consumer_id = s.consumer_id AND o.paid_at >= sqlc.arg(from_at)::timestamptz AND o.paid_at < sqlc.arg(to_at)::timestamptz) g
 WHERE s.run_id = sqlc.arg(run_id)::uuid
 GROUP BY s.arm;
+
+-- name: CampaignSpent :one
+SELECT coalesce(sum(spent_fen), 0)::bigint FROM marketing.campaign_runs WHERE campaign_id = $1;
+
+-- name: OpenRuns :one
+SELECT count(*) FROM marketing.campaign_runs WHERE campaign_id = $1 AND state = 'sending';
+
+-- name: StopRuns :exec
+UPDATE marketing.campaign_runs SET state = 'stopped', finished_at = $2, lease_until = NULL WHERE campaign_id = $1 AND state = 'sending';

@@ -12,7 +12,7 @@ import (
 	"github.com/google/uuid"
 )
 
-const advanceRun = `-- name: AdvanceRun :exec
+const advanceRun = `-- name: AdvanceRun :execrows
 UPDATE marketing.campaign_runs SET next_seq = $2, treated = treated + $3, control = control + $4, skipped = skipped + $5,
   spent_fen = spent_fen + $6, lease_until = $7 WHERE id = $1 AND next_seq = $8
 `
@@ -28,8 +28,8 @@ type AdvanceRunParams struct {
 	NextSeq_2  int64
 }
 
-func (q *Queries) AdvanceRun(ctx context.Context, arg AdvanceRunParams) error {
-	_, err := q.db.Exec(ctx, advanceRun,
+func (q *Queries) AdvanceRun(ctx context.Context, arg AdvanceRunParams) (int64, error) {
+	result, err := q.db.Exec(ctx, advanceRun,
 		arg.ID,
 		arg.NextSeq,
 		arg.Treated,
@@ -39,7 +39,10 @@ func (q *Queries) AdvanceRun(ctx context.Context, arg AdvanceRunParams) error {
 		arg.LeaseUntil,
 		arg.NextSeq_2,
 	)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const armOutcomes = `-- name: ArmOutcomes :many
@@ -104,6 +107,17 @@ func (q *Queries) ArmOutcomes(ctx context.Context, arg ArmOutcomesParams) ([]Arm
 		return nil, err
 	}
 	return items, nil
+}
+
+const campaignSpent = `-- name: CampaignSpent :one
+SELECT coalesce(sum(spent_fen), 0)::bigint FROM marketing.campaign_runs WHERE campaign_id = $1
+`
+
+func (q *Queries) CampaignSpent(ctx context.Context, campaignID uuid.UUID) (int64, error) {
+	row := q.db.QueryRow(ctx, campaignSpent, campaignID)
+	var column_1 int64
+	err := row.Scan(&column_1)
+	return column_1, err
 }
 
 const cappedMembers = `-- name: CappedMembers :many
@@ -506,6 +520,17 @@ func (q *Queries) LockCampaign(ctx context.Context, id uuid.UUID) (MarketingCamp
 	return i, err
 }
 
+const openRuns = `-- name: OpenRuns :one
+SELECT count(*) FROM marketing.campaign_runs WHERE campaign_id = $1 AND state = 'sending'
+`
+
+func (q *Queries) OpenRuns(ctx context.Context, campaignID uuid.UUID) (int64, error) {
+	row := q.db.QueryRow(ctx, openRuns, campaignID)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const runsToSend = `-- name: RunsToSend :many
 SELECT id FROM marketing.campaign_runs WHERE state = 'sending' AND (lease_until IS NULL OR lease_until < $1) ORDER BY started_at
 `
@@ -556,5 +581,19 @@ type SetCampaignStateParams struct {
 
 func (q *Queries) SetCampaignState(ctx context.Context, arg SetCampaignStateParams) error {
 	_, err := q.db.Exec(ctx, setCampaignState, arg.ID, arg.State, arg.NextRunAt)
+	return err
+}
+
+const stopRuns = `-- name: StopRuns :exec
+UPDATE marketing.campaign_runs SET state = 'stopped', finished_at = $2, lease_until = NULL WHERE campaign_id = $1 AND state = 'sending'
+`
+
+type StopRunsParams struct {
+	CampaignID uuid.UUID
+	FinishedAt *time.Time
+}
+
+func (q *Queries) StopRuns(ctx context.Context, arg StopRunsParams) error {
+	_, err := q.db.Exec(ctx, stopRuns, arg.CampaignID, arg.FinishedAt)
 	return err
 }
