@@ -300,3 +300,14 @@ func (s *Service) CopyCampaign(ctx context.Context, p *identity.Principal, id uu
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// StartCampaignNow brings a scheduled campaign's first run forward to now; the
+// marketing:campaigns task sends it.
+func (s *Service) StartCampaignNow(ctx context.Context, p *identity.Principal, id uuid.UUID) error {
+	return s.changeCampaign(ctx, p, id, func(q *marketingdb.Queries, c marketingdb.MarketingCampaign) error {
+		if c.State != StateScheduled {
+			return stateError(c, "started")
+		}
+		return q.SetCampaignState(ctx, marketingdb.SetCampaignStateParams{ID: id, State: StateScheduled, NextRunAt: ptr(s.now())})
+	})
+}

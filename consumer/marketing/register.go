@@ -9,6 +9,7 @@ import (
 
 // Register declares the domain's API routes, console pages, subscriptions and tasks.
 func (s *Service) Register(r *domain.Registry) {
+	r.Routes(s.mountAPI)
 	r.Subscribe(s.Subscriptions()...)
 	r.Schedule(s.Tasks()...)
 }
@@ -17,7 +18,7 @@ func (s *Service) Register(r *domain.Registry) {
 func (s *Service) Tasks() []domain.Task {
 	return []domain.Task{
 		{Type: "marketing:campaigns", Cron: "@every 5s", Queue: "default",
-			Help: "start the campaign runs that are due and send the runs no sender holds",
+			Help:   "start the campaign runs that are due and send the runs no sender holds",
 			Handle: func(ctx context.Context, _ []byte) error { return s.RunDue(ctx) }},
 		{Type: "marketing:index_snapshot", Cron: "@every 10m", Queue: "low",
 			Help:   "write the segment index's snapshot to PostgreSQL and prune the change log",
