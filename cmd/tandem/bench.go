@@ -81,7 +81,7 @@ Redis database 15 (flushed) of the configured servers. Prints one table row per 
 		},
 	}
 	pickupCmd.Flags().IntVar(&tasks, "tasks", 300, "tasks per run, enqueued one at a time")
-	cmd.AddCommand(outboxCmd, pickupCmd, benchNotifyCmd(), benchSegmentsCmd())
+	cmd.AddCommand(outboxCmd, pickupCmd, benchNotifyCmd(), benchSegmentsCmd(), benchCampaignCmd())
 	return cmd
 }
 

@@ -254,19 +254,20 @@ func (s *Service) sendBatch(ctx context.Context, c marketingdb.MarketingCampaign
 	}
 	res := batchResult{through: len(seqs) - 1}
 	arms := make([]string, 0, len(seqs))
+	ids := make([]uuid.UUID, 0, len(seqs))
 	var grants []Grant
 	for i, seq := range ints {
 		id, ok := bySeq[seq]
 		switch {
 		case !ok:
-			arms = append(arms, "gone") // the member left: written as nothing
+			arms = append(arms, "") // the member left: written as nothing
 		case inControl(c.ID, id, c.HoldoutPct):
 			arms = append(arms, "control")
 			res.control++
 		default:
 			if remaining-res.spent < c.UnitCostFen {
 				res.through, res.budgetReached = i-1, true
-				ints, arms = ints[:i], arms[:i]
+				ints, arms, ids = ints[:i], arms[:i], ids[:i]
 				break
 			}
 			arms = append(arms, "treatment")
@@ -277,11 +278,12 @@ func (s *Service) sendBatch(ctx context.Context, c marketingdb.MarketingCampaign
 		if res.budgetReached {
 			break
 		}
+		ids = append(ids, id)
 	}
 	if res.through < 0 {
 		return res, nil
 	}
-	if err := q.InsertSends(ctx, marketingdb.InsertSendsParams{RunID: runID, CampaignID: c.ID, Seqs: ints, Arms: arms, SentAt: s.now()}); err != nil {
+	if err := s.insertSends(ctx, runID, c.ID, ints, ids, arms); err != nil {
 		return res, err
 	}
 	if len(grants) == 0 {
@@ -300,4 +302,13 @@ func (s *Service) sendBatch(ctx context.Context, c marketingdb.MarketingCampaign
 		err = s.ports.Channel.Send(ctx, msgs)
 	}
 	return res, err
+}
+
+// insertSends writes a batch's rows, skipping those a previous attempt wrote. The
+// statement unnests three arrays at once, which sqlc cannot compile: it lives here.
+func (s *Service) insertSends(ctx context.Context, runID, campaignID uuid.UUID, seqs []int32, ids []uuid.UUID, arms []string) error {
+	_, err := s.db.Exec(ctx, `INSERT INTO marketing.sends (run_id, consumer_id, seq, campaign_id, arm, sent_at)
+SELECT $1, u.consumer_id, u.seq, $2, u.arm, $3 FROM unnest($4::uuid[], $5::int[], $6::text[]) AS u(consumer_id, seq, arm)
+WHERE u.arm <> '' ON CONFLICT DO NOTHING`, runID, campaignID, s.now(), ids, seqs, arms)
+	return err
 }

@@ -140,7 +140,7 @@ CREATE TABLE marketing.campaign_runs (
     state        text NOT NULL CHECK (state IN ('sending', 'done', 'stopped'))
 );
 
--- A member's part in a run: at most one row per (run, member), the key that makes a
+-- A member's part in a run: at most one row per (run, member seq), the key that makes a
 -- send exactly once however often a batch is retried. The offer itself is issued
 -- with the key "<run>:<member>", which the issuer (loyalty) dedupes; a batch is done
 -- when the run's next_seq passes it (sends.go).
@@ -151,9 +151,11 @@ CREATE TABLE marketing.sends (
     campaign_id  uuid NOT NULL,
     arm          text NOT NULL CHECK (arm IN ('treatment', 'control')),
     sent_at      timestamptz NOT NULL,
-    PRIMARY KEY (run_id, consumer_id)
+    -- seq stands for the member (one seq per member, never reused) and keeps the
+    -- key's index append-only within a batch.
+    PRIMARY KEY (run_id, seq)
 );
-CREATE INDEX sends_consumer ON marketing.sends (consumer_id, sent_at);
+CREATE INDEX sends_sent_at ON marketing.sends (sent_at);
 
 -- Coupons redeemed (campaign results: redemption).
 CREATE TABLE marketing.coupon_redemptions (

@@ -49,12 +49,6 @@ UPDATE marketing.campaign_runs SET next_seq = $2, treated = treated + $3, contro
 -- name: FinishRun :exec
 UPDATE marketing.campaign_runs SET state = $2, finished_at = $3, lease_until = NULL WHERE id = $1;
 
--- name: InsertSends :exec
-INSERT INTO marketing.sends (run_id, consumer_id, seq, campaign_id, arm, sent_at)
-SELECT sqlc.arg(run_id)::uuid, m.consumer_id, m.seq, sqlc.arg(campaign_id)::uuid, (sqlc.arg(arms)::text[])[u.i], sqlc.arg(sent_at)::timestamptz
-FROM unnest(sqlc.arg(seqs)::int[]) WITH ORDINALITY AS u(seq, i) JOIN marketing.members m ON m.seq = u.seq
-ON CONFLICT DO NOTHING;
-
 -- name: CappedMembers :many
 SELECT seq FROM marketing.sends WHERE arm = 'treatment' AND sent_at >= $1 GROUP BY seq HAVING count(*) >= sqlc.arg(cap)::int;
 

@@ -364,32 +364,6 @@ func (q *Queries) InsertRun(ctx context.Context, arg InsertRunParams) error {
 	return err
 }
 
-const insertSends = `-- name: InsertSends :exec
-INSERT INTO marketing.sends (run_id, consumer_id, seq, campaign_id, arm, sent_at)
-SELECT $1::uuid, m.consumer_id, m.seq, $2::uuid, ($3::text[])[u.i], $4::timestamptz
-FROM unnest($5::int[]) WITH ORDINALITY AS u(seq, i) JOIN marketing.members m ON m.seq = u.seq
-ON CONFLICT DO NOTHING
-`
-
-type InsertSendsParams struct {
-	RunID      uuid.UUID
-	CampaignID uuid.UUID
-	Arms       []string
-	SentAt     time.Time
-	Seqs       []int32
-}
-
-func (q *Queries) InsertSends(ctx context.Context, arg InsertSendsParams) error {
-	_, err := q.db.Exec(ctx, insertSends,
-		arg.RunID,
-		arg.CampaignID,
-		arg.Arms,
-		arg.SentAt,
-		arg.Seqs,
-	)
-	return err
-}
-
 const listCampaigns = `-- name: ListCampaigns :many
 SELECT id, name, segment_id, offer_kind, coupon_batch, points, message, unit_cost_fen, budget_fen, holdout_pct, freq_cap, freq_days, schedule, every_days, trigger_event, starts_at, attribution_days, state, created_by, created_at, next_run_at FROM marketing.campaigns ORDER BY created_at DESC LIMIT 200
 `
