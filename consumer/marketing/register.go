@@ -10,6 +10,7 @@ import (
 // Register declares the domain's API routes, console pages, subscriptions and tasks.
 func (s *Service) Register(r *domain.Registry) {
 	r.Routes(s.mountAPI)
+	r.Pages(s.pages())
 	r.Subscribe(s.Subscriptions()...)
 	r.Schedule(s.Tasks()...)
 }
