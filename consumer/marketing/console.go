@@ -443,10 +443,11 @@ func (pg consolePages) campaignAction(c *gin.Context, v *web.View) error {
 }
 
 type reportsPage struct {
-	Report GrowthReport
-	Funnel string
-	RFM    string
-	Cohort string
+	Report  GrowthReport
+	RFMRows []rfmRow
+	Funnel  string
+	RFM     string
+	Cohort  string
 }
 
 func (pg consolePages) reports(c *gin.Context, v *web.View) error {
@@ -474,24 +475,32 @@ func (pg consolePages) reports(c *gin.Context, v *web.View) error {
 	}
 	v.Charts = true
 	page := reportsPage{Report: rep}
-	var fl []map[string]any
-	for _, st := range rep.Funnel {
-		fl = append(fl, map[string]any{"name": v.T("growth.funnel_" + st.Step), "value": st.Members})
+	// The vendored ECharts is the "simple" build (bar, line, pie): the funnel is drawn
+	// as horizontal bars and the RFM grid as bars of R stacked by F, with the grid's
+	// numbers in a table beside it.
+	var steps []string
+	var counts []uint64
+	for i := len(rep.Funnel) - 1; i >= 0; i-- {
+		steps = append(steps, v.T("growth.funnel_"+rep.Funnel[i].Step))
+		counts = append(counts, rep.Funnel[i].Members)
 	}
-	page.Funnel = chartJSON(map[string]any{"tooltip": map[string]any{}, "series": []map[string]any{{"type": "funnel", "sort": "none", "data": fl}}})
-	var heat [][3]uint64
-	var maxCell uint64
-	for r := range 5 {
-		for f := range 5 {
-			heat = append(heat, [3]uint64{uint64(f), uint64(r), rep.RFM[r][f]})
-			maxCell = max(maxCell, rep.RFM[r][f])
+	page.Funnel = chartJSON(map[string]any{"tooltip": map[string]any{"trigger": "axis"}, "grid": map[string]any{"left": 110, "right": 16},
+		"xAxis": map[string]any{"type": "value"}, "yAxis": map[string]any{"type": "category", "data": steps},
+		"series": []map[string]any{{"type": "bar", "data": counts, "label": map[string]any{"show": true, "position": "right"}}}})
+	var rfmSeries []map[string]any
+	for f := range 5 {
+		var col []uint64
+		for r := range 5 {
+			col = append(col, rep.RFM[r][f])
 		}
+		rfmSeries = append(rfmSeries, map[string]any{"type": "bar", "stack": "f", "name": fmt.Sprintf("F%d", f+1), "data": col})
 	}
-	page.RFM = chartJSON(map[string]any{"tooltip": map[string]any{},
-		"xAxis":     map[string]any{"type": "category", "name": "F", "data": []string{"1", "2", "3", "4", "5"}},
-		"yAxis":     map[string]any{"type": "category", "name": "R", "data": []string{"1", "2", "3", "4", "5"}},
-		"visualMap": map[string]any{"min": 0, "max": maxCell, "calculable": true, "orient": "horizontal", "left": "center", "bottom": 0},
-		"series":    []map[string]any{{"type": "heatmap", "data": heat, "label": map[string]any{"show": true}}}})
+	for r := range 5 {
+		page.RFMRows = append(page.RFMRows, rfmRow{Label: fmt.Sprintf("R%d", r+1), Cells: rep.RFM[r]})
+	}
+	page.RFM = chartJSON(map[string]any{"tooltip": map[string]any{"trigger": "axis"}, "legend": map[string]any{},
+		"xAxis": map[string]any{"type": "category", "data": []string{"R1", "R2", "R3", "R4", "R5"}},
+		"yAxis": map[string]any{"type": "value"}, "series": rfmSeries})
 	var months []string
 	var joined, share []any
 	for _, co := range rep.Cohorts {
@@ -532,4 +541,10 @@ func reportRows(v *web.View, rep GrowthReport) [][3]string {
 	}
 	rows = append(rows, [3]string{v.T("growth.churn_risk"), "F≥3 R≤2", strconv.FormatUint(rep.ChurnRisk, 10)})
 	return rows
+}
+
+// rfmRow is one recency score's row of the RFM grid.
+type rfmRow struct {
+	Label string
+	Cells [5]uint64
 }

@@ -166,7 +166,8 @@ func (s *seedSource) Values() ([]any, error) { return s.buf[s.pos], nil }
 func (s *seedSource) Err() error             { return nil }
 
 // SeedMembers writes n synthetic members (after the existing ones) with their
-// categories and coupons, then rebuilds the index. It returns how long the writes took.
+// categories and coupons and returns how long the writes took. The rows bypass the
+// change log: callers Rebuild (and Snapshot) afterwards.
 func (s *Service) SeedMembers(ctx context.Context, n int, seed uint64) (time.Duration, error) {
 	start := time.Now()
 	var base int32
