@@ -44,6 +44,14 @@ echo
 reconciliation/bench.sh 1000000
 echo
 
+echo "## Marketing: segments over 10,000,000 members, a coupon campaign to 1,000,000"
+echo
+echo "| what | figure | detail |"
+echo "|---|---|---|"
+$BIN bench segments --members 10000000 --counts 200
+$BIN bench campaign --members 1000000
+echo
+
 echo "## HTTP under load (wrk -t2 -c64 -d10s, loopback)"
 echo
 port=18080
