@@ -103,6 +103,9 @@ var authzTable = []authzRow{
 	{"sh1.rep", "POST", "/api/v1/marketing/campaigns", `{"name":"x"}`, 403, code("identity.forbidden")},
 	{"", "GET", "/api/v1/marketing/segments", "", 401, code("identity.unauthenticated")},
 	{"consumer", "GET", "/api/v1/marketing/segments", "", 403, code("identity.staff_only")},
+	{"consumer", "GET", "/api/v1/marketing/me/referral-code", "", 200, nil},
+	{"consumer", "POST", "/api/v1/marketing/me/referral", `{"code":"NOSUCH22"}`, 400, code("marketing.referral_code_not_found")},
+	{"sh1.rep", "GET", "/api/v1/marketing/me/referral-code", "", 401, nil}, // a staff token is not a consumer's
 	// Reconciliation: finance (scope all) reads runs; nobody without recon.run.read does.
 	{"finance", "GET", "/api/v1/reconciliation/runs", "", 200, nil},
 	{"finance", "GET", "/api/v1/reconciliation/runs?since=2025-13-01", "", 400, code("recon.invalid_date")},

@@ -3,6 +3,7 @@ package marketing_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -299,5 +300,65 @@ func TestCampaignResultsShowUplift(t *testing.T) {
 	}
 	if r.ROI <= 0 || r.Progress != 1 {
 		t.Fatalf("roi %.2f progress %.2f", r.ROI, r.Progress)
+	}
+}
+
+// Referrals: self-referral refused; both sides rewarded once, only after the first
+// order survived the refund window; a refunded first order earns nothing.
+func TestReferralsRewardBothAfterTheRefundWindow(t *testing.T) {
+	t.Parallel()
+	offers := newFakeOffers(0)
+	svc, clk, ctx, _ := newService(t, marketing.Ports{Offers: offers})
+	referrer, invitee, refunder, buyer := uuid.New(), uuid.New(), uuid.New(), uuid.New()
+	for _, id := range []uuid.UUID{referrer, invitee, refunder, buyer} {
+		deliverTo(t, svc, envelope(t, events.TopicMemberJoined, events.MemberJoined{ConsumerID: id, JoinedAt: testNow}))
+	}
+	code, err := svc.ReferralCode(ctx, referrer, "phone-A")
+	if err != nil || len(code) != 8 {
+		t.Fatalf("code %q, %v", code, err)
+	}
+	if again, _ := svc.ReferralCode(ctx, referrer, "phone-A"); again != code {
+		t.Fatalf("a second ask made another code: %s, %s", again, code)
+	}
+	if err := svc.AcceptInvite(ctx, referrer, code, ""); errs.CodeOf(err) != marketing.CodeSelfReferral {
+		t.Fatalf("own code: %v", err)
+	}
+	if err := svc.AcceptInvite(ctx, invitee, code, "phone-A"); errs.CodeOf(err) != marketing.CodeSelfReferral {
+		t.Fatalf("the referrer's device: %v", err)
+	}
+	pay := func(who uuid.UUID) uuid.UUID {
+		order := uuid.New()
+		deliverTo(t, svc, envelope(t, events.TopicPaymentSucceeded, events.PaymentSucceeded{OrderID: order, ConsumerID: who,
+			MerchantID: uuid.New(), AmountFen: 5000, PaidAt: clk.Now()}))
+		return order
+	}
+	pay(buyer)
+	if err := svc.AcceptInvite(ctx, buyer, code, "phone-B"); errs.CodeOf(err) != marketing.CodeNotNewMember {
+		t.Fatalf("a member who ordered: %v", err)
+	}
+	for _, id := range []uuid.UUID{invitee, refunder} {
+		if err := svc.AcceptInvite(ctx, id, strings.ToLower(code), "phone-"+id.String()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := svc.AcceptInvite(ctx, invitee, code, ""); errs.CodeOf(err) != marketing.CodeAlreadyReferred {
+		t.Fatalf("twice: %v", err)
+	}
+	pay(invitee)
+	refunded := pay(refunder)
+	deliverTo(t, svc, envelope(t, events.TopicRefundSucceeded, events.RefundSucceeded{RefundID: uuid.New(), OrderID: refunded,
+		ConsumerID: refunder, OrderAmountFen: 5000, RefundFen: 5000, RefundedTotalFen: 5000, SucceededAt: clk.Now()}))
+	if n, err := svc.SettleReferrals(ctx); err != nil || n != 0 || offers.keys() != 0 {
+		t.Fatalf("rewarded inside the window: %d, %v", n, err)
+	}
+	clk.Freeze(testNow.Add(7*24*time.Hour + time.Minute))
+	for range 2 {
+		if _, err := svc.SettleReferrals(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := offers.members()
+	if len(got) != 2 || got[referrer] != 1 || got[invitee] != 1 {
+		t.Fatalf("rewards %v: want the referrer and the invitee once each, not the refunder", got)
 	}
 }

@@ -34,6 +34,34 @@ func (s *Service) mountAPI(rt domain.Routers) {
 	r.GET("/campaigns/:id", identity.Handle(h.getCampaign))
 	r.POST("/campaigns/:id/audience", identity.Handle(h.changeAudience))
 	r.POST("/campaigns/:id/:action", identity.Handle(h.campaignAction))
+	me := rt.Consumer.Group("/marketing/me")
+	me.GET("/referral-code", identity.HandleConsumer(h.referralCode))
+	me.POST("/referral", identity.HandleConsumer(h.acceptInvite))
+}
+
+// referralCode is the consumer's invite code (?device_id= the asking device).
+func (h api) referralCode(c *gin.Context, consumer uuid.UUID) error {
+	code, err := h.svc.ReferralCode(c.Request.Context(), consumer, c.Query("device_id"))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"code": code})
+	return nil
+}
+
+func (h api) acceptInvite(c *gin.Context, consumer uuid.UUID) error {
+	var b struct {
+		Code     string `json:"code"`
+		DeviceID string `json:"device_id"`
+	}
+	if err := httpx.BindJSON(c, &b); err != nil {
+		return err
+	}
+	if err := h.svc.AcceptInvite(c.Request.Context(), consumer, b.Code, b.DeviceID); err != nil {
+		return err
+	}
+	c.Status(http.StatusNoContent)
+	return nil
 }
 
 func pathID(c *gin.Context, name, what string) (uuid.UUID, error) {

@@ -67,6 +67,11 @@ type Config struct {
 	SendBatch int
 	// NoLeafCache evaluates every condition afresh (benchmarks of uncached counts).
 	NoLeafCache bool
+	// ReferralWindow is how long an invitee's first paid order must go unrefunded
+	// before both sides are rewarded [7 days]; ReferrerPoints and InviteePoints are
+	// the rewards [200, 100].
+	ReferralWindow                time.Duration
+	ReferrerPoints, InviteePoints int64
 }
 
 // Service is the marketing domain. Each public method owns its transaction.
@@ -91,6 +96,15 @@ func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	}
 	if cfg.TailEvery <= 0 {
 		cfg.TailEvery = 500 * time.Millisecond
+	}
+	if cfg.ReferralWindow <= 0 {
+		cfg.ReferralWindow = 7 * 24 * time.Hour
+	}
+	if cfg.ReferrerPoints <= 0 {
+		cfg.ReferrerPoints = 200
+	}
+	if cfg.InviteePoints <= 0 {
+		cfg.InviteePoints = 100
 	}
 	if cfg.SendBatch <= 0 {
 		cfg.SendBatch = 5000

@@ -102,6 +102,11 @@ func (s *Service) onPaymentSucceeded(ctx context.Context, e events.Envelope) err
 			ConsumerID: p.ConsumerID}); err != nil {
 			return uuid.Nil, err
 		}
+		// An invitee's first paid order starts the referral's refund window.
+		if err := q.MarkReferralFirstOrder(ctx, marketingdb.MarkReferralFirstOrderParams{InviteeID: p.ConsumerID,
+			FirstOrderID: uuid.NullUUID{UUID: p.OrderID, Valid: true}, FirstPaidAt: &p.PaidAt}); err != nil {
+			return uuid.Nil, err
+		}
 		category, err := q.MerchantCategory(ctx, p.MerchantID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return p.ConsumerID, nil // a merchant marketing has not heard of: no category
@@ -133,6 +138,10 @@ func (s *Service) onRefundSucceeded(ctx context.Context, e events.Envelope) erro
 			return uuid.Nil, nil
 		}
 		if err := q.SetOrderRefunded(ctx, marketingdb.SetOrderRefundedParams{OrderID: p.OrderID, RefundedFen: p.RefundedTotalFen}); err != nil {
+			return uuid.Nil, err
+		}
+		// A refunded first order did not survive: the referral earns nothing.
+		if err := q.VoidReferralByOrder(ctx, marketingdb.VoidReferralByOrderParams{FirstOrderID: uuid.NullUUID{UUID: p.OrderID, Valid: true}, SettledAt: &p.SucceededAt}); err != nil {
 			return uuid.Nil, err
 		}
 		return o.ConsumerID, q.SubtractSpend(ctx, marketingdb.SubtractSpendParams{ConsumerID: o.ConsumerID, Fen: p.RefundedTotalFen - o.RefundedFen})

@@ -18,6 +18,9 @@ func (s *Service) Register(r *domain.Registry) {
 // Tasks are the domain's background tasks.
 func (s *Service) Tasks() []domain.Task {
 	return []domain.Task{
+		{Type: "marketing:referral_rewards", Cron: "@every 1h", Queue: "low",
+			Help:   "reward both sides of referrals whose first order survived the refund window",
+			Handle: func(ctx context.Context, _ []byte) error { _, err := s.SettleReferrals(ctx); return err }},
 		{Type: "marketing:campaigns", Cron: "@every 5s", Queue: "default",
 			Help:   "start the campaign runs that are due and send the runs no sender holds",
 			Handle: func(ctx context.Context, _ []byte) error { return s.RunDue(ctx) }},

@@ -127,6 +127,25 @@ type MarketingOrder struct {
 	PaidAt      time.Time
 }
 
+type MarketingReferral struct {
+	InviteeID     uuid.UUID
+	ReferrerID    uuid.UUID
+	Code          string
+	InviteeDevice string
+	AcceptedAt    time.Time
+	FirstOrderID  uuid.NullUUID
+	FirstPaidAt   *time.Time
+	State         string
+	SettledAt     *time.Time
+}
+
+type MarketingReferralCode struct {
+	ConsumerID uuid.UUID
+	Code       string
+	DeviceID   string
+	CreatedAt  time.Time
+}
+
 type MarketingSegment struct {
 	ID        uuid.UUID
 	Name      string
