@@ -78,13 +78,6 @@ func benchSegments(ctx context.Context, out io.Writer, db *pgxpool.Pool, members
 	fmt.Fprintf(out, "| bitmap memory | %.1f MiB serialized size | %.1f MiB Go heap growth |\n", float64(st.Bytes)/(1<<20),
 		float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/(1<<20))
 	p := identity.System()
-	cold := marketing.New(domain.Deps{DB: db, Clock: clock.System{}}, marketing.Ports{}, marketing.Config{NoLeafCache: true})
-	if _, err := cold.Rebuild(ctx); err != nil {
-		return err
-	}
-	if err := benchCounts(ctx, out, cold, p, members, counts, "every condition evaluated afresh", false); err != nil {
-		return err
-	}
 	if err := benchCounts(ctx, out, svc, p, members, counts, "an operator editing: one condition changes per count", true); err != nil {
 		return err
 	}
@@ -94,13 +87,14 @@ func benchSegments(ctx context.Context, out io.Writer, db *pgxpool.Pool, members
 		return err
 	}
 	fmt.Fprintf(out, "| snapshot to PostgreSQL | %s | %.1f MiB |\n", time.Since(start).Round(time.Millisecond), float64(snap.SnapshotBytes)/(1<<20))
-	fresh := marketing.New(domain.Deps{DB: db, Clock: clock.System{}}, marketing.Ports{}, marketing.Config{})
+	// A second process starts from the snapshot; it evaluates every condition afresh.
+	cold := marketing.New(domain.Deps{DB: db, Clock: clock.System{}}, marketing.Ports{}, marketing.Config{NoLeafCache: true})
 	start = time.Now()
-	if _, err := fresh.IndexStats(ctx, p); err != nil {
+	if _, err := cold.IndexStats(ctx, p); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "| a new process loads the snapshot | %s | |\n", time.Since(start).Round(time.Millisecond))
-	return nil
+	return benchCounts(ctx, out, cold, p, members, counts, "every condition evaluated afresh", false)
 }
 
 // benchCounts measures counts of a five-condition rule ("Shanghai, bought coffee in
