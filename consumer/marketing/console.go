@@ -54,12 +54,8 @@ type consolePages struct {
 	w   *web.Console
 }
 
-// builderForm is the segment builder's fields: each one filled is a condition, all
-// of them ANDed; rule_json adds any rule the fields cannot say.
-var builderFields = []string{"city", "tier_at_least", "tag", "not_tag", "category", "category_days", "ordered_days",
-	"not_ordered_days", "lapsed_days", "points_min", "rfm_r_min", "rfm_f_min", "coupon_unused", "rule_json"}
-
-// ruleFromForm builds the builder's rule.
+// ruleFromForm builds the builder's rule: each field filled is a condition, all of
+// them ANDed; rule_json adds any rule the fields cannot say.
 func ruleFromForm(c *gin.Context) (Rule, error) {
 	var and []Rule
 	num := func(name string) (int64, bool, error) {

@@ -3,6 +3,7 @@ package marketing
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -29,8 +30,13 @@ import (
 
 // tailState is the change log reader's position.
 type tailState struct {
-	last time.Time
-	gaps map[int64]time.Time // ids below the watermark not seen yet, and when first missed
+	last atomic.Int64        // when the log was last read (unix ns); read without loadMu
+	gaps map[int64]time.Time // ids below the watermark not seen yet, and when first missed; under loadMu
+}
+
+// stale says whether the log is due to be read again.
+func (t *tailState) stale(every time.Duration) bool {
+	return time.Since(time.Unix(0, t.last.Load())) >= every
 }
 
 // gapPatience is how long a missing change id is waited for.
@@ -42,7 +48,7 @@ func (s *Service) index(ctx context.Context) (*Index, error) {
 	s.idxMu.RLock()
 	x := s.idx
 	s.idxMu.RUnlock()
-	if x != nil && time.Since(s.tail.last) < s.cfg.TailEvery {
+	if x != nil && !s.tail.stale(s.cfg.TailEvery) {
 		return x, nil
 	}
 	s.loadMu.Lock()
@@ -59,7 +65,7 @@ func (s *Service) index(ctx context.Context) (*Index, error) {
 		}
 		s.setIndex(x)
 	}
-	if time.Since(s.tail.last) >= s.cfg.TailEvery {
+	if s.tail.stale(s.cfg.TailEvery) {
 		if err := s.tailChanges(ctx, s.idx); err != nil {
 			return nil, err
 		}
@@ -83,7 +89,8 @@ func (s *Service) Rebuild(ctx context.Context) (Stats, error) {
 		return Stats{}, err
 	}
 	s.setIndex(x)
-	s.tail = tailState{}
+	s.tail.last.Store(0)
+	s.tail.gaps = nil
 	if err := s.tailChanges(ctx, x); err != nil {
 		return Stats{}, err
 	}
@@ -347,7 +354,7 @@ func (s *Service) tailChanges(ctx context.Context, x *Index) error {
 			x.apply(ms, last)
 		}
 		if n < 20000 {
-			s.tail.last = time.Now()
+			s.tail.last.Store(time.Now().UnixNano())
 			return nil
 		}
 	}

@@ -2,6 +2,7 @@ package marketing_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -201,5 +202,52 @@ func TestSavedSegmentFollowsEvents(t *testing.T) {
 	c, err := fresh.CountRule(ctx, sys, marketing.Rule{And: []marketing.Rule{{Field: "tier", Values: []string{"gold"}}, {Field: "tag", Values: []string{"白领"}}}})
 	if err != nil || c.Members != 1 {
 		t.Fatalf("fresh process: %+v, %v", c, err)
+	}
+}
+
+// Counts from many requests at once while events arrive: no race, and every count
+// is one the members could have had.
+func TestConcurrentCountsWhileEventsArrive(t *testing.T) {
+	t.Parallel()
+	svc, _, ctx, _ := newService(t, marketing.Ports{})
+	if _, err := svc.SeedMembers(ctx, 500, 11); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sys := identity.System()
+	rule := marketing.Rule{Field: "tag", Values: []string{"白领"}}
+	before, err := svc.CountRule(ctx, sys, rule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	added := 20
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for range added {
+			id := uuid.New()
+			deliverTo(t, svc, envelope(t, events.TopicTagsChanged, events.TagsChanged{ConsumerID: id, Tags: []string{"白领"}}))
+		}
+	}()
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				c, err := svc.CountRule(ctx, sys, rule)
+				if err != nil || c.Members < before.Members || c.Members > before.Members+uint64(added) {
+					t.Errorf("count %d (%v), between %d and %d", c.Members, err, before.Members, before.Members+uint64(added))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	after, err := svc.CountRule(ctx, sys, rule)
+	if err != nil || after.Members != before.Members+uint64(added) {
+		t.Fatalf("after: %d, want %d (%v)", after.Members, before.Members+uint64(added), err)
 	}
 }
