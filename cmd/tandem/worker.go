@@ -40,6 +40,10 @@ second scheduler for a moment (a rolling update) enqueues nothing twice.
 
 Periodic tasks (schedule in Asia/Shanghai):
   platform:cleanup   @hourly   delete outbox rows sent over 7 days ago and idempotency keys past their 24 h
+  marketing:campaigns         @every 5s    start the campaign runs that are due and send the runs no sender holds
+  marketing:index_snapshot    @every 10m   write the segment index's snapshot to PostgreSQL and prune its change log
+  marketing:referral_rewards  @every 1h    reward both sides of referrals whose first order survived the refund window
+  marketing:rfm               30 2 * * *   score every member's recency, frequency and monetary value
 `
 
 func workerCmd() *cobra.Command {

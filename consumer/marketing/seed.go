@@ -9,6 +9,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/tandemcrm/tandem/shared/pg"
 )
 
 // Synthetic members for benchmarks and volume demos (tandem seed --scale N, tandem
@@ -170,9 +172,23 @@ func (s *seedSource) Err() error             { return nil }
 // change log: callers Rebuild (and Snapshot) afterwards.
 func (s *Service) SeedMembers(ctx context.Context, n int, seed uint64) (time.Duration, error) {
 	start := time.Now()
+	// The seqs are reserved first (members joining meanwhile take seqs after them).
 	var base int32
-	if err := s.db.QueryRow(ctx, `SELECT coalesce(max(seq), 0) + 1 FROM marketing.members`).Scan(&base); err != nil {
-		return 0, err
+	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `LOCK TABLE marketing.members IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+			return err
+		}
+		var top int64
+		if err := tx.QueryRow(ctx, `SELECT setval(pg_get_serial_sequence('marketing.members', 'seq'),
+  greatest((SELECT coalesce(max(seq), 0) FROM marketing.members),
+           (SELECT last_value FROM marketing.members_seq_seq)) + $1::bigint)`, n).Scan(&top); err != nil {
+			return err
+		}
+		base = int32(top) - int32(n) + 1
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("marketing: seed: reserve seqs: %w", err)
 	}
 	g := synth{seed: seed, now: s.now(), base: base}
 	tables := []struct {
@@ -214,7 +230,6 @@ func (s *Service) SeedMembers(ctx context.Context, n int, seed uint64) (time.Dur
 		return 0, err
 	}
 	for _, q := range []string{
-		`SELECT setval(pg_get_serial_sequence('marketing.members', 'seq'), (SELECT max(seq) FROM marketing.members))`,
 		`ANALYZE marketing.members`, `ANALYZE marketing.member_categories`, `ANALYZE marketing.member_coupons`,
 	} {
 		if _, err := s.db.Exec(ctx, q); err != nil {
