@@ -21,6 +21,7 @@ import (
 
 	"github.com/tandemcrm/tandem/billing"
 	"github.com/tandemcrm/tandem/consumer"
+	"github.com/tandemcrm/tandem/consumer/marketing"
 	"github.com/tandemcrm/tandem/matching"
 	"github.com/tandemcrm/tandem/merchant"
 	"github.com/tandemcrm/tandem/reconciliation"
@@ -62,6 +63,8 @@ type app struct {
 	// recon reads (and runs) reconciliations; openPayments rebuilds it with billing
 	// as the repairer of lost notifications.
 	recon *reconciliation.Service
+	// marketing is segments, campaigns and RFM over members (consumer/marketing).
+	marketing *marketing.Service
 	// clock is every domain's time: the machine's until tandem dev or a test sets or
 	// advances it (a demo moved to tomorrow, a job due in 30 days tested today).
 	clock *clock.Settable
@@ -75,7 +78,7 @@ func (a *app) deps() domain.Deps {
 // domains are the domains this process has built, in the direction of dependencies.
 // Billing and matching exist only once openPayments has run.
 func (a *app) domains() []domain.Domain {
-	ds := []domain.Domain{a.approvals, a.merchant, a.consumer}
+	ds := []domain.Domain{a.approvals, a.merchant, a.consumer, a.marketing}
 	if a.billing != nil {
 		ds = append(ds, a.matching, a.billing)
 	}
@@ -133,6 +136,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 		Applyments: applyments{a}, Approvals: a.approvals, Staff: a.identity, People: merchant.IdentityStaff{Users: a.identity}}, merchant.Config{})
 	a.consumer = consumer.New(deps, consumer.Ports{Identities: a.identity}, consumer.Config{})
 	a.recon = reconciliation.New(deps, reconciliation.Ports{}, reconciliation.Config{})
+	a.marketing = marketing.New(deps, marketing.Ports{}, marketing.Config{})
 	return a, nil
 }
 
@@ -145,7 +149,7 @@ func (a *app) Close() {
 // shared first, then the domains left to right.
 func migrationSets() []pg.MigrationSet {
 	return []pg.MigrationSet{platform.Migrations, audit.Migrations, identity.Migrations, approval.Migrations,
-		merchant.Migrations, consumer.Migrations, matching.Migrations, billing.Migrations, reconciliation.Migrations}
+		merchant.Migrations, consumer.Migrations, marketing.Migrations, matching.Migrations, billing.Migrations, reconciliation.Migrations}
 }
 
 // subscriptions lists every event subscriber of every domain; the relay routes with

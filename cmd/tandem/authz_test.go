@@ -150,6 +150,29 @@ var authzTable = []authzRow{
 	{"consumer", "GET", "/api/v1/merchant/leads", "", 403, code("identity.staff_only")},
 	{"consumer", "GET", "/api/v1/me", "", 403, code("identity.staff_only")},
 	{"sh1.rep", "GET", "/api/v1/billing/me/orders", "", 401, nil}, // a staff token is not a consumer's
+	// Marketing (C-CRM growth): growth operators; sales and finance see no members.
+	{"growth", "POST", "/api/v1/marketing/segments/count", `{"field":"tier_at_least","values":["silver"]}`, 200, nil},
+	{"growth", "POST", "/api/v1/marketing/segments/count", `{"and":[{"field":"tag","values":["no such tag"]}]}`, 400, code("marketing.rule_invalid")},
+	{"growth", "GET", "/api/v1/marketing/segments", "", 200, nil},
+	{"growth", "GET", "/api/v1/marketing/segments/vocabulary", "", 200, nil},
+	{"growth", "GET", "/api/v1/marketing/index", "", 200, nil},
+	{"growth", "GET", "/api/v1/marketing/segments/0190a6b2-0000-7000-8000-000000000000", "", 404, code("marketing.segment_not_found")},
+	{"growth", "GET", "/api/v1/marketing/segments/0190a6b2-0000-7000-8000-000000000000/export", "", 404, code("marketing.segment_not_found")},
+	{"growth", "GET", "/api/v1/marketing/campaigns", "", 200, nil},
+	{"growth", "GET", "/api/v1/marketing/campaigns/0190a6b2-0000-7000-8000-000000000000", "", 404, code("marketing.campaign_not_found")},
+	{"growth", "POST", "/api/v1/marketing/campaigns", `{"name":"x","segment_id":"0190a6b2-0000-7000-8000-000000000000","offer":"points","points":10,"unit_cost_fen":10,"budget_fen":0,"schedule":"once"}`, 400, code("marketing.no_budget")},
+	{"growth", "POST", "/api/v1/marketing/campaigns/0190a6b2-0000-7000-8000-000000000000/pause", "", 404, code("marketing.campaign_not_found")},
+	{"sh1.rep", "POST", "/api/v1/marketing/segments/count", `{"field":"city","values":["上海"]}`, 403, code("identity.forbidden")},
+	{"sh1.rep", "GET", "/api/v1/marketing/segments", "", 403, code("identity.forbidden")},
+	{"finance", "GET", "/api/v1/marketing/campaigns", "", 403, code("identity.forbidden")},
+	{"finance", "POST", "/api/v1/marketing/segments", `{"name":"x","rule":{"field":"city","values":["上海"]}}`, 403, code("identity.forbidden")},
+	{"shop.owner", "GET", "/api/v1/marketing/segments/0190a6b2-0000-7000-8000-000000000000/export", "", 403, nil},
+	{"sh1.rep", "POST", "/api/v1/marketing/campaigns", `{"name":"x"}`, 403, code("identity.forbidden")},
+	{"", "GET", "/api/v1/marketing/segments", "", 401, code("identity.unauthenticated")},
+	{"consumer", "GET", "/api/v1/marketing/segments", "", 403, code("identity.staff_only")},
+	{"consumer", "GET", "/api/v1/marketing/me/referral-code", "", 200, nil},
+	{"consumer", "POST", "/api/v1/marketing/me/referral", `{"code":"NOSUCH22"}`, 400, code("marketing.referral_code_not_found")},
+	{"sh1.rep", "GET", "/api/v1/marketing/me/referral-code", "", 401, nil}, // a staff token is not a consumer's
 	// Reconciliation: finance (scope all) reads runs; nobody without recon.run.read does.
 	// Invitations: public, the token is the credential; an unknown one is 404 whoever asks.
 	{"", "POST", "/api/v1/invitations/accept", `{"token":"tdi_nope","password":"Abcdefgh-12"}`, 404, code("identity.invitation_invalid")},

@@ -81,7 +81,8 @@ Redis database 15 (flushed) of the configured servers. Prints one table row per 
 		},
 	}
 	pickupCmd.Flags().IntVar(&tasks, "tasks", 300, "tasks per run, enqueued one at a time")
-	cmd.AddCommand(outboxCmd, pickupCmd, benchNotifyCmd(), benchBareCmd(), benchMatchingCmd(), benchLoyaltyCmd(), benchPoolsCmd())
+	cmd.AddCommand(outboxCmd, pickupCmd, benchNotifyCmd(), benchBareCmd(), benchMatchingCmd(), benchLoyaltyCmd(), benchPoolsCmd(),
+		benchSegmentsCmd(), benchCampaignCmd())
 	return cmd
 }
 
@@ -92,30 +93,11 @@ func withBenchEnv(cmd *cobra.Command, f func(ctx context.Context, db *pgxpool.Po
 	if err != nil {
 		return err
 	}
-	u, err := url.Parse(cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	admin, err := pgx.Connect(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return fmt.Errorf("cannot reach PostgreSQL (%s): run 'make stack' first", oneLine(err))
-	}
-	for _, q := range []string{"DROP DATABASE IF EXISTS tandem_bench WITH (FORCE)", "CREATE DATABASE tandem_bench"} {
-		if _, err := admin.Exec(ctx, q); err != nil {
-			admin.Close(ctx)
-			return err
-		}
-	}
-	admin.Close(ctx)
-	u.Path = "/tandem_bench"
-	db, err := pg.Connect(ctx, u.String(), pg.PoolConfig{MaxConns: 16, AppName: "tandem-bench"})
+	db, err := freshBenchDB(ctx, cfg.DatabaseURL, "tandem_bench")
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := pg.Migrate(ctx, db, migrationSets()...); err != nil {
-		return err
-	}
 	ropt, err := redis.ParseURL(cfg.RedisURL)
 	if err != nil {
 		return err
@@ -125,6 +107,36 @@ func withBenchEnv(cmd *cobra.Command, f func(ctx context.Context, db *pgxpool.Po
 		return err
 	}
 	return f(ctx, db, r)
+}
+
+// freshBenchDB drops and re-creates database name on the configured server and
+// migrates it.
+func freshBenchDB(ctx context.Context, dbURL, name string) (*pgxpool.Pool, error) {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return nil, err
+	}
+	admin, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach PostgreSQL (%s): run 'make stack' first", oneLine(err))
+	}
+	for _, q := range []string{"DROP DATABASE IF EXISTS " + name + " WITH (FORCE)", "CREATE DATABASE " + name} {
+		if _, err := admin.Exec(ctx, q); err != nil {
+			admin.Close(ctx)
+			return nil, err
+		}
+	}
+	admin.Close(ctx)
+	u.Path = "/" + name
+	db, err := pg.Connect(ctx, u.String(), pg.PoolConfig{MaxConns: 16, AppName: "tandem-bench"})
+	if err != nil {
+		return nil, err
+	}
+	if err := pg.Migrate(ctx, db, migrationSets()...); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
 }
 
 const benchTopic events.Topic = "bench.happened"

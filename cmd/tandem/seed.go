@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tandemcrm/tandem/consumer"
+	"github.com/tandemcrm/tandem/consumer/marketing"
 	"github.com/tandemcrm/tandem/matching"
 	"github.com/tandemcrm/tandem/matching/offline"
 	"github.com/tandemcrm/tandem/merchant"
@@ -59,6 +60,13 @@ func (a *app) seedDemo(ctx context.Context) (demoData, error) {
 	if err != nil {
 		return demoData{}, fmt.Errorf("consumer: %w", err)
 	}
+	growth, err := as("growth")
+	if err != nil {
+		return demoData{}, fmt.Errorf("demo actor growth: %w", err)
+	}
+	if err := marketing.Demo(ctx, a.marketing, growth); err != nil {
+		return demoData{}, fmt.Errorf("marketing: %w", err)
+	}
 	// Matching's demo record: a neighbourhood of synthetic purchases (the demo has one real
 	// order), its recommendations, audiences and merges.
 	if _, err := offline.Demo(ctx, matching.New(a.deps(), matching.Ports{}, matching.Config{}), cid, a.clock.Now()); err != nil {
@@ -80,6 +88,7 @@ type scaleGenerator struct {
 func scaleGenerators() []scaleGenerator {
 	return []scaleGenerator{
 		{name: "outbox", help: "unsent outbox events (for the relay benchmark)", run: seedOutbox},
+		{name: "members", help: "marketing's members with orders, tags, tiers, categories and coupons (segments, campaigns)", run: seedMembers},
 	}
 }
 
@@ -93,7 +102,7 @@ func seedCmd() *cobra.Command {
 the same services a user's requests go through; running it again changes nothing.
 
 With --scale N: writes N synthetic rows per generator with COPY, for benchmarks.
-Generators: outbox.`,
+Generators: outbox, members.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd)
@@ -156,5 +165,17 @@ func seedOutbox(ctx context.Context, a *app, n int) error {
 	})
 	_, err := a.db.CopyFrom(ctx, pgx.Identifier{"platform", "outbox"},
 		[]string{"id", "topic", "aggregate_key", "payload", "created_at"}, rows)
+	return err
+}
+
+func seedMembers(ctx context.Context, a *app, n int) error {
+	if _, err := a.marketing.SeedMembers(ctx, n, uint64(time.Now().UnixNano())); err != nil {
+		return err
+	}
+	// Seeded rows bypass the change log: rebuild, and snapshot so that processes start from it.
+	if _, err := a.marketing.Rebuild(ctx); err != nil {
+		return err
+	}
+	_, err := a.marketing.Snapshot(ctx)
 	return err
 }

@@ -51,6 +51,10 @@ Periodic tasks (schedule in Asia/Shanghai):
   matching:rebuild         30 3 * * *   recompute co-purchase pairs and every consumer's recommendations
   merchant:applyments      @every 1m    mirror the states of onboarding applications at WeChat Pay; finished and approved shops go live
   merchant:reclaim         @every 30m   return held leads to their pools by the pools' reclaim rules; remind owners before, once
+  marketing:campaigns         @every 5s    start the campaign runs that are due and send the runs no sender holds
+  marketing:index_snapshot    @every 10m   write the segment index's snapshot to PostgreSQL and prune its change log
+  marketing:referral_rewards  @every 1h    reward both sides of referrals whose first order survived the refund window
+  marketing:rfm               30 2 * * *   score every member's recency, frequency and monetary value
 `
 
 func workerCmd() *cobra.Command {

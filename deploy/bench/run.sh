@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench: prints the figures as Markdown tables. Needs the local stack (make bench
 # starts it). Every load targets 127.0.0.1 only.
-#   deploy/bench/run.sh [section ...]   sections: go outbox pickup notify loyalty recon pools matching http (default: all)
+#   deploy/bench/run.sh [section ...]   sections: go outbox pickup notify loyalty recon pools marketing matching http (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 only=" ${*:-all} "
@@ -61,6 +61,16 @@ fi
 
 if section recon; then
 reconciliation/bench.sh 1000000
+echo
+fi
+
+if section marketing; then
+echo "## Marketing: segments over 10,000,000 members, a coupon campaign to 1,000,000"
+echo
+echo "| what | figure | detail |"
+echo "|---|---|---|"
+$BIN bench segments --members 10000000 --counts 200
+$BIN bench campaign --members 1000000
 echo
 fi
 

@@ -1,0 +1,213 @@
+package marketing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tandemcrm/tandem/consumer/marketing/internal/marketingdb"
+	"github.com/tandemcrm/tandem/shared/events"
+	"github.com/tandemcrm/tandem/shared/outbox"
+	"github.com/tandemcrm/tandem/shared/pg"
+)
+
+// Subscriber names of this domain (part of the asynq task ids).
+const SubscriberMembers = "marketing.members"
+
+// Subscriptions keep marketing's member facts from the other domains' events. Each
+// handler applies its event once (applied_events) and logs the member's change in
+// the same transaction, for the indexes to pick up.
+func (s *Service) Subscriptions() []outbox.Subscription {
+	sub := func(t events.Topic, h func(context.Context, events.Envelope) error) outbox.Subscription {
+		return outbox.Subscription{Topic: t, Subscriber: SubscriberMembers, Handle: h}
+	}
+	return []outbox.Subscription{
+		sub(events.TopicMemberJoined, s.onMemberJoined),
+		sub(events.TopicMerchantLive, s.onMerchantLive),
+		sub(events.TopicPaymentSucceeded, s.onPaymentSucceeded),
+		sub(events.TopicRefundSucceeded, s.onRefundSucceeded),
+		sub(events.TopicProfileChanged, s.onProfileChanged),
+		sub(events.TopicTagsChanged, s.onTagsChanged),
+		sub(events.TopicTierChanged, s.onTierChanged),
+		sub(events.TopicPointsBalanceChanged, s.onPointsChanged),
+		sub(events.TopicCouponIssued, s.onCouponIssued),
+		sub(events.TopicCouponRedeemed, s.onCouponRedeemed),
+	}
+}
+
+// applyOnce runs fn in a transaction unless the event was applied before. fn
+// returns the member whose facts changed (uuid.Nil: none).
+func applyOnce[T any](ctx context.Context, s *Service, e events.Envelope, fn func(q *marketingdb.Queries, p *T) (uuid.UUID, error)) error {
+	var p T
+	if err := e.Decode(&p); err != nil {
+		return fmt.Errorf("marketing: decode %s: %w", e.Topic, err)
+	}
+	return pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+		q := marketingdb.New(tx)
+		n, err := q.MarkEventApplied(ctx, e.ID)
+		if err != nil || n == 0 {
+			return err
+		}
+		member, err := fn(q, &p)
+		if err != nil || member == uuid.Nil {
+			return err
+		}
+		return recordChange(ctx, q, member)
+	})
+}
+
+// recordChange logs a member's change for the indexes.
+func recordChange(ctx context.Context, q *marketingdb.Queries, member uuid.UUID) error {
+	seq, err := q.MemberSeq(ctx, member)
+	if err != nil {
+		return err
+	}
+	return q.RecordChange(ctx, seq)
+}
+
+// ensure makes sure the member has a row (joined when first seen).
+func ensure(ctx context.Context, q *marketingdb.Queries, member uuid.UUID, e events.Envelope) error {
+	_, err := q.EnsureMember(ctx, marketingdb.EnsureMemberParams{ConsumerID: member, JoinedAt: e.OccurredAt})
+	return err
+}
+
+func (s *Service) onMemberJoined(ctx context.Context, e events.Envelope) error {
+	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.MemberJoined) (uuid.UUID, error) {
+		_, err := q.EnsureMember(ctx, marketingdb.EnsureMemberParams{ConsumerID: p.ConsumerID, JoinedAt: p.JoinedAt})
+		return p.ConsumerID, err
+	})
+}
+
+func (s *Service) onMerchantLive(ctx context.Context, e events.Envelope) error {
+	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.MerchantLive) (uuid.UUID, error) {
+		return uuid.Nil, q.UpsertMerchant(ctx, marketingdb.UpsertMerchantParams{MerchantID: p.MerchantID, Category: p.Category, City: p.City})
+	})
+}
+
+func (s *Service) onPaymentSucceeded(ctx context.Context, e events.Envelope) error {
+	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.PaymentSucceeded) (uuid.UUID, error) {
+		if err := ensure(ctx, q, p.ConsumerID, e); err != nil {
+			return uuid.Nil, err
+		}
+		n, err := q.InsertOrder(ctx, marketingdb.InsertOrderParams{OrderID: p.OrderID, ConsumerID: p.ConsumerID,
+			MerchantID: p.MerchantID, AmountFen: p.AmountFen, PaidAt: p.PaidAt})
+		if err != nil || n == 0 {
+			return uuid.Nil, err // the same order told twice under two event ids
+		}
+		if err := q.AddOrderToMember(ctx, marketingdb.AddOrderToMemberParams{AmountFen: p.AmountFen, PaidAt: p.PaidAt,
+			ConsumerID: p.ConsumerID}); err != nil {
+			return uuid.Nil, err
+		}
+		// An invitee's first paid order starts the referral's refund window.
+		if err := q.MarkReferralFirstOrder(ctx, marketingdb.MarkReferralFirstOrderParams{InviteeID: p.ConsumerID,
+			FirstOrderID: uuid.NullUUID{UUID: p.OrderID, Valid: true}, FirstPaidAt: &p.PaidAt}); err != nil {
+			return uuid.Nil, err
+		}
+		category, err := q.MerchantCategory(ctx, p.MerchantID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return p.ConsumerID, nil // a merchant marketing has not heard of: no category
+		}
+		if err != nil {
+			return uuid.Nil, err
+		}
+		seq, err := q.MemberSeq(ctx, p.ConsumerID)
+		if err != nil {
+			return uuid.Nil, err
+		}
+		return p.ConsumerID, q.UpsertMemberCategory(ctx, marketingdb.UpsertMemberCategoryParams{ConsumerID: p.ConsumerID,
+			Seq: seq, Category: category, LastOrderAt: p.PaidAt})
+	})
+}
+
+func (s *Service) onRefundSucceeded(ctx context.Context, e events.Envelope) error {
+	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.RefundSucceeded) (uuid.UUID, error) {
+		o, err := q.LockOrder(ctx, p.OrderID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return uuid.Nil, fmt.Errorf("marketing: refund of order %s before its payment: retry", p.OrderID)
+		}
+		if err != nil {
+			return uuid.Nil, err
+		}
+		// RefundedTotalFen is the order's total refunded so far: whatever order refunds
+		// arrive in, the highest total wins.
+		if p.RefundedTotalFen <= o.RefundedFen {
+			return uuid.Nil, nil
+		}
+		if err := q.SetOrderRefunded(ctx, marketingdb.SetOrderRefundedParams{OrderID: p.OrderID, RefundedFen: p.RefundedTotalFen}); err != nil {
+			return uuid.Nil, err
+		}
+		// A refunded first order did not survive: the referral earns nothing.
+		if err := q.VoidReferralByOrder(ctx, marketingdb.VoidReferralByOrderParams{FirstOrderID: uuid.NullUUID{UUID: p.OrderID, Valid: true}, SettledAt: &p.SucceededAt}); err != nil {
+			return uuid.Nil, err
+		}
+		return o.ConsumerID, q.SubtractSpend(ctx, marketingdb.SubtractSpendParams{ConsumerID: o.ConsumerID, Fen: p.RefundedTotalFen - o.RefundedFen})
+	})
+}
+
+func (s *Service) onProfileChanged(ctx context.Context, e events.Envelope) error {
+	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.ProfileChanged) (uuid.UUID, error) {
+		if err := ensure(ctx, q, p.ConsumerID, e); err != nil {
+			return uuid.Nil, err
+		}
+		return p.ConsumerID, q.SetProfile(ctx, marketingdb.SetProfileParams{ConsumerID: p.ConsumerID, Gender: p.Gender, City: p.City})
+	})
+}
+
+func (s *Service) onTagsChanged(ctx context.Context, e events.Envelope) error {
+	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.TagsChanged) (uuid.UUID, error) {
+		if err := ensure(ctx, q, p.ConsumerID, e); err != nil {
+			return uuid.Nil, err
+		}
+		tags := slices.Compact(slices.Sorted(slices.Values(p.Tags)))
+		if tags == nil {
+			tags = []string{}
+		}
+		return p.ConsumerID, q.SetTags(ctx, marketingdb.SetTagsParams{ConsumerID: p.ConsumerID, Tags: tags})
+	})
+}
+
+func (s *Service) onTierChanged(ctx context.Context, e events.Envelope) error {
+	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.TierChanged) (uuid.UUID, error) {
+		if err := ensure(ctx, q, p.ConsumerID, e); err != nil {
+			return uuid.Nil, err
+		}
+		return p.ConsumerID, q.SetTier(ctx, marketingdb.SetTierParams{ConsumerID: p.ConsumerID, Tier: p.To})
+	})
+}
+
+func (s *Service) onPointsChanged(ctx context.Context, e events.Envelope) error {
+	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.PointsBalanceChanged) (uuid.UUID, error) {
+		if err := ensure(ctx, q, p.ConsumerID, e); err != nil {
+			return uuid.Nil, err
+		}
+		return p.ConsumerID, q.SetPoints(ctx, marketingdb.SetPointsParams{ConsumerID: p.ConsumerID, PointsBalance: p.Balance})
+	})
+}
+
+func (s *Service) onCouponIssued(ctx context.Context, e events.Envelope) error {
+	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.CouponIssued) (uuid.UUID, error) {
+		if err := ensure(ctx, q, p.ConsumerID, e); err != nil {
+			return uuid.Nil, err
+		}
+		seq, err := q.MemberSeq(ctx, p.ConsumerID)
+		if err != nil {
+			return uuid.Nil, err
+		}
+		return p.ConsumerID, q.CouponIssuedToMember(ctx, marketingdb.CouponIssuedToMemberParams{ConsumerID: p.ConsumerID, Seq: seq, BatchID: p.BatchID})
+	})
+}
+
+func (s *Service) onCouponRedeemed(ctx context.Context, e events.Envelope) error {
+	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.CouponRedeemed) (uuid.UUID, error) {
+		n, err := q.InsertRedemption(ctx, marketingdb.InsertRedemptionParams{CouponID: p.CouponID, ConsumerID: p.ConsumerID,
+			BatchID: p.BatchID, OrderID: p.OrderID, RedeemedAt: p.RedeemedAt})
+		if err != nil || n == 0 {
+			return uuid.Nil, err
+		}
+		return p.ConsumerID, q.CouponRedeemedByMember(ctx, marketingdb.CouponRedeemedByMemberParams{ConsumerID: p.ConsumerID, BatchID: p.BatchID})
+	})
+}
