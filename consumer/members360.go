@@ -17,6 +17,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/pg"
+	phonenum "github.com/tandemcrm/tandem/shared/phone"
 )
 
 // Genders of a profile ("" is not told).
@@ -252,6 +253,7 @@ func (s *Service) ImportTags(ctx context.Context, caller *identity.Principal, ta
 	}
 	var ids []uuid.UUID
 	var phones []string
+	written := map[string]string{} // stored form → as the file wrote it, for the report
 	for _, l := range lines {
 		l = strings.TrimSpace(strings.TrimPrefix(l, "\ufeff"))
 		if l == "" {
@@ -259,8 +261,12 @@ func (s *Service) ImportTags(ctx context.Context, caller *identity.Principal, ta
 		}
 		if id, err := uuid.Parse(l); err == nil {
 			ids = append(ids, id)
+		} else if e164, err := phonenum.Normalize("phone", l); err == nil {
+			phones = append(phones, e164)
+			written[e164] = l
 		} else {
 			phones = append(phones, l)
+			written[l] = l
 		}
 	}
 	res := ImportResult{Unknown: []string{}}
@@ -291,7 +297,7 @@ func (s *Service) ImportTags(ctx context.Context, caller *identity.Principal, ta
 		}
 		for _, ph := range phones {
 			if !seen[ph] {
-				res.Unknown = append(res.Unknown, ph)
+				res.Unknown = append(res.Unknown, written[ph])
 			}
 		}
 		now := s.now()

@@ -241,7 +241,7 @@ var authzTable = []authzRow{
 	{"finance", "GET", "/api/v1/billing/merchants/{merchant:live}/statements/2025-03-14", "", 200, nil},
 	{"finance", "GET", "/api/v1/billing/merchants/{merchant:live}/statements/2025-03", "", 400, code("billing.invalid_period")},
 	{"live.owner", "GET", "/api/v1/billing/merchants/{merchant:live}/statements/2025-03-14", "", 200, nil},
-	{"shop.owner", "GET", "/api/v1/billing/merchants/{merchant:live}/statements/2025-03-14", "", 404, code("billing.statement_not_found")},
+	{"shop2.owner", "GET", "/api/v1/billing/merchants/{merchant:live}/statements/2025-03-14", "", 404, code("billing.statement_not_found")},
 	{"live.owner", "POST", "/api/v1/billing/merchants/{merchant:live}/statements/2025-03-14/issue", "", 403, nil},
 	{"sh1.rep", "GET", "/api/v1/billing/merchants/{merchant:live}/statements/2025-03-14", "", 403, nil},
 	{"finance", "POST", "/api/v1/billing/statements/0190a6b2-0000-7000-8000-000000000000/paid", `{"reference":"CMB-1"}`, 404, code("billing.statement_not_found")},

@@ -245,7 +245,7 @@ func benchNotify(ctx context.Context, cmd *cobra.Command, db *pgxpool.Pool, r as
 	deadline := time.Now().Add(10*time.Minute + time.Duration(n)*10*time.Millisecond)
 	for {
 		var credited int
-		if err := db.QueryRow(ctx, `SELECT count(*) FROM consumer.points_entries WHERE kind = 'earn'`).Scan(&credited); err != nil {
+		if err := db.QueryRow(ctx, `SELECT count(*) FROM consumer.points_entries p JOIN billing.orders o ON o.id = p.order_id WHERE p.kind = 'earn'`).Scan(&credited); err != nil {
 			return err
 		}
 		if credited >= n {

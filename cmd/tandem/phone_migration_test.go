@@ -28,10 +28,12 @@ func TestPhoneDataMigrations(t *testing.T) {
 			t.Fatalf("%s: %v", sql, err)
 		}
 	}
+	pool := uuid.Must(uuid.NewV7())
+	exec(`INSERT INTO merchant.pools (id, name, created_at, updated_at) VALUES ($1, 'pool', now(), now())`, pool)
 	lead := func(phone string) uuid.UUID {
 		id := uuid.Must(uuid.NewV7())
-		exec(`INSERT INTO merchant.leads (id, name, category, address, lat, lng, phone_raw, phone, city, stage, created_by, created_at, updated_at)
-			VALUES ($1, 'shop', 'restaurant', '', 31.2, 121.4, $2, $2, '上海', 'lead', $1, now(), now())`, id, phone)
+		exec(`INSERT INTO merchant.leads (id, name, category, address, lat, lng, phone_raw, phone, city, stage, created_by, created_at, updated_at, pool_id)
+			VALUES ($1, 'shop', 'restaurant', '', 31.2, 121.4, $2, $2, '上海', 'lead', $1, now(), now(), $3)`, id, phone, pool)
 		return id
 	}
 	mobile, landline, plusLandline, foreign := lead("13800138000"), lead("02162880000"), lead("2162880000"), lead("+442079460958")

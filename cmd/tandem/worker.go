@@ -51,6 +51,10 @@ Periodic tasks (schedule in Asia/Shanghai):
   matching:rebuild         30 3 * * *   recompute co-purchase pairs and every consumer's recommendations
   merchant:applyments      @every 1m    mirror the states of onboarding applications at WeChat Pay; finished and approved shops go live
   merchant:reclaim         @every 30m   return held leads to their pools by the pools' reclaim rules; remind owners before, once
+  consumer:points_release  @every 10m   make pending points whose refund window has passed spendable
+  consumer:points_expire   @hourly      expire what remains of points lots past their expiry
+  consumer:points_remind   0 10 * * *   tell members whose points expire within the reminder window, once per lot
+  consumer:tier_evaluate   10 0 * * *   end the tier evaluation periods that are over: retain or downgrade
   marketing:campaigns         @every 5s    start the campaign runs that are due and send the runs no sender holds
   marketing:index_snapshot    @every 10m   write the segment index's snapshot to PostgreSQL and prune its change log
   marketing:referral_rewards  @every 1h    reward both sides of referrals whose first order survived the refund window

@@ -3,7 +3,7 @@
 SELECT m.*, b.balance, b.pending, b.earned_total FROM consumer.members m
 JOIN consumer.points_balances b ON b.consumer_id = m.id
 WHERE (sqlc.arg(id)::uuid <> '00000000-0000-0000-0000-000000000000' AND m.id = sqlc.arg(id)::uuid)
-   OR (sqlc.arg(phone)::text <> '' AND (m.phone LIKE sqlc.arg(phone)::text || '%' OR m.phone LIKE '%' || sqlc.arg(phone)::text))
+   OR (sqlc.arg(phone)::text <> '' AND (m.phone LIKE sqlc.arg(phone)::text || '%' OR m.phone LIKE '+86' || sqlc.arg(phone)::text || '%' OR m.phone LIKE '%' || sqlc.arg(phone)::text))
    OR (sqlc.arg(name)::text <> '' AND m.name ILIKE '%' || sqlc.arg(name)::text || '%')
 ORDER BY m.joined_at DESC, m.id DESC LIMIT sqlc.arg(lim);
 

@@ -147,7 +147,7 @@ const searchMembers = `-- name: SearchMembers :many
 SELECT m.id, m.phone, m.app_id, m.joined_at, m.name, m.gender, m.birthday, m.city, b.balance, b.pending, b.earned_total FROM consumer.members m
 JOIN consumer.points_balances b ON b.consumer_id = m.id
 WHERE ($1::uuid <> '00000000-0000-0000-0000-000000000000' AND m.id = $1::uuid)
-   OR ($2::text <> '' AND (m.phone LIKE $2::text || '%' OR m.phone LIKE '%' || $2::text))
+   OR ($2::text <> '' AND (m.phone LIKE $2::text || '%' OR m.phone LIKE '+86' || $2::text || '%' OR m.phone LIKE '%' || $2::text))
    OR ($3::text <> '' AND m.name ILIKE '%' || $3::text || '%')
 ORDER BY m.joined_at DESC, m.id DESC LIMIT $4
 `
