@@ -142,7 +142,7 @@ func TestRedisLosingItsQueueLosesNoEffect(t *testing.T) {
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
 	redriver := outbox.NewRedriver(db, q, rdb, subs, outbox.RedriveConfig{After: 200 * time.Millisecond, Every: 50 * time.Millisecond}, nil, metrics)
-	go redriver.Run(rctx) //nolint:errcheck
+	go redriver.Run(rctx)                      //nolint:errcheck
 	deadline = time.Now().Add(2 * time.Minute) // a shared 2-core machine can be very slow
 	for count(t, db, "SELECT count(*) FROM platform.outbox_deliveries WHERE done_at IS NULL") > 0 {
 		if time.Now().After(deadline) {
