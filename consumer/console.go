@@ -3,7 +3,6 @@ package consumer
 import (
 	"embed"
 	"encoding/json"
-	"io/fs"
 	"strconv"
 	"strings"
 	"time"
@@ -24,10 +23,7 @@ import (
 var consoleFiles embed.FS
 
 func (s *Service) pages() web.Pages {
-	files, err := fs.Sub(consoleFiles, "console")
-	if err != nil {
-		panic(err) // the directory is embedded: only a broken build gets here
-	}
+	files := web.EmbeddedDir(consoleFiles, "console")
 	read := []identity.Permission{identity.PermMemberRead}
 	return web.Pages{
 		Domain: "consumer", Templates: files, Messages: files,

@@ -3,7 +3,6 @@ package matching
 import (
 	"embed"
 	"fmt"
-	"io/fs"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -22,10 +21,7 @@ import (
 var consoleFiles embed.FS
 
 func (s *Service) pages() web.Pages {
-	files, err := fs.Sub(consoleFiles, "console")
-	if err != nil {
-		panic(err) // the directory is embedded: only a broken build gets here
-	}
+	files := web.EmbeddedDir(consoleFiles, "console")
 	return web.Pages{
 		Domain: "matching", Templates: files, Messages: files,
 		Nav: []web.NavItem{{ID: "nav-matching", Label: "nav.matching", Href: "/matching/merges?state=review", Perms: []identity.Permission{identity.PermMemberRead}}},

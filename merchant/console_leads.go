@@ -3,7 +3,6 @@ package merchant
 import (
 	"embed"
 	"errors"
-	"io/fs"
 	"net/url"
 	"strconv"
 	"strings"
@@ -26,10 +25,7 @@ import (
 var leadConsoleFiles embed.FS
 
 func (s *Service) leadPages() web.Pages {
-	files, err := fs.Sub(leadConsoleFiles, "console/leads")
-	if err != nil {
-		panic(err) // embedded: only a broken build gets here
-	}
+	files := web.EmbeddedDir(leadConsoleFiles, "console/leads")
 	read := []identity.Permission{identity.PermLeadRead}
 	return web.Pages{
 		Domain: "leads", Templates: files, Messages: files,

@@ -2,7 +2,6 @@ package merchant
 
 import (
 	"embed"
-	"io/fs"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
@@ -20,14 +19,8 @@ import (
 var onbFiles embed.FS
 
 func (s *Service) onboardingPages() web.Pages {
-	tpl, err := fs.Sub(onbFiles, "console")
-	if err != nil {
-		panic(err) // embedded: only a broken build gets here
-	}
-	msgs, err := fs.Sub(onbFiles, "console/onb_i18n")
-	if err != nil {
-		panic(err)
-	}
+	tpl := web.EmbeddedDir(onbFiles, "console")
+	msgs := web.EmbeddedDir(onbFiles, "console/onb_i18n")
 	return web.Pages{
 		Domain: "merchant", Templates: tpl, Messages: msgs,
 		Nav: []web.NavItem{{ID: "nav-onboarding", Label: "nav.onboarding", Href: "/onboarding", Perms: []identity.Permission{identity.PermOnboardingRead}},

@@ -2,7 +2,6 @@ package reconciliation
 
 import (
 	"embed"
-	"io/fs"
 	"strconv"
 	"strings"
 
@@ -21,10 +20,7 @@ import (
 var consoleFiles embed.FS
 
 func (s *Service) pages() web.Pages {
-	files, err := fs.Sub(consoleFiles, "console")
-	if err != nil {
-		panic(err) // the directory is embedded: only a broken build gets here
-	}
+	files := web.EmbeddedDir(consoleFiles, "console")
 	return web.Pages{
 		Domain: "recon", Templates: files, Messages: files,
 		Nav: []web.NavItem{{ID: "nav-recon", Label: "nav.recon", Href: "/recon", Perms: []identity.Permission{identity.PermReconRead}},

@@ -4,7 +4,6 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"strconv"
 	"strings"
 
@@ -23,10 +22,7 @@ import (
 var consoleFiles embed.FS
 
 func (s *Service) pages() web.Pages {
-	files, err := fs.Sub(consoleFiles, "console")
-	if err != nil {
-		panic(err) // the directory is embedded: only a broken build gets here
-	}
+	files := web.EmbeddedDir(consoleFiles, "console")
 	return web.Pages{
 		Domain: "marketing", Templates: files, Messages: files,
 		Nav: []web.NavItem{

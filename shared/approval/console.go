@@ -2,7 +2,6 @@ package approval
 
 import (
 	"embed"
-	"io/fs"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -19,10 +18,7 @@ import (
 var consoleFiles embed.FS
 
 func (s *Service) pages() web.Pages {
-	files, err := fs.Sub(consoleFiles, "console")
-	if err != nil {
-		panic(err) // the directory is embedded: only a broken build gets here
-	}
+	files := web.EmbeddedDir(consoleFiles, "console")
 	return web.Pages{
 		Domain: "approval", Templates: files, Messages: files,
 		// Everyone signed in to the console may have requests of their own or to decide.

@@ -135,3 +135,13 @@ func (w *Console) NotFound(json gin.HandlerFunc) gin.HandlerFunc {
 		w.fail(c, errs.E(errs.KindNotFound, httpx.CodeRouteNotFound, "no such page: "+p))
 	}
 }
+
+// EmbeddedDir is dir of a domain's embedded files (its templates and catalogues).
+// fs.Sub fails only on a malformed dir name, so an error here is a broken build.
+func EmbeddedDir(files fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(files, dir)
+	if err != nil {
+		panic(fmt.Sprintf("web: embedded directory %q: %v", dir, err))
+	}
+	return sub
+}
