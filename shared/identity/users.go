@@ -181,11 +181,12 @@ func (s *Service) GetUser(ctx context.Context, p *Principal, id uuid.UUID) (User
 }
 
 func getUser(ctx context.Context, q *identitydb.Queries, id uuid.UUID) (User, error) {
-	row, err := q.GetUserWithRoleKeys(ctx, id)
+	// One primary-key lookup: the role keys are on the row (migration 005's trigger).
+	row, err := q.GetUser(ctx, id)
 	if err != nil {
 		return User{}, notFound(err, "identity.user")
 	}
-	u := userOf(row.IdentityUser)
+	u := userOf(row)
 	u.Roles = append(u.Roles, row.RoleKeys...)
 	return u, nil
 }
