@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/url"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
