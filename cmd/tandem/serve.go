@@ -62,6 +62,12 @@ func (a *app) serveHTTP(ctx context.Context, ln net.Listener) error {
 		WriteTimeout:      120 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
+	// The identity service keeps its token cache and rate counts in step with the other
+	// replicas while this serves (PostgreSQL LISTEN, Redis flushes).
+	idctx, stopIdentity := context.WithCancel(context.WithoutCancel(ctx))
+	idDone := make(chan struct{})
+	go func() { defer close(idDone); _ = a.identity.Run(idctx) }()
+	defer func() { stopIdentity(); <-idDone }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	if a.cfg.PprofAddr != "" {

@@ -69,6 +69,10 @@ func Handler(h func(c *gin.Context) error) gin.HandlerFunc {
 
 func accessLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if !log.Enabled(c.Request.Context(), slog.LevelInfo) {
+			c.Next() // nothing would be written: skip the clock, the client address and the attributes
+			return
+		}
 		start := time.Now()
 		c.Next()
 		route := c.FullPath()

@@ -76,13 +76,10 @@ func (s *Service) AuthenticateConsumer(ctx context.Context, secret string) (uuid
 	if !row.ExpiresAt.After(s.now()) {
 		return uuid.Nil, ErrTokenExpired
 	}
-	n, ttl, err := s.limit.add(ctx, "consumer_session:"+row.ID.String(), 1, time.Minute)
-	if err != nil {
-		return uuid.Nil, errs.Wrap(err, errs.KindUnavailable, "identity.unavailable", "authentication is unavailable; retry")
-	}
-	if n > s.cfg.TokenRate {
+	ok, wait := s.rates.take("consumer_session:"+row.ID.String(), s.cfg.TokenRate, s.now())
+	if !ok {
 		e := errs.E(errs.KindTooMany, "identity.token_rate_limited", fmt.Sprintf("this token may make %d requests a minute", s.cfg.TokenRate))
-		e.RetryAfter = retryAfter(ttl)
+		e.RetryAfter = retryAfter(wait)
 		return uuid.Nil, e
 	}
 	return row.ConsumerID, nil

@@ -100,7 +100,7 @@ func (s *Service) CreateOrgUnit(ctx context.Context, p *Principal, in NewOrgUnit
 		return OrgUnit{}, errs.NotFound("identity.org_unit").WithField("parent_id")
 	}
 	u := OrgUnit{ID: newID(), ParentID: nullUUID(in.ParentID), Kind: in.Kind, Name: in.Name, CreatedAt: s.now()}
-	err = pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+	err = s.changeTx(ctx, func(tx pgx.Tx) error {
 		q := identitydb.New(tx)
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", orgTreeLock); err != nil {
 			return err
@@ -125,9 +125,6 @@ func (s *Service) CreateOrgUnit(ctx context.Context, p *Principal, in NewOrgUnit
 		}
 		return record(ctx, tx, p, "identity.org.create", "identity.org_unit", u.ID.String(), nil, u)
 	})
-	if err == nil {
-		s.bumpGeneration(ctx)
-	}
 	if err != nil {
 		return OrgUnit{}, fmt.Errorf("identity: create org unit: %w", pg.Classify(err))
 	}
@@ -149,7 +146,7 @@ func (s *Service) MoveOrgUnit(ctx context.Context, p *Principal, id, newParent u
 		return OrgUnit{}, errs.NotFound("identity.org_unit").WithField("parent_id")
 	}
 	var out OrgUnit
-	err = pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+	err = s.changeTx(ctx, func(tx pgx.Tx) error {
 		q := identitydb.New(tx)
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", orgTreeLock); err != nil {
 			return err
@@ -197,9 +194,6 @@ func (s *Service) MoveOrgUnit(ctx context.Context, p *Principal, id, newParent u
 		return record(ctx, tx, p, "identity.org.move", "identity.org_unit", id.String(),
 			map[string]any{"parent_id": unit.ParentID}, map[string]any{"parent_id": newParent})
 	})
-	if err == nil {
-		s.bumpGeneration(ctx)
-	}
 	if err != nil {
 		return OrgUnit{}, fmt.Errorf("identity: move org unit: %w", pg.Classify(err))
 	}

@@ -144,7 +144,7 @@ func (s *Service) UpdateRole(ctx context.Context, p *Principal, id uuid.UUID, in
 	}
 	var out Role
 	var refusal *errs.Error
-	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+	err := s.changeTx(ctx, func(tx pgx.Tx) error {
 		q := identitydb.New(tx)
 		row, err := q.GetRole(ctx, id)
 		if err != nil {
@@ -177,9 +177,6 @@ func (s *Service) UpdateRole(ctx context.Context, p *Principal, id uuid.UUID, in
 		}
 		return record(ctx, tx, p, "identity.role.update", "identity.role", id.String(), before, out)
 	})
-	if err == nil {
-		s.bumpGeneration(ctx)
-	}
 	if refusal != nil {
 		return Role{}, s.denied(ctx, p, refusal, "identity.role", id.String(), in)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -81,13 +82,16 @@ type Service struct {
 	log    *audit.Log
 	cfg    Config
 	tokens *tokenCache
+	rates  *rateCounter // token requests a minute, counted here and flushed to Redis
+	// listening: Run's change listener is connected (cached principals are trusted).
+	listening atomic.Bool
 }
 
 // NewService returns the service on PostgreSQL (the identity and audit schemas) and
 // Redis (rate limits).
 func NewService(db *pgxpool.Pool, rdb redis.Scripter, cfg Config) *Service {
 	cfg = cfg.withDefaults()
-	return &Service{db: db, limit: limiter{rdb: rdb, prefix: cfg.RedisPrefix}, log: audit.NewLog(db), cfg: cfg, tokens: newTokenCache()}
+	return &Service{db: db, limit: limiter{rdb: rdb, prefix: cfg.RedisPrefix}, log: audit.NewLog(db), cfg: cfg, tokens: newTokenCache(), rates: newRateCounter()}
 }
 
 func (s *Service) logger() *slog.Logger {
@@ -102,7 +106,7 @@ func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
 // Bootstrap creates what must exist: the root of the org tree and the built-in roles.
 // It is idempotent and never overwrites an edited role.
 func (s *Service) Bootstrap(ctx context.Context, rootName string) error {
-	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+	return s.changeTx(ctx, func(tx pgx.Tx) error {
 		q := identitydb.New(tx)
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", orgTreeLock); err != nil {
 			return err
@@ -135,10 +139,6 @@ func (s *Service) Bootstrap(ctx context.Context, rootName string) error {
 		}
 		return nil
 	})
-	if err == nil {
-		s.bumpGeneration(ctx)
-	}
-	return err
 }
 
 // orgTreeLock serialises changes to the org tree's shape.

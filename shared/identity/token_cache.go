@@ -2,40 +2,48 @@ package identity
 
 import (
 	"context"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/redis/go-redis/v9"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tandemcrm/tandem/shared/pg"
 )
 
 // tokenCache keeps the principal an API token resolved to, so that a request with a
-// known token costs one Redis round trip (the rate limit, which also reads the
-// identity generation) instead of four PostgreSQL queries.
+// known token costs no round trip at all: no PostgreSQL query, no Redis call.
 //
-// It can never serve a revoked token or a withdrawn role: every change that alters a
-// principal bumps the generation in Redis after it commits (bumpGeneration), and an
-// entry is used only while its generation is the current one. The generation is read
-// before the principal is loaded, so a load that races with a change is stored under
-// the older generation and dropped at the next request.
+// It can never serve a revoked token or a withdrawn role for longer than a NOTIFY
+// takes: every change that alters a principal sends a PostgreSQL NOTIFY in its own
+// transaction (changeTx), so the notification is delivered exactly when the change
+// commits, and cannot be lost by a crash between the two. Each process LISTENs
+// (Service.Run) and moves its generation on at each notification; an entry is used
+// only while its generation is the current one. The process that made the change
+// moves its own generation on before the change's call returns, without waiting for
+// its notification.
 //
-// Redis losing its data does not bring old entries back: a missing generation is never
-// trusted (everything reloads from PostgreSQL), and a generation started afresh is the
-// Redis clock in microseconds, above every value counted before (a counter restarted at
-// 1 would meet entries cached under 1 again). A bump Redis refused is retried until it
-// lands (bumpGeneration); maxAge bounds what a bump lost for good could leave behind.
+// The generation is read before the principal is loaded, so a load that races with a
+// change is stored under the older generation and dropped at the next request.
+// While the listening connection is down (or before it is first up) the generation is
+// unknown and nothing cached is trusted: every request reloads from PostgreSQL. When it
+// comes back, the generation moves on, since notifications sent meanwhile were missed.
+// maxAge bounds an entry's life whatever happens.
 type tokenCache struct {
 	mu      sync.Mutex
 	entries map[[32]byte]*cachedToken
 	max     int
 	maxAge  time.Duration
+	gen     generations
 }
 
 type cachedToken struct {
 	tokenID   uuid.UUID
 	expiresAt time.Time
 	lastUsed  time.Time // when last_used_at was last written
-	gen       int64     // generation.value when the principal was loaded
+	gen       int64     // the generation when the principal was loaded
 	loaded    time.Time
 	p         *Principal // shared by requests: never modified once cached
 }
@@ -80,68 +88,114 @@ func (c *tokenCache) drop(key [32]byte) {
 	delete(c.entries, key)
 }
 
-func (c *tokenCache) clear() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	clear(c.entries)
+// fresh reports whether e may be used at now under generation gen (0: unknown).
+func (c *tokenCache) fresh(e cachedToken, gen int64, now time.Time) bool {
+	return gen != 0 && e.gen == gen && now.Before(e.expiresAt) && now.Sub(e.loaded) < c.maxAge
 }
 
-// generation is the identity generation as Redis reported it.
-type generation struct {
-	value   int64
-	missing bool // Redis had none: it lost its data; nothing cached is to be trusted
+// generations is this process's identity generation: 0 while it is unknown (the
+// listening connection is down), else a number that only grows.
+type generations struct {
+	mu   sync.Mutex
+	last int64
+	cur  atomic.Int64
 }
 
-// fresh reports whether e may be used under the current generation at now.
-func (c *tokenCache) fresh(e cachedToken, gen generation, now time.Time) bool {
-	return !gen.missing && e.gen == gen.value && now.Before(e.expiresAt) && now.Sub(e.loaded) < c.maxAge
-}
+func (g *generations) current() int64 { return g.cur.Load() }
 
-const generationKey = "generation"
-
-// newGenerationLua sets a missing generation (KEYS[2] in the window script, KEYS[1] in
-// the bump, as gen_key) to the Redis clock in microseconds, as a decimal string
-// (Lua numbers would print it in exponent form), and leaves it in gen.
-const newGenerationLua = `
-local t = redis.call('TIME')
-gen = t[1] .. string.format('%06d', tonumber(t[2]))
-redis.call('SET', gen_key, gen)`
-
-var bumpScript = redis.NewScript(`
-local gen_key = KEYS[1]
-if redis.call('EXISTS', gen_key) == 1 then return redis.call('INCR', gen_key) end
-local gen` + newGenerationLua + `
-return tonumber(gen)`)
-
-// bumpRetry is how often a bump Redis refused is tried again.
-const bumpRetry = time.Second
-
-// bumpGeneration invalidates every cached principal in every process. It runs after a
-// change has committed. When Redis refuses it (down), this process's cache is emptied
-// at once and the bump is retried in the background for up to maxAge, so that the other
-// replicas see it as soon as Redis is back (they serve no token while it is down: the
-// rate limit needs Redis); maxAge bounds the rest.
-func (s *Service) bumpGeneration(ctx context.Context) {
-	ctx = context.WithoutCancel(ctx)
-	err := s.bumpOnce(ctx)
-	if err == nil {
-		return
+// bump moves a known generation on; an unknown one stays unknown (it gets a new
+// number when it is known again).
+func (g *generations) bump() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.cur.Load() != 0 {
+		g.last++
+		g.cur.Store(g.last)
 	}
-	s.logger().ErrorContext(ctx, "identity: bump generation; retrying in the background", "err", err)
-	s.tokens.clear()
-	go func() {
-		deadline := time.Now().Add(s.tokens.maxAge)
-		for time.Now().Before(deadline) {
-			time.Sleep(bumpRetry)
-			if s.bumpOnce(ctx) == nil {
-				s.tokens.clear() // entries cached while Redis was away carry the old generation
-				return
-			}
-		}
-		s.logger().ErrorContext(ctx, "identity: generation bump lost; cached principals expire within their max age")
-	}()
 }
 
-func (s *Service) bumpOnce(ctx context.Context) error {
-	return bumpScript.Run(ctx, s.limit.rdb, []string{s.limit.prefix + generationKey}).Err()
+// lost makes the generation unknown: notifications may be missed from now on.
+func (g *generations) lost() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.cur.Store(0)
 }
+
+// known makes the generation known again, under a number no entry carries.
+func (g *generations) known() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.last++
+	g.cur.Store(g.last)
+}
+
+// changeChannel is the PostgreSQL NOTIFY channel of identity changes.
+const changeChannel = "tandem_identity_changed"
+
+// changeTx runs fn in a transaction that changes principals: its commit notifies every
+// process (the NOTIFY is sent with it), and this process's cached principals are
+// invalid before changeTx returns.
+func (s *Service) changeTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "SELECT pg_notify($1, '')", changeChannel)
+		return err
+	})
+	if err == nil {
+		s.tokens.gen.bump()
+	}
+	return err
+}
+
+// Run keeps this process's token cache and token rate counts in step with the others:
+// it LISTENs for identity changes (reconnecting after a loss, with nothing cached
+// trusted meanwhile) and flushes the token rate counts to Redis every flushEvery. It
+// returns when ctx ends. A Service whose Run is not running trusts no cached principal
+// and counts token rates in this process only.
+func (s *Service) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Go(func() { s.rates.flushLoop(ctx, s.limit, s.logger(), s.now) })
+	defer wg.Wait()
+	backoff := 50 * time.Millisecond
+	for {
+		err := s.listen(ctx)
+		s.tokens.gen.lost()
+		if ctx.Err() != nil {
+			return nil
+		}
+		s.logger().WarnContext(ctx, "identity: change listener lost; nothing cached is trusted until it is back", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+// listen holds one connection LISTENing for changes until it fails or ctx ends.
+func (s *Service) listen(ctx context.Context) error {
+	conn, err := pgx.ConnectConfig(ctx, s.db.Config().ConnConfig.Copy())
+	if err != nil {
+		return fmt.Errorf("identity: connect the change listener: %w", err)
+	}
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	if _, err := conn.Exec(ctx, "LISTEN "+changeChannel); err != nil {
+		return fmt.Errorf("identity: listen: %w", err)
+	}
+	s.tokens.gen.known()
+	s.listening.Store(true)
+	defer s.listening.Store(false)
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return fmt.Errorf("identity: wait for a change: %w", err)
+		}
+		s.tokens.gen.bump()
+	}
+}
+
+// Listening reports whether Run's change listener is connected, so that cached
+// principals are trusted (for tests and readiness).
+func (s *Service) Listening() bool { return s.listening.Load() }

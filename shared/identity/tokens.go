@@ -113,7 +113,7 @@ func (s *Service) RevokeToken(ctx context.Context, p *Principal, id uuid.UUID) e
 	if !p.Can(PermTokenCreate) && !p.Can(PermTokenManage) {
 		return errs.E(errs.KindForbidden, "identity.forbidden", "you do not have the permission "+string(PermTokenCreate))
 	}
-	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+	err := s.changeTx(ctx, func(tx pgx.Tx) error {
 		q := identitydb.New(tx)
 		t, err := q.GetTokenWithOwner(ctx, id)
 		if err != nil {
@@ -130,53 +130,37 @@ func (s *Service) RevokeToken(ctx context.Context, p *Principal, id uuid.UUID) e
 		}
 		return record(ctx, tx, p, "identity.token.revoke", "identity.token", id.String(), map[string]any{"name": t.Name, "owner": t.OwnerLogin}, nil)
 	})
-	if err == nil {
-		s.bumpGeneration(ctx)
-	}
 	return err
 }
 
 // AuthenticateToken resolves a bearer token to its owner's principal, and counts the
 // request against the token's rate (429 with Retry-After past it). A token seen before
-// is served from the token cache (one Redis round trip); see tokenCache for why that
-// never outlives a revocation or a change of roles.
+// is served from the token cache with no round trip; see tokenCache for why that never
+// outlives a revocation or a change of roles, and rateCounter for the rate.
 func (s *Service) AuthenticateToken(ctx context.Context, secret string) (*Principal, error) {
 	if !wellFormedToken(secret, TokenPrefix) {
 		return nil, ErrTokenMalformed
 	}
 	key := sha256.Sum256([]byte(secret))
 	now := s.now()
+	gen := s.tokens.gen.current() // before any load: see tokenCache
 	cached, hit := s.tokens.get(key)
-	var row *identitydb.IdentityApiToken
-	tokenID := cached.tokenID
-	if !hit {
-		t, err := s.lookupToken(ctx, key[:], now)
-		if err != nil {
+	if hit && s.tokens.fresh(cached, gen, now) {
+		if err := s.takeTokenRate(cached.tokenID, now); err != nil {
 			return nil, err
 		}
-		row, tokenID = &t, t.ID
-	}
-	n, ttl, gen, err := s.limit.addReadGeneration(ctx, "token:"+tokenID.String(), 1, time.Minute)
-	if err != nil {
-		return nil, errs.Wrap(err, errs.KindUnavailable, "identity.unavailable", "authentication is unavailable; retry")
-	}
-	fresh := hit && s.tokens.fresh(cached, gen, now)
-	if hit && !fresh { // a stale entry: the token itself may have been revoked (401 before 429)
-		s.tokens.drop(key)
-		t, err := s.lookupToken(ctx, key[:], now)
-		if err != nil {
-			return nil, err
-		}
-		row = &t
-	}
-	if n > s.cfg.TokenRate {
-		e := errs.E(errs.KindTooMany, "identity.token_rate_limited", fmt.Sprintf("this token may make %d requests a minute", s.cfg.TokenRate))
-		e.RetryAfter = retryAfter(ttl)
-		return nil, e
-	}
-	if fresh {
-		s.touch(ctx, key, tokenID, cached.lastUsed, now)
+		s.touch(ctx, key, cached.tokenID, cached.lastUsed, now)
 		return cached.p, nil
+	}
+	if hit { // stale: the token itself may have been revoked (401 before 429)
+		s.tokens.drop(key)
+	}
+	row, err := s.lookupToken(ctx, key[:], now)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.takeTokenRate(row.ID, now); err != nil {
+		return nil, err
 	}
 	p, err := s.principal(ctx, identitydb.New(s.db), row.UserID)
 	if err != nil {
@@ -190,9 +174,22 @@ func (s *Service) AuthenticateToken(ctx context.Context, secret string) (*Princi
 	if row.LastUsedAt != nil {
 		lastUsed = *row.LastUsedAt
 	}
-	s.tokens.put(key, cachedToken{tokenID: row.ID, expiresAt: row.ExpiresAt, lastUsed: lastUsed, gen: gen.value, loaded: now, p: p})
+	if gen != 0 {
+		s.tokens.put(key, cachedToken{tokenID: row.ID, expiresAt: row.ExpiresAt, lastUsed: lastUsed, gen: gen, loaded: now, p: p})
+	}
 	s.touch(ctx, key, row.ID, lastUsed, now)
 	return p, nil
+}
+
+// takeTokenRate counts a request of the token against its rate.
+func (s *Service) takeTokenRate(tokenID uuid.UUID, now time.Time) error {
+	ok, wait := s.rates.take("token:"+tokenID.String(), s.cfg.TokenRate, now)
+	if ok {
+		return nil
+	}
+	e := errs.E(errs.KindTooMany, "identity.token_rate_limited", fmt.Sprintf("this token may make %d requests a minute", s.cfg.TokenRate))
+	e.RetryAfter = retryAfter(wait)
+	return e
 }
 
 // lookupToken reads a token by its digest and refuses it when unknown, revoked or expired.

@@ -181,11 +181,12 @@ func (s *Service) GetUser(ctx context.Context, p *Principal, id uuid.UUID) (User
 }
 
 func getUser(ctx context.Context, q *identitydb.Queries, id uuid.UUID) (User, error) {
-	row, err := q.GetUserWithRoleKeys(ctx, id)
+	// One primary-key lookup: the role keys are on the row (migration 005's trigger).
+	row, err := q.GetUser(ctx, id)
 	if err != nil {
 		return User{}, notFound(err, "identity.user")
 	}
-	u := userOf(row.IdentityUser)
+	u := userOf(row)
 	u.Roles = append(u.Roles, row.RoleKeys...)
 	return u, nil
 }
@@ -232,7 +233,7 @@ func (s *Service) UpdateUser(ctx context.Context, p *Principal, id uuid.UUID, pa
 	if err != nil {
 		return User{}, err
 	}
-	err = pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+	err = s.changeTx(ctx, func(tx pgx.Tx) error {
 		q := identitydb.New(tx)
 		row, err := q.GetUserForUpdate(ctx, id)
 		if err != nil {
@@ -290,9 +291,6 @@ func (s *Service) UpdateUser(ctx context.Context, p *Principal, id uuid.UUID, pa
 		before.Roles = after.Roles
 		return record(ctx, tx, p, "identity.user.update", "identity.user", id.String(), auditView(before), auditView(after))
 	})
-	if err == nil {
-		s.bumpGeneration(ctx)
-	}
 	if err != nil {
 		return User{}, fmt.Errorf("identity: update user: %w", pg.Classify(err))
 	}
@@ -308,7 +306,7 @@ func (s *Service) SetUserRoles(ctx context.Context, p *Principal, id uuid.UUID, 
 		return User{}, err
 	}
 	var refusal *errs.Error
-	err = pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+	err = s.changeTx(ctx, func(tx pgx.Tx) error {
 		q := identitydb.New(tx)
 		before, err := getUserForUpdate(ctx, q, id)
 		if err != nil {
@@ -341,9 +339,6 @@ func (s *Service) SetUserRoles(ctx context.Context, p *Principal, id uuid.UUID, 
 		return record(ctx, tx, p, "identity.user.roles", "identity.user", id.String(),
 			map[string]any{"roles": before.Roles}, map[string]any{"roles": after.Roles})
 	})
-	if err == nil {
-		s.bumpGeneration(ctx)
-	}
 	if refusal != nil {
 		return User{}, s.denied(ctx, p, refusal, "identity.user", id.String(), map[string]any{"roles": keys})
 	}

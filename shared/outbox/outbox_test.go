@@ -270,3 +270,47 @@ func waitLeasesOver(t *testing.T, db *pgxpool.Pool) {
 		time.Sleep(time.Duration(left*float64(time.Second)) + 50*time.Millisecond)
 	}
 }
+
+// Publish sends no NOTIFY inside the producer's transaction (PostgreSQL would hold its
+// notify lock across that transaction's WAL flush, one durable commit at a time): the
+// relays are woken after the commit, in a transaction of its own.
+func TestPublishWakesTheRelaysAfterTheCommit(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	ctx := context.Background()
+	conn, err := db.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "LISTEN "+outbox.NotifyChannel); err != nil {
+		t.Fatal(err)
+	}
+	err = pg.InTx(ctx, db, pg.TxOptions{}, func(tx pgx.Tx) error {
+		_, err := outbox.Publish(ctx, tx, topic, "k", map[string]int{"n": 1})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := conn.Conn().WaitForNotification(wctx); err != nil {
+		t.Fatalf("no wake-up after the commit: %v", err)
+	}
+	// A transaction not begun by pg.InTx has no after-commit hook: the NOTIFY then goes
+	// with the transaction, as before.
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := outbox.Publish(ctx, tx, topic, "k", map[string]int{"n": 2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Conn().WaitForNotification(wctx); err != nil {
+		t.Fatalf("no wake-up from a plain transaction: %v", err)
+	}
+}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/logging"
+	"github.com/tandemcrm/tandem/shared/pg"
 	"github.com/tandemcrm/tandem/shared/platform/platformdb"
 )
 
@@ -46,10 +47,23 @@ func Publish(ctx context.Context, tx pgx.Tx, topic events.Topic, key string, pay
 	if err != nil {
 		return uuid.Nil, fmt.Errorf("outbox: publish %s: %w", topic, err)
 	}
-	// Delivered by PostgreSQL only if and when the transaction commits; several in one
-	// transaction collapse into one notification.
-	if _, err := tx.Exec(ctx, "SELECT pg_notify($1, '')", NotifyChannel); err != nil {
-		return uuid.Nil, fmt.Errorf("outbox: notify: %w", err)
+	// The relays are woken once the transaction has committed, by a notification of its
+	// own that is not flushed to disk. A NOTIFY inside the transaction would be cheaper by
+	// a round trip but costs far more: PostgreSQL holds one lock across every notifying
+	// transaction's commit, WAL flush included, so durable commits that notify are made
+	// one at a time (170-290 a second here) instead of being flushed in groups. The
+	// wake-up is a hint: a lost one (a crash right after the commit) costs one poll.
+	if !pg.AfterCommit(tx, NotifyChannel, wakeRelays) {
+		if _, err := tx.Exec(ctx, "SELECT pg_notify($1, '')", NotifyChannel); err != nil {
+			return uuid.Nil, fmt.Errorf("outbox: notify: %w", err)
+		}
 	}
 	return id, nil
+}
+
+// wakeRelays notifies the relays in a transaction of its own whose commit does not wait
+// for the disk (the notification needs no durability), so it holds PostgreSQL's notify
+// lock for microseconds.
+func wakeRelays(ctx context.Context, db pg.Execer) {
+	_, _ = db.Exec(ctx, "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, '')", NotifyChannel)
 }

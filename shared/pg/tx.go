@@ -58,9 +58,13 @@ func InTx(ctx context.Context, db Beginner, opts TxOptions, fn func(tx pgx.Tx) e
 }
 
 func runTx(ctx context.Context, db Beginner, txo pgx.TxOptions, fn func(tx pgx.Tx) error) (err error) {
-	tx, err := db.BeginTx(ctx, txo)
+	inner, err := db.BeginTx(ctx, txo)
 	if err != nil {
 		return Classify(err)
+	}
+	tx := &hookedTx{Tx: inner}
+	if ex, ok := db.(Execer); ok {
+		tx.db = ex
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -74,7 +78,49 @@ func runTx(ctx context.Context, db Beginner, txo pgx.TxOptions, fn func(tx pgx.T
 	if err = fn(tx); err != nil {
 		return err
 	}
-	return Classify(tx.Commit(ctx))
+	if err := tx.Commit(ctx); err != nil {
+		return Classify(err)
+	}
+	for _, h := range tx.after {
+		h.fn(context.WithoutCancel(ctx), tx.db)
+	}
+	return nil
+}
+
+// Execer runs a statement outside any transaction of the caller: a pool or a connection.
+type Execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// hookedTx is InTx's transaction: pgx's, with what to run once it has committed.
+type hookedTx struct {
+	pgx.Tx
+	db    Execer
+	after []afterCommit
+}
+
+type afterCommit struct {
+	key string
+	fn  func(ctx context.Context, db Execer)
+}
+
+// AfterCommit has fn run on db once tx has committed, once per key however often it is
+// asked for in the transaction, and never when the transaction rolls back or is run
+// again. It is for what must follow the commit but need not be durable with it, such
+// as a wake-up notification. It returns false, and does nothing, when tx is not InTx's
+// (or InTx was given no Execer): the caller then does without.
+func AfterCommit(tx pgx.Tx, key string, fn func(ctx context.Context, db Execer)) bool {
+	h, ok := tx.(*hookedTx)
+	if !ok || h.db == nil {
+		return false
+	}
+	for _, a := range h.after {
+		if a.key == key {
+			return true
+		}
+	}
+	h.after = append(h.after, afterCommit{key, fn})
+	return true
 }
 
 // IsRetryable reports whether PostgreSQL asks for the transaction to be run again.

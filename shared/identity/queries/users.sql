@@ -58,9 +58,3 @@ GROUP BY u.org_unit_id;
 -- name: GetUserByLogin :one
 SELECT * FROM identity.users WHERE login = $1;
 
--- name: GetUserWithRoleKeys :one
--- The user and the keys of their roles in one round trip: the hot read of GET /users/{id}.
-SELECT sqlc.embed(u),
-       array(SELECT r.key FROM identity.user_roles ur JOIN identity.roles r ON r.id = ur.role_id
-             WHERE ur.user_id = u.id ORDER BY r.key)::text[] AS role_keys
-FROM identity.users u WHERE u.id = $1;

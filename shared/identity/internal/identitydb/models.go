@@ -112,6 +112,7 @@ type IdentityUser struct {
 	LastLoginAt       *time.Time
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
+	RoleKeys          []string
 }
 
 type IdentityUserRole struct {

@@ -50,7 +50,7 @@ func (q *Queries) CountUsersByOrgUnit(ctx context.Context, arg CountUsersByOrgUn
 }
 
 const getUser = `-- name: GetUser :one
-SELECT id, login, display_name, kind, org_unit_id, merchant_id, phone, password_hash, failed_logins, locked_until, disabled_at, password_changed_at, last_login_at, created_at, updated_at FROM identity.users WHERE id = $1
+SELECT id, login, display_name, kind, org_unit_id, merchant_id, phone, password_hash, failed_logins, locked_until, disabled_at, password_changed_at, last_login_at, created_at, updated_at, role_keys FROM identity.users WHERE id = $1
 `
 
 func (q *Queries) GetUser(ctx context.Context, id uuid.UUID) (IdentityUser, error) {
@@ -72,12 +72,13 @@ func (q *Queries) GetUser(ctx context.Context, id uuid.UUID) (IdentityUser, erro
 		&i.LastLoginAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.RoleKeys,
 	)
 	return i, err
 }
 
 const getUserByLogin = `-- name: GetUserByLogin :one
-SELECT id, login, display_name, kind, org_unit_id, merchant_id, phone, password_hash, failed_logins, locked_until, disabled_at, password_changed_at, last_login_at, created_at, updated_at FROM identity.users WHERE login = $1
+SELECT id, login, display_name, kind, org_unit_id, merchant_id, phone, password_hash, failed_logins, locked_until, disabled_at, password_changed_at, last_login_at, created_at, updated_at, role_keys FROM identity.users WHERE login = $1
 `
 
 func (q *Queries) GetUserByLogin(ctx context.Context, login string) (IdentityUser, error) {
@@ -99,12 +100,13 @@ func (q *Queries) GetUserByLogin(ctx context.Context, login string) (IdentityUse
 		&i.LastLoginAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.RoleKeys,
 	)
 	return i, err
 }
 
 const getUserByLoginForUpdate = `-- name: GetUserByLoginForUpdate :one
-SELECT id, login, display_name, kind, org_unit_id, merchant_id, phone, password_hash, failed_logins, locked_until, disabled_at, password_changed_at, last_login_at, created_at, updated_at FROM identity.users WHERE login = $1 FOR UPDATE
+SELECT id, login, display_name, kind, org_unit_id, merchant_id, phone, password_hash, failed_logins, locked_until, disabled_at, password_changed_at, last_login_at, created_at, updated_at, role_keys FROM identity.users WHERE login = $1 FOR UPDATE
 `
 
 func (q *Queries) GetUserByLoginForUpdate(ctx context.Context, login string) (IdentityUser, error) {
@@ -126,12 +128,13 @@ func (q *Queries) GetUserByLoginForUpdate(ctx context.Context, login string) (Id
 		&i.LastLoginAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.RoleKeys,
 	)
 	return i, err
 }
 
 const getUserForUpdate = `-- name: GetUserForUpdate :one
-SELECT id, login, display_name, kind, org_unit_id, merchant_id, phone, password_hash, failed_logins, locked_until, disabled_at, password_changed_at, last_login_at, created_at, updated_at FROM identity.users WHERE id = $1 FOR UPDATE
+SELECT id, login, display_name, kind, org_unit_id, merchant_id, phone, password_hash, failed_logins, locked_until, disabled_at, password_changed_at, last_login_at, created_at, updated_at, role_keys FROM identity.users WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetUserForUpdate(ctx context.Context, id uuid.UUID) (IdentityUser, error) {
@@ -153,42 +156,6 @@ func (q *Queries) GetUserForUpdate(ctx context.Context, id uuid.UUID) (IdentityU
 		&i.LastLoginAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
-	)
-	return i, err
-}
-
-const getUserWithRoleKeys = `-- name: GetUserWithRoleKeys :one
-SELECT u.id, u.login, u.display_name, u.kind, u.org_unit_id, u.merchant_id, u.phone, u.password_hash, u.failed_logins, u.locked_until, u.disabled_at, u.password_changed_at, u.last_login_at, u.created_at, u.updated_at,
-       array(SELECT r.key FROM identity.user_roles ur JOIN identity.roles r ON r.id = ur.role_id
-             WHERE ur.user_id = u.id ORDER BY r.key)::text[] AS role_keys
-FROM identity.users u WHERE u.id = $1
-`
-
-type GetUserWithRoleKeysRow struct {
-	IdentityUser IdentityUser
-	RoleKeys     []string
-}
-
-// The user and the keys of their roles in one round trip: the hot read of GET /users/{id}.
-func (q *Queries) GetUserWithRoleKeys(ctx context.Context, id uuid.UUID) (GetUserWithRoleKeysRow, error) {
-	row := q.db.QueryRow(ctx, getUserWithRoleKeys, id)
-	var i GetUserWithRoleKeysRow
-	err := row.Scan(
-		&i.IdentityUser.ID,
-		&i.IdentityUser.Login,
-		&i.IdentityUser.DisplayName,
-		&i.IdentityUser.Kind,
-		&i.IdentityUser.OrgUnitID,
-		&i.IdentityUser.MerchantID,
-		&i.IdentityUser.Phone,
-		&i.IdentityUser.PasswordHash,
-		&i.IdentityUser.FailedLogins,
-		&i.IdentityUser.LockedUntil,
-		&i.IdentityUser.DisabledAt,
-		&i.IdentityUser.PasswordChangedAt,
-		&i.IdentityUser.LastLoginAt,
-		&i.IdentityUser.CreatedAt,
-		&i.IdentityUser.UpdatedAt,
 		&i.RoleKeys,
 	)
 	return i, err
@@ -225,7 +192,7 @@ func (q *Queries) InsertUser(ctx context.Context, arg InsertUserParams) error {
 }
 
 const listUsers = `-- name: ListUsers :many
-SELECT u.id, u.login, u.display_name, u.kind, u.org_unit_id, u.merchant_id, u.phone, u.password_hash, u.failed_logins, u.locked_until, u.disabled_at, u.password_changed_at, u.last_login_at, u.created_at, u.updated_at FROM identity.users u
+SELECT u.id, u.login, u.display_name, u.kind, u.org_unit_id, u.merchant_id, u.phone, u.password_hash, u.failed_logins, u.locked_until, u.disabled_at, u.password_changed_at, u.last_login_at, u.created_at, u.updated_at, u.role_keys FROM identity.users u
 WHERE ($1::bool
        OR u.id = ANY($2::uuid[])
        OR u.org_unit_id = ANY($3::uuid[])
@@ -288,6 +255,7 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]Identit
 			&i.LastLoginAt,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.RoleKeys,
 		); err != nil {
 			return nil, err
 		}
