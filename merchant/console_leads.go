@@ -344,7 +344,7 @@ func (pg leadPages) board(c *gin.Context, v *web.View) error {
 	var page boardPage
 	names := map[uuid.UUID]string{}
 	if pg.svc.staff != nil {
-		reps, err := pg.svc.people.Reps(ctx, v.Me)
+		reps, err := pg.svc.staff.Reps(ctx, v.Me)
 		if err != nil {
 			return err
 		}

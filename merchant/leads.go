@@ -191,7 +191,16 @@ func (s *Service) CreateLead(ctx context.Context, p *identity.Principal, in NewL
 			ToStage: row.Stage, Reason: "created", ByUser: p.User.ID, At: now}); err != nil {
 			return err
 		}
-		return record(ctx, tx, p, "merchant.lead.create", "merchant.lead", row.ID, nil, leadView(p, row))
+		if err := record(ctx, tx, p, "merchant.lead.create", "merchant.lead", row.ID, nil, leadView(p, row)); err != nil {
+			return err
+		}
+		if res, err := s.route(ctx, tx, p.User.OrgUnitID, []uuid.UUID{row.ID}, p.User.ID); err != nil {
+			return err
+		} else if res.Routed > 0 {
+			row, err = q.GetLead(ctx, row.ID)
+			return err
+		}
+		return nil
 	})
 	if pg.IsUniqueViolation(err, "leads_phone_key") || pg.IsUniqueViolation(err, "leads_licence_key") {
 		// A concurrent create with the same key won: say who holds it.

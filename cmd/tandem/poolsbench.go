@@ -56,7 +56,7 @@ func benchPools(ctx context.Context, w io.Writer, db *pgxpool.Pool, r asynq.Redi
 	if err != nil {
 		return err
 	}
-	svc := merchant.New(domain.Deps{DB: db}, merchant.Ports{People: merchant.IdentityStaff{Users: ids}}, merchant.Config{})
+	svc := merchant.New(domain.Deps{DB: db}, merchant.Ports{Staff: merchant.IdentityStaff{Users: ids}}, merchant.Config{})
 	lead, err := ids.Principal(ctx, demo.Users["sh1.lead"])
 	if err != nil {
 		return err

@@ -38,7 +38,7 @@ func (q *Queries) FinishImport(ctx context.Context, arg FinishImportParams) erro
 }
 
 const getImport = `-- name: GetImport :one
-SELECT id, pool_id, sha256, file_name, state, total_rows, done_rows, imported, problems, by_user, created_at, updated_at FROM merchant.imports WHERE id = $1
+SELECT id, pool_id, sha256, file_name, state, total_rows, done_rows, imported, problems, by_user, created_at, updated_at, by_rules, assigned, error FROM merchant.imports WHERE id = $1
 `
 
 func (q *Queries) GetImport(ctx context.Context, id uuid.UUID) (MerchantImport, error) {
@@ -57,12 +57,15 @@ func (q *Queries) GetImport(ctx context.Context, id uuid.UUID) (MerchantImport, 
 		&i.ByUser,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ByRules,
+		&i.Assigned,
+		&i.Error,
 	)
 	return i, err
 }
 
 const getImportByFile = `-- name: GetImportByFile :one
-SELECT id, pool_id, sha256, file_name, state, total_rows, done_rows, imported, problems, by_user, created_at, updated_at FROM merchant.imports WHERE pool_id = $1 AND sha256 = $2
+SELECT id, pool_id, sha256, file_name, state, total_rows, done_rows, imported, problems, by_user, created_at, updated_at, by_rules, assigned, error FROM merchant.imports WHERE pool_id = $1 AND sha256 = $2
 `
 
 type GetImportByFileParams struct {
@@ -86,6 +89,9 @@ func (q *Queries) GetImportByFile(ctx context.Context, arg GetImportByFileParams
 		&i.ByUser,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ByRules,
+		&i.Assigned,
+		&i.Error,
 	)
 	return i, err
 }
@@ -117,7 +123,7 @@ const insertImport = `-- name: InsertImport :one
 INSERT INTO merchant.imports (id, pool_id, sha256, file_name, state, by_user, created_at, updated_at)
 VALUES ($1, $2, $3, $4, 'running', $5, $6, $6)
 ON CONFLICT ON CONSTRAINT imports_file_key DO NOTHING
-RETURNING id, pool_id, sha256, file_name, state, total_rows, done_rows, imported, problems, by_user, created_at, updated_at
+RETURNING id, pool_id, sha256, file_name, state, total_rows, done_rows, imported, problems, by_user, created_at, updated_at, by_rules, assigned, error
 `
 
 type InsertImportParams struct {
@@ -152,6 +158,9 @@ func (q *Queries) InsertImport(ctx context.Context, arg InsertImportParams) (Mer
 		&i.ByUser,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ByRules,
+		&i.Assigned,
+		&i.Error,
 	)
 	return i, err
 }

@@ -24,7 +24,7 @@ func (q *Queries) CountAcceptedVisits(ctx context.Context, leadID uuid.UUID) (in
 }
 
 const listVisibleLeads = `-- name: ListVisibleLeads :many
-SELECT id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no FROM merchant.leads
+SELECT id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no, level, handed_over_from FROM merchant.leads
 WHERE ((owner_id IS NOT NULL AND ($1::bool
         OR owner_id = ANY($2::uuid[])
         OR org_unit_id = ANY($3::uuid[])))
@@ -107,6 +107,8 @@ func (q *Queries) ListVisibleLeads(ctx context.Context, arg ListVisibleLeadsPara
 			&i.ClaimedAt,
 			&i.LastFollowUpAt,
 			&i.LicenceNo,
+			&i.Level,
+			&i.HandedOverFrom,
 		); err != nil {
 			return nil, err
 		}
@@ -157,7 +159,7 @@ UPDATE merchant.leads SET name = $1, category = $2, address = $3,
     lat = $4, lng = $5, phone_raw = $6, phone = $7, city = $8,
     licence_no = $9, updated_at = $10
 WHERE id = $11
-RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no
+RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no, level, handed_over_from
 `
 
 type UpdateLeadDetailsParams struct {
@@ -211,6 +213,8 @@ func (q *Queries) UpdateLeadDetails(ctx context.Context, arg UpdateLeadDetailsPa
 		&i.ClaimedAt,
 		&i.LastFollowUpAt,
 		&i.LicenceNo,
+		&i.Level,
+		&i.HandedOverFrom,
 	)
 	return i, err
 }

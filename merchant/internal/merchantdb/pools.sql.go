@@ -52,7 +52,7 @@ INSERT INTO merchant.pools (id, org_unit_id, name, holding_cap, daily_quota, coo
 VALUES ($1, $2, $3, $4, $5, $6,
     $7, $7)
 ON CONFLICT ON CONSTRAINT pools_unit_key DO UPDATE SET updated_at = merchant.pools.updated_at
-RETURNING id, org_unit_id, name, holding_cap, daily_quota, cooldown_days, protect_hours, reclaim_followup_days, reclaim_unsigned_days, remind_days, created_at, updated_at
+RETURNING id, org_unit_id, name, holding_cap, daily_quota, cooldown_days, protect_hours, reclaim_followup_days, reclaim_unsigned_days, remind_days, created_at, updated_at, reclaim_contract_ended_days
 `
 
 type EnsurePoolParams struct {
@@ -91,12 +91,13 @@ func (q *Queries) EnsurePool(ctx context.Context, arg EnsurePoolParams) (Merchan
 		&i.RemindDays,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ReclaimContractEndedDays,
 	)
 	return i, err
 }
 
 const getPool = `-- name: GetPool :one
-SELECT id, org_unit_id, name, holding_cap, daily_quota, cooldown_days, protect_hours, reclaim_followup_days, reclaim_unsigned_days, remind_days, created_at, updated_at FROM merchant.pools WHERE id = $1
+SELECT id, org_unit_id, name, holding_cap, daily_quota, cooldown_days, protect_hours, reclaim_followup_days, reclaim_unsigned_days, remind_days, created_at, updated_at, reclaim_contract_ended_days FROM merchant.pools WHERE id = $1
 `
 
 func (q *Queries) GetPool(ctx context.Context, id uuid.UUID) (MerchantPool, error) {
@@ -115,12 +116,13 @@ func (q *Queries) GetPool(ctx context.Context, id uuid.UUID) (MerchantPool, erro
 		&i.RemindDays,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ReclaimContractEndedDays,
 	)
 	return i, err
 }
 
 const getPoolByUnit = `-- name: GetPoolByUnit :one
-SELECT id, org_unit_id, name, holding_cap, daily_quota, cooldown_days, protect_hours, reclaim_followup_days, reclaim_unsigned_days, remind_days, created_at, updated_at FROM merchant.pools WHERE org_unit_id IS NOT DISTINCT FROM $1::uuid
+SELECT id, org_unit_id, name, holding_cap, daily_quota, cooldown_days, protect_hours, reclaim_followup_days, reclaim_unsigned_days, remind_days, created_at, updated_at, reclaim_contract_ended_days FROM merchant.pools WHERE org_unit_id IS NOT DISTINCT FROM $1::uuid
 `
 
 func (q *Queries) GetPoolByUnit(ctx context.Context, orgUnitID uuid.NullUUID) (MerchantPool, error) {
@@ -139,6 +141,7 @@ func (q *Queries) GetPoolByUnit(ctx context.Context, orgUnitID uuid.NullUUID) (M
 		&i.RemindDays,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ReclaimContractEndedDays,
 	)
 	return i, err
 }
@@ -234,7 +237,7 @@ func (q *Queries) LastHeldSince(ctx context.Context, arg LastHeldSinceParams) (t
 }
 
 const listHeldBy = `-- name: ListHeldBy :many
-SELECT id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no FROM merchant.leads WHERE owner_id = $1 AND stage NOT IN ('live', 'lost') ORDER BY id
+SELECT id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no, level, handed_over_from FROM merchant.leads WHERE owner_id = $1 AND stage NOT IN ('live', 'lost') ORDER BY id
 `
 
 func (q *Queries) ListHeldBy(ctx context.Context, ownerID uuid.NullUUID) ([]MerchantLead, error) {
@@ -268,6 +271,8 @@ func (q *Queries) ListHeldBy(ctx context.Context, ownerID uuid.NullUUID) ([]Merc
 			&i.ClaimedAt,
 			&i.LastFollowUpAt,
 			&i.LicenceNo,
+			&i.Level,
+			&i.HandedOverFrom,
 		); err != nil {
 			return nil, err
 		}
@@ -310,7 +315,7 @@ func (q *Queries) ListPoolMembers(ctx context.Context, poolID uuid.UUID) ([]Merc
 }
 
 const listPools = `-- name: ListPools :many
-SELECT p.id, p.org_unit_id, p.name, p.holding_cap, p.daily_quota, p.cooldown_days, p.protect_hours, p.reclaim_followup_days, p.reclaim_unsigned_days, p.remind_days, p.created_at, p.updated_at, coalesce(m.role, '')::text AS member_role,
+SELECT p.id, p.org_unit_id, p.name, p.holding_cap, p.daily_quota, p.cooldown_days, p.protect_hours, p.reclaim_followup_days, p.reclaim_unsigned_days, p.remind_days, p.created_at, p.updated_at, p.reclaim_contract_ended_days, coalesce(m.role, '')::text AS member_role,
     (p.org_unit_id = $1::uuid OR m.user_id IS NOT NULL)::bool AS is_member
 FROM merchant.pools p
 LEFT JOIN merchant.pool_members m ON m.pool_id = p.id AND m.user_id = $2
@@ -327,20 +332,21 @@ type ListPoolsParams struct {
 }
 
 type ListPoolsRow struct {
-	ID                  uuid.UUID
-	OrgUnitID           uuid.NullUUID
-	Name                string
-	HoldingCap          int32
-	DailyQuota          int32
-	CooldownDays        int32
-	ProtectHours        int32
-	ReclaimFollowupDays int32
-	ReclaimUnsignedDays int32
-	RemindDays          int32
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
-	MemberRole          string
-	IsMember            bool
+	ID                       uuid.UUID
+	OrgUnitID                uuid.NullUUID
+	Name                     string
+	HoldingCap               int32
+	DailyQuota               int32
+	CooldownDays             int32
+	ProtectHours             int32
+	ReclaimFollowupDays      int32
+	ReclaimUnsignedDays      int32
+	RemindDays               int32
+	CreatedAt                time.Time
+	UpdatedAt                time.Time
+	ReclaimContractEndedDays int32
+	MemberRole               string
+	IsMember                 bool
 }
 
 // The pools a user is a member of (their unit's, or by membership) and, with scope,
@@ -372,6 +378,7 @@ func (q *Queries) ListPools(ctx context.Context, arg ListPoolsParams) ([]ListPoo
 			&i.RemindDays,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.ReclaimContractEndedDays,
 			&i.MemberRole,
 			&i.IsMember,
 		); err != nil {
@@ -475,7 +482,7 @@ const moveOwner = `-- name: MoveOwner :one
 UPDATE merchant.leads SET owner_id = $1, org_unit_id = $2, claimed_at = $3::timestamptz,
     updated_at = $3
 WHERE id = $4 AND owner_id = $5
-RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no
+RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no, level, handed_over_from
 `
 
 type MoveOwnerParams struct {
@@ -518,6 +525,8 @@ func (q *Queries) MoveOwner(ctx context.Context, arg MoveOwnerParams) (MerchantL
 		&i.ClaimedAt,
 		&i.LastFollowUpAt,
 		&i.LicenceNo,
+		&i.Level,
+		&i.HandedOverFrom,
 	)
 	return i, err
 }
@@ -546,7 +555,7 @@ UPDATE merchant.leads l SET owner_id = NULL, org_unit_id = p.org_unit_id, claime
     protected_until = $1, updated_at = $2
 FROM merchant.pools p
 WHERE l.id = $3 AND l.owner_id = $4 AND p.id = l.pool_id
-RETURNING l.id, l.name, l.category, l.address, l.lat, l.lng, l.phone_raw, l.phone, l.city, l.owner_id, l.org_unit_id, l.stage, l.created_by, l.created_at, l.updated_at, l.pool_id, l.locked, l.protected_until, l.claimed_at, l.last_follow_up_at, l.licence_no
+RETURNING l.id, l.name, l.category, l.address, l.lat, l.lng, l.phone_raw, l.phone, l.city, l.owner_id, l.org_unit_id, l.stage, l.created_by, l.created_at, l.updated_at, l.pool_id, l.locked, l.protected_until, l.claimed_at, l.last_follow_up_at, l.licence_no, l.level, l.handed_over_from
 `
 
 type ReturnToPoolParams struct {
@@ -587,12 +596,14 @@ func (q *Queries) ReturnToPool(ctx context.Context, arg ReturnToPoolParams) (Mer
 		&i.ClaimedAt,
 		&i.LastFollowUpAt,
 		&i.LicenceNo,
+		&i.Level,
+		&i.HandedOverFrom,
 	)
 	return i, err
 }
 
 const setLocked = `-- name: SetLocked :one
-UPDATE merchant.leads SET locked = $2, updated_at = $3 WHERE id = $1 RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no
+UPDATE merchant.leads SET locked = $2, updated_at = $3 WHERE id = $1 RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no, level, handed_over_from
 `
 
 type SetLockedParams struct {
@@ -626,6 +637,8 @@ func (q *Queries) SetLocked(ctx context.Context, arg SetLockedParams) (MerchantL
 		&i.ClaimedAt,
 		&i.LastFollowUpAt,
 		&i.LicenceNo,
+		&i.Level,
+		&i.HandedOverFrom,
 	)
 	return i, err
 }
@@ -634,7 +647,7 @@ const takeFromPool = `-- name: TakeFromPool :one
 UPDATE merchant.leads SET owner_id = $1, org_unit_id = $2, claimed_at = $3::timestamptz,
     protected_until = NULL, updated_at = $3
 WHERE id = $4 AND owner_id IS NULL
-RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no
+RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no, level, handed_over_from
 `
 
 type TakeFromPoolParams struct {
@@ -675,6 +688,8 @@ func (q *Queries) TakeFromPool(ctx context.Context, arg TakeFromPoolParams) (Mer
 		&i.ClaimedAt,
 		&i.LastFollowUpAt,
 		&i.LicenceNo,
+		&i.Level,
+		&i.HandedOverFrom,
 	)
 	return i, err
 }
@@ -685,7 +700,7 @@ UPDATE merchant.pools SET name = $1, holding_cap = $2, daily_quota = $3,
     reclaim_followup_days = $6, reclaim_unsigned_days = $7,
     remind_days = $8, updated_at = $9
 WHERE id = $10
-RETURNING id, org_unit_id, name, holding_cap, daily_quota, cooldown_days, protect_hours, reclaim_followup_days, reclaim_unsigned_days, remind_days, created_at, updated_at
+RETURNING id, org_unit_id, name, holding_cap, daily_quota, cooldown_days, protect_hours, reclaim_followup_days, reclaim_unsigned_days, remind_days, created_at, updated_at, reclaim_contract_ended_days
 `
 
 type UpdatePoolRulesParams struct {
@@ -728,6 +743,7 @@ func (q *Queries) UpdatePoolRules(ctx context.Context, arg UpdatePoolRulesParams
 		&i.RemindDays,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ReclaimContractEndedDays,
 	)
 	return i, err
 }
