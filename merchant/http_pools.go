@@ -32,6 +32,16 @@ func (s *Service) mountPoolAPI(rt domain.Routers) {
 	g.GET("/duplicates", identity.Handle(h.getDuplicates))
 	g.POST("/imports", identity.Require(identity.PermLeadWrite), identity.Handle(h.postImport))
 	g.GET("/imports/:id", identity.Handle(h.getImport))
+	g.GET("/imports", identity.Handle(h.listImports))
+}
+
+func (h api) listImports(c *gin.Context, p *identity.Principal) error {
+	out, err := h.svc.ListImports(c.Request.Context(), p)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"items": out})
+	return nil
 }
 
 func (h api) postImport(c *gin.Context, p *identity.Principal) error {
@@ -50,13 +60,16 @@ func (h api) postImport(c *gin.Context, p *identity.Principal) error {
 		return errs.Invalidf("file", "the file cannot be read")
 	}
 	defer f.Close()
-	rep, err := h.svc.ImportLeads(c.Request.Context(), p, pool, fh.Filename, f)
+	rep, err := h.svc.ImportLeads(c.Request.Context(), p, ImportInput{PoolID: pool, FileName: fh.Filename, ByRules: c.PostForm("by_rules") == "true"}, f)
 	if err != nil {
 		return err
 	}
 	status := http.StatusCreated
-	if rep.Repeated {
+	switch {
+	case rep.Repeated:
 		status = http.StatusOK
+	case rep.State == ImportQueued || rep.State == ImportRunning:
+		status = http.StatusAccepted
 	}
 	c.JSON(status, rep)
 	return nil

@@ -140,7 +140,7 @@ func (s *Service) Register(r *domain.Registry) {
 			return err
 		}})
 	r.Routes(s.mountPoolAPI)
-	r.Schedule(s.reclaimTask())
+	r.Schedule(s.reclaimTask(), s.importTask())
 	r.Pages(s.leadPages())
 }
 

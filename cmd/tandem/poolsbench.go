@@ -125,7 +125,7 @@ FROM generate_series(1, $4) i`, lead.User.OrgUnitID.UUID, lead.User.ID, poolID, 
 		}
 	}()
 	t0 := time.Now()
-	rep, err := svc.ImportLeads(ctx, lead, poolID, "bench.csv", strings.NewReader(csv.String()))
+	rep, err := svc.ImportLeads(ctx, lead, merchant.ImportInput{PoolID: poolID, FileName: "bench.csv"}, strings.NewReader(csv.String()))
 	close(done)
 	if err != nil {
 		return err
