@@ -29,6 +29,9 @@ type Lead struct {
 	Phone     string     `json:"phone"`
 	City      string     `json:"city"`
 	LicenceNo string     `json:"licence_no,omitempty"`
+	Level     string     `json:"level"` // A, B, C... or ""
+	// HandedOver: the lead came back to its pool when its rep was disabled or moved team.
+	HandedOver bool `json:"handed_over"`
 	OwnerID   *uuid.UUID `json:"owner_id"` // null while in the pool
 	OrgUnitID *uuid.UUID `json:"org_unit_id"`
 	PoolID    uuid.UUID  `json:"pool_id"` // the pool it belongs to, and goes back to
@@ -101,7 +104,7 @@ func leadView(p *identity.Principal, l merchantdb.MerchantLead) Lead {
 		phone = phonenum.Mask(l.Phone)
 	}
 	return Lead{ID: l.ID, Name: l.Name, Category: l.Category, Address: l.Address, Lat: l.Lat, Lng: l.Lng,
-		Phone: phone, City: l.City, LicenceNo: deref(l.LicenceNo), OwnerID: ptr(l.OwnerID), OrgUnitID: ptr(l.OrgUnitID), PoolID: l.PoolID, InPool: !l.OwnerID.Valid,
+		Phone: phone, City: l.City, LicenceNo: deref(l.LicenceNo), Level: l.Level, HandedOver: l.HandedOverFrom.Valid, OwnerID: ptr(l.OwnerID), OrgUnitID: ptr(l.OrgUnitID), PoolID: l.PoolID, InPool: !l.OwnerID.Valid,
 		Locked: l.Locked, Stage: Stage(l.Stage), ClaimedAt: utcPtr(l.ClaimedAt), CreatedBy: l.CreatedBy, CreatedAt: l.CreatedAt.UTC(), UpdatedAt: l.UpdatedAt.UTC()}
 }
 

@@ -34,6 +34,6 @@ SELECT count(*) FROM merchant.visits WHERE lead_id = $1 AND accepted;
 -- name: UpdateLeadDetails :one
 UPDATE merchant.leads SET name = sqlc.arg(name), category = sqlc.arg(category), address = sqlc.arg(address),
     lat = sqlc.arg(lat), lng = sqlc.arg(lng), phone_raw = sqlc.arg(phone_raw), phone = sqlc.arg(phone), city = sqlc.arg(city),
-    licence_no = sqlc.narg(licence_no), updated_at = sqlc.arg(at)
+    licence_no = sqlc.narg(licence_no), level = sqlc.arg(level), updated_at = sqlc.arg(at)
 WHERE id = sqlc.arg(id)
 RETURNING *;

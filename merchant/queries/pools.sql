@@ -31,6 +31,7 @@ SELECT coalesce((SELECT m.role FROM merchant.pool_members m WHERE m.pool_id = sq
 UPDATE merchant.pools SET name = sqlc.arg(name), holding_cap = sqlc.arg(holding_cap), daily_quota = sqlc.arg(daily_quota),
     cooldown_days = sqlc.arg(cooldown_days), protect_hours = sqlc.arg(protect_hours),
     reclaim_followup_days = sqlc.arg(reclaim_followup_days), reclaim_unsigned_days = sqlc.arg(reclaim_unsigned_days),
+    reclaim_contract_ended_days = sqlc.arg(reclaim_contract_ended_days),
     remind_days = sqlc.arg(remind_days), updated_at = sqlc.arg(at)
 WHERE id = sqlc.arg(id)
 RETURNING *;
@@ -93,12 +94,12 @@ INSERT INTO merchant.reclaim_reminders (lead_id, owner_id, due_on, sent_at) VALU
 ON CONFLICT DO NOTHING;
 
 -- name: ListUnderReclaim :many
--- Held leads of pools with a reclaim rule, a page at a time; Go decides which are due
--- (the same reckoning as "days left"). Locked leads and leads in approval are exempt.
-SELECT l.id, l.owner_id, l.stage, l.claimed_at, l.last_follow_up_at, p.reclaim_followup_days, p.reclaim_unsigned_days, p.remind_days
-FROM merchant.leads l JOIN merchant.pools p ON p.id = l.pool_id
-WHERE l.owner_id IS NOT NULL AND l.claimed_at IS NOT NULL AND NOT l.locked AND l.stage NOT IN ('onboarding', 'live', 'lost')
-  AND (p.reclaim_followup_days > 0 OR p.reclaim_unsigned_days > 0)
+-- Held leads of pools with a reclaim rule (their own or a level's), a page at a time;
+-- Go decides which are due (the same reckoning as "days left").
+SELECT l.id FROM merchant.leads l JOIN merchant.pools p ON p.id = l.pool_id
+WHERE l.owner_id IS NOT NULL AND l.claimed_at IS NOT NULL AND NOT l.locked AND l.stage <> 'lost'
+  AND (p.reclaim_followup_days > 0 OR p.reclaim_unsigned_days > 0 OR p.reclaim_contract_ended_days > 0
+       OR EXISTS (SELECT 1 FROM merchant.pool_level_rules r WHERE r.pool_id = p.id))
   AND (sqlc.narg(after_id)::uuid IS NULL OR l.id > sqlc.narg(after_id)::uuid)
 ORDER BY l.id
 LIMIT sqlc.arg(max_rows);
@@ -108,3 +109,13 @@ SELECT * FROM merchant.reclaim_reminders WHERE owner_id = $1 ORDER BY due_on, le
 
 -- name: GetPoolByUnit :one
 SELECT * FROM merchant.pools WHERE org_unit_id IS NOT DISTINCT FROM sqlc.narg(org_unit_id)::uuid;
+
+-- name: ListPoolLevelRules :many
+SELECT * FROM merchant.pool_level_rules WHERE pool_id = ANY(sqlc.arg(pool_ids)::uuid[]) ORDER BY pool_id, level;
+
+-- name: DeletePoolLevelRules :exec
+DELETE FROM merchant.pool_level_rules WHERE pool_id = $1;
+
+-- name: InsertPoolLevelRule :exec
+INSERT INTO merchant.pool_level_rules (pool_id, level, reclaim_followup_days, reclaim_unsigned_days, reclaim_contract_ended_days)
+VALUES ($1, $2, $3, $4, $5);

@@ -157,8 +157,8 @@ func (q *Queries) MemberPoolIDs(ctx context.Context, arg MemberPoolIDsParams) ([
 const updateLeadDetails = `-- name: UpdateLeadDetails :one
 UPDATE merchant.leads SET name = $1, category = $2, address = $3,
     lat = $4, lng = $5, phone_raw = $6, phone = $7, city = $8,
-    licence_no = $9, updated_at = $10
-WHERE id = $11
+    licence_no = $9, level = $10, updated_at = $11
+WHERE id = $12
 RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no, level, handed_over_from
 `
 
@@ -172,6 +172,7 @@ type UpdateLeadDetailsParams struct {
 	Phone     string
 	City      string
 	LicenceNo *string
+	Level     string
 	At        time.Time
 	ID        uuid.UUID
 }
@@ -187,6 +188,7 @@ func (q *Queries) UpdateLeadDetails(ctx context.Context, arg UpdateLeadDetailsPa
 		arg.Phone,
 		arg.City,
 		arg.LicenceNo,
+		arg.Level,
 		arg.At,
 		arg.ID,
 	)

@@ -29,6 +29,15 @@ func (q *Queries) CountClaimsSince(ctx context.Context, arg CountClaimsSincePara
 	return count, err
 }
 
+const deletePoolLevelRules = `-- name: DeletePoolLevelRules :exec
+DELETE FROM merchant.pool_level_rules WHERE pool_id = $1
+`
+
+func (q *Queries) DeletePoolLevelRules(ctx context.Context, poolID uuid.UUID) error {
+	_, err := q.db.Exec(ctx, deletePoolLevelRules, poolID)
+	return err
+}
+
 const deletePoolMember = `-- name: DeletePoolMember :execrows
 DELETE FROM merchant.pool_members WHERE pool_id = $1 AND user_id = $2
 `
@@ -191,6 +200,30 @@ func (q *Queries) InsertLeadInPool(ctx context.Context, arg InsertLeadInPoolPara
 	return err
 }
 
+const insertPoolLevelRule = `-- name: InsertPoolLevelRule :exec
+INSERT INTO merchant.pool_level_rules (pool_id, level, reclaim_followup_days, reclaim_unsigned_days, reclaim_contract_ended_days)
+VALUES ($1, $2, $3, $4, $5)
+`
+
+type InsertPoolLevelRuleParams struct {
+	PoolID                   uuid.UUID
+	Level                    string
+	ReclaimFollowupDays      int32
+	ReclaimUnsignedDays      int32
+	ReclaimContractEndedDays int32
+}
+
+func (q *Queries) InsertPoolLevelRule(ctx context.Context, arg InsertPoolLevelRuleParams) error {
+	_, err := q.db.Exec(ctx, insertPoolLevelRule,
+		arg.PoolID,
+		arg.Level,
+		arg.ReclaimFollowupDays,
+		arg.ReclaimUnsignedDays,
+		arg.ReclaimContractEndedDays,
+	)
+	return err
+}
+
 const insertReminder = `-- name: InsertReminder :execrows
 INSERT INTO merchant.reclaim_reminders (lead_id, owner_id, due_on, sent_at) VALUES ($1, $2, $3, $4)
 ON CONFLICT DO NOTHING
@@ -273,6 +306,36 @@ func (q *Queries) ListHeldBy(ctx context.Context, ownerID uuid.NullUUID) ([]Merc
 			&i.LicenceNo,
 			&i.Level,
 			&i.HandedOverFrom,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listPoolLevelRules = `-- name: ListPoolLevelRules :many
+SELECT pool_id, level, reclaim_followup_days, reclaim_unsigned_days, reclaim_contract_ended_days FROM merchant.pool_level_rules WHERE pool_id = ANY($1::uuid[]) ORDER BY pool_id, level
+`
+
+func (q *Queries) ListPoolLevelRules(ctx context.Context, poolIds []uuid.UUID) ([]MerchantPoolLevelRule, error) {
+	rows, err := q.db.Query(ctx, listPoolLevelRules, poolIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MerchantPoolLevelRule{}
+	for rows.Next() {
+		var i MerchantPoolLevelRule
+		if err := rows.Scan(
+			&i.PoolID,
+			&i.Level,
+			&i.ReclaimFollowupDays,
+			&i.ReclaimUnsignedDays,
+			&i.ReclaimContractEndedDays,
 		); err != nil {
 			return nil, err
 		}
@@ -422,10 +485,10 @@ func (q *Queries) ListReminders(ctx context.Context, ownerID uuid.UUID) ([]Merch
 }
 
 const listUnderReclaim = `-- name: ListUnderReclaim :many
-SELECT l.id, l.owner_id, l.stage, l.claimed_at, l.last_follow_up_at, p.reclaim_followup_days, p.reclaim_unsigned_days, p.remind_days
-FROM merchant.leads l JOIN merchant.pools p ON p.id = l.pool_id
-WHERE l.owner_id IS NOT NULL AND l.claimed_at IS NOT NULL AND NOT l.locked AND l.stage NOT IN ('onboarding', 'live', 'lost')
-  AND (p.reclaim_followup_days > 0 OR p.reclaim_unsigned_days > 0)
+SELECT l.id FROM merchant.leads l JOIN merchant.pools p ON p.id = l.pool_id
+WHERE l.owner_id IS NOT NULL AND l.claimed_at IS NOT NULL AND NOT l.locked AND l.stage <> 'lost'
+  AND (p.reclaim_followup_days > 0 OR p.reclaim_unsigned_days > 0 OR p.reclaim_contract_ended_days > 0
+       OR EXISTS (SELECT 1 FROM merchant.pool_level_rules r WHERE r.pool_id = p.id))
   AND ($1::uuid IS NULL OR l.id > $1::uuid)
 ORDER BY l.id
 LIMIT $2
@@ -436,41 +499,21 @@ type ListUnderReclaimParams struct {
 	MaxRows int32
 }
 
-type ListUnderReclaimRow struct {
-	ID                  uuid.UUID
-	OwnerID             uuid.NullUUID
-	Stage               string
-	ClaimedAt           *time.Time
-	LastFollowUpAt      *time.Time
-	ReclaimFollowupDays int32
-	ReclaimUnsignedDays int32
-	RemindDays          int32
-}
-
-// Held leads of pools with a reclaim rule, a page at a time; Go decides which are due
-// (the same reckoning as "days left"). Locked leads and leads in approval are exempt.
-func (q *Queries) ListUnderReclaim(ctx context.Context, arg ListUnderReclaimParams) ([]ListUnderReclaimRow, error) {
+// Held leads of pools with a reclaim rule (their own or a level's), a page at a time;
+// Go decides which are due (the same reckoning as "days left").
+func (q *Queries) ListUnderReclaim(ctx context.Context, arg ListUnderReclaimParams) ([]uuid.UUID, error) {
 	rows, err := q.db.Query(ctx, listUnderReclaim, arg.AfterID, arg.MaxRows)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []ListUnderReclaimRow{}
+	items := []uuid.UUID{}
 	for rows.Next() {
-		var i ListUnderReclaimRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.OwnerID,
-			&i.Stage,
-			&i.ClaimedAt,
-			&i.LastFollowUpAt,
-			&i.ReclaimFollowupDays,
-			&i.ReclaimUnsignedDays,
-			&i.RemindDays,
-		); err != nil {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, id)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -698,22 +741,24 @@ const updatePoolRules = `-- name: UpdatePoolRules :one
 UPDATE merchant.pools SET name = $1, holding_cap = $2, daily_quota = $3,
     cooldown_days = $4, protect_hours = $5,
     reclaim_followup_days = $6, reclaim_unsigned_days = $7,
-    remind_days = $8, updated_at = $9
-WHERE id = $10
+    reclaim_contract_ended_days = $8,
+    remind_days = $9, updated_at = $10
+WHERE id = $11
 RETURNING id, org_unit_id, name, holding_cap, daily_quota, cooldown_days, protect_hours, reclaim_followup_days, reclaim_unsigned_days, remind_days, created_at, updated_at, reclaim_contract_ended_days
 `
 
 type UpdatePoolRulesParams struct {
-	Name                string
-	HoldingCap          int32
-	DailyQuota          int32
-	CooldownDays        int32
-	ProtectHours        int32
-	ReclaimFollowupDays int32
-	ReclaimUnsignedDays int32
-	RemindDays          int32
-	At                  time.Time
-	ID                  uuid.UUID
+	Name                     string
+	HoldingCap               int32
+	DailyQuota               int32
+	CooldownDays             int32
+	ProtectHours             int32
+	ReclaimFollowupDays      int32
+	ReclaimUnsignedDays      int32
+	ReclaimContractEndedDays int32
+	RemindDays               int32
+	At                       time.Time
+	ID                       uuid.UUID
 }
 
 func (q *Queries) UpdatePoolRules(ctx context.Context, arg UpdatePoolRulesParams) (MerchantPool, error) {
@@ -725,6 +770,7 @@ func (q *Queries) UpdatePoolRules(ctx context.Context, arg UpdatePoolRulesParams
 		arg.ProtectHours,
 		arg.ReclaimFollowupDays,
 		arg.ReclaimUnsignedDays,
+		arg.ReclaimContractEndedDays,
 		arg.RemindDays,
 		arg.At,
 		arg.ID,
