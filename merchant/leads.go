@@ -20,25 +20,25 @@ import (
 // Lead is a shop being worked, as its reader may see it: the phone is masked while the
 // lead is in the public pool, and for readers who may not see personal data.
 type Lead struct {
-	ID        uuid.UUID  `json:"id"`
-	Name      string     `json:"name"`
-	Category  string     `json:"category"`
-	Address   string     `json:"address"`
-	Lat       float64    `json:"lat"`
-	Lng       float64    `json:"lng"`
-	Phone     string     `json:"phone"`
-	City      string     `json:"city"`
-	LicenceNo string     `json:"licence_no,omitempty"`
-	Level     string     `json:"level"` // A, B, C... or ""
+	ID        uuid.UUID `json:"id"`
+	Name      string    `json:"name"`
+	Category  string    `json:"category"`
+	Address   string    `json:"address"`
+	Lat       float64   `json:"lat"`
+	Lng       float64   `json:"lng"`
+	Phone     string    `json:"phone"`
+	City      string    `json:"city"`
+	LicenceNo string    `json:"licence_no,omitempty"`
+	Level     string    `json:"level"` // A, B, C... or ""
 	// HandedOver: the lead came back to its pool when its rep was disabled or moved team.
-	HandedOver bool `json:"handed_over"`
-	OwnerID   *uuid.UUID `json:"owner_id"` // null while in the pool
-	OrgUnitID *uuid.UUID `json:"org_unit_id"`
-	PoolID    uuid.UUID  `json:"pool_id"` // the pool it belongs to, and goes back to
-	InPool    bool       `json:"in_pool"`
-	Locked    bool       `json:"locked"`
-	Stage     Stage      `json:"stage"`
-	ClaimedAt *time.Time `json:"claimed_at"`
+	HandedOver bool       `json:"handed_over"`
+	OwnerID    *uuid.UUID `json:"owner_id"` // null while in the pool
+	OrgUnitID  *uuid.UUID `json:"org_unit_id"`
+	PoolID     uuid.UUID  `json:"pool_id"` // the pool it belongs to, and goes back to
+	InPool     bool       `json:"in_pool"`
+	Locked     bool       `json:"locked"`
+	Stage      Stage      `json:"stage"`
+	ClaimedAt  *time.Time `json:"claimed_at"`
 	// ReclaimOn is the day (Asia/Shanghai) the pool's rules take a held lead back,
 	// and DaysLeft the calendar days until then; null when no rule applies.
 	ReclaimOn *string   `json:"reclaim_on"`
