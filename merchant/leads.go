@@ -276,9 +276,17 @@ type LeadFilter struct {
 	OwnerID  uuid.UUID // only this rep's leads
 	Stage    Stage     // only this stage
 	Query    string    // a fragment of the name, the address or the phone
-	After    uuid.UUID // cursor: leads after this id
-	Limit    int       // default 50, at most 200
+	Level    string    // only this level
+	// HandedOver: only leads that came back to the pool when their rep left (until taken).
+	HandedOver bool
+	// Sort is name, created or updated, descending with a leading '-'; "" by id.
+	Sort  string
+	After uuid.UUID // cursor: leads after this one (in the sort's order)
+	Limit int       // default 50, at most 200
 }
+
+// leadSorts are the orders a lead list may take.
+var leadSorts = []string{"", "name", "-name", "created", "-created", "updated", "-updated"}
 
 // ListLeads returns the leads in the caller's scope and those of their pools, a page
 // at a time, and the cursor of the next page (uuid.Nil at the end).
@@ -293,6 +301,13 @@ func (s *Service) ListLeads(ctx context.Context, p *identity.Principal, f LeadFi
 	if f.Stage != "" && !slices.Contains(allStages, f.Stage) {
 		return nil, uuid.Nil, errs.Invalidf("stage", "no such stage %q", f.Stage)
 	}
+	if !slices.Contains(leadSorts, f.Sort) {
+		return nil, uuid.Nil, errs.Invalidf("sort", "sort by name, created or updated (a leading - for descending)")
+	}
+	level, err := normalizeLevel(f.Level)
+	if err != nil {
+		return nil, uuid.Nil, err
+	}
 	q := merchantdb.New(s.db)
 	pools, err := q.MemberPoolIDs(ctx, merchantdb.MemberPoolIDsParams{UnitID: p.User.OrgUnitID, UserID: p.User.ID})
 	if err != nil {
@@ -301,7 +316,11 @@ func (s *Service) ListLeads(ctx context.Context, p *identity.Principal, f LeadFi
 	limit := int(pg.PageLimit(f.Limit))
 	params := merchantdb.ListVisibleLeadsParams{ScopeAll: sc.SeesAll(), ScopeOwnerIds: sc.OwnerIDs(),
 		ScopeOrgUnitIds: sc.OrgUnitIDs(), MemberPoolIds: pools, PoolOnly: f.PoolOnly, HeldOnly: f.HeldOnly,
-		PoolID: nullUUID(f.PoolID), OwnerID: nullUUID(f.OwnerID), AfterID: nullUUID(f.After), MaxRows: int32(limit + 1)}
+		PoolID: nullUUID(f.PoolID), OwnerID: nullUUID(f.OwnerID), AfterID: nullUUID(f.After), MaxRows: int32(limit + 1),
+		HandedOver: f.HandedOver, Sort: f.Sort}
+	if level != "" {
+		params.Level = &level
+	}
 	if f.Stage != "" {
 		st := string(f.Stage)
 		params.Stage = &st

@@ -64,7 +64,7 @@ WHERE lead_id = sqlc.arg(lead_id) AND from_owner = sqlc.arg(rep_id) AND at >= sq
 -- name: TakeFromPool :one
 -- A claim or an assignment out of the pool; no row when someone took it first.
 UPDATE merchant.leads SET owner_id = sqlc.arg(owner_id), org_unit_id = sqlc.narg(org_unit_id), claimed_at = sqlc.arg(at)::timestamptz,
-    protected_until = NULL, updated_at = sqlc.arg(at)
+    protected_until = NULL, handed_over_from = NULL, updated_at = sqlc.arg(at)
 WHERE id = sqlc.arg(id) AND owner_id IS NULL
 RETURNING *;
 
@@ -119,3 +119,11 @@ DELETE FROM merchant.pool_level_rules WHERE pool_id = $1;
 -- name: InsertPoolLevelRule :exec
 INSERT INTO merchant.pool_level_rules (pool_id, level, reclaim_followup_days, reclaim_unsigned_days, reclaim_contract_ended_days)
 VALUES ($1, $2, $3, $4, $5);
+
+-- name: MarkHandedOver :exec
+UPDATE merchant.leads SET handed_over_from = $2 WHERE id = $1;
+
+-- name: ListHeldInUnit :many
+-- A rep's open leads of one unit (the team they left).
+SELECT * FROM merchant.leads WHERE owner_id = $1 AND org_unit_id IS NOT DISTINCT FROM sqlc.narg(unit_id)::uuid
+  AND stage NOT IN ('live', 'lost') ORDER BY id;

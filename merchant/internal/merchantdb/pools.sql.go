@@ -317,6 +317,61 @@ func (q *Queries) ListHeldBy(ctx context.Context, ownerID uuid.NullUUID) ([]Merc
 	return items, nil
 }
 
+const listHeldInUnit = `-- name: ListHeldInUnit :many
+SELECT id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no, level, handed_over_from FROM merchant.leads WHERE owner_id = $1 AND org_unit_id IS NOT DISTINCT FROM $2::uuid
+  AND stage NOT IN ('live', 'lost') ORDER BY id
+`
+
+type ListHeldInUnitParams struct {
+	OwnerID uuid.NullUUID
+	UnitID  uuid.NullUUID
+}
+
+// A rep's open leads of one unit (the team they left).
+func (q *Queries) ListHeldInUnit(ctx context.Context, arg ListHeldInUnitParams) ([]MerchantLead, error) {
+	rows, err := q.db.Query(ctx, listHeldInUnit, arg.OwnerID, arg.UnitID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MerchantLead{}
+	for rows.Next() {
+		var i MerchantLead
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Category,
+			&i.Address,
+			&i.Lat,
+			&i.Lng,
+			&i.PhoneRaw,
+			&i.Phone,
+			&i.City,
+			&i.OwnerID,
+			&i.OrgUnitID,
+			&i.Stage,
+			&i.CreatedBy,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.PoolID,
+			&i.Locked,
+			&i.ProtectedUntil,
+			&i.ClaimedAt,
+			&i.LastFollowUpAt,
+			&i.LicenceNo,
+			&i.Level,
+			&i.HandedOverFrom,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listPoolLevelRules = `-- name: ListPoolLevelRules :many
 SELECT pool_id, level, reclaim_followup_days, reclaim_unsigned_days, reclaim_contract_ended_days FROM merchant.pool_level_rules WHERE pool_id = ANY($1::uuid[]) ORDER BY pool_id, level
 `
@@ -521,6 +576,20 @@ func (q *Queries) ListUnderReclaim(ctx context.Context, arg ListUnderReclaimPara
 	return items, nil
 }
 
+const markHandedOver = `-- name: MarkHandedOver :exec
+UPDATE merchant.leads SET handed_over_from = $2 WHERE id = $1
+`
+
+type MarkHandedOverParams struct {
+	ID             uuid.UUID
+	HandedOverFrom uuid.NullUUID
+}
+
+func (q *Queries) MarkHandedOver(ctx context.Context, arg MarkHandedOverParams) error {
+	_, err := q.db.Exec(ctx, markHandedOver, arg.ID, arg.HandedOverFrom)
+	return err
+}
+
 const moveOwner = `-- name: MoveOwner :one
 UPDATE merchant.leads SET owner_id = $1, org_unit_id = $2, claimed_at = $3::timestamptz,
     updated_at = $3
@@ -688,7 +757,7 @@ func (q *Queries) SetLocked(ctx context.Context, arg SetLockedParams) (MerchantL
 
 const takeFromPool = `-- name: TakeFromPool :one
 UPDATE merchant.leads SET owner_id = $1, org_unit_id = $2, claimed_at = $3::timestamptz,
-    protected_until = NULL, updated_at = $3
+    protected_until = NULL, handed_over_from = NULL, updated_at = $3
 WHERE id = $4 AND owner_id IS NULL
 RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no, level, handed_over_from
 `
