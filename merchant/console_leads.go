@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/tandemcrm/tandem/shared/clock"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/web"
@@ -33,9 +34,12 @@ func (s *Service) leadPages() web.Pages {
 			{ID: "nav-leads", Label: "nav.leads", Href: "/leads", Perms: read},
 			{ID: "nav-pool", Label: "nav.pool", Href: "/leads/pool", Perms: read},
 			{ID: "nav-board", Label: "nav.board", Href: "/leads/board", Perms: []identity.Permission{identity.PermLeadAssign}},
+			{ID: "nav-rules", Label: "nav.rules", Href: "/leads/rules", Perms: []identity.Permission{identity.PermLeadAssign}},
+			{ID: "nav-imports", Label: "nav.imports", Href: "/leads/imports", Perms: []identity.Permission{identity.PermLeadWrite}},
 		},
 		Mount: func(r gin.IRouter, w *web.Console) {
 			pg := leadPages{svc: s, w: w}
+			pg.mountPools(r)
 			r.GET("/leads", w.Handle(pg.list))
 			r.GET("/leads/pool", w.Handle(pg.pool))
 			r.GET("/leads/new", w.Handle(pg.newLead))
@@ -89,11 +93,13 @@ func stageLabel(v *web.View, s Stage) string { return v.T("leads.stage_" + strin
 
 func leadColumns(v *web.View) []web.Column[Lead] {
 	return []web.Column[Lead]{
-		{Header: "leads.name", Cell: func(l Lead) string { return l.Name }, Link: func(l Lead) string { return "/leads/" + l.ID.String() }},
+		{Header: "leads.name", Cell: func(l Lead) string { return l.Name }, Link: func(l Lead) string { return "/leads/" + l.ID.String() }, Sort: "name"},
 		{Header: "leads.stage", Cell: func(l Lead) string { return stageLabel(v, l.Stage) }},
+		{Header: "leads.level", Cell: func(l Lead) string { return l.Level }},
 		{Header: "leads.days_left", Cell: func(l Lead) string { return daysLeft(v, l) }},
 		{Header: "leads.phone", Cell: func(l Lead) string { return l.Phone }},
 		{Header: "leads.address", Cell: func(l Lead) string { return l.Address }},
+		{Header: "leads.created_at", Cell: func(l Lead) string { return l.CreatedAt.In(clock.Shanghai).Format("2006-01-02") }, Sort: "created"},
 	}
 }
 
@@ -105,39 +111,47 @@ func stageOptions(v *web.View, cur Stage) []web.Option {
 	return out
 }
 
-type listPage struct{ List web.List }
+type listPage struct {
+	List      web.List
+	Views     []SavedView
+	View      uuid.UUID // the saved view shown
+	XLSX      string    // the Excel export's link
+	Filter    LeadFilter
+	HasFilter bool
+}
 
-// list is "my leads" for a rep, and the leads in scope for a manager; CSV within scope.
+// list is "my leads" for a rep, and the leads in scope for a manager: filters, sort,
+// saved views, CSV and Excel exports within scope.
 func (pg leadPages) list(c *gin.Context, v *web.View) error {
 	ctx := c.Request.Context()
-	f := LeadFilter{Query: c.Query("q"), Stage: Stage(c.Query("stage")), HeldOnly: true}
+	f := LeadFilter{Query: c.Query("q"), Stage: Stage(c.Query("stage")), Level: c.Query("level"), HandedOver: c.Query("handed_over") == "true", HeldOnly: true}
+	f.Sort = c.Query("sort")
+	page := listPage{}
+	if id, err := uuid.Parse(c.Query("view")); err == nil {
+		view, err := pg.svc.GetView(ctx, v.Me, id)
+		if err != nil {
+			return err
+		}
+		f, page.View = view.Filters.Filter(), view.ID
+		f.HeldOnly = true
+	}
 	if cur := c.Query("cursor"); cur != "" {
 		f.After, _ = uuid.Parse(cur)
 	}
 	cols := leadColumns(v)
-	if c.Query("format") == "csv" {
-		f.After = uuid.Nil
-		if _, _, err := pg.svc.ListLeads(ctx, v.Me, LeadFilter{Limit: 1}); err != nil {
+	switch c.Query("format") {
+	case FormatCSV, FormatXLSX:
+		probe := f
+		probe.Limit = 1
+		if _, _, err := pg.svc.ListLeads(ctx, v.Me, probe); err != nil {
 			return err
+		}
+		if c.Query("format") == FormatXLSX {
+			return pg.writeXLSXPage(c, v, cols, f)
 		}
 		return pg.w.CSV(c, "leads.csv", func() error {
 			return web.WriteCSV(c.Writer, cols, func(k string) string { return v.T(k) }, func(fn func(Lead) error) error {
-				f.Limit = 200
-				for {
-					page, next, err := pg.svc.ListLeads(ctx, v.Me, f)
-					if err != nil {
-						return err
-					}
-					for _, l := range page {
-						if err := fn(l); err != nil {
-							return err
-						}
-					}
-					if next == uuid.Nil {
-						return nil
-					}
-					f.After = next
-				}
+				return pg.svc.EachLead(ctx, v.Me, f, fn)
 			})
 		})
 	}
@@ -145,15 +159,30 @@ func (pg leadPages) list(c *gin.Context, v *web.View) error {
 	if err != nil {
 		return err
 	}
+	if page.Views, err = pg.svc.SavedViews(ctx, v.Me); err != nil {
+		return err
+	}
+	levels := []web.Option{}
+	for _, l := range []string{"A", "B", "C", "D"} {
+		levels = append(levels, web.Option{Value: l, Label: l, Selected: f.Level == l})
+	}
 	filters := []web.Filter{
 		{Name: "q", Label: "leads.search", Type: "text", Value: f.Query},
 		{Name: "stage", Label: "leads.stage", Type: "select", Value: string(f.Stage), Options: stageOptions(v, f.Stage)},
+		{Name: "level", Label: "leads.level", Type: "select", Value: f.Level, Options: levels},
 	}
 	nextCur := ""
 	if next != uuid.Nil {
 		nextCur = next.String()
 	}
-	return pg.w.Show(c, v, "leads/list", "leads.title", listPage{List: web.NewList("leads-list", cols, leads, filters, c.Request.URL, nextCur, true)})
+	page.List = web.NewList("leads-list", cols, leads, filters, c.Request.URL, nextCur, true)
+	xq := c.Request.URL.Query()
+	xq.Del("cursor")
+	xq.Set("format", FormatXLSX)
+	page.XLSX = "/leads?" + xq.Encode()
+	page.Filter = f
+	page.HasFilter = f.Query != "" || f.Stage != "" || f.Level != "" || f.Sort != "" || f.HandedOver
+	return pg.w.Show(c, v, "leads/list", "leads.title", page)
 }
 
 type poolPage struct {
@@ -330,9 +359,10 @@ type boardCard struct {
 }
 
 type boardPage struct {
-	Columns []boardColumn
-	Reps    []StaffMember
-	Pools   []Pool
+	Columns    []boardColumn
+	Reps       []StaffMember
+	Pools      []Pool
+	HandedOver []Lead // back in the pools from reps who left, until taken
 }
 
 // board is the team's leads by stage, for whoever assigns (desktop).
@@ -344,7 +374,7 @@ func (pg leadPages) board(c *gin.Context, v *web.View) error {
 	var page boardPage
 	names := map[uuid.UUID]string{}
 	if pg.svc.staff != nil {
-		reps, err := pg.svc.people.Reps(ctx, v.Me)
+		reps, err := pg.svc.staff.Reps(ctx, v.Me)
 		if err != nil {
 			return err
 		}
@@ -379,6 +409,9 @@ func (pg leadPages) board(c *gin.Context, v *web.View) error {
 			page.Pools = append(page.Pools, p)
 		}
 	}
+	if page.HandedOver, _, err = pg.svc.ListLeads(ctx, v.Me, LeadFilter{HandedOver: true, Limit: 100}); err != nil {
+		return err
+	}
 	return pg.w.Show(c, v, "leads/board", "leads.board_title", page)
 }
 
@@ -405,7 +438,19 @@ func (pg leadPages) postAssign(c *gin.Context, v *web.View) error {
 	return pg.w.Redirect(c, "/leads/board", "leads.assigned")
 }
 
-type poolRulesPage struct{ Pool Pool }
+// poolLevels are the levels the console's pool rules form offers.
+var poolLevels = []string{"A", "B", "C"}
+
+type poolRulesPage struct {
+	Pool   Pool
+	Levels []LevelRow
+}
+
+// LevelRow is one level's line of the pool rules form.
+type LevelRow struct {
+	LevelRules
+	On bool
+}
 
 func (pg leadPages) poolRules(c *gin.Context, v *web.View) error {
 	id, err := uuid.Parse(c.Param("id"))
@@ -416,7 +461,17 @@ func (pg leadPages) poolRules(c *gin.Context, v *web.View) error {
 	if err != nil {
 		return err
 	}
-	return pg.w.Show(c, v, "leads/pool_rules", "leads.rules_title", poolRulesPage{Pool: pool})
+	page := poolRulesPage{Pool: pool}
+	for _, lv := range poolLevels {
+		row := LevelRow{LevelRules: LevelRules{Level: lv}}
+		for _, l := range pool.Levels {
+			if l.Level == lv {
+				row = LevelRow{LevelRules: l, On: true}
+			}
+		}
+		page.Levels = append(page.Levels, row)
+	}
+	return pg.w.Show(c, v, "leads/pool_rules", "leads.rules_title", page)
 }
 
 func (pg leadPages) postPoolRules(c *gin.Context, v *web.View) error {
@@ -425,9 +480,18 @@ func (pg leadPages) postPoolRules(c *gin.Context, v *web.View) error {
 		return errs.NotFound("merchant.pool")
 	}
 	n := func(f string) int { i, _ := strconv.Atoi(strings.TrimSpace(c.PostForm(f))); return i }
+	var levels []LevelRules
+	for _, lv := range poolLevels {
+		l := LevelRules{Level: lv, ReclaimFollowUpDays: n("level_" + lv + "_follow_up"), ReclaimUnsignedDays: n("level_" + lv + "_unsigned"),
+			ReclaimContractEndedDays: n("level_" + lv + "_contract_ended")}
+		if c.PostForm("level_"+lv+"_on") == "on" {
+			levels = append(levels, l)
+		}
+	}
 	_, err = pg.svc.SetPoolRules(c.Request.Context(), v.Me, id, c.PostForm("name"), PoolRules{HoldingCap: n("holding_cap"),
 		DailyQuota: n("daily_quota"), CooldownDays: n("cooldown_days"), ProtectHours: n("protect_hours"),
-		ReclaimFollowUpDays: n("reclaim_follow_up_days"), ReclaimUnsignedDays: n("reclaim_unsigned_days"), RemindDays: n("remind_days")})
+		ReclaimFollowUpDays: n("reclaim_follow_up_days"), ReclaimUnsignedDays: n("reclaim_unsigned_days"), RemindDays: n("remind_days"),
+		ReclaimContractEndedDays: n("reclaim_contract_ended_days"), Levels: levels})
 	if err != nil {
 		return pg.w.Rerender(c, v, err, pg.poolRules)
 	}

@@ -32,6 +32,153 @@ func (s *Service) mountPoolAPI(rt domain.Routers) {
 	g.GET("/duplicates", identity.Handle(h.getDuplicates))
 	g.POST("/imports", identity.Require(identity.PermLeadWrite), identity.Handle(h.postImport))
 	g.GET("/imports/:id", identity.Handle(h.getImport))
+	g.GET("/imports", identity.Handle(h.listImports))
+	g.GET("/leads/export", identity.Handle(h.exportLeads))
+	g.GET("/views", identity.Handle(h.listViews))
+	g.POST("/views", identity.Handle(h.postView))
+	g.DELETE("/views/:id", identity.Handle(h.deleteView))
+	g.GET("/assignment-rules", identity.Require(identity.PermLeadAssign), identity.Handle(h.listRules))
+	g.POST("/assignment-rules", identity.Require(identity.PermLeadAssign), identity.Handle(h.postRule))
+	g.GET("/assignment-rules/:id", identity.Require(identity.PermLeadAssign), identity.Handle(h.getRule))
+	g.PUT("/assignment-rules/:id", identity.Require(identity.PermLeadAssign), identity.Handle(h.putRule))
+	g.DELETE("/assignment-rules/:id", identity.Require(identity.PermLeadAssign), identity.Handle(h.deleteRule))
+}
+
+// exportLeads streams the leads of the list's filters as CSV or Excel.
+func (h api) exportLeads(c *gin.Context, p *identity.Principal) error {
+	ctx := c.Request.Context()
+	format := c.DefaultQuery("format", FormatCSV)
+	if err := checkFormat(format); err != nil {
+		return err
+	}
+	f, err := leadFilter(c)
+	if err != nil {
+		return err
+	}
+	probe := f
+	probe.Limit = 1
+	if _, _, err := h.svc.ListLeads(ctx, p, probe); err != nil {
+		return err
+	}
+	each := func(row func([]string) error) error {
+		return h.svc.EachLead(ctx, p, f, func(l Lead) error { return row(exportRow(l)) })
+	}
+	c.Header("Content-Disposition", `attachment; filename="leads.`+format+`"`)
+	if format == FormatXLSX {
+		c.Header("Content-Type", XLSXContentType)
+		c.Status(http.StatusOK)
+		return WriteXLSX(c.Writer, exportHeader, each)
+	}
+	c.Header("Content-Type", "text/csv; charset=utf-8")
+	c.Status(http.StatusOK)
+	return writeCSV(c.Writer, exportHeader, each)
+}
+
+func (h api) listViews(c *gin.Context, p *identity.Principal) error {
+	vs, err := h.svc.SavedViews(c.Request.Context(), p)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"items": vs})
+	return nil
+}
+
+type viewRequest struct {
+	Name    string      `json:"name"`
+	Filters ViewFilters `json:"filters"`
+}
+
+func (h api) postView(c *gin.Context, p *identity.Principal) error {
+	var r viewRequest
+	if err := httpx.BindJSON(c, &r); err != nil {
+		return err
+	}
+	v, err := h.svc.SaveView(c.Request.Context(), p, r.Name, r.Filters)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, v)
+	return nil
+}
+
+func (h api) deleteView(c *gin.Context, p *identity.Principal) error {
+	id, err := httpx.PathID(c, "merchant.view")
+	if err != nil {
+		return err
+	}
+	if err := h.svc.DeleteView(c.Request.Context(), p, id); err != nil {
+		return err
+	}
+	c.Status(http.StatusNoContent)
+	return nil
+}
+
+func (h api) listRules(c *gin.Context, p *identity.Principal) error {
+	rs, err := h.svc.ListAssignmentRules(c.Request.Context(), p)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"items": rs})
+	return nil
+}
+
+func (h api) getRule(c *gin.Context, p *identity.Principal) error {
+	id, err := httpx.PathID(c, "merchant.assignment_rule")
+	if err != nil {
+		return err
+	}
+	r, err := h.svc.GetAssignmentRule(c.Request.Context(), p, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, r)
+	return nil
+}
+
+func (h api) postRule(c *gin.Context, p *identity.Principal) error {
+	return h.saveRule(c, p, uuid.Nil, http.StatusCreated)
+}
+
+func (h api) putRule(c *gin.Context, p *identity.Principal) error {
+	id, err := httpx.PathID(c, "merchant.assignment_rule")
+	if err != nil {
+		return err
+	}
+	return h.saveRule(c, p, id, http.StatusOK)
+}
+
+func (h api) saveRule(c *gin.Context, p *identity.Principal, id uuid.UUID, status int) error {
+	var in RuleInput
+	if err := httpx.BindJSON(c, &in); err != nil {
+		return err
+	}
+	r, err := h.svc.SaveAssignmentRule(c.Request.Context(), p, id, in)
+	if err != nil {
+		return err
+	}
+	c.JSON(status, r)
+	return nil
+}
+
+func (h api) deleteRule(c *gin.Context, p *identity.Principal) error {
+	id, err := httpx.PathID(c, "merchant.assignment_rule")
+	if err != nil {
+		return err
+	}
+	if err := h.svc.DeleteAssignmentRule(c.Request.Context(), p, id); err != nil {
+		return err
+	}
+	c.Status(http.StatusNoContent)
+	return nil
+}
+
+func (h api) listImports(c *gin.Context, p *identity.Principal) error {
+	out, err := h.svc.ListImports(c.Request.Context(), p)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"items": out})
+	return nil
 }
 
 func (h api) postImport(c *gin.Context, p *identity.Principal) error {
@@ -50,13 +197,16 @@ func (h api) postImport(c *gin.Context, p *identity.Principal) error {
 		return errs.Invalidf("file", "the file cannot be read")
 	}
 	defer f.Close()
-	rep, err := h.svc.ImportLeads(c.Request.Context(), p, pool, fh.Filename, f)
+	rep, err := h.svc.ImportLeads(c.Request.Context(), p, ImportInput{PoolID: pool, FileName: fh.Filename, ByRules: c.PostForm("by_rules") == "true"}, f)
 	if err != nil {
 		return err
 	}
 	status := http.StatusCreated
-	if rep.Repeated {
+	switch {
+	case rep.Repeated:
 		status = http.StatusOK
+	case rep.State == ImportQueued || rep.State == ImportRunning:
+		status = http.StatusAccepted
 	}
 	c.JSON(status, rep)
 	return nil
@@ -116,7 +266,8 @@ func leadFilter(c *gin.Context) (LeadFilter, error) {
 		return LeadFilter{}, err
 	}
 	f := LeadFilter{After: cursor, Limit: limit, Stage: Stage(c.Query("stage")), Query: c.Query("q"),
-		PoolOnly: c.Query("pool") == "true", HeldOnly: c.Query("held") == "true"}
+		PoolOnly: c.Query("pool") == "true", HeldOnly: c.Query("held") == "true", Level: c.Query("level"), Sort: c.Query("sort"),
+		HandedOver: c.Query("handed_over") == "true"}
 	for name, dst := range map[string]*uuid.UUID{"pool_id": &f.PoolID, "owner_id": &f.OwnerID} {
 		if v := c.Query(name); v != "" {
 			if *dst, err = uuid.Parse(v); err != nil {

@@ -4,38 +4,57 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/xuri/excelize/v2"
 
 	"github.com/tandemcrm/tandem/merchant/internal/merchantdb"
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/pg"
 )
 
 // Import (导入): a CSV or Excel file of shops into a pool. The first row names the
-// columns (English or Chinese headers, or an explicit mapping); each row is validated
-// like a create and deduplicated against the database and the rows before it in the
-// file; the valid rows become leads of the pool, in batches, with progress kept on the
-// import; the report lists every refused row with its column and reason. The same file
-// into the same pool is one import: a re-upload answers the first one's report.
+// columns (English or Chinese headers); each row is validated like a create; the valid
+// rows are copied (COPY) into a staging table and deduplicated there in a few
+// set-based statements: within the file (phone, licence) and against the database
+// (phone, licence, a similar name nearby), then inserted at once, with their history,
+// and routed by the assignment rules when asked. The report lists every refused row
+// with its column and reason. A small file is imported while the uploader waits; a
+// larger one is queued and run by the worker (task merchant:imports), its progress
+// shown on the imports page. The same file into the same pool is one import: a
+// re-upload answers the first one's report and imports nothing (after a failed
+// import, the file may be uploaded again).
 
 // Import limits.
 const (
 	MaxImportRows  = 100_000
 	MaxImportBytes = 32 << 20
-	importBatch    = 500
+	// InlineImportBytes: a file up to this size is imported during the upload.
+	InlineImportBytes = 256 << 10
+	// importStale: a running import whose progress has not moved for this long is
+	// taken up again by the next run of the task (its runner died; its transaction
+	// rolled back).
+	importStale = 15 * time.Minute
+	// importProgressEvery rows, the progress is written for the imports page.
+	importProgressEvery = 10_000
+)
+
+// Import states.
+const (
+	ImportQueued  = "queued"
+	ImportRunning = "running"
+	ImportDone    = "done"
+	ImportFailed  = "failed"
 )
 
 // importFields are the lead fields a column may fill, with the headers that name them.
@@ -43,6 +62,7 @@ var importFields = map[string][]string{
 	"name": {"name", "店名", "门店名称", "名称"}, "phone": {"phone", "电话", "手机", "联系电话"},
 	"category": {"category", "品类", "类目"}, "address": {"address", "地址"}, "city": {"city", "城市"},
 	"lat": {"lat", "纬度"}, "lng": {"lng", "经度"}, "licence_no": {"licence_no", "统一社会信用代码", "信用代码"},
+	"level": {"level", "等级", "级别"},
 }
 
 // ImportProblem is one refused row of the validation report (rows count from 1, the header being row 1).
@@ -57,33 +77,49 @@ type ImportReport struct {
 	ID        uuid.UUID       `json:"id"`
 	PoolID    uuid.UUID       `json:"pool_id"`
 	FileName  string          `json:"file_name"`
-	State     string          `json:"state"` // running, done, failed
+	State     string          `json:"state"` // queued, running, done, failed
+	ByRules   bool            `json:"by_rules"`
 	TotalRows int             `json:"total_rows"`
-	DoneRows  int             `json:"done_rows"`
+	DoneRows  int             `json:"done_rows"` // rows read so far
 	Imported  int             `json:"imported"`
+	Assigned  int             `json:"assigned"` // of the imported, given to a rep by the assignment rules
 	Problems  []ImportProblem `json:"problems"`
-	Repeated  bool            `json:"repeated"` // this file was imported into this pool before
+	Error     string          `json:"error,omitempty"` // why a failed import failed
+	Repeated  bool            `json:"repeated"`        // this file was imported into this pool before
 	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
 }
 
-func importView(r merchantdb.MerchantImport) ImportReport {
-	out := ImportReport{ID: r.ID, PoolID: r.PoolID, FileName: r.FileName, State: r.State, TotalRows: int(r.TotalRows),
-		DoneRows: int(r.DoneRows), Imported: int(r.Imported), CreatedAt: r.CreatedAt.UTC()}
-	_ = json.Unmarshal(r.Problems, &out.Problems)
-	if out.Problems == nil {
-		out.Problems = []ImportProblem{}
+func importView(r merchantdb.MerchantImport, withProblems bool) ImportReport {
+	out := ImportReport{ID: r.ID, PoolID: r.PoolID, FileName: r.FileName, State: r.State, ByRules: r.ByRules, TotalRows: int(r.TotalRows),
+		DoneRows: int(r.DoneRows), Imported: int(r.Imported), Assigned: int(r.Assigned), Error: r.Error,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), Problems: []ImportProblem{}}
+	if withProblems {
+		_ = json.Unmarshal(r.Problems, &out.Problems)
 	}
 	return out
 }
 
-// ImportLeads imports a file (name ends .csv or .xlsx) into poolID, or the caller's own
-// unit's pool when uuid.Nil. Importing into another pool needs its admin rights.
-func (s *Service) ImportLeads(ctx context.Context, p *identity.Principal, poolID uuid.UUID, fileName string, file io.Reader) (ImportReport, error) {
+// ImportInput is an upload.
+type ImportInput struct {
+	PoolID   uuid.UUID // uuid.Nil: the caller's own unit's pool
+	FileName string    // ends .csv or .xlsx
+	ByRules  bool      // route the new leads by the assignment rules of the pool's unit
+}
+
+// ImportLeads takes a file for a pool: imported now when small, else queued for the
+// worker (State "queued"). Importing into another pool than one's own needs its admin
+// rights.
+func (s *Service) ImportLeads(ctx context.Context, p *identity.Principal, in ImportInput, file io.Reader) (ImportReport, error) {
 	if err := principal(p); err != nil {
 		return ImportReport{}, err
 	}
 	if _, err := p.Require(identity.PermLeadWrite); err != nil {
 		return ImportReport{}, err
+	}
+	lower := strings.ToLower(in.FileName)
+	if !strings.HasSuffix(lower, ".csv") && !strings.HasSuffix(lower, ".xlsx") {
+		return ImportReport{}, errs.Invalidf("file", "upload a .csv or .xlsx file")
 	}
 	data, err := io.ReadAll(io.LimitReader(file, MaxImportBytes+1))
 	if err != nil {
@@ -92,246 +128,110 @@ func (s *Service) ImportLeads(ctx context.Context, p *identity.Principal, poolID
 	if len(data) > MaxImportBytes {
 		return ImportReport{}, errs.E(errs.KindTooLarge, "merchant.import_too_large", "a file is at most 32 MiB").WithField("file")
 	}
-	rows, err := readSheet(fileName, data)
-	if err != nil {
-		return ImportReport{}, err
-	}
-	q := merchantdb.New(s.db)
-	var pool merchantdb.MerchantPool
-	if poolID == uuid.Nil {
-		pool, err = s.ensurePool(ctx, q, p.User.OrgUnitID, p.User.ID)
-	} else {
-		pool, err = adminPool(ctx, q, p, poolID)
-	}
-	if err != nil {
-		return ImportReport{}, fmt.Errorf("merchant: import: %w", pg.Classify(err))
+	if in.ByRules && !p.Can(identity.PermLeadAssign) {
+		return ImportReport{}, errs.E(errs.KindForbidden, "identity.forbidden", "only managers (merchant.lead.assign) route an import by the rules")
 	}
 	sum := sha256.Sum256(data)
 	digest := hex.EncodeToString(sum[:])
-	now := s.now()
-	imp, err := q.InsertImport(ctx, merchantdb.InsertImportParams{ID: newID(), PoolID: pool.ID, Sha256: digest, FileName: fileName, ByUser: p.User.ID, CreatedAt: now})
-	if errors.Is(err, pgx.ErrNoRows) {
-		prev, gerr := q.GetImportByFile(ctx, merchantdb.GetImportByFileParams{PoolID: pool.ID, Sha256: digest})
-		if gerr != nil {
-			return ImportReport{}, fmt.Errorf("merchant: import: %w", pg.Classify(gerr))
+	var imp merchantdb.MerchantImport
+	repeated := false
+	err = s.inTx(ctx, func(tx pgx.Tx, q *merchantdb.Queries) error {
+		var pool merchantdb.MerchantPool
+		var err error
+		if in.PoolID == uuid.Nil {
+			pool, err = s.ensurePool(ctx, q, p.User.OrgUnitID, p.User.ID)
+		} else {
+			pool, err = adminPool(ctx, q, p, in.PoolID)
 		}
-		out := importView(prev)
+		if err != nil {
+			return err
+		}
+		imp, err = q.InsertImport(ctx, merchantdb.InsertImportParams{ID: newID(), PoolID: pool.ID, Sha256: digest, FileName: in.FileName,
+			ByUser: p.User.ID, ByRules: in.ByRules, CreatedAt: s.now()})
+		if errors.Is(err, pgx.ErrNoRows) {
+			repeated = true
+			imp, err = q.GetImportByFile(ctx, merchantdb.GetImportByFileParams{PoolID: pool.ID, Sha256: digest})
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		if err := q.PutImportFile(ctx, merchantdb.PutImportFileParams{ImportID: imp.ID, Data: data}); err != nil {
+			return err
+		}
+		return record(ctx, tx, p, "merchant.lead.import", "merchant.import", imp.ID, nil,
+			map[string]any{"pool_id": pool.ID, "file": in.FileName, "sha256": digest, "by_rules": in.ByRules})
+	})
+	if err != nil {
+		return ImportReport{}, fmt.Errorf("merchant: import: %w", pg.Classify(err))
+	}
+	if repeated {
+		out := importView(imp, true)
 		out.Repeated = true
 		return out, nil
 	}
-	if err != nil {
-		return ImportReport{}, fmt.Errorf("merchant: import: %w", pg.Classify(err))
-	}
-	report, err := s.runImport(ctx, p, pool, imp.ID, rows)
-	state := "done"
-	if err != nil {
-		state = "failed"
-	}
-	problems, _ := json.Marshal(report.Problems)
-	if ferr := q.FinishImport(context.WithoutCancel(ctx), merchantdb.FinishImportParams{ID: imp.ID, State: state, TotalRows: int32(report.TotalRows),
-		Imported: int32(report.Imported), Problems: problems, UpdatedAt: s.now()}); ferr != nil && err == nil {
-		err = ferr
-	}
-	if err != nil {
-		return ImportReport{}, fmt.Errorf("merchant: import: %w", pg.Classify(err))
-	}
-	if err := s.inTx(ctx, func(tx pgx.Tx, _ *merchantdb.Queries) error {
-		return record(ctx, tx, p, "merchant.lead.import", "merchant.import", imp.ID, nil,
-			map[string]any{"pool_id": pool.ID, "file": fileName, "imported": report.Imported, "refused": len(report.Problems)})
-	}); err != nil {
-		return ImportReport{}, fmt.Errorf("merchant: import audit: %w", pg.Classify(err))
+	if len(data) <= InlineImportBytes {
+		if _, err := s.runImport(ctx, imp.ID); err != nil {
+			return ImportReport{}, err
+		}
 	}
 	return s.GetImport(ctx, p, imp.ID)
 }
 
-// readSheet returns a file's rows: CSV (UTF-8, with or without a BOM) or the first sheet of an xlsx.
-func readSheet(name string, data []byte) ([][]string, error) {
-	lower := strings.ToLower(name)
-	switch {
-	case strings.HasSuffix(lower, ".csv"):
-		r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte("\ufeff"))))
-		r.FieldsPerRecord = -1
-		rows, err := r.ReadAll()
-		if err != nil {
-			return nil, errs.Invalidf("file", "not a CSV file: %v", err)
-		}
-		return rows, nil
-	case strings.HasSuffix(lower, ".xlsx"):
-		f, err := excelize.OpenReader(bytes.NewReader(data))
-		if err != nil {
-			return nil, errs.Invalidf("file", "not an Excel (.xlsx) file")
-		}
-		defer f.Close()
-		sheets := f.GetSheetList()
-		if len(sheets) == 0 {
-			return nil, errs.Invalidf("file", "the workbook has no sheet")
-		}
-		rows, err := f.GetRows(sheets[0])
-		if err != nil {
-			return nil, errs.Invalidf("file", "the first sheet cannot be read")
-		}
-		return rows, nil
-	}
-	return nil, errs.Invalidf("file", "upload a .csv or .xlsx file")
+// TaskImports is the worker's task that runs queued imports.
+const TaskImports = "merchant:imports"
+
+func (s *Service) importTask() domain.Task {
+	return domain.Task{Type: TaskImports, Cron: "@every 5s", Unique: 5 * time.Second, Queue: "low",
+		Help: "import the queued lead files (and take up imports whose runner died)",
+		Handle: func(ctx context.Context, _ []byte) error {
+			_, err := s.RunImports(ctx)
+			return err
+		}}
 }
 
-// runImport validates, deduplicates and inserts the rows, keeping progress on the import.
-func (s *Service) runImport(ctx context.Context, p *identity.Principal, pool merchantdb.MerchantPool, importID uuid.UUID, rows [][]string) (ImportReport, error) {
-	rep := ImportReport{Problems: []ImportProblem{}}
-	if len(rows) < 2 {
-		rep.Problems = append(rep.Problems, ImportProblem{Row: 1, Column: "", Reason: "the file has no rows under its header"})
-		return rep, nil
+// RunImports runs the queued imports one after another until none is left, and
+// returns how many it ran. Any number of workers may run it: each import is taken by one.
+func (s *Service) RunImports(ctx context.Context) (int, error) {
+	n := 0
+	for {
+		ran, err := s.runImport(ctx, uuid.Nil)
+		if err != nil || !ran {
+			return n, err
+		}
+		n++
 	}
-	cols := map[string]int{}
-	for i, h := range rows[0] {
-		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
-		for field, names := range importFields {
-			for _, n := range names {
-				if h == n {
-					cols[field] = i
-				}
-			}
-		}
+}
+
+// runImport takes one import (id, or the next queued when uuid.Nil) and runs it to
+// done or failed; false when there was none to take.
+func (s *Service) runImport(ctx context.Context, id uuid.UUID) (bool, error) {
+	q := merchantdb.New(s.db)
+	now := s.now()
+	imp, err := q.StartImport(ctx, merchantdb.StartImportParams{ID: nullUUID(id), At: now, StaleBefore: now.Add(-importStale)})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
 	}
-	for _, need := range []string{"name", "phone", "category", "city"} {
-		if _, ok := cols[need]; !ok {
-			rep.Problems = append(rep.Problems, ImportProblem{Row: 1, Column: need, Reason: "no column for " + need})
-		}
+	if err != nil {
+		return false, fmt.Errorf("merchant: import: %w", pg.Classify(err))
 	}
-	if len(rep.Problems) > 0 {
-		return rep, nil
-	}
-	body := rows[1:]
-	if len(body) > MaxImportRows {
-		return rep, errs.Invalidf("file", "at most %d rows a file", MaxImportRows)
-	}
-	rep.TotalRows = len(body)
-	cell := func(r []string, field string) string {
-		if i, ok := cols[field]; ok && i < len(r) {
-			return strings.TrimSpace(r[i])
+	if err := s.importFile(ctx, imp); err != nil {
+		reason := "the import failed; upload the file again"
+		if e := errs.As(err); e != nil && e.Kind != errs.KindInternal {
+			reason = e.Message
+		} else {
+			s.log.ErrorContext(ctx, "merchant import failed", "import", imp.ID, "err", err)
 		}
-		return ""
-	}
-	seenPhone, seenLicence := map[string]int{}, map[string]int{}
-	type valid struct {
-		in    NewLead
-		phone string
-		lic   *string
-	}
-	var batch []valid
-	flush := func(done int) error {
-		err := s.inTx(ctx, func(tx pgx.Tx, q *merchantdb.Queries) error {
-			now := s.now()
-			for _, v := range batch {
-				id := newID()
-				if err := q.InsertLeadInPool(ctx, merchantdb.InsertLeadInPoolParams{ID: id, Name: v.in.Name, Category: v.in.Category,
-					Address: v.in.Address, Lat: v.in.Lat, Lng: v.in.Lng, PhoneRaw: v.in.Phone, Phone: v.phone, City: v.in.City,
-					OrgUnitID: pool.OrgUnitID, Stage: string(StageLead), CreatedBy: p.User.ID, CreatedAt: now, PoolID: pool.ID}); err != nil {
-					return err
-				}
-				if v.lic != nil {
-					if err := q.SetLicence(ctx, merchantdb.SetLicenceParams{ID: id, LicenceNo: v.lic}); err != nil {
-						return err
-					}
-				}
-				if err := ownerChange(ctx, q, id, EventCreated, uuid.Nil, uuid.Nil, "imported into "+pool.Name, p.User.ID, now); err != nil {
-					return err
-				}
-				if err := q.InsertStageHistory(ctx, merchantdb.InsertStageHistoryParams{ID: newID(), LeadID: id, ToStage: string(StageLead),
-					Reason: "imported", ByUser: p.User.ID, At: now}); err != nil {
-					return err
-				}
-			}
-			rep.Imported += len(batch)
-			return q.ImportProgress(ctx, merchantdb.ImportProgressParams{ID: importID, TotalRows: int32(rep.TotalRows), DoneRows: int32(done),
-				Imported: int32(rep.Imported), UpdatedAt: now})
-		})
-		batch = batch[:0]
-		return err
-	}
-	for i, r := range body {
-		row := i + 2
-		in := NewLead{Name: cell(r, "name"), Category: cell(r, "category"), Address: cell(r, "address"), Phone: cell(r, "phone"),
-			City: cell(r, "city"), LicenceNo: cell(r, "licence_no")}
-		bad := func(col string, err error) {
-			reason := err.Error()
-			if e := errs.As(err); e != nil {
-				reason = e.Message
-			}
-			rep.Problems = append(rep.Problems, ImportProblem{Row: row, Column: col, Reason: reason})
+		ctx := context.WithoutCancel(ctx)
+		if ferr := q.FinishImport(ctx, merchantdb.FinishImportParams{ID: imp.ID, State: ImportFailed, Problems: []byte("[]"),
+			Error: reason, UpdatedAt: s.now()}); ferr != nil {
+			return true, fmt.Errorf("merchant: import: %w", pg.Classify(ferr))
 		}
-		var perr error
-		for _, f := range []struct {
-			name string
-			dst  *float64
-		}{{"lat", &in.Lat}, {"lng", &in.Lng}} {
-			if v := cell(r, f.name); v != "" {
-				if *f.dst, perr = strconv.ParseFloat(v, 64); perr != nil {
-					bad(f.name, errors.New("not a number"))
-					break
-				}
-			}
-		}
-		if perr != nil {
-			continue
-		}
-		if err := in.validate(); err != nil {
-			bad(errs.As(err).Field, err)
-			continue
-		}
-		phone, err := normalizePhone(in.Phone)
-		if err != nil {
-			bad("phone", err)
-			continue
-		}
-		var lic *string
-		if in.LicenceNo != "" {
-			l, err := NormalizeLicence(in.LicenceNo)
-			if err != nil {
-				bad("licence_no", err)
-				continue
-			}
-			lic = &l
-		}
-		if first, ok := seenPhone[phone]; ok {
-			bad("phone", fmt.Errorf("the same phone as row %d", first))
-			continue
-		}
-		if lic != nil {
-			if first, ok := seenLicence[*lic]; ok {
-				bad("licence_no", fmt.Errorf("the same licence number as row %d", first))
-				continue
-			}
-		}
-		dups, err := s.findDuplicates(ctx, s.db, candidate{phone: phone, licence: deref(lic), name: in.Name, lat: in.Lat, lng: in.Lng})
-		if err != nil {
-			return rep, err
-		}
-		if len(dups) > 0 {
-			col := dups[0].Reason
-			if col == DupNearby {
-				col = "name"
-			}
-			bad(col, errs.As(duplicateError(dups[0])))
-			continue
-		}
-		seenPhone[phone] = row
-		if lic != nil {
-			seenLicence[*lic] = row
-		}
-		batch = append(batch, valid{in: in, phone: phone, lic: lic})
-		if len(batch) == importBatch {
-			if err := flush(i + 1); err != nil {
-				return rep, err
-			}
+		if derr := q.DeleteImportFile(ctx, imp.ID); derr != nil {
+			return true, fmt.Errorf("merchant: import: %w", pg.Classify(derr))
 		}
 	}
-	if len(batch) > 0 {
-		if err := flush(len(body)); err != nil {
-			return rep, err
-		}
-	}
-	return rep, nil
+	return true, nil
 }
 
 // GetImport returns an import of a pool the caller may read, with its progress and report.
@@ -350,5 +250,40 @@ func (s *Service) GetImport(ctx context.Context, p *identity.Principal, id uuid.
 	if _, _, err := readablePool(ctx, q, p, imp.PoolID); err != nil {
 		return ImportReport{}, errs.NotFound("merchant.import")
 	}
-	return importView(imp), nil
+	return importView(imp, true), nil
 }
+
+// ListImports lists the latest imports into the pools the caller may read (without
+// their reports).
+func (s *Service) ListImports(ctx context.Context, p *identity.Principal) ([]ImportReport, error) {
+	pools, err := s.ListPools(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]uuid.UUID, len(pools))
+	for i, pl := range pools {
+		ids[i] = pl.ID
+	}
+	rows, err := merchantdb.New(s.db).ListImports(ctx, merchantdb.ListImportsParams{PoolIds: ids, MaxRows: 100})
+	if err != nil {
+		return nil, fmt.Errorf("merchant: imports: %w", pg.Classify(err))
+	}
+	out := make([]ImportReport, len(rows))
+	for i, r := range rows {
+		out[i] = importView(r, false)
+	}
+	return out, nil
+}
+
+// sortProblems orders a report by row, then column.
+func sortProblems(ps []ImportProblem) {
+	slices.SortStableFunc(ps, func(a, b ImportProblem) int {
+		if a.Row != b.Row {
+			return a.Row - b.Row
+		}
+		return strings.Compare(a.Column, b.Column)
+	})
+}
+
+// trimBOM drops a UTF-8 byte order mark (Excel writes one before a CSV).
+func trimBOM(b []byte) []byte { return bytes.TrimPrefix(b, []byte("\ufeff")) }

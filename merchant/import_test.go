@@ -10,6 +10,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/tandemcrm/tandem/merchant"
+	"github.com/tandemcrm/tandem/shared/errs"
 )
 
 // A CSV import: valid rows become leads of the pool, bad rows are reported with their
@@ -29,7 +30,7 @@ func TestImportCSVReportDedupIdempotent(t *testing.T) {
 		",13900001006,餐饮,一路6号,上海,31.25,121.45,\n" + // no name
 		"己店,021-6288-1007,餐饮,一路7号,上海,abc,121.46,\n" + // bad lat
 		"庚店,021-6288-1008,餐饮,一路8号,上海,31.27,121.47,91350100M000100Y43\n"
-	r := must[merchant.ImportReport](t)(w.svc.ImportLeads(w.ctx, rep, uuid.Nil, "shops.csv", strings.NewReader(csv)))
+	r := must[merchant.ImportReport](t)(w.svc.ImportLeads(w.ctx, rep, merchant.ImportInput{FileName: "shops.csv"}, strings.NewReader(csv)))
 	want := map[int]string{3: "phone", 4: "licence_no", 5: "phone", 6: "phone", 7: "name", 8: "lat"}
 	if r.State != "done" || r.TotalRows != 8 || r.Imported != 2 || len(r.Problems) != len(want) {
 		t.Fatalf("report: %+v", r)
@@ -42,7 +43,7 @@ func TestImportCSVReportDedupIdempotent(t *testing.T) {
 	if !strings.Contains(r.Problems[3].Reason, "杭州一组") {
 		t.Fatalf("the duplicate does not say who holds it: %+v", r.Problems[3])
 	}
-	again := must[merchant.ImportReport](t)(w.svc.ImportLeads(w.ctx, rep, uuid.Nil, "shops-copy.csv", strings.NewReader(csv)))
+	again := must[merchant.ImportReport](t)(w.svc.ImportLeads(w.ctx, rep, merchant.ImportInput{FileName: "shops-copy.csv"}, strings.NewReader(csv)))
 	if !again.Repeated || again.ID != r.ID {
 		t.Fatalf("re-upload: %+v", again)
 	}
@@ -77,10 +78,69 @@ func TestImportExcelAPI(t *testing.T) {
 	if err := f.Write(&buf); err != nil {
 		t.Fatal(err)
 	}
-	r := must[merchant.ImportReport](t)(w.svc.ImportLeads(w.ctx, w.p(t, "sh1.lead"), uuid.Nil, "shops.xlsx", &buf))
+	r := must[merchant.ImportReport](t)(w.svc.ImportLeads(w.ctx, w.p(t, "sh1.lead"), merchant.ImportInput{FileName: "shops.xlsx"}, &buf))
 	if r.Imported != 30 || len(r.Problems) != 0 {
 		t.Fatalf("xlsx: %+v", r)
 	}
-	_, err := w.svc.ImportLeads(w.ctx, w.p(t, "sh1.rep"), uuid.Nil, "shops.txt", strings.NewReader("x"))
+	_, err := w.svc.ImportLeads(w.ctx, w.p(t, "sh1.rep"), merchant.ImportInput{FileName: "shops.txt"}, strings.NewReader("x"))
 	wantCode(t, err, "invalid_input")
+}
+
+// A file over the inline size is queued: the upload answers at once, the worker's task
+// imports it (with its levels), the report and the progress say so, and a second run
+// finds nothing to do. Routed by the rules, the leads of a rule's territory go to its
+// team's reps.
+func TestImportQueuedByRules(t *testing.T) {
+	t.Parallel()
+	w, _ := poolWorld(t, merchant.Config{})
+	mgr := w.p(t, "sh.manager")
+	must[merchant.AssignmentRule](t)(w.svc.SaveAssignmentRule(w.ctx, mgr, uuid.Nil, merchant.RuleInput{Position: 1, Name: "浦东",
+		Districts: []string{"浦东新区"}, TeamUnitID: w.demo.Units["上海二组 SH Team 2"], Method: merchant.MethodLoad, Capacity: 3, Enabled: true}))
+	var b strings.Builder
+	b.WriteString("name,phone,category,city,address,lat,lng,level\n")
+	n := 0
+	for b.Len() <= merchant.InlineImportBytes {
+		addr := "黄浦区中山东一路"
+		if n < 5 {
+			addr = "浦东新区世纪大道"
+		}
+		fmt.Fprintf(&b, "Shop %05d with a longish name for the size,137%08d,cafe,上海,%s%d号,%.5f,121.0,%s\n", n, n, addr, n, 20+float64(n)*0.01, []string{"a", "B", ""}[n%3])
+		n++
+	}
+	fmt.Fprintf(&b, "Bad level,13900000000,cafe,上海,x,,,AB\n")
+	r := must[merchant.ImportReport](t)(w.svc.ImportLeads(w.ctx, mgr, merchant.ImportInput{FileName: "big.csv", ByRules: true}, strings.NewReader(b.String())))
+	if r.State != merchant.ImportQueued || r.Imported != 0 {
+		t.Fatalf("not queued: %+v", r)
+	}
+	if got := must[int](t)(w.svc.RunImports(w.ctx)); got != 1 {
+		t.Fatalf("ran %d imports", got)
+	}
+	if got := must[int](t)(w.svc.RunImports(w.ctx)); got != 0 {
+		t.Fatalf("ran %d imports again", got)
+	}
+	r = must[merchant.ImportReport](t)(w.svc.GetImport(w.ctx, mgr, r.ID))
+	if r.State != merchant.ImportDone || r.Imported != n || r.TotalRows != n+1 || r.Assigned != 3 || len(r.Problems) != 1 ||
+		r.Problems[0].Column != "level" || r.Problems[0].Row != n+2 {
+		t.Fatalf("report: %+v", r)
+	}
+	list := must[[]merchant.ImportReport](t)(w.svc.ListImports(w.ctx, mgr))
+	if len(list) != 1 || list[0].ID != r.ID {
+		t.Fatalf("imports page: %+v", list)
+	}
+	team2, _, _ := w.svc.ListLeads(w.ctx, w.p(t, "admin"), merchant.LeadFilter{Query: "浦东新区"})
+	held := 0
+	for _, l := range team2 {
+		if *l.OrgUnitID != w.demo.Units["上海二组 SH Team 2"] {
+			t.Fatalf("a Pudong lead is not team 2's: %+v", l)
+		}
+		if l.OwnerID != nil {
+			held++
+		}
+	}
+	if len(team2) != 5 || held != 3 {
+		t.Fatalf("%d Pudong leads, %d held", len(team2), held)
+	}
+	if _, err := w.svc.ImportLeads(w.ctx, w.p(t, "sh1.rep"), merchant.ImportInput{FileName: "x.csv", ByRules: true}, strings.NewReader("a")); errs.CodeOf(err) != "identity.forbidden" {
+		t.Fatalf("a rep routes by the rules: %v", err)
+	}
 }

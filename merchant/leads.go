@@ -20,22 +20,25 @@ import (
 // Lead is a shop being worked, as its reader may see it: the phone is masked while the
 // lead is in the public pool, and for readers who may not see personal data.
 type Lead struct {
-	ID        uuid.UUID  `json:"id"`
-	Name      string     `json:"name"`
-	Category  string     `json:"category"`
-	Address   string     `json:"address"`
-	Lat       float64    `json:"lat"`
-	Lng       float64    `json:"lng"`
-	Phone     string     `json:"phone"`
-	City      string     `json:"city"`
-	LicenceNo string     `json:"licence_no,omitempty"`
-	OwnerID   *uuid.UUID `json:"owner_id"` // null while in the pool
-	OrgUnitID *uuid.UUID `json:"org_unit_id"`
-	PoolID    uuid.UUID  `json:"pool_id"` // the pool it belongs to, and goes back to
-	InPool    bool       `json:"in_pool"`
-	Locked    bool       `json:"locked"`
-	Stage     Stage      `json:"stage"`
-	ClaimedAt *time.Time `json:"claimed_at"`
+	ID        uuid.UUID `json:"id"`
+	Name      string    `json:"name"`
+	Category  string    `json:"category"`
+	Address   string    `json:"address"`
+	Lat       float64   `json:"lat"`
+	Lng       float64   `json:"lng"`
+	Phone     string    `json:"phone"`
+	City      string    `json:"city"`
+	LicenceNo string    `json:"licence_no,omitempty"`
+	Level     string    `json:"level"` // A, B, C... or ""
+	// HandedOver: the lead came back to its pool when its rep was disabled or moved team.
+	HandedOver bool       `json:"handed_over"`
+	OwnerID    *uuid.UUID `json:"owner_id"` // null while in the pool
+	OrgUnitID  *uuid.UUID `json:"org_unit_id"`
+	PoolID     uuid.UUID  `json:"pool_id"` // the pool it belongs to, and goes back to
+	InPool     bool       `json:"in_pool"`
+	Locked     bool       `json:"locked"`
+	Stage      Stage      `json:"stage"`
+	ClaimedAt  *time.Time `json:"claimed_at"`
 	// ReclaimOn is the day (Asia/Shanghai) the pool's rules take a held lead back,
 	// and DaysLeft the calendar days until then; null when no rule applies.
 	ReclaimOn *string   `json:"reclaim_on"`
@@ -101,7 +104,7 @@ func leadView(p *identity.Principal, l merchantdb.MerchantLead) Lead {
 		phone = phonenum.Mask(l.Phone)
 	}
 	return Lead{ID: l.ID, Name: l.Name, Category: l.Category, Address: l.Address, Lat: l.Lat, Lng: l.Lng,
-		Phone: phone, City: l.City, LicenceNo: deref(l.LicenceNo), OwnerID: ptr(l.OwnerID), OrgUnitID: ptr(l.OrgUnitID), PoolID: l.PoolID, InPool: !l.OwnerID.Valid,
+		Phone: phone, City: l.City, LicenceNo: deref(l.LicenceNo), Level: l.Level, HandedOver: l.HandedOverFrom.Valid, OwnerID: ptr(l.OwnerID), OrgUnitID: ptr(l.OrgUnitID), PoolID: l.PoolID, InPool: !l.OwnerID.Valid,
 		Locked: l.Locked, Stage: Stage(l.Stage), ClaimedAt: utcPtr(l.ClaimedAt), CreatedBy: l.CreatedBy, CreatedAt: l.CreatedAt.UTC(), UpdatedAt: l.UpdatedAt.UTC()}
 }
 
@@ -191,7 +194,16 @@ func (s *Service) CreateLead(ctx context.Context, p *identity.Principal, in NewL
 			ToStage: row.Stage, Reason: "created", ByUser: p.User.ID, At: now}); err != nil {
 			return err
 		}
-		return record(ctx, tx, p, "merchant.lead.create", "merchant.lead", row.ID, nil, leadView(p, row))
+		if err := record(ctx, tx, p, "merchant.lead.create", "merchant.lead", row.ID, nil, leadView(p, row)); err != nil {
+			return err
+		}
+		if res, err := s.route(ctx, tx, p.User.OrgUnitID, []uuid.UUID{row.ID}, p.User.ID); err != nil {
+			return err
+		} else if res.Routed > 0 {
+			row, err = q.GetLead(ctx, row.ID)
+			return err
+		}
+		return nil
 	})
 	if pg.IsUniqueViolation(err, "leads_phone_key") || pg.IsUniqueViolation(err, "leads_licence_key") {
 		// A concurrent create with the same key won: say who holds it.
@@ -264,9 +276,17 @@ type LeadFilter struct {
 	OwnerID  uuid.UUID // only this rep's leads
 	Stage    Stage     // only this stage
 	Query    string    // a fragment of the name, the address or the phone
-	After    uuid.UUID // cursor: leads after this id
-	Limit    int       // default 50, at most 200
+	Level    string    // only this level
+	// HandedOver: only leads that came back to the pool when their rep left (until taken).
+	HandedOver bool
+	// Sort is name, created or updated, descending with a leading '-'; "" by id.
+	Sort  string
+	After uuid.UUID // cursor: leads after this one (in the sort's order)
+	Limit int       // default 50, at most 200
 }
+
+// leadSorts are the orders a lead list may take.
+var leadSorts = []string{"", "name", "-name", "created", "-created", "updated", "-updated"}
 
 // ListLeads returns the leads in the caller's scope and those of their pools, a page
 // at a time, and the cursor of the next page (uuid.Nil at the end).
@@ -281,6 +301,13 @@ func (s *Service) ListLeads(ctx context.Context, p *identity.Principal, f LeadFi
 	if f.Stage != "" && !slices.Contains(allStages, f.Stage) {
 		return nil, uuid.Nil, errs.Invalidf("stage", "no such stage %q", f.Stage)
 	}
+	if !slices.Contains(leadSorts, f.Sort) {
+		return nil, uuid.Nil, errs.Invalidf("sort", "sort by name, created or updated (a leading - for descending)")
+	}
+	level, err := normalizeLevel(f.Level)
+	if err != nil {
+		return nil, uuid.Nil, err
+	}
 	q := merchantdb.New(s.db)
 	pools, err := q.MemberPoolIDs(ctx, merchantdb.MemberPoolIDsParams{UnitID: p.User.OrgUnitID, UserID: p.User.ID})
 	if err != nil {
@@ -289,7 +316,11 @@ func (s *Service) ListLeads(ctx context.Context, p *identity.Principal, f LeadFi
 	limit := int(pg.PageLimit(f.Limit))
 	params := merchantdb.ListVisibleLeadsParams{ScopeAll: sc.SeesAll(), ScopeOwnerIds: sc.OwnerIDs(),
 		ScopeOrgUnitIds: sc.OrgUnitIDs(), MemberPoolIds: pools, PoolOnly: f.PoolOnly, HeldOnly: f.HeldOnly,
-		PoolID: nullUUID(f.PoolID), OwnerID: nullUUID(f.OwnerID), AfterID: nullUUID(f.After), MaxRows: int32(limit + 1)}
+		PoolID: nullUUID(f.PoolID), OwnerID: nullUUID(f.OwnerID), AfterID: nullUUID(f.After), MaxRows: int32(limit + 1),
+		HandedOver: f.HandedOver, Sort: f.Sort}
+	if level != "" {
+		params.Level = &level
+	}
 	if f.Stage != "" {
 		st := string(f.Stage)
 		params.Stage = &st

@@ -25,6 +25,7 @@ type LeadPatch struct {
 	Phone     *string  `json:"phone"`
 	City      *string  `json:"city"`
 	LicenceNo *string  `json:"licence_no"` // "" clears it
+	Level     *string  `json:"level"`      // A-Z, "" for none
 }
 
 // EditLead changes the details of a lead the caller may work (merchant.lead.write in
@@ -53,6 +54,12 @@ func (s *Service) EditLead(ctx context.Context, p *identity.Principal, id uuid.U
 		if err := in.validate(); err != nil {
 			return err
 		}
+		level := l.Level
+		if patch.Level != nil {
+			if level, err = normalizeLevel(*patch.Level); err != nil {
+				return err
+			}
+		}
 		phone, err := normalizePhone(in.Phone)
 		if err != nil {
 			return err
@@ -74,7 +81,7 @@ func (s *Service) EditLead(ctx context.Context, p *identity.Principal, id uuid.U
 		}
 		row, err := q.UpdateLeadDetails(ctx, merchantdb.UpdateLeadDetailsParams{ID: l.ID, Name: in.Name, Category: in.Category,
 			Address: in.Address, Lat: in.Lat, Lng: in.Lng, PhoneRaw: strings.TrimSpace(in.Phone), Phone: phone, City: in.City,
-			LicenceNo: licence, At: s.now()})
+			LicenceNo: licence, Level: level, At: s.now()})
 		if err != nil {
 			return err
 		}
@@ -99,7 +106,7 @@ func set[T any](dst *T, v *T) {
 // details are the audited fields of a lead.
 func details(l merchantdb.MerchantLead) map[string]any {
 	return map[string]any{"name": l.Name, "category": l.Category, "address": l.Address, "lat": l.Lat, "lng": l.Lng,
-		"phone": l.PhoneRaw, "city": l.City, "licence_no": deref(l.LicenceNo)}
+		"phone": l.PhoneRaw, "city": l.City, "licence_no": deref(l.LicenceNo), "level": l.Level}
 }
 
 // TimelineEntry is one thing that happened to a lead.

@@ -59,10 +59,10 @@ type Ports struct {
 	// Approvals asks for discount approvals (a commission below the city's floor);
 	// nil: such a contract is refused. New registers the domain's handler on it.
 	Approvals *approval.Service
-	// Staff lists a merchant's users on its portal home; nil: no staff list.
-	Staff StaffDirectory
-	// People names users and tells their unit (assignment, duplicates); nil: ids stand in.
-	People Staff
+	// Staff is the one port to identity's users: names and units (assignment,
+	// duplicates), the reps of a team, a unit's ancestors, a merchant's users on its
+	// portal home; nil: ids stand in, no rules route leads, no staff list.
+	Staff Staff
 }
 
 // Config holds the B-CRM rules.
@@ -112,15 +112,14 @@ type Service struct {
 	// applyments is WeChat's application API; nil without one.
 	applyments Applyments
 	approvals  *approval.Service
-	staff      StaffDirectory
-	people     Staff
+	staff      Staff
 }
 
 // New returns the service (the one constructor shape of shared/domain).
 func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	deps = deps.WithDefaults()
 	s := &Service{db: deps.DB, log: deps.Log, clock: deps.Clock, owners: ports.Owners, applyments: ports.Applyments,
-		approvals: ports.Approvals, staff: ports.Staff, people: ports.People, cfg: cfg.withDefaults()}
+		approvals: ports.Approvals, staff: ports.Staff, cfg: cfg.withDefaults()}
 	if s.approvals != nil {
 		s.approvals.OnDecided(KindContractDiscount, s.decideDiscount)
 	}
@@ -141,7 +140,8 @@ func (s *Service) Register(r *domain.Registry) {
 			return err
 		}})
 	r.Routes(s.mountPoolAPI)
-	r.Schedule(s.reclaimTask())
+	r.Schedule(s.reclaimTask(), s.importTask())
+	r.Subscribe(s.subscriptions()...)
 	r.Pages(s.leadPages())
 }
 

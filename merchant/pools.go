@@ -33,6 +33,19 @@ type PoolRules struct {
 	ReclaimFollowUpDays int `json:"reclaim_follow_up_days"` // reclaimed with no follow-up for this many calendar days
 	ReclaimUnsignedDays int `json:"reclaim_unsigned_days"`  // reclaimed when not signed this many calendar days after the claim
 	RemindDays          int `json:"remind_days"`            // the owner is reminded this many days before a reclaim
+	// ReclaimContractEndedDays: reclaimed this many calendar days after the shop's
+	// contract ended (its latest active or terminated contract's end date), whatever the stage.
+	ReclaimContractEndedDays int `json:"reclaim_contract_ended_days"`
+	// Levels are the reclaim rules for leads of a level, in place of the three above.
+	Levels []LevelRules `json:"levels"`
+}
+
+// LevelRules are a pool's reclaim rules for the leads of one level (A, B, C...).
+type LevelRules struct {
+	Level                    string `json:"level"`
+	ReclaimFollowUpDays      int    `json:"reclaim_follow_up_days"`
+	ReclaimUnsignedDays      int    `json:"reclaim_unsigned_days"`
+	ReclaimContractEndedDays int    `json:"reclaim_contract_ended_days"`
 }
 
 // Pool is a pool as its reader sees it.
@@ -49,7 +62,27 @@ type Pool struct {
 func rulesOf(p merchantdb.MerchantPool) PoolRules {
 	return PoolRules{HoldingCap: int(p.HoldingCap), DailyQuota: int(p.DailyQuota), CooldownDays: int(p.CooldownDays),
 		ProtectHours: int(p.ProtectHours), ReclaimFollowUpDays: int(p.ReclaimFollowupDays),
-		ReclaimUnsignedDays: int(p.ReclaimUnsignedDays), RemindDays: int(p.RemindDays)}
+		ReclaimUnsignedDays: int(p.ReclaimUnsignedDays), RemindDays: int(p.RemindDays),
+		ReclaimContractEndedDays: int(p.ReclaimContractEndedDays), Levels: []LevelRules{}}
+}
+
+// withLevels fills the pools' level rules.
+func withLevels(ctx context.Context, q *merchantdb.Queries, pools []Pool) error {
+	ids := make([]uuid.UUID, len(pools))
+	at := map[uuid.UUID]int{}
+	for i, p := range pools {
+		ids[i], at[p.ID] = p.ID, i
+	}
+	rows, err := q.ListPoolLevelRules(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("merchant: level rules: %w", pg.Classify(err))
+	}
+	for _, r := range rows {
+		i := at[r.PoolID]
+		pools[i].Levels = append(pools[i].Levels, LevelRules{Level: r.Level, ReclaimFollowUpDays: int(r.ReclaimFollowupDays),
+			ReclaimUnsignedDays: int(r.ReclaimUnsignedDays), ReclaimContractEndedDays: int(r.ReclaimContractEndedDays)})
+	}
+	return nil
 }
 
 func (r PoolRules) validate() error {
@@ -68,6 +101,25 @@ func (r PoolRules) validate() error {
 		return errs.Invalidf("reclaim_unsigned_days", "reclaim days are 0 (never) to 365")
 	case r.RemindDays < 0 || r.RemindDays > 30:
 		return errs.Invalidf("remind_days", "reminders come 0 (none) to 30 days before")
+	case r.ReclaimContractEndedDays < 0 || r.ReclaimContractEndedDays > 365:
+		return errs.Invalidf("reclaim_contract_ended_days", "reclaim days are 0 (never) to 365")
+	case len(r.Levels) > 26:
+		return errs.Invalidf("levels", "at most one rule a level")
+	}
+	seen := map[string]bool{}
+	for i := range r.Levels {
+		l := &r.Levels[i]
+		lv, err := normalizeLevel(l.Level)
+		switch {
+		case err != nil || lv == "":
+			return errs.Invalidf("levels", "a level is one letter, A to Z")
+		case seen[lv]:
+			return errs.Invalidf("levels", "level %s has two rules", lv)
+		case min(l.ReclaimFollowUpDays, l.ReclaimUnsignedDays, l.ReclaimContractEndedDays) < 0 ||
+			max(l.ReclaimFollowUpDays, l.ReclaimUnsignedDays, l.ReclaimContractEndedDays) > 365:
+			return errs.Invalidf("levels", "reclaim days are 0 (never) to 365")
+		}
+		l.Level, seen[lv] = lv, true
 	}
 	return nil
 }
@@ -135,11 +187,11 @@ func (s *Service) ListPools(ctx context.Context, p *identity.Principal) ([]Pool,
 		row := merchantdb.MerchantPool{ID: r.ID, OrgUnitID: r.OrgUnitID, Name: r.Name, HoldingCap: r.HoldingCap,
 			DailyQuota: r.DailyQuota, CooldownDays: r.CooldownDays, ProtectHours: r.ProtectHours,
 			ReclaimFollowupDays: r.ReclaimFollowupDays, ReclaimUnsignedDays: r.ReclaimUnsignedDays, RemindDays: r.RemindDays,
-			CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+			ReclaimContractEndedDays: r.ReclaimContractEndedDays, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 		out[i] = poolView(p, row, r.MemberRole)
 		out[i].Member = r.IsMember
 	}
-	return out, nil
+	return out, withLevels(ctx, q, out)
 }
 
 func poolView(p *identity.Principal, row merchantdb.MerchantPool, role string) Pool {
@@ -160,7 +212,8 @@ func (s *Service) GetPool(ctx context.Context, p *identity.Principal, id uuid.UU
 	if err != nil {
 		return Pool{}, err
 	}
-	return poolView(p, row, role), nil
+	out := []Pool{poolView(p, row, role)}
+	return out[0], withLevels(ctx, q, out)
 }
 
 // readablePool loads a pool the caller belongs to or manages (404 otherwise).
@@ -218,12 +271,25 @@ func (s *Service) SetPoolRules(ctx context.Context, p *identity.Principal, id uu
 		row, err := q.UpdatePoolRules(ctx, merchantdb.UpdatePoolRulesParams{ID: id, Name: name, HoldingCap: int32(r.HoldingCap),
 			DailyQuota: int32(r.DailyQuota), CooldownDays: int32(r.CooldownDays), ProtectHours: int32(r.ProtectHours),
 			ReclaimFollowupDays: int32(r.ReclaimFollowUpDays), ReclaimUnsignedDays: int32(r.ReclaimUnsignedDays),
-			RemindDays: int32(r.RemindDays), At: s.now()})
+			RemindDays: int32(r.RemindDays), ReclaimContractEndedDays: int32(r.ReclaimContractEndedDays), At: s.now()})
 		if err != nil {
 			return err
 		}
+		if err := q.DeletePoolLevelRules(ctx, id); err != nil {
+			return err
+		}
+		for _, l := range r.Levels {
+			if err := q.InsertPoolLevelRule(ctx, merchantdb.InsertPoolLevelRuleParams{PoolID: id, Level: l.Level,
+				ReclaimFollowupDays: int32(l.ReclaimFollowUpDays), ReclaimUnsignedDays: int32(l.ReclaimUnsignedDays),
+				ReclaimContractEndedDays: int32(l.ReclaimContractEndedDays)}); err != nil {
+				return err
+			}
+		}
 		out = poolView(p, row, "")
 		out.Admin = true
+		if r.Levels != nil {
+			out.Levels = r.Levels
+		}
 		return record(ctx, tx, p, "merchant.pool.rules", "merchant.pool", id,
 			map[string]any{"name": before.Name, "rules": rulesOf(before)}, map[string]any{"name": name, "rules": r})
 	})

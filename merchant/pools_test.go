@@ -30,7 +30,7 @@ func poolWorld(t *testing.T, cfg merchant.Config) (*world, *clock.Settable) {
 	w := newWorld(t, cfg)
 	clk := clock.NewSettable()
 	clk.Freeze(time.Date(2026, 12, 1, 10, 0, 0, 0, clock.Shanghai))
-	w.svc = merchant.New(domain.Deps{DB: w.db, Clock: clk}, merchant.Ports{Owners: w.owners, People: merchant.IdentityStaff{Users: w.ids}}, cfg)
+	w.svc = merchant.New(domain.Deps{DB: w.db, Clock: clk}, merchant.Ports{Owners: w.owners, Staff: merchant.IdentityStaff{Users: w.ids}}, cfg)
 	return w, clk
 }
 

@@ -4,19 +4,11 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/google/uuid"
-
 	"github.com/tandemcrm/tandem/merchant/internal/merchantdb"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/pg"
 )
-
-// StaffDirectory lists a merchant's users for its portal: shared/identity's ListUsers,
-// which scopes a merchant owner to their own merchant.
-type StaffDirectory interface {
-	ListUsers(ctx context.Context, p *identity.Principal, f identity.UserFilter) ([]identity.User, uuid.UUID, error)
-}
 
 // PortalHome is the merchant portal's home: the shop's status, its contract and its
 // staff (for an owner; staff see no staff list).
@@ -48,7 +40,7 @@ func (s *Service) Portal(ctx context.Context, p *identity.Principal) (PortalHome
 	}
 	out := PortalHome{Merchant: m, Contract: contractOf(c), Staff: []identity.User{}}
 	if s.staff != nil && p.Can(identity.PermUserRead) {
-		users, _, err := s.staff.ListUsers(ctx, p, identity.UserFilter{Limit: 100})
+		users, err := s.staff.MerchantUsers(ctx, p)
 		if err != nil {
 			return PortalHome{}, err
 		}

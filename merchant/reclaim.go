@@ -23,38 +23,49 @@ import (
 // allStages are the stages a filter may name.
 var allStages = []Stage{StageLead, StageContacted, StageVisited, StageNegotiating, StageSigned, StageOnboarding, StageLive, StageLost}
 
-// reclaimRules are what decides a held lead's reclaim day.
+// reclaimRules are what decides a held lead's reclaim day: its pool's rules (or its
+// level's, when the pool has rules for the level) and the lead's facts.
 type reclaimRules struct {
-	followUpDays, unsignedDays int32
-	stage                      string
-	locked                     bool
-	claimedAt, lastFollowUp    *time.Time
+	followUpDays, unsignedDays, contractEndedDays int32
+	stage                                         string
+	locked, inApproval                            bool
+	claimedAt, lastFollowUp                       *time.Time
+	contractEnded                                 *time.Time // the end date of its latest active or terminated contract
 }
 
 // reclaimOn is the Asia/Shanghai day the rules take the lead back; false when none
-// applies (no rule, not held, locked, in approval or closed).
+// applies. Exempt: locked leads and leads in approval (a contract waiting for its
+// discount approval). No follow-up and not signed apply to open leads (not signed,
+// in onboarding, live or lost: for not signed, a signed lead is out too); contract
+// ended applies whatever the stage but lost.
 func (r reclaimRules) reclaimOn() (time.Time, bool) {
-	if r.claimedAt == nil || r.locked {
-		return time.Time{}, false
-	}
-	switch Stage(r.stage) {
-	case StageOnboarding, StageLive, StageLost:
+	if r.claimedAt == nil || r.locked || r.inApproval || Stage(r.stage) == StageLost {
 		return time.Time{}, false
 	}
 	var due time.Time
 	ok := false
-	if r.followUpDays > 0 {
-		last := *r.claimedAt
-		if r.lastFollowUp != nil && r.lastFollowUp.After(last) {
-			last = *r.lastFollowUp
-		}
-		due, ok = clock.Day(last).AddDate(0, 0, int(r.followUpDays)), true
-	}
-	if r.unsignedDays > 0 && Stage(r.stage) != StageSigned {
-		d := clock.Day(*r.claimedAt).AddDate(0, 0, int(r.unsignedDays))
+	earliest := func(d time.Time) {
 		if !ok || d.Before(due) {
 			due, ok = d, true
 		}
+	}
+	switch Stage(r.stage) {
+	case StageOnboarding, StageLive:
+	default:
+		if r.followUpDays > 0 {
+			last := *r.claimedAt
+			if r.lastFollowUp != nil && r.lastFollowUp.After(last) {
+				last = *r.lastFollowUp
+			}
+			earliest(clock.Day(last).AddDate(0, 0, int(r.followUpDays)))
+		}
+		if r.unsignedDays > 0 && Stage(r.stage) != StageSigned {
+			earliest(clock.Day(*r.claimedAt).AddDate(0, 0, int(r.unsignedDays)))
+		}
+	}
+	if r.contractEndedDays > 0 && r.contractEnded != nil {
+		y, m, d := r.contractEnded.Date()
+		earliest(time.Date(y, m, d, 0, 0, 0, 0, clock.Shanghai).AddDate(0, 0, int(r.contractEndedDays)))
 	}
 	return due, ok
 }
@@ -66,27 +77,70 @@ func daysBetween(a, b time.Time) int {
 	return int(time.Date(yb, mb, db, 0, 0, 0, 0, time.UTC).Sub(time.Date(ya, ma, da, 0, 0, 0, 0, time.UTC)).Hours() / 24)
 }
 
+// reclaimFact is a held lead with the rules that apply to it.
+type reclaimFact struct {
+	id, owner  uuid.UUID
+	rules      reclaimRules
+	remindDays int32
+}
+
+// reclaimFacts reads the reclaim rules and facts of the held leads among ids: the
+// pool's rules, or its level's; the latest end date of the lead's active or terminated
+// contracts; whether a contract waits for approval. The contracts are the merchant
+// domain's own table (its renewal and termination belong to contracts.go).
+func reclaimFacts(ctx context.Context, db merchantdb.DBTX, ids []uuid.UUID, forUpdate bool) ([]reclaimFact, error) {
+	lock := ""
+	if forUpdate {
+		lock = " FOR UPDATE OF l"
+	}
+	rows, err := db.Query(ctx, `
+SELECT l.id, l.owner_id, l.stage, l.locked, l.claimed_at, l.last_follow_up_at,
+    coalesce(lr.reclaim_followup_days, p.reclaim_followup_days), coalesce(lr.reclaim_unsigned_days, p.reclaim_unsigned_days),
+    coalesce(lr.reclaim_contract_ended_days, p.reclaim_contract_ended_days), p.remind_days,
+    (SELECT max(c.ends_on)::timestamp FROM merchant.contracts c WHERE c.lead_id = l.id AND c.status IN ('active', 'terminated')),
+    EXISTS (SELECT 1 FROM merchant.contracts c WHERE c.lead_id = l.id AND c.status = 'pending_approval')
+FROM merchant.leads l
+JOIN merchant.pools p ON p.id = l.pool_id
+LEFT JOIN merchant.pool_level_rules lr ON lr.pool_id = l.pool_id AND lr.level = l.level
+WHERE l.id = ANY($1::uuid[]) AND l.owner_id IS NOT NULL
+ORDER BY l.id`+lock, ids)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (reclaimFact, error) {
+		var f reclaimFact
+		var ended *time.Time
+		err := row.Scan(&f.id, &f.owner, &f.rules.stage, &f.rules.locked, &f.rules.claimedAt, &f.rules.lastFollowUp,
+			&f.rules.followUpDays, &f.rules.unsignedDays, &f.rules.contractEndedDays, &f.remindDays, &ended, &f.rules.inApproval)
+		f.rules.contractEnded = ended
+		return f, err
+	})
+}
+
 // withReclaim fills ReclaimOn and DaysLeft of held leads from their pools' rules.
 func (s *Service) withReclaim(ctx context.Context, q *merchantdb.Queries, out []Lead, rows []merchantdb.MerchantLead) error {
-	pools := map[uuid.UUID]merchantdb.MerchantPool{}
-	today := clock.Day(s.now())
+	_ = q
+	var ids []uuid.UUID
+	at := map[uuid.UUID]int{}
 	for i, l := range rows {
-		if !l.OwnerID.Valid {
+		if l.OwnerID.Valid {
+			ids, at[l.ID] = append(ids, l.ID), i
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	facts, err := reclaimFacts(ctx, s.db, ids, false)
+	if err != nil {
+		return fmt.Errorf("merchant: reclaim days: %w", pg.Classify(err))
+	}
+	today := clock.Day(s.now())
+	for _, f := range facts {
+		due, ok := f.rules.reclaimOn()
+		if !ok {
 			continue
 		}
-		pool, ok := pools[l.PoolID]
-		if !ok {
-			var err error
-			if pool, err = q.GetPool(ctx, l.PoolID); err != nil {
-				return fmt.Errorf("merchant: reclaim days: %w", pg.Classify(err))
-			}
-			pools[l.PoolID] = pool
-		}
-		due, ok := reclaimRules{followUpDays: pool.ReclaimFollowupDays, unsignedDays: pool.ReclaimUnsignedDays, stage: l.Stage,
-			locked: l.Locked, claimedAt: l.ClaimedAt, lastFollowUp: l.LastFollowUpAt}.reclaimOn()
-		if !ok {
-			continue
-		}
+		i := at[f.id]
 		day, left := due.Format(time.DateOnly), daysBetween(today, due)
 		out[i].ReclaimOn, out[i].DaysLeft = &day, &left
 	}
@@ -126,35 +180,38 @@ func (s *Service) RunReclaim(ctx context.Context) (ReclaimResult, error) {
 	today := clock.Day(s.now())
 	after := uuid.NullUUID{}
 	for {
-		rows, err := q.ListUnderReclaim(ctx, merchantdb.ListUnderReclaimParams{AfterID: after, MaxRows: 500})
+		ids, err := q.ListUnderReclaim(ctx, merchantdb.ListUnderReclaimParams{AfterID: after, MaxRows: 500})
 		if err != nil {
 			return res, fmt.Errorf("merchant: reclaim: %w", pg.Classify(err))
 		}
-		for _, r := range rows {
-			due, ok := reclaimRules{followUpDays: r.ReclaimFollowupDays, unsignedDays: r.ReclaimUnsignedDays, stage: r.Stage,
-				claimedAt: r.ClaimedAt, lastFollowUp: r.LastFollowUpAt}.reclaimOn()
+		facts, err := reclaimFacts(ctx, s.db, ids, false)
+		if err != nil {
+			return res, fmt.Errorf("merchant: reclaim: %w", pg.Classify(err))
+		}
+		for _, f := range facts {
+			due, ok := f.rules.reclaimOn()
 			switch {
 			case !ok:
 			case !due.After(today):
-				done, err := s.reclaimOne(ctx, sys, r.ID, r.OwnerID.UUID, today)
+				done, err := s.reclaimOne(ctx, sys, f.id, f.owner, today)
 				if err != nil {
 					return res, err
 				}
 				if done {
 					res.Reclaimed++
 				}
-			case r.RemindDays > 0 && daysBetween(today, due) <= int(r.RemindDays):
-				n, err := q.InsertReminder(ctx, merchantdb.InsertReminderParams{LeadID: r.ID, OwnerID: r.OwnerID.UUID, DueOn: due, SentAt: s.now()})
+			case f.remindDays > 0 && daysBetween(today, due) <= int(f.remindDays):
+				n, err := q.InsertReminder(ctx, merchantdb.InsertReminderParams{LeadID: f.id, OwnerID: f.owner, DueOn: due, SentAt: s.now()})
 				if err != nil {
 					return res, fmt.Errorf("merchant: reclaim reminder: %w", pg.Classify(err))
 				}
 				res.Reminded += int(n)
 			}
 		}
-		if len(rows) < 500 {
+		if len(ids) < 500 {
 			return res, nil
 		}
-		after = nullUUID(rows[len(rows)-1].ID)
+		after = nullUUID(ids[len(ids)-1])
 	}
 }
 
@@ -163,21 +220,17 @@ func (s *Service) RunReclaim(ctx context.Context) (ReclaimResult, error) {
 func (s *Service) reclaimOne(ctx context.Context, sys *identity.Principal, id, owner uuid.UUID, today time.Time) (bool, error) {
 	done := false
 	err := s.inTx(ctx, func(tx pgx.Tx, q *merchantdb.Queries) error {
+		facts, err := reclaimFacts(ctx, tx, []uuid.UUID{id}, true)
+		if err != nil || len(facts) == 0 || facts[0].owner != owner {
+			return err
+		}
+		due, ok := facts[0].rules.reclaimOn()
+		if !ok || due.After(today) {
+			return nil
+		}
 		l, err := q.GetLeadForUpdate(ctx, id)
 		if err != nil {
 			return err
-		}
-		if !l.OwnerID.Valid || l.OwnerID.UUID != owner {
-			return nil
-		}
-		pool, err := q.GetPool(ctx, l.PoolID)
-		if err != nil {
-			return err
-		}
-		due, ok := reclaimRules{followUpDays: pool.ReclaimFollowupDays, unsignedDays: pool.ReclaimUnsignedDays, stage: l.Stage,
-			locked: l.Locked, claimedAt: l.ClaimedAt, lastFollowUp: l.LastFollowUpAt}.reclaimOn()
-		if !ok || due.After(today) {
-			return nil
 		}
 		reason := fmt.Sprintf("reclaimed by the pool's rules: due on %s", due.Format(time.DateOnly))
 		if _, err := s.returnToPool(ctx, q, l, EventReclaimed, reason, sys.User.ID); err != nil {

@@ -19,18 +19,29 @@ type StaffMember struct {
 	Disabled  bool
 }
 
-// Staff looks users up; declared here, satisfied in cmd/tandem by IdentityStaff.
+// Staff is the B-CRM's one port to identity's users; declared here, satisfied in
+// cmd/tandem by IdentityStaff.
 type Staff interface {
 	StaffMember(ctx context.Context, id uuid.UUID) (StaffMember, error)
 	// Reps lists the sales reps p may see (identity's own scope of identity.user.read),
 	// for a manager choosing whom to assign to.
 	Reps(ctx context.Context, p *identity.Principal) ([]StaffMember, error)
+	// TeamReps lists the enabled sales reps of one unit, in a stable order (an
+	// assignment rule's team), read as the system.
+	TeamReps(ctx context.Context, unit uuid.UUID) ([]StaffMember, error)
+	// UnitPath is the unit and its ancestors, nearest first (whose assignment rules apply).
+	UnitPath(ctx context.Context, unit uuid.UUID) ([]uuid.UUID, error)
+	// Units names the units p may see, for choosing a rule's team.
+	Units(ctx context.Context, p *identity.Principal) ([]identity.OrgUnit, error)
+	// MerchantUsers lists the users of p's own merchant (its portal's staff list):
+	// identity scopes a merchant owner to their merchant.
+	MerchantUsers(ctx context.Context, p *identity.Principal) ([]identity.User, error)
 }
 
-// IdentityStaff satisfies Staff with shared/identity, read as the system.
+// IdentityStaff satisfies Staff with shared/identity.
 type IdentityStaff struct{ Users *identity.Service }
 
-// StaffMember returns the user's name, unit and state.
+// StaffMember returns the user's name, unit and state, read as the system.
 func (s IdentityStaff) StaffMember(ctx context.Context, id uuid.UUID) (StaffMember, error) {
 	sys := identity.System()
 	u, err := s.Users.GetUser(ctx, sys, id)
@@ -54,23 +65,67 @@ func (s IdentityStaff) StaffMember(ctx context.Context, id uuid.UUID) (StaffMemb
 
 // Reps lists the enabled sales reps in p's scope of identity.user.read.
 func (s IdentityStaff) Reps(ctx context.Context, p *identity.Principal) ([]StaffMember, error) {
-	users, _, err := s.Users.ListUsers(ctx, p, identity.UserFilter{Role: identity.RoleSalesRep, Limit: 200})
-	if err != nil {
-		return nil, fmt.Errorf("reps: %w", err)
-	}
+	return s.reps(ctx, p, uuid.Nil)
+}
+
+// TeamReps lists the enabled sales reps of unit.
+func (s IdentityStaff) TeamReps(ctx context.Context, unit uuid.UUID) ([]StaffMember, error) {
+	return s.reps(ctx, identity.System(), unit)
+}
+
+func (s IdentityStaff) reps(ctx context.Context, p *identity.Principal, unit uuid.UUID) ([]StaffMember, error) {
 	var out []StaffMember
-	for _, u := range users {
-		if !u.Disabled {
-			out = append(out, StaffMember{ID: u.ID, Name: u.DisplayName, OrgUnitID: u.OrgUnitID.UUID})
+	after := uuid.Nil
+	for {
+		users, next, err := s.Users.ListUsers(ctx, p, identity.UserFilter{Role: identity.RoleSalesRep, OrgUnitID: unit, After: after, Limit: 200})
+		if err != nil {
+			return nil, fmt.Errorf("reps: %w", err)
 		}
+		for _, u := range users {
+			if !u.Disabled && (unit == uuid.Nil || u.OrgUnitID.UUID == unit) {
+				out = append(out, StaffMember{ID: u.ID, Name: u.DisplayName, OrgUnitID: u.OrgUnitID.UUID})
+			}
+		}
+		if next == uuid.Nil {
+			return out, nil
+		}
+		after = next
+	}
+}
+
+// UnitPath walks identity's org tree up from unit.
+func (s IdentityStaff) UnitPath(ctx context.Context, unit uuid.UUID) ([]uuid.UUID, error) {
+	tree, err := s.Users.OrgTree(ctx, identity.System())
+	if err != nil {
+		return nil, fmt.Errorf("unit path: %w", err)
+	}
+	parent := map[uuid.UUID]uuid.NullUUID{}
+	for _, o := range tree {
+		parent[o.ID] = o.ParentID
+	}
+	var out []uuid.UUID
+	for cur := unit; cur != uuid.Nil && len(out) < 32; {
+		out = append(out, cur)
+		cur = parent[cur].UUID
 	}
 	return out, nil
 }
 
+// Units is identity's org tree as p may see it.
+func (s IdentityStaff) Units(ctx context.Context, p *identity.Principal) ([]identity.OrgUnit, error) {
+	return s.Users.OrgTree(ctx, p)
+}
+
+// MerchantUsers lists the users p may see; for a merchant owner, their merchant's.
+func (s IdentityStaff) MerchantUsers(ctx context.Context, p *identity.Principal) ([]identity.User, error) {
+	users, _, err := s.Users.ListUsers(ctx, p, identity.UserFilter{Limit: 100})
+	return users, err
+}
+
 // member looks a user up through the port; without one (some tests) the id stands in.
 func (s *Service) member(ctx context.Context, id uuid.UUID) (StaffMember, error) {
-	if s.people == nil {
+	if s.staff == nil {
 		return StaffMember{ID: id, Name: id.String()}, nil
 	}
-	return s.people.StaffMember(ctx, id)
+	return s.staff.StaffMember(ctx, id)
 }

@@ -369,6 +369,31 @@ var authzTable = []authzRow{
 	{"sh1.rep", "POST", "/api/v1/merchant/imports", `{}`, 400, code("invalid_input")}, // a file is a multipart upload
 	{"sh1.lead", "GET", "/api/v1/merchant/imports/0190a6b2-0000-7000-8000-000000000000", "", 404, code("merchant.import_not_found")},
 	{"finance", "GET", "/api/v1/merchant/imports/0190a6b2-0000-7000-8000-000000000000", "", 403, nil},
+	// issue 12, second part: imports list, export, saved views, assignment rules
+	{"sh1.rep", "GET", "/api/v1/merchant/imports", "", 200, nil},
+	{"finance", "GET", "/api/v1/merchant/imports", "", 403, nil},
+	{"shop.owner", "GET", "/api/v1/merchant/imports", "", 403, nil},
+	{"sh1.rep", "GET", "/api/v1/merchant/leads/export?format=xlsx", "", 200, nil},
+	{"hz1.rep", "GET", "/api/v1/merchant/leads/export", "", 200, nil}, // their own scope only
+	{"sh1.lead", "GET", "/api/v1/merchant/leads/export?format=pdf", "", 400, code("invalid_input")},
+	{"finance", "GET", "/api/v1/merchant/leads/export", "", 403, nil},
+	{"shop.owner", "GET", "/api/v1/merchant/leads/export", "", 403, nil},
+	{"sh1.rep", "POST", "/api/v1/merchant/views", `{"name":"mine","filters":{"held":true,"sort":"-created"}}`, 200, nil},
+	{"sh1.rep", "POST", "/api/v1/merchant/views", `{"name":"bad","filters":{"sort":"phone"}}`, 400, code("invalid_input")},
+	{"sh1.rep", "GET", "/api/v1/merchant/views", "", 200, nil},
+	{"sh1.rep", "DELETE", "/api/v1/merchant/views/0190a6b2-0000-7000-8000-000000000000", "", 404, code("merchant.view_not_found")},
+	{"finance", "POST", "/api/v1/merchant/views", `{"name":"x"}`, 403, nil},
+	{"shop.owner", "GET", "/api/v1/merchant/views", "", 403, nil},
+	{"sh.manager", "POST", "/api/v1/merchant/assignment-rules", `{"name":"测试区","districts":["测试区"],"team_unit_id":"{unit:上海二组 SH Team 2}","method":"load","enabled":true}`, 201, nil},
+	{"sh.manager", "POST", "/api/v1/merchant/assignment-rules", `{"name":"x","districts":["测试区"],"team_unit_id":"{unit:杭州一组 HZ Team 1}","method":"load"}`, 400, code("invalid_input")},
+	{"sh1.lead", "POST", "/api/v1/merchant/assignment-rules", `{"name":"x","districts":["测试区"],"team_unit_id":"{unit:上海二组 SH Team 2}","method":"load"}`, 400, code("invalid_input")}, // not their team
+	{"sh.manager", "GET", "/api/v1/merchant/assignment-rules", "", 200, nil},
+	{"sh1.lead", "GET", "/api/v1/merchant/assignment-rules", "", 200, nil},
+	{"sh1.rep", "GET", "/api/v1/merchant/assignment-rules", "", 403, nil},
+	{"hz1.rep", "POST", "/api/v1/merchant/assignment-rules", `{}`, 403, nil},
+	{"hz.lead", "GET", "/api/v1/merchant/assignment-rules/0190a6b2-0000-7000-8000-000000000000", "", 404, code("merchant.assignment_rule_not_found")},
+	{"finance", "GET", "/api/v1/merchant/assignment-rules", "", 403, nil},
+	{"shop.owner", "DELETE", "/api/v1/merchant/assignment-rules/0190a6b2-0000-7000-8000-000000000000", "", 403, nil},
 }
 
 type authzRow struct {

@@ -2,21 +2,58 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
 
 	"github.com/tandemcrm/tandem/merchant"
+	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/identity"
 )
 
-// Leads and pools in a real browser (issue 12): the rep on a 390×844 phone in Chinese
-// claims from the pool, sees the days left, checks in from the browser's position,
-// logs a follow-up, meets the holding cap with its numbers, and gets a dedup hint
-// naming the holder; the team lead on a desktop in English sees the cap refuse an
-// assignment, raises it in the pool's rules and assigns from the board.
+// leadsCatalogue reads the leads pages' messages in one language, so the steps expect
+// what the page says in that language; tr fills a message's {{.Name}} fields.
+func leadsCatalogue(t *testing.T, lang string) func(key string, args ...any) string {
+	t.Helper()
+	b, err := os.ReadFile("../../merchant/console/leads/" + lang + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs map[string]string
+	if err := json.Unmarshal(b, &msgs); err != nil {
+		t.Fatal(err)
+	}
+	return func(key string, args ...any) string {
+		s, ok := msgs[key]
+		if !ok {
+			t.Fatalf("no message %s in %s", key, lang)
+		}
+		for i := 0; i+1 < len(args); i += 2 {
+			s = strings.ReplaceAll(s, "{{."+fmt.Sprint(args[i])+"}}", fmt.Sprint(args[i+1]))
+		}
+		return s
+	}
+}
+
+// Leads and pools in a real browser (issue 12), in Chinese and in English: the rep on a
+// 390×844 phone claims from the pool, sees the days left, checks in from the browser's
+// position, logs a follow-up, meets the holding cap with its numbers, gets a dedup hint
+// naming the holder, saves a view of their leads and exports them to Excel; the team
+// lead on a desktop sees the cap refuse an assignment, raises it in the pool's rules,
+// assigns from the board, finds the leads handed over by a disabled rep, writes an
+// assignment rule and imports a file routed by it, with its report.
 func TestPoolsInChromium(t *testing.T) {
+	for _, lang := range []string{"zh-CN", "en"} {
+		t.Run(lang, func(t *testing.T) { poolsInChromium(t, lang) })
+	}
+}
+
+func poolsInChromium(t *testing.T, lang string) {
+	tr := leadsCatalogue(t, lang)
 	ctx0 := context.Background()
 	a := testApp(t)
 	d, err := a.identity.SeedDemo(ctx0, demoPassword)
@@ -48,42 +85,84 @@ func TestPoolsInChromium(t *testing.T) {
 	if _, err := a.merchant.Claim(ctx0, hz, zwg.ID); err != nil {
 		t.Fatal(err)
 	}
+	// A rep of team 1 who leaves: disabled, their lead is handed over (the subscriber of
+	// identity's event, called as the worker would).
+	gone, err := a.identity.CreateUser(ctx0, as("admin"), identity.NewUser{Login: "sh1.gone", DisplayName: "离职销售 Gone", Kind: identity.KindStaff,
+		OrgUnitID: d.Units[identity.DemoSHTeam1], Password: "Gone-password-123", Roles: []string{identity.RoleSalesRep}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	goneP, err := a.identity.Principal(ctx0, gone.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, err := a.merchant.CreateLead(ctx0, goneP, merchant.NewLead{Name: "交接面馆 Handed Noodles", Category: "restaurant", Address: "福州路1号",
+		Lat: 31.2001, Lng: 121.4001, Phone: "13800138099", City: "上海"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.merchant.Claim(ctx0, goneP, left.ID); err != nil {
+		t.Fatal(err)
+	}
+	off := true
+	if _, err := a.identity.UpdateUser(ctx0, as("admin"), gone.ID, identity.UserPatch{Disabled: &off}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.merchant.HandOverOnStaffChange(ctx0, events.StaffChanged{UserID: gone.ID, Disabled: true}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := a.merchant.SetPoolRules(ctx0, identity.System(), uuid.MustParse(poolID), "上海一组 SH Team 1",
 		merchant.PoolRules{HoldingCap: 1, DailyQuota: 10, ReclaimFollowUpDays: 7, RemindDays: 2}); err != nil {
 		t.Fatal(err)
 	}
 	b := startBrowser(t, a, phoneWidth, phoneHeight)
-	claimFirst := `document.querySelector("#pool-list button.claim").click()`
-	tickPoolLead := `[...document.querySelectorAll("#col-lead label.board-card")].find(l => l.innerText.includes("in the pool")).querySelector("input").click();
-		document.querySelector("#assign-reason").value = "her street"`
+	claimFirst := `[...document.querySelectorAll("#pool-list li")].find(li => !li.innerText.includes("交接")).querySelector("button.claim").click()`
+	tickPoolLead := fmt.Sprintf(`[...document.querySelectorAll("#col-lead label.board-card")].find(l => l.innerText.includes(%q) && !l.innerText.includes("交接")).querySelector("input").click();
+		document.querySelector("#assign-reason").value = "her street"`, tr("leads.in_pool"))
 
-	// The rep, on a phone, in Chinese.
-	b.step("rep signs in on a phone", viewport(phoneWidth, phoneHeight), b.signIn("sh1.rep"))
+	// The rep, on a phone.
+	b.step("rep signs in on a phone", viewport(phoneWidth, phoneHeight), b.signIn("sh1.rep"), b.lang(lang))
 	b.step("the pool: masked phones, only their team's", b.open("/leads/pool"),
-		shows("#page-title", "公海"), shows("#pool-list", "138****8001"), until(`!document.body.innerText.includes("知味观")`),
-		until(`document.documentElement.scrollWidth <= 390`))
-	b.step("claim: the lead with days left", do(claimFirst), shows("#flash", "已领取"), shows("#days-left", "距掉保还有 7 天"))
+		shows("#page-title", tr("leads.pool_title")), shows("#pool-list", "138****8001"), until(`!document.body.innerText.includes("知味观")`), fitsPhone())
+	b.step("claim: the lead with days left", do(claimFirst), shows("#flash", tr("leads.claimed")), shows("#days-left", tr("leads.days_left_n", "N", 7)))
 	b.step("check in where the browser stands", do(`navigator.geolocation.getCurrentPosition = ok => ok({coords: {latitude: 31.2351, longitude: 121.4736}})`),
-		do(`document.querySelector("#checkin-locate").click()`), shows("#flash", "已签到"), shows("#timeline", "签到"))
+		do(`document.querySelector("#checkin-locate").click()`), shows("#flash", tr("leads.checked_in")), shows("#timeline", tr("leads.kind_check_in")))
 	b.step("log a follow-up", do(`document.querySelector("#followup-note").value = "老板下周回复"`), do(`document.querySelector("#followup-save").click()`),
-		shows("#flash", "跟进已保存"), shows("#timeline", "老板下周回复"))
-	b.step("the cap refuses, with its numbers, in Chinese", b.open("/leads/pool"), shows("#page-title", "公海"),
-		do(claimFirst), shows("#error", "你已持有 1 条未关闭线索，上限为 1 条"))
-	b.step("my leads", b.open("/leads"), shows("#leads-list", "距掉保还有 7 天"))
+		shows("#flash", tr("leads.followed_up")), shows("#timeline", "老板下周回复"))
+	b.step("the cap refuses, with its numbers", b.open("/leads/pool"), shows("#page-title", tr("leads.pool_title")),
+		do(claimFirst), shows("#error", tr("refusal.merchant.holding_cap", "Held", 1, "Cap", 1)))
+	b.step("my leads, sorted by name: save the view", b.open("/leads?sort=name"), shows("#leads-list", tr("leads.days_left_n", "N", 7)), fitsPhone(),
+		submit("#save-view", map[string]string{"view_name": "按店名 by name"}), shows("#flash", tr("leads.view_saved")),
+		shows("#saved-views", "按店名 by name"), until(`document.querySelector("#saved-views a[aria-current]").innerText.includes("按店名")`))
+	b.step("export my leads to Excel", do(`fetch(document.querySelector("#leads-xlsx").href).then(r => document.body.dataset.xlsx = r.status + " " + r.headers.get("content-type"))`),
+		until(`document.body.dataset.xlsx === "200 `+merchant.XLSXContentType+`"`))
 	b.step("a new lead: the dedup hint names the holder", b.open("/leads/new"),
 		do(`const i = document.querySelector("#lead-phone"); i.value = "+86 139 0057 1000"; i.dispatchEvent(new Event("input", {bubbles: true}))`),
-		shows("#dup-hints", "杭州一组 HZ Team 1的周销售"))
+		shows("#dup-hints", "杭州一组 HZ Team 1"), shows("#dup-hints", "周销售"))
 	b.step("rep signs out", b.signOut())
 
-	// The team lead, on a desktop, in English.
-	b.step("team lead signs in on a desktop", viewport(desktopWidth, desktopHeight), b.signIn("sh1.lead"),
-		b.open("/lang/en?back=/leads/board"), shows("#page-title", "Team leads by stage"))
-	b.step("the cap refuses the assignment, in English", shows("#col-lead", "in the pool"),
-		do(tickPoolLead),
-		do(`document.querySelector("#assign").click()`), shows("#error", "you hold 1 open leads, the cap is 1"))
-	b.step("raise the cap in the pool's rules", b.open("/leads/pools/"+poolID), shows("#page-title", "Pool rules"),
-		do(`document.querySelector("#rule-cap").value = "5"`), do(`document.querySelector("#rules-save").click()`), shows("#flash", "Rules saved"))
-	b.step("assign from the board", b.open("/leads/board"), shows("#col-lead", "in the pool"),
-		do(tickPoolLead),
-		do(`document.querySelector("#assign").click()`), shows("#flash", "Leads assigned"), shows("#col-lead", "张销售"))
+	// The team lead, on a desktop.
+	b.step("team lead signs in on a desktop", viewport(desktopWidth, desktopHeight), b.signIn("sh1.lead"), b.lang(lang),
+		b.open("/leads/board"), shows("#page-title", tr("leads.board_title")))
+	b.step("the leads a disabled rep left are listed", shows("#handed-over", tr("leads.handed_over_title")), shows("#handed-over", "交接面馆"))
+	b.step("the cap refuses the assignment", shows("#col-lead", tr("leads.in_pool")), do(tickPoolLead),
+		do(`document.querySelector("#assign").click()`), shows("#error", tr("refusal.merchant.holding_cap", "Held", 1, "Cap", 1)))
+	b.step("raise the cap in the pool's rules", b.open("/leads/pools/"+poolID), shows("#page-title", tr("leads.rules_title")),
+		do(`document.querySelector("#rule-cap").value = "5"`), do(`document.querySelector("#rules-save").click()`), shows("#flash", tr("leads.rules_saved")))
+	b.step("assign from the board", b.open("/leads/board"), shows("#col-lead", tr("leads.in_pool")), do(tickPoolLead),
+		do(`document.querySelector("#assign").click()`), shows("#flash", tr("leads.assigned")), shows("#col-lead", "张销售"))
+	b.step("an assignment rule: 黄河路 to the team, by load", b.nav("#nav-rules", tr("leads.rules_page_title")),
+		shows("#rules-table", tr("leads.rules_none")),
+		do(`document.querySelector("#rule-method").value = "load"`),
+		submit("#rule-form", map[string]string{"name": "黄河路 Huanghe Rd", "districts": "黄河路", "capacity": "5", "position": "1"}),
+		shows("#flash", tr("leads.rule_saved")), shows("#rules-table", "黄河路 Huanghe Rd"), shows("#rules-table", tr("leads.method_load")))
+	b.step("import a file routed by the rules", b.nav("#nav-imports", tr("leads.imports_title")),
+		do(`const dt = new DataTransfer();
+			dt.items.add(new File(["店名,电话,品类,城市,地址\n黄河路一号店,13800139001,餐饮,上海,黄河路1号\n黄河路二号店,13800139002,餐饮,上海,黄河路2号\n重复店,13800138001,餐饮,上海,黄河路3号\n"], "shops.csv", {type: "text/csv"}));
+			document.querySelector("#import-file").files = dt.files;
+			document.querySelector("#import-by-rules").checked = true;
+			document.querySelector("#import-form").requestSubmit()`),
+		shows("#flash", tr("leads.import_started")), until(`document.querySelector("#import-state").dataset.state === "done"`),
+		shows("#import-status", tr("leads.import_assigned_n", "N", 2)), shows("#import-problems", "phone"), shows("#import-problems", "4"))
+	b.step("the imports page lists it", b.open("/leads/imports"), shows("#imports-table", "shops.csv"), shows("#imports-table", tr("leads.import_state_done")))
 }

@@ -35,9 +35,23 @@ func benchPoolsCmd() *cobra.Command {
 		Short: "B-CRM pools: dedup p99 with N leads, import rows/s, concurrent claimers with the rules checked",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withBenchEnv(cmd, func(ctx context.Context, db *pgxpool.Pool, r asynq.RedisClientOpt) error {
-				return benchPools(ctx, cmd.OutOrStdout(), db, r, leads, checks, importRows, claimers, time.Duration(seconds*float64(time.Second)))
-			})
+			// Its own database: other benches may use tandem_bench at the same time.
+			ctx := cmd.Context()
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			db, err := freshBenchDB(ctx, cfg.DatabaseURL, "tandem_bench_pools")
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			ropt, err := redis.ParseURL(cfg.RedisURL)
+			if err != nil {
+				return err
+			}
+			r := asynq.RedisClientOpt{Addr: ropt.Addr, Password: ropt.Password, DB: ropt.DB}
+			return benchPools(ctx, cmd.OutOrStdout(), db, r, leads, checks, importRows, claimers, time.Duration(seconds*float64(time.Second)))
 		},
 	}
 	cmd.Flags().IntVar(&leads, "leads", 1_000_000, "leads in the database")
@@ -56,7 +70,7 @@ func benchPools(ctx context.Context, w io.Writer, db *pgxpool.Pool, r asynq.Redi
 	if err != nil {
 		return err
 	}
-	svc := merchant.New(domain.Deps{DB: db}, merchant.Ports{People: merchant.IdentityStaff{Users: ids}}, merchant.Config{})
+	svc := merchant.New(domain.Deps{DB: db}, merchant.Ports{Staff: merchant.IdentityStaff{Users: ids}}, merchant.Config{})
 	lead, err := ids.Principal(ctx, demo.Users["sh1.lead"])
 	if err != nil {
 		return err
@@ -76,7 +90,7 @@ func benchPools(ctx context.Context, w io.Writer, db *pgxpool.Pool, r asynq.Redi
 	if _, err := db.Exec(ctx, `
 INSERT INTO merchant.leads (id, name, category, address, lat, lng, phone_raw, phone, city, org_unit_id, stage, created_by, created_at, updated_at, pool_id)
 SELECT gen_random_uuid(), 'Bench shop ' || i || ' ' || md5(i::text), 'restaurant', 'Road ' || i, 31.0 + random() * 0.5, 121.2 + random() * 0.5,
-       '13' || lpad(i::text, 9, '0'), '13' || lpad(i::text, 9, '0'), '上海', $1, 'lead', $2, now(), now(), $3
+       '13' || lpad(i::text, 9, '0'), '+8613' || lpad(i::text, 9, '0'), '上海', $1, 'lead', $2, now(), now(), $3
 FROM generate_series(1, $4) i`, lead.User.OrgUnitID.UUID, lead.User.ID, poolID, leads); err != nil {
 		return fmt.Errorf("seed leads: %w", err)
 	}
@@ -102,12 +116,22 @@ FROM generate_series(1, $4) i`, lead.User.OrgUnitID.UUID, lead.User.ID, poolID, 
 	fmt.Fprintf(w, "| pools: dedup check (phone + licence + similar name within 200 m) with %d leads, %d checks | p50 %s | p99 %s |\n",
 		leads, checks, pctl(lat, 0.50), pctl(lat, 0.99))
 
-	// Import: a CSV of new shops, deduplicated against the database.
+	// Import: a CSV of new shops (1 in 100 a phone of the database), uploaded, queued
+	// and run by the worker's task: the figure is upload to report.
 	var csv strings.Builder
-	csv.WriteString("name,phone,category,city,lat,lng\n")
+	csv.WriteString("name,phone,category,city,address,lat,lng\n")
 	for i := range importRows {
-		fmt.Fprintf(&csv, "Imported %d,137%08d,cafe,上海,%.6f,%.6f\n", i, i, 31.0+rng.Float64()*0.5, 121.2+rng.Float64()*0.5)
+		phone := fmt.Sprintf("137%08d", i)
+		if i%100 == 0 {
+			phone = fmt.Sprintf("13%09d", rng.IntN(leads)+1)
+		}
+		fmt.Fprintf(&csv, "Imported %d,%s,cafe,上海,Road %d,%.6f,%.6f\n", i, phone, i, 31.0+rng.Float64()*0.5, 121.2+rng.Float64()*0.5)
 	}
+	file := csv.String()
+	csv.Reset()
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
 	var peak atomic.Uint64
 	done := make(chan struct{})
 	go func() {
@@ -120,19 +144,29 @@ FROM generate_series(1, $4) i`, lead.User.OrgUnitID.UUID, lead.User.ID, poolID, 
 			select {
 			case <-done:
 				return
-			case <-time.After(100 * time.Millisecond):
+			case <-time.After(20 * time.Millisecond):
 			}
 		}
 	}()
 	t0 := time.Now()
-	rep, err := svc.ImportLeads(ctx, lead, poolID, "bench.csv", strings.NewReader(csv.String()))
+	rep, err := svc.ImportLeads(ctx, lead, merchant.ImportInput{PoolID: poolID, FileName: "bench.csv"}, strings.NewReader(file))
+	if err == nil {
+		_, err = svc.RunImports(ctx)
+	}
+	if err == nil {
+		rep, err = svc.GetImport(ctx, lead, rep.ID)
+	}
 	close(done)
 	if err != nil {
 		return err
 	}
+	if rep.State != merchant.ImportDone {
+		return fmt.Errorf("import %s: %s", rep.State, rep.Error)
+	}
 	el := time.Since(t0)
-	fmt.Fprintf(w, "| pools: import of %d rows with dedup against %d leads | %.0f rows/s (%d imported in %s) | peak heap %d MiB |\n",
-		importRows, leads, float64(importRows)/el.Seconds(), rep.Imported, el.Round(time.Millisecond), peak.Load()>>20)
+	fmt.Fprintf(w, "| pools: import of %d rows (%d KiB CSV) with dedup against %d leads | %.0f rows/s (%d imported, %d refused, in %s) | peak heap %d MiB (%d MiB before) |\n",
+		importRows, len(file)>>10, leads, float64(importRows)/el.Seconds(), rep.Imported, len(rep.Problems), el.Round(time.Millisecond),
+		peak.Load()>>20, base.HeapInuse>>20)
 
 	return benchClaimers(ctx, w, db, ids, svc, demo, poolID, claimers, span)
 }

@@ -31,6 +31,7 @@ SELECT coalesce((SELECT m.role FROM merchant.pool_members m WHERE m.pool_id = sq
 UPDATE merchant.pools SET name = sqlc.arg(name), holding_cap = sqlc.arg(holding_cap), daily_quota = sqlc.arg(daily_quota),
     cooldown_days = sqlc.arg(cooldown_days), protect_hours = sqlc.arg(protect_hours),
     reclaim_followup_days = sqlc.arg(reclaim_followup_days), reclaim_unsigned_days = sqlc.arg(reclaim_unsigned_days),
+    reclaim_contract_ended_days = sqlc.arg(reclaim_contract_ended_days),
     remind_days = sqlc.arg(remind_days), updated_at = sqlc.arg(at)
 WHERE id = sqlc.arg(id)
 RETURNING *;
@@ -63,7 +64,7 @@ WHERE lead_id = sqlc.arg(lead_id) AND from_owner = sqlc.arg(rep_id) AND at >= sq
 -- name: TakeFromPool :one
 -- A claim or an assignment out of the pool; no row when someone took it first.
 UPDATE merchant.leads SET owner_id = sqlc.arg(owner_id), org_unit_id = sqlc.narg(org_unit_id), claimed_at = sqlc.arg(at)::timestamptz,
-    protected_until = NULL, updated_at = sqlc.arg(at)
+    protected_until = NULL, handed_over_from = NULL, updated_at = sqlc.arg(at)
 WHERE id = sqlc.arg(id) AND owner_id IS NULL
 RETURNING *;
 
@@ -93,12 +94,12 @@ INSERT INTO merchant.reclaim_reminders (lead_id, owner_id, due_on, sent_at) VALU
 ON CONFLICT DO NOTHING;
 
 -- name: ListUnderReclaim :many
--- Held leads of pools with a reclaim rule, a page at a time; Go decides which are due
--- (the same reckoning as "days left"). Locked leads and leads in approval are exempt.
-SELECT l.id, l.owner_id, l.stage, l.claimed_at, l.last_follow_up_at, p.reclaim_followup_days, p.reclaim_unsigned_days, p.remind_days
-FROM merchant.leads l JOIN merchant.pools p ON p.id = l.pool_id
-WHERE l.owner_id IS NOT NULL AND l.claimed_at IS NOT NULL AND NOT l.locked AND l.stage NOT IN ('onboarding', 'live', 'lost')
-  AND (p.reclaim_followup_days > 0 OR p.reclaim_unsigned_days > 0)
+-- Held leads of pools with a reclaim rule (their own or a level's), a page at a time;
+-- Go decides which are due (the same reckoning as "days left").
+SELECT l.id FROM merchant.leads l JOIN merchant.pools p ON p.id = l.pool_id
+WHERE l.owner_id IS NOT NULL AND l.claimed_at IS NOT NULL AND NOT l.locked AND l.stage <> 'lost'
+  AND (p.reclaim_followup_days > 0 OR p.reclaim_unsigned_days > 0 OR p.reclaim_contract_ended_days > 0
+       OR EXISTS (SELECT 1 FROM merchant.pool_level_rules r WHERE r.pool_id = p.id))
   AND (sqlc.narg(after_id)::uuid IS NULL OR l.id > sqlc.narg(after_id)::uuid)
 ORDER BY l.id
 LIMIT sqlc.arg(max_rows);
@@ -108,3 +109,21 @@ SELECT * FROM merchant.reclaim_reminders WHERE owner_id = $1 ORDER BY due_on, le
 
 -- name: GetPoolByUnit :one
 SELECT * FROM merchant.pools WHERE org_unit_id IS NOT DISTINCT FROM sqlc.narg(org_unit_id)::uuid;
+
+-- name: ListPoolLevelRules :many
+SELECT * FROM merchant.pool_level_rules WHERE pool_id = ANY(sqlc.arg(pool_ids)::uuid[]) ORDER BY pool_id, level;
+
+-- name: DeletePoolLevelRules :exec
+DELETE FROM merchant.pool_level_rules WHERE pool_id = $1;
+
+-- name: InsertPoolLevelRule :exec
+INSERT INTO merchant.pool_level_rules (pool_id, level, reclaim_followup_days, reclaim_unsigned_days, reclaim_contract_ended_days)
+VALUES ($1, $2, $3, $4, $5);
+
+-- name: MarkHandedOver :exec
+UPDATE merchant.leads SET handed_over_from = $2 WHERE id = $1;
+
+-- name: ListHeldInUnit :many
+-- A rep's open leads of one unit (the team they left).
+SELECT * FROM merchant.leads WHERE owner_id = $1 AND org_unit_id IS NOT DISTINCT FROM sqlc.narg(unit_id)::uuid
+  AND stage NOT IN ('live', 'lost') ORDER BY id;

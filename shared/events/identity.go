@@ -30,3 +30,18 @@ type ConsumerIdentifierShared struct {
 	Identifiers      []ConsumerIdentifier `json:"identifiers"`
 	OtherIdentifiers []ConsumerIdentifier `json:"other_identifiers"`
 }
+
+// The identity platform's topics about staff.
+const (
+	// TopicStaffChanged: a staff user was disabled, or moved to another org unit. The
+	// B-CRM hands the user's leads over. Key: the user id.
+	TopicStaffChanged Topic = "identity.staff_changed"
+)
+
+// StaffChanged is the payload of TopicStaffChanged.
+type StaffChanged struct {
+	UserID   uuid.UUID     `json:"user_id"`
+	Disabled bool          `json:"disabled"`         // disabled by this change
+	FromUnit uuid.NullUUID `json:"from_org_unit_id"` // the unit before the change
+	ToUnit   uuid.NullUUID `json:"to_org_unit_id"`   // and after
+}

@@ -11,7 +11,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tandemcrm/tandem/shared/errs"
+	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/identity/internal/identitydb"
+	"github.com/tandemcrm/tandem/shared/outbox"
 	"github.com/tandemcrm/tandem/shared/pg"
 	"github.com/tandemcrm/tandem/shared/phone"
 )
@@ -283,6 +285,13 @@ func (s *Service) UpdateUser(ctx context.Context, p *Principal, id uuid.UUID, pa
 		}
 		if err := q.UpdateUserProfile(ctx, next); err != nil {
 			return err
+		}
+		// Other domains act on a user leaving their work (the B-CRM hands their leads over).
+		if disabled, moved := next.DisabledAt != nil && row.DisabledAt == nil, next.OrgUnitID != row.OrgUnitID; disabled || moved {
+			if _, err := outbox.Publish(ctx, tx, events.TopicStaffChanged, id.String(), events.StaffChanged{UserID: id,
+				Disabled: disabled, FromUnit: row.OrgUnitID, ToUnit: next.OrgUnitID}); err != nil {
+				return err
+			}
 		}
 		after, err := getUser(ctx, q, id)
 		if err != nil {

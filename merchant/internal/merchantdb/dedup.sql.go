@@ -13,7 +13,7 @@ import (
 )
 
 const getLeadByLicence = `-- name: GetLeadByLicence :one
-SELECT id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no FROM merchant.leads WHERE licence_no = $1
+SELECT id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no, level, handed_over_from FROM merchant.leads WHERE licence_no = $1
 `
 
 func (q *Queries) GetLeadByLicence(ctx context.Context, licenceNo *string) (MerchantLead, error) {
@@ -41,6 +41,8 @@ func (q *Queries) GetLeadByLicence(ctx context.Context, licenceNo *string) (Merc
 		&i.ClaimedAt,
 		&i.LastFollowUpAt,
 		&i.LicenceNo,
+		&i.Level,
+		&i.HandedOverFrom,
 	)
 	return i, err
 }

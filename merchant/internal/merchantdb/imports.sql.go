@@ -12,8 +12,19 @@ import (
 	"github.com/google/uuid"
 )
 
+const deleteImportFile = `-- name: DeleteImportFile :exec
+DELETE FROM merchant.import_files WHERE import_id = $1
+`
+
+func (q *Queries) DeleteImportFile(ctx context.Context, importID uuid.UUID) error {
+	_, err := q.db.Exec(ctx, deleteImportFile, importID)
+	return err
+}
+
 const finishImport = `-- name: FinishImport :exec
-UPDATE merchant.imports SET state = $2, total_rows = $3, done_rows = $3, imported = $4, problems = $5, updated_at = $6 WHERE id = $1
+UPDATE merchant.imports SET state = $2, total_rows = $3, done_rows = $3, imported = $4, assigned = $5, problems = $6,
+    error = $7, updated_at = $8
+WHERE id = $1
 `
 
 type FinishImportParams struct {
@@ -21,7 +32,9 @@ type FinishImportParams struct {
 	State     string
 	TotalRows int32
 	Imported  int32
+	Assigned  int32
 	Problems  []byte
+	Error     string
 	UpdatedAt time.Time
 }
 
@@ -31,14 +44,16 @@ func (q *Queries) FinishImport(ctx context.Context, arg FinishImportParams) erro
 		arg.State,
 		arg.TotalRows,
 		arg.Imported,
+		arg.Assigned,
 		arg.Problems,
+		arg.Error,
 		arg.UpdatedAt,
 	)
 	return err
 }
 
 const getImport = `-- name: GetImport :one
-SELECT id, pool_id, sha256, file_name, state, total_rows, done_rows, imported, problems, by_user, created_at, updated_at FROM merchant.imports WHERE id = $1
+SELECT id, pool_id, sha256, file_name, state, total_rows, done_rows, imported, problems, by_user, created_at, updated_at, by_rules, assigned, error FROM merchant.imports WHERE id = $1
 `
 
 func (q *Queries) GetImport(ctx context.Context, id uuid.UUID) (MerchantImport, error) {
@@ -57,12 +72,15 @@ func (q *Queries) GetImport(ctx context.Context, id uuid.UUID) (MerchantImport, 
 		&i.ByUser,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ByRules,
+		&i.Assigned,
+		&i.Error,
 	)
 	return i, err
 }
 
 const getImportByFile = `-- name: GetImportByFile :one
-SELECT id, pool_id, sha256, file_name, state, total_rows, done_rows, imported, problems, by_user, created_at, updated_at FROM merchant.imports WHERE pool_id = $1 AND sha256 = $2
+SELECT id, pool_id, sha256, file_name, state, total_rows, done_rows, imported, problems, by_user, created_at, updated_at, by_rules, assigned, error FROM merchant.imports WHERE pool_id = $1 AND sha256 = $2
 `
 
 type GetImportByFileParams struct {
@@ -86,38 +104,47 @@ func (q *Queries) GetImportByFile(ctx context.Context, arg GetImportByFileParams
 		&i.ByUser,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ByRules,
+		&i.Assigned,
+		&i.Error,
 	)
 	return i, err
 }
 
+const getImportFile = `-- name: GetImportFile :one
+SELECT data FROM merchant.import_files WHERE import_id = $1
+`
+
+func (q *Queries) GetImportFile(ctx context.Context, importID uuid.UUID) ([]byte, error) {
+	row := q.db.QueryRow(ctx, getImportFile, importID)
+	var data []byte
+	err := row.Scan(&data)
+	return data, err
+}
+
 const importProgress = `-- name: ImportProgress :exec
-UPDATE merchant.imports SET total_rows = $2, done_rows = $3, imported = $4, updated_at = $5 WHERE id = $1
+UPDATE merchant.imports SET done_rows = $2, updated_at = $3 WHERE id = $1 AND state = 'running'
 `
 
 type ImportProgressParams struct {
 	ID        uuid.UUID
-	TotalRows int32
 	DoneRows  int32
-	Imported  int32
 	UpdatedAt time.Time
 }
 
 func (q *Queries) ImportProgress(ctx context.Context, arg ImportProgressParams) error {
-	_, err := q.db.Exec(ctx, importProgress,
-		arg.ID,
-		arg.TotalRows,
-		arg.DoneRows,
-		arg.Imported,
-		arg.UpdatedAt,
-	)
+	_, err := q.db.Exec(ctx, importProgress, arg.ID, arg.DoneRows, arg.UpdatedAt)
 	return err
 }
 
 const insertImport = `-- name: InsertImport :one
-INSERT INTO merchant.imports (id, pool_id, sha256, file_name, state, by_user, created_at, updated_at)
-VALUES ($1, $2, $3, $4, 'running', $5, $6, $6)
-ON CONFLICT ON CONSTRAINT imports_file_key DO NOTHING
-RETURNING id, pool_id, sha256, file_name, state, total_rows, done_rows, imported, problems, by_user, created_at, updated_at
+INSERT INTO merchant.imports (id, pool_id, sha256, file_name, state, by_user, by_rules, created_at, updated_at)
+VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $7)
+ON CONFLICT ON CONSTRAINT imports_file_key DO UPDATE SET state = 'queued', file_name = EXCLUDED.file_name,
+    by_user = EXCLUDED.by_user, by_rules = EXCLUDED.by_rules, error = '', problems = '[]', total_rows = 0, done_rows = 0,
+    imported = 0, assigned = 0, updated_at = EXCLUDED.updated_at
+WHERE merchant.imports.state = 'failed'
+RETURNING id, pool_id, sha256, file_name, state, total_rows, done_rows, imported, problems, by_user, created_at, updated_at, by_rules, assigned, error
 `
 
 type InsertImportParams struct {
@@ -126,9 +153,12 @@ type InsertImportParams struct {
 	Sha256    string
 	FileName  string
 	ByUser    uuid.UUID
+	ByRules   bool
 	CreatedAt time.Time
 }
 
+// A new import, queued with its file; the same file into the same pool again answers
+// no row (the first import stands), unless that one failed: then it is queued again.
 func (q *Queries) InsertImport(ctx context.Context, arg InsertImportParams) (MerchantImport, error) {
 	row := q.db.QueryRow(ctx, insertImport,
 		arg.ID,
@@ -136,6 +166,7 @@ func (q *Queries) InsertImport(ctx context.Context, arg InsertImportParams) (Mer
 		arg.Sha256,
 		arg.FileName,
 		arg.ByUser,
+		arg.ByRules,
 		arg.CreatedAt,
 	)
 	var i MerchantImport
@@ -152,6 +183,111 @@ func (q *Queries) InsertImport(ctx context.Context, arg InsertImportParams) (Mer
 		&i.ByUser,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ByRules,
+		&i.Assigned,
+		&i.Error,
+	)
+	return i, err
+}
+
+const listImports = `-- name: ListImports :many
+SELECT id, pool_id, sha256, file_name, state, total_rows, done_rows, imported, problems, by_user, created_at, updated_at, by_rules, assigned, error FROM merchant.imports WHERE pool_id = ANY($1::uuid[])
+ORDER BY created_at DESC, id DESC LIMIT $2
+`
+
+type ListImportsParams struct {
+	PoolIds []uuid.UUID
+	MaxRows int32
+}
+
+// Imports into the given pools, newest first.
+func (q *Queries) ListImports(ctx context.Context, arg ListImportsParams) ([]MerchantImport, error) {
+	rows, err := q.db.Query(ctx, listImports, arg.PoolIds, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MerchantImport{}
+	for rows.Next() {
+		var i MerchantImport
+		if err := rows.Scan(
+			&i.ID,
+			&i.PoolID,
+			&i.Sha256,
+			&i.FileName,
+			&i.State,
+			&i.TotalRows,
+			&i.DoneRows,
+			&i.Imported,
+			&i.Problems,
+			&i.ByUser,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.ByRules,
+			&i.Assigned,
+			&i.Error,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const putImportFile = `-- name: PutImportFile :exec
+INSERT INTO merchant.import_files (import_id, data) VALUES ($1, $2)
+ON CONFLICT (import_id) DO UPDATE SET data = EXCLUDED.data
+`
+
+type PutImportFileParams struct {
+	ImportID uuid.UUID
+	Data     []byte
+}
+
+func (q *Queries) PutImportFile(ctx context.Context, arg PutImportFileParams) error {
+	_, err := q.db.Exec(ctx, putImportFile, arg.ImportID, arg.Data)
+	return err
+}
+
+const startImport = `-- name: StartImport :one
+UPDATE merchant.imports SET state = 'running', updated_at = $1
+WHERE id = (SELECT i.id FROM merchant.imports i
+    WHERE ($2::uuid IS NULL OR i.id = $2::uuid)
+      AND (i.state = 'queued' OR (i.state = 'running' AND i.updated_at < $3::timestamptz))
+    ORDER BY i.created_at, i.id LIMIT 1 FOR UPDATE SKIP LOCKED)
+RETURNING id, pool_id, sha256, file_name, state, total_rows, done_rows, imported, problems, by_user, created_at, updated_at, by_rules, assigned, error
+`
+
+type StartImportParams struct {
+	At          time.Time
+	ID          uuid.NullUUID
+	StaleBefore time.Time
+}
+
+// Takes an import to run: the one named, or (id NULL) the oldest queued, or a running
+// one whose runner went quiet (stale_before); no row when there is none.
+func (q *Queries) StartImport(ctx context.Context, arg StartImportParams) (MerchantImport, error) {
+	row := q.db.QueryRow(ctx, startImport, arg.At, arg.ID, arg.StaleBefore)
+	var i MerchantImport
+	err := row.Scan(
+		&i.ID,
+		&i.PoolID,
+		&i.Sha256,
+		&i.FileName,
+		&i.State,
+		&i.TotalRows,
+		&i.DoneRows,
+		&i.Imported,
+		&i.Problems,
+		&i.ByUser,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.ByRules,
+		&i.Assigned,
+		&i.Error,
 	)
 	return i, err
 }

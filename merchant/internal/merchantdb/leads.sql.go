@@ -23,8 +23,77 @@ func (q *Queries) CountAcceptedVisits(ctx context.Context, leadID uuid.UUID) (in
 	return count, err
 }
 
+const deleteSavedView = `-- name: DeleteSavedView :execrows
+DELETE FROM merchant.saved_views WHERE id = $1 AND user_id = $2
+`
+
+type DeleteSavedViewParams struct {
+	ID     uuid.UUID
+	UserID uuid.UUID
+}
+
+func (q *Queries) DeleteSavedView(ctx context.Context, arg DeleteSavedViewParams) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteSavedView, arg.ID, arg.UserID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const getSavedView = `-- name: GetSavedView :one
+SELECT id, user_id, name, filters, created_at FROM merchant.saved_views WHERE id = $1 AND user_id = $2
+`
+
+type GetSavedViewParams struct {
+	ID     uuid.UUID
+	UserID uuid.UUID
+}
+
+func (q *Queries) GetSavedView(ctx context.Context, arg GetSavedViewParams) (MerchantSavedView, error) {
+	row := q.db.QueryRow(ctx, getSavedView, arg.ID, arg.UserID)
+	var i MerchantSavedView
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.Name,
+		&i.Filters,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const listSavedViews = `-- name: ListSavedViews :many
+SELECT id, user_id, name, filters, created_at FROM merchant.saved_views WHERE user_id = $1 ORDER BY name
+`
+
+func (q *Queries) ListSavedViews(ctx context.Context, userID uuid.UUID) ([]MerchantSavedView, error) {
+	rows, err := q.db.Query(ctx, listSavedViews, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MerchantSavedView{}
+	for rows.Next() {
+		var i MerchantSavedView
+		if err := rows.Scan(
+			&i.ID,
+			&i.UserID,
+			&i.Name,
+			&i.Filters,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listVisibleLeads = `-- name: ListVisibleLeads :many
-SELECT id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no FROM merchant.leads
+SELECT id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no, level, handed_over_from FROM merchant.leads
 WHERE ((owner_id IS NOT NULL AND ($1::bool
         OR owner_id = ANY($2::uuid[])
         OR org_unit_id = ANY($3::uuid[])))
@@ -33,15 +102,32 @@ WHERE ((owner_id IS NOT NULL AND ($1::bool
         OR org_unit_id = ANY($3::uuid[]))))
   AND (NOT $5::bool OR owner_id IS NULL)
   AND (NOT $6::bool OR owner_id IS NOT NULL)
-  AND ($7::uuid IS NULL OR pool_id = $7::uuid)
-  AND ($8::uuid IS NULL OR owner_id = $8::uuid)
-  AND ($9::text IS NULL OR stage = $9::text)
-  AND ($10::text IS NULL OR name ILIKE '%' || $10::text || '%'
-        OR address ILIKE '%' || $10::text || '%'
-        OR ($11::text IS NOT NULL AND phone LIKE '%' || $11::text || '%'))
-  AND ($12::uuid IS NULL OR id > $12::uuid)
-ORDER BY id
-LIMIT $13
+  AND (NOT $7::bool OR handed_over_from IS NOT NULL)
+  AND ($8::uuid IS NULL OR pool_id = $8::uuid)
+  AND ($9::uuid IS NULL OR owner_id = $9::uuid)
+  AND ($10::text IS NULL OR stage = $10::text)
+  AND ($11::text IS NULL OR level = $11::text)
+  AND ($12::text IS NULL OR name ILIKE '%' || $12::text || '%'
+        OR address ILIKE '%' || $12::text || '%'
+        OR ($13::text IS NOT NULL AND phone LIKE '%' || $13::text || '%'))
+  AND ($14::uuid IS NULL OR CASE $15::text
+        WHEN 'name' THEN (name, id) > (SELECT a.name, a.id FROM merchant.leads a WHERE a.id = $14::uuid)
+        WHEN '-name' THEN (name, id) < (SELECT a.name, a.id FROM merchant.leads a WHERE a.id = $14::uuid)
+        WHEN 'created' THEN (created_at, id) > (SELECT a.created_at, a.id FROM merchant.leads a WHERE a.id = $14::uuid)
+        WHEN '-created' THEN (created_at, id) < (SELECT a.created_at, a.id FROM merchant.leads a WHERE a.id = $14::uuid)
+        WHEN 'updated' THEN (updated_at, id) > (SELECT a.updated_at, a.id FROM merchant.leads a WHERE a.id = $14::uuid)
+        WHEN '-updated' THEN (updated_at, id) < (SELECT a.updated_at, a.id FROM merchant.leads a WHERE a.id = $14::uuid)
+        ELSE id > $14::uuid END)
+ORDER BY
+  CASE WHEN $15::text = 'name' THEN name END,
+  CASE WHEN $15::text = '-name' THEN name END DESC,
+  CASE WHEN $15::text = 'created' THEN created_at END,
+  CASE WHEN $15::text = '-created' THEN created_at END DESC,
+  CASE WHEN $15::text = 'updated' THEN updated_at END,
+  CASE WHEN $15::text = '-updated' THEN updated_at END DESC,
+  CASE WHEN left($15::text, 1) = '-' THEN id END DESC,
+  id
+LIMIT $16
 `
 
 type ListVisibleLeadsParams struct {
@@ -51,17 +137,22 @@ type ListVisibleLeadsParams struct {
 	MemberPoolIds   []uuid.UUID
 	PoolOnly        bool
 	HeldOnly        bool
+	HandedOver      bool
 	PoolID          uuid.NullUUID
 	OwnerID         uuid.NullUUID
 	Stage           *string
+	Level           *string
 	Q               *string
 	Phone           *string
 	AfterID         uuid.NullUUID
+	Sort            string
 	MaxRows         int32
 }
 
 // Held leads in scope; pool leads of the caller's pools, or of units in scope.
-// q searches the name and address (pg_trgm) and the normalised phone.
+// q searches the name and address (pg_trgm) and the normalised phone. sort is one of
+// name, created, updated (a leading '-' descending) or ” (by id); the cursor is the
+// last id of the page before, its sort key looked up.
 func (q *Queries) ListVisibleLeads(ctx context.Context, arg ListVisibleLeadsParams) ([]MerchantLead, error) {
 	rows, err := q.db.Query(ctx, listVisibleLeads,
 		arg.ScopeAll,
@@ -70,12 +161,15 @@ func (q *Queries) ListVisibleLeads(ctx context.Context, arg ListVisibleLeadsPara
 		arg.MemberPoolIds,
 		arg.PoolOnly,
 		arg.HeldOnly,
+		arg.HandedOver,
 		arg.PoolID,
 		arg.OwnerID,
 		arg.Stage,
+		arg.Level,
 		arg.Q,
 		arg.Phone,
 		arg.AfterID,
+		arg.Sort,
 		arg.MaxRows,
 	)
 	if err != nil {
@@ -107,6 +201,8 @@ func (q *Queries) ListVisibleLeads(ctx context.Context, arg ListVisibleLeadsPara
 			&i.ClaimedAt,
 			&i.LastFollowUpAt,
 			&i.LicenceNo,
+			&i.Level,
+			&i.HandedOverFrom,
 		); err != nil {
 			return nil, err
 		}
@@ -155,9 +251,9 @@ func (q *Queries) MemberPoolIDs(ctx context.Context, arg MemberPoolIDsParams) ([
 const updateLeadDetails = `-- name: UpdateLeadDetails :one
 UPDATE merchant.leads SET name = $1, category = $2, address = $3,
     lat = $4, lng = $5, phone_raw = $6, phone = $7, city = $8,
-    licence_no = $9, updated_at = $10
-WHERE id = $11
-RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no
+    licence_no = $9, level = $10, updated_at = $11
+WHERE id = $12
+RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no, level, handed_over_from
 `
 
 type UpdateLeadDetailsParams struct {
@@ -170,6 +266,7 @@ type UpdateLeadDetailsParams struct {
 	Phone     string
 	City      string
 	LicenceNo *string
+	Level     string
 	At        time.Time
 	ID        uuid.UUID
 }
@@ -185,6 +282,7 @@ func (q *Queries) UpdateLeadDetails(ctx context.Context, arg UpdateLeadDetailsPa
 		arg.Phone,
 		arg.City,
 		arg.LicenceNo,
+		arg.Level,
 		arg.At,
 		arg.ID,
 	)
@@ -211,6 +309,41 @@ func (q *Queries) UpdateLeadDetails(ctx context.Context, arg UpdateLeadDetailsPa
 		&i.ClaimedAt,
 		&i.LastFollowUpAt,
 		&i.LicenceNo,
+		&i.Level,
+		&i.HandedOverFrom,
+	)
+	return i, err
+}
+
+const upsertSavedView = `-- name: UpsertSavedView :one
+INSERT INTO merchant.saved_views (id, user_id, name, filters, created_at) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT ON CONSTRAINT saved_views_name_key DO UPDATE SET filters = EXCLUDED.filters
+RETURNING id, user_id, name, filters, created_at
+`
+
+type UpsertSavedViewParams struct {
+	ID        uuid.UUID
+	UserID    uuid.UUID
+	Name      string
+	Filters   []byte
+	CreatedAt time.Time
+}
+
+func (q *Queries) UpsertSavedView(ctx context.Context, arg UpsertSavedViewParams) (MerchantSavedView, error) {
+	row := q.db.QueryRow(ctx, upsertSavedView,
+		arg.ID,
+		arg.UserID,
+		arg.Name,
+		arg.Filters,
+		arg.CreatedAt,
+	)
+	var i MerchantSavedView
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.Name,
+		&i.Filters,
+		&i.CreatedAt,
 	)
 	return i, err
 }

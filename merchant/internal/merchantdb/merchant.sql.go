@@ -17,7 +17,7 @@ import (
 const claimLead = `-- name: ClaimLead :one
 UPDATE merchant.leads SET owner_id = $1, org_unit_id = $2, updated_at = $3
 WHERE id = $4 AND owner_id IS NULL
-RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no
+RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no, level, handed_over_from
 `
 
 type ClaimLeadParams struct {
@@ -58,6 +58,8 @@ func (q *Queries) ClaimLead(ctx context.Context, arg ClaimLeadParams) (MerchantL
 		&i.ClaimedAt,
 		&i.LastFollowUpAt,
 		&i.LicenceNo,
+		&i.Level,
+		&i.HandedOverFrom,
 	)
 	return i, err
 }
@@ -155,7 +157,7 @@ func (q *Queries) GetContractByLead(ctx context.Context, leadID uuid.UUID) (Merc
 }
 
 const getLead = `-- name: GetLead :one
-SELECT id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no FROM merchant.leads WHERE id = $1
+SELECT id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no, level, handed_over_from FROM merchant.leads WHERE id = $1
 `
 
 func (q *Queries) GetLead(ctx context.Context, id uuid.UUID) (MerchantLead, error) {
@@ -183,12 +185,14 @@ func (q *Queries) GetLead(ctx context.Context, id uuid.UUID) (MerchantLead, erro
 		&i.ClaimedAt,
 		&i.LastFollowUpAt,
 		&i.LicenceNo,
+		&i.Level,
+		&i.HandedOverFrom,
 	)
 	return i, err
 }
 
 const getLeadByPhone = `-- name: GetLeadByPhone :one
-SELECT id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no FROM merchant.leads WHERE phone = $1
+SELECT id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no, level, handed_over_from FROM merchant.leads WHERE phone = $1
 `
 
 func (q *Queries) GetLeadByPhone(ctx context.Context, phone string) (MerchantLead, error) {
@@ -216,12 +220,14 @@ func (q *Queries) GetLeadByPhone(ctx context.Context, phone string) (MerchantLea
 		&i.ClaimedAt,
 		&i.LastFollowUpAt,
 		&i.LicenceNo,
+		&i.Level,
+		&i.HandedOverFrom,
 	)
 	return i, err
 }
 
 const getLeadForUpdate = `-- name: GetLeadForUpdate :one
-SELECT id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no FROM merchant.leads WHERE id = $1 FOR UPDATE
+SELECT id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no, level, handed_over_from FROM merchant.leads WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetLeadForUpdate(ctx context.Context, id uuid.UUID) (MerchantLead, error) {
@@ -249,6 +255,8 @@ func (q *Queries) GetLeadForUpdate(ctx context.Context, id uuid.UUID) (MerchantL
 		&i.ClaimedAt,
 		&i.LastFollowUpAt,
 		&i.LicenceNo,
+		&i.Level,
+		&i.HandedOverFrom,
 	)
 	return i, err
 }
@@ -734,7 +742,7 @@ func (q *Queries) ListFollowUps(ctx context.Context, leadID uuid.UUID) ([]Mercha
 }
 
 const listLeads = `-- name: ListLeads :many
-SELECT id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no FROM merchant.leads
+SELECT id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no, level, handed_over_from FROM merchant.leads
 WHERE ($1::bool
     OR owner_id = ANY($2::uuid[])
     OR org_unit_id = ANY($3::uuid[])
@@ -795,6 +803,8 @@ func (q *Queries) ListLeads(ctx context.Context, arg ListLeadsParams) ([]Merchan
 			&i.ClaimedAt,
 			&i.LastFollowUpAt,
 			&i.LicenceNo,
+			&i.Level,
+			&i.HandedOverFrom,
 		); err != nil {
 			return nil, err
 		}
@@ -1249,7 +1259,7 @@ func (q *Queries) OnboardingQueue(ctx context.Context, arg OnboardingQueueParams
 const releaseLead = `-- name: ReleaseLead :one
 UPDATE merchant.leads SET owner_id = NULL, updated_at = $1
 WHERE id = $2 AND owner_id = $3
-RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no
+RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no, level, handed_over_from
 `
 
 type ReleaseLeadParams struct {
@@ -1283,6 +1293,8 @@ func (q *Queries) ReleaseLead(ctx context.Context, arg ReleaseLeadParams) (Merch
 		&i.ClaimedAt,
 		&i.LastFollowUpAt,
 		&i.LicenceNo,
+		&i.Level,
+		&i.HandedOverFrom,
 	)
 	return i, err
 }

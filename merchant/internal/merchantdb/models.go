@@ -12,6 +12,23 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+type MerchantAssignmentRule struct {
+	ID          uuid.UUID
+	OwnerUnitID uuid.UUID
+	Position    int32
+	Name        string
+	Districts   []string
+	Area        interface{}
+	TeamUnitID  uuid.UUID
+	Method      string
+	Capacity    int32
+	RrNext      int64
+	Enabled     bool
+	UpdatedBy   uuid.UUID
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
 type MerchantContract struct {
 	ID              uuid.UUID
 	LeadID          uuid.UUID
@@ -58,6 +75,14 @@ type MerchantImport struct {
 	ByUser    uuid.UUID
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	ByRules   bool
+	Assigned  int32
+	Error     string
+}
+
+type MerchantImportFile struct {
+	ImportID uuid.UUID
+	Data     []byte
 }
 
 type MerchantLead struct {
@@ -82,6 +107,8 @@ type MerchantLead struct {
 	ClaimedAt      *time.Time
 	LastFollowUpAt *time.Time
 	LicenceNo      *string
+	Level          string
+	HandedOverFrom uuid.NullUUID
 }
 
 type MerchantLeadOwnerHistory struct {
@@ -147,18 +174,27 @@ type MerchantOnboardingHistory struct {
 }
 
 type MerchantPool struct {
-	ID                  uuid.UUID
-	OrgUnitID           uuid.NullUUID
-	Name                string
-	HoldingCap          int32
-	DailyQuota          int32
-	CooldownDays        int32
-	ProtectHours        int32
-	ReclaimFollowupDays int32
-	ReclaimUnsignedDays int32
-	RemindDays          int32
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
+	ID                       uuid.UUID
+	OrgUnitID                uuid.NullUUID
+	Name                     string
+	HoldingCap               int32
+	DailyQuota               int32
+	CooldownDays             int32
+	ProtectHours             int32
+	ReclaimFollowupDays      int32
+	ReclaimUnsignedDays      int32
+	RemindDays               int32
+	CreatedAt                time.Time
+	UpdatedAt                time.Time
+	ReclaimContractEndedDays int32
+}
+
+type MerchantPoolLevelRule struct {
+	PoolID                   uuid.UUID
+	Level                    string
+	ReclaimFollowupDays      int32
+	ReclaimUnsignedDays      int32
+	ReclaimContractEndedDays int32
 }
 
 type MerchantPoolMember struct {
@@ -174,6 +210,14 @@ type MerchantReclaimReminder struct {
 	OwnerID uuid.UUID
 	DueOn   time.Time
 	SentAt  time.Time
+}
+
+type MerchantSavedView struct {
+	ID        uuid.UUID
+	UserID    uuid.UUID
+	Name      string
+	Filters   []byte
+	CreatedAt time.Time
 }
 
 type MerchantStageHistory struct {

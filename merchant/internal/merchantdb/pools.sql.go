@@ -29,6 +29,15 @@ func (q *Queries) CountClaimsSince(ctx context.Context, arg CountClaimsSincePara
 	return count, err
 }
 
+const deletePoolLevelRules = `-- name: DeletePoolLevelRules :exec
+DELETE FROM merchant.pool_level_rules WHERE pool_id = $1
+`
+
+func (q *Queries) DeletePoolLevelRules(ctx context.Context, poolID uuid.UUID) error {
+	_, err := q.db.Exec(ctx, deletePoolLevelRules, poolID)
+	return err
+}
+
 const deletePoolMember = `-- name: DeletePoolMember :execrows
 DELETE FROM merchant.pool_members WHERE pool_id = $1 AND user_id = $2
 `
@@ -52,7 +61,7 @@ INSERT INTO merchant.pools (id, org_unit_id, name, holding_cap, daily_quota, coo
 VALUES ($1, $2, $3, $4, $5, $6,
     $7, $7)
 ON CONFLICT ON CONSTRAINT pools_unit_key DO UPDATE SET updated_at = merchant.pools.updated_at
-RETURNING id, org_unit_id, name, holding_cap, daily_quota, cooldown_days, protect_hours, reclaim_followup_days, reclaim_unsigned_days, remind_days, created_at, updated_at
+RETURNING id, org_unit_id, name, holding_cap, daily_quota, cooldown_days, protect_hours, reclaim_followup_days, reclaim_unsigned_days, remind_days, created_at, updated_at, reclaim_contract_ended_days
 `
 
 type EnsurePoolParams struct {
@@ -91,12 +100,13 @@ func (q *Queries) EnsurePool(ctx context.Context, arg EnsurePoolParams) (Merchan
 		&i.RemindDays,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ReclaimContractEndedDays,
 	)
 	return i, err
 }
 
 const getPool = `-- name: GetPool :one
-SELECT id, org_unit_id, name, holding_cap, daily_quota, cooldown_days, protect_hours, reclaim_followup_days, reclaim_unsigned_days, remind_days, created_at, updated_at FROM merchant.pools WHERE id = $1
+SELECT id, org_unit_id, name, holding_cap, daily_quota, cooldown_days, protect_hours, reclaim_followup_days, reclaim_unsigned_days, remind_days, created_at, updated_at, reclaim_contract_ended_days FROM merchant.pools WHERE id = $1
 `
 
 func (q *Queries) GetPool(ctx context.Context, id uuid.UUID) (MerchantPool, error) {
@@ -115,12 +125,13 @@ func (q *Queries) GetPool(ctx context.Context, id uuid.UUID) (MerchantPool, erro
 		&i.RemindDays,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ReclaimContractEndedDays,
 	)
 	return i, err
 }
 
 const getPoolByUnit = `-- name: GetPoolByUnit :one
-SELECT id, org_unit_id, name, holding_cap, daily_quota, cooldown_days, protect_hours, reclaim_followup_days, reclaim_unsigned_days, remind_days, created_at, updated_at FROM merchant.pools WHERE org_unit_id IS NOT DISTINCT FROM $1::uuid
+SELECT id, org_unit_id, name, holding_cap, daily_quota, cooldown_days, protect_hours, reclaim_followup_days, reclaim_unsigned_days, remind_days, created_at, updated_at, reclaim_contract_ended_days FROM merchant.pools WHERE org_unit_id IS NOT DISTINCT FROM $1::uuid
 `
 
 func (q *Queries) GetPoolByUnit(ctx context.Context, orgUnitID uuid.NullUUID) (MerchantPool, error) {
@@ -139,6 +150,7 @@ func (q *Queries) GetPoolByUnit(ctx context.Context, orgUnitID uuid.NullUUID) (M
 		&i.RemindDays,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ReclaimContractEndedDays,
 	)
 	return i, err
 }
@@ -184,6 +196,30 @@ func (q *Queries) InsertLeadInPool(ctx context.Context, arg InsertLeadInPoolPara
 		arg.CreatedBy,
 		arg.CreatedAt,
 		arg.PoolID,
+	)
+	return err
+}
+
+const insertPoolLevelRule = `-- name: InsertPoolLevelRule :exec
+INSERT INTO merchant.pool_level_rules (pool_id, level, reclaim_followup_days, reclaim_unsigned_days, reclaim_contract_ended_days)
+VALUES ($1, $2, $3, $4, $5)
+`
+
+type InsertPoolLevelRuleParams struct {
+	PoolID                   uuid.UUID
+	Level                    string
+	ReclaimFollowupDays      int32
+	ReclaimUnsignedDays      int32
+	ReclaimContractEndedDays int32
+}
+
+func (q *Queries) InsertPoolLevelRule(ctx context.Context, arg InsertPoolLevelRuleParams) error {
+	_, err := q.db.Exec(ctx, insertPoolLevelRule,
+		arg.PoolID,
+		arg.Level,
+		arg.ReclaimFollowupDays,
+		arg.ReclaimUnsignedDays,
+		arg.ReclaimContractEndedDays,
 	)
 	return err
 }
@@ -234,7 +270,7 @@ func (q *Queries) LastHeldSince(ctx context.Context, arg LastHeldSinceParams) (t
 }
 
 const listHeldBy = `-- name: ListHeldBy :many
-SELECT id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no FROM merchant.leads WHERE owner_id = $1 AND stage NOT IN ('live', 'lost') ORDER BY id
+SELECT id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no, level, handed_over_from FROM merchant.leads WHERE owner_id = $1 AND stage NOT IN ('live', 'lost') ORDER BY id
 `
 
 func (q *Queries) ListHeldBy(ctx context.Context, ownerID uuid.NullUUID) ([]MerchantLead, error) {
@@ -268,6 +304,93 @@ func (q *Queries) ListHeldBy(ctx context.Context, ownerID uuid.NullUUID) ([]Merc
 			&i.ClaimedAt,
 			&i.LastFollowUpAt,
 			&i.LicenceNo,
+			&i.Level,
+			&i.HandedOverFrom,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listHeldInUnit = `-- name: ListHeldInUnit :many
+SELECT id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no, level, handed_over_from FROM merchant.leads WHERE owner_id = $1 AND org_unit_id IS NOT DISTINCT FROM $2::uuid
+  AND stage NOT IN ('live', 'lost') ORDER BY id
+`
+
+type ListHeldInUnitParams struct {
+	OwnerID uuid.NullUUID
+	UnitID  uuid.NullUUID
+}
+
+// A rep's open leads of one unit (the team they left).
+func (q *Queries) ListHeldInUnit(ctx context.Context, arg ListHeldInUnitParams) ([]MerchantLead, error) {
+	rows, err := q.db.Query(ctx, listHeldInUnit, arg.OwnerID, arg.UnitID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MerchantLead{}
+	for rows.Next() {
+		var i MerchantLead
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Category,
+			&i.Address,
+			&i.Lat,
+			&i.Lng,
+			&i.PhoneRaw,
+			&i.Phone,
+			&i.City,
+			&i.OwnerID,
+			&i.OrgUnitID,
+			&i.Stage,
+			&i.CreatedBy,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.PoolID,
+			&i.Locked,
+			&i.ProtectedUntil,
+			&i.ClaimedAt,
+			&i.LastFollowUpAt,
+			&i.LicenceNo,
+			&i.Level,
+			&i.HandedOverFrom,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listPoolLevelRules = `-- name: ListPoolLevelRules :many
+SELECT pool_id, level, reclaim_followup_days, reclaim_unsigned_days, reclaim_contract_ended_days FROM merchant.pool_level_rules WHERE pool_id = ANY($1::uuid[]) ORDER BY pool_id, level
+`
+
+func (q *Queries) ListPoolLevelRules(ctx context.Context, poolIds []uuid.UUID) ([]MerchantPoolLevelRule, error) {
+	rows, err := q.db.Query(ctx, listPoolLevelRules, poolIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MerchantPoolLevelRule{}
+	for rows.Next() {
+		var i MerchantPoolLevelRule
+		if err := rows.Scan(
+			&i.PoolID,
+			&i.Level,
+			&i.ReclaimFollowupDays,
+			&i.ReclaimUnsignedDays,
+			&i.ReclaimContractEndedDays,
 		); err != nil {
 			return nil, err
 		}
@@ -310,7 +433,7 @@ func (q *Queries) ListPoolMembers(ctx context.Context, poolID uuid.UUID) ([]Merc
 }
 
 const listPools = `-- name: ListPools :many
-SELECT p.id, p.org_unit_id, p.name, p.holding_cap, p.daily_quota, p.cooldown_days, p.protect_hours, p.reclaim_followup_days, p.reclaim_unsigned_days, p.remind_days, p.created_at, p.updated_at, coalesce(m.role, '')::text AS member_role,
+SELECT p.id, p.org_unit_id, p.name, p.holding_cap, p.daily_quota, p.cooldown_days, p.protect_hours, p.reclaim_followup_days, p.reclaim_unsigned_days, p.remind_days, p.created_at, p.updated_at, p.reclaim_contract_ended_days, coalesce(m.role, '')::text AS member_role,
     (p.org_unit_id = $1::uuid OR m.user_id IS NOT NULL)::bool AS is_member
 FROM merchant.pools p
 LEFT JOIN merchant.pool_members m ON m.pool_id = p.id AND m.user_id = $2
@@ -327,20 +450,21 @@ type ListPoolsParams struct {
 }
 
 type ListPoolsRow struct {
-	ID                  uuid.UUID
-	OrgUnitID           uuid.NullUUID
-	Name                string
-	HoldingCap          int32
-	DailyQuota          int32
-	CooldownDays        int32
-	ProtectHours        int32
-	ReclaimFollowupDays int32
-	ReclaimUnsignedDays int32
-	RemindDays          int32
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
-	MemberRole          string
-	IsMember            bool
+	ID                       uuid.UUID
+	OrgUnitID                uuid.NullUUID
+	Name                     string
+	HoldingCap               int32
+	DailyQuota               int32
+	CooldownDays             int32
+	ProtectHours             int32
+	ReclaimFollowupDays      int32
+	ReclaimUnsignedDays      int32
+	RemindDays               int32
+	CreatedAt                time.Time
+	UpdatedAt                time.Time
+	ReclaimContractEndedDays int32
+	MemberRole               string
+	IsMember                 bool
 }
 
 // The pools a user is a member of (their unit's, or by membership) and, with scope,
@@ -372,6 +496,7 @@ func (q *Queries) ListPools(ctx context.Context, arg ListPoolsParams) ([]ListPoo
 			&i.RemindDays,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.ReclaimContractEndedDays,
 			&i.MemberRole,
 			&i.IsMember,
 		); err != nil {
@@ -415,10 +540,10 @@ func (q *Queries) ListReminders(ctx context.Context, ownerID uuid.UUID) ([]Merch
 }
 
 const listUnderReclaim = `-- name: ListUnderReclaim :many
-SELECT l.id, l.owner_id, l.stage, l.claimed_at, l.last_follow_up_at, p.reclaim_followup_days, p.reclaim_unsigned_days, p.remind_days
-FROM merchant.leads l JOIN merchant.pools p ON p.id = l.pool_id
-WHERE l.owner_id IS NOT NULL AND l.claimed_at IS NOT NULL AND NOT l.locked AND l.stage NOT IN ('onboarding', 'live', 'lost')
-  AND (p.reclaim_followup_days > 0 OR p.reclaim_unsigned_days > 0)
+SELECT l.id FROM merchant.leads l JOIN merchant.pools p ON p.id = l.pool_id
+WHERE l.owner_id IS NOT NULL AND l.claimed_at IS NOT NULL AND NOT l.locked AND l.stage <> 'lost'
+  AND (p.reclaim_followup_days > 0 OR p.reclaim_unsigned_days > 0 OR p.reclaim_contract_ended_days > 0
+       OR EXISTS (SELECT 1 FROM merchant.pool_level_rules r WHERE r.pool_id = p.id))
   AND ($1::uuid IS NULL OR l.id > $1::uuid)
 ORDER BY l.id
 LIMIT $2
@@ -429,41 +554,21 @@ type ListUnderReclaimParams struct {
 	MaxRows int32
 }
 
-type ListUnderReclaimRow struct {
-	ID                  uuid.UUID
-	OwnerID             uuid.NullUUID
-	Stage               string
-	ClaimedAt           *time.Time
-	LastFollowUpAt      *time.Time
-	ReclaimFollowupDays int32
-	ReclaimUnsignedDays int32
-	RemindDays          int32
-}
-
-// Held leads of pools with a reclaim rule, a page at a time; Go decides which are due
-// (the same reckoning as "days left"). Locked leads and leads in approval are exempt.
-func (q *Queries) ListUnderReclaim(ctx context.Context, arg ListUnderReclaimParams) ([]ListUnderReclaimRow, error) {
+// Held leads of pools with a reclaim rule (their own or a level's), a page at a time;
+// Go decides which are due (the same reckoning as "days left").
+func (q *Queries) ListUnderReclaim(ctx context.Context, arg ListUnderReclaimParams) ([]uuid.UUID, error) {
 	rows, err := q.db.Query(ctx, listUnderReclaim, arg.AfterID, arg.MaxRows)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []ListUnderReclaimRow{}
+	items := []uuid.UUID{}
 	for rows.Next() {
-		var i ListUnderReclaimRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.OwnerID,
-			&i.Stage,
-			&i.ClaimedAt,
-			&i.LastFollowUpAt,
-			&i.ReclaimFollowupDays,
-			&i.ReclaimUnsignedDays,
-			&i.RemindDays,
-		); err != nil {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, id)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -471,11 +576,25 @@ func (q *Queries) ListUnderReclaim(ctx context.Context, arg ListUnderReclaimPara
 	return items, nil
 }
 
+const markHandedOver = `-- name: MarkHandedOver :exec
+UPDATE merchant.leads SET handed_over_from = $2 WHERE id = $1
+`
+
+type MarkHandedOverParams struct {
+	ID             uuid.UUID
+	HandedOverFrom uuid.NullUUID
+}
+
+func (q *Queries) MarkHandedOver(ctx context.Context, arg MarkHandedOverParams) error {
+	_, err := q.db.Exec(ctx, markHandedOver, arg.ID, arg.HandedOverFrom)
+	return err
+}
+
 const moveOwner = `-- name: MoveOwner :one
 UPDATE merchant.leads SET owner_id = $1, org_unit_id = $2, claimed_at = $3::timestamptz,
     updated_at = $3
 WHERE id = $4 AND owner_id = $5
-RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no
+RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no, level, handed_over_from
 `
 
 type MoveOwnerParams struct {
@@ -518,6 +637,8 @@ func (q *Queries) MoveOwner(ctx context.Context, arg MoveOwnerParams) (MerchantL
 		&i.ClaimedAt,
 		&i.LastFollowUpAt,
 		&i.LicenceNo,
+		&i.Level,
+		&i.HandedOverFrom,
 	)
 	return i, err
 }
@@ -546,7 +667,7 @@ UPDATE merchant.leads l SET owner_id = NULL, org_unit_id = p.org_unit_id, claime
     protected_until = $1, updated_at = $2
 FROM merchant.pools p
 WHERE l.id = $3 AND l.owner_id = $4 AND p.id = l.pool_id
-RETURNING l.id, l.name, l.category, l.address, l.lat, l.lng, l.phone_raw, l.phone, l.city, l.owner_id, l.org_unit_id, l.stage, l.created_by, l.created_at, l.updated_at, l.pool_id, l.locked, l.protected_until, l.claimed_at, l.last_follow_up_at, l.licence_no
+RETURNING l.id, l.name, l.category, l.address, l.lat, l.lng, l.phone_raw, l.phone, l.city, l.owner_id, l.org_unit_id, l.stage, l.created_by, l.created_at, l.updated_at, l.pool_id, l.locked, l.protected_until, l.claimed_at, l.last_follow_up_at, l.licence_no, l.level, l.handed_over_from
 `
 
 type ReturnToPoolParams struct {
@@ -587,12 +708,14 @@ func (q *Queries) ReturnToPool(ctx context.Context, arg ReturnToPoolParams) (Mer
 		&i.ClaimedAt,
 		&i.LastFollowUpAt,
 		&i.LicenceNo,
+		&i.Level,
+		&i.HandedOverFrom,
 	)
 	return i, err
 }
 
 const setLocked = `-- name: SetLocked :one
-UPDATE merchant.leads SET locked = $2, updated_at = $3 WHERE id = $1 RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no
+UPDATE merchant.leads SET locked = $2, updated_at = $3 WHERE id = $1 RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no, level, handed_over_from
 `
 
 type SetLockedParams struct {
@@ -626,15 +749,17 @@ func (q *Queries) SetLocked(ctx context.Context, arg SetLockedParams) (MerchantL
 		&i.ClaimedAt,
 		&i.LastFollowUpAt,
 		&i.LicenceNo,
+		&i.Level,
+		&i.HandedOverFrom,
 	)
 	return i, err
 }
 
 const takeFromPool = `-- name: TakeFromPool :one
 UPDATE merchant.leads SET owner_id = $1, org_unit_id = $2, claimed_at = $3::timestamptz,
-    protected_until = NULL, updated_at = $3
+    protected_until = NULL, handed_over_from = NULL, updated_at = $3
 WHERE id = $4 AND owner_id IS NULL
-RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no
+RETURNING id, name, category, address, lat, lng, phone_raw, phone, city, owner_id, org_unit_id, stage, created_by, created_at, updated_at, pool_id, locked, protected_until, claimed_at, last_follow_up_at, licence_no, level, handed_over_from
 `
 
 type TakeFromPoolParams struct {
@@ -675,6 +800,8 @@ func (q *Queries) TakeFromPool(ctx context.Context, arg TakeFromPoolParams) (Mer
 		&i.ClaimedAt,
 		&i.LastFollowUpAt,
 		&i.LicenceNo,
+		&i.Level,
+		&i.HandedOverFrom,
 	)
 	return i, err
 }
@@ -683,22 +810,24 @@ const updatePoolRules = `-- name: UpdatePoolRules :one
 UPDATE merchant.pools SET name = $1, holding_cap = $2, daily_quota = $3,
     cooldown_days = $4, protect_hours = $5,
     reclaim_followup_days = $6, reclaim_unsigned_days = $7,
-    remind_days = $8, updated_at = $9
-WHERE id = $10
-RETURNING id, org_unit_id, name, holding_cap, daily_quota, cooldown_days, protect_hours, reclaim_followup_days, reclaim_unsigned_days, remind_days, created_at, updated_at
+    reclaim_contract_ended_days = $8,
+    remind_days = $9, updated_at = $10
+WHERE id = $11
+RETURNING id, org_unit_id, name, holding_cap, daily_quota, cooldown_days, protect_hours, reclaim_followup_days, reclaim_unsigned_days, remind_days, created_at, updated_at, reclaim_contract_ended_days
 `
 
 type UpdatePoolRulesParams struct {
-	Name                string
-	HoldingCap          int32
-	DailyQuota          int32
-	CooldownDays        int32
-	ProtectHours        int32
-	ReclaimFollowupDays int32
-	ReclaimUnsignedDays int32
-	RemindDays          int32
-	At                  time.Time
-	ID                  uuid.UUID
+	Name                     string
+	HoldingCap               int32
+	DailyQuota               int32
+	CooldownDays             int32
+	ProtectHours             int32
+	ReclaimFollowupDays      int32
+	ReclaimUnsignedDays      int32
+	ReclaimContractEndedDays int32
+	RemindDays               int32
+	At                       time.Time
+	ID                       uuid.UUID
 }
 
 func (q *Queries) UpdatePoolRules(ctx context.Context, arg UpdatePoolRulesParams) (MerchantPool, error) {
@@ -710,6 +839,7 @@ func (q *Queries) UpdatePoolRules(ctx context.Context, arg UpdatePoolRulesParams
 		arg.ProtectHours,
 		arg.ReclaimFollowupDays,
 		arg.ReclaimUnsignedDays,
+		arg.ReclaimContractEndedDays,
 		arg.RemindDays,
 		arg.At,
 		arg.ID,
@@ -728,6 +858,7 @@ func (q *Queries) UpdatePoolRules(ctx context.Context, arg UpdatePoolRulesParams
 		&i.RemindDays,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ReclaimContractEndedDays,
 	)
 	return i, err
 }

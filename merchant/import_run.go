@@ -1,0 +1,404 @@
+package merchant
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/tandemcrm/tandem/merchant/internal/merchantdb"
+	"github.com/tandemcrm/tandem/shared/errs"
+)
+
+// rowReader yields a sheet's rows one at a time (io.EOF at the end): the file is
+// never held as a table of strings.
+type rowReader func() ([]string, error)
+
+// openSheet reads a CSV (UTF-8, with or without a BOM) or an xlsx's first sheet.
+func openSheet(name string, data []byte) (rowReader, func(), error) {
+	if strings.HasSuffix(strings.ToLower(name), ".csv") {
+		r := csv.NewReader(bytes.NewReader(trimBOM(data)))
+		r.FieldsPerRecord = -1
+		r.ReuseRecord = true
+		return func() ([]string, error) {
+			rec, err := r.Read()
+			var perr *csv.ParseError
+			if errors.As(err, &perr) {
+				return nil, errs.Invalidf("file", "not a CSV file: line %d: %v", perr.Line, perr.Err)
+			}
+			return rec, err
+		}, func() {}, nil
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, nil, errs.Invalidf("file", "not an Excel (.xlsx) file")
+	}
+	sheets := f.GetSheetList()
+	if len(sheets) == 0 {
+		f.Close()
+		return nil, nil, errs.Invalidf("file", "the workbook has no sheet")
+	}
+	rows, err := f.Rows(sheets[0])
+	if err != nil {
+		f.Close()
+		return nil, nil, errs.Invalidf("file", "the first sheet cannot be read")
+	}
+	return func() ([]string, error) {
+			if !rows.Next() {
+				if err := rows.Error(); err != nil {
+					return nil, errs.Invalidf("file", "the first sheet cannot be read")
+				}
+				return nil, io.EOF
+			}
+			return rows.Columns()
+		}, func() {
+			rows.Close()
+			f.Close()
+		}, nil
+}
+
+// stagedColumns are the staging table's columns, in COPY order.
+var stagedColumns = []string{"row", "id", "name", "category", "address", "city", "lat", "lng", "phone_raw", "phone", "licence_no", "level"}
+
+// stager validates rows as COPY pulls them: bad rows go to the report, good ones to the
+// staging table. It is pgx.CopyFromSource.
+type stager struct {
+	next     rowReader
+	cols     map[string]int
+	row      int // the row being read, counting the header as 1
+	cur      []any
+	err      error
+	problems []ImportProblem
+	phones   phoneMemo
+	progress func(rows int)
+}
+
+func (s *stager) cell(r []string, field string) string {
+	if i, ok := s.cols[field]; ok && i < len(r) {
+		return strings.TrimSpace(r[i])
+	}
+	return ""
+}
+
+func (s *stager) bad(col string, err error) {
+	reason := err.Error()
+	if e := errs.As(err); e != nil {
+		reason = e.Message
+	}
+	s.problems = append(s.problems, ImportProblem{Row: s.row, Column: col, Reason: reason})
+}
+
+// Next reads rows until a valid one (true) or the end (false, Err tells a failure).
+func (s *stager) Next() bool {
+	for {
+		r, err := s.next()
+		if err == io.EOF {
+			return false
+		}
+		if err != nil {
+			s.err = err
+			return false
+		}
+		s.row++
+		if s.row-1 > MaxImportRows {
+			s.err = errs.Invalidf("file", "at most %d rows a file", MaxImportRows)
+			return false
+		}
+		if s.progress != nil && (s.row-1)%importProgressEvery == 0 {
+			s.progress(s.row - 1)
+		}
+		if blank(r) {
+			continue
+		}
+		if v, ok := s.validate(r); ok {
+			s.cur = v
+			return true
+		}
+	}
+}
+
+func blank(r []string) bool {
+	for _, c := range r {
+		if strings.TrimSpace(c) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// validate checks one row like a create; false when it went to the report.
+func (s *stager) validate(r []string) ([]any, bool) {
+	in := NewLead{Name: s.cell(r, "name"), Category: s.cell(r, "category"), Address: s.cell(r, "address"), Phone: s.cell(r, "phone"),
+		City: s.cell(r, "city"), LicenceNo: s.cell(r, "licence_no")}
+	for _, f := range []struct {
+		name string
+		dst  *float64
+	}{{"lat", &in.Lat}, {"lng", &in.Lng}} {
+		if v := s.cell(r, f.name); v != "" {
+			var err error
+			if *f.dst, err = strconv.ParseFloat(v, 64); err != nil {
+				s.bad(f.name, errors.New("not a number"))
+				return nil, false
+			}
+		}
+	}
+	if err := in.validate(); err != nil {
+		s.bad(errs.As(err).Field, err)
+		return nil, false
+	}
+	level, err := normalizeLevel(s.cell(r, "level"))
+	if err != nil {
+		s.bad("level", err)
+		return nil, false
+	}
+	phone, err := s.phones.normalize(in.Phone)
+	if err != nil {
+		s.bad("phone", err)
+		return nil, false
+	}
+	var lic *string
+	if in.LicenceNo != "" {
+		l, err := NormalizeLicence(in.LicenceNo)
+		if err != nil {
+			s.bad("licence_no", err)
+			return nil, false
+		}
+		lic = &l
+	}
+	return []any{int32(s.row), newID(), in.Name, in.Category, in.Address, in.City, in.Lat, in.Lng, in.Phone, phone, lic, level}, true
+}
+
+func (s *stager) Values() ([]any, error) { return s.cur, nil }
+func (s *stager) Err() error             { return s.err }
+
+// importFile runs one import in one transaction: the leads, their history, the
+// routing and the import's report commit together, or nothing does.
+func (s *Service) importFile(ctx context.Context, imp merchantdb.MerchantImport) error {
+	q := merchantdb.New(s.db)
+	data, err := q.GetImportFile(ctx, imp.ID)
+	if err != nil {
+		return fmt.Errorf("import file: %w", err)
+	}
+	next, closeSheet, err := openSheet(imp.FileName, data)
+	if err != nil {
+		return err
+	}
+	defer closeSheet()
+	st := &stager{next: next, cols: map[string]int{}, row: 1, phones: phoneMemo{}}
+	header, err := next()
+	if err != nil && err != io.EOF {
+		return err
+	}
+	for i, h := range header {
+		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		for field, names := range importFields {
+			if slices.Contains(names, h) {
+				st.cols[field] = i
+			}
+		}
+	}
+	for _, need := range []string{"name", "phone", "category", "city"} {
+		if _, ok := st.cols[need]; !ok {
+			st.problems = append(st.problems, ImportProblem{Row: 1, Column: need, Reason: "no column for " + need})
+		}
+	}
+	if len(st.problems) > 0 {
+		return s.finishImport(ctx, q, imp, 0, 0, 0, st.problems)
+	}
+	st.progress = func(rows int) {
+		_ = q.ImportProgress(ctx, merchantdb.ImportProgressParams{ID: imp.ID, DoneRows: int32(rows), UpdatedAt: s.now()})
+	}
+	pool, err := q.GetPool(ctx, imp.PoolID)
+	if err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx pgx.Tx, tq *merchantdb.Queries) error {
+		// JIT compiles the dedup's lateral join for most of a second and gains nothing on it.
+		if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE import_rows (row int4, id uuid, name text, category text, address text, city text,
+    lat float8, lng float8, phone_raw text, phone text, licence_no text, level text) ON COMMIT DROP;
+CREATE TEMP TABLE import_refused (row int4, col text, reason text, lead uuid) ON COMMIT DROP`); err != nil {
+			return err
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_rows"}, stagedColumns, st); err != nil {
+			if st.err != nil {
+				return st.err
+			}
+			return err
+		}
+		total := st.row - 1
+		if total == 0 {
+			st.problems = append(st.problems, ImportProblem{Row: 1, Reason: "the file has no rows under its header"})
+		}
+		refused, err := s.dedupStaged(ctx, tx)
+		if err != nil {
+			return err
+		}
+		problems := append(st.problems, refused...)
+		ids, raced, err := insertStaged(ctx, tx, pool, imp)
+		if err != nil {
+			return err
+		}
+		problems = append(problems, raced...)
+		assigned := 0
+		if imp.ByRules && len(ids) > 0 {
+			res, err := s.route(ctx, tx, pool.OrgUnitID, ids, imp.ByUser)
+			if err != nil {
+				return err
+			}
+			assigned = res.Assigned
+		}
+		return s.finishImport(ctx, tq, imp, total, len(ids), assigned, problems)
+	})
+}
+
+// finishImport writes the report and drops the file.
+func (s *Service) finishImport(ctx context.Context, q *merchantdb.Queries, imp merchantdb.MerchantImport, total, imported, assigned int, problems []ImportProblem) error {
+	sortProblems(problems)
+	if problems == nil {
+		problems = []ImportProblem{}
+	}
+	b, err := json.Marshal(problems)
+	if err != nil {
+		return err
+	}
+	if err := q.FinishImport(ctx, merchantdb.FinishImportParams{ID: imp.ID, State: ImportDone, TotalRows: int32(total), Imported: int32(imported),
+		Assigned: int32(assigned), Problems: b, UpdatedAt: s.now()}); err != nil {
+		return err
+	}
+	return q.DeleteImportFile(ctx, imp.ID)
+}
+
+// dedupSteps refuse staged rows in turn; each step sees only the rows the steps
+// before it kept. A row refused for a shop in the database names it ($lead).
+var dedupSteps = []string{
+	// The same phone as an earlier row of the file.
+	`INSERT INTO import_refused SELECT row, 'phone', 'the same phone as row ' || first, NULL
+FROM (SELECT row, min(row) OVER (PARTITION BY phone) AS first FROM import_rows) d WHERE row <> first`,
+	// The same licence number as an earlier row.
+	`INSERT INTO import_refused SELECT row, 'licence_no', 'the same licence number as row ' || first, NULL
+FROM (SELECT row, min(row) OVER (PARTITION BY licence_no) AS first FROM import_rows WHERE licence_no IS NOT NULL) d WHERE row <> first`,
+	// A shop of the database with the same phone.
+	`INSERT INTO import_refused SELECT s.row, 'phone', 'phone', l.id FROM import_rows s JOIN merchant.leads l ON l.phone = s.phone`,
+	// ... or the same licence number.
+	`INSERT INTO import_refused SELECT s.row, 'licence_no', 'licence_no', l.id FROM import_rows s JOIN merchant.leads l ON l.licence_no = s.licence_no`,
+	// ... or a similar name nearby (the expression leads_geo_idx indexes).
+	`INSERT INTO import_refused SELECT s.row, 'name', 'name_nearby', m.id FROM import_rows s
+CROSS JOIN LATERAL (SELECT l.id FROM merchant.leads l
+    WHERE ST_DWithin(ST_SetSRID(ST_MakePoint(l.lng, l.lat), 4326)::geography, ST_SetSRID(ST_MakePoint(s.lng, s.lat), 4326)::geography, $1)
+      AND similarity(l.name, s.name) >= $2
+    ORDER BY similarity(l.name, s.name) DESC, l.id LIMIT 1) m
+WHERE s.lat <> 0 OR s.lng <> 0`,
+}
+
+// dedupStaged runs dedupSteps and returns the refused rows as the report says them.
+func (s *Service) dedupStaged(ctx context.Context, tx pgx.Tx) ([]ImportProblem, error) {
+	if _, err := tx.Exec(ctx, `ANALYZE import_rows`); err != nil {
+		return nil, err
+	}
+	for i, step := range dedupSteps {
+		var args []any
+		if i == len(dedupSteps)-1 {
+			args = []any{s.cfg.DedupRadiusM, s.cfg.DedupSimilarity}
+		}
+		if _, err := tx.Exec(ctx, step, args...); err != nil {
+			return nil, err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM import_rows WHERE row IN (SELECT row FROM import_refused)`); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := tx.Query(ctx, `SELECT r.row, r.col, r.reason, l.id, l.owner_id, l.pool_id FROM import_refused r
+LEFT JOIN merchant.leads l ON l.id = r.lead ORDER BY r.row`)
+	if err != nil {
+		return nil, err
+	}
+	type refusal struct {
+		row         int32
+		col, reason string
+		lead, owner uuid.NullUUID
+		pool        uuid.NullUUID
+	}
+	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (refusal, error) {
+		var x refusal
+		return x, r.Scan(&x.row, &x.col, &x.reason, &x.lead, &x.owner, &x.pool)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ImportProblem, 0, len(found))
+	holders := map[uuid.UUID]Duplicate{} // by owner or pool: one lookup each
+	q := merchantdb.New(tx)
+	for _, f := range found {
+		p := ImportProblem{Row: int(f.row), Column: f.col, Reason: f.reason}
+		if f.lead.Valid {
+			key := f.owner.UUID
+			if !f.owner.Valid {
+				key = f.pool.UUID
+			}
+			d, ok := holders[key]
+			if !ok {
+				d, err = s.describe(ctx, q, merchantdb.MerchantLead{ID: f.lead.UUID, OwnerID: f.owner, PoolID: f.pool.UUID})
+				if err != nil {
+					return nil, err
+				}
+				holders[key] = d
+			}
+			d.Reason = f.reason
+			p.Reason = errs.As(duplicateError(d)).Message
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// insertStaged makes leads of the staged rows left, in the pool, with their first
+// history entries, and returns their ids in the file's order. A row whose phone or
+// licence a concurrent create took meanwhile is skipped (ON CONFLICT) and reported.
+func insertStaged(ctx context.Context, tx pgx.Tx, pool merchantdb.MerchantPool, imp merchantdb.MerchantImport) ([]uuid.UUID, []ImportProblem, error) {
+	now := imp.UpdatedAt
+	if _, err := tx.Exec(ctx, `INSERT INTO merchant.leads (id, name, category, address, lat, lng, phone_raw, phone, city, org_unit_id,
+    stage, created_by, created_at, updated_at, pool_id, licence_no, level)
+SELECT id, name, category, address, lat, lng, phone_raw, phone, city, $1, 'lead', $2, $3, $3, $4, licence_no, level
+FROM import_rows ORDER BY row
+ON CONFLICT DO NOTHING`, pool.OrgUnitID, imp.ByUser, now, pool.ID); err != nil {
+		return nil, nil, err
+	}
+	rows, err := tx.Query(ctx, `DELETE FROM import_rows s WHERE NOT EXISTS (SELECT 1 FROM merchant.leads l WHERE l.id = s.id) RETURNING row`)
+	if err != nil {
+		return nil, nil, err
+	}
+	gone, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return nil, nil, err
+	}
+	var raced []ImportProblem
+	for _, r := range gone {
+		raced = append(raced, ImportProblem{Row: int(r), Column: "phone", Reason: "this shop was created meanwhile (the same phone or licence number)"})
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO merchant.lead_owner_history (id, lead_id, event, from_owner, to_owner, reason, by_user, at)
+SELECT gen_random_uuid(), id, 'created', NULL, NULL, $1, $2, $3 FROM import_rows`, "imported into "+pool.Name, imp.ByUser, now); err != nil {
+		return nil, nil, err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO merchant.stage_history (id, lead_id, from_stage, to_stage, reason, by_user, at)
+SELECT gen_random_uuid(), id, NULL, 'lead', 'imported', $1, $2 FROM import_rows`, imp.ByUser, now); err != nil {
+		return nil, nil, err
+	}
+	var ids []uuid.UUID
+	if err := tx.QueryRow(ctx, `SELECT coalesce(array_agg(id ORDER BY row), '{}') FROM import_rows`).Scan(&ids); err != nil {
+		return nil, nil, err
+	}
+	return ids, raced, nil
+}
