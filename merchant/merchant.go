@@ -31,6 +31,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/money"
 	"github.com/tandemcrm/tandem/shared/pg"
+	"github.com/tandemcrm/tandem/shared/storage"
 )
 
 //go:embed migrations/*.sql
@@ -63,6 +64,11 @@ type Ports struct {
 	Staff StaffDirectory
 	// People names users and tells their unit (assignment, duplicates); nil: ids stand in.
 	People Staff
+	// Files keeps visit photos and onboarding documents (shared/storage); nil: uploads
+	// are refused (503).
+	Files storage.Store
+	// Notify tells a user something at a time (visit reminders); nil: logged only.
+	Notify Notifier
 }
 
 // Config holds the B-CRM rules.
@@ -79,6 +85,8 @@ type Config struct {
 	// within DedupRadiusM metres (default 200) is a duplicate.
 	DedupRadiusM    float64
 	DedupSimilarity float64
+	// Field work: check-in accuracy, speed flags, upload sizes (visits_rules.go).
+	Field FieldRules
 }
 
 func (c Config) withDefaults() Config {
@@ -99,6 +107,7 @@ func (c Config) withDefaults() Config {
 	}
 	c.DailyQuota = orDefault(c.DailyQuota, 30)
 	c.CooldownDays = orDefault(c.CooldownDays, 7)
+	c.Field = c.Field.withDefaults()
 	return c
 }
 
@@ -114,13 +123,16 @@ type Service struct {
 	approvals  *approval.Service
 	staff      StaffDirectory
 	people     Staff
+	files      storage.Store
+	notify     Notifier
 }
 
 // New returns the service (the one constructor shape of shared/domain).
 func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	deps = deps.WithDefaults()
 	s := &Service{db: deps.DB, log: deps.Log, clock: deps.Clock, owners: ports.Owners, applyments: ports.Applyments,
-		approvals: ports.Approvals, staff: ports.Staff, people: ports.People, cfg: cfg.withDefaults()}
+		approvals: ports.Approvals, staff: ports.Staff, people: ports.People, cfg: cfg.withDefaults(),
+		files: ports.Files, notify: ports.Notify}
 	if s.approvals != nil {
 		s.approvals.OnDecided(KindContractDiscount, s.decideDiscount)
 	}
@@ -140,6 +152,7 @@ func (s *Service) Register(r *domain.Registry) {
 			_, err := s.SyncApplyments(ctx, 200)
 			return err
 		}})
+	s.registerPart2(r)
 	r.Routes(s.mountPoolAPI)
 	r.Schedule(s.reclaimTask())
 	r.Pages(s.leadPages())

@@ -25,6 +25,10 @@ type MerchantContract struct {
 	Status          string
 	DepositFen      int64
 	ApprovalID      uuid.NullUUID
+	RenewedFrom     uuid.NullUUID
+	EndedAt         *time.Time
+	EndReason       string
+	EndedBy         uuid.NullUUID
 }
 
 type MerchantDuplicateOverride struct {
@@ -135,6 +139,20 @@ type MerchantOnboarding struct {
 	SyncedAt     *time.Time
 }
 
+type MerchantOnboardingDocument struct {
+	ID          uuid.UUID
+	LeadID      uuid.UUID
+	DocKey      string
+	StorageKey  string
+	FileName    string
+	ContentType string
+	SizeBytes   int64
+	Sha256      string
+	ByUser      uuid.UUID
+	At          time.Time
+	RemovedAt   *time.Time
+}
+
 type MerchantOnboardingHistory struct {
 	ID     uuid.UUID
 	LeadID uuid.UUID
@@ -176,6 +194,17 @@ type MerchantReclaimReminder struct {
 	SentAt  time.Time
 }
 
+type MerchantRepTodo struct {
+	ID        uuid.UUID
+	RepID     uuid.UUID
+	PlanID    uuid.UUID
+	LeadID    uuid.UUID
+	Title     string
+	DueAt     time.Time
+	DoneAt    *time.Time
+	CreatedAt time.Time
+}
+
 type MerchantStageHistory struct {
 	ID        uuid.UUID
 	LeadID    uuid.UUID
@@ -187,13 +216,49 @@ type MerchantStageHistory struct {
 }
 
 type MerchantVisit struct {
-	ID        uuid.UUID
-	LeadID    uuid.UUID
-	Lat       float64
-	Lng       float64
-	DistanceM float64
-	Accepted  bool
-	Note      string
-	ByUser    uuid.UUID
-	At        time.Time
+	ID           uuid.UUID
+	LeadID       uuid.UUID
+	Lat          float64
+	Lng          float64
+	DistanceM    float64
+	Accepted     bool
+	Note         string
+	ByUser       uuid.UUID
+	At           time.Time
+	AccuracyM    pgtype.Float8
+	PlanID       uuid.NullUUID
+	OrgUnitID    uuid.NullUUID
+	OutAt        *time.Time
+	OutLat       pgtype.Float8
+	OutLng       pgtype.Float8
+	OutDistanceM pgtype.Float8
+	SpeedKmh     pgtype.Float8
+	Flag         string
+}
+
+type MerchantVisitPhoto struct {
+	ID          uuid.UUID
+	VisitID     uuid.UUID
+	StorageKey  string
+	ContentType string
+	SizeBytes   int64
+	Sha256      string
+	ByUser      uuid.UUID
+	At          time.Time
+}
+
+type MerchantVisitPlan struct {
+	ID         uuid.UUID
+	LeadID     uuid.UUID
+	RepID      uuid.UUID
+	OrgUnitID  uuid.NullUUID
+	StartsAt   time.Time
+	Minutes    int32
+	Purpose    string
+	RemindAt   *time.Time
+	RemindedAt *time.Time
+	Status     string
+	VisitID    uuid.NullUUID
+	CreatedBy  uuid.UUID
+	CreatedAt  time.Time
 }
