@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tandemcrm/tandem/merchant"
+	"github.com/tandemcrm/tandem/shared/approval"
 	"github.com/tandemcrm/tandem/shared/clock"
 	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/errs"
@@ -43,7 +44,8 @@ func (n *notes) count() int {
 
 type fieldWorld struct {
 	*world
-	clk   *clock.Settable
+	approvals *approval.Service
+	clk       *clock.Settable
 	files *storage.Local
 	notes *notes
 }
@@ -60,9 +62,10 @@ func newFieldWorld(t *testing.T, cfg merchant.Config) *fieldWorld {
 	clk := clock.NewSettable()
 	clk.Freeze(time.Date(2026, 12, 1, 10, 0, 0, 0, clock.Shanghai))
 	n := &notes{}
+	approvals := approval.New(domain.Deps{DB: w.db, Clock: clk})
 	w.svc = merchant.New(domain.Deps{DB: w.db, Clock: clk}, merchant.Ports{Owners: w.owners, Files: files, Notify: n,
-		People: merchant.IdentityStaff{Users: w.ids}}, cfg)
-	return &fieldWorld{world: w, clk: clk, files: files, notes: n}
+		People: merchant.IdentityStaff{Users: w.ids}, Approvals: approvals}, cfg)
+	return &fieldWorld{world: w, approvals: approvals, clk: clk, files: files, notes: n}
 }
 
 func jpegPhoto(t *testing.T, shade uint8) []byte {

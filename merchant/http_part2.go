@@ -24,6 +24,8 @@ import (
 // and reports (routes, pages, tasks and subscriptions).
 func (s *Service) registerPart2(r *domain.Registry) {
 	r.Routes(s.mountPart2API)
+	r.Routes(s.mountSalesAPI)
+	r.Subscribe(s.gmvSubscriptions()...)
 	r.Schedule(s.remindersTask(), s.contractsExpiryTask())
 }
 

@@ -87,6 +87,8 @@ type Config struct {
 	DedupSimilarity float64
 	// Field work: check-in accuracy, speed flags, upload sizes (visits_rules.go).
 	Field FieldRules
+	// Commission: the amounts of the sales commission (commission.go).
+	Commission CommissionRules
 }
 
 func (c Config) withDefaults() Config {
@@ -108,6 +110,7 @@ func (c Config) withDefaults() Config {
 	c.DailyQuota = orDefault(c.DailyQuota, 30)
 	c.CooldownDays = orDefault(c.CooldownDays, 7)
 	c.Field = c.Field.withDefaults()
+	c.Commission = c.Commission.withDefaults()
 	return c
 }
 
@@ -135,6 +138,7 @@ func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 		files: ports.Files, notify: ports.Notify}
 	if s.approvals != nil {
 		s.approvals.OnDecided(KindContractDiscount, s.decideDiscount)
+		s.approvals.OnDecided(KindCommission, s.decideCommission)
 	}
 	return s
 }

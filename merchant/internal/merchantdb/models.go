@@ -12,6 +12,28 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+type MerchantCommissionLine struct {
+	RunID     uuid.UUID
+	RepID     uuid.UUID
+	OrgUnitID uuid.NullUUID
+	Signings  int32
+	LiveShops int32
+	GmvFen    int64
+	AmountFen int64
+}
+
+type MerchantCommissionRun struct {
+	ID         uuid.UUID
+	Month      time.Time
+	OrgUnitID  uuid.NullUUID
+	State      string
+	ApprovalID uuid.NullUUID
+	TotalFen   int64
+	Rules      []byte
+	ComputedBy uuid.UUID
+	ComputedAt time.Time
+}
+
 type MerchantContract struct {
 	ID              uuid.UUID
 	LeadID          uuid.UUID
@@ -37,6 +59,16 @@ type MerchantDuplicateOverride struct {
 	Reason   string
 	ByUser   uuid.UUID
 	At       time.Time
+}
+
+type MerchantFirstMonthGmv struct {
+	SourceID   uuid.UUID
+	MerchantID uuid.UUID
+	RepID      uuid.NullUUID
+	OrgUnitID  uuid.NullUUID
+	Month      time.Time
+	AmountFen  int64
+	At         time.Time
 }
 
 type MerchantFollowUp struct {
@@ -205,6 +237,28 @@ type MerchantRepTodo struct {
 	CreatedAt time.Time
 }
 
+type MerchantSalesCredit struct {
+	LeadID    uuid.UUID
+	Kind      string
+	RepID     uuid.NullUUID
+	OrgUnitID uuid.NullUUID
+	City      string
+	At        time.Time
+	Month     time.Time
+}
+
+type MerchantSalesTarget struct {
+	Month            time.Time
+	Subject          string
+	SubjectID        uuid.UUID
+	OrgUnitID        uuid.NullUUID
+	Signings         int32
+	LiveShops        int32
+	FirstMonthGmvFen int64
+	SetBy            uuid.UUID
+	SetAt            time.Time
+}
+
 type MerchantStageHistory struct {
 	ID        uuid.UUID
 	LeadID    uuid.UUID
@@ -213,6 +267,17 @@ type MerchantStageHistory struct {
 	Reason    string
 	ByUser    uuid.UUID
 	At        time.Time
+}
+
+type MerchantStageRollup struct {
+	Month     time.Time
+	Cohort    time.Time
+	OrgUnitID uuid.NullUUID
+	RepID     uuid.NullUUID
+	City      string
+	ToStage   string
+	Leads     int64
+	DaysSum   float64
 }
 
 type MerchantVisit struct {
