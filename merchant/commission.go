@@ -167,7 +167,7 @@ func (s *Service) ComputeCommission(ctx context.Context, p *identity.Principal, 
 			Title:    fmt.Sprintf("提成 Commission %s %s: ¥%s", run.Month, run.Team, money.MustNew(run.TotalFen, money.CNY)),
 			Summary:  fmt.Sprintf("%d reps", len(run.Lines)),
 			Approver: identity.PermContractApprove, Scope: identity.Row{OrgUnit: unit},
-			Payload:  map[string]any{"month": run.Month, "total_fen": run.TotalFen}})
+			Payload: map[string]any{"month": run.Month, "total_fen": run.TotalFen}})
 		if err != nil {
 			return err
 		}

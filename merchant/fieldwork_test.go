@@ -46,8 +46,8 @@ type fieldWorld struct {
 	*world
 	approvals *approval.Service
 	clk       *clock.Settable
-	files *storage.Local
-	notes *notes
+	files     *storage.Local
+	notes     *notes
 }
 
 // newFieldWorld is a world with local file storage, a recorded notifier and a frozen
