@@ -25,6 +25,7 @@ import (
 func (s *Service) registerPart2(r *domain.Registry) {
 	r.Routes(s.mountPart2API)
 	r.Routes(s.mountSalesAPI)
+	r.Pages(s.fieldPages())
 	r.Subscribe(s.gmvSubscriptions()...)
 	r.Schedule(s.remindersTask(), s.contractsExpiryTask())
 }

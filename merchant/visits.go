@@ -26,6 +26,7 @@ import (
 type Visit struct {
 	ID        uuid.UUID  `json:"id"`
 	LeadID    uuid.UUID  `json:"lead_id"`
+	LeadName  string     `json:"lead_name,omitempty"` // on calendars and lists
 	Lat       float64    `json:"lat"`
 	Lng       float64    `json:"lng"`
 	AccuracyM *float64   `json:"accuracy_m,omitempty"`

@@ -258,18 +258,16 @@ func (s *Service) Calendar(ctx context.Context, p *identity.Principal, cq Calend
 		v := visitOf(merchantdb.MerchantVisit{ID: r.ID, LeadID: r.LeadID, Lat: r.Lat, Lng: r.Lng, DistanceM: r.DistanceM,
 			Accepted: r.Accepted, Note: r.Note, ByUser: r.ByUser, At: r.At, AccuracyM: r.AccuracyM, PlanID: r.PlanID,
 			OutAt: r.OutAt, OutDistanceM: r.OutDistanceM, SpeedKmh: r.SpeedKmh, Flag: r.Flag})
-		v.Note = r.LeadName + noteSep(v.Note)
+		v.LeadName = r.LeadName
 		i := index[clock.Day(r.At).Format(time.DateOnly)]
 		cal.Days[i].Visits = append(cal.Days[i].Visits, v)
 	}
-	return cal, nil
-}
-
-func noteSep(note string) string {
-	if note == "" {
-		return ""
+	for i := range cal.Days {
+		if err := s.photosOf(ctx, q, cal.Days[i].Visits); err != nil {
+			return Calendar{}, err
+		}
 	}
-	return ": " + note
+	return cal, nil
 }
 
 // Todo is a rep's to-do from a reminder: a planned visit coming up.
@@ -371,4 +369,37 @@ func (s *Service) remindersTask() domain.Task {
 			_, err := s.SendReminders(ctx, 500)
 			return err
 		}}
+}
+
+// FlaggedVisit is a check-in flagged as implausible, with its shop.
+type FlaggedVisit struct {
+	Visit
+	RepName string `json:"rep_name"`
+}
+
+// FlaggedVisits lists the flagged check-ins of the last days in the caller's scope of
+// merchant.lead.read, newest first: for the team lead and the city manager to look at.
+func (s *Service) FlaggedVisits(ctx context.Context, p *identity.Principal, days int) ([]FlaggedVisit, error) {
+	if err := principal(p); err != nil {
+		return nil, err
+	}
+	sc, err := p.Require(identity.PermLeadRead)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := merchantdb.New(s.db).FlaggedVisits(ctx, merchantdb.FlaggedVisitsParams{FromAt: s.now().AddDate(0, 0, -days),
+		ScopeAll: sc.SeesAll(), ScopeOwnerIds: sc.OwnerIDs(), ScopeOrgUnitIds: sc.OrgUnitIDs()})
+	if err != nil {
+		return nil, fmt.Errorf("merchant: flagged visits: %w", pg.Classify(err))
+	}
+	names := s.namer(ctx)
+	out := make([]FlaggedVisit, len(rows))
+	for i, r := range rows {
+		out[i] = FlaggedVisit{Visit: visitOf(merchantdb.MerchantVisit{ID: r.ID, LeadID: r.LeadID, Lat: r.Lat, Lng: r.Lng,
+			DistanceM: r.DistanceM, Accepted: r.Accepted, Note: r.Note, ByUser: r.ByUser, At: r.At, AccuracyM: r.AccuracyM,
+			PlanID: r.PlanID, OutAt: r.OutAt, OutDistanceM: r.OutDistanceM, SpeedKmh: r.SpeedKmh, Flag: r.Flag})}
+		out[i].LeadName = r.LeadName
+		out[i].RepName, _ = names.rep(r.ByUser)
+	}
+	return out, nil
 }
