@@ -444,5 +444,3 @@ func (pg fieldPages) documentFile(c *gin.Context, v *web.View) error {
 	}
 	return file(c, d.ContentType, d.SizeBytes, rc, d.FileName)
 }
-
-

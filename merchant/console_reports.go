@@ -288,11 +288,17 @@ func attainmentColumns(v *web.View) []web.Column[AttainmentRow] {
 		{Header: "fw.subject", Cell: func(r AttainmentRow) string { return v.T("fw.subject_" + r.Subject) }},
 		{Header: "fw.name", Cell: func(r AttainmentRow) string { return r.Name }},
 		{Header: "fw.signings", Cell: func(r AttainmentRow) string { return strconv.Itoa(r.Achieved.Signings) }},
-		{Header: "fw.target_signings", Cell: func(r AttainmentRow) string { return target(r, func(t Target) string { return strconv.Itoa(t.Signings) }) }},
+		{Header: "fw.target_signings", Cell: func(r AttainmentRow) string {
+			return target(r, func(t Target) string { return strconv.Itoa(t.Signings) })
+		}},
 		{Header: "fw.live_shops", Cell: func(r AttainmentRow) string { return strconv.Itoa(r.Achieved.LiveShops) }},
-		{Header: "fw.target_live", Cell: func(r AttainmentRow) string { return target(r, func(t Target) string { return strconv.Itoa(t.LiveShops) }) }},
+		{Header: "fw.target_live", Cell: func(r AttainmentRow) string {
+			return target(r, func(t Target) string { return strconv.Itoa(t.LiveShops) })
+		}},
 		{Header: "fw.gmv_yuan", Cell: func(r AttainmentRow) string { return web.Yuan(r.Achieved.GMVFen) }},
-		{Header: "fw.target_gmv", Cell: func(r AttainmentRow) string { return target(r, func(t Target) string { return web.Yuan(t.FirstMonthGMVFen) }) }},
+		{Header: "fw.target_gmv", Cell: func(r AttainmentRow) string {
+			return target(r, func(t Target) string { return web.Yuan(t.FirstMonthGMVFen) })
+		}},
 		{Header: "fw.signings_pct", Cell: func(r AttainmentRow) string { return pctText(r.SigningsPct) }},
 	}
 }
@@ -303,4 +309,3 @@ func csvOrErr[T any](pg fieldPages, c *gin.Context, v *web.View, name string, er
 	}
 	return csvOf(pg, c, v, name+".csv", cols, rows)
 }
-

@@ -178,8 +178,8 @@ func (pg fieldPages) targets(c *gin.Context, v *web.View) error {
 		v.Charts = true
 		p.Chart = chartJSON(map[string]any{"option": map[string]any{
 			"tooltip": map[string]any{"trigger": "axis"}, "legend": map[string]any{},
-			"grid":    map[string]any{"left": 40, "right": 16, "top": 32, "bottom": 40},
-			"xAxis":   map[string]any{"type": "category", "data": labels}, "yAxis": map[string]any{"type": "value", "name": "%"},
+			"grid":  map[string]any{"left": 40, "right": 16, "top": 32, "bottom": 40},
+			"xAxis": map[string]any{"type": "category", "data": labels}, "yAxis": map[string]any{"type": "value", "name": "%"},
 			"series": []any{map[string]any{"type": "bar", "name": v.T("fw.signings"), "data": sign},
 				map[string]any{"type": "bar", "name": v.T("fw.live_shops"), "data": live}}}})
 	}
@@ -361,5 +361,3 @@ func csvOf[T any](pg fieldPages, c *gin.Context, v *web.View, name string, cols 
 		})
 	})
 }
-
-
