@@ -92,7 +92,7 @@ type applicationPage struct {
 	State      string
 	Review     string
 	Submitted  string
-	Documents  []string
+	Documents  []docView
 	History    []historyRow
 	CanReview  bool // waiting for this reviewer's decision
 	CanSync    bool // at WeChat
@@ -125,7 +125,7 @@ func (pg onbPages) show(c *gin.Context, v *web.View, result *Approved) error {
 		p.ApplyID = strconv.FormatInt(d.Onboarding.ApplymentID, 10)
 	}
 	for _, doc := range d.Documents {
-		p.Documents = append(p.Documents, v.T("onb.doc_"+doc.Key))
+		p.Documents = append(p.Documents, docView{Document: doc, Label: v.T("onb.doc_" + doc.Key)})
 	}
 	for i := len(d.History) - 1; i >= 0; i-- {
 		h := d.History[i]

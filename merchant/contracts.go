@@ -43,6 +43,11 @@ type Contract struct {
 	Status     ContractStatus `json:"status"`
 	DepositFen int64          `json:"deposit_fen"`
 	ApprovalID *uuid.UUID     `json:"approval_id,omitempty"`
+	// RenewedFrom is the contract this one renews; EndedAt and EndReason say when and
+	// why a terminated, renewed or expired contract ended.
+	RenewedFrom *uuid.UUID `json:"renewed_from,omitempty"`
+	EndedAt     *time.Time `json:"ended_at,omitempty"`
+	EndReason   string     `json:"end_reason,omitempty"`
 }
 
 // ContractStatus is where a contract stands.
@@ -52,6 +57,10 @@ const (
 	ContractPending  ContractStatus = "pending_approval"
 	ContractActive   ContractStatus = "active"
 	ContractRejected ContractStatus = "rejected"
+	// Ended contracts (contracts_lifecycle.go).
+	ContractTerminated ContractStatus = "terminated"
+	ContractRenewed    ContractStatus = "renewed"
+	ContractExpired    ContractStatus = "expired"
 )
 
 // KindContractDiscount is the approval kind of a commission below the city's floor.
@@ -82,7 +91,8 @@ func (in NewContract) validate() (contractTerms, error) {
 			Message: "commission_rate " + e.Message + fmt.Sprintf(" (got %q)", in.CommissionRate)}
 	}
 	if !slices.Contains([]Cycle{CycleT1, CycleT7, CycleMonthly}, in.SettlementCycle) {
-		return t, errs.Invalidf("settlement_cycle", "settlement_cycle must be T+1, T+7 or monthly")
+		return t, &errs.Error{Kind: errs.KindInvalid, Code: CodeUnknownCycle, Field: "settlement_cycle",
+			Message: fmt.Sprintf("settlement_cycle %q is not a cycle WeChat settles: T+1, T+7 or monthly", in.SettlementCycle)}
 	}
 	if t.starts, err = time.Parse(time.DateOnly, in.StartsOn); err != nil {
 		return t, errs.Invalidf("starts_on", "starts_on must be a date, 2006-01-02")
@@ -106,7 +116,8 @@ func contractOf(c merchantdb.MerchantContract) Contract {
 	return Contract{ID: c.ID, LeadID: c.LeadID, ContractNo: c.ContractNo, CommissionRate: r, CommissionText: r.String(),
 		SettlementCycle: Cycle(c.SettlementCycle), StartsOn: c.StartsOn.Format(time.DateOnly),
 		EndsOn: c.EndsOn.Format(time.DateOnly), SignedBy: c.SignedBy, SignedAt: c.SignedAt.UTC(),
-		Status: ContractStatus(c.Status), DepositFen: c.DepositFen, ApprovalID: ptr(c.ApprovalID)}
+		Status: ContractStatus(c.Status), DepositFen: c.DepositFen, ApprovalID: ptr(c.ApprovalID), RenewedFrom: ptr(c.RenewedFrom),
+		EndedAt: c.EndedAt, EndReason: c.EndReason}
 }
 
 // SignContract signs the contract of a lead in negotiation (or visited) and moves it

@@ -11,9 +11,9 @@ import (
 	"github.com/tandemcrm/tandem/shared/identity"
 )
 
-// deliver hands identity's staff events of user, read from the outbox, to the
+// deliverStaffEvents hands identity's staff events of user, read from the outbox, to the
 // merchant's subscription, as the relay would (twice: delivery is at least once).
-func deliver(t *testing.T, w *world, user uuid.UUID) {
+func deliverStaffEvents(t *testing.T, w *world, user uuid.UUID) {
 	t.Helper()
 	var handle func(events.Envelope) error
 	for _, s := range domain.Collect(w.svc).Subscriptions() {
@@ -62,7 +62,7 @@ func TestAutomaticHandOverOnIdentityEvents(t *testing.T) {
 	}
 	off := true
 	must[identity.User](t)(w.ids.UpdateUser(w.ctx, admin, rep.User.ID, identity.UserPatch{Disabled: &off}))
-	deliver(t, w, rep.User.ID)
+	deliverStaffEvents(t, w, rep.User.ID)
 	over, _, err := w.svc.ListLeads(w.ctx, tl, merchant.LeadFilter{HandedOver: true})
 	if err != nil || len(over) != 3 {
 		t.Fatalf("the team lead sees %d handed-over leads (%v)", len(over), err)
@@ -81,7 +81,7 @@ func TestAutomaticHandOverOnIdentityEvents(t *testing.T) {
 	must[merchant.Lead](t)(w.svc.Claim(w.ctx, mover, ls[1].ID))
 	team2 := w.demo.Units[identity.DemoSHTeam2]
 	must[identity.User](t)(w.ids.UpdateUser(w.ctx, admin, mover.User.ID, identity.UserPatch{OrgUnitID: &team2}))
-	deliver(t, w, mover.User.ID)
+	deliverStaffEvents(t, w, mover.User.ID)
 	if got := must[merchant.Lead](t)(w.svc.GetLead(w.ctx, tl, ls[1].ID)); !got.InPool || !got.HandedOver {
 		t.Fatalf("moved rep's lead: %+v", got)
 	}

@@ -142,9 +142,11 @@ func (h api) postRelease(c *gin.Context, p *identity.Principal) error {
 }
 
 type checkInRequest struct {
-	Lat  *float64 `json:"lat"`
-	Lng  *float64 `json:"lng"`
-	Note string   `json:"note" maxlen:"1000"`
+	Lat       *float64  `json:"lat"`
+	Lng       *float64  `json:"lng"`
+	AccuracyM *float64  `json:"accuracy_m"`
+	Note      string    `json:"note" maxlen:"1000"`
+	PlanID    uuid.UUID `json:"plan_id"`
 }
 
 func (h api) postCheckIn(c *gin.Context, p *identity.Principal) error {
@@ -160,7 +162,7 @@ func (h api) postCheckIn(c *gin.Context, p *identity.Principal) error {
 		return errs.Invalidf("lng", "lng is required: where the rep stands")
 	}
 	return withLead(c, http.StatusCreated, func(id uuid.UUID) (Visit, error) {
-		return h.svc.CheckIn(c.Request.Context(), p, id, CheckIn{Lat: *r.Lat, Lng: *r.Lng, Note: r.Note})
+		return h.svc.CheckIn(c.Request.Context(), p, id, CheckIn{Lat: *r.Lat, Lng: *r.Lng, AccuracyM: r.AccuracyM, Note: r.Note, PlanID: r.PlanID})
 	})
 }
 

@@ -31,6 +31,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/money"
 	"github.com/tandemcrm/tandem/shared/pg"
+	"github.com/tandemcrm/tandem/shared/storage"
 )
 
 //go:embed migrations/*.sql
@@ -63,6 +64,11 @@ type Ports struct {
 	// duplicates), the reps of a team, a unit's ancestors, a merchant's users on its
 	// portal home; nil: ids stand in, no rules route leads, no staff list.
 	Staff Staff
+	// Files keeps visit photos and onboarding documents (shared/storage); nil: uploads
+	// are refused (503).
+	Files storage.Store
+	// Notify tells a user something at a time (visit reminders); nil: logged only.
+	Notify Notifier
 }
 
 // Config holds the B-CRM rules.
@@ -79,6 +85,10 @@ type Config struct {
 	// within DedupRadiusM metres (default 200) is a duplicate.
 	DedupRadiusM    float64
 	DedupSimilarity float64
+	// Field work: check-in accuracy, speed flags, upload sizes (visits_rules.go).
+	Field FieldRules
+	// Commission: the amounts of the sales commission (commission.go).
+	Commission CommissionRules
 }
 
 func (c Config) withDefaults() Config {
@@ -99,6 +109,8 @@ func (c Config) withDefaults() Config {
 	}
 	c.DailyQuota = orDefault(c.DailyQuota, 30)
 	c.CooldownDays = orDefault(c.CooldownDays, 7)
+	c.Field = c.Field.withDefaults()
+	c.Commission = c.Commission.withDefaults()
 	return c
 }
 
@@ -113,15 +125,19 @@ type Service struct {
 	applyments Applyments
 	approvals  *approval.Service
 	staff      Staff
+	files      storage.Store
+	notify     Notifier
 }
 
 // New returns the service (the one constructor shape of shared/domain).
 func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	deps = deps.WithDefaults()
 	s := &Service{db: deps.DB, log: deps.Log, clock: deps.Clock, owners: ports.Owners, applyments: ports.Applyments,
-		approvals: ports.Approvals, staff: ports.Staff, cfg: cfg.withDefaults()}
+		approvals: ports.Approvals, staff: ports.Staff, cfg: cfg.withDefaults(),
+		files: ports.Files, notify: ports.Notify}
 	if s.approvals != nil {
 		s.approvals.OnDecided(KindContractDiscount, s.decideDiscount)
+		s.approvals.OnDecided(KindCommission, s.decideCommission)
 	}
 	return s
 }
@@ -139,6 +155,7 @@ func (s *Service) Register(r *domain.Registry) {
 			_, err := s.SyncApplyments(ctx, 200)
 			return err
 		}})
+	s.registerPart2(r)
 	r.Routes(s.mountPoolAPI)
 	r.Schedule(s.reclaimTask(), s.importTask())
 	r.Subscribe(s.subscriptions()...)

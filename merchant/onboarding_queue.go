@@ -86,8 +86,10 @@ type OnboardingStep struct {
 
 // Document is one item of a category's onboarding checklist.
 type Document struct {
-	Key      string `json:"key"` // business_licence, food_licence, legal_id, bank_account, storefront
-	Required bool   `json:"required"`
+	Key      string         `json:"key"` // business_licence, food_licence, legal_id, bank_account, storefront
+	Required bool           `json:"required"`
+	Missing  bool           `json:"missing"` // required and no file yet
+	Files    []DocumentFile `json:"files"`
 }
 
 // checklist is what WeChat and the category want: food shops need a food licence.
@@ -137,7 +139,11 @@ func (s *Service) GetApplication(ctx context.Context, p *identity.Principal, lea
 	if err != nil {
 		return d, err
 	}
-	d = ApplicationDetail{Lead: lead, Contract: contractOf(c), Onboarding: onboardingOf(o), Documents: checklist(lead.Category), Stages: stages}
+	docs, err := s.documentsOf(ctx, q, lead)
+	if err != nil {
+		return d, err
+	}
+	d = ApplicationDetail{Lead: lead, Contract: contractOf(c), Onboarding: onboardingOf(o), Documents: docs, Stages: stages}
 	for _, h := range hist {
 		d.History = append(d.History, OnboardingStep{Event: h.Event, State: OnboardingState(h.State), Review: Review(h.Review),
 			Note: h.Note, By: ptr(h.ByUser), At: h.At.UTC()})

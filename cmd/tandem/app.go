@@ -35,6 +35,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/outbox"
 	"github.com/tandemcrm/tandem/shared/pg"
 	"github.com/tandemcrm/tandem/shared/platform"
+	"github.com/tandemcrm/tandem/shared/storage"
 	"github.com/tandemcrm/tandem/shared/wxmini"
 	"github.com/tandemcrm/tandem/shared/wxpay"
 )
@@ -131,9 +132,16 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 	a.approvals = approval.New(deps)
 	// A merchant's owner login is made by the system when a reviewer approves it: the
 	// reviewer may approve merchants, not create users.
+	files, err := storage.Open(storage.ConfigFromEnv(os.Getenv, cfg.VarDir))
+	if err != nil {
+		db.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("TANDEM_STORAGE_DIR / TANDEM_S3_*: %w", err)
+	}
 	a.merchant = merchant.New(deps, merchant.Ports{Owners: merchant.IdentityOwners{Users: a.identity,
 		Actor: func(context.Context) (*identity.Principal, error) { return identity.System(), nil }},
-		Applyments: applyments{a}, Approvals: a.approvals, Staff: merchant.IdentityStaff{Users: a.identity}}, merchant.Config{})
+		Applyments: applyments{a}, Approvals: a.approvals, Staff: merchant.IdentityStaff{Users: a.identity},
+		Files: files, Notify: merchant.LogNotifier{Log: log}}, merchant.Config{})
 	a.consumer = consumer.New(deps, consumer.Ports{Identities: a.identity}, consumer.Config{})
 	a.recon = reconciliation.New(deps, reconciliation.Ports{}, reconciliation.Config{})
 	a.marketing = marketing.New(deps, marketing.Ports{}, marketing.Config{})

@@ -52,6 +52,8 @@ Periodic tasks (schedule in Asia/Shanghai):
   merchant:applyments      @every 1m    mirror the states of onboarding applications at WeChat Pay; finished and approved shops go live
   merchant:reclaim         @every 30m   return held leads to their pools by the pools' reclaim rules; remind owners before, once
   merchant:imports         @every 5s    import the queued lead files (and take up imports whose runner died)
+  merchant:visit-reminders @every 1m    send the reminders of planned visits that are due: a to-do and a notification to the rep
+  merchant:contracts-expiry @every 1h   end contracts past their last day: the merchant stops being live, merchant.contract_ended is published
   consumer:points_release  @every 10m   make pending points whose refund window has passed spendable
   consumer:points_expire   @hourly      expire what remains of points lots past their expiry
   consumer:points_remind   0 10 * * *   tell members whose points expire within the reminder window, once per lot

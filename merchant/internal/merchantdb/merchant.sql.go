@@ -77,7 +77,7 @@ func (q *Queries) CountHeld(ctx context.Context, ownerID uuid.NullUUID) (int64, 
 
 const decideContract = `-- name: DecideContract :one
 UPDATE merchant.contracts SET status = $2 WHERE id = $1 AND status = 'pending_approval'
-RETURNING id, lead_id, contract_no, commission_rate, settlement_cycle, starts_on, ends_on, signed_by, signed_at, status, deposit_fen, approval_id
+RETURNING id, lead_id, contract_no, commission_rate, settlement_cycle, starts_on, ends_on, signed_by, signed_at, status, deposit_fen, approval_id, renewed_from, ended_at, end_reason, ended_by
 `
 
 type DecideContractParams struct {
@@ -101,12 +101,16 @@ func (q *Queries) DecideContract(ctx context.Context, arg DecideContractParams) 
 		&i.Status,
 		&i.DepositFen,
 		&i.ApprovalID,
+		&i.RenewedFrom,
+		&i.EndedAt,
+		&i.EndReason,
+		&i.EndedBy,
 	)
 	return i, err
 }
 
 const getContract = `-- name: GetContract :one
-SELECT id, lead_id, contract_no, commission_rate, settlement_cycle, starts_on, ends_on, signed_by, signed_at, status, deposit_fen, approval_id FROM merchant.contracts WHERE id = $1
+SELECT id, lead_id, contract_no, commission_rate, settlement_cycle, starts_on, ends_on, signed_by, signed_at, status, deposit_fen, approval_id, renewed_from, ended_at, end_reason, ended_by FROM merchant.contracts WHERE id = $1
 `
 
 func (q *Queries) GetContract(ctx context.Context, id uuid.UUID) (MerchantContract, error) {
@@ -125,12 +129,16 @@ func (q *Queries) GetContract(ctx context.Context, id uuid.UUID) (MerchantContra
 		&i.Status,
 		&i.DepositFen,
 		&i.ApprovalID,
+		&i.RenewedFrom,
+		&i.EndedAt,
+		&i.EndReason,
+		&i.EndedBy,
 	)
 	return i, err
 }
 
 const getContractByLead = `-- name: GetContractByLead :one
-SELECT id, lead_id, contract_no, commission_rate, settlement_cycle, starts_on, ends_on, signed_by, signed_at, status, deposit_fen, approval_id FROM merchant.contracts WHERE lead_id = $1
+SELECT id, lead_id, contract_no, commission_rate, settlement_cycle, starts_on, ends_on, signed_by, signed_at, status, deposit_fen, approval_id, renewed_from, ended_at, end_reason, ended_by FROM merchant.contracts WHERE lead_id = $1
 ORDER BY (status IN ('pending_approval', 'active')) DESC, signed_at DESC
 LIMIT 1
 `
@@ -152,6 +160,10 @@ func (q *Queries) GetContractByLead(ctx context.Context, leadID uuid.UUID) (Merc
 		&i.Status,
 		&i.DepositFen,
 		&i.ApprovalID,
+		&i.RenewedFrom,
+		&i.EndedAt,
+		&i.EndReason,
+		&i.EndedBy,
 	)
 	return i, err
 }
@@ -1043,7 +1055,7 @@ func (q *Queries) ListStageHistory(ctx context.Context, leadID uuid.UUID) ([]Mer
 }
 
 const listVisits = `-- name: ListVisits :many
-SELECT id, lead_id, lat, lng, distance_m, accepted, note, by_user, at FROM merchant.visits WHERE lead_id = $1 ORDER BY at, id
+SELECT id, lead_id, lat, lng, distance_m, accepted, note, by_user, at, accuracy_m, plan_id, org_unit_id, out_at, out_lat, out_lng, out_distance_m, speed_kmh, flag FROM merchant.visits WHERE lead_id = $1 ORDER BY at, id
 `
 
 func (q *Queries) ListVisits(ctx context.Context, leadID uuid.UUID) ([]MerchantVisit, error) {
@@ -1065,6 +1077,15 @@ func (q *Queries) ListVisits(ctx context.Context, leadID uuid.UUID) ([]MerchantV
 			&i.Note,
 			&i.ByUser,
 			&i.At,
+			&i.AccuracyM,
+			&i.PlanID,
+			&i.OrgUnitID,
+			&i.OutAt,
+			&i.OutLat,
+			&i.OutLng,
+			&i.OutDistanceM,
+			&i.SpeedKmh,
+			&i.Flag,
 		); err != nil {
 			return nil, err
 		}

@@ -29,6 +29,28 @@ type MerchantAssignmentRule struct {
 	UpdatedAt   time.Time
 }
 
+type MerchantCommissionLine struct {
+	RunID     uuid.UUID
+	RepID     uuid.UUID
+	OrgUnitID uuid.NullUUID
+	Signings  int32
+	LiveShops int32
+	GmvFen    int64
+	AmountFen int64
+}
+
+type MerchantCommissionRun struct {
+	ID         uuid.UUID
+	Month      time.Time
+	OrgUnitID  uuid.NullUUID
+	State      string
+	ApprovalID uuid.NullUUID
+	TotalFen   int64
+	Rules      []byte
+	ComputedBy uuid.UUID
+	ComputedAt time.Time
+}
+
 type MerchantContract struct {
 	ID              uuid.UUID
 	LeadID          uuid.UUID
@@ -42,6 +64,10 @@ type MerchantContract struct {
 	Status          string
 	DepositFen      int64
 	ApprovalID      uuid.NullUUID
+	RenewedFrom     uuid.NullUUID
+	EndedAt         *time.Time
+	EndReason       string
+	EndedBy         uuid.NullUUID
 }
 
 type MerchantDuplicateOverride struct {
@@ -50,6 +76,16 @@ type MerchantDuplicateOverride struct {
 	Reason   string
 	ByUser   uuid.UUID
 	At       time.Time
+}
+
+type MerchantFirstMonthGmv struct {
+	SourceID   uuid.UUID
+	MerchantID uuid.UUID
+	RepID      uuid.NullUUID
+	OrgUnitID  uuid.NullUUID
+	Month      time.Time
+	AmountFen  int64
+	At         time.Time
 }
 
 type MerchantFollowUp struct {
@@ -162,6 +198,20 @@ type MerchantOnboarding struct {
 	SyncedAt     *time.Time
 }
 
+type MerchantOnboardingDocument struct {
+	ID          uuid.UUID
+	LeadID      uuid.UUID
+	DocKey      string
+	StorageKey  string
+	FileName    string
+	ContentType string
+	SizeBytes   int64
+	Sha256      string
+	ByUser      uuid.UUID
+	At          time.Time
+	RemovedAt   *time.Time
+}
+
 type MerchantOnboardingHistory struct {
 	ID     uuid.UUID
 	LeadID uuid.UUID
@@ -212,6 +262,39 @@ type MerchantReclaimReminder struct {
 	SentAt  time.Time
 }
 
+type MerchantRepTodo struct {
+	ID        uuid.UUID
+	RepID     uuid.UUID
+	PlanID    uuid.UUID
+	LeadID    uuid.UUID
+	Title     string
+	DueAt     time.Time
+	DoneAt    *time.Time
+	CreatedAt time.Time
+}
+
+type MerchantSalesCredit struct {
+	LeadID    uuid.UUID
+	Kind      string
+	RepID     uuid.NullUUID
+	OrgUnitID uuid.NullUUID
+	City      string
+	At        time.Time
+	Month     time.Time
+}
+
+type MerchantSalesTarget struct {
+	Month            time.Time
+	Subject          string
+	SubjectID        uuid.UUID
+	OrgUnitID        uuid.NullUUID
+	Signings         int32
+	LiveShops        int32
+	FirstMonthGmvFen int64
+	SetBy            uuid.UUID
+	SetAt            time.Time
+}
+
 type MerchantSavedView struct {
 	ID        uuid.UUID
 	UserID    uuid.UUID
@@ -230,14 +313,61 @@ type MerchantStageHistory struct {
 	At        time.Time
 }
 
+type MerchantStageRollup struct {
+	Month     time.Time
+	Cohort    time.Time
+	OrgUnitID uuid.NullUUID
+	RepID     uuid.NullUUID
+	City      string
+	ToStage   string
+	Leads     int64
+	DaysSum   float64
+}
+
 type MerchantVisit struct {
-	ID        uuid.UUID
-	LeadID    uuid.UUID
-	Lat       float64
-	Lng       float64
-	DistanceM float64
-	Accepted  bool
-	Note      string
-	ByUser    uuid.UUID
-	At        time.Time
+	ID           uuid.UUID
+	LeadID       uuid.UUID
+	Lat          float64
+	Lng          float64
+	DistanceM    float64
+	Accepted     bool
+	Note         string
+	ByUser       uuid.UUID
+	At           time.Time
+	AccuracyM    pgtype.Float8
+	PlanID       uuid.NullUUID
+	OrgUnitID    uuid.NullUUID
+	OutAt        *time.Time
+	OutLat       pgtype.Float8
+	OutLng       pgtype.Float8
+	OutDistanceM pgtype.Float8
+	SpeedKmh     pgtype.Float8
+	Flag         string
+}
+
+type MerchantVisitPhoto struct {
+	ID          uuid.UUID
+	VisitID     uuid.UUID
+	StorageKey  string
+	ContentType string
+	SizeBytes   int64
+	Sha256      string
+	ByUser      uuid.UUID
+	At          time.Time
+}
+
+type MerchantVisitPlan struct {
+	ID         uuid.UUID
+	LeadID     uuid.UUID
+	RepID      uuid.UUID
+	OrgUnitID  uuid.NullUUID
+	StartsAt   time.Time
+	Minutes    int32
+	Purpose    string
+	RemindAt   *time.Time
+	RemindedAt *time.Time
+	Status     string
+	VisitID    uuid.NullUUID
+	CreatedBy  uuid.UUID
+	CreatedAt  time.Time
 }

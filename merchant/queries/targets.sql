@@ -1,0 +1,66 @@
+-- name: UpsertTarget :one
+INSERT INTO merchant.sales_targets (month, subject, subject_id, org_unit_id, signings, live_shops, first_month_gmv_fen, set_by, set_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (month, subject, subject_id) DO UPDATE SET org_unit_id = excluded.org_unit_id, signings = excluded.signings,
+    live_shops = excluded.live_shops, first_month_gmv_fen = excluded.first_month_gmv_fen, set_by = excluded.set_by, set_at = excluded.set_at
+RETURNING *;
+
+-- name: ListTargets :many
+SELECT * FROM merchant.sales_targets
+WHERE month = sqlc.arg(month)
+  AND (sqlc.arg(scope_all)::bool OR (subject = 'rep' AND subject_id = ANY(sqlc.arg(scope_owner_ids)::uuid[]))
+       OR org_unit_id = ANY(sqlc.arg(scope_org_unit_ids)::uuid[]))
+ORDER BY subject DESC, subject_id;
+
+-- name: CreditsByRep :many
+-- Signings and live shops of a month per rep (and team), in scope.
+SELECT rep_id, org_unit_id,
+    count(*) FILTER (WHERE kind = 'signed')::int AS signings,
+    count(*) FILTER (WHERE kind = 'live')::int AS live_shops
+FROM merchant.sales_credits
+WHERE month = sqlc.arg(month)
+  AND (sqlc.arg(scope_all)::bool OR rep_id = ANY(sqlc.arg(scope_owner_ids)::uuid[])
+       OR org_unit_id = ANY(sqlc.arg(scope_org_unit_ids)::uuid[]))
+GROUP BY rep_id, org_unit_id;
+
+-- name: GMVByRep :many
+SELECT rep_id, org_unit_id, sum(amount_fen)::bigint AS gmv_fen
+FROM merchant.first_month_gmv
+WHERE month = sqlc.arg(month)
+  AND (sqlc.arg(scope_all)::bool OR rep_id = ANY(sqlc.arg(scope_owner_ids)::uuid[])
+       OR org_unit_id = ANY(sqlc.arg(scope_org_unit_ids)::uuid[]))
+GROUP BY rep_id, org_unit_id;
+
+-- name: MerchantForGMV :one
+SELECT id, owner_id, org_unit_id, live_at FROM merchant.merchants WHERE id = $1;
+
+-- name: InsertGMV :execrows
+INSERT INTO merchant.first_month_gmv (source_id, merchant_id, rep_id, org_unit_id, month, amount_fen, at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (source_id) DO NOTHING;
+
+-- name: InsertCommissionRun :exec
+INSERT INTO merchant.commission_runs (id, month, org_unit_id, state, approval_id, total_fen, rules, computed_by, computed_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9);
+
+-- name: SetCommissionApproval :exec
+UPDATE merchant.commission_runs SET approval_id = $2 WHERE id = $1;
+
+-- name: InsertCommissionLine :exec
+INSERT INTO merchant.commission_lines (run_id, rep_id, org_unit_id, signings, live_shops, gmv_fen, amount_fen)
+VALUES ($1, $2, $3, $4, $5, $6, $7);
+
+-- name: DecideCommissionRun :one
+UPDATE merchant.commission_runs SET state = $2 WHERE id = $1 AND state = 'pending_approval' RETURNING *;
+
+-- name: GetCommissionRun :one
+SELECT * FROM merchant.commission_runs WHERE id = $1;
+
+-- name: ListCommissionRuns :many
+SELECT * FROM merchant.commission_runs
+WHERE (sqlc.arg(scope_all)::bool OR org_unit_id = ANY(sqlc.arg(scope_org_unit_ids)::uuid[]))
+ORDER BY month DESC, computed_at DESC
+LIMIT 100;
+
+-- name: ListCommissionLines :many
+SELECT * FROM merchant.commission_lines WHERE run_id = $1 ORDER BY amount_fen DESC, rep_id;
