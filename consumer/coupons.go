@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -18,7 +17,6 @@ import (
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/pg"
-	"github.com/tandemcrm/tandem/shared/web"
 )
 
 // Coupon kinds, states and issue sources.
@@ -408,79 +406,6 @@ func (s *Service) coupons(ctx context.Context, consumerID uuid.UUID) ([]Coupon, 
 		}
 	}
 	return out, nil
-}
-
-// OrderForCoupon is an unpaid order a coupon is applied to at prepay.
-type OrderForCoupon struct {
-	OrderID    uuid.UUID
-	ConsumerID uuid.UUID
-	MerchantID uuid.UUID
-	Category   string
-	AmountFen  int64 // the order's amount before any discount: the threshold's base
-}
-
-// ReserveCoupon applies a member's coupon to their unpaid order and reserves it for
-// that order; it returns the discount. Refused, reserving nothing, with the reason:
-// not theirs or unknown (404), used or reserved by another order, expired or not yet
-// valid, below the threshold (saying how much is missing), not for the order's
-// merchant or category, or a second coupon where either does not stack. Concurrent
-// orders reserving one coupon: one wins (the reservation is a guarded UPDATE).
-// Applying the same coupon to the same order again answers the same discount.
-func (s *Service) ReserveCoupon(ctx context.Context, couponID uuid.UUID, o OrderForCoupon) (int64, error) {
-	var discount int64
-	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
-		q := consumerdb.New(tx)
-		c, err := q.GetCouponForUpdate(ctx, couponID)
-		if errors.Is(err, pgx.ErrNoRows) || err == nil && c.ConsumerID != o.ConsumerID {
-			return errs.NotFound("consumer.coupon")
-		} else if err != nil {
-			return err
-		}
-		if c.State != CouponAvailable {
-			if c.State == CouponReserved && c.OrderID.UUID == o.OrderID {
-				discount = c.DiscountFen
-				return nil
-			}
-			return errs.E(errs.KindConflict, CodeCouponInUse, "this coupon is already used by another order")
-		}
-		now := s.now()
-		switch {
-		case !c.ValidTo.After(now):
-			return errs.E(errs.KindUnprocessable, CodeCouponExpired, "this coupon expired on "+c.ValidTo.In(shanghai).Format(time.DateOnly)).WithField("coupon_id")
-		case c.ValidFrom.After(now):
-			return errs.E(errs.KindUnprocessable, CodeCouponExpired, "this coupon is valid from "+c.ValidFrom.In(shanghai).Format(time.DateOnly)).WithField("coupon_id")
-		case o.AmountFen < c.ThresholdFen:
-			return errs.E(errs.KindUnprocessable, CodeCouponBelow, fmt.Sprintf("the order is %s yuan short of the coupon's %s yuan threshold",
-				web.Yuan(c.ThresholdFen-o.AmountFen), web.Yuan(c.ThresholdFen))).WithField("coupon_id")
-		case len(c.MerchantIds) > 0 && !slices.Contains(c.MerchantIds, o.MerchantID):
-			return errs.E(errs.KindUnprocessable, CodeCouponNotApplicable, "this coupon is not for this shop").WithField("coupon_id")
-		case len(c.Categories) > 0 && !slices.Contains(c.Categories, o.Category):
-			return errs.E(errs.KindUnprocessable, CodeCouponNotApplicable, "this coupon is not for this category").WithField("coupon_id")
-		}
-		others, err := q.OrderCoupons(ctx, uuid.NullUUID{UUID: o.OrderID, Valid: true})
-		if err != nil {
-			return err
-		}
-		left := o.AmountFen
-		for _, oc := range others {
-			if !oc.Stackable || !c.Stackable {
-				return errs.E(errs.KindUnprocessable, CodeCouponNotStackable, "this order has a coupon already, and these coupons do not stack").WithField("coupon_id")
-			}
-			left -= oc.DiscountFen
-		}
-		// Stacked coupons apply in the order they were added, each to what is left.
-		t := CouponTemplate{Kind: c.Kind, AmountFen: c.AmountFen, Percent: int(c.Percent), CapFen: c.CapFen}
-		discount = t.Discount(left)
-		n, err := q.ReserveCoupon(ctx, consumerdb.ReserveCouponParams{ID: c.ID, OrderID: uuid.NullUUID{UUID: o.OrderID, Valid: true},
-			DiscountFen: discount, ReservedAt: &now})
-		if err != nil {
-			return err
-		} else if n == 0 {
-			return errs.E(errs.KindConflict, CodeCouponInUse, "this coupon is already used by another order")
-		}
-		return nil
-	})
-	return discount, wrap("reserve coupon", err)
 }
 
 // ReleaseOrderCoupons gives back the coupons an unpaid order reserved, when it is

@@ -14,6 +14,7 @@ const (
 	SubscriberPointsReverse = "consumer.points_reverse"
 	SubscriberCouponsRedeem = "consumer.coupons_redeem"
 	SubscriberCouponsReturn = "consumer.coupons_return"
+	SubscriberCouponsFree   = "consumer.coupons_release"
 )
 
 // Subscriptions are the domain's event handlers: points earned on a payment,
@@ -24,6 +25,7 @@ func (s *Service) Subscriptions() []outbox.Subscription {
 		{Topic: events.TopicRefundSucceeded, Subscriber: SubscriberPointsReverse, Handle: s.OnRefundSucceeded},
 		{Topic: events.TopicPaymentSucceeded, Subscriber: SubscriberCouponsRedeem, Handle: s.onPaidRedeemCoupons},
 		{Topic: events.TopicRefundSucceeded, Subscriber: SubscriberCouponsReturn, Handle: s.onRefundReturnCoupons},
+		{Topic: events.TopicOrderClosed, Subscriber: SubscriberCouponsFree, Handle: s.onClosedReleaseCoupons},
 	}
 }
 
@@ -34,6 +36,17 @@ func (s *Service) onPaidRedeemCoupons(ctx context.Context, e events.Envelope) er
 		return fmt.Errorf("consumer: decode %s: %w", e.Topic, err)
 	}
 	_, err := s.RedeemOrderCoupons(ctx, p.OrderID)
+	return err
+}
+
+// onClosedReleaseCoupons gives back the coupons an unpaid order reserved when it is
+// closed by its consumer or expires.
+func (s *Service) onClosedReleaseCoupons(ctx context.Context, e events.Envelope) error {
+	var c events.OrderClosed
+	if err := e.Decode(&c); err != nil {
+		return fmt.Errorf("consumer: decode %s: %w", e.Topic, err)
+	}
+	_, err := s.ReleaseOrderCoupons(ctx, c.OrderID)
 	return err
 }
 
