@@ -15,10 +15,14 @@ const (
 	SubscriberCouponsRedeem = "consumer.coupons_redeem"
 	SubscriberCouponsReturn = "consumer.coupons_return"
 	SubscriberCouponsFree   = "consumer.coupons_release"
+	SubscriberOrdersKeep    = "consumer.orders_keep"
+	SubscriberRefundsKeep   = "consumer.refunds_keep"
+	SubscriberSignupPoints  = "consumer.signup_points"
 )
 
 // Subscriptions are the domain's event handlers: points earned on a payment,
-// reversed on a refund. Both are idempotent on their entries' source keys.
+// reversed on a refund, coupons redeemed, returned or released, the member's orders
+// kept for their 360, sign-up points. Each is idempotent.
 func (s *Service) Subscriptions() []outbox.Subscription {
 	return []outbox.Subscription{
 		{Topic: events.TopicPaymentSucceeded, Subscriber: SubscriberPointsEarn, Handle: s.OnPaymentSucceeded},
@@ -26,6 +30,9 @@ func (s *Service) Subscriptions() []outbox.Subscription {
 		{Topic: events.TopicPaymentSucceeded, Subscriber: SubscriberCouponsRedeem, Handle: s.onPaidRedeemCoupons},
 		{Topic: events.TopicRefundSucceeded, Subscriber: SubscriberCouponsReturn, Handle: s.onRefundReturnCoupons},
 		{Topic: events.TopicOrderClosed, Subscriber: SubscriberCouponsFree, Handle: s.onClosedReleaseCoupons},
+		{Topic: events.TopicPaymentSucceeded, Subscriber: SubscriberOrdersKeep, Handle: s.onPaidKeepOrder},
+		{Topic: events.TopicRefundSucceeded, Subscriber: SubscriberRefundsKeep, Handle: s.onRefundKeepOrder},
+		{Topic: events.TopicMemberJoined, Subscriber: SubscriberSignupPoints, Handle: s.onJoinedEarnSignup},
 	}
 }
 
