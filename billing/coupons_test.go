@@ -135,10 +135,10 @@ func TestBadCouponsAreRefusedWithTheReasonAndReserveNothing(t *testing.T) {
 		"another member's":    {[]uuid.UUID{theirs}, "consumer.coupon_not_found", ""},
 		"another merchant's":  {[]uuid.UUID{shop}, consumer.CodeCouponNotApplicable, "this coupon is not for this shop"},
 		// the drinks on the order are 50.00: its threshold counts the lines it covers
-		"category below":  {[]uuid.UUID{drinks}, consumer.CodeCouponBelow, "the order is 10.00 yuan short of the coupon's 60.00 yuan threshold"},
-		"expired":         {[]uuid.UUID{expired}, consumer.CodeCouponExpired, "this coupon expired on"},
-		"stacking":        {[]uuid.UUID{stack, single}, consumer.CodeCouponNotStackable, "does not stack"},
-		"the same twice":  {[]uuid.UUID{stack, stack}, consumer.CodeCouponNotStackable, "on the order already"},
+		"category below": {[]uuid.UUID{drinks}, consumer.CodeCouponBelow, "the order is 10.00 yuan short of the coupon's 60.00 yuan threshold"},
+		"expired":        {[]uuid.UUID{expired}, consumer.CodeCouponExpired, "this coupon expired on"},
+		"stacking":       {[]uuid.UUID{stack, single}, consumer.CodeCouponNotStackable, "does not stack"},
+		"the same twice": {[]uuid.UUID{stack, stack}, consumer.CodeCouponNotStackable, "on the order already"},
 	} {
 		_, err := w.svc.ApplyCoupons(w.ctx, c, o.ID, tc.ids)
 		e := errs.As(err)
