@@ -196,6 +196,9 @@ func TestAdjustmentsOverTheLimitWaitForAnothersApproval(t *testing.T) {
 		t.Fatalf("balance %d after the approval, want 6000", b)
 	}
 	w.conserved(t, id)
+	if _, err := w.svc.Adjust(w.ctx, growth, id, -6_001, "overdraw", "x"); !errs.Is(err, consumer.CodePointsInsufficient) {
+		t.Fatalf("taking more than the balance went to approval: %v", err)
+	}
 	rej, err := w.svc.Adjust(w.ctx, growth, id, -4_000, "take", "mistake")
 	if err != nil {
 		t.Fatal(err)

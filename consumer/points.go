@@ -261,10 +261,14 @@ func (s *Service) Adjust(ctx context.Context, caller *identity.Principal, consum
 			out.Applied = true
 			return s.applyAdjust(ctx, tx, p.Actor(), adjustPayload{ConsumerID: consumerID, Delta: delta, Key: key, Reason: reason})
 		}
-		if _, err := lock(ctx, q, consumerID); errors.Is(err, errNotMember) {
+		bal, err := lock(ctx, q, consumerID)
+		if errors.Is(err, errNotMember) {
 			return errs.NotFound(objMember)
 		} else if err != nil {
 			return err
+		}
+		if delta < 0 && bal.Balance < -delta { // nothing to ask about: it could not be applied
+			return insufficient(bal.Balance, -delta)
 		}
 		r, err := s.approvals.Request(ctx, tx, p, approval.NewRequest{Kind: KindAdjustApproval,
 			Subject:  approval.Subject{Type: objMember, ID: consumerID.String()},
