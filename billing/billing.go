@@ -82,6 +82,7 @@ type Ports struct {
 	Pay       *wxpay.Client // the platform's WeChat Pay account; required
 	Merchants MerchantTerms // required
 	Members   Members       // required
+	Coupons   Coupons       // optional: without it, orders take no coupons
 }
 
 // Config configures the service.

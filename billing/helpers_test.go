@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tandemcrm/tandem/billing"
+	"github.com/tandemcrm/tandem/billing/consumercoupons"
 	"github.com/tandemcrm/tandem/consumer"
 	"github.com/tandemcrm/tandem/shared/audit"
 	"github.com/tandemcrm/tandem/shared/clock"
@@ -118,7 +119,8 @@ func newWorldWith(t *testing.T, tune func(*billing.Config)) *world {
 		tune(&cfg)
 	}
 	w.svc = billing.New(domain.Deps{DB: w.db, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Clock: w.clock},
-		billing.Ports{Pay: w.sim.Client(), Merchants: w.merchants, Members: w.consumers}, cfg)
+		billing.Ports{Pay: w.sim.Client(), Merchants: w.merchants, Members: w.consumers,
+			Coupons: consumercoupons.Adapter{Consumer: w.consumers}}, cfg)
 	staff := e.Group("/api/v1", func(c *gin.Context) { // stands in for identity's: the caller named by a test header
 		if login := c.GetHeader("X-Test-Login"); login != "" {
 			c.Request = c.Request.WithContext(identity.WithPrincipal(c.Request.Context(), w.as(login)))

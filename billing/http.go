@@ -45,6 +45,7 @@ func (s *Service) mountAPI(rt domain.Routers) {
 	me.GET("/orders/:id", identity.HandleConsumer(h.myOrder))
 	me.POST("/orders/:id/prepay", identity.HandleConsumer(h.postPrepay))
 	me.POST("/orders/:id/close", identity.HandleConsumer(h.postClose))
+	me.PUT("/orders/:id/coupons", identity.HandleConsumer(h.putCoupons))
 }
 
 func (h api) listOrders(c *gin.Context, p *identity.Principal) error {
@@ -131,9 +132,16 @@ func (h api) postRefund(c *gin.Context, p *identity.Principal) error {
 }
 
 type orderBody struct {
-	MerchantID  uuid.UUID `json:"merchant_id"`
-	Description string    `json:"description" maxlen:"127"`        // WeChat Pay's description is at most 127 characters
-	Amount      string    `json:"amount" money:"yuan" maxlen:"20"` // "12.50"; the binder parses and bounds it
+	MerchantID  uuid.UUID  `json:"merchant_id"`
+	Description string     `json:"description" maxlen:"127"`        // WeChat Pay's description is at most 127 characters
+	Amount      *string    `json:"amount" money:"yuan" maxlen:"20"` // "12.50"; the binder parses and bounds it; optional with lines
+	Lines       []lineBody `json:"lines"`                           // optional: what the order is made of
+}
+
+type lineBody struct {
+	Description string `json:"description" maxlen:"127"`
+	Category    string `json:"category" maxlen:"40"`
+	Amount      string `json:"amount" money:"yuan" maxlen:"20"`
 }
 
 func (h api) postOrder(c *gin.Context, consumer uuid.UUID) error {
@@ -141,9 +149,17 @@ func (h api) postOrder(c *gin.Context, consumer uuid.UUID) error {
 	if err := httpx.BindJSON(c, &in); err != nil {
 		return err
 	}
-	amount, _ := money.ParseYuan(in.Amount)
-	o, err := h.svc.PlaceOrder(c.Request.Context(), consumer, NewOrder{MerchantID: in.MerchantID,
-		Description: in.Description, Amount: amount})
+	n := NewOrder{MerchantID: in.MerchantID, Description: in.Description}
+	if in.Amount != nil {
+		n.Amount, _ = money.ParseYuan(*in.Amount)
+	} else if len(in.Lines) == 0 {
+		return errs.Invalidf("amount", "give the amount, or the lines")
+	}
+	for _, l := range in.Lines {
+		amount, _ := money.ParseYuan(l.Amount)
+		n.Lines = append(n.Lines, NewLine{Description: l.Description, Category: l.Category, Amount: amount})
+	}
+	o, err := h.svc.PlaceOrder(c.Request.Context(), consumer, n)
 	if err != nil {
 		return err
 	}
@@ -202,6 +218,28 @@ func (h api) postPrepay(c *gin.Context, consumer uuid.UUID) error {
 		return err
 	}
 	c.JSON(http.StatusOK, p)
+	return nil
+}
+
+type couponsBody struct {
+	CouponIDs []uuid.UUID `json:"coupon_ids"` // in the order they apply; [] takes them all off
+}
+
+// putCoupons applies coupons to the consumer's order before it is prepaid.
+func (h api) putCoupons(c *gin.Context, consumer uuid.UUID) error {
+	id, err := httpx.PathID(c, objOrder)
+	if err != nil {
+		return err
+	}
+	var in couponsBody
+	if err := httpx.BindJSON(c, &in); err != nil {
+		return err
+	}
+	o, err := h.svc.ApplyCoupons(c.Request.Context(), consumer, id, in.CouponIDs)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, o)
 	return nil
 }
 

@@ -27,7 +27,10 @@ type Order struct {
 	ConsumerID     uuid.UUID   `json:"consumer_id"`
 	MerchantID     uuid.UUID   `json:"merchant_id"`
 	Description    string      `json:"description"`
-	Amount         money.Money `json:"amount"`
+	Amount         money.Money `json:"amount"` // what the consumer pays: before discounts less Discount
+	Discount       money.Money `json:"discount"`
+	CouponIDs      []uuid.UUID `json:"coupon_ids"`
+	Lines          []OrderLine `json:"lines,omitempty"`
 	Refunded       money.Money `json:"refunded"`
 	CommissionRate string      `json:"commission_rate"` // "6.5%"
 	State          State       `json:"state"`
@@ -51,12 +54,16 @@ func orderOf(o billingdb.BillingOrder) (Order, error) {
 	if err != nil {
 		return Order{}, err
 	}
+	discount, err := money.New(o.DiscountFen, cur)
+	if err != nil {
+		return Order{}, err
+	}
 	rate, err := rateOf(o.CommissionRate)
 	if err != nil {
 		return Order{}, err
 	}
 	return Order{ID: o.ID, OrderNo: o.OrderNo, ConsumerID: o.ConsumerID, MerchantID: o.MerchantID,
-		Description: o.Description, Amount: amount, Refunded: refunded, CommissionRate: rate.String(),
+		Description: o.Description, Amount: amount, Discount: discount, CouponIDs: o.CouponIds, Refunded: refunded, CommissionRate: rate.String(),
 		State: State(o.State), MchID: o.Mchid, AppID: o.Appid, CreatedAt: o.CreatedAt, PaidAt: o.PaidAt,
 		ClosedAt: o.ClosedAt, FulfilledAt: o.FulfilledAt, rate: rate}, nil
 }
@@ -73,15 +80,19 @@ func numericOf(r money.Rate) pgtype.Numeric {
 	return pgtype.Numeric{Int: d.Coefficient(), Exp: d.Exponent(), Valid: true}
 }
 
-// NewOrder is what a consumer orders.
+// NewOrder is what a consumer orders: an amount, or lines that add up to it.
 type NewOrder struct {
 	MerchantID  uuid.UUID
 	Description string
-	Amount      money.Money
+	Amount      money.Money // the sum of Lines when there are lines and it is zero
+	Lines       []NewLine
 }
 
 // Validate checks the fields.
 func (n NewOrder) Validate() error {
+	if err := n.validateLines(); err != nil {
+		return err
+	}
 	switch {
 	case n.MerchantID == uuid.Nil:
 		return errs.Invalidf("merchant_id", "name the merchant")
@@ -100,6 +111,7 @@ func (n NewOrder) Validate() error {
 // PlaceOrder creates an order of the consumer (consumerID is the authenticated
 // consumer) at a live merchant, at the commission rate its contract has now.
 func (s *Service) PlaceOrder(ctx context.Context, consumerID uuid.UUID, in NewOrder) (Order, error) {
+	in = in.withLineTotal()
 	if err := in.Validate(); err != nil {
 		return Order{}, err
 	}
@@ -133,9 +145,12 @@ func (s *Service) PlaceOrder(ctx context.Context, consumerID uuid.UUID, in NewOr
 			MerchantID: in.MerchantID, Description: strings.TrimSpace(in.Description), AmountFen: in.Amount.Fen(),
 			Currency: string(in.Amount.Currency()), CommissionRate: numericOf(terms.CommissionRate),
 			State: string(StateCreated), Mchid: s.pay.MchID(), Appid: s.cfg.AppID, CreatedAt: now}
-		return q.InsertOrder(ctx, billingdb.InsertOrderParams{ID: row.ID, OrderNo: row.OrderNo, ConsumerID: row.ConsumerID,
+		if err := q.InsertOrder(ctx, billingdb.InsertOrderParams{ID: row.ID, OrderNo: row.OrderNo, ConsumerID: row.ConsumerID,
 			MerchantID: row.MerchantID, Description: row.Description, AmountFen: row.AmountFen, Currency: row.Currency,
-			CommissionRate: row.CommissionRate, Mchid: row.Mchid, Appid: row.Appid, CreatedAt: now})
+			CommissionRate: row.CommissionRate, Mchid: row.Mchid, Appid: row.Appid, CreatedAt: now}); err != nil {
+			return err
+		}
+		return insertLines(ctx, q, row, in.Lines)
 	})
 	if err != nil {
 		return Order{}, wrap("place order", err)
@@ -166,16 +181,21 @@ const (
 )
 
 // Prepay is what the payer needs: the JSAPI parameters for wx.requestPayment, or
-// the Native code URL.
+// the Native code URL; or Paid, when coupons left nothing to pay (no WeChat Pay
+// transaction: the order is paid at once).
 type Prepay struct {
 	OrderNo string              `json:"order_no"`
+	Paid    bool                `json:"paid,omitempty"`
 	JSAPI   *wxpay.JSAPIPayment `json:"jsapi,omitempty"`
 	CodeURL string              `json:"code_url,omitempty"`
 }
 
-// Prepay creates the WeChat Pay prepay of the consumer's order. The order moves to
-// paying first, so a payment notification never finds it still created; a prepay
-// may be asked again (WeChat answers the same out_trade_no idempotently).
+// Prepay creates the WeChat Pay prepay of the consumer's order, for the amount left
+// after its coupons (read under the order's lock: coupons are applied only before
+// the first prepay). The order moves to paying first, so a payment notification
+// never finds it still created; a prepay may be asked again (WeChat answers the same
+// out_trade_no idempotently). An order its coupons left nothing to pay is paid at
+// once, with no WeChat Pay transaction (payZero).
 func (s *Service) Prepay(ctx context.Context, consumerID, orderID uuid.UUID, kind PayKind) (Prepay, error) {
 	if kind != PayJSAPI && kind != PayNative {
 		return Prepay{}, errs.Invalidf("kind", "jsapi or native")
@@ -192,26 +212,36 @@ func (s *Service) Prepay(ctx context.Context, consumerID, orderID uuid.UUID, kin
 			return Prepay{}, errs.E(errs.KindUnprocessable, CodeNoOpenID, "the consumer has no openid in this app")
 		}
 	}
+	var total int64
 	err = pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
 		q := billingdb.New(tx)
 		row, err := q.LockOrder(ctx, orderID)
 		if err != nil {
 			return err
 		}
-		switch State(row.State) {
-		case StatePaying:
+		total = row.AmountFen
+		switch st := State(row.State); {
+		case st == StatePaying:
 			return nil
-		case StateCreated:
+		case st == StateCreated && total == 0:
+			return s.payZero(ctx, tx, q, row)
+		case st == StateCreated:
 			return s.move(ctx, q, row, StatePaying, "prepay", moveOpts{})
+		case st.Paid() && total == 0:
+			return nil // paid by its coupons already
 		}
 		return errs.E(errs.KindConflict, CodeOrderNotPayable, "the order is "+row.State)
 	})
 	if err != nil {
 		return Prepay{}, wrap("prepay", err)
 	}
-	wo := wxpay.Order{AppID: o.AppID, Description: o.Description, OutTradeNo: o.OrderNo,
-		NotifyURL: s.cfg.NotifyBaseURL + NotifyPaymentPath, Total: o.Amount.Fen()}
 	out := Prepay{OrderNo: o.OrderNo}
+	if total == 0 {
+		out.Paid = true
+		return out, nil
+	}
+	wo := wxpay.Order{AppID: o.AppID, Description: o.Description, OutTradeNo: o.OrderNo,
+		NotifyURL: s.cfg.NotifyBaseURL + NotifyPaymentPath, Total: total}
 	if kind == PayJSAPI {
 		out.JSAPI, err = s.pay.PrepayJSAPI(ctx, wo, openid)
 	} else {
@@ -256,7 +286,7 @@ func (s *Service) MyOrder(ctx context.Context, consumerID, orderID uuid.UUID) (O
 	if row.ConsumerID != consumerID {
 		return Order{}, errs.NotFound(objOrder)
 	}
-	return orderOf(row)
+	return s.withLines(ctx, row)
 }
 
 // MyOrders pages through the consumer's own orders, newest first.
@@ -279,7 +309,7 @@ func (s *Service) GetOrder(ctx context.Context, caller *identity.Principal, orde
 	if !sc.Allows(identity.Row{Merchant: row.MerchantID}) {
 		return Order{}, errs.NotFound(objOrder)
 	}
-	return orderOf(row)
+	return s.withLines(ctx, row)
 }
 
 // ListOrders pages through the orders in the staff caller's scope, newest first.

@@ -120,7 +120,9 @@ func (pg consolePages) member(c *gin.Context, v *web.View) error {
 
 // formAction runs a member form and shows the member again: redirected with a flash
 // after success, or with the refusal in the user's language.
-func (pg consolePages) formAction(c *gin.Context, v *web.View, flash string, do func(id uuid.UUID) error) error {
+// formAction runs a form's change of a member and shows their page again with the
+// flash message *flash (do may change it).
+func (pg consolePages) formAction(c *gin.Context, v *web.View, flash *string, do func(id uuid.UUID) error) error {
 	id, err := uuid.Parse(c.Param("id"))
 	if err != nil {
 		return errs.NotFound(objMember)
@@ -128,40 +130,47 @@ func (pg consolePages) formAction(c *gin.Context, v *web.View, flash string, do 
 	if err := do(id); err != nil {
 		return pg.w.Rerender(c, v, err, pg.member)
 	}
-	return pg.w.Redirect(c, "/loyalty/members/"+id.String(), flash)
+	return pg.w.Redirect(c, "/loyalty/members/"+id.String(), *flash)
 }
 
+func flash(key string) *string { return &key }
+
 func (pg consolePages) postProfile(c *gin.Context, v *web.View) error {
-	return pg.formAction(c, v, "loyalty.saved", func(id uuid.UUID) error {
+	return pg.formAction(c, v, flash("loyalty.saved"), func(id uuid.UUID) error {
 		return pg.svc.SetProfile(c.Request.Context(), v.Me, id, Profile{Name: c.PostForm("name"), Gender: c.PostForm("gender"),
 			Birthday: c.PostForm("birthday"), City: c.PostForm("city")})
 	})
 }
 
 func (pg consolePages) postTag(c *gin.Context, v *web.View) error {
-	return pg.formAction(c, v, "loyalty.tagged", func(id uuid.UUID) error {
+	return pg.formAction(c, v, flash("loyalty.tagged"), func(id uuid.UUID) error {
 		return pg.svc.AddTag(c.Request.Context(), v.Me, id, c.PostForm("tag"))
 	})
 }
 
 func (pg consolePages) postUntag(c *gin.Context, v *web.View) error {
-	return pg.formAction(c, v, "loyalty.untagged", func(id uuid.UUID) error {
+	return pg.formAction(c, v, flash("loyalty.untagged"), func(id uuid.UUID) error {
 		return pg.svc.RemoveTag(c.Request.Context(), v.Me, id, c.PostForm("tag"))
 	})
 }
 
 func (pg consolePages) postAdjust(c *gin.Context, v *web.View) error {
-	return pg.formAction(c, v, "loyalty.adjusted", func(id uuid.UUID) error {
+	flash := "loyalty.adjusted"
+	return pg.formAction(c, v, &flash, func(id uuid.UUID) error {
 		delta, err := strconv.ParseInt(strings.TrimSpace(c.PostForm("delta")), 10, 64)
 		if err != nil {
 			return errs.Invalidf("delta", "delta is a whole number of points")
 		}
-		return pg.svc.Adjust(c.Request.Context(), v.Me, id, delta, c.PostForm("key"), strings.TrimSpace(c.PostForm("reason")))
+		adj, err := pg.svc.Adjust(c.Request.Context(), v.Me, id, delta, c.PostForm("key"), strings.TrimSpace(c.PostForm("reason")))
+		if err == nil && !adj.Applied {
+			flash = "loyalty.adjust_pending"
+		}
+		return err
 	})
 }
 
 func (pg consolePages) postTierFloor(c *gin.Context, v *web.View) error {
-	return pg.formAction(c, v, "loyalty.saved", func(id uuid.UUID) error {
+	return pg.formAction(c, v, flash("loyalty.saved"), func(id uuid.UUID) error {
 		level, err := strconv.Atoi(c.PostForm("level"))
 		if err != nil {
 			return errs.Invalidf("level", "choose a tier")
@@ -235,7 +244,9 @@ func formInt(c *gin.Context, name string) int64 {
 
 func (pg consolePages) postProgram(c *gin.Context, v *web.View) error {
 	in := Program{PointsPerYuan: formInt(c, "points_per_yuan"), ExpiryMonths: int(formInt(c, "expiry_months")),
-		Rounding: c.PostForm("expiry_rounding"), PendingDays: int(formInt(c, "pending_days")), RemindDays: int(formInt(c, "remind_days"))}
+		Rounding: c.PostForm("expiry_rounding"), PendingDays: int(formInt(c, "pending_days")), RemindDays: int(formInt(c, "remind_days")),
+		SignupPoints: formInt(c, "signup_points"), ReferralPoints: formInt(c, "referral_points"), ReviewPoints: formInt(c, "review_points"),
+		ReviewsPerDay: int(formInt(c, "reviews_per_day")), AdjustLimit: formInt(c, "adjust_limit")}
 	if _, err := pg.svc.SetProgram(c.Request.Context(), v.Me, in); err != nil {
 		return pg.w.Rerender(c, v, err, pg.program)
 	}
@@ -268,7 +279,8 @@ func yuanFen(s string) (int64, bool) {
 }
 
 func (pg consolePages) postTiers(c *gin.Context, v *web.View) error {
-	in := TierProgram{Metric: c.PostForm("metric"), PeriodMonths: int(formInt(c, "period_months")), Downgrade: c.PostForm("downgrade")}
+	in := TierProgram{Metric: c.PostForm("metric"), PeriodMonths: int(formInt(c, "period_months")), Downgrade: c.PostForm("downgrade"),
+		NoticeDays: int(formInt(c, "notice_days"))}
 	names := c.PostFormArray("name")
 	for i, name := range names {
 		if strings.TrimSpace(name) == "" {
@@ -365,6 +377,10 @@ func (pg consolePages) postBatch(c *gin.Context, v *web.View) error {
 	}
 	b := CouponBatch{TemplateID: tid, Name: strings.TrimSpace(c.PostForm("name")), Stock: int(formInt(c, "stock")),
 		PerMember: int(formInt(c, "per_member")), PerDay: int(formInt(c, "per_day")), Claimable: c.PostForm("claimable") == "on"}
+	var ok bool
+	if b.BudgetFen, ok = yuanFen(c.PostForm("budget")); !ok {
+		return pg.w.Rerender(c, v, couponInvalid("budget_fen", "the budget is an amount in yuan"), pg.coupons)
+	}
 	if _, err := pg.svc.CreateCouponBatch(c.Request.Context(), v.Me, b); err != nil {
 		return pg.w.Rerender(c, v, err, pg.coupons)
 	}

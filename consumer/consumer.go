@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/tandemcrm/tandem/shared/approval"
 	"github.com/tandemcrm/tandem/shared/clock"
 	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/identity"
@@ -50,6 +51,9 @@ type Identities interface {
 // Ports are what the consumer domain needs of other parts, adapted in cmd/tandem.
 type Ports struct {
 	Identities Identities // required
+	// Approvals decides staff adjustments over the program's limit; nil: every
+	// adjustment applies at once.
+	Approvals *approval.Service
 }
 
 // Config configures the service. The points program's rules are data that growth
@@ -58,19 +62,24 @@ type Config struct{}
 
 // Service is the consumer domain's API.
 type Service struct {
-	db    *pgxpool.Pool
-	ids   Identities
-	cfg   Config
-	log   *slog.Logger
-	clock clock.Clock
-	newID func() uuid.UUID
+	db        *pgxpool.Pool
+	ids       Identities
+	approvals *approval.Service
+	cfg       Config
+	log       *slog.Logger
+	clock     clock.Clock
+	newID     func() uuid.UUID
 }
 
 // New returns the service (the one constructor shape of shared/domain).
 func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	deps = deps.WithDefaults()
-	return &Service{db: deps.DB, ids: ports.Identities, cfg: cfg, log: deps.Log, clock: deps.Clock,
+	s := &Service{db: deps.DB, ids: ports.Identities, approvals: ports.Approvals, cfg: cfg, log: deps.Log, clock: deps.Clock,
 		newID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
+	if s.approvals != nil {
+		s.approvals.OnDecided(KindAdjustApproval, s.decideAdjustment)
+	}
+	return s
 }
 
 // Name is the domain's name.

@@ -184,13 +184,13 @@ func TestStaffAccess(t *testing.T) {
 	if _, err := w.svc.Ledger(w.ctx, as("growth"), id, uuid.Nil, 10); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.svc.Adjust(w.ctx, as("growth"), id, -5, "k1", "goodwill"); errs.CodeOf(err) != "consumer.points_insufficient" {
+	if _, err := w.svc.Adjust(w.ctx, as("growth"), id, -5, "k1", "goodwill"); errs.CodeOf(err) != "consumer.points_insufficient" {
 		t.Fatalf("adjust below zero: %v", err)
 	}
-	if err := w.svc.Adjust(w.ctx, as("growth"), id, 20, "k2", "goodwill"); err != nil {
+	if _, err := w.svc.Adjust(w.ctx, as("growth"), id, 20, "k2", "goodwill"); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.svc.Adjust(w.ctx, as("growth"), id, 20, "k2", "goodwill"); err != nil { // same key: once
+	if _, err := w.svc.Adjust(w.ctx, as("growth"), id, 20, "k2", "goodwill"); err != nil { // same key: once
 		t.Fatal(err)
 	}
 	if b := w.balance(t, id); b != 20 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -18,7 +17,6 @@ import (
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/pg"
-	"github.com/tandemcrm/tandem/shared/web"
 )
 
 // Coupon kinds, states and issue sources.
@@ -42,6 +40,7 @@ const (
 	CodeCouponBatchNotFound = "consumer.coupon_batch_not_found"
 	CodeCouponInvalid       = "consumer.coupon_template_invalid"
 	CodeCouponOutOfStock    = "consumer.coupon_out_of_stock"
+	CodeCouponBudgetSpent   = "consumer.coupon_budget_spent"
 	CodeCouponLimit         = "consumer.coupon_limit_reached"
 	CodeCouponNotClaimable  = "consumer.coupon_not_claimable"
 	CodeCouponBelow         = "consumer.coupon_below_threshold"
@@ -180,7 +179,19 @@ type CouponBatch struct {
 	PerMember    int       `json:"per_member"`
 	PerDay       int       `json:"per_day"` // per member and day; 0: no daily limit
 	Claimable    bool      `json:"claimable"`
+	// BudgetFen caps the face value of the coupons issued (0: no budget): each coupon
+	// commits its amount off, or a percent coupon's cap, to CommittedFen.
+	BudgetFen    int64     `json:"budget_fen"`
+	CommittedFen int64     `json:"committed_fen"`
 	CreatedAt    time.Time `json:"created_at"`
+}
+
+// faceFen is what one coupon of a template commits of a batch's budget.
+func (t CouponTemplate) faceFen() int64 {
+	if t.Kind == CouponPercent {
+		return t.CapFen
+	}
+	return t.AmountFen
 }
 
 // Left is the stock not issued yet.
@@ -197,6 +208,8 @@ func (b CouponBatch) Validate() error {
 		return couponInvalid("per_member", "1 to 100 coupons per member")
 	case b.PerDay < 0 || b.PerDay > b.PerMember:
 		return couponInvalid("per_day", "0 (no daily limit) to the per-member limit")
+	case b.BudgetFen < 0:
+		return couponInvalid("budget_fen", "the budget is not negative (0: no budget)")
 	}
 	return nil
 }
@@ -217,13 +230,18 @@ func (s *Service) createBatch(ctx context.Context, actor audit.Actor, in CouponB
 	in.ID, in.CreatedAt, in.Issued = s.newID(), s.now(), 0
 	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
 		q := consumerdb.New(tx)
-		if _, err := q.GetCouponTemplate(ctx, in.TemplateID); errors.Is(err, pgx.ErrNoRows) {
+		t, err := q.GetCouponTemplate(ctx, in.TemplateID)
+		if errors.Is(err, pgx.ErrNoRows) {
 			return errs.NotFound("consumer.coupon_template").WithField("template_id")
 		} else if err != nil {
 			return err
 		}
+		if in.BudgetFen > 0 && templateOf(t).faceFen() == 0 {
+			return couponInvalid("budget_fen", "a budget needs coupons of a known value: give the percent coupon a cap")
+		}
 		if err := q.InsertCouponBatch(ctx, consumerdb.InsertCouponBatchParams{ID: in.ID, TemplateID: in.TemplateID, Name: in.Name,
-			Stock: int32(in.Stock), PerMember: int32(in.PerMember), PerDay: int32(in.PerDay), Claimable: in.Claimable, CreatedAt: in.CreatedAt}); err != nil {
+			Stock: int32(in.Stock), PerMember: int32(in.PerMember), PerDay: int32(in.PerDay), Claimable: in.Claimable, CreatedAt: in.CreatedAt,
+			BudgetFen: in.BudgetFen}); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, audit.Event{Actor: actor, Action: "consumer.coupon.batch",
@@ -245,7 +263,7 @@ func (s *Service) CouponBatches(ctx context.Context, caller *identity.Principal)
 	for i, r := range rows {
 		out[i] = CouponBatch{ID: r.ID, TemplateID: r.TemplateID, TemplateName: r.TemplateName, Name: r.Name, Stock: int(r.Stock),
 			Issued: int(r.Issued), Reserved: int(r.Reserved), Redeemed: int(r.Redeemed), PerMember: int(r.PerMember),
-			PerDay: int(r.PerDay), Claimable: r.Claimable, CreatedAt: r.CreatedAt}
+			PerDay: int(r.PerDay), Claimable: r.Claimable, BudgetFen: r.BudgetFen, CommittedFen: r.CommittedFen, CreatedAt: r.CreatedAt}
 	}
 	return out, nil
 }
@@ -338,14 +356,17 @@ func (s *Service) issue(ctx context.Context, in IssueRequest, claim bool) (Coupo
 		if key == "" {
 			key = "claim:" + b.ID.String() + ":" + in.ConsumerID.String() + ":" + strconv.FormatInt(have.Total+1, 10)
 		}
-		if n, err := q.TakeCouponStock(ctx, b.ID); err != nil {
-			return err
-		} else if n == 0 {
-			return errs.E(errs.KindConflict, CodeCouponOutOfStock, "all coupons of this batch are taken")
-		}
 		t, err := q.GetCouponTemplate(ctx, b.TemplateID)
 		if err != nil {
 			return err
+		}
+		if n, err := q.TakeCouponStock(ctx, consumerdb.TakeCouponStockParams{ID: b.ID, FaceFen: templateOf(t).faceFen()}); err != nil {
+			return err
+		} else if n == 0 {
+			if now, err := q.GetCouponBatch(ctx, b.ID); err == nil && now.Issued < now.Stock {
+				return errs.E(errs.KindConflict, CodeCouponBudgetSpent, "this batch's budget is spent")
+			}
+			return errs.E(errs.KindConflict, CodeCouponOutOfStock, "all coupons of this batch are taken")
 		}
 		from, to := now, now.AddDate(0, 0, int(t.ValidDays))
 		if t.ValidDays == 0 {
@@ -408,79 +429,6 @@ func (s *Service) coupons(ctx context.Context, consumerID uuid.UUID) ([]Coupon, 
 		}
 	}
 	return out, nil
-}
-
-// OrderForCoupon is an unpaid order a coupon is applied to at prepay.
-type OrderForCoupon struct {
-	OrderID    uuid.UUID
-	ConsumerID uuid.UUID
-	MerchantID uuid.UUID
-	Category   string
-	AmountFen  int64 // the order's amount before any discount: the threshold's base
-}
-
-// ReserveCoupon applies a member's coupon to their unpaid order and reserves it for
-// that order; it returns the discount. Refused, reserving nothing, with the reason:
-// not theirs or unknown (404), used or reserved by another order, expired or not yet
-// valid, below the threshold (saying how much is missing), not for the order's
-// merchant or category, or a second coupon where either does not stack. Concurrent
-// orders reserving one coupon: one wins (the reservation is a guarded UPDATE).
-// Applying the same coupon to the same order again answers the same discount.
-func (s *Service) ReserveCoupon(ctx context.Context, couponID uuid.UUID, o OrderForCoupon) (int64, error) {
-	var discount int64
-	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
-		q := consumerdb.New(tx)
-		c, err := q.GetCouponForUpdate(ctx, couponID)
-		if errors.Is(err, pgx.ErrNoRows) || err == nil && c.ConsumerID != o.ConsumerID {
-			return errs.NotFound("consumer.coupon")
-		} else if err != nil {
-			return err
-		}
-		if c.State != CouponAvailable {
-			if c.State == CouponReserved && c.OrderID.UUID == o.OrderID {
-				discount = c.DiscountFen
-				return nil
-			}
-			return errs.E(errs.KindConflict, CodeCouponInUse, "this coupon is already used by another order")
-		}
-		now := s.now()
-		switch {
-		case !c.ValidTo.After(now):
-			return errs.E(errs.KindUnprocessable, CodeCouponExpired, "this coupon expired on "+c.ValidTo.In(shanghai).Format(time.DateOnly)).WithField("coupon_id")
-		case c.ValidFrom.After(now):
-			return errs.E(errs.KindUnprocessable, CodeCouponExpired, "this coupon is valid from "+c.ValidFrom.In(shanghai).Format(time.DateOnly)).WithField("coupon_id")
-		case o.AmountFen < c.ThresholdFen:
-			return errs.E(errs.KindUnprocessable, CodeCouponBelow, fmt.Sprintf("the order is %s yuan short of the coupon's %s yuan threshold",
-				web.Yuan(c.ThresholdFen-o.AmountFen), web.Yuan(c.ThresholdFen))).WithField("coupon_id")
-		case len(c.MerchantIds) > 0 && !slices.Contains(c.MerchantIds, o.MerchantID):
-			return errs.E(errs.KindUnprocessable, CodeCouponNotApplicable, "this coupon is not for this shop").WithField("coupon_id")
-		case len(c.Categories) > 0 && !slices.Contains(c.Categories, o.Category):
-			return errs.E(errs.KindUnprocessable, CodeCouponNotApplicable, "this coupon is not for this category").WithField("coupon_id")
-		}
-		others, err := q.OrderCoupons(ctx, uuid.NullUUID{UUID: o.OrderID, Valid: true})
-		if err != nil {
-			return err
-		}
-		left := o.AmountFen
-		for _, oc := range others {
-			if !oc.Stackable || !c.Stackable {
-				return errs.E(errs.KindUnprocessable, CodeCouponNotStackable, "this order has a coupon already, and these coupons do not stack").WithField("coupon_id")
-			}
-			left -= oc.DiscountFen
-		}
-		// Stacked coupons apply in the order they were added, each to what is left.
-		t := CouponTemplate{Kind: c.Kind, AmountFen: c.AmountFen, Percent: int(c.Percent), CapFen: c.CapFen}
-		discount = t.Discount(left)
-		n, err := q.ReserveCoupon(ctx, consumerdb.ReserveCouponParams{ID: c.ID, OrderID: uuid.NullUUID{UUID: o.OrderID, Valid: true},
-			DiscountFen: discount, ReservedAt: &now})
-		if err != nil {
-			return err
-		} else if n == 0 {
-			return errs.E(errs.KindConflict, CodeCouponInUse, "this coupon is already used by another order")
-		}
-		return nil
-	})
-	return discount, wrap("reserve coupon", err)
 }
 
 // ReleaseOrderCoupons gives back the coupons an unpaid order reserved, when it is

@@ -3,6 +3,7 @@ package consumer
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -11,6 +12,7 @@ import (
 	"github.com/tandemcrm/tandem/consumer/internal/consumerdb"
 	"github.com/tandemcrm/tandem/shared/audit"
 	"github.com/tandemcrm/tandem/shared/clock"
+	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/pg"
 )
 
@@ -53,6 +55,9 @@ func Demo(ctx context.Context, s *Service, appID string) (uuid.UUID, error) {
 	now := s.now()
 	past, recent := s.at(now.AddDate(0, -11, 0)), s.at(now.AddDate(0, 0, -3))
 	actor := audit.Actor{Login: "demo"}
+	if err := s.demoProgram(ctx); err != nil {
+		return uuid.Nil, err
+	}
 	var first uuid.UUID
 	ids := make([]uuid.UUID, len(demoMembers))
 	for i, d := range demoMembers {
@@ -68,21 +73,25 @@ func Demo(ctx context.Context, s *Service, appID string) (uuid.UUID, error) {
 			return uuid.Nil, err
 		}
 		if d.paidFen > 0 {
-			if _, err := past.CreditForPayment(ctx, Payment{OrderID: uuid.NewSHA1(demoSpace, []byte(d.openid+":paid")), ConsumerID: m.ID, AmountFen: d.paidFen}); err != nil {
+			if err := past.demoOrder(ctx, m.ID, d.openid+":paid", d.paidFen); err != nil {
 				return uuid.Nil, err
 			}
 		}
-		if _, err := past.CreditPoints(ctx, CreditRequest{ConsumerID: m.ID, Points: 50, SourceKey: "demo:signup:" + d.openid, Reason: "sign-up"}); err != nil {
+		if _, err := past.EarnForAction(ctx, ActionRequest{ConsumerID: m.ID, Action: ActionSignup}); err != nil {
 			return uuid.Nil, err
 		}
 		if _, err := s.at(now.AddDate(0, -11, 8)).ReleasePending(ctx); err != nil {
 			return uuid.Nil, err
 		}
 		if d.recentFen > 0 {
-			if _, err := recent.CreditForPayment(ctx, Payment{OrderID: uuid.NewSHA1(demoSpace, []byte(d.openid+":recent")), ConsumerID: m.ID, AmountFen: d.recentFen}); err != nil {
+			if err := recent.demoOrder(ctx, m.ID, d.openid+":recent", d.recentFen); err != nil {
 				return uuid.Nil, err
 			}
 		}
+	}
+	// 李娜 invited 陈静, who qualified: a referral on both members' 360.
+	if _, err := past.EarnForAction(ctx, ActionRequest{ConsumerID: ids[1], Action: ActionReferral, Ref: ids[3].String()}); err != nil {
+		return uuid.Nil, err
 	}
 	if _, err := s.Redeem(ctx, ids[1], RedeemRequest{Points: 200, Key: "demo-gift", Reason: "gift: a mug"}); err != nil {
 		return uuid.Nil, fmt.Errorf("demo redemption: %w", err)
@@ -127,7 +136,7 @@ func (s *Service) demoCoupons(ctx context.Context, actor audit.Actor, ids []uuid
 	if err != nil {
 		return err
 	}
-	if _, err := s.createBatch(ctx, actor, CouponBatch{TemplateID: pct.ID, Name: "金卡专享", Stock: 200, PerMember: 1}); err != nil {
+	if _, err := s.createBatch(ctx, actor, CouponBatch{TemplateID: pct.ID, Name: "金卡专享", Stock: 200, PerMember: 1, BudgetFen: 500_000}); err != nil {
 		return err
 	}
 	for i, id := range ids {
@@ -146,4 +155,29 @@ func (s *Service) demoCoupons(ctx context.Context, actor audit.Actor, ids []uuid
 		}
 	}
 	return nil
+}
+
+// demoProgram gives points for actions and sets an adjustment limit, unless growth
+// operators changed the action rules already.
+func (s *Service) demoProgram(ctx context.Context) error {
+	q := consumerdb.New(s.db)
+	p, err := s.program(ctx, q)
+	if err != nil || p.SignupPoints != 0 || p.ReferralPoints != 0 || p.ReviewPoints != 0 {
+		return err
+	}
+	_, err = q.UpdateProgram(ctx, consumerdb.UpdateProgramParams{PointsPerYuan: int32(p.PointsPerYuan), ExpiryMonths: int32(p.ExpiryMonths),
+		ExpiryRounding: p.Rounding, PendingDays: int32(p.PendingDays), RemindDays: int32(p.RemindDays), UpdatedAt: s.now(),
+		SignupPoints: 50, ReferralPoints: 200, ReviewPoints: 10, ReviewsPerDay: 1, AdjustLimit: int32(p.AdjustLimit)})
+	return err
+}
+
+// demoOrder is a demo member's paid order: its points, and the order on their 360
+// as billing's payment event would have left it.
+func (s *Service) demoOrder(ctx context.Context, id uuid.UUID, name string, fen int64) error {
+	order := uuid.NewSHA1(demoSpace, []byte(name))
+	if _, err := s.CreditForPayment(ctx, Payment{OrderID: order, ConsumerID: id, AmountFen: fen}); err != nil {
+		return err
+	}
+	return s.keepPaid(ctx, events.PaymentSucceeded{OrderID: order, OrderNo: "DEMO" + strings.ToUpper(order.String()[:8]), ConsumerID: id,
+		AmountFen: fen, PaidAt: s.now()})
 }

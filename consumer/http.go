@@ -112,8 +112,13 @@ func (h api) postAdjustment(c *gin.Context, p *identity.Principal) error {
 	if err := httpx.BindJSON(c, &in); err != nil {
 		return err
 	}
-	if err := h.svc.Adjust(c.Request.Context(), p, id, in.Delta, in.Key, in.Reason); err != nil {
+	adj, err := h.svc.Adjust(c.Request.Context(), p, id, in.Delta, in.Key, in.Reason)
+	if err != nil {
 		return err
+	}
+	if !adj.Applied { // over the limit: waiting for another's approval
+		c.JSON(http.StatusAccepted, adj)
+		return nil
 	}
 	m, err := h.svc.GetMember(c.Request.Context(), p, id)
 	if err != nil {

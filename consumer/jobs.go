@@ -20,6 +20,7 @@ const (
 	TaskPointsExpire  = "consumer:points_expire"
 	TaskTierEvaluate  = "consumer:tier_evaluate"
 	TaskPointsRemind  = "consumer:points_remind"
+	TaskTierNotice    = "consumer:tier_notice"
 )
 
 // jobBatch is how many members one transaction of a job covers.
@@ -33,6 +34,9 @@ func (s *Service) tasks() []domain.Task {
 		{Type: TaskTierEvaluate, Cron: "10 0 * * *", Unique: time.Hour, Queue: "low",
 			Help:   "End the tier evaluation periods that are over: retain or downgrade",
 			Handle: func(ctx context.Context, _ []byte) error { _, err := s.EvaluatePeriods(ctx); return err }},
+		{Type: TaskTierNotice, Cron: "30 10 * * *", Unique: time.Hour, Queue: "low",
+			Help:   "Tell members whose tier will drop at their period's end, once per period",
+			Handle: func(ctx context.Context, _ []byte) error { _, err := s.NoticeDrops(ctx); return err }},
 		{Type: TaskPointsRelease, Cron: "@every 10m", Unique: 10 * time.Minute, Queue: "low",
 			Help:   "Make pending points whose refund window has passed spendable",
 			Handle: func(ctx context.Context, _ []byte) error { _, err := s.ReleasePending(ctx); return err }},

@@ -378,3 +378,32 @@ func TestExpiryRemindersGoOncePerLot(t *testing.T) {
 		t.Fatalf("payload %s", payload)
 	}
 }
+
+// README, points policy "Earning base": the money the consumer paid (WeChat Pay's
+// amount, after coupon discounts) earns; points spent on the order and the coupons'
+// discount earn nothing.
+func TestPolicyEarningBaseIsTheMoneyPaid(t *testing.T) {
+	t.Parallel()
+	w, clk := newWorldAt(t, sh(2026, 6, 1, 10))
+	id := w.join(t, "o-base")
+	if _, err := w.svc.CreditPoints(w.ctx, consumer.CreditRequest{ConsumerID: id, Points: 500, SourceKey: "gift", Reason: "gift"}); err != nil {
+		t.Fatal(err)
+	}
+	order := uuid.New()
+	// A 150.00 order: a 30.00 coupon and 300 points (3.00) leave 117.00 to pay through WeChat Pay.
+	if _, err := w.svc.Redeem(w.ctx, id, consumer.RedeemRequest{Points: 300, Key: "pay-part", OrderID: &order}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := w.svc.CreditForPayment(w.ctx, consumer.Payment{OrderID: order, ConsumerID: id, AmountFen: 11_700})
+	if err != nil || n != 117 {
+		t.Fatalf("earned %d, %v: want 117 for the 117.00 paid", n, err)
+	}
+	clk.Advance(8 * 24 * time.Hour)
+	if _, err := w.svc.ReleasePending(w.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if p := w.points(t, id); p.Balance != 500-300+117 {
+		t.Fatalf("balance %d", p.Balance)
+	}
+	w.conserved(t, id)
+}

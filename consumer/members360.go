@@ -390,6 +390,11 @@ type Member360 struct {
 	Entries []Entry      `json:"entries"`
 	Tier    TierStatus   `json:"tier"`
 	History []TierChange `json:"tier_history"`
+	// Orders are the member's paid orders (from billing's events), newest first.
+	Orders []MemberOrder `json:"orders"`
+	// Referred are the members they referred; ReferredBy who referred them.
+	Referred   []Referral `json:"referred"`
+	ReferredBy *Referral  `json:"referred_by,omitempty"`
 }
 
 // Member360 is a member's whole picture for the staff caller (consumer.member.read).
@@ -417,6 +422,10 @@ func (s *Service) Member360(ctx context.Context, caller *identity.Principal, id 
 		return Member360{}, err
 	}
 	if out.History, err = s.tierHistory(ctx, id); err != nil {
+		return Member360{}, err
+	}
+	sc, _ := memberScope(caller, identity.PermMemberRead)
+	if out.Orders, out.Referred, out.ReferredBy, err = s.activity(ctx, id, sc.Phone); err != nil {
 		return Member360{}, err
 	}
 	return out, nil

@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -11,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tandemcrm/tandem/consumer/internal/consumerdb"
+	"github.com/tandemcrm/tandem/shared/approval"
 	"github.com/tandemcrm/tandem/shared/audit"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/identity"
@@ -211,50 +213,115 @@ func (s *Service) CreditPoints(ctx context.Context, in CreditRequest) (bool, err
 	return done, wrap("credit points", err)
 }
 
+// KindAdjustApproval is the approval kind of a staff adjustment over the program's
+// limit (shared/approval).
+const KindAdjustApproval = "consumer.points_adjustment"
+
+// Adjustment is what became of a staff adjustment: applied, or waiting for another's
+// approval because it is over the program's limit.
+type Adjustment struct {
+	Applied    bool      `json:"applied"`
+	ApprovalID uuid.UUID `json:"approval_id,omitzero"`
+}
+
+// adjustPayload is an adjustment waiting for approval, as the approval carries it.
+type adjustPayload struct {
+	ConsumerID uuid.UUID `json:"consumer_id"`
+	Delta      int64     `json:"delta"`
+	Key        string    `json:"key"`
+	Reason     string    `json:"reason"`
+}
+
 // Adjust adds (or, negative, takes, soonest-expiring lots first) points by hand:
 // consumer.points.adjust at scope all, audited, once per key. An added adjustment is
-// an active lot that does not count toward tiers.
-func (s *Service) Adjust(ctx context.Context, caller *identity.Principal, consumerID uuid.UUID, delta int64, key, reason string) error {
+// an active lot that does not count toward tiers. An adjustment of more points than
+// the program's AdjustLimit (either way) is not applied but asked for approval
+// (another holder of consumer.points.adjust decides; approved, it is applied in the
+// deciding transaction), when the service has the approval flow.
+func (s *Service) Adjust(ctx context.Context, caller *identity.Principal, consumerID uuid.UUID, delta int64, key, reason string) (Adjustment, error) {
 	p, err := memberScope(caller, identity.PermPointsAdjust)
 	if err != nil {
-		return err
+		return Adjustment{}, err
 	}
 	if delta == 0 || delta > math.MaxInt32 || delta < -math.MaxInt32 {
-		return errs.Invalidf("delta", "an adjustment is a non-zero number of points")
+		return Adjustment{}, errs.Invalidf("delta", "an adjustment is a non-zero number of points")
 	}
 	if key == "" || reason == "" {
-		return errs.Invalidf("reason", "an adjustment needs a key and a reason")
+		return Adjustment{}, errs.Invalidf("reason", "an adjustment needs a key and a reason")
 	}
+	var out Adjustment
 	err = pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+		out = Adjustment{}
 		q := consumerdb.New(tx)
-		before, err := lock(ctx, q, consumerID)
+		prog, err := s.program(ctx, q)
+		if err != nil {
+			return err
+		}
+		if s.approvals == nil || max(delta, -delta) <= prog.AdjustLimit {
+			out.Applied = true
+			return s.applyAdjust(ctx, tx, p.Actor(), adjustPayload{ConsumerID: consumerID, Delta: delta, Key: key, Reason: reason})
+		}
+		bal, err := lock(ctx, q, consumerID)
 		if errors.Is(err, errNotMember) {
 			return errs.NotFound(objMember)
 		} else if err != nil {
 			return err
 		}
-		prog, err := s.program(ctx, q)
-		if err != nil {
+		if delta < 0 && bal.Balance < -delta { // nothing to ask about: it could not be applied
+			return insufficient(bal.Balance, -delta)
+		}
+		r, err := s.approvals.Request(ctx, tx, p, approval.NewRequest{Kind: KindAdjustApproval,
+			Subject:  approval.Subject{Type: objMember, ID: consumerID.String()},
+			Title:    fmt.Sprintf("Points adjustment %+d (over the %d-point limit): %s", delta, prog.AdjustLimit, reason),
+			Approver: identity.PermPointsAdjust, Payload: adjustPayload{ConsumerID: consumerID, Delta: delta, Key: key, Reason: reason}})
+		out.ApprovalID = r.ID
+		return err
+	})
+	return out, wrap("adjust points", err)
+}
+
+// decideAdjustment applies an approved adjustment in the deciding transaction; a
+// rejected one changes nothing.
+func (s *Service) decideAdjustment(ctx context.Context, tx pgx.Tx, r approval.Request) error {
+	if r.State != approval.StateApproved {
+		return nil
+	}
+	var a adjustPayload
+	if err := json.Unmarshal(r.Payload, &a); err != nil {
+		return fmt.Errorf("consumer: adjustment approval %s: %w", r.ID, err)
+	}
+	a.Reason += " (approved by " + r.DecidedByLogin + ")"
+	return s.applyAdjust(ctx, tx, audit.Actor{ID: r.RequestedBy, Login: r.RequestedByLogin}, a)
+}
+
+func (s *Service) applyAdjust(ctx context.Context, tx pgx.Tx, actor audit.Actor, a adjustPayload) error {
+	q := consumerdb.New(tx)
+	before, err := lock(ctx, q, a.ConsumerID)
+	if errors.Is(err, errNotMember) {
+		return errs.NotFound(objMember)
+	} else if err != nil {
+		return err
+	}
+	prog, err := s.program(ctx, q)
+	if err != nil {
+		return err
+	}
+	if a.Delta > 0 {
+		ok, err := s.credit(ctx, q, prog, credit{consumerID: a.ConsumerID, entryKind: KindAdjust, lotKind: KindAdjust,
+			key: "adjust:" + a.Key, points: a.Delta, reason: a.Reason})
+		if err != nil || !ok {
 			return err
 		}
-		if delta > 0 {
-			ok, err := s.credit(ctx, q, prog, credit{consumerID: consumerID, entryKind: KindAdjust, lotKind: KindAdjust,
-				key: "adjust:" + key, points: delta, reason: reason})
-			if err != nil || !ok {
-				return err
-			}
-		} else {
-			ok, err := s.debit(ctx, q, debit{consumerID: consumerID, entryKind: KindAdjust, key: "adjust:" + key,
-				points: -delta, reason: reason})
-			if err != nil || !ok {
-				return err
-			}
+	} else {
+		ok, err := s.debit(ctx, q, debit{consumerID: a.ConsumerID, entryKind: KindAdjust, key: "adjust:" + a.Key,
+			points: -a.Delta, reason: a.Reason})
+		if err != nil || !ok {
+			return err
 		}
-		return audit.Record(ctx, tx, audit.Event{Actor: p.Actor(), Action: "consumer.points.adjust",
-			ObjectType: objMember, ObjectID: consumerID.String(),
-			Before: map[string]any{"balance": before.Balance}, After: map[string]any{"balance": before.Balance + delta, "delta": delta, "reason": reason}})
-	})
-	return wrap("adjust points", err)
+	}
+	return audit.Record(ctx, tx, audit.Event{Actor: actor, Action: "consumer.points.adjust",
+		ObjectType: objMember, ObjectID: a.ConsumerID.String(),
+		Before: map[string]any{"balance": before.Balance}, After: map[string]any{"balance": before.Balance + a.Delta, "delta": a.Delta, "reason": a.Reason}})
 }
 
 // MyLedger is the member's own entries, newest first (consumerID is the

@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -32,8 +33,17 @@ type Program struct {
 	// spendable, not counted toward tiers) for this many days.
 	PendingDays int `json:"pending_days"`
 	// RemindDays: members are reminded this many days before a lot expires.
-	RemindDays int       `json:"remind_days"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	RemindDays int `json:"remind_days"`
+	// Points by action: a member's sign-up, each member they referred, each review
+	// (at most ReviewsPerDay a day earn). 0 earns nothing.
+	SignupPoints   int64 `json:"signup_points"`
+	ReferralPoints int64 `json:"referral_points"`
+	ReviewPoints   int64 `json:"review_points"`
+	ReviewsPerDay  int   `json:"reviews_per_day"`
+	// AdjustLimit: a staff adjustment of more points than this (either way) waits for
+	// another's approval (shared/approval).
+	AdjustLimit int64     `json:"adjust_limit"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 // Validate refuses a program naming the field at fault.
@@ -49,6 +59,16 @@ func (p Program) Validate() error {
 		return errs.E(errs.KindInvalid, CodeProgramInvalid, "the refund window is 0 to 365 days").WithField("pending_days")
 	case p.RemindDays < 0 || p.RemindDays > 365:
 		return errs.E(errs.KindInvalid, CodeProgramInvalid, "reminders go 0 to 365 days before expiry").WithField("remind_days")
+	case p.SignupPoints < 0 || p.SignupPoints > 100_000:
+		return errs.E(errs.KindInvalid, CodeProgramInvalid, "a sign-up earns 0 to 100,000 points").WithField("signup_points")
+	case p.ReferralPoints < 0 || p.ReferralPoints > 100_000:
+		return errs.E(errs.KindInvalid, CodeProgramInvalid, "a referral earns 0 to 100,000 points").WithField("referral_points")
+	case p.ReviewPoints < 0 || p.ReviewPoints > 100_000:
+		return errs.E(errs.KindInvalid, CodeProgramInvalid, "a review earns 0 to 100,000 points").WithField("review_points")
+	case p.ReviewsPerDay < 0 || p.ReviewsPerDay > 100:
+		return errs.E(errs.KindInvalid, CodeProgramInvalid, "0 to 100 reviews a day earn points").WithField("reviews_per_day")
+	case p.AdjustLimit < 0 || p.AdjustLimit > math.MaxInt32:
+		return errs.E(errs.KindInvalid, CodeProgramInvalid, "the adjustment limit is not negative").WithField("adjust_limit")
 	}
 	return nil
 }
@@ -78,7 +98,9 @@ func (p Program) PointsFor(amountFen int64) int64 {
 
 func programOf(r consumerdb.ConsumerPointsProgram) Program {
 	return Program{PointsPerYuan: int64(r.PointsPerYuan), ExpiryMonths: int(r.ExpiryMonths), Rounding: r.ExpiryRounding,
-		PendingDays: int(r.PendingDays), RemindDays: int(r.RemindDays), UpdatedAt: r.UpdatedAt}
+		PendingDays: int(r.PendingDays), RemindDays: int(r.RemindDays), SignupPoints: int64(r.SignupPoints),
+		ReferralPoints: int64(r.ReferralPoints), ReviewPoints: int64(r.ReviewPoints), ReviewsPerDay: int(r.ReviewsPerDay),
+		AdjustLimit: int64(r.AdjustLimit), UpdatedAt: r.UpdatedAt}
 }
 
 func (s *Service) program(ctx context.Context, q *consumerdb.Queries) (Program, error) {
@@ -114,7 +136,9 @@ func (s *Service) SetProgram(ctx context.Context, caller *identity.Principal, in
 		}
 		r, err := q.UpdateProgram(ctx, consumerdb.UpdateProgramParams{PointsPerYuan: int32(in.PointsPerYuan),
 			ExpiryMonths: int32(in.ExpiryMonths), ExpiryRounding: in.Rounding, PendingDays: int32(in.PendingDays),
-			RemindDays: int32(in.RemindDays), UpdatedAt: s.now()})
+			RemindDays: int32(in.RemindDays), UpdatedAt: s.now(), SignupPoints: int32(in.SignupPoints),
+			ReferralPoints: int32(in.ReferralPoints), ReviewPoints: int32(in.ReviewPoints), ReviewsPerDay: int32(in.ReviewsPerDay),
+			AdjustLimit: int32(in.AdjustLimit)})
 		if err != nil {
 			return err
 		}

@@ -14,16 +14,25 @@ const (
 	SubscriberPointsReverse = "consumer.points_reverse"
 	SubscriberCouponsRedeem = "consumer.coupons_redeem"
 	SubscriberCouponsReturn = "consumer.coupons_return"
+	SubscriberCouponsFree   = "consumer.coupons_release"
+	SubscriberOrdersKeep    = "consumer.orders_keep"
+	SubscriberRefundsKeep   = "consumer.refunds_keep"
+	SubscriberSignupPoints  = "consumer.signup_points"
 )
 
 // Subscriptions are the domain's event handlers: points earned on a payment,
-// reversed on a refund. Both are idempotent on their entries' source keys.
+// reversed on a refund, coupons redeemed, returned or released, the member's orders
+// kept for their 360, sign-up points. Each is idempotent.
 func (s *Service) Subscriptions() []outbox.Subscription {
 	return []outbox.Subscription{
 		{Topic: events.TopicPaymentSucceeded, Subscriber: SubscriberPointsEarn, Handle: s.OnPaymentSucceeded},
 		{Topic: events.TopicRefundSucceeded, Subscriber: SubscriberPointsReverse, Handle: s.OnRefundSucceeded},
 		{Topic: events.TopicPaymentSucceeded, Subscriber: SubscriberCouponsRedeem, Handle: s.onPaidRedeemCoupons},
 		{Topic: events.TopicRefundSucceeded, Subscriber: SubscriberCouponsReturn, Handle: s.onRefundReturnCoupons},
+		{Topic: events.TopicOrderClosed, Subscriber: SubscriberCouponsFree, Handle: s.onClosedReleaseCoupons},
+		{Topic: events.TopicPaymentSucceeded, Subscriber: SubscriberOrdersKeep, Handle: s.onPaidKeepOrder},
+		{Topic: events.TopicRefundSucceeded, Subscriber: SubscriberRefundsKeep, Handle: s.onRefundKeepOrder},
+		{Topic: events.TopicMemberJoined, Subscriber: SubscriberSignupPoints, Handle: s.onJoinedEarnSignup},
 	}
 }
 
@@ -34,6 +43,17 @@ func (s *Service) onPaidRedeemCoupons(ctx context.Context, e events.Envelope) er
 		return fmt.Errorf("consumer: decode %s: %w", e.Topic, err)
 	}
 	_, err := s.RedeemOrderCoupons(ctx, p.OrderID)
+	return err
+}
+
+// onClosedReleaseCoupons gives back the coupons an unpaid order reserved when it is
+// closed by its consumer or expires.
+func (s *Service) onClosedReleaseCoupons(ctx context.Context, e events.Envelope) error {
+	var c events.OrderClosed
+	if err := e.Decode(&c); err != nil {
+		return fmt.Errorf("consumer: decode %s: %w", e.Topic, err)
+	}
+	_, err := s.ReleaseOrderCoupons(ctx, c.OrderID)
 	return err
 }
 

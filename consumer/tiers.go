@@ -13,7 +13,9 @@ import (
 	"github.com/tandemcrm/tandem/consumer/internal/consumerdb"
 	"github.com/tandemcrm/tandem/shared/audit"
 	"github.com/tandemcrm/tandem/shared/errs"
+	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/outbox"
 	"github.com/tandemcrm/tandem/shared/pg"
 )
 
@@ -46,11 +48,14 @@ type Tier struct {
 
 // TierProgram is the tier rules.
 type TierProgram struct {
-	Metric       string    `json:"metric"`
-	PeriodMonths int       `json:"period_months"`
-	Downgrade    string    `json:"downgrade"`
-	Tiers        []Tier    `json:"tiers"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	Metric       string `json:"metric"`
+	PeriodMonths int    `json:"period_months"`
+	Downgrade    string `json:"downgrade"`
+	// NoticeDays: members about to drop a tier are told this many days before their
+	// period ends, once per period (0: no notice).
+	NoticeDays int       `json:"notice_days"`
+	Tiers      []Tier    `json:"tiers"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 func tierInvalid(field, format string, args ...any) error {
@@ -68,6 +73,8 @@ func (p TierProgram) Validate() error {
 		return tierInvalid("period_months", "the evaluation period is 1 to 60 months")
 	case p.Downgrade != DowngradeOne && p.Downgrade != DowngradeRecompute:
 		return tierInvalid("downgrade", `the downgrade policy is "one" or "recompute"`)
+	case p.NoticeDays < 0 || p.NoticeDays > 365:
+		return tierInvalid("notice_days", "the notice goes 0 (none) to 365 days before a period ends")
 	case len(p.Tiers) == 0 || len(p.Tiers) > 10:
 		return tierInvalid("tiers", "1 to 10 tiers")
 	}
@@ -123,7 +130,7 @@ func (s *Service) tierProgram(ctx context.Context, q *consumerdb.Queries) (TierP
 	if err != nil {
 		return TierProgram{}, err
 	}
-	p := TierProgram{Metric: r.Metric, PeriodMonths: int(r.PeriodMonths), Downgrade: r.Downgrade, UpdatedAt: r.UpdatedAt}
+	p := TierProgram{Metric: r.Metric, PeriodMonths: int(r.PeriodMonths), Downgrade: r.Downgrade, NoticeDays: int(r.NoticeDays), UpdatedAt: r.UpdatedAt}
 	for _, t := range rows {
 		p.Tiers = append(p.Tiers, Tier{Level: int(t.Level), Name: t.Name, Threshold: t.Threshold, Retain: t.Retain, MultiplierPct: int(t.MultiplierPct)})
 	}
@@ -160,7 +167,7 @@ func (s *Service) SetTierProgram(ctx context.Context, caller *identity.Principal
 			return err
 		}
 		if err := q.UpdateTierProgram(ctx, consumerdb.UpdateTierProgramParams{Metric: in.Metric, PeriodMonths: int32(in.PeriodMonths),
-			Downgrade: in.Downgrade, UpdatedAt: s.now()}); err != nil {
+			Downgrade: in.Downgrade, UpdatedAt: s.now(), NoticeDays: int32(in.NoticeDays)}); err != nil {
 			return err
 		}
 		if err := q.DeleteTiers(ctx); err != nil {
@@ -442,4 +449,37 @@ func (s *Service) EvaluatePeriods(ctx context.Context) (JobResult, error) {
 			return res, nil
 		}
 	}
+}
+
+// NoticeDrops publishes consumer.tier_drop_expected for each member whose evaluation
+// period ends within the program's notice window and whose period metric is below
+// their tier's retention threshold (unless a floor keeps them past the period's end),
+// saying how much is missing: once per member and period, however often it runs (the
+// member is marked in the same transaction).
+func (s *Service) NoticeDrops(ctx context.Context) (JobResult, error) {
+	var res JobResult
+	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+		res = JobResult{}
+		q := consumerdb.New(tx)
+		prog, err := s.tierProgram(ctx, q)
+		if err != nil || prog.NoticeDays == 0 {
+			return err
+		}
+		now := s.now()
+		rows, err := q.MarkDropNotices(ctx, consumerdb.MarkDropNoticesParams{PeriodMonths: int32(prog.PeriodMonths), Now: now,
+			Horizon: now.AddDate(0, 0, prog.NoticeDays), Metric: prog.Metric})
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if _, err := outbox.Publish(ctx, tx, events.TopicTierDropExpected, r.ConsumerID.String(), events.TierDropExpected{
+				ConsumerID: r.ConsumerID, Level: int(r.Level), Tier: r.Name, Metric: prog.Metric, Missing: r.Retain - r.Metric,
+				PeriodEnd: r.PeriodEnd}); err != nil {
+				return err
+			}
+			res.Members++
+		}
+		return nil
+	})
+	return res, wrap("notice tier drops", err)
 }

@@ -148,6 +148,9 @@ var authzTable = []authzRow{
 	{"finance", "GET", "/api/v1/consumer/points/liability", "", 403, nil},
 	{"consumer", "POST", "/api/v1/consumer/me/points/redemptions", `{"points":999999,"key":"authz"}`, 422, code("consumer.points_insufficient")},
 	{"sh1.rep", "POST", "/api/v1/consumer/me/points/redemptions", `{"points":1,"key":"authz"}`, 401, nil}, // a staff token is not a consumer's
+	{"other.consumer", "PUT", "/api/v1/billing/me/orders/{order:demo}/coupons", `{"coupon_ids":[]}`, 404, code("billing.order_not_found")},
+	{"consumer", "PUT", "/api/v1/billing/me/orders/{order:demo}/coupons", `{"coupon_ids":["0190a6b2-0000-7000-8000-000000000000"]}`, 404, code("consumer.coupon_not_found")}, // not theirs: nothing reserved
+	{"sh1.rep", "PUT", "/api/v1/billing/me/orders/{order:demo}/coupons", `{"coupon_ids":[]}`, 401, nil},
 	{"growth", "GET", "/api/v1/consumer/tiers", "", 200, nil},
 	{"finance", "GET", "/api/v1/consumer/tiers", "", 403, nil},
 	{"growth", "PUT", "/api/v1/consumer/tiers", `{"metric":"growth","period_months":12,"downgrade":"one","tiers":[{"level":0,"name":"A","threshold":0,"retain":0,"multiplier_pct":100},{"level":1,"name":"B","threshold":0,"retain":0,"multiplier_pct":100}]}`, 400, code("consumer.tiers_invalid")},

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 )
 
 // The growth operator's console in Chromium (issue 13): members search and 360,
@@ -48,4 +50,52 @@ func TestLoyaltyConsoleInChromium(t *testing.T) {
 	b.step("phone layout", viewport(phoneWidth, phoneHeight), b.open("/loyalty/members?q=13800138001"),
 		jsClick("#members-list tbody a"), title("Member 360"),
 		fitsPhone())
+}
+
+// The growth operator's second-session capabilities in Chromium, in Chinese then
+// English: a member's orders and referrals on the 360, points by action in the
+// programme, a tier-drop notice window, a coupon batch with a budget, and a points
+// adjustment over the limit that waits for the administrator's approval; then the
+// 360 on a phone.
+func TestLoyaltyGrowthToolsInChromium(t *testing.T) {
+	a := testApp(t)
+	if _, err := a.seedDemo(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b := startBrowser(t, a, desktopWidth, desktopHeight)
+	member := func() chromedp.Action[chromedp.Void] { // 李娜, Gold, who invited 陈静
+		return chromedp.Steps(b.open("/loyalty/members?q=13800138001"), jsClick("#members-list tbody a"))
+	}
+
+	b.step("growth signs in (zh)", b.lang("zh-CN"), b.signIn("growth"))
+	b.step("orders and referrals on the 360", member(), title("会员 360"),
+		shows("#member-orders", "DEMO"), shows("#member-orders", "¥6200.00"), shows("#member-referred", "陈静"))
+	b.step("the invitee sees who referred them", jsClick("#member-referred tbody a"), shows("#member-referrals", "邀请人"),
+		shows("#member-referrals", "李娜"))
+	b.step("points by action in the programme", b.nav("#nav-loyalty-program", "积分与等级规则"), shows("#program-form", "行为积分"),
+		submit("#program-form", map[string]string{"review_points": "15", "adjust_limit": "2000"}), shows("#flash", "已保存"),
+		until(`document.querySelector('#program-form input[name="review_points"]').value === "15"`))
+	b.step("a negative reward refused naming the field", submit("#program-form", map[string]string{"signup_points": "-5"}),
+		shows("#error", "signup_points"))
+	b.step("the tier-drop notice window", b.open("/loyalty/program"), submit("#tiers-form", map[string]string{"notice_days": "45"}),
+		shows("#flash", "已保存"), until(`document.querySelector('#tiers-form input[name="notice_days"]').value === "45"`))
+	b.step("a batch with a budget", b.open("/loyalty/coupons"),
+		submit("#batch-form", map[string]string{"name": "预算批次", "stock": "100", "budget": "300"}), shows("#flash", "已保存"),
+		shows("#coupon-batches", "预算批次"), shows("#coupon-batches", "¥0.00 / ¥300.00"))
+	b.step("an adjustment over the limit waits for approval", member(),
+		submit("#adjust-form", map[string]string{"delta": "5000", "reason": "客诉补偿"}), shows("#flash", "已提交审批"), b.signOut())
+	b.step("the administrator approves it", b.signIn("admin"), b.open("/todos"), shows("#todo-list", "+5000"),
+		until(`(a => a ? (a.click(), true) : false)([...document.querySelectorAll("#todo-list a")].find(a => a.innerText.includes("+5000")))`),
+		shows("#request-state", "待审批"),
+		until(`(b => b ? (document.querySelector("#decide-form").removeAttribute("data-confirm"), b.removeAttribute("data-confirm"), b.click(), true) : false)(document.querySelector("#approve"))`), shows("#flash", "已同意"), b.signOut())
+
+	b.step("growth signs in (en)", b.lang("en"), b.signIn("growth"))
+	b.step("the 360 in English", member(), title("Member 360"), shows("#member-orders", "Coupon discount"),
+		shows("#member-referred", "陈静"), shows("#member-entries", "approved by admin"))
+	b.step("programme in English", b.open("/loyalty/program"), shows("#program-form", "Points by action"),
+		submit("#program-form", map[string]string{"reviews_per_day": "-1"}), shows("#error", "reviews_per_day"))
+	b.step("budget in English", b.open("/loyalty/coupons"), shows("#coupon-batches", "Budget used"))
+	b.step("an adjustment over the limit in English", member(),
+		submit("#adjust-form", map[string]string{"delta": "-3000", "reason": "duplicate"}), shows("#flash", "waits for another operator's approval"))
+	b.step("the 360 on a phone", viewport(phoneWidth, phoneHeight), member(), shows("#member-orders", "DEMO"), fitsPhone())
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tandemcrm/tandem/billing"
+	"github.com/tandemcrm/tandem/billing/consumercoupons"
 	"github.com/tandemcrm/tandem/matching"
 	"github.com/tandemcrm/tandem/merchant"
 	"github.com/tandemcrm/tandem/reconciliation"
@@ -43,8 +44,8 @@ func (a *app) openPayments(ctx context.Context) error {
 		return fmt.Errorf("TANDEM_WEBHOOK_ALLOW_NETS: %w", err)
 	}
 	deps := a.deps()
-	a.billing = billing.New(deps, billing.Ports{Pay: pay, Merchants: merchantTerms{a.merchant}, Members: a.consumer},
-		billing.Config{AppID: acct.AppID, NotifyBaseURL: strings.TrimSuffix(public, "/"), WebhookAllow: allow})
+	a.billing = billing.New(deps, billing.Ports{Pay: pay, Merchants: merchantTerms{a.merchant}, Members: a.consumer,
+		Coupons: consumercoupons.Adapter{Consumer: a.consumer}}, billing.Config{AppID: acct.AppID, NotifyBaseURL: strings.TrimSuffix(public, "/"), WebhookAllow: allow})
 	a.matching = matching.New(deps, matching.Ports{}, matching.Config{})
 	// The ports are fixed at construction: the service is made again, with billing.
 	ledger := billingledger.Adapter{Billing: a.billing}

@@ -58,6 +58,7 @@ Periodic tasks (schedule in Asia/Shanghai):
   consumer:points_expire   @hourly      expire what remains of points lots past their expiry
   consumer:points_remind   0 10 * * *   tell members whose points expire within the reminder window, once per lot
   consumer:tier_evaluate   10 0 * * *   end the tier evaluation periods that are over: retain or downgrade
+  consumer:tier_notice     30 10 * * *  tell members whose tier will drop at their period's end, once per period
   marketing:campaigns         @every 5s    start the campaign runs that are due and send the runs no sender holds
   marketing:index_snapshot    @every 10m   write the segment index's snapshot to PostgreSQL and prune its change log
   marketing:referral_rewards  @every 1h    reward both sides of referrals whose first order survived the refund window

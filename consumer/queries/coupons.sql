@@ -10,8 +10,8 @@ SELECT * FROM consumer.coupon_templates ORDER BY created_at DESC LIMIT 200;
 SELECT * FROM consumer.coupon_templates WHERE id = $1;
 
 -- name: InsertCouponBatch :exec
-INSERT INTO consumer.coupon_batches (id, template_id, name, stock, per_member, per_day, claimable, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8);
+INSERT INTO consumer.coupon_batches (id, template_id, name, stock, per_member, per_day, claimable, created_at, budget_fen)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9);
 
 -- name: ListCouponBatches :many
 SELECT b.*, t.name AS template_name,
@@ -24,8 +24,10 @@ ORDER BY b.created_at DESC LIMIT 200;
 SELECT * FROM consumer.coupon_batches WHERE id = $1;
 
 -- name: TakeCouponStock :execrows
--- One coupon of stock, or none left: the guard against over-issuing.
-UPDATE consumer.coupon_batches SET issued = issued + 1 WHERE id = $1 AND issued < stock;
+-- One coupon of stock and its face value of the budget, or none left: the guard
+-- against over-issuing.
+UPDATE consumer.coupon_batches SET issued = issued + 1, committed_fen = committed_fen + sqlc.arg(face_fen)
+WHERE id = sqlc.arg(id) AND issued < stock AND (budget_fen = 0 OR committed_fen + sqlc.arg(face_fen) <= budget_fen);
 
 -- name: MemberBatchCoupons :one
 SELECT COUNT(*)::bigint AS total, COUNT(*) FILTER (WHERE issued_at >= sqlc.arg(day_start))::bigint AS today

@@ -3,7 +3,8 @@ SELECT * FROM consumer.points_program;
 
 -- name: UpdateProgram :one
 UPDATE consumer.points_program SET points_per_yuan = $1, expiry_months = $2, expiry_rounding = $3,
-    pending_days = $4, remind_days = $5, updated_at = $6
+    pending_days = $4, remind_days = $5, updated_at = $6, signup_points = $7, referral_points = $8,
+    review_points = $9, reviews_per_day = $10, adjust_limit = $11
 RETURNING *;
 
 -- name: LockPoints :one

@@ -2,7 +2,7 @@
 SELECT * FROM consumer.tier_program;
 
 -- name: UpdateTierProgram :exec
-UPDATE consumer.tier_program SET metric = $1, period_months = $2, downgrade = $3, updated_at = $4;
+UPDATE consumer.tier_program SET metric = $1, period_months = $2, downgrade = $3, updated_at = $4, notice_days = $5;
 
 -- name: ListTiers :many
 SELECT * FROM consumer.tiers ORDER BY level;
@@ -55,3 +55,20 @@ UPDATE consumer.points_lots SET growth = $2 WHERE id = $1;
 
 -- name: TierCounts :many
 SELECT level, COUNT(*)::bigint AS members FROM consumer.member_tiers GROUP BY level ORDER BY level;
+
+-- name: MarkDropNotices :many
+-- Members whose period ends within the notice window and whose metric is below their
+-- tier's retention threshold (a floor lasting past the period's end keeps them), not
+-- told yet this period: marked told, once per period.
+UPDATE consumer.member_tiers t SET drop_noticed_for = t.period_start
+FROM consumer.tiers r
+WHERE r.level = t.level AND t.level > 0
+  AND t.drop_noticed_for IS DISTINCT FROM t.period_start
+  AND t.period_start + make_interval(months => sqlc.arg(period_months)::int) > sqlc.arg(now)::timestamptz
+  AND t.period_start + make_interval(months => sqlc.arg(period_months)::int) <= sqlc.arg(horizon)::timestamptz
+  AND (CASE WHEN sqlc.arg(metric)::text = 'points' THEN t.period_points ELSE t.period_growth END) < r.retain
+  AND NOT (t.floor_level >= t.level AND t.floor_until IS NOT NULL
+           AND t.floor_until >= t.period_start + make_interval(months => sqlc.arg(period_months)::int))
+RETURNING t.consumer_id, t.level, r.name, r.retain,
+    (CASE WHEN sqlc.arg(metric)::text = 'points' THEN t.period_points ELSE t.period_growth END)::bigint AS metric,
+    (t.period_start + make_interval(months => sqlc.arg(period_months)::int))::timestamptz AS period_end;

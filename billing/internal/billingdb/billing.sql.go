@@ -50,7 +50,7 @@ func (q *Queries) FinishWebhookAttempt(ctx context.Context, arg FinishWebhookAtt
 }
 
 const getOrder = `-- name: GetOrder :one
-SELECT id, order_no, consumer_id, merchant_id, description, amount_fen, currency, commission_rate, state, mchid, appid, refunded_fen, created_at, paid_at, closed_at, fulfilled_at FROM billing.orders WHERE id = $1
+SELECT id, order_no, consumer_id, merchant_id, description, amount_fen, currency, commission_rate, state, mchid, appid, refunded_fen, created_at, paid_at, closed_at, fulfilled_at, discount_fen, coupon_ids FROM billing.orders WHERE id = $1
 `
 
 func (q *Queries) GetOrder(ctx context.Context, id uuid.UUID) (BillingOrder, error) {
@@ -73,12 +73,14 @@ func (q *Queries) GetOrder(ctx context.Context, id uuid.UUID) (BillingOrder, err
 		&i.PaidAt,
 		&i.ClosedAt,
 		&i.FulfilledAt,
+		&i.DiscountFen,
+		&i.CouponIds,
 	)
 	return i, err
 }
 
 const getOrderByNo = `-- name: GetOrderByNo :one
-SELECT id, order_no, consumer_id, merchant_id, description, amount_fen, currency, commission_rate, state, mchid, appid, refunded_fen, created_at, paid_at, closed_at, fulfilled_at FROM billing.orders WHERE order_no = $1
+SELECT id, order_no, consumer_id, merchant_id, description, amount_fen, currency, commission_rate, state, mchid, appid, refunded_fen, created_at, paid_at, closed_at, fulfilled_at, discount_fen, coupon_ids FROM billing.orders WHERE order_no = $1
 `
 
 func (q *Queries) GetOrderByNo(ctx context.Context, orderNo string) (BillingOrder, error) {
@@ -101,6 +103,8 @@ func (q *Queries) GetOrderByNo(ctx context.Context, orderNo string) (BillingOrde
 		&i.PaidAt,
 		&i.ClosedAt,
 		&i.FulfilledAt,
+		&i.DiscountFen,
+		&i.CouponIds,
 	)
 	return i, err
 }
@@ -596,7 +600,7 @@ func (q *Queries) ListNotifications(ctx context.Context, outTradeNo string) ([]B
 }
 
 const listOrders = `-- name: ListOrders :many
-SELECT id, order_no, consumer_id, merchant_id, description, amount_fen, currency, commission_rate, state, mchid, appid, refunded_fen, created_at, paid_at, closed_at, fulfilled_at FROM billing.orders
+SELECT id, order_no, consumer_id, merchant_id, description, amount_fen, currency, commission_rate, state, mchid, appid, refunded_fen, created_at, paid_at, closed_at, fulfilled_at, discount_fen, coupon_ids FROM billing.orders
 WHERE ($1::bool
     OR merchant_id = ANY($2::uuid[])
     OR consumer_id = ANY($3::uuid[]))
@@ -644,6 +648,8 @@ func (q *Queries) ListOrders(ctx context.Context, arg ListOrdersParams) ([]Billi
 			&i.PaidAt,
 			&i.ClosedAt,
 			&i.FulfilledAt,
+			&i.DiscountFen,
+			&i.CouponIds,
 		); err != nil {
 			return nil, err
 		}
@@ -696,7 +702,7 @@ func (q *Queries) ListRefunds(ctx context.Context, orderID uuid.UUID) ([]Billing
 }
 
 const lockOrder = `-- name: LockOrder :one
-SELECT id, order_no, consumer_id, merchant_id, description, amount_fen, currency, commission_rate, state, mchid, appid, refunded_fen, created_at, paid_at, closed_at, fulfilled_at FROM billing.orders WHERE id = $1 FOR UPDATE
+SELECT id, order_no, consumer_id, merchant_id, description, amount_fen, currency, commission_rate, state, mchid, appid, refunded_fen, created_at, paid_at, closed_at, fulfilled_at, discount_fen, coupon_ids FROM billing.orders WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) LockOrder(ctx context.Context, id uuid.UUID) (BillingOrder, error) {
@@ -719,12 +725,14 @@ func (q *Queries) LockOrder(ctx context.Context, id uuid.UUID) (BillingOrder, er
 		&i.PaidAt,
 		&i.ClosedAt,
 		&i.FulfilledAt,
+		&i.DiscountFen,
+		&i.CouponIds,
 	)
 	return i, err
 }
 
 const lockOrderByNo = `-- name: LockOrderByNo :one
-SELECT id, order_no, consumer_id, merchant_id, description, amount_fen, currency, commission_rate, state, mchid, appid, refunded_fen, created_at, paid_at, closed_at, fulfilled_at FROM billing.orders WHERE order_no = $1 FOR UPDATE
+SELECT id, order_no, consumer_id, merchant_id, description, amount_fen, currency, commission_rate, state, mchid, appid, refunded_fen, created_at, paid_at, closed_at, fulfilled_at, discount_fen, coupon_ids FROM billing.orders WHERE order_no = $1 FOR UPDATE
 `
 
 func (q *Queries) LockOrderByNo(ctx context.Context, orderNo string) (BillingOrder, error) {
@@ -747,6 +755,8 @@ func (q *Queries) LockOrderByNo(ctx context.Context, orderNo string) (BillingOrd
 		&i.PaidAt,
 		&i.ClosedAt,
 		&i.FulfilledAt,
+		&i.DiscountFen,
+		&i.CouponIds,
 	)
 	return i, err
 }

@@ -89,7 +89,7 @@ func (q *Queries) ListOpenRefunds(ctx context.Context, arg ListOpenRefundsParams
 }
 
 const listStaleOrders = `-- name: ListStaleOrders :many
-SELECT id, order_no, consumer_id, merchant_id, description, amount_fen, currency, commission_rate, state, mchid, appid, refunded_fen, created_at, paid_at, closed_at, fulfilled_at FROM billing.orders
+SELECT id, order_no, consumer_id, merchant_id, description, amount_fen, currency, commission_rate, state, mchid, appid, refunded_fen, created_at, paid_at, closed_at, fulfilled_at, discount_fen, coupon_ids FROM billing.orders
 WHERE state = $1 AND created_at < $2
 ORDER BY created_at LIMIT $3
 `
@@ -127,6 +127,8 @@ func (q *Queries) ListStaleOrders(ctx context.Context, arg ListStaleOrdersParams
 			&i.PaidAt,
 			&i.ClosedAt,
 			&i.FulfilledAt,
+			&i.DiscountFen,
+			&i.CouponIds,
 		); err != nil {
 			return nil, err
 		}

@@ -75,6 +75,17 @@ type BillingOrder struct {
 	PaidAt         *time.Time
 	ClosedAt       *time.Time
 	FulfilledAt    *time.Time
+	DiscountFen    int64
+	CouponIds      []uuid.UUID
+}
+
+type BillingOrderLine struct {
+	OrderID     uuid.UUID
+	LineNo      int32
+	Description string
+	Category    string
+	AmountFen   int64
+	DiscountFen int64
 }
 
 type BillingOrderTransition struct {

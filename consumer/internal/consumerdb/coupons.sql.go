@@ -13,7 +13,7 @@ import (
 )
 
 const getCouponBatch = `-- name: GetCouponBatch :one
-SELECT id, template_id, name, stock, issued, per_member, per_day, claimable, created_at FROM consumer.coupon_batches WHERE id = $1
+SELECT id, template_id, name, stock, issued, per_member, per_day, claimable, created_at, budget_fen, committed_fen FROM consumer.coupon_batches WHERE id = $1
 `
 
 func (q *Queries) GetCouponBatch(ctx context.Context, id uuid.UUID) (ConsumerCouponBatch, error) {
@@ -29,6 +29,8 @@ func (q *Queries) GetCouponBatch(ctx context.Context, id uuid.UUID) (ConsumerCou
 		&i.PerDay,
 		&i.Claimable,
 		&i.CreatedAt,
+		&i.BudgetFen,
+		&i.CommittedFen,
 	)
 	return i, err
 }
@@ -183,8 +185,8 @@ func (q *Queries) InsertCoupon(ctx context.Context, arg InsertCouponParams) (int
 }
 
 const insertCouponBatch = `-- name: InsertCouponBatch :exec
-INSERT INTO consumer.coupon_batches (id, template_id, name, stock, per_member, per_day, claimable, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO consumer.coupon_batches (id, template_id, name, stock, per_member, per_day, claimable, created_at, budget_fen)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 `
 
 type InsertCouponBatchParams struct {
@@ -196,6 +198,7 @@ type InsertCouponBatchParams struct {
 	PerDay     int32
 	Claimable  bool
 	CreatedAt  time.Time
+	BudgetFen  int64
 }
 
 func (q *Queries) InsertCouponBatch(ctx context.Context, arg InsertCouponBatchParams) error {
@@ -208,6 +211,7 @@ func (q *Queries) InsertCouponBatch(ctx context.Context, arg InsertCouponBatchPa
 		arg.PerDay,
 		arg.Claimable,
 		arg.CreatedAt,
+		arg.BudgetFen,
 	)
 	return err
 }
@@ -256,7 +260,7 @@ func (q *Queries) InsertCouponTemplate(ctx context.Context, arg InsertCouponTemp
 }
 
 const listCouponBatches = `-- name: ListCouponBatches :many
-SELECT b.id, b.template_id, b.name, b.stock, b.issued, b.per_member, b.per_day, b.claimable, b.created_at, t.name AS template_name,
+SELECT b.id, b.template_id, b.name, b.stock, b.issued, b.per_member, b.per_day, b.claimable, b.created_at, b.budget_fen, b.committed_fen, t.name AS template_name,
        (SELECT COUNT(*) FROM consumer.coupons c WHERE c.batch_id = b.id AND c.state = 'redeemed')::bigint AS redeemed,
        (SELECT COUNT(*) FROM consumer.coupons c WHERE c.batch_id = b.id AND c.state = 'reserved')::bigint AS reserved
 FROM consumer.coupon_batches b JOIN consumer.coupon_templates t ON t.id = b.template_id
@@ -273,6 +277,8 @@ type ListCouponBatchesRow struct {
 	PerDay       int32
 	Claimable    bool
 	CreatedAt    time.Time
+	BudgetFen    int64
+	CommittedFen int64
 	TemplateName string
 	Redeemed     int64
 	Reserved     int64
@@ -297,6 +303,8 @@ func (q *Queries) ListCouponBatches(ctx context.Context) ([]ListCouponBatchesRow
 			&i.PerDay,
 			&i.Claimable,
 			&i.CreatedAt,
+			&i.BudgetFen,
+			&i.CommittedFen,
 			&i.TemplateName,
 			&i.Redeemed,
 			&i.Reserved,
@@ -579,12 +587,19 @@ func (q *Queries) ReturnOrderCoupons(ctx context.Context, arg ReturnOrderCoupons
 }
 
 const takeCouponStock = `-- name: TakeCouponStock :execrows
-UPDATE consumer.coupon_batches SET issued = issued + 1 WHERE id = $1 AND issued < stock
+UPDATE consumer.coupon_batches SET issued = issued + 1, committed_fen = committed_fen + $1
+WHERE id = $2 AND issued < stock AND (budget_fen = 0 OR committed_fen + $1 <= budget_fen)
 `
 
-// One coupon of stock, or none left: the guard against over-issuing.
-func (q *Queries) TakeCouponStock(ctx context.Context, id uuid.UUID) (int64, error) {
-	result, err := q.db.Exec(ctx, takeCouponStock, id)
+type TakeCouponStockParams struct {
+	FaceFen int64
+	ID      uuid.UUID
+}
+
+// One coupon of stock and its face value of the budget, or none left: the guard
+// against over-issuing.
+func (q *Queries) TakeCouponStock(ctx context.Context, arg TakeCouponStockParams) (int64, error) {
+	result, err := q.db.Exec(ctx, takeCouponStock, arg.FaceFen, arg.ID)
 	if err != nil {
 		return 0, err
 	}

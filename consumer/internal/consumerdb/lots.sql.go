@@ -192,7 +192,7 @@ func (q *Queries) GetDebitByKey(ctx context.Context, sourceKey string) (Consumer
 }
 
 const getProgram = `-- name: GetProgram :one
-SELECT id, points_per_yuan, expiry_months, expiry_rounding, pending_days, remind_days, updated_at FROM consumer.points_program
+SELECT id, points_per_yuan, expiry_months, expiry_rounding, pending_days, remind_days, updated_at, signup_points, referral_points, review_points, reviews_per_day, adjust_limit FROM consumer.points_program
 `
 
 func (q *Queries) GetProgram(ctx context.Context) (ConsumerPointsProgram, error) {
@@ -206,6 +206,11 @@ func (q *Queries) GetProgram(ctx context.Context) (ConsumerPointsProgram, error)
 		&i.PendingDays,
 		&i.RemindDays,
 		&i.UpdatedAt,
+		&i.SignupPoints,
+		&i.ReferralPoints,
+		&i.ReviewPoints,
+		&i.ReviewsPerDay,
+		&i.AdjustLimit,
 	)
 	return i, err
 }
@@ -860,8 +865,9 @@ func (q *Queries) SpendableLots(ctx context.Context, arg SpendableLotsParams) ([
 
 const updateProgram = `-- name: UpdateProgram :one
 UPDATE consumer.points_program SET points_per_yuan = $1, expiry_months = $2, expiry_rounding = $3,
-    pending_days = $4, remind_days = $5, updated_at = $6
-RETURNING id, points_per_yuan, expiry_months, expiry_rounding, pending_days, remind_days, updated_at
+    pending_days = $4, remind_days = $5, updated_at = $6, signup_points = $7, referral_points = $8,
+    review_points = $9, reviews_per_day = $10, adjust_limit = $11
+RETURNING id, points_per_yuan, expiry_months, expiry_rounding, pending_days, remind_days, updated_at, signup_points, referral_points, review_points, reviews_per_day, adjust_limit
 `
 
 type UpdateProgramParams struct {
@@ -871,6 +877,11 @@ type UpdateProgramParams struct {
 	PendingDays    int32
 	RemindDays     int32
 	UpdatedAt      time.Time
+	SignupPoints   int32
+	ReferralPoints int32
+	ReviewPoints   int32
+	ReviewsPerDay  int32
+	AdjustLimit    int32
 }
 
 func (q *Queries) UpdateProgram(ctx context.Context, arg UpdateProgramParams) (ConsumerPointsProgram, error) {
@@ -881,6 +892,11 @@ func (q *Queries) UpdateProgram(ctx context.Context, arg UpdateProgramParams) (C
 		arg.PendingDays,
 		arg.RemindDays,
 		arg.UpdatedAt,
+		arg.SignupPoints,
+		arg.ReferralPoints,
+		arg.ReviewPoints,
+		arg.ReviewsPerDay,
+		arg.AdjustLimit,
 	)
 	var i ConsumerPointsProgram
 	err := row.Scan(
@@ -891,6 +907,11 @@ func (q *Queries) UpdateProgram(ctx context.Context, arg UpdateProgramParams) (C
 		&i.PendingDays,
 		&i.RemindDays,
 		&i.UpdatedAt,
+		&i.SignupPoints,
+		&i.ReferralPoints,
+		&i.ReviewPoints,
+		&i.ReviewsPerDay,
+		&i.AdjustLimit,
 	)
 	return i, err
 }

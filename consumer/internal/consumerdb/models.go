@@ -29,15 +29,17 @@ type ConsumerCoupon struct {
 }
 
 type ConsumerCouponBatch struct {
-	ID         uuid.UUID
-	TemplateID uuid.UUID
-	Name       string
-	Stock      int32
-	Issued     int32
-	PerMember  int32
-	PerDay     int32
-	Claimable  bool
-	CreatedAt  time.Time
+	ID           uuid.UUID
+	TemplateID   uuid.UUID
+	Name         string
+	Stock        int32
+	Issued       int32
+	PerMember    int32
+	PerDay       int32
+	Claimable    bool
+	CreatedAt    time.Time
+	BudgetFen    int64
+	CommittedFen int64
 }
 
 type ConsumerCouponTemplate struct {
@@ -68,6 +70,24 @@ type ConsumerMember struct {
 	City     string
 }
 
+type ConsumerMemberAction struct {
+	ConsumerID uuid.UUID
+	Action     string
+	Ref        string
+	Points     int32
+	At         time.Time
+}
+
+type ConsumerMemberOrder struct {
+	OrderID     uuid.UUID
+	ConsumerID  uuid.UUID
+	OrderNo     string
+	MerchantID  uuid.UUID
+	AmountFen   int64
+	RefundedFen int64
+	PaidAt      *time.Time
+}
+
 type ConsumerMemberTag struct {
 	ConsumerID uuid.UUID
 	Tag        string
@@ -78,14 +98,15 @@ type ConsumerMemberTag struct {
 }
 
 type ConsumerMemberTier struct {
-	ConsumerID   uuid.UUID
-	Level        int32
-	PeriodStart  time.Time
-	PeriodGrowth int64
-	PeriodPoints int64
-	FloorLevel   int32
-	FloorUntil   *time.Time
-	UpdatedAt    time.Time
+	ConsumerID     uuid.UUID
+	Level          int32
+	PeriodStart    time.Time
+	PeriodGrowth   int64
+	PeriodPoints   int64
+	FloorLevel     int32
+	FloorUntil     *time.Time
+	UpdatedAt      time.Time
+	DropNoticedFor *time.Time
 }
 
 type ConsumerPointsBalance struct {
@@ -154,6 +175,11 @@ type ConsumerPointsProgram struct {
 	PendingDays    int32
 	RemindDays     int32
 	UpdatedAt      time.Time
+	SignupPoints   int32
+	ReferralPoints int32
+	ReviewPoints   int32
+	ReviewsPerDay  int32
+	AdjustLimit    int32
 }
 
 type ConsumerTier struct {
@@ -181,4 +207,5 @@ type ConsumerTierProgram struct {
 	PeriodMonths int32
 	Downgrade    string
 	UpdatedAt    time.Time
+	NoticeDays   int32
 }

@@ -15,7 +15,7 @@ import (
 const addTierMetric = `-- name: AddTierMetric :one
 UPDATE consumer.member_tiers SET period_growth = GREATEST(period_growth + $1::bigint, 0),
     period_points = GREATEST(period_points + $2::bigint, 0), updated_at = $3
-WHERE consumer_id = $4 RETURNING consumer_id, level, period_start, period_growth, period_points, floor_level, floor_until, updated_at
+WHERE consumer_id = $4 RETURNING consumer_id, level, period_start, period_growth, period_points, floor_level, floor_until, updated_at, drop_noticed_for
 `
 
 type AddTierMetricParams struct {
@@ -42,6 +42,7 @@ func (q *Queries) AddTierMetric(ctx context.Context, arg AddTierMetricParams) (C
 		&i.FloorLevel,
 		&i.FloorUntil,
 		&i.UpdatedAt,
+		&i.DropNoticedFor,
 	)
 	return i, err
 }
@@ -71,7 +72,7 @@ func (q *Queries) EnsureMemberTier(ctx context.Context, arg EnsureMemberTierPara
 }
 
 const getMemberTier = `-- name: GetMemberTier :one
-SELECT consumer_id, level, period_start, period_growth, period_points, floor_level, floor_until, updated_at FROM consumer.member_tiers WHERE consumer_id = $1
+SELECT consumer_id, level, period_start, period_growth, period_points, floor_level, floor_until, updated_at, drop_noticed_for FROM consumer.member_tiers WHERE consumer_id = $1
 `
 
 func (q *Queries) GetMemberTier(ctx context.Context, consumerID uuid.UUID) (ConsumerMemberTier, error) {
@@ -86,12 +87,13 @@ func (q *Queries) GetMemberTier(ctx context.Context, consumerID uuid.UUID) (Cons
 		&i.FloorLevel,
 		&i.FloorUntil,
 		&i.UpdatedAt,
+		&i.DropNoticedFor,
 	)
 	return i, err
 }
 
 const getTierProgram = `-- name: GetTierProgram :one
-SELECT id, metric, period_months, downgrade, updated_at FROM consumer.tier_program
+SELECT id, metric, period_months, downgrade, updated_at, notice_days FROM consumer.tier_program
 `
 
 func (q *Queries) GetTierProgram(ctx context.Context) (ConsumerTierProgram, error) {
@@ -103,6 +105,7 @@ func (q *Queries) GetTierProgram(ctx context.Context) (ConsumerTierProgram, erro
 		&i.PeriodMonths,
 		&i.Downgrade,
 		&i.UpdatedAt,
+		&i.NoticeDays,
 	)
 	return i, err
 }
@@ -191,7 +194,7 @@ func (q *Queries) ListTiers(ctx context.Context) ([]ConsumerTier, error) {
 }
 
 const lockMemberTier = `-- name: LockMemberTier :one
-SELECT consumer_id, level, period_start, period_growth, period_points, floor_level, floor_until, updated_at FROM consumer.member_tiers WHERE consumer_id = $1 FOR UPDATE
+SELECT consumer_id, level, period_start, period_growth, period_points, floor_level, floor_until, updated_at, drop_noticed_for FROM consumer.member_tiers WHERE consumer_id = $1 FOR UPDATE
 `
 
 func (q *Queries) LockMemberTier(ctx context.Context, consumerID uuid.UUID) (ConsumerMemberTier, error) {
@@ -206,8 +209,75 @@ func (q *Queries) LockMemberTier(ctx context.Context, consumerID uuid.UUID) (Con
 		&i.FloorLevel,
 		&i.FloorUntil,
 		&i.UpdatedAt,
+		&i.DropNoticedFor,
 	)
 	return i, err
+}
+
+const markDropNotices = `-- name: MarkDropNotices :many
+UPDATE consumer.member_tiers t SET drop_noticed_for = t.period_start
+FROM consumer.tiers r
+WHERE r.level = t.level AND t.level > 0
+  AND t.drop_noticed_for IS DISTINCT FROM t.period_start
+  AND t.period_start + make_interval(months => $1::int) > $2::timestamptz
+  AND t.period_start + make_interval(months => $1::int) <= $3::timestamptz
+  AND (CASE WHEN $4::text = 'points' THEN t.period_points ELSE t.period_growth END) < r.retain
+  AND NOT (t.floor_level >= t.level AND t.floor_until IS NOT NULL
+           AND t.floor_until >= t.period_start + make_interval(months => $1::int))
+RETURNING t.consumer_id, t.level, r.name, r.retain,
+    (CASE WHEN $4::text = 'points' THEN t.period_points ELSE t.period_growth END)::bigint AS metric,
+    (t.period_start + make_interval(months => $1::int))::timestamptz AS period_end
+`
+
+type MarkDropNoticesParams struct {
+	PeriodMonths int32
+	Now          time.Time
+	Horizon      time.Time
+	Metric       string
+}
+
+type MarkDropNoticesRow struct {
+	ConsumerID uuid.UUID
+	Level      int32
+	Name       string
+	Retain     int64
+	Metric     int64
+	PeriodEnd  time.Time
+}
+
+// Members whose period ends within the notice window and whose metric is below their
+// tier's retention threshold (a floor lasting past the period's end keeps them), not
+// told yet this period: marked told, once per period.
+func (q *Queries) MarkDropNotices(ctx context.Context, arg MarkDropNoticesParams) ([]MarkDropNoticesRow, error) {
+	rows, err := q.db.Query(ctx, markDropNotices,
+		arg.PeriodMonths,
+		arg.Now,
+		arg.Horizon,
+		arg.Metric,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MarkDropNoticesRow{}
+	for rows.Next() {
+		var i MarkDropNoticesRow
+		if err := rows.Scan(
+			&i.ConsumerID,
+			&i.Level,
+			&i.Name,
+			&i.Retain,
+			&i.Metric,
+			&i.PeriodEnd,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const newTierPeriod = `-- name: NewTierPeriod :exec
@@ -233,7 +303,7 @@ func (q *Queries) NewTierPeriod(ctx context.Context, arg NewTierPeriodParams) er
 }
 
 const periodsEnded = `-- name: PeriodsEnded :many
-SELECT consumer_id, level, period_start, period_growth, period_points, floor_level, floor_until, updated_at FROM consumer.member_tiers WHERE period_start <= $1
+SELECT consumer_id, level, period_start, period_growth, period_points, floor_level, floor_until, updated_at, drop_noticed_for FROM consumer.member_tiers WHERE period_start <= $1
 ORDER BY consumer_id LIMIT $2 FOR UPDATE SKIP LOCKED
 `
 
@@ -261,6 +331,7 @@ func (q *Queries) PeriodsEnded(ctx context.Context, arg PeriodsEndedParams) ([]C
 			&i.FloorLevel,
 			&i.FloorUntil,
 			&i.UpdatedAt,
+			&i.DropNoticedFor,
 		); err != nil {
 			return nil, err
 		}
@@ -385,7 +456,7 @@ func (q *Queries) TierHistory(ctx context.Context, consumerID uuid.UUID) ([]Cons
 }
 
 const updateTierProgram = `-- name: UpdateTierProgram :exec
-UPDATE consumer.tier_program SET metric = $1, period_months = $2, downgrade = $3, updated_at = $4
+UPDATE consumer.tier_program SET metric = $1, period_months = $2, downgrade = $3, updated_at = $4, notice_days = $5
 `
 
 type UpdateTierProgramParams struct {
@@ -393,6 +464,7 @@ type UpdateTierProgramParams struct {
 	PeriodMonths int32
 	Downgrade    string
 	UpdatedAt    time.Time
+	NoticeDays   int32
 }
 
 func (q *Queries) UpdateTierProgram(ctx context.Context, arg UpdateTierProgramParams) error {
@@ -401,6 +473,7 @@ func (q *Queries) UpdateTierProgram(ctx context.Context, arg UpdateTierProgramPa
 		arg.PeriodMonths,
 		arg.Downgrade,
 		arg.UpdatedAt,
+		arg.NoticeDays,
 	)
 	return err
 }
