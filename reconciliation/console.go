@@ -11,6 +11,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/web"
+	"github.com/tandemcrm/tandem/shared/wxpay"
 )
 
 // Console pages (对账): the runs of each merchant's bill day and their exceptions,
@@ -28,6 +29,7 @@ func (s *Service) pages() web.Pages {
 		Mount: func(r gin.IRouter, w *web.Console) {
 			pg := consolePages{svc: s, w: w}
 			r.GET("/recon", w.Handle(pg.runs))
+			r.POST("/recon", w.Handle(pg.startRun))
 			r.GET("/recon/queue", w.Handle(pg.queue))
 			r.GET("/recon/queue/:id", w.Handle(pg.item))
 			r.POST("/recon/queue/:id", w.Handle(pg.workItem))
@@ -89,7 +91,13 @@ func runColumns(v *web.View) []web.Column[Run] {
 	}
 }
 
-type runsPage struct{ List web.List }
+type runsPage struct {
+	List web.List
+	// The form that starts a run (finance): the accounts and yesterday, its default day.
+	CanStart  bool
+	Accounts  []string
+	Yesterday string
+}
 
 func (pg consolePages) runs(c *gin.Context, v *web.View) error {
 	ctx := c.Request.Context()
@@ -136,7 +144,17 @@ func (pg consolePages) runs(c *gin.Context, v *web.View) error {
 		{Name: "until", Label: "recon.until", Type: "date", Value: f.Until},
 	}
 	list := web.NewList("recon-list", cols, page.Runs, filters, c.Request.URL, page.NextCursor, true)
-	return pg.w.Show(c, v, "recon/runs", "recon.title", runsPage{List: list})
+	return pg.w.Show(c, v, "recon/runs", "recon.title", runsPage{List: list, CanStart: v.Can(string(identity.PermReconResolve)),
+		Accounts: pg.svc.AccountIDs(), Yesterday: pg.svc.now().In(wxpay.Shanghai).AddDate(0, 0, -1).Format(wxpay.BillDateLayout)})
+}
+
+// startRun reconciles the account's day now and shows the run.
+func (pg consolePages) startRun(c *gin.Context, v *web.View) error {
+	rep, err := pg.svc.StartRun(c.Request.Context(), v.Me, c.PostForm("mchid"), strings.TrimSpace(c.PostForm("date")))
+	if err != nil {
+		return pg.w.Rerender(c, v, err, pg.runs)
+	}
+	return pg.w.Redirect(c, "/recon/"+rep.Run.ID.String(), "recon.started_flash")
 }
 
 type runPage struct {
