@@ -29,7 +29,7 @@ func TestTransactionOnALaterDaysBillIsDuplicate(t *testing.T) {
 	day2 := billText(
 		billLine{at: "2025-03-15 09:00:00", txn: "4202", outTradeNo: "TD2", amount: 2_000, feeMilli: 12_000},
 		billLine{at: "2025-03-15 09:30:00", txn: "4201", outTradeNo: "TD1", amount: 1_000, feeMilli: 6_000}, // the 14th's again
-		billLine{at: "2025-03-15 10:00:00", txn: "4299", outTradeNo: "TD9", amount: 900, feeMilli: 5_000},  // ours on no day
+		billLine{at: "2025-03-15 10:00:00", txn: "4299", outTradeNo: "TD9", amount: 900, feeMilli: 5_000},   // ours on no day
 	)
 	r2, err := svc.RunFile(ctx, testMch, "2025-03-15", strings.NewReader(day2), ours)
 	if err != nil {
