@@ -70,6 +70,7 @@ func runColumns(v *web.View) []web.Column[Run] {
 	return []web.Column[Run]{
 		{Header: "recon.date", Cell: func(r Run) string { return r.Date }, Link: func(r Run) string { return "/recon/" + r.ID.String() }},
 		{Header: "recon.mchid", Cell: func(r Run) string { return r.MchID }},
+		{Header: "recon.bill_type", Cell: func(r Run) string { return v.T("recon.bill_type_" + strings.ToLower(string(r.BillType))) }},
 		{Header: "recon.state", Cell: func(r Run) string { return v.T(label("state", string(r.State))) }},
 		{Header: "recon.matched", Cell: func(r Run) string { return classItems(&r, ClassMatched) }},
 		{Header: "recon.exceptions", Cell: func(r Run) string { return strconv.FormatInt(r.Exceptions(), 10) }},

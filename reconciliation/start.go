@@ -25,8 +25,8 @@ func (s *Service) AccountIDs() []string {
 
 // StartRun reconciles one account's day now, as the daily task does but again even
 // when the day has its run of record (finance, recon.exception.resolve at scope all):
-// the ALL bill is downloaded and matched against billing's ledger; a day WeChat has
-// no bill for is reconciled from our side alone. It returns when the run is saved
+// the ALL bill is downloaded and matched against billing's ledger, then the day's
+// fund-flow bill; a day WeChat has no bill for is reconciled from our side alone. It returns when the run is saved
 // (a day of a few hundred thousand lines takes seconds). While WeChat is still making
 // the bill it is 409 recon.statement_creating and nothing changes.
 func (s *Service) StartRun(ctx context.Context, p *identity.Principal, mchid, date string) (*Report, error) {
@@ -58,6 +58,8 @@ func (s *Service) StartRun(ctx context.Context, p *identity.Principal, mchid, da
 		return nil, errs.E(errs.KindConflict, CodeStatementPending, "WeChat is still making the bill of "+date+"; try again later")
 	case errs.Is(err, wxpay.CodeNoStatementExist):
 		return s.RunNoBill(ctx, mchid, date, s.ports.Ledger)
+	case err == nil:
+		s.fundFlowAfter(ctx, client, date)
 	}
 	return rep, err
 }

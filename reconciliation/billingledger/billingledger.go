@@ -34,7 +34,7 @@ func (a Adapter) StreamLedger(ctx context.Context, q reconciliation.LedgerQuery,
 
 func recordOf(r *billing.LedgerRecord) reconciliation.Record {
 	rec := reconciliation.Record{Kind: reconciliation.KindPay, OutTradeNo: r.OutTradeNo, TransactionID: r.TransactionID,
-		OutRefundNo: r.OutRefundNo, RefundID: r.RefundID, AmountFen: r.AmountFen, Status: r.Status, At: r.At}
+		OutRefundNo: r.OutRefundNo, RefundID: r.RefundID, AmountFen: r.AmountFen, Status: r.Status, At: r.At, FeeFen: r.FeeFen}
 	if r.Kind == billing.RecordRefund {
 		rec.Kind = reconciliation.KindRefund
 	}
