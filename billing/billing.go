@@ -23,6 +23,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/tandemcrm/tandem/shared/approval"
 	"github.com/tandemcrm/tandem/shared/clock"
 	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/money"
@@ -83,6 +84,9 @@ type Ports struct {
 	Merchants MerchantTerms // required
 	Members   Members       // required
 	Coupons   Coupons       // optional: without it, orders take no coupons
+	// Approvals lets a refund over Config.RefundApprovalOver wait for an approver;
+	// without it such a refund cannot be made.
+	Approvals *approval.Service
 }
 
 // Config configures the service.
@@ -100,6 +104,10 @@ type Config struct {
 	Refunds RefundRules
 	// Schedule is when the scheduled money work acts (schedule.go) [see there].
 	Schedule Schedule
+	// RefundApprovalOver is the largest refund (fen) made without an approval; a
+	// larger one waits for a second person (refund_approval.go) [500,000 fen = 5,000
+	// yuan; -1: none needs one].
+	RefundApprovalOver int64
 }
 
 // Paths of the notify endpoints (no authentication: WeChat's signature is the auth).
@@ -127,9 +135,19 @@ func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	}
 	cfg.Refunds = cfg.Refunds.withDefaults()
 	cfg.Schedule = cfg.Schedule.withDefaults()
-	return &Service{cfg: cfg, ports: ports, db: deps.DB, pay: ports.Pay, log: deps.Log, clock: deps.Clock,
+	if cfg.RefundApprovalOver == 0 {
+		cfg.RefundApprovalOver = DefaultRefundApprovalOver
+	}
+	s := &Service{cfg: cfg, ports: ports, db: deps.DB, pay: ports.Pay, log: deps.Log, clock: deps.Clock,
 		newID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
+	if ports.Approvals != nil {
+		ports.Approvals.OnDecided(KindRefundApproval, s.decideRefund)
+	}
+	return s
 }
+
+// DefaultRefundApprovalOver is Config.RefundApprovalOver's default: 5,000.00 yuan.
+const DefaultRefundApprovalOver = 500_000
 
 // Name is the domain's name.
 func (s *Service) Name() string { return "billing" }
@@ -138,7 +156,9 @@ func (s *Service) Name() string { return "billing" }
 func (s *Service) Register(r *domain.Registry) {
 	r.Routes(s.mountAPI)
 	r.Subscribe(s.Subscriptions()...)
+	r.Subscribe(s.approvalSubscriptions()...)
 	r.Schedule(s.Tasks()...)
+	r.Pages(s.pages())
 }
 
 func (s *Service) now() time.Time { return s.clock.Now().UTC() }

@@ -18,6 +18,7 @@ import (
 	"github.com/tandemcrm/tandem/billing"
 	"github.com/tandemcrm/tandem/billing/consumercoupons"
 	"github.com/tandemcrm/tandem/consumer"
+	"github.com/tandemcrm/tandem/shared/approval"
 	"github.com/tandemcrm/tandem/shared/audit"
 	"github.com/tandemcrm/tandem/shared/clock"
 	"github.com/tandemcrm/tandem/shared/domain"
@@ -76,6 +77,7 @@ type world struct {
 	srv       *httptest.Server
 	merchant  uuid.UUID       // live, 6.5%
 	clock     *clock.Settable // billing's; the simulator keeps its own
+	approvals *approval.Service
 
 	mu       sync.Mutex
 	captured []captured
@@ -88,13 +90,14 @@ func newWorldWith(t *testing.T, tune func(*billing.Config)) *world {
 	t.Helper()
 	w := &world{t: t, ctx: context.Background(), clock: clock.NewSettable()}
 	w.sim = wxsimtest.New(t, wxsimtest.ModeSwitch, wxsim.Config{NotifyScale: 0.001})
-	w.db = pgtest.New(t, audit.Migrations, identity.Migrations, consumer.Migrations, billing.Migrations)
+	w.db = pgtest.New(t, audit.Migrations, identity.Migrations, approval.Migrations, consumer.Migrations, billing.Migrations)
 	w.ids = identity.NewService(w.db, redistest.New(t).Client(t), identity.Config{Argon2: identity.Argon2Params{Memory: 64, Time: 1, Threads: 1}})
 	demo, err := w.ids.SeedDemo(w.ctx, "Tandem-demo-2025")
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.demo = demo
+	w.approvals = approval.New(domain.Deps{DB: w.db, Clock: w.clock})
 	w.consumers = consumer.New(domain.Deps{DB: w.db}, consumer.Ports{Identities: w.ids}, consumer.Config{})
 	w.merchants = &fakeMerchants{terms: map[uuid.UUID]billing.Terms{}}
 	w.merchant = demo.Merchants["A"]
@@ -120,7 +123,7 @@ func newWorldWith(t *testing.T, tune func(*billing.Config)) *world {
 	}
 	w.svc = billing.New(domain.Deps{DB: w.db, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Clock: w.clock},
 		billing.Ports{Pay: w.sim.Client(), Merchants: w.merchants, Members: w.consumers,
-			Coupons: consumercoupons.Adapter{Consumer: w.consumers}}, cfg)
+			Coupons: consumercoupons.Adapter{Consumer: w.consumers}, Approvals: w.approvals}, cfg)
 	staff := e.Group("/api/v1", func(c *gin.Context) { // stands in for identity's: the caller named by a test header
 		if login := c.GetHeader("X-Test-Login"); login != "" {
 			c.Request = c.Request.WithContext(identity.WithPrincipal(c.Request.Context(), w.as(login)))

@@ -127,7 +127,11 @@ func (h api) postRefund(c *gin.Context, p *identity.Principal) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusCreated, r)
+	status := http.StatusCreated
+	if r.State == RefundPendingApproval {
+		status = http.StatusAccepted // waits for an approver
+	}
+	c.JSON(status, r)
 	return nil
 }
 

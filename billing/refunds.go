@@ -31,6 +31,9 @@ const (
 	RefundRejected   = "rejected" // WeChat refused it, or it was cancelled by rule: reserves nothing
 )
 
+// RefundStates are the refund states, for filters.
+var RefundStates = []string{RefundPendingApproval, RefundRequested, RefundProcessing, RefundSucceeded, RefundClosed, RefundAbnormal, RefundRejected}
+
 // Refund is a refund of an order.
 type Refund struct {
 	ID          uuid.UUID   `json:"id"`
@@ -150,13 +153,17 @@ func (s *Service) CreateRefund(ctx context.Context, p *identity.Principal, order
 		if ref.RequestKey == "" {
 			ref.RequestKey = ref.OutRefundNo
 		}
-		if err := q.InsertRefund(ctx, billingdb.InsertRefundParams{ID: ref.ID, OrderID: ref.OrderID, OutRefundNo: ref.OutRefundNo,
+		if s.needsApproval(ref.AmountFen) {
+			if err := s.requestRefundApproval(ctx, tx, p, o, &ref); err != nil {
+				return err
+			}
+		} else if err := q.InsertRefund(ctx, billingdb.InsertRefundParams{ID: ref.ID, OrderID: ref.OrderID, OutRefundNo: ref.OutRefundNo,
 			RequestKey: ref.RequestKey, AmountFen: ref.AmountFen, Reason: ref.Reason, RequestedBy: ref.RequestedBy, CreatedAt: now}); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, audit.Event{Actor: p.Actor(), Action: "billing.refund.create", ObjectType: "billing.order",
 			ObjectID: o.ID.String(), Before: map[string]any{"state": o.State, "refunded_fen": o.RefundedFen},
-			After: map[string]any{"out_refund_no": ref.OutRefundNo, "amount_fen": ref.AmountFen, "reason": ref.Reason}})
+			After: map[string]any{"out_refund_no": ref.OutRefundNo, "amount_fen": ref.AmountFen, "reason": ref.Reason, "state": ref.State}})
 	})
 	if err != nil {
 		return Refund{}, wrap("create refund", err)

@@ -24,6 +24,7 @@ const (
 	CodeStatementNotFound = objStatement + "_not_found"
 	CodeInvalidPeriod     = "billing.invalid_period"
 	CodeStatementPaid     = "billing.statement_paid"
+	CodePeriodOpen        = "billing.period_open"
 )
 
 // Settlement cycles of a merchant's contract.
@@ -136,14 +137,27 @@ func (s *Service) MerchantStatement(ctx context.Context, p *identity.Principal, 
 	} else if !errors.Is(err, pgx.ErrNoRows) {
 		return Statement{}, wrap("statement", err)
 	}
-	f, err := q.StatementFigures(ctx, billingdb.StatementFiguresParams{MerchantID: merchant, FromAt: from, ToAt: to})
+	f, err := q.StatementFigures(ctx, billingdb.StatementFiguresParams{MerchantID: merchant, FromAt: from, ToAt: to, AsOf: farFuture})
 	if err != nil {
 		return Statement{}, wrap("statement", err)
 	}
+	return previewOf(merchant, cycle, per, from, to, payable, figures(f)), nil
+}
+
+// figures are a statement's sums: the ledger's, and the adjustments of the period.
+type figures struct {
+	GrossFen, RefundsFen, CommissionFen, FeesFen, LedgerNetFen int64
+	Payments, Refunds                                          int32
+	AdjustmentsFen                                             int64
+}
+
+// previewOf is the statement the figures make, not issued: net is what the ledger
+// owes the merchant plus the adjustments (never rounded again: the postings are fen).
+func previewOf(merchant uuid.UUID, cycle, per string, from, to, payable time.Time, f figures) Statement {
 	return Statement{MerchantID: merchant, Cycle: cycle, Period: per, PeriodStart: from.Format(time.DateOnly),
 		PeriodEnd: to.Format(time.DateOnly), PayableOn: payable.Format(time.DateOnly), GrossFen: f.GrossFen,
-		RefundsFen: f.RefundsFen, CommissionFen: f.CommissionFen, FeesFen: f.FeesFen, NetFen: f.NetFen,
-		Payments: int(f.Payments), Refunds: int(f.Refunds)}, nil
+		RefundsFen: f.RefundsFen, CommissionFen: f.CommissionFen, FeesFen: f.FeesFen, AdjustmentFen: f.AdjustmentsFen,
+		NetFen: f.LedgerNetFen + f.AdjustmentsFen, Payments: int(f.Payments), Refunds: int(f.Refunds)}
 }
 
 func statementOf(r billingdb.BillingStatement, per string) Statement {
@@ -167,13 +181,25 @@ func (s *Service) IssueStatement(ctx context.Context, p *identity.Principal, mer
 		return st, err
 	}
 	from, to, payable, _ := period(st.Cycle, per)
+	// The statement is what was booked until the moment it is issued: its lines are
+	// traced back as of the same moment (StatementLines).
+	now := s.now().Truncate(time.Microsecond) // as PostgreSQL keeps it
+	f, err := billingdb.New(s.db).StatementFigures(ctx, billingdb.StatementFiguresParams{MerchantID: merchant, FromAt: from, ToAt: to, AsOf: now})
+	if err != nil {
+		return Statement{}, wrap("issue statement", err)
+	}
+	st = previewOf(merchant, st.Cycle, per, from, to, payable, figures(f))
+	if now.Before(to) {
+		return Statement{}, errs.E(errs.KindConflict, CodePeriodOpen,
+			"the period ends on "+to.Format(time.DateOnly)+": a statement is issued once its period is over").WithField("period")
+	}
 	err = pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
 		q := billingdb.New(tx)
 		id := s.newID()
 		if err := q.InsertStatement(ctx, billingdb.InsertStatementParams{ID: id, MerchantID: merchant, Cycle: st.Cycle,
 			PeriodStart: date(from), PeriodEnd: date(to), PayableOn: date(payable), GrossFen: st.GrossFen, RefundsFen: st.RefundsFen,
-			CommissionFen: st.CommissionFen, FeesFen: st.FeesFen, NetFen: st.NetFen, Payments: int32(st.Payments),
-			Refunds: int32(st.Refunds), IssuedAt: s.now(), IssuedBy: uuid.NullUUID{UUID: p.User.ID, Valid: p.User.ID != uuid.Nil}}); err != nil {
+			CommissionFen: st.CommissionFen, FeesFen: st.FeesFen, AdjustmentsFen: st.AdjustmentFen, NetFen: st.NetFen, Payments: int32(st.Payments),
+			Refunds: int32(st.Refunds), IssuedAt: now, IssuedBy: uuid.NullUUID{UUID: p.User.ID, Valid: p.User.ID != uuid.Nil}}); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, audit.Event{Actor: p.Actor(), Action: "billing.statement.issue", ObjectType: objStatement,
@@ -219,11 +245,15 @@ func (s *Service) MarkStatementPaid(ctx context.Context, p *identity.Principal, 
 	if err != nil {
 		return Statement{}, wrap("mark paid", err)
 	}
-	per := row.PeriodStart.Time.Format(time.DateOnly)
-	if row.Cycle == CycleMonthly {
-		per = row.PeriodStart.Time.Format("2006-01")
+	return statementOf(row, periodName(row)), nil
+}
+
+// periodName is how a statement's period is written: its day, or its month.
+func periodName(r billingdb.BillingStatement) string {
+	if r.Cycle == CycleMonthly {
+		return r.PeriodStart.Time.Format("2006-01")
 	}
-	return statementOf(row, per), nil
+	return r.PeriodStart.Time.Format(time.DateOnly)
 }
 
 func financeOnly(p *identity.Principal) error {

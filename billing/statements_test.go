@@ -52,6 +52,10 @@ func TestStatementOfADay(t *testing.T) {
 	if _, err := w.svc.MerchantStatement(w.ctx, w.as("finance"), w.merchant, "", "2025-13-01"); !errs.Is(err, billing.CodeInvalidPeriod) {
 		t.Fatalf("a bad period: %v", err)
 	}
+	if _, err := w.svc.IssueStatement(w.ctx, w.as("finance"), w.merchant, "", day); !errs.Is(err, billing.CodePeriodOpen) {
+		t.Fatalf("issued before its day ended: %v", err)
+	}
+	w.clock.Advance(24 * time.Hour)
 	issued, err := w.svc.IssueStatement(w.ctx, w.as("finance"), w.merchant, "", day)
 	if err != nil || !issued.Issued || issued.NetFen != st.NetFen {
 		t.Fatalf("issued %+v, %v", issued, err)

@@ -58,7 +58,7 @@ func Command(opts ...CommandOption) *cobra.Command {
 	}
 	var (
 		file, ledgerPath, date, mchid, dbURL string
-		migrate                              bool
+		migrate, fundFlow                    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "reconcile --file bill.csv[.gz] --ledger ledger.csv [--date YYYY-MM-DD] | --date YYYY-MM-DD",
@@ -67,7 +67,9 @@ func Command(opts ...CommandOption) *cobra.Command {
 record the run in schema recon, then print counts and sums per class, fees, net,
 problems and the first exceptions. Runs are kept per merchant, date and bill type:
 a re-run replaces the run of the same type; the ALL run is the day's run of
-record, and a SUCCESS or REFUND run sits beside it without replacing it.
+record, and a SUCCESS or REFUND run sits beside it without replacing it. A line
+that matches nothing of the day is looked up in the billing ledger on every day:
+one we have on an earlier day reappears on this later bill, a duplicate.
 
 --file reconciles a bill file (plain or gzip, as downloaded from the merchant
 platform); --ledger is our side as CSV (the format 'tandem wxsim bill --ledger'
@@ -78,6 +80,13 @@ column (a REFUND bill by 退款申请时间, the others by 交易时间).
 --date without --file downloads the day's ALL bill from WeChat Pay (TANDEM_WXPAY_*)
 and matches it against the billing ledger (or --ledger); payments WeChat has and
 billing lacks are repaired by querying WeChat.
+
+--fund-flow reconciles the fund-flow bill (资金账单) instead: each payment's income
+(settlement), the fee taken from it and each refund paid out, matched against the
+billing ledger by WeChat's ids whatever day we have them on (a refund's amount, the
+fee booked from the trade bill, the fee it gave back); withdrawals are not matched;
+every line's balance must follow from the one before. With --file it needs --mchid
+and --date; --ledger cannot be used (a CSV cannot be searched by id).
 
 Exit status: 0 the run is balanced; 2 unbalanced (exceptions to work); 3 incomplete
 (malformed lines or a summary that does not add up); 1 the run could not be made.`,
@@ -110,7 +119,9 @@ Exit status: 0 the run is balanced; 2 unbalanced (exceptions to work); 3 incompl
 				}
 			} else if ledgerPath == "" && deps.ledger == nil {
 				return errs.Invalidf("ledger", "--file needs --ledger ledger.csv: the billing ledger does not exist yet")
-			} else if mchid == "" || date == "" {
+			} else if fundFlow && (mchid == "" || date == "" || ledgerPath != "") {
+				return errs.Invalidf("mchid", "--fund-flow --file needs --mchid and --date, and the billing ledger (no --ledger)")
+			} else if !fundFlow && (mchid == "" || date == "") {
 				peekM, peekD, err := peekBill(file)
 				if err != nil {
 					return err
@@ -137,15 +148,22 @@ Exit status: 0 the run is balanced; 2 unbalanced (exceptions to work); 3 incompl
 			}
 			svc := New(domain.Deps{DB: db, Log: log}, ports, Config{})
 			var report *Report
-			if client != nil {
+			switch {
+			case client != nil && fundFlow:
+				report, err = svc.RunFundFlowDownload(ctx, client, date, ledger)
+			case client != nil:
 				report, err = svc.RunDownload(ctx, client, date, ledger)
-			} else {
+			default:
 				var f *os.File
 				if f, err = os.Open(file); err != nil {
 					return errs.Wrap(err, errs.KindInvalid, CodeBillUnreadable, "cannot open the bill file")
 				}
 				defer f.Close()
-				report, err = svc.RunFile(ctx, mchid, date, f, ledger)
+				if fundFlow {
+					report, err = svc.RunFundFlowFile(ctx, mchid, date, f, ledger)
+				} else {
+					report, err = svc.RunFile(ctx, mchid, date, f, ledger)
+				}
 			}
 			if err != nil {
 				return err
@@ -163,6 +181,7 @@ Exit status: 0 the run is balanced; 2 unbalanced (exceptions to work); 3 incompl
 	f.StringVar(&mchid, "mchid", "", "merchant number; with --file, default: the bill's")
 	f.StringVar(&dbURL, "db", "", "PostgreSQL URL [TANDEM_DATABASE_URL, --database-url, or the local stack]")
 	f.BoolVar(&migrate, "migrate", false, "apply schema recon's migrations first")
+	f.BoolVar(&fundFlow, "fund-flow", false, "reconcile the fund-flow bill (资金账单) instead of the trade bill")
 	cmd.AddCommand(benchCommand())
 	return cmd
 }

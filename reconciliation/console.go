@@ -11,6 +11,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/web"
+	"github.com/tandemcrm/tandem/shared/wxpay"
 )
 
 // Console pages (对账): the runs of each merchant's bill day and their exceptions,
@@ -28,6 +29,7 @@ func (s *Service) pages() web.Pages {
 		Mount: func(r gin.IRouter, w *web.Console) {
 			pg := consolePages{svc: s, w: w}
 			r.GET("/recon", w.Handle(pg.runs))
+			r.POST("/recon", w.Handle(pg.startRun))
 			r.GET("/recon/queue", w.Handle(pg.queue))
 			r.GET("/recon/queue/:id", w.Handle(pg.item))
 			r.POST("/recon/queue/:id", w.Handle(pg.workItem))
@@ -68,6 +70,7 @@ func runColumns(v *web.View) []web.Column[Run] {
 	return []web.Column[Run]{
 		{Header: "recon.date", Cell: func(r Run) string { return r.Date }, Link: func(r Run) string { return "/recon/" + r.ID.String() }},
 		{Header: "recon.mchid", Cell: func(r Run) string { return r.MchID }},
+		{Header: "recon.bill_type", Cell: func(r Run) string { return v.T("recon.bill_type_" + strings.ToLower(string(r.BillType))) }},
 		{Header: "recon.state", Cell: func(r Run) string { return v.T(label("state", string(r.State))) }},
 		{Header: "recon.matched", Cell: func(r Run) string { return classItems(&r, ClassMatched) }},
 		{Header: "recon.exceptions", Cell: func(r Run) string { return strconv.FormatInt(r.Exceptions(), 10) }},
@@ -89,7 +92,13 @@ func runColumns(v *web.View) []web.Column[Run] {
 	}
 }
 
-type runsPage struct{ List web.List }
+type runsPage struct {
+	List web.List
+	// The form that starts a run (finance): the accounts and yesterday, its default day.
+	CanStart  bool
+	Accounts  []string
+	Yesterday string
+}
 
 func (pg consolePages) runs(c *gin.Context, v *web.View) error {
 	ctx := c.Request.Context()
@@ -136,7 +145,17 @@ func (pg consolePages) runs(c *gin.Context, v *web.View) error {
 		{Name: "until", Label: "recon.until", Type: "date", Value: f.Until},
 	}
 	list := web.NewList("recon-list", cols, page.Runs, filters, c.Request.URL, page.NextCursor, true)
-	return pg.w.Show(c, v, "recon/runs", "recon.title", runsPage{List: list})
+	return pg.w.Show(c, v, "recon/runs", "recon.title", runsPage{List: list, CanStart: v.Can(string(identity.PermReconResolve)),
+		Accounts: pg.svc.AccountIDs(), Yesterday: pg.svc.now().In(wxpay.Shanghai).AddDate(0, 0, -1).Format(wxpay.BillDateLayout)})
+}
+
+// startRun reconciles the account's day now and shows the run.
+func (pg consolePages) startRun(c *gin.Context, v *web.View) error {
+	rep, err := pg.svc.StartRun(c.Request.Context(), v.Me, c.PostForm("mchid"), strings.TrimSpace(c.PostForm("date")))
+	if err != nil {
+		return pg.w.Rerender(c, v, err, pg.runs)
+	}
+	return pg.w.Redirect(c, "/recon/"+rep.Run.ID.String(), "recon.started_flash")
 }
 
 type runPage struct {

@@ -96,7 +96,17 @@ func (s *Service) daily(ctx context.Context, client *wxpay.Client, date string) 
 		return o, err
 	}
 	o.Done, o.State = "reconciled", rep.Run.State
+	s.fundFlowAfter(ctx, client, date)
 	return o, nil
+}
+
+// fundFlowAfter reconciles the day's fund-flow bill once its trade bill's run is
+// made (the fees it checks were booked from the trade bill). Its failure is logged,
+// not the day's: the trade run is the run of record.
+func (s *Service) fundFlowAfter(ctx context.Context, client *wxpay.Client, date string) {
+	if _, err := s.RunFundFlowDownload(ctx, client, date, s.ports.Ledger); err != nil {
+		s.log.WarnContext(ctx, "reconciliation: the fund-flow bill was not reconciled", "mchid", client.MchID(), "date", date, "err", err)
+	}
 }
 
 // RunNoBill reconciles a day WeChat has no bill for (NO_STATEMENT_EXIST) from our

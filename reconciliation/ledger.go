@@ -47,6 +47,32 @@ type LedgerSource interface {
 	StreamLedger(ctx context.Context, q LedgerQuery, fn func(*Record) error) error
 }
 
+// LedgerFinder is implemented by a LedgerSource that finds records by WeChat's ids
+// (transaction_id, refund_id) whatever their day. A bill line that matches nothing
+// in the day's window is looked up there, all such lines at once: one we have on an
+// earlier day is a transaction that reappears on a later day's bill, a duplicate,
+// not missing on our side.
+type LedgerFinder interface {
+	FindLedger(ctx context.Context, mchid string, ids []string, fn func(*Record) error) error
+}
+
+// FindLedger implements LedgerFinder over the records in memory, on any day.
+func (rs Records) FindLedger(ctx context.Context, mchid string, ids []string, fn func(*Record) error) error {
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	for i := range rs {
+		r := rs[i]
+		if (r.Kind == KindPay && want[r.TransactionID]) || (r.Kind == KindRefund && want[r.RefundID]) {
+			if err := fn(&r); err != nil {
+				return err
+			}
+		}
+	}
+	return ctx.Err()
+}
+
 // LedgerSizeHinter is implemented by a LedgerSource that can estimate how many
 // records a query streams (a file's size, a planner estimate), so that the
 // engine's index is allocated once instead of growing.

@@ -85,6 +85,10 @@ type matcher struct {
 	// revoked sums the lines of revoked trades (交易状态 REVOKED): no money moved, so
 	// they are left out of the day's net.
 	revokedSettleFen, revokedFeeMilli int64
+	// finder looks up, on every day, the lines that matched nothing of this day
+	// (kept in unknown until the bill is read); nil: they are missing_ours at once.
+	finder  LedgerFinder
+	unknown []billItem
 	// fees of the matched lines, for the ledger, when collectFees
 	collectFees bool
 	fees        []FeeFact
@@ -349,7 +353,58 @@ func (m *matcher) classify(b *billItem) {
 			b.at.In(wxpay.Shanghai).Format(time.DateTime), m.next))
 		return
 	}
+	if m.finder != nil && b.wechatID() != "" {
+		m.unknown = append(m.unknown, b.clone()) // looked up on other days at the end (settleUnknown)
+		return
+	}
 	m.billException(ClassMissingOurs, b, nil, "")
+}
+
+// clone copies a line whose strings may point into the parser's buffer.
+func (b *billItem) clone() billItem {
+	c := *b
+	c.outTradeNo, c.txn, c.outRefundNo = strings.Clone(b.outTradeNo), strings.Clone(b.txn), strings.Clone(b.outRefundNo)
+	c.refundID, c.state = strings.Clone(b.refundID), strings.Clone(b.state)
+	return c
+}
+
+// settleUnknown classifies the lines that matched nothing of the day, after one
+// lookup of them all on every day (LedgerFinder): a transaction we have on an earlier
+// day reappears on this later day's bill, so the line is a duplicate (its first
+// billing was that day's run); the others are missing on our side.
+func (m *matcher) settleUnknown(ctx context.Context) error {
+	if len(m.unknown) == 0 {
+		return nil
+	}
+	ids := make([]string, len(m.unknown))
+	for i := range m.unknown {
+		ids[i] = m.unknown[i].wechatID()
+	}
+	earlier := map[string]time.Time{}
+	err := m.finder.FindLedger(ctx, m.run.MchID, ids, func(r *Record) error {
+		if r.At.Before(m.from) {
+			id := r.TransactionID
+			if r.Kind == KindRefund {
+				id = r.RefundID
+			}
+			earlier[strings.Clone(id)] = r.At
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i := range m.unknown {
+		b := &m.unknown[i]
+		if at, ok := earlier[b.wechatID()]; ok {
+			m.billException(ClassDuplicate, b, nil, "already billed on "+at.In(wxpay.Shanghai).Format(time.DateOnly)+
+				" (our record of that day): it reappears on this later bill")
+			continue
+		}
+		m.billException(ClassMissingOurs, b, nil, "")
+	}
+	m.unknown = nil
+	return nil
 }
 
 // wechatID is WeChat's id of the line's kind: refund_id for refunds.

@@ -148,6 +148,7 @@ func (s *Service) reconcile(ctx context.Context, mchid, date string, source Sour
 
 	m := newMatcher(run, from, to, s.cfg.CarryMargin)
 	m.collectFees = s.ports.Fees != nil
+	m.finder, _ = ledger.(LedgerFinder)
 	carried, err := s.exceptionsOf(ctx, recondb.ListExceptionsOfClassParams{Mchid: mchid, BillDate: dbDate(from.AddDate(0, 0, -1)),
 		Class: ClassOutsideWindow.String()})
 	if err != nil {
@@ -175,6 +176,9 @@ func (s *Service) reconcile(ctx context.Context, mchid, date string, source Sour
 	}
 	if err := m.matchBill(ctx, rd); err != nil {
 		return nil, fmt.Errorf("reconciliation %s: %w", date, err)
+	}
+	if err := m.settleUnknown(ctx); err != nil {
+		return nil, fmt.Errorf("reconciliation %s: lines on other days: %w", date, err)
 	}
 	m.sweep(rd.Type())
 	run.BillType, run.Totals = rd.Type(), rd.Totals()

@@ -70,7 +70,7 @@ SELECT * FROM billing.refunds WHERE order_id = $1 ORDER BY id;
 -- name: PendingRefundFen :one
 -- Refunds of the order asked for and not (yet) failed: what is no longer refundable.
 SELECT COALESCE(SUM(amount_fen), 0)::bigint FROM billing.refunds
-WHERE order_id = $1 AND state IN ('requested', 'processing', 'succeeded', 'abnormal');
+WHERE order_id = $1 AND state IN ('pending_approval', 'requested', 'processing', 'succeeded', 'abnormal');
 
 -- name: UpdateRefund :exec
 UPDATE billing.refunds SET state = sqlc.arg(state),

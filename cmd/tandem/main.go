@@ -50,7 +50,7 @@ flag of the same name (the flag wins); run 'tandem <command> --help' to see them
 	config.Bind(root.PersistentFlags())
 	root.AddCommand(serveCmd(), workerCmd(), migrateCmd(), seedCmd(), devCmd(), stackCmd(), configCmd(), benchCmd(),
 		wxsim.Command(slog.New(slog.NewTextHandler(os.Stderr, nil))),
-		reconcileCmd(), outboxCmd(), faultsCmd())
+		reconcileCmd(), settleCmd(), outboxCmd(), faultsCmd())
 	return root
 }
 

@@ -27,11 +27,27 @@ var (
 func (a Adapter) StreamLedger(ctx context.Context, q reconciliation.LedgerQuery, fn func(*reconciliation.Record) error) error {
 	var rec reconciliation.Record
 	return a.Billing.StreamLedger(ctx, q.MchID, q.From, q.To, func(r *billing.LedgerRecord) error {
-		rec = reconciliation.Record{Kind: reconciliation.KindPay, OutTradeNo: r.OutTradeNo, TransactionID: r.TransactionID,
-			OutRefundNo: r.OutRefundNo, RefundID: r.RefundID, AmountFen: r.AmountFen, Status: r.Status, At: r.At}
-		if r.Kind == billing.RecordRefund {
-			rec.Kind = reconciliation.KindRefund
-		}
+		rec = recordOf(r)
+		return fn(&rec)
+	})
+}
+
+func recordOf(r *billing.LedgerRecord) reconciliation.Record {
+	rec := reconciliation.Record{Kind: reconciliation.KindPay, OutTradeNo: r.OutTradeNo, TransactionID: r.TransactionID,
+		OutRefundNo: r.OutRefundNo, RefundID: r.RefundID, AmountFen: r.AmountFen, Status: r.Status, At: r.At, FeeFen: r.FeeFen}
+	if r.Kind == billing.RecordRefund {
+		rec.Kind = reconciliation.KindRefund
+	}
+	return rec
+}
+
+var _ reconciliation.LedgerFinder = Adapter{}
+
+// FindLedger implements reconciliation.LedgerFinder with billing's lookup by WeChat's ids.
+func (a Adapter) FindLedger(ctx context.Context, mchid string, ids []string, fn func(*reconciliation.Record) error) error {
+	var rec reconciliation.Record
+	return a.Billing.FindLedger(ctx, mchid, ids, func(r *billing.LedgerRecord) error {
+		rec = recordOf(r)
 		return fn(&rec)
 	})
 }

@@ -25,8 +25,9 @@ INSERT INTO recon.exceptions (id, run_id, seq, class, kind, out_trade_no, transa
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21);
 
 -- name: GetRun :one
--- The run of record of a date: the ALL run, else the latest of another type.
-SELECT * FROM recon.runs WHERE mchid = $1 AND bill_date = $2
+-- The run of record of a date: the ALL run, else the latest trade-bill run of another
+-- type (a FUNDFLOW run is about the account's money, never the day's trades).
+SELECT * FROM recon.runs WHERE mchid = $1 AND bill_date = $2 AND bill_type <> 'FUNDFLOW'
 ORDER BY (bill_type = 'ALL') DESC, finished_at DESC LIMIT 1;
 
 -- name: ListRunClasses :many

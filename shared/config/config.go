@@ -51,6 +51,7 @@ type Config struct {
 	PprofAddr       string        `env:"TANDEM_PPROF_ADDR" flag:"pprof-addr" def:"" help:"loopback address for Go's profiler (/debug/pprof/) beside the API, e.g. 127.0.0.1:6060 (empty: off)"`
 	RedriveAfter    time.Duration `env:"TANDEM_OUTBOX_REDRIVE_AFTER" flag:"outbox-redrive-after" def:"1m" help:"an event a subscriber has not done this long after its enqueue is looked up in asynq, and enqueued again when asynq lost it (Redis lost its data)"`
 	WebhookAllow    string        `env:"TANDEM_WEBHOOK_ALLOW_NETS" flag:"webhook-allow-nets" def:"" help:"comma-separated CIDRs, or loopback, private, link-local: non-public addresses merchant webhooks may reach (empty: public addresses only; tandem dev allows loopback)"`
+	RefundApproval  string        `env:"TANDEM_REFUND_APPROVAL_OVER" flag:"refund-approval-over" def:"5000.00" help:"a refund of more than this many yuan waits for a second person's approval (another holder of billing.refund.create) before it goes to WeChat Pay; 0: none does"`
 }
 
 // Field describes one setting, for --help and the README table.

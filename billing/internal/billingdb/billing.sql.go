@@ -133,7 +133,7 @@ func (q *Queries) GetPayment(ctx context.Context, orderID uuid.UUID) (BillingPay
 }
 
 const getRefund = `-- name: GetRefund :one
-SELECT id, order_id, out_refund_no, request_key, refund_id, amount_fen, reason, state, requested_by, created_at, wx_created_at, succeeded_at, attempts, last_error, rejected_at FROM billing.refunds WHERE id = $1
+SELECT id, order_id, out_refund_no, request_key, refund_id, amount_fen, reason, state, requested_by, created_at, wx_created_at, succeeded_at, attempts, last_error, rejected_at, approval_id FROM billing.refunds WHERE id = $1
 `
 
 func (q *Queries) GetRefund(ctx context.Context, id uuid.UUID) (BillingRefund, error) {
@@ -155,12 +155,13 @@ func (q *Queries) GetRefund(ctx context.Context, id uuid.UUID) (BillingRefund, e
 		&i.Attempts,
 		&i.LastError,
 		&i.RejectedAt,
+		&i.ApprovalID,
 	)
 	return i, err
 }
 
 const getRefundByKey = `-- name: GetRefundByKey :one
-SELECT id, order_id, out_refund_no, request_key, refund_id, amount_fen, reason, state, requested_by, created_at, wx_created_at, succeeded_at, attempts, last_error, rejected_at FROM billing.refunds WHERE order_id = $1 AND request_key = $2
+SELECT id, order_id, out_refund_no, request_key, refund_id, amount_fen, reason, state, requested_by, created_at, wx_created_at, succeeded_at, attempts, last_error, rejected_at, approval_id FROM billing.refunds WHERE order_id = $1 AND request_key = $2
 `
 
 type GetRefundByKeyParams struct {
@@ -187,6 +188,7 @@ func (q *Queries) GetRefundByKey(ctx context.Context, arg GetRefundByKeyParams) 
 		&i.Attempts,
 		&i.LastError,
 		&i.RejectedAt,
+		&i.ApprovalID,
 	)
 	return i, err
 }
@@ -662,7 +664,7 @@ func (q *Queries) ListOrders(ctx context.Context, arg ListOrdersParams) ([]Billi
 }
 
 const listRefunds = `-- name: ListRefunds :many
-SELECT id, order_id, out_refund_no, request_key, refund_id, amount_fen, reason, state, requested_by, created_at, wx_created_at, succeeded_at, attempts, last_error, rejected_at FROM billing.refunds WHERE order_id = $1 ORDER BY id
+SELECT id, order_id, out_refund_no, request_key, refund_id, amount_fen, reason, state, requested_by, created_at, wx_created_at, succeeded_at, attempts, last_error, rejected_at, approval_id FROM billing.refunds WHERE order_id = $1 ORDER BY id
 `
 
 func (q *Queries) ListRefunds(ctx context.Context, orderID uuid.UUID) ([]BillingRefund, error) {
@@ -690,6 +692,7 @@ func (q *Queries) ListRefunds(ctx context.Context, orderID uuid.UUID) ([]Billing
 			&i.Attempts,
 			&i.LastError,
 			&i.RejectedAt,
+			&i.ApprovalID,
 		); err != nil {
 			return nil, err
 		}
@@ -762,7 +765,7 @@ func (q *Queries) LockOrderByNo(ctx context.Context, orderNo string) (BillingOrd
 }
 
 const lockRefundByNo = `-- name: LockRefundByNo :one
-SELECT id, order_id, out_refund_no, request_key, refund_id, amount_fen, reason, state, requested_by, created_at, wx_created_at, succeeded_at, attempts, last_error, rejected_at FROM billing.refunds WHERE out_refund_no = $1 FOR UPDATE
+SELECT id, order_id, out_refund_no, request_key, refund_id, amount_fen, reason, state, requested_by, created_at, wx_created_at, succeeded_at, attempts, last_error, rejected_at, approval_id FROM billing.refunds WHERE out_refund_no = $1 FOR UPDATE
 `
 
 func (q *Queries) LockRefundByNo(ctx context.Context, outRefundNo string) (BillingRefund, error) {
@@ -784,6 +787,7 @@ func (q *Queries) LockRefundByNo(ctx context.Context, outRefundNo string) (Billi
 		&i.Attempts,
 		&i.LastError,
 		&i.RejectedAt,
+		&i.ApprovalID,
 	)
 	return i, err
 }
@@ -850,7 +854,7 @@ func (q *Queries) OrderPostings(ctx context.Context, orderID uuid.UUID) ([]Order
 
 const pendingRefundFen = `-- name: PendingRefundFen :one
 SELECT COALESCE(SUM(amount_fen), 0)::bigint FROM billing.refunds
-WHERE order_id = $1 AND state IN ('requested', 'processing', 'succeeded', 'abnormal')
+WHERE order_id = $1 AND state IN ('pending_approval', 'requested', 'processing', 'succeeded', 'abnormal')
 `
 
 // Refunds of the order asked for and not (yet) failed: what is no longer refundable.

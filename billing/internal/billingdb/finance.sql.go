@@ -13,7 +13,7 @@ import (
 )
 
 const getRefundByNo = `-- name: GetRefundByNo :one
-SELECT id, order_id, out_refund_no, request_key, refund_id, amount_fen, reason, state, requested_by, created_at, wx_created_at, succeeded_at, attempts, last_error, rejected_at FROM billing.refunds WHERE out_refund_no = $1
+SELECT id, order_id, out_refund_no, request_key, refund_id, amount_fen, reason, state, requested_by, created_at, wx_created_at, succeeded_at, attempts, last_error, rejected_at, approval_id FROM billing.refunds WHERE out_refund_no = $1
 `
 
 func (q *Queries) GetRefundByNo(ctx context.Context, outRefundNo string) (BillingRefund, error) {
@@ -35,12 +35,13 @@ func (q *Queries) GetRefundByNo(ctx context.Context, outRefundNo string) (Billin
 		&i.Attempts,
 		&i.LastError,
 		&i.RejectedAt,
+		&i.ApprovalID,
 	)
 	return i, err
 }
 
 const listOpenRefunds = `-- name: ListOpenRefunds :many
-SELECT id, order_id, out_refund_no, request_key, refund_id, amount_fen, reason, state, requested_by, created_at, wx_created_at, succeeded_at, attempts, last_error, rejected_at FROM billing.refunds
+SELECT id, order_id, out_refund_no, request_key, refund_id, amount_fen, reason, state, requested_by, created_at, wx_created_at, succeeded_at, attempts, last_error, rejected_at, approval_id FROM billing.refunds
 WHERE state = $1 AND created_at < $2
 ORDER BY created_at LIMIT $3
 `
@@ -77,6 +78,7 @@ func (q *Queries) ListOpenRefunds(ctx context.Context, arg ListOpenRefundsParams
 			&i.Attempts,
 			&i.LastError,
 			&i.RejectedAt,
+			&i.ApprovalID,
 		); err != nil {
 			return nil, err
 		}

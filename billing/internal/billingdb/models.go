@@ -11,6 +11,16 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+type BillingAdjustment struct {
+	ID         uuid.UUID
+	MerchantID uuid.UUID
+	AmountFen  int64
+	Reason     string
+	Corrects   uuid.NullUUID
+	At         time.Time
+	CreatedBy  uuid.NullUUID
+}
+
 type BillingException struct {
 	ID             uuid.UUID
 	Kind           string
@@ -136,6 +146,7 @@ type BillingRefund struct {
 	Attempts    int32
 	LastError   string
 	RejectedAt  *time.Time
+	ApprovalID  uuid.NullUUID
 }
 
 type BillingStatement struct {
@@ -158,6 +169,16 @@ type BillingStatement struct {
 	PaidAt         *time.Time
 	PaidBy         uuid.NullUUID
 	PayoutRef      string
+}
+
+type BillingStatementEntry struct {
+	ID         uuid.UUID
+	MerchantID uuid.UUID
+	OrderID    uuid.UUID
+	Kind       string
+	SourceKey  string
+	At         time.Time
+	BookedAt   time.Time
 }
 
 type BillingWebhookDelivery struct {

@@ -13,6 +13,37 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const getStatement = `-- name: GetStatement :one
+SELECT id, merchant_id, cycle, period_start, period_end, payable_on, gross_fen, refunds_fen, commission_fen, fees_fen, adjustments_fen, net_fen, payments, refunds, issued_at, issued_by, paid_at, paid_by, payout_ref FROM billing.statements WHERE id = $1
+`
+
+func (q *Queries) GetStatement(ctx context.Context, id uuid.UUID) (BillingStatement, error) {
+	row := q.db.QueryRow(ctx, getStatement, id)
+	var i BillingStatement
+	err := row.Scan(
+		&i.ID,
+		&i.MerchantID,
+		&i.Cycle,
+		&i.PeriodStart,
+		&i.PeriodEnd,
+		&i.PayableOn,
+		&i.GrossFen,
+		&i.RefundsFen,
+		&i.CommissionFen,
+		&i.FeesFen,
+		&i.AdjustmentsFen,
+		&i.NetFen,
+		&i.Payments,
+		&i.Refunds,
+		&i.IssuedAt,
+		&i.IssuedBy,
+		&i.PaidAt,
+		&i.PaidBy,
+		&i.PayoutRef,
+	)
+	return i, err
+}
+
 const getStatementOf = `-- name: GetStatementOf :one
 SELECT id, merchant_id, cycle, period_start, period_end, payable_on, gross_fen, refunds_fen, commission_fen, fees_fen, adjustments_fen, net_fen, payments, refunds, issued_at, issued_by, paid_at, paid_by, payout_ref FROM billing.statements WHERE merchant_id = $1 AND cycle = $2 AND period_start = $3
 `
@@ -48,6 +79,34 @@ func (q *Queries) GetStatementOf(ctx context.Context, arg GetStatementOfParams) 
 		&i.PayoutRef,
 	)
 	return i, err
+}
+
+const insertAdjustment = `-- name: InsertAdjustment :exec
+INSERT INTO billing.adjustments (id, merchant_id, amount_fen, reason, corrects, at, created_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+`
+
+type InsertAdjustmentParams struct {
+	ID         uuid.UUID
+	MerchantID uuid.UUID
+	AmountFen  int64
+	Reason     string
+	Corrects   uuid.NullUUID
+	At         time.Time
+	CreatedBy  uuid.NullUUID
+}
+
+func (q *Queries) InsertAdjustment(ctx context.Context, arg InsertAdjustmentParams) error {
+	_, err := q.db.Exec(ctx, insertAdjustment,
+		arg.ID,
+		arg.MerchantID,
+		arg.AmountFen,
+		arg.Reason,
+		arg.Corrects,
+		arg.At,
+		arg.CreatedBy,
+	)
+	return err
 }
 
 const insertStatement = `-- name: InsertStatement :exec
@@ -96,6 +155,72 @@ func (q *Queries) InsertStatement(ctx context.Context, arg InsertStatementParams
 		arg.IssuedBy,
 	)
 	return err
+}
+
+const listStatements = `-- name: ListStatements :many
+SELECT id, merchant_id, cycle, period_start, period_end, payable_on, gross_fen, refunds_fen, commission_fen, fees_fen, adjustments_fen, net_fen, payments, refunds, issued_at, issued_by, paid_at, paid_by, payout_ref FROM billing.statements
+WHERE ($1::bool OR merchant_id = ANY($2::uuid[]))
+  AND ($3::uuid IS NULL OR merchant_id = $3)
+  AND ($4::text = '' OR ($4 = 'paid') = (paid_at IS NOT NULL))
+  AND ($5::uuid = '00000000-0000-0000-0000-000000000000' OR id < $5::uuid)
+ORDER BY id DESC LIMIT $6
+`
+
+type ListStatementsParams struct {
+	ScopeAll         bool
+	ScopeMerchantIds []uuid.UUID
+	MerchantID       uuid.NullUUID
+	Paid             string
+	Before           uuid.UUID
+	Lim              int32
+}
+
+// Issued statements in the caller's scope, newest period first.
+func (q *Queries) ListStatements(ctx context.Context, arg ListStatementsParams) ([]BillingStatement, error) {
+	rows, err := q.db.Query(ctx, listStatements,
+		arg.ScopeAll,
+		arg.ScopeMerchantIds,
+		arg.MerchantID,
+		arg.Paid,
+		arg.Before,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []BillingStatement{}
+	for rows.Next() {
+		var i BillingStatement
+		if err := rows.Scan(
+			&i.ID,
+			&i.MerchantID,
+			&i.Cycle,
+			&i.PeriodStart,
+			&i.PeriodEnd,
+			&i.PayableOn,
+			&i.GrossFen,
+			&i.RefundsFen,
+			&i.CommissionFen,
+			&i.FeesFen,
+			&i.AdjustmentsFen,
+			&i.NetFen,
+			&i.Payments,
+			&i.Refunds,
+			&i.IssuedAt,
+			&i.IssuedBy,
+			&i.PaidAt,
+			&i.PaidBy,
+			&i.PayoutRef,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const lockStatement = `-- name: LockStatement :one
@@ -150,59 +275,246 @@ func (q *Queries) MarkStatementPaid(ctx context.Context, arg MarkStatementPaidPa
 	return err
 }
 
-const statementFigures = `-- name: StatementFigures :one
-WITH t AS (
-    SELECT e.id, e.kind,
-        CASE
-            WHEN e.kind = 'payment' OR (e.kind = 'fee' AND e.source_key = 'fee:' || e.order_id::text)
-                THEN (SELECT p.success_time FROM billing.payments p WHERE p.order_id = e.order_id)
-            WHEN e.kind = 'refund'
-                THEN (SELECT r.succeeded_at FROM billing.refunds r WHERE 'refund:' || r.id::text = e.source_key)
-            ELSE (SELECT r.succeeded_at FROM billing.refunds r WHERE 'fee:' || r.id::text = e.source_key)
-        END AS at
-    FROM billing.journal_entries e WHERE e.merchant_id = $3
+const periodAdjustments = `-- name: PeriodAdjustments :many
+SELECT id, merchant_id, amount_fen, reason, corrects, at, created_by FROM billing.adjustments
+WHERE merchant_id = $1 AND at >= $2::timestamptz AND at < $3::timestamptz
+ORDER BY at, id
+`
+
+type PeriodAdjustmentsParams struct {
+	MerchantID uuid.UUID
+	FromAt     time.Time
+	ToAt       time.Time
+}
+
+func (q *Queries) PeriodAdjustments(ctx context.Context, arg PeriodAdjustmentsParams) ([]BillingAdjustment, error) {
+	rows, err := q.db.Query(ctx, periodAdjustments, arg.MerchantID, arg.FromAt, arg.ToAt)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []BillingAdjustment{}
+	for rows.Next() {
+		var i BillingAdjustment
+		if err := rows.Scan(
+			&i.ID,
+			&i.MerchantID,
+			&i.AmountFen,
+			&i.Reason,
+			&i.Corrects,
+			&i.At,
+			&i.CreatedBy,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const settlementFigures = `-- name: SettlementFigures :many
+WITH l AS (
+    SELECT t.merchant_id,
+        COALESCE(SUM(p.amount_fen) FILTER (WHERE t.kind = 'payment' AND p.account = 'wxpay_clearing'), 0)::bigint AS gross_fen,
+        COALESCE(-SUM(p.amount_fen) FILTER (WHERE t.kind = 'refund' AND p.account = 'wxpay_clearing'), 0)::bigint AS refunds_fen,
+        COALESCE(-SUM(p.amount_fen) FILTER (WHERE p.account = 'platform_commission'), 0)::bigint AS commission_fen,
+        COALESCE(SUM(p.amount_fen) FILTER (WHERE t.kind = 'fee' AND p.account = 'merchant_payable'), 0)::bigint AS fees_fen,
+        COALESCE(-SUM(p.amount_fen) FILTER (WHERE p.account = 'merchant_payable'), 0)::bigint AS ledger_net_fen,
+        (COUNT(DISTINCT t.id) FILTER (WHERE t.kind = 'payment'))::int AS payments,
+        (COUNT(DISTINCT t.id) FILTER (WHERE t.kind = 'refund'))::int AS refunds
+    FROM billing.statement_entries t JOIN billing.postings p ON p.entry_id = t.id
+    WHERE t.at >= $1::timestamptz AND t.at < $2::timestamptz
+      AND t.booked_at <= $3::timestamptz
+    GROUP BY t.merchant_id
+), a AS (
+    SELECT merchant_id, SUM(amount_fen)::bigint AS adjustments_fen FROM billing.adjustments
+    WHERE at >= $1::timestamptz AND at < $2::timestamptz GROUP BY merchant_id
 )
+SELECT COALESCE(l.merchant_id, a.merchant_id)::uuid AS merchant_id,
+    COALESCE(l.gross_fen, 0)::bigint AS gross_fen, COALESCE(l.refunds_fen, 0)::bigint AS refunds_fen,
+    COALESCE(l.commission_fen, 0)::bigint AS commission_fen, COALESCE(l.fees_fen, 0)::bigint AS fees_fen,
+    COALESCE(l.ledger_net_fen, 0)::bigint AS ledger_net_fen, COALESCE(l.payments, 0)::int AS payments,
+    COALESCE(l.refunds, 0)::int AS refunds, COALESCE(a.adjustments_fen, 0)::bigint AS adjustments_fen
+FROM l FULL JOIN a ON a.merchant_id = l.merchant_id
+ORDER BY 1
+`
+
+type SettlementFiguresParams struct {
+	FromAt time.Time
+	ToAt   time.Time
+	AsOf   time.Time
+}
+
+type SettlementFiguresRow struct {
+	MerchantID     uuid.UUID
+	GrossFen       int64
+	RefundsFen     int64
+	CommissionFen  int64
+	FeesFen        int64
+	LedgerNetFen   int64
+	Payments       int32
+	Refunds        int32
+	AdjustmentsFen int64
+}
+
+// Every merchant's ledger for a period in one pass (tandem settle, the settlement
+// bench): the same figures as StatementFigures, grouped by merchant.
+func (q *Queries) SettlementFigures(ctx context.Context, arg SettlementFiguresParams) ([]SettlementFiguresRow, error) {
+	rows, err := q.db.Query(ctx, settlementFigures, arg.FromAt, arg.ToAt, arg.AsOf)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []SettlementFiguresRow{}
+	for rows.Next() {
+		var i SettlementFiguresRow
+		if err := rows.Scan(
+			&i.MerchantID,
+			&i.GrossFen,
+			&i.RefundsFen,
+			&i.CommissionFen,
+			&i.FeesFen,
+			&i.LedgerNetFen,
+			&i.Payments,
+			&i.Refunds,
+			&i.AdjustmentsFen,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const statementFigures = `-- name: StatementFigures :one
 SELECT
     COALESCE(SUM(p.amount_fen) FILTER (WHERE t.kind = 'payment' AND p.account = 'wxpay_clearing'), 0)::bigint AS gross_fen,
     COALESCE(-SUM(p.amount_fen) FILTER (WHERE t.kind = 'refund' AND p.account = 'wxpay_clearing'), 0)::bigint AS refunds_fen,
     COALESCE(-SUM(p.amount_fen) FILTER (WHERE p.account = 'platform_commission'), 0)::bigint AS commission_fen,
     COALESCE(SUM(p.amount_fen) FILTER (WHERE t.kind = 'fee' AND p.account = 'merchant_payable'), 0)::bigint AS fees_fen,
-    COALESCE(-SUM(p.amount_fen) FILTER (WHERE p.account = 'merchant_payable'), 0)::bigint AS net_fen,
+    COALESCE(-SUM(p.amount_fen) FILTER (WHERE p.account = 'merchant_payable'), 0)::bigint AS ledger_net_fen,
     (COUNT(DISTINCT t.id) FILTER (WHERE t.kind = 'payment'))::int AS payments,
-    (COUNT(DISTINCT t.id) FILTER (WHERE t.kind = 'refund'))::int AS refunds
-FROM t JOIN billing.postings p ON p.entry_id = t.id
-WHERE t.at >= $1::timestamptz AND t.at < $2::timestamptz
+    (COUNT(DISTINCT t.id) FILTER (WHERE t.kind = 'refund'))::int AS refunds,
+    (SELECT COALESCE(SUM(a.amount_fen), 0) FROM billing.adjustments a
+     WHERE a.merchant_id = $1 AND a.at >= $2::timestamptz AND a.at < $3::timestamptz)::bigint AS adjustments_fen
+FROM billing.statement_entries t JOIN billing.postings p ON p.entry_id = t.id
+WHERE t.merchant_id = $1 AND t.at >= $2::timestamptz AND t.at < $3::timestamptz
+  AND t.booked_at <= $4::timestamptz
 `
 
 type StatementFiguresParams struct {
+	MerchantID uuid.UUID
 	FromAt     time.Time
 	ToAt       time.Time
-	MerchantID uuid.UUID
+	AsOf       time.Time
 }
 
 type StatementFiguresRow struct {
-	GrossFen      int64
-	RefundsFen    int64
-	CommissionFen int64
-	FeesFen       int64
-	NetFen        int64
-	Payments      int32
-	Refunds       int32
+	GrossFen       int64
+	RefundsFen     int64
+	CommissionFen  int64
+	FeesFen        int64
+	LedgerNetFen   int64
+	Payments       int32
+	Refunds        int32
+	AdjustmentsFen int64
 }
 
-// A merchant's ledger for a period: each entry dated by what it books (a payment and
-// its fee by WeChat's success time, a refund and its fee by the refund's success).
+// A merchant's ledger for a period: each entry dated by what it books
+// (billing.statement_entries), plus the adjustments made in the period.
 func (q *Queries) StatementFigures(ctx context.Context, arg StatementFiguresParams) (StatementFiguresRow, error) {
-	row := q.db.QueryRow(ctx, statementFigures, arg.FromAt, arg.ToAt, arg.MerchantID)
+	row := q.db.QueryRow(ctx, statementFigures,
+		arg.MerchantID,
+		arg.FromAt,
+		arg.ToAt,
+		arg.AsOf,
+	)
 	var i StatementFiguresRow
 	err := row.Scan(
 		&i.GrossFen,
 		&i.RefundsFen,
 		&i.CommissionFen,
 		&i.FeesFen,
-		&i.NetFen,
+		&i.LedgerNetFen,
 		&i.Payments,
 		&i.Refunds,
+		&i.AdjustmentsFen,
 	)
 	return i, err
+}
+
+const statementLines = `-- name: StatementLines :many
+SELECT t.id AS entry_id, t.kind, t.source_key, t.at, o.order_no, o.id AS order_id,
+    COALESCE(SUM(p.amount_fen) FILTER (WHERE p.account = 'wxpay_clearing'), 0)::bigint AS clearing_fen,
+    COALESCE(SUM(p.amount_fen) FILTER (WHERE p.account = 'platform_commission'), 0)::bigint AS commission_fen,
+    COALESCE(SUM(p.amount_fen) FILTER (WHERE p.account = 'merchant_payable'), 0)::bigint AS payable_fen
+FROM billing.statement_entries t
+JOIN billing.postings p ON p.entry_id = t.id
+JOIN billing.orders o ON o.id = t.order_id
+WHERE t.merchant_id = $1 AND t.at >= $2::timestamptz AND t.at < $3::timestamptz
+  AND t.booked_at <= $4::timestamptz
+GROUP BY t.id, t.kind, t.source_key, t.at, o.order_no, o.id
+ORDER BY t.at, t.id
+`
+
+type StatementLinesParams struct {
+	MerchantID uuid.UUID
+	FromAt     time.Time
+	ToAt       time.Time
+	AsOf       time.Time
+}
+
+type StatementLinesRow struct {
+	EntryID       uuid.UUID
+	Kind          string
+	SourceKey     string
+	At            time.Time
+	OrderNo       string
+	OrderID       uuid.UUID
+	ClearingFen   int64
+	CommissionFen int64
+	PayableFen    int64
+}
+
+// The entries behind a merchant's statement of a period, oldest first: what each
+// figure of the statement sums.
+func (q *Queries) StatementLines(ctx context.Context, arg StatementLinesParams) ([]StatementLinesRow, error) {
+	rows, err := q.db.Query(ctx, statementLines,
+		arg.MerchantID,
+		arg.FromAt,
+		arg.ToAt,
+		arg.AsOf,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []StatementLinesRow{}
+	for rows.Next() {
+		var i StatementLinesRow
+		if err := rows.Scan(
+			&i.EntryID,
+			&i.Kind,
+			&i.SourceKey,
+			&i.At,
+			&i.OrderNo,
+			&i.OrderID,
+			&i.ClearingFen,
+			&i.CommissionFen,
+			&i.PayableFen,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -70,7 +70,7 @@ func (q *Queries) DeleteRun(ctx context.Context, arg DeleteRunParams) (int32, er
 }
 
 const getRun = `-- name: GetRun :one
-SELECT id, mchid, bill_date, attempt, source, state, bill_type, started_at, finished_at, bill_lines, order_fen, settlement_fen, refund_fen, requested_refund_fen, fee_milli_fen, net_milli_fen, ledger_records, carried_in, repaired, problem_count, problems FROM recon.runs WHERE mchid = $1 AND bill_date = $2
+SELECT id, mchid, bill_date, attempt, source, state, bill_type, started_at, finished_at, bill_lines, order_fen, settlement_fen, refund_fen, requested_refund_fen, fee_milli_fen, net_milli_fen, ledger_records, carried_in, repaired, problem_count, problems FROM recon.runs WHERE mchid = $1 AND bill_date = $2 AND bill_type <> 'FUNDFLOW'
 ORDER BY (bill_type = 'ALL') DESC, finished_at DESC LIMIT 1
 `
 
@@ -79,7 +79,8 @@ type GetRunParams struct {
 	BillDate time.Time
 }
 
-// The run of record of a date: the ALL run, else the latest of another type.
+// The run of record of a date: the ALL run, else the latest trade-bill run of another
+// type (a FUNDFLOW run is about the account's money, never the day's trades).
 func (q *Queries) GetRun(ctx context.Context, arg GetRunParams) (ReconRun, error) {
 	row := q.db.QueryRow(ctx, getRun, arg.Mchid, arg.BillDate)
 	var i ReconRun

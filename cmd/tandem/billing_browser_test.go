@@ -1,0 +1,115 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tandemcrm/tandem/billing"
+	"github.com/tandemcrm/tandem/shared/clock"
+)
+
+// The finance console in Chromium, in Chinese on a phone: finance finds the demo order,
+// reads its ledger and notifications, refunds part of it, asks for a refund over the
+// limit (an admin approves it on their to-do list and it goes to WeChat), works the
+// day's statement (an adjustment, issuing refused while the day is open, issued the
+// next day, paid with a reference, exported to Excel) and starts a reconciliation run.
+// Then the merchant's owner, in English, sees their orders and the issued statement
+// and none of finance's actions; another merchant's owner sees none of it.
+func TestFinanceConsoleInChromium(t *testing.T) {
+	s := startStory(t)
+	d, err := s.a.seedDemo(s.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.a.cfg.RefundApproval = "100.00" // the demo order is 128.50
+	if err := s.a.openPayments(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	o, err := billing.Demo(s.ctx, s.a.billing, d.consumerID, d.merchantID, s.simURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.settle()
+	state := func() billing.State {
+		got, err := s.a.billing.MyOrder(s.ctx, d.consumerID, o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.State
+	}
+	s.eventually("the demo order paid", func() bool { return state() == billing.StatePaid })
+	clk := s.a.clock
+	day := clk.Now().In(clock.Shanghai).Format(time.DateOnly)
+	orderPage := "/billing/orders/" + o.ID.String()
+
+	s.a.reg = prometheus.NewRegistry() // the story's API registered the HTTP metrics; the browser's server is a second router
+	b := startBrowser(t, s.a, phoneWidth, phoneHeight)
+	b.step("finance signs in", b.lang("zh-CN"), b.signIn("finance"))
+	b.step("orders in the menu", b.nav("#nav-billing-orders", "订单"))
+	b.step("search by order number", b.open("/billing/orders?order_no="+url.QueryEscape(o.OrderNo[:10])), shows("#billing-orders", o.OrderNo))
+	b.step("the order's page", jsClick(fmt.Sprintf(`#billing-orders a[href=%q]`, orderPage)), shows("#order-no", o.OrderNo),
+		shows("#order-state", "已支付"), shows("#order-postings", "应付商户"), shows("#order-notifications", "已入账"), fitsPhone())
+	b.step("refund 20.00", submit("#refund-form", map[string]string{"amount": "20.00", "reason": "少送一笼"}),
+		shows("#flash", "退款已提交"), shows("#order-refunds", "20.00"))
+
+	clk.Advance(2 * time.Minute) // WeChat's spacing between two refunds of an order
+	b.step("over the limit waits", b.open(orderPage), submit("#refund-form", map[string]string{"amount": "100.50", "reason": "整单退"}),
+		shows("#flash", "等待审批"), shows("#order-refunds", "待审批"))
+	b.step("the refunds list", b.nav("#nav-billing-refunds", "退款"), shows("#billing-refunds", "待审批"), shows("#billing-refunds", o.OrderNo))
+	b.step("finance signs out", b.signOut())
+
+	b.step("the admin's to-dos", b.signIn("admin"), b.open("/todos"), shows("#todo-list", o.OrderNo))
+	b.step("open the request", jsClick(`#todo-list a[href^="/todos/"]`), shows("#request-state", "待审批"))
+	b.step("approve", do(`document.querySelector("#decide-comment").value = "整单退款，同意"; document.querySelector("#approve").click()`),
+		shows("#flash", "已同意"), b.signOut())
+	s.eventually("the approved refund reached WeChat", func() bool {
+		return s.scalar(`SELECT count(*) FROM billing.refunds WHERE order_id = $1 AND state NOT IN ('pending_approval', 'requested')`, o.ID) == 2
+	})
+
+	// WeChat pays both refunds back; their notifications book them.
+	rows, err := s.a.db.Query(s.ctx, `SELECT out_refund_no FROM billing.refunds WHERE order_id = $1`, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var no string
+		if err := rows.Scan(&no); err != nil {
+			t.Fatal(err)
+		}
+		s.control("/sim/refunds/settle", map[string]any{"out_refund_no": no, "status": "SUCCESS"})
+	}
+	rows.Close()
+	s.settle()
+	s.eventually("both refunds booked", func() bool { return state() == billing.StatePartiallyRefunded })
+
+	st := fmt.Sprintf("/billing/statement?merchant=%s&period=%s", d.merchantID, day)
+	b.step("finance opens the day's statement", b.signIn("finance"), b.nav("#nav-billing-statements", "结算单"),
+		submit("#statement-open", map[string]string{"merchant": d.merchantID.String(), "period": day}),
+		shows("#st-gross", "128.50"), shows("#st-refunds", "120.50"), shows("#st-state", "预览"), shows("#st-lines", o.OrderNo))
+	b.step("an adjustment", submit("#st-adjust", map[string]string{"amount": "-5.00", "reason": "物料费"}),
+		shows("#flash", "调整已记录"), shows("#st-adjustments", "-5.00"), shows("#st-lines", "物料费"))
+	b.step("not issued while the day is open", submit("#st-issue", nil), shows("#error", "账期尚未结束"))
+	clk.Advance(24 * time.Hour)
+	b.step("issued the next day", b.open(st), submit("#st-issue", nil), shows("#flash", "结算单已出"), shows("#st-state", "已出单"))
+	b.step("paid with a reference", submit("#st-paid", map[string]string{"reference": "CMB-20261206-001"}),
+		shows("#st-state", "已付款"), shows("#st-state", "CMB-20261206-001"))
+	b.step("the Excel export", do(`fetch(document.querySelector("#st-xlsx").href).then(r => r.arrayBuffer().then(a => { window.xlsx = r.headers.get("content-type") + " " + a.byteLength }))`),
+		until(`(window.xlsx || "").startsWith("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet ")`))
+	quiet := time.Now().In(clock.Shanghai).AddDate(0, 0, -2).Format(time.DateOnly) // a day with no trade: reconciled from our side
+	b.step("reconcile a day now", b.nav("#nav-recon", "对账"), submit("#recon-start", map[string]string{"date": quiet}),
+		shows("#flash", "对账完成"), shows("#page-title", quiet), shows("#recon-state", "已平账"), b.signOut())
+
+	b.step("the owner, in English", b.lang("en"), b.signIn("shop.owner"), b.nav("#nav-billing-orders", "Orders"),
+		shows("#billing-orders", o.OrderNo), until(`document.querySelector("#billing-orders input[name=merchant]") === null`))
+	b.step("the owner's order", b.open(orderPage), shows("#order-state", "Partially refunded"), until(`document.querySelector("#refund-form") === null`))
+	b.step("the owner's statements", b.nav("#nav-billing-statements", "Statements"), shows("#billing-statements", day),
+		jsClick(`#billing-statements a[href^="/billing/statement?"]`), shows("#st-state", "Paid"), shows("#st-adjustments", "-5.00"),
+		until(`document.querySelector("#st-issue, #st-paid, #st-adjust") === null`), fitsPhone())
+	b.step("the owner signs out", b.signOut())
+	b.step("another owner sees none of it", b.signIn("shop2.owner"), b.open("/billing/orders"), omits("#billing-orders", o.OrderNo),
+		b.open(st), until(`document.querySelector("#error") !== null`))
+}
