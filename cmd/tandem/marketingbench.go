@@ -164,7 +164,7 @@ type keyedOffers struct {
 
 func (o *keyedOffers) CouponStock(context.Context, string) (int64, error) { return 1 << 40, nil }
 
-func (o *keyedOffers) IssueCoupons(_ context.Context, _ string, grants []marketing.Grant) error {
+func (o *keyedOffers) IssueCoupons(_ context.Context, _ string, grants []marketing.Grant) (marketing.Issued, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for _, g := range grants {
@@ -174,10 +174,10 @@ func (o *keyedOffers) IssueCoupons(_ context.Context, _ string, grants []marketi
 		}
 		o.issued[g.Key] = struct{}{}
 	}
-	return nil
+	return marketing.Issued{}, nil
 }
 
-func (o *keyedOffers) CreditPoints(ctx context.Context, _ int64, _ string, grants []marketing.Grant) error {
+func (o *keyedOffers) CreditPoints(ctx context.Context, _ int64, _ string, grants []marketing.Grant) (marketing.Issued, error) {
 	return o.IssueCoupons(ctx, "", grants)
 }
 

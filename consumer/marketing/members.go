@@ -35,6 +35,7 @@ func (s *Service) Subscriptions() []outbox.Subscription {
 		sub(events.TopicTierChanged, s.onTierChanged),
 		sub(events.TopicPointsBalanceChanged, s.onPointsChanged),
 		sub(events.TopicCouponIssued, s.onCouponIssued),
+		sub(events.TopicCouponsIssued, s.onCouponsIssued),
 		sub(events.TopicCouponRedeemed, s.onCouponRedeemed),
 	}
 }
@@ -198,6 +199,29 @@ func (s *Service) onCouponIssued(ctx context.Context, e events.Envelope) error {
 			return uuid.Nil, err
 		}
 		return p.ConsumerID, q.CouponIssuedToMember(ctx, marketingdb.CouponIssuedToMemberParams{ConsumerID: p.ConsumerID, Seq: seq, BatchID: p.BatchID})
+	})
+}
+
+// onCouponsIssued applies a campaign's batch of coupons: every member's change is
+// logged in the one transaction, so a redelivered event changes nothing.
+func (s *Service) onCouponsIssued(ctx context.Context, e events.Envelope) error {
+	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.CouponsIssued) (uuid.UUID, error) {
+		for _, c := range p.Coupons {
+			if err := ensure(ctx, q, c.ConsumerID, e); err != nil {
+				return uuid.Nil, err
+			}
+			seq, err := q.MemberSeq(ctx, c.ConsumerID)
+			if err != nil {
+				return uuid.Nil, err
+			}
+			if err := q.CouponIssuedToMember(ctx, marketingdb.CouponIssuedToMemberParams{ConsumerID: c.ConsumerID, Seq: seq, BatchID: p.BatchID}); err != nil {
+				return uuid.Nil, err
+			}
+			if err := q.RecordChange(ctx, seq); err != nil {
+				return uuid.Nil, err
+			}
+		}
+		return uuid.Nil, nil // each member's change is logged above
 	})
 }
 

@@ -256,6 +256,7 @@ func (s *Service) sendBatch(ctx context.Context, c marketingdb.MarketingCampaign
 	arms := make([]string, 0, len(seqs))
 	ids := make([]uuid.UUID, 0, len(seqs))
 	var grants []Grant
+	var grantSeqs []int32 // parallel to grants
 	for i, seq := range ints {
 		id, ok := bySeq[seq]
 		switch {
@@ -274,6 +275,7 @@ func (s *Service) sendBatch(ctx context.Context, c marketingdb.MarketingCampaign
 			res.treated++
 			res.spent += c.UnitCostFen
 			grants = append(grants, Grant{ConsumerID: id, Key: runID.String() + ":" + id.String()})
+			grantSeqs = append(grantSeqs, seq)
 		}
 		if res.budgetReached {
 			break
@@ -289,11 +291,12 @@ func (s *Service) sendBatch(ctx context.Context, c marketingdb.MarketingCampaign
 	if len(grants) == 0 {
 		return res, nil
 	}
+	var issued Issued
 	switch c.OfferKind {
 	case OfferCoupon:
-		err = s.ports.Offers.IssueCoupons(ctx, c.CouponBatch, grants)
+		issued, err = s.ports.Offers.IssueCoupons(ctx, c.CouponBatch, grants)
 	case OfferPoints:
-		err = s.ports.Offers.CreditPoints(ctx, c.Points, "campaign "+c.Name, grants)
+		issued, err = s.ports.Offers.CreditPoints(ctx, c.Points, "campaign "+c.Name, grants)
 	case OfferMessage:
 		msgs := make([]Message, len(grants))
 		for i, g := range grants {
@@ -301,7 +304,33 @@ func (s *Service) sendBatch(ctx context.Context, c marketingdb.MarketingCampaign
 		}
 		err = s.ports.Channel.Send(ctx, msgs)
 	}
-	return res, err
+	if err != nil || len(issued.Refused) == 0 {
+		return res, err
+	}
+	return res, s.refused(ctx, runID, c, grants, grantSeqs, issued, &res)
+}
+
+// refused takes the grants the issuer refused out of the treatment: their sends rows
+// become arm "refused" (results count treatment only), they cost nothing, and a
+// coupon batch that ran out ends the run as a spent budget does. Repeating it for a
+// retried batch changes nothing more.
+func (s *Service) refused(ctx context.Context, runID uuid.UUID, c marketingdb.MarketingCampaign, grants []Grant, seqs []int32, issued Issued, res *batchResult) error {
+	refused := make([]int32, 0, len(issued.Refused))
+	for i, g := range grants {
+		reason, ok := issued.Refused[g.Key]
+		if !ok {
+			continue
+		}
+		refused = append(refused, seqs[i])
+		res.treated--
+		res.skipped++
+		res.spent -= c.UnitCostFen
+		if reason == RefusedOutOfStock {
+			res.budgetReached = true
+		}
+	}
+	_, err := s.db.Exec(ctx, `UPDATE marketing.sends SET arm = 'refused' WHERE run_id = $1 AND seq = ANY($2::int[])`, runID, refused)
+	return err
 }
 
 // insertSends writes a batch's rows, skipping those a previous attempt wrote. The
