@@ -220,3 +220,59 @@ func TestCampaignPointsThroughLoyaltyExactlyOnce(t *testing.T) {
 		}
 	}
 }
+
+// What loyalty changes reaches marketing's segments through the membership events:
+// points, tiers, tags, profiles and coupons.
+func TestSegmentsFollowLoyaltyChanges(t *testing.T) {
+	t.Parallel()
+	w := newOffersWorld(t, 4, 0)
+	sys := identity.System()
+	m0, m1, m2, m3 := w.members[0], w.members[1], w.members[2], w.members[3]
+	if _, err := w.a.consumer.CreditPoints(w.ctx, consumer.CreditRequest{ConsumerID: m0, Points: 700, SourceKey: "t:1", Reason: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.a.consumer.AddTag(w.ctx, sys, m1, "咖啡爱好者"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.a.consumer.SetProfile(w.ctx, sys, m2, consumer.Profile{Gender: consumer.GenderFemale, City: "上海", Birthday: "1990-12-02"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.a.consumer.SetTierFloor(w.ctx, sys, m3, 2, w.a.clock.Now().AddDate(0, 1, 0), "VIP"); err != nil {
+		t.Fatal(err)
+	}
+	b := w.batch(10)
+	if _, err := w.a.consumer.IssueCoupon(w.ctx, consumer.IssueRequest{BatchID: b.ID, ConsumerID: m3, Source: consumer.IssueManual, SourceKey: "t:c"}); err != nil {
+		t.Fatal(err)
+	}
+	w.deliver()
+	for _, c := range []struct {
+		rule marketing.Rule
+		want uuid.UUID
+	}{
+		{marketing.Rule{Field: "points_balance", Op: "gte", Value: 700}, m0},
+		{marketing.Rule{Field: "tag", Values: []string{"咖啡爱好者"}}, m1},
+		{marketing.Rule{And: []marketing.Rule{{Field: "city", Values: []string{"上海"}}, {Field: "gender", Values: []string{"f"}}}}, m2},
+		{marketing.Rule{Field: "tier_at_least", Values: []string{"gold"}}, m3},
+		{marketing.Rule{Field: "coupon_held", Batch: b.ID.String()}, m3},
+	} {
+		sg, err := w.mkt.SaveSegment(w.ctx, sys, uuid.Nil, "follow "+c.rule.Field+c.want.String()[:8], c.rule)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sg.Members != 1 {
+			t.Errorf("%+v: %d members, want 1", c.rule, sg.Members)
+			continue
+		}
+		if in, err := w.mkt.IsMember(w.ctx, sys, sg.ID, c.want); err != nil || !in {
+			t.Errorf("%+v: member %s not in (%v)", c.rule, c.want, err)
+		}
+	}
+	// Taking the tag off takes the member out.
+	if err := w.a.consumer.RemoveTag(w.ctx, sys, m1, "咖啡爱好者"); err != nil {
+		t.Fatal(err)
+	}
+	w.deliver()
+	if got, err := w.mkt.CountRule(w.ctx, sys, marketing.Rule{Field: "tag", Values: []string{"咖啡爱好者"}}); err != nil || got.Members != 0 {
+		t.Errorf("after untagging: %d members (%v)", got.Members, err)
+	}
+}

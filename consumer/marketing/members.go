@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -34,6 +35,7 @@ func (s *Service) Subscriptions() []outbox.Subscription {
 		sub(events.TopicTagsChanged, s.onTagsChanged),
 		sub(events.TopicTierChanged, s.onTierChanged),
 		sub(events.TopicPointsBalanceChanged, s.onPointsChanged),
+		sub(events.TopicPointsBalancesChanged, s.onBalancesChanged),
 		sub(events.TopicCouponIssued, s.onCouponIssued),
 		sub(events.TopicCouponsIssued, s.onCouponsIssued),
 		sub(events.TopicCouponRedeemed, s.onCouponRedeemed),
@@ -176,7 +178,7 @@ func (s *Service) onTierChanged(ctx context.Context, e events.Envelope) error {
 		if err := ensure(ctx, q, p.ConsumerID, e); err != nil {
 			return uuid.Nil, err
 		}
-		return p.ConsumerID, q.SetTier(ctx, marketingdb.SetTierParams{ConsumerID: p.ConsumerID, Tier: p.To})
+		return p.ConsumerID, q.SetTier(ctx, marketingdb.SetTierParams{ConsumerID: p.ConsumerID, Tier: s.tierKey(p.To)})
 	})
 }
 
@@ -186,6 +188,34 @@ func (s *Service) onPointsChanged(ctx context.Context, e events.Envelope) error 
 			return uuid.Nil, err
 		}
 		return p.ConsumerID, q.SetPoints(ctx, marketingdb.SetPointsParams{ConsumerID: p.ConsumerID, PointsBalance: p.Balance})
+	})
+}
+
+// tierKey names a tier told by its level number (consumer.TierKey: "0" the base
+// tier) with this domain's keys (Config.Tiers); a name is kept as told.
+func (s *Service) tierKey(told string) string {
+	if n, err := strconv.Atoi(told); err == nil && n >= 0 {
+		return s.cfg.Tiers[min(n, len(s.cfg.Tiers)-1)]
+	}
+	return told
+}
+
+// onBalancesChanged applies a batch job's points balances, logging each member's
+// change in the one transaction.
+func (s *Service) onBalancesChanged(ctx context.Context, e events.Envelope) error {
+	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.PointsBalancesChanged) (uuid.UUID, error) {
+		for _, b := range p.Balances {
+			if err := ensure(ctx, q, b.ConsumerID, e); err != nil {
+				return uuid.Nil, err
+			}
+			if err := q.SetPoints(ctx, marketingdb.SetPointsParams{ConsumerID: b.ConsumerID, PointsBalance: b.Balance}); err != nil {
+				return uuid.Nil, err
+			}
+			if err := recordChange(ctx, q, b.ConsumerID); err != nil {
+				return uuid.Nil, err
+			}
+		}
+		return uuid.Nil, nil
 	})
 }
 
