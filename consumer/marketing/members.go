@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/tandemcrm/tandem/consumer/marketing/internal/marketingdb"
 	"github.com/tandemcrm/tandem/shared/events"
@@ -156,6 +158,13 @@ func (s *Service) onProfileChanged(ctx context.Context, e events.Envelope) error
 		if err := ensure(ctx, q, p.ConsumerID, e); err != nil {
 			return uuid.Nil, err
 		}
+		var bday pgtype.Date
+		if t, err := time.Parse(time.DateOnly, p.Birthday); err == nil {
+			bday = pgtype.Date{Time: t, Valid: true}
+		}
+		if err := q.SetBirthday(ctx, marketingdb.SetBirthdayParams{ConsumerID: p.ConsumerID, Birthday: bday}); err != nil {
+			return uuid.Nil, err
+		}
 		return p.ConsumerID, q.SetProfile(ctx, marketingdb.SetProfileParams{ConsumerID: p.ConsumerID, Gender: p.Gender, City: p.City})
 	})
 }
@@ -177,6 +186,11 @@ func (s *Service) onTierChanged(ctx context.Context, e events.Envelope) error {
 	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.TierChanged) (uuid.UUID, error) {
 		if err := ensure(ctx, q, p.ConsumerID, e); err != nil {
 			return uuid.Nil, err
+		}
+		if p.From != p.To && !p.ChangedAt.IsZero() { // a tier change trigger's occurrence
+			if err := q.SetTierChangedAt(ctx, marketingdb.SetTierChangedAtParams{ConsumerID: p.ConsumerID, At: p.ChangedAt}); err != nil {
+				return uuid.Nil, err
+			}
 		}
 		return p.ConsumerID, q.SetTier(ctx, marketingdb.SetTierParams{ConsumerID: p.ConsumerID, Tier: s.tierKey(p.To)})
 	})

@@ -79,17 +79,8 @@ func (s *Service) startRun(ctx context.Context, campaignID uuid.UUID) (uuid.UUID
 		return uuid.Nil, err
 	}
 	total := audience.GetCardinality()
-	if c.FreqCap > 0 {
-		capped, err := marketingdb.New(s.db).CappedMembers(ctx, marketingdb.CappedMembersParams{
-			SentAt: s.now().AddDate(0, 0, -int(c.FreqDays)), Cap: c.FreqCap})
-		if err != nil {
-			return uuid.Nil, err
-		}
-		over := roaring.New()
-		for _, seq := range capped {
-			over.Add(uint32(seq))
-		}
-		audience.AndNot(over)
+	if audience, err = s.underFrequencyCap(ctx, c, audience); err != nil {
+		return uuid.Nil, err
 	}
 	var buf bytes.Buffer
 	if _, err := audience.WriteTo(&buf); err != nil {
@@ -119,6 +110,25 @@ func (s *Service) startRun(ctx context.Context, campaignID uuid.UUID) (uuid.UUID
 		return q.SetCampaignState(ctx, marketingdb.SetCampaignStateParams{ID: campaignID, State: StateRunning, NextRunAt: next})
 	})
 	return runID, err
+}
+
+// underFrequencyCap takes out of audience (changed in place) the members who had
+// the campaign's frequency cap of offers in its window.
+func (s *Service) underFrequencyCap(ctx context.Context, c marketingdb.MarketingCampaign, audience *roaring.Bitmap) (*roaring.Bitmap, error) {
+	if c.FreqCap <= 0 {
+		return audience, nil
+	}
+	capped, err := marketingdb.New(s.db).CappedMembers(ctx, marketingdb.CappedMembersParams{
+		SentAt: s.now().AddDate(0, 0, -int(c.FreqDays)), Cap: c.FreqCap})
+	if err != nil {
+		return nil, err
+	}
+	over := roaring.New()
+	for _, seq := range capped {
+		over.Add(uint32(seq))
+	}
+	audience.AndNot(over)
+	return audience, nil
 }
 
 // StartNow starts a scheduled campaign's run at once (tests, benchmarks and the

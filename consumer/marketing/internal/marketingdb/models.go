@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type MarketingAppliedEvent struct {
@@ -37,6 +38,7 @@ type MarketingCampaign struct {
 	CreatedBy       uuid.UUID
 	CreatedAt       time.Time
 	NextRunAt       *time.Time
+	TriggerDays     int32
 }
 
 type MarketingCampaignRun struct {
@@ -88,6 +90,8 @@ type MarketingMember struct {
 	RfmF          int16
 	RfmM          int16
 	UpdatedAt     time.Time
+	Birthday      pgtype.Date
+	TierChangedAt *time.Time
 }
 
 type MarketingMemberCategory struct {
@@ -162,4 +166,12 @@ type MarketingSend struct {
 	CampaignID uuid.UUID
 	Arm        string
 	SentAt     time.Time
+}
+
+type MarketingTriggerFire struct {
+	CampaignID uuid.UUID
+	ConsumerID uuid.UUID
+	Occurrence string
+	RunID      uuid.UUID
+	FiredAt    time.Time
 }
