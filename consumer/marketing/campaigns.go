@@ -55,7 +55,7 @@ type CampaignInput struct {
 	EveryDays   int        `json:"every_days,omitempty"`
 	Trigger     string     `json:"trigger,omitempty"`      // triggered: birthday, first_order, lapsed, tier_changed
 	TriggerDays int        `json:"trigger_days,omitempty"` // lapsed: days since the last order
-	StartsAt    *time.Time `json:"starts_at,omitempty"` // nil: now
+	StartsAt    *time.Time `json:"starts_at,omitempty"`    // nil: now
 	// AttributionDays: orders paid within this many days of a run's start count
 	// towards its results [7].
 	AttributionDays int `json:"attribution_days,omitempty"`
