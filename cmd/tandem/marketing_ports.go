@@ -8,6 +8,7 @@ import (
 
 	"github.com/tandemcrm/tandem/consumer"
 	"github.com/tandemcrm/tandem/consumer/marketing"
+	"github.com/tandemcrm/tandem/shared/errs"
 )
 
 // loyaltyOffers is marketing's Offers port played by the consumer domain's loyalty:
@@ -58,4 +59,25 @@ func issuedOf(res consumer.CampaignIssue) marketing.Issued {
 		out.Refused[k] = reason
 	}
 	return out
+}
+
+// matchingAudiences is marketing's Audiences port played by matching's AudienceFor.
+// Matching is built with the payments (openPayments), after marketing: it is looked
+// up at each call.
+type matchingAudiences struct{ a *app }
+
+// AudienceFor implements marketing.Audiences.
+func (m matchingAudiences) AudienceFor(ctx context.Context, merchantID uuid.UUID, limit int) ([]uuid.UUID, error) {
+	if m.a.matching == nil {
+		return nil, errs.E(errs.KindUnavailable, "marketing.matching_unavailable", "matching is not running in this process")
+	}
+	members, err := m.a.matching.AudienceFor(ctx, merchantID, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]uuid.UUID, len(members))
+	for i, am := range members {
+		out[i] = am.ConsumerID
+	}
+	return out, nil
 }

@@ -54,6 +54,9 @@ type Ports struct {
 	Offers Offers
 	// Channel delivers messages; nil: the log channel.
 	Channel Channel
+	// Audiences is matching's audience of a merchant (the matching_audience
+	// condition); nil: the condition is refused.
+	Audiences Audiences
 }
 
 // Config tunes the domain. The zero value works.
@@ -86,6 +89,8 @@ type Service struct {
 	idx    *Index     // nil until loaded; replaced whole by a rebuild
 	idxMu  sync.RWMutex
 	tail   tailState
+
+	audiences audienceCache // matching's audiences fetched for rules
 }
 
 // New returns the service (the one constructor shape of shared/domain).

@@ -38,13 +38,17 @@ type Count struct {
 
 // evaluate evaluates a rule on the current index.
 func (s *Service) evaluate(ctx context.Context, rule *Rule) (*roaring.Bitmap, *Index, error) {
+	audiences, err := s.audiencesOf(ctx, rule, "rule")
+	if err != nil {
+		return nil, nil, err
+	}
 	x, err := s.index(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	e := evaluator{x: x, today: dayOf(s.now()), tiers: s.cfg.Tiers, noCache: s.cfg.NoLeafCache}
+	e := evaluator{x: x, today: dayOf(s.now()), tiers: s.cfg.Tiers, noCache: s.cfg.NoLeafCache, audiences: audiences}
 	r, err := e.eval(rule, "rule")
 	if err != nil {
 		return nil, nil, err
