@@ -41,9 +41,11 @@ type audienceCache struct {
 	m  map[string]fetchedAudience
 }
 
-// audiencesOf fetches the audiences a rule names, by merchant id.
-func (s *Service) audiencesOf(ctx context.Context, rule *Rule, path string) (map[string]*roaring.Bitmap, error) {
+// prefetch reads what a rule's conditions need from outside the index before the
+// index is locked: matching's audiences and merchants' places, by merchant id.
+func (s *Service) prefetch(ctx context.Context, rule *Rule, path string) (map[string]*roaring.Bitmap, map[string]place, error) {
 	var out map[string]*roaring.Bitmap
+	var places map[string]place
 	var walk func(r *Rule, path string) error
 	walk = func(r *Rule, path string) error {
 		for i := range r.And {
@@ -59,6 +61,17 @@ func (s *Service) audiencesOf(ctx context.Context, rule *Rule, path string) (map
 		if r.Not != nil {
 			return walk(r.Not, path+".not")
 		}
+		if r.Field == "near_merchant" {
+			p, err := s.merchantPlace(ctx, r.Merchant, path+"(near_merchant)")
+			if err != nil {
+				return err
+			}
+			if places == nil {
+				places = map[string]place{}
+			}
+			places[r.Merchant] = p
+			return nil
+		}
 		if r.Field != "matching_audience" {
 			return nil
 		}
@@ -72,7 +85,8 @@ func (s *Service) audiencesOf(ctx context.Context, rule *Rule, path string) (map
 		out[r.Merchant] = b
 		return nil
 	}
-	return out, walk(rule, path)
+	err := walk(rule, path)
+	return out, places, err
 }
 
 // audience is one merchant's audience as member seqs, from the cache while fresh.

@@ -89,7 +89,13 @@ func (s *Service) onMemberJoined(ctx context.Context, e events.Envelope) error {
 
 func (s *Service) onMerchantLive(ctx context.Context, e events.Envelope) error {
 	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.MerchantLive) (uuid.UUID, error) {
-		return uuid.Nil, q.UpsertMerchant(ctx, marketingdb.UpsertMerchantParams{MerchantID: p.MerchantID, Category: p.Category, City: p.City})
+		if err := q.UpsertMerchant(ctx, marketingdb.UpsertMerchantParams{MerchantID: p.MerchantID, Category: p.Category, City: p.City}); err != nil {
+			return uuid.Nil, err
+		}
+		if p.Lat == 0 && p.Lng == 0 {
+			return uuid.Nil, nil // no place told
+		}
+		return uuid.Nil, q.SetMerchantPlace(ctx, marketingdb.SetMerchantPlaceParams{MerchantID: p.MerchantID, Lat: pgtype.Float8{Float64: p.Lat, Valid: true}, Lng: pgtype.Float8{Float64: p.Lng, Valid: true}})
 	})
 }
 
@@ -110,6 +116,14 @@ func (s *Service) onPaymentSucceeded(ctx context.Context, e events.Envelope) err
 		// An invitee's first paid order starts the referral's refund window.
 		if err := q.MarkReferralFirstOrder(ctx, marketingdb.MarkReferralFirstOrderParams{InviteeID: p.ConsumerID,
 			FirstOrderID: uuid.NullUUID{UUID: p.OrderID, Valid: true}, FirstPaidAt: &p.PaidAt}); err != nil {
+			return uuid.Nil, err
+		}
+		// Where the member buys, for near_merchant: their latest order's merchant.
+		if pl, err := q.MerchantPlace(ctx, p.MerchantID); err == nil {
+			if err := q.SetHomeCell(ctx, marketingdb.SetHomeCellParams{Cell: cellOf(place{pl.Lat, pl.Lng}), ConsumerID: p.ConsumerID, PaidAt: p.PaidAt}); err != nil {
+				return uuid.Nil, err
+			}
+		} else if !errors.Is(err, pgx.ErrNoRows) {
 			return uuid.Nil, err
 		}
 		category, err := q.MerchantCategory(ctx, p.MerchantID)

@@ -27,6 +27,7 @@ import (
 //	joined_within_days        value N
 //	joined_after, joined_before  date (yyyy-MM-dd, Asia/Shanghai, inclusive)
 //	matching_audience         merchant: the consumers matching proposes for the merchant
+//	near_merchant             merchant, value R: buys within R metres of the merchant (places.go)
 type Rule struct {
 	And      []Rule   `json:"and,omitempty"`
 	Or       []Rule   `json:"or,omitempty"`
@@ -58,6 +59,8 @@ type evaluator struct {
 	// audiences are matching's audiences the rule names, by merchant, fetched
 	// before evaluation (audiences.go).
 	audiences map[string]*roaring.Bitmap
+	// places are the merchants' places near_merchant names, read before evaluation.
+	places map[string]place
 }
 
 // result is a bitmap and whether the evaluator may change it (false: it is the
@@ -310,6 +313,8 @@ func (e *evaluator) evalLeaf(r *Rule, path string) (result, error) {
 			return in, nil
 		}
 		return result{roaring.AndNot(ever.exists, in.b), true}, nil
+	case "near_merchant":
+		return e.nearMerchant(r, path)
 	case "matching_audience":
 		b, ok := e.audiences[r.Merchant]
 		if !ok {

@@ -38,7 +38,7 @@ type Count struct {
 
 // evaluate evaluates a rule on the current index.
 func (s *Service) evaluate(ctx context.Context, rule *Rule) (*roaring.Bitmap, *Index, error) {
-	audiences, err := s.audiencesOf(ctx, rule, "rule")
+	audiences, places, err := s.prefetch(ctx, rule, "rule")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -48,7 +48,7 @@ func (s *Service) evaluate(ctx context.Context, rule *Rule) (*roaring.Bitmap, *I
 	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	e := evaluator{x: x, today: dayOf(s.now()), tiers: s.cfg.Tiers, noCache: s.cfg.NoLeafCache, audiences: audiences}
+	e := evaluator{x: x, today: dayOf(s.now()), tiers: s.cfg.Tiers, noCache: s.cfg.NoLeafCache, audiences: audiences, places: places}
 	r, err := e.eval(rule, "rule")
 	if err != nil {
 		return nil, nil, err

@@ -92,6 +92,7 @@ type MarketingMember struct {
 	UpdatedAt     time.Time
 	Birthday      pgtype.Date
 	TierChangedAt *time.Time
+	HomeCell      string
 }
 
 type MarketingMemberCategory struct {
@@ -120,6 +121,8 @@ type MarketingMerchant struct {
 	MerchantID uuid.UUID
 	Category   string
 	City       string
+	Lat        pgtype.Float8
+	Lng        pgtype.Float8
 }
 
 type MarketingOrder struct {
