@@ -16,6 +16,7 @@ import (
 	"embed"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -89,6 +90,8 @@ type Service struct {
 	idx    *Index     // nil until loaded; replaced whole by a rebuild
 	idxMu  sync.RWMutex
 	tail   tailState
+	// tailing is set while a background read of the change log runs.
+	tailing atomic.Bool
 
 	audiences audienceCache // matching's audiences fetched for rules
 }

@@ -132,8 +132,13 @@ func (e *evaluator) and(rs []Rule, path string) (result, error) {
 		slices.SortFunc(pos, func(a, b result) int {
 			return int(int64(a.b.GetCardinality()) - int64(b.b.GetCardinality()))
 		})
-		acc = pos[0].mutable()
-		for _, r := range pos[1:] {
+		// The first AND makes a new bitmap: the smallest operand is never cloned.
+		if len(pos) == 1 {
+			acc = pos[0].mutable()
+		} else {
+			acc = roaring.And(pos[0].b, pos[1].b)
+		}
+		for _, r := range pos[min(2, len(pos)):] {
 			acc.And(r.b)
 		}
 	}
