@@ -136,7 +136,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 		Applyments: applyments{a}, Approvals: a.approvals, Staff: a.identity, People: merchant.IdentityStaff{Users: a.identity}}, merchant.Config{})
 	a.consumer = consumer.New(deps, consumer.Ports{Identities: a.identity}, consumer.Config{})
 	a.recon = reconciliation.New(deps, reconciliation.Ports{}, reconciliation.Config{})
-	a.marketing = marketing.New(deps, marketing.Ports{Offers: loyaltyOffers{a.consumer}, Audiences: matchingAudiences{a}}, marketing.Config{})
+	a.marketing = marketing.New(deps, marketing.Ports{Offers: loyaltyOffers{a.consumer}, Audiences: matchingAudiences{a}, Channel: newWechatChannel(a)}, marketing.Config{})
 	return a, nil
 }
 

@@ -40,22 +40,25 @@ const (
 
 // CampaignInput is what an operator sets up.
 type CampaignInput struct {
-	Name        string     `json:"name"`
-	SegmentID   uuid.UUID  `json:"segment_id"`
-	Offer       string     `json:"offer"` // coupon, points, message
-	CouponBatch string     `json:"coupon_batch,omitempty"`
-	Points      int64      `json:"points,omitempty"`
-	Message     string     `json:"message,omitempty"`
-	UnitCostFen int64      `json:"unit_cost_fen"` // what one offer costs (a coupon's face value, points' worth)
-	BudgetFen   int64      `json:"budget_fen"`
-	HoldoutPct  int        `json:"holdout_pct"` // share kept as control, 0..90
-	FreqCap     int        `json:"freq_cap,omitempty"`
-	FreqDays    int        `json:"freq_days,omitempty"`
-	Schedule    string     `json:"schedule"` // once, recurring, triggered
-	EveryDays   int        `json:"every_days,omitempty"`
-	Trigger     string     `json:"trigger,omitempty"`      // triggered: birthday, first_order, lapsed, tier_changed
-	TriggerDays int        `json:"trigger_days,omitempty"` // lapsed: days since the last order
-	StartsAt    *time.Time `json:"starts_at,omitempty"`    // nil: now
+	Name        string    `json:"name"`
+	SegmentID   uuid.UUID `json:"segment_id"`
+	Offer       string    `json:"offer"` // coupon, points, message
+	CouponBatch string    `json:"coupon_batch,omitempty"`
+	Points      int64     `json:"points,omitempty"`
+	Message     string    `json:"message,omitempty"`
+	// MessageTemplate is the channel's template of a message offer (WeChat: the
+	// subscribe message's template_id, its first "thing" field carrying Message).
+	MessageTemplate string     `json:"message_template,omitempty"`
+	UnitCostFen     int64      `json:"unit_cost_fen"` // what one offer costs (a coupon's face value, points' worth)
+	BudgetFen       int64      `json:"budget_fen"`
+	HoldoutPct      int        `json:"holdout_pct"` // share kept as control, 0..90
+	FreqCap         int        `json:"freq_cap,omitempty"`
+	FreqDays        int        `json:"freq_days,omitempty"`
+	Schedule        string     `json:"schedule"` // once, recurring, triggered
+	EveryDays       int        `json:"every_days,omitempty"`
+	Trigger         string     `json:"trigger,omitempty"`      // triggered: birthday, first_order, lapsed, tier_changed
+	TriggerDays     int        `json:"trigger_days,omitempty"` // lapsed: days since the last order
+	StartsAt        *time.Time `json:"starts_at,omitempty"`    // nil: now
 	// AttributionDays: orders paid within this many days of a run's start count
 	// towards its results [7].
 	AttributionDays int `json:"attribution_days,omitempty"`
@@ -77,7 +80,7 @@ func campaignFrom(r marketingdb.MarketingCampaign) Campaign {
 		Name: r.Name, SegmentID: r.SegmentID, Offer: r.OfferKind, CouponBatch: r.CouponBatch, Points: r.Points, Message: r.Message,
 		UnitCostFen: r.UnitCostFen, BudgetFen: r.BudgetFen, HoldoutPct: int(r.HoldoutPct), FreqCap: int(r.FreqCap),
 		FreqDays: int(r.FreqDays), Schedule: r.Schedule, EveryDays: int(r.EveryDays), StartsAt: &starts,
-		Trigger: r.TriggerEvent, TriggerDays: int(r.TriggerDays),
+		Trigger: r.TriggerEvent, TriggerDays: int(r.TriggerDays), MessageTemplate: r.MessageTemplate,
 		AttributionDays: int(r.AttributionDays)}}
 }
 
@@ -187,7 +190,7 @@ func (s *Service) CreateCampaign(ctx context.Context, p *identity.Principal, in 
 		BudgetFen: in.BudgetFen, HoldoutPct: int32(in.HoldoutPct), FreqCap: int32(in.FreqCap), FreqDays: int32(in.FreqDays),
 		Schedule: in.Schedule, EveryDays: int32(in.EveryDays), StartsAt: starts, AttributionDays: int32(in.AttributionDays),
 		State: StateScheduled, CreatedBy: p.User.ID, CreatedAt: now, NextRunAt: next, TriggerEvent: in.Trigger,
-		TriggerDays: int32(in.TriggerDays)})
+		TriggerDays: int32(in.TriggerDays), MessageTemplate: in.MessageTemplate})
 	if err != nil {
 		return Campaign{}, pg.Classify(err)
 	}

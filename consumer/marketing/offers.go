@@ -42,12 +42,15 @@ type Offers interface {
 type Message struct {
 	ConsumerID uuid.UUID
 	Key        string // at most once per key
+	Template   string // the channel's template (WeChat: the subscribe message's template_id)
 	Text       string
 }
 
-// Channel delivers messages (WeChat subscribe messages in production).
+// Channel delivers messages (WeChat subscribe messages in production). Refused names
+// the messages (by key) the channel could not deliver to their member (no openid,
+// the member has not subscribed to the template); an error stops the batch.
 type Channel interface {
-	Send(ctx context.Context, msgs []Message) error
+	Send(ctx context.Context, msgs []Message) (Issued, error)
 }
 
 // LogOffers issues nothing and logs what it would: development, until loyalty is
@@ -73,9 +76,9 @@ func (o LogOffers) CreditPoints(ctx context.Context, points int64, reason string
 type LogChannel struct{ Log *slog.Logger }
 
 // Send implements Channel.
-func (c LogChannel) Send(ctx context.Context, msgs []Message) error {
+func (c LogChannel) Send(ctx context.Context, msgs []Message) (Issued, error) {
 	if len(msgs) > 0 {
 		c.Log.InfoContext(ctx, "marketing: send messages (log channel)", "members", len(msgs), "text", msgs[0].Text)
 	}
-	return nil
+	return Issued{}, nil
 }

@@ -308,11 +308,7 @@ func (s *Service) sendBatch(ctx context.Context, c marketingdb.MarketingCampaign
 	case OfferPoints:
 		issued, err = s.ports.Offers.CreditPoints(ctx, c.Points, "campaign "+c.Name, grants)
 	case OfferMessage:
-		msgs := make([]Message, len(grants))
-		for i, g := range grants {
-			msgs[i] = Message{ConsumerID: g.ConsumerID, Key: g.Key, Text: c.Message}
-		}
-		err = s.ports.Channel.Send(ctx, msgs)
+		issued, err = s.sendMessages(ctx, c, grants)
 	}
 	if err != nil || len(issued.Refused) == 0 {
 		return res, err
@@ -341,6 +337,43 @@ func (s *Service) refused(ctx context.Context, runID uuid.UUID, c marketingdb.Ma
 	}
 	_, err := s.db.Exec(ctx, `UPDATE marketing.sends SET arm = 'refused' WHERE run_id = $1 AND seq = ANY($2::int[])`, runID, refused)
 	return err
+}
+
+// sendMessages hands the channel the messages whose keys no earlier attempt
+// claimed: a message is sent at most once per key (a worker killed between the
+// claim and the channel loses it rather than sending it twice).
+func (s *Service) sendMessages(ctx context.Context, c marketingdb.MarketingCampaign, grants []Grant) (Issued, error) {
+	keys := make([]string, len(grants))
+	for i, g := range grants {
+		keys[i] = g.Key
+	}
+	rows, err := s.db.Query(ctx, `INSERT INTO marketing.message_keys (key, claimed_at) SELECT k, $2 FROM unnest($1::text[]) AS k
+ON CONFLICT DO NOTHING RETURNING key`, keys, s.now())
+	if err != nil {
+		return Issued{}, err
+	}
+	claimed := map[string]bool{}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return Issued{}, err
+		}
+		claimed[k] = true
+	}
+	if err := rows.Err(); err != nil {
+		return Issued{}, err
+	}
+	msgs := make([]Message, 0, len(claimed))
+	for _, g := range grants {
+		if claimed[g.Key] {
+			msgs = append(msgs, Message{ConsumerID: g.ConsumerID, Key: g.Key, Template: c.MessageTemplate, Text: c.Message})
+		}
+	}
+	if len(msgs) == 0 {
+		return Issued{}, nil
+	}
+	return s.ports.Channel.Send(ctx, msgs)
 }
 
 // insertSends writes a batch's rows, skipping those a previous attempt wrote. The

@@ -39,6 +39,7 @@ type MarketingCampaign struct {
 	CreatedAt       time.Time
 	NextRunAt       *time.Time
 	TriggerDays     int32
+	MessageTemplate string
 }
 
 type MarketingCampaignRun struct {
@@ -123,6 +124,11 @@ type MarketingMerchant struct {
 	City       string
 	Lat        pgtype.Float8
 	Lng        pgtype.Float8
+}
+
+type MarketingMessageKey struct {
+	Key       string
+	ClaimedAt time.Time
 }
 
 type MarketingOrder struct {
