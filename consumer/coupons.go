@@ -376,9 +376,11 @@ func (s *Service) issue(ctx context.Context, in IssueRequest, claim bool) (Coupo
 			return errs.E(errs.KindUnprocessable, CodeCouponExpired, "this coupon's validity has ended")
 		}
 		id = s.newID()
-		_, err = q.InsertCoupon(ctx, consumerdb.InsertCouponParams{ID: id, BatchID: b.ID, TemplateID: t.ID, ConsumerID: in.ConsumerID,
-			Source: in.Source, SourceKey: key, ValidFrom: from, ValidTo: to, IssuedAt: now})
-		return err
+		if _, err = q.InsertCoupon(ctx, consumerdb.InsertCouponParams{ID: id, BatchID: b.ID, TemplateID: t.ID, ConsumerID: in.ConsumerID,
+			Source: in.Source, SourceKey: key, ValidFrom: from, ValidTo: to, IssuedAt: now}); err != nil {
+			return err
+		}
+		return s.publishCouponIssued(ctx, q, id, b.ID, in.ConsumerID, now)
 	})
 	if errors.Is(err, errNotMember) {
 		return Coupon{}, errs.NotFound(objMember)
@@ -441,8 +443,12 @@ func (s *Service) ReleaseOrderCoupons(ctx context.Context, orderID uuid.UUID) (i
 // RedeemOrderCoupons marks the coupons an order reserved as used, when it is paid.
 // Idempotent.
 func (s *Service) RedeemOrderCoupons(ctx context.Context, orderID uuid.UUID) (int, error) {
-	n, err := consumerdb.New(s.db).RedeemOrderCoupons(ctx, consumerdb.RedeemOrderCouponsParams{OrderID: uuid.NullUUID{UUID: orderID, Valid: true}, RedeemedAt: ptr(s.now())})
-	return int(n), wrap("redeem coupons", err)
+	var n int
+	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) (err error) {
+		n, err = s.redeemOrderCoupons(ctx, consumerdb.New(tx), orderID)
+		return err
+	})
+	return n, wrap("redeem coupons", err)
 }
 
 // ReturnOrderCoupons gives back the coupons of a fully refunded order that are still

@@ -85,6 +85,9 @@ func (s *Service) ReleasePending(ctx context.Context) (JobResult, error) {
 			if err := q.MoveBatch(ctx, m); err != nil {
 				return err
 			}
+			if err := s.publishBalances(ctx, q, m.Consumers); err != nil {
+				return err
+			}
 			for _, r := range rows { // released lots count toward tiers now
 				if err := s.addMetric(ctx, q, r.ConsumerID, r.Growth, r.Counted); err != nil {
 					return err
@@ -142,7 +145,10 @@ func (s *Service) ExpireLots(ctx context.Context) (JobResult, error) {
 			if err := q.InsertBatchEntries(ctx, e); err != nil {
 				return err
 			}
-			return q.MoveBatch(ctx, m)
+			if err := q.MoveBatch(ctx, m); err != nil {
+				return err
+			}
+			return s.publishBalances(ctx, q, m.Consumers)
 		})
 		if err != nil {
 			return res, wrap("expire points", err)

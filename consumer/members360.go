@@ -170,6 +170,9 @@ func (s *Service) SetProfile(ctx context.Context, caller *identity.Principal, id
 		} else if n == 0 {
 			return errs.NotFound(objMember)
 		}
+		if err := s.publishProfile(ctx, q, id, in); err != nil {
+			return err
+		}
 		return audit.Record(ctx, tx, audit.Event{Actor: p.Actor(), Action: "consumer.member.profile",
 			ObjectType: objMember, ObjectID: id.String(), After: in})
 	})
@@ -205,6 +208,9 @@ func (s *Service) AddTag(ctx context.Context, caller *identity.Principal, id uui
 		if err != nil || n == 0 {
 			return err
 		}
+		if err := s.publishTags(ctx, q, id); err != nil {
+			return err
+		}
 		return audit.Record(ctx, tx, audit.Event{Actor: p.Actor(), Action: "consumer.member.tag",
 			ObjectType: objMember, ObjectID: id.String(), After: map[string]string{"tag": tag}})
 	})
@@ -219,11 +225,15 @@ func (s *Service) RemoveTag(ctx context.Context, caller *identity.Principal, id 
 		return err
 	}
 	err = pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
-		n, err := consumerdb.New(tx).RemoveTag(ctx, consumerdb.RemoveTagParams{ConsumerID: id, Tag: tag})
+		q := consumerdb.New(tx)
+		n, err := q.RemoveTag(ctx, consumerdb.RemoveTagParams{ConsumerID: id, Tag: tag})
 		if err != nil {
 			return err
 		} else if n == 0 {
 			return errs.NotFound("consumer.tag")
+		}
+		if err := s.publishTags(ctx, q, id); err != nil {
+			return err
 		}
 		return audit.Record(ctx, tx, audit.Event{Actor: p.Actor(), Action: "consumer.member.untag",
 			ObjectType: objMember, ObjectID: id.String(), Before: map[string]string{"tag": tag}})
@@ -308,6 +318,9 @@ func (s *Service) ImportTags(ctx context.Context, caller *identity.Principal, ta
 			}
 			if n == 1 {
 				res.Tagged++
+				if err := s.publishTags(ctx, q, id); err != nil {
+					return err
+				}
 			} else {
 				res.Already++
 			}
@@ -335,6 +348,11 @@ func (s *Service) TagByRule(ctx context.Context, tag, ruleRef string, members []
 				return errs.NotFound(objMember)
 			} else if err != nil {
 				return err
+			}
+			if n == 1 {
+				if err := s.publishTags(ctx, q, id); err != nil {
+					return err
+				}
 			}
 			tagged += int(n)
 		}

@@ -74,9 +74,12 @@ func (s *Service) move(ctx context.Context, q *consumerdb.Queries, consumerID uu
 	if d == (points{}) {
 		return nil
 	}
-	_, err := q.MovePoints(ctx, consumerdb.MovePointsParams{Balance: d.balance, Pending: d.pending, Earned: d.earned,
+	r, err := q.MovePoints(ctx, consumerdb.MovePointsParams{Balance: d.balance, Pending: d.pending, Earned: d.earned,
 		At: s.now(), ConsumerID: consumerID})
-	return err
+	if err != nil || d.balance == 0 {
+		return err
+	}
+	return s.publishBalance(ctx, q, consumerID, r.Balance)
 }
 
 // lock takes the member's points row: every writer of a member's points holds it

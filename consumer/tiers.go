@@ -258,7 +258,7 @@ func (s *Service) changeTier(ctx context.Context, q *consumerdb.Queries, id uuid
 			return err
 		}
 	}
-	return q.InsertTierHistory(ctx, consumerdb.InsertTierHistoryParams{ID: s.newID(), ConsumerID: id, FromLevel: int32(from),
+	return s.recordTierChange(ctx, q, consumerdb.InsertTierHistoryParams{ID: s.newID(), ConsumerID: id, FromLevel: int32(from),
 		ToLevel: int32(to), Reason: reason, Metric: metric, Note: note, At: s.now()})
 }
 
@@ -388,7 +388,7 @@ func (s *Service) SetTierFloor(ctx context.Context, caller *identity.Principal, 
 		if err := q.SetTierFloor(ctx, consumerdb.SetTierFloorParams{ConsumerID: id, FloorLevel: int32(level), FloorUntil: &until, UpdatedAt: s.now()}); err != nil {
 			return err
 		}
-		if err := q.InsertTierHistory(ctx, consumerdb.InsertTierHistoryParams{ID: s.newID(), ConsumerID: id, FromLevel: int32(s.effectiveLevel(r)),
+		if err := s.recordTierChange(ctx, q, consumerdb.InsertTierHistoryParams{ID: s.newID(), ConsumerID: id, FromLevel: int32(s.effectiveLevel(r)),
 			ToLevel: int32(level), Reason: TierManual, Metric: prog.metricOf(r), Note: note + " (until " + until.In(shanghai).Format(time.DateOnly) + ")", At: s.now()}); err != nil {
 			return err
 		}
@@ -434,7 +434,7 @@ func (s *Service) EvaluatePeriods(ctx context.Context) (JobResult, error) {
 				if from == 0 && to == 0 {
 					continue // nothing to tell of the base tier
 				}
-				if err := q.InsertTierHistory(ctx, consumerdb.InsertTierHistoryParams{ID: s.newID(), ConsumerID: r.ConsumerID,
+				if err := s.recordTierChange(ctx, q, consumerdb.InsertTierHistoryParams{ID: s.newID(), ConsumerID: r.ConsumerID,
 					FromLevel: int32(from), ToLevel: int32(to), Reason: reason, Metric: metric, At: s.now()}); err != nil {
 					return err
 				}

@@ -144,7 +144,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 		Files: files, Notify: merchant.LogNotifier{Log: log}}, merchant.Config{})
 	a.consumer = consumer.New(deps, consumer.Ports{Identities: a.identity, Approvals: a.approvals}, consumer.Config{})
 	a.recon = reconciliation.New(deps, reconciliation.Ports{}, reconciliation.Config{})
-	a.marketing = marketing.New(deps, marketing.Ports{}, marketing.Config{})
+	a.marketing = marketing.New(deps, marketing.Ports{Offers: loyaltyOffers{a.consumer}, Audiences: matchingAudiences{a}, Channel: newWechatChannel(a)}, marketing.Config{})
 	return a, nil
 }
 

@@ -17,6 +17,20 @@ import (
 // app's appid and points the app at it; it returns a wx.login for that app.
 func startMiniProgram(t *testing.T, a *app) (login func(openid string) string) {
 	t.Helper()
+	sim := startMiniProgramSim(t, a)
+	return func(openid string) string {
+		code, err := sim.Login(context.Background(), wxsim.LoginRequest{AppID: a.cfg.WxpayAppID, OpenID: openid})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return code
+	}
+}
+
+// startMiniProgramSim runs a simulator that plays WeChat's mini-program side (sign-in,
+// subscribe messages) for the app's appid and points the app at it.
+func startMiniProgramSim(t *testing.T, a *app) *wxsim.Sim {
+	t.Helper()
 	platform, mk, err := wxsim.LoadOrCreateKeys(a.cfg.WxpayKeys, wxsim.DevMchID)
 	if err != nil {
 		t.Fatal(err)
@@ -31,13 +45,7 @@ func startMiniProgram(t *testing.T, a *app) (login func(openid string) string) {
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(func() { srv.Close(); sim.Close() })
 	a.cfg.WxminiBaseURL, a.cfg.WxminiSecret = srv.URL, wxsim.DevAppSecret
-	return func(openid string) string {
-		code, err := sim.Login(context.Background(), wxsim.LoginRequest{AppID: a.cfg.WxpayAppID, OpenID: openid})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return code
-	}
+	return sim
 }
 
 // Members of the mini-program sign in with a wx.login code and, with the consumer

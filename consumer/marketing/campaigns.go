@@ -24,6 +24,12 @@ const (
 
 	ScheduleOnce      = "once"
 	ScheduleRecurring = "recurring"
+	ScheduleTriggered = "triggered"
+
+	TriggerBirthday    = "birthday"     // on the member's birthday (Asia/Shanghai), once a year
+	TriggerFirstOrder  = "first_order"  // on the member's first paid order, once
+	TriggerLapsed      = "lapsed"       // TriggerDays after the member's last order, once per last order
+	TriggerTierChanged = "tier_changed" // when the member's tier changes, once per change
 
 	StateScheduled = "scheduled"
 	StateRunning   = "running"
@@ -34,20 +40,25 @@ const (
 
 // CampaignInput is what an operator sets up.
 type CampaignInput struct {
-	Name        string     `json:"name"`
-	SegmentID   uuid.UUID  `json:"segment_id"`
-	Offer       string     `json:"offer"` // coupon, points, message
-	CouponBatch string     `json:"coupon_batch,omitempty"`
-	Points      int64      `json:"points,omitempty"`
-	Message     string     `json:"message,omitempty"`
-	UnitCostFen int64      `json:"unit_cost_fen"` // what one offer costs (a coupon's face value, points' worth)
-	BudgetFen   int64      `json:"budget_fen"`
-	HoldoutPct  int        `json:"holdout_pct"` // share kept as control, 0..90
-	FreqCap     int        `json:"freq_cap,omitempty"`
-	FreqDays    int        `json:"freq_days,omitempty"`
-	Schedule    string     `json:"schedule"` // once, recurring
-	EveryDays   int        `json:"every_days,omitempty"`
-	StartsAt    *time.Time `json:"starts_at,omitempty"` // nil: now
+	Name        string    `json:"name"`
+	SegmentID   uuid.UUID `json:"segment_id"`
+	Offer       string    `json:"offer"` // coupon, points, message
+	CouponBatch string    `json:"coupon_batch,omitempty"`
+	Points      int64     `json:"points,omitempty"`
+	Message     string    `json:"message,omitempty"`
+	// MessageTemplate is the channel's template of a message offer (WeChat: the
+	// subscribe message's template_id, its first "thing" field carrying Message).
+	MessageTemplate string     `json:"message_template,omitempty"`
+	UnitCostFen     int64      `json:"unit_cost_fen"` // what one offer costs (a coupon's face value, points' worth)
+	BudgetFen       int64      `json:"budget_fen"`
+	HoldoutPct      int        `json:"holdout_pct"` // share kept as control, 0..90
+	FreqCap         int        `json:"freq_cap,omitempty"`
+	FreqDays        int        `json:"freq_days,omitempty"`
+	Schedule        string     `json:"schedule"` // once, recurring, triggered
+	EveryDays       int        `json:"every_days,omitempty"`
+	Trigger         string     `json:"trigger,omitempty"`      // triggered: birthday, first_order, lapsed, tier_changed
+	TriggerDays     int        `json:"trigger_days,omitempty"` // lapsed: days since the last order
+	StartsAt        *time.Time `json:"starts_at,omitempty"`    // nil: now
 	// AttributionDays: orders paid within this many days of a run's start count
 	// towards its results [7].
 	AttributionDays int `json:"attribution_days,omitempty"`
@@ -69,6 +80,7 @@ func campaignFrom(r marketingdb.MarketingCampaign) Campaign {
 		Name: r.Name, SegmentID: r.SegmentID, Offer: r.OfferKind, CouponBatch: r.CouponBatch, Points: r.Points, Message: r.Message,
 		UnitCostFen: r.UnitCostFen, BudgetFen: r.BudgetFen, HoldoutPct: int(r.HoldoutPct), FreqCap: int(r.FreqCap),
 		FreqDays: int(r.FreqDays), Schedule: r.Schedule, EveryDays: int(r.EveryDays), StartsAt: &starts,
+		Trigger: r.TriggerEvent, TriggerDays: int(r.TriggerDays), MessageTemplate: r.MessageTemplate,
 		AttributionDays: int(r.AttributionDays)}}
 }
 
@@ -104,8 +116,18 @@ func (s *Service) check(ctx context.Context, in *CampaignInput) error {
 		if in.EveryDays < 1 || in.EveryDays > 365 {
 			return campaignInvalid("every_days", "a recurring campaign runs every 1 to 365 days")
 		}
+	case ScheduleTriggered:
+		switch in.Trigger {
+		case TriggerBirthday, TriggerFirstOrder, TriggerTierChanged:
+		case TriggerLapsed:
+			if in.TriggerDays < 1 || in.TriggerDays > 365 {
+				return campaignInvalid("trigger_days", "a lapse trigger fires 1 to 365 days after the last order")
+			}
+		default:
+			return campaignInvalid("trigger", "the trigger is birthday, first_order, lapsed or tier_changed")
+		}
 	default:
-		return campaignInvalid("schedule", "the schedule is once or recurring")
+		return campaignInvalid("schedule", "the schedule is once, recurring or triggered")
 	}
 	switch in.Offer {
 	case OfferCoupon:
@@ -158,16 +180,21 @@ func (s *Service) CreateCampaign(ctx context.Context, p *identity.Principal, in 
 		starts = in.StartsAt.UTC()
 	}
 	in.StartsAt = &starts
+	next := &starts
+	if in.Schedule == ScheduleTriggered {
+		next = nil // its runs start as members trigger them (triggers.go)
+	}
 	id := uuid.Must(uuid.NewV7())
 	err := marketingdb.New(s.db).InsertCampaign(ctx, marketingdb.InsertCampaignParams{ID: id, Name: in.Name, SegmentID: in.SegmentID,
 		OfferKind: in.Offer, CouponBatch: in.CouponBatch, Points: in.Points, Message: in.Message, UnitCostFen: in.UnitCostFen,
 		BudgetFen: in.BudgetFen, HoldoutPct: int32(in.HoldoutPct), FreqCap: int32(in.FreqCap), FreqDays: int32(in.FreqDays),
 		Schedule: in.Schedule, EveryDays: int32(in.EveryDays), StartsAt: starts, AttributionDays: int32(in.AttributionDays),
-		State: StateScheduled, CreatedBy: p.User.ID, CreatedAt: now, NextRunAt: &starts})
+		State: StateScheduled, CreatedBy: p.User.ID, CreatedAt: now, NextRunAt: next, TriggerEvent: in.Trigger,
+		TriggerDays: int32(in.TriggerDays), MessageTemplate: in.MessageTemplate})
 	if err != nil {
 		return Campaign{}, pg.Classify(err)
 	}
-	return Campaign{CampaignInput: in, ID: id, State: StateScheduled, NextRunAt: &starts, CreatedAt: now}, nil
+	return Campaign{CampaignInput: in, ID: id, State: StateScheduled, NextRunAt: next, CreatedAt: now}, nil
 }
 
 // GetCampaign reads a campaign.
@@ -305,8 +332,8 @@ func ptr[T any](v T) *T { return &v }
 // marketing:campaigns task sends it.
 func (s *Service) StartCampaignNow(ctx context.Context, p *identity.Principal, id uuid.UUID) error {
 	return s.changeCampaign(ctx, p, id, func(q *marketingdb.Queries, c marketingdb.MarketingCampaign) error {
-		if c.State != StateScheduled {
-			return stateError(c, "started")
+		if c.State != StateScheduled || c.Schedule == ScheduleTriggered {
+			return stateError(c, "started by hand")
 		}
 		return q.SetCampaignState(ctx, marketingdb.SetCampaignStateParams{ID: id, State: StateScheduled, NextRunAt: ptr(s.now())})
 	})

@@ -34,7 +34,7 @@ func newFakeOffers(stock int64) *fakeOffers {
 
 func (f *fakeOffers) CouponStock(context.Context, string) (int64, error) { return f.stock, nil }
 
-func (f *fakeOffers) IssueCoupons(_ context.Context, _ string, grants []marketing.Grant) error {
+func (f *fakeOffers) IssueCoupons(_ context.Context, _ string, grants []marketing.Grant) (marketing.Issued, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
@@ -43,7 +43,7 @@ func (f *fakeOffers) IssueCoupons(_ context.Context, _ string, grants []marketin
 		for _, g := range grants[:len(grants)/2] {
 			f.issued[g.Key] = g.ConsumerID
 		}
-		return errors.New("worker killed")
+		return marketing.Issued{}, errors.New("worker killed")
 	}
 	for _, g := range grants {
 		if _, ok := f.issued[g.Key]; ok {
@@ -52,10 +52,10 @@ func (f *fakeOffers) IssueCoupons(_ context.Context, _ string, grants []marketin
 		}
 		f.issued[g.Key] = g.ConsumerID
 	}
-	return nil
+	return marketing.Issued{}, nil
 }
 
-func (f *fakeOffers) CreditPoints(ctx context.Context, _ int64, _ string, grants []marketing.Grant) error {
+func (f *fakeOffers) CreditPoints(ctx context.Context, _ int64, _ string, grants []marketing.Grant) (marketing.Issued, error) {
 	return f.IssueCoupons(ctx, "", grants)
 }
 

@@ -225,6 +225,7 @@ type campaignsPage struct {
 	Campaigns []Campaign
 	Segments  []Segment
 	WinBack   string // the win-back template's rule, for the builder
+	Triggers  []string
 }
 
 func (pg consolePages) campaigns(c *gin.Context, v *web.View) error {
@@ -238,7 +239,8 @@ func (pg consolePages) campaigns(c *gin.Context, v *web.View) error {
 		return err
 	}
 	raw, _ := json.Marshal(WinBackRule())
-	return pg.w.Show(c, v, "marketing/campaigns", "growth.campaigns_title", campaignsPage{Campaigns: list, Segments: segs, WinBack: string(raw)})
+	return pg.w.Show(c, v, "marketing/campaigns", "growth.campaigns_title", campaignsPage{Campaigns: list, Segments: segs, WinBack: string(raw),
+		Triggers: []string{TriggerBirthday, TriggerFirstOrder, TriggerLapsed, TriggerTierChanged}})
 }
 
 // yuanToFen reads an amount in yuan ("12.50") as fen.
@@ -284,7 +286,7 @@ func campaignFromForm(c *gin.Context) (CampaignInput, error) {
 		return n, nil
 	}
 	in := CampaignInput{Name: c.PostForm("name"), Offer: c.PostForm("offer"), CouponBatch: strings.TrimSpace(c.PostForm("coupon_batch")),
-		Message: c.PostForm("message"), Schedule: c.PostForm("schedule")}
+		Message: c.PostForm("message"), Schedule: c.PostForm("schedule"), Trigger: c.PostForm("trigger")}
 	var err error
 	if in.SegmentID, err = uuid.Parse(c.PostForm("segment_id")); err != nil {
 		return in, errs.E(errs.KindInvalid, CodeSegmentNotFound, "choose a segment").WithField("segment_id")
@@ -303,7 +305,7 @@ func campaignFromForm(c *gin.Context) (CampaignInput, error) {
 	for _, f := range []struct {
 		name string
 		to   *int
-	}{{"holdout_pct", &in.HoldoutPct}, {"every_days", &in.EveryDays}, {"freq_cap", &in.FreqCap}, {"freq_days", &in.FreqDays}, {"attribution_days", &in.AttributionDays}} {
+	}{{"holdout_pct", &in.HoldoutPct}, {"every_days", &in.EveryDays}, {"trigger_days", &in.TriggerDays}, {"freq_cap", &in.FreqCap}, {"freq_days", &in.FreqDays}, {"attribution_days", &in.AttributionDays}} {
 		if *f.to, err = atoi(f.name); err != nil {
 			return in, err
 		}

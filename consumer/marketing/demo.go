@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/identity"
 )
 
@@ -47,6 +48,9 @@ func Demo(ctx context.Context, s *Service, p *identity.Principal) error {
 	if _, err := s.SaveSegment(ctx, p, uuid.Nil, "流失召回 Win-back", WinBackRule()); err != nil {
 		return fmt.Errorf("demo segment: %w", err)
 	}
+	// The synthetic members are not loyalty's members: the demo's campaign is sent
+	// through the log issuer, so its results show a real control group.
+	s = New(domain.Deps{DB: s.db, Log: s.log, Clock: s.clock}, Ports{}, s.cfg)
 	c, err := s.CreateCampaign(ctx, p, CampaignInput{Name: "满30减5 咖啡回访", SegmentID: sg.ID, Offer: OfferCoupon,
 		CouponBatch: "MAN30JIAN5", UnitCostFen: 500, BudgetFen: 100000, HoldoutPct: 50, Schedule: ScheduleOnce})
 	if err != nil {

@@ -37,6 +37,7 @@ const (
 	keyRFMR         = "rfm_r:"
 	keyRFMF         = "rfm_f:"
 	keyRFMM         = "rfm_m:"
+	keyCell         = "cell:" // where the member buys (places.go)
 
 	numJoinedDay    = "joined_day"
 	numLastOrderDay = "last_order_day"
@@ -64,6 +65,7 @@ type memberFacts struct {
 	Categories    map[string]time.Time // category → last order
 	CouponsHeld   []string             // batch ids
 	CouponsUnused []string
+	Cell          string // the grid cell where the member buys; "" unknown
 	deleted       bool
 }
 
@@ -150,6 +152,9 @@ func (x *Index) add(m *memberFacts) {
 	x.eqBitmap(keyTier + m.Tier).Add(c)
 	for _, t := range m.Tags {
 		x.eqBitmap(keyTag + t).Add(c)
+	}
+	if m.Cell != "" {
+		x.eqBitmap(keyCell + m.Cell).Add(c)
 	}
 	for _, b := range m.CouponsHeld {
 		x.eqBitmap(keyCouponHeld + b).Add(c)

@@ -51,6 +51,15 @@ func (s *Service) index(ctx context.Context) (*Index, error) {
 	if x != nil && !s.tail.stale(s.cfg.TailEvery) {
 		return x, nil
 	}
+	// A count does not wait for the change log while the index is less than five
+	// TailEvery old: one background read brings it up to date, so the database's
+	// latency stays off the live count's path.
+	if x != nil && !s.tail.stale(5*s.cfg.TailEvery) {
+		if s.tailing.CompareAndSwap(false, true) {
+			go s.tailInBackground(context.WithoutCancel(ctx))
+		}
+		return x, nil
+	}
 	s.loadMu.Lock()
 	defer s.loadMu.Unlock()
 	if s.idx == nil {
@@ -71,6 +80,19 @@ func (s *Service) index(ctx context.Context) (*Index, error) {
 		}
 	}
 	return s.idx, nil
+}
+
+// tailInBackground reads the change log for index, off the caller's path.
+func (s *Service) tailInBackground(ctx context.Context) {
+	defer s.tailing.Store(false)
+	s.loadMu.Lock()
+	defer s.loadMu.Unlock()
+	if s.idx == nil || !s.tail.stale(s.cfg.TailEvery) {
+		return
+	}
+	if err := s.tailChanges(ctx, s.idx); err != nil {
+		s.log.ErrorContext(ctx, "marketing: read the change log", "err", err)
+	}
 }
 
 func (s *Service) setIndex(x *Index) {
@@ -152,7 +174,7 @@ func (s *Service) streamMembers(ctx context.Context, x *Index, lo, hi int32) err
 		var seq int32
 		m.LastOrderAt = nil
 		if err := rows.Scan(&seq, &m.JoinedAt, &m.Gender, &m.City, &m.Tier, &m.Tags, &m.Points, &m.Orders, &m.SpendFen,
-			&m.LastOrderAt, &m.RFM[0], &m.RFM[1], &m.RFM[2]); err != nil {
+			&m.LastOrderAt, &m.RFM[0], &m.RFM[1], &m.RFM[2], &m.Cell); err != nil {
 			return fmt.Errorf("marketing: scan members: %w", err)
 		}
 		m.Seq = uint32(seq)
@@ -221,7 +243,7 @@ func merge(parts []*Index) *Index {
 // The scans stream rows (10M members do not fit a sqlc slice), so their SQL is here.
 const (
 	scanMembersSQL = `SELECT m.seq, m.joined_at, m.gender, m.city, m.tier, m.tags, m.points_balance, m.orders_count,
-  m.spend_fen, m.last_order_at, m.rfm_r, m.rfm_f, m.rfm_m FROM marketing.members m WHERE `
+  m.spend_fen, m.last_order_at, m.rfm_r, m.rfm_f, m.rfm_m, m.home_cell FROM marketing.members m WHERE `
 	scanCategoriesSQL = `SELECT m.seq, m.category, m.last_order_at FROM marketing.member_categories m WHERE `
 	scanCouponsSQL    = `SELECT m.seq, m.batch_id, m.held, m.unused FROM marketing.member_coupons m WHERE `
 )
@@ -240,7 +262,7 @@ func (s *Service) loadFacts(ctx context.Context, where string, args ...any) ([]u
 		m := &memberFacts{}
 		var seq int32
 		if err := rows.Scan(&seq, &m.JoinedAt, &m.Gender, &m.City, &m.Tier, &m.Tags, &m.Points, &m.Orders, &m.SpendFen,
-			&m.LastOrderAt, &m.RFM[0], &m.RFM[1], &m.RFM[2]); err != nil {
+			&m.LastOrderAt, &m.RFM[0], &m.RFM[1], &m.RFM[2], &m.Cell); err != nil {
 			rows.Close()
 			return nil, nil, fmt.Errorf("marketing: scan members: %w", err)
 		}

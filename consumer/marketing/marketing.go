@@ -16,6 +16,7 @@ import (
 	"embed"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -54,6 +55,9 @@ type Ports struct {
 	Offers Offers
 	// Channel delivers messages; nil: the log channel.
 	Channel Channel
+	// Audiences is matching's audience of a merchant (the matching_audience
+	// condition); nil: the condition is refused.
+	Audiences Audiences
 }
 
 // Config tunes the domain. The zero value works.
@@ -86,6 +90,10 @@ type Service struct {
 	idx    *Index     // nil until loaded; replaced whole by a rebuild
 	idxMu  sync.RWMutex
 	tail   tailState
+	// tailing is set while a background read of the change log runs.
+	tailing atomic.Bool
+
+	audiences audienceCache // matching's audiences fetched for rules
 }
 
 // New returns the service (the one constructor shape of shared/domain).

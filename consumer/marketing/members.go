@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/tandemcrm/tandem/consumer/marketing/internal/marketingdb"
 	"github.com/tandemcrm/tandem/shared/events"
@@ -34,7 +37,9 @@ func (s *Service) Subscriptions() []outbox.Subscription {
 		sub(events.TopicTagsChanged, s.onTagsChanged),
 		sub(events.TopicTierChanged, s.onTierChanged),
 		sub(events.TopicPointsBalanceChanged, s.onPointsChanged),
+		sub(events.TopicPointsBalancesChanged, s.onBalancesChanged),
 		sub(events.TopicCouponIssued, s.onCouponIssued),
+		sub(events.TopicCouponsIssued, s.onCouponsIssued),
 		sub(events.TopicCouponRedeemed, s.onCouponRedeemed),
 	}
 }
@@ -84,7 +89,13 @@ func (s *Service) onMemberJoined(ctx context.Context, e events.Envelope) error {
 
 func (s *Service) onMerchantLive(ctx context.Context, e events.Envelope) error {
 	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.MerchantLive) (uuid.UUID, error) {
-		return uuid.Nil, q.UpsertMerchant(ctx, marketingdb.UpsertMerchantParams{MerchantID: p.MerchantID, Category: p.Category, City: p.City})
+		if err := q.UpsertMerchant(ctx, marketingdb.UpsertMerchantParams{MerchantID: p.MerchantID, Category: p.Category, City: p.City}); err != nil {
+			return uuid.Nil, err
+		}
+		if p.Lat == 0 && p.Lng == 0 {
+			return uuid.Nil, nil // no place told
+		}
+		return uuid.Nil, q.SetMerchantPlace(ctx, marketingdb.SetMerchantPlaceParams{MerchantID: p.MerchantID, Lat: pgtype.Float8{Float64: p.Lat, Valid: true}, Lng: pgtype.Float8{Float64: p.Lng, Valid: true}})
 	})
 }
 
@@ -105,6 +116,14 @@ func (s *Service) onPaymentSucceeded(ctx context.Context, e events.Envelope) err
 		// An invitee's first paid order starts the referral's refund window.
 		if err := q.MarkReferralFirstOrder(ctx, marketingdb.MarkReferralFirstOrderParams{InviteeID: p.ConsumerID,
 			FirstOrderID: uuid.NullUUID{UUID: p.OrderID, Valid: true}, FirstPaidAt: &p.PaidAt}); err != nil {
+			return uuid.Nil, err
+		}
+		// Where the member buys, for near_merchant: their latest order's merchant.
+		if pl, err := q.MerchantPlace(ctx, p.MerchantID); err == nil {
+			if err := q.SetHomeCell(ctx, marketingdb.SetHomeCellParams{Cell: cellOf(place{pl.Lat, pl.Lng}), ConsumerID: p.ConsumerID, PaidAt: p.PaidAt}); err != nil {
+				return uuid.Nil, err
+			}
+		} else if !errors.Is(err, pgx.ErrNoRows) {
 			return uuid.Nil, err
 		}
 		category, err := q.MerchantCategory(ctx, p.MerchantID)
@@ -153,6 +172,13 @@ func (s *Service) onProfileChanged(ctx context.Context, e events.Envelope) error
 		if err := ensure(ctx, q, p.ConsumerID, e); err != nil {
 			return uuid.Nil, err
 		}
+		var bday pgtype.Date
+		if t, err := time.Parse(time.DateOnly, p.Birthday); err == nil {
+			bday = pgtype.Date{Time: t, Valid: true}
+		}
+		if err := q.SetBirthday(ctx, marketingdb.SetBirthdayParams{ConsumerID: p.ConsumerID, Birthday: bday}); err != nil {
+			return uuid.Nil, err
+		}
 		return p.ConsumerID, q.SetProfile(ctx, marketingdb.SetProfileParams{ConsumerID: p.ConsumerID, Gender: p.Gender, City: p.City})
 	})
 }
@@ -175,7 +201,12 @@ func (s *Service) onTierChanged(ctx context.Context, e events.Envelope) error {
 		if err := ensure(ctx, q, p.ConsumerID, e); err != nil {
 			return uuid.Nil, err
 		}
-		return p.ConsumerID, q.SetTier(ctx, marketingdb.SetTierParams{ConsumerID: p.ConsumerID, Tier: p.To})
+		if p.From != p.To && !p.ChangedAt.IsZero() { // a tier change trigger's occurrence
+			if err := q.SetTierChangedAt(ctx, marketingdb.SetTierChangedAtParams{ConsumerID: p.ConsumerID, At: p.ChangedAt}); err != nil {
+				return uuid.Nil, err
+			}
+		}
+		return p.ConsumerID, q.SetTier(ctx, marketingdb.SetTierParams{ConsumerID: p.ConsumerID, Tier: s.tierKey(p.To)})
 	})
 }
 
@@ -185,6 +216,34 @@ func (s *Service) onPointsChanged(ctx context.Context, e events.Envelope) error 
 			return uuid.Nil, err
 		}
 		return p.ConsumerID, q.SetPoints(ctx, marketingdb.SetPointsParams{ConsumerID: p.ConsumerID, PointsBalance: p.Balance})
+	})
+}
+
+// tierKey names a tier told by its level number (consumer.TierKey: "0" the base
+// tier) with this domain's keys (Config.Tiers); a name is kept as told.
+func (s *Service) tierKey(told string) string {
+	if n, err := strconv.Atoi(told); err == nil && n >= 0 {
+		return s.cfg.Tiers[min(n, len(s.cfg.Tiers)-1)]
+	}
+	return told
+}
+
+// onBalancesChanged applies a batch job's points balances, logging each member's
+// change in the one transaction.
+func (s *Service) onBalancesChanged(ctx context.Context, e events.Envelope) error {
+	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.PointsBalancesChanged) (uuid.UUID, error) {
+		for _, b := range p.Balances {
+			if err := ensure(ctx, q, b.ConsumerID, e); err != nil {
+				return uuid.Nil, err
+			}
+			if err := q.SetPoints(ctx, marketingdb.SetPointsParams{ConsumerID: b.ConsumerID, PointsBalance: b.Balance}); err != nil {
+				return uuid.Nil, err
+			}
+			if err := recordChange(ctx, q, b.ConsumerID); err != nil {
+				return uuid.Nil, err
+			}
+		}
+		return uuid.Nil, nil
 	})
 }
 
@@ -198,6 +257,29 @@ func (s *Service) onCouponIssued(ctx context.Context, e events.Envelope) error {
 			return uuid.Nil, err
 		}
 		return p.ConsumerID, q.CouponIssuedToMember(ctx, marketingdb.CouponIssuedToMemberParams{ConsumerID: p.ConsumerID, Seq: seq, BatchID: p.BatchID})
+	})
+}
+
+// onCouponsIssued applies a campaign's batch of coupons: every member's change is
+// logged in the one transaction, so a redelivered event changes nothing.
+func (s *Service) onCouponsIssued(ctx context.Context, e events.Envelope) error {
+	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.CouponsIssued) (uuid.UUID, error) {
+		for _, c := range p.Coupons {
+			if err := ensure(ctx, q, c.ConsumerID, e); err != nil {
+				return uuid.Nil, err
+			}
+			seq, err := q.MemberSeq(ctx, c.ConsumerID)
+			if err != nil {
+				return uuid.Nil, err
+			}
+			if err := q.CouponIssuedToMember(ctx, marketingdb.CouponIssuedToMemberParams{ConsumerID: c.ConsumerID, Seq: seq, BatchID: p.BatchID}); err != nil {
+				return uuid.Nil, err
+			}
+			if err := q.RecordChange(ctx, seq); err != nil {
+				return uuid.Nil, err
+			}
+		}
+		return uuid.Nil, nil // each member's change is logged above
 	})
 }
 

@@ -102,10 +102,10 @@ func (s *Service) SettleReferrals(ctx context.Context) (int, error) {
 	done := 0
 	for _, r := range due {
 		key := "referral:" + r.InviteeID.String()
-		if err := s.ports.Offers.CreditPoints(ctx, s.cfg.ReferrerPoints, "referral", []Grant{{ConsumerID: r.ReferrerID, Key: key + ":referrer"}}); err != nil {
+		if _, err := s.ports.Offers.CreditPoints(ctx, s.cfg.ReferrerPoints, "referral", []Grant{{ConsumerID: r.ReferrerID, Key: key + ":referrer"}}); err != nil {
 			return done, err
 		}
-		if err := s.ports.Offers.CreditPoints(ctx, s.cfg.InviteePoints, "referral", []Grant{{ConsumerID: r.InviteeID, Key: key + ":invitee"}}); err != nil {
+		if _, err := s.ports.Offers.CreditPoints(ctx, s.cfg.InviteePoints, "referral", []Grant{{ConsumerID: r.InviteeID, Key: key + ":invitee"}}); err != nil {
 			return done, err
 		}
 		if _, err := q.SettleReferral(ctx, marketingdb.SettleReferralParams{InviteeID: r.InviteeID, SettledAt: ptr(s.now())}); err != nil {

@@ -26,6 +26,8 @@ import (
 //	coupon_held, coupon_unused   batch
 //	joined_within_days        value N
 //	joined_after, joined_before  date (yyyy-MM-dd, Asia/Shanghai, inclusive)
+//	matching_audience         merchant: the consumers matching proposes for the merchant
+//	near_merchant             merchant, value R: buys within R metres of the merchant (places.go)
 type Rule struct {
 	And      []Rule   `json:"and,omitempty"`
 	Or       []Rule   `json:"or,omitempty"`
@@ -37,6 +39,7 @@ type Rule struct {
 	Category string   `json:"category,omitempty"`
 	Batch    string   `json:"batch,omitempty"`
 	Date     string   `json:"date,omitempty"`
+	Merchant string   `json:"merchant,omitempty"`
 }
 
 // maxDays bounds the N of day conditions (ten years).
@@ -53,6 +56,11 @@ type evaluator struct {
 	today   uint64
 	tiers   []string
 	noCache bool
+	// audiences are matching's audiences the rule names, by merchant, fetched
+	// before evaluation (audiences.go).
+	audiences map[string]*roaring.Bitmap
+	// places are the merchants' places near_merchant names, read before evaluation.
+	places map[string]place
 }
 
 // result is a bitmap and whether the evaluator may change it (false: it is the
@@ -124,8 +132,13 @@ func (e *evaluator) and(rs []Rule, path string) (result, error) {
 		slices.SortFunc(pos, func(a, b result) int {
 			return int(int64(a.b.GetCardinality()) - int64(b.b.GetCardinality()))
 		})
-		acc = pos[0].mutable()
-		for _, r := range pos[1:] {
+		// The first AND makes a new bitmap: the smallest operand is never cloned.
+		if len(pos) == 1 {
+			acc = pos[0].mutable()
+		} else {
+			acc = roaring.And(pos[0].b, pos[1].b)
+		}
+		for _, r := range pos[min(2, len(pos)):] {
 			acc.And(r.b)
 		}
 	}
@@ -217,7 +230,7 @@ func (e *evaluator) withinDays(key string, n int64, path string) (result, error)
 // leaf evaluates a condition, from the index's cache when it was evaluated on the
 // same contents and day before. Cached bitmaps are shared: never changed in place.
 func (e *evaluator) leaf(r *Rule, path string) (result, error) {
-	if e.noCache {
+	if e.noCache || r.Field == "matching_audience" {
 		return e.evalLeaf(r, path+"("+r.Field+")")
 	}
 	raw, _ := json.Marshal(r)
@@ -305,6 +318,14 @@ func (e *evaluator) evalLeaf(r *Rule, path string) (result, error) {
 			return in, nil
 		}
 		return result{roaring.AndNot(ever.exists, in.b), true}, nil
+	case "near_merchant":
+		return e.nearMerchant(r, path)
+	case "matching_audience":
+		b, ok := e.audiences[r.Merchant]
+		if !ok {
+			return result{}, ruleError(path, "merchant is required")
+		}
+		return result{b, false}, nil
 	case "coupon_held", "coupon_unused":
 		if r.Batch == "" {
 			return result{}, ruleError(path, "batch is required")

@@ -38,18 +38,32 @@ type Count struct {
 
 // evaluate evaluates a rule on the current index.
 func (s *Service) evaluate(ctx context.Context, rule *Rule) (*roaring.Bitmap, *Index, error) {
+	var b *roaring.Bitmap
+	x, err := s.evaluateWith(ctx, rule, func(r result, _ *Index) { b = r.mutable() })
+	return b, x, err
+}
+
+// evaluateWith evaluates a rule and hands the result to fn under the index's read
+// lock: the result may be a bitmap of the index or its cache (a one-condition rule),
+// so fn reads it there and never changes it.
+func (s *Service) evaluateWith(ctx context.Context, rule *Rule, fn func(r result, x *Index)) (*Index, error) {
+	audiences, places, err := s.prefetch(ctx, rule, "rule")
+	if err != nil {
+		return nil, err
+	}
 	x, err := s.index(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	e := evaluator{x: x, today: dayOf(s.now()), tiers: s.cfg.Tiers, noCache: s.cfg.NoLeafCache}
+	e := evaluator{x: x, today: dayOf(s.now()), tiers: s.cfg.Tiers, noCache: s.cfg.NoLeafCache, audiences: audiences, places: places}
 	r, err := e.eval(rule, "rule")
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return r.mutable(), x, nil
+	fn(r, x)
+	return x, nil
 }
 
 // CountRule counts the members a rule selects now.
@@ -58,14 +72,14 @@ func (s *Service) CountRule(ctx context.Context, p *identity.Principal, rule Rul
 		return Count{}, err
 	}
 	start := time.Now()
-	b, x, err := s.evaluate(ctx, &rule)
-	if err != nil {
+	var c Count
+	if _, err := s.evaluateWith(ctx, &rule, func(r result, x *Index) {
+		c.Members, c.Of = r.b.GetCardinality(), x.all.GetCardinality()
+	}); err != nil {
 		return Count{}, err
 	}
-	x.mu.RLock()
-	all := x.all.GetCardinality()
-	x.mu.RUnlock()
-	return Count{Members: b.GetCardinality(), Of: all, Took: time.Since(start)}, nil
+	c.Took = time.Since(start)
+	return c, nil
 }
 
 func segmentFrom(r marketingdb.MarketingSegment) (Segment, error) {

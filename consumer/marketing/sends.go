@@ -79,17 +79,8 @@ func (s *Service) startRun(ctx context.Context, campaignID uuid.UUID) (uuid.UUID
 		return uuid.Nil, err
 	}
 	total := audience.GetCardinality()
-	if c.FreqCap > 0 {
-		capped, err := marketingdb.New(s.db).CappedMembers(ctx, marketingdb.CappedMembersParams{
-			SentAt: s.now().AddDate(0, 0, -int(c.FreqDays)), Cap: c.FreqCap})
-		if err != nil {
-			return uuid.Nil, err
-		}
-		over := roaring.New()
-		for _, seq := range capped {
-			over.Add(uint32(seq))
-		}
-		audience.AndNot(over)
+	if audience, err = s.underFrequencyCap(ctx, c, audience); err != nil {
+		return uuid.Nil, err
 	}
 	var buf bytes.Buffer
 	if _, err := audience.WriteTo(&buf); err != nil {
@@ -119,6 +110,25 @@ func (s *Service) startRun(ctx context.Context, campaignID uuid.UUID) (uuid.UUID
 		return q.SetCampaignState(ctx, marketingdb.SetCampaignStateParams{ID: campaignID, State: StateRunning, NextRunAt: next})
 	})
 	return runID, err
+}
+
+// underFrequencyCap takes out of audience (changed in place) the members who had
+// the campaign's frequency cap of offers in its window.
+func (s *Service) underFrequencyCap(ctx context.Context, c marketingdb.MarketingCampaign, audience *roaring.Bitmap) (*roaring.Bitmap, error) {
+	if c.FreqCap <= 0 {
+		return audience, nil
+	}
+	capped, err := marketingdb.New(s.db).CappedMembers(ctx, marketingdb.CappedMembersParams{
+		SentAt: s.now().AddDate(0, 0, -int(c.FreqDays)), Cap: c.FreqCap})
+	if err != nil {
+		return nil, err
+	}
+	over := roaring.New()
+	for _, seq := range capped {
+		over.Add(uint32(seq))
+	}
+	audience.AndNot(over)
+	return audience, nil
 }
 
 // StartNow starts a scheduled campaign's run at once (tests, benchmarks and the
@@ -256,6 +266,7 @@ func (s *Service) sendBatch(ctx context.Context, c marketingdb.MarketingCampaign
 	arms := make([]string, 0, len(seqs))
 	ids := make([]uuid.UUID, 0, len(seqs))
 	var grants []Grant
+	var grantSeqs []int32 // parallel to grants
 	for i, seq := range ints {
 		id, ok := bySeq[seq]
 		switch {
@@ -274,6 +285,7 @@ func (s *Service) sendBatch(ctx context.Context, c marketingdb.MarketingCampaign
 			res.treated++
 			res.spent += c.UnitCostFen
 			grants = append(grants, Grant{ConsumerID: id, Key: runID.String() + ":" + id.String()})
+			grantSeqs = append(grantSeqs, seq)
 		}
 		if res.budgetReached {
 			break
@@ -289,19 +301,79 @@ func (s *Service) sendBatch(ctx context.Context, c marketingdb.MarketingCampaign
 	if len(grants) == 0 {
 		return res, nil
 	}
+	var issued Issued
 	switch c.OfferKind {
 	case OfferCoupon:
-		err = s.ports.Offers.IssueCoupons(ctx, c.CouponBatch, grants)
+		issued, err = s.ports.Offers.IssueCoupons(ctx, c.CouponBatch, grants)
 	case OfferPoints:
-		err = s.ports.Offers.CreditPoints(ctx, c.Points, "campaign "+c.Name, grants)
+		issued, err = s.ports.Offers.CreditPoints(ctx, c.Points, "campaign "+c.Name, grants)
 	case OfferMessage:
-		msgs := make([]Message, len(grants))
-		for i, g := range grants {
-			msgs[i] = Message{ConsumerID: g.ConsumerID, Key: g.Key, Text: c.Message}
-		}
-		err = s.ports.Channel.Send(ctx, msgs)
+		issued, err = s.sendMessages(ctx, c, grants)
 	}
-	return res, err
+	if err != nil || len(issued.Refused) == 0 {
+		return res, err
+	}
+	return res, s.refused(ctx, runID, c, grants, grantSeqs, issued, &res)
+}
+
+// refused takes the grants the issuer refused out of the treatment: their sends rows
+// become arm "refused" (results count treatment only), they cost nothing, and a
+// coupon batch that ran out ends the run as a spent budget does. Repeating it for a
+// retried batch changes nothing more.
+func (s *Service) refused(ctx context.Context, runID uuid.UUID, c marketingdb.MarketingCampaign, grants []Grant, seqs []int32, issued Issued, res *batchResult) error {
+	refused := make([]int32, 0, len(issued.Refused))
+	for i, g := range grants {
+		reason, ok := issued.Refused[g.Key]
+		if !ok {
+			continue
+		}
+		refused = append(refused, seqs[i])
+		res.treated--
+		res.skipped++
+		res.spent -= c.UnitCostFen
+		if reason == RefusedOutOfStock {
+			res.budgetReached = true
+		}
+	}
+	_, err := s.db.Exec(ctx, `UPDATE marketing.sends SET arm = 'refused' WHERE run_id = $1 AND seq = ANY($2::int[])`, runID, refused)
+	return err
+}
+
+// sendMessages hands the channel the messages whose keys no earlier attempt
+// claimed: a message is sent at most once per key (a worker killed between the
+// claim and the channel loses it rather than sending it twice).
+func (s *Service) sendMessages(ctx context.Context, c marketingdb.MarketingCampaign, grants []Grant) (Issued, error) {
+	keys := make([]string, len(grants))
+	for i, g := range grants {
+		keys[i] = g.Key
+	}
+	rows, err := s.db.Query(ctx, `INSERT INTO marketing.message_keys (key, claimed_at) SELECT k, $2 FROM unnest($1::text[]) AS k
+ON CONFLICT DO NOTHING RETURNING key`, keys, s.now())
+	if err != nil {
+		return Issued{}, err
+	}
+	claimed := map[string]bool{}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return Issued{}, err
+		}
+		claimed[k] = true
+	}
+	if err := rows.Err(); err != nil {
+		return Issued{}, err
+	}
+	msgs := make([]Message, 0, len(claimed))
+	for _, g := range grants {
+		if claimed[g.Key] {
+			msgs = append(msgs, Message{ConsumerID: g.ConsumerID, Key: g.Key, Template: c.MessageTemplate, Text: c.Message})
+		}
+	}
+	if len(msgs) == 0 {
+		return Issued{}, nil
+	}
+	return s.ports.Channel.Send(ctx, msgs)
 }
 
 // insertSends writes a batch's rows, skipping those a previous attempt wrote. The

@@ -1,8 +1,8 @@
 -- name: InsertCampaign :exec
 INSERT INTO marketing.campaigns (id, name, segment_id, offer_kind, coupon_batch, points, message, unit_cost_fen, budget_fen,
   holdout_pct, freq_cap, freq_days, schedule, every_days, trigger_event, starts_at, attribution_days, state, created_by,
-  created_at, next_run_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21);
+  created_at, next_run_at, trigger_days, message_template)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23);
 
 -- name: GetCampaign :one
 SELECT * FROM marketing.campaigns WHERE id = $1;

@@ -92,6 +92,7 @@ type Sim struct {
 	notifier *notifier
 	tokens   *downloadTokens
 	codes    *loginCodes
+	subs     subscribeState // subscribe messages (api_subscribe.go)
 
 	mu        sync.RWMutex
 	merchants map[string]*Merchant
@@ -173,6 +174,7 @@ func (s *Sim) merchant(mchID string) (*Merchant, bool) {
 func (s *Sim) Handler() http.Handler {
 	mux := http.NewServeMux()
 	s.routeAPI(mux)
+	s.routeSubscribe(mux)
 	if s.cfg.Control {
 		s.routeControl(mux)
 	}

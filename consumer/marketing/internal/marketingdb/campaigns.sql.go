@@ -223,7 +223,7 @@ func (q *Queries) FinishRun(ctx context.Context, arg FinishRunParams) error {
 }
 
 const getCampaign = `-- name: GetCampaign :one
-SELECT id, name, segment_id, offer_kind, coupon_batch, points, message, unit_cost_fen, budget_fen, holdout_pct, freq_cap, freq_days, schedule, every_days, trigger_event, starts_at, attribution_days, state, created_by, created_at, next_run_at FROM marketing.campaigns WHERE id = $1
+SELECT id, name, segment_id, offer_kind, coupon_batch, points, message, unit_cost_fen, budget_fen, holdout_pct, freq_cap, freq_days, schedule, every_days, trigger_event, starts_at, attribution_days, state, created_by, created_at, next_run_at, trigger_days, message_template FROM marketing.campaigns WHERE id = $1
 `
 
 func (q *Queries) GetCampaign(ctx context.Context, id uuid.UUID) (MarketingCampaign, error) {
@@ -251,6 +251,8 @@ func (q *Queries) GetCampaign(ctx context.Context, id uuid.UUID) (MarketingCampa
 		&i.CreatedBy,
 		&i.CreatedAt,
 		&i.NextRunAt,
+		&i.TriggerDays,
+		&i.MessageTemplate,
 	)
 	return i, err
 }
@@ -283,8 +285,8 @@ func (q *Queries) GetRun(ctx context.Context, id uuid.UUID) (MarketingCampaignRu
 const insertCampaign = `-- name: InsertCampaign :exec
 INSERT INTO marketing.campaigns (id, name, segment_id, offer_kind, coupon_batch, points, message, unit_cost_fen, budget_fen,
   holdout_pct, freq_cap, freq_days, schedule, every_days, trigger_event, starts_at, attribution_days, state, created_by,
-  created_at, next_run_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+  created_at, next_run_at, trigger_days, message_template)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
 `
 
 type InsertCampaignParams struct {
@@ -309,6 +311,8 @@ type InsertCampaignParams struct {
 	CreatedBy       uuid.UUID
 	CreatedAt       time.Time
 	NextRunAt       *time.Time
+	TriggerDays     int32
+	MessageTemplate string
 }
 
 func (q *Queries) InsertCampaign(ctx context.Context, arg InsertCampaignParams) error {
@@ -334,6 +338,8 @@ func (q *Queries) InsertCampaign(ctx context.Context, arg InsertCampaignParams) 
 		arg.CreatedBy,
 		arg.CreatedAt,
 		arg.NextRunAt,
+		arg.TriggerDays,
+		arg.MessageTemplate,
 	)
 	return err
 }
@@ -365,7 +371,7 @@ func (q *Queries) InsertRun(ctx context.Context, arg InsertRunParams) error {
 }
 
 const listCampaigns = `-- name: ListCampaigns :many
-SELECT id, name, segment_id, offer_kind, coupon_batch, points, message, unit_cost_fen, budget_fen, holdout_pct, freq_cap, freq_days, schedule, every_days, trigger_event, starts_at, attribution_days, state, created_by, created_at, next_run_at FROM marketing.campaigns ORDER BY created_at DESC LIMIT 200
+SELECT id, name, segment_id, offer_kind, coupon_batch, points, message, unit_cost_fen, budget_fen, holdout_pct, freq_cap, freq_days, schedule, every_days, trigger_event, starts_at, attribution_days, state, created_by, created_at, next_run_at, trigger_days, message_template FROM marketing.campaigns ORDER BY created_at DESC LIMIT 200
 `
 
 func (q *Queries) ListCampaigns(ctx context.Context) ([]MarketingCampaign, error) {
@@ -399,6 +405,8 @@ func (q *Queries) ListCampaigns(ctx context.Context) ([]MarketingCampaign, error
 			&i.CreatedBy,
 			&i.CreatedAt,
 			&i.NextRunAt,
+			&i.TriggerDays,
+			&i.MessageTemplate,
 		); err != nil {
 			return nil, err
 		}
@@ -462,7 +470,7 @@ func (q *Queries) ListRuns(ctx context.Context, campaignID uuid.UUID) ([]ListRun
 }
 
 const lockCampaign = `-- name: LockCampaign :one
-SELECT id, name, segment_id, offer_kind, coupon_batch, points, message, unit_cost_fen, budget_fen, holdout_pct, freq_cap, freq_days, schedule, every_days, trigger_event, starts_at, attribution_days, state, created_by, created_at, next_run_at FROM marketing.campaigns WHERE id = $1 FOR UPDATE
+SELECT id, name, segment_id, offer_kind, coupon_batch, points, message, unit_cost_fen, budget_fen, holdout_pct, freq_cap, freq_days, schedule, every_days, trigger_event, starts_at, attribution_days, state, created_by, created_at, next_run_at, trigger_days, message_template FROM marketing.campaigns WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) LockCampaign(ctx context.Context, id uuid.UUID) (MarketingCampaign, error) {
@@ -490,6 +498,8 @@ func (q *Queries) LockCampaign(ctx context.Context, id uuid.UUID) (MarketingCamp
 		&i.CreatedBy,
 		&i.CreatedAt,
 		&i.NextRunAt,
+		&i.TriggerDays,
+		&i.MessageTemplate,
 	)
 	return i, err
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type MarketingAppliedEvent struct {
@@ -37,6 +38,8 @@ type MarketingCampaign struct {
 	CreatedBy       uuid.UUID
 	CreatedAt       time.Time
 	NextRunAt       *time.Time
+	TriggerDays     int32
+	MessageTemplate string
 }
 
 type MarketingCampaignRun struct {
@@ -88,6 +91,9 @@ type MarketingMember struct {
 	RfmF          int16
 	RfmM          int16
 	UpdatedAt     time.Time
+	Birthday      pgtype.Date
+	TierChangedAt *time.Time
+	HomeCell      string
 }
 
 type MarketingMemberCategory struct {
@@ -116,6 +122,13 @@ type MarketingMerchant struct {
 	MerchantID uuid.UUID
 	Category   string
 	City       string
+	Lat        pgtype.Float8
+	Lng        pgtype.Float8
+}
+
+type MarketingMessageKey struct {
+	Key       string
+	ClaimedAt time.Time
 }
 
 type MarketingOrder struct {
@@ -162,4 +175,12 @@ type MarketingSend struct {
 	CampaignID uuid.UUID
 	Arm        string
 	SentAt     time.Time
+}
+
+type MarketingTriggerFire struct {
+	CampaignID uuid.UUID
+	ConsumerID uuid.UUID
+	Occurrence string
+	RunID      uuid.UUID
+	FiredAt    time.Time
 }

@@ -1,0 +1,2 @@
+-- name: SeqsOfMembers :many
+SELECT seq FROM marketing.members WHERE consumer_id = ANY(sqlc.arg(ids)::uuid[]);
