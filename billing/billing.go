@@ -137,6 +137,7 @@ func (s *Service) Name() string { return "billing" }
 func (s *Service) Register(r *domain.Registry) {
 	r.Routes(s.mountAPI)
 	r.Subscribe(s.Subscriptions()...)
+	r.Subscribe(s.mergeFollower().Subscriptions()...) // merge_moves.go
 	r.Schedule(s.Tasks()...)
 }
 
