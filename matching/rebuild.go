@@ -112,6 +112,9 @@ func (s *Service) Rebuild(ctx context.Context) (RebuildStats, error) {
 	if firstErr != nil {
 		return st, fmt.Errorf("matching: rebuild: %w", firstErr)
 	}
+	if err := q.PruneServingChanges(ctx, s.clock.Now().Add(-24*time.Hour)); err != nil {
+		return st, fmt.Errorf("matching: rebuild: prune the serving changes: %w", pg.Classify(err))
+	}
 	s.log.InfoContext(ctx, "matching rebuilt", "merchants", st.Merchants, "consumers", st.Consumers, "pairs", st.Pairs,
 		"co_pairs", st.CoPairs, "recommendations", st.Recommendations, "load", st.Load, "model", st.Model, "write", st.Write)
 	return st, nil

@@ -50,6 +50,7 @@ func (s *Service) Recompute(ctx context.Context, consumerID uuid.UUID) (int, err
 	if err != nil {
 		return 0, fmt.Errorf("matching: store recommendations of %s: %w", consumerID, pg.Classify(err))
 	}
+	s.cache.forget([]uuid.UUID{consumerID})
 	return len(rows), nil
 }
 
@@ -68,8 +69,13 @@ func (s *Service) rows(consumerID uuid.UUID, recs []Scored) []matchingdb.CopyRec
 	return rows
 }
 
+// replaceRecommendations writes consumers' lists and notes the change for every
+// process's serving cache in the same transaction.
 func replaceRecommendations(ctx context.Context, q *matchingdb.Queries, consumers []uuid.UUID, rows []matchingdb.CopyRecommendationsParams) error {
 	if err := q.DeleteRecommendations(ctx, consumers); err != nil {
+		return err
+	}
+	if err := q.NoteServingChange(ctx, consumers); err != nil {
 		return err
 	}
 	if len(rows) == 0 {
@@ -81,29 +87,57 @@ func replaceRecommendations(ctx context.Context, q *matchingdb.Queries, consumer
 
 // Recommendations returns a consumer's stored recommendations, best first; a consumer
 // with none stored (unknown, new, or who bought nothing yet) gets the cold-start list:
-// the most popular live merchants.
+// the most popular live merchants. It is served from this process's cache
+// (serve_cache.go) and reads PostgreSQL only for a consumer it does not hold.
 func (s *Service) Recommendations(ctx context.Context, consumerID uuid.UUID, limit int) ([]Recommendation, error) {
-	if limit <= 0 || limit > 100 {
+	if limit <= 0 || limit > s.cfg.Max {
 		limit = s.cfg.Max
 	}
-	q := matchingdb.New(s.db)
-	rows, err := q.ListRecommendations(ctx, matchingdb.ListRecommendationsParams{ConsumerID: consumerID, MaxRows: int32(limit)})
-	if err != nil {
-		return nil, fmt.Errorf("matching: recommendations of %s: %w", consumerID, pg.Classify(err))
-	}
-	if len(rows) == 0 {
-		// A consumer merged into another is served the survivor's list.
-		if sv := s.canonical(ctx, consumerID); sv != consumerID {
-			return s.Recommendations(ctx, sv, limit)
+	s.maybePoll(ctx)
+	// A merged consumer is served the survivor's list; merges do not chain (merges.go),
+	// so one step is all there is.
+	for range 2 {
+		v, ok := s.cache.get(consumerID)
+		if !ok {
+			var err error
+			if v, err = s.load(ctx, consumerID); err != nil {
+				return nil, err
+			}
 		}
-		return s.coldStart(ctx, q, consumerID, limit)
+		if v.survivor != uuid.Nil {
+			consumerID = v.survivor
+			continue
+		}
+		return v.recs[:min(limit, len(v.recs))], nil
 	}
-	out := make([]Recommendation, len(rows))
-	for i, r := range rows {
-		out[i] = Recommendation{MerchantID: r.MerchantID, Rank: int(r.Rank), Name: r.Name, Category: r.Category,
-			DistanceM: r.DistanceM, Score: r.Score, Reasons: parseReasons(r.Reasons), ComputedAt: r.ComputedAt.UTC()}
+	return nil, fmt.Errorf("matching: recommendations of %s: a merge chain", consumerID)
+}
+
+// load reads a consumer's list (or cold start, or survivor) and keeps it in the cache.
+func (s *Service) load(ctx context.Context, consumerID uuid.UUID) (cached, error) {
+	gen := s.cache.gen.Load()
+	q := matchingdb.New(s.db)
+	rows, err := q.ListRecommendations(ctx, matchingdb.ListRecommendationsParams{ConsumerID: consumerID, MaxRows: int32(s.cfg.Max)})
+	if err != nil {
+		return cached{}, fmt.Errorf("matching: recommendations of %s: %w", consumerID, pg.Classify(err))
 	}
-	return out, nil
+	var v cached
+	switch {
+	case len(rows) > 0:
+		v.recs = make([]Recommendation, len(rows))
+		for i, r := range rows {
+			v.recs[i] = Recommendation{MerchantID: r.MerchantID, Rank: int(r.Rank), Name: r.Name, Category: r.Category,
+				DistanceM: r.DistanceM, Score: r.Score, Reasons: parseReasons(r.Reasons), ComputedAt: r.ComputedAt.UTC()}
+		}
+	case s.canonical(ctx, consumerID) != consumerID:
+		v.survivor = s.canonical(ctx, consumerID)
+	default:
+		if v.recs, err = s.coldStart(ctx, q, consumerID, s.cfg.Max); err != nil {
+			return cached{}, err
+		}
+	}
+	s.cache.put(consumerID, v, gen)
+	return v, nil
 }
 
 func (s *Service) coldStart(ctx context.Context, q *matchingdb.Queries, consumerID uuid.UUID, limit int) ([]Recommendation, error) {

@@ -45,7 +45,7 @@ func (a *app) openPayments(ctx context.Context) error {
 	deps := a.deps()
 	a.billing = billing.New(deps, billing.Ports{Pay: pay, Merchants: merchantTerms{a.merchant}, Members: a.consumer},
 		billing.Config{AppID: acct.AppID, NotifyBaseURL: strings.TrimSuffix(public, "/"), WebhookAllow: allow})
-	a.matching = matching.New(deps, matching.Ports{}, matching.Config{})
+	a.matching = matching.New(deps, matching.Ports{Members: a.consumer}, matching.Config{})
 	// The ports are fixed at construction: the service is made again, with billing.
 	ledger := billingledger.Adapter{Billing: a.billing}
 	a.recon = reconciliation.New(deps, reconciliation.Ports{Repairer: ledger, Ledger: ledger, Refunder: ledger, Fees: ledger,
