@@ -2,6 +2,8 @@ package matching
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -39,7 +41,10 @@ func (s *Service) Recompute(ctx context.Context, consumerID uuid.UUID) (int, err
 	if cold {
 		recs = nil
 	}
-	rows := s.rows(consumerID, recs)
+	rows, err := s.rows(consumerID, recs)
+	if err != nil {
+		return 0, err
+	}
 	err = pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
 		q := matchingdb.New(tx)
 		if err := q.LockConsumer(ctx, consumerID); err != nil {
@@ -51,22 +56,37 @@ func (s *Service) Recompute(ctx context.Context, consumerID uuid.UUID) (int, err
 		return 0, fmt.Errorf("matching: store recommendations of %s: %w", consumerID, pg.Classify(err))
 	}
 	s.cache.forget([]uuid.UUID{consumerID})
-	return len(rows), nil
+	return len(recs), nil
 }
 
-// rows are a consumer's recommendations as stored.
-func (s *Service) rows(consumerID uuid.UUID, recs []Scored) []matchingdb.CopyRecommendationsParams {
-	now := s.clock.Now().UTC()
-	rows := make([]matchingdb.CopyRecommendationsParams, len(recs))
+// storedRec is a recommendation in a consumer's stored list (its rank is its place).
+type storedRec struct {
+	MerchantID uuid.UUID `json:"merchant_id"`
+	Name       string    `json:"name"`
+	Category   string    `json:"category"`
+	DistanceM  float64   `json:"distance_m"`
+	Score      float64   `json:"score"`
+	Reasons    []string  `json:"reasons"` // "kind:detail"
+}
+
+// rows are a consumer's recommendations as stored: one row, none for an empty list.
+func (s *Service) rows(consumerID uuid.UUID, recs []Scored) ([]matchingdb.CopyRecommendationsParams, error) {
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	items := make([]storedRec, len(recs))
 	for i, r := range recs {
 		reasons := make([]string, len(r.Reasons))
 		for j, rs := range r.Reasons {
 			reasons[j] = rs.Kind + ":" + rs.Detail
 		}
-		rows[i] = matchingdb.CopyRecommendationsParams{ConsumerID: consumerID, MerchantID: r.ID, Rank: int32(i + 1),
-			Category: r.Category, Name: r.Name, DistanceM: r.DistanceM, ComputedAt: now, Score: r.Score, Reasons: reasons}
+		items[i] = storedRec{MerchantID: r.ID, Name: r.Name, Category: r.Category, DistanceM: r.DistanceM, Score: r.Score, Reasons: reasons}
 	}
-	return rows
+	b, err := json.Marshal(items)
+	if err != nil {
+		return nil, fmt.Errorf("matching: recommendations of %s: %w", consumerID, err)
+	}
+	return []matchingdb.CopyRecommendationsParams{{ConsumerID: consumerID, Items: b, ComputedAt: s.clock.Now().UTC()}}, nil
 }
 
 // replaceRecommendations writes consumers' lists and notes the change for every
@@ -117,17 +137,23 @@ func (s *Service) Recommendations(ctx context.Context, consumerID uuid.UUID, lim
 func (s *Service) load(ctx context.Context, consumerID uuid.UUID) (cached, error) {
 	gen := s.cache.gen.Load()
 	q := matchingdb.New(s.db)
-	rows, err := q.ListRecommendations(ctx, matchingdb.ListRecommendationsParams{ConsumerID: consumerID, MaxRows: int32(s.cfg.Max)})
-	if err != nil {
+	row, err := q.GetRecommendations(ctx, consumerID)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return cached{}, fmt.Errorf("matching: recommendations of %s: %w", consumerID, pg.Classify(err))
+	}
+	var items []storedRec
+	if err == nil {
+		if err := json.Unmarshal(row.Items, &items); err != nil {
+			return cached{}, fmt.Errorf("matching: recommendations of %s: %w", consumerID, err)
+		}
 	}
 	var v cached
 	switch {
-	case len(rows) > 0:
-		v.recs = make([]Recommendation, len(rows))
-		for i, r := range rows {
-			v.recs[i] = Recommendation{MerchantID: r.MerchantID, Rank: int(r.Rank), Name: r.Name, Category: r.Category,
-				DistanceM: r.DistanceM, Score: r.Score, Reasons: parseReasons(r.Reasons), ComputedAt: r.ComputedAt.UTC()}
+	case len(items) > 0:
+		v.recs = make([]Recommendation, len(items))
+		for i, r := range items {
+			v.recs[i] = Recommendation{MerchantID: r.MerchantID, Rank: i + 1, Name: r.Name, Category: r.Category,
+				DistanceM: r.DistanceM, Score: r.Score, Reasons: parseReasons(r.Reasons), ComputedAt: row.ComputedAt.UTC()}
 		}
 	case s.canonical(ctx, consumerID) != consumerID:
 		v.survivor = s.canonical(ctx, consumerID)

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
@@ -54,13 +53,23 @@ With --demo: the same evaluation on the record of the configured database (make 
 			if demo {
 				return benchMatchingDemo(cmd, out)
 			}
-			return withBenchEnv(cmd, func(ctx context.Context, db *pgxpool.Pool, _ asynq.RedisClientOpt) error {
-				if err := benchMatchingEval(ctx, out, evalConsumers, evalMerchants); err != nil {
-					return err
-				}
-				benchMatchingIdentities(out, identities)
-				return benchMatchingScale(ctx, out, db, consumers, clients, serveFor)
-			})
+			// Its own scratch database: the other benches' tandem_bench may be dropped
+			// under it by a bench running beside it.
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			db, err := freshBenchDB(ctx, cfg.DatabaseURL, "tandem_bench_matching")
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			if err := benchMatchingEval(ctx, out, evalConsumers, evalMerchants); err != nil {
+				return err
+			}
+			benchMatchingIdentities(out, identities)
+			return benchMatchingScale(ctx, out, db, consumers, clients, serveFor)
 		},
 	}
 	cmd.Flags().IntVar(&evalConsumers, "eval-consumers", 20_000, "consumers of the synthetic record evaluated")

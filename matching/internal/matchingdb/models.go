@@ -88,16 +88,10 @@ type MatchingPurchase struct {
 	PaidAt      time.Time
 }
 
-type MatchingRecommendation struct {
+type MatchingRecommendationList struct {
 	ConsumerID uuid.UUID
-	MerchantID uuid.UUID
-	Rank       int32
-	Category   string
-	Name       string
-	DistanceM  float64
+	Items      []byte
 	ComputedAt time.Time
-	Score      float64
-	Reasons    []string
 }
 
 type MatchingServingChange struct {
