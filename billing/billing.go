@@ -157,6 +157,7 @@ func (s *Service) Register(r *domain.Registry) {
 	r.Routes(s.mountAPI)
 	r.Subscribe(s.Subscriptions()...)
 	r.Subscribe(s.approvalSubscriptions()...)
+	r.Subscribe(s.mergeFollower().Subscriptions()...) // merge_moves.go
 	r.Schedule(s.Tasks()...)
 	r.Pages(s.pages())
 }

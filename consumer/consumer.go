@@ -89,6 +89,7 @@ func (s *Service) Name() string { return "consumer" }
 func (s *Service) Register(r *domain.Registry) {
 	r.Routes(s.mountAPI)
 	r.Subscribe(s.Subscriptions()...)
+	r.Subscribe(s.mergeFollower().Subscriptions()...) // merge_moves.go
 	r.Schedule(s.tasks()...)
 	r.Pages(s.pages())
 }

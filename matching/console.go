@@ -14,8 +14,9 @@ import (
 )
 
 // Console pages (匹配): the merge review queue and history with approve, reject and undo;
-// a consumer's recommendations and a merchant's audience, each with why. For those who
-// read members (growth); the steps on merges need consumer.member.write.
+// a consumer's recommendations (and the shops they own) and a merchant's audience, each
+// with why. For those who read members (growth); the steps on merges need
+// consumer.member.write. The shop match queue (门店匹配) is for onboarding reviewers.
 
 //go:embed console
 var consoleFiles embed.FS
@@ -24,13 +25,16 @@ func (s *Service) pages() web.Pages {
 	files := web.EmbeddedDir(consoleFiles, "console")
 	return web.Pages{
 		Domain: "matching", Templates: files, Messages: files,
-		Nav: []web.NavItem{{ID: "nav-matching", Label: "nav.matching", Href: "/matching/merges?state=review", Perms: []identity.Permission{identity.PermMemberRead}}},
+		Nav: []web.NavItem{{ID: "nav-matching", Label: "nav.matching", Href: "/matching/merges?state=review", Perms: []identity.Permission{identity.PermMemberRead}},
+			{ID: "nav-matching-shops", Label: "nav.matching_shops", Href: "/matching/shops?state=review", Perms: []identity.Permission{identity.PermOnboardingRead}}},
 		Mount: func(r gin.IRouter, w *web.Console) {
 			pg := matchingPages{svc: s, w: w}
 			r.GET("/matching/merges", w.Handle(pg.merges))
 			r.POST("/matching/merges/:id/:step", w.Handle(pg.step))
 			r.GET("/matching/consumer", w.Handle(pg.consumer))
 			r.GET("/matching/audience", w.Handle(pg.audience))
+			r.GET("/matching/shops", w.Handle(pg.shops))
+			r.POST("/matching/shops/:id/:step", w.Handle(pg.shopStep))
 		},
 	}
 }
@@ -120,6 +124,7 @@ type consumerPage struct {
 	ID        string
 	Rows      []recRow
 	ColdStart bool
+	Shops     []OwnerLink // the shops this consumer owns
 }
 
 func (pg matchingPages) consumer(c *gin.Context, v *web.View) error {
@@ -136,6 +141,12 @@ func (pg matchingPages) consumer(c *gin.Context, v *web.View) error {
 	recs, err := pg.svc.ConsumerRecommendations(c.Request.Context(), v.Me, id, 20)
 	if err != nil {
 		return err
+	}
+	if page.Shops, err = pg.svc.ShopsOwnedBy(c.Request.Context(), v.Me, id); err != nil {
+		return err
+	}
+	for i := range page.Shops {
+		page.Shops[i].State = v.T("matching.link_" + page.Shops[i].State)
 	}
 	for _, r := range recs {
 		page.ColdStart = page.ColdStart || r.ColdStart
@@ -191,4 +202,52 @@ func (pg matchingPages) audience(c *gin.Context, v *web.View) error {
 			Score: fmt.Sprintf("%.3f", a.Score), Why: reasonsText(v, a.Reasons)})
 	}
 	return show(c, v)
+}
+
+type shopMatchRow struct {
+	ShopMatch
+	Evidence, State, Confidence, Created string
+}
+
+type shopsPage struct {
+	States []web.Option
+	Rows   []shopMatchRow
+	Write  bool
+}
+
+func (pg matchingPages) shops(c *gin.Context, v *web.View) error {
+	state := c.Query("state")
+	list, err := pg.svc.ListShopMatches(c.Request.Context(), v.Me, state, 100)
+	if err != nil {
+		return err
+	}
+	page := shopsPage{Write: v.Can(string(identity.PermOnboardingReview))}
+	for _, st := range []string{LinkReview, LinkLinked, LinkRejected} {
+		page.States = append(page.States, web.Option{Value: st, Label: v.T("matching.link_" + st), Selected: st == state})
+	}
+	for _, m := range list {
+		page.Rows = append(page.Rows, shopMatchRow{ShopMatch: m, Evidence: evidenceText(v, m.Evidence), State: v.T("matching.link_" + m.State),
+			Confidence: fmt.Sprintf("%.2f", m.Confidence), Created: v.Time(&m.CreatedAt)})
+	}
+	return pg.w.Show(c, v, "matching/shops", "matching.shops_title", page)
+}
+
+func (pg matchingPages) shopStep(c *gin.Context, v *web.View) error {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		return errs.NotFound(shopMatchObject)
+	}
+	var link bool
+	switch c.Param("step") {
+	case "link":
+		link = true
+	case "reject":
+	default:
+		return errs.NotFound(shopMatchObject)
+	}
+	m, err := pg.svc.DecideShopMatch(c.Request.Context(), v.Me, id, link)
+	if err != nil {
+		return pg.w.Rerender(c, v, err, pg.shops)
+	}
+	return pg.w.Redirect(c, "/matching/shops?state="+m.State, "matching.flash_shop_"+c.Param("step"))
 }

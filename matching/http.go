@@ -30,6 +30,48 @@ func (s *Service) mountAPI(rt domain.Routers) {
 	w.POST("/:id/approve", identity.Handle(h.decide(s.Approve)))
 	w.POST("/:id/reject", identity.Handle(h.decide(s.Reject)))
 	w.POST("/:id/undo", identity.Handle(h.decide(s.Undo)))
+	g.GET("/consumers/:id/shops", identity.Handle(h.ownedShops))
+	sm := rt.Staff.Group("/matching/shop-matches", identity.Require(identity.PermOnboardingRead))
+	sm.GET("", identity.Handle(h.listShopMatches))
+	sm.POST("/:id/link", identity.Handle(h.decideShop(true)))
+	sm.POST("/:id/reject", identity.Handle(h.decideShop(false)))
+}
+
+func (h api) listShopMatches(c *gin.Context, p *identity.Principal) error {
+	items, err := h.svc.ListShopMatches(c.Request.Context(), p, c.Query("state"), 100)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items})
+	return nil
+}
+
+func (h api) decideShop(link bool) func(*gin.Context, *identity.Principal) error {
+	return func(c *gin.Context, p *identity.Principal) error {
+		id, err := httpx.PathID(c, shopMatchObject)
+		if err != nil {
+			return err
+		}
+		m, err := h.svc.DecideShopMatch(c.Request.Context(), p, id, link)
+		if err != nil {
+			return err
+		}
+		c.JSON(http.StatusOK, m)
+		return nil
+	}
+}
+
+func (h api) ownedShops(c *gin.Context, p *identity.Principal) error {
+	id, err := httpx.PathID(c, "matching.consumer")
+	if err != nil {
+		return err
+	}
+	items, err := h.svc.ShopsOwnedBy(c.Request.Context(), p, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items})
+	return nil
 }
 
 func (h api) listMerges(c *gin.Context, p *identity.Principal) error {

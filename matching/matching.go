@@ -7,8 +7,9 @@
 // transaction: per consumer and merchant, per merchant (buyers), co-purchase pairs and
 // where a consumer buys. Recommendations are precomputed (rank.go) into
 // matching.recommendations: for the payer right after each payment (Recompute), for
-// everyone by a nightly full rebuild (Rebuild). Serving is one indexed read; a consumer
-// with nothing stored gets the cold-start list (the most popular merchants).
+// everyone by a nightly full rebuild (Rebuild). Serving is from each process's cache of
+// those lists (serve_cache.go), one indexed read on a miss; a consumer with nothing
+// stored gets the cold-start list (the most popular merchants).
 package matching
 
 import (
@@ -28,9 +29,12 @@ var migrationFiles embed.FS
 // Migrations is schema matching. It references no other schema (PostGIS lives in public).
 var Migrations = pg.EmbeddedMigrations("matching", migrationFiles, "migrations")
 
-// Ports are what matching reads of the other domains. Everything it needs today comes
-// from events, so there are none; the struct keeps the one constructor shape.
-type Ports struct{}
+// Ports are what matching reads of the other domains; the rest comes from events.
+type Ports struct {
+	// Members finds members by phone, to link a shop's owner to their consumer
+	// identity (shops.go); without it no owner is linked.
+	Members Members
+}
 
 // Weights weigh the signals of the hybrid recommender; each signal is in [0, 1].
 type Weights struct {
@@ -48,6 +52,9 @@ type Config struct {
 	Weights        Weights // default DefaultWeights
 	// Workers rank consumers in parallel during a rebuild; default 2.
 	Workers int
+	// CacheConsumers is how many consumers' lists a process keeps in memory to serve
+	// from (about 4 KiB each at 20 recommendations); default 50,000.
+	CacheConsumers int
 }
 
 // DefaultWeights were chosen on the synthetic data of matching/offline (tandem bench
@@ -70,19 +77,26 @@ func (c Config) withDefaults() Config {
 	if c.Workers <= 0 {
 		c.Workers = 2
 	}
+	if c.CacheConsumers <= 0 {
+		c.CacheConsumers = 50_000
+	}
 	return c
 }
 
 // Service records purchases, computes and serves recommendations and audiences.
 type Service struct {
-	db    *pgxpool.Pool
-	log   *slog.Logger
-	clock clock.Clock
-	cfg   Config
+	db      *pgxpool.Pool
+	log     *slog.Logger
+	clock   clock.Clock
+	cfg     Config
+	cache   *serveCache
+	members Members
 }
 
 // New returns the service (the one constructor shape of shared/domain).
-func New(deps domain.Deps, _ Ports, cfg Config) *Service {
+func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	deps = deps.WithDefaults()
-	return &Service{db: deps.DB, log: deps.Log, clock: deps.Clock, cfg: cfg.withDefaults()}
+	cfg = cfg.withDefaults()
+	return &Service{db: deps.DB, log: deps.Log, clock: deps.Clock, cfg: cfg, cache: newServeCache(cfg.CacheConsumers),
+		members: ports.Members}
 }

@@ -29,7 +29,7 @@ type world struct {
 	ctx  context.Context
 	db   *pgxpool.Pool
 	svc  *matching.Service
-	subs map[events.Topic]outbox.Subscription
+	subs map[events.Topic][]outbox.Subscription
 	day  time.Time
 }
 
@@ -39,9 +39,9 @@ func newWorld(t *testing.T) *world {
 	day := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 	svc := matching.New(domain.Deps{DB: db, Clock: clock.Func(func() time.Time { return day.Add(30 * 24 * time.Hour) })},
 		matching.Ports{}, matching.Config{RadiusM: 3000})
-	w := &world{t: t, ctx: context.Background(), db: db, svc: svc, subs: map[events.Topic]outbox.Subscription{}, day: day}
+	w := &world{t: t, ctx: context.Background(), db: db, svc: svc, subs: map[events.Topic][]outbox.Subscription{}, day: day}
 	for _, s := range svc.Subscriptions() {
-		w.subs[s.Topic] = s
+		w.subs[s.Topic] = append(w.subs[s.Topic], s)
 	}
 	return w
 }
@@ -52,7 +52,17 @@ func (w *world) deliver(topic events.Topic, payload any) error {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	return w.subs[topic].Handle(w.ctx, events.Envelope{ID: uuid.Must(uuid.NewV7()), Topic: topic, Payload: b})
+	return w.handle(events.Envelope{ID: uuid.Must(uuid.NewV7()), Topic: topic, Payload: b})
+}
+
+// handle runs every subscriber of the event's topic.
+func (w *world) handle(e events.Envelope) error {
+	for _, s := range w.subs[e.Topic] {
+		if err := s.Handle(w.ctx, e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (w *world) must(err error) {

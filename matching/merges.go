@@ -108,6 +108,7 @@ func (s *Service) Propose(ctx context.Context, cands []Candidate) (merged, queue
 	}
 	for _, c := range cands {
 		if c.Decision == DecisionAuto {
+			s.cache.forget([]uuid.UUID{c.B}) // served the survivor's list from now on
 			if _, err := s.Recompute(ctx, c.A); err != nil {
 				return merged, queued, err
 			}
@@ -146,6 +147,9 @@ func (s *Service) apply(ctx context.Context, tx pgx.Tx, q *matchingdb.Queries, m
 		return err
 	}
 	if err := q.DeleteRecommendations(ctx, []uuid.UUID{m.Merged}); err != nil {
+		return err
+	}
+	if err := q.NoteServingChange(ctx, []uuid.UUID{m.Survivor, m.Merged}); err != nil {
 		return err
 	}
 	if _, err := outbox.Publish(ctx, tx, events.TopicConsumersMerged, m.ID.String(), events.ConsumersMerged{MergeID: m.ID,
@@ -253,6 +257,9 @@ func (s *Service) Undo(ctx context.Context, p *identity.Principal, id uuid.UUID)
 			return err
 		}
 		if err := recount(ctx, q, m.Survivor, m.Merged); err != nil {
+			return err
+		}
+		if err := q.NoteServingChange(ctx, []uuid.UUID{m.Survivor, m.Merged}); err != nil {
 			return err
 		}
 		now := s.clock.Now().UTC()

@@ -36,9 +36,9 @@ func staffWorld(t *testing.T) (*world, *identity.Service, func(login string) *id
 		return p
 	}
 	w := &world{t: t, ctx: ctx, db: db, svc: matching.New(domain.Deps{DB: db}, matching.Ports{}, matching.Config{}),
-		subs: map[events.Topic]outbox.Subscription{}, day: time.Now().Add(-time.Hour)}
+		subs: map[events.Topic][]outbox.Subscription{}, day: time.Now().Add(-time.Hour)}
 	for _, s := range w.svc.Subscriptions() {
-		w.subs[s.Topic] = s
+		w.subs[s.Topic] = append(w.subs[s.Topic], s)
 	}
 	return w, ids, as
 }
@@ -171,7 +171,7 @@ func TestSharedIdentifiersFromSignIns(t *testing.T) {
 		t.Fatalf("%d deliveries, want the shared unionid twice", len(envs))
 	}
 	for _, e := range envs {
-		w.must(w.subs[e.Topic].Handle(w.ctx, e))
+		w.must(w.handle(e))
 	}
 	all, err := w.svc.ListMerges(w.ctx, as("growth"), "", uuid.Nil, 10)
 	w.must(err)

@@ -30,6 +30,13 @@ func (s *Service) Subscriptions() []outbox.Subscription {
 			}
 			return s.RecordMerchantLive(ctx, p)
 		}},
+		{Topic: events.TopicMerchantLive, Subscriber: "matching.shops", Handle: func(ctx context.Context, e events.Envelope) error {
+			var p events.MerchantLive
+			if err := e.Decode(&p); err != nil {
+				return fmt.Errorf("matching: decode %s: %w", e.Topic, err)
+			}
+			return s.RecordShop(ctx, p)
+		}},
 		{Topic: events.TopicConsumerIdentifierShared, Subscriber: "matching.identities", Handle: s.handleIdentifierShared},
 		{Topic: events.TopicPaymentSucceeded, Subscriber: "matching.recommendations", Handle: func(ctx context.Context, e events.Envelope) error {
 			var p events.PaymentSucceeded

@@ -112,6 +112,9 @@ func (s *Service) Rebuild(ctx context.Context) (RebuildStats, error) {
 	if firstErr != nil {
 		return st, fmt.Errorf("matching: rebuild: %w", firstErr)
 	}
+	if err := q.PruneServingChanges(ctx, s.clock.Now().Add(-24*time.Hour)); err != nil {
+		return st, fmt.Errorf("matching: rebuild: prune the serving changes: %w", pg.Classify(err))
+	}
 	s.log.InfoContext(ctx, "matching rebuilt", "merchants", st.Merchants, "consumers", st.Consumers, "pairs", st.Pairs,
 		"co_pairs", st.CoPairs, "recommendations", st.Recommendations, "load", st.Load, "model", st.Model, "write", st.Write)
 	return st, nil
@@ -119,12 +122,17 @@ func (s *Service) Rebuild(ctx context.Context) (RebuildStats, error) {
 
 func (s *Service) rebuildBatch(ctx context.Context, m *Model, consumers []uuid.UUID) (int, error) {
 	var rows []matchingdb.CopyRecommendationsParams
+	n := 0
 	for _, c := range consumers {
 		recs, _, err := rank(ctx, m, s.cfg, c, MethodHybrid, s.cfg.Max)
 		if err != nil {
 			return 0, err
 		}
-		rows = append(rows, s.rows(c, recs)...)
+		r, err := s.rows(c, recs)
+		if err != nil {
+			return 0, err
+		}
+		rows, n = append(rows, r...), n+len(recs)
 	}
 	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
 		return replaceRecommendations(ctx, matchingdb.New(tx), consumers, rows)
@@ -132,5 +140,5 @@ func (s *Service) rebuildBatch(ctx context.Context, m *Model, consumers []uuid.U
 	if err != nil {
 		return 0, pg.Classify(err)
 	}
-	return len(rows), nil
+	return n, nil
 }

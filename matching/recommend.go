@@ -2,6 +2,8 @@ package matching
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -39,7 +41,10 @@ func (s *Service) Recompute(ctx context.Context, consumerID uuid.UUID) (int, err
 	if cold {
 		recs = nil
 	}
-	rows := s.rows(consumerID, recs)
+	rows, err := s.rows(consumerID, recs)
+	if err != nil {
+		return 0, err
+	}
 	err = pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
 		q := matchingdb.New(tx)
 		if err := q.LockConsumer(ctx, consumerID); err != nil {
@@ -50,26 +55,47 @@ func (s *Service) Recompute(ctx context.Context, consumerID uuid.UUID) (int, err
 	if err != nil {
 		return 0, fmt.Errorf("matching: store recommendations of %s: %w", consumerID, pg.Classify(err))
 	}
-	return len(rows), nil
+	s.cache.forget([]uuid.UUID{consumerID})
+	return len(recs), nil
 }
 
-// rows are a consumer's recommendations as stored.
-func (s *Service) rows(consumerID uuid.UUID, recs []Scored) []matchingdb.CopyRecommendationsParams {
-	now := s.clock.Now().UTC()
-	rows := make([]matchingdb.CopyRecommendationsParams, len(recs))
+// storedRec is a recommendation in a consumer's stored list (its rank is its place).
+type storedRec struct {
+	MerchantID uuid.UUID `json:"merchant_id"`
+	Name       string    `json:"name"`
+	Category   string    `json:"category"`
+	DistanceM  float64   `json:"distance_m"`
+	Score      float64   `json:"score"`
+	Reasons    []string  `json:"reasons"` // "kind:detail"
+}
+
+// rows are a consumer's recommendations as stored: one row, none for an empty list.
+func (s *Service) rows(consumerID uuid.UUID, recs []Scored) ([]matchingdb.CopyRecommendationsParams, error) {
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	items := make([]storedRec, len(recs))
 	for i, r := range recs {
 		reasons := make([]string, len(r.Reasons))
 		for j, rs := range r.Reasons {
 			reasons[j] = rs.Kind + ":" + rs.Detail
 		}
-		rows[i] = matchingdb.CopyRecommendationsParams{ConsumerID: consumerID, MerchantID: r.ID, Rank: int32(i + 1),
-			Category: r.Category, Name: r.Name, DistanceM: r.DistanceM, ComputedAt: now, Score: r.Score, Reasons: reasons}
+		items[i] = storedRec{MerchantID: r.ID, Name: r.Name, Category: r.Category, DistanceM: r.DistanceM, Score: r.Score, Reasons: reasons}
 	}
-	return rows
+	b, err := json.Marshal(items)
+	if err != nil {
+		return nil, fmt.Errorf("matching: recommendations of %s: %w", consumerID, err)
+	}
+	return []matchingdb.CopyRecommendationsParams{{ConsumerID: consumerID, Items: b, ComputedAt: s.clock.Now().UTC()}}, nil
 }
 
+// replaceRecommendations writes consumers' lists and notes the change for every
+// process's serving cache in the same transaction.
 func replaceRecommendations(ctx context.Context, q *matchingdb.Queries, consumers []uuid.UUID, rows []matchingdb.CopyRecommendationsParams) error {
 	if err := q.DeleteRecommendations(ctx, consumers); err != nil {
+		return err
+	}
+	if err := q.NoteServingChange(ctx, consumers); err != nil {
 		return err
 	}
 	if len(rows) == 0 {
@@ -81,29 +107,63 @@ func replaceRecommendations(ctx context.Context, q *matchingdb.Queries, consumer
 
 // Recommendations returns a consumer's stored recommendations, best first; a consumer
 // with none stored (unknown, new, or who bought nothing yet) gets the cold-start list:
-// the most popular live merchants.
+// the most popular live merchants. It is served from this process's cache
+// (serve_cache.go) and reads PostgreSQL only for a consumer it does not hold.
 func (s *Service) Recommendations(ctx context.Context, consumerID uuid.UUID, limit int) ([]Recommendation, error) {
-	if limit <= 0 || limit > 100 {
+	if limit <= 0 || limit > s.cfg.Max {
 		limit = s.cfg.Max
 	}
-	q := matchingdb.New(s.db)
-	rows, err := q.ListRecommendations(ctx, matchingdb.ListRecommendationsParams{ConsumerID: consumerID, MaxRows: int32(limit)})
-	if err != nil {
-		return nil, fmt.Errorf("matching: recommendations of %s: %w", consumerID, pg.Classify(err))
-	}
-	if len(rows) == 0 {
-		// A consumer merged into another is served the survivor's list.
-		if sv := s.canonical(ctx, consumerID); sv != consumerID {
-			return s.Recommendations(ctx, sv, limit)
+	s.maybePoll(ctx)
+	// A merged consumer is served the survivor's list; merges do not chain (merges.go),
+	// so one step is all there is.
+	for range 2 {
+		v, ok := s.cache.get(consumerID)
+		if !ok {
+			var err error
+			if v, err = s.load(ctx, consumerID); err != nil {
+				return nil, err
+			}
 		}
-		return s.coldStart(ctx, q, consumerID, limit)
+		if v.survivor != uuid.Nil {
+			consumerID = v.survivor
+			continue
+		}
+		return v.recs[:min(limit, len(v.recs))], nil
 	}
-	out := make([]Recommendation, len(rows))
-	for i, r := range rows {
-		out[i] = Recommendation{MerchantID: r.MerchantID, Rank: int(r.Rank), Name: r.Name, Category: r.Category,
-			DistanceM: r.DistanceM, Score: r.Score, Reasons: parseReasons(r.Reasons), ComputedAt: r.ComputedAt.UTC()}
+	return nil, fmt.Errorf("matching: recommendations of %s: a merge chain", consumerID)
+}
+
+// load reads a consumer's list (or cold start, or survivor) and keeps it in the cache.
+func (s *Service) load(ctx context.Context, consumerID uuid.UUID) (cached, error) {
+	gen := s.cache.gen.Load()
+	q := matchingdb.New(s.db)
+	row, err := q.GetRecommendations(ctx, consumerID)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return cached{}, fmt.Errorf("matching: recommendations of %s: %w", consumerID, pg.Classify(err))
 	}
-	return out, nil
+	var items []storedRec
+	if err == nil {
+		if err := json.Unmarshal(row.Items, &items); err != nil {
+			return cached{}, fmt.Errorf("matching: recommendations of %s: %w", consumerID, err)
+		}
+	}
+	var v cached
+	switch {
+	case len(items) > 0:
+		v.recs = make([]Recommendation, len(items))
+		for i, r := range items {
+			v.recs[i] = Recommendation{MerchantID: r.MerchantID, Rank: i + 1, Name: r.Name, Category: r.Category,
+				DistanceM: r.DistanceM, Score: r.Score, Reasons: parseReasons(r.Reasons), ComputedAt: row.ComputedAt.UTC()}
+		}
+	case s.canonical(ctx, consumerID) != consumerID:
+		v.survivor = s.canonical(ctx, consumerID)
+	default:
+		if v.recs, err = s.coldStart(ctx, q, consumerID, s.cfg.Max); err != nil {
+			return cached{}, err
+		}
+	}
+	s.cache.put(consumerID, v, gen)
+	return v, nil
 }
 
 func (s *Service) coldStart(ctx context.Context, q *matchingdb.Queries, consumerID uuid.UUID, limit int) ([]Recommendation, error) {

@@ -391,6 +391,7 @@ func (s *Service) goLive(ctx context.Context, tx pgx.Tx, q *merchantdb.Queries, 
 	if _, err := outbox.Publish(ctx, tx, events.TopicMerchantLive, m.ID.String(), events.MerchantLive{
 		MerchantID: m.ID, LeadID: l.ID, Name: m.Name, Category: m.Category, City: m.City, Lat: m.Lat, Lng: m.Lng,
 		SubMchID: m.SubMchid, CommissionRate: m.CommissionRate.String(), SettlementCycle: m.SettlementCycle, LiveAt: now,
+		OwnerPhone: l.Phone, LicenceNo: deref(l.LicenceNo),
 	}); err != nil {
 		return nil, err
 	}

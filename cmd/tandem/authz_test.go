@@ -256,6 +256,14 @@ var authzTable = []authzRow{
 	{"growth", "POST", "/api/v1/matching/merges/0190a6b2-0000-7000-8000-000000000000/undo", "", 404, code("matching.merge_not_found")},
 	{"sh1.rep", "POST", "/api/v1/matching/merges/0190a6b2-0000-7000-8000-000000000000/undo", "", 403, code("identity.forbidden")},
 	{"finance", "POST", "/api/v1/matching/merges/0190a6b2-0000-7000-8000-000000000000/approve", "", 403, code("identity.forbidden")},
+	{"growth", "GET", "/api/v1/matching/consumers/0190a6b2-0000-7000-8000-000000000000/shops", "", 200, nil},
+	{"sh1.rep", "GET", "/api/v1/matching/consumers/0190a6b2-0000-7000-8000-000000000000/shops", "", 403, code("identity.forbidden")},
+	{"reviewer", "GET", "/api/v1/matching/shop-matches?state=review", "", 200, nil},
+	{"reviewer", "GET", "/api/v1/matching/shop-matches?state=nope", "", 400, code("matching.invalid_filter")},
+	{"finance", "GET", "/api/v1/matching/shop-matches", "", 403, code("identity.forbidden")},
+	{"reviewer", "POST", "/api/v1/matching/shop-matches/0190a6b2-0000-7000-8000-000000000000/link", "", 404, code("matching.shop_match_not_found")},
+	{"reviewer", "POST", "/api/v1/matching/shop-matches/0190a6b2-0000-7000-8000-000000000000/reject", "", 404, code("matching.shop_match_not_found")},
+	{"growth", "POST", "/api/v1/matching/shop-matches/0190a6b2-0000-7000-8000-000000000000/link", "", 403, code("identity.forbidden")},
 	{"sh1.rep", "GET", "/api/v1/consumer/me/recommendations", "", 401, nil}, // a staff token is not a consumer's
 	// The exceptions queue (issue 14): finance reads and works it; sales, merchants and growth do not.
 	{"finance", "GET", "/api/v1/reconciliation/queue?state=open", "", 200, nil},

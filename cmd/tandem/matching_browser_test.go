@@ -32,6 +32,8 @@ func TestMatchingConsoleInChromium(t *testing.T) {
 	// A consumer's recommendations, with why; an unknown consumer gets the popular list.
 	b.step("recommendations", b.page("/matching/consumer?id="+demo.consumerID.String(), "消费者的推荐商户"),
 		until(`document.querySelectorAll("#recommendations tbody tr").length === 20 && document.querySelector("#recommendations").innerText.includes("买过「")`))
+	// The demo member also owns a shop (their phone is its owner's).
+	b.step("owned shops", shows("#owned-shops", "已关联"), shows("h2", "该消费者名下的门店"))
 	b.step("cold start", b.open("/matching/consumer?id=0190a6b2-0000-7000-8000-000000000000"),
 		until(`document.querySelector("#cold-start") !== null`), shows("#recommendations", "热门"))
 
@@ -51,4 +53,24 @@ func TestMatchingConsoleInChromium(t *testing.T) {
 		b.open("/matching/audience?merchant="+merchant), shows("#audience", "similar shops"))
 	b.step("phone", viewport(phoneWidth, phoneHeight), b.page("/matching/merges", "Merge review and history"),
 		fitsPhone(), shows("#merges", "Undone"))
+}
+
+// The shop match queue in Chromium: the onboarding reviewer sees a shop record that
+// shares another's owner phone waiting for review and the automatic links, links the
+// pair in Chinese, and reads the queue in English, on a desktop and on a phone.
+func TestShopMatchesInChromium(t *testing.T) {
+	a := testApp(t)
+	if _, err := a.seedDemo(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b := startBrowser(t, a, desktopWidth, desktopHeight)
+	b.step("sign in", b.signIn("reviewer"))
+	b.step("queue", b.nav("#nav-matching-shops", "门店匹配"),
+		until(`document.querySelectorAll("#shop-matches tr.shop-match").length >= 1 && document.querySelector("#shop-matches").innerText.includes("同一手机号")`))
+	b.step("link", jsClick(`#shop-matches tr.shop-match:first-child button.link`),
+		shows("#flash", "已关联为同一家店"), shows("#shop-matches", "已关联"))
+	b.step("history", b.open("/matching/shops?state=linked"), shows("#shop-matches", "reviewer"), shows("#shop-matches", "同一营业执照号"))
+	b.step("English", b.lang("en"), b.page("/matching/shops", "Shop matches"), shows("#shop-matches", "Linked"),
+		shows("#shop-matches", "same licence number"))
+	b.step("phone", viewport(phoneWidth, phoneHeight), b.page("/matching/shops", "Shop matches"), fitsPhone())
 }

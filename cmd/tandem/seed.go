@@ -69,8 +69,12 @@ func (a *app) seedDemo(ctx context.Context) (demoData, error) {
 	}
 	// Matching's demo record: a neighbourhood of synthetic purchases (the demo has one real
 	// order), its recommendations, audiences and merges.
-	if _, err := offline.Demo(ctx, matching.New(a.deps(), matching.Ports{}, matching.Config{}), cid, a.clock.Now()); err != nil {
+	msvc := matching.New(a.deps(), matching.Ports{Members: a.consumer}, matching.Config{})
+	if _, err := offline.Demo(ctx, msvc, cid, a.clock.Now()); err != nil {
 		return demoData{}, fmt.Errorf("matching: %w", err)
+	}
+	if err := offline.DemoShops(ctx, msvc, consumer.DemoPhone, a.clock.Now()); err != nil {
+		return demoData{}, fmt.Errorf("matching shops: %w", err)
 	}
 	return demoData{logins: out, merchantID: md.MerchantID, consumerID: cid}, nil
 }

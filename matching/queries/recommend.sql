@@ -40,15 +40,13 @@ ORDER BY m.buyers DESC, m.merchant_id LIMIT sqlc.arg(max_rows);
 SELECT pg_advisory_xact_lock(hashtextextended('matching.consumer:' || sqlc.arg(consumer_id)::uuid::text, 0));
 
 -- name: DeleteRecommendations :exec
-DELETE FROM matching.recommendations WHERE consumer_id = ANY(sqlc.arg(consumer_ids)::uuid[]);
+DELETE FROM matching.recommendation_lists WHERE consumer_id = ANY(sqlc.arg(consumer_ids)::uuid[]);
 
 -- name: CopyRecommendations :copyfrom
-INSERT INTO matching.recommendations (consumer_id, merchant_id, rank, category, name, distance_m, computed_at, score, reasons)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9);
+INSERT INTO matching.recommendation_lists (consumer_id, items, computed_at) VALUES ($1, $2, $3);
 
--- name: ListRecommendations :many
-SELECT consumer_id, merchant_id, rank, category, name, distance_m, computed_at, score, reasons
-FROM matching.recommendations WHERE consumer_id = $1 ORDER BY rank LIMIT sqlc.arg(max_rows);
+-- name: GetRecommendations :one
+SELECT items, computed_at FROM matching.recommendation_lists WHERE consumer_id = $1;
 
 -- name: MerchantByID :one
 SELECT merchant_id, name, category, city, lat, lng, live, buyers FROM matching.merchants WHERE merchant_id = $1;

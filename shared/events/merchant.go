@@ -26,4 +26,9 @@ type MerchantLive struct {
 	CommissionRate  string    `json:"commission_rate"` // a fraction as a decimal string: "0.065"
 	SettlementCycle string    `json:"settlement_cycle"`
 	LiveAt          time.Time `json:"live_at"`
+	// What identifies the shop beyond its name and place, for matching's shop matching
+	// and the owner's link to their consumer identity: the owner's phone (E.164) and the
+	// business licence number (统一社会信用代码), when the lead has them.
+	OwnerPhone string `json:"owner_phone,omitempty"`
+	LicenceNo  string `json:"licence_no,omitempty"`
 }

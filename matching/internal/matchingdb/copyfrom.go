@@ -139,14 +139,8 @@ func (r *iteratorForCopyRecommendations) Next() bool {
 func (r iteratorForCopyRecommendations) Values() ([]interface{}, error) {
 	return []interface{}{
 		r.rows[0].ConsumerID,
-		r.rows[0].MerchantID,
-		r.rows[0].Rank,
-		r.rows[0].Category,
-		r.rows[0].Name,
-		r.rows[0].DistanceM,
+		r.rows[0].Items,
 		r.rows[0].ComputedAt,
-		r.rows[0].Score,
-		r.rows[0].Reasons,
 	}, nil
 }
 
@@ -155,5 +149,5 @@ func (r iteratorForCopyRecommendations) Err() error {
 }
 
 func (q *Queries) CopyRecommendations(ctx context.Context, arg []CopyRecommendationsParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"matching", "recommendations"}, []string{"consumer_id", "merchant_id", "rank", "category", "name", "distance_m", "computed_at", "score", "reasons"}, &iteratorForCopyRecommendations{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"matching", "recommendation_lists"}, []string{"consumer_id", "items", "computed_at"}, &iteratorForCopyRecommendations{rows: arg})
 }

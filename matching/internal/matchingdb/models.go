@@ -69,6 +69,16 @@ type MatchingMergeMove struct {
 	OrderID uuid.UUID
 }
 
+type MatchingOwnerLink struct {
+	MerchantID uuid.UUID
+	ConsumerID uuid.UUID
+	Confidence float64
+	State      string
+	CreatedAt  time.Time
+	DecidedAt  *time.Time
+	DecidedBy  string
+}
+
 type MatchingPurchase struct {
 	OrderID     uuid.UUID
 	ConsumerID  uuid.UUID
@@ -78,14 +88,39 @@ type MatchingPurchase struct {
 	PaidAt      time.Time
 }
 
-type MatchingRecommendation struct {
+type MatchingRecommendationList struct {
 	ConsumerID uuid.UUID
-	MerchantID uuid.UUID
-	Rank       int32
-	Category   string
-	Name       string
-	DistanceM  float64
+	Items      []byte
 	ComputedAt time.Time
-	Score      float64
-	Reasons    []string
+}
+
+type MatchingServingChange struct {
+	ID        int64
+	Consumers []uuid.UUID
+	At        time.Time
+}
+
+type MatchingShop struct {
+	MerchantID uuid.UUID
+	LeadID     uuid.UUID
+	Name       string
+	Phone      string
+	LicenceNo  string
+	Lat        float64
+	Lng        float64
+	Geog       interface{}
+	SeenAt     time.Time
+}
+
+type MatchingShopMatch struct {
+	ID         uuid.UUID
+	A          uuid.UUID
+	B          uuid.UUID
+	Confidence float64
+	Evidence   []byte
+	State      string
+	Automatic  bool
+	CreatedAt  time.Time
+	DecidedAt  *time.Time
+	DecidedBy  string
 }

@@ -208,14 +208,8 @@ type CopyCoPurchasesParams struct {
 
 type CopyRecommendationsParams struct {
 	ConsumerID uuid.UUID
-	MerchantID uuid.UUID
-	Rank       int32
-	Category   string
-	Name       string
-	DistanceM  float64
+	Items      []byte
 	ComputedAt time.Time
-	Score      float64
-	Reasons    []string
 }
 
 const deleteCoPurchases = `-- name: DeleteCoPurchases :exec
@@ -228,7 +222,7 @@ func (q *Queries) DeleteCoPurchases(ctx context.Context) error {
 }
 
 const deleteRecommendations = `-- name: DeleteRecommendations :exec
-DELETE FROM matching.recommendations WHERE consumer_id = ANY($1::uuid[])
+DELETE FROM matching.recommendation_lists WHERE consumer_id = ANY($1::uuid[])
 `
 
 func (q *Queries) DeleteRecommendations(ctx context.Context, consumerIds []uuid.UUID) error {
@@ -236,44 +230,20 @@ func (q *Queries) DeleteRecommendations(ctx context.Context, consumerIds []uuid.
 	return err
 }
 
-const listRecommendations = `-- name: ListRecommendations :many
-SELECT consumer_id, merchant_id, rank, category, name, distance_m, computed_at, score, reasons
-FROM matching.recommendations WHERE consumer_id = $1 ORDER BY rank LIMIT $2
+const getRecommendations = `-- name: GetRecommendations :one
+SELECT items, computed_at FROM matching.recommendation_lists WHERE consumer_id = $1
 `
 
-type ListRecommendationsParams struct {
-	ConsumerID uuid.UUID
-	MaxRows    int32
+type GetRecommendationsRow struct {
+	Items      []byte
+	ComputedAt time.Time
 }
 
-func (q *Queries) ListRecommendations(ctx context.Context, arg ListRecommendationsParams) ([]MatchingRecommendation, error) {
-	rows, err := q.db.Query(ctx, listRecommendations, arg.ConsumerID, arg.MaxRows)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []MatchingRecommendation{}
-	for rows.Next() {
-		var i MatchingRecommendation
-		if err := rows.Scan(
-			&i.ConsumerID,
-			&i.MerchantID,
-			&i.Rank,
-			&i.Category,
-			&i.Name,
-			&i.DistanceM,
-			&i.ComputedAt,
-			&i.Score,
-			&i.Reasons,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
+func (q *Queries) GetRecommendations(ctx context.Context, consumerID uuid.UUID) (GetRecommendationsRow, error) {
+	row := q.db.QueryRow(ctx, getRecommendations, consumerID)
+	var i GetRecommendationsRow
+	err := row.Scan(&i.Items, &i.ComputedAt)
+	return i, err
 }
 
 const lockConsumer = `-- name: LockConsumer :exec
