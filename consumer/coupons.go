@@ -458,4 +458,3 @@ func (s *Service) ReturnOrderCoupons(ctx context.Context, orderID uuid.UUID) (in
 	return int(n), wrap("return coupons", err)
 }
 
-func ptr[T any](v T) *T { return &v }
