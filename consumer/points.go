@@ -16,6 +16,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/audit"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/outbox"
 	"github.com/tandemcrm/tandem/shared/pg"
 )
 
@@ -167,7 +168,10 @@ func (s *Service) CreditForPayment(ctx context.Context, p Payment) (int64, error
 		if ok {
 			credited = pts
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return outbox.MarkDone(ctx, tx) // the delivery closes with the credit: one commit
 	})
 	if errors.Is(err, errNotMember) {
 		s.log.InfoContext(ctx, "consumer: payment by a non-member earns no points", "consumer", p.ConsumerID, "order", p.OrderID)

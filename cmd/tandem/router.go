@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -22,7 +23,9 @@ func (a *app) router() *gin.Engine {
 	httpx.Health(e,
 		httpx.Check{Name: "postgres", Probe: func(ctx context.Context) error { return a.db.Ping(ctx) }},
 		httpx.Check{Name: "redis", Probe: func(ctx context.Context) error { return a.redis.Ping(ctx).Err() }},
-		httpx.Check{Name: "outbox", Detail: func(ctx context.Context) (any, error) { return a.outboxMetrics.Undelivered(ctx) }},
+		// The backlog query runs at most once every 5 s, however often probes come.
+		httpx.Check{Name: "outbox", Detail: httpx.CachedDetail(5*time.Second, time.Now,
+			func(ctx context.Context) (any, error) { return a.outboxMetrics.Undelivered(ctx) })},
 	)
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg})))
 	e.GET("/api/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml; charset=utf-8", openAPIDoc) })

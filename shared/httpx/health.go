@@ -74,3 +74,26 @@ func Health(r gin.IRoutes, checks ...Check) {
 		Render(c, errs.E(errs.KindUnavailable, "not_ready", "not ready: "+strings.Join(down, ", ")+" unavailable"))
 	})
 }
+
+// CachedDetail wraps a Detail that costs a query (the outbox backlog) so that /readyz
+// runs it at most once per ttl however often it is probed: a probe within ttl of the
+// last run gets that run's answer, and concurrent probes after it share one new run.
+// A failed run is not kept, so the next probe tries again.
+func CachedDetail(ttl time.Duration, now func() time.Time, detail func(ctx context.Context) (any, error)) func(ctx context.Context) (any, error) {
+	var mu sync.Mutex
+	var value any
+	var at time.Time
+	return func(ctx context.Context) (any, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !at.IsZero() && now().Sub(at) < ttl {
+			return value, nil
+		}
+		v, err := detail(ctx)
+		if err != nil {
+			return nil, err
+		}
+		value, at = v, now()
+		return v, nil
+	}
+}

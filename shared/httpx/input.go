@@ -223,16 +223,27 @@ func paramsError(c *gin.Context) error {
 		}
 	}
 	if ct := c.GetHeader("Content-Type"); ct != "" && c.Request.Body != nil {
-		if mt, _, _ := mime.ParseMediaType(ct); mt == "application/x-www-form-urlencoded" {
+		switch mt, _, _ := mime.ParseMediaType(ct); mt {
+		case "application/x-www-form-urlencoded":
 			// Parsed here, kept on the request for the handler's PostForm; a form that
 			// cannot be parsed is left for the handler to refuse as it did before.
 			if c.Request.ParseForm() == nil {
 				return checkValues(c.Request.PostForm)
 			}
+		case "multipart/form-data":
+			// The same for an upload's text fields (its files are the handler's to read);
+			// the body limit already bounds what parsing reads.
+			if c.Request.ParseMultipartForm(multipartMemory) == nil && c.Request.MultipartForm != nil {
+				return checkValues(c.Request.MultipartForm.Value)
+			}
 		}
 	}
 	return nil
 }
+
+// multipartMemory is how much of a multipart form is kept in memory; files beyond it
+// go to temporary files, as net/http does by default.
+const multipartMemory = 32 << 20
 
 func checkValues(vals map[string][]string) error {
 	for k, vs := range vals {

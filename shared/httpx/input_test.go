@@ -1,6 +1,8 @@
 package httpx_test
 
 import (
+	"bytes"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -128,5 +130,34 @@ func TestBadMaxLenTagIsABug(t *testing.T) {
 	e.POST("/b", httpx.Handler(func(c *gin.Context) error { var r badTagReq; return httpx.BindJSON(c, &r) }))
 	if w := do(e, "POST", "/b", `{"name":"x"}`); w.Code != 500 {
 		t.Fatalf("status %d", w.Code)
+	}
+}
+
+// An upload's text fields (multipart/form-data) get the same contract; the handler still
+// reads a clean form, file included.
+func TestInputContractOnMultipartForms(t *testing.T) {
+	t.Parallel()
+	reached := 0
+	e := contractEngine(&reached)
+	form := func(name string) (string, string) {
+		var b bytes.Buffer
+		mw := multipart.NewWriter(&b)
+		_ = mw.WriteField("name", name)
+		fw, _ := mw.CreateFormFile("file", "leads.csv")
+		_, _ = fw.Write([]byte("name\n\xff\x00 is the file's business\n"))
+		_ = mw.Close()
+		return b.String(), mw.FormDataContentType()
+	}
+	body, ct := form("店")
+	w := do(e, "POST", "/form", body, "Content-Type", ct)
+	if w.Code != 200 || w.Body.String() != "店" || reached != 1 {
+		t.Fatalf("clean upload: %d %s", w.Code, w.Body)
+	}
+	for _, bad := range []string{"a\x00b", "ok\xffok"} {
+		body, ct := form(bad)
+		w := do(e, "POST", "/form", body, "Content-Type", ct)
+		if e := errorOf(t, w); w.Code != 400 || e.Field != "name" || e.Code != httpx.CodeInvalidText || reached != 1 {
+			t.Fatalf("%q in an upload's field: %d %+v", bad, w.Code, e)
+		}
 	}
 }

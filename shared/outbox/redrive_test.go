@@ -175,6 +175,16 @@ func TestMarkDoneCommitsWithTheEffect(t *testing.T) {
 	if _, err := db.Exec(ctx, `CREATE TABLE effects (event_id uuid, subscriber text, runs int NOT NULL, PRIMARY KEY (event_id, subscriber))`); err != nil {
 		t.Fatal(err)
 	}
+	// Every attempt to write a delivery row is counted (a BEFORE INSERT trigger fires
+	// for an upsert that finds the row done too): the wrapper must not write it again
+	// after the handler's own transaction did.
+	if _, err := db.Exec(ctx, `CREATE TABLE delivery_writes (n int);
+CREATE FUNCTION count_delivery_write() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO delivery_writes VALUES (1); RETURN NEW; END $$;
+CREATE TRIGGER count_writes BEFORE INSERT ON platform.outbox_deliveries
+FOR EACH ROW EXECUTE FUNCTION count_delivery_write()`); err != nil {
+		t.Fatal(err)
+	}
 	fail := true
 	sub := outbox.Subscription{Topic: topic, Subscriber: "tx", Handle: func(ctx context.Context, e events.Envelope) error {
 		return pg.InTx(ctx, db, pg.TxOptions{}, func(tx pgx.Tx) error {
@@ -204,6 +214,9 @@ func TestMarkDoneCommitsWithTheEffect(t *testing.T) {
 	fail = false
 	if err := mux.ProcessTask(ctx, task); err != nil || done() != 1 {
 		t.Fatalf("committed effect: err %v, done %d", err, done())
+	}
+	if n := count(t, db, "SELECT count(*) FROM delivery_writes"); n != 1 {
+		t.Fatalf("the delivery was written %d times, want once (in the handler's transaction only)", n)
 	}
 	if err := mux.ProcessTask(ctx, task); err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/logging"
+	"github.com/tandemcrm/tandem/shared/pg"
 	"github.com/tandemcrm/tandem/shared/platform/platformdb"
 )
 
@@ -52,11 +54,13 @@ func RedriveTaskID(eventID string, subscriber string, attempt int) string {
 }
 
 // Register installs every subscription's handler on mux, decoding the envelope and
-// putting its request id into the handler's context. It records in db that the event
-// is done for the subscriber once the handler returned nil (platform.outbox_deliveries),
-// and skips the handler for an event already done (a re-drive that crossed a late
-// delivery). A crash between the handler's commit and that record only means the
-// handler runs again, which it must bear anyway (it is idempotent).
+// putting its request id into the handler's context. Every delivery is closed when its
+// handler returns nil: the event is recorded done for the subscriber
+// (platform.outbox_deliveries) in the handler's own transaction when the handler calls
+// MarkDone there, else by the wrapper right after the handler (a commit of its own).
+// The handler is skipped for an event already done (a re-drive that crossed a late
+// delivery). A crash between the handler's commit and the wrapper's record only means
+// the handler runs again, which it must bear anyway (it is idempotent).
 func Register(mux *asynq.ServeMux, db platformdb.DBTX, subs []Subscription) {
 	q := platformdb.New(db)
 	for _, s := range subs {
@@ -74,9 +78,13 @@ func Register(mux *asynq.ServeMux, db platformdb.DBTX, subs []Subscription) {
 			if done {
 				return nil
 			}
-			hctx := context.WithValue(logging.WithRequestID(ctx, e.RequestID), deliveryKey{}, delivery{e.ID, subscriber})
+			d := &delivery{eventID: e.ID, subscriber: subscriber}
+			hctx := context.WithValue(logging.WithRequestID(ctx, e.RequestID), deliveryKey{}, d)
 			if err := handle(hctx, e); err != nil {
 				return err
+			}
+			if d.marked.Load() {
+				return nil // recorded with the handler's effect (MarkDone)
 			}
 			if err := q.MarkDeliveryDone(ctx, platformdb.MarkDeliveryDoneParams{EventID: e.ID, Subscriber: subscriber}); err != nil {
 				return fmt.Errorf("outbox: record delivery of %s to %s: %w", e.ID, subscriber, err)
@@ -92,20 +100,23 @@ type deliveryKey struct{}
 type delivery struct {
 	eventID    uuid.UUID
 	subscriber string
+	marked     atomic.Bool // MarkDone's transaction committed: the wrapper has nothing to record
 }
 
 // MarkDone records inside tx that the event being handled is done for its subscriber.
 // A handler whose effect is one transaction calls it there: the effect and the record
-// then commit together, and a crash between them cannot make the handler run again.
-// (Register records it after the handler anyway; that record is then a no-op.) Outside
-// a handler run by Register it does nothing.
+// then commit together (one commit per delivery instead of two, and a crash between
+// them cannot make the handler run again). Register then records nothing more, once tx
+// has committed (pg.AfterCommit; in a transaction not begun by pg.InTx, Register
+// records it again, a no-op). Outside a handler run by Register it does nothing.
 func MarkDone(ctx context.Context, tx pgx.Tx) error {
-	d, ok := ctx.Value(deliveryKey{}).(delivery)
+	d, ok := ctx.Value(deliveryKey{}).(*delivery)
 	if !ok {
 		return nil
 	}
 	if err := platformdb.New(tx).MarkDeliveryDone(ctx, platformdb.MarkDeliveryDoneParams{EventID: d.eventID, Subscriber: d.subscriber}); err != nil {
 		return fmt.Errorf("outbox: record delivery of %s to %s: %w", d.eventID, d.subscriber, err)
 	}
+	pg.AfterCommit(tx, "outbox.delivery."+d.eventID.String()+"/"+d.subscriber, func(context.Context, pg.Execer) { d.marked.Store(true) })
 	return nil
 }
