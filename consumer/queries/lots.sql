@@ -37,16 +37,19 @@ WHERE consumer_id = sqlc.arg(consumer_id) AND state = 'active' AND remaining > 0
 ORDER BY expires_at, id
 FOR UPDATE;
 
--- name: DrawLot :exec
-UPDATE consumer.points_lots SET remaining = remaining - sqlc.arg(points)::int, spent = spent + sqlc.arg(points)::int
-WHERE id = sqlc.arg(id);
+-- name: DrawLots :exec
+-- A debit's draws in one statement: each lot gives its part, each part is recorded.
+WITH x AS (SELECT unnest(sqlc.arg(lots)::uuid[]) AS lot_id, unnest(sqlc.arg(points)::int[]) AS p),
+upd AS (
+    UPDATE consumer.points_lots l SET remaining = l.remaining - x.p, spent = l.spent + x.p
+    FROM x WHERE l.id = x.lot_id RETURNING l.id)
+INSERT INTO consumer.points_draws (debit_id, lot_id, points)
+SELECT sqlc.arg(debit_id)::uuid, x.lot_id, x.p FROM x JOIN upd ON upd.id = x.lot_id;
 
 -- name: InsertDebit :exec
 INSERT INTO consumer.points_debits (id, consumer_id, source_key, kind, order_id, points, reason, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8);
 
--- name: InsertDraw :exec
-INSERT INTO consumer.points_draws (debit_id, lot_id, points) VALUES ($1, $2, $3);
 
 -- name: OrderLot :one
 -- The lot an order's payment earned, locked.

@@ -51,18 +51,24 @@ func (q *Queries) DebitDraws(ctx context.Context, debitID uuid.UUID) ([]DebitDra
 	return items, nil
 }
 
-const drawLot = `-- name: DrawLot :exec
-UPDATE consumer.points_lots SET remaining = remaining - $1::int, spent = spent + $1::int
-WHERE id = $2
+const drawLots = `-- name: DrawLots :exec
+WITH x AS (SELECT unnest($2::uuid[]) AS lot_id, unnest($3::int[]) AS p),
+upd AS (
+    UPDATE consumer.points_lots l SET remaining = l.remaining - x.p, spent = l.spent + x.p
+    FROM x WHERE l.id = x.lot_id RETURNING l.id)
+INSERT INTO consumer.points_draws (debit_id, lot_id, points)
+SELECT $1::uuid, x.lot_id, x.p FROM x JOIN upd ON upd.id = x.lot_id
 `
 
-type DrawLotParams struct {
-	Points int32
-	ID     uuid.UUID
+type DrawLotsParams struct {
+	DebitID uuid.UUID
+	Lots    []uuid.UUID
+	Points  []int32
 }
 
-func (q *Queries) DrawLot(ctx context.Context, arg DrawLotParams) error {
-	_, err := q.db.Exec(ctx, drawLot, arg.Points, arg.ID)
+// A debit's draws in one statement: each lot gives its part, each part is recorded.
+func (q *Queries) DrawLots(ctx context.Context, arg DrawLotsParams) error {
+	_, err := q.db.Exec(ctx, drawLots, arg.DebitID, arg.Lots, arg.Points)
 	return err
 }
 
@@ -271,21 +277,6 @@ func (q *Queries) InsertDebit(ctx context.Context, arg InsertDebitParams) error 
 		arg.Reason,
 		arg.CreatedAt,
 	)
-	return err
-}
-
-const insertDraw = `-- name: InsertDraw :exec
-INSERT INTO consumer.points_draws (debit_id, lot_id, points) VALUES ($1, $2, $3)
-`
-
-type InsertDrawParams struct {
-	DebitID uuid.UUID
-	LotID   uuid.UUID
-	Points  int32
-}
-
-func (q *Queries) InsertDraw(ctx context.Context, arg InsertDrawParams) error {
-	_, err := q.db.Exec(ctx, insertDraw, arg.DebitID, arg.LotID, arg.Points)
 	return err
 }
 
