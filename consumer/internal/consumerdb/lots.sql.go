@@ -74,10 +74,11 @@ func (q *Queries) DrawLots(ctx context.Context, arg DrawLotsParams) error {
 
 const dueConsumers = `-- name: DueConsumers :many
 SELECT b.consumer_id FROM consumer.points_balances b
-WHERE b.consumer_id IN (
+WHERE b.consumer_id = ANY(ARRAY(
     SELECT DISTINCT l.consumer_id FROM consumer.points_lots l
     WHERE l.remaining > 0 AND l.expires_at <= $1 AND l.consumer_id > $2::uuid
-    ORDER BY l.consumer_id LIMIT $3)
+      AND l.consumer_id <= $3::uuid
+    ORDER BY l.consumer_id LIMIT $4))
 ORDER BY b.consumer_id
 FOR UPDATE OF b
 `
@@ -85,13 +86,20 @@ FOR UPDATE OF b
 type DueConsumersParams struct {
 	Now   time.Time
 	After uuid.UUID
+	Upto  uuid.UUID
 	Lim   int32
 }
 
 // A batch of members with lots due to expire, their balance rows locked in id order
 // (the same order as every other writer: balance row first, then lots).
+// (= ANY(ARRAY(…)) has the balances found by key, not scanned whole for each batch.)
 func (q *Queries) DueConsumers(ctx context.Context, arg DueConsumersParams) ([]uuid.UUID, error) {
-	rows, err := q.db.Query(ctx, dueConsumers, arg.Now, arg.After, arg.Lim)
+	rows, err := q.db.Query(ctx, dueConsumers,
+		arg.Now,
+		arg.After,
+		arg.Upto,
+		arg.Lim,
+	)
 	if err != nil {
 		return nil, err
 	}
