@@ -28,8 +28,18 @@ type debit struct {
 
 // draw is the part of one lot a debit takes.
 type draw struct {
-	lot    uuid.UUID
-	points int64
+	lot     uuid.UUID
+	points  int64
+	expires time.Time
+}
+
+// drawLots takes a debit's plan from its lots and records each part, in one statement.
+func drawLots(ctx context.Context, q *consumerdb.Queries, debitID uuid.UUID, plan []draw) error {
+	p := consumerdb.DrawLotsParams{DebitID: debitID, Lots: make([]uuid.UUID, len(plan)), Points: make([]int32, len(plan))}
+	for i, d := range plan {
+		p.Lots[i], p.Points[i] = d.lot, int32(d.points)
+	}
+	return q.DrawLots(ctx, p)
 }
 
 // planDraw picks the lots a debit of want points draws from: soonest-expiring first,
@@ -47,7 +57,7 @@ func (s *Service) planDraw(ctx context.Context, q *consumerdb.Queries, consumerI
 			break
 		}
 		take := min(int64(l.Remaining), want-got)
-		plan = append(plan, draw{lot: l.ID, points: take})
+		plan = append(plan, draw{lot: l.ID, points: take, expires: l.ExpiresAt})
 		got += take
 	}
 	return plan, got, nil
@@ -57,27 +67,28 @@ func (s *Service) planDraw(ctx context.Context, q *consumerdb.Queries, consumerI
 // reports whether this call did. It refuses with consumer.points_insufficient,
 // changing nothing, when the lots hold less and the debit is not partial.
 func (s *Service) debit(ctx context.Context, q *consumerdb.Queries, d debit) (bool, error) {
-	_, taken, err := s.debitTaking(ctx, q, d)
+	_, _, taken, err := s.debitTaking(ctx, q, d)
 	return taken > 0, err
 }
 
-func (s *Service) debitTaking(ctx context.Context, q *consumerdb.Queries, d debit) (uuid.UUID, int64, error) {
+// debitTaking is debit, saying also the debit's id and the lots it drew from.
+func (s *Service) debitTaking(ctx context.Context, q *consumerdb.Queries, d debit) (uuid.UUID, []draw, int64, error) {
 	plan, got, err := s.planDraw(ctx, q, d.consumerID, d.points, uuid.Nil)
 	if err != nil {
-		return uuid.Nil, 0, err
+		return uuid.Nil, nil, 0, err
 	}
 	if got < d.points && !d.partial {
-		return uuid.Nil, 0, insufficient(got, d.points)
+		return uuid.Nil, nil, 0, insufficient(got, d.points)
 	}
 	if got == 0 {
-		return uuid.Nil, 0, nil
+		return uuid.Nil, nil, 0, nil
 	}
 	now := s.now()
 	if d.entryKind != "" {
 		n, err := q.InsertLedgerEntry(ctx, consumerdb.InsertLedgerEntryParams{ID: s.newID(), ConsumerID: d.consumerID,
 			Delta: int32(-got), Kind: d.entryKind, SourceKey: d.key, OrderID: d.orderID, CreatedAt: now, Reason: d.reason})
 		if err != nil || n == 0 {
-			return uuid.Nil, 0, err
+			return uuid.Nil, nil, 0, err
 		}
 	}
 	kind := d.debitKind
@@ -87,17 +98,12 @@ func (s *Service) debitTaking(ctx context.Context, q *consumerdb.Queries, d debi
 	id := s.newID()
 	if err := q.InsertDebit(ctx, consumerdb.InsertDebitParams{ID: id, ConsumerID: d.consumerID, SourceKey: d.key,
 		Kind: kind, OrderID: d.orderID, Points: int32(got), Reason: d.reason, CreatedAt: now}); err != nil {
-		return uuid.Nil, 0, err
+		return uuid.Nil, nil, 0, err
 	}
-	for _, p := range plan {
-		if err := q.DrawLot(ctx, consumerdb.DrawLotParams{Points: int32(p.points), ID: p.lot}); err != nil {
-			return uuid.Nil, 0, err
-		}
-		if err := q.InsertDraw(ctx, consumerdb.InsertDrawParams{DebitID: id, LotID: p.lot, Points: int32(p.points)}); err != nil {
-			return uuid.Nil, 0, err
-		}
+	if err := drawLots(ctx, q, id, plan); err != nil {
+		return uuid.Nil, nil, 0, err
 	}
-	return id, got, s.move(ctx, q, d.consumerID, points{balance: -got})
+	return id, plan, got, s.move(ctx, q, d.consumerID, points{balance: -got})
 }
 
 // RedeemRequest spends a member's points. Key makes it happen once (a repeat with
@@ -154,7 +160,9 @@ func (s *Service) Redeem(ctx context.Context, consumerID uuid.UUID, in RedeemReq
 	if in.OrderID != nil {
 		order = uuid.NullUUID{UUID: *in.OrderID, Valid: true}
 	}
+	var out *Redemption // nil: redeemed already, read back
 	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+		out = nil
 		q := consumerdb.New(tx)
 		if _, err := lock(ctx, q, consumerID); err != nil {
 			return err
@@ -164,15 +172,27 @@ func (s *Service) Redeem(ctx context.Context, consumerID uuid.UUID, in RedeemReq
 		} else if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		_, err := s.debit(ctx, q, debit{consumerID: consumerID, entryKind: KindRedeem, key: key, orderID: order,
+		id, plan, got, err := s.debitTaking(ctx, q, debit{consumerID: consumerID, entryKind: KindRedeem, key: key, orderID: order,
 			points: in.Points, reason: in.Reason})
-		return err
+		if err != nil {
+			return err
+		}
+		// What this call did is known: no reading it back.
+		r := Redemption{ID: id, Points: got, OrderID: in.OrderID, CreatedAt: s.now(), Draws: make([]Draw, len(plan))}
+		for i, d := range plan {
+			r.Draws[i] = Draw{LotID: d.lot, Points: d.points, ExpiresAt: d.expires}
+		}
+		out = &r
+		return nil
 	})
 	if errors.Is(err, errNotMember) {
 		return Redemption{}, errs.NotFound(objMember)
 	}
 	if err != nil {
 		return Redemption{}, wrap("redeem", err)
+	}
+	if out != nil {
+		return *out, nil
 	}
 	return s.redemption(ctx, consumerID, key)
 }

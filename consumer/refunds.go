@@ -177,13 +177,8 @@ func (s *Service) applyDraw(ctx context.Context, q *consumerdb.Queries, r Refund
 		Reason: "refund of points already spent"}); err != nil {
 		return err
 	}
-	for _, p := range plan {
-		if err := q.DrawLot(ctx, consumerdb.DrawLotParams{Points: int32(p.points), ID: p.lot}); err != nil {
-			return err
-		}
-		if err := q.InsertDraw(ctx, consumerdb.InsertDrawParams{DebitID: id, LotID: p.lot, Points: int32(p.points)}); err != nil {
-			return err
-		}
+	if err := drawLots(ctx, q, id, plan); err != nil {
+		return err
 	}
 	return s.move(ctx, q, r.ConsumerID, points{balance: -total})
 }

@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -121,18 +122,15 @@ func (p TierProgram) metricOf(r consumerdb.ConsumerMemberTier) int64 {
 	return r.PeriodGrowth
 }
 
+// tierProgram reads the rules and the tiers in one round trip (every credit reads them).
 func (s *Service) tierProgram(ctx context.Context, q *consumerdb.Queries) (TierProgram, error) {
-	r, err := q.GetTierProgram(ctx)
-	if err != nil {
-		return TierProgram{}, err
-	}
-	rows, err := q.ListTiers(ctx)
+	r, err := q.GetTierRules(ctx)
 	if err != nil {
 		return TierProgram{}, err
 	}
 	p := TierProgram{Metric: r.Metric, PeriodMonths: int(r.PeriodMonths), Downgrade: r.Downgrade, NoticeDays: int(r.NoticeDays), UpdatedAt: r.UpdatedAt}
-	for _, t := range rows {
-		p.Tiers = append(p.Tiers, Tier{Level: int(t.Level), Name: t.Name, Threshold: t.Threshold, Retain: t.Retain, MultiplierPct: int(t.MultiplierPct)})
+	if err := json.Unmarshal(r.Tiers, &p.Tiers); err != nil {
+		return TierProgram{}, fmt.Errorf("consumer: tiers: %w", err)
 	}
 	if len(p.Tiers) == 0 {
 		p.Tiers = []Tier{{Name: "Member", MultiplierPct: 100}}
@@ -234,10 +232,14 @@ func (s *Service) addMetric(ctx context.Context, q *consumerdb.Queries, id uuid.
 	if growth == 0 && pts == 0 {
 		return nil
 	}
-	if _, err := s.memberTier(ctx, q, id); err != nil {
-		return err
+	add := consumerdb.AddTierMetricParams{Growth: growth, Points: pts, At: s.now(), ConsumerID: id}
+	r, err := q.AddTierMetric(ctx, add)
+	if errors.Is(err, pgx.ErrNoRows) { // the member's first metric: their tier row is made first
+		if _, err := s.memberTier(ctx, q, id); err != nil {
+			return err
+		}
+		r, err = q.AddTierMetric(ctx, add)
 	}
-	r, err := q.AddTierMetric(ctx, consumerdb.AddTierMetricParams{Growth: growth, Points: pts, At: s.now(), ConsumerID: id})
 	if err != nil {
 		return err
 	}

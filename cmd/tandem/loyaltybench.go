@@ -24,11 +24,15 @@ import (
 // consumers than it has coupons.
 func benchLoyaltyCmd() *cobra.Command {
 	var ops, workers, lots, claims, stock int
+	var full bool
 	cmd := &cobra.Command{
 		Use:   "loyalty",
-		Short: "Loyalty: earn+redeem ops/s and p99, the expiry job over --lots lots, --claims concurrent claims of a --stock coupon batch",
+		Short: "Loyalty: earn+redeem ops/s and p99, the expiry job over --lots lots, --claims concurrent claims of a --stock coupon batch (reduced sizes; --full: the issue's)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if full { // the sizes: a quiet machine's run
+				ops, lots, claims, stock = 20_000, 1_000_000, 10_000, 1_000
+			}
 			return withBenchEnv(cmd, func(ctx context.Context, db *pgxpool.Pool, _ asynq.RedisClientOpt) error {
 				svc := consumer.New(domain.Deps{DB: db}, consumer.Ports{}, consumer.Config{})
 				w := cmd.OutOrStdout()
@@ -42,11 +46,13 @@ func benchLoyaltyCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().IntVar(&ops, "ops", 10_000, "earn and redeem operations (half each)")
+	// The defaults are reduced, for a machine others share; --full is the scale.
+	cmd.Flags().IntVar(&ops, "ops", 4_000, "earn and redeem operations (half each)")
 	cmd.Flags().IntVar(&workers, "workers", 16, "goroutines calling the service")
-	cmd.Flags().IntVar(&lots, "lots", 1_000_000, "lots due for the expiry job")
-	cmd.Flags().IntVar(&claims, "claims", 10_000, "concurrent claims")
-	cmd.Flags().IntVar(&stock, "stock", 1_000, "the batch's stock")
+	cmd.Flags().IntVar(&lots, "lots", 200_000, "lots due for the expiry job")
+	cmd.Flags().IntVar(&claims, "claims", 2_000, "concurrent claims")
+	cmd.Flags().IntVar(&stock, "stock", 200, "the batch's stock")
+	cmd.Flags().BoolVar(&full, "full", false, "the issue's sizes: 20,000 ops, 1,000,000 lots, 10,000 claims of 1,000 coupons")
 	return cmd
 }
 

@@ -37,16 +37,19 @@ WHERE consumer_id = sqlc.arg(consumer_id) AND state = 'active' AND remaining > 0
 ORDER BY expires_at, id
 FOR UPDATE;
 
--- name: DrawLot :exec
-UPDATE consumer.points_lots SET remaining = remaining - sqlc.arg(points)::int, spent = spent + sqlc.arg(points)::int
-WHERE id = sqlc.arg(id);
+-- name: DrawLots :exec
+-- A debit's draws in one statement: each lot gives its part, each part is recorded.
+WITH x AS (SELECT unnest(sqlc.arg(lots)::uuid[]) AS lot_id, unnest(sqlc.arg(points)::int[]) AS p),
+upd AS (
+    UPDATE consumer.points_lots l SET remaining = l.remaining - x.p, spent = l.spent + x.p
+    FROM x WHERE l.id = x.lot_id RETURNING l.id)
+INSERT INTO consumer.points_draws (debit_id, lot_id, points)
+SELECT sqlc.arg(debit_id)::uuid, x.lot_id, x.p FROM x JOIN upd ON upd.id = x.lot_id;
 
 -- name: InsertDebit :exec
 INSERT INTO consumer.points_debits (id, consumer_id, source_key, kind, order_id, points, reason, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8);
 
--- name: InsertDraw :exec
-INSERT INTO consumer.points_draws (debit_id, lot_id, points) VALUES ($1, $2, $3);
 
 -- name: OrderLot :one
 -- The lot an order's payment earned, locked.
@@ -88,11 +91,13 @@ UPDATE consumer.points_debits SET returned = returned + sqlc.arg(points)::int WH
 -- name: DueConsumers :many
 -- A batch of members with lots due to expire, their balance rows locked in id order
 -- (the same order as every other writer: balance row first, then lots).
+-- (= ANY(ARRAY(…)) has the balances found by key, not scanned whole for each batch.)
 SELECT b.consumer_id FROM consumer.points_balances b
-WHERE b.consumer_id IN (
+WHERE b.consumer_id = ANY(ARRAY(
     SELECT DISTINCT l.consumer_id FROM consumer.points_lots l
     WHERE l.remaining > 0 AND l.expires_at <= sqlc.arg(now) AND l.consumer_id > sqlc.arg(after)::uuid
-    ORDER BY l.consumer_id LIMIT sqlc.arg(lim))
+      AND l.consumer_id <= sqlc.arg(upto)::uuid
+    ORDER BY l.consumer_id LIMIT sqlc.arg(lim)))
 ORDER BY b.consumer_id
 FOR UPDATE OF b;
 

@@ -1,5 +1,9 @@
--- name: GetTierProgram :one
-SELECT * FROM consumer.tier_program;
+-- name: GetTierRules :one
+-- The tier program and its tiers (as JSON, by level) in one round trip.
+SELECT p.metric, p.period_months, p.downgrade, p.updated_at, p.notice_days,
+    COALESCE((SELECT json_agg(json_build_object('level', t.level, 'name', t.name, 'threshold', t.threshold,
+        'retain', t.retain, 'multiplier_pct', t.multiplier_pct) ORDER BY t.level) FROM consumer.tiers t), '[]')::jsonb AS tiers
+FROM consumer.tier_program p;
 
 -- name: UpdateTierProgram :exec
 UPDATE consumer.tier_program SET metric = $1, period_months = $2, downgrade = $3, updated_at = $4, notice_days = $5;

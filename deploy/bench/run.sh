@@ -56,7 +56,7 @@ fi
 if section loyalty; then
 echo "## Loyalty (earn and redeem through the service, the expiry job, a coupon batch claimed at once)"
 echo
-$BIN bench loyalty --ops 10000 --lots 1000000 --claims 10000 --stock 1000
+$BIN bench loyalty --full
 echo
 fi
 

@@ -51,27 +51,34 @@ func (q *Queries) DebitDraws(ctx context.Context, debitID uuid.UUID) ([]DebitDra
 	return items, nil
 }
 
-const drawLot = `-- name: DrawLot :exec
-UPDATE consumer.points_lots SET remaining = remaining - $1::int, spent = spent + $1::int
-WHERE id = $2
+const drawLots = `-- name: DrawLots :exec
+WITH x AS (SELECT unnest($2::uuid[]) AS lot_id, unnest($3::int[]) AS p),
+upd AS (
+    UPDATE consumer.points_lots l SET remaining = l.remaining - x.p, spent = l.spent + x.p
+    FROM x WHERE l.id = x.lot_id RETURNING l.id)
+INSERT INTO consumer.points_draws (debit_id, lot_id, points)
+SELECT $1::uuid, x.lot_id, x.p FROM x JOIN upd ON upd.id = x.lot_id
 `
 
-type DrawLotParams struct {
-	Points int32
-	ID     uuid.UUID
+type DrawLotsParams struct {
+	DebitID uuid.UUID
+	Lots    []uuid.UUID
+	Points  []int32
 }
 
-func (q *Queries) DrawLot(ctx context.Context, arg DrawLotParams) error {
-	_, err := q.db.Exec(ctx, drawLot, arg.Points, arg.ID)
+// A debit's draws in one statement: each lot gives its part, each part is recorded.
+func (q *Queries) DrawLots(ctx context.Context, arg DrawLotsParams) error {
+	_, err := q.db.Exec(ctx, drawLots, arg.DebitID, arg.Lots, arg.Points)
 	return err
 }
 
 const dueConsumers = `-- name: DueConsumers :many
 SELECT b.consumer_id FROM consumer.points_balances b
-WHERE b.consumer_id IN (
+WHERE b.consumer_id = ANY(ARRAY(
     SELECT DISTINCT l.consumer_id FROM consumer.points_lots l
     WHERE l.remaining > 0 AND l.expires_at <= $1 AND l.consumer_id > $2::uuid
-    ORDER BY l.consumer_id LIMIT $3)
+      AND l.consumer_id <= $3::uuid
+    ORDER BY l.consumer_id LIMIT $4))
 ORDER BY b.consumer_id
 FOR UPDATE OF b
 `
@@ -79,13 +86,20 @@ FOR UPDATE OF b
 type DueConsumersParams struct {
 	Now   time.Time
 	After uuid.UUID
+	Upto  uuid.UUID
 	Lim   int32
 }
 
 // A batch of members with lots due to expire, their balance rows locked in id order
 // (the same order as every other writer: balance row first, then lots).
+// (= ANY(ARRAY(…)) has the balances found by key, not scanned whole for each batch.)
 func (q *Queries) DueConsumers(ctx context.Context, arg DueConsumersParams) ([]uuid.UUID, error) {
-	rows, err := q.db.Query(ctx, dueConsumers, arg.Now, arg.After, arg.Lim)
+	rows, err := q.db.Query(ctx, dueConsumers,
+		arg.Now,
+		arg.After,
+		arg.Upto,
+		arg.Lim,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -271,21 +285,6 @@ func (q *Queries) InsertDebit(ctx context.Context, arg InsertDebitParams) error 
 		arg.Reason,
 		arg.CreatedAt,
 	)
-	return err
-}
-
-const insertDraw = `-- name: InsertDraw :exec
-INSERT INTO consumer.points_draws (debit_id, lot_id, points) VALUES ($1, $2, $3)
-`
-
-type InsertDrawParams struct {
-	DebitID uuid.UUID
-	LotID   uuid.UUID
-	Points  int32
-}
-
-func (q *Queries) InsertDraw(ctx context.Context, arg InsertDrawParams) error {
-	_, err := q.db.Exec(ctx, insertDraw, arg.DebitID, arg.LotID, arg.Points)
 	return err
 }
 

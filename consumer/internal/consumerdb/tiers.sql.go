@@ -92,20 +92,33 @@ func (q *Queries) GetMemberTier(ctx context.Context, consumerID uuid.UUID) (Cons
 	return i, err
 }
 
-const getTierProgram = `-- name: GetTierProgram :one
-SELECT id, metric, period_months, downgrade, updated_at, notice_days FROM consumer.tier_program
+const getTierRules = `-- name: GetTierRules :one
+SELECT p.metric, p.period_months, p.downgrade, p.updated_at, p.notice_days,
+    COALESCE((SELECT json_agg(json_build_object('level', t.level, 'name', t.name, 'threshold', t.threshold,
+        'retain', t.retain, 'multiplier_pct', t.multiplier_pct) ORDER BY t.level) FROM consumer.tiers t), '[]')::jsonb AS tiers
+FROM consumer.tier_program p
 `
 
-func (q *Queries) GetTierProgram(ctx context.Context) (ConsumerTierProgram, error) {
-	row := q.db.QueryRow(ctx, getTierProgram)
-	var i ConsumerTierProgram
+type GetTierRulesRow struct {
+	Metric       string
+	PeriodMonths int32
+	Downgrade    string
+	UpdatedAt    time.Time
+	NoticeDays   int32
+	Tiers        []byte
+}
+
+// The tier program and its tiers (as JSON, by level) in one round trip.
+func (q *Queries) GetTierRules(ctx context.Context) (GetTierRulesRow, error) {
+	row := q.db.QueryRow(ctx, getTierRules)
+	var i GetTierRulesRow
 	err := row.Scan(
-		&i.ID,
 		&i.Metric,
 		&i.PeriodMonths,
 		&i.Downgrade,
 		&i.UpdatedAt,
 		&i.NoticeDays,
+		&i.Tiers,
 	)
 	return i, err
 }
