@@ -81,7 +81,7 @@ func (s *Service) publishCouponIssued(ctx context.Context, q *consumerdb.Queries
 func (s *Service) redeemOrderCoupons(ctx context.Context, q *consumerdb.Queries, orderID uuid.UUID) (int, error) {
 	now := s.now()
 	rows, err := q.RedeemOrderCouponsReturning(ctx, consumerdb.RedeemOrderCouponsReturningParams{
-		OrderID: uuid.NullUUID{UUID: orderID, Valid: true}, RedeemedAt: &now})
+		OrderID: uuid.NullUUID{UUID: orderID, Valid: true}, RedeemedAt: ptr(now)})
 	if err != nil {
 		return 0, err
 	}

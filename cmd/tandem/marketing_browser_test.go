@@ -32,13 +32,25 @@ func TestGrowthConsoleInChromium(t *testing.T) {
 	b.step("the demo campaign's results", do(`[...document.querySelectorAll("#campaign-list a")].find(a => a.innerText.includes("满30减5")).click()`),
 		title("满30减5 咖啡回访"), until(`document.querySelector("#run-list tbody").innerText.includes("100%")`),
 		until(`document.querySelector("#campaign-state").innerText.trim() === "已完成"`))
+	b.step("results by day with the uplift chart (zh)", until(`document.querySelector("#campaign-days h2").innerText.includes("按天")`),
+		until(`document.querySelector("#day-list thead").innerText.includes("触达") && document.querySelector("#day-list tbody tr") !== null`),
+		until(`!!document.querySelector("#uplift-chart[data-ready='1'] canvas")`))
+	campaignURL := b.read(`location.pathname`)
 	b.step("a campaign without budget is refused", b.page("/growth/campaigns", "营销活动"),
 		do(`document.querySelector('#campaign-form input[name="name"]').value = "no budget"; document.querySelector("#campaign-budget").value = ""; document.querySelector('#campaign-form input[name="unit_cost"]').value = "5"; document.querySelector('#campaign-form input[name="coupon_batch"]').value = "B1"; document.querySelector("#create-campaign").click()`),
 		until(`!!document.querySelector("#error") && document.querySelector("#error").innerText.includes("预算")`))
+	b.step("a triggered campaign can be set up (zh)", b.page("/growth/campaigns", "营销活动"),
+		until(`[...document.querySelectorAll('#campaign-form select[name="schedule"] option')].some(o => o.value === "triggered" && o.innerText === "触发")`),
+		until(`[...document.querySelectorAll('#campaign-form select[name="trigger"] option')].map(o => o.innerText).join(",").includes("生日,首单,N 天未消费,等级变化")`))
 	b.step("reports with charts", b.page("/growth/reports", "增长报表"),
 		until(`!!(document.querySelector("#rfm-chart[data-ready='1'] canvas") && document.querySelector("#funnel-chart[data-ready='1'] canvas") && document.querySelector("#cohort-chart[data-ready='1'] canvas"))`))
 	b.step("English", b.open("/lang/en?back=/growth/reports"), title("Growth reports"))
 	b.step("segments in English", b.page("/growth/segments", "Segments"), until(`document.querySelector("#live-count").innerText.includes("count updates")`))
+	b.step("results by day in English", b.open(campaignURL), until(`!!document.querySelector("#campaign-days") && document.querySelector("#campaign-days h2").innerText.includes("by day")`),
+		until(`document.querySelector("#day-list thead").innerText.includes("Reach") && !!document.querySelector("#uplift-chart[data-ready='1'] canvas")`))
+	b.step("a triggered campaign in English", b.page("/growth/campaigns", "Campaigns"),
+		until(`[...document.querySelectorAll('#campaign-form select[name="trigger"] option')].map(o => o.innerText).join(",").includes("Birthday,First order,N days lapsed,Tier change")`))
 	b.step("phone", viewport(phoneWidth, phoneHeight), b.page("/growth/campaigns", "Campaigns"),
 		fitsPhone())
+	b.step("results by day on a phone", b.open(campaignURL), until(`!!document.querySelector("#day-list")`), fitsPhone())
 }

@@ -63,6 +63,7 @@ Periodic tasks (schedule in Asia/Shanghai):
   marketing:index_snapshot    @every 10m   write the segment index's snapshot to PostgreSQL and prune its change log
   marketing:referral_rewards  @every 1h    reward both sides of referrals whose first order survived the refund window
   marketing:rfm               30 2 * * *   score every member's recency, frequency and monetary value
+  marketing:triggers          @every 1m    start runs of triggered campaigns (birthday, first order, lapse, tier change)
 `
 
 func workerCmd() *cobra.Command {

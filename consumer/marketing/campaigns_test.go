@@ -238,7 +238,7 @@ func TestCampaignBadInputIsRefused(t *testing.T) {
 func TestCampaignResultsShowUplift(t *testing.T) {
 	t.Parallel()
 	offers := newFakeOffers(1 << 30)
-	svc, _, ctx, db := newService(t, marketing.Ports{Offers: offers})
+	svc, clk, ctx, db := newService(t, marketing.Ports{Offers: offers})
 	if _, err := svc.SeedMembers(ctx, 2000, 9); err != nil {
 		t.Fatal(err)
 	}
@@ -300,6 +300,21 @@ func TestCampaignResultsShowUplift(t *testing.T) {
 	}
 	if r.ROI <= 0 || r.Progress != 1 {
 		t.Fatalf("roi %.2f progress %.2f", r.ROI, r.Progress)
+	}
+	// Day by day: the run started on 12-06 (Shanghai), the orders came on 12-07.
+	clk.Freeze(testNow.Add(3 * 24 * time.Hour))
+	if _, runs, err = svc.CampaignResults(ctx, sys, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	days := runs[0].Days
+	if len(days) != 4 || days[0].Day != "2026-12-06" || days[3].Day != "2026-12-09" {
+		t.Fatalf("days: %+v", days)
+	}
+	if days[0].TreatmentGMV != 0 || days[0].UpliftFen != 0 || days[0].Reach != r.Treated || days[0].CostFen != r.CostFen {
+		t.Errorf("first day: %+v", days[0])
+	}
+	if d := days[1]; d.TreatmentGMV != 3000 || d.UpliftFen != r.UpliftFen || d.UpliftLowFen != r.UpliftLowFen || d.ROI != r.ROI {
+		t.Errorf("second day %+v, the run as a whole %+v", d, r)
 	}
 }
 

@@ -320,6 +320,10 @@ type campaignPage struct {
 	Rows     [][]string
 	Sending  bool
 	Chart    string
+	// The latest run day by day: a table and the uplift with its interval.
+	DayHeaders []string
+	DayRows    [][]string
+	DayChart   string
 }
 
 // campaignActions are the actions a state allows.
@@ -384,7 +388,52 @@ func (pg consolePages) campaign(c *gin.Context, v *web.View) error {
 		}})
 		page.Chart = string(chart)
 	}
+	if len(runs) > 0 && len(runs[0].Days) > 0 {
+		page.dayResults(v, runs[0].Days)
+	}
 	return pg.w.Show(c, v, "marketing/campaign", "growth.campaign_title", page)
+}
+
+// dayResults fills the by-day table and chart of the latest run.
+func (page *campaignPage) dayResults(v *web.View, days []DayResult) {
+	cols := dayColumns()
+	var labels, uplift, low, high []string
+	for _, col := range cols {
+		page.DayHeaders = append(page.DayHeaders, col.Header)
+	}
+	yuan := func(fen float64) string { return strconv.FormatFloat(fen/100, 'f', 2, 64) }
+	for _, d := range days {
+		row := make([]string, len(cols))
+		for i, col := range cols {
+			row[i] = col.Cell(d)
+		}
+		page.DayRows = append(page.DayRows, row)
+		labels = append(labels, d.Day[5:])
+		uplift, low, high = append(uplift, yuan(d.UpliftFen)), append(low, yuan(d.UpliftLowFen)), append(high, yuan(d.UpliftHighFen))
+	}
+	chart, _ := json.Marshal(map[string]any{"option": map[string]any{
+		"tooltip": map[string]any{"trigger": "axis"}, "legend": map[string]any{},
+		"xAxis": map[string]any{"type": "category", "data": labels}, "yAxis": map[string]any{"type": "value"},
+		"series": []map[string]any{{"type": "line", "name": v.T("growth.uplift"), "data": uplift},
+			{"type": "line", "name": v.T("growth.ci_low"), "data": low, "lineStyle": map[string]any{"type": "dashed"}},
+			{"type": "line", "name": v.T("growth.ci_high"), "data": high, "lineStyle": map[string]any{"type": "dashed"}}},
+	}})
+	page.DayChart = string(chart)
+}
+
+func dayColumns() []web.Column[DayResult] {
+	f := func(x float64) string { return strconv.FormatFloat(x/100, 'f', 2, 64) }
+	return []web.Column[DayResult]{
+		{Header: "growth.day", Cell: func(d DayResult) string { return d.Day }},
+		{Header: "growth.reach", Cell: func(d DayResult) string { return strconv.FormatInt(d.Reach, 10) }},
+		{Header: "growth.redeemed", Cell: func(d DayResult) string { return strconv.FormatInt(d.Redeemed, 10) }},
+		{Header: "growth.gmv_treatment", Cell: func(d DayResult) string { return f(d.TreatmentGMV) }},
+		{Header: "growth.gmv_control", Cell: func(d DayResult) string { return f(d.ControlGMV) }},
+		{Header: "growth.uplift", Cell: func(d DayResult) string { return f(d.UpliftFen) }},
+		{Header: "growth.ci", Cell: func(d DayResult) string { return f(d.UpliftLowFen) + " … " + f(d.UpliftHighFen) }},
+		{Header: "growth.cost", Cell: func(d DayResult) string { return web.Yuan(d.CostFen) }},
+		{Header: "growth.roi", Cell: func(d DayResult) string { return strconv.FormatFloat(d.ROI, 'f', 2, 64) }},
+	}
 }
 
 func runColumns() []web.Column[RunResult] {

@@ -50,6 +50,9 @@ type RunResult struct {
 	UpliftHighFen  float64 `json:"uplift_ci95_high_fen"`
 	IncrementalFen float64 `json:"incremental_gmv_fen"` // uplift × treated members
 	ROI            float64 `json:"roi"`                 // (incremental GMV − cost) / cost
+	// Days are the latest run's results day by day (Asia/Shanghai), each counting
+	// from the run's start to the end of that day.
+	Days []DayResult `json:"days,omitempty"`
 }
 
 // CampaignResults reads a campaign's runs with their results, latest first.
@@ -74,29 +77,44 @@ func (s *Service) CampaignResults(ctx context.Context, p *identity.Principal, id
 		if r.State != "sending" {
 			rr.Progress = 1
 		}
-		arms, err := q.ArmOutcomes(ctx, marketingdb.ArmOutcomesParams{RunID: r.ID, Batch: c.CouponBatch, FromAt: r.StartedAt, ToAt: rr.WindowEnd})
-		if err != nil {
-			return c, nil, pg.Classify(err)
+		if err := s.armResults(ctx, c, r.ID, r.StartedAt, rr.WindowEnd, &rr); err != nil {
+			return c, nil, err
 		}
-		for _, a := range arms {
-			ar := ArmResult{Members: a.Members, Buyers: a.Buyers, Redeemed: a.Redeemed, GMVFen: a.GmvFen}
-			if a.Members > 0 {
-				n := float64(a.Members)
-				ar.GMVPerMemberFen = float64(a.GmvFen) / n
-				if a.Members > 1 {
-					ar.variance = math.Max(0, (a.GmvSq-n*ar.GMVPerMemberFen*ar.GMVPerMemberFen)/(n-1))
-				}
-			}
-			if a.Arm == "treatment" {
-				rr.Treatment = ar
-			} else {
-				rr.Holdout = ar
+		if len(out) == 0 { // the latest run, day by day
+			if rr.Days, err = s.runDays(ctx, c, r.ID, r.StartedAt, rr.WindowEnd); err != nil {
+				return c, nil, err
 			}
 		}
-		uplift(&rr)
 		out = append(out, rr)
 	}
 	return c, out, nil
+}
+
+// armResults fills a run's arms with the orders and redemptions in [from, to), and
+// the uplift.
+func (s *Service) armResults(ctx context.Context, c Campaign, runID uuid.UUID, from, to time.Time, rr *RunResult) error {
+	arms, err := marketingdb.New(s.db).ArmOutcomes(ctx, marketingdb.ArmOutcomesParams{RunID: runID, Batch: c.CouponBatch, FromAt: from, ToAt: to})
+	if err != nil {
+		return pg.Classify(err)
+	}
+	for _, a := range arms {
+		ar := ArmResult{Members: a.Members, Buyers: a.Buyers, Redeemed: a.Redeemed, GMVFen: a.GmvFen}
+		if a.Members > 0 {
+			n := float64(a.Members)
+			ar.GMVPerMemberFen = float64(a.GmvFen) / n
+			if a.Members > 1 {
+				ar.variance = math.Max(0, (a.GmvSq-n*ar.GMVPerMemberFen*ar.GMVPerMemberFen)/(n-1))
+			}
+		}
+		switch a.Arm {
+		case "treatment":
+			rr.Treatment = ar
+		case "control":
+			rr.Holdout = ar
+		} // refused members got nothing and count in neither arm
+	}
+	uplift(rr)
+	return nil
 }
 
 // uplift fills the uplift, its interval and the ROI from the arms.
