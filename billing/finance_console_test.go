@@ -162,6 +162,14 @@ func TestStatementAdjustmentsAndLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// tandem settle reproduces the issued statement, as of its issue, however often it is asked.
+	for range 2 {
+		all, err := w.svc.Settle(w.ctx, billing.CycleT1, day, *issued.IssuedAt)
+		if err != nil || len(all) != 1 || all[0].NetFen != issued.NetFen || all[0].GrossFen != issued.GrossFen ||
+			all[0].AdjustmentFen != issued.AdjustmentFen || all[0].Payments != issued.Payments {
+			t.Fatalf("settle %+v, %v; issued %+v", all, err, issued)
+		}
+	}
 	if _, err := w.svc.Adjust(w.ctx, fin, w.merchant, billing.NewAdjustment{AmountFen: -300, Reason: "更正：多付的补贴", Corrects: issued.ID}); err != nil {
 		t.Fatal(err)
 	}
