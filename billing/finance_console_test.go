@@ -214,3 +214,26 @@ func TestStatementCycles(t *testing.T) {
 		t.Errorf("a day for a monthly statement: %v", err)
 	}
 }
+
+// TestTerminatedMerchantsRefundsStillSettle: a statement reads only billing's ledger,
+// never the contract's state: a refund after the merchant's contract ended is in its
+// statement, commission given back at the order's rate.
+func TestTerminatedMerchantsRefundsStillSettle(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	c := w.member("o-terminated")
+	o := w.order(c, 10_000)
+	w.pay(o.OrderNo)
+	w.merchants.set(w.merchant, billing.Terms{CommissionRate: rate(t, "9%"), SettlementCycle: "T+1", Live: false}) // ended, and a new rate
+	r, err := refund(w, o, 10_000, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.sim.Control("POST", "/sim/refunds/settle", map[string]any{"out_refund_no": r.OutRefundNo, "status": "SUCCESS"}, nil)
+	w.sim.Wait()
+	day := w.clock.Now().In(time.FixedZone("CST", 8*3600)).Format(time.DateOnly)
+	st, err := w.svc.MerchantStatement(w.ctx, w.as("finance"), w.merchant, "", day)
+	if err != nil || st.RefundsFen != 10_000 || st.Refunds != 1 || st.CommissionFen != 0 || st.NetFen != 0 {
+		t.Fatalf("statement %+v, %v", st, err)
+	}
+}
