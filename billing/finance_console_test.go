@@ -162,6 +162,14 @@ func TestStatementAdjustmentsAndLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// tandem settle reproduces the issued statement, as of its issue, however often it is asked.
+	for range 2 {
+		all, err := w.svc.Settle(w.ctx, billing.CycleT1, day, *issued.IssuedAt)
+		if err != nil || len(all) != 1 || all[0].NetFen != issued.NetFen || all[0].GrossFen != issued.GrossFen ||
+			all[0].AdjustmentFen != issued.AdjustmentFen || all[0].Payments != issued.Payments {
+			t.Fatalf("settle %+v, %v; issued %+v", all, err, issued)
+		}
+	}
 	if _, err := w.svc.Adjust(w.ctx, fin, w.merchant, billing.NewAdjustment{AmountFen: -300, Reason: "更正：多付的补贴", Corrects: issued.ID}); err != nil {
 		t.Fatal(err)
 	}
@@ -204,5 +212,28 @@ func TestStatementCycles(t *testing.T) {
 	}
 	if _, err := w.svc.MerchantStatement(w.ctx, fin, w.merchant, billing.CycleMonthly, "2025-03-14"); !errs.Is(err, billing.CodeInvalidPeriod) {
 		t.Errorf("a day for a monthly statement: %v", err)
+	}
+}
+
+// TestTerminatedMerchantsRefundsStillSettle: a statement reads only billing's ledger,
+// never the contract's state: a refund after the merchant's contract ended is in its
+// statement, commission given back at the order's rate.
+func TestTerminatedMerchantsRefundsStillSettle(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	c := w.member("o-terminated")
+	o := w.order(c, 10_000)
+	w.pay(o.OrderNo)
+	w.merchants.set(w.merchant, billing.Terms{CommissionRate: rate(t, "9%"), SettlementCycle: "T+1", Live: false}) // ended, and a new rate
+	r, err := refund(w, o, 10_000, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.sim.Control("POST", "/sim/refunds/settle", map[string]any{"out_refund_no": r.OutRefundNo, "status": "SUCCESS"}, nil)
+	w.sim.Wait()
+	day := w.clock.Now().In(time.FixedZone("CST", 8*3600)).Format(time.DateOnly)
+	st, err := w.svc.MerchantStatement(w.ctx, w.as("finance"), w.merchant, "", day)
+	if err != nil || st.RefundsFen != 10_000 || st.Refunds != 1 || st.CommissionFen != 0 || st.NetFen != 0 {
+		t.Fatalf("statement %+v, %v", st, err)
 	}
 }

@@ -36,6 +36,7 @@ func (s *Service) mountAPI(rt domain.Routers) {
 	staff.POST("/merchants/:id/statements/:period/issue", identity.Require(identity.PermSettlementRead), rt.Idempotent, identity.Handle(h.issueStatement))
 	staff.POST("/statements/:id/paid", identity.Require(identity.PermSettlementRead), rt.Idempotent, identity.Handle(h.paidStatement))
 	staff.POST("/exceptions/:id/refund", identity.Require(identity.PermRefundCreate), rt.Idempotent, identity.Handle(h.postExceptionRefund))
+	h.mountFinance(rt)
 
 	// The signed-in consumer's own orders. No Idempotency-Key: placing an order moves
 	// no money, and a prepay is idempotent on the order's out_trade_no.

@@ -4,7 +4,10 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/tandemcrm/tandem/billing/internal/billingdb"
+	"github.com/tandemcrm/tandem/shared/pg"
 )
 
 // Settle is every merchant's statement of one period of a cycle, from the ledger in
@@ -21,7 +24,19 @@ func (s *Service) Settle(ctx context.Context, cycle, per string, asOf time.Time)
 	if asOf.IsZero() {
 		asOf = farFuture
 	}
-	rows, err := billingdb.New(s.db).SettlementFigures(ctx, billingdb.SettlementFiguresParams{FromAt: from, ToAt: to, AsOf: asOf})
+	var rows []billingdb.SettlementFiguresRow
+	err = pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+		// One pass over a month of the ledger: hash joins and in-memory aggregation,
+		// not an index probe per entry (what the planner picks from its estimates).
+		for _, set := range []string{"SET LOCAL enable_nestloop = off", "SET LOCAL work_mem = '256MB'"} {
+			if _, err := tx.Exec(ctx, set); err != nil {
+				return err
+			}
+		}
+		var err error
+		rows, err = billingdb.New(tx).SettlementFigures(ctx, billingdb.SettlementFiguresParams{FromAt: from, ToAt: to, AsOf: asOf})
+		return err
+	})
 	if err != nil {
 		return nil, wrap("settle", err)
 	}

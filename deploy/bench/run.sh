@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: prints the figures as Markdown tables. Needs the local stack (make bench
 # starts it). Every load targets 127.0.0.1 only.
-#   deploy/bench/run.sh [section ...]   sections: go outbox pickup notify loyalty recon pools marketing matching http (default: all)
+#   deploy/bench/run.sh [section ...]   sections: go outbox pickup notify loyalty recon settle pools marketing matching http (default: all)
+#   BENCH_FULL=1 adds the full-scale runs: reconciliation of 10,000,000 lines, settlement of 10,000,000 orders
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 only=" ${*:-all} "
@@ -62,6 +63,17 @@ fi
 
 if section recon; then
 reconciliation/bench.sh 1000000
+echo
+# The 10,000,000-line run (target <= 15 s, peak RSS <= 1 GiB) only with BENCH_FULL=1.
+if [ -n "${BENCH_FULL:-}" ]; then reconciliation/bench.sh 10000000; echo; fi
+fi
+
+if section settle; then
+echo "## Settlement: a month's statements of every merchant (target: 10,000 merchants, 10,000,000 orders in <= 60 s; BENCH_FULL=1 for that scale)"
+echo
+echo "| what | settlement | detail |"
+echo "|---|---|---|"
+$BIN bench settle ${BENCH_FULL:+--full}
 echo
 fi
 
