@@ -110,3 +110,6 @@ func (s *Service) publishBalances(ctx context.Context, q *consumerdb.Queries, co
 	}
 	return publish(ctx, q, events.TopicPointsBalancesChanged, consumers[0].String(), p)
 }
+
+// ptr is a pointer to a copy of v (sqlc takes nullable columns as pointers).
+func ptr[T any](v T) *T { return &v }

@@ -79,6 +79,14 @@ func pathID(c *gin.Context, what string) (uuid.UUID, error) {
 	return id, nil
 }
 
+// speedText shows an implausible speed; past an airliner's it says only that.
+func speedText(kmh float64) string {
+	if kmh > 1000 {
+		return "> 1000 km/h"
+	}
+	return fmt.Sprintf("%.0f km/h", kmh)
+}
+
 func hhmm(t time.Time) string { return t.In(clock.Shanghai).Format("15:04") }
 
 // formFloat reads an optional number of a form; "" is nil.
@@ -202,7 +210,7 @@ func (pg fieldPages) visits(c *gin.Context, v *web.View) error {
 				vv.Accuracy = fmt.Sprintf("±%.0f m", *vi.AccuracyM)
 			}
 			if vi.SpeedKmh != nil && vi.Flag != "" {
-				vv.Speed = fmt.Sprintf("%.0f km/h", *vi.SpeedKmh)
+				vv.Speed = speedText(*vi.SpeedKmh)
 			}
 			dv.Visits = append(dv.Visits, vv)
 		}
@@ -223,7 +231,7 @@ func (pg fieldPages) visits(c *gin.Context, v *web.View) error {
 		for _, f := range flagged {
 			row := flaggedRow{FlaggedVisit: f, When: v.Time(f.At)}
 			if f.SpeedKmh != nil {
-				row.Speed = fmt.Sprintf("%.0f km/h", *f.SpeedKmh)
+				row.Speed = speedText(*f.SpeedKmh)
 			}
 			p.Flagged = append(p.Flagged, row)
 		}

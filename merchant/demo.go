@@ -119,6 +119,9 @@ func Demo(ctx context.Context, s *Service, a DemoActors) (DemoResult, error) {
 	if err := demoPoolRules(ctx, s, a.Rep); err != nil {
 		return res, err
 	}
+	if err := demoFieldWork(ctx, s, a, res); err != nil {
+		return res, err
+	}
 	return res, nil
 }
 

@@ -77,14 +77,25 @@ func (s *Service) Funnel(ctx context.Context, p *identity.Principal, rq ReportQu
 	if err != nil {
 		return nil, err
 	}
-	rows, err := merchantdb.New(s.db).ReportFunnel(ctx, merchantdb.ReportFunnelParams{ScopeAll: sc.SeesAll(),
-		ScopeOwnerIds: sc.OwnerIDs(), ScopeOrgUnitIds: sc.OrgUnitIDs(), City: optText(rq.City)})
-	if err != nil {
-		return nil, fmt.Errorf("merchant: funnel: %w", pg.Classify(err))
-	}
+	q := merchantdb.New(s.db)
 	by := map[Stage]int64{}
-	for _, r := range rows {
-		by[Stage(r.Stage)] = r.Leads
+	if sc.SeesAll() {
+		rows, err := q.ReportFunnelAll(ctx, optText(rq.City))
+		if err != nil {
+			return nil, fmt.Errorf("merchant: funnel: %w", pg.Classify(err))
+		}
+		for _, r := range rows {
+			by[Stage(r.Stage)] = r.Leads
+		}
+	} else {
+		rows, err := q.ReportFunnelUnits(ctx, merchantdb.ReportFunnelUnitsParams{ScopeOwnerIds: sc.OwnerIDs(),
+			ScopeOrgUnitIds: sc.OrgUnitIDs(), City: optText(rq.City)})
+		if err != nil {
+			return nil, fmt.Errorf("merchant: funnel: %w", pg.Classify(err))
+		}
+		for _, r := range rows {
+			by[Stage(r.Stage)] = r.Leads
+		}
 	}
 	out := make([]StageCount, 0, len(pipeline)+1)
 	for _, st := range append(slices.Clone(pipeline), StageLost) {
@@ -100,10 +111,24 @@ type CohortRow struct {
 	Rates   map[Stage]string `json:"-"`
 }
 
+// reached reads the teams' rollup for a scope with teams (or all), and the reps'
+// rollup for a rep's own scope (by month reached: it has no cohorts).
 func (s *Service) reached(ctx context.Context, sc identity.Scope, rq ReportQuery, byCohort bool) ([]merchantdb.ReportReachedRow, error) {
 	from := thisMonth(s.now()).AddDate(0, -(rq.Months - 1), 0)
-	rows, err := merchantdb.New(s.db).ReportReached(ctx, merchantdb.ReportReachedParams{ByCohort: byCohort, FromMonth: from,
-		ScopeAll: sc.SeesAll(), ScopeOwnerIds: sc.OwnerIDs(), ScopeOrgUnitIds: sc.OrgUnitIDs(), City: optText(rq.City)})
+	q := merchantdb.New(s.db)
+	if !sc.SeesAll() && len(sc.OrgUnitIDs()) == 0 {
+		own, err := q.ReportReachedOwn(ctx, merchantdb.ReportReachedOwnParams{FromMonth: from, ScopeOwnerIds: sc.OwnerIDs(), City: optText(rq.City)})
+		if err != nil {
+			return nil, fmt.Errorf("merchant: report: %w", pg.Classify(err))
+		}
+		rows := make([]merchantdb.ReportReachedRow, len(own))
+		for i, r := range own {
+			rows[i] = merchantdb.ReportReachedRow(r)
+		}
+		return rows, nil
+	}
+	rows, err := q.ReportReached(ctx, merchantdb.ReportReachedParams{ByCohort: byCohort, FromMonth: from,
+		ScopeAll: sc.SeesAll(), ScopeOrgUnitIds: sc.OrgUnitIDs(), City: optText(rq.City)})
 	if err != nil {
 		return nil, fmt.Errorf("merchant: report: %w", pg.Classify(err))
 	}

@@ -93,8 +93,7 @@ Redis database 15 (flushed) of the configured servers. Prints one table row per 
 	}
 	pickupCmd.Flags().IntVar(&tasks, "tasks", 300, "tasks per run, enqueued one at a time")
 	cmd.AddCommand(outboxCmd, pickupCmd, benchNotifyCmd(), benchBareCmd(), benchMatchingCmd(), benchLoyaltyCmd(), benchPoolsCmd(),
-		benchSegmentsCmd(), benchCampaignCmd())
-	cmd.AddCommand(benchSettleCmd())
+		benchSegmentsCmd(), benchCampaignCmd(), benchReportsCmd(), benchSettleCmd())
 	return cmd
 }
 

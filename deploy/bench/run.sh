@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench: prints the figures as Markdown tables. Needs the local stack (make bench
 # starts it). Every load targets 127.0.0.1 only.
-#   deploy/bench/run.sh [section ...]   sections: go outbox pickup notify loyalty recon settle pools marketing matching http (default: all)
+#   deploy/bench/run.sh [section ...]   sections: go outbox pickup notify loyalty recon settle pools marketing reports matching http (default: all)
 #   BENCH_FULL=1 adds the full-scale runs: reconciliation of 10,000,000 lines, settlement of 10,000,000 orders
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -91,6 +91,15 @@ if section pools; then
 echo "## B-CRM pools (dedup with 1M leads, import with dedup, 200 reps claiming at once; the rules checked after)"
 echo
 $BIN bench pools --leads 1000000 --import-rows 100000 --claimers 200 --seconds 10
+echo
+fi
+
+if section reports; then
+echo "## B-CRM sales reports as a city manager (100k leads, 500 reps, 3 years; --full for 1M, 5,000)"
+echo
+echo "| report | p50 | p95 |"
+echo "|---|---|---|"
+$BIN bench reports --leads 100000 --reps 500 --years 3
 echo
 fi
 

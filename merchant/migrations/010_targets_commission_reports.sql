@@ -15,23 +15,32 @@ CREATE TABLE merchant.sales_credits (
 );
 CREATE INDEX sales_credits_month_idx ON merchant.sales_credits (month, org_unit_id, rep_id);
 
--- Reports' rollups, by the month a lead reached a stage and by the month it was
--- created (its cohort): how many leads first reached each stage, and the days they
--- took from creation. Kept by the same trigger; a report reads a few hundred rows
--- instead of years of stage history.
+-- Reports' rollups: how many leads first reached each stage, and the days they took
+-- from creation, by the month reached and the month created (its cohort) per team and
+-- city, and by the month reached per rep. Kept by the same trigger; a report reads a
+-- few thousand rows instead of years of stage history.
 CREATE TABLE merchant.stage_rollup (
     month        date NOT NULL,
     cohort       date NOT NULL,
     org_unit_id  uuid,
-    rep_id       uuid,
     city         text NOT NULL,
     to_stage     text NOT NULL,
     leads        bigint NOT NULL,
     days_sum     double precision NOT NULL
 );
-CREATE UNIQUE INDEX stage_rollup_key ON merchant.stage_rollup (month, cohort, org_unit_id, rep_id, city, to_stage) NULLS NOT DISTINCT;
-CREATE INDEX stage_rollup_unit_idx ON merchant.stage_rollup (org_unit_id, month);
-CREATE INDEX stage_rollup_cohort_idx ON merchant.stage_rollup (org_unit_id, cohort);
+CREATE UNIQUE INDEX stage_rollup_key ON merchant.stage_rollup (org_unit_id, month, cohort, city, to_stage) NULLS NOT DISTINCT;
+
+CREATE TABLE merchant.stage_rollup_rep (
+    month        date NOT NULL,
+    rep_id       uuid,
+    org_unit_id  uuid,
+    city         text NOT NULL,
+    to_stage     text NOT NULL,
+    leads        bigint NOT NULL,
+    days_sum     double precision NOT NULL
+);
+CREATE UNIQUE INDEX stage_rollup_rep_key ON merchant.stage_rollup_rep (rep_id, month, org_unit_id, city, to_stage) NULLS NOT DISTINCT;
+CREATE INDEX stage_rollup_rep_unit_idx ON merchant.stage_rollup_rep (org_unit_id, month);
 
 CREATE FUNCTION merchant.credit_stage() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -44,12 +53,16 @@ BEGIN
                WHERE h.lead_id = NEW.lead_id AND h.to_stage = NEW.to_stage AND h.id <> NEW.id) THEN
         RETURN NEW;
     END IF;
-    INSERT INTO merchant.stage_rollup AS r (month, cohort, org_unit_id, rep_id, city, to_stage, leads, days_sum)
+    INSERT INTO merchant.stage_rollup AS r (month, cohort, org_unit_id, city, to_stage, leads, days_sum)
     VALUES (date_trunc('month', NEW.at AT TIME ZONE 'Asia/Shanghai')::date,
             date_trunc('month', l.created_at AT TIME ZONE 'Asia/Shanghai')::date,
-            l.org_unit_id, l.owner_id, l.city, NEW.to_stage, 1,
-            greatest(0, extract(epoch FROM NEW.at - l.created_at) / 86400))
-    ON CONFLICT (month, cohort, org_unit_id, rep_id, city, to_stage)
+            l.org_unit_id, l.city, NEW.to_stage, 1, greatest(0, extract(epoch FROM NEW.at - l.created_at) / 86400))
+    ON CONFLICT (org_unit_id, month, cohort, city, to_stage)
+    DO UPDATE SET leads = r.leads + 1, days_sum = r.days_sum + excluded.days_sum;
+    INSERT INTO merchant.stage_rollup_rep AS r (month, rep_id, org_unit_id, city, to_stage, leads, days_sum)
+    VALUES (date_trunc('month', NEW.at AT TIME ZONE 'Asia/Shanghai')::date, l.owner_id,
+            l.org_unit_id, l.city, NEW.to_stage, 1, greatest(0, extract(epoch FROM NEW.at - l.created_at) / 86400))
+    ON CONFLICT (rep_id, month, org_unit_id, city, to_stage)
     DO UPDATE SET leads = r.leads + 1, days_sum = r.days_sum + excluded.days_sum;
     IF NEW.to_stage IN ('signed', 'live') THEN
         INSERT INTO merchant.sales_credits (lead_id, kind, rep_id, org_unit_id, city, at, month)
@@ -62,19 +75,30 @@ END $$;
 CREATE TRIGGER stage_history_credit AFTER INSERT ON merchant.stage_history
     FOR EACH ROW EXECUTE FUNCTION merchant.credit_stage();
 
--- What the history already holds, rolled up once.
-INSERT INTO merchant.stage_rollup (month, cohort, org_unit_id, rep_id, city, to_stage, leads, days_sum)
-SELECT date_trunc('month', h.at AT TIME ZONE 'Asia/Shanghai')::date, date_trunc('month', l.created_at AT TIME ZONE 'Asia/Shanghai')::date,
-       l.org_unit_id, l.owner_id, l.city, h.to_stage, count(*), sum(greatest(0, extract(epoch FROM h.at - l.created_at) / 86400))
-FROM (SELECT DISTINCT ON (lead_id, to_stage) lead_id, to_stage, at FROM merchant.stage_history ORDER BY lead_id, to_stage, at) h
-JOIN merchant.leads l ON l.id = h.lead_id
-GROUP BY 1, 2, 3, 4, 5, 6;
-INSERT INTO merchant.sales_credits (lead_id, kind, rep_id, org_unit_id, city, at, month)
-SELECT DISTINCT ON (h.lead_id, h.to_stage) h.lead_id, h.to_stage, l.owner_id, l.org_unit_id, l.city, h.at,
-       date_trunc('month', h.at AT TIME ZONE 'Asia/Shanghai')::date
-FROM merchant.stage_history h JOIN merchant.leads l ON l.id = h.lead_id
-WHERE h.to_stage IN ('signed', 'live')
-ORDER BY h.lead_id, h.to_stage, h.at;
+-- What the history already holds, rolled up once (merchant.rollup_history, also
+-- used after a bulk load with the trigger off).
+CREATE FUNCTION merchant.rollup_history() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    DROP TABLE IF EXISTS first_reached;
+    CREATE TEMP TABLE first_reached AS
+    SELECT h.lead_id, h.to_stage, h.at, l.created_at, l.org_unit_id, l.owner_id, l.city
+    FROM (SELECT DISTINCT ON (lead_id, to_stage) lead_id, to_stage, at FROM merchant.stage_history ORDER BY lead_id, to_stage, at) h
+    JOIN merchant.leads l ON l.id = h.lead_id;
+    INSERT INTO merchant.stage_rollup (month, cohort, org_unit_id, city, to_stage, leads, days_sum)
+    SELECT date_trunc('month', at AT TIME ZONE 'Asia/Shanghai')::date, date_trunc('month', created_at AT TIME ZONE 'Asia/Shanghai')::date,
+           org_unit_id, city, to_stage, count(*), sum(greatest(0, extract(epoch FROM at - created_at) / 86400))
+    FROM first_reached GROUP BY 1, 2, 3, 4, 5;
+    INSERT INTO merchant.stage_rollup_rep (month, rep_id, org_unit_id, city, to_stage, leads, days_sum)
+    SELECT date_trunc('month', at AT TIME ZONE 'Asia/Shanghai')::date, owner_id, org_unit_id, city, to_stage, count(*),
+           sum(greatest(0, extract(epoch FROM at - created_at) / 86400))
+    FROM first_reached GROUP BY 1, 2, 3, 4, 5;
+    INSERT INTO merchant.sales_credits (lead_id, kind, rep_id, org_unit_id, city, at, month)
+    SELECT lead_id, to_stage, owner_id, org_unit_id, city, at, date_trunc('month', at AT TIME ZONE 'Asia/Shanghai')::date
+    FROM first_reached WHERE to_stage IN ('signed', 'live')
+    ON CONFLICT DO NOTHING;
+    DROP TABLE first_reached;
+END $$;
+SELECT merchant.rollup_history();
 
 -- First-month GMV: payments (and refunds, negative) of a merchant's first 30 days
 -- live, from billing's events, credited to the rep who signed it, in the month it
@@ -131,12 +155,15 @@ CREATE TABLE merchant.commission_lines (
     PRIMARY KEY (run_id, rep_id)
 );
 
--- Reports: the current funnel and the cohorts of a city manager's teams, pool health.
-CREATE INDEX leads_unit_stage_idx ON merchant.leads (org_unit_id, stage, created_at);
+-- Reports: the current funnel of a city manager's teams (an index-only scan), pool health.
+CREATE INDEX leads_unit_stage_idx ON merchant.leads (org_unit_id, stage) INCLUDE (owner_id, city, updated_at);
+-- Pool health: the age of the leads waiting in a city's pools, an index-only scan.
+CREATE INDEX leads_pool_age_idx ON merchant.leads (org_unit_id, updated_at) WHERE owner_id IS NULL AND stage NOT IN ('live', 'lost');
 CREATE INDEX lead_owner_history_reclaimed_idx ON merchant.lead_owner_history (at) WHERE event = 'reclaimed';
 
 ---- create above / drop below ----
 DROP INDEX merchant.lead_owner_history_reclaimed_idx;
+DROP INDEX merchant.leads_pool_age_idx;
 DROP INDEX merchant.leads_unit_stage_idx;
 DROP TABLE merchant.commission_lines;
 DROP TABLE merchant.commission_runs;
@@ -144,5 +171,7 @@ DROP TABLE merchant.sales_targets;
 DROP TABLE merchant.first_month_gmv;
 DROP TRIGGER stage_history_credit ON merchant.stage_history;
 DROP FUNCTION merchant.credit_stage();
+DROP FUNCTION merchant.rollup_history();
+DROP TABLE merchant.stage_rollup_rep;
 DROP TABLE merchant.stage_rollup;
 DROP TABLE merchant.sales_credits;

@@ -1,20 +1,41 @@
--- name: ReportFunnel :many
--- Leads in scope by their current stage.
+-- name: ReportFunnelUnits :many
+-- Leads of the teams in scope (and the scope's own leads outside them) by current
+-- stage: an index-only scan of leads_unit_stage_idx per team.
+SELECT stage, count(*)::bigint AS leads FROM (
+    SELECT stage FROM merchant.leads
+    WHERE org_unit_id = ANY(sqlc.arg(scope_org_unit_ids)::uuid[])
+      AND (sqlc.narg(city)::text IS NULL OR city = sqlc.narg(city)::text)
+    UNION ALL
+    SELECT stage FROM merchant.leads
+    WHERE owner_id = ANY(sqlc.arg(scope_owner_ids)::uuid[])
+      AND (org_unit_id IS NULL OR org_unit_id <> ALL(sqlc.arg(scope_org_unit_ids)::uuid[]))
+      AND (sqlc.narg(city)::text IS NULL OR city = sqlc.narg(city)::text)
+) l
+GROUP BY stage;
+
+-- name: ReportFunnelAll :many
 SELECT stage, count(*)::bigint AS leads FROM merchant.leads
-WHERE (sqlc.arg(scope_all)::bool OR owner_id = ANY(sqlc.arg(scope_owner_ids)::uuid[])
-       OR org_unit_id = ANY(sqlc.arg(scope_org_unit_ids)::uuid[]))
-  AND (sqlc.narg(city)::text IS NULL OR city = sqlc.narg(city)::text)
+WHERE (sqlc.narg(city)::text IS NULL OR city = sqlc.narg(city)::text)
 GROUP BY stage;
 
 -- name: ReportReached :many
 -- Leads that first reached each stage, by cohort (month created) or month reached, with
--- the days taken from creation, from the rollup.
+-- the days taken from creation, from the teams' rollup.
 SELECT (CASE WHEN sqlc.arg(by_cohort)::bool THEN cohort ELSE month END)::date AS period, to_stage,
     sum(leads)::bigint AS leads, sum(days_sum)::float8 AS days_sum
 FROM merchant.stage_rollup
 WHERE (CASE WHEN sqlc.arg(by_cohort)::bool THEN cohort ELSE month END) >= sqlc.arg(from_month)
-  AND (sqlc.arg(scope_all)::bool OR rep_id = ANY(sqlc.arg(scope_owner_ids)::uuid[])
-       OR org_unit_id = ANY(sqlc.arg(scope_org_unit_ids)::uuid[]))
+  AND (sqlc.arg(scope_all)::bool OR org_unit_id = ANY(sqlc.arg(scope_org_unit_ids)::uuid[]))
+  AND (sqlc.narg(city)::text IS NULL OR city = sqlc.narg(city)::text)
+GROUP BY 1, 2
+ORDER BY 1, 2;
+
+-- name: ReportReachedOwn :many
+-- The same by month reached for a rep's own leads (a scope without teams), from the
+-- reps' rollup; there is no cohort there, so period is the month reached.
+SELECT month AS period, to_stage, sum(leads)::bigint AS leads, sum(days_sum)::float8 AS days_sum
+FROM merchant.stage_rollup_rep
+WHERE month >= sqlc.arg(from_month) AND rep_id = ANY(sqlc.arg(scope_owner_ids)::uuid[])
   AND (sqlc.narg(city)::text IS NULL OR city = sqlc.narg(city)::text)
 GROUP BY 1, 2
 ORDER BY 1, 2;
@@ -22,7 +43,7 @@ ORDER BY 1, 2;
 -- name: ReportReachedBy :many
 -- Leads that first reached each stage since from_month, per rep, team and city.
 SELECT org_unit_id, rep_id, city, to_stage, sum(leads)::bigint AS leads, sum(days_sum)::float8 AS days_sum
-FROM merchant.stage_rollup
+FROM merchant.stage_rollup_rep
 WHERE month >= sqlc.arg(from_month)
   AND (sqlc.arg(scope_all)::bool OR rep_id = ANY(sqlc.arg(scope_owner_ids)::uuid[])
        OR org_unit_id = ANY(sqlc.arg(scope_org_unit_ids)::uuid[]))

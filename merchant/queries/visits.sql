@@ -107,13 +107,21 @@ UPDATE merchant.rep_todos SET done_at = $3 WHERE id = $1 AND rep_id = $2 AND don
 UPDATE merchant.rep_todos SET done_at = $2 WHERE plan_id = $1 AND done_at IS NULL;
 
 -- name: VisitsPerRepPerDay :many
--- Accepted check-ins per rep and Shanghai day in [from, to), in scope.
-SELECT v.by_user AS rep_id, (v.at AT TIME ZONE 'Asia/Shanghai')::date AS day, count(*)::bigint AS visits,
+-- Accepted check-ins per rep and Shanghai day in [from, to), in scope: by team
+-- (visits_unit_idx) and the scope's own reps' outside those teams (visits_rep_idx).
+WITH span AS (SELECT sqlc.arg(from_at)::timestamptz AS lo, sqlc.arg(to_at)::timestamptz AS hi)
+SELECT v.rep AS rep_id, (v.seen AT TIME ZONE 'Asia/Shanghai')::date AS day, count(*)::bigint AS visits,
     count(*) FILTER (WHERE v.flag <> '')::bigint AS flagged
-FROM merchant.visits v
-WHERE v.accepted AND v.at >= sqlc.arg(from_at) AND v.at < sqlc.arg(to_at)
-  AND (sqlc.arg(scope_all)::bool OR v.by_user = ANY(sqlc.arg(scope_owner_ids)::uuid[])
-       OR v.org_unit_id = ANY(sqlc.arg(scope_org_unit_ids)::uuid[]))
+FROM (
+    SELECT by_user AS rep, at AS seen, flag FROM merchant.visits, span
+    WHERE accepted AND at >= span.lo AND at < span.hi
+      AND (sqlc.arg(scope_all)::bool OR org_unit_id = ANY(sqlc.arg(scope_org_unit_ids)::uuid[]))
+    UNION ALL
+    SELECT by_user AS rep, at AS seen, flag FROM merchant.visits, span
+    WHERE accepted AND at >= span.lo AND at < span.hi AND NOT sqlc.arg(scope_all)::bool
+      AND by_user = ANY(sqlc.arg(scope_owner_ids)::uuid[])
+      AND (org_unit_id IS NULL OR org_unit_id <> ALL(sqlc.arg(scope_org_unit_ids)::uuid[]))
+) v
 GROUP BY 1, 2
 ORDER BY 2, 1;
 

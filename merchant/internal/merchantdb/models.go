@@ -317,7 +317,16 @@ type MerchantStageRollup struct {
 	Month     time.Time
 	Cohort    time.Time
 	OrgUnitID uuid.NullUUID
+	City      string
+	ToStage   string
+	Leads     int64
+	DaysSum   float64
+}
+
+type MerchantStageRollupRep struct {
+	Month     time.Time
 	RepID     uuid.NullUUID
+	OrgUnitID uuid.NullUUID
 	City      string
 	ToStage   string
 	Leads     int64

@@ -12,41 +12,73 @@ import (
 	"github.com/google/uuid"
 )
 
-const reportFunnel = `-- name: ReportFunnel :many
+const reportFunnelAll = `-- name: ReportFunnelAll :many
 SELECT stage, count(*)::bigint AS leads FROM merchant.leads
-WHERE ($1::bool OR owner_id = ANY($2::uuid[])
-       OR org_unit_id = ANY($3::uuid[]))
-  AND ($4::text IS NULL OR city = $4::text)
+WHERE ($1::text IS NULL OR city = $1::text)
 GROUP BY stage
 `
 
-type ReportFunnelParams struct {
-	ScopeAll        bool
-	ScopeOwnerIds   []uuid.UUID
-	ScopeOrgUnitIds []uuid.UUID
-	City            *string
-}
-
-type ReportFunnelRow struct {
+type ReportFunnelAllRow struct {
 	Stage string
 	Leads int64
 }
 
-// Leads in scope by their current stage.
-func (q *Queries) ReportFunnel(ctx context.Context, arg ReportFunnelParams) ([]ReportFunnelRow, error) {
-	rows, err := q.db.Query(ctx, reportFunnel,
-		arg.ScopeAll,
-		arg.ScopeOwnerIds,
-		arg.ScopeOrgUnitIds,
-		arg.City,
-	)
+func (q *Queries) ReportFunnelAll(ctx context.Context, city *string) ([]ReportFunnelAllRow, error) {
+	rows, err := q.db.Query(ctx, reportFunnelAll, city)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []ReportFunnelRow{}
+	items := []ReportFunnelAllRow{}
 	for rows.Next() {
-		var i ReportFunnelRow
+		var i ReportFunnelAllRow
+		if err := rows.Scan(&i.Stage, &i.Leads); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const reportFunnelUnits = `-- name: ReportFunnelUnits :many
+SELECT stage, count(*)::bigint AS leads FROM (
+    SELECT stage FROM merchant.leads
+    WHERE org_unit_id = ANY($1::uuid[])
+      AND ($2::text IS NULL OR city = $2::text)
+    UNION ALL
+    SELECT stage FROM merchant.leads
+    WHERE owner_id = ANY($3::uuid[])
+      AND (org_unit_id IS NULL OR org_unit_id <> ALL($1::uuid[]))
+      AND ($2::text IS NULL OR city = $2::text)
+) l
+GROUP BY stage
+`
+
+type ReportFunnelUnitsParams struct {
+	ScopeOrgUnitIds []uuid.UUID
+	City            *string
+	ScopeOwnerIds   []uuid.UUID
+}
+
+type ReportFunnelUnitsRow struct {
+	Stage string
+	Leads int64
+}
+
+// Leads of the teams in scope (and the scope's own leads outside them) by current
+// stage: an index-only scan of leads_unit_stage_idx per team.
+func (q *Queries) ReportFunnelUnits(ctx context.Context, arg ReportFunnelUnitsParams) ([]ReportFunnelUnitsRow, error) {
+	rows, err := q.db.Query(ctx, reportFunnelUnits, arg.ScopeOrgUnitIds, arg.City, arg.ScopeOwnerIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ReportFunnelUnitsRow{}
+	for rows.Next() {
+		var i ReportFunnelUnitsRow
 		if err := rows.Scan(&i.Stage, &i.Leads); err != nil {
 			return nil, err
 		}
@@ -106,9 +138,8 @@ SELECT (CASE WHEN $1::bool THEN cohort ELSE month END)::date AS period, to_stage
     sum(leads)::bigint AS leads, sum(days_sum)::float8 AS days_sum
 FROM merchant.stage_rollup
 WHERE (CASE WHEN $1::bool THEN cohort ELSE month END) >= $2
-  AND ($3::bool OR rep_id = ANY($4::uuid[])
-       OR org_unit_id = ANY($5::uuid[]))
-  AND ($6::text IS NULL OR city = $6::text)
+  AND ($3::bool OR org_unit_id = ANY($4::uuid[]))
+  AND ($5::text IS NULL OR city = $5::text)
 GROUP BY 1, 2
 ORDER BY 1, 2
 `
@@ -117,7 +148,6 @@ type ReportReachedParams struct {
 	ByCohort        bool
 	FromMonth       time.Time
 	ScopeAll        bool
-	ScopeOwnerIds   []uuid.UUID
 	ScopeOrgUnitIds []uuid.UUID
 	City            *string
 }
@@ -130,13 +160,12 @@ type ReportReachedRow struct {
 }
 
 // Leads that first reached each stage, by cohort (month created) or month reached, with
-// the days taken from creation, from the rollup.
+// the days taken from creation, from the teams' rollup.
 func (q *Queries) ReportReached(ctx context.Context, arg ReportReachedParams) ([]ReportReachedRow, error) {
 	rows, err := q.db.Query(ctx, reportReached,
 		arg.ByCohort,
 		arg.FromMonth,
 		arg.ScopeAll,
-		arg.ScopeOwnerIds,
 		arg.ScopeOrgUnitIds,
 		arg.City,
 	)
@@ -165,7 +194,7 @@ func (q *Queries) ReportReached(ctx context.Context, arg ReportReachedParams) ([
 
 const reportReachedBy = `-- name: ReportReachedBy :many
 SELECT org_unit_id, rep_id, city, to_stage, sum(leads)::bigint AS leads, sum(days_sum)::float8 AS days_sum
-FROM merchant.stage_rollup
+FROM merchant.stage_rollup_rep
 WHERE month >= $1
   AND ($2::bool OR rep_id = ANY($3::uuid[])
        OR org_unit_id = ANY($4::uuid[]))
@@ -207,6 +236,55 @@ func (q *Queries) ReportReachedBy(ctx context.Context, arg ReportReachedByParams
 			&i.OrgUnitID,
 			&i.RepID,
 			&i.City,
+			&i.ToStage,
+			&i.Leads,
+			&i.DaysSum,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const reportReachedOwn = `-- name: ReportReachedOwn :many
+SELECT month AS period, to_stage, sum(leads)::bigint AS leads, sum(days_sum)::float8 AS days_sum
+FROM merchant.stage_rollup_rep
+WHERE month >= $1 AND rep_id = ANY($2::uuid[])
+  AND ($3::text IS NULL OR city = $3::text)
+GROUP BY 1, 2
+ORDER BY 1, 2
+`
+
+type ReportReachedOwnParams struct {
+	FromMonth     time.Time
+	ScopeOwnerIds []uuid.UUID
+	City          *string
+}
+
+type ReportReachedOwnRow struct {
+	Period  time.Time
+	ToStage string
+	Leads   int64
+	DaysSum float64
+}
+
+// The same by month reached for a rep's own leads (a scope without teams), from the
+// reps' rollup; there is no cohort there, so period is the month reached.
+func (q *Queries) ReportReachedOwn(ctx context.Context, arg ReportReachedOwnParams) ([]ReportReachedOwnRow, error) {
+	rows, err := q.db.Query(ctx, reportReachedOwn, arg.FromMonth, arg.ScopeOwnerIds, arg.City)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ReportReachedOwnRow{}
+	for rows.Next() {
+		var i ReportReachedOwnRow
+		if err := rows.Scan(
+			&i.Period,
 			&i.ToStage,
 			&i.Leads,
 			&i.DaysSum,

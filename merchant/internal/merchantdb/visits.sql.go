@@ -893,22 +893,29 @@ func (q *Queries) SetVisitPlanStatus(ctx context.Context, arg SetVisitPlanStatus
 }
 
 const visitsPerRepPerDay = `-- name: VisitsPerRepPerDay :many
-SELECT v.by_user AS rep_id, (v.at AT TIME ZONE 'Asia/Shanghai')::date AS day, count(*)::bigint AS visits,
+WITH span AS (SELECT $4::timestamptz AS lo, $5::timestamptz AS hi)
+SELECT v.rep AS rep_id, (v.seen AT TIME ZONE 'Asia/Shanghai')::date AS day, count(*)::bigint AS visits,
     count(*) FILTER (WHERE v.flag <> '')::bigint AS flagged
-FROM merchant.visits v
-WHERE v.accepted AND v.at >= $1 AND v.at < $2
-  AND ($3::bool OR v.by_user = ANY($4::uuid[])
-       OR v.org_unit_id = ANY($5::uuid[]))
+FROM (
+    SELECT by_user AS rep, at AS seen, flag FROM merchant.visits, span
+    WHERE accepted AND at >= span.lo AND at < span.hi
+      AND ($1::bool OR org_unit_id = ANY($2::uuid[]))
+    UNION ALL
+    SELECT by_user AS rep, at AS seen, flag FROM merchant.visits, span
+    WHERE accepted AND at >= span.lo AND at < span.hi AND NOT $1::bool
+      AND by_user = ANY($3::uuid[])
+      AND (org_unit_id IS NULL OR org_unit_id <> ALL($2::uuid[]))
+) v
 GROUP BY 1, 2
 ORDER BY 2, 1
 `
 
 type VisitsPerRepPerDayParams struct {
+	ScopeAll        bool
+	ScopeOrgUnitIds []uuid.UUID
+	ScopeOwnerIds   []uuid.UUID
 	FromAt          time.Time
 	ToAt            time.Time
-	ScopeAll        bool
-	ScopeOwnerIds   []uuid.UUID
-	ScopeOrgUnitIds []uuid.UUID
 }
 
 type VisitsPerRepPerDayRow struct {
@@ -918,14 +925,15 @@ type VisitsPerRepPerDayRow struct {
 	Flagged int64
 }
 
-// Accepted check-ins per rep and Shanghai day in [from, to), in scope.
+// Accepted check-ins per rep and Shanghai day in [from, to), in scope: by team
+// (visits_unit_idx) and the scope's own reps' outside those teams (visits_rep_idx).
 func (q *Queries) VisitsPerRepPerDay(ctx context.Context, arg VisitsPerRepPerDayParams) ([]VisitsPerRepPerDayRow, error) {
 	rows, err := q.db.Query(ctx, visitsPerRepPerDay,
+		arg.ScopeAll,
+		arg.ScopeOrgUnitIds,
+		arg.ScopeOwnerIds,
 		arg.FromAt,
 		arg.ToAt,
-		arg.ScopeAll,
-		arg.ScopeOwnerIds,
-		arg.ScopeOrgUnitIds,
 	)
 	if err != nil {
 		return nil, err
