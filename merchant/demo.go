@@ -134,9 +134,37 @@ func demoPoolRules(ctx context.Context, s *Service, rep *identity.Principal) err
 		return fmt.Errorf("demo pool: %w", err)
 	}
 	_, err = s.SetPoolRules(ctx, identity.System(), pool.ID, pool.Name, PoolRules{HoldingCap: 30, DailyQuota: 10, CooldownDays: 7,
-		ReclaimFollowUpDays: 15, ReclaimUnsignedDays: 60, RemindDays: 3})
+		ReclaimFollowUpDays: 15, ReclaimUnsignedDays: 60, RemindDays: 3, ReclaimContractEndedDays: 30,
+		Levels: []LevelRules{{Level: "A", ReclaimFollowUpDays: 30, ReclaimUnsignedDays: 90, ReclaimContractEndedDays: 60}}})
 	if err != nil {
 		return fmt.Errorf("demo pool rules: %w", err)
+	}
+	return demoAssignmentRule(ctx, s, rep)
+}
+
+// demoAssignmentRule gives the rep's city one rule: shops in 黄浦区 go to the rep's
+// team, by load, at most 20 open leads a rep. Once: a city with rules keeps them.
+func demoAssignmentRule(ctx context.Context, s *Service, rep *identity.Principal) error {
+	if s.staff == nil || !rep.User.OrgUnitID.Valid {
+		return nil
+	}
+	path, err := s.staff.UnitPath(ctx, rep.User.OrgUnitID.UUID)
+	if err != nil || len(path) < 2 {
+		return err
+	}
+	rules, err := s.ListAssignmentRules(ctx, identity.System())
+	if err != nil {
+		return err
+	}
+	for _, r := range rules {
+		if r.OwnerUnitID == path[1] {
+			return nil
+		}
+	}
+	_, err = s.SaveAssignmentRule(ctx, identity.System(), uuid.Nil, RuleInput{OwnerUnitID: path[1], Position: 1, Name: "黄浦区 Huangpu",
+		Districts: []string{"黄浦区"}, TeamUnitID: rep.User.OrgUnitID.UUID, Method: MethodLoad, Capacity: 20, Enabled: true})
+	if err != nil {
+		return fmt.Errorf("demo assignment rule: %w", err)
 	}
 	return nil
 }

@@ -86,3 +86,30 @@ func TestAutomaticHandOverOnIdentityEvents(t *testing.T) {
 		t.Fatalf("moved rep's lead: %+v", got)
 	}
 }
+
+// Policy: a lead's contract and visits go with the lead. After a transfer the new
+// owner reads them; the former owner no longer does.
+func TestContractAndVisitsFollowTheLead(t *testing.T) {
+	t.Parallel()
+	w, _ := poolWorld(t, merchant.Config{})
+	l := negotiating(t, w, "13800000851")
+	must[merchant.Contract](t)(w.svc.SignContract(w.ctx, w.p(t, "sh.manager"), l.ID, merchant.NewContract{CommissionRate: "6%",
+		SettlementCycle: merchant.CycleT7, StartsOn: "2026-12-01", EndsOn: "2027-11-30"}))
+	next := addRep(t, w, "sh1.next", identity.DemoSHTeam1)
+	out := must[[]merchant.AssignOutcome](t)(w.svc.Assign(w.ctx, w.p(t, "sh1.lead"), []uuid.UUID{l.ID}, next.User.ID, "territory change"))
+	if out[0].Code != "" {
+		t.Fatalf("transfer: %+v", out[0])
+	}
+	if _, err := w.svc.GetContract(w.ctx, next, l.ID); err != nil {
+		t.Fatalf("the new owner reads the contract: %v", err)
+	}
+	if vs, err := w.svc.Timeline(w.ctx, next, l.ID); err != nil || len(vs) == 0 {
+		t.Fatalf("the new owner reads the timeline: %v", err)
+	}
+	if _, err := w.svc.GetContract(w.ctx, w.p(t, "sh1.rep"), l.ID); err == nil {
+		t.Fatal("the former owner still reads the contract")
+	}
+	if _, err := w.svc.Timeline(w.ctx, w.p(t, "sh1.rep"), l.ID); err == nil {
+		t.Fatal("the former owner still reads the visits")
+	}
+}

@@ -215,7 +215,9 @@ func (s *Service) runImport(ctx context.Context, id uuid.UUID) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("merchant: import: %w", pg.Classify(err))
 	}
-	if err := s.importFile(ctx, imp); err != nil {
+	if err := s.importFile(ctx, imp); errors.Is(err, errImportBusy) {
+		return false, nil
+	} else if err != nil {
 		reason := "the import failed; upload the file again"
 		if e := errs.As(err); e != nil && e.Kind != errs.KindInternal {
 			reason = e.Message

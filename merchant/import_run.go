@@ -67,6 +67,9 @@ func openSheet(name string, data []byte) (rowReader, func(), error) {
 		}, nil
 }
 
+// errImportBusy: another runner holds the import.
+var errImportBusy = errors.New("merchant: the import is being run by another worker")
+
 // stagedColumns are the staging table's columns, in COPY order.
 var stagedColumns = []string{"row", "id", "name", "category", "address", "city", "lat", "lng", "phone_raw", "phone", "licence_no", "level"}
 
@@ -223,6 +226,15 @@ func (s *Service) importFile(ctx context.Context, imp merchantdb.MerchantImport)
 		return err
 	}
 	return s.inTx(ctx, func(tx pgx.Tx, tq *merchantdb.Queries) error {
+		// One runner an import: a runner taking up a stale import leaves it to the first
+		// while that one's transaction lives.
+		var mine bool
+		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(hashtextextended('merchant.import:' || $1::text, 0))`, imp.ID).Scan(&mine); err != nil {
+			return err
+		}
+		if !mine {
+			return errImportBusy
+		}
 		// JIT compiles the dedup's lateral join for most of a second and gains nothing on it.
 		if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
 			return err

@@ -246,7 +246,7 @@ func (s *Service) GetLead(ctx context.Context, p *identity.Principal, id uuid.UU
 		return Lead{}, errs.NotFound("merchant.lead")
 	}
 	out := []Lead{leadView(p, l)}
-	if err := s.withReclaim(ctx, q, out, []merchantdb.MerchantLead{l}); err != nil {
+	if err := s.withReclaim(ctx, out, []merchantdb.MerchantLead{l}); err != nil {
 		return Lead{}, err
 	}
 	return out[0], nil
@@ -345,7 +345,7 @@ func (s *Service) ListLeads(ctx context.Context, p *identity.Principal, f LeadFi
 	for i, r := range rows {
 		out[i] = leadView(p, r)
 	}
-	if err := s.withReclaim(ctx, q, out, rows); err != nil {
+	if err := s.withReclaim(ctx, out, rows); err != nil {
 		return nil, uuid.Nil, err
 	}
 	return out, next, nil

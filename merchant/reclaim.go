@@ -118,8 +118,7 @@ ORDER BY l.id`+lock, ids)
 }
 
 // withReclaim fills ReclaimOn and DaysLeft of held leads from their pools' rules.
-func (s *Service) withReclaim(ctx context.Context, q *merchantdb.Queries, out []Lead, rows []merchantdb.MerchantLead) error {
-	_ = q
+func (s *Service) withReclaim(ctx context.Context, out []Lead, rows []merchantdb.MerchantLead) error {
 	var ids []uuid.UUID
 	at := map[uuid.UUID]int{}
 	for i, l := range rows {
