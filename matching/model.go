@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"context"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -83,24 +85,39 @@ func NewModel(merchants []ModelMerchant, pairs []Pair) *Model {
 		m.merchants[i].Buyers++
 		m.tried[p.Consumer] = append(m.tried[p.Consumer], triedRef{m: i, orders: int32(p.Orders), last: p.LastAt})
 	}
-	co := make([]map[int32]int32, len(m.merchants))
+	baskets := make([][]triedRef, 0, len(m.tried))
 	for c, ts := range m.tried {
 		slices.SortFunc(ts, func(a, b triedRef) int { return cmp.Or(b.last.Compare(a.last), cmp.Compare(a.m, b.m)) })
 		m.tried[c] = ts
-		basket := ts[:min(len(ts), basketCap)]
-		for i, a := range basket {
-			for _, b := range basket[i+1:] {
-				if co[a.m] == nil {
-					co[a.m] = map[int32]int32{}
-				}
-				if co[b.m] == nil {
-					co[b.m] = map[int32]int32{}
-				}
-				co[a.m][b.m]++
-				co[b.m][a.m]++
-			}
-		}
+		baskets = append(baskets, ts[:min(len(ts), basketCap)])
 	}
+	// Co-purchase counts, one goroutine per core: each counts the rows of the merchants
+	// it owns (a % workers), so no two write the same map.
+	co := make([]map[int32]int32, len(m.merchants))
+	workers := max(1, min(runtime.GOMAXPROCS(0), 8))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, basket := range baskets {
+				for _, a := range basket {
+					if int(a.m)%workers != w {
+						continue
+					}
+					if co[a.m] == nil {
+						co[a.m] = map[int32]int32{}
+					}
+					for _, b := range basket {
+						if b.m != a.m {
+							co[a.m][b.m]++
+						}
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
 	m.nbrs = make([][]nbr, len(m.merchants))
 	for a, row := range co {
 		ns := make([]nbr, 0, len(row))

@@ -51,6 +51,8 @@ func TestMatchingConsoleInChromium(t *testing.T) {
 	// English, and a phone.
 	b.step("English", jsClick("#lang-switch"), title("A merchant's audience"),
 		b.open("/matching/audience?merchant="+merchant), shows("#audience", "similar shops"))
+	b.step("English recommendations", b.page("/matching/consumer?id="+demo.consumerID.String(), "A consumer's recommendations"),
+		shows("#recommendations", "people who bought at"), shows("#owned-shops", "Linked"), shows("h2", "Shops this consumer owns"))
 	b.step("phone", viewport(phoneWidth, phoneHeight), b.page("/matching/merges", "Merge review and history"),
 		fitsPhone(), shows("#merges", "Undone"))
 }

@@ -106,7 +106,7 @@ fi
 if section matching; then
 echo "## Matching: recommenders against popularity, serving, refresh, rebuild"
 echo
-$BIN bench matching
+$BIN bench matching ${TANDEM_BENCH_FULL:+--full}  # TANDEM_BENCH_FULL=1: the full 1M/100k/50M rebuild
 echo
 fi
 

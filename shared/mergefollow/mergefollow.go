@@ -24,7 +24,6 @@ import (
 
 	"github.com/tandemcrm/tandem/shared/audit"
 	"github.com/tandemcrm/tandem/shared/events"
-	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/outbox"
 	"github.com/tandemcrm/tandem/shared/pg"
 )
@@ -136,15 +135,14 @@ func (f Follower[T]) Unfollow(ctx context.Context, mergeID, survivor, merged uui
 }
 
 // steps locks the merge for this domain (transaction-scoped, so two deliveries of the
-// same or of both events run one after the other) and reads the steps done, by action.
-// The read goes through the audit log's reader: what a step recorded committed before
-// the lock was released, so it is visible here.
+// same or of both events run one after the other) and reads the steps done, by action,
+// in the same transaction: what a step recorded committed before the lock was released,
+// so it is visible here.
 func (f Follower[T]) steps(ctx context.Context, tx pgx.Tx, mergeID uuid.UUID) (map[string]*audit.Entry, error) {
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f.Domain+":merge:"+mergeID.String()); err != nil {
 		return nil, err
 	}
-	entries, _, err := audit.NewLog(f.DB).List(ctx, identity.AllScope(), audit.Filter{Action: f.Domain + ".merge_",
-		ObjectType: ObjectType, ObjectID: mergeID.String(), Limit: 10})
+	entries, err := audit.ObjectHistory(ctx, tx, ObjectType, mergeID.String(), f.Domain+".merge_", 10)
 	if err != nil {
 		return nil, err
 	}
