@@ -457,4 +457,3 @@ func (s *Service) ReturnOrderCoupons(ctx context.Context, orderID uuid.UUID) (in
 	n, err := consumerdb.New(s.db).ReturnOrderCoupons(ctx, consumerdb.ReturnOrderCouponsParams{OrderID: uuid.NullUUID{UUID: orderID, Valid: true}, ValidTo: s.now()})
 	return int(n), wrap("return coupons", err)
 }
-
