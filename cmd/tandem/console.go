@@ -15,25 +15,29 @@ import (
 	"github.com/tandemcrm/tandem/shared/web"
 )
 
-// mountConsole serves the web console with every domain's pages and, for admins, the
-// asynq dashboard. A console path no route matches gets the HTML error page.
-func (a *app) mountConsole(engine *gin.Engine, e *gin.RouterGroup, auth *identity.HTTP, reg *domain.Registry) error {
+// console is the web console with every domain's pages and catalogues.
+func (a *app) console(auth *identity.HTTP, reg *domain.Registry) (*web.Console, error) {
 	console, err := web.New(a.identity, auth, a.log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, p := range reg.AllPages() {
 		if err := console.Register(p); err != nil {
-			return err
+			return nil, err
 		}
 	}
+	return console, nil
+}
+
+// mountConsole serves the console's pages and, for admins, the asynq dashboard. A
+// console path no route matches gets the HTML error page.
+func (a *app) mountConsole(engine *gin.Engine, e *gin.RouterGroup, console *web.Console) {
 	console.Mount(e)
 	engine.NoRoute(console.NotFound(httpx.RouteNotFound))
 	mon := asynqmon.New(asynqmon.Options{RootPath: "/admin/queues", RedisConnOpt: a.queue})
 	queues := e.Group("/admin/queues", identity.Require(identity.PermQueuesAdmin), sameOrigin())
 	queues.Any("", gin.WrapH(mon))
 	queues.Any("/*path", gin.WrapH(mon))
-	return nil
 }
 
 // sameOrigin refuses unsafe requests from another origin: asynqmon's own UI sends no

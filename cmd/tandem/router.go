@@ -36,20 +36,24 @@ func (a *app) router() *gin.Engine {
 	if err := e.SetTrustedProxies(splitList(a.cfg.TrustedProxies)); err != nil {
 		a.log.Error("TANDEM_TRUSTED_PROXIES ignored", "err", err)
 	}
-	api := e.Group("/api/v1", auth.Authenticate())
+	reg := a.registry()
+	console, err := a.console(auth, reg)
+	if err != nil {
+		// The templates and catalogues are embedded: only a broken build gets here.
+		panic(err)
+	}
+	// Refusals read in the caller's language when it sends Accept-Language, worded by
+	// the console's catalogues.
+	api := e.Group("/api/v1", httpx.Translate(console), auth.Authenticate())
 	auth.Mount(api)
 	// POSTs that move money or points replay their answer for a repeated Idempotency-Key.
 	idem := &httpx.Idempotency{DB: a.db, Caller: identity.Caller}
-	reg := a.registry()
 	reg.MountRoutes(domain.Routers{
 		Staff:      api.Group("", auth.RequireAPI()),
 		Consumer:   api.Group("", identity.RequireConsumer()),
 		Public:     api,
 		Idempotent: idem.Middleware(),
 	})
-	if err := a.mountConsole(e, e.Group("", auth.Authenticate()), auth, reg); err != nil {
-		// The templates and catalogues are embedded: only a broken build gets here.
-		panic(err)
-	}
+	a.mountConsole(e, e.Group("", auth.Authenticate()), console)
 	return e
 }

@@ -55,6 +55,10 @@ func writeError(c *gin.Context, status int, e *errs.Error, err error) {
 	msg := e.Message
 	if e.Kind == errs.KindInternal {
 		msg = "internal error" // whatever the code said, an internal message is not for clients
+	} else if t, ok := c.Get(translatorKey); ok {
+		if lang := acceptedLanguage(c.GetHeader("Accept-Language")); lang != "" {
+			msg = t.(Translator).ErrorMessage(lang, e)
+		}
 	}
 	if e.RetryAfter > 0 {
 		c.Header("Retry-After", strconv.Itoa(e.RetryAfter))

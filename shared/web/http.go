@@ -756,3 +756,10 @@ func cursorOf(id uuid.UUID) string {
 	}
 	return id.String()
 }
+
+// ErrorMessage words err for a reader of lang as the console's pages do; the API's
+// error answers use it for callers that send Accept-Language (httpx.Translate).
+func (w *Console) ErrorMessage(lang string, err error) string {
+	v := &View{cat: w.cat, Lang: w.cat.Lang(lang)}
+	return v.message(err)
+}
