@@ -119,7 +119,7 @@ func (w *Console) view(c *gin.Context) *View {
 	lang, _ := c.Cookie(langCookie)
 	v := &View{cat: w.cat, Lang: w.cat.Lang(lang), Path: c.Request.URL.RequestURI(), Me: identity.FromContext(c.Request.Context())}
 	if v.Me != nil {
-		v.Nav = navFor(append(w.nav, queuesNav), v.Me, c.Request.URL.Path)
+		v.Nav = navFor(append(w.nav[:len(w.nav):len(w.nav)], queuesNav), v.Me, c.Request.URL.Path) // a copy: requests build their menus at once
 		v.CSRF = v.Me.CSRFToken
 	}
 	if key, err := c.Cookie(flashCookie); err == nil && key != "" && w.cat.Has(v.Lang, key) {
