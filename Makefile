@@ -56,7 +56,7 @@ test: build
 	@deploy/dev/install.sh postgres redis chromium
 	@$(BIN) stack up >/dev/null
 	@$(MAKE) --no-print-directory fmt-check vet gen-check lint
-	$(GO) test -race -count=1 -timeout 12m ./...
+	$(GO) test -race -count=1 -timeout 14m ./...
 
 bench: deps build
 	@$(BIN) stack up >/dev/null
