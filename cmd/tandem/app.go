@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
+	"github.com/spf13/cobra"
 
 	"github.com/tandemcrm/tandem/billing"
 	"github.com/tandemcrm/tandem/consumer"
@@ -91,6 +92,20 @@ func (a *app) registry() *domain.Registry { return domain.Collect(a.domains()...
 
 func newLogger(cfg config.Config) (*slog.Logger, error) {
 	return logging.New(os.Stderr, cfg.LogFormat, cfg.LogLevel)
+}
+
+// openFromCommand opens the application as a command's flags and environment configure
+// it: the one start-up of serve, worker, migrate, seed, settle and outbox redrive.
+func openFromCommand(cmd *cobra.Command) (*app, error) {
+	cfg, err := loadConfig(cmd)
+	if err != nil {
+		return nil, err
+	}
+	log, err := newLogger(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return openApp(cmd.Context(), cfg, log)
 }
 
 // openApp connects to PostgreSQL and Redis; a failure is one line naming the server,

@@ -24,15 +24,7 @@ retry (see /admin/queues). Handlers are idempotent and skip events already done,
 running it any number of times, beside running workers, never doubles an effect.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			log, err := newLogger(cfg)
-			if err != nil {
-				return err
-			}
-			a, err := openApp(cmd.Context(), cfg, log)
+			a, err := openFromCommand(cmd)
 			if err != nil {
 				return err
 			}

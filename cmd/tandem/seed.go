@@ -109,15 +109,7 @@ With --scale N: writes N synthetic rows per generator with COPY, for benchmarks.
 Generators: outbox, members.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			log, err := newLogger(cfg)
-			if err != nil {
-				return err
-			}
-			a, err := openApp(cmd.Context(), cfg, log)
+			a, err := openFromCommand(cmd)
 			if err != nil {
 				return err
 			}

@@ -19,15 +19,7 @@ func serveCmd() *cobra.Command {
 replicas as needed behind a load balancer. It does not migrate; run 'tandem migrate' first.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			log, err := newLogger(cfg)
-			if err != nil {
-				return err
-			}
-			a, err := openApp(cmd.Context(), cfg, log)
+			a, err := openFromCommand(cmd)
 			if err != nil {
 				return err
 			}
@@ -35,7 +27,7 @@ replicas as needed behind a load balancer. It does not migrate; run 'tandem migr
 			if err := a.openPayments(cmd.Context()); err != nil {
 				return err
 			}
-			ln, err := listen(cfg.HTTPAddr)
+			ln, err := listen(a.cfg.HTTPAddr)
 			if err != nil {
 				return err
 			}

@@ -49,15 +49,7 @@ Exit status: 0 printed; 1 the statements could not be made.`,
 					return errs.Invalidf("as-of", "a time like 2025-04-01T00:00:00+08:00")
 				}
 			}
-			cfg, err := loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			log, err := newLogger(cfg)
-			if err != nil {
-				return err
-			}
-			a, err := openApp(cmd.Context(), cfg, log)
+			a, err := openFromCommand(cmd)
 			if err != nil {
 				return err
 			}

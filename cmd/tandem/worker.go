@@ -77,15 +77,7 @@ func workerCmd() *cobra.Command {
 			if role != "all" && role != "worker" && role != "scheduler" {
 				return fmt.Errorf("--role=%q: want worker, scheduler or all", role)
 			}
-			cfg, err := loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			log, err := newLogger(cfg)
-			if err != nil {
-				return err
-			}
-			a, err := openApp(cmd.Context(), cfg, log)
+			a, err := openFromCommand(cmd)
 			if err != nil {
 				return err
 			}
