@@ -96,15 +96,30 @@ func (s *Service) findDuplicates(ctx context.Context, db merchantdb.DBTX, c cand
 	return out, nil
 }
 
-// nearbySimilar finds leads within radius metres whose name is similar to c's. The
-// geography expression is the one leads_geo_idx indexes.
+// nearBox is the box, in degrees, around the point ($lat, $lng) that holds every point
+// within $radius metres (a degree of latitude is at least 110 km, one of longitude at
+// least 110 km times the cosine of the farthest latitude): the probe of
+// leads_near_name_idx, whose first column is the point, before the exact
+// geography distance. Its parameters are named by the caller's placeholders.
+func nearBox(lat, lng, radius string) string {
+	return fmt.Sprintf(`ST_SetSRID(ST_MakePoint(l.lng, l.lat), 4326) && ST_Expand(ST_SetSRID(ST_MakePoint(%[2]s, %[1]s), 4326),
+    %[3]s / (110000 * greatest(cos(radians(least(abs(%[1]s) + %[3]s / 110000, 89.9))), 0.001)), %[3]s / 110000)
+  AND ST_DWithin(ST_SetSRID(ST_MakePoint(l.lng, l.lat), 4326)::geography, ST_SetSRID(ST_MakePoint(%[2]s, %[1]s), 4326)::geography, %[3]s)`,
+		lat, lng, radius)
+}
+
+// nearbySimilarSQL finds leads within $3 metres of ($1, $2) whose name is at least $5
+// alike to $4: the box probes leads_near_name_idx, and the few shops in it are compared.
+var nearbySimilarSQL = `
+SELECT l.id FROM merchant.leads l
+WHERE ` + nearBox("$1::float8", "$2::float8", "$3::float8") + `
+  AND similarity(l.name, $4) >= $5 AND l.id <> $6
+ORDER BY similarity(l.name, $4) DESC, l.id
+LIMIT 3`
+
+// nearbySimilar finds leads within radius metres whose name is similar to c's.
 func nearbySimilar(ctx context.Context, db merchantdb.DBTX, c candidate, radius, similarity float64) ([]uuid.UUID, error) {
-	rows, err := db.Query(ctx, `
-SELECT id FROM merchant.leads
-WHERE ST_DWithin(ST_SetSRID(ST_MakePoint(lng, lat), 4326)::geography, ST_SetSRID(ST_MakePoint($2, $1), 4326)::geography, $3)
-  AND similarity(name, $4) >= $5 AND id <> $6
-ORDER BY similarity(name, $4) DESC, id
-LIMIT 3`, c.lat, c.lng, radius, c.name, similarity, c.exclude)
+	rows, err := db.Query(ctx, nearbySimilarSQL, c.lat, c.lng, radius, c.name, similarity, c.exclude)
 	if err != nil {
 		return nil, err
 	}

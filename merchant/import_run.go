@@ -294,25 +294,49 @@ func (s *Service) finishImport(ctx context.Context, q *merchantdb.Queries, imp m
 }
 
 // dedupSteps refuse staged rows in turn; each step sees only the rows the steps
-// before it kept. A row refused for a shop in the database names it ($lead).
-var dedupSteps = []string{
+// before it kept. A row refused for a shop in the database names it (lead). The
+// name steps take $1 the radius in metres and $2 the similarity.
+var dedupSteps = []struct {
+	sql       string
+	nameCheck bool
+}{
 	// The same phone as an earlier row of the file.
-	`INSERT INTO import_refused SELECT row, 'phone', 'the same phone as row ' || first, NULL
-FROM (SELECT row, min(row) OVER (PARTITION BY phone) AS first FROM import_rows) d WHERE row <> first`,
+	{sql: `INSERT INTO import_refused SELECT row, 'phone', 'the same phone as row ' || first, NULL
+FROM (SELECT row, min(row) OVER (PARTITION BY phone) AS first FROM import_rows) d WHERE row <> first`},
 	// The same licence number as an earlier row.
-	`INSERT INTO import_refused SELECT row, 'licence_no', 'the same licence number as row ' || first, NULL
-FROM (SELECT row, min(row) OVER (PARTITION BY licence_no) AS first FROM import_rows WHERE licence_no IS NOT NULL) d WHERE row <> first`,
+	{sql: `INSERT INTO import_refused SELECT row, 'licence_no', 'the same licence number as row ' || first, NULL
+FROM (SELECT row, min(row) OVER (PARTITION BY licence_no) AS first FROM import_rows WHERE licence_no IS NOT NULL) d WHERE row <> first`},
 	// A shop of the database with the same phone.
-	`INSERT INTO import_refused SELECT s.row, 'phone', 'phone', l.id FROM import_rows s JOIN merchant.leads l ON l.phone = s.phone`,
+	{sql: `INSERT INTO import_refused SELECT s.row, 'phone', 'phone', l.id FROM import_rows s JOIN merchant.leads l ON l.phone = s.phone`},
 	// ... or the same licence number.
-	`INSERT INTO import_refused SELECT s.row, 'licence_no', 'licence_no', l.id FROM import_rows s JOIN merchant.leads l ON l.licence_no = s.licence_no`,
-	// ... or a similar name nearby (the expression leads_geo_idx indexes).
-	`INSERT INTO import_refused SELECT s.row, 'name', 'name_nearby', m.id FROM import_rows s
+	{sql: `INSERT INTO import_refused SELECT s.row, 'licence_no', 'licence_no', l.id FROM import_rows s JOIN merchant.leads l ON l.licence_no = s.licence_no`},
+	// ... or a similar name nearby: one probe of leads_near_name_idx a row, the box and
+	// `%` (pg_trgm.similarity_threshold, set to $2 for the transaction) both checked in
+	// the index, so only shops already alike are read and measured.
+	{nameCheck: true, sql: `INSERT INTO import_refused SELECT s.row, 'name', 'name_nearby', m.id FROM import_rows s
 CROSS JOIN LATERAL (SELECT l.id FROM merchant.leads l
-    WHERE ST_DWithin(ST_SetSRID(ST_MakePoint(l.lng, l.lat), 4326)::geography, ST_SetSRID(ST_MakePoint(s.lng, s.lat), 4326)::geography, $1)
-      AND similarity(l.name, s.name) >= $2
+    WHERE ` + nearBox("s.lat", "s.lng", "$1::float8") + `
+      AND l.name % s.name AND similarity(l.name, s.name) >= $2
     ORDER BY similarity(l.name, s.name) DESC, l.id LIMIT 1) m
-WHERE s.lat <> 0 OR s.lng <> 0`,
+WHERE s.lat <> 0 OR s.lng <> 0`},
+	// A similar name close to an earlier row of the file (of those still staged): the
+	// rows are put in cells at least the radius wide, and each row is compared only
+	// with the rows of its cell and the eight around it (a hash join), then measured.
+	{nameCheck: true, sql: `WITH grid AS (
+    SELECT $1::float8 / 110000 AS dlat,
+           $1::float8 / (110000 * greatest(cos(radians(least(max(abs(lat)) + $1::float8 / 110000, 89.9))), 0.001)) AS dlng
+    FROM import_rows
+), cells AS MATERIALIZED (
+    SELECT s.row, s.name, s.lat, s.lng, floor(s.lat / g.dlat)::int8 AS cy, floor(s.lng / g.dlng)::int8 AS cx
+    FROM import_rows s, grid g WHERE s.lat <> 0 OR s.lng <> 0
+)
+INSERT INTO import_refused
+SELECT b.row, 'name', 'a similar name close to row ' || min(a.row), NULL
+FROM cells a CROSS JOIN (VALUES (-1), (0), (1)) dy (d) CROSS JOIN (VALUES (-1), (0), (1)) dx (d)
+JOIN cells b ON b.cy = a.cy + dy.d AND b.cx = a.cx + dx.d AND b.row > a.row
+WHERE ST_DWithin(ST_SetSRID(ST_MakePoint(a.lng, a.lat), 4326)::geography, ST_SetSRID(ST_MakePoint(b.lng, b.lat), 4326)::geography, $1)
+  AND similarity(a.name, b.name) >= $2
+GROUP BY b.row`},
 }
 
 // dedupStaged runs dedupSteps and returns the refused rows as the report says them.
@@ -320,13 +344,21 @@ func (s *Service) dedupStaged(ctx context.Context, tx pgx.Tx) ([]ImportProblem, 
 	if _, err := tx.Exec(ctx, `ANALYZE import_rows`); err != nil {
 		return nil, err
 	}
-	for i, step := range dedupSteps {
+	if _, err := tx.Exec(ctx, `SELECT set_config('pg_trgm.similarity_threshold', $1, true)`,
+		strconv.FormatFloat(s.cfg.DedupSimilarity, 'f', -1, 64)); err != nil {
+		return nil, err
+	}
+	for _, step := range dedupSteps {
 		var args []any
-		if i == len(dedupSteps)-1 {
+		if step.nameCheck {
 			args = []any{s.cfg.DedupRadiusM, s.cfg.DedupSimilarity}
 		}
-		if _, err := tx.Exec(ctx, step, args...); err != nil {
+		tag, err := tx.Exec(ctx, step.sql, args...)
+		if err != nil {
 			return nil, err
+		}
+		if tag.RowsAffected() == 0 {
+			continue
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM import_rows WHERE row IN (SELECT row FROM import_refused)`); err != nil {
 			return nil, err
@@ -379,38 +411,35 @@ LEFT JOIN merchant.leads l ON l.id = r.lead ORDER BY r.row`)
 // insertStaged makes leads of the staged rows left, in the pool, with their first
 // history entries, and returns their ids in the file's order. A row whose phone or
 // licence a concurrent create took meanwhile is skipped (ON CONFLICT) and reported.
+// One statement: the history rows are made from the ids the insert returns, and take
+// the lead's id as theirs (each table's first row of a lead; time-ordered UUIDv7 ids
+// append to the primary keys' last pages instead of writing all over them).
 func insertStaged(ctx context.Context, tx pgx.Tx, pool merchantdb.MerchantPool, imp merchantdb.MerchantImport) ([]uuid.UUID, []ImportProblem, error) {
 	now := imp.UpdatedAt
-	if _, err := tx.Exec(ctx, `INSERT INTO merchant.leads (id, name, category, address, lat, lng, phone_raw, phone, city, org_unit_id,
-    stage, created_by, created_at, updated_at, pool_id, licence_no, level)
-SELECT id, name, category, address, lat, lng, phone_raw, phone, city, $1, 'lead', $2, $3, $3, $4, licence_no, level
-FROM import_rows ORDER BY row
-ON CONFLICT DO NOTHING`, pool.OrgUnitID, imp.ByUser, now, pool.ID); err != nil {
-		return nil, nil, err
-	}
-	rows, err := tx.Query(ctx, `DELETE FROM import_rows s WHERE NOT EXISTS (SELECT 1 FROM merchant.leads l WHERE l.id = s.id) RETURNING row`)
-	if err != nil {
-		return nil, nil, err
-	}
-	gone, err := pgx.CollectRows(rows, pgx.RowTo[int32])
-	if err != nil {
+	var ids []uuid.UUID
+	var gone []int32
+	if err := tx.QueryRow(ctx, `WITH ins AS (
+    INSERT INTO merchant.leads (id, name, category, address, lat, lng, phone_raw, phone, city, org_unit_id,
+        stage, created_by, created_at, updated_at, pool_id, licence_no, level)
+    SELECT id, name, category, address, lat, lng, phone_raw, phone, city, $1, 'lead', $2, $3, $3, $4, licence_no, level
+    FROM import_rows ORDER BY row
+    ON CONFLICT DO NOTHING
+    RETURNING id
+), owners AS (
+    INSERT INTO merchant.lead_owner_history (id, lead_id, event, from_owner, to_owner, reason, by_user, at)
+    SELECT id, id, 'created', NULL, NULL, $5, $2, $3 FROM ins
+), stages AS (
+    INSERT INTO merchant.stage_history (id, lead_id, from_stage, to_stage, reason, by_user, at)
+    SELECT id, id, NULL, 'lead', 'imported', $2, $3 FROM ins
+)
+SELECT coalesce(array_agg(s.id ORDER BY s.row) FILTER (WHERE i.id IS NOT NULL), '{}'),
+       coalesce(array_agg(s.row ORDER BY s.row) FILTER (WHERE i.id IS NULL), '{}')
+FROM import_rows s LEFT JOIN ins i ON i.id = s.id`, pool.OrgUnitID, imp.ByUser, now, pool.ID, "imported into "+pool.Name).Scan(&ids, &gone); err != nil {
 		return nil, nil, err
 	}
 	var raced []ImportProblem
 	for _, r := range gone {
 		raced = append(raced, ImportProblem{Row: int(r), Column: "phone", Reason: "this shop was created meanwhile (the same phone or licence number)"})
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO merchant.lead_owner_history (id, lead_id, event, from_owner, to_owner, reason, by_user, at)
-SELECT gen_random_uuid(), id, 'created', NULL, NULL, $1, $2, $3 FROM import_rows`, "imported into "+pool.Name, imp.ByUser, now); err != nil {
-		return nil, nil, err
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO merchant.stage_history (id, lead_id, from_stage, to_stage, reason, by_user, at)
-SELECT gen_random_uuid(), id, NULL, 'lead', 'imported', $1, $2 FROM import_rows`, imp.ByUser, now); err != nil {
-		return nil, nil, err
-	}
-	var ids []uuid.UUID
-	if err := tx.QueryRow(ctx, `SELECT coalesce(array_agg(id ORDER BY row), '{}') FROM import_rows`).Scan(&ids); err != nil {
-		return nil, nil, err
 	}
 	return ids, raced, nil
 }

@@ -144,3 +144,43 @@ func TestImportQueuedByRules(t *testing.T) {
 		t.Fatalf("a rep routes by the rules: %v", err)
 	}
 }
+
+// A similar name close by is a duplicate within the file as against the database: a
+// row like an earlier row of the file within 200 m is refused naming that row, one
+// like a shop of the database names who holds it; the same name 1 km away, or another
+// name next door, is imported. Symmetric: the refusal does not depend on which of the
+// two rows has the longer name.
+func TestImportSimilarNameNearby(t *testing.T) {
+	t.Parallel()
+	w, _ := poolWorld(t, merchant.Config{})
+	rep := w.p(t, "sh1.rep")
+	must[merchant.Lead](t)(w.svc.CreateLead(w.ctx, w.p(t, "hz1.rep"), merchant.NewLead{Name: "静安咖啡 Jing'an Coffee", Category: "cafe",
+		Address: "南京西路1266号", Lat: 31.2287, Lng: 121.4534, Phone: "021-6288-0000", City: "上海"}))
+	csv := "name,phone,category,city,address,lat,lng\n" +
+		"老王烧烤(徐汇店),13900007001,餐饮,上海,漕溪北路1号,31.2000,121.4000\n" +
+		"老王烧烤（徐汇店）,13900007002,餐饮,上海,漕溪北路3号,31.2005,121.4000\n" + // ~55 m from row 2: refused
+		"老王烧烤(徐汇店),13900007003,餐饮,上海,漕溪北路99号,31.2100,121.4000\n" + // 1.1 km away: another branch
+		"小李面馆,13900007004,餐饮,上海,漕溪北路2号,31.2001,121.4001\n" + // next door, another name
+		"静安咖啡 Jingan Coffee,13900007005,cafe,上海,南京西路1268号,31.2290,121.4535\n" + // the database's, ~35 m
+		"川味小馆,13900007006,餐饮,上海,x路1号,31.3000,121.5000\n" +
+		"川味小馆 总店,13900007007,餐饮,上海,x路2号,31.3001,121.5001\n" // the longer name after the shorter: refused too
+	r := must[merchant.ImportReport](t)(w.svc.ImportLeads(w.ctx, rep, merchant.ImportInput{FileName: "near.csv"}, strings.NewReader(csv)))
+	if r.State != merchant.ImportDone || r.Imported != 4 || len(r.Problems) != 3 {
+		t.Fatalf("report: %+v", r)
+	}
+	want := []struct {
+		row    int
+		reason string
+	}{{3, "a similar name close to row 2"}, {6, "held by the pool 杭州一组"}, {8, "a similar name close to row 7"}}
+	for i, p := range r.Problems {
+		if p.Row != want[i].row || p.Column != "name" || !strings.Contains(p.Reason, want[i].reason) {
+			t.Fatalf("problem %d: %+v, want row %d %q", i, p, want[i].row, want[i].reason)
+		}
+	}
+	// The imported leads reached the stage "lead" once each in the reports' rollups (kept
+	// per statement, over the rows the import added at once).
+	cohorts := must[[]merchant.CohortRow](t)(w.svc.Cohorts(w.ctx, w.p(t, "sh.manager"), merchant.ReportQuery{}))
+	if len(cohorts) != 1 || cohorts[0].Reached[merchant.StageLead] != 4 {
+		t.Fatalf("cohorts %+v", cohorts)
+	}
+}
