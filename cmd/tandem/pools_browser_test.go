@@ -44,8 +44,9 @@ func leadsCatalogue(t *testing.T, lang string) func(key string, args ...any) str
 // position, logs a follow-up, meets the holding cap with its numbers, gets a dedup hint
 // naming the holder, saves a view of their leads and exports them to Excel; the team
 // lead on a desktop sees the cap refuse an assignment, raises it in the pool's rules,
-// assigns from the board, finds the leads handed over by a disabled rep, writes an
-// assignment rule and imports a file routed by it, with its report.
+// assigns from the board, finds the leads handed over by a disabled rep, sets a reclaim
+// rule for level A leads and sees the days before reclaim of the held ones follow it,
+// writes an assignment rule and imports a file routed by it, with its report.
 func TestPoolsInChromium(t *testing.T) {
 	for _, lang := range []string{"zh-CN", "en"} {
 		t.Run(lang, func(t *testing.T) { poolsInChromium(t, lang) })
@@ -76,6 +77,11 @@ func poolsInChromium(t *testing.T, lang string) {
 			t.Fatal(err)
 		}
 		poolID = l.PoolID.String()
+		// Level A, as an import with a level column makes them (a pool lead is edited
+		// only once claimed): the level rule the team lead sets below applies to them.
+		if _, err := a.db.Exec(ctx0, `UPDATE merchant.leads SET level = 'A' WHERE id = $1`, l.ID); err != nil {
+			t.Fatal(err)
+		}
 	}
 	zwg, err := a.merchant.CreateLead(ctx0, hz, merchant.NewLead{Name: "知味观 Zhiweiguan", Category: "restaurant", Address: "仁和路83号",
 		Lat: 30.2590, Lng: 120.1640, Phone: "13900571000", City: "杭州"})
@@ -151,6 +157,15 @@ func poolsInChromium(t *testing.T, lang string) {
 		do(`document.querySelector("#rule-cap").value = "5"`), do(`document.querySelector("#rules-save").click()`), shows("#flash", tr("leads.rules_saved")))
 	b.step("assign from the board", b.open("/leads/board"), shows("#col-lead", tr("leads.in_pool")), do(tickPoolLead),
 		do(`document.querySelector("#assign").click()`), shows("#flash", tr("leads.assigned")), shows("#col-lead", "张销售"))
+	b.step("the held leads: the pool's 7 days before reclaim", b.open("/leads"),
+		shows("#leads-list", tr("leads.days_left_n", "N", 7)))
+	b.step("a level rule: level A reclaimed after 3 days without a follow-up", b.open("/leads/pools/"+poolID),
+		shows("#level-rules", tr("leads.level_n", "L", "A")),
+		do(`document.querySelector("#level-A-on").checked = true; document.querySelector("#level-A-follow-up").value = "3"`),
+		do(`document.querySelector("#rules-save").click()`), shows("#flash", tr("leads.rules_saved")),
+		until(`document.querySelector("#level-A-on").checked && document.querySelector("#level-A-follow-up").value === "3"`))
+	b.step("the held level-A leads now have 3 days", b.open("/leads"), shows("#leads-list", tr("leads.days_left_n", "N", 3)),
+		omits("#leads-list", tr("leads.days_left_n", "N", 7)))
 	b.step("an assignment rule: 黄河路 to the team, by load", b.nav("#nav-rules", tr("leads.rules_page_title")),
 		shows("#rules-table", tr("leads.rules_none")),
 		do(`document.querySelector("#rule-method").value = "load"`),

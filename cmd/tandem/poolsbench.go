@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,11 +34,15 @@ import (
 func benchPoolsCmd() *cobra.Command {
 	var leads, checks, importRows, claimers int
 	var seconds float64
+	var full bool
 	cmd := &cobra.Command{
 		Use:   "pools",
-		Short: "B-CRM pools: dedup p99 with N leads, import rows/s, concurrent claimers with the rules checked",
+		Short: "B-CRM pools: dedup p99 with N leads, import rows/s, concurrent claimers with the rules checked (reduced sizes; --full: the issue's)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if full { // the issue's sizes: a quiet machine's run
+				leads, checks, importRows, claimers, seconds = 1_000_000, 2000, 100_000, 200, 10
+			}
 			// Its own database: other benches may use tandem_bench at the same time.
 			ctx := cmd.Context()
 			cfg, err := loadConfig(cmd)
@@ -54,12 +62,87 @@ func benchPoolsCmd() *cobra.Command {
 			return benchPools(ctx, cmd.OutOrStdout(), db, r, leads, checks, importRows, claimers, time.Duration(seconds*float64(time.Second)))
 		},
 	}
-	cmd.Flags().IntVar(&leads, "leads", 1_000_000, "leads in the database")
-	cmd.Flags().IntVar(&checks, "checks", 2000, "dedup checks to time")
-	cmd.Flags().IntVar(&importRows, "import-rows", 100_000, "rows of the imported file")
-	cmd.Flags().IntVar(&claimers, "claimers", 200, "reps claiming at once")
-	cmd.Flags().Float64Var(&seconds, "seconds", 10, "how long the claimers claim")
+	// The defaults are reduced, for a machine others share; --full is the issue's scale.
+	cmd.Flags().IntVar(&leads, "leads", 100_000, "leads in the database")
+	cmd.Flags().IntVar(&checks, "checks", 500, "dedup checks to time")
+	cmd.Flags().IntVar(&importRows, "import-rows", 20_000, "rows of the imported file")
+	cmd.Flags().IntVar(&claimers, "claimers", 50, "reps claiming at once")
+	cmd.Flags().Float64Var(&seconds, "seconds", 5, "how long the claimers claim")
+	cmd.Flags().BoolVar(&full, "full", false, "the issue's sizes: 1,000,000 leads, 2,000 checks, a 100,000-row import, 200 claimers for 10 s")
 	return cmd
+}
+
+// benchLeadPoint is where the bench puts lead i (the R2 low-discrepancy sequence over
+// Shanghai, 31.0-31.5 N, 121.2-121.7 E): the SQL that seeds the leads computes the same,
+// so that the import can hold shops of the database at their places.
+func benchLeadPoint(i int) (lat, lng float64) {
+	a, b := float64(i)*0.7548776662466927, float64(i)*0.5698402909980532
+	return 31.0 + 0.5*(a-math.Floor(a)), 121.2 + 0.5*(b-math.Floor(b))
+}
+
+// benchLeadName is lead i's name: names of different leads are not alike (trigram
+// similarity about 0.2), as shops of a street are not.
+func benchLeadName(i int) string {
+	sum := md5.Sum([]byte(strconv.Itoa(i)))
+	return "Shop " + hex.EncodeToString(sum[:])[:8]
+}
+
+// seedBenchLeads makes n leads in SQL, with the table's secondary indexes and foreign
+// keys dropped meanwhile and built again after (a bulk build is many times faster
+// than n inserts into them): the figures are the checks, not the load.
+func seedBenchLeads(ctx context.Context, db *pgxpool.Pool, n int, unit, user, pool uuid.UUID) error {
+	conn, err := db.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	var indexes, dropIndexes, fks, dropFKs []string
+	rows, err := conn.Query(ctx, `SELECT indexdef, 'DROP INDEX merchant.' || quote_ident(indexname) FROM pg_indexes i
+WHERE schemaname = 'merchant' AND tablename = 'leads'
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = 'merchant.leads'::regclass AND c.conname = i.indexname)
+UNION ALL
+SELECT 'ALTER TABLE merchant.leads ADD CONSTRAINT ' || quote_ident(conname) || ' ' || pg_get_constraintdef(oid),
+       'ALTER TABLE merchant.leads DROP CONSTRAINT ' || quote_ident(conname)
+FROM pg_constraint WHERE conrelid = 'merchant.leads'::regclass AND contype = 'f'`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var create, drop string
+		if err := rows.Scan(&create, &drop); err != nil {
+			return err
+		}
+		if strings.HasPrefix(create, "ALTER") {
+			fks, dropFKs = append(fks, create), append(dropFKs, drop)
+		} else {
+			indexes, dropIndexes = append(indexes, create), append(dropIndexes, drop)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	steps := []string{"SET maintenance_work_mem = '512MB'"}
+	steps = append(append(steps, dropIndexes...), dropFKs...)
+	for _, q := range steps {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	if _, err := conn.Exec(ctx, `
+INSERT INTO merchant.leads (id, name, category, address, lat, lng, phone_raw, phone, city, org_unit_id, stage, created_by, created_at, updated_at, pool_id)
+SELECT gen_random_uuid(), 'Shop ' || left(md5(i::text), 8), 'restaurant', 'Road ' || i,
+       31.0 + 0.5 * (i * 0.7548776662466927::float8 - floor(i * 0.7548776662466927::float8)),
+       121.2 + 0.5 * (i * 0.5698402909980532::float8 - floor(i * 0.5698402909980532::float8)),
+       '13' || lpad(i::text, 9, '0'), '+8613' || lpad(i::text, 9, '0'), '上海', $1, 'lead', $2, now(), now(), $3
+FROM generate_series(1, $4::int) i`, unit, user, pool, n); err != nil {
+		return fmt.Errorf("seed leads: %w", err)
+	}
+	for _, q := range append(append(indexes, fks...), "ANALYZE merchant.leads", "RESET maintenance_work_mem") {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	return nil
 }
 
 func benchPools(ctx context.Context, w io.Writer, db *pgxpool.Pool, r asynq.RedisClientOpt, leads, checks, importRows, claimers int, span time.Duration) error {
@@ -85,47 +168,64 @@ func benchPools(ctx context.Context, w io.Writer, db *pgxpool.Pool, r asynq.Redi
 			poolID = p.ID
 		}
 	}
-	// N leads in Shanghai (31.0-31.5 N, 121.2-121.7 E), made in SQL: the figure is the check, not the load.
 	start := time.Now()
-	if _, err := db.Exec(ctx, `
-INSERT INTO merchant.leads (id, name, category, address, lat, lng, phone_raw, phone, city, org_unit_id, stage, created_by, created_at, updated_at, pool_id)
-SELECT gen_random_uuid(), 'Bench shop ' || i || ' ' || md5(i::text), 'restaurant', 'Road ' || i, 31.0 + random() * 0.5, 121.2 + random() * 0.5,
-       '13' || lpad(i::text, 9, '0'), '+8613' || lpad(i::text, 9, '0'), '上海', $1, 'lead', $2, now(), now(), $3
-FROM generate_series(1, $4) i`, lead.User.OrgUnitID.UUID, lead.User.ID, poolID, leads); err != nil {
-		return fmt.Errorf("seed leads: %w", err)
-	}
-	if _, err := db.Exec(ctx, "ANALYZE merchant.leads"); err != nil {
+	if err := seedBenchLeads(ctx, db, leads, lead.User.OrgUnitID.UUID, lead.User.ID, poolID); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "| pools: %d leads loaded (SQL, with their indexes) | %s |  |\n", leads, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(w, "| pools: %d leads loaded (SQL, indexes built after) | %s | load %s |\n", leads, time.Since(start).Round(time.Millisecond), loadAverage())
 
-	// Dedup check on create: phone, licence and similar name nearby, as the console's hints.
+	// Dedup check on create: phone, licence and similar name nearby, as the console's
+	// hints; half of them a shop of the database (its name at its place), half new.
 	lat := make([]time.Duration, checks)
 	rng := rand.New(rand.NewPCG(1, 2))
+	found := 0
 	for i := range checks {
 		n := rng.IntN(leads) + 1
-		in := merchant.NewLead{Name: fmt.Sprintf("Bench shop %d", n), Phone: fmt.Sprintf("139%08d", n%100_000_000),
+		in := merchant.NewLead{Name: fmt.Sprintf("New shop %08x", rng.Uint32()), Phone: fmt.Sprintf("139%08d", n%100_000_000),
 			Lat: 31.0 + rng.Float64()*0.5, Lng: 121.2 + rng.Float64()*0.5}
+		if i%2 == 0 {
+			in.Name = benchLeadName(n)
+			in.Lat, in.Lng = benchLeadPoint(n)
+			in.Lat += 0.0001
+		}
 		t0 := time.Now()
-		if _, err := svc.CheckDuplicates(ctx, lead, in); err != nil {
+		dups, err := svc.CheckDuplicates(ctx, lead, in)
+		if err != nil {
 			return err
 		}
 		lat[i] = time.Since(t0)
+		if len(dups) > 0 {
+			found++
+		}
 	}
 	slices.Sort(lat)
-	fmt.Fprintf(w, "| pools: dedup check (phone + licence + similar name within 200 m) with %d leads, %d checks | p50 %s | p99 %s |\n",
-		leads, checks, pctl(lat, 0.50), pctl(lat, 0.99))
+	fmt.Fprintf(w, "| pools: dedup check (phone + licence + similar name within 200 m) with %d leads, %d checks (%d found a shop) | p50 %s | p99 %s, load %s |\n",
+		leads, checks, found, pctl(lat, 0.50), pctl(lat, 0.99), loadAverage())
 
-	// Import: a CSV of new shops (1 in 100 a phone of the database), uploaded, queued
-	// and run by the worker's task: the figure is upload to report.
+	// Import: a CSV of new shops, uploaded, queued and run by the worker's task: the
+	// figure is upload to report. Of each 100 rows, one has a phone of the database,
+	// one is a shop of the database (its name, 10 m away), one repeats the row before
+	// it 30 m away (a similar name within the file).
 	var csv strings.Builder
 	csv.WriteString("name,phone,category,city,address,lat,lng\n")
+	prevName, prevLat, prevLng := "", 0.0, 0.0
 	for i := range importRows {
 		phone := fmt.Sprintf("137%08d", i)
-		if i%100 == 0 {
+		name := fmt.Sprintf("Imported %08x", rng.Uint32())
+		la, ln := 31.0+rng.Float64()*0.5, 121.2+rng.Float64()*0.5
+		switch i % 100 {
+		case 10:
 			phone = fmt.Sprintf("13%09d", rng.IntN(leads)+1)
+		case 20:
+			n := rng.IntN(leads) + 1
+			name = benchLeadName(n)
+			la, ln = benchLeadPoint(n)
+			la += 0.00009
+		case 30:
+			name, la, ln = prevName, prevLat+0.00027, prevLng
 		}
-		fmt.Fprintf(&csv, "Imported %d,%s,cafe,上海,Road %d,%.6f,%.6f\n", i, phone, i, 31.0+rng.Float64()*0.5, 121.2+rng.Float64()*0.5)
+		prevName, prevLat, prevLng = name, la, ln
+		fmt.Fprintf(&csv, "%s,%s,cafe,上海,Road %d,%.6f,%.6f\n", name, phone, i, la, ln)
 	}
 	file := csv.String()
 	csv.Reset()
@@ -164,9 +264,9 @@ FROM generate_series(1, $4) i`, lead.User.OrgUnitID.UUID, lead.User.ID, poolID, 
 		return fmt.Errorf("import %s: %s", rep.State, rep.Error)
 	}
 	el := time.Since(t0)
-	fmt.Fprintf(w, "| pools: import of %d rows (%d KiB CSV) with dedup against %d leads | %.0f rows/s (%d imported, %d refused, in %s) | peak heap %d MiB (%d MiB before) |\n",
+	fmt.Fprintf(w, "| pools: import of %d rows (%d KiB CSV) with dedup against %d leads | %.0f rows/s (%d imported, %d refused, in %s) | peak heap %d MiB (%d MiB before), load %s |\n",
 		importRows, len(file)>>10, leads, float64(importRows)/el.Seconds(), rep.Imported, len(rep.Problems), el.Round(time.Millisecond),
-		peak.Load()>>20, base.HeapInuse>>20)
+		peak.Load()>>20, base.HeapInuse>>20, loadAverage())
 
 	return benchClaimers(ctx, w, db, ids, svc, demo, poolID, claimers, span)
 }
@@ -249,9 +349,9 @@ func benchClaimers(ctx context.Context, w io.Writer, db *pgxpool.Pool, ids *iden
 		poolID).Scan(&overCap, &overQuota, &doubled); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "| pools: %d reps claiming from one pool for %s | %.0f claims/s (%d won, %d lost the race, %d refused by a rule, %d failed) | p50 %s, p99 %s; reps over the cap %d, over the quota %d, leads claimed twice %d |\n",
+	fmt.Fprintf(w, "| pools: %d reps claiming from one pool for %s | %.0f claims/s (%d won, %d lost the race, %d refused by a rule, %d failed) | p50 %s, p99 %s; reps over the cap %d, over the quota %d, leads claimed twice %d; load %s |\n",
 		claimers, span, float64(len(all))/span.Seconds(), won.Load(), lost.Load(), refused.Load(), failed.Load(), pctl(all, 0.5), pctl(all, 0.99),
-		overCap, overQuota, doubled)
+		overCap, overQuota, doubled, loadAverage())
 	if overCap+overQuota+doubled > 0 || failed.Load() > 0 {
 		return fmt.Errorf("the pool's rules did not hold")
 	}

@@ -2,7 +2,7 @@
 # make bench: prints the figures as Markdown tables. Needs the local stack (make bench
 # starts it). Every load targets 127.0.0.1 only.
 #   deploy/bench/run.sh [section ...]   sections: go outbox pickup notify loyalty recon settle pools marketing reports matching http (default: all)
-#   BENCH_FULL=1 adds the full-scale runs: reconciliation of 10,000,000 lines, settlement of 10,000,000 orders
+#   BENCH_FULL=1 adds the full-scale runs: reconciliation of 10,000,000 lines, settlement of 10,000,000 orders, pools at 1M leads
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 only=" ${*:-all} "
@@ -88,9 +88,9 @@ echo
 fi
 
 if section pools; then
-echo "## B-CRM pools (dedup with 1M leads, import with dedup, 200 reps claiming at once; the rules checked after)"
+echo "## B-CRM pools (dedup with N leads, import with dedup, reps claiming at once; the rules checked after; BENCH_FULL=1: 1M leads, 100k rows, 200 reps for 10 s)"
 echo
-$BIN bench pools --leads 1000000 --import-rows 100000 --claimers 200 --seconds 10
+$BIN bench pools ${BENCH_FULL:+--full}
 echo
 fi
 
