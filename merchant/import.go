@@ -26,10 +26,10 @@ import (
 // Import (导入): a CSV or Excel file of shops into a pool. The first row names the
 // columns (English or Chinese headers); each row is validated like a create; the valid
 // rows are copied (COPY) into a staging table and deduplicated there in a few
-// set-based statements: within the file (phone, licence) and against the database
-// (phone, licence, a similar name nearby), then inserted at once, with their history,
-// and routed by the assignment rules when asked. The report lists every refused row
-// with its column and reason. A small file is imported while the uploader waits; a
+// set-based statements: within the file and against the database (phone, licence, a
+// similar name nearby), then inserted at once, with their history, and routed by
+// the assignment rules when asked. The report lists every refused row with its
+// column and reason. A small file is imported while the uploader waits; a
 // larger one is queued and run by the worker (task merchant:imports), its progress
 // shown on the imports page. The same file into the same pool is one import: a
 // re-upload answers the first one's report and imports nothing (after a failed
