@@ -158,6 +158,13 @@ type MerchantLeadOwnerHistory struct {
 	At        time.Time
 }
 
+type MerchantLeadStageCount struct {
+	OrgUnitID uuid.NullUUID
+	City      string
+	Stage     string
+	Leads     int64
+}
+
 type MerchantMerchant struct {
 	ID              uuid.UUID
 	LeadID          uuid.UUID
@@ -352,6 +359,14 @@ type MerchantVisit struct {
 	OutDistanceM pgtype.Float8
 	SpeedKmh     pgtype.Float8
 	Flag         string
+}
+
+type MerchantVisitDay struct {
+	OrgUnitID uuid.NullUUID
+	Day       time.Time
+	RepID     uuid.UUID
+	Visits    int64
+	Flagged   int64
 }
 
 type MerchantVisitPhoto struct {
