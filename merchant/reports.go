@@ -378,7 +378,8 @@ func (s *Service) PoolHealthReport(ctx context.Context, p *identity.Principal, r
 	for _, b := range []string{"0-7", "8-30", "31-90", "90+"} {
 		out.Ages = append(out.Ages, AgeBucket{Bucket: b, Leads: by[b]})
 	}
-	rec, err := q.ReportReclaims(ctx, merchantdb.ReportReclaimsParams{FromAt: now.AddDate(0, 0, -rq.Days), ScopeAll: sc.SeesAll(),
+	from := clock.Day(now).AddDate(0, 0, -(rq.Days - 1)) // whole Shanghai days, today the last
+	rec, err := q.ReportReclaims(ctx, merchantdb.ReportReclaimsParams{FromDay: from, FromAt: from, ScopeAll: sc.SeesAll(),
 		ScopeOwnerIds: sc.OwnerIDs(), ScopeOrgUnitIds: sc.OrgUnitIDs()})
 	if err != nil {
 		return PoolHealth{}, fmt.Errorf("merchant: reclaims: %w", pg.Classify(err))

@@ -173,11 +173,19 @@ func rollupsMatch(t *testing.T, w *world) {
 	t.Helper()
 	for name, q := range map[string]string{
 		"lead stage counts": `SELECT count(*) FROM (
-			(SELECT org_unit_id, city, stage, leads FROM merchant.lead_stage_counts WHERE leads <> 0
-			 EXCEPT SELECT org_unit_id, city, stage, count(*) FROM merchant.leads GROUP BY 1, 2, 3)
+			(SELECT org_unit_id, city, stage, pooled, leads FROM merchant.lead_stage_counts WHERE leads <> 0
+			 EXCEPT SELECT org_unit_id, city, stage, owner_id IS NULL, count(*) FROM merchant.leads GROUP BY 1, 2, 3, 4)
 			UNION ALL
-			(SELECT org_unit_id, city, stage, count(*) FROM merchant.leads GROUP BY 1, 2, 3
-			 EXCEPT SELECT org_unit_id, city, stage, leads FROM merchant.lead_stage_counts WHERE leads <> 0)) d`,
+			(SELECT org_unit_id, city, stage, owner_id IS NULL, count(*) FROM merchant.leads GROUP BY 1, 2, 3, 4
+			 EXCEPT SELECT org_unit_id, city, stage, pooled, leads FROM merchant.lead_stage_counts WHERE leads <> 0)) d`,
+		"reclaim days": `SELECT count(*) FROM (
+			(SELECT org_unit_id, day, reclaims FROM merchant.reclaim_days WHERE reclaims <> 0
+			 EXCEPT SELECT l.org_unit_id, (h.at AT TIME ZONE 'Asia/Shanghai')::date, count(*)
+			        FROM merchant.lead_owner_history h JOIN merchant.leads l ON l.id = h.lead_id WHERE h.event = 'reclaimed' GROUP BY 1, 2)
+			UNION ALL
+			(SELECT l.org_unit_id, (h.at AT TIME ZONE 'Asia/Shanghai')::date, count(*)
+			 FROM merchant.lead_owner_history h JOIN merchant.leads l ON l.id = h.lead_id WHERE h.event = 'reclaimed' GROUP BY 1, 2
+			 EXCEPT SELECT org_unit_id, day, reclaims FROM merchant.reclaim_days WHERE reclaims <> 0)) d`,
 		"visit days": `SELECT count(*) FROM (
 			(SELECT org_unit_id, day, rep_id, visits, flagged FROM merchant.visit_days WHERE visits <> 0
 			 EXCEPT SELECT org_unit_id, (at AT TIME ZONE 'Asia/Shanghai')::date, by_user, count(*), count(*) FILTER (WHERE flag <> '')

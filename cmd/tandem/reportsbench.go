@@ -221,7 +221,8 @@ func seedReportData(ctx context.Context, db *pgxpool.Pool, progress io.Writer, s
 		   END LOOP;
 		 END $$`},
 		// The rollups, as migrations 010 and 011 build them from existing history and leads.
-		{"rollups", `SELECT merchant.rollup_history(); SELECT merchant.recount_lead_stages(); SELECT merchant.recount_visit_days()`},
+		{"rollups", `SELECT merchant.rollup_history(); SELECT merchant.recount_lead_stages(); SELECT merchant.recount_visit_days();
+		 SELECT merchant.recount_reclaim_days()`},
 		{"back to normal", `RESET session_replication_role; RESET synchronous_commit`},
 		// As autovacuum would: statistics, and the visibility map for index-only scans.
 		{"vacuum analyze", `VACUUM ANALYZE merchant.leads`},
@@ -230,6 +231,7 @@ func seedReportData(ctx context.Context, db *pgxpool.Pool, progress io.Writer, s
 		{"", `VACUUM ANALYZE merchant.stage_rollup_rep`},
 		{"", `VACUUM ANALYZE merchant.lead_stage_counts`},
 		{"", `VACUUM ANALYZE merchant.visit_days`},
+		{"", `VACUUM ANALYZE merchant.reclaim_days`},
 		{"", `VACUUM ANALYZE merchant.sales_credits`},
 		{"", `VACUUM ANALYZE merchant.visits`},
 		{"", `VACUUM ANALYZE merchant.lead_owner_history`},

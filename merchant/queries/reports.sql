@@ -74,25 +74,38 @@ SELECT org_unit_id, city, to_stage, sum(leads)::bigint AS leads, sum(days_sum)::
 GROUP BY 1, 2, 3;
 
 -- name: ReportPoolAge :many
--- Leads waiting in the pools in scope, by how long since they last changed.
-SELECT CASE WHEN updated_at > sqlc.arg(now)::timestamptz - interval '7 days' THEN '0-7'
-            WHEN updated_at > sqlc.arg(now)::timestamptz - interval '30 days' THEN '8-30'
-            WHEN updated_at > sqlc.arg(now)::timestamptz - interval '90 days' THEN '31-90'
-            ELSE '90+' END AS bucket, count(*)::bigint AS leads
-FROM merchant.leads
-WHERE owner_id IS NULL AND stage NOT IN ('live', 'lost')
-  AND (sqlc.arg(scope_all)::bool OR org_unit_id = ANY(sqlc.arg(scope_org_unit_ids)::uuid[]))
-GROUP BY 1;
+-- Leads waiting in the pools in scope, by how long since they last changed: the
+-- pools' sizes from merchant.lead_stage_counts, and only the leads changed in the last
+-- 90 days read (leads_pool_age_idx); whatever is not recent is "90+".
+WITH recent AS (
+    SELECT CASE WHEN updated_at > sqlc.arg(now)::timestamptz - interval '7 days' THEN '0-7'
+                WHEN updated_at > sqlc.arg(now)::timestamptz - interval '30 days' THEN '8-30'
+                ELSE '31-90' END AS bucket
+    FROM merchant.leads
+    WHERE owner_id IS NULL AND stage NOT IN ('live', 'lost') AND updated_at > sqlc.arg(now)::timestamptz - interval '90 days'
+      AND (sqlc.arg(scope_all)::bool OR org_unit_id = ANY(sqlc.arg(scope_org_unit_ids)::uuid[]))
+)
+SELECT r.bucket::text AS bucket, count(*)::bigint AS leads FROM recent r GROUP BY 1
+UNION ALL
+SELECT '90+', (SELECT coalesce(sum(c.leads), 0) FROM merchant.lead_stage_counts c
+               WHERE c.pooled AND c.stage NOT IN ('live', 'lost')
+                 AND (sqlc.arg(scope_all)::bool OR c.org_unit_id = ANY(sqlc.arg(scope_org_unit_ids)::uuid[])))::bigint
+              - (SELECT count(*) FROM recent)::bigint;
 
 -- name: ReportReclaims :many
--- Leads taken back to the pools per Shanghai day since from_at, in scope: the
--- reclaims of those days (lead_owner_history_reclaimed_idx), each checked against its
--- lead's team by primary key, never a scan of the city's leads.
-SELECT (h.at AT TIME ZONE 'Asia/Shanghai')::date AS day, count(*)::bigint AS reclaims
-FROM merchant.lead_owner_history h
-WHERE h.event = 'reclaimed' AND h.at >= sqlc.arg(from_at)
-  AND (sqlc.arg(scope_all)::bool OR h.from_owner = ANY(sqlc.arg(scope_owner_ids)::uuid[])
-       OR EXISTS (SELECT 1 FROM merchant.leads l WHERE l.id = h.lead_id
-                  AND l.org_unit_id = ANY(sqlc.arg(scope_org_unit_ids)::uuid[])))
+-- Leads taken back to the pools per Shanghai day since from_day, in scope: the teams'
+-- from merchant.reclaim_days (migration 011), the scope's own reps' outside those teams
+-- from the history (lead_owner_history_reclaimed_idx).
+SELECT day::date AS day, sum(n)::bigint AS reclaims FROM (
+    SELECT d.day, d.reclaims AS n FROM merchant.reclaim_days d
+    WHERE d.day >= sqlc.arg(from_day)::date
+      AND (sqlc.arg(scope_all)::bool OR d.org_unit_id = ANY(sqlc.arg(scope_org_unit_ids)::uuid[]))
+    UNION ALL
+    SELECT (h.at AT TIME ZONE 'Asia/Shanghai')::date, 1 FROM merchant.lead_owner_history h
+    WHERE NOT sqlc.arg(scope_all)::bool AND h.event = 'reclaimed' AND h.at >= sqlc.arg(from_at)
+      AND h.from_owner = ANY(sqlc.arg(scope_owner_ids)::uuid[])
+      AND NOT EXISTS (SELECT 1 FROM merchant.leads l WHERE l.id = h.lead_id
+                      AND l.org_unit_id = ANY(sqlc.arg(scope_org_unit_ids)::uuid[]))
+) r
 GROUP BY 1
 ORDER BY 1;

@@ -162,6 +162,7 @@ type MerchantLeadStageCount struct {
 	OrgUnitID uuid.NullUUID
 	City      string
 	Stage     string
+	Pooled    bool
 	Leads     int64
 }
 
@@ -260,6 +261,12 @@ type MerchantPoolMember struct {
 	Role    string
 	AddedBy uuid.UUID
 	AddedAt time.Time
+}
+
+type MerchantReclaimDay struct {
+	OrgUnitID uuid.NullUUID
+	Day       time.Time
+	Reclaims  int64
 }
 
 type MerchantReclaimReminder struct {

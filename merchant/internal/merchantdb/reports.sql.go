@@ -92,14 +92,20 @@ func (q *Queries) ReportFunnelUnits(ctx context.Context, arg ReportFunnelUnitsPa
 }
 
 const reportPoolAge = `-- name: ReportPoolAge :many
-SELECT CASE WHEN updated_at > $1::timestamptz - interval '7 days' THEN '0-7'
-            WHEN updated_at > $1::timestamptz - interval '30 days' THEN '8-30'
-            WHEN updated_at > $1::timestamptz - interval '90 days' THEN '31-90'
-            ELSE '90+' END AS bucket, count(*)::bigint AS leads
-FROM merchant.leads
-WHERE owner_id IS NULL AND stage NOT IN ('live', 'lost')
-  AND ($2::bool OR org_unit_id = ANY($3::uuid[]))
-GROUP BY 1
+WITH recent AS (
+    SELECT CASE WHEN updated_at > $1::timestamptz - interval '7 days' THEN '0-7'
+                WHEN updated_at > $1::timestamptz - interval '30 days' THEN '8-30'
+                ELSE '31-90' END AS bucket
+    FROM merchant.leads
+    WHERE owner_id IS NULL AND stage NOT IN ('live', 'lost') AND updated_at > $1::timestamptz - interval '90 days'
+      AND ($2::bool OR org_unit_id = ANY($3::uuid[]))
+)
+SELECT r.bucket::text AS bucket, count(*)::bigint AS leads FROM recent r GROUP BY 1
+UNION ALL
+SELECT '90+', (SELECT coalesce(sum(c.leads), 0) FROM merchant.lead_stage_counts c
+               WHERE c.pooled AND c.stage NOT IN ('live', 'lost')
+                 AND ($2::bool OR c.org_unit_id = ANY($3::uuid[])))::bigint
+              - (SELECT count(*) FROM recent)::bigint
 `
 
 type ReportPoolAgeParams struct {
@@ -113,7 +119,9 @@ type ReportPoolAgeRow struct {
 	Leads  int64
 }
 
-// Leads waiting in the pools in scope, by how long since they last changed.
+// Leads waiting in the pools in scope, by how long since they last changed: the
+// pools' sizes from merchant.lead_stage_counts, and only the leads changed in the last
+// 90 days read (leads_pool_age_idx); whatever is not recent is "90+".
 func (q *Queries) ReportPoolAge(ctx context.Context, arg ReportPoolAgeParams) ([]ReportPoolAgeRow, error) {
 	rows, err := q.db.Query(ctx, reportPoolAge, arg.Now, arg.ScopeAll, arg.ScopeOrgUnitIds)
 	if err != nil {
@@ -367,21 +375,27 @@ func (q *Queries) ReportReachedOwn(ctx context.Context, arg ReportReachedOwnPara
 }
 
 const reportReclaims = `-- name: ReportReclaims :many
-SELECT (h.at AT TIME ZONE 'Asia/Shanghai')::date AS day, count(*)::bigint AS reclaims
-FROM merchant.lead_owner_history h
-WHERE h.event = 'reclaimed' AND h.at >= $1
-  AND ($2::bool OR h.from_owner = ANY($3::uuid[])
-       OR EXISTS (SELECT 1 FROM merchant.leads l WHERE l.id = h.lead_id
-                  AND l.org_unit_id = ANY($4::uuid[])))
+SELECT day::date AS day, sum(n)::bigint AS reclaims FROM (
+    SELECT d.day, d.reclaims AS n FROM merchant.reclaim_days d
+    WHERE d.day >= $1::date
+      AND ($2::bool OR d.org_unit_id = ANY($3::uuid[]))
+    UNION ALL
+    SELECT (h.at AT TIME ZONE 'Asia/Shanghai')::date, 1 FROM merchant.lead_owner_history h
+    WHERE NOT $2::bool AND h.event = 'reclaimed' AND h.at >= $4
+      AND h.from_owner = ANY($5::uuid[])
+      AND NOT EXISTS (SELECT 1 FROM merchant.leads l WHERE l.id = h.lead_id
+                      AND l.org_unit_id = ANY($3::uuid[]))
+) r
 GROUP BY 1
 ORDER BY 1
 `
 
 type ReportReclaimsParams struct {
-	FromAt          time.Time
+	FromDay         time.Time
 	ScopeAll        bool
-	ScopeOwnerIds   []uuid.UUID
 	ScopeOrgUnitIds []uuid.UUID
+	FromAt          time.Time
+	ScopeOwnerIds   []uuid.UUID
 }
 
 type ReportReclaimsRow struct {
@@ -389,15 +403,16 @@ type ReportReclaimsRow struct {
 	Reclaims int64
 }
 
-// Leads taken back to the pools per Shanghai day since from_at, in scope: the
-// reclaims of those days (lead_owner_history_reclaimed_idx), each checked against its
-// lead's team by primary key, never a scan of the city's leads.
+// Leads taken back to the pools per Shanghai day since from_day, in scope: the teams'
+// from merchant.reclaim_days (migration 011), the scope's own reps' outside those teams
+// from the history (lead_owner_history_reclaimed_idx).
 func (q *Queries) ReportReclaims(ctx context.Context, arg ReportReclaimsParams) ([]ReportReclaimsRow, error) {
 	rows, err := q.db.Query(ctx, reportReclaims,
-		arg.FromAt,
+		arg.FromDay,
 		arg.ScopeAll,
-		arg.ScopeOwnerIds,
 		arg.ScopeOrgUnitIds,
+		arg.FromAt,
+		arg.ScopeOwnerIds,
 	)
 	if err != nil {
 		return nil, err

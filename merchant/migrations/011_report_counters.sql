@@ -1,5 +1,6 @@
--- Issue 15: the reports at a million leads. First the funnel by current stage. The leads of a city's
--- teams by stage, kept by statement triggers on merchant.leads (one upsert per team,
+-- Issue 15: the reports at a million leads. First the funnel by current stage and the
+-- size of the pools: the leads of a city's teams by stage and whether they wait in a
+-- pool (no owner), kept by statement triggers on merchant.leads (one upsert per team,
 -- city and stage a statement touches, however many rows: an import of thousands of
 -- leads adds a few rows' work), so the funnel reads a few hundred counters instead of
 -- an index-only scan of every lead in scope.
@@ -7,31 +8,32 @@ CREATE TABLE merchant.lead_stage_counts (
     org_unit_id  uuid,
     city         text NOT NULL,
     stage        text NOT NULL,
+    pooled       boolean NOT NULL,                       -- owner_id IS NULL
     leads        bigint NOT NULL
 );
-CREATE UNIQUE INDEX lead_stage_counts_key ON merchant.lead_stage_counts (org_unit_id, city, stage) NULLS NOT DISTINCT;
+CREATE UNIQUE INDEX lead_stage_counts_key ON merchant.lead_stage_counts (org_unit_id, city, stage, pooled) NULLS NOT DISTINCT;
 
--- Adds the statement's net change per (team, city, stage); an update that leaves
+-- Adds the statement's net change per (team, city, stage, pooled); an update that leaves
 -- those alone (a name, an owner) writes nothing. Counters are upserted in key order,
 -- so two statements never wait for each other's counters crosswise.
 CREATE FUNCTION merchant.count_lead_stages() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO merchant.lead_stage_counts AS c (org_unit_id, city, stage, leads)
-        SELECT org_unit_id, city, stage, count(*) FROM new_leads GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-        ON CONFLICT (org_unit_id, city, stage) DO UPDATE SET leads = c.leads + excluded.leads;
+        INSERT INTO merchant.lead_stage_counts AS c (org_unit_id, city, stage, pooled, leads)
+        SELECT org_unit_id, city, stage, owner_id IS NULL, count(*) FROM new_leads GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+        ON CONFLICT (org_unit_id, city, stage, pooled) DO UPDATE SET leads = c.leads + excluded.leads;
     ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO merchant.lead_stage_counts AS c (org_unit_id, city, stage, leads)
-        SELECT org_unit_id, city, stage, -count(*) FROM old_leads GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-        ON CONFLICT (org_unit_id, city, stage) DO UPDATE SET leads = c.leads + excluded.leads;
+        INSERT INTO merchant.lead_stage_counts AS c (org_unit_id, city, stage, pooled, leads)
+        SELECT org_unit_id, city, stage, owner_id IS NULL, -count(*) FROM old_leads GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+        ON CONFLICT (org_unit_id, city, stage, pooled) DO UPDATE SET leads = c.leads + excluded.leads;
     ELSE
-        INSERT INTO merchant.lead_stage_counts AS c (org_unit_id, city, stage, leads)
-        SELECT org_unit_id, city, stage, sum(d) FROM (
-            SELECT org_unit_id, city, stage, -1 AS d FROM old_leads
+        INSERT INTO merchant.lead_stage_counts AS c (org_unit_id, city, stage, pooled, leads)
+        SELECT org_unit_id, city, stage, pooled, sum(d) FROM (
+            SELECT org_unit_id, city, stage, owner_id IS NULL AS pooled, -1 AS d FROM old_leads
             UNION ALL
-            SELECT org_unit_id, city, stage, 1 FROM new_leads) x
-        GROUP BY 1, 2, 3 HAVING sum(d) <> 0 ORDER BY 1, 2, 3
-        ON CONFLICT (org_unit_id, city, stage) DO UPDATE SET leads = c.leads + excluded.leads;
+            SELECT org_unit_id, city, stage, owner_id IS NULL, 1 FROM new_leads) x
+        GROUP BY 1, 2, 3, 4 HAVING sum(d) <> 0 ORDER BY 1, 2, 3, 4
+        ON CONFLICT (org_unit_id, city, stage, pooled) DO UPDATE SET leads = c.leads + excluded.leads;
     END IF;
     RETURN NULL;
 END $$;
@@ -46,8 +48,8 @@ CREATE TRIGGER leads_count_delete AFTER DELETE ON merchant.leads
 -- load with the triggers off).
 CREATE FUNCTION merchant.recount_lead_stages() RETURNS void LANGUAGE sql AS $$
     DELETE FROM merchant.lead_stage_counts;
-    INSERT INTO merchant.lead_stage_counts (org_unit_id, city, stage, leads)
-    SELECT org_unit_id, city, stage, count(*) FROM merchant.leads GROUP BY 1, 2, 3;
+    INSERT INTO merchant.lead_stage_counts (org_unit_id, city, stage, pooled, leads)
+    SELECT org_unit_id, city, stage, owner_id IS NULL, count(*) FROM merchant.leads GROUP BY 1, 2, 3, 4;
 $$;
 SELECT merchant.recount_lead_stages();
 
@@ -56,6 +58,11 @@ SELECT merchant.recount_lead_stages();
 CREATE INDEX stage_rollup_rep_unit_month_idx ON merchant.stage_rollup_rep (org_unit_id, month)
     INCLUDE (rep_id, city, to_stage, leads, days_sum);
 DROP INDEX merchant.stage_rollup_rep_unit_idx;
+
+-- Attainment and the leaderboard read a month's credits of a city's teams without
+-- touching the table.
+CREATE INDEX sales_credits_month_unit_idx ON merchant.sales_credits (month, org_unit_id) INCLUDE (rep_id, kind);
+DROP INDEX merchant.sales_credits_month_idx;
 
 -- Visits per rep per Shanghai day: accepted check-ins and how many were flagged, kept
 -- by statement triggers on merchant.visits (a check-out, which changes none of the
@@ -112,7 +119,43 @@ CREATE FUNCTION merchant.recount_visit_days() RETURNS void LANGUAGE sql AS $$
 $$;
 SELECT merchant.recount_visit_days();
 
+-- Reclaims per team and Shanghai day (pool health), kept by a statement trigger on
+-- merchant.lead_owner_history: the team is the lead's when it was taken back.
+CREATE TABLE merchant.reclaim_days (
+    org_unit_id  uuid,
+    day          date NOT NULL,
+    reclaims     bigint NOT NULL
+);
+CREATE UNIQUE INDEX reclaim_days_key ON merchant.reclaim_days (org_unit_id, day) INCLUDE (reclaims) NULLS NOT DISTINCT;
+
+CREATE FUNCTION merchant.count_reclaim_days() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO merchant.reclaim_days AS c (org_unit_id, day, reclaims)
+    SELECT l.org_unit_id, (h.at AT TIME ZONE 'Asia/Shanghai')::date, count(*)
+    FROM new_history h JOIN merchant.leads l ON l.id = h.lead_id
+    WHERE h.event = 'reclaimed' GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (org_unit_id, day) DO UPDATE SET reclaims = c.reclaims + excluded.reclaims;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER lead_owner_history_count_reclaims AFTER INSERT ON merchant.lead_owner_history
+    REFERENCING NEW TABLE AS new_history FOR EACH STATEMENT EXECUTE FUNCTION merchant.count_reclaim_days();
+
+CREATE FUNCTION merchant.recount_reclaim_days() RETURNS void LANGUAGE sql AS $$
+    DELETE FROM merchant.reclaim_days;
+    INSERT INTO merchant.reclaim_days (org_unit_id, day, reclaims)
+    SELECT l.org_unit_id, (h.at AT TIME ZONE 'Asia/Shanghai')::date, count(*)
+    FROM merchant.lead_owner_history h JOIN merchant.leads l ON l.id = h.lead_id
+    WHERE h.event = 'reclaimed' GROUP BY 1, 2;
+$$;
+SELECT merchant.recount_reclaim_days();
+
 ---- create above / drop below ----
+CREATE INDEX sales_credits_month_idx ON merchant.sales_credits (month, org_unit_id, rep_id);
+DROP INDEX merchant.sales_credits_month_unit_idx;
+DROP TRIGGER lead_owner_history_count_reclaims ON merchant.lead_owner_history;
+DROP FUNCTION merchant.recount_reclaim_days();
+DROP FUNCTION merchant.count_reclaim_days();
+DROP TABLE merchant.reclaim_days;
 DROP TRIGGER visits_count_delete ON merchant.visits;
 DROP TRIGGER visits_count_update ON merchant.visits;
 DROP TRIGGER visits_count_insert ON merchant.visits;
