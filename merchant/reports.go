@@ -1,6 +1,7 @@
 package merchant
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -326,17 +327,35 @@ func (s *Service) VisitsPerRepPerDay(ctx context.Context, p *identity.Principal,
 	if err != nil {
 		return nil, fmt.Errorf("merchant: visits report: %w", pg.Classify(err))
 	}
+	type repDay struct {
+		rep uuid.UUID
+		day time.Time
+	}
+	at := make(map[repDay]int, len(rows))
+	out := make([]RepDay, 0, len(rows))
+	reps := make([]uuid.UUID, 0, len(rows))
+	for _, r := range rows {
+		k := repDay{r.RepID, r.Day}
+		if i, ok := at[k]; ok { // the same rep and day under two teams
+			out[i].Visits += r.Visits
+			out[i].Flagged += r.Flagged
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, RepDay{RepID: r.RepID, Day: r.Day.Format(time.DateOnly), Visits: r.Visits, Flagged: r.Flagged})
+		reps = append(reps, r.RepID)
+	}
 	names := s.namer(ctx)
-	reps := make([]uuid.UUID, len(rows))
-	for i, r := range rows {
-		reps[i] = r.RepID
-	}
 	names.load(reps...)
-	out := make([]RepDay, len(rows))
-	for i, r := range rows {
-		out[i] = RepDay{RepID: r.RepID, Day: r.Day.Format(time.DateOnly), Visits: r.Visits, Flagged: r.Flagged}
-		out[i].Name, _ = names.rep(r.RepID)
+	for i := range out {
+		out[i].Name, _ = names.rep(out[i].RepID)
 	}
+	slices.SortFunc(out, func(a, b RepDay) int {
+		if a.Day != b.Day {
+			return compareStrings(a.Day, b.Day)
+		}
+		return bytes.Compare(a.RepID[:], b.RepID[:])
+	})
 	return out, nil
 }
 
