@@ -2,7 +2,7 @@
 # make bench: prints the figures as Markdown tables. Needs the local stack (make bench
 # starts it). Every load targets 127.0.0.1 only.
 #   deploy/bench/run.sh [section ...]   sections: go outbox pickup notify loyalty recon settle pools marketing reports matching http (default: all)
-#   BENCH_FULL=1 adds the full-scale runs: reconciliation of 10,000,000 lines, settlement of 10,000,000 orders
+#   BENCH_FULL=1 adds the full-scale runs: reconciliation of 10,000,000 lines, settlement of 10,000,000 orders, reports over 1,000,000 leads
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 only=" ${*:-all} "
