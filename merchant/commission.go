@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -133,6 +134,7 @@ func (s *Service) ComputeCommission(ctx context.Context, p *identity.Principal, 
 		return CommissionRun{}, fmt.Errorf("merchant: commission: %w", pg.Classify(err))
 	}
 	names := s.namer(ctx)
+	names.load(slices.Collect(maps.Keys(byRep))...)
 	run := CommissionRun{ID: newID(), Month: month.Format("2006-01"), OrgUnitID: unit, State: CommissionPending, Rules: rules,
 		ComputedBy: p.User.ID, ComputedAt: s.now()}
 	for rep, a := range byRep {
@@ -253,6 +255,11 @@ func (s *Service) GetCommission(ctx context.Context, p *identity.Principal, id u
 	}
 	out := commissionOf(r)
 	names := s.namer(ctx)
+	reps := make([]uuid.UUID, len(lines))
+	for i, l := range lines {
+		reps[i] = l.RepID
+	}
+	names.load(reps...)
 	for _, l := range lines {
 		cl := CommissionLine{RepID: l.RepID, AmountFen: l.AmountFen,
 			Achieved: Achieved{Signings: int(l.Signings), LiveShops: int(l.LiveShops), GMVFen: l.GmvFen}}

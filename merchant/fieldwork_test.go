@@ -433,9 +433,18 @@ func TestContractRenewTerminateExpire(t *testing.T) {
 	if errs.As(err).Field != "reason" {
 		t.Fatalf("no reason: %v", err)
 	}
+	// The pool reclaims 30 days after a contract ends: from its last day while it runs,
+	// from the day it was terminated once it is.
+	setRules(t, w.world, "sh1.rep", merchant.PoolRules{ReclaimContractEndedDays: 30})
+	if got := must[merchant.Lead](t)(w.svc.GetLead(w.ctx, mgr, a.ID)); got.ReclaimOn == nil || *got.ReclaimOn != "2028-01-30" {
+		t.Fatalf("reclaim day while the renewal runs: %+v", got.ReclaimOn)
+	}
 	done := must[merchant.Contract](t)(w.svc.TerminateContract(w.ctx, mgr, a.ID, "owner sold the shop"))
 	if done.Status != merchant.ContractTerminated || done.EndedAt == nil {
 		t.Fatalf("terminated %+v", done)
+	}
+	if got := must[merchant.Lead](t)(w.svc.GetLead(w.ctx, mgr, a.ID)); got.ReclaimOn == nil || *got.ReclaimOn != "2026-12-31" || *got.DaysLeft != 30 {
+		t.Fatalf("reclaim day after the termination (2026-12-01): %+v", got)
 	}
 	if terms := must[merchant.Terms](t)(w.svc.Terms(w.ctx, m[0].ID)); terms.Live {
 		t.Fatal("the merchant is still live after its contract was terminated")

@@ -30,7 +30,7 @@ type reclaimRules struct {
 	stage                                         string
 	locked, inApproval                            bool
 	claimedAt, lastFollowUp                       *time.Time
-	contractEnded                                 *time.Time // the end date of its latest active or terminated contract
+	contractEnded                                 *time.Time // the end date of its latest active contract, or the day one was terminated
 }
 
 // reclaimOn is the Asia/Shanghai day the rules take the lead back; false when none
@@ -97,7 +97,9 @@ func reclaimFacts(ctx context.Context, db merchantdb.DBTX, ids []uuid.UUID, forU
 SELECT l.id, l.owner_id, l.stage, l.locked, l.claimed_at, l.last_follow_up_at,
     coalesce(lr.reclaim_followup_days, p.reclaim_followup_days), coalesce(lr.reclaim_unsigned_days, p.reclaim_unsigned_days),
     coalesce(lr.reclaim_contract_ended_days, p.reclaim_contract_ended_days), p.remind_days,
-    (SELECT max(c.ends_on)::timestamp FROM merchant.contracts c WHERE c.lead_id = l.id AND c.status IN ('active', 'terminated')),
+    (SELECT max(CASE WHEN c.status = 'terminated' THEN least(c.ends_on, (c.ended_at AT TIME ZONE 'Asia/Shanghai')::date)
+                     ELSE c.ends_on END)::timestamp
+     FROM merchant.contracts c WHERE c.lead_id = l.id AND c.status IN ('active', 'terminated')),
     EXISTS (SELECT 1 FROM merchant.contracts c WHERE c.lead_id = l.id AND c.status = 'pending_approval')
 FROM merchant.leads l
 JOIN merchant.pools p ON p.id = l.pool_id

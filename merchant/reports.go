@@ -1,6 +1,7 @@
 package merchant
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tandemcrm/tandem/merchant/internal/merchantdb"
+	"github.com/tandemcrm/tandem/shared/clock"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/pg"
@@ -224,47 +226,55 @@ func (s *Service) BreakdownBy(ctx context.Context, p *identity.Principal, by str
 		return nil, errs.Invalidf("by", "by is rep, team or city")
 	}
 	from := thisMonth(s.now()).AddDate(0, -(rq.Months - 1), 0)
-	rows, err := merchantdb.New(s.db).ReportReachedBy(ctx, merchantdb.ReportReachedByParams{FromMonth: from, ScopeAll: sc.SeesAll(),
-		ScopeOwnerIds: sc.OwnerIDs(), ScopeOrgUnitIds: sc.OrgUnitIDs()})
-	if err != nil {
-		return nil, fmt.Errorf("merchant: breakdown: %w", pg.Classify(err))
-	}
+	q := merchantdb.New(s.db)
 	names := s.namer(ctx)
 	groups := map[string]*Breakdown{}
 	signDays := map[string]float64{}
-	for _, r := range rows {
-		var key, name string
-		switch by {
-		case "rep":
-			if !r.RepID.Valid {
-				continue // leads reaching a stage in the pool are no rep's work
-			}
-			key = r.RepID.UUID.String()
-			name, _ = names.rep(r.RepID.UUID)
-		case "team":
-			key = r.OrgUnitID.UUID.String()
-			if r.RepID.Valid {
-				names.rep(r.RepID.UUID) // learns the team's name
-			}
-		case "city":
-			key, name = r.City, r.City
-		}
+	add := func(key, name, stage string, leads int64, days float64) {
 		g := groups[key]
 		if g == nil {
 			g = &Breakdown{Key: key, Name: name, Reached: map[Stage]int64{}}
 			groups[key] = g
 		}
-		g.Reached[Stage(r.ToStage)] += r.Leads
-		if Stage(r.ToStage) == StageSigned {
-			signDays[key] += r.DaysSum
+		g.Reached[Stage(stage)] += leads
+		if Stage(stage) == StageSigned {
+			signDays[key] += days
+		}
+	}
+	if by == "rep" {
+		rows, err := q.ReportReachedByRep(ctx, merchantdb.ReportReachedByRepParams{FromMonth: from, ScopeAll: sc.SeesAll(),
+			ScopeOwnerIds: sc.OwnerIDs(), ScopeOrgUnitIds: sc.OrgUnitIDs()})
+		if err != nil {
+			return nil, fmt.Errorf("merchant: breakdown: %w", pg.Classify(err))
+		}
+		reps := make([]uuid.UUID, 0, len(rows))
+		for _, r := range rows {
+			reps = append(reps, r.RepID.UUID) // leads reaching a stage in the pool (no rep) are left out by the query
+		}
+		names.load(reps...) // one read names every rep below
+		for _, r := range rows {
+			name, _ := names.rep(r.RepID.UUID)
+			add(r.RepID.UUID.String(), name, r.ToStage, r.Leads, r.DaysSum)
+		}
+	} else {
+		rows, err := q.ReportReachedByUnit(ctx, merchantdb.ReportReachedByUnitParams{FromMonth: from, ScopeAll: sc.SeesAll(),
+			ScopeOwnerIds: sc.OwnerIDs(), ScopeOrgUnitIds: sc.OrgUnitIDs()})
+		if err != nil {
+			return nil, fmt.Errorf("merchant: breakdown: %w", pg.Classify(err))
+		}
+		for _, r := range rows {
+			if by == "city" {
+				add(r.City, r.City, r.ToStage, r.Leads, r.DaysSum)
+			} else {
+				add(r.OrgUnitID.UUID.String(), "", r.ToStage, r.Leads, r.DaysSum)
+			}
+		}
+		if by == "team" {
+			s.nameTeams(ctx, p, names, groups)
 		}
 	}
 	out := make([]Breakdown, 0, len(groups))
 	for key, g := range groups {
-		if by == "team" {
-			id, _ := uuid.Parse(key)
-			g.Name = names.team(id)
-		}
 		g.SignPct = pct(g.Reached[StageSigned], g.Reached[StageContacted])
 		if n := g.Reached[StageSigned]; n > 0 {
 			g.DaysSign = round1(signDays[key] / float64(n))
@@ -273,6 +283,26 @@ func (s *Service) BreakdownBy(ctx context.Context, p *identity.Principal, by str
 	}
 	slices.SortFunc(out, func(a, b Breakdown) int { return int(b.Reached[StageSigned] - a.Reached[StageSigned]) })
 	return out, nil
+}
+
+// nameTeams names the team groups from identity's org tree as p sees it (one read).
+func (s *Service) nameTeams(ctx context.Context, p *identity.Principal, names *namer, groups map[string]*Breakdown) {
+	unitName := map[string]string{}
+	if s.staff != nil {
+		units, err := s.staff.Units(ctx, p)
+		if err != nil {
+			s.log.WarnContext(ctx, "merchant: naming teams", "err", err)
+		}
+		for _, u := range units {
+			unitName[u.ID.String()] = u.Name
+		}
+	}
+	for key, g := range groups {
+		if g.Name = unitName[key]; g.Name == "" {
+			id, _ := uuid.Parse(key)
+			g.Name = names.team(id)
+		}
+	}
 }
 
 // RepDay is one rep's accepted check-ins of one Shanghai day.
@@ -290,18 +320,42 @@ func (s *Service) VisitsPerRepPerDay(ctx context.Context, p *identity.Principal,
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
-	rows, err := merchantdb.New(s.db).VisitsPerRepPerDay(ctx, merchantdb.VisitsPerRepPerDayParams{FromAt: now.AddDate(0, 0, -rq.Days),
-		ToAt: now.Add(time.Minute), ScopeAll: sc.SeesAll(), ScopeOwnerIds: sc.OwnerIDs(), ScopeOrgUnitIds: sc.OrgUnitIDs()})
+	// Whole Shanghai days: today and the Days-1 before it.
+	today := clock.Day(s.now())
+	rows, err := merchantdb.New(s.db).VisitsPerRepPerDay(ctx, merchantdb.VisitsPerRepPerDayParams{FromDay: today.AddDate(0, 0, -(rq.Days - 1)),
+		ToDay: today, ScopeAll: sc.SeesAll(), ScopeOwnerIds: sc.OwnerIDs(), ScopeOrgUnitIds: sc.OrgUnitIDs()})
 	if err != nil {
 		return nil, fmt.Errorf("merchant: visits report: %w", pg.Classify(err))
 	}
-	names := s.namer(ctx)
-	out := make([]RepDay, len(rows))
-	for i, r := range rows {
-		out[i] = RepDay{RepID: r.RepID, Day: r.Day.Format(time.DateOnly), Visits: r.Visits, Flagged: r.Flagged}
-		out[i].Name, _ = names.rep(r.RepID)
+	type repDay struct {
+		rep uuid.UUID
+		day time.Time
 	}
+	at := make(map[repDay]int, len(rows))
+	out := make([]RepDay, 0, len(rows))
+	reps := make([]uuid.UUID, 0, len(rows))
+	for _, r := range rows {
+		k := repDay{r.RepID, r.Day}
+		if i, ok := at[k]; ok { // the same rep and day under two teams
+			out[i].Visits += r.Visits
+			out[i].Flagged += r.Flagged
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, RepDay{RepID: r.RepID, Day: r.Day.Format(time.DateOnly), Visits: r.Visits, Flagged: r.Flagged})
+		reps = append(reps, r.RepID)
+	}
+	names := s.namer(ctx)
+	names.load(reps...)
+	for i := range out {
+		out[i].Name, _ = names.rep(out[i].RepID)
+	}
+	slices.SortFunc(out, func(a, b RepDay) int {
+		if a.Day != b.Day {
+			return compareStrings(a.Day, b.Day)
+		}
+		return bytes.Compare(a.RepID[:], b.RepID[:])
+	})
 	return out, nil
 }
 
@@ -343,7 +397,8 @@ func (s *Service) PoolHealthReport(ctx context.Context, p *identity.Principal, r
 	for _, b := range []string{"0-7", "8-30", "31-90", "90+"} {
 		out.Ages = append(out.Ages, AgeBucket{Bucket: b, Leads: by[b]})
 	}
-	rec, err := q.ReportReclaims(ctx, merchantdb.ReportReclaimsParams{FromAt: now.AddDate(0, 0, -rq.Days), ScopeAll: sc.SeesAll(),
+	from := clock.Day(now).AddDate(0, 0, -(rq.Days - 1)) // whole Shanghai days, today the last
+	rec, err := q.ReportReclaims(ctx, merchantdb.ReportReclaimsParams{FromDay: from, FromAt: from, ScopeAll: sc.SeesAll(),
 		ScopeOwnerIds: sc.OwnerIDs(), ScopeOrgUnitIds: sc.OrgUnitIDs()})
 	if err != nil {
 		return PoolHealth{}, fmt.Errorf("merchant: reclaims: %w", pg.Classify(err))

@@ -12,6 +12,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/events"
+	"github.com/tandemcrm/tandem/shared/identity"
 )
 
 // deliverEvent hands an event to the merchant domain's subscriber of its topic, as the
@@ -136,14 +137,25 @@ func TestTargetsAttainmentCommissionAndReports(t *testing.T) {
 	if len(cohorts) != 1 || cohorts[0].Reached[merchant.StageLead] != 2 || cohorts[0].Reached[merchant.StageLive] != 1 {
 		t.Fatalf("cohorts %+v", cohorts)
 	}
+	// Reps and teams are named from identity, every rep of a report in one read.
+	repUser := must[identity.User](t)(w.ids.GetUser(w.ctx, identity.System(), rep.User.ID))
 	byRep := must[[]merchant.Breakdown](t)(w.svc.BreakdownBy(w.ctx, mgr, "rep", merchant.ReportQuery{}))
-	if len(byRep) != 1 || byRep[0].Reached[merchant.StageSigned] != 1 || *byRep[0].SignPct != 50 {
+	if len(byRep) != 1 || byRep[0].Reached[merchant.StageSigned] != 1 || *byRep[0].SignPct != 50 || byRep[0].Name != repUser.DisplayName {
 		t.Fatalf("by rep %+v", byRep)
 	}
+	byTeam := must[[]merchant.Breakdown](t)(w.svc.BreakdownBy(w.ctx, mgr, "team", merchant.ReportQuery{}))
+	if len(byTeam) != 1 || byTeam[0].Key != team.String() || byTeam[0].Name != identity.DemoSHTeam1 || byTeam[0].Reached[merchant.StageLive] != 1 {
+		t.Fatalf("by team %+v", byTeam)
+	}
+	byCity := must[[]merchant.Breakdown](t)(w.svc.BreakdownBy(w.ctx, mgr, "city", merchant.ReportQuery{}))
+	if len(byCity) != 1 || byCity[0].Reached[merchant.StageLead] != 2 {
+		t.Fatalf("by city %+v", byCity)
+	}
 	visits := must[[]merchant.RepDay](t)(w.svc.VisitsPerRepPerDay(w.ctx, mgr, merchant.ReportQuery{}))
-	if len(visits) == 0 || visits[0].RepID != rep.User.ID || visits[0].Visits != 2 {
+	if len(visits) == 0 || visits[0].RepID != rep.User.ID || visits[0].Visits != 2 || visits[0].Name != repUser.DisplayName {
 		t.Fatalf("visits per rep per day %+v", visits)
 	}
+	rollupsMatch(t, w.world)
 	must[merchant.PoolHealth](t)(w.svc.PoolHealthReport(w.ctx, mgr, merchant.ReportQuery{}))
 	_, err = w.svc.Funnel(w.ctx, w.p(t, "reviewer"), merchant.ReportQuery{})
 	if errs.KindOf(err) != errs.KindForbidden {
@@ -152,5 +164,81 @@ func TestTargetsAttainmentCommissionAndReports(t *testing.T) {
 	_, err = w.svc.Funnel(w.ctx, mgr, merchant.ReportQuery{Months: 99})
 	if errs.As(err).Field != "months" {
 		t.Fatalf("99 months: %v", err)
+	}
+}
+
+// rollupsMatch fails the test when the counters the reports read (migration 011) differ
+// from counting the leads and visits themselves.
+func rollupsMatch(t *testing.T, w *world) {
+	t.Helper()
+	for name, q := range map[string]string{
+		"lead stage counts": `SELECT count(*) FROM (
+			(SELECT org_unit_id, city, stage, pooled, leads FROM merchant.lead_stage_counts WHERE leads <> 0
+			 EXCEPT SELECT org_unit_id, city, stage, owner_id IS NULL, count(*) FROM merchant.leads GROUP BY 1, 2, 3, 4)
+			UNION ALL
+			(SELECT org_unit_id, city, stage, owner_id IS NULL, count(*) FROM merchant.leads GROUP BY 1, 2, 3, 4
+			 EXCEPT SELECT org_unit_id, city, stage, pooled, leads FROM merchant.lead_stage_counts WHERE leads <> 0)) d`,
+		"reclaim days": `SELECT count(*) FROM (
+			(SELECT org_unit_id, day, reclaims FROM merchant.reclaim_days WHERE reclaims <> 0
+			 EXCEPT SELECT l.org_unit_id, (h.at AT TIME ZONE 'Asia/Shanghai')::date, count(*)
+			        FROM merchant.lead_owner_history h JOIN merchant.leads l ON l.id = h.lead_id WHERE h.event = 'reclaimed' GROUP BY 1, 2)
+			UNION ALL
+			(SELECT l.org_unit_id, (h.at AT TIME ZONE 'Asia/Shanghai')::date, count(*)
+			 FROM merchant.lead_owner_history h JOIN merchant.leads l ON l.id = h.lead_id WHERE h.event = 'reclaimed' GROUP BY 1, 2
+			 EXCEPT SELECT org_unit_id, day, reclaims FROM merchant.reclaim_days WHERE reclaims <> 0)) d`,
+		"visit days": `SELECT count(*) FROM (
+			(SELECT org_unit_id, day, rep_id, visits, flagged FROM merchant.visit_days WHERE visits <> 0
+			 EXCEPT SELECT org_unit_id, (at AT TIME ZONE 'Asia/Shanghai')::date, by_user, count(*), count(*) FILTER (WHERE flag <> '')
+			        FROM merchant.visits WHERE accepted GROUP BY 1, 2, 3)
+			UNION ALL
+			(SELECT org_unit_id, (at AT TIME ZONE 'Asia/Shanghai')::date, by_user, count(*), count(*) FILTER (WHERE flag <> '')
+			 FROM merchant.visits WHERE accepted GROUP BY 1, 2, 3
+			 EXCEPT SELECT org_unit_id, day, rep_id, visits, flagged FROM merchant.visit_days WHERE visits <> 0)) d`,
+	} {
+		var diff int
+		if err := w.db.QueryRow(w.ctx, q).Scan(&diff); err != nil || diff != 0 {
+			t.Fatalf("%s: %d rows differ from a recount (%v)", name, diff, err)
+		}
+	}
+}
+
+// The funnel's and the visits report's counters follow every kind of write: leads
+// created, moved and reassigned one by one through the service, many in one statement,
+// a change that touches no counted column, and a deletion.
+func TestReportCountersFollowWrites(t *testing.T) {
+	t.Parallel()
+	w := newFieldWorld(t, merchant.Config{})
+	rep, mgr := w.p(t, "sh1.rep"), w.p(t, "sh.manager")
+	negotiating(t, w.world, "13800001601")
+	a := claimed(t, w.world, "13800001602")
+	v := must[merchant.Visit](t)(w.svc.CheckIn(w.ctx, rep, a.ID, merchant.CheckIn{Lat: a.Lat, Lng: a.Lng}))
+	w.clk.Advance(30 * time.Minute)
+	must[merchant.Visit](t)(w.svc.CheckOut(w.ctx, rep, v.ID, a.Lat, a.Lng, nil))
+	rollupsMatch(t, w.world)
+	for _, q := range []string{
+		`UPDATE merchant.leads SET stage = 'lost'`,              // every lead at once
+		`UPDATE merchant.leads SET name = name || ' (renamed)'`, // no counted column
+		`UPDATE merchant.visits SET flag = 'too_fast'`,          // flagged after the fact
+		`UPDATE merchant.visits SET at = at - interval '1 day'`, // another day
+		`INSERT INTO merchant.visits (id, lead_id, lat, lng, distance_m, accepted, note, by_user, at, org_unit_id, flag)
+		 SELECT gen_random_uuid(), lead_id, lat, lng, 0, false, '', by_user, at, org_unit_id, '' FROM merchant.visits`, // refused check-ins count nothing
+	} {
+		if _, err := w.db.Exec(w.ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		rollupsMatch(t, w.world)
+	}
+	funnel := must[[]merchant.StageCount](t)(w.svc.Funnel(w.ctx, mgr, merchant.ReportQuery{}))
+	for _, f := range funnel {
+		if (f.Stage == merchant.StageLost) != (f.Leads == 2) {
+			t.Fatalf("after losing every lead: %+v", funnel)
+		}
+	}
+	if _, err := w.db.Exec(w.ctx, `DELETE FROM merchant.visits`); err != nil {
+		t.Fatal(err)
+	}
+	rollupsMatch(t, w.world)
+	if days := must[[]merchant.RepDay](t)(w.svc.VisitsPerRepPerDay(w.ctx, mgr, merchant.ReportQuery{})); len(days) != 0 {
+		t.Fatalf("visits after deleting them all: %+v", days)
 	}
 }

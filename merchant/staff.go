@@ -23,6 +23,9 @@ type StaffMember struct {
 // cmd/tandem by IdentityStaff.
 type Staff interface {
 	StaffMember(ctx context.Context, id uuid.UUID) (StaffMember, error)
+	// StaffMembers looks several users up in one read (a report naming its reps);
+	// unknown ids are missing from the answer.
+	StaffMembers(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]StaffMember, error)
 	// Reps lists the sales reps p may see (identity's own scope of identity.user.read),
 	// for a manager choosing whom to assign to.
 	Reps(ctx context.Context, p *identity.Principal) ([]StaffMember, error)
@@ -61,6 +64,33 @@ func (s IdentityStaff) StaffMember(ctx context.Context, id uuid.UUID) (StaffMemb
 		}
 	}
 	return m, nil
+}
+
+// StaffMembers returns the users among ids with their teams' names: one read of the
+// users and one of the org tree, however many ids.
+func (s IdentityStaff) StaffMembers(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]StaffMember, error) {
+	sys := identity.System()
+	users, err := s.Users.UsersByID(ctx, sys, ids)
+	if err != nil {
+		return nil, fmt.Errorf("staff: %w", err)
+	}
+	out := make(map[uuid.UUID]StaffMember, len(users))
+	if len(users) == 0 {
+		return out, nil
+	}
+	tree, err := s.Users.OrgTree(ctx, sys)
+	if err != nil {
+		return nil, fmt.Errorf("staff: org tree: %w", err)
+	}
+	unitName := make(map[uuid.UUID]string, len(tree))
+	for _, o := range tree {
+		unitName[o.ID] = o.Name
+	}
+	for _, u := range users {
+		out[u.ID] = StaffMember{ID: u.ID, Name: u.DisplayName, OrgUnitID: u.OrgUnitID.UUID, Team: unitName[u.OrgUnitID.UUID],
+			Disabled: u.Disabled}
+	}
+	return out, nil
 }
 
 // Reps lists the enabled sales reps in p's scope of identity.user.read.

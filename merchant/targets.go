@@ -237,6 +237,13 @@ func (s *Service) Attainment(ctx context.Context, p *identity.Principal, monthTe
 	}
 	out := make([]AttainmentRow, 0, len(rows))
 	names := s.namer(ctx)
+	reps := make([]uuid.UUID, 0, len(rows))
+	for _, r := range rows {
+		if r.Subject == SubjectRep {
+			reps = append(reps, r.SubjectID)
+		}
+	}
+	names.load(reps...)
 	for _, r := range rows {
 		if r.Target != nil {
 			r.SigningsPct = pct(int64(r.Achieved.Signings), int64(r.Target.Signings))
@@ -269,7 +276,8 @@ func compareStrings(a, b string) int {
 	return 0
 }
 
-// namer names reps and their teams for reports, asking each user once.
+// namer names reps and their teams for reports, asking each user once: load asks for
+// a page's reps in one read before its rows are named.
 type namer struct {
 	ctx   context.Context
 	s     *Service
@@ -281,6 +289,39 @@ func (s *Service) namer(ctx context.Context) *namer {
 	return &namer{ctx: ctx, s: s, reps: map[uuid.UUID]StaffMember{}, teams: map[uuid.UUID]string{}}
 }
 
+// load looks up, in one read, the reps among ids not known yet.
+func (n *namer) load(ids ...uuid.UUID) {
+	var missing []uuid.UUID
+	seen := map[uuid.UUID]bool{}
+	for _, id := range ids {
+		if _, ok := n.reps[id]; !ok && id != uuid.Nil && !seen[id] {
+			missing, seen[id] = append(missing, id), true
+		}
+	}
+	if len(missing) == 0 || n.s.staff == nil {
+		return
+	}
+	found, err := n.s.staff.StaffMembers(n.ctx, missing)
+	if err != nil {
+		// Named by their ids rather than by thousands of lookups that would fail alike.
+		n.s.log.WarnContext(n.ctx, "merchant: naming reps", "reps", len(missing), "err", err)
+	}
+	for _, id := range missing {
+		m, ok := found[id]
+		if !ok {
+			m = StaffMember{ID: id, Name: id.String()[:8]}
+		}
+		n.learn(m)
+	}
+}
+
+func (n *namer) learn(m StaffMember) {
+	n.reps[m.ID] = m
+	if m.OrgUnitID != uuid.Nil && m.Team != "" {
+		n.teams[m.OrgUnitID] = m.Team
+	}
+}
+
 func (n *namer) rep(id uuid.UUID) (name, team string) {
 	m, ok := n.reps[id]
 	if !ok {
@@ -288,10 +329,7 @@ func (n *namer) rep(id uuid.UUID) (name, team string) {
 		if m, err = n.s.member(n.ctx, id); err != nil {
 			m = StaffMember{ID: id, Name: id.String()[:8]}
 		}
-		n.reps[id] = m
-		if m.OrgUnitID != uuid.Nil && m.Team != "" {
-			n.teams[m.OrgUnitID] = m.Team
-		}
+		n.learn(m)
 	}
 	return m.Name, m.Team
 }

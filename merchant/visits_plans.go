@@ -393,6 +393,11 @@ func (s *Service) FlaggedVisits(ctx context.Context, p *identity.Principal, days
 		return nil, fmt.Errorf("merchant: flagged visits: %w", pg.Classify(err))
 	}
 	names := s.namer(ctx)
+	reps := make([]uuid.UUID, len(rows))
+	for i, r := range rows {
+		reps[i] = r.ByUser
+	}
+	names.load(reps...)
 	out := make([]FlaggedVisit, len(rows))
 	for i, r := range rows {
 		out[i] = FlaggedVisit{Visit: visitOf(merchantdb.MerchantVisit{ID: r.ID, LeadID: r.LeadID, Lat: r.Lat, Lng: r.Lng,

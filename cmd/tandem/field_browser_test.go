@@ -46,8 +46,9 @@ func selectByText(sel, want string) chromedp.Action[chromedp.Void] {
 // the phone, a check-out, a planned visit, an imprecise position refused — and uploads
 // the missing onboarding document (a renamed program refused); the reviewer (English)
 // reads the documents; the city manager (Chinese, desktop) reads the dashboard with
-// its charts and CSV, the targets, the team's week, the renewal list; a merchant
-// owner sees none of it.
+// its charts and CSV, the targets, the team's week, the renewal list, then (English)
+// the dashboard, CSV, targets and commission again and terminates a contract; a
+// merchant owner sees none of it.
 func TestFieldWorkInChromium(t *testing.T) {
 	a := testApp(t)
 	if _, err := a.seedDemo(context.Background()); err != nil {
@@ -107,7 +108,30 @@ func TestFieldWorkInChromium(t *testing.T) {
 	b.step("renewals", b.nav("#nav-contracts", "合同与进件资料"), shows("#expiring", "小杨生煎"),
 		do(`[...document.querySelectorAll("#expiring a")].find(a => a.innerText.includes("小杨生煎")).click()`),
 		shows("#contract-history", "已续签"), until(`document.querySelector("#terminate-form") !== null`))
-	b.step("commission", b.nav("#nav-commission", "销售提成"), shows("#commission-runs", "待审批"), b.signOut())
+	b.step("commission", b.nav("#nav-commission", "销售提成"), shows("#commission-runs", "待审批"))
+
+	// The same city manager in English: the dashboard, a CSV, targets and commission,
+	// then a contract terminated with a reason, which the lead's pool sees: the shop is
+	// now reclaimed 30 days after the termination instead of after the renewal's end.
+	b.step("dashboard in English", b.lang("en"), b.nav("#nav-reports", "Sales reports"),
+		until(`document.querySelector("#report-funnel canvas") !== null`), until(`document.querySelector("#report-visits canvas") !== null`),
+		shows("#report-leaderboard", "张销售"), shows("#report-breakdown", "SH Team 1"), omits("main", "阶段"))
+	b.step("a CSV in English", do(`window.csv = ""; fetch(document.querySelector("#report-funnel a.csv").href).then(r => r.text()).then(t => window.csv = t)`),
+		until(`window.csv.includes("Stage") && window.csv.includes("Live") && !window.csv.includes("已上线")`))
+	b.step("targets in English", b.nav("#nav-targets", "Monthly targets and attainment"), shows("#attainment", "SH Team 1"),
+		until(`document.querySelector("#attainment-chart canvas") !== null`))
+	b.step("commission in English", b.nav("#nav-commission", "Sales commission"), shows("#commission-runs", "Awaiting approval"))
+	b.step("the contract to terminate", b.nav("#nav-contracts", ""), shows("#expiring", "小杨生煎"),
+		do(`[...document.querySelectorAll("#expiring a")].find(a => a.innerText.includes("小杨生煎")).click()`),
+		shows("#page-title", "小杨生煎"), until(`document.querySelector("#terminate-form") !== null`))
+	lead := b.read(`location.pathname.split("/").pop()`)
+	b.step("before: reclaimed after the renewal's end", b.open("/leads/"+lead), shows("#days-left", "75 days before reclaim"))
+	b.step("terminate without a reason", b.open("/contracts/"+lead), confirmClick("#terminate"), shows("#error", ""),
+		omits("#contract-history", "Terminated"))
+	b.step("terminate with a reason", do(`document.querySelector("#terminate-reason").value = "Owner sold the shop"`),
+		confirmClick("#terminate"), shows("#flash", "Contract updated"), shows("#contract-history", "Terminated"),
+		shows("#contract-history", "Owner sold the shop"), until(`document.querySelector("#terminate-form") === null`))
+	b.step("the pool sees the contract ended", b.open("/leads/"+lead), shows("#days-left", "30 days before reclaim"), b.signOut())
 
 	// A merchant owner sees no sales pages.
 	b.step("owner", b.lang("en"), b.signIn("shop.owner"), until(`document.querySelector("#nav-reports") === null && document.querySelector("#nav-visits") === null`),

@@ -53,9 +53,10 @@ func TestOnboardingInChromium(t *testing.T) {
 		shows("#page-title", "Dashboard"), until(`document.querySelector("#nav-onboarding") === null`))
 	b.step("owner's portal", b.open("/portal"), shows("#portal-shop", "静安咖啡"), shows("#portal-status", "Live"),
 		shows("#portal-contract", "6.5%"), b.signOut())
-	// The demo owner's portal: a real merchant with its staff.
+	// The demo owner's portal: a real merchant, live, with its contract and staff.
 	b.step("demo owner's portal", b.signIn("shop.owner"), b.open("/portal"),
-		shows("#portal-shop", "南翔小笼"), shows("#portal-staff", "shop.staff"), b.signOut())
+		shows("#portal-shop", "南翔小笼"), shows("#portal-status", "Live"), shows("#portal-contract", "%"),
+		shows("#portal-staff", "shop.staff"), b.signOut())
 
 	// The city manager, in Chinese: the discount waits on the to-do list; approved.
 	b.step("manager's to-dos", b.lang("zh-CN"), b.signIn("sh.manager"), b.open("/todos"),

@@ -13,22 +13,36 @@ WHERE month = sqlc.arg(month)
 ORDER BY subject DESC, subject_id;
 
 -- name: CreditsByRep :many
--- Signings and live shops of a month per rep (and team), in scope.
+-- Signings and live shops of a month per rep (and team), in scope: the teams' by an
+-- index-only scan of sales_credits_month_unit_idx (migration 011), the scope's own
+-- reps' outside those teams besides.
 SELECT rep_id, org_unit_id,
     count(*) FILTER (WHERE kind = 'signed')::int AS signings,
     count(*) FILTER (WHERE kind = 'live')::int AS live_shops
-FROM merchant.sales_credits
-WHERE month = sqlc.arg(month)
-  AND (sqlc.arg(scope_all)::bool OR rep_id = ANY(sqlc.arg(scope_owner_ids)::uuid[])
-       OR org_unit_id = ANY(sqlc.arg(scope_org_unit_ids)::uuid[]))
+FROM (
+    SELECT t1.rep_id, t1.org_unit_id, t1.kind FROM merchant.sales_credits t1
+    WHERE t1.month = sqlc.arg(month)
+      AND (sqlc.arg(scope_all)::bool OR t1.org_unit_id = ANY(sqlc.arg(scope_org_unit_ids)::uuid[]))
+    UNION ALL
+    SELECT t2.rep_id, t2.org_unit_id, t2.kind FROM merchant.sales_credits t2
+    WHERE t2.month = sqlc.arg(month) AND NOT sqlc.arg(scope_all)::bool
+      AND t2.rep_id = ANY(sqlc.arg(scope_owner_ids)::uuid[])
+      AND (t2.org_unit_id IS NULL OR t2.org_unit_id <> ALL(sqlc.arg(scope_org_unit_ids)::uuid[]))
+) c
 GROUP BY rep_id, org_unit_id;
 
 -- name: GMVByRep :many
 SELECT rep_id, org_unit_id, sum(amount_fen)::bigint AS gmv_fen
-FROM merchant.first_month_gmv
-WHERE month = sqlc.arg(month)
-  AND (sqlc.arg(scope_all)::bool OR rep_id = ANY(sqlc.arg(scope_owner_ids)::uuid[])
-       OR org_unit_id = ANY(sqlc.arg(scope_org_unit_ids)::uuid[]))
+FROM (
+    SELECT t1.rep_id, t1.org_unit_id, t1.amount_fen FROM merchant.first_month_gmv t1
+    WHERE t1.month = sqlc.arg(month)
+      AND (sqlc.arg(scope_all)::bool OR t1.org_unit_id = ANY(sqlc.arg(scope_org_unit_ids)::uuid[]))
+    UNION ALL
+    SELECT t2.rep_id, t2.org_unit_id, t2.amount_fen FROM merchant.first_month_gmv t2
+    WHERE t2.month = sqlc.arg(month) AND NOT sqlc.arg(scope_all)::bool
+      AND t2.rep_id = ANY(sqlc.arg(scope_owner_ids)::uuid[])
+      AND (t2.org_unit_id IS NULL OR t2.org_unit_id <> ALL(sqlc.arg(scope_org_unit_ids)::uuid[]))
+) g
 GROUP BY rep_id, org_unit_id;
 
 -- name: MerchantForGMV :one

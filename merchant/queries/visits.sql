@@ -107,23 +107,19 @@ UPDATE merchant.rep_todos SET done_at = $3 WHERE id = $1 AND rep_id = $2 AND don
 UPDATE merchant.rep_todos SET done_at = $2 WHERE plan_id = $1 AND done_at IS NULL;
 
 -- name: VisitsPerRepPerDay :many
--- Accepted check-ins per rep and Shanghai day in [from, to), in scope: by team
--- (visits_unit_idx) and the scope's own reps' outside those teams (visits_rep_idx).
-WITH span AS (SELECT sqlc.arg(from_at)::timestamptz AS lo, sqlc.arg(to_at)::timestamptz AS hi)
-SELECT v.rep AS rep_id, (v.seen AT TIME ZONE 'Asia/Shanghai')::date AS day, count(*)::bigint AS visits,
-    count(*) FILTER (WHERE v.flag <> '')::bigint AS flagged
-FROM (
-    SELECT by_user AS rep, at AS seen, flag FROM merchant.visits, span
-    WHERE accepted AND at >= span.lo AND at < span.hi
-      AND (sqlc.arg(scope_all)::bool OR org_unit_id = ANY(sqlc.arg(scope_org_unit_ids)::uuid[]))
-    UNION ALL
-    SELECT by_user AS rep, at AS seen, flag FROM merchant.visits, span
-    WHERE accepted AND at >= span.lo AND at < span.hi AND NOT sqlc.arg(scope_all)::bool
-      AND by_user = ANY(sqlc.arg(scope_owner_ids)::uuid[])
-      AND (org_unit_id IS NULL OR org_unit_id <> ALL(sqlc.arg(scope_org_unit_ids)::uuid[]))
-) v
-GROUP BY 1, 2
-ORDER BY 2, 1;
+-- Accepted check-ins per team, rep and Shanghai day in [from_day, to_day], in scope,
+-- from merchant.visit_days (migration 011): by team (visit_days_key) and the scope's
+-- own reps outside those teams (visit_days_rep_idx). Unsorted and not summed: a rep
+-- who changed teams within a day has two rows, which the caller adds (cheaper there
+-- than a sort and an aggregate spilling to disk over a city's month).
+SELECT t1.rep_id, t1.day, t1.visits, t1.flagged FROM merchant.visit_days t1
+WHERE t1.day BETWEEN sqlc.arg(from_day)::date AND sqlc.arg(to_day)::date AND t1.visits > 0
+  AND (sqlc.arg(scope_all)::bool OR t1.org_unit_id = ANY(sqlc.arg(scope_org_unit_ids)::uuid[]))
+UNION ALL
+SELECT t2.rep_id, t2.day, t2.visits, t2.flagged FROM merchant.visit_days t2
+WHERE t2.day BETWEEN sqlc.arg(from_day)::date AND sqlc.arg(to_day)::date AND t2.visits > 0 AND NOT sqlc.arg(scope_all)::bool
+  AND t2.rep_id = ANY(sqlc.arg(scope_owner_ids)::uuid[])
+  AND (t2.org_unit_id IS NULL OR t2.org_unit_id <> ALL(sqlc.arg(scope_org_unit_ids)::uuid[]));
 
 -- name: FlaggedVisits :many
 SELECT v.*, l.name AS lead_name FROM merchant.visits v JOIN merchant.leads l ON l.id = v.lead_id

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 
 	"github.com/wechatpay-apiv3/wechatpay-go/core"
@@ -26,20 +27,28 @@ const (
 
 // ApplymentRequest is a sub-merchant application, reduced to what Tandem collects.
 // BusinessCode is the provider's own number for it: WeChat's idempotency key, and
-// the key a rejected application is resubmitted under.
+// the key a rejected application is resubmitted under. The fields marked sensitive
+// never leave the client in clear: SubmitApplyment encrypts them (see sensitive.go).
+// Empty optional fields are left out of the submission.
 type ApplymentRequest struct {
 	BusinessCode      string
-	ContactName       string
-	ContactPhone      string
 	MerchantShortname string
 	ServicePhone      string
-	// LicenceNumber and LegalPerson: the subject (a business licence); BankAccount:
-	// the settlement account. WeChat wants the sensitive ones encrypted with the
-	// platform key; TODO when a real provider account is configured.
+	// The contact (超级管理员): name, mobile, ID number and e-mail are sensitive.
+	ContactName     string
+	ContactPhone    string
+	ContactIDNumber string
+	ContactEmail    string
+	// The subject's business licence (not sensitive) and its legal representative's
+	// ID card: name and number are sensitive.
 	LicenceNumber string
 	LegalPerson   string
-	BankAccount   string
-	BankName      string
+	IDCardName    string
+	IDCardNumber  string
+	// The settlement bank account: account name and number are sensitive.
+	BankAccountName   string
+	BankAccountNumber string
+	BankName          string
 }
 
 // Applyment is where WeChat's review of an application stands.
@@ -74,24 +83,65 @@ func (a *Applyment) RejectReason() string {
 
 // SubmitApplyment submits (or resubmits after a rejection) an application and
 // returns WeChat's applyment_id. Retried: WeChat deduplicates on business_code.
+// The sensitive fields are encrypted with the WeChat Pay key the request's
+// Wechatpay-Serial names (shared/wxpay/WECHATPAY.md g).
 func (c *Client) SubmitApplyment(ctx context.Context, r ApplymentRequest) (int64, error) {
-	body := map[string]any{
-		"business_code": r.BusinessCode,
-		"contact_info":  map[string]any{"contact_type": "LEGAL", "contact_name": r.ContactName, "mobile_phone": r.ContactPhone},
-		"subject_info": map[string]any{"subject_type": "SUBJECT_TYPE_INDIVIDUAL",
-			"business_license_info": map[string]any{"license_number": r.LicenceNumber, "legal_person": r.LegalPerson, "merchant_name": r.MerchantShortname}},
-		"business_info":     map[string]any{"merchant_shortname": r.MerchantShortname, "service_phone": r.ServicePhone},
-		"settlement_info":   map[string]any{"settlement_id": "719"},
-		"bank_account_info": map[string]any{"bank_account_type": "BANK_ACCOUNT_TYPE_PERSONAL", "account_bank": r.BankName, "account_number": r.BankAccount},
+	enc, err := c.sensitiveEncrypter()
+	if err != nil {
+		return 0, err
 	}
+	body, err := applymentBody(r, enc)
+	if err != nil {
+		return 0, err
+	}
+	header := http.Header{}
+	header.Set(consts.WechatPaySerial, enc.serial)
 	var out struct {
 		ApplymentID int64 `json:"applyment_id"`
 	}
-	err := c.call(ctx, "submit applyment", true, func(ctx context.Context) error {
-		result, err := c.api.Post(ctx, consts.WechatPayAPIServer+"/v3/applyment4sub/applyment/", body)
+	err = c.call(ctx, "submit applyment", true, func(ctx context.Context) error {
+		result, err := c.api.Request(ctx, http.MethodPost, consts.WechatPayAPIServer+"/v3/applyment4sub/applyment/",
+			header, nil, body, consts.ApplicationJSON)
 		return decodeResult("submit applyment", result, err, &out)
 	})
 	return out.ApplymentID, err
+}
+
+// applymentBody is the submission as WeChat's applyment4sub API spells it, with
+// every sensitive value encrypted by enc.
+func applymentBody(r ApplymentRequest, enc *sensitiveEncrypter) (map[string]any, error) {
+	sensitive := func(m map[string]any, key, value string) {
+		if value != "" {
+			m[key] = enc.seal(value)
+		}
+	}
+	contact := map[string]any{"contact_type": "LEGAL"}
+	sensitive(contact, "contact_name", r.ContactName)
+	sensitive(contact, "mobile_phone", r.ContactPhone)
+	sensitive(contact, "contact_id_number", r.ContactIDNumber)
+	sensitive(contact, "contact_email", r.ContactEmail)
+	subject := map[string]any{"subject_type": "SUBJECT_TYPE_INDIVIDUAL",
+		"business_license_info": map[string]any{"license_number": r.LicenceNumber, "legal_person": r.LegalPerson, "merchant_name": r.MerchantShortname}}
+	if r.IDCardName != "" || r.IDCardNumber != "" {
+		card := map[string]any{}
+		sensitive(card, "id_card_name", r.IDCardName)
+		sensitive(card, "id_card_number", r.IDCardNumber)
+		subject["identity_info"] = map[string]any{"id_doc_type": "IDENTIFICATION_TYPE_IDCARD", "id_card_info": card}
+	}
+	bank := map[string]any{"bank_account_type": "BANK_ACCOUNT_TYPE_PERSONAL", "account_bank": r.BankName}
+	sensitive(bank, "account_name", r.BankAccountName)
+	sensitive(bank, "account_number", r.BankAccountNumber)
+	if enc.err != nil {
+		return nil, enc.err
+	}
+	return map[string]any{
+		"business_code":     r.BusinessCode,
+		"contact_info":      contact,
+		"subject_info":      subject,
+		"business_info":     map[string]any{"merchant_shortname": r.MerchantShortname, "service_phone": r.ServicePhone},
+		"settlement_info":   map[string]any{"settlement_id": "719"},
+		"bank_account_info": bank,
+	}, nil
 }
 
 // QueryApplyment returns an application's state by its business_code.

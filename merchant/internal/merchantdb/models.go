@@ -158,6 +158,14 @@ type MerchantLeadOwnerHistory struct {
 	At        time.Time
 }
 
+type MerchantLeadStageCount struct {
+	OrgUnitID uuid.NullUUID
+	City      string
+	Stage     string
+	Pooled    bool
+	Leads     int64
+}
+
 type MerchantMerchant struct {
 	ID              uuid.UUID
 	LeadID          uuid.UUID
@@ -253,6 +261,12 @@ type MerchantPoolMember struct {
 	Role    string
 	AddedBy uuid.UUID
 	AddedAt time.Time
+}
+
+type MerchantReclaimDay struct {
+	OrgUnitID uuid.NullUUID
+	Day       time.Time
+	Reclaims  int64
 }
 
 type MerchantReclaimReminder struct {
@@ -352,6 +366,14 @@ type MerchantVisit struct {
 	OutDistanceM pgtype.Float8
 	SpeedKmh     pgtype.Float8
 	Flag         string
+}
+
+type MerchantVisitDay struct {
+	OrgUnitID uuid.NullUUID
+	Day       time.Time
+	RepID     uuid.UUID
+	Visits    int64
+	Flagged   int64
 }
 
 type MerchantVisitPhoto struct {

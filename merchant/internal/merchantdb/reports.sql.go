@@ -13,7 +13,7 @@ import (
 )
 
 const reportFunnelAll = `-- name: ReportFunnelAll :many
-SELECT stage, count(*)::bigint AS leads FROM merchant.leads
+SELECT stage, sum(leads)::bigint AS leads FROM merchant.lead_stage_counts
 WHERE ($1::text IS NULL OR city = $1::text)
 GROUP BY stage
 `
@@ -44,12 +44,12 @@ func (q *Queries) ReportFunnelAll(ctx context.Context, city *string) ([]ReportFu
 }
 
 const reportFunnelUnits = `-- name: ReportFunnelUnits :many
-SELECT stage, count(*)::bigint AS leads FROM (
-    SELECT stage FROM merchant.leads
+SELECT stage, sum(leads)::bigint AS leads FROM (
+    SELECT stage, leads FROM merchant.lead_stage_counts
     WHERE org_unit_id = ANY($1::uuid[])
       AND ($2::text IS NULL OR city = $2::text)
     UNION ALL
-    SELECT stage FROM merchant.leads
+    SELECT stage, 1 FROM merchant.leads
     WHERE owner_id = ANY($3::uuid[])
       AND (org_unit_id IS NULL OR org_unit_id <> ALL($1::uuid[]))
       AND ($2::text IS NULL OR city = $2::text)
@@ -68,8 +68,9 @@ type ReportFunnelUnitsRow struct {
 	Leads int64
 }
 
-// Leads of the teams in scope (and the scope's own leads outside them) by current
-// stage: an index-only scan of leads_unit_stage_idx per team.
+// Leads of the teams in scope by current stage from their counters
+// (merchant.lead_stage_counts, migration 011), and the scope's own leads outside
+// those teams from the leads themselves (leads_owner_idx).
 func (q *Queries) ReportFunnelUnits(ctx context.Context, arg ReportFunnelUnitsParams) ([]ReportFunnelUnitsRow, error) {
 	rows, err := q.db.Query(ctx, reportFunnelUnits, arg.ScopeOrgUnitIds, arg.City, arg.ScopeOwnerIds)
 	if err != nil {
@@ -91,14 +92,20 @@ func (q *Queries) ReportFunnelUnits(ctx context.Context, arg ReportFunnelUnitsPa
 }
 
 const reportPoolAge = `-- name: ReportPoolAge :many
-SELECT CASE WHEN updated_at > $1::timestamptz - interval '7 days' THEN '0-7'
-            WHEN updated_at > $1::timestamptz - interval '30 days' THEN '8-30'
-            WHEN updated_at > $1::timestamptz - interval '90 days' THEN '31-90'
-            ELSE '90+' END AS bucket, count(*)::bigint AS leads
-FROM merchant.leads
-WHERE owner_id IS NULL AND stage NOT IN ('live', 'lost')
-  AND ($2::bool OR org_unit_id = ANY($3::uuid[]))
-GROUP BY 1
+WITH recent AS (
+    SELECT CASE WHEN updated_at > $1::timestamptz - interval '7 days' THEN '0-7'
+                WHEN updated_at > $1::timestamptz - interval '30 days' THEN '8-30'
+                ELSE '31-90' END AS bucket
+    FROM merchant.leads
+    WHERE owner_id IS NULL AND stage NOT IN ('live', 'lost') AND updated_at > $1::timestamptz - interval '90 days'
+      AND ($2::bool OR org_unit_id = ANY($3::uuid[]))
+)
+SELECT r.bucket::text AS bucket, count(*)::bigint AS leads FROM recent r GROUP BY 1
+UNION ALL
+SELECT '90+', (SELECT coalesce(sum(c.leads), 0) FROM merchant.lead_stage_counts c
+               WHERE c.pooled AND c.stage NOT IN ('live', 'lost')
+                 AND ($2::bool OR c.org_unit_id = ANY($3::uuid[])))::bigint
+              - (SELECT count(*) FROM recent)::bigint
 `
 
 type ReportPoolAgeParams struct {
@@ -112,7 +119,9 @@ type ReportPoolAgeRow struct {
 	Leads  int64
 }
 
-// Leads waiting in the pools in scope, by how long since they last changed.
+// Leads waiting in the pools in scope, by how long since they last changed: the
+// pools' sizes from merchant.lead_stage_counts, and only the leads changed in the last
+// 90 days read (leads_pool_age_idx); whatever is not recent is "90+".
 func (q *Queries) ReportPoolAge(ctx context.Context, arg ReportPoolAgeParams) ([]ReportPoolAgeRow, error) {
 	rows, err := q.db.Query(ctx, reportPoolAge, arg.Now, arg.ScopeAll, arg.ScopeOrgUnitIds)
 	if err != nil {
@@ -192,49 +201,115 @@ func (q *Queries) ReportReached(ctx context.Context, arg ReportReachedParams) ([
 	return items, nil
 }
 
-const reportReachedBy = `-- name: ReportReachedBy :many
-SELECT org_unit_id, rep_id, city, to_stage, sum(leads)::bigint AS leads, sum(days_sum)::float8 AS days_sum
-FROM merchant.stage_rollup_rep
-WHERE month >= $1
-  AND ($2::bool OR rep_id = ANY($3::uuid[])
-       OR org_unit_id = ANY($4::uuid[]))
-GROUP BY 1, 2, 3, 4
+const reportReachedByRep = `-- name: ReportReachedByRep :many
+SELECT rep_id, to_stage, sum(leads)::bigint AS leads, sum(days_sum)::float8 AS days_sum FROM (
+    SELECT rep_id, to_stage, leads, days_sum FROM merchant.stage_rollup_rep t1
+    WHERE t1.month >= $1 AND t1.rep_id IS NOT NULL
+      AND ($2::bool OR t1.org_unit_id = ANY($3::uuid[]))
+    UNION ALL
+    SELECT rep_id, to_stage, leads, days_sum FROM merchant.stage_rollup_rep t2
+    WHERE t2.month >= $1 AND NOT $2::bool
+      AND t2.rep_id = ANY($4::uuid[])
+      AND (t2.org_unit_id IS NULL OR t2.org_unit_id <> ALL($3::uuid[]))
+) r
+GROUP BY 1, 2
 `
 
-type ReportReachedByParams struct {
+type ReportReachedByRepParams struct {
 	FromMonth       time.Time
 	ScopeAll        bool
-	ScopeOwnerIds   []uuid.UUID
 	ScopeOrgUnitIds []uuid.UUID
+	ScopeOwnerIds   []uuid.UUID
 }
 
-type ReportReachedByRow struct {
+type ReportReachedByRepRow struct {
+	RepID   uuid.NullUUID
+	ToStage string
+	Leads   int64
+	DaysSum float64
+}
+
+// Leads that first reached each stage since from_month, per rep: the teams in scope
+// by an index-only scan of stage_rollup_rep_unit_month_idx (migration 011), and the
+// scope's own reps outside them by stage_rollup_rep_key.
+func (q *Queries) ReportReachedByRep(ctx context.Context, arg ReportReachedByRepParams) ([]ReportReachedByRepRow, error) {
+	rows, err := q.db.Query(ctx, reportReachedByRep,
+		arg.FromMonth,
+		arg.ScopeAll,
+		arg.ScopeOrgUnitIds,
+		arg.ScopeOwnerIds,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ReportReachedByRepRow{}
+	for rows.Next() {
+		var i ReportReachedByRepRow
+		if err := rows.Scan(
+			&i.RepID,
+			&i.ToStage,
+			&i.Leads,
+			&i.DaysSum,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const reportReachedByUnit = `-- name: ReportReachedByUnit :many
+SELECT org_unit_id, city, to_stage, sum(leads)::bigint AS leads, sum(days_sum)::float8 AS days_sum FROM (
+    SELECT org_unit_id, city, to_stage, leads, days_sum FROM merchant.stage_rollup t3
+    WHERE t3.month >= $1
+      AND ($2::bool OR t3.org_unit_id = ANY($3::uuid[]))
+    UNION ALL
+    SELECT org_unit_id, city, to_stage, leads, days_sum FROM merchant.stage_rollup_rep t4
+    WHERE t4.month >= $1 AND NOT $2::bool
+      AND t4.rep_id = ANY($4::uuid[])
+      AND (t4.org_unit_id IS NULL OR t4.org_unit_id <> ALL($3::uuid[]))
+) r
+GROUP BY 1, 2, 3
+`
+
+type ReportReachedByUnitParams struct {
+	FromMonth       time.Time
+	ScopeAll        bool
+	ScopeOrgUnitIds []uuid.UUID
+	ScopeOwnerIds   []uuid.UUID
+}
+
+type ReportReachedByUnitRow struct {
 	OrgUnitID uuid.NullUUID
-	RepID     uuid.NullUUID
 	City      string
 	ToStage   string
 	Leads     int64
 	DaysSum   float64
 }
 
-// Leads that first reached each stage since from_month, per rep, team and city.
-func (q *Queries) ReportReachedBy(ctx context.Context, arg ReportReachedByParams) ([]ReportReachedByRow, error) {
-	rows, err := q.db.Query(ctx, reportReachedBy,
+// The same per team and city, from the teams' rollup (a few hundred rows per team
+// and month, whatever the number of reps), and the scope's own reps outside the
+// teams from the reps' rollup.
+func (q *Queries) ReportReachedByUnit(ctx context.Context, arg ReportReachedByUnitParams) ([]ReportReachedByUnitRow, error) {
+	rows, err := q.db.Query(ctx, reportReachedByUnit,
 		arg.FromMonth,
 		arg.ScopeAll,
-		arg.ScopeOwnerIds,
 		arg.ScopeOrgUnitIds,
+		arg.ScopeOwnerIds,
 	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []ReportReachedByRow{}
+	items := []ReportReachedByUnitRow{}
 	for rows.Next() {
-		var i ReportReachedByRow
+		var i ReportReachedByUnitRow
 		if err := rows.Scan(
 			&i.OrgUnitID,
-			&i.RepID,
 			&i.City,
 			&i.ToStage,
 			&i.Leads,
@@ -300,20 +375,27 @@ func (q *Queries) ReportReachedOwn(ctx context.Context, arg ReportReachedOwnPara
 }
 
 const reportReclaims = `-- name: ReportReclaims :many
-SELECT (h.at AT TIME ZONE 'Asia/Shanghai')::date AS day, count(*)::bigint AS reclaims
-FROM merchant.lead_owner_history h JOIN merchant.leads l ON l.id = h.lead_id
-WHERE h.event = 'reclaimed' AND h.at >= $1
-  AND ($2::bool OR h.from_owner = ANY($3::uuid[])
-       OR l.org_unit_id = ANY($4::uuid[]))
+SELECT day::date AS day, sum(n)::bigint AS reclaims FROM (
+    SELECT d.day, d.reclaims AS n FROM merchant.reclaim_days d
+    WHERE d.day >= $1::date
+      AND ($2::bool OR d.org_unit_id = ANY($3::uuid[]))
+    UNION ALL
+    SELECT (h.at AT TIME ZONE 'Asia/Shanghai')::date, 1 FROM merchant.lead_owner_history h
+    WHERE NOT $2::bool AND h.event = 'reclaimed' AND h.at >= $4
+      AND h.from_owner = ANY($5::uuid[])
+      AND NOT EXISTS (SELECT 1 FROM merchant.leads l WHERE l.id = h.lead_id
+                      AND l.org_unit_id = ANY($3::uuid[]))
+) r
 GROUP BY 1
 ORDER BY 1
 `
 
 type ReportReclaimsParams struct {
-	FromAt          time.Time
+	FromDay         time.Time
 	ScopeAll        bool
-	ScopeOwnerIds   []uuid.UUID
 	ScopeOrgUnitIds []uuid.UUID
+	FromAt          time.Time
+	ScopeOwnerIds   []uuid.UUID
 }
 
 type ReportReclaimsRow struct {
@@ -321,13 +403,16 @@ type ReportReclaimsRow struct {
 	Reclaims int64
 }
 
-// Leads taken back to the pools per Shanghai day since from_at, in scope.
+// Leads taken back to the pools per Shanghai day since from_day, in scope: the teams'
+// from merchant.reclaim_days (migration 011), the scope's own reps' outside those teams
+// from the history (lead_owner_history_reclaimed_idx).
 func (q *Queries) ReportReclaims(ctx context.Context, arg ReportReclaimsParams) ([]ReportReclaimsRow, error) {
 	rows, err := q.db.Query(ctx, reportReclaims,
-		arg.FromAt,
+		arg.FromDay,
 		arg.ScopeAll,
-		arg.ScopeOwnerIds,
 		arg.ScopeOrgUnitIds,
+		arg.FromAt,
+		arg.ScopeOwnerIds,
 	)
 	if err != nil {
 		return nil, err

@@ -16,18 +16,24 @@ const creditsByRep = `-- name: CreditsByRep :many
 SELECT rep_id, org_unit_id,
     count(*) FILTER (WHERE kind = 'signed')::int AS signings,
     count(*) FILTER (WHERE kind = 'live')::int AS live_shops
-FROM merchant.sales_credits
-WHERE month = $1
-  AND ($2::bool OR rep_id = ANY($3::uuid[])
-       OR org_unit_id = ANY($4::uuid[]))
+FROM (
+    SELECT t1.rep_id, t1.org_unit_id, t1.kind FROM merchant.sales_credits t1
+    WHERE t1.month = $1
+      AND ($2::bool OR t1.org_unit_id = ANY($3::uuid[]))
+    UNION ALL
+    SELECT t2.rep_id, t2.org_unit_id, t2.kind FROM merchant.sales_credits t2
+    WHERE t2.month = $1 AND NOT $2::bool
+      AND t2.rep_id = ANY($4::uuid[])
+      AND (t2.org_unit_id IS NULL OR t2.org_unit_id <> ALL($3::uuid[]))
+) c
 GROUP BY rep_id, org_unit_id
 `
 
 type CreditsByRepParams struct {
 	Month           time.Time
 	ScopeAll        bool
-	ScopeOwnerIds   []uuid.UUID
 	ScopeOrgUnitIds []uuid.UUID
+	ScopeOwnerIds   []uuid.UUID
 }
 
 type CreditsByRepRow struct {
@@ -37,13 +43,15 @@ type CreditsByRepRow struct {
 	LiveShops int32
 }
 
-// Signings and live shops of a month per rep (and team), in scope.
+// Signings and live shops of a month per rep (and team), in scope: the teams' by an
+// index-only scan of sales_credits_month_unit_idx (migration 011), the scope's own
+// reps' outside those teams besides.
 func (q *Queries) CreditsByRep(ctx context.Context, arg CreditsByRepParams) ([]CreditsByRepRow, error) {
 	rows, err := q.db.Query(ctx, creditsByRep,
 		arg.Month,
 		arg.ScopeAll,
-		arg.ScopeOwnerIds,
 		arg.ScopeOrgUnitIds,
+		arg.ScopeOwnerIds,
 	)
 	if err != nil {
 		return nil, err
@@ -96,18 +104,24 @@ func (q *Queries) DecideCommissionRun(ctx context.Context, arg DecideCommissionR
 
 const gMVByRep = `-- name: GMVByRep :many
 SELECT rep_id, org_unit_id, sum(amount_fen)::bigint AS gmv_fen
-FROM merchant.first_month_gmv
-WHERE month = $1
-  AND ($2::bool OR rep_id = ANY($3::uuid[])
-       OR org_unit_id = ANY($4::uuid[]))
+FROM (
+    SELECT t1.rep_id, t1.org_unit_id, t1.amount_fen FROM merchant.first_month_gmv t1
+    WHERE t1.month = $1
+      AND ($2::bool OR t1.org_unit_id = ANY($3::uuid[]))
+    UNION ALL
+    SELECT t2.rep_id, t2.org_unit_id, t2.amount_fen FROM merchant.first_month_gmv t2
+    WHERE t2.month = $1 AND NOT $2::bool
+      AND t2.rep_id = ANY($4::uuid[])
+      AND (t2.org_unit_id IS NULL OR t2.org_unit_id <> ALL($3::uuid[]))
+) g
 GROUP BY rep_id, org_unit_id
 `
 
 type GMVByRepParams struct {
 	Month           time.Time
 	ScopeAll        bool
-	ScopeOwnerIds   []uuid.UUID
 	ScopeOrgUnitIds []uuid.UUID
+	ScopeOwnerIds   []uuid.UUID
 }
 
 type GMVByRepRow struct {
@@ -120,8 +134,8 @@ func (q *Queries) GMVByRep(ctx context.Context, arg GMVByRepParams) ([]GMVByRepR
 	rows, err := q.db.Query(ctx, gMVByRep,
 		arg.Month,
 		arg.ScopeAll,
-		arg.ScopeOwnerIds,
 		arg.ScopeOrgUnitIds,
+		arg.ScopeOwnerIds,
 	)
 	if err != nil {
 		return nil, err

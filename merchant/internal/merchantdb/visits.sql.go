@@ -893,29 +893,22 @@ func (q *Queries) SetVisitPlanStatus(ctx context.Context, arg SetVisitPlanStatus
 }
 
 const visitsPerRepPerDay = `-- name: VisitsPerRepPerDay :many
-WITH span AS (SELECT $4::timestamptz AS lo, $5::timestamptz AS hi)
-SELECT v.rep AS rep_id, (v.seen AT TIME ZONE 'Asia/Shanghai')::date AS day, count(*)::bigint AS visits,
-    count(*) FILTER (WHERE v.flag <> '')::bigint AS flagged
-FROM (
-    SELECT by_user AS rep, at AS seen, flag FROM merchant.visits, span
-    WHERE accepted AND at >= span.lo AND at < span.hi
-      AND ($1::bool OR org_unit_id = ANY($2::uuid[]))
-    UNION ALL
-    SELECT by_user AS rep, at AS seen, flag FROM merchant.visits, span
-    WHERE accepted AND at >= span.lo AND at < span.hi AND NOT $1::bool
-      AND by_user = ANY($3::uuid[])
-      AND (org_unit_id IS NULL OR org_unit_id <> ALL($2::uuid[]))
-) v
-GROUP BY 1, 2
-ORDER BY 2, 1
+SELECT t1.rep_id, t1.day, t1.visits, t1.flagged FROM merchant.visit_days t1
+WHERE t1.day BETWEEN $1::date AND $2::date AND t1.visits > 0
+  AND ($3::bool OR t1.org_unit_id = ANY($4::uuid[]))
+UNION ALL
+SELECT t2.rep_id, t2.day, t2.visits, t2.flagged FROM merchant.visit_days t2
+WHERE t2.day BETWEEN $1::date AND $2::date AND t2.visits > 0 AND NOT $3::bool
+  AND t2.rep_id = ANY($5::uuid[])
+  AND (t2.org_unit_id IS NULL OR t2.org_unit_id <> ALL($4::uuid[]))
 `
 
 type VisitsPerRepPerDayParams struct {
+	FromDay         time.Time
+	ToDay           time.Time
 	ScopeAll        bool
 	ScopeOrgUnitIds []uuid.UUID
 	ScopeOwnerIds   []uuid.UUID
-	FromAt          time.Time
-	ToAt            time.Time
 }
 
 type VisitsPerRepPerDayRow struct {
@@ -925,15 +918,18 @@ type VisitsPerRepPerDayRow struct {
 	Flagged int64
 }
 
-// Accepted check-ins per rep and Shanghai day in [from, to), in scope: by team
-// (visits_unit_idx) and the scope's own reps' outside those teams (visits_rep_idx).
+// Accepted check-ins per team, rep and Shanghai day in [from_day, to_day], in scope,
+// from merchant.visit_days (migration 011): by team (visit_days_key) and the scope's
+// own reps outside those teams (visit_days_rep_idx). Unsorted and not summed: a rep
+// who changed teams within a day has two rows, which the caller adds (cheaper there
+// than a sort and an aggregate spilling to disk over a city's month).
 func (q *Queries) VisitsPerRepPerDay(ctx context.Context, arg VisitsPerRepPerDayParams) ([]VisitsPerRepPerDayRow, error) {
 	rows, err := q.db.Query(ctx, visitsPerRepPerDay,
+		arg.FromDay,
+		arg.ToDay,
 		arg.ScopeAll,
 		arg.ScopeOrgUnitIds,
 		arg.ScopeOwnerIds,
-		arg.FromAt,
-		arg.ToAt,
 	)
 	if err != nil {
 		return nil, err

@@ -58,3 +58,7 @@ GROUP BY u.org_unit_id;
 -- name: GetUserByLogin :one
 SELECT * FROM identity.users WHERE login = $1;
 
+
+-- name: GetUsersByID :many
+-- Several users by id in one read (names for a report's rows).
+SELECT * FROM identity.users WHERE id = ANY(sqlc.arg(ids)::uuid[]);

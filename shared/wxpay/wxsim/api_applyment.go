@@ -40,8 +40,7 @@ func applymentFinal(state string) bool {
 }
 
 // applymentBody is the part of the submission the simulator checks; the rest is kept
-// as sent. (Real submissions encrypt the sensitive fields with the platform key; the
-// simulator takes them in clear.)
+// as WeChat read it, the sensitive fields decrypted (api_applyment_sensitive.go).
 type applymentBody struct {
 	BusinessCode string `json:"business_code"`
 	ContactInfo  *struct {
@@ -73,8 +72,12 @@ func scanApplyment(row pgx.Row) (*applyment, error) {
 // resubmission of a rejected one under the same business_code (WeChat's rule).
 // Submitting one that is under way again answers its applyment_id (idempotent).
 func (s *Sim) submitApplyment(req *apiRequest) apiResponse {
+	read, refused := s.decryptApplyment(req.r, req.body)
+	if refused != nil {
+		return *refused
+	}
 	var b applymentBody
-	if err := json.Unmarshal(req.body, &b); err != nil {
+	if err := json.Unmarshal(read, &b); err != nil {
 		return paramError("请求体不是合法的 JSON: %v", err)
 	}
 	switch {
@@ -91,7 +94,7 @@ func (s *Sim) submitApplyment(req *apiRequest) apiResponse {
 		VALUES ($1, $2, nextval('wxsim.applyment_seq'), $3, $4, $5, $5)
 		ON CONFLICT (business_code) DO UPDATE SET body = EXCLUDED.body, state = EXCLUDED.state, reject_reason = '', updated_at = EXCLUDED.updated_at
 		WHERE wxsim.applyments.state = 'APPLYMENT_STATE_REJECTED' AND wxsim.applyments.mchid = EXCLUDED.mchid
-		RETURNING `+applymentColumns, b.BusinessCode, req.merchant.MchID, req.body, ApplymentAuditing, now))
+		RETURNING `+applymentColumns, b.BusinessCode, req.merchant.MchID, read, ApplymentAuditing, now))
 	if errors.Is(err, errNotFound) {
 		// Not inserted, not resubmitted: it exists and is not rejected.
 		a, err = scanApplyment(s.db.QueryRow(ctx, `SELECT `+applymentColumns+` FROM wxsim.applyments WHERE business_code = $1`, b.BusinessCode))

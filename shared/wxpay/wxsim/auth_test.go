@@ -20,6 +20,7 @@ import (
 	"github.com/wechatpay-apiv3/wechatpay-go/core"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/signers"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/option"
+	"github.com/wechatpay-apiv3/wechatpay-go/utils"
 
 	"github.com/tandemcrm/tandem/shared/wxpay/wxsim"
 	"github.com/tandemcrm/tandem/shared/wxpay/wxsim/wxsimtest"
@@ -258,4 +259,59 @@ func mustURL(s string) *url.URL {
 		panic(err)
 	}
 	return u
+}
+
+// TestApplymentSensitiveFieldsRefusedInClear: the simulator decrypts an application's
+// sensitive fields with the key Wechatpay-Serial names and refuses (400 PARAM_ERROR,
+// nothing stored) a field in clear, one encrypted under the other key, and a serial
+// naming no key WeChat holds.
+func TestApplymentSensitiveFieldsRefusedInClear(t *testing.T) {
+	t.Parallel()
+	env := wxsimtest.New(t, wxsimtest.ModeSwitch, wxsim.Config{})
+	ctx := context.Background()
+	c := sdkClient(t, env, env.Merchant.CertSerial(), nil)
+	underCert := func(s string) string {
+		out, err := utils.EncryptOAEPWithCertificate(s, env.Platform.Cert)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	submit := func(code, serial string, bankNumber string) (int, string) {
+		body := map[string]any{"business_code": code,
+			"contact_info":      map[string]any{"contact_name": underCert("王五"), "mobile_phone": underCert("13900000003")},
+			"business_info":     map[string]any{"merchant_shortname": "王五面馆"},
+			"bank_account_info": map[string]any{"account_number": bankNumber, "account_bank": "工商银行"}}
+		h := http.Header{}
+		if serial != "" {
+			h.Set("Wechatpay-Serial", serial)
+		}
+		return statusOf(c.Request(ctx, http.MethodPost, api+"/v3/applyment4sub/applyment/", h, nil, body, "application/json"))
+	}
+	certSerial := env.Platform.CertSerial()
+	for _, tc := range []struct {
+		name, serial, bank string
+	}{
+		{"a bank account number in clear", certSerial, "6222020200112233445"},
+		{"encrypted under the certificate, serial names the public key", env.Platform.PublicKeyID, underCert("6222020200112233445")},
+		{"a serial naming no WeChat key", "5157F09EFDC096DE15EBE81A47057A7232F1B8E1", underCert("6222020200112233445")},
+		{"no Wechatpay-Serial", "", underCert("6222020200112233445")},
+	} {
+		code := "TDM-CLEAR-" + strconv.Itoa(len(tc.name))
+		if status, wxCode := submit(code, tc.serial, tc.bank); status != http.StatusBadRequest || wxCode != "PARAM_ERROR" {
+			t.Errorf("%s: %d %s, want 400 PARAM_ERROR", tc.name, status, wxCode)
+		}
+		if status, _ := env.ControlStatus(http.MethodGet, "/sim/applyments/"+code, nil); status != http.StatusNotFound {
+			t.Errorf("%s: stored anyway (%d)", tc.name, status)
+		}
+	}
+	if status, wxCode := submit("TDM-SEALED-1", certSerial, underCert("6222020200112233445")); status != http.StatusOK {
+		t.Fatalf("sealed under the serial it names: %d %s", status, wxCode)
+	}
+	var got wxsim.ApplymentSubmission
+	env.Control(http.MethodGet, "/sim/applyments/TDM-SEALED-1", nil, &got)
+	bank, _ := got.Submission["bank_account_info"].(map[string]any)
+	if bank["account_number"] != "6222020200112233445" {
+		t.Fatalf("WeChat read %v", got.Submission)
+	}
 }

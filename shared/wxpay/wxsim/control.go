@@ -39,6 +39,8 @@ const ControlHelp = `Control API (only with --control; plain JSON, no signatures
                             sub-merchant application (特约商户进件): AUDITING → REJECTED |
                             TO_BE_CONFIRMED | TO_BE_SIGNED → SIGNING → FINISHED (assigns the
                             sub_mchid); FROZEN or CANCELED from any state not final
+  GET  /sim/applyments/{business_code}  the application as WeChat read it: state and the
+                            submission with its sensitive fields decrypted
   GET  /sim/clock           the simulator's business time
   POST /sim/clock           {"now":RFC3339,"freeze"?:bool} | {"advance":"25h"} | {"reset":true}
   POST /sim/wait            block until no notification is in flight ("timeout", default 30s)
@@ -58,6 +60,10 @@ func (s *Sim) routeControl(mux *http.ServeMux) {
 		return transactionJSON(o), nil
 	}))
 	mux.HandleFunc("POST /sim/applyments", control(func(ctx context.Context, m ApplymentMove) (any, error) { return s.MoveApplyment(ctx, m) }))
+	mux.HandleFunc("GET /sim/applyments/{business_code}", func(w http.ResponseWriter, r *http.Request) {
+		a, err := s.Applyment(r.Context(), r.PathValue("business_code"))
+		writeControl(w, a, err)
+	})
 	mux.HandleFunc("POST /sim/login", control(func(ctx context.Context, r LoginRequest) (any, error) {
 		code, err := s.Login(ctx, r)
 		if err != nil {
