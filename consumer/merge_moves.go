@@ -43,11 +43,19 @@ func (s *Service) mergeFollower() mergefollow.Follower[MemberMoves] {
 			if err := q.EnsureMergeSurvivorBalance(ctx, consumerdb.EnsureMergeSurvivorBalanceParams{Survivor: survivor, At: s.now()}); err != nil {
 				return MemberMoves{}, err
 			}
-			return s.moveMember(ctx, q, merged, survivor, nil, "merge:"+mergeID.String())
+			moved, err := s.moveMember(ctx, q, merged, survivor, nil, "merge:"+mergeID.String())
+			if err != nil {
+				return MemberMoves{}, err
+			}
+			return moved, s.tellMoved(ctx, q, merged, survivor, moved)
 		},
 		Back: func(ctx context.Context, tx pgx.Tx, survivor, merged, mergeID uuid.UUID, moved MemberMoves) error {
-			_, err := s.moveMember(ctx, consumerdb.New(tx), survivor, merged, &moved, "merge:"+mergeID.String()+":undo")
-			return err
+			q := consumerdb.New(tx)
+			back, err := s.moveMember(ctx, q, survivor, merged, &moved, "merge:"+mergeID.String()+":undo")
+			if err != nil {
+				return err
+			}
+			return s.tellMoved(ctx, q, survivor, merged, back)
 		},
 	}
 }

@@ -207,6 +207,7 @@ func (pg matchingPages) audience(c *gin.Context, v *web.View) error {
 type shopMatchRow struct {
 	ShopMatch
 	Evidence, State, Confidence, Created string
+	AKindText, BKindText                 string // live merchant, lead, imported lead or lost lead
 }
 
 type shopsPage struct {
@@ -227,7 +228,8 @@ func (pg matchingPages) shops(c *gin.Context, v *web.View) error {
 	}
 	for _, m := range list {
 		page.Rows = append(page.Rows, shopMatchRow{ShopMatch: m, Evidence: evidenceText(v, m.Evidence), State: v.T("matching.link_" + m.State),
-			Confidence: fmt.Sprintf("%.2f", m.Confidence), Created: v.Time(&m.CreatedAt)})
+			Confidence: fmt.Sprintf("%.2f", m.Confidence), Created: v.Time(&m.CreatedAt),
+			AKindText: v.T("matching.shop_kind_" + m.AKind), BKindText: v.T("matching.shop_kind_" + m.BKind)})
 	}
 	return pg.w.Show(c, v, "matching/shops", "matching.shops_title", page)
 }

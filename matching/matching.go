@@ -34,6 +34,9 @@ type Ports struct {
 	// Members finds members by phone, to link a shop's owner to their consumer
 	// identity (shops.go); without it no owner is linked.
 	Members Members
+	// Dedup gives lead dedup's thresholds to shop matching (merchant's; its defaults
+	// without it).
+	Dedup DedupRules
 }
 
 // Weights weigh the signals of the hybrid recommender; each signal is in [0, 1].
@@ -91,6 +94,7 @@ type Service struct {
 	cfg     Config
 	cache   *serveCache
 	members Members
+	dedup   DedupRules
 }
 
 // New returns the service (the one constructor shape of shared/domain).
@@ -98,5 +102,5 @@ func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	deps = deps.WithDefaults()
 	cfg = cfg.withDefaults()
 	return &Service{db: deps.DB, log: deps.Log, clock: deps.Clock, cfg: cfg, cache: newServeCache(cfg.CacheConsumers),
-		members: ports.Members}
+		members: ports.Members, dedup: ports.Dedup}
 }

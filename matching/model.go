@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -38,106 +39,215 @@ const maxNeighbors = 50
 // Model is every input of the ranking in memory: the nightly rebuild ranks every consumer
 // from one, and the offline evaluation trains one on the purchases before a cut. It is
 // read-only once built, so goroutines share it.
+//
+// It is compact so that a rebuild of a million consumers fits and runs in minutes:
+// merchants and consumers are int32 indexes, each consumer's merchants tried are a
+// range of one array (most recent first), and co-purchase counts are made per merchant
+// in a dense counter array over the consumers who bought there, not in maps.
 type Model struct {
 	merchants []ModelMerchant
 	idx       map[uuid.UUID]int32
-	tried     map[uuid.UUID][]triedRef // most recent first
-	nbrs      [][]nbr                  // strongest first
-	byCat     map[string][]int32       // live, most buyers first
-	popular   []int32                  // live, most buyers first
-	grid      map[cell][]int32         // live merchants by cell
+	idOrder   []int32   // each merchant's place in id order: the ranking's last tie-break
+	logBuyers []float64 // log1p(buyers), for the popularity signal
+	catOf     []int32   // each merchant's category, an index of cats
+	cats      []string
+	consumers []uuid.UUID // in id order
+	cidx      map[uuid.UUID]int32
+	triedAt   []int32    // consumer i's merchants tried are tried[triedAt[i]:triedAt[i+1]]
+	tried     []triedRef // most recent first
+	nbrs      [][]nbr    // strongest first
+	byCat     [][]int32  // per category: live, most buyers first
+	popular   []int32    // live, most buyers first
+	grid      map[cell][]int32
 }
 
 type triedRef struct {
 	m      int32
 	orders int32
-	last   time.Time
+	last   int64 // unix nanoseconds
 }
 
 type nbr struct{ m, co int32 }
 
 type cell struct{ lat, lng int32 }
 
-// cellDeg is the side of a grid cell: about 1.1 km of latitude.
-const cellDeg = 0.01
+// cellDeg is the side of a grid cell: about 280 m of latitude, so that the nearest
+// shops of a crowded district are found in a few cells.
+const cellDeg = 0.0025
 
 func cellOf(lat, lng float64) cell {
 	return cell{int32(math.Floor(lat / cellDeg)), int32(math.Floor(lng / cellDeg))}
 }
 
+// modelBuilder collects merchants and pairs (from a slice or streamed from PostgreSQL)
+// into flat arrays, then builds the Model.
+type modelBuilder struct {
+	m        *Model
+	pc, pm   []int32 // each pair's consumer and merchant
+	orders   []int32
+	last     []int64
+	catIndex map[string]int32
+}
+
+func newModelBuilder(merchants []ModelMerchant, pairsHint int) *modelBuilder {
+	m := &Model{idx: make(map[uuid.UUID]int32, len(merchants)), cidx: map[uuid.UUID]int32{}, grid: map[cell][]int32{}}
+	b := &modelBuilder{m: m, catIndex: map[string]int32{}, pc: make([]int32, 0, pairsHint), pm: make([]int32, 0, pairsHint),
+		orders: make([]int32, 0, pairsHint), last: make([]int64, 0, pairsHint)}
+	for _, mm := range merchants {
+		mm.Buyers = 0
+		b.merchant(mm)
+	}
+	return b
+}
+
+func (b *modelBuilder) merchant(mm ModelMerchant) int32 {
+	m := b.m
+	i := int32(len(m.merchants))
+	m.idx[mm.ID] = i
+	m.merchants = append(m.merchants, mm)
+	c, ok := b.catIndex[mm.Category]
+	if !ok {
+		c = int32(len(m.cats))
+		b.catIndex[mm.Category] = c
+		m.cats = append(m.cats, mm.Category)
+	}
+	m.catOf = append(m.catOf, c)
+	return i
+}
+
+// pair adds what a consumer bought at a merchant; a merchant not listed becomes known
+// but not live.
+func (b *modelBuilder) pair(consumer, merchantID uuid.UUID, orders int32, last int64) {
+	m := b.m
+	i, ok := m.idx[merchantID]
+	if !ok {
+		i = b.merchant(ModelMerchant{Merchant: Merchant{ID: merchantID}})
+	}
+	c, ok := m.cidx[consumer]
+	if !ok {
+		c = int32(len(m.consumers))
+		m.cidx[consumer] = c
+		m.consumers = append(m.consumers, consumer)
+	}
+	b.pc, b.pm, b.orders, b.last = append(b.pc, c), append(b.pm, i), append(b.orders, orders), append(b.last, last)
+}
+
 // NewModel builds a model from merchants and what consumers bought. Buyers are counted
 // from the pairs; a pair at a merchant not listed makes it known but not live.
 func NewModel(merchants []ModelMerchant, pairs []Pair) *Model {
-	m := &Model{idx: make(map[uuid.UUID]int32, len(merchants)), tried: map[uuid.UUID][]triedRef{},
-		byCat: map[string][]int32{}, grid: map[cell][]int32{}}
-	for _, mm := range merchants {
-		mm.Buyers = 0
-		m.idx[mm.ID] = int32(len(m.merchants))
-		m.merchants = append(m.merchants, mm)
-	}
+	b := newModelBuilder(merchants, len(pairs))
 	for _, p := range pairs {
-		i, ok := m.idx[p.Merchant]
-		if !ok {
-			i = int32(len(m.merchants))
-			m.idx[p.Merchant] = i
-			m.merchants = append(m.merchants, ModelMerchant{Merchant: Merchant{ID: p.Merchant}})
+		b.pair(p.Consumer, p.Merchant, int32(p.Orders), p.LastAt.UnixNano())
+	}
+	return b.build()
+}
+
+func (b *modelBuilder) build() *Model {
+	m := b.m
+	nm, nc := len(m.merchants), len(m.consumers)
+	// Consumers in id order (Consumers, and the rebuild's batches).
+	order := make([]int32, nc)
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(x, y int32) int { return slices.Compare(m.consumers[x][:], m.consumers[y][:]) })
+	rank := make([]int32, nc)
+	sorted := make([]uuid.UUID, nc)
+	for r, c := range order {
+		rank[c], sorted[r] = int32(r), m.consumers[c]
+		m.cidx[m.consumers[c]] = int32(r)
+	}
+	m.consumers = sorted
+	// Each consumer's merchants tried as a range of one array (a counting sort).
+	m.triedAt = make([]int32, nc+1)
+	for i := range b.pc {
+		b.pc[i] = rank[b.pc[i]]
+		m.triedAt[b.pc[i]+1]++
+	}
+	for c := range nc {
+		m.triedAt[c+1] += m.triedAt[c]
+	}
+	fill := slices.Clone(m.triedAt[:nc])
+	m.tried = make([]triedRef, len(b.pc))
+	for i, c := range b.pc {
+		m.tried[fill[c]] = triedRef{m: b.pm[i], orders: b.orders[i], last: b.last[i]}
+		fill[c]++
+		m.merchants[b.pm[i]].Buyers++
+	}
+	b.pc, b.pm, b.orders, b.last = nil, nil, nil, nil
+	parallel(nc, func(c int) {
+		ts := m.triedOf(int32(c))
+		slices.SortFunc(ts, func(a, b triedRef) int { return cmp.Or(cmp.Compare(b.last, a.last), cmp.Compare(a.m, b.m)) })
+	})
+	// Who bought where, among each consumer's basket (their basketCap most recent).
+	buyersAt := make([]int32, nm+1)
+	for c := range nc {
+		for _, t := range m.basket(int32(c)) {
+			buyersAt[t.m+1]++
 		}
-		m.merchants[i].Buyers++
-		m.tried[p.Consumer] = append(m.tried[p.Consumer], triedRef{m: i, orders: int32(p.Orders), last: p.LastAt})
 	}
-	baskets := make([][]triedRef, 0, len(m.tried))
-	for c, ts := range m.tried {
-		slices.SortFunc(ts, func(a, b triedRef) int { return cmp.Or(b.last.Compare(a.last), cmp.Compare(a.m, b.m)) })
-		m.tried[c] = ts
-		baskets = append(baskets, ts[:min(len(ts), basketCap)])
+	for i := range nm {
+		buyersAt[i+1] += buyersAt[i]
 	}
-	// Co-purchase counts, one goroutine per core: each counts the rows of the merchants
-	// it owns (a % workers), so no two write the same map.
-	co := make([]map[int32]int32, len(m.merchants))
-	workers := max(1, min(runtime.GOMAXPROCS(0), 8))
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for _, basket := range baskets {
-				for _, a := range basket {
-					if int(a.m)%workers != w {
-						continue
-					}
-					if co[a.m] == nil {
-						co[a.m] = map[int32]int32{}
-					}
-					for _, b := range basket {
-						if b.m != a.m {
-							co[a.m][b.m]++
-						}
-					}
+	buyers := make([]int32, buyersAt[nm])
+	fill = slices.Clone(buyersAt[:nm])
+	for c := range nc {
+		for _, t := range m.basket(int32(c)) {
+			buyers[fill[t.m]] = int32(c)
+			fill[t.m]++
+		}
+	}
+	// Co-purchase counts, merchant by merchant in parallel: a dense counter per worker
+	// over the baskets of the merchant's buyers, then its strongest maxNeighbors.
+	m.nbrs = make([][]nbr, nm)
+	counters := sync.Pool{New: func() any { c := make([]int32, nm); return &c }}
+	parallel(nm, func(a int) {
+		pc := counters.Get().(*[]int32)
+		defer counters.Put(pc)
+		cnt := *pc
+		var touched []int32
+		for _, c := range buyers[buyersAt[a]:buyersAt[a+1]] {
+			for _, t := range m.basket(c) {
+				if int(t.m) == a {
+					continue
 				}
+				if cnt[t.m] == 0 {
+					touched = append(touched, t.m)
+				}
+				cnt[t.m]++
 			}
-		}()
-	}
-	wg.Wait()
-	m.nbrs = make([][]nbr, len(m.merchants))
-	for a, row := range co {
-		ns := make([]nbr, 0, len(row))
-		for b, n := range row {
-			ns = append(ns, nbr{m: b, co: n})
+		}
+		ns := make([]nbr, len(touched))
+		for i, x := range touched {
+			ns[i] = nbr{m: x, co: cnt[x]}
+			cnt[x] = 0
 		}
 		slices.SortFunc(ns, func(x, y nbr) int { return cmp.Or(cmp.Compare(y.co, x.co), cmp.Compare(x.m, y.m)) })
-		m.nbrs[a] = ns[:min(len(ns), maxNeighbors)]
+		m.nbrs[a] = slices.Clip(ns[:min(len(ns), maxNeighbors)])
+	})
+	m.idOrder = make([]int32, nm)
+	m.logBuyers = make([]float64, nm)
+	byID := make([]int32, nm)
+	for i := range byID {
+		byID[i] = int32(i)
+		m.logBuyers[i] = math.Log1p(float64(m.merchants[i].Buyers))
 	}
+	slices.SortFunc(byID, func(x, y int32) int { return slices.Compare(m.merchants[x].ID[:], m.merchants[y].ID[:]) })
+	for r, i := range byID {
+		m.idOrder[i] = int32(r)
+	}
+	m.byCat = make([][]int32, len(m.cats))
 	for i, mm := range m.merchants {
 		if !mm.Live {
 			continue
 		}
 		m.popular = append(m.popular, int32(i))
-		m.byCat[mm.Category] = append(m.byCat[mm.Category], int32(i))
+		m.byCat[m.catOf[i]] = append(m.byCat[m.catOf[i]], int32(i))
 		c := cellOf(mm.Lat, mm.Lng)
 		m.grid[c] = append(m.grid[c], int32(i))
 	}
 	byBuyers := func(a, b int32) int {
-		return cmp.Or(cmp.Compare(m.merchants[b].Buyers, m.merchants[a].Buyers), slices.Compare(m.merchants[a].ID[:], m.merchants[b].ID[:]))
+		return cmp.Or(cmp.Compare(m.merchants[b].Buyers, m.merchants[a].Buyers), cmp.Compare(m.idOrder[a], m.idOrder[b]))
 	}
 	slices.SortFunc(m.popular, byBuyers)
 	for _, ids := range m.byCat {
@@ -146,15 +256,38 @@ func NewModel(merchants []ModelMerchant, pairs []Pair) *Model {
 	return m
 }
 
-// Consumers are the consumers who bought something.
-func (m *Model) Consumers() []uuid.UUID {
-	out := make([]uuid.UUID, 0, len(m.tried))
-	for c := range m.tried {
-		out = append(out, c)
+// parallel calls fn(i) for i in [0, n) on every core, in chunks.
+func parallel(n int, fn func(i int)) {
+	const chunk = 256
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				start := int(next.Add(chunk)) - chunk
+				if start >= n {
+					return
+				}
+				for i := start; i < min(start+chunk, n); i++ {
+					fn(i)
+				}
+			}
+		}()
 	}
-	slices.SortFunc(out, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
-	return out
+	wg.Wait()
 }
+
+func (m *Model) triedOf(c int32) []triedRef { return m.tried[m.triedAt[c]:m.triedAt[c+1]] }
+
+func (m *Model) basket(c int32) []triedRef {
+	ts := m.triedOf(c)
+	return ts[:min(len(ts), basketCap)]
+}
+
+// Consumers are the consumers who bought something, in id order.
+func (m *Model) Consumers() []uuid.UUID { return slices.Clone(m.consumers) }
 
 // CoPurchases calls fn with each merchant's strongest co-purchase partners.
 func (m *Model) CoPurchases(fn func(a, b uuid.UUID, n int) error) error {
@@ -178,10 +311,14 @@ func (m *Model) merchant(i int32) Merchant { return m.merchants[i].Merchant }
 
 // Tried implements Source.
 func (m *Model) Tried(_ context.Context, consumerID uuid.UUID) ([]Tried, error) {
-	ts := m.tried[consumerID]
+	c, ok := m.cidx[consumerID]
+	if !ok {
+		return nil, nil
+	}
+	ts := m.triedOf(c)
 	out := make([]Tried, len(ts))
 	for i, t := range ts {
-		out[i] = Tried{Merchant: m.merchant(t.m), Live: m.merchants[t.m].Live, Orders: int(t.orders), LastAt: t.last}
+		out[i] = Tried{Merchant: m.merchant(t.m), Live: m.merchants[t.m].Live, Orders: int(t.orders), LastAt: time.Unix(0, t.last).UTC()}
 	}
 	return out, nil
 }
@@ -208,29 +345,92 @@ func (m *Model) Neighbors(_ context.Context, froms []uuid.UUID, per int) ([]Neig
 	return out, nil
 }
 
-// Near implements Source.
-func (m *Model) Near(_ context.Context, p Point, radiusM float64, maxRows int) ([]Merchant, error) {
-	type hit struct {
-		i int32
-		d float64
-	}
-	var hits []hit
-	dLat := int32(math.Ceil(radiusM / 111_000 / cellDeg))
-	dLng := int32(math.Ceil(radiusM / (111_000 * math.Max(0.1, math.Cos(p.Lat*math.Pi/180))) / cellDeg))
+type hit struct {
+	i int32
+	d float64
+}
+
+// near is the maxRows live merchants nearest p within radiusM, nearest first (ties by
+// index), appended to hits[:0]. It searches the grid in rings of cells around p and
+// stops once maxRows merchants are nearer than anything outside the rings searched, so
+// its cost follows how many shops are near, not how many lie within the radius.
+func (m *Model) near(p Point, radiusM float64, maxRows int, hits []hit) []hit {
+	hits = hits[:0]
+	const earthRadiusM = 6_371_000
+	rad := math.Pi / 180
+	maxLat := int32(math.Ceil(radiusM / 111_000 / cellDeg))
+	maxLng := int32(math.Ceil(radiusM / (111_000 * math.Max(0.1, math.Cos(p.Lat*rad))) / cellDeg))
 	c := cellOf(p.Lat, p.Lng)
-	for la := c.lat - dLat; la <= c.lat+dLat; la++ {
-		for ln := c.lng - dLng; ln <= c.lng+dLng; ln++ {
-			for _, i := range m.grid[cell{la, ln}] {
-				mm := m.merchants[i]
-				if d := merchant.DistanceM(p.Lat, p.Lng, mm.Lat, mm.Lng); d <= radiusM {
-					hits = append(hits, hit{i, d})
-				}
+	scan := func(la, ln int32) {
+		for _, i := range m.grid[cell{la, ln}] {
+			mm := &m.merchants[i]
+			if d := merchant.DistanceM(p.Lat, p.Lng, mm.Lat, mm.Lng); d <= radiusM {
+				hits = append(hits, hit{i, d})
 			}
 		}
 	}
-	slices.SortFunc(hits, func(a, b hit) int { return cmp.Or(cmp.Compare(a.d, b.d), cmp.Compare(a.i, b.i)) })
-	out := make([]Merchant, 0, min(len(hits), maxRows))
-	for _, h := range hits[:min(len(hits), maxRows)] {
+	byDistance := func(a, b hit) int { return cmp.Or(cmp.Compare(a.d, b.d), cmp.Compare(a.i, b.i)) }
+	for r := int32(0); ; r++ {
+		// Ring r: the cells r away in latitude or longitude (those inside were searched
+		// before), within the square the radius spans.
+		rl, rn := min(r, maxLat), min(r, maxLng)
+		if r == 0 {
+			scan(c.lat, c.lng)
+		}
+		if r > 0 && r <= maxLat {
+			for ln := c.lng - rn; ln <= c.lng+rn; ln++ {
+				scan(c.lat-r, ln)
+				scan(c.lat+r, ln)
+			}
+		}
+		if r > 0 && r <= maxLng {
+			from, to := c.lat-maxLat, c.lat+maxLat
+			if r <= maxLat {
+				from, to = c.lat-r+1, c.lat+r-1
+			}
+			for la := from; la <= to; la++ {
+				scan(la, c.lng-r)
+				scan(la, c.lng+r)
+			}
+		}
+		if r >= maxLat && r >= maxLng {
+			break
+		}
+		if len(hits) < maxRows {
+			continue
+		}
+		// Everything outside the cells searched is at least covered metres away: by
+		// latitude (outside the band), or by longitude at the band's widest latitude.
+		// Past the full square nothing counts (a cell the whole search would not read).
+		latIn := math.Min(p.Lat-float64(c.lat-rl)*cellDeg, float64(c.lat+rl+1)*cellDeg-p.Lat)
+		lngIn := math.Min(p.Lng-float64(c.lng-rn)*cellDeg, float64(c.lng+rn+1)*cellDeg-p.Lng)
+		band := math.Max(math.Abs(float64(c.lat-rl)*cellDeg), math.Abs(float64(c.lat+rl+1)*cellDeg))
+		covered := math.Inf(1)
+		if r < maxLat {
+			covered = earthRadiusM * latIn * rad
+		}
+		if r < maxLng {
+			covered = math.Min(covered, 2*earthRadiusM*math.Asin(math.Min(1, math.Cos(math.Min(89, band)*rad)*math.Sin(lngIn*rad/2))))
+		}
+		inside := 0
+		for _, h := range hits {
+			if h.d < covered*0.999 {
+				inside++
+			}
+		}
+		if inside >= maxRows {
+			break
+		}
+	}
+	slices.SortFunc(hits, byDistance)
+	return hits[:min(len(hits), maxRows)]
+}
+
+// Near implements Source.
+func (m *Model) Near(_ context.Context, p Point, radiusM float64, maxRows int) ([]Merchant, error) {
+	hits := m.near(p, radiusM, maxRows, nil)
+	out := make([]Merchant, 0, len(hits))
+	for _, h := range hits {
 		out = append(out, m.merchant(h.i))
 	}
 	return out, nil
@@ -240,7 +440,11 @@ func (m *Model) Near(_ context.Context, p Point, radiusM float64, maxRows int) (
 func (m *Model) TopInCategories(_ context.Context, cats []string, per int) ([]Merchant, error) {
 	var out []Merchant
 	for _, c := range cats {
-		ids := m.byCat[c]
+		ci := slices.Index(m.cats, c)
+		if ci < 0 {
+			continue
+		}
+		ids := m.byCat[ci]
 		for _, i := range ids[:min(len(ids), per)] {
 			out = append(out, m.merchant(i))
 		}

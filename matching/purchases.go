@@ -37,6 +37,16 @@ func (s *Service) Subscriptions() []outbox.Subscription {
 			}
 			return s.RecordShop(ctx, p)
 		}},
+		{Topic: events.TopicLeadCreated, Subscriber: "matching.shops", Handle: s.handleLead},
+		{Topic: events.TopicLeadEdited, Subscriber: "matching.shops", Handle: s.handleLead},
+		{Topic: events.TopicLeadArchived, Subscriber: "matching.shops", Handle: s.handleLead},
+		{Topic: events.TopicLeadsImported, Subscriber: "matching.shops", Handle: func(ctx context.Context, e events.Envelope) error {
+			var p events.LeadsImported
+			if err := e.Decode(&p); err != nil {
+				return fmt.Errorf("matching: decode %s: %w", e.Topic, err)
+			}
+			return s.RecordImportedLeads(ctx, p)
+		}},
 		{Topic: events.TopicConsumerIdentifierShared, Subscriber: "matching.identities", Handle: s.handleIdentifierShared},
 		{Topic: events.TopicPaymentSucceeded, Subscriber: "matching.recommendations", Handle: func(ctx context.Context, e events.Envelope) error {
 			var p events.PaymentSucceeded
@@ -192,4 +202,13 @@ func (s *Service) canonical(ctx context.Context, consumerID uuid.UUID) uuid.UUID
 		return sv.Survivor
 	}
 	return consumerID
+}
+
+// handleLead keeps a lead created, edited or archived as a shop.
+func (s *Service) handleLead(ctx context.Context, e events.Envelope) error {
+	var p events.LeadChanged
+	if err := e.Decode(&p); err != nil {
+		return fmt.Errorf("matching: decode %s: %w", e.Topic, err)
+	}
+	return s.RecordLead(ctx, p)
 }

@@ -18,12 +18,19 @@ import (
 	"github.com/tandemcrm/tandem/shared/pg"
 )
 
-// Shops matched across the B side, and shop owners linked to their consumer identity.
+// Shops matched across the B side: leads entered or imported in merchant and live
+// merchants, and shop owners linked to their consumer identity.
 //
-// Each live shop (merchant.live: its lead, name, place, the owner's phone and the
-// licence number) is compared with the shops matching knows by the signals of
-// merchant's lead dedup: the same phone, the same licence number, a name at least
-// ShopNameSimilarity alike (pg_trgm) within ShopRadiusM. Weights, combined as for
+// Matching keeps its own record of shops from merchant's events (a shop is known by its
+// lead, which a merchant keeps when it goes live): merchant.lead_created, _edited and
+// _archived, merchant.leads_imported (one event per batch of an import) and
+// merchant.live (which adds the merchant id and the owner's phone). Each shop is
+// compared with the others by the signals of merchant's lead dedup, with its thresholds
+// (Ports.Dedup, merchant's DedupThresholds; ShopRadiusM and ShopNameSimilarity without
+// it): the same phone, the same licence number, a name that alike (pg_trgm) within that
+// radius. Merchant's dedup refuses such a shop on entry; matching finds what got past it
+// (a manager's similar-name override, a lead edited into another's twin, a branch of one
+// licence, a shop signed before its lead was imported again). Weights, combined as for
 // consumers (1 − Π(1 − w)):
 //
 //	same licence number                        0.85  (branches of one business share it)
@@ -33,7 +40,8 @@ import (
 // A pair is linked automatically at AutoMergeAbove (0.95: two signals that agree) and
 // when their licences do not differ; from ReviewAbove it waits in the review queue.
 // A link records that two shop records are one shop; nothing of the merchant domain
-// moves (its leads and merchants are its own).
+// moves (its leads and merchants are its own). A lost lead stays a shop (it still holds
+// its phone in merchant) and is shown as lost.
 //
 // The owner: the owner's phone is looked up among members (Ports.Members). Exactly one
 // member with that phone is linked at once (weightPhoneOneSide: the member's phone is
@@ -71,13 +79,22 @@ type Members interface {
 	MembersByPhone(ctx context.Context, phone string) ([]uuid.UUID, error)
 }
 
-// ShopMatch is a pair of shops that may be one.
+// DedupRules are merchant's lead dedup thresholds (merchant.Service has them).
+type DedupRules interface {
+	DedupThresholds() (radiusM, nameSimilarity float64)
+}
+
+// ShopMatch is a pair of shops that may be one; a shop is named by its lead id.
 type ShopMatch struct {
 	ID         uuid.UUID  `json:"id"`
 	A          uuid.UUID  `json:"a"`
 	B          uuid.UUID  `json:"b"`
 	AName      string     `json:"a_name,omitempty"`
 	BName      string     `json:"b_name,omitempty"`
+	AKind      string     `json:"a_kind,omitempty"` // merchant (live), lead, import (an imported lead) or lost
+	BKind      string     `json:"b_kind,omitempty"`
+	AMerchant  *uuid.UUID `json:"a_merchant,omitempty"` // when live
+	BMerchant  *uuid.UUID `json:"b_merchant,omitempty"`
 	Confidence float64    `json:"confidence"`
 	Evidence   []Evidence `json:"evidence"`
 	State      string     `json:"state"`
@@ -96,16 +113,20 @@ type OwnerLink struct {
 	State      string    `json:"state"`
 }
 
-// ShopEvidence weighs what two shops share; differentLicence is a hard fact against.
-func ShopEvidence(samePhone, sameLicence, differentLicence bool, nameSimilarity, distanceM float64) (conf float64, ev []Evidence, auto bool) {
+// shopEvidence weighs what two shops share by lead dedup's thresholds (a similar name
+// is at least minSimilarity alike within radiusM); differentLicence is a hard fact against.
+func shopEvidence(samePhone, sameLicence, differentLicence bool, nameSimilarity, distanceM, radiusM, minSimilarity float64) (conf float64, ev []Evidence, auto bool) {
 	if sameLicence {
 		ev = append(ev, Evidence{Kind: EvidenceLicence, Weight: weightShopLicence})
 	}
 	if samePhone {
 		ev = append(ev, Evidence{Kind: EvidencePhone, Weight: weightShopPhone})
 	}
-	if nameSimilarity >= ShopNameSimilarity && distanceM <= ShopRadiusM {
-		w := weightShopNameLow + (weightShopNameHigh-weightShopNameLow)*(nameSimilarity-ShopNameSimilarity)/(1-ShopNameSimilarity)
+	if nameSimilarity >= minSimilarity && distanceM <= radiusM {
+		w := weightShopNameHigh
+		if minSimilarity < 1 {
+			w = weightShopNameLow + (weightShopNameHigh-weightShopNameLow)*(nameSimilarity-minSimilarity)/(1-minSimilarity)
+		}
 		ev = append(ev, Evidence{Kind: EvidenceNameNearby, Value: fmt.Sprintf("%.2f, %.0f m", nameSimilarity, distanceM), Weight: w})
 	}
 	miss := 1.0
@@ -114,6 +135,35 @@ func ShopEvidence(samePhone, sameLicence, differentLicence bool, nameSimilarity,
 	}
 	conf = 1 - miss
 	return conf, ev, conf >= AutoMergeAbove && !differentLicence
+}
+
+// shopFacts is a shop as one event tells of it.
+type shopFacts struct {
+	lead     uuid.UUID
+	merchant uuid.NullUUID
+	origin   string // ShopLead, ShopImport or ShopMerchant
+	importID uuid.NullUUID
+	name     string
+	category string
+	city     string
+	phone    string
+	licence  string
+	lat, lng float64
+	archived bool
+	at       time.Time
+}
+
+// Where matching first heard of a shop (ShopMatch.AKind adds ShopLost).
+const (
+	ShopLead     = "lead"
+	ShopImport   = "import"
+	ShopMerchant = "merchant"
+	ShopLost     = "lost"
+)
+
+func leadFacts(l events.LeadChanged, origin string, importID uuid.NullUUID) shopFacts {
+	return shopFacts{lead: l.LeadID, origin: origin, importID: importID, name: l.Name, category: l.Category, city: l.City,
+		phone: l.Phone, licence: l.LicenceNo, lat: l.Lat, lng: l.Lng, archived: l.Archived, at: l.At}
 }
 
 // RecordShop keeps a live shop, matches it with the shops known, and links its owner
@@ -126,38 +176,9 @@ func (s *Service) RecordShop(ctx context.Context, e events.MerchantLive) error {
 			return fmt.Errorf("matching: the owner of %s among members: %w", e.MerchantID, err)
 		}
 	}
-	now := s.clock.Now().UTC()
-	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
-		q := matchingdb.New(tx)
-		if err := q.UpsertShop(ctx, matchingdb.UpsertShopParams{MerchantID: e.MerchantID, LeadID: e.LeadID, Name: e.Name,
-			Phone: e.OwnerPhone, LicenceNo: e.LicenceNo, Lat: e.Lat, Lng: e.Lng, SeenAt: now}); err != nil {
-			return err
-		}
-		cands, err := q.ShopCandidates(ctx, matchingdb.ShopCandidatesParams{MerchantID: e.MerchantID, Name: e.Name, Phone: e.OwnerPhone,
-			LicenceNo: e.LicenceNo, Lat: e.Lat, Lng: e.Lng, RadiusM: ShopRadiusM, MinSimilarity: ShopNameSimilarity})
-		if err != nil {
-			return err
-		}
-		for _, c := range cands {
-			conf, ev, auto := ShopEvidence(e.OwnerPhone != "" && c.Phone == e.OwnerPhone, e.LicenceNo != "" && c.LicenceNo == e.LicenceNo,
-				e.LicenceNo != "" && c.LicenceNo != "" && c.LicenceNo != e.LicenceNo, c.NameSimilarity, c.DistanceM)
-			if conf < ReviewAbove {
-				continue
-			}
-			a, b := e.MerchantID, c.MerchantID
-			if a.String() > b.String() {
-				a, b = b, a
-			}
-			state := LinkReview
-			if auto {
-				state = LinkLinked
-			}
-			evJSON, _ := json.Marshal(ev)
-			if err := q.InsertShopMatch(ctx, matchingdb.InsertShopMatchParams{ID: uuid.Must(uuid.NewV7()), A: a, B: b, Confidence: conf,
-				Evidence: evJSON, State: state, Automatic: auto, CreatedAt: now}); err != nil {
-				return err
-			}
-		}
+	f := shopFacts{lead: e.LeadID, merchant: uuid.NullUUID{UUID: e.MerchantID, Valid: true}, origin: ShopMerchant, name: e.Name,
+		category: e.Category, city: e.City, phone: e.OwnerPhone, licence: e.LicenceNo, lat: e.Lat, lng: e.Lng, at: e.LiveAt}
+	err := s.recordShops(ctx, []shopFacts{f}, func(ctx context.Context, q *matchingdb.Queries, now time.Time) error {
 		for _, c := range owners {
 			conf, state := weightPhoneOneSide, LinkLinked
 			if len(owners) > 1 {
@@ -171,7 +192,97 @@ func (s *Service) RecordShop(ctx context.Context, e events.MerchantLive) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("matching: shop %s: %w", e.MerchantID, pg.Classify(err))
+		return fmt.Errorf("matching: shop %s: %w", e.MerchantID, err)
+	}
+	return nil
+}
+
+// RecordLead keeps a lead entered, edited or archived in merchant as a shop and
+// matches it with the shops known.
+func (s *Service) RecordLead(ctx context.Context, e events.LeadChanged) error {
+	if err := s.recordShops(ctx, []shopFacts{leadFacts(e, ShopLead, uuid.NullUUID{})}, nil); err != nil {
+		return fmt.Errorf("matching: lead %s: %w", e.LeadID, err)
+	}
+	return nil
+}
+
+// RecordImportedLeads keeps one batch of an import's leads as shops and matches each.
+func (s *Service) RecordImportedLeads(ctx context.Context, e events.LeadsImported) error {
+	facts := make([]shopFacts, len(e.Leads))
+	for i, l := range e.Leads {
+		facts[i] = leadFacts(l, ShopImport, uuid.NullUUID{UUID: e.ImportID, Valid: true})
+	}
+	if err := s.recordShops(ctx, facts, nil); err != nil {
+		return fmt.Errorf("matching: import %s batch %d: %w", e.ImportID, e.Batch, err)
+	}
+	return nil
+}
+
+// recordShops keeps the shops' facts and matches each with the others in one
+// transaction, then runs also (the owner links) in it. Each shop is matched as it
+// stands after the upsert, so a late, older event matches by the newer facts.
+func (s *Service) recordShops(ctx context.Context, facts []shopFacts, also func(context.Context, *matchingdb.Queries, time.Time) error) error {
+	radius, similarity := float64(ShopRadiusM), ShopNameSimilarity
+	if s.dedup != nil {
+		radius, similarity = s.dedup.DedupThresholds()
+	}
+	now := s.clock.Now().UTC()
+	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+		q := matchingdb.New(tx)
+		for _, f := range facts {
+			if f.at.IsZero() {
+				f.at = now
+			}
+			if err := q.UpsertShop(ctx, matchingdb.UpsertShopParams{LeadID: f.lead, MerchantID: f.merchant, Origin: f.origin, ImportID: f.importID,
+				Name: f.name, Category: f.category, City: f.city, Phone: f.phone, LicenceNo: f.licence, Lat: f.lat, Lng: f.lng,
+				Archived: f.archived, SeenAt: f.at.UTC()}); err != nil {
+				return err
+			}
+		}
+		for _, f := range facts {
+			if err := matchShop(ctx, q, f.lead, radius, similarity, now); err != nil {
+				return err
+			}
+		}
+		if also != nil {
+			return also(ctx, q, now)
+		}
+		return nil
+	})
+	return pg.Classify(err)
+}
+
+// matchShop pairs the shop of lead with the shops its facts match; pairs known stay
+// as they are (ON CONFLICT DO NOTHING: a reviewer's decision is never redone).
+func matchShop(ctx context.Context, q *matchingdb.Queries, lead uuid.UUID, radius, similarity float64, now time.Time) error {
+	sh, err := q.GetShop(ctx, lead)
+	if err != nil {
+		return err
+	}
+	cands, err := q.ShopCandidates(ctx, matchingdb.ShopCandidatesParams{LeadID: lead, Name: sh.Name, Phone: sh.Phone,
+		LicenceNo: sh.LicenceNo, Lat: sh.Lat, Lng: sh.Lng, RadiusM: radius, MinSimilarity: similarity})
+	if err != nil {
+		return err
+	}
+	for _, c := range cands {
+		conf, ev, auto := shopEvidence(sh.Phone != "" && c.Phone == sh.Phone, sh.LicenceNo != "" && c.LicenceNo == sh.LicenceNo,
+			sh.LicenceNo != "" && c.LicenceNo != "" && c.LicenceNo != sh.LicenceNo, c.NameSimilarity, c.DistanceM, radius, similarity)
+		if conf < ReviewAbove {
+			continue
+		}
+		a, b := lead, c.LeadID
+		if a.String() > b.String() {
+			a, b = b, a
+		}
+		state := LinkReview
+		if auto {
+			state = LinkLinked
+		}
+		evJSON, _ := json.Marshal(ev)
+		if err := q.InsertShopMatch(ctx, matchingdb.InsertShopMatchParams{ID: uuid.Must(uuid.NewV7()), A: a, B: b, Confidence: conf,
+			Evidence: evJSON, State: state, Automatic: auto, CreatedAt: now}); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -198,8 +309,21 @@ func (s *Service) ListShopMatches(ctx context.Context, p *identity.Principal, st
 		out[i] = shopMatchOf(matchingdb.MatchingShopMatch{ID: r.ID, A: r.A, B: r.B, Confidence: r.Confidence, Evidence: r.Evidence,
 			State: r.State, Automatic: r.Automatic, CreatedAt: r.CreatedAt, DecidedAt: r.DecidedAt, DecidedBy: r.DecidedBy})
 		out[i].AName, out[i].BName = r.AName, r.BName
+		out[i].AKind, out[i].AMerchant = shopKind(r.AOrigin, r.AArchived, r.AMerchant)
+		out[i].BKind, out[i].BMerchant = shopKind(r.BOrigin, r.BArchived, r.BMerchant)
 	}
 	return out, nil
+}
+
+// shopKind says what a shop is now: live, lost, or a lead entered or imported.
+func shopKind(origin string, archived bool, merchant uuid.NullUUID) (string, *uuid.UUID) {
+	switch {
+	case merchant.Valid:
+		return ShopMerchant, &merchant.UUID
+	case archived:
+		return ShopLost, nil
+	}
+	return origin, nil
 }
 
 func shopMatchOf(r matchingdb.MatchingShopMatch) ShopMatch {

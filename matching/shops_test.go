@@ -36,7 +36,7 @@ func TestShopsMatchedAndOwnersLinked(t *testing.T) {
 		for range 2 { // redelivered
 			w.must(svc.RecordShop(w.ctx, e))
 		}
-		return e.MerchantID
+		return e.LeadID
 	}
 	first := live("老王小笼包 人民广场店", "+8613900000001", "91310000MA1FL0001X", 31.2304, 121.4737)
 	branch := live("老王小笼包 人民广场", "+8613900000002", "91310000MA1FL0001X", 31.2306, 121.4737) // ~20 m, same licence

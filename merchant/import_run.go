@@ -264,6 +264,9 @@ CREATE TEMP TABLE import_refused (row int4, col text, reason text, lead uuid) ON
 			return err
 		}
 		problems = append(problems, raced...)
+		if err := publishImported(ctx, tx, imp.ID, ids); err != nil {
+			return err
+		}
 		assigned := 0
 		if imp.ByRules && len(ids) > 0 {
 			res, err := s.route(ctx, tx, pool.OrgUnitID, ids, imp.ByUser)

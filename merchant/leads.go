@@ -12,6 +12,7 @@ import (
 
 	"github.com/tandemcrm/tandem/merchant/internal/merchantdb"
 	"github.com/tandemcrm/tandem/shared/errs"
+	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/pg"
 	phonenum "github.com/tandemcrm/tandem/shared/phone"
@@ -200,10 +201,11 @@ func (s *Service) CreateLead(ctx context.Context, p *identity.Principal, in NewL
 		if res, err := s.route(ctx, tx, p.User.OrgUnitID, []uuid.UUID{row.ID}, p.User.ID); err != nil {
 			return err
 		} else if res.Routed > 0 {
-			row, err = q.GetLead(ctx, row.ID)
-			return err
+			if row, err = q.GetLead(ctx, row.ID); err != nil {
+				return err
+			}
 		}
-		return nil
+		return publishLead(ctx, tx, events.TopicLeadCreated, row)
 	})
 	if pg.IsUniqueViolation(err, "leads_phone_key") || pg.IsUniqueViolation(err, "leads_licence_key") {
 		// A concurrent create with the same key won: say who holds it.

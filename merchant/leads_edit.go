@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tandemcrm/tandem/merchant/internal/merchantdb"
+	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/pg"
 )
@@ -86,6 +87,9 @@ func (s *Service) EditLead(ctx context.Context, p *identity.Principal, id uuid.U
 			return err
 		}
 		out = leadView(p, row)
+		if err := publishLead(ctx, tx, events.TopicLeadEdited, row); err != nil {
+			return err
+		}
 		return record(ctx, tx, p, "merchant.lead.edit", "merchant.lead", l.ID, details(l), details(row))
 	})
 	if pg.IsUniqueViolation(err, "leads_phone_key") || pg.IsUniqueViolation(err, "leads_licence_key") {

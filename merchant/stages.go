@@ -104,6 +104,9 @@ func (s *Service) setStage(ctx context.Context, tx pgx.Tx, q *merchantdb.Queries
 		return l, err
 	}
 	l.Stage, l.UpdatedAt = string(to), now
+	if err := publishStage(ctx, tx, l, Stage(from)); err != nil {
+		return l, err
+	}
 	return l, record(ctx, tx, p, "merchant.lead.stage", "merchant.lead", l.ID,
 		map[string]string{"stage": from}, map[string]string{"stage": string(to), "reason": reason})
 }

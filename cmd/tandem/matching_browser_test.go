@@ -2,7 +2,15 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/google/uuid"
+
+	"github.com/tandemcrm/tandem/matching"
+	"github.com/tandemcrm/tandem/shared/events"
+	"github.com/tandemcrm/tandem/shared/identity"
 )
 
 // Matching's console in Chromium, in Chinese and in English: growth reviews the merge
@@ -58,8 +66,9 @@ func TestMatchingConsoleInChromium(t *testing.T) {
 }
 
 // The shop match queue in Chromium: the onboarding reviewer sees a shop record that
-// shares another's owner phone waiting for review and the automatic links, links the
-// pair in Chinese, and reads the queue in English, on a desktop and on a phone.
+// shares another's owner phone and a rep's lead for a live shop waiting for review and
+// the automatic links, links the pair in Chinese, and reads the queue in English, on a
+// desktop and on a phone.
 func TestShopMatchesInChromium(t *testing.T) {
 	a := testApp(t)
 	if _, err := a.seedDemo(context.Background()); err != nil {
@@ -69,10 +78,82 @@ func TestShopMatchesInChromium(t *testing.T) {
 	b.step("sign in", b.signIn("reviewer"))
 	b.step("queue", b.nav("#nav-matching-shops", "门店匹配"),
 		until(`document.querySelectorAll("#shop-matches tr.shop-match").length >= 1 && document.querySelector("#shop-matches").innerText.includes("同一手机号")`))
+	// A rep's lead beside the live shop it may be (leads are shops too).
+	b.step("a lead in the queue", shows("#shop-matches", "线索"), shows("#shop-matches", "已上线"))
 	b.step("link", jsClick(`#shop-matches tr.shop-match:first-child button.link`),
 		shows("#flash", "已关联为同一家店"), shows("#shop-matches", "已关联"))
 	b.step("history", b.open("/matching/shops?state=linked"), shows("#shop-matches", "reviewer"), shows("#shop-matches", "同一营业执照号"))
 	b.step("English", b.lang("en"), b.page("/matching/shops", "Shop matches"), shows("#shop-matches", "Linked"),
-		shows("#shop-matches", "same licence number"))
+		shows("#shop-matches", "same licence number"), shows("#shop-matches", "lead"))
 	b.step("phone", viewport(phoneWidth, phoneHeight), b.page("/matching/shops", "Shop matches"), fitsPhone())
+}
+
+// A merge that moves points and tags, walked in the console in Chinese and in English:
+// growth merges a pair from the review queue, sees the survivor's 360 with the merged
+// member's points and tag, undoes the merge from the history and sees them back. The
+// domains follow the merge through the outbox (delivered here between the steps, as the
+// worker would).
+func TestMergeMovesPointsInChromium(t *testing.T) {
+	a := testApp(t)
+	ctx := context.Background()
+	if _, err := a.seedDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w := &mergeWorld{t: t, ctx: ctx, a: a}
+	sys := identity.System()
+	survivor, merged := w.member("o-web-merge-1", "13900000041"), w.member("o-web-merge-2", "13900000042")
+	if _, err := a.consumer.Adjust(ctx, sys, survivor, 30, "web-merge-1", "welcome"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.consumer.Adjust(ctx, sys, merged, 120, "web-merge-2", "welcome"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.consumer.AddTag(ctx, sys, merged, "夜猫子"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.matching.Propose(ctx, []matching.Candidate{{A: survivor, B: merged, Confidence: 0.8, Decision: matching.DecisionReview,
+		Evidence: []matching.Evidence{{Kind: matching.EvidencePhone, Value: "+8613900000041", Weight: 0.8}}}}); err != nil {
+		t.Fatal(err)
+	}
+	queued := func() matching.Merge {
+		t.Helper()
+		ms, err := a.matching.ListMerges(ctx, sys, matching.MergeReview, uuid.Nil, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if m.Survivor == survivor && m.Merged == merged {
+				return m
+			}
+		}
+		t.Fatalf("no merge of %s into %s waits for review: %+v", merged, survivor, ms)
+		return matching.Merge{}
+	}
+	first := queued()
+	row := fmt.Sprintf(`#merges tr.merge[data-id=%q]`, first.ID.String())
+	b := startBrowser(t, a, desktopWidth, desktopHeight)
+	at := func(member uuid.UUID, want string) chromedp.Action[chromedp.Void] {
+		return chromedp.Steps(b.open("/loyalty/members/"+member.String()), until(text("#member-spendable")+fmt.Sprintf(` === %q`, want)))
+	}
+	b.step("sign in", b.signIn("growth"))
+	b.step("before", at(survivor, "30"), omits("#member-tags", "夜猫子"), at(merged, "120"))
+	b.step("merge from the queue", b.open("/matching/merges?state=review"), confirmClick(row+" button.approve"), shows("#flash", "已合并"))
+	w.deliver(events.TopicConsumersMerged, first.ID)
+	b.step("the survivor's 360", at(survivor, "150"), shows("#member-tags", "夜猫子"), at(merged, "0"))
+	b.step("undo from the history", b.open("/matching/merges?state=merged"), confirmClick(row+" button.undo"), shows("#flash", "合并已撤销"))
+	w.deliver(events.TopicConsumerMergeUndone, first.ID)
+	b.step("each has their own back", at(survivor, "30"), omits("#member-tags", "夜猫子"), at(merged, "120"), shows("#member-tags", "夜猫子"))
+
+	// In English: merged again (a merge undone can be proposed anew) and undone.
+	if _, _, err := a.matching.Propose(ctx, []matching.Candidate{{A: survivor, B: merged, Confidence: 0.8, Decision: matching.DecisionReview}}); err != nil {
+		t.Fatal(err)
+	}
+	again := queued()
+	row = fmt.Sprintf(`#merges tr.merge[data-id=%q]`, again.ID.String())
+	b.step("English merge", b.lang("en"), b.open("/matching/merges?state=review"), confirmClick(row+" button.approve"), shows("#flash", "Merged"))
+	w.deliver(events.TopicConsumersMerged, again.ID)
+	b.step("English 360", at(survivor, "150"), shows("#member-points", "Spendable"))
+	b.step("English undo", b.open("/matching/merges?state=merged"), confirmClick(row+" button.undo"), shows("#flash", "undone"))
+	w.deliver(events.TopicConsumerMergeUndone, again.ID)
+	b.step("English back", at(survivor, "30"), at(merged, "120"))
 }

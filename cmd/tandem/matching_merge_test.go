@@ -9,9 +9,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/tandemcrm/tandem/consumer"
+	"github.com/tandemcrm/tandem/consumer/marketing"
 	"github.com/tandemcrm/tandem/matching"
+	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/identity"
 )
@@ -228,5 +231,89 @@ func TestMergeUndoBeforeMergeMovesNothing(t *testing.T) {
 	}
 	if s := w.holdings(survivor); s.Points != 0 || len(s.Orders) != 0 {
 		t.Fatalf("survivor after undo-then-merge: %+v", s)
+	}
+}
+
+// A merge tells marketing what moved (the same tag and points events a change of them
+// publishes), so a segment over a moved tag or the moved points counts the survivor; the
+// undo tells it back.
+func TestMergeTellsMarketingOfMovedTagsAndPoints(t *testing.T) {
+	t.Parallel()
+	w := &mergeWorld{t: t, ctx: context.Background(), a: testApp(t)}
+	ctx, a := w.ctx, w.a
+	sys := identity.System()
+	mkt := marketing.New(domain.Deps{DB: a.db, Log: a.log, Clock: a.clock}, marketing.Ports{}, marketing.Config{TailEvery: time.Nanosecond})
+	tell := func() { // every event so far to marketing (it applies each once)
+		t.Helper()
+		rows, err := a.db.Query(ctx, `SELECT id, topic, aggregate_key, payload, created_at FROM platform.outbox ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		envs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (events.Envelope, error) {
+			var e events.Envelope
+			return e, r.Scan(&e.ID, &e.Topic, &e.Key, &e.Payload, &e.OccurredAt)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range envs {
+			for _, s := range mkt.Subscriptions() {
+				if s.Topic == e.Topic {
+					if err := s.Handle(ctx, e); err != nil {
+						t.Fatalf("%s: %v", e.Topic, err)
+					}
+				}
+			}
+		}
+	}
+	count := func(r marketing.Rule) uint64 {
+		t.Helper()
+		c, err := mkt.CountRule(ctx, sys, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Members
+	}
+	survivor, merged := w.member("o-mkt-1", "13900000021"), w.member("o-mkt-2", "13900000022")
+	if err := a.consumer.AddTag(ctx, sys, survivor, "vip"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.consumer.AddTag(ctx, sys, merged, "night-owl"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.consumer.Adjust(ctx, sys, merged, 40, "mkt-merge-adjust", "welcome"); err != nil {
+		t.Fatal(err)
+	}
+	vip := marketing.Rule{Field: "tag", Values: []string{"vip"}}
+	movedTag := marketing.Rule{And: []marketing.Rule{vip, {Field: "tag", Values: []string{"night-owl"}}}}
+	movedPoints := marketing.Rule{And: []marketing.Rule{vip, {Field: "points_balance", Op: "gte", Value: 40}}}
+	tell()
+	if n, m, p := count(marketing.Rule{Field: "tag", Values: []string{"night-owl"}}), count(movedTag), count(movedPoints); n != 1 || m != 0 || p != 0 {
+		t.Fatalf("before the merge: night-owl %d, vip and night-owl %d, vip with 40 points %d", n, m, p)
+	}
+
+	if _, _, err := a.matching.Propose(ctx, []matching.Candidate{{A: survivor, B: merged, Confidence: 1, Decision: matching.DecisionAuto}}); err != nil {
+		t.Fatal(err)
+	}
+	merges, err := a.matching.ListMerges(ctx, sys, matching.MergeMerged, uuid.Nil, 10)
+	if err != nil || len(merges) != 1 {
+		t.Fatal(merges, err)
+	}
+	w.deliver(events.TopicConsumersMerged, merges[0].ID)
+	tell()
+	if m, p := count(movedTag), count(movedPoints); m != 1 || p != 1 {
+		t.Fatalf("after the merge the survivor is not counted: vip and night-owl %d, vip with 40 points %d", m, p)
+	}
+	if n := count(marketing.Rule{Field: "points_balance", Op: "gte", Value: 1}); n != 1 {
+		t.Errorf("%d members with points after the merge, want the survivor alone", n)
+	}
+
+	if _, err := a.matching.Undo(ctx, sys, merges[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	w.deliver(events.TopicConsumerMergeUndone, merges[0].ID)
+	tell()
+	if n, m, p := count(marketing.Rule{Field: "tag", Values: []string{"night-owl"}}), count(movedTag), count(movedPoints); n != 1 || m != 0 || p != 0 {
+		t.Fatalf("after the undo: night-owl %d, vip and night-owl %d, vip with 40 points %d", n, m, p)
 	}
 }

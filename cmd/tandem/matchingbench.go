@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -35,6 +37,7 @@ func benchMatchingCmd() *cobra.Command {
 	var serveFor time.Duration
 	var demo, full bool
 	var identities int
+	var cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "matching",
 		Short: "Matching: held-out precision/recall of each recommender against popularity, serve p99, incremental refresh, full rebuild",
@@ -72,7 +75,7 @@ With --demo: the same evaluation on the record of the configured database (make 
 				return err
 			}
 			benchMatchingIdentities(out, identities)
-			return benchMatchingScale(ctx, out, db, consumers, clients, serveFor)
+			return benchMatchingScale(ctx, out, db, consumers, clients, serveFor, cpuProfile)
 		},
 	}
 	cmd.Flags().IntVar(&evalConsumers, "eval-consumers", 20_000, "consumers of the synthetic record evaluated")
@@ -81,6 +84,7 @@ With --demo: the same evaluation on the record of the configured database (make 
 	cmd.Flags().IntVar(&clients, "clients", 64, "concurrent clients of the serve benchmark")
 	cmd.Flags().DurationVar(&serveFor, "serve-for", 5*time.Second, "how long the serve benchmark runs")
 	cmd.Flags().IntVar(&identities, "identities", 1_000_000, "consumer identities of the resolution benchmark (5 % planted duplicates)")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the full rebuild to this file (go tool pprof)")
 	cmd.Flags().BoolVar(&demo, "demo", false, "evaluate the record of the configured database instead")
 	cmd.Flags().BoolVar(&full, "full", false, "the issue's full sizes: rebuild 1M consumers / 100k merchants / 50M orders (about 10 GiB of memory and an hour on a loaded machine), evaluate 100k consumers")
 	return cmd
@@ -141,28 +145,37 @@ func benchMatchingDemo(cmd *cobra.Command, out io.Writer) error {
 	return nil
 }
 
-func benchMatchingScale(ctx context.Context, out io.Writer, db *pgxpool.Pool, consumers, clients int, serveFor time.Duration) error {
+func benchMatchingScale(ctx context.Context, out io.Writer, db *pgxpool.Pool, consumers, clients int, serveFor time.Duration, cpuProfile string) error {
 	merchants := max(100, consumers/10)
-	data := offline.Generate(offline.Spec{Consumers: consumers, Merchants: merchants, OrdersPerConsumer: 50, Seed: 2})
+	// The full world's density in a smaller box: each consumer's neighbourhood (the
+	// nearest shops ranked) is as crowded as at full size, so the extrapolation is linear.
+	side := math.Sqrt(float64(merchants) / targetMerchants)
+	data := offline.Generate(offline.Spec{Consumers: consumers, Merchants: merchants, OrdersPerConsumer: 50, Seed: 2, BoxSide: side})
 	svc := matching.New(domain.Deps{DB: db}, matching.Ports{}, matching.Config{})
 	start := time.Now()
 	if err := svc.Import(ctx, data.Merchants, data.PaidOrders()); err != nil {
 		return err
 	}
 	imported := time.Since(start)
-	start = time.Now()
-	cpu0 := processCPU()
-	st, err := svc.Rebuild(ctx)
+	stopProfile, err := startCPUProfile(cpuProfile)
 	if err != nil {
 		return err
 	}
+	start = time.Now()
+	cpu0 := processCPU()
+	st, err := svc.Rebuild(ctx)
 	took, cpu := time.Since(start), processCPU()-cpu0
+	stopProfile()
+	if err != nil {
+		return err
+	}
 	factor := float64(targetConsumers) / float64(st.Consumers)
 	fmt.Fprintln(out, "| figure | value |")
 	fmt.Fprintln(out, "|---|---|")
 	fmt.Fprintf(out, "| import (COPY + recount): %d merchants, %d consumers, %d orders | %s |\n", merchants, st.Consumers, len(data.Orders), imported.Round(time.Millisecond))
-	fmt.Fprintf(out, "| full rebuild: %d consumer–merchant pairs, %d co-purchase pairs, %d recommendations (load %s, model %s, rank + write %s; CPU of this process %s; load average %s) | %s |\n",
+	fmt.Fprintf(out, "| full rebuild: %d consumer–merchant pairs, %d co-purchase pairs, %d recommendations (read %s, model %s, rank + write with the co-purchase pairs beside %s: the workers ranked for %s and wrote for %s in all; CPU of this process %s; load average %s) | %s |\n",
 		st.Pairs, st.CoPairs, st.Recommendations, st.Load.Round(time.Millisecond), st.Model.Round(time.Millisecond), st.Write.Round(time.Millisecond),
+		st.Rank.Round(time.Millisecond), st.Store.Round(time.Millisecond),
 		cpu.Round(time.Millisecond), loadAverage(), took.Round(time.Millisecond))
 	fmt.Fprintf(out, "| full rebuild extrapolated ×%.0f (linear in consumers at 50 orders each and 10 consumers per merchant) to %dk consumers / %dk merchants / %dM orders | %s |\n",
 		factor, targetConsumers/1000, targetMerchants/1000, targetOrders/1_000_000, time.Duration(float64(took)*factor).Round(time.Second))
@@ -325,4 +338,23 @@ func cmpErr(first, err error) error {
 		return first
 	}
 	return err
+}
+
+// startCPUProfile profiles this process's CPU into file until stop ("": no profile).
+func startCPUProfile(file string) (stop func(), err error) {
+	if file == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

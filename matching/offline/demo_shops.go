@@ -16,7 +16,8 @@ import (
 // DemoShops gives the demo's shop matching something to show: the first synthetic
 // merchants as shops with an owner phone and a licence number, a second record of one
 // of them (same licence and name 30 m away: linked automatically), a shop
-// sharing another's phone far away (waiting for review), and a shop whose owner is the
+// sharing another's phone far away (waiting for review), a rep's lead for a live shop
+// (waiting for review), and a shop whose owner is the
 // demo member (ownerPhone; linked to their consumer identity when matching has the
 // members port). Running it again changes nothing.
 func DemoShops(ctx context.Context, svc *matching.Service, ownerPhone string, now time.Time) error {
@@ -54,5 +55,12 @@ func DemoShops(ctx context.Context, svc *matching.Service, ownerPhone string, no
 		return err
 	}
 	far := uuid.NewSHA1(uuid.NameSpaceOID, []byte("demo-shop-far:"+b.ID.String()))
-	return shop(far, "城北分店", "+8613910000001", "", b.Lat+0.05, b.Lng+0.05)
+	if err := shop(far, "城北分店", "+8613910000001", "", b.Lat+0.05, b.Lng+0.05); err != nil {
+		return err
+	}
+	// A rep's lead, not yet signed, for the third shop under its name 40 m away: the
+	// queue shows a lead beside a live merchant.
+	c := merchants[2]
+	return svc.RecordLead(ctx, events.LeadChanged{LeadID: uuid.NewSHA1(uuid.NameSpaceOID, []byte("demo-lead-twin:"+c.ID.String())),
+		Name: c.Name, Lat: c.Lat + 0.0004, Lng: c.Lng, Phone: "+8613910000091", At: now})
 }

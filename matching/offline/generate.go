@@ -42,7 +42,11 @@ type Spec struct {
 	Consumers, Merchants int
 	OrdersPerConsumer    float64 // mean; default 8
 	Clusters             int     // taste clusters; default 8
-	Seed                 uint64
+	// BoxSide shrinks the city's box (a fraction of each side; default 1): a scaled-down
+	// world at the full world's density of shops and homes has each consumer's
+	// neighbourhood as crowded as at full size, so its costs scale linearly.
+	BoxSide float64
+	Seed    uint64
 }
 
 // Order is one synthetic paid order.
@@ -96,12 +100,15 @@ func Generate(sp Spec) Data {
 	if sp.Clusters <= 0 {
 		sp.Clusters = 8
 	}
+	if sp.BoxSide <= 0 || sp.BoxSide > 1 {
+		sp.BoxSide = 1
+	}
 	r := rand.New(rand.NewPCG(sp.Seed, 0x7a6d))
 	nd := max(4, sp.Merchants/250)
 	type district struct{ lat, lng float64 }
 	ds := make([]district, nd)
 	for i := range ds {
-		ds[i] = district{centreLat + (r.Float64()-0.5)*0.27, centreLng + (r.Float64()-0.5)*0.36}
+		ds[i] = district{centreLat + (r.Float64()-0.5)*0.27*sp.BoxSide, centreLng + (r.Float64()-0.5)*0.36*sp.BoxSide}
 	}
 	// The nearest districts of each (itself first).
 	near := make([][]int, nd)

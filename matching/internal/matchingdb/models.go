@@ -101,7 +101,7 @@ type MatchingServingChange struct {
 }
 
 type MatchingShop struct {
-	MerchantID uuid.UUID
+	MerchantID uuid.NullUUID
 	LeadID     uuid.UUID
 	Name       string
 	Phone      string
@@ -110,6 +110,11 @@ type MatchingShop struct {
 	Lng        float64
 	Geog       interface{}
 	SeenAt     time.Time
+	Origin     string
+	ImportID   uuid.NullUUID
+	Category   string
+	City       string
+	Archived   bool
 }
 
 type MatchingShopMatch struct {

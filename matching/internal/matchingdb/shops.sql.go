@@ -47,6 +47,35 @@ func (q *Queries) DecideShopMatch(ctx context.Context, arg DecideShopMatchParams
 	return i, err
 }
 
+const getShop = `-- name: GetShop :one
+SELECT lead_id, merchant_id, name, phone, licence_no, lat, lng FROM matching.shops WHERE lead_id = $1
+`
+
+type GetShopRow struct {
+	LeadID     uuid.UUID
+	MerchantID uuid.NullUUID
+	Name       string
+	Phone      string
+	LicenceNo  string
+	Lat        float64
+	Lng        float64
+}
+
+func (q *Queries) GetShop(ctx context.Context, leadID uuid.UUID) (GetShopRow, error) {
+	row := q.db.QueryRow(ctx, getShop, leadID)
+	var i GetShopRow
+	err := row.Scan(
+		&i.LeadID,
+		&i.MerchantID,
+		&i.Name,
+		&i.Phone,
+		&i.LicenceNo,
+		&i.Lat,
+		&i.Lng,
+	)
+	return i, err
+}
+
 const getShopMatch = `-- name: GetShopMatch :one
 SELECT id, a, b, confidence, evidence, state, automatic, created_at, decided_at, decided_by FROM matching.shop_matches WHERE id = $1
 `
@@ -94,9 +123,11 @@ func (q *Queries) InsertOwnerLink(ctx context.Context, arg InsertOwnerLinkParams
 }
 
 const insertShopMatch = `-- name: InsertShopMatch :exec
-INSERT INTO matching.shop_matches (id, a, b, confidence, evidence, state, automatic, created_at)
+INSERT INTO matching.shop_matches AS m (id, a, b, confidence, evidence, state, automatic, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-ON CONFLICT (a, b) DO NOTHING
+ON CONFLICT (a, b) DO UPDATE SET confidence = EXCLUDED.confidence, evidence = EXCLUDED.evidence, state = EXCLUDED.state,
+    automatic = EXCLUDED.automatic
+WHERE m.state = 'review' AND (m.confidence, m.evidence, m.state) IS DISTINCT FROM (EXCLUDED.confidence, EXCLUDED.evidence, EXCLUDED.state)
 `
 
 type InsertShopMatchParams struct {
@@ -110,6 +141,8 @@ type InsertShopMatchParams struct {
 	CreatedAt  time.Time
 }
 
+// A pair waiting for review takes the evidence as it stands now (a lead that went live
+// with the other's licence may be linked now); a decided pair is never redone.
 func (q *Queries) InsertShopMatch(ctx context.Context, arg InsertShopMatchParams) error {
 	_, err := q.db.Exec(ctx, insertShopMatch,
 		arg.ID,
@@ -125,8 +158,10 @@ func (q *Queries) InsertShopMatch(ctx context.Context, arg InsertShopMatchParams
 }
 
 const listShopMatches = `-- name: ListShopMatches :many
-SELECT m.id, m.a, m.b, m.confidence, m.evidence, m.state, m.automatic, m.created_at, m.decided_at, m.decided_by, sa.name AS a_name, sb.name AS b_name FROM matching.shop_matches m
-JOIN matching.shops sa ON sa.merchant_id = m.a JOIN matching.shops sb ON sb.merchant_id = m.b
+SELECT m.id, m.a, m.b, m.confidence, m.evidence, m.state, m.automatic, m.created_at, m.decided_at, m.decided_by, sa.name AS a_name, sb.name AS b_name, sa.merchant_id AS a_merchant, sb.merchant_id AS b_merchant,
+       sa.origin AS a_origin, sb.origin AS b_origin, sa.archived AS a_archived, sb.archived AS b_archived
+FROM matching.shop_matches m
+JOIN matching.shops sa ON sa.lead_id = m.a JOIN matching.shops sb ON sb.lead_id = m.b
 WHERE ($1::text = '' OR m.state = $1::text)
 ORDER BY m.created_at DESC, m.id LIMIT $2
 `
@@ -149,6 +184,12 @@ type ListShopMatchesRow struct {
 	DecidedBy  string
 	AName      string
 	BName      string
+	AMerchant  uuid.NullUUID
+	BMerchant  uuid.NullUUID
+	AOrigin    string
+	BOrigin    string
+	AArchived  bool
+	BArchived  bool
 }
 
 func (q *Queries) ListShopMatches(ctx context.Context, arg ListShopMatchesParams) ([]ListShopMatchesRow, error) {
@@ -173,6 +214,12 @@ func (q *Queries) ListShopMatches(ctx context.Context, arg ListShopMatchesParams
 			&i.DecidedBy,
 			&i.AName,
 			&i.BName,
+			&i.AMerchant,
+			&i.BMerchant,
+			&i.AOrigin,
+			&i.BOrigin,
+			&i.AArchived,
+			&i.BArchived,
 		); err != nil {
 			return nil, err
 		}
@@ -262,11 +309,11 @@ func (q *Queries) OwnerLinksOfMerchant(ctx context.Context, merchantID uuid.UUID
 }
 
 const shopCandidates = `-- name: ShopCandidates :many
-SELECT s.merchant_id, s.name, s.phone, s.licence_no,
+SELECT s.lead_id, s.name, s.phone, s.licence_no,
        similarity(s.name, $1::text)::float8 AS name_similarity,
        ST_Distance(s.geog, ST_SetSRID(ST_MakePoint($2::float8, $3::float8), 4326)::geography)::float8 AS distance_m
 FROM matching.shops s
-WHERE s.merchant_id <> $4::uuid
+WHERE s.lead_id <> $4::uuid
   AND (($5::text <> '' AND s.phone = $5::text)
     OR ($6::text <> '' AND s.licence_no = $6::text)
     OR (ST_DWithin(s.geog, ST_SetSRID(ST_MakePoint($2::float8, $3::float8), 4326)::geography, $7::float8)
@@ -278,7 +325,7 @@ type ShopCandidatesParams struct {
 	Name          string
 	Lng           float64
 	Lat           float64
-	MerchantID    uuid.UUID
+	LeadID        uuid.UUID
 	Phone         string
 	LicenceNo     string
 	RadiusM       float64
@@ -286,7 +333,7 @@ type ShopCandidatesParams struct {
 }
 
 type ShopCandidatesRow struct {
-	MerchantID     uuid.UUID
+	LeadID         uuid.UUID
 	Name           string
 	Phone          string
 	LicenceNo      string
@@ -301,7 +348,7 @@ func (q *Queries) ShopCandidates(ctx context.Context, arg ShopCandidatesParams) 
 		arg.Name,
 		arg.Lng,
 		arg.Lat,
-		arg.MerchantID,
+		arg.LeadID,
 		arg.Phone,
 		arg.LicenceNo,
 		arg.RadiusM,
@@ -315,7 +362,7 @@ func (q *Queries) ShopCandidates(ctx context.Context, arg ShopCandidatesParams) 
 	for rows.Next() {
 		var i ShopCandidatesRow
 		if err := rows.Scan(
-			&i.MerchantID,
+			&i.LeadID,
 			&i.Name,
 			&i.Phone,
 			&i.LicenceNo,
@@ -333,32 +380,55 @@ func (q *Queries) ShopCandidates(ctx context.Context, arg ShopCandidatesParams) 
 }
 
 const upsertShop = `-- name: UpsertShop :exec
-INSERT INTO matching.shops (merchant_id, lead_id, name, phone, licence_no, lat, lng, seen_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-ON CONFLICT (merchant_id) DO UPDATE SET lead_id = EXCLUDED.lead_id, name = EXCLUDED.name, phone = EXCLUDED.phone,
-    licence_no = EXCLUDED.licence_no, lat = EXCLUDED.lat, lng = EXCLUDED.lng, seen_at = EXCLUDED.seen_at
+INSERT INTO matching.shops AS s (lead_id, merchant_id, origin, import_id, name, category, city, phone, licence_no, lat, lng, archived, seen_at)
+VALUES ($1, $2, $3, $4, $5, $6,
+        $7, $8, $9, $10, $11, $12, $13)
+ON CONFLICT (lead_id) DO UPDATE SET
+    merchant_id = coalesce(EXCLUDED.merchant_id, s.merchant_id),
+    import_id   = coalesce(s.import_id, EXCLUDED.import_id),
+    name        = CASE WHEN EXCLUDED.seen_at >= s.seen_at THEN EXCLUDED.name ELSE s.name END,
+    category    = CASE WHEN EXCLUDED.seen_at >= s.seen_at AND EXCLUDED.category <> '' THEN EXCLUDED.category ELSE s.category END,
+    city        = CASE WHEN EXCLUDED.seen_at >= s.seen_at AND EXCLUDED.city <> '' THEN EXCLUDED.city ELSE s.city END,
+    phone       = CASE WHEN EXCLUDED.seen_at >= s.seen_at THEN EXCLUDED.phone ELSE s.phone END,
+    licence_no  = CASE WHEN EXCLUDED.seen_at >= s.seen_at THEN EXCLUDED.licence_no ELSE s.licence_no END,
+    lat         = CASE WHEN EXCLUDED.seen_at >= s.seen_at THEN EXCLUDED.lat ELSE s.lat END,
+    lng         = CASE WHEN EXCLUDED.seen_at >= s.seen_at THEN EXCLUDED.lng ELSE s.lng END,
+    archived    = CASE WHEN EXCLUDED.seen_at >= s.seen_at THEN EXCLUDED.archived ELSE s.archived END,
+    seen_at     = greatest(s.seen_at, EXCLUDED.seen_at)
 `
 
 type UpsertShopParams struct {
-	MerchantID uuid.UUID
 	LeadID     uuid.UUID
+	MerchantID uuid.NullUUID
+	Origin     string
+	ImportID   uuid.NullUUID
 	Name       string
+	Category   string
+	City       string
 	Phone      string
 	LicenceNo  string
 	Lat        float64
 	Lng        float64
+	Archived   bool
 	SeenAt     time.Time
 }
 
+// A shop's facts as of seen_at: the latest facts win whatever order events arrive in;
+// the merchant id, once known, stays; the origin is the first source that told of it.
 func (q *Queries) UpsertShop(ctx context.Context, arg UpsertShopParams) error {
 	_, err := q.db.Exec(ctx, upsertShop,
-		arg.MerchantID,
 		arg.LeadID,
+		arg.MerchantID,
+		arg.Origin,
+		arg.ImportID,
 		arg.Name,
+		arg.Category,
+		arg.City,
 		arg.Phone,
 		arg.LicenceNo,
 		arg.Lat,
 		arg.Lng,
+		arg.Archived,
 		arg.SeenAt,
 	)
 	return err
