@@ -81,7 +81,7 @@ func (s *Service) publishCouponIssued(ctx context.Context, q *consumerdb.Queries
 func (s *Service) redeemOrderCoupons(ctx context.Context, q *consumerdb.Queries, orderID uuid.UUID) (int, error) {
 	now := s.now()
 	rows, err := q.RedeemOrderCouponsReturning(ctx, consumerdb.RedeemOrderCouponsReturningParams{
-		OrderID: uuid.NullUUID{UUID: orderID, Valid: true}, RedeemedAt: ptr(now)})
+		OrderID: uuid.NullUUID{UUID: orderID, Valid: true}, RedeemedAt: &now})
 	if err != nil {
 		return 0, err
 	}
@@ -110,6 +110,3 @@ func (s *Service) publishBalances(ctx context.Context, q *consumerdb.Queries, co
 	}
 	return publish(ctx, q, events.TopicPointsBalancesChanged, consumers[0].String(), p)
 }
-
-// ptr is a pointer to a copy of v (sqlc takes nullable columns as pointers).
-func ptr[T any](v T) *T { return &v }
