@@ -247,13 +247,3 @@ func (x *Index) values(prefix string) []string {
 	slices.Sort(out)
 	return out
 }
-
-func (x *Index) optimize() {
-	x.all.RunOptimize()
-	for _, b := range x.eq {
-		b.RunOptimize()
-	}
-	for _, s := range x.num {
-		s.runOptimize()
-	}
-}
