@@ -16,7 +16,8 @@ import (
 )
 
 // Console pages (增长): the segment builder with its live count, campaigns (create,
-// watch the send, read the results) and the growth reports, for growth operators.
+// watch the send, read the results), the growth reports and the referral programme,
+// for growth operators.
 
 //go:embed console
 var consoleFiles embed.FS
@@ -29,6 +30,7 @@ func (s *Service) pages() web.Pages {
 			{ID: "nav-segments", Label: "nav.segments", Href: "/growth/segments", Perms: []identity.Permission{identity.PermMemberRead}},
 			{ID: "nav-campaigns", Label: "nav.campaigns", Href: "/growth/campaigns", Perms: []identity.Permission{identity.PermMemberRead}},
 			{ID: "nav-growth", Label: "nav.growth", Href: "/growth/reports", Perms: []identity.Permission{identity.PermMemberRead}},
+			{ID: "nav-referrals", Label: "nav.referrals", Href: "/growth/referrals", Perms: []identity.Permission{identity.PermMemberRead}},
 		},
 		Mount: func(r gin.IRouter, w *web.Console) {
 			pg := consolePages{svc: s, w: w}
@@ -41,6 +43,8 @@ func (s *Service) pages() web.Pages {
 			r.GET("/growth/campaigns/:id", w.Handle(pg.campaign))
 			r.POST("/growth/campaigns/:id/:action", w.Handle(pg.campaignAction))
 			r.GET("/growth/reports", w.Handle(pg.reports))
+			r.GET("/growth/referrals", w.Handle(pg.referrals))
+			r.POST("/growth/referrals", w.Handle(pg.saveReferralSettings))
 		},
 	}
 }
