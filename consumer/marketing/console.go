@@ -111,6 +111,19 @@ func ruleFromForm(c *gin.Context) (Rule, error) {
 	if b := c.PostForm("coupon_unused"); b != "" {
 		and = append(and, Rule{Field: "coupon_unused", Batch: b})
 	}
+	if m := c.PostForm("near_merchant"); m != "" {
+		n, ok, err := num("near_radius")
+		if err != nil {
+			return Rule{}, err
+		}
+		if !ok {
+			n = 1000
+		}
+		and = append(and, Rule{Field: "near_merchant", Merchant: m, Value: n})
+	}
+	if m := c.PostForm("audience_merchant"); m != "" {
+		and = append(and, Rule{Field: "matching_audience", Merchant: m})
+	}
 	if raw := strings.TrimSpace(c.PostForm("rule_json")); raw != "" {
 		var r Rule
 		if err := json.Unmarshal([]byte(raw), &r); err != nil {
@@ -290,7 +303,8 @@ func campaignFromForm(c *gin.Context) (CampaignInput, error) {
 		return n, nil
 	}
 	in := CampaignInput{Name: c.PostForm("name"), Offer: c.PostForm("offer"), CouponBatch: strings.TrimSpace(c.PostForm("coupon_batch")),
-		Message: c.PostForm("message"), Schedule: c.PostForm("schedule"), Trigger: c.PostForm("trigger")}
+		Message: c.PostForm("message"), MessageTemplate: strings.TrimSpace(c.PostForm("message_template")), Schedule: c.PostForm("schedule"),
+		Trigger: c.PostForm("trigger")}
 	var err error
 	if in.SegmentID, err = uuid.Parse(c.PostForm("segment_id")); err != nil {
 		return in, errs.E(errs.KindInvalid, CodeSegmentNotFound, "choose a segment").WithField("segment_id")
