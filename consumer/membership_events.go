@@ -104,9 +104,18 @@ func (s *Service) publishBalances(ctx context.Context, q *consumerdb.Queries, co
 	if err != nil {
 		return err
 	}
-	p := events.PointsBalancesChanged{Balances: make([]events.PointsBalance, len(rows)), ChangedAt: s.now()}
+	balances := make([]events.PointsBalance, len(rows))
 	for i, r := range rows {
-		p.Balances[i] = events.PointsBalance{ConsumerID: r.ConsumerID, Balance: r.Balance}
+		balances[i] = events.PointsBalance{ConsumerID: r.ConsumerID, Balance: r.Balance}
 	}
-	return publish(ctx, q, events.TopicPointsBalancesChanged, consumers[0].String(), p)
+	return s.publishBalanceList(ctx, q, balances)
+}
+
+// publishBalanceList tells balances a batch job already knows, in one event.
+func (s *Service) publishBalanceList(ctx context.Context, q *consumerdb.Queries, balances []events.PointsBalance) error {
+	if len(balances) == 0 {
+		return nil
+	}
+	return publish(ctx, q, events.TopicPointsBalancesChanged, balances[0].ConsumerID.String(),
+		events.PointsBalancesChanged{Balances: balances, ChangedAt: s.now()})
 }
