@@ -98,7 +98,8 @@ func TestGrowthConsoleInChromium(t *testing.T) {
 			f.querySelector('[name="message"]').value = "您的优惠券快到期了"; f.querySelector("#campaign-message-template").value = "TPL-COUPON-EXPIRY";
 			f.querySelector('[name="unit_cost"]').value = "0.01"; f.querySelector("#campaign-budget").value = "100"; f.querySelector("#create-campaign").click()`),
 		title("订阅提醒"), shows("#campaign-template", "TPL-COUPON-EXPIRY"), shows("#campaign-template", "订阅消息模板"))
-	b.step("referral programme (zh)", b.nav("#nav-referrals", "邀请有礼"), shows("#referral-figures", "已奖励"),
+	b.step("referral programme (zh)", b.nav("#nav-referrals", "邀请有礼"), shows("#referral-figures", "已奖励"), shows("#referrals-pending", "4"),
+		until(`document.querySelectorAll("#referral-list tbody tr").length === 4`),
 		submit("#referral-settings", map[string]string{"referrer_points": "300", "invitee_points": "50", "window_days": "3"}),
 		until(`!!document.querySelector("#flash") && document.querySelector("#invitee-points").value === "50" && document.querySelector("#referral-window").value === "3"`))
 	b.step("a referral window of 0 days is refused (zh)", submit("#referral-settings", map[string]string{"referrer_points": "300", "invitee_points": "50", "window_days": "0"}),
