@@ -68,8 +68,27 @@ func (s *Service) CouponBatchLeft(ctx context.Context, batchID uuid.UUID) (int64
 // batch. The members' points rows are locked first, in id order, then the batch: the
 // order every single issue takes, so a campaign and members claiming the same batch
 // neither deadlock nor pass a limit. One consumer.coupons_issued event tells the
-// whole batch.
+// whole batch. Several calls for disjoint members run side by side (a campaign sends
+// batches in parallel): the batch's row is held only from the stock's UPDATE to the
+// commit.
 func (s *Service) IssueCampaignCoupons(ctx context.Context, batchID uuid.UUID, grants []CampaignGrant) (CampaignIssue, error) {
+	res, err := s.issueCampaignCoupons(ctx, batchID, grants, false)
+	if errors.Is(err, errStockMoved) {
+		res, err = s.issueCampaignCoupons(ctx, batchID, grants, true)
+	}
+	return res, wrap("issue campaign coupons", err)
+}
+
+// errStockMoved: the batch's stock left changed under an optimistic issue.
+var errStockMoved = errors.New("consumer: the batch's stock moved")
+
+// issueCampaignCoupons is one try of IssueCampaignCoupons. Optimistically (locked
+// false) the stock left is read without a lock and taken by one guarded UPDATE after
+// the coupons are written, so concurrent campaign batches hold the batch's row only
+// for their commit; when the guard finds less stock than was read (another issue took
+// it meanwhile), it gives up with errStockMoved and the caller tries again locked:
+// the batch's row is locked before the stock is shared out.
+func (s *Service) issueCampaignCoupons(ctx context.Context, batchID uuid.UUID, grants []CampaignGrant, locked bool) (CampaignIssue, error) {
 	var res CampaignIssue
 	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
 		res = CampaignIssue{Refused: map[string]string{}}
@@ -100,10 +119,11 @@ func (s *Service) IssueCampaignCoupons(ctx context.Context, batchID uuid.UUID, g
 		if err != nil {
 			return err
 		}
-		// The stock left, taken under the batch's row lock.
-		var issued int32
-		if err := tx.QueryRow(ctx, `SELECT issued FROM consumer.coupon_batches WHERE id = $1 FOR UPDATE`, batchID).Scan(&issued); err != nil {
-			return err
+		issued := b.Issued
+		if locked {
+			if err := tx.QueryRow(ctx, `SELECT issued FROM consumer.coupon_batches WHERE id = $1 FOR UPDATE`, batchID).Scan(&issued); err != nil {
+				return err
+			}
 		}
 		if left := int(b.Stock - issued); len(todo) > left {
 			for _, g := range todo[max(left, 0):] {
@@ -120,9 +140,6 @@ func (s *Service) IssueCampaignCoupons(ctx context.Context, batchID uuid.UUID, g
 			ids[i], members[i], keys[i] = s.newID(), g.ConsumerID, campaignKey(g.Key)
 			coupons[i] = events.IssuedCoupon{CouponID: ids[i], ConsumerID: g.ConsumerID}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE consumer.coupon_batches SET issued = issued + $2 WHERE id = $1`, batchID, len(todo)); err != nil {
-			return err
-		}
 		// Three arrays unnested together, which sqlc cannot compile: the statement lives here.
 		if _, err := tx.Exec(ctx, `INSERT INTO consumer.coupons (id, batch_id, template_id, consumer_id, source, source_key, state, valid_from, valid_to, issued_at)
 SELECT u.id, $1, $2, u.consumer_id, 'campaign', u.source_key, 'available', $3, $4, $5
@@ -130,12 +147,19 @@ FROM unnest($6::uuid[], $7::uuid[], $8::text[]) AS u(id, consumer_id, source_key
 			batchID, t.ID, from, to, now, ids, members, keys); err != nil {
 			return err
 		}
+		tag, err := tx.Exec(ctx, `UPDATE consumer.coupon_batches SET issued = issued + $2 WHERE id = $1 AND issued + $2 <= stock`, batchID, len(todo))
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return errStockMoved // only when not locked: a locked try took the stock it saw
+		}
 		res.Issued = len(todo)
 		_, err = outbox.Publish(ctx, tx, events.TopicCouponsIssued, batchID.String(), events.CouponsIssued{
 			BatchID: batchID.String(), IssuedAt: now, Coupons: coupons})
 		return err
 	})
-	return res, wrap("issue campaign coupons", err)
+	return res, err
 }
 
 // campaignCandidates locks the grants' members (points rows, in id order) and drops

@@ -112,9 +112,9 @@ func (s *Service) ReleasePending(ctx context.Context) (JobResult, error) {
 const expiryShards = 4
 
 // ExpireLots expires what remains of every lot past its expiry, one entry per member
-// and run. It is set-based: each transaction expires the due lots of a batch of
-// members in one statement, writes their entries in one and moves their balances in
-// one; the members' id space is split into expiryShards ranges worked through
+// and run. It is set-based: each transaction locks a batch of members and expires
+// their due lots, writes their entries and moves their balances in one statement
+// (ExpireDueLots), then publishes their balances in one event; the members' id space is split into expiryShards ranges worked through
 // concurrently. Idempotent (an expired lot has nothing left to expire) and safe
 // beside a concurrent redemption: both hold the member's row first, and a redemption
 // never draws from a lot past its expiry, so whichever comes first wins and the
@@ -161,41 +161,37 @@ func (s *Service) expireRange(ctx context.Context, now time.Time, run string, af
 	for {
 		var last uuid.UUID
 		var n int
+		var batch JobResult // counted once the transaction commits (it may be retried)
 		err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+			batch = JobResult{}
 			q := consumerdb.New(tx)
 			ids, err := q.DueConsumers(ctx, consumerdb.DueConsumersParams{Now: now, After: after, Upto: upto, Lim: jobBatch})
 			if err != nil || len(ids) == 0 {
 				return err
 			}
 			n, last = len(ids), ids[len(ids)-1]
-			rows, err := q.ExpireLots(ctx, consumerdb.ExpireLotsParams{Consumers: ids, Now: now})
+			entryIDs := make([]uuid.UUID, len(ids))
+			for i := range entryIDs {
+				entryIDs[i] = s.newID()
+			}
+			rows, err := q.ExpireDueLots(ctx, consumerdb.ExpireDueLotsParams{Consumers: ids, Now: now, Ids: entryIDs,
+				Kind: KindExpire, KeyPrefix: "expire:" + run + ":", At: now})
 			if err != nil || len(rows) == 0 {
 				return err
 			}
-			e := consumerdb.InsertBatchEntriesParams{Kind: KindExpire, KeyPrefix: "expire:" + run + ":", At: now}
-			m := consumerdb.MoveBatchParams{At: now}
-			for _, r := range rows {
-				e.Ids = append(e.Ids, s.newID())
-				e.Consumers = append(e.Consumers, r.ConsumerID)
-				e.Deltas = append(e.Deltas, int32(-(r.Active + r.Pending)))
-				m.Consumers = append(m.Consumers, r.ConsumerID)
-				m.Balance = append(m.Balance, -r.Active)
-				m.Pending = append(m.Pending, -r.Pending)
-				m.Earned = append(m.Earned, 0)
-				res.Members++
-				res.Points += r.Active + r.Pending
+			balances := make([]events.PointsBalance, len(rows))
+			for i, r := range rows {
+				balances[i] = events.PointsBalance{ConsumerID: r.ConsumerID, Balance: r.Balance}
+				batch.Members++
+				batch.Points += r.Active + r.Pending
 			}
-			if err := q.InsertBatchEntries(ctx, e); err != nil {
-				return err
-			}
-			if err := q.MoveBatch(ctx, m); err != nil {
-				return err
-			}
-			return s.publishBalances(ctx, q, m.Consumers)
+			return s.publishBalanceList(ctx, q, balances)
 		})
 		if err != nil {
 			return res, wrap("expire points", err)
 		}
+		res.Members += batch.Members
+		res.Points += batch.Points
 		if n < jobBatch {
 			return res, nil
 		}

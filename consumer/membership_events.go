@@ -81,7 +81,7 @@ func (s *Service) publishCouponIssued(ctx context.Context, q *consumerdb.Queries
 func (s *Service) redeemOrderCoupons(ctx context.Context, q *consumerdb.Queries, orderID uuid.UUID) (int, error) {
 	now := s.now()
 	rows, err := q.RedeemOrderCouponsReturning(ctx, consumerdb.RedeemOrderCouponsReturningParams{
-		OrderID: uuid.NullUUID{UUID: orderID, Valid: true}, RedeemedAt: ptr(now)})
+		OrderID: uuid.NullUUID{UUID: orderID, Valid: true}, RedeemedAt: &now})
 	if err != nil {
 		return 0, err
 	}
@@ -104,12 +104,18 @@ func (s *Service) publishBalances(ctx context.Context, q *consumerdb.Queries, co
 	if err != nil {
 		return err
 	}
-	p := events.PointsBalancesChanged{Balances: make([]events.PointsBalance, len(rows)), ChangedAt: s.now()}
+	balances := make([]events.PointsBalance, len(rows))
 	for i, r := range rows {
-		p.Balances[i] = events.PointsBalance{ConsumerID: r.ConsumerID, Balance: r.Balance}
+		balances[i] = events.PointsBalance{ConsumerID: r.ConsumerID, Balance: r.Balance}
 	}
-	return publish(ctx, q, events.TopicPointsBalancesChanged, consumers[0].String(), p)
+	return s.publishBalanceList(ctx, q, balances)
 }
 
-// ptr is a pointer to a copy of v (sqlc takes nullable columns as pointers).
-func ptr[T any](v T) *T { return &v }
+// publishBalanceList tells balances a batch job already knows, in one event.
+func (s *Service) publishBalanceList(ctx context.Context, q *consumerdb.Queries, balances []events.PointsBalance) error {
+	if len(balances) == 0 {
+		return nil
+	}
+	return publish(ctx, q, events.TopicPointsBalancesChanged, balances[0].ConsumerID.String(),
+		events.PointsBalancesChanged{Balances: balances, ChangedAt: s.now()})
+}

@@ -202,6 +202,10 @@ var authzTable = []authzRow{
 	{"consumer", "GET", "/api/v1/marketing/segments", "", 403, code("identity.staff_only")},
 	{"consumer", "GET", "/api/v1/marketing/me/referral-code", "", 200, nil},
 	{"consumer", "POST", "/api/v1/marketing/me/referral", `{"code":"NOSUCH22"}`, 400, code("marketing.referral_code_not_found")},
+	{"growth", "GET", "/api/v1/marketing/referral-settings", "", 200, nil},
+	{"growth", "PUT", "/api/v1/marketing/referral-settings", `{"referrer_points":200,"invitee_points":100,"window_days":0}`, 400, code("marketing.referral_settings_invalid")},
+	{"finance", "PUT", "/api/v1/marketing/referral-settings", `{"referrer_points":1,"invitee_points":1,"window_days":7}`, 403, code("identity.forbidden")},
+	{"sh1.rep", "GET", "/api/v1/marketing/referral-settings", "", 403, code("identity.forbidden")},
 	{"sh1.rep", "GET", "/api/v1/marketing/me/referral-code", "", 401, nil}, // a staff token is not a consumer's
 	// Reconciliation: finance (scope all) reads runs; nobody without recon.run.read does.
 	// Invitations: public, the token is the credential; an unknown one is 404 whoever asks.

@@ -276,3 +276,48 @@ func TestSegmentsFollowLoyaltyChanges(t *testing.T) {
 		t.Errorf("after untagging: %d members (%v)", got.Members, err)
 	}
 }
+
+// Campaign batches issued side by side never pass the coupon batch's stock: four
+// concurrent batches of ten members share a stock of 25, the rest are refused
+// out_of_stock, and the batch counts exactly what exists.
+func TestConcurrentCampaignBatchesShareTheStockExactly(t *testing.T) {
+	t.Parallel()
+	w := newOffersWorld(t, 40, 0)
+	b := w.batch(25)
+	var mu sync.Mutex
+	issued, outOfStock := 0, 0
+	var wg sync.WaitGroup
+	for part := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			grants := make([]consumer.CampaignGrant, 0, 10)
+			for _, m := range w.members[part*10 : part*10+10] {
+				grants = append(grants, consumer.CampaignGrant{ConsumerID: m, Key: "run:" + m.String()})
+			}
+			res, err := w.a.consumer.IssueCampaignCoupons(w.ctx, b.ID, grants)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			issued += res.Issued
+			for _, reason := range res.Refused {
+				if reason == consumer.RefusedOutOfStock {
+					outOfStock++
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if issued != 25 || outOfStock != 15 {
+		t.Errorf("issued %d and refused %d out of stock, want 25 and 15", issued, outOfStock)
+	}
+	if n := w.scalar(`SELECT count(*) FROM consumer.coupons WHERE batch_id = $1`, b.ID); n != 25 {
+		t.Errorf("%d coupons exist, want 25", n)
+	}
+	if n := w.scalar(`SELECT issued FROM consumer.coupon_batches WHERE id = $1`, b.ID); n != 25 {
+		t.Errorf("the batch counts %d issued, want 25", n)
+	}
+}

@@ -140,26 +140,27 @@ func benchCounts(ctx context.Context, out io.Writer, svc *marketing.Service, p *
 // issued by consumer's IssueCampaignCoupons (one transaction per batch), progress
 // advanced; then checked exactly once against consumer's coupons.
 func benchCampaignCmd() *cobra.Command {
-	var members, batch int
+	var members, batch, parallel int
 	cmd := &cobra.Command{
 		Use:   "campaign",
 		Short: "Campaigns: issue a coupon to N members end to end through loyalty; issued/s and exactly-once check",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withMarketingBenchDB(cmd, "tandem_bench_campaign", func(ctx context.Context, db *pgxpool.Pool) error {
-				return benchCampaign(ctx, cmd.OutOrStdout(), db, members, batch)
+				return benchCampaign(ctx, cmd.OutOrStdout(), db, members, batch, parallel)
 			})
 		},
 	}
 	cmd.Flags().IntVar(&members, "members", 1_000_000, "members in the audience")
 	cmd.Flags().IntVar(&batch, "batch", 5_000, "members per send batch")
+	cmd.Flags().IntVar(&parallel, "parallel", 2, "send batches at once")
 	return cmd
 }
 
-func benchCampaign(ctx context.Context, out io.Writer, db *pgxpool.Pool, members, batch int) error {
+func benchCampaign(ctx context.Context, out io.Writer, db *pgxpool.Pool, members, batch, parallel int) error {
 	deps := domain.Deps{DB: db, Clock: clock.System{}}
 	loyalty := consumer.New(deps, consumer.Ports{}, consumer.Config{})
-	svc := marketing.New(deps, marketing.Ports{Offers: loyaltyOffers{loyalty}}, marketing.Config{SendBatch: batch})
+	svc := marketing.New(deps, marketing.Ports{Offers: loyaltyOffers{loyalty}}, marketing.Config{SendBatch: batch, SendParallel: parallel})
 	if _, err := svc.SeedMembers(ctx, members, 7); err != nil {
 		return err
 	}
@@ -216,7 +217,7 @@ func benchCampaign(ctx context.Context, out io.Writer, db *pgxpool.Pool, members
 	if rows != int64(sg.Members) || coupons != int64(sg.Members) || holders != coupons {
 		verdict = fmt.Sprintf("NOT exactly once: %d sends rows, %d coupons, %d members holding them", rows, coupons, holders)
 	}
-	fmt.Fprintf(out, "| coupon campaign to %d members through loyalty (batches of %d, one sender) | %s | %.0f issued/s, %s |\n", sg.Members, batch,
-		took.Round(time.Millisecond), float64(coupons)/took.Seconds(), verdict)
+	fmt.Fprintf(out, "| coupon campaign to %d members through loyalty (batches of %d, %d at once, one sender) | %s | %.0f issued/s, %s |\n", sg.Members, batch,
+		parallel, took.Round(time.Millisecond), float64(coupons)/took.Seconds(), verdict)
 	return nil
 }

@@ -37,6 +37,17 @@ func (s *sliced) setFresh(col uint32, v uint64) {
 	}
 }
 
+// value is a member's value; the member must have one.
+func (s *sliced) value(col uint32) uint64 {
+	var v uint64
+	for i, p := range s.planes {
+		if p.Contains(col) {
+			v |= 1 << i
+		}
+	}
+	return v
+}
+
 func (s *sliced) clear(col uint32) {
 	s.exists.Remove(col)
 	for _, p := range s.planes {
@@ -105,13 +116,6 @@ func (s *sliced) atLeast(c uint64) *roaring.Bitmap {
 	}
 	ge.And(s.exists)
 	return ge
-}
-
-func (s *sliced) runOptimize() {
-	s.exists.RunOptimize()
-	for _, p := range s.planes {
-		p.RunOptimize()
-	}
 }
 
 func (s *sliced) sizeBytes() uint64 {

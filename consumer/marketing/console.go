@@ -16,7 +16,8 @@ import (
 )
 
 // Console pages (增长): the segment builder with its live count, campaigns (create,
-// watch the send, read the results) and the growth reports, for growth operators.
+// watch the send, read the results), the growth reports and the referral programme,
+// for growth operators.
 
 //go:embed console
 var consoleFiles embed.FS
@@ -29,6 +30,7 @@ func (s *Service) pages() web.Pages {
 			{ID: "nav-segments", Label: "nav.segments", Href: "/growth/segments", Perms: []identity.Permission{identity.PermMemberRead}},
 			{ID: "nav-campaigns", Label: "nav.campaigns", Href: "/growth/campaigns", Perms: []identity.Permission{identity.PermMemberRead}},
 			{ID: "nav-growth", Label: "nav.growth", Href: "/growth/reports", Perms: []identity.Permission{identity.PermMemberRead}},
+			{ID: "nav-referrals", Label: "nav.referrals", Href: "/growth/referrals", Perms: []identity.Permission{identity.PermMemberRead}},
 		},
 		Mount: func(r gin.IRouter, w *web.Console) {
 			pg := consolePages{svc: s, w: w}
@@ -41,6 +43,8 @@ func (s *Service) pages() web.Pages {
 			r.GET("/growth/campaigns/:id", w.Handle(pg.campaign))
 			r.POST("/growth/campaigns/:id/:action", w.Handle(pg.campaignAction))
 			r.GET("/growth/reports", w.Handle(pg.reports))
+			r.GET("/growth/referrals", w.Handle(pg.referrals))
+			r.POST("/growth/referrals", w.Handle(pg.saveReferralSettings))
 		},
 	}
 }
@@ -106,6 +110,19 @@ func ruleFromForm(c *gin.Context) (Rule, error) {
 	}
 	if b := c.PostForm("coupon_unused"); b != "" {
 		and = append(and, Rule{Field: "coupon_unused", Batch: b})
+	}
+	if m := c.PostForm("near_merchant"); m != "" {
+		n, ok, err := num("near_radius")
+		if err != nil {
+			return Rule{}, err
+		}
+		if !ok {
+			n = 1000
+		}
+		and = append(and, Rule{Field: "near_merchant", Merchant: m, Value: n})
+	}
+	if m := c.PostForm("audience_merchant"); m != "" {
+		and = append(and, Rule{Field: "matching_audience", Merchant: m})
 	}
 	if raw := strings.TrimSpace(c.PostForm("rule_json")); raw != "" {
 		var r Rule
@@ -286,7 +303,8 @@ func campaignFromForm(c *gin.Context) (CampaignInput, error) {
 		return n, nil
 	}
 	in := CampaignInput{Name: c.PostForm("name"), Offer: c.PostForm("offer"), CouponBatch: strings.TrimSpace(c.PostForm("coupon_batch")),
-		Message: c.PostForm("message"), Schedule: c.PostForm("schedule"), Trigger: c.PostForm("trigger")}
+		Message: c.PostForm("message"), MessageTemplate: strings.TrimSpace(c.PostForm("message_template")), Schedule: c.PostForm("schedule"),
+		Trigger: c.PostForm("trigger")}
 	var err error
 	if in.SegmentID, err = uuid.Parse(c.PostForm("segment_id")); err != nil {
 		return in, errs.E(errs.KindInvalid, CodeSegmentNotFound, "choose a segment").WithField("segment_id")

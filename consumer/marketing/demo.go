@@ -48,6 +48,9 @@ func Demo(ctx context.Context, s *Service, p *identity.Principal) error {
 	if _, err := s.SaveSegment(ctx, p, uuid.Nil, "流失召回 Win-back", WinBackRule()); err != nil {
 		return fmt.Errorf("demo segment: %w", err)
 	}
+	if err := demoReferrals(ctx, s); err != nil {
+		return fmt.Errorf("demo referrals: %w", err)
+	}
 	// The synthetic members are not loyalty's members: the demo's campaign is sent
 	// through the log issuer, so its results show a real control group.
 	s = New(domain.Deps{DB: s.db, Log: s.log, Clock: s.clock}, Ports{}, s.cfg)
@@ -61,4 +64,40 @@ func Demo(ctx context.Context, s *Service, p *identity.Principal) error {
 		return err
 	}
 	return s.SendRun(ctx, run)
+}
+
+// demoReferrals has the first synthetic member invite four who have not ordered yet:
+// the referral programme's page shows them waiting for their first orders.
+func demoReferrals(ctx context.Context, s *Service) error {
+	var referrer uuid.UUID
+	if err := s.db.QueryRow(ctx, `SELECT consumer_id FROM marketing.members ORDER BY seq LIMIT 1`).Scan(&referrer); err != nil {
+		return err
+	}
+	code, err := s.ReferralCode(ctx, referrer, "demo-device-referrer")
+	if err != nil {
+		return err
+	}
+	rows, err := s.db.Query(ctx, `SELECT consumer_id FROM marketing.members WHERE orders_count = 0 AND consumer_id <> $1 ORDER BY seq LIMIT 4`, referrer)
+	if err != nil {
+		return err
+	}
+	var invitees []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		invitees = append(invitees, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i, id := range invitees {
+		if err := s.AcceptInvite(ctx, id, code, fmt.Sprintf("demo-device-%d", i)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

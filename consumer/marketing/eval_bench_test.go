@@ -18,7 +18,7 @@ func BenchmarkFiveConditionCount(b *testing.B) {
 			Points: m.points, Orders: int64(m.orders), SpendFen: m.spend, LastOrderAt: m.last, RFM: m.rfm, Categories: m.cats}
 		x.add(&f)
 	}
-	x.optimize()
+	x.optimizeParallel()
 	e := evaluator{x: x, today: dayOf(now), tiers: []string{"member", "silver", "gold", "platinum"}, noCache: true}
 	b.ResetTimer()
 	var r0, r1 syscall.Rusage

@@ -34,6 +34,8 @@ func (s *Service) mountAPI(rt domain.Routers) {
 	r.GET("/campaigns/:id", identity.Handle(h.getCampaign))
 	r.POST("/campaigns/:id/audience", identity.Handle(h.changeAudience))
 	r.POST("/campaigns/:id/:action", identity.Handle(h.campaignAction))
+	r.GET("/referral-settings", identity.Handle(h.referralSettings))
+	r.PUT("/referral-settings", identity.Handle(h.setReferralSettings))
 	me := rt.Consumer.Group("/marketing/me")
 	me.GET("/referral-code", identity.HandleConsumer(h.referralCode))
 	me.POST("/referral", identity.HandleConsumer(h.acceptInvite))
@@ -61,6 +63,30 @@ func (h api) acceptInvite(c *gin.Context, consumer uuid.UUID) error {
 		return err
 	}
 	c.Status(http.StatusNoContent)
+	return nil
+}
+
+// referralSettings is the referral programme: its settings and figures.
+func (h api) referralSettings(c *gin.Context, p *identity.Principal) error {
+	prog, err := h.svc.GetReferralProgramme(c.Request.Context(), p)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"settings": prog.Settings, "pending": prog.Figures.Pending, "rewarded": prog.Figures.Rewarded,
+		"void": prog.Figures.Void})
+	return nil
+}
+
+func (h api) setReferralSettings(c *gin.Context, p *identity.Principal) error {
+	var in ReferralSettings
+	if err := httpx.BindJSON(c, &in); err != nil {
+		return err
+	}
+	st, err := h.svc.SetReferralSettings(c.Request.Context(), p, in)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, st)
 	return nil
 }
 

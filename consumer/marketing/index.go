@@ -3,6 +3,7 @@ package marketing
 import (
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -80,14 +81,21 @@ type Index struct {
 	change int64 // the last member_changes id applied
 	// leaves caches the results of single conditions for the current contents: an
 	// operator editing a rule changes one condition at a time, so the others come
-	// from here. Emptied whenever a change is applied.
+	// from here. A change drops only the results that read an attribute it moved.
 	leaves leafCache
 }
 
 // leafCache is the index's cache of condition results.
 type leafCache struct {
 	mu sync.Mutex
-	m  map[string]*roaring.Bitmap
+	m  map[string]cachedLeaf
+}
+
+// cachedLeaf is a condition's result and the attribute keys it was computed from
+// (a key ending in ':' stands for every value of that attribute).
+type cachedLeaf struct {
+	b    *roaring.Bitmap
+	deps []string
 }
 
 // maxCachedLeaves bounds the cache; it is emptied when full.
@@ -96,22 +104,55 @@ const maxCachedLeaves = 512
 func (c *leafCache) get(key string) *roaring.Bitmap {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.m[key]
+	return c.m[key].b
 }
 
-func (c *leafCache) put(key string, b *roaring.Bitmap) {
+func (c *leafCache) put(key string, b *roaring.Bitmap, deps []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) >= maxCachedLeaves {
-		c.m = map[string]*roaring.Bitmap{}
+		c.m = map[string]cachedLeaf{}
 	}
-	c.m[key] = b
+	c.m[key] = cachedLeaf{b, deps}
 }
 
-func (c *leafCache) reset() {
+// invalidate drops the results that read any of the touched attribute keys.
+func (c *leafCache) invalidate(touched map[string]bool) {
+	if len(touched) == 0 {
+		return
+	}
 	c.mu.Lock()
-	c.m = nil
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	for key, l := range c.m {
+		for _, d := range l.deps {
+			if dependsOn(d, touched) {
+				delete(c.m, key)
+				break
+			}
+		}
+	}
+}
+
+func dependsOn(dep string, touched map[string]bool) bool {
+	if dep == "" {
+		return true
+	}
+	if !strings.HasSuffix(dep, ":") {
+		return touched[dep]
+	}
+	for k := range touched {
+		if strings.HasPrefix(k, dep) {
+			return true
+		}
+	}
+	return false
+}
+
+// size is how many results are cached (tests).
+func (c *leafCache) size() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m)
 }
 
 func newIndex() *Index {
@@ -140,72 +181,118 @@ func (x *Index) numIndex(key string) *sliced {
 	return s
 }
 
-// add sets a member's bits; the member must have none (a fresh index, or after remove).
-func (x *Index) add(m *memberFacts) {
-	if m.deleted {
-		return
-	}
-	c := m.Seq
-	x.all.Add(c)
-	x.eqBitmap(keyCity + m.City).Add(c)
-	x.eqBitmap(keyGender + m.Gender).Add(c)
-	x.eqBitmap(keyTier + m.Tier).Add(c)
-	for _, t := range m.Tags {
-		x.eqBitmap(keyTag + t).Add(c)
-	}
-	if m.Cell != "" {
-		x.eqBitmap(keyCell + m.Cell).Add(c)
-	}
-	for _, b := range m.CouponsHeld {
-		x.eqBitmap(keyCouponHeld + b).Add(c)
-	}
-	for _, b := range m.CouponsUnused {
-		x.eqBitmap(keyCouponUnused + b).Add(c)
-	}
-	if m.RFM[0] > 0 {
-		x.eqBitmap(keyRFMR + string(rune('0'+m.RFM[0]))).Add(c)
-		x.eqBitmap(keyRFMF + string(rune('0'+m.RFM[1]))).Add(c)
-		x.eqBitmap(keyRFMM + string(rune('0'+m.RFM[2]))).Add(c)
-	}
-	x.numIndex(numJoinedDay).setFresh(c, dayOf(m.JoinedAt))
-	x.numIndex(numPoints).setFresh(c, uint64(max(m.Points, 0)))
-	x.numIndex(numOrders).setFresh(c, uint64(max(m.Orders, 0)))
-	x.numIndex(numSpendYuan).setFresh(c, uint64(max(m.SpendFen, 0)/100))
-	if m.LastOrderAt != nil {
-		x.numIndex(numLastOrderDay).setFresh(c, dayOf(*m.LastOrderAt))
-	}
-	for cat, at := range m.Categories {
-		x.numIndex(numCategory+cat).setFresh(c, dayOf(at))
-	}
+// footprint is where one member's bits are: the equality keys holding them and the
+// values of the sliced attributes.
+type footprint struct {
+	eq  []string
+	num map[string]uint64
 }
 
-// remove clears every bit of a member.
-func (x *Index) remove(seq uint32) {
+// footprintOf is where a member's facts put their bits.
+func footprintOf(m *memberFacts) footprint {
+	f := footprint{eq: []string{keyCity + m.City, keyGender + m.Gender, keyTier + m.Tier}, num: map[string]uint64{
+		numJoinedDay: dayOf(m.JoinedAt), numPoints: uint64(max(m.Points, 0)), numOrders: uint64(max(m.Orders, 0)),
+		numSpendYuan: uint64(max(m.SpendFen, 0) / 100),
+	}}
+	for _, t := range m.Tags {
+		f.eq = append(f.eq, keyTag+t)
+	}
+	if m.Cell != "" {
+		f.eq = append(f.eq, keyCell+m.Cell)
+	}
+	for _, b := range m.CouponsHeld {
+		f.eq = append(f.eq, keyCouponHeld+b)
+	}
+	for _, b := range m.CouponsUnused {
+		f.eq = append(f.eq, keyCouponUnused+b)
+	}
+	if m.RFM[0] > 0 {
+		f.eq = append(f.eq, keyRFMR+string(rune('0'+m.RFM[0])), keyRFMF+string(rune('0'+m.RFM[1])), keyRFMM+string(rune('0'+m.RFM[2])))
+	}
+	if m.LastOrderAt != nil {
+		f.num[numLastOrderDay] = dayOf(*m.LastOrderAt)
+	}
+	for cat, at := range m.Categories {
+		f.num[numCategory+cat] = dayOf(at)
+	}
+	return f
+}
+
+// add sets a member's bits and returns where; the member must have none (a fresh
+// index, or after remove).
+func (x *Index) add(m *memberFacts) footprint {
+	if m.deleted {
+		return footprint{}
+	}
+	f := footprintOf(m)
+	x.all.Add(m.Seq)
+	for _, k := range f.eq {
+		x.eqBitmap(k).Add(m.Seq)
+	}
+	for k, v := range f.num {
+		x.numIndex(k).setFresh(m.Seq, v)
+	}
+	return f
+}
+
+// remove clears every bit of a member and returns where they were.
+func (x *Index) remove(seq uint32) footprint {
+	var f footprint
 	if !x.all.Contains(seq) {
-		return
+		return f
 	}
 	x.all.Remove(seq)
-	for _, b := range x.eq {
-		b.Remove(seq)
+	for k, b := range x.eq {
+		if b.CheckedRemove(seq) {
+			f.eq = append(f.eq, k)
+		}
 	}
-	for _, s := range x.num {
+	f.num = map[string]uint64{}
+	for k, s := range x.num {
 		if s.exists.Contains(seq) {
+			f.num[k] = s.value(seq)
 			s.clear(seq)
+		}
+	}
+	return f
+}
+
+// moved adds to touched the attribute keys where before and after differ.
+func moved(before, after footprint, touched map[string]bool) {
+	for _, k := range before.eq {
+		if !slices.Contains(after.eq, k) {
+			touched[k] = true
+		}
+	}
+	for _, k := range after.eq {
+		if !slices.Contains(before.eq, k) {
+			touched[k] = true
+		}
+	}
+	for k, v := range before.num {
+		if w, ok := after.num[k]; !ok || w != v {
+			touched[k] = true
+		}
+	}
+	for k := range after.num {
+		if _, ok := before.num[k]; !ok {
+			touched[k] = true
 		}
 	}
 }
 
-// apply replaces what the index knows of the given members.
+// apply replaces what the index knows of the given members, and drops the cached
+// conditions that read an attribute they moved in.
 func (x *Index) apply(ms []*memberFacts, change int64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if len(ms) > 0 {
-		x.leaves.reset()
-	}
+	touched := map[string]bool{}
 	for _, m := range ms {
-		x.remove(m.Seq)
-		x.add(m)
+		before := x.remove(m.Seq)
+		after := x.add(m)
+		moved(before, after, touched)
 	}
+	x.leaves.invalidate(touched)
 	if change > x.change {
 		x.change = change
 	}
@@ -246,14 +333,4 @@ func (x *Index) values(prefix string) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-func (x *Index) optimize() {
-	x.all.RunOptimize()
-	for _, b := range x.eq {
-		b.RunOptimize()
-	}
-	for _, s := range x.num {
-		s.runOptimize()
-	}
 }

@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"sync/atomic"
 	"time"
-
-	"github.com/RoaringBitmap/roaring/v2"
-	"golang.org/x/sync/errgroup"
 )
 
 // How the index stays in step with the tables:
@@ -117,127 +114,6 @@ func (s *Service) Rebuild(ctx context.Context) (Stats, error) {
 		return Stats{}, err
 	}
 	return x.stats(), nil
-}
-
-// build scans the tables into a fresh index: members, categories and coupons are
-// independent attributes, so each table is streamed straight into bitmaps by its own
-// goroutine and connection (members in two seq ranges), without joining rows in Go.
-// Partial indexes hold disjoint attributes or members, so merging them is OR.
-func (s *Service) build(ctx context.Context) (*Index, error) {
-	var change int64
-	var maxSeq int32
-	// The watermark is read first: whatever commits during the scan is replayed.
-	if err := s.db.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM marketing.member_changes`).Scan(&change); err != nil {
-		return nil, fmt.Errorf("marketing: index watermark: %w", err)
-	}
-	if err := s.db.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM marketing.members`).Scan(&maxSeq); err != nil {
-		return nil, fmt.Errorf("marketing: index size: %w", err)
-	}
-	half := maxSeq/2 + 1
-	scans := []func(ctx context.Context, x *Index) error{
-		func(ctx context.Context, x *Index) error { return s.streamMembers(ctx, x, 0, half) },
-		func(ctx context.Context, x *Index) error { return s.streamMembers(ctx, x, half, maxSeq+1) },
-		s.streamCategories,
-		s.streamCoupons,
-	}
-	partial := make([]*Index, len(scans))
-	g, gctx := errgroup.WithContext(ctx)
-	for i, scan := range scans {
-		g.Go(func() error {
-			x := newIndex()
-			if err := scan(gctx, x); err != nil {
-				return err
-			}
-			partial[i] = x
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	x := merge(partial)
-	x.change = change
-	x.optimize()
-	return x, nil
-}
-
-// streamMembers adds the members of seqs [lo, hi) to x, in seq order (which roaring
-// appends cheaply).
-func (s *Service) streamMembers(ctx context.Context, x *Index, lo, hi int32) error {
-	rows, err := s.db.Query(ctx, scanMembersSQL+`m.seq >= $1 AND m.seq < $2 ORDER BY m.seq`, lo, hi)
-	if err != nil {
-		return fmt.Errorf("marketing: scan members: %w", err)
-	}
-	defer rows.Close()
-	var m memberFacts
-	for rows.Next() {
-		var seq int32
-		m.LastOrderAt = nil
-		if err := rows.Scan(&seq, &m.JoinedAt, &m.Gender, &m.City, &m.Tier, &m.Tags, &m.Points, &m.Orders, &m.SpendFen,
-			&m.LastOrderAt, &m.RFM[0], &m.RFM[1], &m.RFM[2], &m.Cell); err != nil {
-			return fmt.Errorf("marketing: scan members: %w", err)
-		}
-		m.Seq = uint32(seq)
-		x.add(&m)
-	}
-	return rows.Err()
-}
-
-func (s *Service) streamCategories(ctx context.Context, x *Index) error {
-	return s.scanEach(ctx, `SELECT m.seq, m.category, m.last_order_at FROM marketing.member_categories m ORDER BY m.seq`, nil,
-		func(seq uint32, category string, at time.Time, _, _ int32) {
-			x.numIndex(numCategory+category).setFresh(seq, dayOf(at))
-		}, true)
-}
-
-func (s *Service) streamCoupons(ctx context.Context, x *Index) error {
-	return s.scanEach(ctx, `SELECT m.seq, m.batch_id, m.held, m.unused FROM marketing.member_coupons m ORDER BY m.seq`, nil,
-		func(seq uint32, batch string, _ time.Time, held, unused int32) {
-			if held > 0 {
-				x.eqBitmap(keyCouponHeld + batch).Add(seq)
-			}
-			if unused > 0 {
-				x.eqBitmap(keyCouponUnused + batch).Add(seq)
-			}
-		}, false)
-}
-
-// merge ORs partial indexes of disjoint members.
-func merge(parts []*Index) *Index {
-	x := newIndex()
-	eq := map[string][]*roaring.Bitmap{}
-	num := map[string][]*sliced{}
-	alls := make([]*roaring.Bitmap, 0, len(parts))
-	for _, p := range parts {
-		alls = append(alls, p.all)
-		for k, b := range p.eq {
-			eq[k] = append(eq[k], b)
-		}
-		for k, sl := range p.num {
-			num[k] = append(num[k], sl)
-		}
-	}
-	x.all = roaring.FastOr(alls...)
-	for k, bs := range eq {
-		x.eq[k] = roaring.FastOr(bs...)
-	}
-	for k, ss := range num {
-		out := newSliced(len(ss[0].planes))
-		ex := make([]*roaring.Bitmap, len(ss))
-		for i, sl := range ss {
-			ex[i] = sl.exists
-		}
-		out.exists = roaring.FastOr(ex...)
-		for p := range out.planes {
-			ps := make([]*roaring.Bitmap, len(ss))
-			for i, sl := range ss {
-				ps[i] = sl.planes[p]
-			}
-			out.planes[p] = roaring.FastOr(ps...)
-		}
-		x.num[k] = out
-	}
-	return x
 }
 
 // The scans stream rows (10M members do not fit a sqlc slice), so their SQL is here.

@@ -69,6 +69,9 @@ type Config struct {
 	TailEvery time.Duration
 	// SendBatch is how many members one send step claims [5000].
 	SendBatch int
+	// SendParallel is how many batches of a run are sent at once while the budget
+	// cannot run out among them [2].
+	SendParallel int
 	// NoLeafCache evaluates every condition afresh (benchmarks of uncached counts).
 	NoLeafCache bool
 	// ReferralWindow is how long an invitee's first paid order must go unrefunded
@@ -116,6 +119,9 @@ func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	}
 	if cfg.SendBatch <= 0 {
 		cfg.SendBatch = 5000
+	}
+	if cfg.SendParallel <= 0 {
+		cfg.SendParallel = 2
 	}
 	if ports.Offers == nil {
 		ports.Offers = LogOffers{Log: deps.Log}

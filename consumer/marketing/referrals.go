@@ -90,23 +90,33 @@ func (s *Service) AcceptInvite(ctx context.Context, invitee uuid.UUID, code, dev
 }
 
 // SettleReferrals rewards both sides of every referral whose first order was paid
-// more than Config.ReferralWindow ago and not refunded (a refund voids it first),
+// more than the programme's window ago (referral_settings.go) and not refunded (a refund voids it first),
 // at most once each: the points are credited with keys per referral and side, and
 // the referral is marked rewarded after.
 func (s *Service) SettleReferrals(ctx context.Context) (int, error) {
 	q := marketingdb.New(s.db)
-	due, err := q.DueReferrals(ctx, ptr(s.now().Add(-s.cfg.ReferralWindow)))
+	st, err := s.referralSettings(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	due, err := q.DueReferrals(ctx, ptr(s.now().Add(-s.window(st))))
 	if err != nil {
 		return 0, fmt.Errorf("marketing: due referrals: %w", err)
 	}
 	done := 0
 	for _, r := range due {
 		key := "referral:" + r.InviteeID.String()
-		if _, err := s.ports.Offers.CreditPoints(ctx, s.cfg.ReferrerPoints, "referral", []Grant{{ConsumerID: r.ReferrerID, Key: key + ":referrer"}}); err != nil {
-			return done, err
-		}
-		if _, err := s.ports.Offers.CreditPoints(ctx, s.cfg.InviteePoints, "referral", []Grant{{ConsumerID: r.InviteeID, Key: key + ":invitee"}}); err != nil {
-			return done, err
+		for _, side := range []struct {
+			points int64
+			member uuid.UUID
+			key    string
+		}{{st.ReferrerPoints, r.ReferrerID, key + ":referrer"}, {st.InviteePoints, r.InviteeID, key + ":invitee"}} {
+			if side.points == 0 { // the programme rewards this side with nothing
+				continue
+			}
+			if _, err := s.ports.Offers.CreditPoints(ctx, side.points, "referral", []Grant{{ConsumerID: side.member, Key: side.key}}); err != nil {
+				return done, err
+			}
 		}
 		if _, err := q.SettleReferral(ctx, marketingdb.SettleReferralParams{InviteeID: r.InviteeID, SettledAt: ptr(s.now())}); err != nil {
 			return done, err

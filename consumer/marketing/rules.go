@@ -235,6 +235,9 @@ func (e *evaluator) leaf(r *Rule, path string) (result, error) {
 	}
 	raw, _ := json.Marshal(r)
 	key := strconv.FormatUint(e.today, 10) + string(raw)
+	if r.Field == "near_merchant" { // the merchant may move
+		key += fmt.Sprint(e.places[r.Merchant])
+	}
 	if b := e.x.leaves.get(key); b != nil {
 		return result{b, false}, nil
 	}
@@ -242,8 +245,54 @@ func (e *evaluator) leaf(r *Rule, path string) (result, error) {
 	if err != nil {
 		return res, err
 	}
-	e.x.leaves.put(key, res.b)
+	e.x.leaves.put(key, res.b, e.leafDeps(r))
 	return result{res.b, false}, nil
+}
+
+// leafDeps are the attribute keys a condition reads (see leafCache).
+func (e *evaluator) leafDeps(r *Rule) []string {
+	each := func(prefix string, values []string) []string {
+		out := make([]string, len(values))
+		for i, v := range values {
+			out[i] = prefix + v
+		}
+		return out
+	}
+	switch r.Field {
+	case "city":
+		return each(keyCity, r.Values)
+	case "gender":
+		return each(keyGender, r.Values)
+	case "tier", "tier_at_least":
+		return []string{keyTier}
+	case "tag":
+		return each(keyTag, r.Values)
+	case "rfm_r":
+		return []string{keyRFMR}
+	case "rfm_f":
+		return []string{keyRFMF}
+	case "rfm_m":
+		return []string{keyRFMM}
+	case "points_balance":
+		return []string{numPoints}
+	case "orders_count":
+		return []string{numOrders}
+	case "spend_yuan":
+		return []string{numSpendYuan}
+	case "ordered_within_days", "lapsed_days":
+		return []string{numLastOrderDay}
+	case "joined_within_days", "joined_after", "joined_before":
+		return []string{numJoinedDay}
+	case "category_within_days":
+		return []string{numCategory + r.Category}
+	case "near_merchant":
+		return []string{keyCell}
+	case "coupon_held":
+		return []string{keyCouponHeld + r.Batch}
+	case "coupon_unused":
+		return []string{keyCouponUnused + r.Batch}
+	}
+	return []string{""} // unknown: any change drops it
 }
 
 func (e *evaluator) evalLeaf(r *Rule, path string) (result, error) {

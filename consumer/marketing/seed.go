@@ -65,12 +65,7 @@ type synth struct {
 
 func (g synth) member(i uint64) synthMember {
 	m := synthMember{seq: g.base + int32(i), tags: []string{}}
-	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], mix(g.seed, i, 1))
-	binary.BigEndian.PutUint64(b[8:], mix(g.seed, i, 2))
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	m.id = uuid.UUID(b)
+	m.id = synthID(m.seq, mix(g.seed, i, 1), mix(g.seed, i, 2))
 	m.joined = g.now.Add(-time.Duration(unit(g.seed, i, 3) * 3 * 365 * 24 * float64(time.Hour)))
 	switch u := unit(g.seed, i, 4); {
 	case u < 0.55:
@@ -131,6 +126,20 @@ func (g synth) member(i uint64) synthMember {
 	return m
 }
 
+// synthID is a synthetic member's id: its seq in the leading bytes (so COPY appends
+// to the primary key's index instead of writing all over it, which at ten million
+// members is most of the seed's time), random bits after, with UUID version 4 and
+// variant bits.
+func synthID(seq int32, r1, r2 uint64) uuid.UUID {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], r1)
+	binary.BigEndian.PutUint64(b[8:], r2)
+	binary.BigEndian.PutUint32(b[:4], uint32(seq))
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return uuid.UUID(b)
+}
+
 func contains(ss []string, s string) bool {
 	for _, x := range ss {
 		if x == s {
@@ -166,6 +175,51 @@ func (s *seedSource) Next() bool {
 
 func (s *seedSource) Values() ([]any, error) { return s.buf[s.pos], nil }
 func (s *seedSource) Err() error             { return nil }
+
+// prepareBulkLoad readies a table for a large COPY in tx when it is empty (it is
+// left as it is otherwise, and nothing is returned): TRUNCATE lets
+// PostgreSQL skip the write-ahead log for the rows (with wal_level minimal), and its
+// secondary indexes are dropped, to be built in one sorted pass afterwards (the
+// returned statements) instead of ten million random inserts. Indexes that back a
+// constraint stay. The table is locked until tx ends, so no one sees it without them.
+func prepareBulkLoad(ctx context.Context, tx pgx.Tx, table string) ([]string, error) {
+	name := `marketing.` + pgx.Identifier{table}.Sanitize()
+	var empty bool
+	if _, err := tx.Exec(ctx, `LOCK TABLE `+name+` IN ACCESS EXCLUSIVE MODE`); err != nil {
+		return nil, err
+	}
+	if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM `+name+`)`).Scan(&empty); err != nil || !empty {
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, `TRUNCATE `+name); err != nil {
+		return nil, err
+	}
+	rows, err := tx.Query(ctx, `SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
+WHERE i.indrelid = ('marketing.' || quote_ident($1))::regclass
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)`, table)
+	if err != nil {
+		return nil, err
+	}
+	var names, defs []string
+	for rows.Next() {
+		var name, def string
+		if err := rows.Scan(&name, &def); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		names, defs = append(names, name), append(defs, def)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		if _, err := tx.Exec(ctx, `DROP INDEX `+name); err != nil {
+			return nil, err
+		}
+	}
+	return defs, nil
+}
 
 // SeedMembers writes n synthetic members (after the existing ones) with their
 // categories and coupons and returns how long the writes took. The rows bypass the
@@ -219,7 +273,21 @@ func (s *Service) SeedMembers(ctx context.Context, n int, seed uint64) (time.Dur
 	eg, ectx := errgroup.WithContext(ctx)
 	for _, t := range tables {
 		eg.Go(func() error {
-			_, err := s.db.CopyFrom(ectx, pgx.Identifier{"marketing", t.name}, t.cols, &seedSource{g: g, n: uint64(n), rows: t.rows})
+			err := pg.InTx(ectx, s.db, pg.TxOptions{Attempts: 1}, func(tx pgx.Tx) error {
+				rebuild, err := prepareBulkLoad(ectx, tx, t.name)
+				if err != nil {
+					return err
+				}
+				if _, err := tx.CopyFrom(ectx, pgx.Identifier{"marketing", t.name}, t.cols, &seedSource{g: g, n: uint64(n), rows: t.rows}); err != nil {
+					return err
+				}
+				for _, ddl := range rebuild {
+					if _, err := tx.Exec(ectx, ddl); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
 			if err != nil {
 				return fmt.Errorf("marketing: seed %s: %w", t.name, err)
 			}

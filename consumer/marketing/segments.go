@@ -265,6 +265,17 @@ type Vocabulary struct {
 	Tiers      []string `json:"tiers"`
 	Categories []string `json:"categories"`
 	Coupons    []string `json:"coupon_batches"`
+	// Merchants are the merchants near_merchant and matching_audience can name;
+	// Placed ones have a known place (near_merchant needs it).
+	Merchants []MerchantChoice `json:"merchants"`
+}
+
+// MerchantChoice is a merchant a rule can name.
+type MerchantChoice struct {
+	ID       uuid.UUID `json:"id"`
+	City     string    `json:"city"`
+	Category string    `json:"category"`
+	Placed   bool      `json:"placed"`
 }
 
 // Vocabulary lists the known values of the index's attributes.
@@ -284,6 +295,14 @@ func (s *Service) Vocabulary(ctx context.Context, p *identity.Principal) (Vocabu
 		}
 	}
 	x.mu.RUnlock()
+	ms, err := marketingdb.New(s.db).MerchantChoices(ctx)
+	if err != nil {
+		return v, fmt.Errorf("marketing: merchants: %w", err)
+	}
+	v.Merchants = make([]MerchantChoice, len(ms))
+	for i, m := range ms {
+		v.Merchants[i] = MerchantChoice{ID: m.MerchantID, City: m.City, Category: m.Category, Placed: m.Placed}
+	}
 	return v, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/tandemcrm/tandem/consumer/marketing/internal/marketingdb"
 	"github.com/tandemcrm/tandem/shared/pg"
@@ -165,7 +166,10 @@ func (s *Service) SendRun(ctx context.Context, runID uuid.UUID) error {
 		return err
 	}
 	next := run.NextSeq
-	batch := make([]uint32, s.cfg.SendBatch)
+	window := make([][]uint32, s.cfg.SendParallel)
+	for i := range window {
+		window[i] = make([]uint32, s.cfg.SendBatch)
+	}
 	for {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -175,20 +179,43 @@ func (s *Service) SendRun(ctx context.Context, runID uuid.UUID) error {
 			_, _ = s.db.Exec(ctx, `UPDATE marketing.campaign_runs SET lease_until = NULL WHERE id = $1`, runID)
 			return err
 		}
-		n := nextBatch(audience, uint32(min(next, 1<<32-1)), batch)
-		if n == 0 || next >= 1<<32 {
+		batches := nextWindow(audience, next, window)
+		if len(batches) == 0 {
 			return s.finishRun(ctx, c, runID, "done")
 		}
-		seqs := batch[:n]
-		b, err := s.sendBatch(ctx, c, runID, seqs, c.BudgetFen-spent)
-		if err != nil {
+		// Batches go side by side only while the budget cannot run out among them;
+		// near it, one at a time, so the budget cuts at the right member.
+		members := 0
+		for _, b := range batches {
+			members += len(b)
+		}
+		if c.BudgetFen-spent < int64(members)*c.UnitCostFen {
+			batches = batches[:1]
+		}
+		results := make([]batchResult, len(batches))
+		g, gctx := errgroup.WithContext(ctx)
+		for i, seqs := range batches {
+			g.Go(func() (err error) {
+				results[i], err = s.sendBatch(gctx, c, runID, seqs, c.BudgetFen-spent)
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
 			return fmt.Errorf("marketing: run %s: %w", runID, err)
 		}
+		last, b := batches[len(batches)-1], results[len(results)-1]
 		if b.through < 0 { // not even the batch's first member fits the budget
 			return s.budgetReached(ctx, c, runID)
 		}
-		advanced, err := q.AdvanceRun(ctx, marketingdb.AdvanceRunParams{ID: runID, NextSeq: int64(seqs[b.through]) + 1,
-			Treated: b.treated, Control: b.control, Skipped: b.skipped, SpentFen: b.spent,
+		var sum batchResult
+		for _, r := range results {
+			sum.treated, sum.control, sum.skipped, sum.spent = sum.treated+r.treated, sum.control+r.control, sum.skipped+r.skipped, sum.spent+r.spent
+			sum.budgetReached = sum.budgetReached || r.budgetReached
+		}
+		// Every batch of the window is done before next_seq passes them: a sender
+		// killed meanwhile leaves the whole window to be redone.
+		advanced, err := q.AdvanceRun(ctx, marketingdb.AdvanceRunParams{ID: runID, NextSeq: int64(last[b.through]) + 1,
+			Treated: sum.treated, Control: sum.control, Skipped: sum.skipped, SpentFen: sum.spent,
 			LeaseUntil: ptr(s.now().Add(leaseFor)), NextSeq_2: next})
 		if err != nil {
 			return err
@@ -196,12 +223,30 @@ func (s *Service) SendRun(ctx context.Context, runID uuid.UUID) error {
 		if advanced == 0 {
 			return nil // another sender took over (this one's lease had run out)
 		}
-		spent += b.spent
-		next = int64(seqs[b.through]) + 1
-		if b.budgetReached {
+		spent += sum.spent
+		next = int64(last[b.through]) + 1
+		if sum.budgetReached {
 			return s.budgetReached(ctx, c, runID)
 		}
 	}
+}
+
+// nextWindow fills the buffers with consecutive batches of the audience's seqs from
+// `from` on and returns the filled ones.
+func nextWindow(audience *roaring.Bitmap, from int64, bufs [][]uint32) [][]uint32 {
+	var out [][]uint32
+	for _, buf := range bufs {
+		if from >= 1<<32 {
+			break
+		}
+		n := nextBatch(audience, uint32(from), buf)
+		if n == 0 {
+			break
+		}
+		out = append(out, buf[:n])
+		from = int64(buf[n-1]) + 1
+	}
+	return out
 }
 
 // budgetReached ends the run and the campaign: its budget is spent.

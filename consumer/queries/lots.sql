@@ -101,9 +101,11 @@ WHERE b.consumer_id = ANY(ARRAY(
 ORDER BY b.consumer_id
 FOR UPDATE OF b;
 
--- name: ExpireLots :many
--- Expires what remains of the due lots of the locked members, and says how much per
--- member and state.
+-- name: ExpireDueLots :many
+-- Expires what remains of the due lots of the locked members, writes one entry per
+-- member and moves their balances, in one statement; returns each member's new
+-- balance and what expired (active and pending). ids holds a new entry id per member
+-- (at least as many as consumers).
 WITH due AS (
     SELECT id, remaining, state FROM consumer.points_lots
     WHERE consumer_id = ANY(sqlc.arg(consumers)::uuid[]) AND remaining > 0 AND points_lots.expires_at <= sqlc.arg(now)
@@ -112,18 +114,24 @@ WITH due AS (
     UPDATE consumer.points_lots l SET expired = l.expired + due.remaining, remaining = 0
     FROM due WHERE l.id = due.id
     RETURNING l.consumer_id, due.remaining, due.state
+), per AS (
+    SELECT consumer_id,
+           COALESCE(SUM(remaining) FILTER (WHERE state = 'active'), 0)::bigint AS active,
+           COALESCE(SUM(remaining) FILTER (WHERE state = 'pending'), 0)::bigint AS pending,
+           row_number() OVER (ORDER BY consumer_id) AS n
+    FROM upd GROUP BY consumer_id
+), entries AS (
+    INSERT INTO consumer.points_entries (id, consumer_id, delta, kind, source_key, created_at)
+    SELECT (sqlc.arg(ids)::uuid[])[per.n], per.consumer_id, (-(per.active + per.pending))::int, sqlc.arg(kind)::text,
+           sqlc.arg(key_prefix)::text || per.consumer_id::text, sqlc.arg(at)
+    FROM per
+), moved AS (
+    UPDATE consumer.points_balances b SET balance = b.balance - per.active, pending = b.pending - per.pending, updated_at = sqlc.arg(at)
+    FROM per WHERE b.consumer_id = per.consumer_id
+    RETURNING b.consumer_id, b.balance
 )
-SELECT consumer_id,
-       COALESCE(SUM(remaining) FILTER (WHERE state = 'active'), 0)::bigint AS active,
-       COALESCE(SUM(remaining) FILTER (WHERE state = 'pending'), 0)::bigint AS pending
-FROM upd GROUP BY consumer_id ORDER BY consumer_id;
-
--- name: InsertBatchEntries :exec
--- One entry per member of a batch job's run (expiry).
-INSERT INTO consumer.points_entries (id, consumer_id, delta, kind, source_key, created_at)
-SELECT x.i, x.c, x.d, sqlc.arg(kind)::text, sqlc.arg(key_prefix)::text || x.c::text, sqlc.arg(at)
-FROM (SELECT unnest(sqlc.arg(ids)::uuid[]) AS i, unnest(sqlc.arg(consumers)::uuid[]) AS c,
-      unnest(sqlc.arg(deltas)::int[]) AS d) AS x;
+SELECT moved.consumer_id, moved.balance, per.active, per.pending FROM moved JOIN per ON per.consumer_id = moved.consumer_id
+ORDER BY moved.consumer_id;
 
 -- name: MoveBatch :exec
 UPDATE consumer.points_balances b SET balance = b.balance + x.a, pending = b.pending + x.p,

@@ -118,7 +118,7 @@ func (q *Queries) DueConsumers(ctx context.Context, arg DueConsumersParams) ([]u
 	return items, nil
 }
 
-const expireLots = `-- name: ExpireLots :many
+const expireDueLots = `-- name: ExpireDueLots :many
 WITH due AS (
     SELECT id, remaining, state FROM consumer.points_lots
     WHERE consumer_id = ANY($1::uuid[]) AND remaining > 0 AND points_lots.expires_at <= $2
@@ -127,36 +127,68 @@ WITH due AS (
     UPDATE consumer.points_lots l SET expired = l.expired + due.remaining, remaining = 0
     FROM due WHERE l.id = due.id
     RETURNING l.consumer_id, due.remaining, due.state
+), per AS (
+    SELECT consumer_id,
+           COALESCE(SUM(remaining) FILTER (WHERE state = 'active'), 0)::bigint AS active,
+           COALESCE(SUM(remaining) FILTER (WHERE state = 'pending'), 0)::bigint AS pending,
+           row_number() OVER (ORDER BY consumer_id) AS n
+    FROM upd GROUP BY consumer_id
+), entries AS (
+    INSERT INTO consumer.points_entries (id, consumer_id, delta, kind, source_key, created_at)
+    SELECT ($3::uuid[])[per.n], per.consumer_id, (-(per.active + per.pending))::int, $4::text,
+           $5::text || per.consumer_id::text, $6
+    FROM per
+), moved AS (
+    UPDATE consumer.points_balances b SET balance = b.balance - per.active, pending = b.pending - per.pending, updated_at = $6
+    FROM per WHERE b.consumer_id = per.consumer_id
+    RETURNING b.consumer_id, b.balance
 )
-SELECT consumer_id,
-       COALESCE(SUM(remaining) FILTER (WHERE state = 'active'), 0)::bigint AS active,
-       COALESCE(SUM(remaining) FILTER (WHERE state = 'pending'), 0)::bigint AS pending
-FROM upd GROUP BY consumer_id ORDER BY consumer_id
+SELECT moved.consumer_id, moved.balance, per.active, per.pending FROM moved JOIN per ON per.consumer_id = moved.consumer_id
+ORDER BY moved.consumer_id
 `
 
-type ExpireLotsParams struct {
+type ExpireDueLotsParams struct {
 	Consumers []uuid.UUID
 	Now       time.Time
+	Ids       []uuid.UUID
+	Kind      string
+	KeyPrefix string
+	At        time.Time
 }
 
-type ExpireLotsRow struct {
+type ExpireDueLotsRow struct {
 	ConsumerID uuid.UUID
+	Balance    int64
 	Active     int64
 	Pending    int64
 }
 
-// Expires what remains of the due lots of the locked members, and says how much per
-// member and state.
-func (q *Queries) ExpireLots(ctx context.Context, arg ExpireLotsParams) ([]ExpireLotsRow, error) {
-	rows, err := q.db.Query(ctx, expireLots, arg.Consumers, arg.Now)
+// Expires what remains of the due lots of the locked members, writes one entry per
+// member and moves their balances, in one statement; returns each member's new
+// balance and what expired (active and pending). ids holds a new entry id per member
+// (at least as many as consumers).
+func (q *Queries) ExpireDueLots(ctx context.Context, arg ExpireDueLotsParams) ([]ExpireDueLotsRow, error) {
+	rows, err := q.db.Query(ctx, expireDueLots,
+		arg.Consumers,
+		arg.Now,
+		arg.Ids,
+		arg.Kind,
+		arg.KeyPrefix,
+		arg.At,
+	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []ExpireLotsRow{}
+	items := []ExpireDueLotsRow{}
 	for rows.Next() {
-		var i ExpireLotsRow
-		if err := rows.Scan(&i.ConsumerID, &i.Active, &i.Pending); err != nil {
+		var i ExpireDueLotsRow
+		if err := rows.Scan(
+			&i.ConsumerID,
+			&i.Balance,
+			&i.Active,
+			&i.Pending,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -227,35 +259,6 @@ func (q *Queries) GetProgram(ctx context.Context) (ConsumerPointsProgram, error)
 		&i.AdjustLimit,
 	)
 	return i, err
-}
-
-const insertBatchEntries = `-- name: InsertBatchEntries :exec
-INSERT INTO consumer.points_entries (id, consumer_id, delta, kind, source_key, created_at)
-SELECT x.i, x.c, x.d, $1::text, $2::text || x.c::text, $3
-FROM (SELECT unnest($4::uuid[]) AS i, unnest($5::uuid[]) AS c,
-      unnest($6::int[]) AS d) AS x
-`
-
-type InsertBatchEntriesParams struct {
-	Kind      string
-	KeyPrefix string
-	At        time.Time
-	Ids       []uuid.UUID
-	Consumers []uuid.UUID
-	Deltas    []int32
-}
-
-// One entry per member of a batch job's run (expiry).
-func (q *Queries) InsertBatchEntries(ctx context.Context, arg InsertBatchEntriesParams) error {
-	_, err := q.db.Exec(ctx, insertBatchEntries,
-		arg.Kind,
-		arg.KeyPrefix,
-		arg.At,
-		arg.Ids,
-		arg.Consumers,
-		arg.Deltas,
-	)
-	return err
 }
 
 const insertDebit = `-- name: InsertDebit :exec

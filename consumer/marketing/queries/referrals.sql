@@ -30,3 +30,15 @@ UPDATE marketing.referrals SET state = 'rewarded', settled_at = $2 WHERE invitee
 
 -- name: ListReferrals :many
 SELECT * FROM marketing.referrals ORDER BY accepted_at DESC LIMIT 200;
+
+-- name: GetReferralSettings :one
+SELECT * FROM marketing.referral_settings WHERE id = 1;
+
+-- name: SetReferralSettings :exec
+INSERT INTO marketing.referral_settings (id, referrer_points, invitee_points, window_days, updated_by, updated_at)
+VALUES (1, $1, $2, $3, $4, $5)
+ON CONFLICT (id) DO UPDATE SET referrer_points = excluded.referrer_points, invitee_points = excluded.invitee_points,
+  window_days = excluded.window_days, updated_by = excluded.updated_by, updated_at = excluded.updated_at;
+
+-- name: ReferralStateCounts :many
+SELECT state, count(*) AS n FROM marketing.referrals GROUP BY state;

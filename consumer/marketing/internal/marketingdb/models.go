@@ -159,6 +159,15 @@ type MarketingReferralCode struct {
 	CreatedAt  time.Time
 }
 
+type MarketingReferralSetting struct {
+	ID             int16
+	ReferrerPoints int64
+	InviteePoints  int64
+	WindowDays     int32
+	UpdatedBy      uuid.UUID
+	UpdatedAt      time.Time
+}
+
 type MarketingSegment struct {
 	ID        uuid.UUID
 	Name      string

@@ -13,6 +13,43 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const merchantChoices = `-- name: MerchantChoices :many
+SELECT merchant_id, city, category, (lat IS NOT NULL AND lng IS NOT NULL)::bool AS placed
+FROM marketing.merchants ORDER BY city, category, merchant_id LIMIT 500
+`
+
+type MerchantChoicesRow struct {
+	MerchantID uuid.UUID
+	City       string
+	Category   string
+	Placed     bool
+}
+
+func (q *Queries) MerchantChoices(ctx context.Context) ([]MerchantChoicesRow, error) {
+	rows, err := q.db.Query(ctx, merchantChoices)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MerchantChoicesRow{}
+	for rows.Next() {
+		var i MerchantChoicesRow
+		if err := rows.Scan(
+			&i.MerchantID,
+			&i.City,
+			&i.Category,
+			&i.Placed,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const merchantPlace = `-- name: MerchantPlace :one
 SELECT lat::float8 AS lat, lng::float8 AS lng FROM marketing.merchants WHERE merchant_id = $1 AND lat IS NOT NULL AND lng IS NOT NULL
 `

@@ -63,6 +63,24 @@ func (q *Queries) GetReferralCode(ctx context.Context, consumerID uuid.UUID) (Ma
 	return i, err
 }
 
+const getReferralSettings = `-- name: GetReferralSettings :one
+SELECT id, referrer_points, invitee_points, window_days, updated_by, updated_at FROM marketing.referral_settings WHERE id = 1
+`
+
+func (q *Queries) GetReferralSettings(ctx context.Context) (MarketingReferralSetting, error) {
+	row := q.db.QueryRow(ctx, getReferralSettings)
+	var i MarketingReferralSetting
+	err := row.Scan(
+		&i.ID,
+		&i.ReferrerPoints,
+		&i.InviteePoints,
+		&i.WindowDays,
+		&i.UpdatedBy,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const insertReferral = `-- name: InsertReferral :execrows
 INSERT INTO marketing.referrals (invitee_id, referrer_id, code, invitee_device, accepted_at, state)
 VALUES ($1, $2, $3, $4, $5, 'pending') ON CONFLICT DO NOTHING
@@ -189,6 +207,61 @@ func (q *Queries) ReferralCodeByCode(ctx context.Context, code string) (Marketin
 		&i.CreatedAt,
 	)
 	return i, err
+}
+
+const referralStateCounts = `-- name: ReferralStateCounts :many
+SELECT state, count(*) AS n FROM marketing.referrals GROUP BY state
+`
+
+type ReferralStateCountsRow struct {
+	State string
+	N     int64
+}
+
+func (q *Queries) ReferralStateCounts(ctx context.Context) ([]ReferralStateCountsRow, error) {
+	rows, err := q.db.Query(ctx, referralStateCounts)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ReferralStateCountsRow{}
+	for rows.Next() {
+		var i ReferralStateCountsRow
+		if err := rows.Scan(&i.State, &i.N); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const setReferralSettings = `-- name: SetReferralSettings :exec
+INSERT INTO marketing.referral_settings (id, referrer_points, invitee_points, window_days, updated_by, updated_at)
+VALUES (1, $1, $2, $3, $4, $5)
+ON CONFLICT (id) DO UPDATE SET referrer_points = excluded.referrer_points, invitee_points = excluded.invitee_points,
+  window_days = excluded.window_days, updated_by = excluded.updated_by, updated_at = excluded.updated_at
+`
+
+type SetReferralSettingsParams struct {
+	ReferrerPoints int64
+	InviteePoints  int64
+	WindowDays     int32
+	UpdatedBy      uuid.UUID
+	UpdatedAt      time.Time
+}
+
+func (q *Queries) SetReferralSettings(ctx context.Context, arg SetReferralSettingsParams) error {
+	_, err := q.db.Exec(ctx, setReferralSettings,
+		arg.ReferrerPoints,
+		arg.InviteePoints,
+		arg.WindowDays,
+		arg.UpdatedBy,
+		arg.UpdatedAt,
+	)
+	return err
 }
 
 const settleReferral = `-- name: SettleReferral :execrows
