@@ -19,12 +19,14 @@ WITH next AS (
     ORDER BY o.id
     LIMIT $3
     FOR UPDATE SKIP LOCKED
+), async AS (
+    SELECT set_config('synchronous_commit', 'off', true) AS setting
 )
 UPDATE platform.outbox o
 SET lease_until = now() + $1::bigint * interval '1 millisecond',
     leased_by = $2::text,
     attempts = o.attempts + 1
-FROM next WHERE o.id = next.id
+FROM next, async WHERE o.id = next.id
 RETURNING o.id, o.topic, o.aggregate_key, o.payload, o.request_id, o.created_at
 `
 
@@ -44,7 +46,10 @@ type ClaimOutboxRow struct {
 }
 
 // Claims the oldest unsent rows that no live lease holds; SKIP LOCKED lets relays
-// running at once take disjoint rows without waiting for each other.
+// running at once take disjoint rows without waiting for each other. Its commit does
+// not wait for the disk (async: synchronous_commit off for this statement's
+// transaction): a lease a crash loses only lets another relay take the rows sooner,
+// and what it enqueues again asynq refuses as a duplicate task id.
 func (q *Queries) ClaimOutbox(ctx context.Context, arg ClaimOutboxParams) ([]ClaimOutboxRow, error) {
 	rows, err := q.db.Query(ctx, claimOutbox, arg.LeaseMs, arg.Relay, arg.BatchSize)
 	if err != nil {
@@ -221,9 +226,12 @@ func (q *Queries) MarkDeliveryDone(ctx context.Context, arg MarkDeliveryDonePara
 }
 
 const markOutboxSent = `-- name: MarkOutboxSent :exec
-WITH sent AS (
-    UPDATE platform.outbox SET sent_at = now(), lease_until = NULL, last_error = NULL
-    WHERE id = ANY($3::uuid[])
+WITH async AS (
+    SELECT set_config('synchronous_commit', 'off', true) AS setting
+), sent AS (
+    UPDATE platform.outbox o SET sent_at = now(), lease_until = NULL, last_error = NULL
+    FROM async
+    WHERE o.id = ANY($3::uuid[])
 )
 INSERT INTO platform.outbox_deliveries (event_id, subscriber)
 SELECT unnest($1::uuid[]), unnest($2::text[])
@@ -237,8 +245,13 @@ type MarkOutboxSentParams struct {
 }
 
 // Marks events sent and, in the same statement, opens a delivery per subscriber they
-// were enqueued for (event_ids and subscribers are parallel arrays). A handler that
-// already finished (it can run before the mark) has made its row: DO NOTHING.
+// were enqueued for (event_ids and subscribers are parallel arrays: one statement per
+// batch). A handler that already finished (it can run before the mark) has made its
+// row: DO NOTHING. The commit does not wait for the disk: the mark and its delivery
+// rows go or stay together, and a crash that loses them leaves the events unsent, to
+// be enqueued again when the lease ends (asynq refuses the duplicate task id; a task
+// Redis lost too is enqueued anew and its handler skips what is done). WAL is written
+// in order, so a handler's durable commit also makes every earlier mark durable.
 func (q *Queries) MarkOutboxSent(ctx context.Context, arg MarkOutboxSentParams) error {
 	_, err := q.db.Exec(ctx, markOutboxSent, arg.EventIds, arg.Subscribers, arg.Ids)
 	return err
