@@ -138,6 +138,34 @@ func (q *Queries) ClaimUndelivered(ctx context.Context, arg ClaimUndeliveredPara
 	return items, nil
 }
 
+const closeDelivery = `-- name: CloseDelivery :one
+WITH async AS (
+    SELECT set_config('synchronous_commit', 'off', true) AS setting
+)
+INSERT INTO platform.outbox_deliveries AS d (event_id, subscriber, done_at)
+SELECT $1, $2, now() FROM async
+ON CONFLICT (event_id, subscriber) DO UPDATE SET done_at = now() WHERE d.done_at IS NULL
+RETURNING true::bool AS closed
+`
+
+type CloseDeliveryParams struct {
+	EventID    uuid.UUID
+	Subscriber string
+}
+
+// Closes a delivery inside the transaction of its effect (outbox Subscription.HandleTx),
+// before the effect: the row lock it takes makes a second delivery of the same event
+// wait for this one's commit and then find it closed (no row back), so the effect is
+// made once even by deliveries that cross. The transaction commits without waiting for
+// the disk: a crash loses the effect and the close together, and the re-driver
+// delivers the event again.
+func (q *Queries) CloseDelivery(ctx context.Context, arg CloseDeliveryParams) (bool, error) {
+	row := q.db.QueryRow(ctx, closeDelivery, arg.EventID, arg.Subscriber)
+	var closed bool
+	err := row.Scan(&closed)
+	return closed, err
+}
+
 const deleteDoneDeliveries = `-- name: DeleteDoneDeliveries :execrows
 DELETE FROM platform.outbox_deliveries WHERE done_at < now() - $1::bigint * interval '1 millisecond'
 `
@@ -209,8 +237,11 @@ func (q *Queries) InsertOutbox(ctx context.Context, arg InsertOutboxParams) erro
 }
 
 const markDeliveryDone = `-- name: MarkDeliveryDone :exec
+WITH async AS (
+    SELECT set_config('synchronous_commit', 'off', true) AS setting
+)
 INSERT INTO platform.outbox_deliveries AS d (event_id, subscriber, done_at)
-VALUES ($1, $2, now())
+SELECT $1, $2, now() FROM async
 ON CONFLICT (event_id, subscriber) DO UPDATE SET done_at = now() WHERE d.done_at IS NULL
 `
 
@@ -219,7 +250,10 @@ type MarkDeliveryDoneParams struct {
 	Subscriber string
 }
 
-// The handler may finish before the relay has marked the event sent: insert or update.
+// Closes a delivery after a handler whose effect is not in this transaction (outbox
+// Subscription.Handle). The handler may finish before the relay has marked the event
+// sent: insert or update. The commit does not wait for the disk: a close a crash loses
+// only has the handler run again on re-drive, which it bears (it is idempotent).
 func (q *Queries) MarkDeliveryDone(ctx context.Context, arg MarkDeliveryDoneParams) error {
 	_, err := q.db.Exec(ctx, markDeliveryDone, arg.EventID, arg.Subscriber)
 	return err

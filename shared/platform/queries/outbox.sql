@@ -71,10 +71,31 @@ SELECT EXISTS (
 )::bool;
 
 -- name: MarkDeliveryDone :exec
--- The handler may finish before the relay has marked the event sent: insert or update.
+-- Closes a delivery after a handler whose effect is not in this transaction (outbox
+-- Subscription.Handle). The handler may finish before the relay has marked the event
+-- sent: insert or update. The commit does not wait for the disk: a close a crash loses
+-- only has the handler run again on re-drive, which it bears (it is idempotent).
+WITH async AS (
+    SELECT set_config('synchronous_commit', 'off', true) AS setting
+)
 INSERT INTO platform.outbox_deliveries AS d (event_id, subscriber, done_at)
-VALUES (sqlc.arg(event_id), sqlc.arg(subscriber), now())
+SELECT sqlc.arg(event_id), sqlc.arg(subscriber), now() FROM async
 ON CONFLICT (event_id, subscriber) DO UPDATE SET done_at = now() WHERE d.done_at IS NULL;
+
+-- name: CloseDelivery :one
+-- Closes a delivery inside the transaction of its effect (outbox Subscription.HandleTx),
+-- before the effect: the row lock it takes makes a second delivery of the same event
+-- wait for this one's commit and then find it closed (no row back), so the effect is
+-- made once even by deliveries that cross. The transaction commits without waiting for
+-- the disk: a crash loses the effect and the close together, and the re-driver
+-- delivers the event again.
+WITH async AS (
+    SELECT set_config('synchronous_commit', 'off', true) AS setting
+)
+INSERT INTO platform.outbox_deliveries AS d (event_id, subscriber, done_at)
+SELECT sqlc.arg(event_id), sqlc.arg(subscriber), now() FROM async
+ON CONFLICT (event_id, subscriber) DO UPDATE SET done_at = now() WHERE d.done_at IS NULL
+RETURNING true::bool AS closed;
 
 -- name: RedriveCutoff :one
 -- One pass of the re-driver looks at deliveries last enqueued or checked before this
