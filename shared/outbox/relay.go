@@ -92,15 +92,14 @@ func (r *Relay) Run(ctx context.Context) error {
 	wake := make(chan struct{}, 1)
 	go r.listen(ctx, wake)
 	for {
-		n, err := r.Drain(ctx)
+		// Drain ends on a short batch: the backlog is gone. A commit meanwhile has left
+		// a wake-up in the channel, so the next round starts at once.
+		_, err := r.Drain(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
 		if err != nil {
 			r.log.ErrorContext(ctx, "outbox relay round failed", "err", err)
-		}
-		if n > 0 && err == nil {
-			continue // the backlog may have grown while the last batch was marked
 		}
 		select {
 		case <-ctx.Done():
