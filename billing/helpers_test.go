@@ -231,7 +231,7 @@ func (w *world) deliver(subs []outbox.Subscription, times int) {
 				go func() {
 					defer wg.Done()
 					<-start
-					if err := s.Handle(w.ctx, e); err != nil {
+					if err := outbox.Deliver(w.ctx, w.db, s, e); err != nil {
 						errc <- err
 					}
 				}()

@@ -14,6 +14,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/outbox"
 	"github.com/tandemcrm/tandem/shared/pgtest"
 	"github.com/tandemcrm/tandem/shared/redistest"
 )
@@ -27,7 +28,7 @@ func (w *world) handle(t *testing.T, subscriber string, topic events.Topic, payl
 	}
 	for _, s := range w.svc.Subscriptions() {
 		if s.Subscriber == subscriber && s.Topic == topic {
-			if err := s.Handle(w.ctx, events.Envelope{ID: uuid.New(), Topic: topic, Payload: b}); err != nil {
+			if err := outbox.Deliver(w.ctx, w.db, s, events.Envelope{ID: uuid.New(), Topic: topic, Payload: b}); err != nil {
 				t.Fatal(err)
 			}
 			return

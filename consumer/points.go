@@ -16,7 +16,6 @@ import (
 	"github.com/tandemcrm/tandem/shared/audit"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/identity"
-	"github.com/tandemcrm/tandem/shared/outbox"
 	"github.com/tandemcrm/tandem/shared/pg"
 )
 
@@ -146,38 +145,44 @@ func (s *Service) credit(ctx context.Context, q *consumerdb.Queries, prog Progra
 func (s *Service) CreditForPayment(ctx context.Context, p Payment) (int64, error) {
 	var credited int64
 	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
-		credited = 0
-		q := consumerdb.New(tx)
-		if _, err := lock(ctx, q, p.ConsumerID); err != nil {
-			return err
-		}
-		prog, err := s.program(ctx, q)
-		if err != nil {
-			return err
-		}
-		mult, err := s.multiplier(ctx, q, p.ConsumerID)
-		if err != nil {
-			return err
-		}
-		pts := prog.PointsFor(p.AmountFen) * mult / 100
-		if pts > math.MaxInt32 {
-			return errs.Invalidf("amount", "amount earns more points than an entry holds")
-		}
-		ok, err := s.credit(ctx, q, prog, credit{consumerID: p.ConsumerID, entryKind: KindEarn, lotKind: KindEarn,
-			key: EarnKey(p.OrderID), orderID: uuid.NullUUID{UUID: p.OrderID, Valid: true}, points: pts, pending: true, counts: true, growth: p.AmountFen})
-		if ok {
-			credited = pts
-		}
-		if err != nil {
-			return err
-		}
-		return outbox.MarkDone(ctx, tx) // the delivery closes with the credit: one commit
+		var err error
+		credited, err = s.creditForPayment(ctx, tx, p)
+		return err
 	})
-	if errors.Is(err, errNotMember) {
+	return credited, wrap("credit for payment", err)
+}
+
+// creditForPayment is CreditForPayment in the caller's transaction (the payment
+// event's delivery, which closes with the credit: one commit).
+func (s *Service) creditForPayment(ctx context.Context, tx pgx.Tx, p Payment) (int64, error) {
+	q := consumerdb.New(tx)
+	if _, err := lock(ctx, q, p.ConsumerID); errors.Is(err, errNotMember) {
 		s.log.InfoContext(ctx, "consumer: payment by a non-member earns no points", "consumer", p.ConsumerID, "order", p.OrderID)
 		return 0, nil
+	} else if err != nil {
+		return 0, err
 	}
-	return credited, wrap("credit for payment", err)
+	prog, err := s.program(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	mult, err := s.multiplier(ctx, q, p.ConsumerID)
+	if err != nil {
+		return 0, err
+	}
+	pts := prog.PointsFor(p.AmountFen) * mult / 100
+	if pts > math.MaxInt32 {
+		return 0, errs.Invalidf("amount", "amount earns more points than an entry holds")
+	}
+	ok, err := s.credit(ctx, q, prog, credit{consumerID: p.ConsumerID, entryKind: KindEarn, lotKind: KindEarn,
+		key: EarnKey(p.OrderID), orderID: uuid.NullUUID{UUID: p.OrderID, Valid: true}, points: pts, pending: true, counts: true, growth: p.AmountFen})
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return 0, nil
+	}
+	return pts, nil
 }
 
 // CreditRequest credits points for something the member did (sign-up, referral,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/outbox"
 )
@@ -25,7 +27,7 @@ const (
 // kept for their 360, sign-up points. Each is idempotent.
 func (s *Service) Subscriptions() []outbox.Subscription {
 	return []outbox.Subscription{
-		{Topic: events.TopicPaymentSucceeded, Subscriber: SubscriberPointsEarn, Handle: s.OnPaymentSucceeded},
+		{Topic: events.TopicPaymentSucceeded, Subscriber: SubscriberPointsEarn, HandleTx: s.OnPaymentSucceeded},
 		{Topic: events.TopicRefundSucceeded, Subscriber: SubscriberPointsReverse, Handle: s.OnRefundSucceeded},
 		{Topic: events.TopicPaymentSucceeded, Subscriber: SubscriberCouponsRedeem, Handle: s.onPaidRedeemCoupons},
 		{Topic: events.TopicRefundSucceeded, Subscriber: SubscriberCouponsReturn, Handle: s.onRefundReturnCoupons},
@@ -70,14 +72,14 @@ func (s *Service) onRefundReturnCoupons(ctx context.Context, e events.Envelope) 
 	return err
 }
 
-// OnPaymentSucceeded credits the order's points.
-func (s *Service) OnPaymentSucceeded(ctx context.Context, e events.Envelope) error {
+// OnPaymentSucceeded credits the order's points in the event's delivery transaction.
+func (s *Service) OnPaymentSucceeded(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
 	var p events.PaymentSucceeded
 	if err := e.Decode(&p); err != nil {
 		return fmt.Errorf("consumer: decode %s: %w", e.Topic, err)
 	}
-	_, err := s.CreditForPayment(ctx, Payment{OrderID: p.OrderID, ConsumerID: p.ConsumerID, AmountFen: p.AmountFen})
-	return err
+	_, err := s.creditForPayment(ctx, tx, Payment{OrderID: p.OrderID, ConsumerID: p.ConsumerID, AmountFen: p.AmountFen})
+	return wrap("credit for payment", err)
 }
 
 // OnRefundSucceeded reverses the points the refund takes back.

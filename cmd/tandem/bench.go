@@ -256,12 +256,7 @@ func benchOutboxDrain(ctx context.Context, w io.Writer, db *pgxpool.Pool, r asyn
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				got, err := relay.RelayOnce(ctx)
-				if err != nil || got == 0 {
-					return
-				}
-			}
+			_, _ = relay.Drain(ctx)
 		}()
 	}
 	wg.Wait()

@@ -233,7 +233,9 @@ func (e *edgeWorld) pathWithIDs(t testing.TB, path string) string {
 		id = w.tokenIDs["sh1.rep"]
 	case strings.HasPrefix(path, "/api/v1/merchant/leads/"):
 		id = w.leads["sh1.rep"]
-	case strings.HasPrefix(path, "/api/v1/merchant/merchants/"):
+	case strings.HasPrefix(path, "/api/v1/merchant/reps/"):
+		id = w.demo.Users["sh1.rep"].String()
+	case strings.HasPrefix(path, "/api/v1/merchant/merchants/"), strings.HasPrefix(path, "/api/v1/billing/merchants/"):
 		if err := e.app.db.QueryRow(context.Background(), `SELECT id::text FROM merchant.merchants LIMIT 1`).Scan(&id); err != nil {
 			t.Fatal(err)
 		}

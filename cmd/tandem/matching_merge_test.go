@@ -17,6 +17,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/outbox"
 )
 
 // mergeWorld is two members of the consumer domain with points, a coupon, a tag and an
@@ -70,7 +71,7 @@ func (w *mergeWorld) deliver(topic events.Topic, mergeID uuid.UUID) {
 		}
 		n++
 		for range 2 {
-			if err := s.Handle(w.ctx, e); err != nil {
+			if err := outbox.Deliver(w.ctx, w.a.db, s, e); err != nil {
 				w.t.Fatalf("%s: %v", s.Subscriber, err)
 			}
 		}

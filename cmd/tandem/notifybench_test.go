@@ -31,11 +31,19 @@ func TestBenchNotifySmall(t *testing.T) {
 	cmd.SetOut(&out)
 	cmd.SetErr(&progress)
 	cmd.SetContext(ctx)
-	if err := benchNotify(ctx, cmd, db, redistest.New(t).Asynq(), notifyLoad{orders: 30, consumers: 4, payers: 4, rate: 0}); err != nil {
+	if err := benchNotify(ctx, cmd, db, redistest.New(t).Asynq(), notifyLoad{orders: 30, consumers: 4, payers: 4, rate: 0,
+		modes: []string{viaHTTP, viaInProcess}}); err != nil {
 		t.Fatal(err)
 	}
-	if row := out.String(); !strings.HasPrefix(row, "| payment notifications, 30 orders of 4 members") || !strings.Contains(row, "p99") {
-		t.Fatalf("row: %q", row)
+	rows := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(rows) != 2 {
+		t.Fatalf("want a row per delivery mode, got %q", out.String())
+	}
+	for i, mode := range []string{viaHTTP, viaInProcess} {
+		row := rows[i]
+		if !strings.HasPrefix(row, "| payment notifications, 30 orders of 4 members") || !strings.Contains(row, "("+mode+",") || !strings.Contains(row, "p99") {
+			t.Fatalf("row %d: %q", i, row)
+		}
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/money"
+	"github.com/tandemcrm/tandem/shared/outbox"
 	"github.com/tandemcrm/tandem/shared/pgtest"
 	"github.com/tandemcrm/tandem/shared/wxpay/wxsim"
 )
@@ -563,7 +564,7 @@ func TestStoryEndToEnd(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := sub.Handle(ctx, env); err != nil {
+				if err := outbox.Deliver(ctx, s.a.db, sub, env); err != nil {
 					t.Errorf("%s again: %v", sub.Subscriber, err)
 				}
 			}()

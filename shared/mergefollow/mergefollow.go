@@ -48,90 +48,95 @@ type Follower[T any] struct {
 func (f Follower[T]) followAction() string   { return f.Domain + ".merge_follow" }
 func (f Follower[T]) unfollowAction() string { return f.Domain + ".merge_unfollow" }
 
-// Subscriptions are the two handlers to register with the domain's others.
+// Subscriptions are the two handlers to register with the domain's others. Each step
+// runs in its delivery's transaction, which closes the delivery with it.
 func (f Follower[T]) Subscriptions() []outbox.Subscription {
 	return []outbox.Subscription{
-		{Topic: events.TopicConsumersMerged, Subscriber: f.followAction(), Handle: f.onMerged},
-		{Topic: events.TopicConsumerMergeUndone, Subscriber: f.unfollowAction(), Handle: f.onUndone},
+		{Topic: events.TopicConsumersMerged, Subscriber: f.followAction(), HandleTx: f.onMerged},
+		{Topic: events.TopicConsumerMergeUndone, Subscriber: f.unfollowAction(), HandleTx: f.onUndone},
 	}
 }
 
-func (f Follower[T]) onMerged(ctx context.Context, e events.Envelope) error {
+func (f Follower[T]) onMerged(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
 	var p events.ConsumersMerged
 	if err := e.Decode(&p); err != nil {
 		return fmt.Errorf("%s: decode %s: %w", f.Domain, e.Topic, err)
 	}
-	return f.Follow(ctx, p.MergeID, p.Survivor, p.Merged)
+	if err := f.follow(ctx, tx, p.MergeID, p.Survivor, p.Merged); err != nil {
+		return fmt.Errorf("%s: follow merge %s: %w", f.Domain, p.MergeID, pg.Classify(err))
+	}
+	return nil
 }
 
-func (f Follower[T]) onUndone(ctx context.Context, e events.Envelope) error {
+func (f Follower[T]) onUndone(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
 	var p events.ConsumerMergeUndone
 	if err := e.Decode(&p); err != nil {
 		return fmt.Errorf("%s: decode %s: %w", f.Domain, e.Topic, err)
 	}
-	return f.Unfollow(ctx, p.MergeID, p.Survivor, p.Merged)
+	if err := f.unfollow(ctx, tx, p.MergeID, p.Survivor, p.Merged); err != nil {
+		return fmt.Errorf("%s: undo merge %s: %w", f.Domain, p.MergeID, pg.Classify(err))
+	}
+	return nil
 }
 
 // Follow moves the merged consumer's records to the survivor, once per merge.
 func (f Follower[T]) Follow(ctx context.Context, mergeID, survivor, merged uuid.UUID) error {
-	err := pg.InTx(ctx, f.DB, pg.TxOptions{}, func(tx pgx.Tx) error {
-		steps, err := f.steps(ctx, tx, mergeID)
-		if err != nil {
-			return err
-		}
-		if steps[f.followAction()] != nil || steps[f.unfollowAction()] != nil {
-			return outbox.MarkDone(ctx, tx) // followed already, or undone before it came
-		}
-		moved, err := f.Move(ctx, tx, survivor, merged, mergeID)
-		if err != nil {
-			return err
-		}
-		if err := audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Login: "system"}, Action: f.followAction(),
-			ObjectType: ObjectType, ObjectID: mergeID.String(),
-			Before: map[string]any{"survivor": survivor, "merged": merged}, After: moved}); err != nil {
-			return err
-		}
-		return outbox.MarkDone(ctx, tx)
-	})
+	err := pg.InTx(ctx, f.DB, pg.TxOptions{}, func(tx pgx.Tx) error { return f.follow(ctx, tx, mergeID, survivor, merged) })
 	if err != nil {
 		return fmt.Errorf("%s: follow merge %s: %w", f.Domain, mergeID, pg.Classify(err))
 	}
 	return nil
 }
 
+func (f Follower[T]) follow(ctx context.Context, tx pgx.Tx, mergeID, survivor, merged uuid.UUID) error {
+	steps, err := f.steps(ctx, tx, mergeID)
+	if err != nil {
+		return err
+	}
+	if steps[f.followAction()] != nil || steps[f.unfollowAction()] != nil {
+		return nil // followed already, or undone before it came
+	}
+	moved, err := f.Move(ctx, tx, survivor, merged, mergeID)
+	if err != nil {
+		return err
+	}
+	return audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Login: "system"}, Action: f.followAction(),
+		ObjectType: ObjectType, ObjectID: mergeID.String(),
+		Before: map[string]any{"survivor": survivor, "merged": merged}, After: moved})
+}
+
 // Unfollow moves back exactly what Follow moved, once per merge. An undo that comes
 // before its merge is recorded with nothing moved, so the merge is then skipped.
 func (f Follower[T]) Unfollow(ctx context.Context, mergeID, survivor, merged uuid.UUID) error {
-	err := pg.InTx(ctx, f.DB, pg.TxOptions{}, func(tx pgx.Tx) error {
-		steps, err := f.steps(ctx, tx, mergeID)
-		if err != nil {
-			return err
-		}
-		if steps[f.unfollowAction()] != nil {
-			return outbox.MarkDone(ctx, tx)
-		}
-		var back any
-		if e := steps[f.followAction()]; e != nil {
-			var moved T
-			if err := json.Unmarshal(e.After, &moved); err != nil {
-				return fmt.Errorf("what merge %s moved: %w", mergeID, err)
-			}
-			if err := f.Back(ctx, tx, survivor, merged, mergeID, moved); err != nil {
-				return err
-			}
-			back = moved
-		}
-		if err := audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Login: "system"}, Action: f.unfollowAction(),
-			ObjectType: ObjectType, ObjectID: mergeID.String(),
-			Before: map[string]any{"survivor": survivor, "merged": merged}, After: map[string]any{"moved_back": back}}); err != nil {
-			return err
-		}
-		return outbox.MarkDone(ctx, tx)
-	})
+	err := pg.InTx(ctx, f.DB, pg.TxOptions{}, func(tx pgx.Tx) error { return f.unfollow(ctx, tx, mergeID, survivor, merged) })
 	if err != nil {
 		return fmt.Errorf("%s: undo merge %s: %w", f.Domain, mergeID, pg.Classify(err))
 	}
 	return nil
+}
+
+func (f Follower[T]) unfollow(ctx context.Context, tx pgx.Tx, mergeID, survivor, merged uuid.UUID) error {
+	steps, err := f.steps(ctx, tx, mergeID)
+	if err != nil {
+		return err
+	}
+	if steps[f.unfollowAction()] != nil {
+		return nil
+	}
+	var back any
+	if e := steps[f.followAction()]; e != nil {
+		var moved T
+		if err := json.Unmarshal(e.After, &moved); err != nil {
+			return fmt.Errorf("what merge %s moved: %w", mergeID, err)
+		}
+		if err := f.Back(ctx, tx, survivor, merged, mergeID, moved); err != nil {
+			return err
+		}
+		back = moved
+	}
+	return audit.Record(ctx, tx, audit.Event{Actor: audit.Actor{Login: "system"}, Action: f.unfollowAction(),
+		ObjectType: ObjectType, ObjectID: mergeID.String(),
+		Before: map[string]any{"survivor": survivor, "merged": merged}, After: map[string]any{"moved_back": back}})
 }
 
 // steps locks the merge for this domain (transaction-scoped, so two deliveries of the

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,7 +18,6 @@ import (
 
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/outbox"
-	"github.com/tandemcrm/tandem/shared/pg"
 	"github.com/tandemcrm/tandem/shared/pgtest"
 	"github.com/tandemcrm/tandem/shared/redistest"
 )
@@ -165,19 +166,19 @@ func TestRedisLosingItsQueueLosesNoEffect(t *testing.T) {
 	}
 }
 
-// A handler that records its delivery in its own transaction (MarkDone): a rolled-back
-// effect leaves the event not done; a committed one is done with it, and a second
-// delivery of the task skips the handler.
-func TestMarkDoneCommitsWithTheEffect(t *testing.T) {
+// A HandleTx handler's effect and its delivery's close commit together: a rolled-back
+// effect leaves the event not done; a committed one is done with it, the delivery
+// row written once; a later delivery never reaches the handler, and deliveries that
+// cross run the effect once even when the handler does not check.
+func TestHandleTxClosesTheDeliveryWithTheEffect(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
 	ctx := context.Background()
 	if _, err := db.Exec(ctx, `CREATE TABLE effects (event_id uuid, subscriber text, runs int NOT NULL, PRIMARY KEY (event_id, subscriber))`); err != nil {
 		t.Fatal(err)
 	}
-	// Every attempt to write a delivery row is counted (a BEFORE INSERT trigger fires
-	// for an upsert that finds the row done too): the wrapper must not write it again
-	// after the handler's own transaction did.
+	// Every attempt to write a delivery row that commits is counted (a BEFORE INSERT
+	// trigger fires for an upsert that finds the row done too).
 	if _, err := db.Exec(ctx, `CREATE TABLE delivery_writes (n int);
 CREATE FUNCTION count_delivery_write() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN INSERT INTO delivery_writes VALUES (1); RETURN NEW; END $$;
@@ -185,49 +186,57 @@ CREATE TRIGGER count_writes BEFORE INSERT ON platform.outbox_deliveries
 FOR EACH ROW EXECUTE FUNCTION count_delivery_write()`); err != nil {
 		t.Fatal(err)
 	}
-	fail := true
-	sub := outbox.Subscription{Topic: topic, Subscriber: "tx", Handle: func(ctx context.Context, e events.Envelope) error {
-		return pg.InTx(ctx, db, pg.TxOptions{}, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `INSERT INTO effects VALUES ($1, 'tx', 1) ON CONFLICT (event_id, subscriber) DO UPDATE SET runs = effects.runs + 1`, e.ID); err != nil {
-				return err
-			}
-			if err := outbox.MarkDone(ctx, tx); err != nil {
-				return err
-			}
-			if fail {
-				return errors.New("the effect fails after MarkDone")
-			}
-			return nil
-		})
+	var fail atomic.Bool
+	fail.Store(true)
+	sub := outbox.Subscription{Topic: topic, Subscriber: "tx", HandleTx: func(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
+		// Not idempotent on purpose: a second run would count 2.
+		if _, err := tx.Exec(ctx, `INSERT INTO effects VALUES ($1, 'tx', 1) ON CONFLICT (event_id, subscriber) DO UPDATE SET runs = effects.runs + 1`, e.ID); err != nil {
+			return err
+		}
+		if fail.Load() {
+			return errors.New("the effect fails")
+		}
+		return nil
 	}}
 	mux := asynq.NewServeMux()
 	outbox.Register(mux, db, []outbox.Subscription{sub})
+	taskOf := func(id uuid.UUID) *asynq.Task {
+		body, _ := json.Marshal(events.Envelope{ID: id, Topic: topic, Payload: json.RawMessage(`{}`)})
+		return asynq.NewTask(sub.TaskType(), body)
+	}
 	id := uuid.Must(uuid.NewV7())
-	body, _ := json.Marshal(events.Envelope{ID: id, Topic: topic, Payload: json.RawMessage(`{}`)})
-	task := asynq.NewTask(sub.TaskType(), body)
-	done := func() int {
+	task := taskOf(id)
+	done := func(id uuid.UUID) int {
 		return count(t, db, fmt.Sprintf("SELECT count(*) FROM platform.outbox_deliveries WHERE event_id = '%s' AND done_at IS NOT NULL", id))
 	}
-	if err := mux.ProcessTask(ctx, task); err == nil || done() != 0 {
-		t.Fatalf("failed effect: err %v, done %d; want an error and not done", err, done())
+	if err := mux.ProcessTask(ctx, task); err == nil || done(id) != 0 {
+		t.Fatalf("failed effect: err %v, done %d; want an error and not done", err, done(id))
 	}
-	fail = false
-	if err := mux.ProcessTask(ctx, task); err != nil || done() != 1 {
-		t.Fatalf("committed effect: err %v, done %d", err, done())
-	}
-	if n := count(t, db, "SELECT count(*) FROM delivery_writes"); n != 1 {
-		t.Fatalf("the delivery was written %d times, want once (in the handler's transaction only)", n)
+	fail.Store(false)
+	if err := mux.ProcessTask(ctx, task); err != nil || done(id) != 1 {
+		t.Fatalf("committed effect: err %v, done %d", err, done(id))
 	}
 	if err := mux.ProcessTask(ctx, task); err != nil {
 		t.Fatal(err)
 	}
-	if runs := count(t, db, "SELECT runs FROM effects"); runs != 1 {
-		t.Fatalf("the handler's effect committed %d times, want 1 (done events are skipped)", runs)
+	if n := count(t, db, "SELECT count(*) FROM delivery_writes"); n != 1 {
+		t.Fatalf("the delivery was written %d times, want once (with the effect)", n)
 	}
-	if err := pg.InTx(ctx, db, pg.TxOptions{}, func(tx pgx.Tx) error { return outbox.MarkDone(ctx, tx) }); err != nil {
-		t.Fatal(err)
+	if runs := count(t, db, fmt.Sprintf("SELECT runs FROM effects WHERE event_id = '%s'", id)); runs != 1 {
+		t.Fatalf("the handler's effect committed %d times, want 1 (closed deliveries are skipped)", runs)
 	}
-	if n := count(t, db, "SELECT count(*) FROM platform.outbox_deliveries"); n != 1 {
-		t.Fatalf("MarkDone outside a handler wrote a delivery (%d rows)", n)
+
+	crossing := uuid.Must(uuid.NewV7())
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if err := mux.ProcessTask(ctx, taskOf(crossing)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if runs := count(t, db, fmt.Sprintf("SELECT runs FROM effects WHERE event_id = '%s'", crossing)); runs != 1 || done(crossing) != 1 {
+		t.Fatalf("8 crossing deliveries: effect committed %d times, done %d; want 1 and 1", runs, done(crossing))
 	}
 }

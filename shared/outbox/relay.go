@@ -86,19 +86,20 @@ func NewRelay(db *pgxpool.Pool, q Enqueuer, subs []Subscription, cfg RelayConfig
 
 // Run relays until ctx ends: a round whenever PostgreSQL notifies a commit, and at least
 // every Poll otherwise (notifications are a hint; polling is what guarantees progress).
+// While a backlog lasts, each batch's mark overlaps the next batch's claim and enqueue
+// (see Drain).
 func (r *Relay) Run(ctx context.Context) error {
 	wake := make(chan struct{}, 1)
 	go r.listen(ctx, wake)
 	for {
-		n, err := r.RelayOnce(ctx)
+		// Drain ends on a short batch: the backlog is gone. A commit meanwhile has left
+		// a wake-up in the channel, so the next round starts at once.
+		_, err := r.Drain(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
 		if err != nil {
 			r.log.ErrorContext(ctx, "outbox relay round failed", "err", err)
-		}
-		if n == r.cfg.BatchSize {
-			continue // a full batch: more is likely waiting
 		}
 		select {
 		case <-ctx.Done():
@@ -106,6 +107,39 @@ func (r *Relay) Run(ctx context.Context) error {
 		case <-wake:
 		case <-time.After(r.cfg.Poll):
 		}
+	}
+}
+
+// Drain relays batches until a claim comes back short of a full batch (or fails) and
+// returns the rows claimed. A batch's mark runs while the next batch is claimed and
+// enqueued, so the mark's round trip and write are off the relay's critical path;
+// that is safe because the rows being marked are leased (the next claim skips them).
+// At most one mark is in flight, and Drain returns only after the last has finished.
+func (r *Relay) Drain(ctx context.Context) (int, error) {
+	total := 0
+	var marking chan error // the mark in flight, if any
+	waitMark := func() error {
+		if marking == nil {
+			return nil
+		}
+		err := <-marking
+		marking = nil
+		return err
+	}
+	for {
+		b, err := r.claimAndEnqueue(ctx)
+		total += len(b.rows)
+		if err != nil || len(b.rows) == 0 {
+			return total, errors.Join(err, waitMark())
+		}
+		if err := waitMark(); err != nil {
+			return total, errors.Join(err, r.mark(ctx, b))
+		}
+		if len(b.rows) < r.cfg.BatchSize {
+			return total, r.mark(ctx, b)
+		}
+		marking = make(chan error, 1)
+		go func() { marking <- r.mark(ctx, b) }()
 	}
 }
 
@@ -141,38 +175,64 @@ type claimed = platformdb.ClaimOutboxRow
 // RelayOnce claims up to one batch, enqueues it and marks what was enqueued as sent.
 // It returns the number of rows claimed.
 func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
+	b, err := r.claimAndEnqueue(ctx)
+	if err != nil || len(b.rows) == 0 {
+		return len(b.rows), err
+	}
+	return len(b.rows), r.mark(ctx, b)
+}
+
+// batch is one claimed batch after its enqueue: what went to asynq and what failed.
+type batch struct {
+	rows         []claimed
+	sent, failed []uuid.UUID
+	firstErr     error
+}
+
+// claimAndEnqueue claims up to one batch and enqueues it. An error means the batch
+// was not enqueued at all (claim failed or ctx ended); an enqueue failure of some rows
+// is in the batch, for mark.
+func (r *Relay) claimAndEnqueue(ctx context.Context) (batch, error) {
 	rows, err := r.q.ClaimOutbox(ctx, platformdb.ClaimOutboxParams{
 		BatchSize: int32(r.cfg.BatchSize), LeaseMs: r.cfg.Lease.Milliseconds(), Relay: r.cfg.Name})
 	if err != nil {
-		return 0, fmt.Errorf("outbox: claim: %w", err)
+		return batch{}, fmt.Errorf("outbox: claim: %w", err)
 	}
 	if len(rows) == 0 {
-		return 0, nil
+		return batch{}, nil
 	}
 	// UPDATE ... RETURNING has no order; enqueue oldest first.
 	slices.SortFunc(rows, func(a, b claimed) int { return slices.Compare(a.ID[:], b.ID[:]) })
-	sent, failed, firstErr := r.enqueueAll(ctx, rows)
+	b := batch{rows: rows}
+	b.sent, b.failed, b.firstErr = r.enqueueAll(ctx, rows)
 	if ctx.Err() != nil {
-		return len(rows), ctx.Err() // leased rows come back when the lease ends
+		return b, ctx.Err() // leased rows come back when the lease ends
 	}
 	if r.afterEnqueue != nil {
 		r.afterEnqueue()
 	}
-	if len(sent) > 0 {
-		if err := r.q.MarkOutboxSent(ctx, r.sentParams(rows, sent)); err != nil {
-			return len(rows), fmt.Errorf("outbox: mark sent: %w", err)
+	return b, nil
+}
+
+// mark records a batch: the enqueued rows sent, each with a delivery row per
+// subscriber (one statement), the failed ones handed back after a backoff. It returns
+// the batch's first enqueue error, if any.
+func (r *Relay) mark(ctx context.Context, b batch) error {
+	if len(b.sent) > 0 {
+		if err := r.q.MarkOutboxSent(ctx, r.sentParams(b.rows, b.sent)); err != nil {
+			return fmt.Errorf("outbox: mark sent: %w", err)
 		}
 	}
-	if len(failed) > 0 {
+	if len(b.failed) > 0 {
 		// Failed rows come back after a short backoff instead of the whole lease.
-		if err := r.q.ReleaseOutbox(ctx, platformdb.ReleaseOutboxParams{Ids: failed, LastError: firstErr.Error()}); err != nil {
+		if err := r.q.ReleaseOutbox(ctx, platformdb.ReleaseOutboxParams{Ids: b.failed, LastError: b.firstErr.Error()}); err != nil {
 			r.log.ErrorContext(ctx, "outbox: release failed rows", "err", err)
 		}
 	}
 	if r.metrics != nil {
-		r.metrics.observeSent(rows, sent)
+		r.metrics.observeSent(b.rows, b.sent)
 	}
-	return len(rows), firstErr
+	return b.firstErr
 }
 
 // enqueueAll enqueues rows with up to cfg.Parallel in flight and sorts them into

@@ -3,13 +3,13 @@ package outbox
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
-	"sync/atomic"
 
-	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/logging"
@@ -20,11 +20,24 @@ import (
 // Subscription is one subscriber's interest in one topic. Each subscription gets its
 // own asynq task per event, so a failing subscriber (a merchant's webhook down) retries
 // alone and never holds back or repeats another (points already credited).
+//
+// Exactly one of Handle and HandleTx is set. Either way Register's wrapper is what
+// closes the delivery (records the event done for the subscriber); HandleTx is for an
+// effect that is one PostgreSQL transaction, and Handle for the rest.
 type Subscription struct {
 	Topic      events.Topic
 	Subscriber string // stable name, e.g. "consumer.points"; part of the task id
 	Queue      string // asynq queue; "default" when empty
-	Handle     func(ctx context.Context, e events.Envelope) error
+	// HandleTx makes its effect in tx, the delivery's transaction, which the wrapper
+	// begins, closes the delivery in first and commits: the effect and the close
+	// commit together (one commit, and a crash cannot leave one without the other), a
+	// delivery already closed never reaches the handler, and two crossing deliveries
+	// of one event run one after the other. Returning an error rolls both back.
+	HandleTx func(ctx context.Context, tx pgx.Tx, e events.Envelope) error
+	// Handle makes an effect outside PostgreSQL (an HTTP call) or in transactions of
+	// its own; the wrapper closes the delivery after it returns nil. A crash between the
+	// two has it run again, so it must be idempotent.
+	Handle func(ctx context.Context, e events.Envelope) error
 }
 
 // TaskType is the asynq task type of the subscription: "<subscriber>:<topic>".
@@ -54,69 +67,69 @@ func RedriveTaskID(eventID string, subscriber string, attempt int) string {
 }
 
 // Register installs every subscription's handler on mux, decoding the envelope and
-// putting its request id into the handler's context. Every delivery is closed when its
-// handler returns nil: the event is recorded done for the subscriber
-// (platform.outbox_deliveries) in the handler's own transaction when the handler calls
-// MarkDone there, else by the wrapper right after the handler (a commit of its own).
-// The handler is skipped for an event already done (a re-drive that crossed a late
-// delivery). A crash between the handler's commit and the wrapper's record only means
-// the handler runs again, which it must bear anyway (it is idempotent).
-func Register(mux *asynq.ServeMux, db platformdb.DBTX, subs []Subscription) {
-	q := platformdb.New(db)
+// putting its request id into the handler's context, and closes every delivery: in the
+// handler's transaction for HandleTx, right after the handler returns nil for Handle
+// (a handler skipped when its event is already done: a re-drive that crossed a late
+// delivery). Both closes commit without waiting for the disk: a close a crash loses is
+// found undone by the re-driver, which delivers the event again, and the handler,
+// idempotent or rolled back with it, makes its effect once.
+func Register(mux *asynq.ServeMux, db *pgxpool.Pool, subs []Subscription) {
 	for _, s := range subs {
-		handle, subscriber := s.Handle, s.Subscriber
+		if (s.Handle == nil) == (s.HandleTx == nil) {
+			panic(fmt.Sprintf("outbox: subscription %s needs exactly one of Handle and HandleTx", s.TaskType()))
+		}
+		sub := s
 		mux.HandleFunc(s.TaskType(), func(ctx context.Context, t *asynq.Task) error {
 			var e events.Envelope
 			if err := json.Unmarshal(t.Payload(), &e); err != nil {
 				// A payload that cannot be decoded will not decode on retry either.
 				return fmt.Errorf("%w: decode %s: %v", asynq.SkipRetry, t.Type(), err)
 			}
-			done, err := q.DeliveryDone(ctx, platformdb.DeliveryDoneParams{EventID: e.ID, Subscriber: subscriber})
-			if err != nil {
-				return fmt.Errorf("outbox: delivery of %s to %s: %w", e.ID, subscriber, err)
-			}
-			if done {
-				return nil
-			}
-			d := &delivery{eventID: e.ID, subscriber: subscriber}
-			hctx := context.WithValue(logging.WithRequestID(ctx, e.RequestID), deliveryKey{}, d)
-			if err := handle(hctx, e); err != nil {
-				return err
-			}
-			if d.marked.Load() {
-				return nil // recorded with the handler's effect (MarkDone)
-			}
-			if err := q.MarkDeliveryDone(ctx, platformdb.MarkDeliveryDoneParams{EventID: e.ID, Subscriber: subscriber}); err != nil {
-				return fmt.Errorf("outbox: record delivery of %s to %s: %w", e.ID, subscriber, err)
-			}
-			return nil
+			return Deliver(ctx, db, sub, e)
 		})
 	}
 }
 
-type deliveryKey struct{}
-
-// delivery is the event and subscriber a handler run by Register is handling.
-type delivery struct {
-	eventID    uuid.UUID
-	subscriber string
-	marked     atomic.Bool // MarkDone's transaction committed: the wrapper has nothing to record
-}
-
-// MarkDone records inside tx that the event being handled is done for its subscriber.
-// A handler whose effect is one transaction calls it there: the effect and the record
-// then commit together (one commit per delivery instead of two, and a crash between
-// them cannot make the handler run again). Register then records nothing more, once tx
-// has committed (pg.AfterCommit; in a transaction not begun by pg.InTx, Register
-// records it again, a no-op). Outside a handler run by Register it does nothing.
-func MarkDone(ctx context.Context, tx pgx.Tx) error {
-	d, ok := ctx.Value(deliveryKey{}).(*delivery)
-	if !ok {
+// Deliver hands e to sub and closes the delivery, as Register's tasks do; tests and
+// tools that deliver an event by hand use it too.
+func Deliver(ctx context.Context, db *pgxpool.Pool, sub Subscription, e events.Envelope) error {
+	ctx = logging.WithRequestID(ctx, e.RequestID)
+	key := platformdb.CloseDeliveryParams{EventID: e.ID, Subscriber: sub.Subscriber}
+	if sub.HandleTx != nil {
+		return handleInTx(ctx, db, sub, key, e)
+	}
+	q := platformdb.New(db)
+	done, err := q.DeliveryDone(ctx, platformdb.DeliveryDoneParams(key))
+	if err != nil {
+		return fmt.Errorf("outbox: delivery of %s to %s: %w", e.ID, sub.Subscriber, err)
+	}
+	if done {
 		return nil
 	}
-	if err := platformdb.New(tx).MarkDeliveryDone(ctx, platformdb.MarkDeliveryDoneParams{EventID: d.eventID, Subscriber: d.subscriber}); err != nil {
-		return fmt.Errorf("outbox: record delivery of %s to %s: %w", d.eventID, d.subscriber, err)
+	if err := sub.Handle(ctx, e); err != nil {
+		return err
 	}
-	pg.AfterCommit(tx, "outbox.delivery."+d.eventID.String()+"/"+d.subscriber, func(context.Context, pg.Execer) { d.marked.Store(true) })
+	if err := q.MarkDeliveryDone(ctx, platformdb.MarkDeliveryDoneParams(key)); err != nil {
+		return fmt.Errorf("outbox: record delivery of %s to %s: %w", e.ID, sub.Subscriber, err)
+	}
 	return nil
+}
+
+// errClosed ends a delivery's transaction whose delivery was closed before: nothing to do.
+var errClosed = errors.New("outbox: delivery closed before")
+
+// handleInTx runs a HandleTx subscription: the close, then the effect, one transaction.
+func handleInTx(ctx context.Context, db *pgxpool.Pool, sub Subscription, key platformdb.CloseDeliveryParams, e events.Envelope) error {
+	err := pg.InTx(ctx, db, pg.TxOptions{}, func(tx pgx.Tx) error {
+		if _, err := platformdb.New(tx).CloseDelivery(ctx, key); errors.Is(err, pgx.ErrNoRows) {
+			return errClosed
+		} else if err != nil {
+			return fmt.Errorf("outbox: close delivery of %s to %s: %w", e.ID, sub.Subscriber, err)
+		}
+		return sub.HandleTx(ctx, tx, e)
+	})
+	if errors.Is(err, errClosed) {
+		return nil
+	}
+	return err
 }

@@ -19,12 +19,14 @@ WITH next AS (
     ORDER BY o.id
     LIMIT $3
     FOR UPDATE SKIP LOCKED
+), async AS (
+    SELECT set_config('synchronous_commit', 'off', true) AS setting
 )
 UPDATE platform.outbox o
 SET lease_until = now() + $1::bigint * interval '1 millisecond',
     leased_by = $2::text,
     attempts = o.attempts + 1
-FROM next WHERE o.id = next.id
+FROM next, async WHERE o.id = next.id
 RETURNING o.id, o.topic, o.aggregate_key, o.payload, o.request_id, o.created_at
 `
 
@@ -44,7 +46,10 @@ type ClaimOutboxRow struct {
 }
 
 // Claims the oldest unsent rows that no live lease holds; SKIP LOCKED lets relays
-// running at once take disjoint rows without waiting for each other.
+// running at once take disjoint rows without waiting for each other. Its commit does
+// not wait for the disk (async: synchronous_commit off for this statement's
+// transaction): a lease a crash loses only lets another relay take the rows sooner,
+// and what it enqueues again asynq refuses as a duplicate task id.
 func (q *Queries) ClaimOutbox(ctx context.Context, arg ClaimOutboxParams) ([]ClaimOutboxRow, error) {
 	rows, err := q.db.Query(ctx, claimOutbox, arg.LeaseMs, arg.Relay, arg.BatchSize)
 	if err != nil {
@@ -133,6 +138,34 @@ func (q *Queries) ClaimUndelivered(ctx context.Context, arg ClaimUndeliveredPara
 	return items, nil
 }
 
+const closeDelivery = `-- name: CloseDelivery :one
+WITH async AS (
+    SELECT set_config('synchronous_commit', 'off', true) AS setting
+)
+INSERT INTO platform.outbox_deliveries AS d (event_id, subscriber, done_at)
+SELECT $1, $2, now() FROM async
+ON CONFLICT (event_id, subscriber) DO UPDATE SET done_at = now() WHERE d.done_at IS NULL
+RETURNING true::bool AS closed
+`
+
+type CloseDeliveryParams struct {
+	EventID    uuid.UUID
+	Subscriber string
+}
+
+// Closes a delivery inside the transaction of its effect (outbox Subscription.HandleTx),
+// before the effect: the row lock it takes makes a second delivery of the same event
+// wait for this one's commit and then find it closed (no row back), so the effect is
+// made once even by deliveries that cross. The transaction commits without waiting for
+// the disk: a crash loses the effect and the close together, and the re-driver
+// delivers the event again.
+func (q *Queries) CloseDelivery(ctx context.Context, arg CloseDeliveryParams) (bool, error) {
+	row := q.db.QueryRow(ctx, closeDelivery, arg.EventID, arg.Subscriber)
+	var closed bool
+	err := row.Scan(&closed)
+	return closed, err
+}
+
 const deleteDoneDeliveries = `-- name: DeleteDoneDeliveries :execrows
 DELETE FROM platform.outbox_deliveries WHERE done_at < now() - $1::bigint * interval '1 millisecond'
 `
@@ -204,8 +237,11 @@ func (q *Queries) InsertOutbox(ctx context.Context, arg InsertOutboxParams) erro
 }
 
 const markDeliveryDone = `-- name: MarkDeliveryDone :exec
+WITH async AS (
+    SELECT set_config('synchronous_commit', 'off', true) AS setting
+)
 INSERT INTO platform.outbox_deliveries AS d (event_id, subscriber, done_at)
-VALUES ($1, $2, now())
+SELECT $1, $2, now() FROM async
 ON CONFLICT (event_id, subscriber) DO UPDATE SET done_at = now() WHERE d.done_at IS NULL
 `
 
@@ -214,16 +250,22 @@ type MarkDeliveryDoneParams struct {
 	Subscriber string
 }
 
-// The handler may finish before the relay has marked the event sent: insert or update.
+// Closes a delivery after a handler whose effect is not in this transaction (outbox
+// Subscription.Handle). The handler may finish before the relay has marked the event
+// sent: insert or update. The commit does not wait for the disk: a close a crash loses
+// only has the handler run again on re-drive, which it bears (it is idempotent).
 func (q *Queries) MarkDeliveryDone(ctx context.Context, arg MarkDeliveryDoneParams) error {
 	_, err := q.db.Exec(ctx, markDeliveryDone, arg.EventID, arg.Subscriber)
 	return err
 }
 
 const markOutboxSent = `-- name: MarkOutboxSent :exec
-WITH sent AS (
-    UPDATE platform.outbox SET sent_at = now(), lease_until = NULL, last_error = NULL
-    WHERE id = ANY($3::uuid[])
+WITH async AS (
+    SELECT set_config('synchronous_commit', 'off', true) AS setting
+), sent AS (
+    UPDATE platform.outbox o SET sent_at = now(), lease_until = NULL, last_error = NULL
+    FROM async
+    WHERE o.id = ANY($3::uuid[])
 )
 INSERT INTO platform.outbox_deliveries (event_id, subscriber)
 SELECT unnest($1::uuid[]), unnest($2::text[])
@@ -237,8 +279,13 @@ type MarkOutboxSentParams struct {
 }
 
 // Marks events sent and, in the same statement, opens a delivery per subscriber they
-// were enqueued for (event_ids and subscribers are parallel arrays). A handler that
-// already finished (it can run before the mark) has made its row: DO NOTHING.
+// were enqueued for (event_ids and subscribers are parallel arrays: one statement per
+// batch). A handler that already finished (it can run before the mark) has made its
+// row: DO NOTHING. The commit does not wait for the disk: the mark and its delivery
+// rows go or stay together, and a crash that loses them leaves the events unsent, to
+// be enqueued again when the lease ends (asynq refuses the duplicate task id; a task
+// Redis lost too is enqueued anew and its handler skips what is done). WAL is written
+// in order, so a handler's durable commit also makes every earlier mark durable.
 func (q *Queries) MarkOutboxSent(ctx context.Context, arg MarkOutboxSentParams) error {
 	_, err := q.db.Exec(ctx, markOutboxSent, arg.EventIds, arg.Subscribers, arg.Ids)
 	return err

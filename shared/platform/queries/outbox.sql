@@ -1,27 +1,40 @@
 -- name: ClaimOutbox :many
 -- Claims the oldest unsent rows that no live lease holds; SKIP LOCKED lets relays
--- running at once take disjoint rows without waiting for each other.
+-- running at once take disjoint rows without waiting for each other. Its commit does
+-- not wait for the disk (async: synchronous_commit off for this statement's
+-- transaction): a lease a crash loses only lets another relay take the rows sooner,
+-- and what it enqueues again asynq refuses as a duplicate task id.
 WITH next AS (
     SELECT o.id FROM platform.outbox o
     WHERE o.sent_at IS NULL AND (o.lease_until IS NULL OR o.lease_until < now())
     ORDER BY o.id
     LIMIT sqlc.arg(batch_size)
     FOR UPDATE SKIP LOCKED
+), async AS (
+    SELECT set_config('synchronous_commit', 'off', true) AS setting
 )
 UPDATE platform.outbox o
 SET lease_until = now() + sqlc.arg(lease_ms)::bigint * interval '1 millisecond',
     leased_by = sqlc.arg(relay)::text,
     attempts = o.attempts + 1
-FROM next WHERE o.id = next.id
+FROM next, async WHERE o.id = next.id
 RETURNING o.id, o.topic, o.aggregate_key, o.payload, o.request_id, o.created_at;
 
 -- name: MarkOutboxSent :exec
 -- Marks events sent and, in the same statement, opens a delivery per subscriber they
--- were enqueued for (event_ids and subscribers are parallel arrays). A handler that
--- already finished (it can run before the mark) has made its row: DO NOTHING.
-WITH sent AS (
-    UPDATE platform.outbox SET sent_at = now(), lease_until = NULL, last_error = NULL
-    WHERE id = ANY(sqlc.arg(ids)::uuid[])
+-- were enqueued for (event_ids and subscribers are parallel arrays: one statement per
+-- batch). A handler that already finished (it can run before the mark) has made its
+-- row: DO NOTHING. The commit does not wait for the disk: the mark and its delivery
+-- rows go or stay together, and a crash that loses them leaves the events unsent, to
+-- be enqueued again when the lease ends (asynq refuses the duplicate task id; a task
+-- Redis lost too is enqueued anew and its handler skips what is done). WAL is written
+-- in order, so a handler's durable commit also makes every earlier mark durable.
+WITH async AS (
+    SELECT set_config('synchronous_commit', 'off', true) AS setting
+), sent AS (
+    UPDATE platform.outbox o SET sent_at = now(), lease_until = NULL, last_error = NULL
+    FROM async
+    WHERE o.id = ANY(sqlc.arg(ids)::uuid[])
 )
 INSERT INTO platform.outbox_deliveries (event_id, subscriber)
 SELECT unnest(sqlc.arg(event_ids)::uuid[]), unnest(sqlc.arg(subscribers)::text[])
@@ -58,10 +71,31 @@ SELECT EXISTS (
 )::bool;
 
 -- name: MarkDeliveryDone :exec
--- The handler may finish before the relay has marked the event sent: insert or update.
+-- Closes a delivery after a handler whose effect is not in this transaction (outbox
+-- Subscription.Handle). The handler may finish before the relay has marked the event
+-- sent: insert or update. The commit does not wait for the disk: a close a crash loses
+-- only has the handler run again on re-drive, which it bears (it is idempotent).
+WITH async AS (
+    SELECT set_config('synchronous_commit', 'off', true) AS setting
+)
 INSERT INTO platform.outbox_deliveries AS d (event_id, subscriber, done_at)
-VALUES (sqlc.arg(event_id), sqlc.arg(subscriber), now())
+SELECT sqlc.arg(event_id), sqlc.arg(subscriber), now() FROM async
 ON CONFLICT (event_id, subscriber) DO UPDATE SET done_at = now() WHERE d.done_at IS NULL;
+
+-- name: CloseDelivery :one
+-- Closes a delivery inside the transaction of its effect (outbox Subscription.HandleTx),
+-- before the effect: the row lock it takes makes a second delivery of the same event
+-- wait for this one's commit and then find it closed (no row back), so the effect is
+-- made once even by deliveries that cross. The transaction commits without waiting for
+-- the disk: a crash loses the effect and the close together, and the re-driver
+-- delivers the event again.
+WITH async AS (
+    SELECT set_config('synchronous_commit', 'off', true) AS setting
+)
+INSERT INTO platform.outbox_deliveries AS d (event_id, subscriber, done_at)
+SELECT sqlc.arg(event_id), sqlc.arg(subscriber), now() FROM async
+ON CONFLICT (event_id, subscriber) DO UPDATE SET done_at = now() WHERE d.done_at IS NULL
+RETURNING true::bool AS closed;
 
 -- name: RedriveCutoff :one
 -- One pass of the re-driver looks at deliveries last enqueued or checked before this
