@@ -69,6 +69,10 @@ type Terms struct {
 // with the merchant service. A merchant that does not exist is errs kind not found.
 type MerchantTerms interface {
 	Terms(ctx context.Context, merchantID uuid.UUID) (Terms, error)
+	// CommissionRateOn is the rate the merchant's contracts set for a calendar day
+	// (Asia/Shanghai): a rate can change from a date. ok is false when no contract
+	// had started by then (the order keeps the rate it was placed at).
+	CommissionRateOn(ctx context.Context, merchantID uuid.UUID, day time.Time) (rate money.Rate, ok bool, err error)
 }
 
 // Members is the consumer domain as billing sees it; *consumer.Service implements it.

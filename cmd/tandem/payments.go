@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -111,4 +112,13 @@ func (t merchantTerms) Terms(ctx context.Context, id uuid.UUID) (billing.Terms, 
 	}
 	return billing.Terms{CommissionRate: rate, SettlementCycle: string(mt.Cycle), Live: mt.Live,
 		WebhookURL: mt.WebhookURL, WebhookSecret: mt.WebhookSecret}, nil
+}
+
+func (t merchantTerms) CommissionRateOn(ctx context.Context, id uuid.UUID, day time.Time) (money.Rate, bool, error) {
+	d, ok, err := t.m.CommissionRateOn(ctx, id, day)
+	if err != nil || !ok {
+		return money.Rate{}, false, err
+	}
+	rate, err := money.NewRate(d)
+	return rate, err == nil, err
 }
