@@ -109,8 +109,8 @@ type Config struct {
 	// Schedule is when the scheduled money work acts (schedule.go) [see there].
 	Schedule Schedule
 	// RefundApprovalOver is the largest refund (fen) made without an approval; a
-	// larger one waits for a second person (refund_approval.go) [500,000 fen = 5,000
-	// yuan; -1: none needs one].
+	// larger one waits for a second person (refund_approval.go) [0: none needs one;
+	// tandem's TANDEM_REFUND_APPROVAL_OVER is 5,000.00 yuan unless set].
 	RefundApprovalOver int64
 }
 
@@ -139,9 +139,6 @@ func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	}
 	cfg.Refunds = cfg.Refunds.withDefaults()
 	cfg.Schedule = cfg.Schedule.withDefaults()
-	if cfg.RefundApprovalOver == 0 {
-		cfg.RefundApprovalOver = DefaultRefundApprovalOver
-	}
 	s := &Service{cfg: cfg, ports: ports, db: deps.DB, pay: ports.Pay, log: deps.Log, clock: deps.Clock,
 		newID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
 	if ports.Approvals != nil {
@@ -149,9 +146,6 @@ func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	}
 	return s
 }
-
-// DefaultRefundApprovalOver is Config.RefundApprovalOver's default: 5,000.00 yuan.
-const DefaultRefundApprovalOver = 500_000
 
 // Name is the domain's name.
 func (s *Service) Name() string { return "billing" }

@@ -48,14 +48,10 @@ func (a *app) openPayments(ctx context.Context) error {
 	if err != nil || approvalOver.Sign() < 0 {
 		return fmt.Errorf("TANDEM_REFUND_APPROVAL_OVER: an amount in yuan such as 5000.00, or 0 for none (%q)", a.cfg.RefundApproval)
 	}
-	over := approvalOver.Fen()
-	if over == 0 {
-		over = -1 // billing's "none"
-	}
 	deps := a.deps()
 	a.billing = billing.New(deps, billing.Ports{Pay: pay, Merchants: merchantTerms{a.merchant}, Members: a.consumer,
 		Coupons: consumercoupons.Adapter{Consumer: a.consumer}, Approvals: a.approvals},
-		billing.Config{AppID: acct.AppID, NotifyBaseURL: strings.TrimSuffix(public, "/"), WebhookAllow: allow, RefundApprovalOver: over})
+		billing.Config{AppID: acct.AppID, NotifyBaseURL: strings.TrimSuffix(public, "/"), WebhookAllow: allow, RefundApprovalOver: approvalOver.Fen()})
 	a.matching = matching.New(deps, matching.Ports{Members: a.consumer}, matching.Config{})
 	// The ports are fixed at construction: the service is made again, with billing.
 	ledger := billingledger.Adapter{Billing: a.billing}

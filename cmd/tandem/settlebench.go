@@ -17,7 +17,6 @@ import (
 
 	"github.com/tandemcrm/tandem/billing"
 	"github.com/tandemcrm/tandem/shared/clock"
-	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/pg"
 )
 
@@ -215,9 +214,8 @@ func benchSettle(ctx context.Context, w io.Writer, db *pgxpool.Pool, merchants, 
 	}
 	genTook := time.Since(gen)
 
-	svc := billing.New(domain.Deps{DB: db, Clock: clock.NewSettable()}, billing.Ports{}, billing.Config{})
 	start := time.Now()
-	sts, err := svc.Settle(ctx, billing.CycleMonthly, "2025-03", time.Time{})
+	sts, err := billing.NewSettlement(db).Settle(ctx, billing.CycleMonthly, "2025-03", time.Time{})
 	if err != nil {
 		return err
 	}
