@@ -33,8 +33,8 @@ func TestFundFlowExceptionsInTheQueue(t *testing.T) {
 	lines := []flowLine{
 		{"2025-03-14 09:00:00", "4201", "F1", "交易", wxpay.FlowIncome, 10_000, "", "TD1"},
 		{"2025-03-14 09:00:00", "4201", "F2", "扣除交易手续费", wxpay.FlowExpense, 61, "", "TD1"}, // a fen more than we booked
-		{"2025-03-14 09:10:00", "4202", "F3", "交易", wxpay.FlowIncome, 5_001, "", "TD2"},        // a fen more than ours
-		{"2025-03-14 11:00:00", "4299", "F8", "交易", wxpay.FlowIncome, 700, "", "TD9"},          // not ours
+		{"2025-03-14 09:10:00", "4202", "F3", "交易", wxpay.FlowIncome, 5_001, "", "TD2"},    // a fen more than ours
+		{"2025-03-14 11:00:00", "4299", "F8", "交易", wxpay.FlowIncome, 700, "", "TD9"},      // not ours
 	}
 	if _, err := svc.RunFundFlowFile(ctx, testMch, "2025-03-14", strings.NewReader(flowText(0, lines...)), ours); err != nil {
 		t.Fatal(err)
@@ -46,7 +46,7 @@ func TestFundFlowExceptionsInTheQueue(t *testing.T) {
 		}
 		out := map[string]reconciliation.Item{}
 		for _, it := range items {
-			out[it.BillType+" "+it.Kind+" "+it.OutTradeNo+it.OutRefundNo+" "+strings.Fields(it.Detail+" -")[0]] = it
+			out[it.BillType+" "+it.Kind+" "+it.OutTradeNo+it.OutRefundNo+" "+strings.Fields(it.Detail + " -")[0]] = it
 		}
 		return out
 	}
