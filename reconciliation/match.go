@@ -72,6 +72,7 @@ const recBlockBits = 16 // records per block: 64Ki (2.5 MiB)
 type billItem struct {
 	kind                                     Kind
 	lineNo                                   int
+	mchID                                    string // this bill's line only
 	outTradeNo, txn, outRefundNo, refundID   string
 	state                                    string
 	at                                       time.Time
@@ -298,47 +299,79 @@ func (m *matcher) carryIn(items []Exception) error {
 	return nil
 }
 
-// matchBill streams the bill's lines through the index.
+// matchBill streams the bill's lines through the index. Parsing and matching are a
+// pipeline on two goroutines: the parser fills batches of lines (its strings are its
+// own, made per chunk read), the matcher classifies them in the bill's order.
 func (m *matcher) matchBill(ctx context.Context, rd *wxpay.TradeBillReader) error {
-	var b billItem
-	refundBill := rd.Type() == wxpay.TradeBillRefund
-	for n := 0; rd.Next(); n++ {
-		if n&0xffff == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		l := rd.Line()
-		at := l.TradeTime
-		if refundBill && !l.RefundApplyTime.IsZero() { // a REFUND bill's 交易时间 is the payment's
-			at = l.RefundApplyTime
-		}
-		b = billItem{lineNo: l.LineNo, outTradeNo: l.OutTradeNo, txn: l.TransactionID, at: at,
-			feeMilli: l.FeeMilliFen, order: l.OrderAmount, settlement: l.SettlementTotal, refund: l.RefundAmount,
-			requestedRefd: l.RequestedRefund}
-		if l.IsRefund() {
-			b.kind, b.outRefundNo, b.refundID, b.state = KindRefund, l.OutRefundNo, l.RefundID, l.RefundStatus
-			b.amount = l.RequestedRefund
-			if b.amount == 0 { // legacy layout: no 申请退款金额
-				b.amount = l.RefundAmount
-			}
-		} else {
-			if l.TradeState == wxpay.TradeStateRevoked {
-				m.revokedSettleFen += l.SettlementTotal
-				m.revokedFeeMilli += l.FeeMilliFen
-			}
-			b.kind, b.state, b.amount = KindPay, l.TradeState, l.OrderAmount
-			if b.amount == 0 {
-				b.amount = l.SettlementTotal
-			}
-		}
-		if l.MchID != "" && l.MchID != m.run.MchID {
-			m.problem(l.LineNo, fmt.Sprintf("merchant %s, not %s: a bill of another merchant?", l.MchID, m.run.MchID))
-		}
-		m.classify(&b)
+	const batches, batchLines = 4, 4096
+	free, full := make(chan []billItem, batches), make(chan []billItem, batches)
+	for range batches {
+		free <- make([]billItem, 0, batchLines)
 	}
-	if err := rd.Err(); err != nil {
-		return errs.Wrap(err, errs.KindInvalid, CodeBillUnreadable, "the bill file is incomplete or corrupt")
+	parsed := make(chan error, 1)
+	go func() {
+		defer close(full)
+		refundBill := rd.Type() == wxpay.TradeBillRefund
+		batch := <-free
+		for n := 0; rd.Next(); n++ {
+			if n&0xffff == 0 && ctx.Err() != nil {
+				parsed <- ctx.Err()
+				return
+			}
+			batch = append(batch, billItemOf(rd.Line(), refundBill))
+			if len(batch) == cap(batch) {
+				full <- batch
+				batch = <-free
+			}
+		}
+		if len(batch) > 0 {
+			full <- batch
+		}
+		if err := rd.Err(); err != nil {
+			parsed <- errs.Wrap(err, errs.KindInvalid, CodeBillUnreadable, "the bill file is incomplete or corrupt")
+			return
+		}
+		parsed <- nil
+	}()
+	for batch := range full {
+		for i := range batch {
+			b := &batch[i]
+			if b.kind == KindPay && b.state == wxpay.TradeStateRevoked {
+				m.revokedSettleFen += b.settlement
+				m.revokedFeeMilli += b.feeMilli
+			}
+			if b.mchID != "" && b.mchID != m.run.MchID {
+				m.problem(b.lineNo, fmt.Sprintf("merchant %s, not %s: a bill of another merchant?", b.mchID, m.run.MchID))
+			}
+			m.classify(b)
+		}
+		free <- batch[:0]
 	}
-	return nil
+	return <-parsed
+}
+
+// billItemOf is a trade bill line as the matcher sees it.
+func billItemOf(l *wxpay.TradeLine, refundBill bool) billItem {
+	at := l.TradeTime
+	if refundBill && !l.RefundApplyTime.IsZero() { // a REFUND bill's 交易时间 is the payment's
+		at = l.RefundApplyTime
+	}
+	b := billItem{lineNo: l.LineNo, outTradeNo: l.OutTradeNo, txn: l.TransactionID, at: at, mchID: l.MchID,
+		feeMilli: l.FeeMilliFen, order: l.OrderAmount, settlement: l.SettlementTotal, refund: l.RefundAmount,
+		requestedRefd: l.RequestedRefund}
+	if l.IsRefund() {
+		b.kind, b.outRefundNo, b.refundID, b.state = KindRefund, l.OutRefundNo, l.RefundID, l.RefundStatus
+		b.amount = l.RequestedRefund
+		if b.amount == 0 { // legacy layout: no 申请退款金额
+			b.amount = l.RefundAmount
+		}
+		return b
+	}
+	b.kind, b.state, b.amount = KindPay, l.TradeState, l.OrderAmount
+	if b.amount == 0 {
+		b.amount = l.SettlementTotal
+	}
+	return b
 }
 
 func (m *matcher) problem(line int, reason string) {
