@@ -221,22 +221,23 @@ func benchSettle(ctx context.Context, w io.Writer, db *pgxpool.Pool, merchants, 
 	}
 	took := time.Since(start)
 	// What was written: gross Σ amount, commission 6.5 % and fee 0.6 % of the orders not refunded.
-	var gross, refunds, payments int64
+	var gross, refunds, commission, fees, payments int64
 	for i := range int64(orders) {
-		a := 1000 * (1 + i%50)
-		gross += a
+		a, unit := 1000*(1+i%50), 1+i%50
+		gross, commission, fees = gross+a, commission+65*unit, fees+6*unit
 		payments++
 		if i%50 == 0 && float64(i)/float64(orders)*31*86400+3600 < 31*86400 { // an hour later, still in March
-			refunds += a
+			refunds, commission = refunds+a, commission-65*unit
 		}
 	}
-	var g, r, n int64
+	var g, r, c, f, n int64
 	for _, s := range sts {
-		g, r, n = g+s.GrossFen, r+s.RefundsFen, n+int64(s.Payments)
+		g, r, c, f, n = g+s.GrossFen, r+s.RefundsFen, c+s.CommissionFen, f+s.FeesFen, n+int64(s.Payments)
 	}
 	ok := "yes"
-	if len(sts) != merchants || g != gross || r != refunds || n != payments {
-		ok = fmt.Sprintf("NO: %d statements, gross %d (want %d), refunds %d (want %d), payments %d", len(sts), g, gross, r, refunds, n)
+	if len(sts) != merchants || g != gross || r != refunds || c != commission || f != fees || n != payments {
+		ok = fmt.Sprintf("NO: %d statements, gross %d (want %d), refunds %d (want %d), commission %d (want %d), fees %d (want %d), payments %d",
+			len(sts), g, gross, r, refunds, c, commission, f, fees, n)
 	}
 	fmt.Fprintf(w, "| a month's settlement, %d merchants, %d orders (+%d refunds, a fee per payment) | %.2f s (%.0f orders/s) | written in %.0f s; totals check: %s |\n",
 		merchants, orders, orders/50, took.Seconds(), float64(orders)/took.Seconds(), genTook.Seconds(), ok)
