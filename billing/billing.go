@@ -69,6 +69,10 @@ type Terms struct {
 // with the merchant service. A merchant that does not exist is errs kind not found.
 type MerchantTerms interface {
 	Terms(ctx context.Context, merchantID uuid.UUID) (Terms, error)
+	// CommissionRateOn is the rate the merchant's contracts set for a calendar day
+	// (Asia/Shanghai): a rate can change from a date. ok is false when no contract
+	// had started by then (the order keeps the rate it was placed at).
+	CommissionRateOn(ctx context.Context, merchantID uuid.UUID, day time.Time) (rate money.Rate, ok bool, err error)
 }
 
 // Members is the consumer domain as billing sees it; *consumer.Service implements it.
@@ -105,8 +109,8 @@ type Config struct {
 	// Schedule is when the scheduled money work acts (schedule.go) [see there].
 	Schedule Schedule
 	// RefundApprovalOver is the largest refund (fen) made without an approval; a
-	// larger one waits for a second person (refund_approval.go) [500,000 fen = 5,000
-	// yuan; -1: none needs one].
+	// larger one waits for a second person (refund_approval.go) [0: none needs one;
+	// tandem's TANDEM_REFUND_APPROVAL_OVER is 5,000.00 yuan unless set].
 	RefundApprovalOver int64
 }
 
@@ -135,9 +139,6 @@ func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	}
 	cfg.Refunds = cfg.Refunds.withDefaults()
 	cfg.Schedule = cfg.Schedule.withDefaults()
-	if cfg.RefundApprovalOver == 0 {
-		cfg.RefundApprovalOver = DefaultRefundApprovalOver
-	}
 	s := &Service{cfg: cfg, ports: ports, db: deps.DB, pay: ports.Pay, log: deps.Log, clock: deps.Clock,
 		newID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
 	if ports.Approvals != nil {
@@ -145,9 +146,6 @@ func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	}
 	return s
 }
-
-// DefaultRefundApprovalOver is Config.RefundApprovalOver's default: 5,000.00 yuan.
-const DefaultRefundApprovalOver = 500_000
 
 // Name is the domain's name.
 func (s *Service) Name() string { return "billing" }

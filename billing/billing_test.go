@@ -329,22 +329,31 @@ func TestQueryAndApplyADroppedNotification(t *testing.T) {
 	}
 }
 
+// TestUnbalancedEntryIsRefusedAtCommit: an entry whose postings do not sum to zero,
+// or whose recorded sums (what statements read) are not its postings', never commits.
 func TestUnbalancedEntryIsRefusedAtCommit(t *testing.T) {
 	w := newWorld(t)
 	c := w.member("o-bal")
 	o := w.order(c, 100)
-	err := pg.InTx(w.ctx, w.db, pg.TxOptions{}, func(tx pgx.Tx) error {
-		e := uuid.New()
-		if _, err := tx.Exec(w.ctx, `INSERT INTO billing.journal_entries (id, order_id, merchant_id, kind, source_key, memo, created_at)
-			VALUES ($1, $2, $3, 'payment', 'test', 'test', now())`, e, o.ID, o.MerchantID); err != nil {
+	for _, k := range []struct {
+		name                   string
+		clearing, payable, rec int64 // postings; the entry's recorded clearing
+	}{{"unbalanced", 100, -99, 100}, {"recorded wrongly", 100, -100, 90}} {
+		err := pg.InTx(w.ctx, w.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+			e := uuid.New()
+			if _, err := tx.Exec(w.ctx, `INSERT INTO billing.journal_entries (id, order_id, merchant_id, kind, source_key, memo, created_at,
+				at, clearing_fen, payable_fen) VALUES ($1, $2, $3, 'payment', 'test', 'test', now(), now(), $4, $5)`,
+				e, o.ID, o.MerchantID, k.rec, k.payable); err != nil {
+				return err
+			}
+			_, err := tx.Exec(w.ctx, `INSERT INTO billing.postings (id, entry_id, account, merchant_id, amount_fen, currency) VALUES
+				($1, $2, 'wxpay_clearing', $3, $5, 'CNY'), ($4, $2, 'merchant_payable', $3, $6, 'CNY')`,
+				uuid.New(), e, o.MerchantID, uuid.New(), k.clearing, k.payable)
 			return err
+		})
+		if !pg.IsCheckViolation(err, "postings_balanced") {
+			t.Fatalf("%s: the entry committed: %v", k.name, err)
 		}
-		_, err := tx.Exec(w.ctx, `INSERT INTO billing.postings (id, entry_id, account, merchant_id, amount_fen, currency) VALUES
-			($1, $2, 'wxpay_clearing', $3, 100, 'CNY'), ($4, $2, 'merchant_payable', $3, -99, 'CNY')`, uuid.New(), e, o.MerchantID, uuid.New())
-		return err
-	})
-	if !pg.IsCheckViolation(err, "postings_balanced") {
-		t.Fatalf("an unbalanced entry committed: %v", err)
 	}
 }
 

@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -40,7 +41,8 @@ func milliToFen(m int64) int64 {
 // BookFees books the fees of a reconciled bill in the ledger, one entry per payment
 // or refund ("fee:<order id>", "fee:<refund id>"), in one transaction; a fee booked
 // already (a re-run of the day) is left as it is. Fees of orders or refunds billing
-// does not have are skipped (reconciliation reports those lines). It returns how
+// does not have are skipped (reconciliation reports those lines), and so is the fee
+// of a refund that has not succeeded here yet (a later run books it). It returns how
 // many entries it wrote.
 func (s *Service) BookFees(ctx context.Context, fees []BillFee) (int, error) {
 	var n int
@@ -58,17 +60,13 @@ func (s *Service) BookFees(ctx context.Context, fees []BillFee) (int, error) {
 			} else if err != nil {
 				return err
 			}
-			key, memo := "fee:"+o.ID.String(), "WeChat fee of payment "+o.OrderNo
-			if f.OutRefundNo != "" {
-				r, err := q.GetRefundByNo(ctx, f.OutRefundNo)
-				if errors.Is(err, pgx.ErrNoRows) {
-					continue
-				} else if err != nil {
-					return err
-				}
-				key, memo = "fee:"+r.ID.String(), "WeChat fee given back with refund "+r.OutRefundNo
+			key, memo, at, err := feeEntry(ctx, q, o, f.OutRefundNo)
+			if errors.Is(err, pgx.ErrNoRows) {
+				continue
+			} else if err != nil {
+				return err
 			}
-			wrote, err := s.post(ctx, q, o, "fee", key, memo, FeePostings(fen))
+			wrote, err := s.post(ctx, q, o, "fee", key, memo, at, FeePostings(fen))
 			if err != nil {
 				return err
 			}
@@ -79,4 +77,25 @@ func (s *Service) BookFees(ctx context.Context, fees []BillFee) (int, error) {
 		return nil
 	})
 	return n, wrap("book fees", err)
+}
+
+// feeEntry is the key, memo and business time of the fee entry of an order's
+// payment (refundNo "") or of one of its refunds: the payment's success time, or the
+// refund's. pgx.ErrNoRows when there is no such payment or succeeded refund.
+func feeEntry(ctx context.Context, q *billingdb.Queries, o billingdb.BillingOrder, refundNo string) (key, memo string, at time.Time, err error) {
+	if refundNo == "" {
+		p, err := q.GetPayment(ctx, o.ID)
+		if err != nil {
+			return "", "", at, err
+		}
+		return "fee:" + o.ID.String(), "WeChat fee of payment " + o.OrderNo, p.SuccessTime, nil
+	}
+	r, err := q.GetRefundByNo(ctx, refundNo)
+	if err != nil {
+		return "", "", at, err
+	}
+	if r.OrderID != o.ID || r.SucceededAt == nil {
+		return "", "", at, pgx.ErrNoRows
+	}
+	return "fee:" + r.ID.String(), "WeChat fee given back with refund " + r.OutRefundNo, *r.SucceededAt, nil
 }

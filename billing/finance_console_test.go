@@ -39,6 +39,20 @@ func refundState(w *world, o billing.Order, id uuid.UUID) billing.Refund {
 	return billing.Refund{}
 }
 
+// TestNoApprovalLimitByDefault: RefundApprovalOver 0 (TANDEM_REFUND_APPROVAL_OVER=0)
+// is "no refund needs an approval": a refund of 6,000.00 goes straight to WeChat.
+func TestNoApprovalLimitByDefault(t *testing.T) {
+	t.Parallel()
+	w := newWorldWith(t, func(c *billing.Config) { c.RefundApprovalOver = 0 })
+	c := w.member("o-no-approval")
+	o := w.order(c, 600_000)
+	w.pay(o.OrderNo)
+	r, err := refund(w, o, 600_000, "")
+	if err != nil || r.State == billing.RefundPendingApproval || r.Attempts != 1 {
+		t.Fatalf("refund %+v, %v", r, err)
+	}
+}
+
 // TestRefundOverTheLimitWaitsForApproval: a refund over the configured amount is
 // recorded pending_approval, reserves its amount and reaches WeChat only once another
 // holder of billing.refund.create approves it (the requester and a merchant's owner
@@ -164,7 +178,7 @@ func TestStatementAdjustmentsAndLines(t *testing.T) {
 	}
 	// tandem settle reproduces the issued statement, as of its issue, however often it is asked.
 	for range 2 {
-		all, err := w.svc.Settle(w.ctx, billing.CycleT1, day, *issued.IssuedAt)
+		all, err := billing.NewSettlement(w.db).Settle(w.ctx, billing.CycleT1, day, *issued.IssuedAt)
 		if err != nil || len(all) != 1 || all[0].NetFen != issued.NetFen || all[0].GrossFen != issued.GrossFen ||
 			all[0].AdjustmentFen != issued.AdjustmentFen || all[0].Payments != issued.Payments {
 			t.Fatalf("settle %+v, %v; issued %+v", all, err, issued)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -39,6 +40,7 @@ import (
 type fakeMerchants struct {
 	mu    sync.Mutex
 	terms map[uuid.UUID]billing.Terms
+	rates map[uuid.UUID]map[string]money.Rate // from day (yyyy-MM-dd)
 }
 
 func (f *fakeMerchants) Terms(_ context.Context, id uuid.UUID) (billing.Terms, error) {
@@ -49,6 +51,38 @@ func (f *fakeMerchants) Terms(_ context.Context, id uuid.UUID) (billing.Terms, e
 		return billing.Terms{}, errs.NotFound("merchant")
 	}
 	return t, nil
+}
+
+// CommissionRateOn is the rate set from the latest day on or before day
+// (setRateFrom), or the terms' rate when none was set.
+func (f *fakeMerchants) CommissionRateOn(_ context.Context, id uuid.UUID, day time.Time) (money.Rate, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d := day.Format(time.DateOnly)
+	var best string
+	for from := range f.rates[id] {
+		if from <= d && from > best {
+			best = from
+		}
+	}
+	if best != "" {
+		return f.rates[id][best], true, nil
+	}
+	t, ok := f.terms[id]
+	return t.CommissionRate, ok, nil
+}
+
+// setRateFrom changes a merchant's rate from a day (yyyy-MM-dd), as a renewal does.
+func (f *fakeMerchants) setRateFrom(id uuid.UUID, day string, r money.Rate) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.rates == nil {
+		f.rates = map[uuid.UUID]map[string]money.Rate{}
+	}
+	if f.rates[id] == nil {
+		f.rates[id] = map[string]money.Rate{}
+	}
+	f.rates[id][day] = r
 }
 
 func (f *fakeMerchants) set(id uuid.UUID, t billing.Terms) {

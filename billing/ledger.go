@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -55,11 +56,20 @@ func RefundPostings(amount money.Money, rate money.Rate, refundFen, refundedTota
 }
 
 // post writes one journal entry with its postings, once per source key; it
-// reports whether it wrote it. Zero postings are left out.
-func (s *Service) post(ctx context.Context, q *billingdb.Queries, o billingdb.BillingOrder, kind, key, memo string, ps []Posting) (bool, error) {
+// reports whether it wrote it. Zero postings are left out. at is the entry's
+// business time, what dates it in a statement: a payment's (and its fee's) WeChat
+// success time, a refund's (and the fee it gives back) success. The entry records
+// its postings' sums per account, so a statement is one range aggregate over the
+// entries (postings_balanced checks them at commit).
+func (s *Service) post(ctx context.Context, q *billingdb.Queries, o billingdb.BillingOrder, kind, key, memo string, at time.Time, ps []Posting) (bool, error) {
 	entry := s.newID()
+	sums := map[string]int64{}
+	for _, p := range ps {
+		sums[p.Account] += p.AmountFen
+	}
 	n, err := q.InsertJournalEntry(ctx, billingdb.InsertJournalEntryParams{ID: entry, OrderID: o.ID, MerchantID: o.MerchantID,
-		Kind: kind, SourceKey: key, Memo: memo, CreatedAt: s.now()})
+		Kind: kind, SourceKey: key, Memo: memo, CreatedAt: s.now(), At: at.UTC(), ClearingFen: sums[AccountClearing],
+		PayableFen: sums[AccountPayable], CommissionFen: sums[AccountCommission]})
 	if err != nil || n == 0 {
 		return false, err
 	}

@@ -107,8 +107,9 @@ func (s *Service) record(ctx context.Context, tx pgx.Tx, n *wxpay.Notification, 
 
 // applyPayment applies a payment WeChat reports (by notification or query) inside
 // tx: under the order's row lock it checks amount, mchid and appid against the
-// order, moves it to paid, records the payment, posts the ledger entry and
-// publishes events.TopicPaymentSucceeded. A repeat changes nothing.
+// order, fixes the commission rate in force that day (commission.go), moves it to
+// paid, records the payment, posts the ledger entry and publishes
+// events.TopicPaymentSucceeded. A repeat changes nothing.
 func (s *Service) applyPayment(ctx context.Context, tx pgx.Tx, q *billingdb.Queries, t *wxpay.Transaction, source string) (result, error) {
 	if !t.Paid() {
 		return result{outcome: OutcomeIgnored, detail: "trade state " + t.TradeState}, nil
@@ -148,6 +149,9 @@ func (s *Service) applyPayment(ctx context.Context, tx pgx.Tx, q *billingdb.Quer
 		return result{OutcomeMismatch, fmt.Sprintf("a payment for an order that is %s", state), ExcIllegalState, nil}, nil
 	}
 	paidAt := t.SuccessTime.UTC()
+	if o, err = s.rateWhenPaid(ctx, q, o, paidAt); err != nil {
+		return result{}, err
+	}
 	if err := s.move(ctx, q, o, StatePaid, source, moveOpts{paidAt: &paidAt}); err != nil {
 		return result{}, err
 	}
@@ -160,7 +164,7 @@ func (s *Service) applyPayment(ctx context.Context, tx pgx.Tx, q *billingdb.Quer
 	if err != nil {
 		return result{}, err
 	}
-	if _, err := s.post(ctx, q, o, "payment", "payment:"+o.ID.String(), "payment "+t.TransactionID,
+	if _, err := s.post(ctx, q, o, "payment", "payment:"+o.ID.String(), "payment "+t.TransactionID, paidAt,
 		PaymentPostings(ord.Amount, ord.rate)); err != nil {
 		return result{}, err
 	}

@@ -384,7 +384,7 @@ func (s *Service) applyRefund(ctx context.Context, tx pgx.Tx, q *billingdb.Queri
 	if err != nil {
 		return result{}, err
 	}
-	if _, err := s.post(ctx, q, o, "refund", "refund:"+ref.ID.String(), "refund "+ref.OutRefundNo,
+	if _, err := s.post(ctx, q, o, "refund", "refund:"+ref.ID.String(), "refund "+ref.OutRefundNo, at,
 		RefundPostings(ord.Amount, ord.rate, ref.AmountFen, total, back)); err != nil {
 		return result{}, err
 	}

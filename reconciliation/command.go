@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"sort"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -88,11 +89,16 @@ fee booked from the trade bill, the fee it gave back); withdrawals are not match
 every line's balance must follow from the one before. With --file it needs --mchid
 and --date; --ledger cannot be used (a CSV cannot be searched by id).
 
+Memory: the index of our records is about 53 bytes a record (10,000,000 in about 530
+MB); this command collects the bill's garbage early (GOGC 25 unless GOGC or
+GOMEMLIMIT is set), so a 10,000,000-line run peaks under 1 GiB.
+
 Exit status: 0 the run is balanced; 2 unbalanced (exceptions to work); 3 incomplete
 (malformed lines or a summary that does not add up); 1 the run could not be made.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			gcForOneRun()
 			log := deps.log
 			if log == nil {
 				log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
@@ -294,4 +300,15 @@ func exitFor(r *Run) error {
 		return &ExitError{ExitIncomplete, fmt.Sprintf("the run of %s is incomplete: %d problems", r.Date, r.ProblemCount)}
 	}
 	return nil
+}
+
+// gcForOneRun tunes the garbage collector for a process that makes one run: the
+// index of our records is one large, pointer-free live set, and the bill streams
+// through as short-lived chunks, so collecting when the heap has grown by a quarter
+// (not doubled) keeps the peak near the index at little cost: each collection marks
+// almost nothing. An operator's GOGC or GOMEMLIMIT wins.
+func gcForOneRun() {
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetGCPercent(25)
+	}
 }

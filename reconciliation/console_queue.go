@@ -1,6 +1,8 @@
 package reconciliation
 
 import (
+	"strings"
+
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
@@ -15,6 +17,7 @@ func queueColumns(v *web.View) []web.Column[Item] {
 	return []web.Column[Item]{
 		{Header: "recon.item_kind", Cell: func(it Item) string { return it.Kind }, Link: func(it Item) string { return "/recon/queue/" + it.ID.String() }},
 		{Header: "recon.item_source", Cell: func(it Item) string { return v.T(label("source", it.Source)) }},
+		{Header: "recon.bill_type", Cell: func(it Item) string { return billTypeLabel(v, it.BillType) }},
 		{Header: "recon.date", Cell: func(it Item) string { return it.Date }},
 		{Header: "recon.out_trade_no", Cell: func(it Item) string { return it.OutTradeNo }},
 		{Header: "recon.out_refund_no", Cell: func(it Item) string { return it.OutRefundNo }},
@@ -36,6 +39,14 @@ func queueColumns(v *web.View) []web.Column[Item] {
 		}},
 		{Header: "recon.item_first_seen", Cell: func(it Item) string { return v.Time(it.FirstSeen) }},
 	}
+}
+
+// billTypeLabel names the bill of a reconciliation item's run of record; — for billing's.
+func billTypeLabel(v *web.View, billType string) string {
+	if billType == "" {
+		return "—"
+	}
+	return v.T("recon.bill_type_" + strings.ToLower(billType))
 }
 
 type queuePage struct{ List web.List }
@@ -70,9 +81,10 @@ func (pg consolePages) queue(c *gin.Context, v *web.View) error {
 }
 
 type itemPage struct {
-	Item    Item
-	Mine    bool
-	CanWork bool
+	Item     Item
+	BillType string // the bill's name, in the reader's language
+	Mine     bool
+	CanWork  bool
 }
 
 func (pg consolePages) item(c *gin.Context, v *web.View) error {
@@ -85,7 +97,7 @@ func (pg consolePages) item(c *gin.Context, v *web.View) error {
 		return err
 	}
 	mine := it.Assignee != nil && v.Me != nil && *it.Assignee == v.Me.User.ID
-	return pg.w.Show(c, v, "recon/item", "recon.item_title", itemPage{Item: it, Mine: mine, CanWork: v.Can("recon.exception.resolve")})
+	return pg.w.Show(c, v, "recon/item", "recon.item_title", itemPage{Item: it, BillType: billTypeLabel(v, it.BillType), Mine: mine, CanWork: v.Can("recon.exception.resolve")})
 }
 
 // workItem is every form of the item's page: action names which.

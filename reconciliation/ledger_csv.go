@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/tandemcrm/tandem/shared/errs"
 )
@@ -49,20 +50,30 @@ func (c *CSVLedger) LedgerSizeHint(context.Context, LedgerQuery) int {
 	return int(min(fi.Size()/96, 1<<28))
 }
 
-// CSVLedgerReader reads the ledger from r; it can be streamed once.
+// CSVLedgerReader reads the ledger from r, whole, on the first StreamLedger, and
+// streams it from memory every time (a run reads its ledger twice when records are
+// left unclaimed): for small ledgers, tests and tools. A file is CSVLedgerFile.
 func CSVLedgerReader(r io.Reader) *CSVLedger {
-	used := false
+	var (
+		data []byte
+		err  error
+		read bool
+	)
 	return &CSVLedger{open: func() (io.ReadCloser, error) {
-		if used {
-			return nil, errors.New("ledger reader already consumed")
+		if !read {
+			data, err = io.ReadAll(r)
+			read = true
 		}
-		used = true
-		return io.NopCloser(r), nil
+		if err != nil {
+			return nil, err
+		}
+		return io.NopCloser(bytes.NewReader(data)), nil
 	}}
 }
 
-// csvChunk is how much of the file becomes one string that lines and fields are
-// sliced from: one allocation per chunk, none per field.
+// csvChunk is how much of the file is read at once. Lines and fields are sliced
+// from one reused buffer, allocating nothing per chunk or field: a Record's strings
+// are valid only during the callback (LedgerSource), which copies what it keeps.
 const csvChunk = 256 << 10
 
 type ledgerCol int
@@ -123,7 +134,7 @@ func (p *ledgerParser) fail(format string, args ...any) error {
 
 // run reads chunks of whole lines and hands each line to p.line.
 func (p *ledgerParser) run(ctx context.Context, r io.Reader) error {
-	buf := make([]byte, 0, csvChunk)
+	buf, held := make([]byte, 0, csvChunk), make([]byte, 0, csvChunk)
 	for eof := false; !eof; {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -145,7 +156,8 @@ func (p *ledgerParser) run(ctx context.Context, r io.Reader) error {
 			}
 			continue
 		}
-		chunk := string(buf[:end])
+		held = append(held[:0], buf[:end]...)
+		chunk := unsafe.String(unsafe.SliceData(held), len(held)) // overwritten by the next chunk: see csvChunk
 		buf = buf[:copy(buf, buf[end:])]
 		for len(chunk) > 0 {
 			line := chunk

@@ -12,14 +12,20 @@ import (
 	"github.com/tandemcrm/tandem/shared/wxpay"
 )
 
-// The engine is a hash join. Our records of the window are loaded into ourRec
-// values: fixed-size, pointer-free structs whose ids live in one byte arena, chained
-// from a map of 64-bit hashes (map[uint64]int32). That is about 100 bytes per record
-// all told, nothing for the garbage collector to scan, and exact: a hash only finds
-// the chain, the ids are then compared byte for byte. The bill is streamed through
-// it once; whatever no line claimed is swept up at the end.
+// The engine is a hash join over a compact index of our records of the window:
+// each record is a fixed-size, pointer-free ourRec of 40 bytes (a 128-bit hash of
+// the id it is matched by, amount, fee, time, WeChat's status as a small code, the
+// bill line that claimed it) in blocks of 64Ki, found through an open-addressing
+// table of 8-byte slots. No id is kept: about 53 bytes a record all told (10
+// million records in about 530 MB), nothing for the garbage collector to scan. The bill is
+// streamed through it once. The ids of the few records that end up reported (no
+// line claimed them) are read back by a second pass over our ledger at the end; a
+// record our ledger has twice is reported while its ids are at hand.
+//
+// Matching by a 128-bit hash instead of the id itself: two different ids collide
+// with a probability of about n²/2¹²⁹ (10⁻²⁵ for ten million records).
 
-// Id tags: which id of which kind a chain is keyed by. Payments are matched by
+// Id tags: which id of which kind a record is keyed by. Payments are matched by
 // transaction_id, refunds by refund_id; a record that lacks WeChat's id (we never
 // learned it) is keyed by our number instead, and a line falls back to that.
 const (
@@ -29,7 +35,7 @@ const (
 	tagOutRefund uint8 = 4 // refund by out_refund_no
 )
 
-// Field indexes of an ourRec's strings in the arena, in this order.
+// Field indexes of a record's ids, for the exceptions about it.
 const (
 	fOutTradeNo = iota
 	fTransactionID
@@ -39,25 +45,34 @@ const (
 	nFields
 )
 
+// idHash is the 128-bit hash of a (tag, id).
+type idHash [2]uint64
+
 type ourRec struct {
-	amount  int64 // fen
-	fee     int64 // fen
-	at      int64 // unix seconds
-	off     uint32
-	next    int32 // next record of the same hash, -1 at the end
-	line    int32 // the bill line that matched it
-	lens    [nFields]uint8
-	kind    Kind
-	tag     uint8
-	matched bool
-	carried bool // an outside_window item of the previous date's run
+	key    idHash
+	amount int64  // fen
+	at     uint32 // unix seconds
+	fee    int32  // fen
+	line   int32  // the bill line that matched it
+	kind   Kind
+	status uint8 // index into matcher.statuses
+	flags  uint8
+	_      uint8
 }
+
+const (
+	recMatched uint8 = 1 << iota
+	recCarried       // an outside_window item of the previous date's run
+)
+
+const recBlockBits = 16 // records per block: 64Ki (2.5 MiB)
 
 // billItem is a bill line as the matcher sees it: a line of this bill, or one
 // carried in from the previous date's run.
 type billItem struct {
 	kind                                     Kind
 	lineNo                                   int
+	mchID                                    string // this bill's line only
 	outTradeNo, txn, outRefundNo, refundID   string
 	state                                    string
 	at                                       time.Time
@@ -75,10 +90,21 @@ type matcher struct {
 	next     string // the next date, where edge items are carried
 	prev     string // the previous date, where carried-in items come from
 
-	seed  maphash.Seed
-	heads map[uint64]int32
-	recs  []ourRec
-	arena []byte
+	seeds  [2]maphash.Seed
+	blocks [][]ourRec
+	n      int32
+	// slots is the open-addressing table: a slot holds 32 more bits of the hash
+	// (high) and the record's index + 1 (low), 0 when empty, so that probing reads
+	// a record only when it very likely is the one.
+	slots []uint64
+	// statuses are WeChat's states our records have (SUCCESS, PROCESSING…), by code.
+	statuses []string
+	statusOf map[string]uint8
+	// carried holds the ids of the records carried in from the previous date's run
+	// (a few): they are not in our ledger's stream to read them back from.
+	carried map[int32][nFields]string
+	ledger  LedgerSource
+	query   LedgerQuery
 
 	unmatched  map[string]int // key of bill lines that matched nothing -> first line
 	exceptions []Exception
@@ -98,51 +124,35 @@ func newMatcher(run *Run, from, to time.Time, margin time.Duration) *matcher {
 	return &matcher{
 		run: run, from: from, to: to, edge: to.Add(-margin).Unix(),
 		next: to.Format(wxpay.BillDateLayout), prev: from.AddDate(0, 0, -1).Format(wxpay.BillDateLayout),
-		seed: maphash.MakeSeed(), heads: make(map[uint64]int32, 1<<12), unmatched: map[string]int{},
+		seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, slots: make([]uint64, 1<<12),
+		statusOf: map[string]uint8{}, carried: map[int32][nFields]string{}, unmatched: map[string]int{},
 	}
 }
 
-func (m *matcher) hash(tag uint8, id string) uint64 {
-	return maphash.String(m.seed, id) + uint64(tag)*0x9E3779B97F4A7C15
+func (m *matcher) hash(tag uint8, id string) idHash {
+	return idHash{maphash.String(m.seeds[0], id) + uint64(tag)*0x9E3779B97F4A7C15, maphash.String(m.seeds[1], id) ^ uint64(tag)}
 }
 
-func (m *matcher) field(r *ourRec, f int) string {
-	off := int(r.off)
-	for i := range f {
-		off += int(r.lens[i])
+func (m *matcher) rec(i int32) *ourRec { return &m.blocks[i>>recBlockBits][i&(1<<recBlockBits-1)] }
+
+// slot is where k is in the table, or the empty slot where it would go.
+func (m *matcher) slot(k idHash) int {
+	mask, frag := len(m.slots)-1, k[1]&^(1<<32-1)
+	for s := int(k[0]) & mask; ; s = (s + 1) & mask {
+		v := m.slots[s]
+		if v == 0 || (v&^(1<<32-1) == frag && m.rec(int32(uint32(v))-1).key == k) {
+			return s
+		}
 	}
-	return string(m.arena[off : off+int(r.lens[f])])
 }
 
 // lookup returns the record keyed by (tag, id), or -1.
 func (m *matcher) lookup(tag uint8, id string) int32 {
-	i, ok := m.heads[m.hash(tag, id)]
-	if !ok {
-		return -1
-	}
-	field := fTransactionID
-	switch tag {
-	case tagOutTrade:
-		field = fOutTradeNo
-	case tagRefundID:
-		field = fRefundID
-	case tagOutRefund:
-		field = fOutRefundNo
-	}
-	for ; i >= 0; i = m.recs[i].next {
-		r := &m.recs[i]
-		if r.tag != tag || int(r.lens[field]) != len(id) {
-			continue
-		}
-		off := int(r.off)
-		for f := range field {
-			off += int(r.lens[f])
-		}
-		if string(m.arena[off:off+len(id)]) == id { // compiled without a copy
-			return i
-		}
-	}
-	return -1
+	return int32(uint32(m.slots[m.slot(m.hash(tag, id))])) - 1
+}
+
+func (m *matcher) fill(s int, i int32) {
+	m.slots[s] = m.rec(i).key[1]&^(1<<32-1) | uint64(i+1)
 }
 
 // find is how a line finds our record: WeChat's id first, then our number.
@@ -176,6 +186,25 @@ func keyOf(kind Kind, outTradeNo, txn, outRefundNo, refundID string) (uint8, str
 	return tagOutTrade, outTradeNo
 }
 
+func fieldsOf(r *Record) [nFields]string {
+	return [nFields]string{r.OutTradeNo, r.TransactionID, r.OutRefundNo, r.RefundID, r.Status}
+}
+
+// grow doubles the table when it is three quarters full.
+func (m *matcher) grow(records int) {
+	size := len(m.slots)
+	for records*4 >= size*3 {
+		size *= 2
+	}
+	if size == len(m.slots) {
+		return
+	}
+	m.slots = make([]uint64, size)
+	for i := range m.n {
+		m.fill(m.slot(m.rec(i).key), i)
+	}
+}
+
 // add indexes one of our records. A record whose id is already indexed is a
 // duplicate in our ledger: it becomes an exception and the first one stays matchable.
 func (m *matcher) add(r *Record, carried bool) error {
@@ -187,46 +216,57 @@ func (m *matcher) add(r *Record, carried bool) error {
 		return errs.E(errs.KindInvalid, CodeLedgerUnreadable,
 			fmt.Sprintf("ledger %s record at %s has neither WeChat's id nor our number", r.Kind, r.At.Format(time.RFC3339)))
 	}
-	fields := [nFields]string{r.OutTradeNo, r.TransactionID, r.OutRefundNo, r.RefundID, r.Status}
-	rec := ourRec{amount: r.AmountFen, fee: r.FeeFen, at: r.At.Unix(), kind: r.Kind, tag: tag, carried: carried, line: -1}
-	if len(m.arena) > math.MaxUint32-5*255 || len(m.recs) >= math.MaxInt32 {
+	if m.n == math.MaxInt32-1 {
 		return errs.E(errs.KindUnprocessable, CodeLedgerUnreadable, "the ledger is too large for one run")
 	}
-	rec.off = uint32(len(m.arena))
-	for i, f := range fields {
-		if len(f) > 255 {
-			return errs.E(errs.KindInvalid, CodeLedgerUnreadable, fmt.Sprintf("ledger record %s: a value is longer than 255 bytes", id))
-		}
-		rec.lens[i] = uint8(len(f))
+	at := r.At.Unix()
+	if r.FeeFen != int64(int32(r.FeeFen)) || at < 0 || at > math.MaxUint32 {
+		return errs.E(errs.KindInvalid, CodeLedgerUnreadable, fmt.Sprintf("ledger record %s: fee or time out of range", id))
 	}
-	if m.lookup(tag, id) >= 0 {
-		m.oursException(ClassDuplicate, &rec, fields, "our ledger has it twice")
+	status, ok := m.statusOf[r.Status]
+	if !ok {
+		if len(m.statuses) == math.MaxUint8 {
+			return errs.E(errs.KindInvalid, CodeLedgerUnreadable, fmt.Sprintf("ledger record %s: too many different statuses", id))
+		}
+		status = uint8(len(m.statuses))
+		m.statuses = append(m.statuses, strings.Clone(r.Status))
+		m.statusOf[m.statuses[status]] = status
+	}
+	rec := ourRec{key: m.hash(tag, id), amount: r.AmountFen, fee: int32(r.FeeFen), at: uint32(at), kind: r.Kind, status: status, line: -1}
+	if carried {
+		rec.flags |= recCarried
+	}
+	m.grow(int(m.n) + 1)
+	s := m.slot(rec.key)
+	if m.slots[s] != 0 {
+		m.oursException(ClassDuplicate, &rec, fieldsOf(r), "our ledger has it twice")
 		return nil
 	}
-	for _, f := range fields {
-		m.arena = append(m.arena, f...)
+	if int(m.n>>recBlockBits) == len(m.blocks) {
+		m.blocks = append(m.blocks, make([]ourRec, 1<<recBlockBits))
 	}
-	h := m.hash(tag, id)
-	rec.next = -1
-	if head, ok := m.heads[h]; ok {
-		rec.next = head
+	*m.rec(m.n) = rec
+	m.fill(s, m.n)
+	m.n++
+	if carried {
+		f := fieldsOf(r)
+		for k := range f {
+			f[k] = strings.Clone(f[k])
+		}
+		m.carried[m.n-1] = f
 	}
-	m.heads[h] = int32(len(m.recs))
-	m.recs = append(m.recs, rec)
 	return nil
 }
 
 // loadOurs streams the ledger of the window into the index.
 func (m *matcher) loadOurs(ctx context.Context, src LedgerSource) error {
-	q := LedgerQuery{MchID: m.run.MchID, From: m.from, To: m.to}
+	m.ledger, m.query = src, LedgerQuery{MchID: m.run.MchID, From: m.from, To: m.to}
 	if h, ok := src.(LedgerSizeHinter); ok {
-		if n := h.LedgerSizeHint(ctx, q); n > 0 {
-			m.heads = make(map[uint64]int32, n)
-			m.recs = make([]ourRec, 0, n)
-			m.arena = make([]byte, 0, n*48)
+		if n := h.LedgerSizeHint(ctx, m.query); n > 0 {
+			m.grow(n)
 		}
 	}
-	return src.StreamLedger(ctx, q, func(r *Record) error {
+	return src.StreamLedger(ctx, m.query, func(r *Record) error {
 		m.run.LedgerRecords++
 		return m.add(r, false)
 	})
@@ -259,47 +299,79 @@ func (m *matcher) carryIn(items []Exception) error {
 	return nil
 }
 
-// matchBill streams the bill's lines through the index.
+// matchBill streams the bill's lines through the index. Parsing and matching are a
+// pipeline on two goroutines: the parser fills batches of lines (its strings are its
+// own, made per chunk read), the matcher classifies them in the bill's order.
 func (m *matcher) matchBill(ctx context.Context, rd *wxpay.TradeBillReader) error {
-	var b billItem
-	refundBill := rd.Type() == wxpay.TradeBillRefund
-	for n := 0; rd.Next(); n++ {
-		if n&0xffff == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		l := rd.Line()
-		at := l.TradeTime
-		if refundBill && !l.RefundApplyTime.IsZero() { // a REFUND bill's 交易时间 is the payment's
-			at = l.RefundApplyTime
-		}
-		b = billItem{lineNo: l.LineNo, outTradeNo: l.OutTradeNo, txn: l.TransactionID, at: at,
-			feeMilli: l.FeeMilliFen, order: l.OrderAmount, settlement: l.SettlementTotal, refund: l.RefundAmount,
-			requestedRefd: l.RequestedRefund}
-		if l.IsRefund() {
-			b.kind, b.outRefundNo, b.refundID, b.state = KindRefund, l.OutRefundNo, l.RefundID, l.RefundStatus
-			b.amount = l.RequestedRefund
-			if b.amount == 0 { // legacy layout: no 申请退款金额
-				b.amount = l.RefundAmount
-			}
-		} else {
-			if l.TradeState == wxpay.TradeStateRevoked {
-				m.revokedSettleFen += l.SettlementTotal
-				m.revokedFeeMilli += l.FeeMilliFen
-			}
-			b.kind, b.state, b.amount = KindPay, l.TradeState, l.OrderAmount
-			if b.amount == 0 {
-				b.amount = l.SettlementTotal
-			}
-		}
-		if l.MchID != "" && l.MchID != m.run.MchID {
-			m.problem(l.LineNo, fmt.Sprintf("merchant %s, not %s: a bill of another merchant?", l.MchID, m.run.MchID))
-		}
-		m.classify(&b)
+	const batches, batchLines = 4, 4096
+	free, full := make(chan []billItem, batches), make(chan []billItem, batches)
+	for range batches {
+		free <- make([]billItem, 0, batchLines)
 	}
-	if err := rd.Err(); err != nil {
-		return errs.Wrap(err, errs.KindInvalid, CodeBillUnreadable, "the bill file is incomplete or corrupt")
+	parsed := make(chan error, 1)
+	go func() {
+		defer close(full)
+		refundBill := rd.Type() == wxpay.TradeBillRefund
+		batch := <-free
+		for n := 0; rd.Next(); n++ {
+			if n&0xffff == 0 && ctx.Err() != nil {
+				parsed <- ctx.Err()
+				return
+			}
+			batch = append(batch, billItemOf(rd.Line(), refundBill))
+			if len(batch) == cap(batch) {
+				full <- batch
+				batch = <-free
+			}
+		}
+		if len(batch) > 0 {
+			full <- batch
+		}
+		if err := rd.Err(); err != nil {
+			parsed <- errs.Wrap(err, errs.KindInvalid, CodeBillUnreadable, "the bill file is incomplete or corrupt")
+			return
+		}
+		parsed <- nil
+	}()
+	for batch := range full {
+		for i := range batch {
+			b := &batch[i]
+			if b.kind == KindPay && b.state == wxpay.TradeStateRevoked {
+				m.revokedSettleFen += b.settlement
+				m.revokedFeeMilli += b.feeMilli
+			}
+			if b.mchID != "" && b.mchID != m.run.MchID {
+				m.problem(b.lineNo, fmt.Sprintf("merchant %s, not %s: a bill of another merchant?", b.mchID, m.run.MchID))
+			}
+			m.classify(b)
+		}
+		free <- batch[:0]
 	}
-	return nil
+	return <-parsed
+}
+
+// billItemOf is a trade bill line as the matcher sees it.
+func billItemOf(l *wxpay.TradeLine, refundBill bool) billItem {
+	at := l.TradeTime
+	if refundBill && !l.RefundApplyTime.IsZero() { // a REFUND bill's 交易时间 is the payment's
+		at = l.RefundApplyTime
+	}
+	b := billItem{lineNo: l.LineNo, outTradeNo: l.OutTradeNo, txn: l.TransactionID, at: at, mchID: l.MchID,
+		feeMilli: l.FeeMilliFen, order: l.OrderAmount, settlement: l.SettlementTotal, refund: l.RefundAmount,
+		requestedRefd: l.RequestedRefund}
+	if l.IsRefund() {
+		b.kind, b.outRefundNo, b.refundID, b.state = KindRefund, l.OutRefundNo, l.RefundID, l.RefundStatus
+		b.amount = l.RequestedRefund
+		if b.amount == 0 { // legacy layout: no 申请退款金额
+			b.amount = l.RefundAmount
+		}
+		return b
+	}
+	b.kind, b.state, b.amount = KindPay, l.TradeState, l.OrderAmount
+	if b.amount == 0 {
+		b.amount = l.SettlementTotal
+	}
+	return b
 }
 
 func (m *matcher) problem(line int, reason string) {
@@ -311,14 +383,15 @@ func (m *matcher) problem(line int, reason string) {
 
 func (m *matcher) classify(b *billItem) {
 	if i := m.find(b.kind, b.wechatID(), b.ourNo()); i >= 0 {
-		r := &m.recs[i]
-		if r.matched {
+		r := m.rec(i)
+		if r.flags&recMatched != 0 {
 			note := fmt.Sprintf("the bill has it twice: line %d matched it already", r.line)
 			m.billException(ClassDuplicate, b, nil, note)
 			return
 		}
-		r.matched, r.line = true, int32(b.lineNo)
-		ourStatus := m.field(r, fStatus)
+		r.flags |= recMatched
+		r.line = int32(b.lineNo)
+		ourStatus := m.statuses[r.status]
 		switch {
 		case b.state != "" && !strings.EqualFold(b.state, ourStatus):
 			m.billException(ClassStatusMismatch, b, r, fmt.Sprintf("WeChat %s, ours %s", b.state, ourStatus))
@@ -331,9 +404,11 @@ func (m *matcher) classify(b *billItem) {
 			m.addBill(s, b)
 			m.addOurs(s, r)
 			if m.collectFees && b.feeMilli != 0 && !b.carried {
-				f := FeeFact{Kind: b.kind, OutTradeNo: m.field(r, fOutTradeNo), FeeMilliFen: b.feeMilli}
+				// Named by the line's numbers: the line matched our record by WeChat's id
+				// or by our number, and WeChat's bill carries both of ours.
+				f := FeeFact{Kind: b.kind, OutTradeNo: strings.Clone(b.outTradeNo), FeeMilliFen: b.feeMilli}
 				if b.kind == KindRefund {
-					f.OutRefundNo = m.field(r, fOutRefundNo)
+					f.OutRefundNo = strings.Clone(b.outRefundNo)
 				}
 				m.fees = append(m.fees, f)
 			}
@@ -454,7 +529,7 @@ func (m *matcher) billException(c Class, b *billItem, r *ourRec, note string) {
 	if r != nil {
 		m.addOurs(s, r)
 		e.Ours = m.ourSide(r)
-		if r.carried {
+		if r.flags&recCarried != 0 {
 			e.CarriedFrom = m.prev
 		}
 	}
@@ -462,19 +537,18 @@ func (m *matcher) billException(c Class, b *billItem, r *ourRec, note string) {
 }
 
 func (m *matcher) ourSide(r *ourRec) *OurSide {
-	return &OurSide{Status: m.field(r, fStatus), At: time.Unix(r.at, 0).In(wxpay.Shanghai), AmountFen: r.amount, FeeFen: r.fee}
+	return &OurSide{Status: m.statuses[r.status], At: time.Unix(int64(r.at), 0).In(wxpay.Shanghai), AmountFen: r.amount, FeeFen: int64(r.fee)}
 }
 
-// oursException records an exception about our record alone.
+// oursException records an exception about our record alone, with its ids.
 func (m *matcher) oursException(c Class, r *ourRec, fields [nFields]string, note string) {
 	s := &m.run.Classes[c]
 	s.Items++
 	m.addOurs(s, r)
 	e := Exception{Class: c, Kind: r.kind, OutTradeNo: strings.Clone(fields[fOutTradeNo]),
 		TransactionID: strings.Clone(fields[fTransactionID]), OutRefundNo: strings.Clone(fields[fOutRefundNo]),
-		RefundID: strings.Clone(fields[fRefundID]), Note: note,
-		Ours: &OurSide{Status: strings.Clone(fields[fStatus]), At: time.Unix(r.at, 0).In(wxpay.Shanghai), AmountFen: r.amount, FeeFen: r.fee}}
-	if r.carried {
+		RefundID: strings.Clone(fields[fRefundID]), Note: note, Ours: m.ourSide(r)}
+	if r.flags&recCarried != 0 {
 		e.CarriedFrom = m.prev
 	}
 	m.push(e)
@@ -485,27 +559,54 @@ func (m *matcher) push(e Exception) {
 	m.exceptions = append(m.exceptions, e)
 }
 
-// sweep classifies the records no line claimed. A bill of one type (SUCCESS or
-// REFUND) says nothing about the other kind, whose records are left out.
-func (m *matcher) sweep(billType wxpay.TradeBillType) {
-	for i := range m.recs {
-		r := &m.recs[i]
-		if r.matched || (billType == wxpay.TradeBillSuccess && r.kind != KindPay) ||
-			(billType == wxpay.TradeBillRefund && r.kind != KindRefund) {
-			continue
+// sweep classifies the records no line claimed, in our ledger's order, then those
+// carried in. A bill of one type (SUCCESS or REFUND) says nothing about the other
+// kind, whose records are left out. The index keeps no ids: when any record is left,
+// our ledger is read a second time for theirs.
+func (m *matcher) sweep(ctx context.Context, billType wxpay.TradeBillType) error {
+	left := func(r *ourRec) bool {
+		return r.flags&recMatched == 0 && (billType != wxpay.TradeBillSuccess || r.kind == KindPay) &&
+			(billType != wxpay.TradeBillRefund || r.kind == KindRefund)
+	}
+	var n int
+	for i := range m.n {
+		if r := m.rec(i); left(r) && r.flags&recCarried == 0 {
+			n++
 		}
-		var fields [nFields]string
-		for f := range fields {
-			fields[f] = m.field(r, f)
+	}
+	if n > 0 {
+		err := m.ledger.StreamLedger(ctx, m.query, func(rec *Record) error {
+			tag, id := keyOf(rec.Kind, rec.OutTradeNo, rec.TransactionID, rec.OutRefundNo, rec.RefundID)
+			i := m.lookup(tag, id)
+			if i < 0 {
+				return nil // booked after the first pass
+			}
+			if r := m.rec(i); left(r) && r.flags&recCarried == 0 {
+				m.sweepOne(r, fieldsOf(rec))
+				r.flags |= recMatched // reported once, however often the ledger has it
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("our ledger, read again for the records no line claimed: %w", err)
 		}
-		switch {
-		case r.carried:
-			m.oursException(ClassMissingWeChat, r, fields, "carried from "+m.prev+": in neither bill")
-		case r.at < m.from.Unix() || r.at >= m.edge:
-			m.oursException(ClassOutsideWindow, r, fields, fmt.Sprintf("at %s, at the edge of or outside the day: carried to %s",
-				time.Unix(r.at, 0).In(wxpay.Shanghai).Format(time.DateTime), m.next))
-		default:
-			m.oursException(ClassMissingWeChat, r, fields, "")
+	}
+	for i := range m.n {
+		if r := m.rec(i); left(r) && r.flags&recCarried != 0 {
+			m.sweepOne(r, m.carried[i])
 		}
+	}
+	return nil
+}
+
+func (m *matcher) sweepOne(r *ourRec, fields [nFields]string) {
+	switch at := int64(r.at); {
+	case r.flags&recCarried != 0:
+		m.oursException(ClassMissingWeChat, r, fields, "carried from "+m.prev+": in neither bill")
+	case at < m.from.Unix() || at >= m.edge:
+		m.oursException(ClassOutsideWindow, r, fields, fmt.Sprintf("at %s, at the edge of or outside the day: carried to %s",
+			time.Unix(at, 0).In(wxpay.Shanghai).Format(time.DateTime), m.next))
+	default:
+		m.oursException(ClassMissingWeChat, r, fields, "")
 	}
 }

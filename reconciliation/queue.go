@@ -18,6 +18,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/outbox"
 	"github.com/tandemcrm/tandem/shared/pg"
+	"github.com/tandemcrm/tandem/shared/wxpay"
 )
 
 const objItem = "recon.queue_item"
@@ -48,7 +49,8 @@ type SecondPaymentRefunder interface {
 // (kept across re-runs by what it is about), or one billing reported.
 type Item struct {
 	ID            uuid.UUID  `json:"id"`
-	Source        string     `json:"source"` // reconciliation or billing
+	Source        string     `json:"source"`              // reconciliation or billing
+	BillType      string     `json:"bill_type,omitempty"` // a reconciliation item's run of record: ALL or FUNDFLOW
 	MchID         string     `json:"mchid"`
 	Date          string     `json:"date,omitempty"` // a reconciliation item's business day
 	Kind          string     `json:"kind"`           // the class, or billing's exception kind
@@ -94,7 +96,7 @@ func pgUUID(u *uuid.UUID) pgtype.UUID {
 }
 
 func itemFrom(r recondb.ReconQueueItem) Item {
-	it := Item{ID: r.ID, Source: r.Source, MchID: r.Mchid, Kind: r.Kind, OutTradeNo: r.OutTradeNo, OutRefundNo: r.OutRefundNo,
+	it := Item{ID: r.ID, Source: r.Source, BillType: r.BillType, MchID: r.Mchid, Kind: r.Kind, OutTradeNo: r.OutTradeNo, OutRefundNo: r.OutRefundNo,
 		TransactionID: r.TransactionID, AmountFen: r.AmountFen, Detail: r.Detail, State: r.State, Assignee: optUUID(r.Assignee),
 		Resolution: r.Resolution, ResolvedBy: optUUID(r.ResolvedBy), ResolvedAt: r.ResolvedAt, FirstSeen: r.FirstSeen, LastSeen: r.LastSeen,
 		itemKey: r.ItemKey}
@@ -110,9 +112,14 @@ func itemFrom(r recondb.ReconQueueItem) Item {
 // date, transaction or refund), keeping its assignee, notes and resolution; open
 // items of the date the run no longer reports are cleared. Items carried to the
 // next date and lines already repaired are not finance's work.
+//
+// The runs of record are the day's trade bill (ALL) and its fund-flow bill
+// (FUNDFLOW); a SUCCESS or REFUND run saw half the day and files nothing. A
+// fund-flow item is about one line's business (the payment's income, its fee, the
+// refund, the fee given back), so a payment and its fee are two items.
 func queueRun(ctx context.Context, q *recondb.Queries, run *Run, excs []Exception, at time.Time) error {
-	if run.BillType != "ALL" {
-		return nil // a SUCCESS or REFUND run saw half the day: the ALL run files the queue
+	if run.BillType != wxpay.TradeBillAll && run.BillType != BillFundFlow {
+		return nil
 	}
 	from, _, _ := dayWindow(run.Date)
 	day := dbDate(from)
@@ -123,9 +130,14 @@ func queueRun(ctx context.Context, q *recondb.Queries, run *Run, excs []Exceptio
 		if e.Class == ClassOutsideWindow || e.RepairedAt != nil {
 			continue
 		}
-		p := recondb.UpsertRunItemParams{ID: uuid.Must(uuid.NewV7()), ItemKey: run.MchID + "|" + run.Date + "|" + e.key(),
+		key, detail := run.MchID+"|"+run.Date+"|"+e.key(), e.Note
+		if run.BillType == BillFundFlow && e.Bill != nil {
+			key = run.MchID + "|" + run.Date + "|FUNDFLOW|" + e.Bill.State + "|" + e.key()
+			detail = strings.TrimSpace(fmt.Sprintf("%s (line %d) %s", e.Bill.State, e.Bill.LineNo, e.Note))
+		}
+		p := recondb.UpsertRunItemParams{ID: uuid.Must(uuid.NewV7()), ItemKey: key,
 			Mchid: run.MchID, BillDate: &day, Kind: e.Class.String(), OutTradeNo: e.OutTradeNo, OutRefundNo: e.OutRefundNo,
-			TransactionID: e.TransactionID, Detail: e.Note, RunID: runID, FirstSeen: at}
+			TransactionID: e.TransactionID, Detail: detail, RunID: runID, FirstSeen: at, BillType: string(run.BillType)}
 		switch {
 		case e.Bill != nil:
 			p.AmountFen = &e.Bill.AmountFen
@@ -143,7 +155,7 @@ func queueRun(ctx context.Context, q *recondb.Queries, run *Run, excs []Exceptio
 	if err != nil {
 		return err
 	}
-	_, err = q.ClearRunItems(ctx, recondb.ClearRunItemsParams{Mchid: run.MchID, BillDate: &day, RunID: run.ID, At: &at,
+	_, err = q.ClearRunItems(ctx, recondb.ClearRunItemsParams{Mchid: run.MchID, BillDate: &day, BillType: string(run.BillType), RunID: run.ID, At: &at,
 		Resolution: fmt.Sprintf("cleared: the re-run of %s (attempt %d) no longer finds it", at.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04"), run.Attempt)})
 	return err
 }

@@ -180,7 +180,9 @@ func (s *Service) reconcile(ctx context.Context, mchid, date string, source Sour
 	if err := m.settleUnknown(ctx); err != nil {
 		return nil, fmt.Errorf("reconciliation %s: lines on other days: %w", date, err)
 	}
-	m.sweep(rd.Type())
+	if err := m.sweep(ctx, rd.Type()); err != nil {
+		return nil, fmt.Errorf("reconciliation %s: %w", date, err)
+	}
 	run.BillType, run.Totals = rd.Type(), rd.Totals()
 	// The net counts each transaction once: a line the bill has twice (duplicate) is
 	// in the parser's totals, which must equal the bill's own summary, but not in

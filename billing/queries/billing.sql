@@ -95,8 +95,10 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10);
 SELECT * FROM billing.exceptions WHERE out_trade_no = $1 ORDER BY id;
 
 -- name: InsertJournalEntry :execrows
-INSERT INTO billing.journal_entries (id, order_id, merchant_id, kind, source_key, memo, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (source_key) DO NOTHING;
+-- at is the business time; the figures are the sums of the postings written next.
+INSERT INTO billing.journal_entries (id, order_id, merchant_id, kind, source_key, memo, created_at, at,
+    clearing_fen, payable_fen, commission_fen)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (source_key) DO NOTHING;
 
 -- name: InsertPosting :exec
 INSERT INTO billing.postings (id, entry_id, account, merchant_id, amount_fen, currency) VALUES ($1, $2, $3, $4, $5, $6);
@@ -126,3 +128,7 @@ WHERE id = $1;
 
 -- name: ListDeliveries :many
 SELECT * FROM billing.webhook_deliveries WHERE order_id = $1 ORDER BY id;
+
+-- name: SetOrderCommissionRate :exec
+-- The rate in force the day the order was paid replaces the one it was placed at.
+UPDATE billing.orders SET commission_rate = $2 WHERE id = $1;

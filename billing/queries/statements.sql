@@ -1,38 +1,37 @@
 -- name: StatementFigures :one
--- A merchant's ledger for a period: each entry dated by what it books
--- (billing.statement_entries), plus the adjustments made in the period.
+-- A merchant's ledger for a period: its entries dated by what they book (at), each
+-- with its postings' sums, plus the adjustments made in the period.
 SELECT
-    COALESCE(SUM(p.amount_fen) FILTER (WHERE t.kind = 'payment' AND p.account = 'wxpay_clearing'), 0)::bigint AS gross_fen,
-    COALESCE(-SUM(p.amount_fen) FILTER (WHERE t.kind = 'refund' AND p.account = 'wxpay_clearing'), 0)::bigint AS refunds_fen,
-    COALESCE(-SUM(p.amount_fen) FILTER (WHERE p.account = 'platform_commission'), 0)::bigint AS commission_fen,
-    COALESCE(SUM(p.amount_fen) FILTER (WHERE t.kind = 'fee' AND p.account = 'merchant_payable'), 0)::bigint AS fees_fen,
-    COALESCE(-SUM(p.amount_fen) FILTER (WHERE p.account = 'merchant_payable'), 0)::bigint AS ledger_net_fen,
-    COUNT(*) FILTER (WHERE t.kind = 'payment' AND p.account = 'wxpay_clearing')::int AS payments,
-    COUNT(*) FILTER (WHERE t.kind = 'refund' AND p.account = 'wxpay_clearing')::int AS refunds,
+    COALESCE(SUM(e.clearing_fen) FILTER (WHERE e.kind = 'payment'), 0)::bigint AS gross_fen,
+    COALESCE(-SUM(e.clearing_fen) FILTER (WHERE e.kind = 'refund'), 0)::bigint AS refunds_fen,
+    COALESCE(-SUM(e.commission_fen), 0)::bigint AS commission_fen,
+    COALESCE(SUM(e.payable_fen) FILTER (WHERE e.kind = 'fee'), 0)::bigint AS fees_fen,
+    COALESCE(-SUM(e.payable_fen), 0)::bigint AS ledger_net_fen,
+    COUNT(*) FILTER (WHERE e.kind = 'payment')::int AS payments,
+    COUNT(*) FILTER (WHERE e.kind = 'refund')::int AS refunds,
     (SELECT COALESCE(SUM(a.amount_fen), 0) FROM billing.adjustments a
      WHERE a.merchant_id = sqlc.arg(merchant_id) AND a.at >= sqlc.arg(from_at)::timestamptz AND a.at < sqlc.arg(to_at)::timestamptz)::bigint AS adjustments_fen
-FROM billing.statement_entries t JOIN billing.postings p ON p.entry_id = t.id
-WHERE t.merchant_id = sqlc.arg(merchant_id) AND t.at >= sqlc.arg(from_at)::timestamptz AND t.at < sqlc.arg(to_at)::timestamptz
-  AND t.booked_at <= sqlc.arg(as_of)::timestamptz;
+FROM billing.journal_entries e
+WHERE e.merchant_id = sqlc.arg(merchant_id) AND e.at >= sqlc.arg(from_at)::timestamptz AND e.at < sqlc.arg(to_at)::timestamptz
+  AND e.created_at <= sqlc.arg(as_of)::timestamptz;
 
 -- name: SettlementFigures :many
 -- Every merchant's ledger for a period in one pass (tandem settle, the settlement
--- bench): the same figures as StatementFigures, grouped by merchant. A payment or a
--- refund entry has exactly one clearing posting, so counting those counts entries
--- without a DISTINCT (which would sort every posting).
+-- bench): the same figures as StatementFigures, grouped by merchant, from one range
+-- of the entries.
 WITH l AS (
-    SELECT t.merchant_id,
-        COALESCE(SUM(p.amount_fen) FILTER (WHERE t.kind = 'payment' AND p.account = 'wxpay_clearing'), 0)::bigint AS gross_fen,
-        COALESCE(-SUM(p.amount_fen) FILTER (WHERE t.kind = 'refund' AND p.account = 'wxpay_clearing'), 0)::bigint AS refunds_fen,
-        COALESCE(-SUM(p.amount_fen) FILTER (WHERE p.account = 'platform_commission'), 0)::bigint AS commission_fen,
-        COALESCE(SUM(p.amount_fen) FILTER (WHERE t.kind = 'fee' AND p.account = 'merchant_payable'), 0)::bigint AS fees_fen,
-        COALESCE(-SUM(p.amount_fen) FILTER (WHERE p.account = 'merchant_payable'), 0)::bigint AS ledger_net_fen,
-        COUNT(*) FILTER (WHERE t.kind = 'payment' AND p.account = 'wxpay_clearing')::int AS payments,
-        COUNT(*) FILTER (WHERE t.kind = 'refund' AND p.account = 'wxpay_clearing')::int AS refunds
-    FROM billing.statement_entries t JOIN billing.postings p ON p.entry_id = t.id
-    WHERE t.at >= sqlc.arg(from_at)::timestamptz AND t.at < sqlc.arg(to_at)::timestamptz
-      AND t.booked_at <= sqlc.arg(as_of)::timestamptz
-    GROUP BY t.merchant_id
+    SELECT e.merchant_id,
+        COALESCE(SUM(e.clearing_fen) FILTER (WHERE e.kind = 'payment'), 0)::bigint AS gross_fen,
+        COALESCE(-SUM(e.clearing_fen) FILTER (WHERE e.kind = 'refund'), 0)::bigint AS refunds_fen,
+        COALESCE(-SUM(e.commission_fen), 0)::bigint AS commission_fen,
+        COALESCE(SUM(e.payable_fen) FILTER (WHERE e.kind = 'fee'), 0)::bigint AS fees_fen,
+        COALESCE(-SUM(e.payable_fen), 0)::bigint AS ledger_net_fen,
+        COUNT(*) FILTER (WHERE e.kind = 'payment')::int AS payments,
+        COUNT(*) FILTER (WHERE e.kind = 'refund')::int AS refunds
+    FROM billing.journal_entries e
+    WHERE e.at >= sqlc.arg(from_at)::timestamptz AND e.at < sqlc.arg(to_at)::timestamptz
+      AND e.created_at <= sqlc.arg(as_of)::timestamptz
+    GROUP BY e.merchant_id
 ), a AS (
     SELECT merchant_id, SUM(amount_fen)::bigint AS adjustments_fen FROM billing.adjustments
     WHERE at >= sqlc.arg(from_at)::timestamptz AND at < sqlc.arg(to_at)::timestamptz GROUP BY merchant_id
@@ -48,17 +47,13 @@ ORDER BY 1;
 -- name: StatementLines :many
 -- The entries behind a merchant's statement of a period, oldest first: what each
 -- figure of the statement sums.
-SELECT t.id AS entry_id, t.kind, t.source_key, t.at, o.order_no, o.id AS order_id,
-    COALESCE(SUM(p.amount_fen) FILTER (WHERE p.account = 'wxpay_clearing'), 0)::bigint AS clearing_fen,
-    COALESCE(SUM(p.amount_fen) FILTER (WHERE p.account = 'platform_commission'), 0)::bigint AS commission_fen,
-    COALESCE(SUM(p.amount_fen) FILTER (WHERE p.account = 'merchant_payable'), 0)::bigint AS payable_fen
-FROM billing.statement_entries t
-JOIN billing.postings p ON p.entry_id = t.id
-JOIN billing.orders o ON o.id = t.order_id
-WHERE t.merchant_id = sqlc.arg(merchant_id) AND t.at >= sqlc.arg(from_at)::timestamptz AND t.at < sqlc.arg(to_at)::timestamptz
-  AND t.booked_at <= sqlc.arg(as_of)::timestamptz
-GROUP BY t.id, t.kind, t.source_key, t.at, o.order_no, o.id
-ORDER BY t.at, t.id;
+SELECT e.id AS entry_id, e.kind, e.source_key, e.at, o.order_no, o.id AS order_id,
+    e.clearing_fen, e.commission_fen, e.payable_fen
+FROM billing.journal_entries e
+JOIN billing.orders o ON o.id = e.order_id
+WHERE e.merchant_id = sqlc.arg(merchant_id) AND e.at >= sqlc.arg(from_at)::timestamptz AND e.at < sqlc.arg(to_at)::timestamptz
+  AND e.created_at <= sqlc.arg(as_of)::timestamptz
+ORDER BY e.at, e.id;
 
 -- name: PeriodAdjustments :many
 SELECT * FROM billing.adjustments

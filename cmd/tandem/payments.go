@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -47,14 +48,10 @@ func (a *app) openPayments(ctx context.Context) error {
 	if err != nil || approvalOver.Sign() < 0 {
 		return fmt.Errorf("TANDEM_REFUND_APPROVAL_OVER: an amount in yuan such as 5000.00, or 0 for none (%q)", a.cfg.RefundApproval)
 	}
-	over := approvalOver.Fen()
-	if over == 0 {
-		over = -1 // billing's "none"
-	}
 	deps := a.deps()
 	a.billing = billing.New(deps, billing.Ports{Pay: pay, Merchants: merchantTerms{a.merchant}, Members: a.consumer,
 		Coupons: consumercoupons.Adapter{Consumer: a.consumer}, Approvals: a.approvals},
-		billing.Config{AppID: acct.AppID, NotifyBaseURL: strings.TrimSuffix(public, "/"), WebhookAllow: allow, RefundApprovalOver: over})
+		billing.Config{AppID: acct.AppID, NotifyBaseURL: strings.TrimSuffix(public, "/"), WebhookAllow: allow, RefundApprovalOver: approvalOver.Fen()})
 	a.matching = matching.New(deps, matching.Ports{Members: a.consumer, Dedup: a.merchant}, matching.Config{})
 	// The ports are fixed at construction: the service is made again, with billing.
 	ledger := billingledger.Adapter{Billing: a.billing}
@@ -111,4 +108,13 @@ func (t merchantTerms) Terms(ctx context.Context, id uuid.UUID) (billing.Terms, 
 	}
 	return billing.Terms{CommissionRate: rate, SettlementCycle: string(mt.Cycle), Live: mt.Live,
 		WebhookURL: mt.WebhookURL, WebhookSecret: mt.WebhookSecret}, nil
+}
+
+func (t merchantTerms) CommissionRateOn(ctx context.Context, id uuid.UUID, day time.Time) (money.Rate, bool, error) {
+	d, ok, err := t.m.CommissionRateOn(ctx, id, day)
+	if err != nil || !ok {
+		return money.Rate{}, false, err
+	}
+	rate, err := money.NewRate(d)
+	return rate, err == nil, err
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tandemcrm/tandem/billing"
+	"github.com/tandemcrm/tandem/merchant"
 	"github.com/tandemcrm/tandem/reconciliation"
 	"github.com/tandemcrm/tandem/reconciliation/billingledger"
 	"github.com/tandemcrm/tandem/shared/config"
@@ -46,7 +47,10 @@ func reconcileCmd() *cobra.Command {
 	}
 	ledger := func(db *pgxpool.Pool) billingledger.Adapter {
 		p, _ := client(context.Background()) // nil without an account: the ledger streams without it
-		return billingledger.Adapter{Billing: billing.New(domain.Deps{DB: db, Log: log}, billing.Ports{Pay: p}, billing.Config{})}
+		deps := domain.Deps{DB: db, Log: log}
+		// A repair applies a payment, at the commission rate of the merchant's contracts.
+		terms := merchantTerms{merchant.New(deps, merchant.Ports{}, merchant.Config{})}
+		return billingledger.Adapter{Billing: billing.New(deps, billing.Ports{Pay: p, Merchants: terms}, billing.Config{})}
 	}
 	return reconciliation.Command(
 		reconciliation.WithLogger(log),

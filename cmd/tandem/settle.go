@@ -55,7 +55,7 @@ Exit status: 0 printed; 1 the statements could not be made.`,
 			}
 			defer a.Close()
 			start := time.Now()
-			sts, err := billing.New(a.deps(), billing.Ports{}, billing.Config{}).Settle(cmd.Context(), cycle, per, at)
+			sts, err := billing.NewSettlement(a.db).Settle(cmd.Context(), cycle, per, at)
 			if err != nil {
 				return err
 			}

@@ -2,17 +2,17 @@
 -- An exception of a run of record becomes (or updates) its queue item; an item
 -- already resolved stays resolved.
 INSERT INTO recon.queue_items (id, source, item_key, mchid, bill_date, kind, out_trade_no, out_refund_no,
-    transaction_id, amount_fen, detail, run_id, state, first_seen, last_seen)
-VALUES ($1, 'reconciliation', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'open', $12, $12)
+    transaction_id, amount_fen, detail, run_id, state, first_seen, last_seen, bill_type)
+VALUES ($1, 'reconciliation', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'open', $12, $12, $13)
 ON CONFLICT (source, item_key) DO UPDATE SET kind = EXCLUDED.kind, amount_fen = EXCLUDED.amount_fen,
     detail = EXCLUDED.detail, run_id = EXCLUDED.run_id, last_seen = EXCLUDED.last_seen,
     transaction_id = EXCLUDED.transaction_id;
 
 -- name: ClearRunItems :execrows
--- Open items of a date that its new run of record no longer reports: cleared.
+-- Open items of a date and bill that its new run of record no longer reports: cleared.
 UPDATE recon.queue_items SET state = 'resolved', resolution = sqlc.arg(resolution), resolved_at = sqlc.arg(at)
 WHERE source = 'reconciliation' AND mchid = sqlc.arg(mchid) AND bill_date = sqlc.arg(bill_date) AND state = 'open'
-  AND run_id <> sqlc.arg(run_id)::uuid;
+  AND bill_type = sqlc.arg(bill_type) AND run_id <> sqlc.arg(run_id)::uuid;
 
 -- name: UpsertBillingItem :exec
 INSERT INTO recon.queue_items (id, source, item_key, mchid, kind, out_trade_no, out_refund_no, transaction_id,

@@ -229,20 +229,26 @@ func (q *Queries) InsertException(ctx context.Context, arg InsertExceptionParams
 }
 
 const insertJournalEntry = `-- name: InsertJournalEntry :execrows
-INSERT INTO billing.journal_entries (id, order_id, merchant_id, kind, source_key, memo, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (source_key) DO NOTHING
+INSERT INTO billing.journal_entries (id, order_id, merchant_id, kind, source_key, memo, created_at, at,
+    clearing_fen, payable_fen, commission_fen)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (source_key) DO NOTHING
 `
 
 type InsertJournalEntryParams struct {
-	ID         uuid.UUID
-	OrderID    uuid.UUID
-	MerchantID uuid.UUID
-	Kind       string
-	SourceKey  string
-	Memo       string
-	CreatedAt  time.Time
+	ID            uuid.UUID
+	OrderID       uuid.UUID
+	MerchantID    uuid.UUID
+	Kind          string
+	SourceKey     string
+	Memo          string
+	CreatedAt     time.Time
+	At            time.Time
+	ClearingFen   int64
+	PayableFen    int64
+	CommissionFen int64
 }
 
+// at is the business time; the figures are the sums of the postings written next.
 func (q *Queries) InsertJournalEntry(ctx context.Context, arg InsertJournalEntryParams) (int64, error) {
 	result, err := q.db.Exec(ctx, insertJournalEntry,
 		arg.ID,
@@ -252,6 +258,10 @@ func (q *Queries) InsertJournalEntry(ctx context.Context, arg InsertJournalEntry
 		arg.SourceKey,
 		arg.Memo,
 		arg.CreatedAt,
+		arg.At,
+		arg.ClearingFen,
+		arg.PayableFen,
+		arg.CommissionFen,
 	)
 	if err != nil {
 		return 0, err
@@ -876,6 +886,21 @@ type SetFulfilledParams struct {
 
 func (q *Queries) SetFulfilled(ctx context.Context, arg SetFulfilledParams) error {
 	_, err := q.db.Exec(ctx, setFulfilled, arg.ID, arg.FulfilledAt)
+	return err
+}
+
+const setOrderCommissionRate = `-- name: SetOrderCommissionRate :exec
+UPDATE billing.orders SET commission_rate = $2 WHERE id = $1
+`
+
+type SetOrderCommissionRateParams struct {
+	ID             uuid.UUID
+	CommissionRate pgtype.Numeric
+}
+
+// The rate in force the day the order was paid replaces the one it was placed at.
+func (q *Queries) SetOrderCommissionRate(ctx context.Context, arg SetOrderCommissionRateParams) error {
+	_, err := q.db.Exec(ctx, setOrderCommissionRate, arg.ID, arg.CommissionRate)
 	return err
 }
 

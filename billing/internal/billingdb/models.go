@@ -47,13 +47,17 @@ type BillingExceptionNote struct {
 }
 
 type BillingJournalEntry struct {
-	ID         uuid.UUID
-	OrderID    uuid.UUID
-	MerchantID uuid.UUID
-	Kind       string
-	SourceKey  string
-	Memo       string
-	CreatedAt  time.Time
+	ID            uuid.UUID
+	OrderID       uuid.UUID
+	MerchantID    uuid.UUID
+	Kind          string
+	SourceKey     string
+	Memo          string
+	CreatedAt     time.Time
+	At            time.Time
+	ClearingFen   int64
+	PayableFen    int64
+	CommissionFen int64
 }
 
 type BillingNotificationsLog struct {

@@ -317,18 +317,18 @@ func (q *Queries) PeriodAdjustments(ctx context.Context, arg PeriodAdjustmentsPa
 
 const settlementFigures = `-- name: SettlementFigures :many
 WITH l AS (
-    SELECT t.merchant_id,
-        COALESCE(SUM(p.amount_fen) FILTER (WHERE t.kind = 'payment' AND p.account = 'wxpay_clearing'), 0)::bigint AS gross_fen,
-        COALESCE(-SUM(p.amount_fen) FILTER (WHERE t.kind = 'refund' AND p.account = 'wxpay_clearing'), 0)::bigint AS refunds_fen,
-        COALESCE(-SUM(p.amount_fen) FILTER (WHERE p.account = 'platform_commission'), 0)::bigint AS commission_fen,
-        COALESCE(SUM(p.amount_fen) FILTER (WHERE t.kind = 'fee' AND p.account = 'merchant_payable'), 0)::bigint AS fees_fen,
-        COALESCE(-SUM(p.amount_fen) FILTER (WHERE p.account = 'merchant_payable'), 0)::bigint AS ledger_net_fen,
-        COUNT(*) FILTER (WHERE t.kind = 'payment' AND p.account = 'wxpay_clearing')::int AS payments,
-        COUNT(*) FILTER (WHERE t.kind = 'refund' AND p.account = 'wxpay_clearing')::int AS refunds
-    FROM billing.statement_entries t JOIN billing.postings p ON p.entry_id = t.id
-    WHERE t.at >= $1::timestamptz AND t.at < $2::timestamptz
-      AND t.booked_at <= $3::timestamptz
-    GROUP BY t.merchant_id
+    SELECT e.merchant_id,
+        COALESCE(SUM(e.clearing_fen) FILTER (WHERE e.kind = 'payment'), 0)::bigint AS gross_fen,
+        COALESCE(-SUM(e.clearing_fen) FILTER (WHERE e.kind = 'refund'), 0)::bigint AS refunds_fen,
+        COALESCE(-SUM(e.commission_fen), 0)::bigint AS commission_fen,
+        COALESCE(SUM(e.payable_fen) FILTER (WHERE e.kind = 'fee'), 0)::bigint AS fees_fen,
+        COALESCE(-SUM(e.payable_fen), 0)::bigint AS ledger_net_fen,
+        COUNT(*) FILTER (WHERE e.kind = 'payment')::int AS payments,
+        COUNT(*) FILTER (WHERE e.kind = 'refund')::int AS refunds
+    FROM billing.journal_entries e
+    WHERE e.at >= $1::timestamptz AND e.at < $2::timestamptz
+      AND e.created_at <= $3::timestamptz
+    GROUP BY e.merchant_id
 ), a AS (
     SELECT merchant_id, SUM(amount_fen)::bigint AS adjustments_fen FROM billing.adjustments
     WHERE at >= $1::timestamptz AND at < $2::timestamptz GROUP BY merchant_id
@@ -361,9 +361,8 @@ type SettlementFiguresRow struct {
 }
 
 // Every merchant's ledger for a period in one pass (tandem settle, the settlement
-// bench): the same figures as StatementFigures, grouped by merchant. A payment or a
-// refund entry has exactly one clearing posting, so counting those counts entries
-// without a DISTINCT (which would sort every posting).
+// bench): the same figures as StatementFigures, grouped by merchant, from one range
+// of the entries.
 func (q *Queries) SettlementFigures(ctx context.Context, arg SettlementFiguresParams) ([]SettlementFiguresRow, error) {
 	rows, err := q.db.Query(ctx, settlementFigures, arg.FromAt, arg.ToAt, arg.AsOf)
 	if err != nil {
@@ -396,18 +395,18 @@ func (q *Queries) SettlementFigures(ctx context.Context, arg SettlementFiguresPa
 
 const statementFigures = `-- name: StatementFigures :one
 SELECT
-    COALESCE(SUM(p.amount_fen) FILTER (WHERE t.kind = 'payment' AND p.account = 'wxpay_clearing'), 0)::bigint AS gross_fen,
-    COALESCE(-SUM(p.amount_fen) FILTER (WHERE t.kind = 'refund' AND p.account = 'wxpay_clearing'), 0)::bigint AS refunds_fen,
-    COALESCE(-SUM(p.amount_fen) FILTER (WHERE p.account = 'platform_commission'), 0)::bigint AS commission_fen,
-    COALESCE(SUM(p.amount_fen) FILTER (WHERE t.kind = 'fee' AND p.account = 'merchant_payable'), 0)::bigint AS fees_fen,
-    COALESCE(-SUM(p.amount_fen) FILTER (WHERE p.account = 'merchant_payable'), 0)::bigint AS ledger_net_fen,
-    COUNT(*) FILTER (WHERE t.kind = 'payment' AND p.account = 'wxpay_clearing')::int AS payments,
-    COUNT(*) FILTER (WHERE t.kind = 'refund' AND p.account = 'wxpay_clearing')::int AS refunds,
+    COALESCE(SUM(e.clearing_fen) FILTER (WHERE e.kind = 'payment'), 0)::bigint AS gross_fen,
+    COALESCE(-SUM(e.clearing_fen) FILTER (WHERE e.kind = 'refund'), 0)::bigint AS refunds_fen,
+    COALESCE(-SUM(e.commission_fen), 0)::bigint AS commission_fen,
+    COALESCE(SUM(e.payable_fen) FILTER (WHERE e.kind = 'fee'), 0)::bigint AS fees_fen,
+    COALESCE(-SUM(e.payable_fen), 0)::bigint AS ledger_net_fen,
+    COUNT(*) FILTER (WHERE e.kind = 'payment')::int AS payments,
+    COUNT(*) FILTER (WHERE e.kind = 'refund')::int AS refunds,
     (SELECT COALESCE(SUM(a.amount_fen), 0) FROM billing.adjustments a
      WHERE a.merchant_id = $1 AND a.at >= $2::timestamptz AND a.at < $3::timestamptz)::bigint AS adjustments_fen
-FROM billing.statement_entries t JOIN billing.postings p ON p.entry_id = t.id
-WHERE t.merchant_id = $1 AND t.at >= $2::timestamptz AND t.at < $3::timestamptz
-  AND t.booked_at <= $4::timestamptz
+FROM billing.journal_entries e
+WHERE e.merchant_id = $1 AND e.at >= $2::timestamptz AND e.at < $3::timestamptz
+  AND e.created_at <= $4::timestamptz
 `
 
 type StatementFiguresParams struct {
@@ -428,8 +427,8 @@ type StatementFiguresRow struct {
 	AdjustmentsFen int64
 }
 
-// A merchant's ledger for a period: each entry dated by what it books
-// (billing.statement_entries), plus the adjustments made in the period.
+// A merchant's ledger for a period: its entries dated by what they book (at), each
+// with its postings' sums, plus the adjustments made in the period.
 func (q *Queries) StatementFigures(ctx context.Context, arg StatementFiguresParams) (StatementFiguresRow, error) {
 	row := q.db.QueryRow(ctx, statementFigures,
 		arg.MerchantID,
@@ -452,17 +451,13 @@ func (q *Queries) StatementFigures(ctx context.Context, arg StatementFiguresPara
 }
 
 const statementLines = `-- name: StatementLines :many
-SELECT t.id AS entry_id, t.kind, t.source_key, t.at, o.order_no, o.id AS order_id,
-    COALESCE(SUM(p.amount_fen) FILTER (WHERE p.account = 'wxpay_clearing'), 0)::bigint AS clearing_fen,
-    COALESCE(SUM(p.amount_fen) FILTER (WHERE p.account = 'platform_commission'), 0)::bigint AS commission_fen,
-    COALESCE(SUM(p.amount_fen) FILTER (WHERE p.account = 'merchant_payable'), 0)::bigint AS payable_fen
-FROM billing.statement_entries t
-JOIN billing.postings p ON p.entry_id = t.id
-JOIN billing.orders o ON o.id = t.order_id
-WHERE t.merchant_id = $1 AND t.at >= $2::timestamptz AND t.at < $3::timestamptz
-  AND t.booked_at <= $4::timestamptz
-GROUP BY t.id, t.kind, t.source_key, t.at, o.order_no, o.id
-ORDER BY t.at, t.id
+SELECT e.id AS entry_id, e.kind, e.source_key, e.at, o.order_no, o.id AS order_id,
+    e.clearing_fen, e.commission_fen, e.payable_fen
+FROM billing.journal_entries e
+JOIN billing.orders o ON o.id = e.order_id
+WHERE e.merchant_id = $1 AND e.at >= $2::timestamptz AND e.at < $3::timestamptz
+  AND e.created_at <= $4::timestamptz
+ORDER BY e.at, e.id
 `
 
 type StatementLinesParams struct {

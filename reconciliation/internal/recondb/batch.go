@@ -21,8 +21,8 @@ var (
 
 const upsertRunItem = `-- name: UpsertRunItem :batchexec
 INSERT INTO recon.queue_items (id, source, item_key, mchid, bill_date, kind, out_trade_no, out_refund_no,
-    transaction_id, amount_fen, detail, run_id, state, first_seen, last_seen)
-VALUES ($1, 'reconciliation', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'open', $12, $12)
+    transaction_id, amount_fen, detail, run_id, state, first_seen, last_seen, bill_type)
+VALUES ($1, 'reconciliation', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'open', $12, $12, $13)
 ON CONFLICT (source, item_key) DO UPDATE SET kind = EXCLUDED.kind, amount_fen = EXCLUDED.amount_fen,
     detail = EXCLUDED.detail, run_id = EXCLUDED.run_id, last_seen = EXCLUDED.last_seen,
     transaction_id = EXCLUDED.transaction_id
@@ -47,6 +47,7 @@ type UpsertRunItemParams struct {
 	Detail        string
 	RunID         pgtype.UUID
 	FirstSeen     time.Time
+	BillType      string
 }
 
 // An exception of a run of record becomes (or updates) its queue item; an item
@@ -67,6 +68,7 @@ func (q *Queries) UpsertRunItem(ctx context.Context, arg []UpsertRunItemParams) 
 			a.Detail,
 			a.RunID,
 			a.FirstSeen,
+			a.BillType,
 		}
 		batch.Queue(upsertRunItem, vals...)
 	}

@@ -55,6 +55,7 @@ type ReconQueueItem struct {
 	ResolvedAt    *time.Time
 	FirstSeen     time.Time
 	LastSeen      time.Time
+	BillType      string
 }
 
 type ReconQueueNote struct {

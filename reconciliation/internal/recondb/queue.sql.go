@@ -30,7 +30,7 @@ func (q *Queries) AssignQueueItem(ctx context.Context, arg AssignQueueItemParams
 const clearRunItems = `-- name: ClearRunItems :execrows
 UPDATE recon.queue_items SET state = 'resolved', resolution = $1, resolved_at = $2
 WHERE source = 'reconciliation' AND mchid = $3 AND bill_date = $4 AND state = 'open'
-  AND run_id <> $5::uuid
+  AND bill_type = $5 AND run_id <> $6::uuid
 `
 
 type ClearRunItemsParams struct {
@@ -38,16 +38,18 @@ type ClearRunItemsParams struct {
 	At         *time.Time
 	Mchid      string
 	BillDate   *time.Time
+	BillType   string
 	RunID      uuid.UUID
 }
 
-// Open items of a date that its new run of record no longer reports: cleared.
+// Open items of a date and bill that its new run of record no longer reports: cleared.
 func (q *Queries) ClearRunItems(ctx context.Context, arg ClearRunItemsParams) (int64, error) {
 	result, err := q.db.Exec(ctx, clearRunItems,
 		arg.Resolution,
 		arg.At,
 		arg.Mchid,
 		arg.BillDate,
+		arg.BillType,
 		arg.RunID,
 	)
 	if err != nil {
@@ -57,7 +59,7 @@ func (q *Queries) ClearRunItems(ctx context.Context, arg ClearRunItemsParams) (i
 }
 
 const getQueueItem = `-- name: GetQueueItem :one
-SELECT id, source, item_key, mchid, bill_date, kind, out_trade_no, out_refund_no, transaction_id, amount_fen, detail, run_id, state, assignee, resolution, resolved_by, resolved_at, first_seen, last_seen FROM recon.queue_items WHERE id = $1
+SELECT id, source, item_key, mchid, bill_date, kind, out_trade_no, out_refund_no, transaction_id, amount_fen, detail, run_id, state, assignee, resolution, resolved_by, resolved_at, first_seen, last_seen, bill_type FROM recon.queue_items WHERE id = $1
 `
 
 func (q *Queries) GetQueueItem(ctx context.Context, id uuid.UUID) (ReconQueueItem, error) {
@@ -83,6 +85,7 @@ func (q *Queries) GetQueueItem(ctx context.Context, id uuid.UUID) (ReconQueueIte
 		&i.ResolvedAt,
 		&i.FirstSeen,
 		&i.LastSeen,
+		&i.BillType,
 	)
 	return i, err
 }
@@ -111,7 +114,7 @@ func (q *Queries) InsertQueueNote(ctx context.Context, arg InsertQueueNoteParams
 }
 
 const listQueue = `-- name: ListQueue :many
-SELECT id, source, item_key, mchid, bill_date, kind, out_trade_no, out_refund_no, transaction_id, amount_fen, detail, run_id, state, assignee, resolution, resolved_by, resolved_at, first_seen, last_seen FROM recon.queue_items
+SELECT id, source, item_key, mchid, bill_date, kind, out_trade_no, out_refund_no, transaction_id, amount_fen, detail, run_id, state, assignee, resolution, resolved_by, resolved_at, first_seen, last_seen, bill_type FROM recon.queue_items
 WHERE ($1::text = '' OR state = $1::text)
   AND ($2::text = '' OR source = $2::text)
   AND ($3::uuid IS NULL OR assignee = $3::uuid)
@@ -162,6 +165,7 @@ func (q *Queries) ListQueue(ctx context.Context, arg ListQueueParams) ([]ReconQu
 			&i.ResolvedAt,
 			&i.FirstSeen,
 			&i.LastSeen,
+			&i.BillType,
 		); err != nil {
 			return nil, err
 		}
@@ -204,7 +208,7 @@ func (q *Queries) ListQueueNotes(ctx context.Context, itemID uuid.UUID) ([]Recon
 }
 
 const lockQueueItem = `-- name: LockQueueItem :one
-SELECT id, source, item_key, mchid, bill_date, kind, out_trade_no, out_refund_no, transaction_id, amount_fen, detail, run_id, state, assignee, resolution, resolved_by, resolved_at, first_seen, last_seen FROM recon.queue_items WHERE id = $1 FOR UPDATE
+SELECT id, source, item_key, mchid, bill_date, kind, out_trade_no, out_refund_no, transaction_id, amount_fen, detail, run_id, state, assignee, resolution, resolved_by, resolved_at, first_seen, last_seen, bill_type FROM recon.queue_items WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) LockQueueItem(ctx context.Context, id uuid.UUID) (ReconQueueItem, error) {
@@ -230,6 +234,7 @@ func (q *Queries) LockQueueItem(ctx context.Context, id uuid.UUID) (ReconQueueIt
 		&i.ResolvedAt,
 		&i.FirstSeen,
 		&i.LastSeen,
+		&i.BillType,
 	)
 	return i, err
 }
