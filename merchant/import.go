@@ -19,7 +19,9 @@ import (
 	"github.com/tandemcrm/tandem/merchant/internal/merchantdb"
 	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/errs"
+	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/outbox"
 	"github.com/tandemcrm/tandem/shared/pg"
 )
 
@@ -159,6 +161,11 @@ func (s *Service) ImportLeads(ctx context.Context, p *identity.Principal, in Imp
 		if err := q.PutImportFile(ctx, merchantdb.PutImportFileParams{ImportID: imp.ID, Data: data}); err != nil {
 			return err
 		}
+		if len(data) > InlineImportBytes {
+			if _, err := outbox.Publish(ctx, tx, TopicImportQueued, imp.ID.String(), ImportQueuedEvent{ImportID: imp.ID}); err != nil {
+				return err
+			}
+		}
 		return record(ctx, tx, p, "merchant.lead.import", "merchant.import", imp.ID, nil,
 			map[string]any{"pool_id": pool.ID, "file": in.FileName, "sha256": digest, "by_rules": in.ByRules})
 	})
@@ -178,12 +185,34 @@ func (s *Service) ImportLeads(ctx context.Context, p *identity.Principal, in Imp
 	return s.GetImport(ctx, p, imp.ID)
 }
 
-// TaskImports is the worker's task that runs queued imports.
+// TopicImportQueued: a file too large to import inline was queued. Merchant itself
+// subscribes: the outbox is how a domain hands work to its worker, committed with the
+// upload, so a queued import is run at once and never lost with Redis's data.
+const TopicImportQueued events.Topic = "merchant.import_queued"
+
+// ImportQueuedEvent is TopicImportQueued's payload.
+type ImportQueuedEvent struct {
+	ImportID uuid.UUID `json:"import_id"`
+}
+
+func (s *Service) importSubscription() outbox.Subscription {
+	return outbox.Subscription{Topic: TopicImportQueued, Subscriber: "merchant.imports", Handle: func(ctx context.Context, e events.Envelope) error {
+		var q ImportQueuedEvent
+		if err := e.Decode(&q); err != nil {
+			return fmt.Errorf("merchant: decode %s: %w", e.Topic, err)
+		}
+		_, err := s.runImport(ctx, q.ImportID)
+		return err
+	}}
+}
+
+// TaskImports takes up imports whose runner died (and any queued import whose event
+// was somehow not delivered); queued imports are started by TopicImportQueued.
 const TaskImports = "merchant:imports"
 
 func (s *Service) importTask() domain.Task {
-	return domain.Task{Type: TaskImports, Cron: "@every 5s", Unique: 5 * time.Second, Queue: "low",
-		Help: "import the queued lead files (and take up imports whose runner died)",
+	return domain.Task{Type: TaskImports, Cron: "@every 1m", Unique: time.Minute, Queue: "low",
+		Help: "take up lead imports whose runner died (queued ones start at once through merchant.import_queued)",
 		Handle: func(ctx context.Context, _ []byte) error {
 			_, err := s.RunImports(ctx)
 			return err

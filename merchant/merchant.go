@@ -159,6 +159,7 @@ func (s *Service) Register(r *domain.Registry) {
 	r.Routes(s.mountPoolAPI)
 	r.Schedule(s.reclaimTask(), s.importTask())
 	r.Subscribe(s.subscriptions()...)
+	r.Subscribe(s.importSubscription())
 	r.Pages(s.leadPages())
 }
 

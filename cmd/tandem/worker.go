@@ -51,7 +51,7 @@ Periodic tasks (schedule in Asia/Shanghai):
   matching:rebuild         30 3 * * *   recompute co-purchase pairs and every consumer's recommendations
   merchant:applyments      @every 1m    mirror the states of onboarding applications at WeChat Pay; finished and approved shops go live
   merchant:reclaim         @every 30m   return held leads to their pools by the pools' reclaim rules; remind owners before, once
-  merchant:imports         @every 5s    import the queued lead files (and take up imports whose runner died)
+  merchant:imports         @every 1m    take up lead imports whose runner died (queued ones start at once through merchant.import_queued)
   merchant:visit-reminders @every 1m    send the reminders of planned visits that are due: a to-do and a notification to the rep
   merchant:contracts-expiry @every 1h   end contracts past their last day: the merchant stops being live, merchant.contract_ended is published
   consumer:points_release  @every 10m   make pending points whose refund window has passed spendable
