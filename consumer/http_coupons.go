@@ -15,9 +15,9 @@ import (
 func (s *Service) mountCouponAPI(rt domain.Routers, h api) {
 	g := rt.Staff.Group("/consumer")
 	g.GET("/coupon-templates", identity.Require(identity.PermMemberRead), identity.Handle(h.listCouponTemplates))
-	g.POST("/coupon-templates", identity.Require(identity.PermCampaignWrite), identity.Handle(h.postCouponTemplate))
+	g.POST("/coupon-templates", identity.Require(identity.PermCampaignWrite), identity.Write(http.StatusCreated, h.svc.CreateCouponTemplate))
 	g.GET("/coupon-batches", identity.Require(identity.PermMemberRead), identity.Handle(h.listCouponBatches))
-	g.POST("/coupon-batches", identity.Require(identity.PermCampaignWrite), identity.Handle(h.postCouponBatch))
+	g.POST("/coupon-batches", identity.Require(identity.PermCampaignWrite), identity.Write(http.StatusCreated, h.svc.CreateCouponBatch))
 	g.POST("/coupon-batches/:id/issues", identity.Require(identity.PermCampaignWrite), rt.Idempotent, identity.Handle(h.postCouponIssue))
 	g.GET("/members/:id/coupons", identity.Require(identity.PermMemberRead), identity.Handle(h.memberCoupons))
 	me := rt.Consumer.Group("/consumer/me")
@@ -34,38 +34,12 @@ func (h api) listCouponTemplates(c *gin.Context, p *identity.Principal) error {
 	return nil
 }
 
-func (h api) postCouponTemplate(c *gin.Context, p *identity.Principal) error {
-	var in CouponTemplate
-	if err := httpx.BindJSON(c, &in); err != nil {
-		return err
-	}
-	t, err := h.svc.CreateCouponTemplate(c.Request.Context(), p, in)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusCreated, t)
-	return nil
-}
-
 func (h api) listCouponBatches(c *gin.Context, p *identity.Principal) error {
 	bs, err := h.svc.CouponBatches(c.Request.Context(), p)
 	if err != nil {
 		return err
 	}
 	c.JSON(http.StatusOK, gin.H{"items": bs})
-	return nil
-}
-
-func (h api) postCouponBatch(c *gin.Context, p *identity.Principal) error {
-	var in CouponBatch
-	if err := httpx.BindJSON(c, &in); err != nil {
-		return err
-	}
-	b, err := h.svc.CreateCouponBatch(c.Request.Context(), p, in)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusCreated, b)
 	return nil
 }
 

@@ -23,37 +23,6 @@ func (h api) memberLots(c *gin.Context, p *identity.Principal) error {
 	return nil
 }
 
-func (h api) getProgram(c *gin.Context, p *identity.Principal) error {
-	prog, err := h.svc.Program(c.Request.Context(), p)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, prog)
-	return nil
-}
-
-func (h api) putProgram(c *gin.Context, p *identity.Principal) error {
-	var in Program
-	if err := httpx.BindJSON(c, &in); err != nil {
-		return err
-	}
-	prog, err := h.svc.SetProgram(c.Request.Context(), p, in)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, prog)
-	return nil
-}
-
-func (h api) liability(c *gin.Context, p *identity.Principal) error {
-	l, err := h.svc.Liability(c.Request.Context(), p)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, l)
-	return nil
-}
-
 func (h api) postRedemption(c *gin.Context, consumer uuid.UUID) error {
 	var in RedeemRequest
 	if err := httpx.BindJSON(c, &in); err != nil {

@@ -12,28 +12,6 @@ import (
 	"github.com/tandemcrm/tandem/shared/identity"
 )
 
-func (h api) getTiers(c *gin.Context, p *identity.Principal) error {
-	prog, err := h.svc.TierProgram(c.Request.Context(), p)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, prog)
-	return nil
-}
-
-func (h api) putTiers(c *gin.Context, p *identity.Principal) error {
-	var in TierProgram
-	if err := httpx.BindJSON(c, &in); err != nil {
-		return err
-	}
-	prog, err := h.svc.SetTierProgram(c.Request.Context(), p, in)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, prog)
-	return nil
-}
-
 type memberTierView struct {
 	TierStatus
 	History []TierChange `json:"history"`

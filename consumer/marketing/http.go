@@ -35,7 +35,7 @@ func (s *Service) mountAPI(rt domain.Routers) {
 	r.POST("/campaigns/:id/audience", identity.Handle(h.changeAudience))
 	r.POST("/campaigns/:id/:action", identity.Handle(h.campaignAction))
 	r.GET("/referral-settings", identity.Handle(h.referralSettings))
-	r.PUT("/referral-settings", identity.Handle(h.setReferralSettings))
+	r.PUT("/referral-settings", identity.Write(http.StatusOK, h.svc.SetReferralSettings))
 	me := rt.Consumer.Group("/marketing/me")
 	me.GET("/referral-code", identity.HandleConsumer(h.referralCode))
 	me.POST("/referral", identity.HandleConsumer(h.acceptInvite))
@@ -74,19 +74,6 @@ func (h api) referralSettings(c *gin.Context, p *identity.Principal) error {
 	}
 	c.JSON(http.StatusOK, gin.H{"settings": prog.Settings, "pending": prog.Figures.Pending, "rewarded": prog.Figures.Rewarded,
 		"void": prog.Figures.Void})
-	return nil
-}
-
-func (h api) setReferralSettings(c *gin.Context, p *identity.Principal) error {
-	var in ReferralSettings
-	if err := httpx.BindJSON(c, &in); err != nil {
-		return err
-	}
-	st, err := h.svc.SetReferralSettings(c.Request.Context(), p, in)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, st)
 	return nil
 }
 

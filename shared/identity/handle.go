@@ -1,6 +1,9 @@
 package identity
 
 import (
+	"context"
+	"net/http"
+
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
@@ -30,5 +33,36 @@ func HandleConsumer(h func(c *gin.Context, consumer uuid.UUID) error) gin.Handle
 			return ErrConsumerUnauthenticated
 		}
 		return h(c, id)
+	})
+}
+
+// Read is the whole handler of a read that needs nothing but the caller: it answers
+// 200 with what call returns, e.g. identity.Read(svc.TierProgram).
+func Read[Out any](call func(context.Context, *Principal) (Out, error)) gin.HandlerFunc {
+	return Handle(func(c *gin.Context, p *Principal) error {
+		out, err := call(c.Request.Context(), p)
+		if err != nil {
+			return err
+		}
+		c.JSON(http.StatusOK, out)
+		return nil
+	})
+}
+
+// Write is the whole handler of a write whose input is the JSON body: it binds the
+// body through the edge contract, calls with the caller and answers status with the
+// result, e.g. identity.Write(http.StatusCreated, svc.CreateCouponBatch).
+func Write[In, Out any](status int, call func(context.Context, *Principal, In) (Out, error)) gin.HandlerFunc {
+	return Handle(func(c *gin.Context, p *Principal) error {
+		var in In
+		if err := httpx.BindJSON(c, &in); err != nil {
+			return err
+		}
+		out, err := call(c.Request.Context(), p, in)
+		if err != nil {
+			return err
+		}
+		c.JSON(status, out)
+		return nil
 	})
 }
