@@ -33,6 +33,11 @@ func TestOnboardingInChromium(t *testing.T) {
 	b.step("lead readable", until(`document.querySelector("#page-title").innerText.includes("静安咖啡")`))
 	// The rejected and changed demo applications are listed with every state.
 	b.step("every application", b.open("/onboarding?all=true"), shows("#onb-queue", "已驳回"), shows("#onb-queue", "待修改"))
+	// The same reviewer in English: the queue and the application read in English.
+	b.step("queue in English", b.lang("en"), b.open("/onboarding"), shows("#page-title", "Onboarding applications"),
+		ready(`[...document.querySelectorAll("#onb-queue a")].find(a => a.innerText.includes("静安咖啡")).click()`),
+		shows("#onb-state", "Auditing"), shows("#onb-review", "Waiting for review"), shows("#onb-documents", "Business licence"),
+		b.lang("zh-CN"))
 	// Approve 静安咖啡 with a sub-merchant number: live, the owner's invitation shown once.
 	b.step("approve", b.open("/onboarding?state=auditing"),
 		ready(`[...document.querySelectorAll("#onb-queue a")].find(a => a.innerText.includes("静安咖啡")).click()`),
@@ -56,7 +61,9 @@ func TestOnboardingInChromium(t *testing.T) {
 	// The demo owner's portal: a real merchant, live, with its contract and staff.
 	b.step("demo owner's portal", b.signIn("shop.owner"), b.open("/portal"),
 		shows("#portal-shop", "南翔小笼"), shows("#portal-status", "Live"), shows("#portal-contract", "%"),
-		shows("#portal-staff", "shop.staff"), b.signOut())
+		shows("#portal-staff", "shop.staff"))
+	b.step("demo owner's portal in Chinese", b.lang("zh-CN"), b.open("/portal"),
+		shows("#portal-shop", "南翔小笼"), shows("#portal-status", "已上线"), b.signOut())
 
 	// The city manager, in Chinese: the discount waits on the to-do list; approved.
 	b.step("manager's to-dos", b.lang("zh-CN"), b.signIn("sh.manager"), b.open("/todos"),
