@@ -327,22 +327,28 @@ func (s *Service) VisitsPerRepPerDay(ctx context.Context, p *identity.Principal,
 	if err != nil {
 		return nil, fmt.Errorf("merchant: visits report: %w", pg.Classify(err))
 	}
-	type repDay struct {
-		rep uuid.UUID
-		day time.Time
-	}
-	at := make(map[repDay]int, len(rows))
+	// Sorted by day and rep, then a rep's two rows of one day (two teams) added up:
+	// no map over tens of thousands of rep-days, and each day formatted once.
+	slices.SortFunc(rows, func(a, b merchantdb.VisitsPerRepPerDayRow) int {
+		if c := a.Day.Compare(b.Day); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.RepID[:], b.RepID[:])
+	})
 	out := make([]RepDay, 0, len(rows))
 	reps := make([]uuid.UUID, 0, len(rows))
+	var day time.Time
+	var dayText string
 	for _, r := range rows {
-		k := repDay{r.RepID, r.Day}
-		if i, ok := at[k]; ok { // the same rep and day under two teams
-			out[i].Visits += r.Visits
-			out[i].Flagged += r.Flagged
+		if n := len(out); n > 0 && out[n-1].RepID == r.RepID && r.Day.Equal(day) {
+			out[n-1].Visits += r.Visits
+			out[n-1].Flagged += r.Flagged
 			continue
 		}
-		at[k] = len(out)
-		out = append(out, RepDay{RepID: r.RepID, Day: r.Day.Format(time.DateOnly), Visits: r.Visits, Flagged: r.Flagged})
+		if dayText == "" || !r.Day.Equal(day) {
+			day, dayText = r.Day, r.Day.Format(time.DateOnly)
+		}
+		out = append(out, RepDay{RepID: r.RepID, Day: dayText, Visits: r.Visits, Flagged: r.Flagged})
 		reps = append(reps, r.RepID)
 	}
 	names := s.namer(ctx)
@@ -350,12 +356,6 @@ func (s *Service) VisitsPerRepPerDay(ctx context.Context, p *identity.Principal,
 	for i := range out {
 		out[i].Name, _ = names.rep(out[i].RepID)
 	}
-	slices.SortFunc(out, func(a, b RepDay) int {
-		if a.Day != b.Day {
-			return compareStrings(a.Day, b.Day)
-		}
-		return bytes.Compare(a.RepID[:], b.RepID[:])
-	})
 	return out, nil
 }
 
