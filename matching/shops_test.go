@@ -94,6 +94,19 @@ func TestShopsMatchedAndOwnersLinked(t *testing.T) {
 	if len(shops) != 3 || shops[0].State != matching.LinkLinked || shops[0].ShopName == "" {
 		t.Errorf("the owner's shops: %+v", shops)
 	}
+	// The owner merged into another member: the survivor owns the shops; undone, not.
+	survivor, mergeID := uuid.New(), uuid.New()
+	_, err = w.db.Exec(w.ctx, `INSERT INTO matching.merges (id, survivor, merged, confidence, evidence, conflicts, automatic, state, created_at)
+		VALUES ($1, $2, $3, 1, '[]', '[]', false, 'merged', now())`, mergeID, survivor, owner)
+	w.must(err)
+	if got, err := svc.ShopsOwnedBy(w.ctx, p, survivor); err != nil || len(got) != 3 {
+		t.Errorf("the survivor's shops after the merge: %+v %v", got, err)
+	}
+	_, err = w.db.Exec(w.ctx, `UPDATE matching.merges SET state = 'undone' WHERE id = $1`, mergeID)
+	w.must(err)
+	if got, err := svc.ShopsOwnedBy(w.ctx, p, survivor); err != nil || len(got) != 0 {
+		t.Errorf("the survivor's shops after the undo: %+v %v", got, err)
+	}
 	for _, c := range []uuid.UUID{twinA, twinB} {
 		shops, err := svc.ShopsOwnedBy(w.ctx, p, c)
 		w.must(err)

@@ -66,5 +66,12 @@ VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING;
 SELECT * FROM matching.owner_links WHERE merchant_id = $1 AND state <> 'rejected' ORDER BY created_at;
 
 -- name: OwnerLinksOfConsumer :many
+-- The consumer's own links and those of every consumer merged into it (merges of
+-- merges too): a merge moves the owner's shops to the survivor, an undo back.
+WITH RECURSIVE merged_in (id) AS (
+    SELECT sqlc.arg(consumer_id)::uuid
+    UNION
+    SELECT m.merged FROM matching.merges m JOIN merged_in ON m.survivor = merged_in.id WHERE m.state = 'merged'
+)
 SELECT l.*, s.name FROM matching.owner_links l JOIN matching.shops s ON s.merchant_id = l.merchant_id
-WHERE l.consumer_id = $1 AND l.state <> 'rejected' ORDER BY l.created_at;
+WHERE l.consumer_id IN (SELECT id FROM merged_in) AND l.state <> 'rejected' ORDER BY l.created_at;

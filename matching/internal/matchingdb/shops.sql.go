@@ -232,8 +232,13 @@ func (q *Queries) ListShopMatches(ctx context.Context, arg ListShopMatchesParams
 }
 
 const ownerLinksOfConsumer = `-- name: OwnerLinksOfConsumer :many
+WITH RECURSIVE merged_in (id) AS (
+    SELECT $1::uuid
+    UNION
+    SELECT m.merged FROM matching.merges m JOIN merged_in ON m.survivor = merged_in.id WHERE m.state = 'merged'
+)
 SELECT l.merchant_id, l.consumer_id, l.confidence, l.state, l.created_at, l.decided_at, l.decided_by, s.name FROM matching.owner_links l JOIN matching.shops s ON s.merchant_id = l.merchant_id
-WHERE l.consumer_id = $1 AND l.state <> 'rejected' ORDER BY l.created_at
+WHERE l.consumer_id IN (SELECT id FROM merged_in) AND l.state <> 'rejected' ORDER BY l.created_at
 `
 
 type OwnerLinksOfConsumerRow struct {
@@ -247,6 +252,8 @@ type OwnerLinksOfConsumerRow struct {
 	Name       string
 }
 
+// The consumer's own links and those of every consumer merged into it (merges of
+// merges too): a merge moves the owner's shops to the survivor, an undo back.
 func (q *Queries) OwnerLinksOfConsumer(ctx context.Context, consumerID uuid.UUID) ([]OwnerLinksOfConsumerRow, error) {
 	rows, err := q.db.Query(ctx, ownerLinksOfConsumer, consumerID)
 	if err != nil {
