@@ -41,25 +41,31 @@ func FuzzEdgeJSONBodies(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, opIndex uint8, body []byte) {
-		op := e.ops[int(opIndex)%len(e.ops)]
-		before := e.rowCounts(t)
-		status, answer := e.send(op, op.url, body)
-		// 503 and 504 are WeChat (not running in this test) being unreachable: a
-		// dependency's answer, not a failure of the edge.
-		if status >= 500 && status != http.StatusServiceUnavailable && status != http.StatusGatewayTimeout {
-			t.Fatalf("%s %s answered %d to %q: %s", op.method, op.path, status, body, answer)
-		}
-		if status < 400 || status >= 500 {
-			return
-		}
-		after := e.rowCounts(t)
-		allowed := edgeRecordedRefusals[errorCode(answer)]
-		for table, n := range after {
-			if n != before[table] && !slices.Contains(allowed, table) {
-				t.Fatalf("%s %s answered %d (%s) to %q, yet %s went from %d to %d rows", op.method, op.path, status, answer, body, table, before[table], n)
-			}
-		}
+		e.drive(t, e.ops[int(opIndex)%len(e.ops)], body)
 	})
+}
+
+// drive sends body to op and holds the answer to the contract: no 5xx but a
+// dependency's, and a 4xx changes no table.
+func (e *edgeWorld) drive(t *testing.T, op edgeOp, body []byte) {
+	t.Helper()
+	before := e.rowCounts(t)
+	status, answer := e.send(op, op.url, body)
+	// 503 and 504 are WeChat (not running in this test) being unreachable: a
+	// dependency's answer, not a failure of the edge.
+	if status >= 500 && status != http.StatusServiceUnavailable && status != http.StatusGatewayTimeout {
+		t.Fatalf("%s %s answered %d to %q: %s", op.method, op.path, status, body, answer)
+	}
+	if status < 400 || status >= 500 {
+		return
+	}
+	after := e.rowCounts(t)
+	allowed := edgeRecordedRefusals[errorCode(answer)]
+	for table, n := range after {
+		if n != before[table] && !slices.Contains(allowed, table) {
+			t.Fatalf("%s %s answered %d (%s) to %q, yet %s went from %d to %d rows", op.method, op.path, status, answer, body, table, before[table], n)
+		}
+	}
 }
 
 // edgeRecordedRefusals: the 4xx answers that keep a record by design. Every refusal
@@ -306,19 +312,25 @@ func newEdgeFixtures(t testing.TB, a *app, w *authzWorld) edgeFixtures {
 	moved := w.demo.Units[identity.DemoSHTeam1] // moved to where it is
 	// The demo's onboarding waiting for review, and a signed contract of another lead.
 	reviewed := one(`SELECT lead_id::text FROM merchant.onboarding WHERE state = 'auditing' AND review = 'pending' ORDER BY submitted_at LIMIT 1`)
+	segment := one(`SELECT id::text FROM marketing.segments ORDER BY id LIMIT 1`)
+	sh1 := w.demo.Units[identity.DemoSHTeam1].String()
+	team := map[string]string{"owner_unit_id": sh1, "team_unit_id": sh1}
 	return edgeFixtures{
 		paths: map[string]string{
-			"/api/v1/approvals/":               w.approval,
-			"/api/v1/billing/statements/":      st.ID.String(),
-			"/api/v1/merchant/pools/":          w.pools["sh1.rep"],
-			"/api/v1/merchant/visits/":         visit.ID.String(),
-			"/api/v1/reconciliation/queue/":    one(`SELECT id::text FROM recon.queue_items WHERE item_key = $1`, exc.String()),
-			"/api/v1/consumer/coupon-batches/": one(`SELECT id::text FROM consumer.coupon_batches ORDER BY created_at LIMIT 1`),
-			"/api/v1/org-units/":               w.demo.Units[slices.Sorted(maps.Keys(w.demo.Units))[0]].String(),
-			"/move":                            moved.String(),
-			"/contract/terminate":              one(`SELECT lead_id::text FROM merchant.contracts WHERE lead_id <> $1 ORDER BY signed_at LIMIT 1`, reviewed),
-			"/onboarding/reject":               reviewed,
-			"/onboarding/request-change":       reviewed,
+			"/api/v1/approvals/":                 w.approval,
+			"/api/v1/billing/statements/":        st.ID.String(),
+			"/api/v1/merchant/pools/":            w.pools["sh1.rep"],
+			"/api/v1/merchant/visits/":           visit.ID.String(),
+			"/api/v1/reconciliation/queue/":      one(`SELECT id::text FROM recon.queue_items WHERE item_key = $1`, exc.String()),
+			"/api/v1/consumer/coupon-batches/":   one(`SELECT id::text FROM consumer.coupon_batches ORDER BY created_at LIMIT 1`),
+			"/api/v1/org-units/":                 w.demo.Units[slices.Sorted(maps.Keys(w.demo.Units))[0]].String(),
+			"/move":                              moved.String(),
+			"/contract/terminate":                one(`SELECT lead_id::text FROM merchant.contracts WHERE lead_id <> $1 ORDER BY signed_at LIMIT 1`, reviewed),
+			"/api/v1/marketing/campaigns/":       one(`SELECT id::text FROM marketing.campaigns ORDER BY id LIMIT 1`),
+			"/api/v1/marketing/segments/":        segment,
+			"/api/v1/merchant/assignment-rules/": one(`SELECT id::text FROM merchant.assignment_rules ORDER BY id LIMIT 1`),
+			"/onboarding/reject":                 reviewed,
+			"/onboarding/request-change":         reviewed,
 		},
 		bodies: map[string]map[string]string{
 			"POST /api/v1/org-units":                           {"parent_id": root.ID.String()},
@@ -328,12 +340,20 @@ func newEdgeFixtures(t testing.TB, a *app, w *authzWorld) edgeFixtures {
 			"POST /api/v1/consumer/me/coupons":                 {"batch_id": one(`SELECT id::text FROM consumer.coupon_batches WHERE claimable ORDER BY created_at LIMIT 1`)},
 			"PUT /api/v1/billing/me/orders/{id}/coupons":       {"coupon_ids": one(`SELECT id::text FROM consumer.coupons WHERE consumer_id = $1 AND state = 'available' ORDER BY issued_at LIMIT 1`, consumerID)},
 			"POST /api/v1/merchant/leads/{id}/check-ins":       {"plan_id": plan.ID.String()},
+			"POST /api/v1/marketing/campaigns":                 {"segment_id": segment},
+			"POST /api/v1/marketing/campaigns/{id}/audience":   {"segment_id": segment},
+			"POST /api/v1/merchant/assignment-rules":           team,
+			"PUT /api/v1/merchant/assignment-rules/{id}":       team,
 			"PUT /api/v1/merchant/targets":                     {"subject_id": w.demo.Users["sh1.rep"].String()},
 			"POST /api/v1/invitations/accept":                  {"token": inv.Token},
 		},
 		as: map[string]string{"POST /api/v1/merchant/leads/{id}/check-ins": "sh1.rep"},
 	}
 }
+
+// edgeNoSuchID names no row: a uuid in a body the world has no real one for, and the
+// {id} of an operation without a body (whose answer is a 404 at most).
+const edgeNoSuchID = "0190a6b2-0000-7000-8000-000000000000"
 
 // pathWithIDs puts a real object behind every {id} (and {user}), so that a request
 // reaches the binder (and, when its body is good, the service) instead of stopping at a 404.
@@ -378,7 +398,7 @@ func (e *edgeWorld) pathWithIDs(t testing.TB, path string, fx edgeFixtures) stri
 		id = w.order
 	}
 	if id == "" {
-		id = "0190a6b2-0000-7000-8000-000000000000" // no such row: the path can give a 404 at most
+		id = edgeNoSuchID // no such row: the path can give a 404 at most
 	}
 	return strings.ReplaceAll(path, "{id}", id)
 }
@@ -476,18 +496,29 @@ func textFields(s *oaSchema, path string) []textField {
 	return out
 }
 
-// example is a plausible value of s; ids are real where the world has one (op.ids).
-func (op edgeOp) example(s *oaSchema) any { return op.exampleAt(s, 0) }
+// example is a plausible value of s, the document's example where it gives one for
+// an object (a segment's rule, an area); ids are real where the world has one (op.ids).
+func (op edgeOp) example(s *oaSchema) any { return op.exampleAt(s, 0, true) }
 
-func (op edgeOp) exampleAt(s *oaSchema, depth int) any {
+// generated is example with every property of every object present, so that each
+// text field can be aimed at by its path (bodyWith).
+func (op edgeOp) generated(s *oaSchema) any { return op.exampleAt(s, 0, false) }
+
+func (op edgeOp) exampleAt(s *oaSchema, depth int, documented bool) any {
 	if s == nil || depth > 4 {
 		return nil // a schema that refers to itself: deep enough
 	}
 	switch s.Type {
 	case "object":
+		if ex, ok := s.Example.(map[string]any); ok && documented {
+			var v any // a copy: the caller may change it
+			b, _ := json.Marshal(ex)
+			_ = json.Unmarshal(b, &v)
+			return v
+		}
 		m := map[string]any{}
 		for k, p := range s.Properties {
-			m[k] = op.exampleAt(p, depth+1)
+			m[k] = op.exampleAt(p, depth+1, documented)
 			if id, ok := op.ids[k]; ok && depth == 0 {
 				if m[k] = id; p != nil && p.Type == "array" {
 					m[k] = []any{id}
@@ -499,7 +530,7 @@ func (op edgeOp) exampleAt(s *oaSchema, depth int) any {
 		if s.Items == nil {
 			return []any{}
 		}
-		return []any{op.exampleAt(s.Items, depth+1)}
+		return []any{op.exampleAt(s.Items, depth+1, documented)}
 	case "integer":
 		return 1
 	case "number":
@@ -516,7 +547,7 @@ func (op edgeOp) exampleAt(s *oaSchema, depth int) any {
 	case s.Example != nil:
 		return fmt.Sprint(s.Example)
 	case s.Format == "uuid":
-		return "0190a6b2-0000-7000-8000-000000000000"
+		return edgeNoSuchID
 	case s.Format == "date":
 		return "2026-12-01"
 	case s.Format == "date-time":
@@ -527,11 +558,11 @@ func (op edgeOp) exampleAt(s *oaSchema, depth int) any {
 	return "x"
 }
 
-// bodyWith is the example body with the text at path replaced by raw (a JSON string
+// bodyWith is the generated body with the text at path replaced by raw (a JSON string
 // literal, written as is so that it may hold bytes json.Marshal would mend).
 func (op edgeOp) bodyWith(path, raw string) string {
 	const mark = "\x01edge-mark\x01"
-	v := op.example(op.schema)
+	v := op.generated(op.schema)
 	var set func(v any, path string) any
 	set = func(v any, path string) any {
 		head, rest, _ := strings.Cut(path, ".")
@@ -630,6 +661,10 @@ func (e *edgeWorld) checkContract(t testing.TB) {
 	fields := 0
 	for _, op := range e.ops {
 		base, _ := json.Marshal(op.example(op.schema))
+		if strings.Contains(op.url, edgeNoSuchID) {
+			t.Errorf("%s %s: no real object behind the path (add one to newEdgeFixtures)", op.method, op.path)
+			continue
+		}
 		if status, answer := e.send(op, op.url, base); !reachesService(status, answer) {
 			// The document's body does not decode into the handler's, or the path names
 			// nothing in this world (a fixture is missing in newEdgeFixtures): its fields
