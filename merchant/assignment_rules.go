@@ -174,16 +174,15 @@ func (s *Service) SaveAssignmentRule(ctx context.Context, p *identity.Principal,
 	if err := in.validate(p, sc); err != nil {
 		return AssignmentRule{}, err
 	}
-	// A scope of all allows any id: the owner and the team must be units p sees.
-	units, err := s.staff.Units(ctx, p)
+	seen, err := s.unitsSeen(ctx, p)
 	if err != nil {
-		return AssignmentRule{}, fmt.Errorf("merchant: assignment rule units: %w", err)
+		return AssignmentRule{}, err
 	}
 	for _, f := range []struct {
 		name string
 		unit uuid.UUID
 	}{{"owner_unit_id", in.OwnerUnitID}, {"team_unit_id", in.TeamUnitID}} {
-		if !slices.ContainsFunc(units, func(u identity.OrgUnit) bool { return u.ID == f.unit }) {
+		if !seen(f.unit) {
 			return AssignmentRule{}, errs.Invalidf(f.name, "no such unit")
 		}
 	}

@@ -344,6 +344,7 @@ func newEdgeFixtures(t testing.TB, a *app, w *authzWorld) edgeFixtures {
 			"POST /api/v1/marketing/campaigns/{id}/audience":   {"segment_id": segment},
 			"POST /api/v1/merchant/assignment-rules":           team,
 			"PUT /api/v1/merchant/assignment-rules/{id}":       team,
+			"POST /api/v1/merchant/commission":                 {"org_unit_id": sh1},
 			"PUT /api/v1/merchant/targets":                     {"subject_id": w.demo.Users["sh1.rep"].String()},
 			"POST /api/v1/invitations/accept":                  {"token": inv.Token},
 		},
