@@ -232,7 +232,8 @@ func newEdgeWorld(t testing.TB) *edgeWorld {
 // through the services (or found in the demo data), so that every documented body
 // reaches its binder and, when good, its service, instead of stopping at a 404.
 type edgeFixtures struct {
-	// paths: a path (its suffix after the prefix) → the id in place of {id}.
+	// paths: a path's prefix ("/api/v1/approvals/") or suffix ("/move") → the id in
+	// place of its {id}; a suffix wins over a prefix.
 	paths map[string]string
 	// bodies: an operation → body property → a real value for it (a uuid field names
 	// a real row; an invitation token is a live one).
