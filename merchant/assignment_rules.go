@@ -174,6 +174,18 @@ func (s *Service) SaveAssignmentRule(ctx context.Context, p *identity.Principal,
 	if err := in.validate(p, sc); err != nil {
 		return AssignmentRule{}, err
 	}
+	seen, err := s.unitsSeen(ctx, p)
+	if err != nil {
+		return AssignmentRule{}, err
+	}
+	for _, f := range []struct {
+		name string
+		unit uuid.UUID
+	}{{"owner_unit_id", in.OwnerUnitID}, {"team_unit_id", in.TeamUnitID}} {
+		if !seen(f.unit) {
+			return AssignmentRule{}, errs.Invalidf(f.name, "no such unit")
+		}
+	}
 	var before any
 	if id != uuid.Nil {
 		old, err := s.GetAssignmentRule(ctx, p, id)

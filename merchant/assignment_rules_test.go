@@ -126,6 +126,19 @@ func TestAssignmentRulesScopeAndValidation(t *testing.T) {
 	if e := wantCode(t, err, "invalid_input"); e.Field != "team_unit_id" {
 		t.Fatalf("field %q", e.Field)
 	}
+	// The admin's scope is all, yet a rule's units must exist.
+	for _, field := range []string{"owner_unit_id", "team_unit_id"} {
+		bad = ok
+		if field == "owner_unit_id" {
+			bad.OwnerUnitID = uuid.Must(uuid.NewV7())
+		} else {
+			bad.TeamUnitID = uuid.Must(uuid.NewV7())
+		}
+		_, err = w.svc.SaveAssignmentRule(w.ctx, w.p(t, "admin"), uuid.Nil, bad)
+		if e := wantCode(t, err, "invalid_input"); e.Field != field {
+			t.Fatalf("an unknown unit: field %q, want %q", e.Field, field)
+		}
+	}
 	r := must[merchant.AssignmentRule](t)(w.svc.SaveAssignmentRule(w.ctx, mgr, uuid.Nil, ok))
 	if got := must[[]merchant.AssignmentRule](t)(w.svc.ListAssignmentRules(w.ctx, w.p(t, "hz.lead"))); len(got) != 0 {
 		t.Fatalf("hangzhou sees %d rules", len(got))

@@ -120,6 +120,15 @@ func (s *Service) ComputeCommission(ctx context.Context, p *identity.Principal, 
 	if unit != uuid.Nil && !sc.Allows(identity.Row{OrgUnit: unit}) {
 		return CommissionRun{}, errs.NotFound("merchant.team")
 	}
+	if unit != uuid.Nil {
+		seen, err := s.unitsSeen(ctx, p)
+		if err != nil {
+			return CommissionRun{}, err
+		}
+		if !seen(unit) {
+			return CommissionRun{}, errs.NotFound("merchant.team")
+		}
+	}
 	if s.approvals == nil {
 		return CommissionRun{}, errs.E(errs.KindUnavailable, "merchant.approvals_unset", "no approval flow is configured")
 	}

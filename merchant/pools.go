@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -110,14 +111,15 @@ func (r PoolRules) validate() error {
 	for i := range r.Levels {
 		l := &r.Levels[i]
 		lv, err := normalizeLevel(l.Level)
+		field := "levels[" + strconv.Itoa(i) + "]" // the binder's naming of the rule
 		switch {
 		case err != nil || lv == "":
-			return errs.Invalidf("levels", "a level is one letter, A to Z")
+			return errs.Invalidf(field+".level", "a level is one letter, A to Z")
 		case seen[lv]:
-			return errs.Invalidf("levels", "level %s has two rules", lv)
+			return errs.Invalidf(field+".level", "level %s has two rules", lv)
 		case min(l.ReclaimFollowUpDays, l.ReclaimUnsignedDays, l.ReclaimContractEndedDays) < 0 ||
 			max(l.ReclaimFollowUpDays, l.ReclaimUnsignedDays, l.ReclaimContractEndedDays) > 365:
-			return errs.Invalidf("levels", "reclaim days are 0 (never) to 365")
+			return errs.Invalidf(field, "reclaim days are 0 (never) to 365")
 		}
 		l.Level, seen[lv] = lv, true
 	}

@@ -24,7 +24,7 @@ func TestReclaimByLevelAndContractEnded(t *testing.T) {
 	}
 	_, err := w.svc.SetPoolRules(w.ctx, w.p(t, "admin"), pool.ID, pool.Name, merchant.PoolRules{HoldingCap: 50,
 		Levels: []merchant.LevelRules{{Level: "AA"}}})
-	if e := wantCode(t, err, "invalid_input"); e.Field != "levels" {
+	if e := wantCode(t, err, "invalid_input"); e.Field != "levels[0].level" {
 		t.Fatalf("field %q", e.Field)
 	}
 	rep, mgr := w.p(t, "sh1.rep"), w.p(t, "sh.manager")

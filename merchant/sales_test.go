@@ -107,6 +107,9 @@ func TestTargetsAttainmentCommissionAndReports(t *testing.T) {
 	wantCode(t, err, merchant.CodeCommissionRun)
 	_, err = w.svc.ComputeCommission(w.ctx, w.p(t, "hz.lead"), "2026-12", *team)
 	wantCode(t, err, "merchant.team_not_found")
+	// The admin sees every unit, yet a unit that does not exist has no commission.
+	_, err = w.svc.ComputeCommission(w.ctx, w.p(t, "admin"), "2026-12", uuid.Must(uuid.NewV7()))
+	wantCode(t, err, "merchant.team_not_found")
 	_, err = w.approvals.Decide(w.ctx, lead, *run.ApprovalID, approval.Decision{Approve: true})
 	if errs.KindOf(err) != errs.KindForbidden {
 		t.Fatalf("the team lead approving their own run: %v", err)

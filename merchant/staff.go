@@ -3,6 +3,7 @@ package merchant
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -158,4 +159,16 @@ func (s *Service) member(ctx context.Context, id uuid.UUID) (StaffMember, error)
 		return StaffMember{ID: id, Name: id.String()}, nil
 	}
 	return s.staff.StaffMember(ctx, id)
+}
+
+// unitsSeen answers whether an id names one of the org units p sees. A scope of all
+// allows any id, so an id a request names is looked up before it is kept.
+func (s *Service) unitsSeen(ctx context.Context, p *identity.Principal) (func(uuid.UUID) bool, error) {
+	units, err := s.staff.Units(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("merchant: units: %w", err)
+	}
+	return func(id uuid.UUID) bool {
+		return slices.ContainsFunc(units, func(u identity.OrgUnit) bool { return u.ID == id })
+	}, nil
 }
