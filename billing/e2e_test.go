@@ -27,8 +27,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // TestFulfilmentThroughTheRelayAndWorker: the real path of step 4: the outbox
-// relay enqueues on asynq, the worker runs billing's fulfilment and consumer's
-// points; WeChat duplicating the notification still credits once and calls the
+// relay enqueues on asynq, the worker runs billing's fulfilment, the dispatcher
+// consumer's points; WeChat duplicating the notification still credits once and calls the
 // webhook once.
 func TestFulfilmentThroughTheRelayAndWorker(t *testing.T) {
 	w := newWorld(t)
@@ -57,6 +57,8 @@ func TestFulfilmentThroughTheRelayAndWorker(t *testing.T) {
 	defer cancel()
 	relay := outbox.NewRelay(w.db, client, subs, outbox.RelayConfig{Poll: 50 * time.Millisecond}, nil, nil)
 	go relay.Run(ctx) //nolint:errcheck
+	// Points are a batched subscription: the dispatcher, not asynq, delivers them.
+	go outbox.NewDispatcher(w.db, subs, outbox.DispatchConfig{Poll: 50 * time.Millisecond}, nil, nil).Run(ctx) //nolint:errcheck
 
 	c := w.member("o-e2e")
 	o := w.order(c, 15_000)

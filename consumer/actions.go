@@ -124,17 +124,17 @@ type Referral struct {
 }
 
 // onPaidKeepOrder and onRefundKeepOrder keep the member's orders for their 360.
-func (s *Service) onPaidKeepOrder(ctx context.Context, e events.Envelope) error {
+func (s *Service) onPaidKeepOrder(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
 	var p events.PaymentSucceeded
 	if err := e.Decode(&p); err != nil {
 		return fmt.Errorf("consumer: decode %s: %w", e.Topic, err)
 	}
-	return s.keepPaid(ctx, p)
+	return s.keepPaid(ctx, tx, p)
 }
 
-func (s *Service) keepPaid(ctx context.Context, p events.PaymentSucceeded) error {
+func (s *Service) keepPaid(ctx context.Context, db consumerdb.DBTX, p events.PaymentSucceeded) error {
 	paid := p.PaidAt.UTC()
-	return wrap("keep order", consumerdb.New(s.db).KeepOrderPaid(ctx, consumerdb.KeepOrderPaidParams{OrderID: p.OrderID,
+	return wrap("keep order", consumerdb.New(db).KeepOrderPaid(ctx, consumerdb.KeepOrderPaidParams{OrderID: p.OrderID,
 		ConsumerID: p.ConsumerID, OrderNo: p.OrderNo, MerchantID: p.MerchantID, AmountFen: p.AmountFen, PaidAt: &paid}))
 }
 

@@ -178,6 +178,6 @@ func (s *Service) demoOrder(ctx context.Context, id uuid.UUID, name string, fen 
 	if _, err := s.CreditForPayment(ctx, Payment{OrderID: order, ConsumerID: id, AmountFen: fen}); err != nil {
 		return err
 	}
-	return s.keepPaid(ctx, events.PaymentSucceeded{OrderID: order, OrderNo: "DEMO" + strings.ToUpper(order.String()[:8]), ConsumerID: id,
+	return s.keepPaid(ctx, s.db, events.PaymentSucceeded{OrderID: order, OrderNo: "DEMO" + strings.ToUpper(order.String()[:8]), ConsumerID: id,
 		AmountFen: fen, PaidAt: s.now()})
 }

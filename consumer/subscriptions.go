@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tandemcrm/tandem/consumer/internal/consumerdb"
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/outbox"
 )
@@ -24,28 +25,30 @@ const (
 
 // Subscriptions are the domain's event handlers: points earned on a payment,
 // reversed on a refund, coupons redeemed, returned or released, the member's orders
-// kept for their 360, sign-up points. Each is idempotent.
+// kept for their 360, sign-up points. Each is idempotent. Those of a payment are all
+// in PostgreSQL (HandleTx): the worker's dispatcher runs them in batches.
 func (s *Service) Subscriptions() []outbox.Subscription {
 	return []outbox.Subscription{
 		{Topic: events.TopicPaymentSucceeded, Subscriber: SubscriberPointsEarn, HandleTx: s.OnPaymentSucceeded},
 		{Topic: events.TopicRefundSucceeded, Subscriber: SubscriberPointsReverse, Handle: s.OnRefundSucceeded},
-		{Topic: events.TopicPaymentSucceeded, Subscriber: SubscriberCouponsRedeem, Handle: s.onPaidRedeemCoupons},
+		{Topic: events.TopicPaymentSucceeded, Subscriber: SubscriberCouponsRedeem, HandleTx: s.onPaidRedeemCoupons},
 		{Topic: events.TopicRefundSucceeded, Subscriber: SubscriberCouponsReturn, Handle: s.onRefundReturnCoupons},
 		{Topic: events.TopicOrderClosed, Subscriber: SubscriberCouponsFree, Handle: s.onClosedReleaseCoupons},
-		{Topic: events.TopicPaymentSucceeded, Subscriber: SubscriberOrdersKeep, Handle: s.onPaidKeepOrder},
+		{Topic: events.TopicPaymentSucceeded, Subscriber: SubscriberOrdersKeep, HandleTx: s.onPaidKeepOrder},
 		{Topic: events.TopicRefundSucceeded, Subscriber: SubscriberRefundsKeep, Handle: s.onRefundKeepOrder},
 		{Topic: events.TopicMemberJoined, Subscriber: SubscriberSignupPoints, Handle: s.onJoinedEarnSignup},
 	}
 }
 
-// onPaidRedeemCoupons marks the coupons the order reserved at prepay as used.
-func (s *Service) onPaidRedeemCoupons(ctx context.Context, e events.Envelope) error {
+// onPaidRedeemCoupons marks the coupons the order reserved at prepay as used, in the
+// event's delivery transaction.
+func (s *Service) onPaidRedeemCoupons(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
 	var p events.PaymentSucceeded
 	if err := e.Decode(&p); err != nil {
 		return fmt.Errorf("consumer: decode %s: %w", e.Topic, err)
 	}
-	_, err := s.RedeemOrderCoupons(ctx, p.OrderID)
-	return err
+	_, err := s.redeemOrderCoupons(ctx, consumerdb.New(tx), p.OrderID)
+	return wrap("redeem coupons", err)
 }
 
 // onClosedReleaseCoupons gives back the coupons an unpaid order reserved when it is

@@ -58,7 +58,7 @@ func (w *world) deliver(topic events.Topic, payload any) error {
 // handle runs every subscriber of the event's topic.
 func (w *world) handle(e events.Envelope) error {
 	for _, s := range w.subs[e.Topic] {
-		if err := s.Handle(w.ctx, e); err != nil {
+		if err := outbox.Run(w.ctx, w.db, s, e); err != nil {
 			return err
 		}
 	}

@@ -21,6 +21,8 @@ import (
 // the merchant, the order, the refunded total) and updates the aggregates in the same
 // transaction, so redelivery and any order of arrival give the same record. A payment or
 // a refund then recomputes the payer's recommendations (a replace, idempotent too).
+// Payments come in batches (the worker's dispatcher): every payment of a batch is
+// recorded at once, and each payer of the batch is recomputed once after them.
 func (s *Service) Subscriptions() []outbox.Subscription {
 	return []outbox.Subscription{
 		{Topic: events.TopicMerchantLive, Subscriber: "matching.merchants", Handle: func(ctx context.Context, e events.Envelope) error {
@@ -48,17 +50,7 @@ func (s *Service) Subscriptions() []outbox.Subscription {
 			return s.RecordImportedLeads(ctx, p)
 		}},
 		{Topic: events.TopicConsumerIdentifierShared, Subscriber: "matching.identities", Handle: s.handleIdentifierShared},
-		{Topic: events.TopicPaymentSucceeded, Subscriber: "matching.recommendations", Handle: func(ctx context.Context, e events.Envelope) error {
-			var p events.PaymentSucceeded
-			if err := e.Decode(&p); err != nil {
-				return fmt.Errorf("matching: decode %s: %w", e.Topic, err)
-			}
-			if err := s.RecordPayment(ctx, p); err != nil {
-				return err
-			}
-			_, err := s.Recompute(ctx, s.canonical(ctx, p.ConsumerID))
-			return err
-		}},
+		{Topic: events.TopicPaymentSucceeded, Subscriber: "matching.recommendations", HandleBatchTx: s.onPayments},
 		{Topic: events.TopicRefundSucceeded, Subscriber: "matching.refunds", Handle: func(ctx context.Context, e events.Envelope) error {
 			var p events.RefundSucceeded
 			if err := e.Decode(&p); err != nil {
@@ -87,40 +79,74 @@ func (s *Service) RecordMerchantLive(ctx context.Context, m events.MerchantLive)
 	return nil
 }
 
+// onPayments records a batch of payments and then recomputes each payer once, in the
+// batch's delivery transaction: a consumer who paid ten times in a batch is ranked once,
+// on all ten. The batch grows with the load, so the recomputes per payment fall as
+// payments come faster, while a lone payment is still recomputed at once.
+func (s *Service) onPayments(ctx context.Context, tx pgx.Tx, es []events.Envelope) error {
+	q := matchingdb.New(tx)
+	var payers []uuid.UUID
+	for _, e := range es {
+		var p events.PaymentSucceeded
+		if err := e.Decode(&p); err != nil {
+			return fmt.Errorf("matching: decode %s: %w", e.Topic, err)
+		}
+		consumer, err := s.recordPayment(ctx, q, p)
+		if err != nil {
+			return fmt.Errorf("matching: payment of order %s: %w", p.OrderID, pg.Classify(err))
+		}
+		if !slices.Contains(payers, consumer) {
+			payers = append(payers, consumer)
+		}
+	}
+	for _, c := range payers {
+		if _, err := s.recompute(ctx, tx, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // RecordPayment records a paid order once, and with it: the consumer's record at the
 // merchant, the merchant's buyers and orders, the co-purchase pairs (when the merchant is
 // new to the consumer) and where the consumer buys.
 func (s *Service) RecordPayment(ctx context.Context, p events.PaymentSucceeded) error {
-	at := p.PaidAt
-	if at.IsZero() {
-		at = s.clock.Now()
-	}
 	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
-		q := matchingdb.New(tx)
-		// A consumer merged into another buys as the survivor while the merge stands;
-		// the order is noted so that an undo gives it back.
-		consumer, merge := p.ConsumerID, uuid.Nil
-		if sv, err := q.SurvivorOf(ctx, p.ConsumerID); err == nil {
-			consumer, merge = sv.Survivor, sv.ID
-		} else if !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-		n, err := q.InsertPurchase(ctx, matchingdb.InsertPurchaseParams{OrderID: p.OrderID, ConsumerID: consumer,
-			MerchantID: p.MerchantID, AmountFen: p.AmountFen, PaidAt: at})
-		if err != nil || n == 0 {
-			return err // 0: recorded before
-		}
-		if merge != uuid.Nil {
-			if err := q.RecordMove(ctx, matchingdb.RecordMoveParams{MergeID: merge, OrderID: p.OrderID}); err != nil {
-				return err
-			}
-		}
-		return addOrder(ctx, q, consumer, p.MerchantID, p.AmountFen, at)
+		_, err := s.recordPayment(ctx, matchingdb.New(tx), p)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("matching: payment of order %s: %w", p.OrderID, pg.Classify(err))
 	}
 	return nil
+}
+
+// recordPayment is RecordPayment in the caller's transaction; it returns the consumer
+// the order counts for (the survivor of a merge that stands, or the payer).
+func (s *Service) recordPayment(ctx context.Context, q *matchingdb.Queries, p events.PaymentSucceeded) (uuid.UUID, error) {
+	at := p.PaidAt
+	if at.IsZero() {
+		at = s.clock.Now()
+	}
+	// A consumer merged into another buys as the survivor while the merge stands;
+	// the order is noted so that an undo gives it back.
+	consumer, merge := p.ConsumerID, uuid.Nil
+	if sv, err := q.SurvivorOf(ctx, p.ConsumerID); err == nil {
+		consumer, merge = sv.Survivor, sv.ID
+	} else if !errors.Is(err, pgx.ErrNoRows) {
+		return consumer, err
+	}
+	n, err := q.InsertPurchase(ctx, matchingdb.InsertPurchaseParams{OrderID: p.OrderID, ConsumerID: consumer,
+		MerchantID: p.MerchantID, AmountFen: p.AmountFen, PaidAt: at})
+	if err != nil || n == 0 {
+		return consumer, err // 0: recorded before
+	}
+	if merge != uuid.Nil {
+		if err := q.RecordMove(ctx, matchingdb.RecordMoveParams{MergeID: merge, OrderID: p.OrderID}); err != nil {
+			return consumer, err
+		}
+	}
+	return consumer, addOrder(ctx, q, consumer, p.MerchantID, p.AmountFen, at)
 }
 
 // addOrder counts one paid order in the aggregates.

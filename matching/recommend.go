@@ -34,7 +34,20 @@ type Recommendation struct {
 // consumer with nothing bought has none stored (they are served the cold-start list).
 // It is a replace under the consumer's lock, so a redelivered event is harmless.
 func (s *Service) Recompute(ctx context.Context, consumerID uuid.UUID) (int, error) {
-	recs, cold, err := rank(ctx, pgSource{q: matchingdb.New(s.db)}, s.cfg, consumerID, MethodHybrid, s.cfg.Max)
+	var n int
+	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) (err error) {
+		n, err = s.recompute(ctx, tx, consumerID)
+		return err
+	})
+	return n, err
+}
+
+// recompute is Recompute in the caller's transaction: it ranks on what tx sees (the
+// purchases the transaction recorded included) and forgets the served copy once tx has
+// committed.
+func (s *Service) recompute(ctx context.Context, tx pgx.Tx, consumerID uuid.UUID) (int, error) {
+	q := matchingdb.New(tx)
+	recs, cold, err := rank(ctx, pgSource{q: q}, s.cfg, consumerID, MethodHybrid, s.cfg.Max)
 	if err != nil {
 		return 0, err
 	}
@@ -45,17 +58,16 @@ func (s *Service) Recompute(ctx context.Context, consumerID uuid.UUID) (int, err
 	if err != nil {
 		return 0, err
 	}
-	err = pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
-		q := matchingdb.New(tx)
-		if err := q.LockConsumer(ctx, consumerID); err != nil {
-			return err
-		}
-		return replaceRecommendations(ctx, q, []uuid.UUID{consumerID}, rows)
-	})
-	if err != nil {
+	if err := q.LockConsumer(ctx, consumerID); err != nil {
 		return 0, fmt.Errorf("matching: store recommendations of %s: %w", consumerID, pg.Classify(err))
 	}
-	s.cache.forget([]uuid.UUID{consumerID})
+	if err := replaceRecommendations(ctx, q, []uuid.UUID{consumerID}, rows); err != nil {
+		return 0, fmt.Errorf("matching: store recommendations of %s: %w", consumerID, pg.Classify(err))
+	}
+	forget := func(context.Context, pg.Execer) { s.cache.forget([]uuid.UUID{consumerID}) }
+	if !pg.AfterCommit(tx, "matching.forget/"+consumerID.String(), forget) {
+		forget(ctx, nil)
+	}
 	return len(recs), nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/outbox"
 )
 
 // deliverEvent hands an event to the merchant domain's subscriber of its topic, as the
@@ -22,7 +23,7 @@ func deliverEvent(t *testing.T, w *fieldWorld, topic events.Topic, payload any) 
 	body, _ := json.Marshal(payload)
 	for _, sub := range domain.Collect(w.svc).Subscriptions() {
 		if sub.Topic == topic && sub.Subscriber == "merchant.gmv" {
-			if err := sub.Handle(w.ctx, events.Envelope{ID: uuid.Must(uuid.NewV7()), Topic: topic, Payload: body}); err != nil {
+			if err := outbox.Run(w.ctx, w.db, sub, events.Envelope{ID: uuid.Must(uuid.NewV7()), Topic: topic, Payload: body}); err != nil {
 				t.Fatal(err)
 			}
 			return

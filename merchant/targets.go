@@ -346,8 +346,8 @@ func (n *namer) team(id uuid.UUID) string {
 
 // creditPayment adds a payment (or a refund, negative) of a merchant's first 30 days
 // live to its rep's first-month GMV, once per order or refund id.
-func (s *Service) creditPayment(ctx context.Context, merchantID, sourceID uuid.UUID, amountFen int64, at time.Time) error {
-	q := merchantdb.New(s.db)
+func (s *Service) creditPayment(ctx context.Context, tx pgx.Tx, merchantID, sourceID uuid.UUID, amountFen int64, at time.Time) error {
+	q := merchantdb.New(tx)
 	m, err := q.MerchantForGMV(ctx, merchantID)
 	if err != nil {
 		if errs.KindOf(pg.Classify(err)) == errs.KindNotFound {
@@ -366,22 +366,23 @@ func (s *Service) creditPayment(ctx context.Context, merchantID, sourceID uuid.U
 	return nil
 }
 
-// gmvSubscriptions credit first-month GMV from billing's payments and refunds.
+// gmvSubscriptions credit first-month GMV from billing's payments and refunds, in the
+// events' delivery transactions (the worker's dispatcher runs them in batches).
 func (s *Service) gmvSubscriptions() []outbox.Subscription {
 	return []outbox.Subscription{
-		{Topic: events.TopicPaymentSucceeded, Subscriber: "merchant.gmv", Handle: func(ctx context.Context, e events.Envelope) error {
+		{Topic: events.TopicPaymentSucceeded, Subscriber: "merchant.gmv", HandleTx: func(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
 			var p events.PaymentSucceeded
 			if err := json.Unmarshal(e.Payload, &p); err != nil {
 				return fmt.Errorf("merchant: payment event: %w", err)
 			}
-			return s.creditPayment(ctx, p.MerchantID, p.OrderID, p.AmountFen, p.PaidAt)
+			return s.creditPayment(ctx, tx, p.MerchantID, p.OrderID, p.AmountFen, p.PaidAt)
 		}},
-		{Topic: events.TopicRefundSucceeded, Subscriber: "merchant.gmv", Handle: func(ctx context.Context, e events.Envelope) error {
+		{Topic: events.TopicRefundSucceeded, Subscriber: "merchant.gmv", HandleTx: func(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
 			var r events.RefundSucceeded
 			if err := json.Unmarshal(e.Payload, &r); err != nil {
 				return fmt.Errorf("merchant: refund event: %w", err)
 			}
-			return s.creditPayment(ctx, r.MerchantID, r.RefundID, -r.RefundFen, r.SucceededAt)
+			return s.creditPayment(ctx, tx, r.MerchantID, r.RefundID, -r.RefundFen, r.SucceededAt)
 		}},
 	}
 }

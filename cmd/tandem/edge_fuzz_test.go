@@ -23,6 +23,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/httpx"
 	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/outbox"
 )
 
 // The edge's input contract, driven through the real router with the real PostgreSQL:
@@ -290,7 +291,7 @@ func newEdgeFixtures(t testing.TB, a *app, w *authzWorld) edgeFixtures {
 	}
 	for _, sub := range a.recon.Subscriptions() {
 		if sub.Topic == events.TopicPaymentException {
-			if err := sub.Handle(ctx, events.Envelope{ID: uuid.Must(uuid.NewV7()), Topic: sub.Topic, Key: exc.String(), Payload: payload}); err != nil {
+			if err := outbox.Run(ctx, a.db, sub, events.Envelope{ID: uuid.Must(uuid.NewV7()), Topic: sub.Topic, Key: exc.String(), Payload: payload}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -36,7 +36,7 @@ func deliverDemoEvents(t *testing.T, a *app, topic events.Topic, to ...subscribe
 		for _, d := range to {
 			for _, sub := range d.Subscriptions() {
 				if sub.Topic == topic {
-					if err := sub.Handle(ctx, e); err != nil {
+					if err := outbox.Run(ctx, a.db, sub, e); err != nil {
 						t.Fatal(err)
 					}
 				}

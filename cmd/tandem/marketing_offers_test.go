@@ -15,6 +15,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/outbox"
 )
 
 // dyingOffers is loyalty with a worker that dies once: the nth call reaches loyalty
@@ -101,7 +102,7 @@ func (w *offersWorld) deliver() {
 	for _, e := range envs {
 		for _, s := range w.mkt.Subscriptions() {
 			if s.Topic == e.Topic {
-				if err := s.Handle(w.ctx, e); err != nil {
+				if err := outbox.Run(w.ctx, w.a.db, s, e); err != nil {
 					w.t.Fatalf("%s: %v", e.Topic, err)
 				}
 			}

@@ -260,7 +260,7 @@ func TestMergeTellsMarketingOfMovedTagsAndPoints(t *testing.T) {
 		for _, e := range envs {
 			for _, s := range mkt.Subscriptions() {
 				if s.Topic == e.Topic {
-					if err := s.Handle(ctx, e); err != nil {
+					if err := outbox.Run(ctx, a.db, s, e); err != nil {
 						t.Fatalf("%s: %v", e.Topic, err)
 					}
 				}

@@ -13,6 +13,7 @@ import (
 	"github.com/tandemcrm/tandem/merchant"
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/outbox"
 )
 
 // deliverTopics hands every event of topics in the outbox, oldest first, to matching's
@@ -47,7 +48,7 @@ func deliverTopics(t *testing.T, a *app, topics ...events.Topic) int {
 				continue
 			}
 			for range 2 {
-				if err := s.Handle(ctx, e); err != nil {
+				if err := outbox.Run(ctx, a.db, s, e); err != nil {
 					t.Fatalf("%s on %s: %v", s.Subscriber, e.Topic, err)
 				}
 			}

@@ -21,7 +21,10 @@ func outboxCmd() *cobra.Command {
 task, and enqueues again those asynq has lost (Redis lost its data). Tasks asynq still holds,
 waiting, running or retrying, are left alone; so are those it gave up on after its last
 retry (see /admin/queues). Handlers are idempotent and skip events already done, so
-running it any number of times, beside running workers, never doubles an effect.`,
+running it any number of times, beside running workers, never doubles an effect.
+Database-only subscribers (delivered in batches from PostgreSQL, never through asynq)
+have nothing to re-drive: their deliveries put off after failures are made due again
+and run here once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a, err := openFromCommand(cmd)
@@ -41,12 +44,23 @@ running it any number of times, beside running workers, never doubles an effect.
 			if err != nil {
 				return err
 			}
+			// Batched subscribers need no broker: what failed and was put off is tried
+			// again now, here, beside the workers' dispatchers (SKIP LOCKED).
+			d := a.dispatcher(a.subscriptions())
+			putOff, err := d.RetryNow(cmd.Context())
+			if err != nil {
+				return err
+			}
+			ran, err := d.Drain(cmd.Context())
+			if err != nil {
+				return err
+			}
 			u, err := a.outboxMetrics.Undelivered(cmd.Context())
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "checked %d, re-driven %d, given up by asynq %d; not done now %d (oldest %.0f s)\n",
-				res.Checked, res.Redriven, res.Dead, u.Count, u.OldestSeconds)
+			fmt.Fprintf(cmd.OutOrStdout(), "checked %d, re-driven %d, given up by asynq %d; batched: %d put off tried again, %d run here; not done now %d (oldest %.0f s)\n",
+				res.Checked, res.Redriven, res.Dead, putOff, ran, u.Count, u.OldestSeconds)
 			return nil
 		},
 	}

@@ -34,7 +34,8 @@ func (a *app) tasks() []domain.Task { return append(a.platformTasks(), a.registr
 // list of scheduled tasks equal to what is registered.
 const workerHelp = `Runs the background side of Tandem:
   worker     the asynq server (every task handler), the outbox relay and its
-             re-driver (re-enqueues what Redis lost; see 'tandem outbox redrive')
+             re-driver (re-enqueues what Redis lost; see 'tandem outbox redrive'),
+             and the dispatcher (database-only subscribers, in batches)
   scheduler  the asynq scheduler (the periodic tasks below)
   all        both (the default)
 Handlers and relays are safe in any number of replicas (relays share rows with
@@ -128,12 +129,14 @@ func (a *app) runBackground(ctx context.Context, role string) error {
 		client := asynq.NewClient(a.queue)
 		relay := outbox.NewRelay(a.db, client, subs, outbox.RelayConfig{Poll: a.cfg.RelayPoll}, a.log, a.outboxMetrics)
 		redriver, closeRedriver := a.redriver(client, subs)
+		dispatcher := a.dispatcher(subs)
 		g.Go(func() error {
 			defer client.Close()
 			defer closeRedriver()
 			rg, rctx := errgroup.WithContext(ctx)
 			rg.Go(func() error { return relay.Run(rctx) })
 			rg.Go(func() error { return redriver.Run(rctx) })
+			rg.Go(func() error { return dispatcher.Run(rctx) })
 			return rg.Wait()
 		})
 	}
@@ -187,6 +190,12 @@ func (a *app) redriver(client outbox.Enqueuer, subs []outbox.Subscription) (*out
 	rdb := a.queue.MakeRedisClient().(redis.UniversalClient)
 	r := outbox.NewRedriver(a.db, client, rdb, subs, outbox.RedriveConfig{After: a.cfg.RedriveAfter}, a.log, a.outboxMetrics)
 	return r, func() { rdb.Close() }
+}
+
+// dispatcher delivers the database-only subscriptions in batches from the delivery
+// table (see outbox.Dispatcher), polling as often as the relay.
+func (a *app) dispatcher(subs []outbox.Subscription) *outbox.Dispatcher {
+	return outbox.NewDispatcher(a.db, subs, outbox.DispatchConfig{Poll: a.cfg.RelayPoll}, a.log, a.outboxMetrics)
 }
 
 // cleanup deletes what has served its purpose: outbox rows sent over 7 days ago and

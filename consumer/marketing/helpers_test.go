@@ -10,6 +10,7 @@ import (
 
 	"github.com/tandemcrm/tandem/consumer/marketing"
 	"github.com/tandemcrm/tandem/shared/events"
+	"github.com/tandemcrm/tandem/shared/outbox"
 )
 
 type pgxpoolT = pgxpool.Pool
@@ -28,7 +29,7 @@ func deliverTo(t *testing.T, svc *marketing.Service, e events.Envelope) {
 	t.Helper()
 	for _, s := range svc.Subscriptions() {
 		if s.Topic == e.Topic {
-			if err := s.Handle(context.Background(), e); err != nil {
+			if err := outbox.Run(context.Background(), marketing.DBOf(svc), s, e); err != nil {
 				t.Fatalf("%s: %v", e.Topic, err)
 			}
 			return

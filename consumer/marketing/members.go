@@ -15,7 +15,6 @@ import (
 	"github.com/tandemcrm/tandem/consumer/marketing/internal/marketingdb"
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/outbox"
-	"github.com/tandemcrm/tandem/shared/pg"
 )
 
 // Subscriber names of this domain (part of the asynq task ids).
@@ -23,10 +22,11 @@ const SubscriberMembers = "marketing.members"
 
 // Subscriptions keep marketing's member facts from the other domains' events. Each
 // handler applies its event once (applied_events) and logs the member's change in
-// the same transaction, for the indexes to pick up.
+// the event's delivery transaction, for the indexes to pick up; the worker's
+// dispatcher runs them in batches.
 func (s *Service) Subscriptions() []outbox.Subscription {
-	sub := func(t events.Topic, h func(context.Context, events.Envelope) error) outbox.Subscription {
-		return outbox.Subscription{Topic: t, Subscriber: SubscriberMembers, Handle: h}
+	sub := func(t events.Topic, h func(context.Context, pgx.Tx, events.Envelope) error) outbox.Subscription {
+		return outbox.Subscription{Topic: t, Subscriber: SubscriberMembers, HandleTx: h}
 	}
 	return []outbox.Subscription{
 		sub(events.TopicMemberJoined, s.onMemberJoined),
@@ -44,25 +44,24 @@ func (s *Service) Subscriptions() []outbox.Subscription {
 	}
 }
 
-// applyOnce runs fn in a transaction unless the event was applied before. fn
-// returns the member whose facts changed (uuid.Nil: none).
-func applyOnce[T any](ctx context.Context, s *Service, e events.Envelope, fn func(q *marketingdb.Queries, p *T) (uuid.UUID, error)) error {
+// applyOnce runs fn in tx, the event's delivery transaction (the dispatcher's batch),
+// unless the event was applied before. fn returns the member whose facts changed
+// (uuid.Nil: none).
+func applyOnce[T any](ctx context.Context, tx pgx.Tx, e events.Envelope, fn func(q *marketingdb.Queries, p *T) (uuid.UUID, error)) error {
 	var p T
 	if err := e.Decode(&p); err != nil {
 		return fmt.Errorf("marketing: decode %s: %w", e.Topic, err)
 	}
-	return pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
-		q := marketingdb.New(tx)
-		n, err := q.MarkEventApplied(ctx, e.ID)
-		if err != nil || n == 0 {
-			return err
-		}
-		member, err := fn(q, &p)
-		if err != nil || member == uuid.Nil {
-			return err
-		}
-		return recordChange(ctx, q, member)
-	})
+	q := marketingdb.New(tx)
+	n, err := q.MarkEventApplied(ctx, e.ID)
+	if err != nil || n == 0 {
+		return err
+	}
+	member, err := fn(q, &p)
+	if err != nil || member == uuid.Nil {
+		return err
+	}
+	return recordChange(ctx, q, member)
 }
 
 // recordChange logs a member's change for the indexes.
@@ -80,15 +79,15 @@ func ensure(ctx context.Context, q *marketingdb.Queries, member uuid.UUID, e eve
 	return err
 }
 
-func (s *Service) onMemberJoined(ctx context.Context, e events.Envelope) error {
-	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.MemberJoined) (uuid.UUID, error) {
+func (s *Service) onMemberJoined(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
+	return applyOnce(ctx, tx, e, func(q *marketingdb.Queries, p *events.MemberJoined) (uuid.UUID, error) {
 		_, err := q.EnsureMember(ctx, marketingdb.EnsureMemberParams{ConsumerID: p.ConsumerID, JoinedAt: p.JoinedAt})
 		return p.ConsumerID, err
 	})
 }
 
-func (s *Service) onMerchantLive(ctx context.Context, e events.Envelope) error {
-	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.MerchantLive) (uuid.UUID, error) {
+func (s *Service) onMerchantLive(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
+	return applyOnce(ctx, tx, e, func(q *marketingdb.Queries, p *events.MerchantLive) (uuid.UUID, error) {
 		if err := q.UpsertMerchant(ctx, marketingdb.UpsertMerchantParams{MerchantID: p.MerchantID, Category: p.Category, City: p.City}); err != nil {
 			return uuid.Nil, err
 		}
@@ -99,8 +98,8 @@ func (s *Service) onMerchantLive(ctx context.Context, e events.Envelope) error {
 	})
 }
 
-func (s *Service) onPaymentSucceeded(ctx context.Context, e events.Envelope) error {
-	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.PaymentSucceeded) (uuid.UUID, error) {
+func (s *Service) onPaymentSucceeded(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
+	return applyOnce(ctx, tx, e, func(q *marketingdb.Queries, p *events.PaymentSucceeded) (uuid.UUID, error) {
 		if err := ensure(ctx, q, p.ConsumerID, e); err != nil {
 			return uuid.Nil, err
 		}
@@ -142,8 +141,8 @@ func (s *Service) onPaymentSucceeded(ctx context.Context, e events.Envelope) err
 	})
 }
 
-func (s *Service) onRefundSucceeded(ctx context.Context, e events.Envelope) error {
-	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.RefundSucceeded) (uuid.UUID, error) {
+func (s *Service) onRefundSucceeded(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
+	return applyOnce(ctx, tx, e, func(q *marketingdb.Queries, p *events.RefundSucceeded) (uuid.UUID, error) {
 		o, err := q.LockOrder(ctx, p.OrderID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return uuid.Nil, fmt.Errorf("marketing: refund of order %s before its payment: retry", p.OrderID)
@@ -167,8 +166,8 @@ func (s *Service) onRefundSucceeded(ctx context.Context, e events.Envelope) erro
 	})
 }
 
-func (s *Service) onProfileChanged(ctx context.Context, e events.Envelope) error {
-	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.ProfileChanged) (uuid.UUID, error) {
+func (s *Service) onProfileChanged(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
+	return applyOnce(ctx, tx, e, func(q *marketingdb.Queries, p *events.ProfileChanged) (uuid.UUID, error) {
 		if err := ensure(ctx, q, p.ConsumerID, e); err != nil {
 			return uuid.Nil, err
 		}
@@ -183,8 +182,8 @@ func (s *Service) onProfileChanged(ctx context.Context, e events.Envelope) error
 	})
 }
 
-func (s *Service) onTagsChanged(ctx context.Context, e events.Envelope) error {
-	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.TagsChanged) (uuid.UUID, error) {
+func (s *Service) onTagsChanged(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
+	return applyOnce(ctx, tx, e, func(q *marketingdb.Queries, p *events.TagsChanged) (uuid.UUID, error) {
 		if err := ensure(ctx, q, p.ConsumerID, e); err != nil {
 			return uuid.Nil, err
 		}
@@ -196,8 +195,8 @@ func (s *Service) onTagsChanged(ctx context.Context, e events.Envelope) error {
 	})
 }
 
-func (s *Service) onTierChanged(ctx context.Context, e events.Envelope) error {
-	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.TierChanged) (uuid.UUID, error) {
+func (s *Service) onTierChanged(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
+	return applyOnce(ctx, tx, e, func(q *marketingdb.Queries, p *events.TierChanged) (uuid.UUID, error) {
 		if err := ensure(ctx, q, p.ConsumerID, e); err != nil {
 			return uuid.Nil, err
 		}
@@ -210,8 +209,8 @@ func (s *Service) onTierChanged(ctx context.Context, e events.Envelope) error {
 	})
 }
 
-func (s *Service) onPointsChanged(ctx context.Context, e events.Envelope) error {
-	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.PointsBalanceChanged) (uuid.UUID, error) {
+func (s *Service) onPointsChanged(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
+	return applyOnce(ctx, tx, e, func(q *marketingdb.Queries, p *events.PointsBalanceChanged) (uuid.UUID, error) {
 		if err := ensure(ctx, q, p.ConsumerID, e); err != nil {
 			return uuid.Nil, err
 		}
@@ -230,8 +229,8 @@ func (s *Service) tierKey(told string) string {
 
 // onBalancesChanged applies a batch job's points balances, logging each member's
 // change in the one transaction.
-func (s *Service) onBalancesChanged(ctx context.Context, e events.Envelope) error {
-	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.PointsBalancesChanged) (uuid.UUID, error) {
+func (s *Service) onBalancesChanged(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
+	return applyOnce(ctx, tx, e, func(q *marketingdb.Queries, p *events.PointsBalancesChanged) (uuid.UUID, error) {
 		for _, b := range p.Balances {
 			if err := ensure(ctx, q, b.ConsumerID, e); err != nil {
 				return uuid.Nil, err
@@ -247,8 +246,8 @@ func (s *Service) onBalancesChanged(ctx context.Context, e events.Envelope) erro
 	})
 }
 
-func (s *Service) onCouponIssued(ctx context.Context, e events.Envelope) error {
-	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.CouponIssued) (uuid.UUID, error) {
+func (s *Service) onCouponIssued(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
+	return applyOnce(ctx, tx, e, func(q *marketingdb.Queries, p *events.CouponIssued) (uuid.UUID, error) {
 		if err := ensure(ctx, q, p.ConsumerID, e); err != nil {
 			return uuid.Nil, err
 		}
@@ -262,8 +261,8 @@ func (s *Service) onCouponIssued(ctx context.Context, e events.Envelope) error {
 
 // onCouponsIssued applies a campaign's batch of coupons: every member's change is
 // logged in the one transaction, so a redelivered event changes nothing.
-func (s *Service) onCouponsIssued(ctx context.Context, e events.Envelope) error {
-	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.CouponsIssued) (uuid.UUID, error) {
+func (s *Service) onCouponsIssued(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
+	return applyOnce(ctx, tx, e, func(q *marketingdb.Queries, p *events.CouponsIssued) (uuid.UUID, error) {
 		for _, c := range p.Coupons {
 			if err := ensure(ctx, q, c.ConsumerID, e); err != nil {
 				return uuid.Nil, err
@@ -283,8 +282,8 @@ func (s *Service) onCouponsIssued(ctx context.Context, e events.Envelope) error 
 	})
 }
 
-func (s *Service) onCouponRedeemed(ctx context.Context, e events.Envelope) error {
-	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.CouponRedeemed) (uuid.UUID, error) {
+func (s *Service) onCouponRedeemed(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
+	return applyOnce(ctx, tx, e, func(q *marketingdb.Queries, p *events.CouponRedeemed) (uuid.UUID, error) {
 		n, err := q.InsertRedemption(ctx, marketingdb.InsertRedemptionParams{CouponID: p.CouponID, ConsumerID: p.ConsumerID,
 			BatchID: p.BatchID, OrderID: p.OrderID, RedeemedAt: p.RedeemedAt})
 		if err != nil || n == 0 {

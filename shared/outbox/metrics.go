@@ -17,8 +17,12 @@ type Metrics struct {
 	relayed    prometheus.Counter
 	duplicates prometheus.Counter
 	redriven   prometheus.Counter
-	lag        prometheus.Histogram
-	db         *pgxpool.Pool
+	// dispatched and dispatchFailures count the Dispatcher's closed deliveries and its
+	// deliveries put off after failing on their own.
+	dispatched       prometheus.Counter
+	dispatchFailures prometheus.Counter
+	lag              prometheus.Histogram
+	db               *pgxpool.Pool
 }
 
 // NewMetrics registers the relay's metrics and a collector of the backlog (rows not
@@ -31,12 +35,16 @@ func NewMetrics(reg prometheus.Registerer, db *pgxpool.Pool) *Metrics {
 			Name: "tandem_outbox_taskid_conflicts_total", Help: "Enqueues refused by asynq because the task existed (a relay died before marking)."}),
 		redriven: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tandem_outbox_redriven_total", Help: "Deliveries enqueued again by the re-driver because asynq had lost their task."}),
+		dispatched: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tandem_outbox_dispatched_total", Help: "Deliveries of batched subscriptions run and closed by the dispatcher."}),
+		dispatchFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tandem_outbox_dispatch_failures_total", Help: "Deliveries of batched subscriptions that failed on their own and were put off."}),
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "tandem_outbox_lag_seconds", Help: "Time from an event's commit to its enqueue.",
 			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}}),
 		db: db,
 	}
-	reg.MustRegister(m.relayed, m.duplicates, m.redriven, m.lag, &backlogCollector{db: db})
+	reg.MustRegister(m.relayed, m.duplicates, m.redriven, m.dispatched, m.dispatchFailures, m.lag, &backlogCollector{db: db})
 	return m
 }
 

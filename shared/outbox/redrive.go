@@ -29,7 +29,8 @@ type RedriveConfig struct {
 	Parallel  int           // asynq look-ups in flight (default 8)
 }
 
-// Redriver puts back on asynq the deliveries asynq lost: a delivery not done a lease
+// Redriver puts back on asynq the deliveries asynq lost (of Handle subscriptions; the
+// Dispatcher reads batched ones from PostgreSQL and needs no re-drive): a delivery not done a lease
 // after its enqueue whose task asynq no longer has (Redis lost its data) is enqueued
 // again, under a new task id. A task asynq still holds (waiting, running, retrying) is
 // left alone; so is one asynq gave up on (archived after MaxRetry: a handler failing for
@@ -42,6 +43,7 @@ type Redriver struct {
 	inspect *asynq.Inspector
 	queues  []any // the subscriptions' queue names, for asynqQueuesKey
 	subs    map[events.Topic]map[string]Subscription
+	names   []string // the subscribers delivered through asynq
 	cfg     RedriveConfig
 	log     *slog.Logger
 	metrics *Metrics
@@ -70,7 +72,14 @@ func NewRedriver(db *pgxpool.Pool, q Enqueuer, rdb redis.UniversalClient, subs [
 	}
 	routes := map[events.Topic]map[string]Subscription{}
 	var queues []any
+	var names []string
 	for _, s := range subs {
+		if s.Batched() {
+			continue // the dispatcher claims these from the delivery table itself
+		}
+		if !slices.Contains(names, s.Subscriber) {
+			names = append(names, s.Subscriber)
+		}
 		if routes[s.Topic] == nil {
 			routes[s.Topic] = map[string]Subscription{}
 		}
@@ -83,7 +92,7 @@ func NewRedriver(db *pgxpool.Pool, q Enqueuer, rdb redis.UniversalClient, subs [
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Redriver{q: platformdb.New(db), tasks: q, rdb: rdb, inspect: asynq.NewInspectorFromRedisClient(rdb), queues: queues,
-		subs: routes, cfg: cfg, log: log, metrics: m}
+		subs: routes, names: names, cfg: cfg, log: log, metrics: m}
 }
 
 // asynqQueuesKey is asynq's set of queue names (internal/base.AllQueues). Its inspector
@@ -134,7 +143,7 @@ func (r *Redriver) RedriveOnce(ctx context.Context) (RedriveResult, error) {
 		return res, fmt.Errorf("outbox: re-drive: %w", err)
 	}
 	for {
-		rows, err := r.q.ClaimUndelivered(ctx, platformdb.ClaimUndeliveredParams{Cutoff: cutoff, BatchSize: int32(r.cfg.BatchSize)})
+		rows, err := r.q.ClaimUndelivered(ctx, platformdb.ClaimUndeliveredParams{Cutoff: cutoff, BatchSize: int32(r.cfg.BatchSize), Subscribers: r.names})
 		if err != nil {
 			return res, fmt.Errorf("outbox: re-drive: claim: %w", err)
 		}

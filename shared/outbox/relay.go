@@ -51,7 +51,8 @@ type Relay struct {
 	afterEnqueue func()
 }
 
-// NewRelay returns a relay that enqueues each event once per subscription of its topic.
+// NewRelay returns a relay that enqueues each event once per Handle subscription of its
+// topic and opens a delivery row per subscription (the dispatcher's for batched ones).
 func NewRelay(db *pgxpool.Pool, q Enqueuer, subs []Subscription, cfg RelayConfig, log *slog.Logger, m *Metrics) *Relay {
 	if cfg.Name == "" {
 		cfg.Name = "relay-" + uuid.NewString()[:8]
@@ -90,7 +91,12 @@ func NewRelay(db *pgxpool.Pool, q Enqueuer, subs []Subscription, cfg RelayConfig
 // (see Drain).
 func (r *Relay) Run(ctx context.Context) error {
 	wake := make(chan struct{}, 1)
-	go r.listen(ctx, wake)
+	go listen(ctx, r.db, NotifyChannel, func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	})
 	for {
 		// Drain ends on a short batch: the backlog is gone. A commit meanwhile has left
 		// a wake-up in the channel, so the next round starts at once.
@@ -143,24 +149,21 @@ func (r *Relay) Drain(ctx context.Context) (int, error) {
 	}
 }
 
-// listen turns PostgreSQL notifications into wake-ups, reconnecting when the connection
-// drops; a failure here only slows the relay down to its poll interval.
-func (r *Relay) listen(ctx context.Context, wake chan<- struct{}) {
+// listen calls wake on every PostgreSQL notification on channel, reconnecting when the
+// connection drops; a failure here only slows the listener down to its poll interval.
+func listen(ctx context.Context, db *pgxpool.Pool, channel string, wake func()) {
 	for ctx.Err() == nil {
-		conn, err := r.db.Acquire(ctx)
+		conn, err := db.Acquire(ctx)
 		if err != nil {
 			sleepCtx(ctx, time.Second)
 			continue
 		}
-		if _, err := conn.Exec(ctx, "LISTEN "+NotifyChannel); err == nil {
+		if _, err := conn.Exec(ctx, "LISTEN "+channel); err == nil {
 			for {
 				if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
 					break
 				}
-				select {
-				case wake <- struct{}{}:
-				default:
-				}
+				wake()
 			}
 		}
 		// The connection may hold a LISTEN or be broken: never hand it back to the pool.
@@ -300,6 +303,9 @@ func (r *Relay) enqueue(ctx context.Context, row claimed) error {
 		return err
 	}
 	for _, s := range subs {
+		if s.Batched() {
+			continue // the dispatcher takes it from its delivery row
+		}
 		err := enqueueTask(ctx, r.tasks, s, body, TaskID(row.ID.String(), s.Subscriber), r.cfg.Retention, r.cfg.MaxRetry)
 		if errors.Is(err, asynq.ErrTaskIDConflict) {
 			// Enqueued before by a relay that died before marking: delivered.

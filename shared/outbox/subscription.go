@@ -17,27 +17,75 @@ import (
 	"github.com/tandemcrm/tandem/shared/platform/platformdb"
 )
 
-// Subscription is one subscriber's interest in one topic. Each subscription gets its
-// own asynq task per event, so a failing subscriber (a merchant's webhook down) retries
-// alone and never holds back or repeats another (points already credited).
+// Subscription is one subscriber's interest in one topic. A failing subscriber (a
+// merchant's webhook down) retries alone and never holds back or repeats another
+// (points already credited).
 //
-// Exactly one of Handle and HandleTx is set. Either way Register's wrapper is what
-// closes the delivery (records the event done for the subscriber); HandleTx is for an
-// effect that is one PostgreSQL transaction, and Handle for the rest.
+// Exactly one of Handle, HandleTx and HandleBatchTx is set. Handle subscriptions are
+// delivered as asynq tasks, one per event, and Register's wrapper closes the delivery
+// (records the event done for the subscriber). HandleTx and HandleBatchTx subscriptions,
+// whose effect is all in PostgreSQL, never touch asynq: the Dispatcher claims their
+// deliveries from platform.outbox_deliveries a batch at a time and runs the batch in one
+// transaction that closes every delivery in it. A subscriber name is delivered one way
+// only: all its subscriptions have Handle, or none has.
 type Subscription struct {
 	Topic      events.Topic
 	Subscriber string // stable name, e.g. "consumer.points"; part of the task id
-	Queue      string // asynq queue; "default" when empty
-	// HandleTx makes its effect in tx, the delivery's transaction, which the wrapper
-	// begins, closes the delivery in first and commits: the effect and the close
-	// commit together (one commit, and a crash cannot leave one without the other), a
-	// delivery already closed never reaches the handler, and two crossing deliveries
-	// of one event run one after the other. Returning an error rolls both back.
+	Queue      string // asynq queue of a Handle subscription; "default" when empty
+	// HandleTx makes its effect in tx, the delivery's transaction, which the caller
+	// begins, closes the delivery in and commits: the effect and the close commit
+	// together (a crash cannot leave one without the other), a delivery already closed
+	// never reaches the handler, and two crossing deliveries of one event run one after
+	// the other. The dispatcher runs a batch of events through it in one transaction,
+	// one after the other. Returning an error rolls back the whole batch, which is then
+	// run again one event per transaction, so only the failing event is put off.
 	HandleTx func(ctx context.Context, tx pgx.Tx, e events.Envelope) error
+	// HandleBatchTx is HandleTx for a whole batch of the topic's events at once (oldest
+	// first), for a subscriber whose work is cheaper per batch than per event (matching
+	// recomputes each consumer of the batch once).
+	HandleBatchTx func(ctx context.Context, tx pgx.Tx, es []events.Envelope) error
 	// Handle makes an effect outside PostgreSQL (an HTTP call) or in transactions of
 	// its own; the wrapper closes the delivery after it returns nil. A crash between the
 	// two has it run again, so it must be idempotent.
 	Handle func(ctx context.Context, e events.Envelope) error
+}
+
+// Batched reports whether the subscription is delivered by the Dispatcher from the
+// delivery table rather than by asynq.
+func (s Subscription) Batched() bool { return s.HandleTx != nil || s.HandleBatchTx != nil }
+
+// handleTx runs a batched subscription on es, the topic's events of one batch, in tx.
+func (s Subscription) handleTx(ctx context.Context, tx pgx.Tx, es []events.Envelope) error {
+	if s.HandleBatchTx != nil {
+		return s.HandleBatchTx(ctx, tx, es)
+	}
+	for _, e := range es {
+		if err := s.HandleTx(logging.WithRequestID(ctx, e.RequestID), tx, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// check panics on a subscription list that cannot be delivered: a subscription with
+// not exactly one handler, or a subscriber name delivered both ways.
+func check(subs []Subscription) {
+	batched := map[string]bool{}
+	for _, s := range subs {
+		n := 0
+		for _, set := range []bool{s.Handle != nil, s.HandleTx != nil, s.HandleBatchTx != nil} {
+			if set {
+				n++
+			}
+		}
+		if n != 1 {
+			panic(fmt.Sprintf("outbox: subscription %s needs exactly one of Handle, HandleTx and HandleBatchTx", s.TaskType()))
+		}
+		if b, seen := batched[s.Subscriber]; seen && b != s.Batched() {
+			panic(fmt.Sprintf("outbox: subscriber %s has both Handle and HandleTx subscriptions", s.Subscriber))
+		}
+		batched[s.Subscriber] = s.Batched()
+	}
 }
 
 // TaskType is the asynq task type of the subscription: "<subscriber>:<topic>".
@@ -72,12 +120,11 @@ func RedriveTaskID(eventID string, subscriber string, attempt int) string {
 // (a handler skipped when its event is already done: a re-drive that crossed a late
 // delivery). Both closes commit without waiting for the disk: a close a crash loses is
 // found undone by the re-driver, which delivers the event again, and the handler,
-// idempotent or rolled back with it, makes its effect once.
+// idempotent or rolled back with it, makes its effect once. Batched subscriptions get
+// no task from the relay; they are installed too, for a task enqueued before they were.
 func Register(mux *asynq.ServeMux, db *pgxpool.Pool, subs []Subscription) {
+	check(subs)
 	for _, s := range subs {
-		if (s.Handle == nil) == (s.HandleTx == nil) {
-			panic(fmt.Sprintf("outbox: subscription %s needs exactly one of Handle and HandleTx", s.TaskType()))
-		}
 		sub := s
 		mux.HandleFunc(s.TaskType(), func(ctx context.Context, t *asynq.Task) error {
 			var e events.Envelope
@@ -95,7 +142,7 @@ func Register(mux *asynq.ServeMux, db *pgxpool.Pool, subs []Subscription) {
 func Deliver(ctx context.Context, db *pgxpool.Pool, sub Subscription, e events.Envelope) error {
 	ctx = logging.WithRequestID(ctx, e.RequestID)
 	key := platformdb.CloseDeliveryParams{EventID: e.ID, Subscriber: sub.Subscriber}
-	if sub.HandleTx != nil {
+	if sub.Batched() {
 		return handleInTx(ctx, db, sub, key, e)
 	}
 	q := platformdb.New(db)
@@ -118,7 +165,8 @@ func Deliver(ctx context.Context, db *pgxpool.Pool, sub Subscription, e events.E
 // errClosed ends a delivery's transaction whose delivery was closed before: nothing to do.
 var errClosed = errors.New("outbox: delivery closed before")
 
-// handleInTx runs a HandleTx subscription: the close, then the effect, one transaction.
+// handleInTx runs a batched subscription on one event: the close, then the effect, one
+// transaction.
 func handleInTx(ctx context.Context, db *pgxpool.Pool, sub Subscription, key platformdb.CloseDeliveryParams, e events.Envelope) error {
 	err := pg.InTx(ctx, db, pg.TxOptions{}, func(tx pgx.Tx) error {
 		if _, err := platformdb.New(tx).CloseDelivery(ctx, key); errors.Is(err, pgx.ErrNoRows) {
@@ -126,10 +174,21 @@ func handleInTx(ctx context.Context, db *pgxpool.Pool, sub Subscription, key pla
 		} else if err != nil {
 			return fmt.Errorf("outbox: close delivery of %s to %s: %w", e.ID, sub.Subscriber, err)
 		}
-		return sub.HandleTx(ctx, tx, e)
+		return sub.handleTx(ctx, tx, []events.Envelope{e})
 	})
 	if errors.Is(err, errClosed) {
 		return nil
 	}
 	return err
+}
+
+// Run runs sub's handler on e and records nothing: a batched subscription in a
+// transaction of its own on db. It is for tests that feed a domain events by hand,
+// sometimes twice on purpose to show the handler is idempotent by itself; the worker
+// delivers through Register and the Dispatcher.
+func Run(ctx context.Context, db *pgxpool.Pool, sub Subscription, e events.Envelope) error {
+	if !sub.Batched() {
+		return sub.Handle(ctx, e)
+	}
+	return pg.InTx(ctx, db, pg.TxOptions{}, func(tx pgx.Tx) error { return sub.handleTx(ctx, tx, []events.Envelope{e}) })
 }

@@ -43,4 +43,7 @@ type PlatformOutboxDelivery struct {
 	CheckedAt  pgtype.Timestamptz
 	Attempts   int32
 	DoneAt     pgtype.Timestamptz
+	Failures   int32
+	RetryAt    pgtype.Timestamptz
+	LastError  pgtype.Text
 }

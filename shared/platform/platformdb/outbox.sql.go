@@ -12,6 +12,84 @@ import (
 	"github.com/google/uuid"
 )
 
+const claimDeliveries = `-- name: ClaimDeliveries :many
+WITH due AS (
+    SELECT d.event_id FROM platform.outbox_deliveries d
+    WHERE d.subscriber = $1 AND d.done_at IS NULL
+      AND (d.retry_at IS NULL OR d.retry_at <= now())
+    ORDER BY d.enqueued_at, d.event_id
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+)
+SELECT o.id, o.topic, o.aggregate_key, o.payload, o.request_id, o.created_at
+FROM due JOIN platform.outbox o ON o.id = due.event_id
+ORDER BY o.id
+`
+
+type ClaimDeliveriesParams struct {
+	Subscriber string
+	BatchSize  int32
+}
+
+type ClaimDeliveriesRow struct {
+	ID           uuid.UUID
+	Topic        string
+	AggregateKey string
+	Payload      []byte
+	RequestID    string
+	CreatedAt    time.Time
+}
+
+// A dispatcher's batch: up to batch_size of one subscriber's deliveries not done and not
+// put off, locked for the batch's transaction (SKIP LOCKED: dispatchers in several
+// workers take disjoint batches), with their events, oldest event first.
+func (q *Queries) ClaimDeliveries(ctx context.Context, arg ClaimDeliveriesParams) ([]ClaimDeliveriesRow, error) {
+	rows, err := q.db.Query(ctx, claimDeliveries, arg.Subscriber, arg.BatchSize)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ClaimDeliveriesRow{}
+	for rows.Next() {
+		var i ClaimDeliveriesRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Topic,
+			&i.AggregateKey,
+			&i.Payload,
+			&i.RequestID,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const claimDelivery = `-- name: ClaimDelivery :one
+SELECT true::bool AS claimed FROM platform.outbox_deliveries d
+WHERE d.event_id = $1 AND d.subscriber = $2 AND d.done_at IS NULL
+FOR UPDATE SKIP LOCKED
+`
+
+type ClaimDeliveryParams struct {
+	EventID    uuid.UUID
+	Subscriber string
+}
+
+// One delivery of a batch that failed, claimed again on its own (put off or not):
+// nothing back when it is done or another dispatcher holds it.
+func (q *Queries) ClaimDelivery(ctx context.Context, arg ClaimDeliveryParams) (bool, error) {
+	row := q.db.QueryRow(ctx, claimDelivery, arg.EventID, arg.Subscriber)
+	var claimed bool
+	err := row.Scan(&claimed)
+	return claimed, err
+}
+
 const claimOutbox = `-- name: ClaimOutbox :many
 WITH next AS (
     SELECT o.id FROM platform.outbox o
@@ -81,8 +159,9 @@ const claimUndelivered = `-- name: ClaimUndelivered :many
 WITH due AS (
     SELECT d.event_id, d.subscriber FROM platform.outbox_deliveries d
     WHERE d.done_at IS NULL AND coalesce(d.checked_at, d.enqueued_at) < $1::timestamptz
+      AND d.subscriber = ANY($2::text[])
     ORDER BY d.enqueued_at
-    LIMIT $2
+    LIMIT $3
     FOR UPDATE SKIP LOCKED
 )
 UPDATE platform.outbox_deliveries d SET checked_at = now()
@@ -92,8 +171,9 @@ RETURNING d.event_id, d.subscriber, d.attempts, o.topic, o.aggregate_key, o.payl
 `
 
 type ClaimUndeliveredParams struct {
-	Cutoff    time.Time
-	BatchSize int32
+	Cutoff      time.Time
+	Subscribers []string
+	BatchSize   int32
 }
 
 type ClaimUndeliveredRow struct {
@@ -108,9 +188,10 @@ type ClaimUndeliveredRow struct {
 }
 
 // Claims deliveries not done since before the cutoff, oldest first, and stamps them
-// checked; SKIP LOCKED lets re-drivers in several workers take disjoint rows.
+// checked; SKIP LOCKED lets re-drivers in several workers take disjoint rows. Only the
+// subscribers delivered through asynq: the dispatcher reads its own from this table.
 func (q *Queries) ClaimUndelivered(ctx context.Context, arg ClaimUndeliveredParams) ([]ClaimUndeliveredRow, error) {
-	rows, err := q.db.Query(ctx, claimUndelivered, arg.Cutoff, arg.BatchSize)
+	rows, err := q.db.Query(ctx, claimUndelivered, arg.Cutoff, arg.Subscribers, arg.BatchSize)
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +217,28 @@ func (q *Queries) ClaimUndelivered(ctx context.Context, arg ClaimUndeliveredPara
 		return nil, err
 	}
 	return items, nil
+}
+
+const closeDeliveries = `-- name: CloseDeliveries :exec
+WITH async AS (
+    SELECT set_config('synchronous_commit', 'off', true) AS setting
+)
+UPDATE platform.outbox_deliveries d SET done_at = now(), retry_at = NULL
+FROM async
+WHERE d.subscriber = $1 AND d.event_id = ANY($2::uuid[])
+`
+
+type CloseDeliveriesParams struct {
+	Subscriber string
+	EventIds   []uuid.UUID
+}
+
+// Closes a dispatcher's claimed deliveries in the transaction of their effects. The
+// commit does not wait for the disk: a crash loses the effects and the closes together,
+// and the dispatcher claims them again.
+func (q *Queries) CloseDeliveries(ctx context.Context, arg CloseDeliveriesParams) error {
+	_, err := q.db.Exec(ctx, closeDeliveries, arg.Subscriber, arg.EventIds)
+	return err
 }
 
 const closeDelivery = `-- name: CloseDelivery :one
@@ -261,7 +364,8 @@ func (q *Queries) MarkDeliveryDone(ctx context.Context, arg MarkDeliveryDonePara
 
 const markOutboxSent = `-- name: MarkOutboxSent :exec
 WITH async AS (
-    SELECT set_config('synchronous_commit', 'off', true) AS setting
+    SELECT set_config('synchronous_commit', 'off', true) AS setting,
+           pg_notify('tandem_deliveries', '') AS woken -- the dispatchers (DeliveriesChannel)
 ), sent AS (
     UPDATE platform.outbox o SET sent_at = now(), lease_until = NULL, last_error = NULL
     FROM async
@@ -328,6 +432,26 @@ func (q *Queries) OutboxUndelivered(ctx context.Context) (OutboxUndeliveredRow, 
 	return i, err
 }
 
+const putOffDelivery = `-- name: PutOffDelivery :exec
+UPDATE platform.outbox_deliveries
+SET failures = failures + 1, last_error = $1::text,
+    retry_at = now() + least(power(2, least(failures, 12)), 3600) * interval '1 second'
+WHERE event_id = $2 AND subscriber = $3 AND done_at IS NULL
+`
+
+type PutOffDeliveryParams struct {
+	LastError  string
+	EventID    uuid.UUID
+	Subscriber string
+}
+
+// A delivery that failed on its own waits 1 s, 2 s, 4 s ... up to an hour before its
+// next try, so a poison event never holds back the rest.
+func (q *Queries) PutOffDelivery(ctx context.Context, arg PutOffDeliveryParams) error {
+	_, err := q.db.Exec(ctx, putOffDelivery, arg.LastError, arg.EventID, arg.Subscriber)
+	return err
+}
+
 const redriveCutoff = `-- name: RedriveCutoff :one
 SELECT (now() - $1::bigint * interval '1 millisecond')::timestamptz AS cutoff
 `
@@ -358,6 +482,20 @@ func (q *Queries) ReleaseOutbox(ctx context.Context, arg ReleaseOutboxParams) er
 	return err
 }
 
+const retryPutOff = `-- name: RetryPutOff :execrows
+UPDATE platform.outbox_deliveries SET retry_at = NULL
+WHERE done_at IS NULL AND retry_at IS NOT NULL AND subscriber = ANY($1::text[])
+`
+
+// `tandem outbox redrive`: the deliveries put off after failures are tried again now.
+func (q *Queries) RetryPutOff(ctx context.Context, subscribers []string) (int64, error) {
+	result, err := q.db.Exec(ctx, retryPutOff, subscribers)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const setDeliveryAttempts = `-- name: SetDeliveryAttempts :exec
 UPDATE platform.outbox_deliveries SET attempts = greatest(attempts, $1::int)
 WHERE event_id = $2 AND subscriber = $3
@@ -372,4 +510,18 @@ type SetDeliveryAttemptsParams struct {
 func (q *Queries) SetDeliveryAttempts(ctx context.Context, arg SetDeliveryAttemptsParams) error {
 	_, err := q.db.Exec(ctx, setDeliveryAttempts, arg.Attempts, arg.EventID, arg.Subscriber)
 	return err
+}
+
+const tryLockSubscriber = `-- name: TryLockSubscriber :one
+SELECT pg_try_advisory_xact_lock(hashtextextended('tandem.outbox.dispatch/' || $1::text, 0))::bool AS locked
+`
+
+// One dispatcher batch per subscriber at a time, in every worker: two batches of one
+// subscriber would lock the same members in different orders and deadlock (each waits
+// a second for PostgreSQL to notice). Held until the batch's transaction ends.
+func (q *Queries) TryLockSubscriber(ctx context.Context, subscriber string) (bool, error) {
+	row := q.db.QueryRow(ctx, tryLockSubscriber, subscriber)
+	var locked bool
+	err := row.Scan(&locked)
+	return locked, err
 }

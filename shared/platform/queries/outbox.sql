@@ -30,7 +30,8 @@ RETURNING o.id, o.topic, o.aggregate_key, o.payload, o.request_id, o.created_at;
 -- Redis lost too is enqueued anew and its handler skips what is done). WAL is written
 -- in order, so a handler's durable commit also makes every earlier mark durable.
 WITH async AS (
-    SELECT set_config('synchronous_commit', 'off', true) AS setting
+    SELECT set_config('synchronous_commit', 'off', true) AS setting,
+           pg_notify('tandem_deliveries', '') AS woken -- the dispatchers (DeliveriesChannel)
 ), sent AS (
     UPDATE platform.outbox o SET sent_at = now(), lease_until = NULL, last_error = NULL
     FROM async
@@ -104,10 +105,12 @@ SELECT (now() - sqlc.arg(after_ms)::bigint * interval '1 millisecond')::timestam
 
 -- name: ClaimUndelivered :many
 -- Claims deliveries not done since before the cutoff, oldest first, and stamps them
--- checked; SKIP LOCKED lets re-drivers in several workers take disjoint rows.
+-- checked; SKIP LOCKED lets re-drivers in several workers take disjoint rows. Only the
+-- subscribers delivered through asynq: the dispatcher reads its own from this table.
 WITH due AS (
     SELECT d.event_id, d.subscriber FROM platform.outbox_deliveries d
     WHERE d.done_at IS NULL AND coalesce(d.checked_at, d.enqueued_at) < sqlc.arg(cutoff)::timestamptz
+      AND d.subscriber = ANY(sqlc.arg(subscribers)::text[])
     ORDER BY d.enqueued_at
     LIMIT sqlc.arg(batch_size)
     FOR UPDATE SKIP LOCKED
@@ -126,3 +129,56 @@ WHERE event_id = sqlc.arg(event_id) AND subscriber = sqlc.arg(subscriber);
 SELECT count(*)::bigint AS undelivered,
        coalesce(extract(epoch FROM now() - min(enqueued_at)), 0)::float8 AS oldest_seconds
 FROM platform.outbox_deliveries WHERE done_at IS NULL;
+
+-- name: ClaimDeliveries :many
+-- A dispatcher's batch: up to batch_size of one subscriber's deliveries not done and not
+-- put off, locked for the batch's transaction (SKIP LOCKED: dispatchers in several
+-- workers take disjoint batches), with their events, oldest event first.
+WITH due AS (
+    SELECT d.event_id FROM platform.outbox_deliveries d
+    WHERE d.subscriber = sqlc.arg(subscriber) AND d.done_at IS NULL
+      AND (d.retry_at IS NULL OR d.retry_at <= now())
+    ORDER BY d.enqueued_at, d.event_id
+    LIMIT sqlc.arg(batch_size)
+    FOR UPDATE SKIP LOCKED
+)
+SELECT o.id, o.topic, o.aggregate_key, o.payload, o.request_id, o.created_at
+FROM due JOIN platform.outbox o ON o.id = due.event_id
+ORDER BY o.id;
+
+-- name: ClaimDelivery :one
+-- One delivery of a batch that failed, claimed again on its own (put off or not):
+-- nothing back when it is done or another dispatcher holds it.
+SELECT true::bool AS claimed FROM platform.outbox_deliveries d
+WHERE d.event_id = sqlc.arg(event_id) AND d.subscriber = sqlc.arg(subscriber) AND d.done_at IS NULL
+FOR UPDATE SKIP LOCKED;
+
+-- name: CloseDeliveries :exec
+-- Closes a dispatcher's claimed deliveries in the transaction of their effects. The
+-- commit does not wait for the disk: a crash loses the effects and the closes together,
+-- and the dispatcher claims them again.
+WITH async AS (
+    SELECT set_config('synchronous_commit', 'off', true) AS setting
+)
+UPDATE platform.outbox_deliveries d SET done_at = now(), retry_at = NULL
+FROM async
+WHERE d.subscriber = sqlc.arg(subscriber) AND d.event_id = ANY(sqlc.arg(event_ids)::uuid[]);
+
+-- name: PutOffDelivery :exec
+-- A delivery that failed on its own waits 1 s, 2 s, 4 s ... up to an hour before its
+-- next try, so a poison event never holds back the rest.
+UPDATE platform.outbox_deliveries
+SET failures = failures + 1, last_error = sqlc.arg(last_error)::text,
+    retry_at = now() + least(power(2, least(failures, 12)), 3600) * interval '1 second'
+WHERE event_id = sqlc.arg(event_id) AND subscriber = sqlc.arg(subscriber) AND done_at IS NULL;
+
+-- name: RetryPutOff :execrows
+-- `tandem outbox redrive`: the deliveries put off after failures are tried again now.
+UPDATE platform.outbox_deliveries SET retry_at = NULL
+WHERE done_at IS NULL AND retry_at IS NOT NULL AND subscriber = ANY(sqlc.arg(subscribers)::text[]);
+
+-- name: TryLockSubscriber :one
+-- One dispatcher batch per subscriber at a time, in every worker: two batches of one
+-- subscriber would lock the same members in different orders and deadlock (each waits
+-- a second for PostgreSQL to notice). Held until the batch's transaction ends.
+SELECT pg_try_advisory_xact_lock(hashtextextended('tandem.outbox.dispatch/' || sqlc.arg(subscriber)::text, 0))::bool AS locked;
