@@ -404,9 +404,15 @@ func (b *poolsBench) importFile(ctx context.Context, importRows int) error {
 }
 
 // claims makes claimers reps of SH team 1 and lets them claim random leads of a hot
-// set of the pool for span, then checks the rules in the database.
+// set of the pool for span, releasing a third of what they win (a release does not
+// give a claim of the day back), then checks the rules in the database. The pool's
+// cap and quota are set low (3 held, 5 claims a day) so that both refuse during the run.
 func (b *poolsBench) claims(ctx context.Context, claimers int, span time.Duration) error {
 	w, db, ids, svc, demo, poolID := b.w, b.db, b.ids, b.svc, b.demo, b.poolID
+	const holdingCap, dailyQuota = 3, 5
+	if _, err := svc.SetPoolRules(ctx, identity.System(), poolID, "bench pool", merchant.PoolRules{HoldingCap: holdingCap, DailyQuota: dailyQuota, CooldownDays: 7}); err != nil {
+		return err
+	}
 	admin, err := ids.Principal(ctx, demo.Users["admin"])
 	if err != nil {
 		return err
@@ -438,7 +444,7 @@ func (b *poolsBench) claims(ctx context.Context, claimers int, span time.Duratio
 	if len(pool) == 0 {
 		return fmt.Errorf("no lead in the pool")
 	}
-	var won, lost, refused, failed atomic.Int64
+	var won, lost, refused, released, failed atomic.Int64
 	lats := make([][]time.Duration, claimers)
 	deadline := time.Now().Add(span)
 	var wg sync.WaitGroup
@@ -455,6 +461,13 @@ func (b *poolsBench) claims(ctx context.Context, claimers int, span time.Duratio
 				switch {
 				case err == nil:
 					won.Add(1)
+					if rng.IntN(3) == 0 {
+						if _, err := svc.Release(ctx, p, id, "bench"); err != nil {
+							failed.Add(1)
+						} else {
+							released.Add(1)
+						}
+					}
 				case errs.CodeOf(err) == merchant.CodeNotInPool:
 					lost.Add(1)
 				case errs.KindOf(err) == errs.KindConflict:
@@ -478,13 +491,14 @@ func (b *poolsBench) claims(ctx context.Context, claimers int, span time.Duratio
       WHERE owner_id IS NOT NULL AND stage NOT IN ('live','lost') GROUP BY owner_id, p.holding_cap HAVING count(*) > p.holding_cap) x),
   (SELECT count(*) FROM (SELECT to_owner FROM merchant.lead_owner_history h WHERE event = 'claimed'
       GROUP BY to_owner HAVING count(*) > (SELECT daily_quota FROM merchant.pools WHERE id = $1)) y),
-  (SELECT count(*) FROM (SELECT lead_id FROM merchant.lead_owner_history WHERE event = 'claimed' GROUP BY lead_id HAVING count(*) > 1) z)`,
+  (SELECT count(*) FROM (SELECT event, lag(event) OVER (PARTITION BY lead_id ORDER BY at, id) AS before
+      FROM merchant.lead_owner_history WHERE event IN ('claimed', 'released')) z WHERE event = 'claimed' AND before = 'claimed')`,
 		poolID).Scan(&overCap, &overQuota, &doubled); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "| pools: %d reps claiming from one pool for %s | %.0f claims/s (%d won, %d lost the race, %d refused by a rule, %d failed) | p50 %s, p99 %s; reps over the cap %d, over the quota %d, leads claimed twice %d; load %s |\n",
-		claimers, span, float64(len(all))/span.Seconds(), won.Load(), lost.Load(), refused.Load(), failed.Load(), pctl(all, 0.5), pctl(all, 0.99),
-		overCap, overQuota, doubled, loadAverage())
+	fmt.Fprintf(w, "| pools: %d reps claiming from one pool for %s (cap %d, quota %d a day, a third of the wins released) | %.0f claims/s (%d won, %d lost the race, %d refused by a rule, %d released, %d failed) | p50 %s, p99 %s; reps over the cap %d, over the quota %d, leads won twice without a release between %d; load %s |\n",
+		claimers, span, holdingCap, dailyQuota, float64(len(all))/span.Seconds(), won.Load(), lost.Load(), refused.Load(), released.Load(), failed.Load(),
+		pctl(all, 0.5), pctl(all, 0.99), overCap, overQuota, doubled, loadAverage())
 	if overCap+overQuota+doubled > 0 || failed.Load() > 0 {
 		return fmt.Errorf("the pool's rules did not hold")
 	}
