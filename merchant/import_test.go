@@ -3,11 +3,13 @@ package merchant_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/tandemcrm/tandem/merchant"
@@ -33,10 +35,11 @@ func TestImportCSVReportDedupIdempotent(t *testing.T) {
 		"戊店,13900009999,餐饮,一路5号,上海,31.24,121.44,\n" + // in the database (Hangzhou's)
 		",13900001006,餐饮,一路6号,上海,31.25,121.45,\n" + // no name
 		"己店,021-6288-1007,餐饮,一路7号,上海,abc,121.46,\n" + // bad lat
-		"庚店,021-6288-1008,餐饮,一路8号,上海,31.27,121.47,91350100M000100Y43\n"
+		"庚店,021-6288-1008,餐饮,一路8号,上海,31.27,121.47,91350100M000100Y43\n" +
+		"辛店,021-6288-1010,餐饮,一路10号,上海,31.29,121.49,91350100M000100Y43\n" // same licence as row 9
 	r := must[merchant.ImportReport](t)(w.svc.ImportLeads(w.ctx, rep, merchant.ImportInput{FileName: "shops.csv"}, strings.NewReader(csv)))
-	want := map[int]string{3: "phone", 4: "licence_no", 5: "phone", 6: "phone", 7: "name", 8: "lat"}
-	if r.State != "done" || r.TotalRows != 8 || r.Imported != 2 || len(r.Problems) != len(want) {
+	want := map[int]string{3: "phone", 4: "licence_no", 5: "phone", 6: "phone", 7: "name", 8: "lat", 10: "licence_no"}
+	if r.State != "done" || r.TotalRows != 9 || r.Imported != 2 || len(r.Problems) != len(want) {
 		t.Fatalf("report: %+v", r)
 	}
 	for _, p := range r.Problems {
@@ -47,6 +50,9 @@ func TestImportCSVReportDedupIdempotent(t *testing.T) {
 	if !strings.Contains(r.Problems[3].Reason, "杭州一组") {
 		t.Fatalf("the duplicate does not say who holds it: %+v", r.Problems[3])
 	}
+	if r.Problems[2].Reason != "the same phone as row 2" || r.Problems[6].Reason != "the same licence number as row 9" {
+		t.Fatalf("a row like an earlier row of the file does not name it: %+v, %+v", r.Problems[2], r.Problems[6])
+	}
 	again := must[merchant.ImportReport](t)(w.svc.ImportLeads(w.ctx, rep, merchant.ImportInput{FileName: "shops-copy.csv"}, strings.NewReader(csv)))
 	if !again.Repeated || again.ID != r.ID {
 		t.Fatalf("re-upload: %+v", again)
@@ -55,7 +61,7 @@ func TestImportCSVReportDedupIdempotent(t *testing.T) {
 	if len(pool) != 2 {
 		t.Fatalf("%d leads in the pool after two uploads", len(pool))
 	}
-	if got := must[merchant.ImportReport](t)(w.svc.GetImport(w.ctx, w.p(t, "sh1.lead"), r.ID)); got.Imported != 2 || got.DoneRows != 8 {
+	if got := must[merchant.ImportReport](t)(w.svc.GetImport(w.ctx, w.p(t, "sh1.lead"), r.ID)); got.Imported != 2 || got.DoneRows != 9 {
 		t.Fatalf("progress: %+v", got)
 	}
 	if _, err := w.svc.GetImport(w.ctx, w.p(t, "hz.lead"), r.ID); err == nil {
@@ -200,5 +206,37 @@ func TestImportSimilarNameNearby(t *testing.T) {
 	cohorts := must[[]merchant.CohortRow](t)(w.svc.Cohorts(w.ctx, w.p(t, "sh.manager"), merchant.ReportQuery{}))
 	if len(cohorts) != 1 || cohorts[0].Reached[merchant.StageLead] != 4 {
 		t.Fatalf("cohorts %+v", cohorts)
+	}
+}
+
+// The leads' pool and the history's lead are checked once per statement (merchant
+// migration 013) instead of by per-row foreign keys: a row naming no pool or no lead is
+// still refused, and the statement changes nothing.
+func TestLeadPoolAndHistoryLeadChecked(t *testing.T) {
+	t.Parallel()
+	w, _ := poolWorld(t, merchant.Config{})
+	l := must[merchant.Lead](t)(w.svc.CreateLead(w.ctx, w.p(t, "sh1.rep"), shop("13900008801")))
+	for _, q := range []string{
+		`UPDATE merchant.leads SET pool_id = gen_random_uuid() WHERE id = $1`,
+		`INSERT INTO merchant.leads (id, name, category, address, lat, lng, phone_raw, phone, city, stage, created_by, created_at, updated_at, pool_id)
+		 SELECT gen_random_uuid(), name, category, address, lat, lng, phone_raw, '+8613900008802', city, stage, created_by, now(), now(), gen_random_uuid()
+		 FROM merchant.leads WHERE id = $1`,
+		`INSERT INTO merchant.stage_history (id, lead_id, from_stage, to_stage, reason, by_user, at)
+		 VALUES (gen_random_uuid(), $1, NULL, 'lead', 'x', gen_random_uuid(), now()), (gen_random_uuid(), gen_random_uuid(), NULL, 'lead', 'x', gen_random_uuid(), now())`,
+		`INSERT INTO merchant.lead_owner_history (id, lead_id, event, reason, by_user, at)
+		 VALUES (gen_random_uuid(), $1, 'created', 'x', gen_random_uuid(), now()), (gen_random_uuid(), gen_random_uuid(), 'created', 'x', gen_random_uuid(), now())`,
+	} {
+		var pgErr *pgconn.PgError
+		if _, err := w.db.Exec(w.ctx, q, l.ID); !errors.As(err, &pgErr) || pgErr.Code != "23503" {
+			t.Fatalf("%s: %v, want a foreign key violation", q, err)
+		}
+	}
+	var history, leads int
+	if err := w.db.QueryRow(w.ctx, `SELECT (SELECT count(*) FROM merchant.stage_history WHERE lead_id = $1) + (SELECT count(*) FROM merchant.lead_owner_history WHERE lead_id = $1),
+  (SELECT count(*) FROM merchant.leads l JOIN merchant.pools p ON p.id = l.pool_id)`, l.ID).Scan(&history, &leads); err != nil {
+		t.Fatal(err)
+	}
+	if history != 2 || leads != 1 {
+		t.Fatalf("history rows %d (want the 2 of the create), leads in a pool %d", history, leads)
 	}
 }

@@ -84,7 +84,7 @@ func TestLeadsArePublishedAsShops(t *testing.T) {
 	seen := map[uuid.UUID]bool{}
 	for _, b := range batches {
 		for _, l := range b.Leads {
-			if l.LeadID == uuid.Nil || l.Phone == "" || seen[l.LeadID] {
+			if l.LeadID == uuid.Nil || l.Phone == "" || l.City != "上海" || l.Category != "cafe" || l.Lng != 121.4 || l.At.IsZero() || seen[l.LeadID] {
 				t.Fatalf("imported lead %+v", l)
 			}
 			seen[l.LeadID] = true

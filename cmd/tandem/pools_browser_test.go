@@ -7,10 +7,12 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/tandemcrm/tandem/merchant"
+	"github.com/tandemcrm/tandem/shared/clock"
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/identity"
 )
@@ -46,7 +48,9 @@ func leadsCatalogue(t *testing.T, lang string) func(key string, args ...any) str
 // lead on a desktop sees the cap refuse an assignment, raises it in the pool's rules,
 // assigns from the board, finds the leads handed over by a disabled rep, sets a reclaim
 // rule for level A leads and sees the days before reclaim of the held ones follow it,
-// writes an assignment rule and imports a file routed by it, with its report.
+// sets a "contract ended N days ago" rule and sees it bring forward the reclaim of the
+// shop whose contract ended (only that one), writes an assignment rule and imports a
+// file routed by it, with its report.
 func TestPoolsInChromium(t *testing.T) {
 	for _, lang := range []string{"zh-CN", "en"} {
 		t.Run(lang, func(t *testing.T) { poolsInChromium(t, lang) })
@@ -117,6 +121,7 @@ func poolsInChromium(t *testing.T, lang string) {
 	if _, err := a.merchant.HandOverOnStaffChange(ctx0, events.StaffChanged{UserID: gone.ID, Disabled: true}); err != nil {
 		t.Fatal(err)
 	}
+	ended := signedShop(t, a, d, as)
 	if _, err := a.merchant.SetPoolRules(ctx0, identity.System(), uuid.MustParse(poolID), "上海一组 SH Team 1",
 		merchant.PoolRules{HoldingCap: 1, DailyQuota: 10, ReclaimFollowUpDays: 7, RemindDays: 2}); err != nil {
 		t.Fatal(err)
@@ -166,6 +171,16 @@ func poolsInChromium(t *testing.T, lang string) {
 		until(`document.querySelector("#level-A-on").checked && document.querySelector("#level-A-follow-up").value === "3"`))
 	b.step("the held level-A leads now have 3 days", b.open("/leads"), shows("#leads-list", tr("leads.days_left_n", "N", 3)),
 		omits("#leads-list", tr("leads.days_left_n", "N", 7)))
+	b.step("a contract-ended rule: level A reclaimed 12 days after the contract ended", b.open("/leads/pools/"+poolID),
+		do(`document.querySelector("[name=level_A_contract_ended]").value = "12"`),
+		do(`document.querySelector("#rules-save").click()`), shows("#flash", tr("leads.rules_saved")),
+		until(`document.querySelector("[name=level_A_contract_ended]").value === "12"`))
+	endedRow := func(text string) string {
+		return fmt.Sprintf(`[...document.querySelectorAll("#leads-list tr")].some(r => r.innerText.includes("合约到期店") && r.innerText.includes(%q))`, text)
+	}
+	b.step("the shop whose contract ended 10 days ago: 2 days left; the others keep 3", b.open("/leads"),
+		until(endedRow(tr("leads.days_left_n", "N", 2))), shows("#leads-list", tr("leads.days_left_n", "N", 3)),
+		b.open("/leads/"+ended.String()), shows("#days-left", tr("leads.days_left_n", "N", 2)))
 	b.step("an assignment rule: 黄河路 to the team, by load", b.nav("#nav-rules", tr("leads.rules_page_title")),
 		shows("#rules-table", tr("leads.rules_none")),
 		do(`document.querySelector("#rule-method").value = "load"`),
@@ -180,4 +195,46 @@ func poolsInChromium(t *testing.T, lang string) {
 		shows("#flash", tr("leads.import_started")), until(`document.querySelector("#import-state").dataset.state === "done"`),
 		shows("#import-status", tr("leads.import_assigned_n", "N", 2)), shows("#import-problems", "phone"), shows("#import-problems", "4"))
 	b.step("the imports page lists it", b.open("/leads/imports"), shows("#imports-table", "shops.csv"), shows("#imports-table", tr("leads.import_state_done")))
+}
+
+// signedShop makes a level-A shop of SH team 1 held by a rep of its own (so the other
+// rep's holding cap is not touched), signed with a contract whose last day was 10 days
+// ago (Shanghai): no rule of the pool looks at that until one counts from a contract's end.
+func signedShop(t *testing.T, a *app, d identity.Demo, as func(string) *identity.Principal) uuid.UUID {
+	t.Helper()
+	ctx := context.Background()
+	u, err := a.identity.CreateUser(ctx, as("admin"), identity.NewUser{Login: "sh1.signer", DisplayName: "签约销售 Signer", Kind: identity.KindStaff,
+		OrgUnitID: d.Units[identity.DemoSHTeam1], Password: "Signer-password-123", Roles: []string{identity.RoleSalesRep}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := a.identity.Principal(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := a.merchant.CreateLead(ctx, rep, merchant.NewLead{Name: "合约到期店 Ended Contract", Category: "restaurant", Address: "南京东路300号",
+		Lat: 31.2401, Lng: 121.4801, Phone: "13800138077", City: "上海"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.db.Exec(ctx, `UPDATE merchant.leads SET level = 'A' WHERE id = $1`, l.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.merchant.Claim(ctx, rep, l.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.merchant.CheckIn(ctx, rep, l.ID, merchant.CheckIn{Lat: l.Lat, Lng: l.Lng, Note: "at the door"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []merchant.Stage{merchant.StageContacted, merchant.StageVisited, merchant.StageNegotiating} {
+		if _, err := a.merchant.MoveStage(ctx, rep, l.ID, st, "progress"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	today := time.Now().In(clock.Shanghai)
+	if _, err := a.merchant.SignContract(ctx, as("sh.manager"), l.ID, merchant.NewContract{CommissionRate: "6%", SettlementCycle: merchant.CycleT1,
+		StartsOn: today.AddDate(-1, 0, 0).Format(time.DateOnly), EndsOn: today.AddDate(0, 0, -10).Format(time.DateOnly)}); err != nil {
+		t.Fatal(err)
+	}
+	return l.ID
 }

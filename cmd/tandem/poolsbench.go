@@ -6,8 +6,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"math/rand/v2"
+	"net/url"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -18,6 +21,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
@@ -26,6 +30,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/pg"
 )
 
 // tandem bench pools (issue 12): dedup on create with N leads in the database, an
@@ -34,32 +39,64 @@ import (
 func benchPoolsCmd() *cobra.Command {
 	var leads, checks, importRows, claimers int
 	var seconds float64
-	var full bool
+	var full, reseed bool
+	var parts []string
 	cmd := &cobra.Command{
 		Use:   "pools",
 		Short: "B-CRM pools: dedup p99 with N leads, import rows/s, concurrent claimers with the rules checked (reduced sizes; --full: the issue's)",
-		Args:  cobra.NoArgs,
+		Long: `Measures lead dedup, import and claims on tandem_bench_pools, a copy of a kept
+template database holding the seeded leads (tandem_bench_pools_<leads>_<schema>, made
+the first time and reused, so that a million leads are loaded once; --reseed makes it
+again). --parts chooses what to measure.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if full { // the issue's sizes: a quiet machine's run
 				leads, checks, importRows, claimers, seconds = 1_000_000, 2000, 100_000, 200, 10
 			}
-			// Its own database: other benches may use tandem_bench at the same time.
+			for _, p := range parts {
+				if !slices.Contains([]string{"dedup", "import", "claims"}, p) {
+					return fmt.Errorf("--parts: %q is not one of dedup, import, claims", p)
+				}
+			}
 			ctx := cmd.Context()
 			cfg, err := loadConfig(cmd)
 			if err != nil {
 				return err
 			}
-			db, err := freshBenchDB(ctx, cfg.DatabaseURL, "tandem_bench_pools")
-			if err != nil {
-				return err
-			}
-			defer db.Close()
 			ropt, err := redis.ParseURL(cfg.RedisURL)
 			if err != nil {
 				return err
 			}
-			r := asynq.RedisClientOpt{Addr: ropt.Addr, Password: ropt.Password, DB: ropt.DB}
-			return benchPools(ctx, cmd.OutOrStdout(), db, r, leads, checks, importRows, claimers, time.Duration(seconds*float64(time.Second)))
+			r := asynq.RedisClientOpt{Addr: ropt.Addr, Password: ropt.Password, DB: benchRedisDB}
+			start := time.Now()
+			db, made, err := poolsBenchDB(ctx, cfg.DatabaseURL, r, leads, reseed)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			how := "copied from the kept template"
+			if made {
+				how = "seeded in SQL (indexes built after), kept as a template and copied"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "| pools: %d leads %s | %s | load %s |\n", leads, how, time.Since(start).Round(time.Millisecond), loadAverage())
+			b := poolsBench{w: cmd.OutOrStdout(), db: db, r: r, leads: leads}
+			if err := b.setUp(ctx); err != nil {
+				return err
+			}
+			if slices.Contains(parts, "dedup") {
+				if err := b.dedup(ctx, checks); err != nil {
+					return err
+				}
+			}
+			if slices.Contains(parts, "import") {
+				if err := b.importFile(ctx, importRows); err != nil {
+					return err
+				}
+			}
+			if slices.Contains(parts, "claims") {
+				return b.claims(ctx, claimers, time.Duration(seconds*float64(time.Second)))
+			}
+			return nil
 		},
 	}
 	// The defaults are reduced, for a machine others share; --full is the issue's scale.
@@ -69,7 +106,82 @@ func benchPoolsCmd() *cobra.Command {
 	cmd.Flags().IntVar(&claimers, "claimers", 50, "reps claiming at once")
 	cmd.Flags().Float64Var(&seconds, "seconds", 5, "how long the claimers claim")
 	cmd.Flags().BoolVar(&full, "full", false, "the issue's sizes: 1,000,000 leads, 2,000 checks, a 100,000-row import, 200 claimers for 10 s")
+	cmd.Flags().BoolVar(&reseed, "reseed", false, "seed the template database again even when one of this size and schema is kept")
+	cmd.Flags().StringSliceVar(&parts, "parts", []string{"dedup", "import", "claims"}, "what to measure: dedup, import, claims")
 	return cmd
+}
+
+// poolsBenchDB makes tandem_bench_pools a copy of the template holding n seeded leads
+// (made when missing or reseed; templates of other schemas of the same size are
+// dropped, their leads no longer fit). made: the template was seeded now.
+func poolsBenchDB(ctx context.Context, dbURL string, r asynq.RedisClientOpt, n int, reseed bool) (*pgxpool.Pool, bool, error) {
+	fp, err := pg.Fingerprint(migrationSets()...)
+	if err != nil {
+		return nil, false, err
+	}
+	tpl := fmt.Sprintf("tandem_bench_pools_%d_%s", n, fp[:8])
+	admin, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return nil, false, fmt.Errorf("cannot reach PostgreSQL (%s): run 'make stack' first", oneLine(err))
+	}
+	defer admin.Close(ctx)
+	var stale []string
+	rows, err := admin.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE $1 AND (datname <> $2 OR $3)`,
+		fmt.Sprintf("tandem\\_bench\\_pools\\_%d\\_%%", n), tpl, reseed)
+	if err == nil {
+		stale, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	for _, name := range stale {
+		if _, err := admin.Exec(ctx, "DROP DATABASE "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+			return nil, false, err
+		}
+	}
+	var exists bool
+	if err := admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, tpl).Scan(&exists); err != nil {
+		return nil, false, err
+	}
+	if !exists {
+		if err := seedPoolsTemplate(ctx, dbURL, r, tpl, n); err != nil {
+			return nil, false, fmt.Errorf("seed %s: %w", tpl, err)
+		}
+	}
+	// FILE_COPY: a checkpoint and a copy of the files, not the whole database through the WAL.
+	for _, q := range []string{"DROP DATABASE IF EXISTS tandem_bench_pools WITH (FORCE)",
+		"CREATE DATABASE tandem_bench_pools TEMPLATE " + pgx.Identifier{tpl}.Sanitize() + " STRATEGY FILE_COPY"} {
+		if _, err := admin.Exec(ctx, q); err != nil {
+			return nil, false, err
+		}
+	}
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return nil, false, err
+	}
+	u.Path = "/tandem_bench_pools"
+	db, err := pg.Connect(ctx, u.String(), pg.PoolConfig{MaxConns: 16, AppName: "tandem-bench"})
+	return db, !exists, err
+}
+
+// seedPoolsTemplate makes database tpl: migrated, the demo org and n leads in the
+// Shanghai team 1's pool, vacuumed (as a table that has lived: hint bits set, the
+// visibility map up to date).
+func seedPoolsTemplate(ctx context.Context, dbURL string, r asynq.RedisClientOpt, tpl string, n int) error {
+	db, err := freshBenchDB(ctx, dbURL, tpl)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	b := poolsBench{db: db, r: r}
+	if err := b.setUp(ctx); err != nil {
+		return err
+	}
+	if err := seedBenchLeads(ctx, db, n, b.lead.User.OrgUnitID.UUID, b.lead.User.ID, b.poolID); err != nil {
+		return err
+	}
+	_, err = db.Exec(ctx, "VACUUM (ANALYZE) merchant.leads")
+	return err
 }
 
 // benchLeadPoint is where the bench puts lead i (the R2 low-discrepancy sequence over
@@ -145,37 +257,52 @@ FROM generate_series(1, $4::int) i`, unit, user, pool, n); err != nil {
 	return nil
 }
 
-func benchPools(ctx context.Context, w io.Writer, db *pgxpool.Pool, r asynq.RedisClientOpt, leads, checks, importRows, claimers int, span time.Duration) error {
-	rdb := redis.NewClient(&redis.Options{Addr: r.Addr, Password: r.Password, DB: r.DB})
-	defer rdb.Close()
-	ids := identity.NewService(db, rdb, identity.Config{Argon2: identity.Argon2Params{Memory: 64, Time: 1, Threads: 1}})
-	demo, err := ids.SeedDemo(ctx, demoPassword)
-	if err != nil {
+// poolsBench is one run's state: the database, the services and the demo team lead
+// whose team's pool holds the seeded leads.
+type poolsBench struct {
+	w      io.Writer
+	db     *pgxpool.Pool
+	r      asynq.RedisClientOpt
+	leads  int
+	rdb    *redis.Client
+	ids    *identity.Service
+	svc    *merchant.Service
+	demo   identity.Demo
+	lead   *identity.Principal
+	poolID uuid.UUID
+}
+
+// setUp seeds (or, on a copy of the template, finds) the demo org and the team lead's pool.
+func (b *poolsBench) setUp(ctx context.Context) error {
+	b.rdb = redis.NewClient(&redis.Options{Addr: b.r.Addr, Password: b.r.Password, DB: b.r.DB})
+	b.ids = identity.NewService(b.db, b.rdb, identity.Config{Argon2: identity.Argon2Params{Memory: 64, Time: 1, Threads: 1}})
+	var err error
+	if b.demo, err = b.ids.SeedDemo(ctx, demoPassword); err != nil {
 		return err
 	}
-	svc := merchant.New(domain.Deps{DB: db}, merchant.Ports{Staff: merchant.IdentityStaff{Users: ids}}, merchant.Config{})
-	lead, err := ids.Principal(ctx, demo.Users["sh1.lead"])
-	if err != nil {
+	// The import logs the time of its phases (stage, dedup, insert, publish) on stderr.
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	b.svc = merchant.New(domain.Deps{DB: b.db, Log: log}, merchant.Ports{Staff: merchant.IdentityStaff{Users: b.ids}}, merchant.Config{})
+	if b.lead, err = b.ids.Principal(ctx, b.demo.Users["sh1.lead"]); err != nil {
 		return err
 	}
-	pool, err := svc.ListPools(ctx, lead)
-	if err != nil || len(pool) == 0 {
+	pools, err := b.svc.ListPools(ctx, b.lead)
+	if err != nil || len(pools) == 0 {
 		return fmt.Errorf("no pool for the team lead: %v", err)
 	}
-	var poolID uuid.UUID
-	for _, p := range pool {
-		if p.OrgUnitID != nil && *p.OrgUnitID == lead.User.OrgUnitID.UUID {
-			poolID = p.ID
+	for _, p := range pools {
+		if p.OrgUnitID != nil && *p.OrgUnitID == b.lead.User.OrgUnitID.UUID {
+			b.poolID = p.ID
 		}
 	}
-	start := time.Now()
-	if err := seedBenchLeads(ctx, db, leads, lead.User.OrgUnitID.UUID, lead.User.ID, poolID); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "| pools: %d leads loaded (SQL, indexes built after) | %s | load %s |\n", leads, time.Since(start).Round(time.Millisecond), loadAverage())
+	return nil
+}
 
-	// Dedup check on create: phone, licence and similar name nearby, as the console's
-	// hints; half of them a shop of the database (its name at its place), half new.
+// dedup times checks dedup checks on create: phone, licence and similar name nearby,
+// as the console's hints; half of them a shop of the database (its name at its place),
+// half new.
+func (b *poolsBench) dedup(ctx context.Context, checks int) error {
+	w, svc, lead, leads := b.w, b.svc, b.lead, b.leads
 	lat := make([]time.Duration, checks)
 	rng := rand.New(rand.NewPCG(1, 2))
 	found := 0
@@ -201,11 +328,16 @@ func benchPools(ctx context.Context, w io.Writer, db *pgxpool.Pool, r asynq.Redi
 	slices.Sort(lat)
 	fmt.Fprintf(w, "| pools: dedup check (phone + licence + similar name within 200 m) with %d leads, %d checks (%d found a shop) | p50 %s | p99 %s, load %s |\n",
 		leads, checks, found, pctl(lat, 0.50), pctl(lat, 0.99), loadAverage())
+	return nil
+}
 
-	// Import: a CSV of new shops, uploaded, queued and run by the worker's task: the
-	// figure is upload to report. Of each 100 rows, one has a phone of the database,
-	// one is a shop of the database (its name, 10 m away), one repeats the row before
-	// it 30 m away (a similar name within the file).
+// importFile times an import of a CSV of rows new shops, uploaded, queued and run by
+// the worker's task: the figure is upload to report. Of each 100 rows, one has a phone
+// of the database, one is a shop of the database (its name, 10 m away), one repeats
+// the row before it 30 m away (a similar name within the file).
+func (b *poolsBench) importFile(ctx context.Context, importRows int) error {
+	w, svc, lead, leads, poolID := b.w, b.svc, b.lead, b.leads, b.poolID
+	rng := rand.New(rand.NewPCG(3, 4))
 	var csv strings.Builder
 	csv.WriteString("name,phone,category,city,address,lat,lng\n")
 	prevName, prevLat, prevLng := "", 0.0, 0.0
@@ -268,12 +400,19 @@ func benchPools(ctx context.Context, w io.Writer, db *pgxpool.Pool, r asynq.Redi
 		importRows, len(file)>>10, leads, float64(importRows)/el.Seconds(), rep.Imported, len(rep.Problems), el.Round(time.Millisecond),
 		peak.Load()>>20, base.HeapInuse>>20, loadAverage())
 
-	return benchClaimers(ctx, w, db, ids, svc, demo, poolID, claimers, span)
+	return nil
 }
 
-// benchClaimers makes claimers reps of SH team 1 and lets them claim random pool leads.
-func benchClaimers(ctx context.Context, w io.Writer, db *pgxpool.Pool, ids *identity.Service, svc *merchant.Service, demo identity.Demo,
-	poolID uuid.UUID, claimers int, span time.Duration) error {
+// claims makes claimers reps of SH team 1 and lets them claim random leads of a hot
+// set of the pool for span, releasing a third of what they win (a release does not
+// give a claim of the day back), then checks the rules in the database. The pool's
+// cap and quota are set low (3 held, 5 claims a day) so that both refuse during the run.
+func (b *poolsBench) claims(ctx context.Context, claimers int, span time.Duration) error {
+	w, db, ids, svc, demo, poolID := b.w, b.db, b.ids, b.svc, b.demo, b.poolID
+	const holdingCap, dailyQuota = 3, 5
+	if _, err := svc.SetPoolRules(ctx, identity.System(), poolID, "bench pool", merchant.PoolRules{HoldingCap: holdingCap, DailyQuota: dailyQuota, CooldownDays: 7}); err != nil {
+		return err
+	}
 	admin, err := ids.Principal(ctx, demo.Users["admin"])
 	if err != nil {
 		return err
@@ -305,7 +444,7 @@ func benchClaimers(ctx context.Context, w io.Writer, db *pgxpool.Pool, ids *iden
 	if len(pool) == 0 {
 		return fmt.Errorf("no lead in the pool")
 	}
-	var won, lost, refused, failed atomic.Int64
+	var won, lost, refused, released, failed atomic.Int64
 	lats := make([][]time.Duration, claimers)
 	deadline := time.Now().Add(span)
 	var wg sync.WaitGroup
@@ -322,6 +461,13 @@ func benchClaimers(ctx context.Context, w io.Writer, db *pgxpool.Pool, ids *iden
 				switch {
 				case err == nil:
 					won.Add(1)
+					if rng.IntN(3) == 0 {
+						if _, err := svc.Release(ctx, p, id, "bench"); err != nil {
+							failed.Add(1)
+						} else {
+							released.Add(1)
+						}
+					}
 				case errs.CodeOf(err) == merchant.CodeNotInPool:
 					lost.Add(1)
 				case errs.KindOf(err) == errs.KindConflict:
@@ -345,13 +491,14 @@ func benchClaimers(ctx context.Context, w io.Writer, db *pgxpool.Pool, ids *iden
       WHERE owner_id IS NOT NULL AND stage NOT IN ('live','lost') GROUP BY owner_id, p.holding_cap HAVING count(*) > p.holding_cap) x),
   (SELECT count(*) FROM (SELECT to_owner FROM merchant.lead_owner_history h WHERE event = 'claimed'
       GROUP BY to_owner HAVING count(*) > (SELECT daily_quota FROM merchant.pools WHERE id = $1)) y),
-  (SELECT count(*) FROM (SELECT lead_id FROM merchant.lead_owner_history WHERE event = 'claimed' GROUP BY lead_id HAVING count(*) > 1) z)`,
+  (SELECT count(*) FROM (SELECT event, lag(event) OVER (PARTITION BY lead_id ORDER BY at, id) AS before
+      FROM merchant.lead_owner_history WHERE event IN ('claimed', 'released')) z WHERE event = 'claimed' AND before = 'claimed')`,
 		poolID).Scan(&overCap, &overQuota, &doubled); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "| pools: %d reps claiming from one pool for %s | %.0f claims/s (%d won, %d lost the race, %d refused by a rule, %d failed) | p50 %s, p99 %s; reps over the cap %d, over the quota %d, leads claimed twice %d; load %s |\n",
-		claimers, span, float64(len(all))/span.Seconds(), won.Load(), lost.Load(), refused.Load(), failed.Load(), pctl(all, 0.5), pctl(all, 0.99),
-		overCap, overQuota, doubled, loadAverage())
+	fmt.Fprintf(w, "| pools: %d reps claiming from one pool for %s (cap %d, quota %d a day, a third of the wins released) | %.0f claims/s (%d won, %d lost the race, %d refused by a rule, %d released, %d failed) | p50 %s, p99 %s; reps over the cap %d, over the quota %d, leads won twice without a release between %d; load %s |\n",
+		claimers, span, holdingCap, dailyQuota, float64(len(all))/span.Seconds(), won.Load(), lost.Load(), refused.Load(), released.Load(), failed.Load(),
+		pctl(all, 0.5), pctl(all, 0.99), overCap, overQuota, doubled, loadAverage())
 	if overCap+overQuota+doubled > 0 || failed.Load() > 0 {
 		return fmt.Errorf("the pool's rules did not hold")
 	}
