@@ -243,13 +243,27 @@ func (s *Service) addMetric(ctx context.Context, q *consumerdb.Queries, id uuid.
 	if err != nil {
 		return err
 	}
+	return s.upgradeTo(ctx, q, r)
+}
+
+// upgrade recomputes the tier a member's metric reached and upgrades them to it
+// (never down: that is the period's end).
+func (s *Service) upgrade(ctx context.Context, q *consumerdb.Queries, id uuid.UUID) error {
+	r, err := q.LockMemberTier(ctx, id)
+	if err != nil {
+		return err
+	}
+	return s.upgradeTo(ctx, q, r)
+}
+
+func (s *Service) upgradeTo(ctx context.Context, q *consumerdb.Queries, r consumerdb.ConsumerMemberTier) error {
 	prog, err := s.tierProgram(ctx, q)
 	if err != nil {
 		return err
 	}
 	metric := prog.metricOf(r)
 	if to := prog.reached(metric); to > int(r.Level) {
-		return s.changeTier(ctx, q, id, int(r.Level), to, TierUpgrade, metric, "")
+		return s.changeTier(ctx, q, r.ConsumerID, int(r.Level), to, TierUpgrade, metric, "")
 	}
 	return nil
 }

@@ -147,6 +147,7 @@ var authzTable = []authzRow{
 	{"growth", "GET", "/api/v1/consumer/points/liability", "", 200, nil},
 	{"finance", "GET", "/api/v1/consumer/points/liability", "", 403, nil},
 	{"consumer", "POST", "/api/v1/consumer/me/points/redemptions", `{"points":999999,"key":"authz"}`, 422, code("consumer.points_insufficient")},
+	{"consumer", "POST", "/api/v1/consumer/me/points/redemptions", `{"points":1,"key":"authz-order","order_id":"0190a000-0000-7000-8000-000000000001"}`, 422, code("consumer.order_unknown")},
 	{"sh1.rep", "POST", "/api/v1/consumer/me/points/redemptions", `{"points":1,"key":"authz"}`, 401, nil}, // a staff token is not a consumer's
 	{"other.consumer", "PUT", "/api/v1/billing/me/orders/{order:demo}/coupons", `{"coupon_ids":[]}`, 404, code("billing.order_not_found")},
 	{"consumer", "PUT", "/api/v1/billing/me/orders/{order:demo}/coupons", `{"coupon_ids":["0190a6b2-0000-7000-8000-000000000000"]}`, 404, code("consumer.coupon_not_found")}, // not theirs: nothing reserved

@@ -209,3 +209,17 @@ type ConsumerTierProgram struct {
 	UpdatedAt    time.Time
 	NoticeDays   int32
 }
+
+type PlatformOutbox struct {
+	ID           uuid.UUID
+	Topic        string
+	AggregateKey string
+	Payload      []byte
+	RequestID    string
+	CreatedAt    time.Time
+	LeaseUntil   *time.Time
+	LeasedBy     *string
+	Attempts     int32
+	LastError    *string
+	SentAt       *time.Time
+}
