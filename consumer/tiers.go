@@ -471,7 +471,8 @@ func (s *Service) EvaluatePeriods(ctx context.Context) (JobResult, error) {
 // period ends within the program's notice window and whose period metric is below
 // their tier's retention threshold (unless a floor keeps them past the period's end),
 // saying how much is missing: once per member and period, however often it runs (the
-// member is marked in the same transaction).
+// member is marked in the same transaction). The member is told too: the notice is
+// in their notices (MyNotices, the mini-program) and on their 360.
 func (s *Service) NoticeDrops(ctx context.Context) (JobResult, error) {
 	var res JobResult
 	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
@@ -488,6 +489,11 @@ func (s *Service) NoticeDrops(ctx context.Context) (JobResult, error) {
 			return err
 		}
 		for _, r := range rows {
+			// told to the member (their notices) and to other parts (the event), together
+			if err := q.InsertTierDropNotice(ctx, consumerdb.InsertTierDropNoticeParams{ID: s.newID(), ConsumerID: r.ConsumerID,
+				Tier: r.Name, Metric: prog.Metric, Missing: r.Retain - r.Metric, PeriodEnd: r.PeriodEnd, CreatedAt: now}); err != nil {
+				return err
+			}
 			if _, err := outbox.Publish(ctx, tx, events.TopicTierDropExpected, r.ConsumerID.String(), events.TierDropExpected{
 				ConsumerID: r.ConsumerID, Level: int(r.Level), Tier: r.Name, Metric: prog.Metric, Missing: r.Retain - r.Metric,
 				PeriodEnd: r.PeriodEnd}); err != nil {

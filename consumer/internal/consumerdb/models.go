@@ -78,6 +78,17 @@ type ConsumerMemberAction struct {
 	At         time.Time
 }
 
+type ConsumerMemberNotice struct {
+	ID         uuid.UUID
+	ConsumerID uuid.UUID
+	Kind       string
+	Tier       string
+	Metric     string
+	Missing    int64
+	PeriodEnd  time.Time
+	CreatedAt  time.Time
+}
+
 type ConsumerMemberOrder struct {
 	OrderID     uuid.UUID
 	ConsumerID  uuid.UUID
