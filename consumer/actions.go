@@ -77,7 +77,7 @@ func (s *Service) EarnForAction(ctx context.Context, in ActionRequest) (int64, e
 		if err != nil || n == 0 || pts == 0 {
 			return err
 		}
-		ok, err := s.credit(ctx, q, prog, credit{consumerID: in.ConsumerID, entryKind: KindAction, lotKind: KindAction,
+		ok, err := s.credit(ctx, q, credit{consumerID: in.ConsumerID, entryKind: KindAction, lotKind: KindAction,
 			key: fmt.Sprintf("action:%s:%s:%s", in.Action, in.ConsumerID, in.Ref), points: pts, counts: true, reason: in.Action})
 		if ok {
 			credited = pts

@@ -257,4 +257,13 @@ func TestTierWillDropNoticeGoesOncePerPeriod(t *testing.T) {
 	if e.ConsumerID != id || e.Level != 1 || e.Missing != 50_000 || !e.PeriodEnd.Equal(sh(2027, 1, 10, 10)) {
 		t.Fatalf("notice %+v", e)
 	}
+	// the member is told too: once, in their notices
+	mine, err := w.svc.MyNotices(w.ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mine) != 1 || mine[0].Kind != consumer.NoticeTierDrop || mine[0].Missing != 50_000 || mine[0].Metric != consumer.MetricGrowth ||
+		mine[0].LastDay != "2027-01-10" || mine[0].Tier == "" {
+		t.Fatalf("the member's notices %+v", mine)
+	}
 }

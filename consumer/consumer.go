@@ -37,6 +37,7 @@ const (
 	CodePointsInsufficient = "consumer.points_insufficient"
 	CodeProgramInvalid     = "consumer.program_invalid"
 	CodeTiersInvalid       = "consumer.tiers_invalid"
+	CodeOrderUnknown       = "consumer.order_unknown"
 )
 
 var shanghai = clock.Shanghai
@@ -54,6 +55,15 @@ type Ports struct {
 	// Approvals decides staff adjustments over the program's limit; nil: every
 	// adjustment applies at once.
 	Approvals *approval.Service
+	// Orders tells whether an order is a consumer's (billing's published read); nil:
+	// the order a redemption names is not checked (benches, tests without billing).
+	Orders Orders
+}
+
+// Orders is what the service needs of billing: whether an order exists and is the
+// consumer's. The adapter is in cmd/tandem (billing's MyOrder), never billing's tables.
+type Orders interface {
+	OwnsOrder(ctx context.Context, consumerID, orderID uuid.UUID) (bool, error)
 }
 
 // Config configures the service. The points program's rules are data that growth
@@ -65,6 +75,7 @@ type Service struct {
 	db        *pgxpool.Pool
 	ids       Identities
 	approvals *approval.Service
+	orders    Orders
 	cfg       Config
 	log       *slog.Logger
 	clock     clock.Clock
@@ -74,7 +85,7 @@ type Service struct {
 // New returns the service (the one constructor shape of shared/domain).
 func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	deps = deps.WithDefaults()
-	s := &Service{db: deps.DB, ids: ports.Identities, approvals: ports.Approvals, cfg: cfg, log: deps.Log, clock: deps.Clock,
+	s := &Service{db: deps.DB, ids: ports.Identities, approvals: ports.Approvals, orders: ports.Orders, cfg: cfg, log: deps.Log, clock: deps.Clock,
 		newID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
 	if s.approvals != nil {
 		s.approvals.OnDecided(KindAdjustApproval, s.decideAdjustment)

@@ -28,6 +28,7 @@ func (s *Service) mountMoreAPI(rt domain.Routers, h api) {
 	g.GET("/members/:id/tier", identity.Require(identity.PermMemberRead), identity.Handle(h.memberTier))
 	g.PUT("/members/:id/tier-floor", identity.Require(identity.PermMemberWrite), identity.Handle(h.putTierFloor))
 	rt.Consumer.GET("/consumer/me/tier", identity.HandleConsumer(h.myTier))
+	rt.Consumer.GET("/consumer/me/notices", identity.HandleConsumer(h.myNotices))
 }
 
 func (h api) searchMembers(c *gin.Context, p *identity.Principal) error {

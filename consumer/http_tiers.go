@@ -67,3 +67,13 @@ func (h api) myTier(c *gin.Context, consumer uuid.UUID) error {
 	c.JSON(http.StatusOK, st)
 	return nil
 }
+
+// myNotices is the signed-in member's notices, newest first (a tier-drop notice).
+func (h api) myNotices(c *gin.Context, consumer uuid.UUID) error {
+	ns, err := h.svc.MyNotices(c.Request.Context(), consumer)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"items": ns})
+	return nil
+}

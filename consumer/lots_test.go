@@ -1,6 +1,8 @@
 package consumer_test
 
 import (
+	"context"
+	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/clock"
 	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/errs"
+	"github.com/tandemcrm/tandem/shared/events"
 )
 
 // at is a world whose clock stands still at start (Asia/Shanghai) until moved.
@@ -404,6 +407,119 @@ func TestPolicyEarningBaseIsTheMoneyPaid(t *testing.T) {
 	}
 	if p := w.points(t, id); p.Balance != 500-300+117 {
 		t.Fatalf("balance %d", p.Balance)
+	}
+	w.conserved(t, id)
+}
+
+// A lot's expiry is written by the credit's statement (SQL): it is the day or month
+// end Program.ExpiresAt says, month ends and short months included.
+func TestCreditedLotsExpireAsTheProgramSays(t *testing.T) {
+	t.Parallel()
+	w, clk := newWorldAt(t, sh(2026, 1, 31, 9))
+	id := w.join(t, "o-expiry-sql")
+	for i, c := range []struct {
+		months   int
+		rounding string
+		earned   time.Time
+	}{
+		{12, consumer.RoundMonth, sh(2026, 3, 15, 10)},
+		{12, consumer.RoundMonth, sh(2026, 12, 31, 23)},
+		{12, consumer.RoundDay, sh(2027, 3, 15, 10)},
+		{1, consumer.RoundDay, sh(2028, 1, 31, 9)},
+		{1, consumer.RoundDay, sh(2028, 3, 31, 0)},
+		{3, consumer.RoundMonth, sh(2028, 11, 30, 23)},
+	} {
+		if _, err := w.db.Exec(w.ctx, `UPDATE consumer.points_program SET expiry_months = $1, expiry_rounding = $2`, c.months, c.rounding); err != nil {
+			t.Fatal(err)
+		}
+		clk.Freeze(c.earned)
+		if _, err := w.svc.CreditPoints(w.ctx, consumer.CreditRequest{ConsumerID: id, Points: 1, SourceKey: "expiry-" + string(rune('a'+i)), Reason: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		want := consumer.Program{ExpiryMonths: c.months, Rounding: c.rounding}.ExpiresAt(c.earned)
+		var got time.Time
+		if err := w.db.QueryRow(w.ctx, `SELECT expires_at FROM consumer.points_lots WHERE source_key = $1`, "action:expiry-"+string(rune('a'+i))).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if !got.Equal(want) {
+			t.Errorf("%s %d months from %s: the lot expires %s, want %s", c.rounding, c.months, c.earned, got, want)
+		}
+	}
+}
+
+// Earning and redeeming write the member's balance event in their own statement:
+// each carries the balance that change made.
+func TestBalanceEventsCarryTheBalanceEachChangeMade(t *testing.T) {
+	t.Parallel()
+	w, _ := newWorldAt(t, sh(2026, 5, 1, 10))
+	id := w.join(t, "o-events")
+	if _, err := w.svc.CreditPoints(w.ctx, consumer.CreditRequest{ConsumerID: id, Points: 70, SourceKey: "ev-1", Reason: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.Redeem(w.ctx, id, consumer.RedeemRequest{Points: 25, Key: "ev-2"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.Redeem(w.ctx, id, consumer.RedeemRequest{Points: 25, Key: "ev-2"}); err != nil { // a repeat: no event
+		t.Fatal(err)
+	}
+	rows, err := w.db.Query(w.ctx, `SELECT payload FROM platform.outbox WHERE topic = $1 AND aggregate_key = $2 ORDER BY id`,
+		string(events.TopicPointsBalanceChanged), id.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	for rows.Next() {
+		var body []byte
+		if err := rows.Scan(&body); err != nil {
+			t.Fatal(err)
+		}
+		var e events.PointsBalanceChanged
+		if err := json.Unmarshal(body, &e); err != nil {
+			t.Fatal(err)
+		}
+		if e.ConsumerID != id || e.ChangedAt.IsZero() {
+			t.Fatalf("event %s", body)
+		}
+		got = append(got, e.Balance)
+	}
+	if rows.Err() != nil || len(got) != 2 || got[0] != 70 || got[1] != 45 {
+		t.Fatalf("balance events %v (%v), want [70 45]", got, rows.Err())
+	}
+}
+
+type ordersOf map[uuid.UUID]uuid.UUID // order → its consumer
+
+func (o ordersOf) OwnsOrder(_ context.Context, consumerID, orderID uuid.UUID) (bool, error) {
+	return o[orderID] == consumerID, nil
+}
+
+// A redemption naming an order that does not exist, or is another consumer's, is
+// refused naming order_id, and nothing is spent.
+func TestRedemptionAgainstAnOrderNotTheMembersIsRefused(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	id := w.join(t, "o-order-mine")
+	m, _, err := w.svc.Join(w.ctx, consumer.JoinRequest{AppID: appID, OpenID: "o-order-other", Phone: "13987654321"})
+	if err != nil || m.ID == id {
+		t.Fatalf("another member: %+v, %v", m, err)
+	}
+	other := m.ID
+	mine, theirs := uuid.New(), uuid.New()
+	w.svc = consumer.New(domain.Deps{DB: w.db}, consumer.Ports{Identities: w.ids, Orders: ordersOf{mine: id, theirs: other}}, consumer.Config{})
+	if _, err := w.svc.CreditPoints(w.ctx, consumer.CreditRequest{ConsumerID: id, Points: 100, SourceKey: "o-1", Reason: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	for name, order := range map[string]uuid.UUID{"made up": uuid.New(), "another's": theirs} {
+		_, err := w.svc.Redeem(w.ctx, id, consumer.RedeemRequest{Points: 10, Key: "k-" + name, OrderID: &order})
+		if e := errs.As(err); e == nil || e.Code != consumer.CodeOrderUnknown || e.Field != "order_id" || e.Kind.HTTPStatus()/100 != 4 {
+			t.Fatalf("%s order: %v, want a 4xx %s naming order_id", name, err, consumer.CodeOrderUnknown)
+		}
+	}
+	if v := w.points(t, id); v.Balance != 100 {
+		t.Fatalf("balance %d after refusals, want 100", v.Balance)
+	}
+	if r, err := w.svc.Redeem(w.ctx, id, consumer.RedeemRequest{Points: 10, Key: "k-mine", OrderID: &mine}); err != nil || r.OrderID == nil || *r.OrderID != mine {
+		t.Fatalf("own order: %+v, %v", r, err)
 	}
 	w.conserved(t, id)
 }

@@ -413,6 +413,8 @@ type Member360 struct {
 	// Referred are the members they referred; ReferredBy who referred them.
 	Referred   []Referral `json:"referred"`
 	ReferredBy *Referral  `json:"referred_by,omitempty"`
+	// Notices are what the member was told (a tier-drop notice), newest first.
+	Notices []Notice `json:"notices"`
 }
 
 // Member360 is a member's whole picture for the staff caller (consumer.member.read).
@@ -444,6 +446,9 @@ func (s *Service) Member360(ctx context.Context, caller *identity.Principal, id 
 	}
 	sc, _ := memberScope(caller, identity.PermMemberRead)
 	if out.Orders, out.Referred, out.ReferredBy, err = s.activity(ctx, id, sc.Phone); err != nil {
+		return Member360{}, err
+	}
+	if out.Notices, err = s.notices(ctx, id); err != nil {
 		return Member360{}, err
 	}
 	return out, nil

@@ -15,7 +15,10 @@ import (
 	"github.com/tandemcrm/tandem/shared/approval"
 	"github.com/tandemcrm/tandem/shared/audit"
 	"github.com/tandemcrm/tandem/shared/errs"
+	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/logging"
+	"github.com/tandemcrm/tandem/shared/outbox"
 	"github.com/tandemcrm/tandem/shared/pg"
 )
 
@@ -107,35 +110,78 @@ type credit struct {
 	reason     string
 }
 
-func (s *Service) credit(ctx context.Context, q *consumerdb.Queries, prog Program, c credit) (bool, error) {
+func (s *Service) credit(ctx context.Context, q *consumerdb.Queries, c credit) (bool, error) {
 	if c.points > math.MaxInt32 || c.points < 0 {
 		return false, errs.Invalidf("points", "a credit is 0 to %d points", math.MaxInt32)
 	}
-	now := s.now()
-	n, err := q.InsertLedgerEntry(ctx, consumerdb.InsertLedgerEntryParams{ID: s.newID(), ConsumerID: c.consumerID,
-		Delta: int32(c.points), Kind: c.entryKind, SourceKey: c.key, OrderID: c.orderID, CreatedAt: now, Reason: c.reason})
-	if err != nil || n == 0 || c.points == 0 {
-		return n > 0, err
-	}
-	state, available, d := LotActive, now, points{balance: c.points}
-	pending := c.pending && prog.PendingDays > 0
-	if pending {
-		state, available, d = LotPending, now.AddDate(0, 0, prog.PendingDays), points{pending: c.points}
-	} else if c.counts {
-		d.earned = c.points
-	}
-	if err := q.InsertLot(ctx, consumerdb.InsertLotParams{ID: s.newID(), ConsumerID: c.consumerID, SourceKey: c.key,
-		Kind: c.lotKind, OrderID: c.orderID, State: state, Points: int32(c.points), EarnedAt: now,
-		AvailableAt: available, ExpiresAt: prog.ExpiresAt(now), Growth: c.growth}); err != nil {
+	event, payload, err := s.balanceEvent(ctx, c.consumerID)
+	if err != nil {
 		return false, err
 	}
-	if err := s.move(ctx, q, c.consumerID, d); err != nil {
+	p := consumerdb.CreditLotParams{ConsumerID: c.consumerID, EntryID: s.newID(), LotID: s.newID(), EventID: event,
+		Points: int32(c.points), EntryKind: c.entryKind, LotKind: c.lotKind, SourceKey: c.key, OrderID: c.orderID,
+		Pending: c.pending, Counts: c.counts, Growth: c.growth, Reason: c.reason, At: s.now(),
+		Topic: string(events.TopicPointsBalanceChanged), Payload: payload, RequestID: logging.RequestID(ctx)}
+	r, err := q.CreditLot(ctx, p)
+	if err == nil && r.Member && !r.TierReady { // the member's first metric: their tier row is made first
+		if _, err = s.memberTier(ctx, q, c.consumerID); err == nil {
+			r, err = q.CreditLot(ctx, p)
+		}
+	}
+	switch {
+	case err != nil:
 		return false, err
+	case !r.Member:
+		return false, errNotMember
 	}
-	if pending || !c.counts {
-		return true, nil // a pending lot counts toward tiers when it is released
+	if r.Published {
+		if err := outbox.Wake(ctx, q.Tx(), s.db); err != nil {
+			return false, err
+		}
 	}
-	return true, s.addMetric(ctx, q, c.consumerID, c.growth, c.points)
+	if r.Upgrade { // rare: the cheap test in the statement said a higher tier is reached
+		if err := s.inTx(ctx, q, func(q *consumerdb.Queries) error { return s.upgrade(ctx, q, c.consumerID) }); err != nil {
+			return false, err
+		}
+	}
+	return r.Credited, nil
+}
+
+// balanceEvent is a balance event's id and payload for a one-statement change, which
+// writes the event itself with the balance it makes.
+func (s *Service) balanceEvent(_ context.Context, consumerID uuid.UUID) (uuid.UUID, []byte, error) {
+	body, err := json.Marshal(events.PointsBalanceChanged{ConsumerID: consumerID, ChangedAt: s.now()})
+	if err != nil {
+		return uuid.Nil, nil, err
+	}
+	return s.newID(), body, nil
+}
+
+// inTx runs fn in q's transaction, or in a new one when q runs on the pool.
+func (s *Service) inTx(ctx context.Context, q *consumerdb.Queries, fn func(q *consumerdb.Queries) error) error {
+	if q.Tx() != nil {
+		return fn(q)
+	}
+	return pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error { return fn(consumerdb.New(tx)) })
+}
+
+// retrying runs a one-statement change again when PostgreSQL aborted it (a deadlock
+// or serialization failure), as pg.InTx does a transaction; the statement wrote
+// nothing, and its key makes a repeat harmless.
+func retrying(ctx context.Context, fn func() error) error {
+	backoff := 5 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := fn()
+		if err == nil || !pg.IsRetryable(err) || attempt >= 5 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (after %d attempts: %w)", ctx.Err(), attempt, err)
+		case <-time.After(backoff):
+		}
+		backoff *= 2
+	}
 }
 
 // CreditForPayment credits the points an order earns, exactly once per order however
@@ -174,7 +220,7 @@ func (s *Service) creditForPayment(ctx context.Context, tx pgx.Tx, p Payment) (i
 	if pts > math.MaxInt32 {
 		return 0, errs.Invalidf("amount", "amount earns more points than an entry holds")
 	}
-	ok, err := s.credit(ctx, q, prog, credit{consumerID: p.ConsumerID, entryKind: KindEarn, lotKind: KindEarn,
+	ok, err := s.credit(ctx, q, credit{consumerID: p.ConsumerID, entryKind: KindEarn, lotKind: KindEarn,
 		key: EarnKey(p.OrderID), orderID: uuid.NullUUID{UUID: p.OrderID, Valid: true}, points: pts, pending: true, counts: true, growth: p.AmountFen})
 	if err != nil {
 		return 0, err
@@ -205,17 +251,11 @@ func (s *Service) CreditPoints(ctx context.Context, in CreditRequest) (bool, err
 	case in.SourceKey == "" || len(in.SourceKey) > 200:
 		return false, errs.Invalidf("source_key", "a credit needs a source key of 1 to 200 characters")
 	}
+	// One statement, committed on its own: no transaction round trips (bench loyalty).
 	var done bool
-	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
-		q := consumerdb.New(tx)
-		if _, err := lock(ctx, q, in.ConsumerID); err != nil {
-			return err
-		}
-		prog, err := s.program(ctx, q)
-		if err != nil {
-			return err
-		}
-		done, err = s.credit(ctx, q, prog, credit{consumerID: in.ConsumerID, entryKind: KindAction, lotKind: KindAction,
+	err := retrying(ctx, func() error {
+		var err error
+		done, err = s.credit(ctx, consumerdb.New(s.db), credit{consumerID: in.ConsumerID, entryKind: KindAction, lotKind: KindAction,
 			key: "action:" + in.SourceKey, points: in.Points, counts: true, reason: in.Reason})
 		return err
 	})
@@ -314,12 +354,8 @@ func (s *Service) applyAdjust(ctx context.Context, tx pgx.Tx, actor audit.Actor,
 	} else if err != nil {
 		return err
 	}
-	prog, err := s.program(ctx, q)
-	if err != nil {
-		return err
-	}
 	if a.Delta > 0 {
-		ok, err := s.credit(ctx, q, prog, credit{consumerID: a.ConsumerID, entryKind: KindAdjust, lotKind: KindAdjust,
+		ok, err := s.credit(ctx, q, credit{consumerID: a.ConsumerID, entryKind: KindAdjust, lotKind: KindAdjust,
 			key: "adjust:" + a.Key, points: a.Delta, reason: a.Reason})
 		if err != nil || !ok {
 			return err

@@ -243,13 +243,27 @@ func (s *Service) addMetric(ctx context.Context, q *consumerdb.Queries, id uuid.
 	if err != nil {
 		return err
 	}
+	return s.upgradeTo(ctx, q, r)
+}
+
+// upgrade recomputes the tier a member's metric reached and upgrades them to it
+// (never down: that is the period's end).
+func (s *Service) upgrade(ctx context.Context, q *consumerdb.Queries, id uuid.UUID) error {
+	r, err := q.LockMemberTier(ctx, id)
+	if err != nil {
+		return err
+	}
+	return s.upgradeTo(ctx, q, r)
+}
+
+func (s *Service) upgradeTo(ctx context.Context, q *consumerdb.Queries, r consumerdb.ConsumerMemberTier) error {
 	prog, err := s.tierProgram(ctx, q)
 	if err != nil {
 		return err
 	}
 	metric := prog.metricOf(r)
 	if to := prog.reached(metric); to > int(r.Level) {
-		return s.changeTier(ctx, q, id, int(r.Level), to, TierUpgrade, metric, "")
+		return s.changeTier(ctx, q, r.ConsumerID, int(r.Level), to, TierUpgrade, metric, "")
 	}
 	return nil
 }
@@ -457,7 +471,8 @@ func (s *Service) EvaluatePeriods(ctx context.Context) (JobResult, error) {
 // period ends within the program's notice window and whose period metric is below
 // their tier's retention threshold (unless a floor keeps them past the period's end),
 // saying how much is missing: once per member and period, however often it runs (the
-// member is marked in the same transaction).
+// member is marked in the same transaction). The member is told too: the notice is
+// in their notices (MyNotices, the mini-program) and on their 360.
 func (s *Service) NoticeDrops(ctx context.Context) (JobResult, error) {
 	var res JobResult
 	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
@@ -474,6 +489,11 @@ func (s *Service) NoticeDrops(ctx context.Context) (JobResult, error) {
 			return err
 		}
 		for _, r := range rows {
+			// told to the member (their notices) and to other parts (the event), together
+			if err := q.InsertTierDropNotice(ctx, consumerdb.InsertTierDropNoticeParams{ID: s.newID(), ConsumerID: r.ConsumerID,
+				Tier: r.Name, Metric: prog.Metric, Missing: r.Retain - r.Metric, PeriodEnd: r.PeriodEnd, CreatedAt: now}); err != nil {
+				return err
+			}
 			if _, err := outbox.Publish(ctx, tx, events.TopicTierDropExpected, r.ConsumerID.String(), events.TierDropExpected{
 				ConsumerID: r.ConsumerID, Level: int(r.Level), Tier: r.Name, Metric: prog.Metric, Missing: r.Retain - r.Metric,
 				PeriodEnd: r.PeriodEnd}); err != nil {

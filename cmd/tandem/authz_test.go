@@ -147,6 +147,7 @@ var authzTable = []authzRow{
 	{"growth", "GET", "/api/v1/consumer/points/liability", "", 200, nil},
 	{"finance", "GET", "/api/v1/consumer/points/liability", "", 403, nil},
 	{"consumer", "POST", "/api/v1/consumer/me/points/redemptions", `{"points":999999,"key":"authz"}`, 422, code("consumer.points_insufficient")},
+	{"consumer", "POST", "/api/v1/consumer/me/points/redemptions", `{"points":1,"key":"authz-order","order_id":"0190a000-0000-7000-8000-000000000001"}`, 422, code("consumer.order_unknown")},
 	{"sh1.rep", "POST", "/api/v1/consumer/me/points/redemptions", `{"points":1,"key":"authz"}`, 401, nil}, // a staff token is not a consumer's
 	{"other.consumer", "PUT", "/api/v1/billing/me/orders/{order:demo}/coupons", `{"coupon_ids":[]}`, 404, code("billing.order_not_found")},
 	{"consumer", "PUT", "/api/v1/billing/me/orders/{order:demo}/coupons", `{"coupon_ids":["0190a6b2-0000-7000-8000-000000000000"]}`, 404, code("consumer.coupon_not_found")}, // not theirs: nothing reserved
@@ -160,6 +161,7 @@ var authzTable = []authzRow{
 	{"growth", "PUT", "/api/v1/consumer/members/0190a6b2-0000-7000-8000-000000000000/tier-floor", `{"level":1,"until":"2099-01-01","note":"x"}`, 404, code("consumer.member_not_found")},
 	{"sh1.rep", "PUT", "/api/v1/consumer/members/0190a6b2-0000-7000-8000-000000000000/tier-floor", `{"level":1,"until":"2099-01-01","note":"x"}`, 403, nil},
 	{"consumer", "GET", "/api/v1/consumer/me/tier", "", 200, nil},
+	{"consumer", "GET", "/api/v1/consumer/me/notices", "", 200, nil},
 	{"growth", "GET", "/api/v1/consumer/coupon-templates", "", 200, nil},
 	{"finance", "GET", "/api/v1/consumer/coupon-templates", "", 403, nil},
 	{"growth", "POST", "/api/v1/consumer/coupon-templates", `{"name":"x","kind":"percent","percent":120,"valid_days":7}`, 400, code("consumer.coupon_template_invalid")},
@@ -176,6 +178,7 @@ var authzTable = []authzRow{
 	{"consumer", "POST", "/api/v1/consumer/me/coupons", `{"batch_id":"0190a6b2-0000-7000-8000-000000000000"}`, 404, code("consumer.coupon_batch_not_found")},
 	{"growth", "GET", "/api/v1/consumer/me/coupons", "", 401, nil},
 	{"growth", "GET", "/api/v1/consumer/me/tier", "", 401, nil},
+	{"growth", "GET", "/api/v1/consumer/me/notices", "", 401, nil},
 	{"consumer", "GET", "/api/v1/billing/orders/{order:demo}", "", 403, code("identity.staff_only")},
 	{"consumer", "GET", "/api/v1/merchant/leads", "", 403, code("identity.staff_only")},
 	{"consumer", "GET", "/api/v1/me", "", 403, code("identity.staff_only")},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -79,6 +80,19 @@ func TestLoyaltyGrowthToolsInChromium(t *testing.T) {
 		shows("#error", "signup_points"))
 	b.step("the tier-drop notice window", b.open("/loyalty/program"), submit("#tiers-form", map[string]string{"notice_days": "45"}),
 		shows("#flash", "已保存"), until(`document.querySelector('#tiers-form input[name="notice_days"]').value === "45"`))
+	b.step("the member is told their tier will drop", // Silver kept from 2,000 yuan: 张伟 (1,500 yuan this period) is 500 short
+		until(`(() => { const f = document.querySelector("#tiers-form"); f.querySelectorAll('input[name="threshold"]')[1].value = "2000";
+			f.querySelectorAll('input[name="retain"]')[1].value = "2000"; f.requestSubmit(); return true; })()`),
+		shows("#flash", "已保存"),
+		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			r, err := a.consumer.NoticeDrops(ctx)
+			if err == nil && r.Members != 1 {
+				err = fmt.Errorf("%d tier-drop notices, want 1 (张伟)", r.Members)
+			}
+			return err
+		}),
+		b.open("/loyalty/members?q=13800138002"), jsClick("#members-list tbody a"),
+		shows("#member-notices", "等级即将下降"), shows("#member-notices", "¥500.00"), shows("#member-notices", "银卡"))
 	b.step("a batch with a budget", b.open("/loyalty/coupons"),
 		submit("#batch-form", map[string]string{"name": "预算批次", "stock": "100", "budget": "300"}), shows("#flash", "已保存"),
 		shows("#coupon-batches", "预算批次"), shows("#coupon-batches", "¥0.00 / ¥300.00"))
@@ -92,6 +106,8 @@ func TestLoyaltyGrowthToolsInChromium(t *testing.T) {
 	b.step("growth signs in (en)", b.lang("en"), b.signIn("growth"))
 	b.step("the 360 in English", member(), title("Member 360"), shows("#member-orders", "Coupon discount"),
 		shows("#member-referred", "陈静"), shows("#member-entries", "approved by admin"))
+	b.step("the tier-drop notice in English", b.open("/loyalty/members?q=13800138002"), jsClick("#members-list tbody a"),
+		shows("#member-notices", "Your tier will drop"), shows("#member-notices", "¥500.00"))
 	b.step("programme in English", b.open("/loyalty/program"), shows("#program-form", "Points by action"),
 		submit("#program-form", map[string]string{"reviews_per_day": "-1"}), shows("#error", "reviews_per_day"))
 	b.step("budget in English", b.open("/loyalty/coupons"), shows("#coupon-batches", "Budget used"))

@@ -196,3 +196,121 @@ WITH due AS (
 )
 SELECT consumer_id, SUM(remaining)::bigint AS points, MIN(expires_at)::timestamptz AS first_expiry
 FROM due GROUP BY consumer_id ORDER BY consumer_id;
+
+-- name: CreditLot :one
+-- A credit in one statement (one round trip; durable at its commit): the entry once
+-- per source key, its lot (pending for the program's refund window when asked; its
+-- expiry by the program's rule, as Program.ExpiresAt), the member's projection, the
+-- tier metric when it counts, and the balance event (the payload Go rendered, with the
+-- new balance). Nothing is written unless the member exists and, for a credit that
+-- counts now, has a tier row (memberTier makes it; the caller then runs it again).
+-- upgrade says the metric reached a tier above the member's: the caller recomputes.
+WITH prog AS (
+    SELECT p.expiry_months, p.expiry_rounding, p.pending_days,
+           (sqlc.arg(pending)::bool AND p.pending_days > 0) AS held
+    FROM consumer.points_program p
+), gate AS (
+    SELECT EXISTS (SELECT 1 FROM consumer.points_balances pb WHERE pb.consumer_id = sqlc.arg(consumer_id)) AS member,
+           NOT EXISTS (SELECT 1 WHERE sqlc.arg(counts)::bool AND NOT prog.held
+               AND NOT EXISTS (SELECT 1 FROM consumer.member_tiers mt WHERE mt.consumer_id = sqlc.arg(consumer_id))) AS tier_ready
+    FROM prog
+), entry AS (
+    INSERT INTO consumer.points_entries (id, consumer_id, delta, kind, source_key, order_id, created_at, reason)
+    SELECT sqlc.arg(entry_id), sqlc.arg(consumer_id), sqlc.arg(points)::int, sqlc.arg(entry_kind)::text,
+           sqlc.arg(source_key)::text, sqlc.narg(order_id)::uuid, sqlc.arg(at), sqlc.arg(reason)::text
+    FROM gate WHERE gate.member AND gate.tier_ready
+    ON CONFLICT (source_key) DO NOTHING
+    RETURNING id
+), lot AS (
+    INSERT INTO consumer.points_lots (id, consumer_id, source_key, kind, order_id, state, points, remaining,
+        earned_at, available_at, expires_at, growth)
+    SELECT sqlc.arg(lot_id), sqlc.arg(consumer_id), sqlc.arg(source_key)::text, sqlc.arg(lot_kind)::text, sqlc.narg(order_id)::uuid,
+           CASE WHEN prog.held THEN 'pending' ELSE 'active' END, sqlc.arg(points)::int, sqlc.arg(points)::int, sqlc.arg(at),
+           CASE WHEN prog.held THEN sqlc.arg(at) + make_interval(days => prog.pending_days) ELSE sqlc.arg(at) END,
+           CASE WHEN prog.expiry_rounding = 'month'
+                THEN (date_trunc('month', sqlc.arg(at) AT TIME ZONE 'Asia/Shanghai') + make_interval(months => prog.expiry_months + 1))
+                     AT TIME ZONE 'Asia/Shanghai'
+                ELSE (date_trunc('day', sqlc.arg(at) AT TIME ZONE 'Asia/Shanghai') + make_interval(months => prog.expiry_months)
+                      + interval '1 day') AT TIME ZONE 'Asia/Shanghai' END,
+           sqlc.arg(growth)::bigint
+    FROM entry, prog WHERE sqlc.arg(points)::int > 0
+    RETURNING state
+), moved AS (
+    UPDATE consumer.points_balances b
+    SET balance = b.balance + CASE WHEN lot.state = 'active' THEN sqlc.arg(points)::int ELSE 0 END,
+        pending = b.pending + CASE WHEN lot.state = 'pending' THEN sqlc.arg(points)::int ELSE 0 END,
+        earned_total = b.earned_total + CASE WHEN lot.state = 'active' AND sqlc.arg(counts)::bool THEN sqlc.arg(points)::int ELSE 0 END,
+        updated_at = sqlc.arg(at)
+    FROM lot WHERE b.consumer_id = sqlc.arg(consumer_id)
+    RETURNING b.balance, lot.state
+), event AS (
+    INSERT INTO platform.outbox (id, topic, aggregate_key, payload, request_id)
+    SELECT sqlc.arg(event_id), sqlc.arg(topic)::text, sqlc.arg(consumer_id)::text,
+           sqlc.arg(payload)::jsonb || jsonb_build_object('balance', moved.balance), sqlc.arg(request_id)::text
+    FROM moved WHERE moved.state = 'active'
+), metric AS (
+    UPDATE consumer.member_tiers t
+    SET period_growth = GREATEST(t.period_growth + sqlc.arg(growth)::bigint, 0),
+        period_points = GREATEST(t.period_points + sqlc.arg(points)::int, 0), updated_at = sqlc.arg(at)
+    FROM moved WHERE t.consumer_id = sqlc.arg(consumer_id) AND moved.state = 'active' AND sqlc.arg(counts)::bool
+    RETURNING t.level, CASE WHEN (SELECT metric FROM consumer.tier_program) = 'points' THEN t.period_points ELSE t.period_growth END AS value
+)
+SELECT gate.member, gate.tier_ready, EXISTS (SELECT 1 FROM entry) AS credited,
+       COALESCE((SELECT m.state = 'active' FROM moved m), false)::bool AS published,
+       EXISTS (SELECT 1 FROM metric, consumer.tiers tr WHERE tr.level > metric.level AND tr.threshold <= metric.value) AS upgrade
+FROM gate;
+
+-- name: RedeemLots :one
+-- A redemption in one statement (one round trip; durable at its commit): the member's
+-- points row locked first (as every writer of their lots does), then their spendable
+-- lots, soonest-expiring first; when they hold the points and the key is new, the
+-- debit, its draws, the lots, the entry, the balance and the balance event are written.
+-- Otherwise nothing is: spendable says what there was, repeated that the key was used.
+WITH bal AS (
+    SELECT pb.consumer_id FROM consumer.points_balances pb WHERE pb.consumer_id = sqlc.arg(consumer_id) FOR UPDATE
+), lots AS (
+    SELECT l.id, l.remaining, l.expires_at FROM consumer.points_lots l
+    WHERE l.consumer_id = (SELECT consumer_id FROM bal) AND l.state = 'active' AND l.remaining > 0
+      AND l.expires_at > sqlc.arg(at)
+    ORDER BY l.expires_at, l.id
+    FOR UPDATE OF l
+), plan AS (
+    SELECT id, expires_at, LEAST(remaining, sqlc.arg(points)::int - (cum - remaining))::int AS take
+    FROM (SELECT id, remaining, expires_at, SUM(remaining) OVER (ORDER BY expires_at, id) AS cum FROM lots) c
+    WHERE cum - remaining < sqlc.arg(points)::int
+), total AS (
+    SELECT COALESCE(SUM(remaining), 0)::bigint AS spendable FROM lots
+), debit AS (
+    INSERT INTO consumer.points_debits (id, consumer_id, source_key, kind, order_id, points, reason, created_at)
+    SELECT sqlc.arg(debit_id), sqlc.arg(consumer_id), sqlc.arg(source_key)::text, 'redeem', sqlc.narg(order_id)::uuid,
+           sqlc.arg(points)::int, sqlc.arg(reason)::text, sqlc.arg(at)
+    FROM total WHERE total.spendable >= sqlc.arg(points)::int
+    ON CONFLICT (source_key) DO NOTHING
+    RETURNING id
+), drawn AS (
+    UPDATE consumer.points_lots l SET remaining = l.remaining - plan.take, spent = l.spent + plan.take
+    FROM plan, debit WHERE l.id = plan.id
+    RETURNING l.id
+), draws AS (
+    INSERT INTO consumer.points_draws (debit_id, lot_id, points)
+    SELECT debit.id, plan.id, plan.take FROM plan, debit
+), entry AS (
+    INSERT INTO consumer.points_entries (id, consumer_id, delta, kind, source_key, order_id, created_at, reason)
+    SELECT sqlc.arg(entry_id), sqlc.arg(consumer_id), -sqlc.arg(points)::int, 'redeem', sqlc.arg(source_key)::text,
+           sqlc.narg(order_id)::uuid, sqlc.arg(at), sqlc.arg(reason)::text
+    FROM debit
+), moved AS (
+    UPDATE consumer.points_balances b SET balance = b.balance - sqlc.arg(points)::int, updated_at = sqlc.arg(at)
+    FROM debit WHERE b.consumer_id = sqlc.arg(consumer_id)
+    RETURNING b.balance
+), event AS (
+    INSERT INTO platform.outbox (id, topic, aggregate_key, payload, request_id)
+    SELECT sqlc.arg(event_id), sqlc.arg(topic)::text, sqlc.arg(consumer_id)::text,
+           sqlc.arg(payload)::jsonb || jsonb_build_object('balance', moved.balance), sqlc.arg(request_id)::text
+    FROM moved
+)
+SELECT EXISTS (SELECT 1 FROM bal) AS member, total.spendable, EXISTS (SELECT 1 FROM debit) AS redeemed,
+       COALESCE((SELECT array_agg(id ORDER BY expires_at, id) FROM plan), '{}')::uuid[] AS lots,
+       COALESCE((SELECT array_agg(take ORDER BY expires_at, id) FROM plan), '{}')::int[] AS takes,
+       COALESCE((SELECT array_agg(expires_at ORDER BY expires_at, id) FROM plan), '{}')::timestamptz[] AS expiries
+FROM total;

@@ -12,6 +12,129 @@ import (
 	"github.com/google/uuid"
 )
 
+const creditLot = `-- name: CreditLot :one
+WITH prog AS (
+    SELECT p.expiry_months, p.expiry_rounding, p.pending_days,
+           ($1::bool AND p.pending_days > 0) AS held
+    FROM consumer.points_program p
+), gate AS (
+    SELECT EXISTS (SELECT 1 FROM consumer.points_balances pb WHERE pb.consumer_id = $2) AS member,
+           NOT EXISTS (SELECT 1 WHERE $3::bool AND NOT prog.held
+               AND NOT EXISTS (SELECT 1 FROM consumer.member_tiers mt WHERE mt.consumer_id = $2)) AS tier_ready
+    FROM prog
+), entry AS (
+    INSERT INTO consumer.points_entries (id, consumer_id, delta, kind, source_key, order_id, created_at, reason)
+    SELECT $4, $2, $5::int, $6::text,
+           $7::text, $8::uuid, $9, $10::text
+    FROM gate WHERE gate.member AND gate.tier_ready
+    ON CONFLICT (source_key) DO NOTHING
+    RETURNING id
+), lot AS (
+    INSERT INTO consumer.points_lots (id, consumer_id, source_key, kind, order_id, state, points, remaining,
+        earned_at, available_at, expires_at, growth)
+    SELECT $11, $2, $7::text, $12::text, $8::uuid,
+           CASE WHEN prog.held THEN 'pending' ELSE 'active' END, $5::int, $5::int, $9,
+           CASE WHEN prog.held THEN $9 + make_interval(days => prog.pending_days) ELSE $9 END,
+           CASE WHEN prog.expiry_rounding = 'month'
+                THEN (date_trunc('month', $9 AT TIME ZONE 'Asia/Shanghai') + make_interval(months => prog.expiry_months + 1))
+                     AT TIME ZONE 'Asia/Shanghai'
+                ELSE (date_trunc('day', $9 AT TIME ZONE 'Asia/Shanghai') + make_interval(months => prog.expiry_months)
+                      + interval '1 day') AT TIME ZONE 'Asia/Shanghai' END,
+           $13::bigint
+    FROM entry, prog WHERE $5::int > 0
+    RETURNING state
+), moved AS (
+    UPDATE consumer.points_balances b
+    SET balance = b.balance + CASE WHEN lot.state = 'active' THEN $5::int ELSE 0 END,
+        pending = b.pending + CASE WHEN lot.state = 'pending' THEN $5::int ELSE 0 END,
+        earned_total = b.earned_total + CASE WHEN lot.state = 'active' AND $3::bool THEN $5::int ELSE 0 END,
+        updated_at = $9
+    FROM lot WHERE b.consumer_id = $2
+    RETURNING b.balance, lot.state
+), event AS (
+    INSERT INTO platform.outbox (id, topic, aggregate_key, payload, request_id)
+    SELECT $14, $15::text, $2::text,
+           $16::jsonb || jsonb_build_object('balance', moved.balance), $17::text
+    FROM moved WHERE moved.state = 'active'
+), metric AS (
+    UPDATE consumer.member_tiers t
+    SET period_growth = GREATEST(t.period_growth + $13::bigint, 0),
+        period_points = GREATEST(t.period_points + $5::int, 0), updated_at = $9
+    FROM moved WHERE t.consumer_id = $2 AND moved.state = 'active' AND $3::bool
+    RETURNING t.level, CASE WHEN (SELECT metric FROM consumer.tier_program) = 'points' THEN t.period_points ELSE t.period_growth END AS value
+)
+SELECT gate.member, gate.tier_ready, EXISTS (SELECT 1 FROM entry) AS credited,
+       COALESCE((SELECT m.state = 'active' FROM moved m), false)::bool AS published,
+       EXISTS (SELECT 1 FROM metric, consumer.tiers tr WHERE tr.level > metric.level AND tr.threshold <= metric.value) AS upgrade
+FROM gate
+`
+
+type CreditLotParams struct {
+	Pending    bool
+	ConsumerID uuid.UUID
+	Counts     bool
+	EntryID    uuid.UUID
+	Points     int32
+	EntryKind  string
+	SourceKey  string
+	OrderID    uuid.NullUUID
+	At         time.Time
+	Reason     string
+	LotID      uuid.UUID
+	LotKind    string
+	Growth     int64
+	EventID    uuid.UUID
+	Topic      string
+	Payload    []byte
+	RequestID  string
+}
+
+type CreditLotRow struct {
+	Member    bool
+	TierReady bool
+	Credited  bool
+	Published bool
+	Upgrade   bool
+}
+
+// A credit in one statement (one round trip; durable at its commit): the entry once
+// per source key, its lot (pending for the program's refund window when asked; its
+// expiry by the program's rule, as Program.ExpiresAt), the member's projection, the
+// tier metric when it counts, and the balance event (the payload Go rendered, with the
+// new balance). Nothing is written unless the member exists and, for a credit that
+// counts now, has a tier row (memberTier makes it; the caller then runs it again).
+// upgrade says the metric reached a tier above the member's: the caller recomputes.
+func (q *Queries) CreditLot(ctx context.Context, arg CreditLotParams) (CreditLotRow, error) {
+	row := q.db.QueryRow(ctx, creditLot,
+		arg.Pending,
+		arg.ConsumerID,
+		arg.Counts,
+		arg.EntryID,
+		arg.Points,
+		arg.EntryKind,
+		arg.SourceKey,
+		arg.OrderID,
+		arg.At,
+		arg.Reason,
+		arg.LotID,
+		arg.LotKind,
+		arg.Growth,
+		arg.EventID,
+		arg.Topic,
+		arg.Payload,
+		arg.RequestID,
+	)
+	var i CreditLotRow
+	err := row.Scan(
+		&i.Member,
+		&i.TierReady,
+		&i.Credited,
+		&i.Published,
+		&i.Upgrade,
+	)
+	return i, err
+}
+
 const debitDraws = `-- name: DebitDraws :many
 SELECT d.lot_id, d.points, d.returned, l.expires_at FROM consumer.points_draws d
 JOIN consumer.points_lots l ON l.id = d.lot_id
@@ -704,6 +827,113 @@ func (q *Queries) OrderReversals(ctx context.Context, orderID uuid.NullUUID) (Or
 	row := q.db.QueryRow(ctx, orderReversals, orderID)
 	var i OrderReversalsRow
 	err := row.Scan(&i.Reversed, &i.N)
+	return i, err
+}
+
+const redeemLots = `-- name: RedeemLots :one
+WITH bal AS (
+    SELECT pb.consumer_id FROM consumer.points_balances pb WHERE pb.consumer_id = $1 FOR UPDATE
+), lots AS (
+    SELECT l.id, l.remaining, l.expires_at FROM consumer.points_lots l
+    WHERE l.consumer_id = (SELECT consumer_id FROM bal) AND l.state = 'active' AND l.remaining > 0
+      AND l.expires_at > $2
+    ORDER BY l.expires_at, l.id
+    FOR UPDATE OF l
+), plan AS (
+    SELECT id, expires_at, LEAST(remaining, $3::int - (cum - remaining))::int AS take
+    FROM (SELECT id, remaining, expires_at, SUM(remaining) OVER (ORDER BY expires_at, id) AS cum FROM lots) c
+    WHERE cum - remaining < $3::int
+), total AS (
+    SELECT COALESCE(SUM(remaining), 0)::bigint AS spendable FROM lots
+), debit AS (
+    INSERT INTO consumer.points_debits (id, consumer_id, source_key, kind, order_id, points, reason, created_at)
+    SELECT $4, $1, $5::text, 'redeem', $6::uuid,
+           $3::int, $7::text, $2
+    FROM total WHERE total.spendable >= $3::int
+    ON CONFLICT (source_key) DO NOTHING
+    RETURNING id
+), drawn AS (
+    UPDATE consumer.points_lots l SET remaining = l.remaining - plan.take, spent = l.spent + plan.take
+    FROM plan, debit WHERE l.id = plan.id
+    RETURNING l.id
+), draws AS (
+    INSERT INTO consumer.points_draws (debit_id, lot_id, points)
+    SELECT debit.id, plan.id, plan.take FROM plan, debit
+), entry AS (
+    INSERT INTO consumer.points_entries (id, consumer_id, delta, kind, source_key, order_id, created_at, reason)
+    SELECT $8, $1, -$3::int, 'redeem', $5::text,
+           $6::uuid, $2, $7::text
+    FROM debit
+), moved AS (
+    UPDATE consumer.points_balances b SET balance = b.balance - $3::int, updated_at = $2
+    FROM debit WHERE b.consumer_id = $1
+    RETURNING b.balance
+), event AS (
+    INSERT INTO platform.outbox (id, topic, aggregate_key, payload, request_id)
+    SELECT $9, $10::text, $1::text,
+           $11::jsonb || jsonb_build_object('balance', moved.balance), $12::text
+    FROM moved
+)
+SELECT EXISTS (SELECT 1 FROM bal) AS member, total.spendable, EXISTS (SELECT 1 FROM debit) AS redeemed,
+       COALESCE((SELECT array_agg(id ORDER BY expires_at, id) FROM plan), '{}')::uuid[] AS lots,
+       COALESCE((SELECT array_agg(take ORDER BY expires_at, id) FROM plan), '{}')::int[] AS takes,
+       COALESCE((SELECT array_agg(expires_at ORDER BY expires_at, id) FROM plan), '{}')::timestamptz[] AS expiries
+FROM total
+`
+
+type RedeemLotsParams struct {
+	ConsumerID uuid.UUID
+	At         time.Time
+	Points     int32
+	DebitID    uuid.UUID
+	SourceKey  string
+	OrderID    uuid.NullUUID
+	Reason     string
+	EntryID    uuid.UUID
+	EventID    uuid.UUID
+	Topic      string
+	Payload    []byte
+	RequestID  string
+}
+
+type RedeemLotsRow struct {
+	Member    bool
+	Spendable int64
+	Redeemed  bool
+	Lots      []uuid.UUID
+	Takes     []int32
+	Expiries  []time.Time
+}
+
+// A redemption in one statement (one round trip; durable at its commit): the member's
+// points row locked first (as every writer of their lots does), then their spendable
+// lots, soonest-expiring first; when they hold the points and the key is new, the
+// debit, its draws, the lots, the entry, the balance and the balance event are written.
+// Otherwise nothing is: spendable says what there was, repeated that the key was used.
+func (q *Queries) RedeemLots(ctx context.Context, arg RedeemLotsParams) (RedeemLotsRow, error) {
+	row := q.db.QueryRow(ctx, redeemLots,
+		arg.ConsumerID,
+		arg.At,
+		arg.Points,
+		arg.DebitID,
+		arg.SourceKey,
+		arg.OrderID,
+		arg.Reason,
+		arg.EntryID,
+		arg.EventID,
+		arg.Topic,
+		arg.Payload,
+		arg.RequestID,
+	)
+	var i RedeemLotsRow
+	err := row.Scan(
+		&i.Member,
+		&i.Spendable,
+		&i.Redeemed,
+		&i.Lots,
+		&i.Takes,
+		&i.Expiries,
+	)
 	return i, err
 }
 

@@ -78,6 +78,17 @@ type ConsumerMemberAction struct {
 	At         time.Time
 }
 
+type ConsumerMemberNotice struct {
+	ID         uuid.UUID
+	ConsumerID uuid.UUID
+	Kind       string
+	Tier       string
+	Metric     string
+	Missing    int64
+	PeriodEnd  time.Time
+	CreatedAt  time.Time
+}
+
 type ConsumerMemberOrder struct {
 	OrderID     uuid.UUID
 	ConsumerID  uuid.UUID
@@ -208,4 +219,18 @@ type ConsumerTierProgram struct {
 	Downgrade    string
 	UpdatedAt    time.Time
 	NoticeDays   int32
+}
+
+type PlatformOutbox struct {
+	ID           uuid.UUID
+	Topic        string
+	AggregateKey string
+	Payload      []byte
+	RequestID    string
+	CreatedAt    time.Time
+	LeaseUntil   *time.Time
+	LeasedBy     *string
+	Attempts     int32
+	LastError    *string
+	SentAt       *time.Time
 }
