@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -58,8 +59,8 @@ func Command(opts ...CommandOption) *cobra.Command {
 		o(&deps)
 	}
 	var (
-		file, ledgerPath, date, mchid, dbURL string
-		migrate, fundFlow                    bool
+		file, ledgerPath, date, mchid, dbURL, cpuProfile string
+		migrate, fundFlow                                bool
 	)
 	cmd := &cobra.Command{
 		Use:   "reconcile --file bill.csv[.gz] --ledger ledger.csv [--date YYYY-MM-DD] | --date YYYY-MM-DD",
@@ -99,6 +100,13 @@ Exit status: 0 the run is balanced; 2 unbalanced (exceptions to work); 3 incompl
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			gcForOneRun()
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			log := deps.log
 			if log == nil {
 				log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
@@ -187,6 +195,7 @@ Exit status: 0 the run is balanced; 2 unbalanced (exceptions to work); 3 incompl
 	f.StringVar(&mchid, "mchid", "", "merchant number; with --file, default: the bill's")
 	f.StringVar(&dbURL, "db", "", "PostgreSQL URL [TANDEM_DATABASE_URL, --database-url, or the local stack]")
 	f.BoolVar(&migrate, "migrate", false, "apply schema recon's migrations first")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	f.BoolVar(&fundFlow, "fund-flow", false, "reconcile the fund-flow bill (资金账单) instead of the trade bill")
 	cmd.AddCommand(benchCommand())
 	return cmd
@@ -300,6 +309,22 @@ func exitFor(r *Run) error {
 		return &ExitError{ExitIncomplete, fmt.Sprintf("the run of %s is incomplete: %d problems", r.Date, r.ProblemCount)}
 	}
 	return nil
+}
+
+// startCPUProfile profiles the process into path until the returned stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // gcForOneRun tunes the garbage collector for a process that makes one run: the

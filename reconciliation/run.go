@@ -34,6 +34,8 @@ type Ports struct {
 	// Refunder gives back second payments from the exceptions queue; nil: finance
 	// resolves them by hand.
 	Refunder SecondPaymentRefunder
+	// Assignees checks who queue items are assigned to; nil: only the caller.
+	Assignees Assignees
 	// Accounts are the WeChat Pay merchant accounts whose bills the daily task
 	// downloads and reconciles; none: no daily reconciliation.
 	Accounts []*wxpay.Client
