@@ -53,7 +53,9 @@ type ourRec struct {
 	amount int64  // fen
 	at     uint32 // unix seconds
 	fee    int32  // fen
-	line   int32  // the bill line that matched it
+	// ref is the bill line that matched it (recMatched); until one does, where our
+	// ledger has it (Record.Pos when it fits, for LedgerRereader; 0 unknown).
+	ref    int32
 	kind   Kind
 	status uint8 // index into matcher.statuses
 	flags  uint8
@@ -97,6 +99,11 @@ type matcher struct {
 	// (high) and the record's index + 1 (low), 0 when empty, so that probing reads
 	// a record only when it very likely is the one.
 	slots []uint64
+	// The table and the blocks live outside the Go heap (offHeap): arena is what is
+	// left of the blocks reserved for the ledger's size hint; frees unmap them all.
+	arena     []ourRec
+	freeSlots func()
+	frees     []func()
 	// statuses are WeChat's states our records have (SUCCESS, PROCESSING…), by code.
 	statuses []string
 	statusOf map[string]uint8
@@ -199,10 +206,49 @@ func (m *matcher) grow(records int) {
 	if size == len(m.slots) {
 		return
 	}
-	m.slots = make([]uint64, size)
+	free := m.freeSlots
+	m.slots, m.freeSlots = offHeap[uint64](size)
+	if free != nil {
+		free()
+	}
 	for i := range m.n {
 		m.fill(m.slot(m.rec(i).key), i)
 	}
+}
+
+// block is room for 1<<recBlockBits more records: from the arena while it lasts.
+func (m *matcher) block() []ourRec {
+	const n = 1 << recBlockBits
+	if len(m.arena) < n {
+		b, free := offHeap[ourRec](n)
+		m.frees = append(m.frees, free)
+		return b
+	}
+	b := m.arena[:n:n]
+	m.arena = m.arena[n:]
+	return b
+}
+
+// reserve makes room for about records records at once: one mapping of huge pages.
+func (m *matcher) reserve(records int) {
+	const n = 1 << recBlockBits
+	blocks := (records + records/16 + n - 1) / n
+	if blocks < 2 || m.arena != nil {
+		return
+	}
+	arena, free := offHeap[ourRec](blocks * n)
+	m.arena, m.frees = arena, append(m.frees, free)
+}
+
+// release gives the index's memory back; the matcher's records are gone after it.
+func (m *matcher) release() {
+	if m.freeSlots != nil {
+		m.freeSlots()
+	}
+	for _, f := range m.frees {
+		f()
+	}
+	m.slots, m.blocks, m.arena, m.frees, m.freeSlots = nil, nil, nil, nil, nil
 }
 
 // add indexes one of our records. A record whose id is already indexed is a
@@ -232,7 +278,10 @@ func (m *matcher) add(r *Record, carried bool) error {
 		m.statuses = append(m.statuses, strings.Clone(r.Status))
 		m.statusOf[m.statuses[status]] = status
 	}
-	rec := ourRec{key: m.hash(tag, id), amount: r.AmountFen, fee: int32(r.FeeFen), at: uint32(at), kind: r.Kind, status: status, line: -1}
+	rec := ourRec{key: m.hash(tag, id), amount: r.AmountFen, fee: int32(r.FeeFen), at: uint32(at), kind: r.Kind, status: status}
+	if r.Pos > 0 && r.Pos <= math.MaxInt32 {
+		rec.ref = int32(r.Pos)
+	}
 	if carried {
 		rec.flags |= recCarried
 	}
@@ -243,7 +292,7 @@ func (m *matcher) add(r *Record, carried bool) error {
 		return nil
 	}
 	if int(m.n>>recBlockBits) == len(m.blocks) {
-		m.blocks = append(m.blocks, make([]ourRec, 1<<recBlockBits))
+		m.blocks = append(m.blocks, m.block())
 	}
 	*m.rec(m.n) = rec
 	m.fill(s, m.n)
@@ -264,6 +313,7 @@ func (m *matcher) loadOurs(ctx context.Context, src LedgerSource) error {
 	if h, ok := src.(LedgerSizeHinter); ok {
 		if n := h.LedgerSizeHint(ctx, m.query); n > 0 {
 			m.grow(n)
+			m.reserve(n)
 		}
 	}
 	return src.StreamLedger(ctx, m.query, func(r *Record) error {
@@ -299,41 +349,85 @@ func (m *matcher) carryIn(items []Exception) error {
 	return nil
 }
 
-// matchBill streams the bill's lines through the index. Parsing and matching are a
-// pipeline on two goroutines: the parser fills batches of lines (its strings are its
-// own, made per chunk read), the matcher classifies them in the bill's order.
-func (m *matcher) matchBill(ctx context.Context, rd *wxpay.TradeBillReader) error {
-	const batches, batchLines = 4, 4096
-	free, full := make(chan []billItem, batches), make(chan []billItem, batches)
-	for range batches {
-		free <- make([]billItem, 0, batchLines)
+// billFeed is the bill being parsed on its own goroutine into batches of lines,
+// in the bill's order; the matcher classifies them as they come (matchBill).
+type billFeed struct {
+	rd         *wxpay.TradeBillReader
+	free, full chan []billItem
+	parsed     chan error
+}
+
+// feedBatch is how many lines a batch of the feed holds.
+const feedBatch = 4096
+
+// parseBill starts parsing rd with room for ahead batches of lines before the
+// matcher takes any: a feed started before our ledger is loaded parses that far
+// ahead on the other core meanwhile. It stops when ctx ends.
+func parseBill(ctx context.Context, rd *wxpay.TradeBillReader, ahead int) *billFeed {
+	ahead = max(ahead, 4)
+	f := &billFeed{rd: rd, free: make(chan []billItem, ahead), full: make(chan []billItem, ahead), parsed: make(chan error, 1)}
+	for range ahead {
+		f.free <- make([]billItem, 0, feedBatch)
 	}
-	parsed := make(chan error, 1)
 	go func() {
-		defer close(full)
+		defer close(f.full)
 		refundBill := rd.Type() == wxpay.TradeBillRefund
-		batch := <-free
+		var batch []billItem
+		select {
+		case batch = <-f.free:
+		case <-ctx.Done():
+			f.parsed <- ctx.Err()
+			return
+		}
 		for n := 0; rd.Next(); n++ {
 			if n&0xffff == 0 && ctx.Err() != nil {
-				parsed <- ctx.Err()
+				f.parsed <- ctx.Err()
 				return
 			}
 			batch = append(batch, billItemOf(rd.Line(), refundBill))
 			if len(batch) == cap(batch) {
-				full <- batch
-				batch = <-free
+				f.full <- batch // never blocks: full has room for every batch
+				select {
+				case batch = <-f.free:
+				case <-ctx.Done():
+					f.parsed <- ctx.Err()
+					return
+				}
 			}
 		}
 		if len(batch) > 0 {
-			full <- batch
+			f.full <- batch
 		}
 		if err := rd.Err(); err != nil {
-			parsed <- errs.Wrap(err, errs.KindInvalid, CodeBillUnreadable, "the bill file is incomplete or corrupt")
+			f.parsed <- errs.Wrap(err, errs.KindInvalid, CodeBillUnreadable, "the bill file is incomplete or corrupt")
 			return
 		}
-		parsed <- nil
+		f.parsed <- nil
 	}()
-	for batch := range full {
+	return f
+}
+
+// lookahead is how many batches of lines a bill may be parsed ahead while our ledger
+// loads: about 128 MB of them (the lines and the chunks of the file they point
+// into) beside a small index, a few beside a large one (index and heap stay
+// under 1 GiB: see runHeapLimit).
+func lookahead(ctx context.Context, src LedgerSource, q LedgerQuery) int {
+	n := -1
+	if h, ok := src.(LedgerSizeHinter); ok {
+		n = h.LedgerSizeHint(ctx, q)
+	}
+	switch {
+	case n < 0:
+		return 16
+	case n <= 4_000_000:
+		return 64
+	}
+	return 4
+}
+
+// matchBill classifies the feed's lines through the index, in the bill's order.
+func (m *matcher) matchBill(f *billFeed) error {
+	for batch := range f.full {
 		for i := range batch {
 			b := &batch[i]
 			if b.kind == KindPay && b.state == wxpay.TradeStateRevoked {
@@ -345,9 +439,9 @@ func (m *matcher) matchBill(ctx context.Context, rd *wxpay.TradeBillReader) erro
 			}
 			m.classify(b)
 		}
-		free <- batch[:0]
+		f.free <- batch[:0]
 	}
-	return <-parsed
+	return <-f.parsed
 }
 
 // billItemOf is a trade bill line as the matcher sees it.
@@ -385,12 +479,12 @@ func (m *matcher) classify(b *billItem) {
 	if i := m.find(b.kind, b.wechatID(), b.ourNo()); i >= 0 {
 		r := m.rec(i)
 		if r.flags&recMatched != 0 {
-			note := fmt.Sprintf("the bill has it twice: line %d matched it already", r.line)
+			note := fmt.Sprintf("the bill has it twice: line %d matched it already", r.ref)
 			m.billException(ClassDuplicate, b, nil, note)
 			return
 		}
 		r.flags |= recMatched
-		r.line = int32(b.lineNo)
+		r.ref = int32(b.lineNo)
 		ourStatus := m.statuses[r.status]
 		switch {
 		case b.state != "" && !strings.EqualFold(b.state, ourStatus):
@@ -568,14 +662,29 @@ func (m *matcher) sweep(ctx context.Context, billType wxpay.TradeBillType) error
 		return r.flags&recMatched == 0 && (billType != wxpay.TradeBillSuccess || r.kind == KindPay) &&
 			(billType != wxpay.TradeBillRefund || r.kind == KindRefund)
 	}
-	var n int
+	var (
+		n         int
+		positions []int64 // of the records left, when all are known
+	)
+	re, canReread := m.ledger.(LedgerRereader)
 	for i := range m.n {
 		if r := m.rec(i); left(r) && r.flags&recCarried == 0 {
 			n++
+			if canReread && r.ref > 0 && len(positions) < 1<<20 {
+				positions = append(positions, int64(r.ref))
+			} else {
+				canReread = false
+			}
 		}
 	}
 	if n > 0 {
-		err := m.ledger.StreamLedger(ctx, m.query, func(rec *Record) error {
+		stream := m.ledger.StreamLedger
+		if canReread {
+			stream = func(ctx context.Context, q LedgerQuery, fn func(*Record) error) error {
+				return re.RestreamLedger(ctx, q, positions, fn)
+			}
+		}
+		err := stream(ctx, m.query, func(rec *Record) error {
 			tag, id := keyOf(rec.Kind, rec.OutTradeNo, rec.TransactionID, rec.OutRefundNo, rec.RefundID)
 			i := m.lookup(tag, id)
 			if i < 0 {
