@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -104,6 +105,7 @@ type matcher struct {
 	arena     []ourRec
 	freeSlots func()
 	frees     []func()
+	sink      uint64 // what touch read, kept so that the reads are made
 	// statuses are WeChat's states our records have (SUCCESS, PROCESSING…), by code.
 	statuses []string
 	statusOf map[string]uint8
@@ -254,25 +256,58 @@ func (m *matcher) release() {
 // add indexes one of our records. A record whose id is already indexed is a
 // duplicate in our ledger: it becomes an exception and the first one stays matchable.
 func (m *matcher) add(r *Record, carried bool) error {
+	rec, err := m.prep(r)
+	if err != nil {
+		return err
+	}
+	f := fieldsOf(r)
+	if carried {
+		rec.flags |= recCarried
+		for k := range f {
+			f[k] = strings.Clone(f[k])
+		}
+	}
+	switch m.insert(&rec) {
+	case insertFull:
+		return errs.E(errs.KindUnprocessable, CodeLedgerUnreadable, "the ledger is too large for one run")
+	case insertDuplicate:
+		m.oursException(ClassDuplicate, &rec, f, duplicateOurs)
+	case inserted:
+		if carried {
+			m.carried[m.n-1] = f
+		}
+	}
+	return nil
+}
+
+const duplicateOurs = "our ledger has it twice"
+
+// Outcomes of insert.
+const (
+	inserted = iota
+	insertDuplicate
+	insertFull
+)
+
+// prep checks one of our records and makes its entry of the index (the status
+// becomes a code: prep is called by one goroutine at a time).
+func (m *matcher) prep(r *Record) (ourRec, error) {
 	if r.Kind != KindPay && r.Kind != KindRefund {
-		return errs.E(errs.KindInvalid, CodeLedgerUnreadable, fmt.Sprintf("ledger record %s: unknown kind", r.OutTradeNo))
+		return ourRec{}, errs.E(errs.KindInvalid, CodeLedgerUnreadable, fmt.Sprintf("ledger record %s: unknown kind", r.OutTradeNo))
 	}
 	tag, id := keyOf(r.Kind, r.OutTradeNo, r.TransactionID, r.OutRefundNo, r.RefundID)
 	if id == "" {
-		return errs.E(errs.KindInvalid, CodeLedgerUnreadable,
+		return ourRec{}, errs.E(errs.KindInvalid, CodeLedgerUnreadable,
 			fmt.Sprintf("ledger %s record at %s has neither WeChat's id nor our number", r.Kind, r.At.Format(time.RFC3339)))
-	}
-	if m.n == math.MaxInt32-1 {
-		return errs.E(errs.KindUnprocessable, CodeLedgerUnreadable, "the ledger is too large for one run")
 	}
 	at := r.At.Unix()
 	if r.FeeFen != int64(int32(r.FeeFen)) || at < 0 || at > math.MaxUint32 {
-		return errs.E(errs.KindInvalid, CodeLedgerUnreadable, fmt.Sprintf("ledger record %s: fee or time out of range", id))
+		return ourRec{}, errs.E(errs.KindInvalid, CodeLedgerUnreadable, fmt.Sprintf("ledger record %s: fee or time out of range", id))
 	}
 	status, ok := m.statusOf[r.Status]
 	if !ok {
 		if len(m.statuses) == math.MaxUint8 {
-			return errs.E(errs.KindInvalid, CodeLedgerUnreadable, fmt.Sprintf("ledger record %s: too many different statuses", id))
+			return ourRec{}, errs.E(errs.KindInvalid, CodeLedgerUnreadable, fmt.Sprintf("ledger record %s: too many different statuses", id))
 		}
 		status = uint8(len(m.statuses))
 		m.statuses = append(m.statuses, strings.Clone(r.Status))
@@ -282,32 +317,53 @@ func (m *matcher) add(r *Record, carried bool) error {
 	if r.Pos > 0 && r.Pos <= math.MaxInt32 {
 		rec.ref = int32(r.Pos)
 	}
-	if carried {
-		rec.flags |= recCarried
+	return rec, nil
+}
+
+// insert puts rec into the index: inserted, insertDuplicate when its id is there
+// already (our ledger has it twice), or insertFull.
+func (m *matcher) insert(rec *ourRec) int {
+	if m.n == math.MaxInt32-1 {
+		return insertFull
 	}
 	m.grow(int(m.n) + 1)
 	s := m.slot(rec.key)
 	if m.slots[s] != 0 {
-		m.oursException(ClassDuplicate, &rec, fieldsOf(r), "our ledger has it twice")
-		return nil
+		return insertDuplicate
 	}
 	if int(m.n>>recBlockBits) == len(m.blocks) {
 		m.blocks = append(m.blocks, m.block())
 	}
-	*m.rec(m.n) = rec
+	*m.rec(m.n) = *rec
 	m.fill(s, m.n)
 	m.n++
-	if carried {
-		f := fieldsOf(r)
-		for k := range f {
-			f[k] = strings.Clone(f[k])
-		}
-		m.carried[m.n-1] = f
-	}
-	return nil
+	return inserted
 }
 
-// loadOurs streams the ledger of the window into the index.
+// ledgerBatch is records of our ledger on their way from the ledger's goroutine
+// to the index: their entries, and their ids in one buffer (for the exception of a
+// duplicate), so that no record costs an allocation.
+type ledgerBatch struct {
+	recs []ourRec
+	ids  []byte
+	ends [][nFields]uint32 // of each record's ids in ids
+}
+
+func (b *ledgerBatch) fields(i int) [nFields]string {
+	var f [nFields]string
+	start := uint32(0)
+	if i > 0 {
+		start = b.ends[i-1][nFields-1]
+	}
+	for k, end := range b.ends[i] {
+		f[k] = string(b.ids[start:end])
+		start = end
+	}
+	return f
+}
+
+// loadOurs streams the ledger of the window into the index: the ledger is read,
+// parsed and hashed on its own goroutine, the index filled on this one.
 func (m *matcher) loadOurs(ctx context.Context, src LedgerSource) error {
 	m.ledger, m.query = src, LedgerQuery{MchID: m.run.MchID, From: m.from, To: m.to}
 	if h, ok := src.(LedgerSizeHinter); ok {
@@ -316,10 +372,84 @@ func (m *matcher) loadOurs(ctx context.Context, src LedgerSource) error {
 			m.reserve(n)
 		}
 	}
-	return src.StreamLedger(ctx, m.query, func(r *Record) error {
-		m.run.LedgerRecords++
-		return m.add(r, false)
-	})
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	const batches, batchRecs = 8, 4096
+	free, full := make(chan *ledgerBatch, batches), make(chan *ledgerBatch, batches)
+	for range batches {
+		free <- &ledgerBatch{recs: make([]ourRec, 0, batchRecs), ends: make([][nFields]uint32, 0, batchRecs)}
+	}
+	read := make(chan error, 1)
+	go func() {
+		defer close(full)
+		profileAs(ctx, "read ours")
+		b := <-free
+		err := src.StreamLedger(ctx, m.query, func(r *Record) error {
+			rec, err := m.prep(r)
+			if err != nil {
+				return err
+			}
+			b.recs = append(b.recs, rec)
+			var end [nFields]uint32
+			for k, f := range fieldsOf(r) {
+				b.ids = append(b.ids, f...)
+				end[k] = uint32(len(b.ids))
+			}
+			b.ends = append(b.ends, end)
+			if len(b.recs) == batchRecs {
+				full <- b // never blocks: full has room for every batch
+				select {
+				case b = <-free:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			return nil
+		})
+		if err == nil && len(b.recs) > 0 {
+			full <- b
+		}
+		read <- err
+	}()
+	profileAs(ctx, "index ours")
+	for b := range full {
+		m.touch(b.recs)
+		for i := range b.recs {
+			m.run.LedgerRecords++
+			switch m.insert(&b.recs[i]) {
+			case insertDuplicate:
+				m.oursException(ClassDuplicate, &b.recs[i], b.fields(i), duplicateOurs)
+			case insertFull:
+				stop()
+				for range full { // until the reader has stopped
+				}
+				<-read
+				return errs.E(errs.KindUnprocessable, CodeLedgerUnreadable, "the ledger is too large for one run")
+			}
+		}
+		b.recs, b.ids, b.ends = b.recs[:0], b.ids[:0], b.ends[:0]
+		free <- b
+	}
+	return <-read
+}
+
+// profileAs names what the calling goroutine does in a CPU profile (tandem reconcile
+// --cpuprofile; go tool pprof -tags), so that the work of each goroutine of a run
+// can be read apart.
+func profileAs(ctx context.Context, step string) {
+	pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels("recon", step)))
+}
+
+// touch reads the slots the records would take, all before any is used: the
+// loads do not wait for each other, so the cache misses of a batch overlap instead
+// of coming one after the other in insert or find.
+func (m *matcher) touch(recs []ourRec) {
+	mask := len(m.slots) - 1
+	var sum uint64
+	for i := range recs {
+		sum += m.slots[int(recs[i].key[0])&mask]
+	}
+	m.sink += sum
 }
 
 // carryIn takes over the previous date's outside_window items: our records join
@@ -371,6 +501,7 @@ func parseBill(ctx context.Context, rd *wxpay.TradeBillReader, ahead int) *billF
 	}
 	go func() {
 		defer close(f.full)
+		profileAs(ctx, "parse bill")
 		refundBill := rd.Type() == wxpay.TradeBillRefund
 		var batch []billItem
 		select {
@@ -426,7 +557,8 @@ func lookahead(ctx context.Context, src LedgerSource, q LedgerQuery) int {
 }
 
 // matchBill classifies the feed's lines through the index, in the bill's order.
-func (m *matcher) matchBill(f *billFeed) error {
+func (m *matcher) matchBill(ctx context.Context, f *billFeed) error {
+	profileAs(ctx, "match")
 	for batch := range f.full {
 		for i := range batch {
 			b := &batch[i]

@@ -197,7 +197,7 @@ func (s *Service) reconcile(ctx context.Context, mchid, date string, source Sour
 		}
 	}
 	rd := feed.rd
-	if err := m.matchBill(feed); err != nil {
+	if err := m.matchBill(ctx, feed); err != nil {
 		return nil, fmt.Errorf("reconciliation %s: %w", date, err)
 	}
 	if err := m.settleUnknown(ctx); err != nil {
