@@ -8,6 +8,7 @@ import (
 	"runtime/pprof"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/wxpay"
@@ -105,7 +106,9 @@ type matcher struct {
 	arena     []ourRec
 	freeSlots func()
 	frees     []func()
-	sink      uint64 // what touch read, kept so that the reads are made
+	sink      uint64   // what touch read, kept so that the reads are made
+	probes    []int    // touchLines' slots, reused
+	prepped   []ourRec // loadOurs' batch, reused
 	// statuses are WeChat's states our records have (SUCCESS, PROCESSING…), by code.
 	statuses []string
 	statusOf map[string]uint8
@@ -341,14 +344,15 @@ func (m *matcher) insert(rec *ourRec) int {
 }
 
 // ledgerBatch is records of our ledger on their way from the ledger's goroutine
-// to the index: their entries, and their ids in one buffer (for the exception of a
-// duplicate), so that no record costs an allocation.
+// to the index: the records without their strings, and their ids and status in one
+// buffer, so that no record costs an allocation.
 type ledgerBatch struct {
-	recs []ourRec
+	recs []Record
 	ids  []byte
-	ends [][nFields]uint32 // of each record's ids in ids
+	ends [][nFields]uint32 // of each record's fields in ids
 }
 
+// fields are record i's ids and status, pointing into the batch's buffer.
 func (b *ledgerBatch) fields(i int) [nFields]string {
 	var f [nFields]string
 	start := uint32(0)
@@ -356,14 +360,17 @@ func (b *ledgerBatch) fields(i int) [nFields]string {
 		start = b.ends[i-1][nFields-1]
 	}
 	for k, end := range b.ends[i] {
-		f[k] = string(b.ids[start:end])
+		if end > start {
+			f[k] = unsafe.String(&b.ids[start], end-start)
+		}
 		start = end
 	}
 	return f
 }
 
-// loadOurs streams the ledger of the window into the index: the ledger is read,
-// parsed and hashed on its own goroutine, the index filled on this one.
+// loadOurs streams the ledger of the window into the index: the ledger is read
+// and parsed on its own goroutine; the records are checked, hashed and indexed on
+// this one (the two take about as long).
 func (m *matcher) loadOurs(ctx context.Context, src LedgerSource) error {
 	m.ledger, m.query = src, LedgerQuery{MchID: m.run.MchID, From: m.from, To: m.to}
 	if h, ok := src.(LedgerSizeHinter); ok {
@@ -377,7 +384,7 @@ func (m *matcher) loadOurs(ctx context.Context, src LedgerSource) error {
 	const batches, batchRecs = 8, 4096
 	free, full := make(chan *ledgerBatch, batches), make(chan *ledgerBatch, batches)
 	for range batches {
-		free <- &ledgerBatch{recs: make([]ourRec, 0, batchRecs), ends: make([][nFields]uint32, 0, batchRecs)}
+		free <- &ledgerBatch{recs: make([]Record, 0, batchRecs), ends: make([][nFields]uint32, 0, batchRecs)}
 	}
 	read := make(chan error, 1)
 	go func() {
@@ -385,17 +392,13 @@ func (m *matcher) loadOurs(ctx context.Context, src LedgerSource) error {
 		profileAs(ctx, "read ours")
 		b := <-free
 		err := src.StreamLedger(ctx, m.query, func(r *Record) error {
-			rec, err := m.prep(r)
-			if err != nil {
-				return err
-			}
-			b.recs = append(b.recs, rec)
 			var end [nFields]uint32
 			for k, f := range fieldsOf(r) {
 				b.ids = append(b.ids, f...)
 				end[k] = uint32(len(b.ids))
 			}
 			b.ends = append(b.ends, end)
+			b.recs = append(b.recs, Record{Kind: r.Kind, AmountFen: r.AmountFen, FeeFen: r.FeeFen, At: r.At, Pos: r.Pos})
 			if len(b.recs) == batchRecs {
 				full <- b // never blocks: full has room for every batch
 				select {
@@ -411,20 +414,38 @@ func (m *matcher) loadOurs(ctx context.Context, src LedgerSource) error {
 		}
 		read <- err
 	}()
+	fail := func(err error) error {
+		stop()
+		for range full { // until the reader has stopped
+		}
+		<-read
+		return err
+	}
 	profileAs(ctx, "index ours")
 	for b := range full {
-		m.touch(b.recs)
+		m.prepped = m.prepped[:0]
 		for i := range b.recs {
+			r := &b.recs[i]
+			f := b.fields(i)
+			r.OutTradeNo, r.TransactionID, r.OutRefundNo, r.RefundID, r.Status = f[fOutTradeNo], f[fTransactionID], f[fOutRefundNo], f[fRefundID], f[fStatus]
+			rec, err := m.prep(r)
+			if err != nil {
+				return fail(err)
+			}
+			m.prepped = append(m.prepped, rec)
+		}
+		m.touch(m.prepped)
+		for i := range m.prepped {
 			m.run.LedgerRecords++
-			switch m.insert(&b.recs[i]) {
+			switch m.insert(&m.prepped[i]) {
 			case insertDuplicate:
-				m.oursException(ClassDuplicate, &b.recs[i], b.fields(i), duplicateOurs)
-			case insertFull:
-				stop()
-				for range full { // until the reader has stopped
+				f := b.fields(i)
+				for k := range f {
+					f[k] = strings.Clone(f[k])
 				}
-				<-read
-				return errs.E(errs.KindUnprocessable, CodeLedgerUnreadable, "the ledger is too large for one run")
+				m.oursException(ClassDuplicate, &m.prepped[i], f, duplicateOurs)
+			case insertFull:
+				return fail(errs.E(errs.KindUnprocessable, CodeLedgerUnreadable, "the ledger is too large for one run"))
 			}
 		}
 		b.recs, b.ids, b.ends = b.recs[:0], b.ids[:0], b.ends[:0]
