@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,9 +89,9 @@ func TestCSVLedger(t *testing.T) {
 	}
 	want := []reconciliation.Record{
 		{Kind: reconciliation.KindPay, OutTradeNo: "TD1", TransactionID: "4200000001", AmountFen: 12345, FeeFen: 74,
-			Status: "SUCCESS", At: shanghai("2025-03-14 00:00:00")},
+			Status: "SUCCESS", At: shanghai("2025-03-14 00:00:00"), Pos: 2},
 		{Kind: reconciliation.KindRefund, OutTradeNo: "TD1", TransactionID: "4200000001", OutRefundNo: "RF1", RefundID: "5030001",
-			AmountFen: 100, FeeFen: -1, Status: "SUCCESS", At: time.Date(2025, 3, 14, 15, 4, 5, 0, time.UTC)},
+			AmountFen: 100, FeeFen: -1, Status: "SUCCESS", At: time.Date(2025, 3, 14, 15, 4, 5, 0, time.UTC), Pos: 3},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %+v", got)
@@ -115,4 +116,63 @@ func TestCSVLedger(t *testing.T) {
 			t.Errorf("%q: %v", bad, err)
 		}
 	}
+}
+
+// TestCSVLedgerRestreams: the records no bill line claimed are read again by their
+// line numbers, from a plain file (only the blocks that hold them), from memory and
+// from gzip (the whole file again), with the same values as the first read.
+func TestCSVLedgerRestreams(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var b strings.Builder
+	b.WriteString("\uFEFFkind,out_trade_no,transaction_id,out_refund_no,refund_id,amount_fen,fee_fen,occurred_at\r\n")
+	const rows = 10_000 // three blocks of offsets
+	for i := range rows {
+		fmt.Fprintf(&b, "PAY,TD%d,42%08d,,,%d,1,2025-03-14T10:00:00+08:00\r\n", i, i, i+1)
+	}
+	dir := t.TempDir()
+	plain, gz := filepath.Join(dir, "l.csv"), filepath.Join(dir, "l.csv.gz")
+	if err := os.WriteFile(plain, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var zb bytes.Buffer
+	zw := gzip.NewWriter(&zb)
+	zw.Write([]byte(b.String()))
+	zw.Close()
+	if err := os.WriteFile(gz, zb.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	q := reconciliation.LedgerQuery{MchID: testMch, From: shanghai("2025-03-14 00:00:00"), To: shanghai("2025-03-15 00:00:00")}
+	for name, src := range map[string]*reconciliation.CSVLedger{"plain": reconciliation.CSVLedgerFile(plain),
+		"gzip": reconciliation.CSVLedgerFile(gz), "memory": reconciliation.CSVLedgerReader(strings.NewReader(b.String()))} {
+		first := map[int64]reconciliation.Record{}
+		if err := src.StreamLedger(ctx, q, func(r *reconciliation.Record) error { first[r.Pos] = kept(r); return nil }); err != nil {
+			t.Fatal(name, err)
+		}
+		if len(first) != rows || first[2].OutTradeNo != "TD0" || first[rows+1].OutTradeNo != fmt.Sprintf("TD%d", rows-1) {
+			t.Fatalf("%s: %d records, first %+v", name, len(first), first[2])
+		}
+		positions := []int64{rows + 1, 2, 4097, 4096, 4098, 9000}
+		got := map[int64]reconciliation.Record{}
+		err := src.RestreamLedger(ctx, q, positions, func(r *reconciliation.Record) error { got[r.Pos] = kept(r); return nil })
+		if err != nil {
+			t.Fatal(name, err)
+		}
+		if len(got) != len(positions) {
+			t.Fatalf("%s: %d records again, want %d: %v", name, len(got), len(positions), got)
+		}
+		for _, p := range positions {
+			if got[p] != first[p] {
+				t.Fatalf("%s: line %d again %+v, first %+v", name, p, got[p], first[p])
+			}
+		}
+	}
+}
+
+// kept copies a record out of its callback (its strings are the parser's buffer).
+func kept(r *reconciliation.Record) reconciliation.Record {
+	c := *r
+	c.OutTradeNo, c.TransactionID, c.OutRefundNo = strings.Clone(r.OutTradeNo), strings.Clone(r.TransactionID), strings.Clone(r.OutRefundNo)
+	c.RefundID, c.Status = strings.Clone(r.RefundID), strings.Clone(r.Status)
+	return c
 }

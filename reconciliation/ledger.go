@@ -25,6 +25,9 @@ type Record struct {
 	FeeFen        int64  // WeChat's fee as we booked it (negative on refunds), 0 when unknown
 	Status        string // WeChat's state as we know it: SUCCESS, or for refunds PROCESSING, CLOSED, ABNORMAL
 	At            time.Time
+	// Pos is where a LedgerRereader finds the record again (a CSV ledger's line
+	// number); 0 when the source cannot.
+	Pos int64
 }
 
 // StatusSuccess is the status of a paid payment and of a refund that went through.
@@ -71,6 +74,15 @@ func (rs Records) FindLedger(ctx context.Context, mchid string, ids []string, fn
 		}
 	}
 	return ctx.Err()
+}
+
+// LedgerRereader is implemented by a LedgerSource that can stream chosen records
+// of an earlier StreamLedger again by their Record.Pos, without the rest: at the
+// end of a run the engine needs the ids of the few records no bill line claimed,
+// which its index does not keep.
+type LedgerRereader interface {
+	// RestreamLedger calls fn for the records of q at positions, in any order.
+	RestreamLedger(ctx context.Context, q LedgerQuery, positions []int64, fn func(*Record) error) error
 }
 
 // LedgerSizeHinter is implemented by a LedgerSource that can estimate how many

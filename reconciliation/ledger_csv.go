@@ -8,7 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -30,7 +33,16 @@ import (
 type CSVLedger struct {
 	open func() (io.ReadCloser, error)
 	path string
+	// marks are the byte offsets of lines 1, 1+markStride, 1+2·markStride… of the
+	// last StreamLedger of a plain (not gzip) file, and cols its header: what
+	// RestreamLedger needs to read a few records again without the rest.
+	marks []int64
+	cols  []ledgerCol
 }
+
+// markStride is how many lines apart the offsets RestreamLedger starts from are:
+// a re-read of one record parses at most this many lines.
+const markStride = 4096
 
 // CSVLedgerFile reads the ledger from path on every StreamLedger.
 func CSVLedgerFile(path string) *CSVLedger {
@@ -67,9 +79,14 @@ func CSVLedgerReader(r io.Reader) *CSVLedger {
 		if err != nil {
 			return nil, err
 		}
-		return io.NopCloser(bytes.NewReader(data)), nil
+		return bytesFile{bytes.NewReader(data)}, nil
 	}}
 }
+
+// bytesFile is a ledger in memory as a file: it reads at offsets too (RestreamLedger).
+type bytesFile struct{ *bytes.Reader }
+
+func (bytesFile) Close() error { return nil }
 
 // csvChunk is how much of the file is read at once. Lines and fields are sliced
 // from one reused buffer, allocating nothing per chunk or field: a Record's strings
@@ -99,6 +116,12 @@ var ledgerColumns = map[string]ledgerCol{
 
 // StreamLedger implements LedgerSource.
 func (c *CSVLedger) StreamLedger(ctx context.Context, q LedgerQuery, fn func(*Record) error) error {
+	return c.stream(ctx, q, nil, fn)
+}
+
+// stream reads the whole file; want (sorted line numbers), when not nil, are the
+// only lines parsed.
+func (c *CSVLedger) stream(ctx context.Context, q LedgerQuery, want []int64, fn func(*Record) error) error {
 	rc, err := c.open()
 	if err != nil {
 		return errs.Wrap(err, errs.KindInvalid, CodeLedgerUnreadable, "cannot open the ledger file")
@@ -106,16 +129,70 @@ func (c *CSVLedger) StreamLedger(ctx context.Context, q LedgerQuery, fn func(*Re
 	defer rc.Close()
 	br := bufio.NewReaderSize(rc, 64<<10)
 	var src io.Reader = br
+	p := ledgerParser{q: q, fn: fn, marks: []int64{}, want: want}
 	if head, _ := br.Peek(2); bytes.Equal(head, []byte{0x1f, 0x8b}) {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return errs.Wrap(err, errs.KindInvalid, CodeLedgerUnreadable, "the ledger file is not valid gzip")
 		}
 		defer zr.Close()
-		src = zr
+		src, p.marks = zr, nil // no offsets to read again from
 	}
-	p := ledgerParser{q: q, fn: fn}
-	return p.run(ctx, src)
+	if want != nil {
+		p.marks = nil
+		return p.run(ctx, src)
+	}
+	c.marks, c.cols = nil, nil
+	if err := p.run(ctx, src); err != nil {
+		return err
+	}
+	c.marks, c.cols = p.marks, p.cols
+	return nil
+}
+
+var _ LedgerRereader = (*CSVLedger)(nil)
+
+// RestreamLedger implements LedgerRereader: positions are line numbers. From a
+// plain file it reads only the blocks of markStride lines that hold them; from
+// gzip it reads the file again and parses only the wanted lines.
+func (c *CSVLedger) RestreamLedger(ctx context.Context, q LedgerQuery, positions []int64, fn func(*Record) error) error {
+	want := slices.Clone(positions)
+	slices.Sort(want)
+	rc, err := c.open()
+	if err != nil {
+		return errs.Wrap(err, errs.KindInvalid, CodeLedgerUnreadable, "cannot open the ledger file")
+	}
+	ra, seekable := rc.(io.ReaderAt)
+	if !seekable || c.marks == nil {
+		rc.Close()
+		return c.stream(ctx, q, want, fn)
+	}
+	defer rc.Close()
+	size := int64(math.MaxInt64)
+	if st, ok := rc.(interface{ Stat() (os.FileInfo, error) }); ok {
+		if fi, err := st.Stat(); err == nil {
+			size = fi.Size()
+		}
+	} else if sz, ok := rc.(interface{ Size() int64 }); ok {
+		size = sz.Size()
+	}
+	for len(want) > 0 {
+		b := int((want[0] - 1) / markStride)
+		if b >= len(c.marks) {
+			return errs.E(errs.KindInvalid, CodeLedgerUnreadable, fmt.Sprintf("ledger line %d: beyond the file read before", want[0]))
+		}
+		end := size
+		if b+1 < len(c.marks) {
+			end = c.marks[b+1]
+		}
+		n := sort.Search(len(want), func(i int) bool { return want[i] > int64(b+1)*markStride })
+		p := ledgerParser{q: q, fn: fn, cols: c.cols, lineNo: b * markStride, want: want[:n]}
+		if err := p.run(ctx, io.NewSectionReader(ra, c.marks[b], end-c.marks[b])); err != nil {
+			return err
+		}
+		want = want[n:]
+	}
+	return nil
 }
 
 type ledgerParser struct {
@@ -125,6 +202,10 @@ type ledgerParser struct {
 	lineNo int
 	rec    Record
 	fields []string
+	// marks collects the offset of every markStride-th line (CSVLedger.marks); nil: not.
+	marks []int64
+	// want, when not nil, are the only lines parsed (sorted line numbers).
+	want []int64
 }
 
 func (p *ledgerParser) fail(format string, args ...any) error {
@@ -135,6 +216,7 @@ func (p *ledgerParser) fail(format string, args ...any) error {
 // run reads chunks of whole lines and hands each line to p.line.
 func (p *ledgerParser) run(ctx context.Context, r io.Reader) error {
 	buf, held := make([]byte, 0, csvChunk), make([]byte, 0, csvChunk)
+	var offset int64 // of held[0] in the input
 	for eof := false; !eof; {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -159,7 +241,12 @@ func (p *ledgerParser) run(ctx context.Context, r io.Reader) error {
 		held = append(held[:0], buf[:end]...)
 		chunk := unsafe.String(unsafe.SliceData(held), len(held)) // overwritten by the next chunk: see csvChunk
 		buf = buf[:copy(buf, buf[end:])]
+		lineAt := offset
+		offset += int64(len(held))
 		for len(chunk) > 0 {
+			if p.marks != nil && p.lineNo%markStride == 0 {
+				p.marks = append(p.marks, lineAt+int64(len(held)-len(chunk)))
+			}
 			line := chunk
 			if i := strings.IndexByte(chunk, '\n'); i >= 0 {
 				line, chunk = chunk[:i], chunk[i+1:]
@@ -179,6 +266,11 @@ func (p *ledgerParser) run(ctx context.Context, r io.Reader) error {
 
 func (p *ledgerParser) line(line string) error {
 	p.lineNo++
+	if p.want != nil && p.cols != nil { // the header is read in any case
+		if _, ok := slices.BinarySearch(p.want, int64(p.lineNo)); !ok {
+			return nil
+		}
+	}
 	if p.lineNo == 1 {
 		line = strings.TrimPrefix(line, "\uFEFF")
 	}
@@ -193,7 +285,7 @@ func (p *ledgerParser) line(line string) error {
 		return p.fail("%d fields, the header has %d", len(p.fields), len(p.cols))
 	}
 	r := &p.rec
-	*r = Record{Status: StatusSuccess}
+	*r = Record{Status: StatusSuccess, Pos: int64(p.lineNo)}
 	for i, f := range p.fields {
 		var ok = true
 		switch p.cols[i] {

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"runtime/pprof"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/wxpay"
@@ -53,7 +55,9 @@ type ourRec struct {
 	amount int64  // fen
 	at     uint32 // unix seconds
 	fee    int32  // fen
-	line   int32  // the bill line that matched it
+	// ref is the bill line that matched it (recMatched); until one does, where our
+	// ledger has it (Record.Pos when it fits, for LedgerRereader; 0 unknown).
+	ref    int32
 	kind   Kind
 	status uint8 // index into matcher.statuses
 	flags  uint8
@@ -97,6 +101,14 @@ type matcher struct {
 	// (high) and the record's index + 1 (low), 0 when empty, so that probing reads
 	// a record only when it very likely is the one.
 	slots []uint64
+	// The table and the blocks live outside the Go heap (offHeap): arena is what is
+	// left of the blocks reserved for the ledger's size hint; frees unmap them all.
+	arena     []ourRec
+	freeSlots func()
+	frees     []func()
+	sink      uint64   // what touch read, kept so that the reads are made
+	probes    []int    // touchLines' slots, reused
+	prepped   []ourRec // loadOurs' batch, reused
 	// statuses are WeChat's states our records have (SUCCESS, PROCESSING…), by code.
 	statuses []string
 	statusOf map[string]uint8
@@ -199,77 +211,266 @@ func (m *matcher) grow(records int) {
 	if size == len(m.slots) {
 		return
 	}
-	m.slots = make([]uint64, size)
+	free := m.freeSlots
+	m.slots, m.freeSlots = offHeap[uint64](size)
+	if free != nil {
+		free()
+	}
 	for i := range m.n {
 		m.fill(m.slot(m.rec(i).key), i)
 	}
 }
 
+// block is room for 1<<recBlockBits more records: from the arena while it lasts.
+func (m *matcher) block() []ourRec {
+	const n = 1 << recBlockBits
+	if len(m.arena) < n {
+		b, free := offHeap[ourRec](n)
+		m.frees = append(m.frees, free)
+		return b
+	}
+	b := m.arena[:n:n]
+	m.arena = m.arena[n:]
+	return b
+}
+
+// reserve makes room for about records records at once: one mapping of huge pages.
+func (m *matcher) reserve(records int) {
+	const n = 1 << recBlockBits
+	blocks := (records + records/16 + n - 1) / n
+	if blocks < 2 || m.arena != nil {
+		return
+	}
+	arena, free := offHeap[ourRec](blocks * n)
+	m.arena, m.frees = arena, append(m.frees, free)
+}
+
+// release gives the index's memory back; the matcher's records are gone after it.
+func (m *matcher) release() {
+	if m.freeSlots != nil {
+		m.freeSlots()
+	}
+	for _, f := range m.frees {
+		f()
+	}
+	m.slots, m.blocks, m.arena, m.frees, m.freeSlots = nil, nil, nil, nil, nil
+}
+
 // add indexes one of our records. A record whose id is already indexed is a
 // duplicate in our ledger: it becomes an exception and the first one stays matchable.
 func (m *matcher) add(r *Record, carried bool) error {
+	rec, err := m.prep(r)
+	if err != nil {
+		return err
+	}
+	f := fieldsOf(r)
+	if carried {
+		rec.flags |= recCarried
+		for k := range f {
+			f[k] = strings.Clone(f[k])
+		}
+	}
+	switch m.insert(&rec) {
+	case insertFull:
+		return errs.E(errs.KindUnprocessable, CodeLedgerUnreadable, "the ledger is too large for one run")
+	case insertDuplicate:
+		m.oursException(ClassDuplicate, &rec, f, duplicateOurs)
+	case inserted:
+		if carried {
+			m.carried[m.n-1] = f
+		}
+	}
+	return nil
+}
+
+const duplicateOurs = "our ledger has it twice"
+
+// Outcomes of insert.
+const (
+	inserted = iota
+	insertDuplicate
+	insertFull
+)
+
+// prep checks one of our records and makes its entry of the index (the status
+// becomes a code: prep is called by one goroutine at a time).
+func (m *matcher) prep(r *Record) (ourRec, error) {
 	if r.Kind != KindPay && r.Kind != KindRefund {
-		return errs.E(errs.KindInvalid, CodeLedgerUnreadable, fmt.Sprintf("ledger record %s: unknown kind", r.OutTradeNo))
+		return ourRec{}, errs.E(errs.KindInvalid, CodeLedgerUnreadable, fmt.Sprintf("ledger record %s: unknown kind", r.OutTradeNo))
 	}
 	tag, id := keyOf(r.Kind, r.OutTradeNo, r.TransactionID, r.OutRefundNo, r.RefundID)
 	if id == "" {
-		return errs.E(errs.KindInvalid, CodeLedgerUnreadable,
+		return ourRec{}, errs.E(errs.KindInvalid, CodeLedgerUnreadable,
 			fmt.Sprintf("ledger %s record at %s has neither WeChat's id nor our number", r.Kind, r.At.Format(time.RFC3339)))
-	}
-	if m.n == math.MaxInt32-1 {
-		return errs.E(errs.KindUnprocessable, CodeLedgerUnreadable, "the ledger is too large for one run")
 	}
 	at := r.At.Unix()
 	if r.FeeFen != int64(int32(r.FeeFen)) || at < 0 || at > math.MaxUint32 {
-		return errs.E(errs.KindInvalid, CodeLedgerUnreadable, fmt.Sprintf("ledger record %s: fee or time out of range", id))
+		return ourRec{}, errs.E(errs.KindInvalid, CodeLedgerUnreadable, fmt.Sprintf("ledger record %s: fee or time out of range", id))
 	}
 	status, ok := m.statusOf[r.Status]
 	if !ok {
 		if len(m.statuses) == math.MaxUint8 {
-			return errs.E(errs.KindInvalid, CodeLedgerUnreadable, fmt.Sprintf("ledger record %s: too many different statuses", id))
+			return ourRec{}, errs.E(errs.KindInvalid, CodeLedgerUnreadable, fmt.Sprintf("ledger record %s: too many different statuses", id))
 		}
 		status = uint8(len(m.statuses))
 		m.statuses = append(m.statuses, strings.Clone(r.Status))
 		m.statusOf[m.statuses[status]] = status
 	}
-	rec := ourRec{key: m.hash(tag, id), amount: r.AmountFen, fee: int32(r.FeeFen), at: uint32(at), kind: r.Kind, status: status, line: -1}
-	if carried {
-		rec.flags |= recCarried
+	rec := ourRec{key: m.hash(tag, id), amount: r.AmountFen, fee: int32(r.FeeFen), at: uint32(at), kind: r.Kind, status: status}
+	if r.Pos > 0 && r.Pos <= math.MaxInt32 {
+		rec.ref = int32(r.Pos)
+	}
+	return rec, nil
+}
+
+// insert puts rec into the index: inserted, insertDuplicate when its id is there
+// already (our ledger has it twice), or insertFull.
+func (m *matcher) insert(rec *ourRec) int {
+	if m.n == math.MaxInt32-1 {
+		return insertFull
 	}
 	m.grow(int(m.n) + 1)
 	s := m.slot(rec.key)
 	if m.slots[s] != 0 {
-		m.oursException(ClassDuplicate, &rec, fieldsOf(r), "our ledger has it twice")
-		return nil
+		return insertDuplicate
 	}
 	if int(m.n>>recBlockBits) == len(m.blocks) {
-		m.blocks = append(m.blocks, make([]ourRec, 1<<recBlockBits))
+		m.blocks = append(m.blocks, m.block())
 	}
-	*m.rec(m.n) = rec
+	*m.rec(m.n) = *rec
 	m.fill(s, m.n)
 	m.n++
-	if carried {
-		f := fieldsOf(r)
-		for k := range f {
-			f[k] = strings.Clone(f[k])
-		}
-		m.carried[m.n-1] = f
-	}
-	return nil
+	return inserted
 }
 
-// loadOurs streams the ledger of the window into the index.
+// ledgerBatch is records of our ledger on their way from the ledger's goroutine
+// to the index: the records without their strings, and their ids and status in one
+// buffer, so that no record costs an allocation.
+type ledgerBatch struct {
+	recs []Record
+	ids  []byte
+	ends [][nFields]uint32 // of each record's fields in ids
+}
+
+// fields are record i's ids and status, pointing into the batch's buffer.
+func (b *ledgerBatch) fields(i int) [nFields]string {
+	var f [nFields]string
+	start := uint32(0)
+	if i > 0 {
+		start = b.ends[i-1][nFields-1]
+	}
+	for k, end := range b.ends[i] {
+		if end > start {
+			f[k] = unsafe.String(&b.ids[start], end-start)
+		}
+		start = end
+	}
+	return f
+}
+
+// loadOurs streams the ledger of the window into the index: the ledger is read
+// and parsed on its own goroutine; the records are checked, hashed and indexed on
+// this one (the two take about as long).
 func (m *matcher) loadOurs(ctx context.Context, src LedgerSource) error {
 	m.ledger, m.query = src, LedgerQuery{MchID: m.run.MchID, From: m.from, To: m.to}
 	if h, ok := src.(LedgerSizeHinter); ok {
 		if n := h.LedgerSizeHint(ctx, m.query); n > 0 {
 			m.grow(n)
+			m.reserve(n)
 		}
 	}
-	return src.StreamLedger(ctx, m.query, func(r *Record) error {
-		m.run.LedgerRecords++
-		return m.add(r, false)
-	})
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	const batches, batchRecs = 8, 4096
+	free, full := make(chan *ledgerBatch, batches), make(chan *ledgerBatch, batches)
+	for range batches {
+		free <- &ledgerBatch{recs: make([]Record, 0, batchRecs), ends: make([][nFields]uint32, 0, batchRecs)}
+	}
+	read := make(chan error, 1)
+	go func() {
+		defer close(full)
+		profileAs(ctx, "read ours")
+		b := <-free
+		err := src.StreamLedger(ctx, m.query, func(r *Record) error {
+			var end [nFields]uint32
+			for k, f := range fieldsOf(r) {
+				b.ids = append(b.ids, f...)
+				end[k] = uint32(len(b.ids))
+			}
+			b.ends = append(b.ends, end)
+			b.recs = append(b.recs, Record{Kind: r.Kind, AmountFen: r.AmountFen, FeeFen: r.FeeFen, At: r.At, Pos: r.Pos})
+			if len(b.recs) == batchRecs {
+				full <- b // never blocks: full has room for every batch
+				select {
+				case b = <-free:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			return nil
+		})
+		if err == nil && len(b.recs) > 0 {
+			full <- b
+		}
+		read <- err
+	}()
+	fail := func(err error) error {
+		stop()
+		for range full { // until the reader has stopped
+		}
+		<-read
+		return err
+	}
+	profileAs(ctx, "index ours")
+	for b := range full {
+		m.prepped = m.prepped[:0]
+		for i := range b.recs {
+			r := &b.recs[i]
+			f := b.fields(i)
+			r.OutTradeNo, r.TransactionID, r.OutRefundNo, r.RefundID, r.Status = f[fOutTradeNo], f[fTransactionID], f[fOutRefundNo], f[fRefundID], f[fStatus]
+			rec, err := m.prep(r)
+			if err != nil {
+				return fail(err)
+			}
+			m.prepped = append(m.prepped, rec)
+		}
+		m.touch(m.prepped)
+		for i := range m.prepped {
+			m.run.LedgerRecords++
+			switch m.insert(&m.prepped[i]) {
+			case insertDuplicate:
+				f := b.fields(i)
+				for k := range f {
+					f[k] = strings.Clone(f[k])
+				}
+				m.oursException(ClassDuplicate, &m.prepped[i], f, duplicateOurs)
+			case insertFull:
+				return fail(errs.E(errs.KindUnprocessable, CodeLedgerUnreadable, "the ledger is too large for one run"))
+			}
+		}
+		b.recs, b.ids, b.ends = b.recs[:0], b.ids[:0], b.ends[:0]
+		free <- b
+	}
+	return <-read
+}
+
+// profileAs names what the calling goroutine does in a CPU profile (tandem reconcile
+// --cpuprofile; go tool pprof -tags), so that the work of each goroutine of a run
+// can be read apart.
+func profileAs(ctx context.Context, step string) {
+	pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels("recon", step)))
+}
+
+// touch reads the slots the records would take, all before any is used: the
+// loads do not wait for each other, so the cache misses of a batch overlap instead
+// of coming one after the other in insert or find.
+func (m *matcher) touch(recs []ourRec) {
+	mask := len(m.slots) - 1
+	var sum uint64
+	for i := range recs {
+		sum += m.slots[int(recs[i].key[0])&mask]
+	}
+	m.sink += sum
 }
 
 // carryIn takes over the previous date's outside_window items: our records join
@@ -299,41 +500,87 @@ func (m *matcher) carryIn(items []Exception) error {
 	return nil
 }
 
-// matchBill streams the bill's lines through the index. Parsing and matching are a
-// pipeline on two goroutines: the parser fills batches of lines (its strings are its
-// own, made per chunk read), the matcher classifies them in the bill's order.
-func (m *matcher) matchBill(ctx context.Context, rd *wxpay.TradeBillReader) error {
-	const batches, batchLines = 4, 4096
-	free, full := make(chan []billItem, batches), make(chan []billItem, batches)
-	for range batches {
-		free <- make([]billItem, 0, batchLines)
+// billFeed is the bill being parsed on its own goroutine into batches of lines,
+// in the bill's order; the matcher classifies them as they come (matchBill).
+type billFeed struct {
+	rd         *wxpay.TradeBillReader
+	free, full chan []billItem
+	parsed     chan error
+}
+
+// feedBatch is how many lines a batch of the feed holds.
+const feedBatch = 4096
+
+// parseBill starts parsing rd with room for ahead batches of lines before the
+// matcher takes any: a feed started before our ledger is loaded parses that far
+// ahead on the other core meanwhile. It stops when ctx ends.
+func parseBill(ctx context.Context, rd *wxpay.TradeBillReader, ahead int) *billFeed {
+	ahead = max(ahead, 4)
+	f := &billFeed{rd: rd, free: make(chan []billItem, ahead), full: make(chan []billItem, ahead), parsed: make(chan error, 1)}
+	for range ahead {
+		f.free <- make([]billItem, 0, feedBatch)
 	}
-	parsed := make(chan error, 1)
 	go func() {
-		defer close(full)
+		defer close(f.full)
+		profileAs(ctx, "parse bill")
 		refundBill := rd.Type() == wxpay.TradeBillRefund
-		batch := <-free
+		var batch []billItem
+		select {
+		case batch = <-f.free:
+		case <-ctx.Done():
+			f.parsed <- ctx.Err()
+			return
+		}
 		for n := 0; rd.Next(); n++ {
 			if n&0xffff == 0 && ctx.Err() != nil {
-				parsed <- ctx.Err()
+				f.parsed <- ctx.Err()
 				return
 			}
 			batch = append(batch, billItemOf(rd.Line(), refundBill))
 			if len(batch) == cap(batch) {
-				full <- batch
-				batch = <-free
+				f.full <- batch // never blocks: full has room for every batch
+				select {
+				case batch = <-f.free:
+				case <-ctx.Done():
+					f.parsed <- ctx.Err()
+					return
+				}
 			}
 		}
 		if len(batch) > 0 {
-			full <- batch
+			f.full <- batch
 		}
 		if err := rd.Err(); err != nil {
-			parsed <- errs.Wrap(err, errs.KindInvalid, CodeBillUnreadable, "the bill file is incomplete or corrupt")
+			f.parsed <- errs.Wrap(err, errs.KindInvalid, CodeBillUnreadable, "the bill file is incomplete or corrupt")
 			return
 		}
-		parsed <- nil
+		f.parsed <- nil
 	}()
-	for batch := range full {
+	return f
+}
+
+// lookahead is how many batches of lines a bill may be parsed ahead while our ledger
+// loads: about 128 MB of them (the lines and the chunks of the file they point
+// into) beside a small index, a few beside a large one (index and heap stay
+// under 1 GiB: see runHeapLimit).
+func lookahead(ctx context.Context, src LedgerSource, q LedgerQuery) int {
+	n := -1
+	if h, ok := src.(LedgerSizeHinter); ok {
+		n = h.LedgerSizeHint(ctx, q)
+	}
+	switch {
+	case n < 0:
+		return 16
+	case n <= 4_000_000:
+		return 64
+	}
+	return 4
+}
+
+// matchBill classifies the feed's lines through the index, in the bill's order.
+func (m *matcher) matchBill(ctx context.Context, f *billFeed) error {
+	profileAs(ctx, "match")
+	for batch := range f.full {
 		for i := range batch {
 			b := &batch[i]
 			if b.kind == KindPay && b.state == wxpay.TradeStateRevoked {
@@ -345,9 +592,9 @@ func (m *matcher) matchBill(ctx context.Context, rd *wxpay.TradeBillReader) erro
 			}
 			m.classify(b)
 		}
-		free <- batch[:0]
+		f.free <- batch[:0]
 	}
-	return <-parsed
+	return <-f.parsed
 }
 
 // billItemOf is a trade bill line as the matcher sees it.
@@ -385,12 +632,12 @@ func (m *matcher) classify(b *billItem) {
 	if i := m.find(b.kind, b.wechatID(), b.ourNo()); i >= 0 {
 		r := m.rec(i)
 		if r.flags&recMatched != 0 {
-			note := fmt.Sprintf("the bill has it twice: line %d matched it already", r.line)
+			note := fmt.Sprintf("the bill has it twice: line %d matched it already", r.ref)
 			m.billException(ClassDuplicate, b, nil, note)
 			return
 		}
 		r.flags |= recMatched
-		r.line = int32(b.lineNo)
+		r.ref = int32(b.lineNo)
 		ourStatus := m.statuses[r.status]
 		switch {
 		case b.state != "" && !strings.EqualFold(b.state, ourStatus):
@@ -568,14 +815,29 @@ func (m *matcher) sweep(ctx context.Context, billType wxpay.TradeBillType) error
 		return r.flags&recMatched == 0 && (billType != wxpay.TradeBillSuccess || r.kind == KindPay) &&
 			(billType != wxpay.TradeBillRefund || r.kind == KindRefund)
 	}
-	var n int
+	var (
+		n         int
+		positions []int64 // of the records left, when all are known
+	)
+	re, canReread := m.ledger.(LedgerRereader)
 	for i := range m.n {
 		if r := m.rec(i); left(r) && r.flags&recCarried == 0 {
 			n++
+			if canReread && r.ref > 0 && len(positions) < 1<<20 {
+				positions = append(positions, int64(r.ref))
+			} else {
+				canReread = false
+			}
 		}
 	}
 	if n > 0 {
-		err := m.ledger.StreamLedger(ctx, m.query, func(rec *Record) error {
+		stream := m.ledger.StreamLedger
+		if canReread {
+			stream = func(ctx context.Context, q LedgerQuery, fn func(*Record) error) error {
+				return re.RestreamLedger(ctx, q, positions, fn)
+			}
+		}
+		err := stream(ctx, m.query, func(rec *Record) error {
 			tag, id := keyOf(rec.Kind, rec.OutTradeNo, rec.TransactionID, rec.OutRefundNo, rec.RefundID)
 			i := m.lookup(tag, id)
 			if i < 0 {

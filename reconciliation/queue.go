@@ -268,6 +268,11 @@ func (s *Service) Work(ctx context.Context, p *identity.Principal, id uuid.UUID,
 	case len([]rune(reason)) > 500:
 		return Item{}, errs.Invalidf("resolution", "at most 500 characters")
 	}
+	if a.Assign {
+		if err := s.checkAssignee(ctx, p, a.Assignee); err != nil {
+			return Item{}, err
+		}
+	}
 	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
 		q := recondb.New(tx)
 		r, err := q.LockQueueItem(ctx, id)

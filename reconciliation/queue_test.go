@@ -38,7 +38,8 @@ func TestQueueKeepsItsHistoryAcrossReRuns(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t, audit.Migrations, reconciliation.Migrations)
-	svc := reconciliation.New(domain.Deps{DB: db}, reconciliation.Ports{}, reconciliation.Config{})
+	me := uuid.Must(uuid.NewV7())
+	svc := reconciliation.New(domain.Deps{DB: db}, reconciliation.Ports{Assignees: financeUsers{me}}, reconciliation.Config{})
 	if _, err := svc.RunFile(ctx, testMch, "2025-03-14", strings.NewReader(day1Bill), reconciliation.CSVLedgerReader(strings.NewReader(day1Ledger))); err != nil {
 		t.Fatal(err)
 	}
@@ -53,8 +54,11 @@ func TestQueueKeepsItsHistoryAcrossReRuns(t *testing.T) {
 		t.Fatalf("%d items", len(items))
 	}
 	fin := identity.System()
-	me := uuid.Must(uuid.NewV7())
 	td4 := items["amount_mismatch TD4"]
+	stranger := uuid.Must(uuid.NewV7())
+	if _, err := svc.Work(ctx, fin, td4.ID, reconciliation.ItemAction{Assign: true, Assignee: &stranger}); !errs.Is(err, reconciliation.CodeAssigneeUnknown) {
+		t.Fatalf("assigned to a made-up user: %v", err)
+	}
 	if _, err := svc.Work(ctx, fin, td4.ID, reconciliation.ItemAction{Assign: true, Assignee: &me}); err != nil {
 		t.Fatal(err)
 	}
@@ -118,4 +122,16 @@ func TestQueueKeepsItsHistoryAcrossReRuns(t *testing.T) {
 	if _, err := svc.RefundItem(ctx, fin, billed[0].ID); !errs.Is(err, reconciliation.CodeItemNotRefunded) {
 		t.Fatalf("refund without billing: %v", err)
 	}
+}
+
+// financeUsers is an Assignees port that knows the given finance users only.
+type financeUsers []uuid.UUID
+
+func (f financeUsers) Assignee(_ context.Context, id uuid.UUID) (reconciliation.Assignee, error) {
+	for _, u := range f {
+		if u == id {
+			return reconciliation.Assignee{Found: true, CanWork: true}, nil
+		}
+	}
+	return reconciliation.Assignee{}, nil
 }

@@ -34,6 +34,8 @@ type Ports struct {
 	// Refunder gives back second payments from the exceptions queue; nil: finance
 	// resolves them by hand.
 	Refunder SecondPaymentRefunder
+	// Assignees checks who queue items are assigned to; nil: only the caller.
+	Assignees Assignees
 	// Accounts are the WeChat Pay merchant accounts whose bills the daily task
 	// downloads and reconciles; none: no daily reconciliation.
 	Accounts []*wxpay.Client
@@ -147,6 +149,7 @@ func (s *Service) reconcile(ctx context.Context, mchid, date string, source Sour
 	}
 
 	m := newMatcher(run, from, to, s.cfg.CarryMargin)
+	defer m.release()
 	m.collectFees = s.ports.Fees != nil
 	m.finder, _ = ledger.(LedgerFinder)
 	carried, err := s.exceptionsOf(ctx, recondb.ListExceptionsOfClassParams{Mchid: mchid, BillDate: dbDate(from.AddDate(0, 0, -1)),
@@ -158,6 +161,28 @@ func (s *Service) reconcile(ctx context.Context, mchid, date string, source Sour
 	if err != nil {
 		return nil, err
 	}
+	// A file is parsed while our ledger loads, as far ahead as memory allows; a
+	// download starts once our records are loaded (WeChat's URL lives 30 s).
+	ctx, stop := context.WithCancel(ctx) // ends the parser on an early return
+	defer stop()
+	var feed *billFeed
+	startBill := func(ahead int) error {
+		r, err := openBill()
+		if err != nil {
+			return err
+		}
+		rd, err := wxpay.NewTradeBillReader(r)
+		if err != nil {
+			return errs.Wrap(err, errs.KindInvalid, CodeBillUnreadable, "the file is not a WeChat Pay trade bill")
+		}
+		feed = parseBill(ctx, rd, ahead)
+		return nil
+	}
+	if source == SourceFile {
+		if err := startBill(lookahead(ctx, ledger, LedgerQuery{MchID: mchid, From: from, To: to})); err != nil {
+			return nil, err
+		}
+	}
 	if err := m.loadOurs(ctx, ledger); err != nil {
 		return nil, fmt.Errorf("reconciliation %s: our ledger: %w", date, err)
 	}
@@ -166,15 +191,13 @@ func (s *Service) reconcile(ctx context.Context, mchid, date string, source Sour
 	}
 	phase("load ours")
 
-	r, err := openBill()
-	if err != nil {
-		return nil, err
+	if feed == nil {
+		if err := startBill(0); err != nil {
+			return nil, err
+		}
 	}
-	rd, err := wxpay.NewTradeBillReader(r)
-	if err != nil {
-		return nil, errs.Wrap(err, errs.KindInvalid, CodeBillUnreadable, "the file is not a WeChat Pay trade bill")
-	}
-	if err := m.matchBill(ctx, rd); err != nil {
+	rd := feed.rd
+	if err := m.matchBill(ctx, feed); err != nil {
 		return nil, fmt.Errorf("reconciliation %s: %w", date, err)
 	}
 	if err := m.settleUnknown(ctx); err != nil {
