@@ -54,6 +54,9 @@ type Ports struct {
 	// Approvals decides staff adjustments over the program's limit; nil: every
 	// adjustment applies at once.
 	Approvals *approval.Service
+	// Merchants tells which merchant ids a coupon template may name (coupons.go);
+	// nil: they are not checked (benchmarks).
+	Merchants Merchants
 }
 
 // Config configures the service. The points program's rules are data that growth
@@ -65,6 +68,7 @@ type Service struct {
 	db        *pgxpool.Pool
 	ids       Identities
 	approvals *approval.Service
+	merchants Merchants
 	cfg       Config
 	log       *slog.Logger
 	clock     clock.Clock
@@ -74,7 +78,7 @@ type Service struct {
 // New returns the service (the one constructor shape of shared/domain).
 func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	deps = deps.WithDefaults()
-	s := &Service{db: deps.DB, ids: ports.Identities, approvals: ports.Approvals, cfg: cfg, log: deps.Log, clock: deps.Clock,
+	s := &Service{db: deps.DB, ids: ports.Identities, approvals: ports.Approvals, merchants: ports.Merchants, cfg: cfg, log: deps.Log, clock: deps.Clock,
 		newID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
 	if s.approvals != nil {
 		s.approvals.OnDecided(KindAdjustApproval, s.decideAdjustment)
