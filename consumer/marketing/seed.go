@@ -283,6 +283,13 @@ func (s *Service) SeedMembers(ctx context.Context, n int, seed uint64) (time.Dur
 				if _, err := tx.CopyFrom(ectx, pgx.Identifier{"marketing", t.name}, t.cols, &seedSource{g: g, n: uint64(n), rows: t.rows}); err != nil {
 					return err
 				}
+				if len(rebuild) > 0 {
+					// Each index is one sort of every row: in memory rather than in
+					// temporary files (64 MB, the default, is a tenth of ten million rows').
+					if _, err := tx.Exec(ectx, `SET LOCAL maintenance_work_mem = '256MB'`); err != nil {
+						return err
+					}
+				}
 				for _, ddl := range rebuild {
 					if _, err := tx.Exec(ectx, ddl); err != nil {
 						return err
