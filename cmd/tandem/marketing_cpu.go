@@ -111,3 +111,11 @@ func backendCPU(ctx context.Context, db *pgxpool.Pool) (map[int]time.Duration, e
 	}
 	return out, nil
 }
+
+// pg is the backends' CPU, or a dash when /proc did not show it.
+func (u cpuUsed) pg() string {
+	if !u.ok {
+		return "–"
+	}
+	return u.backends.Round(10 * time.Millisecond).String()
+}

@@ -114,16 +114,25 @@ func benchSegments(ctx context.Context, out io.Writer, db *pgxpool.Pool, members
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
+	meter, err := startCPUMeter(ctx, db)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	st, err := svc.Rebuild(ctx)
 	if err != nil {
 		return err
 	}
 	rebuild := time.Since(start)
+	used, err := meter.stop(ctx)
+	if err != nil {
+		return err
+	}
 	runtime.GC()
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
-	fmt.Fprintf(out, "| rebuild of all bitmaps from the tables | %s | %d members, %d bitmaps |\n", rebuild.Round(time.Millisecond), st.Members, st.Bitmaps)
+	fmt.Fprintf(out, "| rebuild of all bitmaps from the tables | %s | %d members, %d bitmaps; CPU: PostgreSQL %s, Go %s |\n", rebuild.Round(time.Millisecond),
+		st.Members, st.Bitmaps, used.pg(), used.self.Round(10*time.Millisecond))
 	fmt.Fprintf(out, "| bitmap memory | %.1f MiB serialized size | %.1f MiB Go heap growth |\n", float64(st.Bytes)/(1<<20),
 		float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/(1<<20))
 	p := identity.System()
