@@ -58,6 +58,9 @@ type Ports struct {
 	// Orders tells whether an order is a consumer's (billing's published read); nil:
 	// the order a redemption names is not checked (benches, tests without billing).
 	Orders Orders
+	// Merchants tells which merchant ids a coupon template may name (coupons.go);
+	// nil: they are not checked (benchmarks).
+	Merchants Merchants
 }
 
 // Orders is what the service needs of billing: whether an order exists and is the
@@ -76,6 +79,7 @@ type Service struct {
 	ids       Identities
 	approvals *approval.Service
 	orders    Orders
+	merchants Merchants
 	cfg       Config
 	log       *slog.Logger
 	clock     clock.Clock
@@ -85,7 +89,7 @@ type Service struct {
 // New returns the service (the one constructor shape of shared/domain).
 func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	deps = deps.WithDefaults()
-	s := &Service{db: deps.DB, ids: ports.Identities, approvals: ports.Approvals, orders: ports.Orders, cfg: cfg, log: deps.Log, clock: deps.Clock,
+	s := &Service{db: deps.DB, ids: ports.Identities, approvals: ports.Approvals, orders: ports.Orders, merchants: ports.Merchants, cfg: cfg, log: deps.Log, clock: deps.Clock,
 		newID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
 	if s.approvals != nil {
 		s.approvals.OnDecided(KindAdjustApproval, s.decideAdjustment)

@@ -68,6 +68,12 @@ type CouponTemplate struct {
 	CreatedAt    time.Time   `json:"created_at"`
 }
 
+// Merchants is what coupon templates need of the merchant domain: which of the ids
+// name no merchant (merchant's published read, adapted in cmd/tandem).
+type Merchants interface {
+	UnknownMerchants(ctx context.Context, ids []uuid.UUID) ([]uuid.UUID, error)
+}
+
 func couponInvalid(field, msg string) error {
 	return errs.E(errs.KindInvalid, CodeCouponInvalid, msg).WithField(field)
 }
@@ -124,6 +130,9 @@ func (s *Service) createTemplate(ctx context.Context, actor audit.Actor, in Coup
 	if err := in.Validate(); err != nil {
 		return CouponTemplate{}, err
 	}
+	if err := s.knownMerchants(ctx, in.MerchantIDs); err != nil {
+		return CouponTemplate{}, err
+	}
 	in.ID, in.CreatedAt = s.newID(), s.now()
 	if in.MerchantIDs == nil {
 		in.MerchantIDs = []uuid.UUID{}
@@ -142,6 +151,22 @@ func (s *Service) createTemplate(ctx context.Context, actor audit.Actor, in Coup
 			ObjectType: "consumer.coupon_template", ObjectID: in.ID.String(), After: in})
 	})
 	return in, wrap("create coupon template", err)
+}
+
+// knownMerchants refuses merchant ids that name no merchant: a coupon for a made-up
+// shop would be accepted and never apply.
+func (s *Service) knownMerchants(ctx context.Context, ids []uuid.UUID) error {
+	if s.merchants == nil || len(ids) == 0 {
+		return nil
+	}
+	unknown, err := s.merchants.UnknownMerchants(ctx, ids)
+	if err != nil {
+		return wrap("coupon template merchants", err)
+	}
+	if len(unknown) > 0 {
+		return couponInvalid("merchant_ids", fmt.Sprintf("no merchant has the id %s", unknown[0]))
+	}
+	return nil
 }
 
 func templateOf(r consumerdb.ConsumerCouponTemplate) CouponTemplate {

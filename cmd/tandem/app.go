@@ -157,7 +157,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 		Actor: func(context.Context) (*identity.Principal, error) { return identity.System(), nil }},
 		Applyments: applyments{a}, Approvals: a.approvals, Staff: merchant.IdentityStaff{Users: a.identity},
 		Files: files, Notify: merchant.LogNotifier{Log: log}}, merchant.Config{})
-	a.consumer = consumer.New(deps, consumer.Ports{Identities: a.identity, Approvals: a.approvals, Orders: billingOrders{a}}, consumer.Config{})
+	a.consumer = consumer.New(deps, consumer.Ports{Identities: a.identity, Approvals: a.approvals, Orders: billingOrders{a}, Merchants: merchantDirectory{a.merchant}}, consumer.Config{})
 	a.recon = reconciliation.New(deps, reconciliation.Ports{Assignees: reconciliation.IdentityAssignees{Users: a.identity}}, reconciliation.Config{})
 	a.marketing = marketing.New(deps, marketing.Ports{Offers: loyaltyOffers{a.consumer}, Audiences: matchingAudiences{a}, Channel: newWechatChannel(a)}, marketing.Config{})
 	return a, nil

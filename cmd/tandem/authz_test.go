@@ -165,6 +165,7 @@ var authzTable = []authzRow{
 	{"growth", "GET", "/api/v1/consumer/coupon-templates", "", 200, nil},
 	{"finance", "GET", "/api/v1/consumer/coupon-templates", "", 403, nil},
 	{"growth", "POST", "/api/v1/consumer/coupon-templates", `{"name":"x","kind":"percent","percent":120,"valid_days":7}`, 400, code("consumer.coupon_template_invalid")},
+	{"growth", "POST", "/api/v1/consumer/coupon-templates", `{"name":"x","kind":"amount","amount_fen":100,"valid_days":7,"merchant_ids":["00000000-0000-4000-8000-00000000beef"]}`, 400, code("consumer.coupon_template_invalid")},
 	{"sh1.rep", "POST", "/api/v1/consumer/coupon-templates", `{"name":"x","kind":"amount","amount_fen":100,"valid_days":7}`, 403, nil},
 	{"growth", "GET", "/api/v1/consumer/coupon-batches", "", 200, nil},
 	{"live.owner", "GET", "/api/v1/consumer/coupon-batches", "", 403, nil},

@@ -13,6 +13,7 @@ import (
 	"github.com/tandemcrm/tandem/consumer"
 	"github.com/tandemcrm/tandem/consumer/marketing"
 	"github.com/tandemcrm/tandem/shared/domain"
+	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/outbox"
@@ -320,5 +321,41 @@ func TestConcurrentCampaignBatchesShareTheStockExactly(t *testing.T) {
 	}
 	if n := w.scalar(`SELECT issued FROM consumer.coupon_batches WHERE id = $1`, b.ID); n != 25 {
 		t.Errorf("the batch counts %d issued, want 25", n)
+	}
+}
+
+// A coupon template naming a merchant that does not exist is refused naming
+// merchant_ids, and nothing is written; one naming a real merchant is kept.
+func TestCouponTemplateRefusesUnknownMerchants(t *testing.T) {
+	t.Parallel()
+	a := testApp(t)
+	ctx := context.Background()
+	d, err := a.seedDemo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := identity.System()
+	before, err := a.consumer.CouponTemplates(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	made := uuid.MustParse("00000000-0000-4000-8000-00000000beef")
+	_, err = a.consumer.CreateCouponTemplate(ctx, p, consumer.CouponTemplate{Name: "满30减5", Kind: consumer.CouponAmount, AmountFen: 500,
+		ThresholdFen: 3000, ValidDays: 7, MerchantIDs: []uuid.UUID{d.merchantID, made}})
+	var e *errs.Error
+	if !errors.As(err, &e) || e.Kind != errs.KindInvalid || e.Code != consumer.CodeCouponInvalid || e.Field != "merchant_ids" {
+		t.Fatalf("a made-up merchant: %v, want %s naming merchant_ids", err, consumer.CodeCouponInvalid)
+	}
+	after, err := a.consumer.CouponTemplates(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Fatalf("a refused template was written: %d templates, had %d", len(after), len(before))
+	}
+	tpl, err := a.consumer.CreateCouponTemplate(ctx, p, consumer.CouponTemplate{Name: "满30减5", Kind: consumer.CouponAmount, AmountFen: 500,
+		ThresholdFen: 3000, ValidDays: 7, MerchantIDs: []uuid.UUID{d.merchantID}})
+	if err != nil || len(tpl.MerchantIDs) != 1 || tpl.MerchantIDs[0] != d.merchantID {
+		t.Fatalf("a real merchant: %+v, %v", tpl, err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tandemcrm/tandem/consumer"
 	"github.com/tandemcrm/tandem/consumer/marketing"
+	"github.com/tandemcrm/tandem/merchant"
 	"github.com/tandemcrm/tandem/shared/errs"
 )
 
@@ -80,4 +81,28 @@ func (m matchingAudiences) AudienceFor(ctx context.Context, merchantID uuid.UUID
 		out[i] = am.ConsumerID
 	}
 	return out, nil
+}
+
+// merchantDirectory is consumer's Merchants port played by merchant's published
+// Terms read: an id whose terms are not found names no merchant.
+type merchantDirectory struct{ m *merchant.Service }
+
+// UnknownMerchants implements consumer.Merchants.
+func (d merchantDirectory) UnknownMerchants(ctx context.Context, ids []uuid.UUID) ([]uuid.UUID, error) {
+	var unknown []uuid.UUID
+	seen := make(map[uuid.UUID]bool, len(ids))
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		_, err := d.m.Terms(ctx, id)
+		switch {
+		case errs.KindOf(err) == errs.KindNotFound:
+			unknown = append(unknown, id)
+		case err != nil:
+			return nil, err
+		}
+	}
+	return unknown, nil
 }

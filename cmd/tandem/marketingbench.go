@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"runtime"
 	"slices"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/clock"
 	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/pg"
 )
 
 // tandem bench segments: N synthetic members, a full rebuild of the bitmaps, the
@@ -25,23 +27,61 @@ import (
 // from one count to the next (as an operator editing a rule does).
 func benchSegmentsCmd() *cobra.Command {
 	var members, counts int
+	var db, cpuProfile string
+	var reuse bool
 	cmd := &cobra.Command{
 		Use:   "segments",
 		Short: "Segments: seed N members, rebuild the bitmaps, p50/p95 of five-condition live counts, bitmap memory",
-		Args:  cobra.NoArgs,
+		Long: `Seeds --members synthetic members into database --db (dropped and re-created), rebuilds
+every segment bitmap from the tables, states the bitmaps' memory and measures five-condition
+counts. With --reuse a database that already holds exactly --members members is kept as it
+is and not seeded again (ten million take minutes to seed; the rebuild and counts do not).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withMarketingBenchDB(cmd, "tandem_bench_segments", func(ctx context.Context, db *pgxpool.Pool) error {
-				return benchSegments(ctx, cmd.OutOrStdout(), db, members, counts)
-			})
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			pool, seeded, err := segmentsBenchDB(cmd.Context(), cfg.DatabaseURL, db, members, reuse)
+			if err != nil {
+				return err
+			}
+			defer pool.Close()
+			return benchSegments(cmd.Context(), cmd.OutOrStdout(), pool, members, counts, seeded, cpuProfile)
 		},
 	}
 	cmd.Flags().IntVar(&members, "members", 10_000_000, "synthetic members")
 	cmd.Flags().IntVar(&counts, "counts", 200, "counts measured")
+	cmd.Flags().StringVar(&db, "db", "tandem_bench_segments", "the benchmark's database")
+	cmd.Flags().BoolVar(&reuse, "reuse", false, "keep the database when it already holds --members members")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	return cmd
 }
 
+// segmentsBenchDB opens the segments benchmark's database: the existing one when
+// reuse is asked and it holds exactly members members (seeded false), a fresh one
+// otherwise.
+func segmentsBenchDB(ctx context.Context, dbURL, name string, members int, reuse bool) (*pgxpool.Pool, bool, error) {
+	if reuse {
+		u, err := url.Parse(dbURL)
+		if err != nil {
+			return nil, false, err
+		}
+		u.Path = "/" + name
+		if db, err := pg.Connect(ctx, u.String(), pg.PoolConfig{MaxConns: 16, AppName: "tandem-bench"}); err == nil {
+			var have int64
+			if err := db.QueryRow(ctx, `SELECT count(*) FROM marketing.members`).Scan(&have); err == nil && have == int64(members) {
+				return db, false, nil
+			}
+			db.Close()
+		}
+	}
+	db, err := freshBenchDB(ctx, dbURL, name)
+	return db, true, err
+}
+
 // withMarketingBenchDB gives f a fresh database of its own (name), so that the
-// ten-million-member data set does not meet the other benchmarks'.
+// million-member data set does not meet the other benchmarks'.
 func withMarketingBenchDB(cmd *cobra.Command, name string, f func(ctx context.Context, db *pgxpool.Pool) error) error {
 	cfg, err := loadConfig(cmd)
 	if err != nil {
@@ -55,26 +95,44 @@ func withMarketingBenchDB(cmd *cobra.Command, name string, f func(ctx context.Co
 	return f(cmd.Context(), db)
 }
 
-func benchSegments(ctx context.Context, out io.Writer, db *pgxpool.Pool, members, counts int) error {
+func benchSegments(ctx context.Context, out io.Writer, db *pgxpool.Pool, members, counts int, seed bool, cpuProfile string) error {
 	svc := marketing.New(domain.Deps{DB: db, Clock: clock.System{}}, marketing.Ports{}, marketing.Config{})
-	took, err := svc.SeedMembers(ctx, members, 42)
+	stopProfile, err := startCPUProfile(cpuProfile)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "| seed %d members (COPY, 3 tables) | %s | %.0f members/s |\n", members, took.Round(time.Millisecond), float64(members)/took.Seconds())
+	defer stopProfile()
+	if seed {
+		took, err := svc.SeedMembers(ctx, members, 42)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "| seed %d members (COPY, 3 tables) | %s | %.0f members/s |\n", members, took.Round(time.Millisecond), float64(members)/took.Seconds())
+	} else {
+		fmt.Fprintf(out, "| seed %d members | reused | |\n", members)
+	}
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
+	meter, err := startCPUMeter(ctx, db)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	st, err := svc.Rebuild(ctx)
 	if err != nil {
 		return err
 	}
 	rebuild := time.Since(start)
+	used, err := meter.stop(ctx)
+	if err != nil {
+		return err
+	}
 	runtime.GC()
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
-	fmt.Fprintf(out, "| rebuild of all bitmaps from the tables | %s | %d members, %d bitmaps |\n", rebuild.Round(time.Millisecond), st.Members, st.Bitmaps)
+	fmt.Fprintf(out, "| rebuild of all bitmaps from the tables | %s | %d members, %d bitmaps; CPU: PostgreSQL %s, Go %s |\n", rebuild.Round(time.Millisecond),
+		st.Members, st.Bitmaps, used.pg(), used.self.Round(10*time.Millisecond))
 	fmt.Fprintf(out, "| bitmap memory | %.1f MiB serialized size | %.1f MiB Go heap growth |\n", float64(st.Bytes)/(1<<20),
 		float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/(1<<20))
 	p := identity.System()
@@ -107,6 +165,7 @@ func benchCounts(ctx context.Context, out io.Writer, svc *marketing.Service, p *
 	cats := []string{"coffee", "tea", "bakery", "hotpot", "dessert"}
 	lat := make([]time.Duration, 0, counts)
 	var last uint64
+	cpu := selfCPU()
 	params := [5]int{}
 	for i := range counts {
 		if edit {
@@ -129,9 +188,11 @@ func benchCounts(ctx context.Context, out io.Writer, svc *marketing.Service, p *
 		lat = append(lat, time.Since(t0))
 		last = c.Members
 	}
+	cpu = (selfCPU() - cpu) / time.Duration(counts)
 	slices.Sort(lat)
-	fmt.Fprintf(out, "| five-condition count over %d members, %s (%d counts) | p50 %s | p95 %s (last: %d members) |\n", members, what, counts,
-		lat[len(lat)/2].Round(10*time.Microsecond), lat[len(lat)*95/100].Round(10*time.Microsecond), last)
+	fmt.Fprintf(out, "| five-condition count over %d members, %s (%d counts) | p50 %s | p95 %s (last: %d members); CPU %s a count on average |\n",
+		members, what, counts, lat[len(lat)/2].Round(10*time.Microsecond), lat[len(lat)*95/100].Round(10*time.Microsecond), last,
+		cpu.Round(10*time.Microsecond))
 	return nil
 }
 
@@ -141,23 +202,25 @@ func benchCounts(ctx context.Context, out io.Writer, svc *marketing.Service, p *
 // advanced; then checked exactly once against consumer's coupons.
 func benchCampaignCmd() *cobra.Command {
 	var members, batch, parallel int
+	var cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "campaign",
 		Short: "Campaigns: issue a coupon to N members end to end through loyalty; issued/s and exactly-once check",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withMarketingBenchDB(cmd, "tandem_bench_campaign", func(ctx context.Context, db *pgxpool.Pool) error {
-				return benchCampaign(ctx, cmd.OutOrStdout(), db, members, batch, parallel)
+				return benchCampaign(ctx, cmd.OutOrStdout(), db, members, batch, parallel, cpuProfile)
 			})
 		},
 	}
 	cmd.Flags().IntVar(&members, "members", 1_000_000, "members in the audience")
 	cmd.Flags().IntVar(&batch, "batch", 5_000, "members per send batch")
 	cmd.Flags().IntVar(&parallel, "parallel", 2, "send batches at once")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the send to this file (go tool pprof)")
 	return cmd
 }
 
-func benchCampaign(ctx context.Context, out io.Writer, db *pgxpool.Pool, members, batch, parallel int) error {
+func benchCampaign(ctx context.Context, out io.Writer, db *pgxpool.Pool, members, batch, parallel int, cpuProfile string) error {
 	deps := domain.Deps{DB: db, Clock: clock.System{}}
 	loyalty := consumer.New(deps, consumer.Ports{}, consumer.Config{})
 	svc := marketing.New(deps, marketing.Ports{Offers: loyaltyOffers{loyalty}}, marketing.Config{SendBatch: batch, SendParallel: parallel})
@@ -195,6 +258,14 @@ func benchCampaign(ctx context.Context, out io.Writer, db *pgxpool.Pool, members
 	if err != nil {
 		return err
 	}
+	meter, err := startCPUMeter(ctx, db)
+	if err != nil {
+		return err
+	}
+	stopProfile, err := startCPUProfile(cpuProfile)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	run, err := svc.StartNow(ctx, c.ID)
 	if err != nil {
@@ -204,6 +275,11 @@ func benchCampaign(ctx context.Context, out io.Writer, db *pgxpool.Pool, members
 		return err
 	}
 	took := time.Since(start)
+	stopProfile()
+	used, err := meter.stop(ctx)
+	if err != nil {
+		return err
+	}
 	if err := svc.SendRun(ctx, run); err != nil { // a second sender finds nothing to do
 		return err
 	}
@@ -217,7 +293,7 @@ func benchCampaign(ctx context.Context, out io.Writer, db *pgxpool.Pool, members
 	if rows != int64(sg.Members) || coupons != int64(sg.Members) || holders != coupons {
 		verdict = fmt.Sprintf("NOT exactly once: %d sends rows, %d coupons, %d members holding them", rows, coupons, holders)
 	}
-	fmt.Fprintf(out, "| coupon campaign to %d members through loyalty (batches of %d, %d at once, one sender) | %s | %.0f issued/s, %s |\n", sg.Members, batch,
-		parallel, took.Round(time.Millisecond), float64(coupons)/took.Seconds(), verdict)
+	fmt.Fprintf(out, "| coupon campaign to %d members through loyalty (batches of %d, %d at once, one sender) | %s | %.0f issued/s, %s; %s |\n", sg.Members, batch,
+		parallel, took.Round(time.Millisecond), float64(coupons)/took.Seconds(), verdict, used.per(coupons, runtime.NumCPU()))
 	return nil
 }

@@ -252,24 +252,26 @@ func (s *Service) SeedMembers(ctx context.Context, n int, seed uint64) (time.Dur
 	}{
 		{"members", []string{"consumer_id", "seq", "joined_at", "gender", "city", "tier", "tags", "points_balance", "orders_count",
 			"spend_fen", "first_order_at", "last_order_at", "rfm_r", "rfm_f", "rfm_m"}, func(m *synthMember) [][]any {
-			return [][]any{{m.id, m.seq, m.joined, m.gender, m.city, m.tier, m.tags, m.points, m.orders, m.spend, m.first, m.last,
+			return [][]any{{[16]byte(m.id), m.seq, m.joined, m.gender, m.city, m.tier, m.tags, m.points, m.orders, m.spend, m.first, m.last,
 				m.rfm[0], m.rfm[1], m.rfm[2]}}
 		}},
 		{"member_categories", []string{"consumer_id", "seq", "category", "orders", "last_order_at"}, func(m *synthMember) [][]any {
 			out := make([][]any, 0, len(m.cats))
 			for c, at := range m.cats {
-				out = append(out, []any{m.id, m.seq, c, int32(1), at})
+				out = append(out, []any{[16]byte(m.id), m.seq, c, int32(1), at})
 			}
 			return out
 		}},
 		{"member_coupons", []string{"consumer_id", "seq", "batch_id", "held", "unused"}, func(m *synthMember) [][]any {
 			out := make([][]any, 0, len(m.coupons))
 			for b, unused := range m.coupons {
-				out = append(out, []any{m.id, m.seq, b, int32(1), unused})
+				out = append(out, []any{[16]byte(m.id), m.seq, b, int32(1), unused})
 			}
 			return out
 		}},
 	}
+	// Ids go as [16]byte: pgx encodes a uuid.UUID through its driver.Valuer, a string
+	// and a failed plan per value, which was half of the seed's CPU.
 	eg, ectx := errgroup.WithContext(ctx)
 	for _, t := range tables {
 		eg.Go(func() error {
@@ -280,6 +282,13 @@ func (s *Service) SeedMembers(ctx context.Context, n int, seed uint64) (time.Dur
 				}
 				if _, err := tx.CopyFrom(ectx, pgx.Identifier{"marketing", t.name}, t.cols, &seedSource{g: g, n: uint64(n), rows: t.rows}); err != nil {
 					return err
+				}
+				if len(rebuild) > 0 {
+					// Each index is one sort of every row: in memory rather than in
+					// temporary files (64 MB, the default, is a tenth of ten million rows').
+					if _, err := tx.Exec(ectx, `SET LOCAL maintenance_work_mem = '256MB'`); err != nil {
+						return err
+					}
 				}
 				for _, ddl := range rebuild {
 					if _, err := tx.Exec(ectx, ddl); err != nil {

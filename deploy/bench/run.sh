@@ -83,7 +83,7 @@ echo "## Marketing: segments over 10,000,000 members, a coupon campaign to 1,000
 echo
 echo "| what | figure | detail |"
 echo "|---|---|---|"
-$BIN bench segments --members 10000000 --counts 200
+$BIN bench segments --members 10000000 --counts 200 --db tandem_bench_segments10m --reuse
 $BIN bench campaign --members 1000000
 echo
 fi
