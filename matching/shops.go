@@ -169,30 +169,45 @@ func leadFacts(l events.LeadChanged, origin string, importID uuid.NullUUID) shop
 // RecordShop keeps a live shop, matches it with the shops known, and links its owner
 // to their consumer identity. Redelivery finds the pairs and links made already.
 func (s *Service) RecordShop(ctx context.Context, e events.MerchantLive) error {
-	var owners []uuid.UUID
-	if s.members != nil && e.OwnerPhone != "" {
-		var err error
-		if owners, err = s.members.MembersByPhone(ctx, e.OwnerPhone); err != nil {
-			return fmt.Errorf("matching: the owner of %s among members: %w", e.MerchantID, err)
-		}
+	owners, err := s.ownersOf(ctx, e.MerchantID, e.OwnerPhone)
+	if err != nil {
+		return err
 	}
 	f := shopFacts{lead: e.LeadID, merchant: uuid.NullUUID{UUID: e.MerchantID, Valid: true}, origin: ShopMerchant, name: e.Name,
 		category: e.Category, city: e.City, phone: e.OwnerPhone, licence: e.LicenceNo, lat: e.Lat, lng: e.Lng, at: e.LiveAt}
-	err := s.recordShops(ctx, []shopFacts{f}, func(ctx context.Context, q *matchingdb.Queries, now time.Time) error {
-		for _, c := range owners {
-			conf, state := weightPhoneOneSide, LinkLinked
-			if len(owners) > 1 {
-				conf, state = weightPhoneUnchecked, LinkReview
-			}
-			if err := q.InsertOwnerLink(ctx, matchingdb.InsertOwnerLinkParams{MerchantID: e.MerchantID, ConsumerID: c, Confidence: conf,
-				State: state, CreatedAt: now}); err != nil {
-				return err
-			}
-		}
-		return nil
+	err = s.recordShops(ctx, []shopFacts{f}, func(ctx context.Context, q *matchingdb.Queries, now time.Time) error {
+		return linkOwner(ctx, q, e.MerchantID, owners, now)
 	})
 	if err != nil {
 		return fmt.Errorf("matching: shop %s: %w", e.MerchantID, err)
+	}
+	return nil
+}
+
+// ownersOf is the members with the phone of a shop's owner (none without Members).
+func (s *Service) ownersOf(ctx context.Context, merchantID uuid.UUID, phone string) ([]uuid.UUID, error) {
+	if s.members == nil || phone == "" {
+		return nil, nil
+	}
+	owners, err := s.members.MembersByPhone(ctx, phone)
+	if err != nil {
+		return nil, fmt.Errorf("matching: the owner of %s among members: %w", merchantID, err)
+	}
+	return owners, nil
+}
+
+// linkOwner links a live shop to the members with its owner's phone: the one member at
+// once, two or more for review. Links made already stay as they are.
+func linkOwner(ctx context.Context, q *matchingdb.Queries, merchantID uuid.UUID, owners []uuid.UUID, now time.Time) error {
+	for _, c := range owners {
+		conf, state := weightPhoneOneSide, LinkLinked
+		if len(owners) > 1 {
+			conf, state = weightPhoneUnchecked, LinkReview
+		}
+		if err := q.InsertOwnerLink(ctx, matchingdb.InsertOwnerLinkParams{MerchantID: merchantID, ConsumerID: c, Confidence: conf,
+			State: state, CreatedAt: now}); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -75,3 +75,6 @@ WITH RECURSIVE merged_in (id) AS (
 )
 SELECT l.*, s.name FROM matching.owner_links l JOIN matching.shops s ON s.merchant_id = l.merchant_id
 WHERE l.consumer_id IN (SELECT id FROM merged_in) AND l.state <> 'rejected' ORDER BY l.created_at;
+
+-- name: CountShopMatches :one
+SELECT count(*) FROM matching.shop_matches;

@@ -12,6 +12,17 @@ import (
 	"github.com/google/uuid"
 )
 
+const countShopMatches = `-- name: CountShopMatches :one
+SELECT count(*) FROM matching.shop_matches
+`
+
+func (q *Queries) CountShopMatches(ctx context.Context) (int64, error) {
+	row := q.db.QueryRow(ctx, countShopMatches)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const decideShopMatch = `-- name: DecideShopMatch :one
 UPDATE matching.shop_matches SET state = $1, decided_at = $2, decided_by = $3
 WHERE id = $4 AND state = 'review' RETURNING id, a, b, confidence, evidence, state, automatic, created_at, decided_at, decided_by
