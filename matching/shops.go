@@ -67,6 +67,10 @@ const (
 	LinkReview   = "review"
 	LinkLinked   = "linked"
 	LinkRejected = "rejected"
+	// LinkWithdrawn: a shop match that waited for review lost the evidence that put it
+	// there (an edit changed a phone, a licence, a name or a place); it waits again if
+	// the evidence comes back.
+	LinkWithdrawn = "withdrawn"
 )
 
 // CodeShopMatchState: the shop match is not waiting for review.
@@ -299,6 +303,27 @@ func matchShop(ctx context.Context, q *matchingdb.Queries, lead uuid.UUID, radiu
 			return err
 		}
 	}
+	return withdrawUnfounded(ctx, q, sh, radius, similarity, now)
+}
+
+// withdrawUnfounded withdraws the shop's pairs waiting for review that its facts, as
+// they stand now, no longer put there. Each pair is weighed again by itself (not only
+// among the candidates found above, which are capped).
+func withdrawUnfounded(ctx context.Context, q *matchingdb.Queries, sh matchingdb.GetShopRow, radius, similarity float64, now time.Time) error {
+	pending, err := q.ShopPairsInReview(ctx, sh.LeadID)
+	if err != nil {
+		return err
+	}
+	for _, p := range pending {
+		conf, _, _ := shopEvidence(sh.Phone != "" && p.Phone == sh.Phone, sh.LicenceNo != "" && p.LicenceNo == sh.LicenceNo,
+			false, p.NameSimilarity, p.DistanceM, radius, similarity)
+		if conf >= ReviewAbove {
+			continue
+		}
+		if err := q.WithdrawShopMatch(ctx, matchingdb.WithdrawShopMatchParams{ID: p.ID, At: &now}); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -308,9 +333,9 @@ func (s *Service) ListShopMatches(ctx context.Context, p *identity.Principal, st
 		return nil, err
 	}
 	switch state {
-	case "", LinkReview, LinkLinked, LinkRejected:
+	case "", LinkReview, LinkLinked, LinkRejected, LinkWithdrawn:
 	default:
-		return nil, errs.E(errs.KindInvalid, CodeInvalidList, "state is review, linked or rejected").WithField("state")
+		return nil, errs.E(errs.KindInvalid, CodeInvalidList, "state is review, linked, rejected or withdrawn").WithField("state")
 	}
 	if limit <= 0 || limit > 200 {
 		limit = 50
