@@ -223,7 +223,7 @@ func (pg matchingPages) shops(c *gin.Context, v *web.View) error {
 		return err
 	}
 	page := shopsPage{Write: v.Can(string(identity.PermOnboardingReview))}
-	for _, st := range []string{LinkReview, LinkLinked, LinkRejected} {
+	for _, st := range []string{LinkReview, LinkLinked, LinkRejected, LinkWithdrawn} {
 		page.States = append(page.States, web.Option{Value: st, Label: v.T("matching.link_" + st), Selected: st == state})
 	}
 	for _, m := range list {

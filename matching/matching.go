@@ -37,6 +37,10 @@ type Ports struct {
 	// Dedup gives lead dedup's thresholds to shop matching (merchant's; its defaults
 	// without it).
 	Dedup DedupRules
+	// Shops reads every shop merchant has, for the backfill of shops that existed
+	// before merchant published its leads (shops_backfill.go); without it the backfill
+	// is refused.
+	Shops ShopSource
 }
 
 // Weights weigh the signals of the hybrid recommender; each signal is in [0, 1].
@@ -95,6 +99,7 @@ type Service struct {
 	cache   *serveCache
 	members Members
 	dedup   DedupRules
+	shops   ShopSource
 }
 
 // New returns the service (the one constructor shape of shared/domain).
@@ -102,5 +107,5 @@ func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	deps = deps.WithDefaults()
 	cfg = cfg.withDefaults()
 	return &Service{db: deps.DB, log: deps.Log, clock: deps.Clock, cfg: cfg, cache: newServeCache(cfg.CacheConsumers),
-		members: ports.Members, dedup: ports.Dedup}
+		members: ports.Members, dedup: ports.Dedup, shops: ports.Shops}
 }

@@ -67,6 +67,10 @@ const (
 	LinkReview   = "review"
 	LinkLinked   = "linked"
 	LinkRejected = "rejected"
+	// LinkWithdrawn: a shop match that waited for review lost the evidence that put it
+	// there (an edit changed a phone, a licence, a name or a place); it waits again if
+	// the evidence comes back.
+	LinkWithdrawn = "withdrawn"
 )
 
 // CodeShopMatchState: the shop match is not waiting for review.
@@ -169,30 +173,45 @@ func leadFacts(l events.LeadChanged, origin string, importID uuid.NullUUID) shop
 // RecordShop keeps a live shop, matches it with the shops known, and links its owner
 // to their consumer identity. Redelivery finds the pairs and links made already.
 func (s *Service) RecordShop(ctx context.Context, e events.MerchantLive) error {
-	var owners []uuid.UUID
-	if s.members != nil && e.OwnerPhone != "" {
-		var err error
-		if owners, err = s.members.MembersByPhone(ctx, e.OwnerPhone); err != nil {
-			return fmt.Errorf("matching: the owner of %s among members: %w", e.MerchantID, err)
-		}
+	owners, err := s.ownersOf(ctx, e.MerchantID, e.OwnerPhone)
+	if err != nil {
+		return err
 	}
 	f := shopFacts{lead: e.LeadID, merchant: uuid.NullUUID{UUID: e.MerchantID, Valid: true}, origin: ShopMerchant, name: e.Name,
 		category: e.Category, city: e.City, phone: e.OwnerPhone, licence: e.LicenceNo, lat: e.Lat, lng: e.Lng, at: e.LiveAt}
-	err := s.recordShops(ctx, []shopFacts{f}, func(ctx context.Context, q *matchingdb.Queries, now time.Time) error {
-		for _, c := range owners {
-			conf, state := weightPhoneOneSide, LinkLinked
-			if len(owners) > 1 {
-				conf, state = weightPhoneUnchecked, LinkReview
-			}
-			if err := q.InsertOwnerLink(ctx, matchingdb.InsertOwnerLinkParams{MerchantID: e.MerchantID, ConsumerID: c, Confidence: conf,
-				State: state, CreatedAt: now}); err != nil {
-				return err
-			}
-		}
-		return nil
+	err = s.recordShops(ctx, []shopFacts{f}, func(ctx context.Context, q *matchingdb.Queries, now time.Time) error {
+		return linkOwner(ctx, q, e.MerchantID, owners, now)
 	})
 	if err != nil {
 		return fmt.Errorf("matching: shop %s: %w", e.MerchantID, err)
+	}
+	return nil
+}
+
+// ownersOf is the members with the phone of a shop's owner (none without Members).
+func (s *Service) ownersOf(ctx context.Context, merchantID uuid.UUID, phone string) ([]uuid.UUID, error) {
+	if s.members == nil || phone == "" {
+		return nil, nil
+	}
+	owners, err := s.members.MembersByPhone(ctx, phone)
+	if err != nil {
+		return nil, fmt.Errorf("matching: the owner of %s among members: %w", merchantID, err)
+	}
+	return owners, nil
+}
+
+// linkOwner links a live shop to the members with its owner's phone: the one member at
+// once, two or more for review. Links made already stay as they are.
+func linkOwner(ctx context.Context, q *matchingdb.Queries, merchantID uuid.UUID, owners []uuid.UUID, now time.Time) error {
+	for _, c := range owners {
+		conf, state := weightPhoneOneSide, LinkLinked
+		if len(owners) > 1 {
+			conf, state = weightPhoneUnchecked, LinkReview
+		}
+		if err := q.InsertOwnerLink(ctx, matchingdb.InsertOwnerLinkParams{MerchantID: merchantID, ConsumerID: c, Confidence: conf,
+			State: state, CreatedAt: now}); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -284,6 +303,27 @@ func matchShop(ctx context.Context, q *matchingdb.Queries, lead uuid.UUID, radiu
 			return err
 		}
 	}
+	return withdrawUnfounded(ctx, q, sh, radius, similarity, now)
+}
+
+// withdrawUnfounded withdraws the shop's pairs waiting for review that its facts, as
+// they stand now, no longer put there. Each pair is weighed again by itself (not only
+// among the candidates found above, which are capped).
+func withdrawUnfounded(ctx context.Context, q *matchingdb.Queries, sh matchingdb.GetShopRow, radius, similarity float64, now time.Time) error {
+	pending, err := q.ShopPairsInReview(ctx, sh.LeadID)
+	if err != nil {
+		return err
+	}
+	for _, p := range pending {
+		conf, _, _ := shopEvidence(sh.Phone != "" && p.Phone == sh.Phone, sh.LicenceNo != "" && p.LicenceNo == sh.LicenceNo,
+			false, p.NameSimilarity, p.DistanceM, radius, similarity)
+		if conf >= ReviewAbove {
+			continue
+		}
+		if err := q.WithdrawShopMatch(ctx, matchingdb.WithdrawShopMatchParams{ID: p.ID, At: &now}); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -293,9 +333,9 @@ func (s *Service) ListShopMatches(ctx context.Context, p *identity.Principal, st
 		return nil, err
 	}
 	switch state {
-	case "", LinkReview, LinkLinked, LinkRejected:
+	case "", LinkReview, LinkLinked, LinkRejected, LinkWithdrawn:
 	default:
-		return nil, errs.E(errs.KindInvalid, CodeInvalidList, "state is review, linked or rejected").WithField("state")
+		return nil, errs.E(errs.KindInvalid, CodeInvalidList, "state is review, linked, rejected or withdrawn").WithField("state")
 	}
 	if limit <= 0 || limit > 200 {
 		limit = 50

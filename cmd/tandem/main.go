@@ -51,6 +51,7 @@ flag of the same name (the flag wins); run 'tandem <command> --help' to see them
 	root.AddCommand(serveCmd(), workerCmd(), migrateCmd(), seedCmd(), devCmd(), stackCmd(), configCmd(), benchCmd(),
 		wxsim.Command(slog.New(slog.NewTextHandler(os.Stderr, nil))),
 		reconcileCmd(), settleCmd(), outboxCmd(), faultsCmd())
+	root.AddCommand(domainCmds()...)
 	return root
 }
 

@@ -244,29 +244,7 @@ func TestMergeTellsMarketingOfMovedTagsAndPoints(t *testing.T) {
 	ctx, a := w.ctx, w.a
 	sys := identity.System()
 	mkt := marketing.New(domain.Deps{DB: a.db, Log: a.log, Clock: a.clock}, marketing.Ports{}, marketing.Config{TailEvery: time.Nanosecond})
-	tell := func() { // every event so far to marketing (it applies each once)
-		t.Helper()
-		rows, err := a.db.Query(ctx, `SELECT id, topic, aggregate_key, payload, created_at FROM platform.outbox ORDER BY id`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		envs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (events.Envelope, error) {
-			var e events.Envelope
-			return e, r.Scan(&e.ID, &e.Topic, &e.Key, &e.Payload, &e.OccurredAt)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range envs {
-			for _, s := range mkt.Subscriptions() {
-				if s.Topic == e.Topic {
-					if err := outbox.Run(ctx, a.db, s, e); err != nil {
-						t.Fatalf("%s: %v", e.Topic, err)
-					}
-				}
-			}
-		}
-	}
+	tell := func() { w.tellMarketing(mkt) }
 	count := func(r marketing.Rule) uint64 {
 		t.Helper()
 		c, err := mkt.CountRule(ctx, sys, r)
@@ -316,5 +294,107 @@ func TestMergeTellsMarketingOfMovedTagsAndPoints(t *testing.T) {
 	tell()
 	if n, m, p := count(marketing.Rule{Field: "tag", Values: []string{"night-owl"}}), count(movedTag), count(movedPoints); n != 1 || m != 0 || p != 0 {
 		t.Fatalf("after the undo: night-owl %d, vip and night-owl %d, vip with 40 points %d", n, m, p)
+	}
+}
+
+// tellMarketing hands every event so far to marketing's subscribers (it applies each
+// once, so events told before are skipped).
+func (w *mergeWorld) tellMarketing(mkt *marketing.Service) {
+	w.t.Helper()
+	rows, err := w.a.db.Query(w.ctx, `SELECT id, topic, aggregate_key, payload, created_at FROM platform.outbox ORDER BY id`)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	envs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (events.Envelope, error) {
+		var e events.Envelope
+		return e, r.Scan(&e.ID, &e.Topic, &e.Key, &e.Payload, &e.OccurredAt)
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	subs := domain.Collect(mkt).Subscriptions()
+	for _, e := range envs {
+		for _, s := range subs {
+			if s.Topic == e.Topic {
+				if err := s.Handle(w.ctx, e); err != nil {
+					w.t.Fatalf("%s: %v", e.Topic, err)
+				}
+			}
+		}
+	}
+}
+
+// A merge tells marketing of the coupons it moved, so a segment over a coupon batch
+// (held, unused) counts the survivor and no longer the merged member; the undo tells
+// them back. Told twice, nothing counts twice.
+func TestMergeTellsMarketingOfMovedCoupons(t *testing.T) {
+	t.Parallel()
+	w := &mergeWorld{t: t, ctx: context.Background(), a: testApp(t)}
+	ctx, a := w.ctx, w.a
+	sys := identity.System()
+	mkt := marketing.New(domain.Deps{DB: a.db, Log: a.log, Clock: a.clock}, marketing.Ports{}, marketing.Config{TailEvery: time.Nanosecond})
+	survivor, merged := w.member("o-cpn-1", "13900000031"), w.member("o-cpn-2", "13900000032")
+	if err := a.consumer.AddTag(ctx, sys, survivor, "vip"); err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := a.consumer.CreateCouponTemplate(ctx, sys, consumer.CouponTemplate{Name: "10 off", Kind: consumer.CouponAmount, AmountFen: 1000, ValidDays: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := a.consumer.CreateCouponBatch(ctx, sys, consumer.CouponBatch{TemplateID: tpl.ID, Name: "b", Stock: 10, PerMember: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"c1", "c2"} {
+		if _, err := a.consumer.IssueCoupon(ctx, consumer.IssueRequest{BatchID: batch.ID, ConsumerID: merged, Source: consumer.IssueManual, SourceKey: k}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vip := marketing.Rule{Field: "tag", Values: []string{"vip"}}
+	held := marketing.Rule{Field: "coupon_held", Batch: batch.ID.String()}
+	unused := marketing.Rule{Field: "coupon_unused", Batch: batch.ID.String()}
+	count := func(r marketing.Rule) uint64 {
+		t.Helper()
+		c, err := mkt.CountRule(ctx, sys, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Members
+	}
+	// counts: members holding the batch, with an unused one, and of them the survivor.
+	counts := func() [4]uint64 {
+		return [4]uint64{count(held), count(unused), count(marketing.Rule{And: []marketing.Rule{vip, held}}), count(marketing.Rule{And: []marketing.Rule{vip, unused}})}
+	}
+	w.tellMarketing(mkt)
+	if c := counts(); c != [4]uint64{1, 1, 0, 0} {
+		t.Fatalf("before the merge (held, unused, the survivor held, unused): %v", c)
+	}
+
+	if _, _, err := a.matching.Propose(ctx, []matching.Candidate{{A: survivor, B: merged, Confidence: 1, Decision: matching.DecisionAuto}}); err != nil {
+		t.Fatal(err)
+	}
+	merges, err := a.matching.ListMerges(ctx, sys, matching.MergeMerged, uuid.Nil, 10)
+	if err != nil || len(merges) != 1 {
+		t.Fatal(merges, err)
+	}
+	w.deliver(events.TopicConsumersMerged, merges[0].ID)
+	w.tellMarketing(mkt)
+	w.tellMarketing(mkt) // told again: applied once
+	if c := counts(); c != [4]uint64{1, 1, 1, 1} {
+		t.Fatalf("after the merge the coupon holder is not the survivor alone: %v", c)
+	}
+	var h, u int
+	if err := a.db.QueryRow(ctx, `SELECT held, unused FROM marketing.member_coupons WHERE consumer_id = $1 AND batch_id = $2`,
+		survivor, batch.ID.String()).Scan(&h, &u); err != nil || h != 2 || u != 2 {
+		t.Fatalf("marketing's count of the survivor's coupons: held %d, unused %d (%v), want 2 and 2", h, u, err)
+	}
+
+	if _, err := a.matching.Undo(ctx, sys, merges[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	w.deliver(events.TopicConsumerMergeUndone, merges[0].ID)
+	w.tellMarketing(mkt)
+	if c := counts(); c != [4]uint64{1, 1, 0, 0} {
+		t.Fatalf("after the undo the merged member does not hold the coupons again: %v", c)
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/tandemcrm/tandem/matching"
 	"github.com/tandemcrm/tandem/matching/offline"
+	"github.com/tandemcrm/tandem/shared/config"
 	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/pg"
@@ -37,7 +38,8 @@ func benchMatchingCmd() *cobra.Command {
 	var serveFor time.Duration
 	var demo, full bool
 	var identities int
-	var cpuProfile string
+	var cpuProfile, httpRates string
+	httpOpts := httpServeOptions{}
 	cmd := &cobra.Command{
 		Use:   "matching",
 		Short: "Matching: held-out precision/recall of each recommender against popularity, serve p99, incremental refresh, full rebuild",
@@ -48,7 +50,11 @@ func benchMatchingCmd() *cobra.Command {
      50 orders per consumer), times the full rebuild and extrapolates it linearly to
      1M consumers / 100k merchants / 50M orders;
   3. serves top-20 recommendations to --clients concurrent clients and prints p50/p99;
-  4. times the incremental refresh of one payment (record + recompute of the payer).
+  4. times the incremental refresh of one payment (record + recompute of the payer);
+  5. starts 'tandem serve' on that database in its own process and offers GET
+     /api/v1/matching/consumers/{id}/recommendations (a real API token) from --clients
+     connections over loopback at each --http-rates, open loop, with GET /healthz at the
+     same rate as the floor of HTTP itself (matchingbench_http.go).
 With --demo: the same evaluation on the record of the configured database (make run's demo).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -75,7 +81,11 @@ With --demo: the same evaluation on the record of the configured database (make 
 				return err
 			}
 			benchMatchingIdentities(out, identities)
-			return benchMatchingScale(ctx, out, db, consumers, clients, serveFor, cpuProfile)
+			if httpOpts.rates, err = parseRates(httpRates); err != nil {
+				return err
+			}
+			httpOpts.clients = clients
+			return benchMatchingScale(ctx, out, cfg, db, consumers, clients, serveFor, cpuProfile, httpOpts)
 		},
 	}
 	cmd.Flags().IntVar(&evalConsumers, "eval-consumers", 20_000, "consumers of the synthetic record evaluated")
@@ -84,6 +94,10 @@ With --demo: the same evaluation on the record of the configured database (make 
 	cmd.Flags().IntVar(&clients, "clients", 64, "concurrent clients of the serve benchmark")
 	cmd.Flags().DurationVar(&serveFor, "serve-for", 5*time.Second, "how long the serve benchmark runs")
 	cmd.Flags().IntVar(&identities, "identities", 1_000_000, "consumer identities of the resolution benchmark (5 % planted duplicates)")
+	cmd.Flags().StringVar(&httpRates, "http-rates", "2000", "offered rates (requests/s, comma-separated) of the HTTP serve benchmark; empty: skip it")
+	cmd.Flags().DurationVar(&httpOpts.d, "http-for", 5*time.Second, "how long each rate of the HTTP serve benchmark runs")
+	cmd.Flags().IntVar(&httpOpts.working, "http-consumers", 20_000, "consumers the HTTP serve benchmark asks for (their lists fit tandem serve's cache of 50,000)")
+	cmd.Flags().StringVar(&httpOpts.cpuProfile, "http-cpuprofile", "", "write tandem serve's CPU profile of the first HTTP recommendations run to this file (go tool pprof)")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the full rebuild to this file (go tool pprof)")
 	cmd.Flags().BoolVar(&demo, "demo", false, "evaluate the record of the configured database instead")
 	cmd.Flags().BoolVar(&full, "full", false, "the issue's full sizes: rebuild 1M consumers / 100k merchants / 50M orders (about 10 GiB of memory and an hour on a loaded machine), evaluate 100k consumers")
@@ -145,7 +159,7 @@ func benchMatchingDemo(cmd *cobra.Command, out io.Writer) error {
 	return nil
 }
 
-func benchMatchingScale(ctx context.Context, out io.Writer, db *pgxpool.Pool, consumers, clients int, serveFor time.Duration, cpuProfile string) error {
+func benchMatchingScale(ctx context.Context, out io.Writer, cfg config.Config, db *pgxpool.Pool, consumers, clients int, serveFor time.Duration, cpuProfile string, httpOpts httpServeOptions) error {
 	merchants := max(100, consumers/10)
 	// The full world's density in a smaller box: each consumer's neighbourhood (the
 	// nearest shops ranked) is as crowded as at full size, so the extrapolation is linear.
@@ -258,6 +272,9 @@ func benchMatchingScale(ctx context.Context, out io.Writer, db *pgxpool.Pool, co
 	fmt.Fprintf(out, "| incremental refresh after a payment (record + recompute the payer; 50 payments; the event's pick-up is the asynq row above) | p50 %s, p99 %s |\n", p50, p99)
 	p50, p99 = percentiles(served)
 	fmt.Fprintf(out, "| payment recorded → the new list served by another process's cache (poll every 200 ms) | p50 %s, p99 %s |\n", p50, p99)
+	if err := benchMatchingHTTP(ctx, out, cfg, db, ids, unknown, httpOpts); err != nil {
+		return err
+	}
 	fmt.Fprintln(out)
 	return nil
 }

@@ -52,7 +52,7 @@ func (a *app) openPayments(ctx context.Context) error {
 	a.billing = billing.New(deps, billing.Ports{Pay: pay, Merchants: merchantTerms{a.merchant}, Members: a.consumer,
 		Coupons: consumercoupons.Adapter{Consumer: a.consumer}, Approvals: a.approvals},
 		billing.Config{AppID: acct.AppID, NotifyBaseURL: strings.TrimSuffix(public, "/"), WebhookAllow: allow, RefundApprovalOver: approvalOver.Fen()})
-	a.matching = matching.New(deps, matching.Ports{Members: a.consumer, Dedup: a.merchant}, matching.Config{})
+	a.matching = matching.New(deps, matching.Ports{Members: a.consumer, Dedup: a.merchant, Shops: merchantShops{a.merchant}}, matching.Config{})
 	// The ports are fixed at construction: the service is made again, with billing.
 	ledger := billingledger.Adapter{Billing: a.billing}
 	a.recon = reconciliation.New(deps, reconciliation.Ports{Repairer: ledger, Ledger: ledger, Refunder: ledger, Fees: ledger,

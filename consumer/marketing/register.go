@@ -12,6 +12,7 @@ func (s *Service) Register(r *domain.Registry) {
 	r.Routes(s.mountAPI)
 	r.Pages(s.pages())
 	r.Subscribe(s.Subscriptions()...)
+	r.Subscribe(s.couponMoveSubscriptions()...) // coupon_moves.go
 	r.Schedule(s.Tasks()...)
 }
 

@@ -36,12 +36,28 @@ LIMIT 20;
 
 -- name: InsertShopMatch :exec
 -- A pair waiting for review takes the evidence as it stands now (a lead that went live
--- with the other's licence may be linked now); a decided pair is never redone.
+-- with the other's licence may be linked now), and a withdrawn pair whose evidence came
+-- back waits again; a pair a reviewer decided is never redone.
 INSERT INTO matching.shop_matches AS m (id, a, b, confidence, evidence, state, automatic, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (a, b) DO UPDATE SET confidence = EXCLUDED.confidence, evidence = EXCLUDED.evidence, state = EXCLUDED.state,
-    automatic = EXCLUDED.automatic
-WHERE m.state = 'review' AND (m.confidence, m.evidence, m.state) IS DISTINCT FROM (EXCLUDED.confidence, EXCLUDED.evidence, EXCLUDED.state);
+    automatic = EXCLUDED.automatic, decided_at = NULL, decided_by = ''
+WHERE m.state IN ('review', 'withdrawn')
+  AND (m.confidence, m.evidence, m.state) IS DISTINCT FROM (EXCLUDED.confidence, EXCLUDED.evidence, EXCLUDED.state);
+
+-- name: ShopPairsInReview :many
+-- The pairs of a shop waiting for review, with what the other shop shares with it now.
+SELECT m.id, o.phone, o.licence_no,
+       similarity(o.name, s.name)::float8 AS name_similarity,
+       ST_Distance(o.geog, s.geog)::float8 AS distance_m
+FROM matching.shop_matches m
+JOIN matching.shops s ON s.lead_id = sqlc.arg(lead_id)::uuid
+JOIN matching.shops o ON o.lead_id = CASE WHEN m.a = s.lead_id THEN m.b ELSE m.a END
+WHERE (m.a = sqlc.arg(lead_id)::uuid OR m.b = sqlc.arg(lead_id)::uuid) AND m.state = 'review';
+
+-- name: WithdrawShopMatch :exec
+UPDATE matching.shop_matches SET state = 'withdrawn', decided_at = sqlc.arg(at), decided_by = 'matching'
+WHERE id = sqlc.arg(id) AND state = 'review';
 
 -- name: ListShopMatches :many
 SELECT m.*, sa.name AS a_name, sb.name AS b_name, sa.merchant_id AS a_merchant, sb.merchant_id AS b_merchant,
@@ -75,3 +91,6 @@ WITH RECURSIVE merged_in (id) AS (
 )
 SELECT l.*, s.name FROM matching.owner_links l JOIN matching.shops s ON s.merchant_id = l.merchant_id
 WHERE l.consumer_id IN (SELECT id FROM merged_in) AND l.state <> 'rejected' ORDER BY l.created_at;
+
+-- name: CountShopMatches :one
+SELECT count(*) FROM matching.shop_matches;

@@ -11,13 +11,15 @@
 //   - every public method of Service takes the caller explicitly (a *identity.Principal,
 //     or a consumer id for the mini-program's routes) and checks permission and scope
 //     itself;
-//   - CLI commands, where it has any, from `Commands(open func(context.Context) (*Service, error))`.
+//   - CLI commands, where it has any, registered like the rest (Registry.Commands): cmd/tandem
+//     makes `tandem <domain> <command>` of each.
 //
 // cmd/tandem is the one place that builds the domains and applies their registrations.
 package domain
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"slices"
 	"time"
@@ -25,6 +27,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
+	"github.com/spf13/pflag"
 
 	"github.com/tandemcrm/tandem/shared/clock"
 	"github.com/tandemcrm/tandem/shared/outbox"
@@ -92,12 +95,42 @@ type Task struct {
 	Handle func(ctx context.Context, payload []byte) error
 }
 
+// Command is a command a domain offers on the command line, run as
+// `tandem <domain> <name>`. cmd/tandem makes the command tree of the registry, so
+// `tandem --help` lists every domain's commands without a database; a command runs on
+// the domains cmd/tandem builds over the open database and Redis.
+type Command struct {
+	Name  string // "backfill-shops"
+	Short string // one line for the help
+	Long  string
+	// Flags declares the command's flags (nil: none); Run reads them back from the
+	// parsed set in CommandInput.Flags.
+	Flags func(fs *pflag.FlagSet)
+	Run   func(ctx context.Context, in CommandInput) error
+}
+
+// CommandInput is what a command runs with.
+type CommandInput struct {
+	Args  []string
+	Flags *pflag.FlagSet // parsed: the set Command.Flags declared on
+	Out   io.Writer      // the command's standard output
+}
+
+// DomainCommand is a command with the name of the domain that registered it.
+type DomainCommand struct {
+	Domain string
+	Command
+}
+
 // Registry collects what the domains declare. cmd/tandem applies it.
 type Registry struct {
-	routes []func(Routers)
-	pages  []web.Pages
-	subs   []outbox.Subscription
-	tasks  []Task
+	routes   []func(Routers)
+	pages    []web.Pages
+	subs     []outbox.Subscription
+	tasks    []Task
+	commands []DomainCommand
+	// registering is the name of the domain whose Register runs (Collect sets it).
+	registering string
 }
 
 // Routes adds a function that mounts API routes.
@@ -112,12 +145,21 @@ func (r *Registry) Subscribe(subs ...outbox.Subscription) { r.subs = append(r.su
 // Schedule adds background tasks.
 func (r *Registry) Schedule(tasks ...Task) { r.tasks = append(r.tasks, tasks...) }
 
+// Commands adds command-line commands of the domain being registered.
+func (r *Registry) Commands(cmds ...Command) {
+	for _, c := range cmds {
+		r.commands = append(r.commands, DomainCommand{Domain: r.registering, Command: c})
+	}
+}
+
 // Collect asks each domain for its registrations, in order.
 func Collect(ds ...Domain) *Registry {
 	r := &Registry{}
 	for _, d := range ds {
+		r.registering = d.Name()
 		d.Register(r)
 	}
+	r.registering = ""
 	return r
 }
 
@@ -140,3 +182,16 @@ func (r *Registry) Subscriptions() []outbox.Subscription { return slices.Clone(r
 
 // Tasks is every domain's background tasks.
 func (r *Registry) Tasks() []Task { return slices.Clone(r.tasks) }
+
+// AllCommands is every domain's command-line commands, in the order registered.
+func (r *Registry) AllCommands() []DomainCommand { return slices.Clone(r.commands) }
+
+// FindCommand is the command name of domain, if registered.
+func (r *Registry) FindCommand(domain, name string) (DomainCommand, bool) {
+	for _, c := range r.commands {
+		if c.Domain == domain && c.Name == name {
+			return c, true
+		}
+	}
+	return DomainCommand{}, false
+}

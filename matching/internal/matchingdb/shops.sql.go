@@ -12,6 +12,17 @@ import (
 	"github.com/google/uuid"
 )
 
+const countShopMatches = `-- name: CountShopMatches :one
+SELECT count(*) FROM matching.shop_matches
+`
+
+func (q *Queries) CountShopMatches(ctx context.Context) (int64, error) {
+	row := q.db.QueryRow(ctx, countShopMatches)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const decideShopMatch = `-- name: DecideShopMatch :one
 UPDATE matching.shop_matches SET state = $1, decided_at = $2, decided_by = $3
 WHERE id = $4 AND state = 'review' RETURNING id, a, b, confidence, evidence, state, automatic, created_at, decided_at, decided_by
@@ -126,8 +137,9 @@ const insertShopMatch = `-- name: InsertShopMatch :exec
 INSERT INTO matching.shop_matches AS m (id, a, b, confidence, evidence, state, automatic, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (a, b) DO UPDATE SET confidence = EXCLUDED.confidence, evidence = EXCLUDED.evidence, state = EXCLUDED.state,
-    automatic = EXCLUDED.automatic
-WHERE m.state = 'review' AND (m.confidence, m.evidence, m.state) IS DISTINCT FROM (EXCLUDED.confidence, EXCLUDED.evidence, EXCLUDED.state)
+    automatic = EXCLUDED.automatic, decided_at = NULL, decided_by = ''
+WHERE m.state IN ('review', 'withdrawn')
+  AND (m.confidence, m.evidence, m.state) IS DISTINCT FROM (EXCLUDED.confidence, EXCLUDED.evidence, EXCLUDED.state)
 `
 
 type InsertShopMatchParams struct {
@@ -142,7 +154,8 @@ type InsertShopMatchParams struct {
 }
 
 // A pair waiting for review takes the evidence as it stands now (a lead that went live
-// with the other's licence may be linked now); a decided pair is never redone.
+// with the other's licence may be linked now), and a withdrawn pair whose evidence came
+// back waits again; a pair a reviewer decided is never redone.
 func (q *Queries) InsertShopMatch(ctx context.Context, arg InsertShopMatchParams) error {
 	_, err := q.db.Exec(ctx, insertShopMatch,
 		arg.ID,
@@ -386,6 +399,51 @@ func (q *Queries) ShopCandidates(ctx context.Context, arg ShopCandidatesParams) 
 	return items, nil
 }
 
+const shopPairsInReview = `-- name: ShopPairsInReview :many
+SELECT m.id, o.phone, o.licence_no,
+       similarity(o.name, s.name)::float8 AS name_similarity,
+       ST_Distance(o.geog, s.geog)::float8 AS distance_m
+FROM matching.shop_matches m
+JOIN matching.shops s ON s.lead_id = $1::uuid
+JOIN matching.shops o ON o.lead_id = CASE WHEN m.a = s.lead_id THEN m.b ELSE m.a END
+WHERE (m.a = $1::uuid OR m.b = $1::uuid) AND m.state = 'review'
+`
+
+type ShopPairsInReviewRow struct {
+	ID             uuid.UUID
+	Phone          string
+	LicenceNo      string
+	NameSimilarity float64
+	DistanceM      float64
+}
+
+// The pairs of a shop waiting for review, with what the other shop shares with it now.
+func (q *Queries) ShopPairsInReview(ctx context.Context, leadID uuid.UUID) ([]ShopPairsInReviewRow, error) {
+	rows, err := q.db.Query(ctx, shopPairsInReview, leadID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ShopPairsInReviewRow{}
+	for rows.Next() {
+		var i ShopPairsInReviewRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Phone,
+			&i.LicenceNo,
+			&i.NameSimilarity,
+			&i.DistanceM,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const upsertShop = `-- name: UpsertShop :exec
 INSERT INTO matching.shops AS s (lead_id, merchant_id, origin, import_id, name, category, city, phone, licence_no, lat, lng, archived, seen_at)
 VALUES ($1, $2, $3, $4, $5, $6,
@@ -438,5 +496,20 @@ func (q *Queries) UpsertShop(ctx context.Context, arg UpsertShopParams) error {
 		arg.Archived,
 		arg.SeenAt,
 	)
+	return err
+}
+
+const withdrawShopMatch = `-- name: WithdrawShopMatch :exec
+UPDATE matching.shop_matches SET state = 'withdrawn', decided_at = $1, decided_by = 'matching'
+WHERE id = $2 AND state = 'review'
+`
+
+type WithdrawShopMatchParams struct {
+	At *time.Time
+	ID uuid.UUID
+}
+
+func (q *Queries) WithdrawShopMatch(ctx context.Context, arg WithdrawShopMatchParams) error {
+	_, err := q.db.Exec(ctx, withdrawShopMatch, arg.At, arg.ID)
 	return err
 }
