@@ -80,7 +80,7 @@ func benchMatchingHTTP(ctx context.Context, out io.Writer, cfg config.Config, db
 	if err != nil {
 		return fmt.Errorf("bench token: %w", err)
 	}
-	stop, base, pprofBase, err := startBenchServe(ctx, cfg, db.Config().ConnString())
+	stop, base, pprofBase, pid, err := startBenchServe(ctx, cfg, db.Config().ConnString())
 	if err != nil {
 		return err
 	}
@@ -141,16 +141,21 @@ func benchMatchingHTTP(ctx context.Context, out io.Writer, cfg config.Config, db
 			} else {
 				profiled <- nil
 			}
+			cpu0 := processCPUOf(pid)
 			res, err := openLoop(ctx, rate, o.clients, o.d, func(r *rand.Rand) error { return get(target.url(r), target.auth) })
 			if err != nil {
 				return err
+			}
+			perRequest := time.Duration(0)
+			if n := len(res.lat); n > 0 {
+				perRequest = (processCPUOf(pid) - cpu0) / time.Duration(n)
 			}
 			if err := <-profiled; err != nil {
 				return fmt.Errorf("the server's CPU profile: %w", err)
 			}
 			p50, p99 := percentiles(res.lat)
-			fmt.Fprintf(out, "| %s: %d clients over loopback, offered %d/s open loop for %s, achieved %.0f/s, %d errors (load average %s) | p50 %s, p99 %s |\n",
-				target.name, o.clients, rate, o.d, res.achieved, res.errors, loadAverage(), p50, p99)
+			fmt.Fprintf(out, "| %s: %d clients over loopback, offered %d/s open loop for %s, achieved %.0f/s, %d errors; the server's CPU %s a request (load average %s) | p50 %s, p99 %s |\n",
+				target.name, o.clients, rate, o.d, res.achieved, res.errors, perRequest.Round(time.Microsecond), loadAverage(), p50, p99)
 		}
 	}
 	return nil
@@ -186,6 +191,26 @@ func saveProfile(base, file string, d time.Duration) error {
 	return f.Close()
 }
 
+// processCPUOf is the CPU time (user + system) process pid has used, from
+// /proc/<pid>/stat (clock ticks of 10 ms: meaningful over a run of seconds); 0 when
+// unreadable.
+func processCPUOf(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name (which may hold spaces) start after its ')':
+	// utime and stime are fields 14 and 15 of the line, 12 and 13 after it.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
 // freeLoopback is a loopback address no one listens on now.
 func freeLoopback() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -199,15 +224,15 @@ func freeLoopback() (string, error) {
 // startBenchServe runs this binary's `tandem serve` on dbURL at a free loopback port,
 // with the simulator's WeChat Pay keys made for it, the per-token rate limit raised (as
 // make bench's HTTP section does: the limiter still runs on every request) and its
-// profiler on, and returns how to stop it, its base URL and its profiler's.
-func startBenchServe(ctx context.Context, cfg config.Config, dbURL string) (stop func(), base, pprofBase string, err error) {
+// profiler on, and returns how to stop it, its base URL, its profiler's and its pid.
+func startBenchServe(ctx context.Context, cfg config.Config, dbURL string) (stop func(), base, pprofBase string, pid int, err error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return nil, "", "", err
+		return nil, "", "", 0, err
 	}
 	keys, err := os.MkdirTemp("", "tandem-bench-keys-")
 	if err != nil {
-		return nil, "", "", err
+		return nil, "", "", 0, err
 	}
 	addr, err := freeLoopback()
 	if err == nil {
@@ -218,7 +243,7 @@ func startBenchServe(ctx context.Context, cfg config.Config, dbURL string) (stop
 	}
 	if err != nil {
 		os.RemoveAll(keys)
-		return nil, "", "", err
+		return nil, "", "", 0, err
 	}
 	cmd := exec.CommandContext(ctx, exe, "serve")
 	cmd.Env = append(os.Environ(), "TANDEM_DATABASE_URL="+dbURL, "TANDEM_REDIS_URL="+cfg.RedisURL, "TANDEM_HTTP_ADDR="+addr,
@@ -226,7 +251,7 @@ func startBenchServe(ctx context.Context, cfg config.Config, dbURL string) (stop
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(keys)
-		return nil, "", "", err
+		return nil, "", "", 0, err
 	}
 	stop = func() {
 		_ = cmd.Process.Signal(os.Interrupt)
@@ -246,12 +271,12 @@ func startBenchServe(ctx context.Context, cfg config.Config, dbURL string) (stop
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				return stop, base, "http://" + pprofBase, nil
+				return stop, base, "http://" + pprofBase, cmd.Process.Pid, nil
 			}
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return nil, "", "", errors.New("tandem serve did not answer /healthz within 60 s")
+			return nil, "", "", 0, errors.New("tandem serve did not answer /healthz within 60 s")
 		}
 	}
 }
