@@ -107,7 +107,6 @@ type matcher struct {
 	freeSlots func()
 	frees     []func()
 	sink      uint64   // what touch read, kept so that the reads are made
-	probes    []int    // touchLines' slots, reused
 	prepped   []ourRec // loadOurs' batch, reused
 	// statuses are WeChat's states our records have (SUCCESS, PROCESSING…), by code.
 	statuses []string
