@@ -19,10 +19,12 @@ import (
 // the id it is matched by, amount, fee, time, WeChat's status as a small code, the
 // bill line that claimed it) in blocks of 64Ki, found through an open-addressing
 // table of 8-byte slots. No id is kept: about 53 bytes a record all told (10
-// million records in about 530 MB), nothing for the garbage collector to scan. The bill is
-// streamed through it once. The ids of the few records that end up reported (no
-// line claimed them) are read back by a second pass over our ledger at the end; a
-// record our ledger has twice is reported while its ids are at hand.
+// million records in about 530 MB), outside the Go heap on huge pages (offHeap). Our
+// ledger is read on one goroutine and indexed on another; a bill file is parsed on
+// a third from the start (a bounded way ahead) and streamed through the index once.
+// The ids of the few records that end up reported (no line claimed them) are read
+// back at the end: by their positions from a LedgerRereader, else by a second pass
+// over our ledger; a record our ledger has twice is reported while its ids are at hand.
 //
 // Matching by a 128-bit hash instead of the id itself: two different ids collide
 // with a probability of about n²/2¹²⁹ (10⁻²⁵ for ten million records).
@@ -107,7 +109,6 @@ type matcher struct {
 	freeSlots func()
 	frees     []func()
 	sink      uint64   // what touch read, kept so that the reads are made
-	probes    []int    // touchLines' slots, reused
 	prepped   []ourRec // loadOurs' batch, reused
 	// statuses are WeChat's states our records have (SUCCESS, PROCESSING…), by code.
 	statuses []string
