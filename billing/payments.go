@@ -52,24 +52,27 @@ type result struct {
 // the notification is genuine (wxpay verified and decrypted it). It logs it and, in
 // the same transaction, applies it under the order's row lock, records an exception,
 // or, for a repeat, changes nothing. It returns nil whenever the fact is durably
-// recorded, so WeChat stops sending.
+// recorded, so WeChat stops sending. The apply's writes and the log go to PostgreSQL
+// in one round trip (writeBatch).
 func (s *Service) HandlePaymentNotification(ctx context.Context, n *wxpay.Notification) error {
-	var r result
 	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
-		q := billingdb.New(tx)
-		var err error
+		var w writeBatch
+		var r result
 		switch {
 		case n.Mismatch != nil:
 			r = result{OutcomeMismatch, n.Mismatch.Error(), ExcForeignAccount, nil}
 		case n.Payment == nil:
 			r = result{outcome: OutcomeIgnored, detail: "event " + n.EventType}
 		default:
-			r, err = s.applyPayment(ctx, tx, q, n.Payment, sourceNotification)
-			if err != nil {
+			var err error
+			if r, err = s.applyPayment(ctx, tx, &w, n.Payment, sourceNotification); err != nil {
 				return err
 			}
 		}
-		return s.record(ctx, tx, n, r, outTradeNo(n), "")
+		if err := s.record(ctx, tx, &w, n, r, outTradeNo(n), ""); err != nil {
+			return err
+		}
+		return w.send(ctx, tx)
 	})
 	return wrap("payment notification", err)
 }
@@ -84,9 +87,9 @@ func outTradeNo(n *wxpay.Notification) string {
 	return ""
 }
 
-// record logs a notification (n nil for a query result) and its exception.
-func (s *Service) record(ctx context.Context, tx pgx.Tx, n *wxpay.Notification, r result, tradeNo, refundNo string) error {
-	q := billingdb.New(tx)
+// record logs a notification (n nil for a query result), through log (tx, or a
+// writeBatch of tx), and its exception.
+func (s *Service) record(ctx context.Context, tx pgx.Tx, log billingdb.DBTX, n *wxpay.Notification, r result, tradeNo, refundNo string) error {
 	if r.exc != "" {
 		var nid, payload string
 		if n != nil {
@@ -100,7 +103,7 @@ func (s *Service) record(ctx context.Context, tx pgx.Tx, n *wxpay.Notification, 
 	if n == nil {
 		return nil
 	}
-	return q.InsertNotification(ctx, billingdb.InsertNotificationParams{ID: s.newID(), NotificationID: n.ID,
+	return billingdb.New(log).InsertNotification(ctx, billingdb.InsertNotificationParams{ID: s.newID(), NotificationID: n.ID,
 		EventType: n.EventType, Verified: true, Outcome: string(r.outcome), OutTradeNo: tradeNo, OutRefundNo: refundNo,
 		Detail: r.detail, ReceivedAt: s.now()})
 }
@@ -109,11 +112,13 @@ func (s *Service) record(ctx context.Context, tx pgx.Tx, n *wxpay.Notification, 
 // tx: under the order's row lock it checks amount, mchid and appid against the
 // order, fixes the commission rate in force that day (commission.go), moves it to
 // paid, records the payment, posts the ledger entry and publishes
-// events.TopicPaymentSucceeded. A repeat changes nothing.
-func (s *Service) applyPayment(ctx context.Context, tx pgx.Tx, q *billingdb.Queries, t *wxpay.Transaction, source string) (result, error) {
+// events.TopicPaymentSucceeded. A repeat changes nothing. The lock and the reads are
+// tx's; the writes are queued in w, for the caller to send.
+func (s *Service) applyPayment(ctx context.Context, tx pgx.Tx, w *writeBatch, t *wxpay.Transaction, source string) (result, error) {
 	if !t.Paid() {
 		return result{outcome: OutcomeIgnored, detail: "trade state " + t.TradeState}, nil
 	}
+	q := billingdb.New(tx)
 	o, err := q.LockOrderByNo(ctx, t.OutTradeNo)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return result{OutcomeUnknown, "no order " + t.OutTradeNo, ExcUnknownOrder, nil}, nil
@@ -149,13 +154,14 @@ func (s *Service) applyPayment(ctx context.Context, tx pgx.Tx, q *billingdb.Quer
 		return result{OutcomeMismatch, fmt.Sprintf("a payment for an order that is %s", state), ExcIllegalState, nil}, nil
 	}
 	paidAt := t.SuccessTime.UTC()
-	if o, err = s.rateWhenPaid(ctx, q, o, paidAt); err != nil {
+	qw := billingdb.New(w)
+	if o, err = s.rateWhenPaid(ctx, qw, o, paidAt); err != nil {
 		return result{}, err
 	}
-	if err := s.move(ctx, q, o, StatePaid, source, moveOpts{paidAt: &paidAt}); err != nil {
+	if err := s.move(ctx, qw, o, StatePaid, source, moveOpts{paidAt: &paidAt}); err != nil {
 		return result{}, err
 	}
-	if err := q.InsertPayment(ctx, billingdb.InsertPaymentParams{ID: s.newID(), OrderID: o.ID, TransactionID: t.TransactionID,
+	if err := qw.InsertPayment(ctx, billingdb.InsertPaymentParams{ID: s.newID(), OrderID: o.ID, TransactionID: t.TransactionID,
 		Mchid: t.MchID, AmountFen: t.Total, PayerTotalFen: t.PayerTotal, TradeType: t.TradeType, PayerOpenid: t.PayerOpenID,
 		SuccessTime: paidAt, Source: source, RecordedAt: s.now()}); err != nil {
 		return result{}, err
@@ -164,7 +170,7 @@ func (s *Service) applyPayment(ctx context.Context, tx pgx.Tx, q *billingdb.Quer
 	if err != nil {
 		return result{}, err
 	}
-	if _, err := s.post(ctx, q, o, "payment", "payment:"+o.ID.String(), "payment "+t.TransactionID, paidAt,
+	if _, err := s.post(ctx, qw, o, "payment", "payment:"+o.ID.String(), "payment "+t.TransactionID, paidAt,
 		PaymentPostings(ord.Amount, ord.rate)); err != nil {
 		return result{}, err
 	}
@@ -187,12 +193,15 @@ func (s *Service) QueryAndApply(ctx context.Context, outTradeNo string) (bool, e
 	}
 	var r result
 	err = pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
-		q := billingdb.New(tx)
+		var w writeBatch
 		var err error
-		if r, err = s.applyPayment(ctx, tx, q, t, sourceQuery); err != nil {
+		if r, err = s.applyPayment(ctx, tx, &w, t, sourceQuery); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, nil, r, outTradeNo, "")
+		if err := s.record(ctx, tx, tx, nil, r, outTradeNo, ""); err != nil {
+			return err
+		}
+		return w.send(ctx, tx)
 	})
 	if err != nil {
 		return false, wrap("query and apply", err)

@@ -245,7 +245,7 @@ func (s *Service) HandleRefundNotification(ctx context.Context, n *wxpay.Notific
 			refundNo = n.Refund.OutRefundNo
 		}
 		err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
-			return s.record(ctx, tx, n, r, outTradeNo(n), refundNo)
+			return s.record(ctx, tx, tx, n, r, outTradeNo(n), refundNo)
 		})
 		return wrap("refund notification", err)
 	}
@@ -277,7 +277,7 @@ func (s *Service) applyRefundReport(ctx context.Context, n *wxpay.Notification, 
 		if r, err = s.applyRefund(ctx, tx, q, wr); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, n, r, wr.OutTradeNo, wr.OutRefundNo)
+		return s.record(ctx, tx, tx, n, r, wr.OutTradeNo, wr.OutRefundNo)
 	})
 	return r, wrap("apply refund", err)
 }

@@ -38,6 +38,7 @@ import (
 func benchNotifyCmd() *cobra.Command {
 	var orders, consumers, payers, rate int
 	var via, cpuProfile string
+	var handlerOnly bool
 	cmd := &cobra.Command{
 		Use:   "notify",
 		Short: "Payment notifications/s end to end (verify → ledger → outbox → fulfilment → points) and notification-to-points latency",
@@ -48,8 +49,11 @@ deliver the signed notifications to the API, all at once (a burst: the latency t
 the queue) or at --rate per second, over loopback HTTP (--via http), straight into the API's
 handler without a socket (--via in-process), or both one after the other (the default).
 Each row gives the notifications/s from the first delivery to the last points credit, and
-the latency from each delivery to its order's points entry. --cpuprofile writes a CPU
-profile of the measured windows (go tool pprof).`,
+the latency from each delivery to its order's points entry, and the latency from each
+delivery to its answer (the notify handler's own: verify, decrypt, apply, durable commit).
+--handler-only runs no worker: the window ends at the last answer, so the row is the
+notify handler alone, with nothing else competing for the database. --cpuprofile writes
+a CPU profile of the first measured window (go tool pprof).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if orders < 1 || consumers < 1 || payers < 1 {
@@ -61,7 +65,7 @@ profile of the measured windows (go tool pprof).`,
 			}
 			return withBenchEnv(cmd, func(ctx context.Context, db *pgxpool.Pool, r asynq.RedisClientOpt) error {
 				return benchNotify(ctx, cmd, db, r, notifyLoad{orders: orders, consumers: min(consumers, orders), payers: payers,
-					rate: rate, modes: modes, cpuProfile: cpuProfile})
+					rate: rate, modes: modes, cpuProfile: cpuProfile, handlerOnly: handlerOnly})
 			})
 		},
 	}
@@ -70,7 +74,8 @@ profile of the measured windows (go tool pprof).`,
 	cmd.Flags().IntVar(&payers, "payers", 8, "goroutines delivering the notifications")
 	cmd.Flags().IntVar(&rate, "rate", 0, "notifications per second (0: all at once, a burst)")
 	cmd.Flags().StringVar(&via, "via", "both", "how notifications reach the API: http, in-process or both")
-	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measured windows to this file")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the first measured window to this file")
+	cmd.Flags().BoolVar(&handlerOnly, "handler-only", false, "run no worker: measure the notify handler alone (answers, not points)")
 	return cmd
 }
 
@@ -91,11 +96,13 @@ func notifyModes(via string) ([]string, error) {
 }
 
 // notifyLoad is what benchNotify sends: orders over consumers, delivered by payers
-// goroutines at rate notifications/s (0: as fast as they go), in each of modes.
+// goroutines at rate notifications/s (0: as fast as they go), in each of modes; with
+// handlerOnly, no worker runs and the window ends at the last answer.
 type notifyLoad struct {
 	orders, consumers, payers, rate int
 	modes                           []string
 	cpuProfile                      string
+	handlerOnly                     bool
 }
 
 // signedNotice is a notification the simulator signed, kept to be delivered later.
@@ -217,10 +224,12 @@ func benchNotify(ctx context.Context, cmd *cobra.Command, db *pgxpool.Pool, r as
 	apiSrv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = apiSrv.Serve(apiLn) }()
 	defer apiSrv.Close()
-	wctx, stopWorker := context.WithCancel(ctx)
-	workerDone := make(chan error, 1)
-	go func() { workerDone <- a.runBackground(wctx, "worker") }()
-	defer func() { stopWorker(); <-workerDone }()
+	if !load.handlerOnly {
+		wctx, stopWorker := context.WithCancel(ctx)
+		workerDone := make(chan error, 1)
+		go func() { workerDone <- a.runBackground(wctx, "worker") }()
+		defer func() { stopWorker(); <-workerDone }()
+	}
 
 	// Not measured: a live merchant (the demo's, through the services) and the members.
 	demo, err := a.seedDemo(ctx)
@@ -299,40 +308,53 @@ func (b *notifyBench) run(ctx context.Context, cmd *cobra.Command, load notifyLo
 			return err
 		}
 	}
-	sentAt, err := b.deliver(ctx, notices, load, mode)
-	if err != nil {
-		pprof.StopCPUProfile()
-		return err
-	}
-	deadline := time.Now().Add(10*time.Minute + time.Duration(n)*10*time.Millisecond)
-	for {
-		var credited int
-		if err := b.db.QueryRow(ctx, `SELECT count(*) FROM consumer.points_entries p JOIN billing.orders o ON o.id = p.order_id
-WHERE p.kind = 'earn' AND o.order_no = ANY($1)`, orderNos).Scan(&credited); err != nil {
-			pprof.StopCPUProfile()
-			return err
-		}
-		if credited >= n {
-			break
-		}
-		if time.Now().After(deadline) {
-			pprof.StopCPUProfile()
-			return fmt.Errorf("%d of %d orders credited before the deadline", credited, n)
-		}
-		time.Sleep(10 * time.Millisecond)
+	cpu := startCPUSplit(ctx, b.db)
+	times, err := b.deliver(ctx, notices, load, mode)
+	if err == nil && !load.handlerOnly {
+		err = b.awaitPoints(ctx, orderNos)
 	}
 	if b.profile != nil {
 		pprof.StopCPUProfile()
 		b.profile = nil // one profile: the first mode's window
 	}
-	return b.report(ctx, cmd.OutOrStdout(), load, mode, orderNos, sentAt)
+	if err != nil {
+		return err
+	}
+	if err := b.report(ctx, cmd.OutOrStdout(), load, mode, orderNos, times); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "bench notify (%s): CPU per notification in the window: %s\n", mode, cpu.stop(ctx, n))
+	return nil
 }
 
+// awaitPoints returns once every order has its points entry.
+func (b *notifyBench) awaitPoints(ctx context.Context, orderNos []string) error {
+	n := len(orderNos)
+	deadline := time.Now().Add(10*time.Minute + time.Duration(n)*10*time.Millisecond)
+	for {
+		var credited int
+		if err := b.db.QueryRow(ctx, `SELECT count(*) FROM consumer.points_entries p JOIN billing.orders o ON o.id = p.order_id
+WHERE p.kind = 'earn' AND o.order_no = ANY($1)`, orderNos).Scan(&credited); err != nil {
+			return err
+		}
+		if credited >= n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d orders credited before the deadline", credited, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// deliveryTimes is when a notification was delivered and when the API answered it.
+type deliveryTimes struct{ sent, answered time.Time }
+
 // deliver posts every notice to the API from load.payers goroutines, at load.rate per
-// second or at once, and returns when each was delivered, by notification id. Every
-// delivery must be answered 2xx, as WeChat requires.
-func (b *notifyBench) deliver(ctx context.Context, notices []signedNotice, load notifyLoad, mode string) (map[string]time.Time, error) {
-	sent := make([]time.Time, len(notices))
+// second or at once, and returns when each was delivered and answered, by notification
+// id. Every delivery must be answered 2xx, as WeChat requires.
+func (b *notifyBench) deliver(ctx context.Context, notices []signedNotice, load notifyLoad, mode string) (map[string]deliveryTimes, error) {
+	times := make([]deliveryTimes, len(notices))
 	todo := make(chan int)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -358,7 +380,7 @@ func (b *notifyBench) deliver(ctx context.Context, notices []signedNotice, load 
 		g.Go(func() error {
 			for i := range todo {
 				nt := notices[i]
-				sent[i] = time.Now()
+				times[i].sent = time.Now()
 				var status int
 				var err error
 				if mode == viaInProcess {
@@ -366,6 +388,7 @@ func (b *notifyBench) deliver(ctx context.Context, notices []signedNotice, load 
 				} else {
 					status, err = b.post(gctx, nt)
 				}
+				times[i].answered = time.Now()
 				if err != nil {
 					return err
 				}
@@ -379,9 +402,9 @@ func (b *notifyBench) deliver(ctx context.Context, notices []signedNotice, load 
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	out := make(map[string]time.Time, len(notices))
+	out := make(map[string]deliveryTimes, len(notices))
 	for i, nt := range notices {
-		out[nt.id] = sent[i]
+		out[nt.id] = times[i]
 	}
 	return out, nil
 }
@@ -412,57 +435,76 @@ func (b *notifyBench) serveInProcess(ctx context.Context, nt signedNotice) int {
 	return w.Code
 }
 
-// report prints the row of one mode: rate from the first delivery to the last points
-// credit, and each notification's delivery-to-points latency.
-func (b *notifyBench) report(ctx context.Context, out io.Writer, load notifyLoad, mode string, orderNos []string, sentAt map[string]time.Time) error {
+// report prints the row of one mode: the rate from the first delivery to the last
+// answer (applied: the notify handler's own) and, unless load.handlerOnly, to the last
+// points credit; each notification's delivery-to-answer and delivery-to-points latency.
+// Every notification must have been applied once.
+func (b *notifyBench) report(ctx context.Context, out io.Writer, load notifyLoad, mode string, orderNos []string, times map[string]deliveryTimes) error {
 	n := len(orderNos)
-	rows, err := b.db.Query(ctx, `SELECT l.notification_id, p.created_at, l.received_at
+	rows, err := b.db.Query(ctx, `SELECT l.notification_id, p.created_at
 FROM billing.notifications_log l
 JOIN billing.orders o ON o.order_no = l.out_trade_no
-JOIN consumer.points_entries p ON p.order_id = o.id AND p.kind = 'earn'
+LEFT JOIN consumer.points_entries p ON p.order_id = o.id AND p.kind = 'earn'
 WHERE l.outcome = 'applied' AND l.event_type = 'TRANSACTION.SUCCESS' AND o.order_no = ANY($1)`, orderNos)
 	if err != nil {
 		return err
 	}
-	lat := make([]time.Duration, 0, n)
-	var first, lastPoints, lastApplied time.Time
+	answer := make([]time.Duration, 0, n)
+	points := make([]time.Duration, 0, n)
+	var first, lastAnswer, lastPoints time.Time
 	for rows.Next() {
 		var id string
-		var pointsAt, appliedAt time.Time
-		if err := rows.Scan(&id, &pointsAt, &appliedAt); err != nil {
+		var pointsAt *time.Time
+		if err := rows.Scan(&id, &pointsAt); err != nil {
 			rows.Close()
 			return err
 		}
-		arrived, ok := sentAt[id]
+		t, ok := times[id]
 		if !ok {
 			rows.Close()
 			return fmt.Errorf("notification %s applied but never delivered", id)
 		}
-		lat = append(lat, pointsAt.Sub(arrived))
-		if first.IsZero() || arrived.Before(first) {
-			first = arrived
+		answer = append(answer, t.answered.Sub(t.sent))
+		if first.IsZero() || t.sent.Before(first) {
+			first = t.sent
 		}
-		lastPoints = later(lastPoints, pointsAt)
-		lastApplied = later(lastApplied, appliedAt)
+		lastAnswer = later(lastAnswer, t.answered)
+		if pointsAt != nil {
+			points = append(points, pointsAt.Sub(t.sent))
+			lastPoints = later(lastPoints, *pointsAt)
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	if len(lat) != n {
-		return fmt.Errorf("%d notifications applied and credited, want %d", len(lat), n)
+	if len(answer) != n {
+		return fmt.Errorf("%d notifications applied, want %d", len(answer), n)
 	}
-	slices.Sort(lat)
-	span := lastPoints.Sub(first)
 	how := "at once"
 	if load.rate > 0 {
 		how = fmt.Sprintf("at %d/s", load.rate)
 	}
-	fmt.Fprintf(out, "| payment notifications, %d orders of %d members, signed before the run, delivered %s (%s, %d goroutines) | %.0f notifications/s end to end, to points (applied to ledger + outbox at %.0f/s) | notification -> points p50 %.1f ms, p99 %.1f ms, max %.1f ms |\n",
-		n, len(b.members), how, mode, load.payers, float64(n)/span.Seconds(), float64(n)/lastApplied.Sub(first).Seconds(),
-		ms(lat[len(lat)/2]), ms(lat[(len(lat)*99)/100]), ms(lat[len(lat)-1]))
+	applied := float64(n) / lastAnswer.Sub(first).Seconds()
+	slices.Sort(answer)
+	answered := fmt.Sprintf("notification -> 204 p50 %.1f ms, p99 %.1f ms, max %.1f ms", ms(pct(answer, 50)), ms(pct(answer, 99)), ms(answer[n-1]))
+	if load.handlerOnly {
+		fmt.Fprintf(out, "| payment notifications, %d orders of %d members, signed before the run, delivered %s (%s, %d goroutines), handler only (no worker) | %.0f notifications/s applied (ledger + outbox committed, 204 answered) | %s |\n",
+			n, len(b.members), how, mode, load.payers, applied, answered)
+		return nil
+	}
+	if len(points) != n {
+		return fmt.Errorf("%d notifications credited, want %d", len(points), n)
+	}
+	slices.Sort(points)
+	fmt.Fprintf(out, "| payment notifications, %d orders of %d members, signed before the run, delivered %s (%s, %d goroutines) | %.0f notifications/s end to end, to points (applied: ledger + outbox committed, 204 answered, at %.0f/s) | notification -> points p50 %.1f ms, p99 %.1f ms, max %.1f ms; %s |\n",
+		n, len(b.members), how, mode, load.payers, float64(n)/lastPoints.Sub(first).Seconds(), applied,
+		ms(pct(points, 50)), ms(pct(points, 99)), ms(points[n-1]), answered)
 	return nil
 }
+
+// pct is the p-th percentile of sorted durations.
+func pct(sorted []time.Duration, p int) time.Duration { return sorted[(len(sorted)*p)/100] }
 
 func later(a, b time.Time) time.Time {
 	if b.After(a) {

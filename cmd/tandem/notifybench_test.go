@@ -47,6 +47,40 @@ func TestBenchNotifySmall(t *testing.T) {
 	}
 }
 
+// --handler-only runs no worker: every notification applied and answered, no points
+// awaited, one row with the handler's rate and its delivery-to-204 latency.
+func TestBenchNotifyHandlerOnly(t *testing.T) {
+	ctx := context.Background()
+	url, _ := pgtest.NewDatabase(t, migrationSets()...)
+	db, err := pg.Connect(ctx, url, pg.PoolConfig{MaxConns: 8, AppName: "bench-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	var out, progress bytes.Buffer
+	cmd := &cobra.Command{}
+	cmd.SetOut(&out)
+	cmd.SetErr(&progress)
+	cmd.SetContext(ctx)
+	if err := benchNotify(ctx, cmd, db, redistest.New(t).Asynq(), notifyLoad{orders: 20, consumers: 4, payers: 4,
+		modes: []string{viaInProcess}, handlerOnly: true}); err != nil {
+		t.Fatal(err)
+	}
+	row := strings.TrimSuffix(out.String(), "\n")
+	if strings.Count(row, "\n") != 0 || !strings.Contains(row, "handler only (no worker)") || !strings.Contains(row, "notification -> 204 p50") ||
+		strings.Contains(row, "points") {
+		t.Fatalf("row %q", row)
+	}
+	var credited int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM consumer.points_entries p
+JOIN billing.orders o ON o.id = p.order_id WHERE o.description = 'bench'`).Scan(&credited); err != nil || credited != 0 {
+		t.Fatalf("%d points entries with no worker (%v)", credited, err)
+	}
+	if !strings.Contains(progress.String(), "CPU per notification") {
+		t.Fatalf("no CPU split: %q", progress.String())
+	}
+}
+
 // The command refuses an empty load before touching any database.
 func TestBenchNotifyFlags(t *testing.T) {
 	cmd := benchNotifyCmd()

@@ -50,6 +50,7 @@ if section notify; then
 echo "## Payment notifications (signed by the simulator before the run; verify, state, ledger, outbox, fulfilment, points; HTTP and in-process rows)"
 echo
 $BIN bench notify --orders 2000
+$BIN bench notify --orders 2000 --handler-only   # the notify handler alone (no worker): issue 14's "applied" figure
 $BIN bench notify --orders 2000 --rate 200
 $BIN bench notify --orders 5000 --rate 1000 --via http   # issue 14's target: 1,000/s sustained, p99 <= 200 ms
 echo

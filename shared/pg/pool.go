@@ -39,6 +39,10 @@ func Connect(ctx context.Context, url string, c PoolConfig) (*pgxpool.Pool, erro
 	}
 	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
 	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheStatement
+	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
+		binaryUUIDs(conn.TypeMap())
+		return nil
+	}
 	cfg.HealthCheckPeriod = 15 * time.Second
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
