@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"sync"
@@ -308,7 +309,10 @@ func (b *notifyBench) run(ctx context.Context, cmd *cobra.Command, load notifyLo
 			return err
 		}
 	}
-	cpu := startCPUSplit(ctx, b.db)
+	cpu, err := startCPUMeter(ctx, b.db)
+	if err != nil {
+		return err
+	}
 	times, err := b.deliver(ctx, notices, load, mode)
 	if err == nil && !load.handlerOnly {
 		err = b.awaitPoints(ctx, orderNos)
@@ -323,7 +327,11 @@ func (b *notifyBench) run(ctx context.Context, cmd *cobra.Command, load notifyLo
 	if err := b.report(ctx, cmd.OutOrStdout(), load, mode, orderNos, times); err != nil {
 		return err
 	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "bench notify (%s): CPU per notification in the window: %s\n", mode, cpu.stop(ctx, n))
+	used, err := cpu.stop(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "bench notify (%s): in the window, %s\n", mode, used.per(int64(n), runtime.NumCPU()))
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/tandemcrm/tandem/consumer/marketing/internal/marketingdb"
 	"github.com/tandemcrm/tandem/shared/events"
@@ -18,11 +19,11 @@ import (
 
 // couponMoveSubscriptions are the subscriptions of this file.
 func (s *Service) couponMoveSubscriptions() []outbox.Subscription {
-	return []outbox.Subscription{{Topic: events.TopicCouponsMoved, Subscriber: SubscriberMembers, Handle: s.onCouponsMoved}}
+	return []outbox.Subscription{{Topic: events.TopicCouponsMoved, Subscriber: SubscriberMembers, HandleTx: s.onCouponsMoved}}
 }
 
-func (s *Service) onCouponsMoved(ctx context.Context, e events.Envelope) error {
-	return applyOnce(ctx, s, e, func(q *marketingdb.Queries, p *events.CouponsMoved) (uuid.UUID, error) {
+func (s *Service) onCouponsMoved(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
+	return applyOnce(ctx, tx, e, func(q *marketingdb.Queries, p *events.CouponsMoved) (uuid.UUID, error) {
 		for _, id := range []uuid.UUID{p.From, p.To} {
 			if err := ensure(ctx, q, id, e); err != nil {
 				return uuid.Nil, err
