@@ -82,7 +82,7 @@ func TestLoyaltyGrowthToolsInChromium(t *testing.T) {
 		shows("#flash", "已保存"), until(`document.querySelector('#tiers-form input[name="notice_days"]').value === "45"`))
 	b.step("the member is told their tier will drop", // Silver kept from 2,000 yuan: 张伟 (1,500 yuan this period) is 500 short
 		until(`(() => { const f = document.querySelector("#tiers-form"); f.querySelectorAll('input[name="threshold"]')[1].value = "2000";
-			f.querySelectorAll('input[name="retain"]')[1].value = "2000"; f.requestSubmit(); return true; })()`),
+			f.querySelectorAll('input[name="retain"]')[1].value = "2000"; document.querySelector("#flash")?.remove(); f.requestSubmit(); return true; })()`),
 		shows("#flash", "已保存"),
 		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 			r, err := a.consumer.NoticeDrops(ctx)

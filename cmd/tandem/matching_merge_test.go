@@ -316,7 +316,7 @@ func (w *mergeWorld) tellMarketing(mkt *marketing.Service) {
 	for _, e := range envs {
 		for _, s := range subs {
 			if s.Topic == e.Topic {
-				if err := s.Handle(w.ctx, e); err != nil {
+				if err := outbox.Run(w.ctx, w.a.db, s, e); err != nil {
 					w.t.Fatalf("%s: %v", e.Topic, err)
 				}
 			}

@@ -76,7 +76,7 @@ func TestBenchNotifyHandlerOnly(t *testing.T) {
 JOIN billing.orders o ON o.id = p.order_id WHERE o.description = 'bench'`).Scan(&credited); err != nil || credited != 0 {
 		t.Fatalf("%d points entries with no worker (%v)", credited, err)
 	}
-	if !strings.Contains(progress.String(), "CPU per notification") {
+	if !strings.Contains(progress.String(), "CPU per unit") {
 		t.Fatalf("no CPU split: %q", progress.String())
 	}
 }
