@@ -144,7 +144,7 @@ func (s *Service) issueCampaignCoupons(ctx context.Context, batchID uuid.UUID, g
 		if _, err := tx.Exec(ctx, `INSERT INTO consumer.coupons (id, batch_id, template_id, consumer_id, source, source_key, state, valid_from, valid_to, issued_at)
 SELECT u.id, $1, $2, u.consumer_id, 'campaign', u.source_key, 'available', $3, $4, $5
 FROM unnest($6::uuid[], $7::uuid[], $8::text[]) AS u(id, consumer_id, source_key)`,
-			batchID, t.ID, from, to, now, pg.UUIDs(ids), pg.UUIDs(members), keys); err != nil {
+			batchID, t.ID, from, to, now, ids, members, keys); err != nil {
 			return err
 		}
 		tag, err := tx.Exec(ctx, `UPDATE consumer.coupon_batches SET issued = issued + $2 WHERE id = $1 AND issued + $2 <= stock`, batchID, len(todo))
@@ -171,7 +171,7 @@ func (s *Service) campaignCandidates(ctx context.Context, tx pgx.Tx, grants []Ca
 		ids[i], keys[i] = g.ConsumerID, campaignKey(g.Key)
 	}
 	members := make(map[uuid.UUID]bool, len(grants))
-	rows, err := tx.Query(ctx, `SELECT consumer_id FROM consumer.points_balances WHERE consumer_id = ANY($1::uuid[]) ORDER BY consumer_id FOR UPDATE`, pg.UUIDs(ids))
+	rows, err := tx.Query(ctx, `SELECT consumer_id FROM consumer.points_balances WHERE consumer_id = ANY($1::uuid[]) ORDER BY consumer_id FOR UPDATE`, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +229,7 @@ func withinMemberLimits(ctx context.Context, tx pgx.Tx, b consumerdb.ConsumerCou
 	type have struct{ total, today int64 }
 	held := make(map[uuid.UUID]have)
 	rows, err := tx.Query(ctx, `SELECT consumer_id, count(*), count(*) FILTER (WHERE issued_at >= $3)
-FROM consumer.coupons WHERE batch_id = $1 AND consumer_id = ANY($2::uuid[]) GROUP BY consumer_id`, b.ID, pg.UUIDs(ids), clock.Day(now))
+FROM consumer.coupons WHERE batch_id = $1 AND consumer_id = ANY($2::uuid[]) GROUP BY consumer_id`, b.ID, ids, clock.Day(now))
 	if err != nil {
 		return nil, err
 	}

@@ -426,6 +426,6 @@ ON CONFLICT DO NOTHING RETURNING key`, keys, s.now())
 func (s *Service) insertSends(ctx context.Context, runID, campaignID uuid.UUID, seqs []int32, ids []uuid.UUID, arms []string) error {
 	_, err := s.db.Exec(ctx, `INSERT INTO marketing.sends (run_id, consumer_id, seq, campaign_id, arm, sent_at)
 SELECT $1, u.consumer_id, u.seq, $2, u.arm, $3 FROM unnest($4::uuid[], $5::int[], $6::text[]) AS u(consumer_id, seq, arm)
-WHERE u.arm <> '' ON CONFLICT DO NOTHING`, runID, campaignID, s.now(), pg.UUIDs(ids), seqs, arms)
+WHERE u.arm <> '' ON CONFLICT DO NOTHING`, runID, campaignID, s.now(), ids, seqs, arms)
 	return err
 }
