@@ -222,6 +222,9 @@ func TestTokenRateIsSharedAcrossProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "b's count in Redis", counted(4))
+	// b's flush reads the shared total back after Redis has counted it: wait for b to
+	// hold it, or a request between the two would be checked against b's own count.
+	waitFor(t, "the shared count back in b", func() bool { return b.TokenRateSeen(tok.ID.String()) == 4 })
 	_, err = b.AuthenticateToken(ctx, secret)
 	wantCode(t, err, "identity.token_rate_limited")
 }
