@@ -7,8 +7,9 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
-	"runtime/pprof"
 	"sort"
+
+	"github.com/tandemcrm/tandem/shared/profiling"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
@@ -102,7 +103,7 @@ Exit status: 0 the run is balanced; 2 unbalanced (exceptions to work); 3 incompl
 			ctx := cmd.Context()
 			gcForOneRun()
 			if cpuProfile != "" {
-				stop, err := startCPUProfile(cpuProfile)
+				stop, err := profiling.StartCPU(cpuProfile)
 				if err != nil {
 					return err
 				}
@@ -310,22 +311,6 @@ func exitFor(r *Run) error {
 		return &ExitError{ExitIncomplete, fmt.Sprintf("the run of %s is incomplete: %d problems", r.Date, r.ProblemCount)}
 	}
 	return nil
-}
-
-// startCPUProfile profiles the process into path until the returned stop is called.
-func startCPUProfile(path string) (stop func(), err error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
-	}, nil
 }
 
 // gcForOneRun tunes the garbage collector for a process that makes one run: the

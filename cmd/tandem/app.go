@@ -108,6 +108,21 @@ func openFromCommand(cmd *cobra.Command) (*app, error) {
 	return openApp(cmd.Context(), cfg, log)
 }
 
+// openWithPayments is openFromCommand with the payment side opened too (WeChat Pay,
+// billing and the domains built on it), as the server, the worker and the commands
+// that run domain work need; the caller closes it.
+func openWithPayments(cmd *cobra.Command) (*app, error) {
+	a, err := openFromCommand(cmd)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.openPayments(cmd.Context()); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
 // openApp connects to PostgreSQL and Redis; a failure is one line naming the server,
 // where it was looked for, and how to fix it.
 func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {

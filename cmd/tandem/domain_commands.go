@@ -49,14 +49,11 @@ func domainCmds() []*cobra.Command {
 // runDomainCommand opens the application (with payments, which build matching and
 // billing) and runs the domain's command on it.
 func runDomainCommand(cmd *cobra.Command, dom, name string, args []string) error {
-	a, err := openFromCommand(cmd)
+	a, err := openWithPayments(cmd)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if err := a.openPayments(cmd.Context()); err != nil {
-		return err
-	}
 	dc, ok := a.registry().FindCommand(dom, name)
 	if !ok {
 		return fmt.Errorf("tandem %s %s: the %s domain did not register it in this process", dom, name, dom)

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tandemcrm/tandem/shared/profiling"
+
 	"github.com/google/uuid"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -97,7 +99,7 @@ func withMarketingBenchDB(cmd *cobra.Command, name string, f func(ctx context.Co
 
 func benchSegments(ctx context.Context, out io.Writer, db *pgxpool.Pool, members, counts int, seed bool, cpuProfile string) error {
 	svc := marketing.New(domain.Deps{DB: db, Clock: clock.System{}}, marketing.Ports{}, marketing.Config{})
-	stopProfile, err := startCPUProfile(cpuProfile)
+	stopProfile, err := profiling.StartCPU(cpuProfile)
 	if err != nil {
 		return err
 	}
@@ -262,7 +264,7 @@ func benchCampaign(ctx context.Context, out io.Writer, db *pgxpool.Pool, members
 	if err != nil {
 		return err
 	}
-	stopProfile, err := startCPUProfile(cpuProfile)
+	stopProfile, err := profiling.StartCPU(cpuProfile)
 	if err != nil {
 		return err
 	}

@@ -7,12 +7,13 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/tandemcrm/tandem/shared/profiling"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -175,7 +176,7 @@ func benchMatchingScale(ctx context.Context, out io.Writer, cfg config.Config, d
 		return err
 	}
 	imported := time.Since(start)
-	stopProfile, err := startCPUProfile(cpuProfile)
+	stopProfile, err := profiling.StartCPU(cpuProfile)
 	if err != nil {
 		return err
 	}
@@ -359,23 +360,4 @@ func cmpErr(first, err error) error {
 		return first
 	}
 	return err
-}
-
-// startCPUProfile profiles this process's CPU into file until stop ("": no profile).
-func startCPUProfile(file string) (stop func(), err error) {
-	if file == "" {
-		return func() {}, nil
-	}
-	f, err := os.Create(file)
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
-	}, nil
 }

@@ -27,14 +27,11 @@ have nothing to re-drive: their deliveries put off after failures are made due a
 and run here once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := openFromCommand(cmd)
+			a, err := openWithPayments(cmd)
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			if err := a.openPayments(cmd.Context()); err != nil {
-				return err
-			}
 			a.cfg.RedriveAfter = max(after, time.Nanosecond) // 0: everything not done (0 would mean the default)
 			client := asynq.NewClient(a.queue)
 			defer client.Close()

@@ -19,14 +19,11 @@ func serveCmd() *cobra.Command {
 replicas as needed behind a load balancer. It does not migrate; run 'tandem migrate' first.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := openFromCommand(cmd)
+			a, err := openWithPayments(cmd)
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			if err := a.openPayments(cmd.Context()); err != nil {
-				return err
-			}
 			ln, err := listen(a.cfg.HTTPAddr)
 			if err != nil {
 				return err

@@ -78,14 +78,11 @@ func workerCmd() *cobra.Command {
 			if role != "all" && role != "worker" && role != "scheduler" {
 				return fmt.Errorf("--role=%q: want worker, scheduler or all", role)
 			}
-			a, err := openFromCommand(cmd)
+			a, err := openWithPayments(cmd)
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			if err := a.openPayments(cmd.Context()); err != nil {
-				return err
-			}
 			return a.runBackground(cmd.Context(), role)
 		},
 	}
