@@ -24,12 +24,10 @@ func (s *Service) couponMoveSubscriptions() []outbox.Subscription {
 
 func (s *Service) onCouponsMoved(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
 	return applyOnce(ctx, tx, e, func(q *marketingdb.Queries, p *events.CouponsMoved) (uuid.UUID, error) {
-		for _, id := range []uuid.UUID{p.From, p.To} {
-			if err := ensure(ctx, q, id, e); err != nil {
-				return uuid.Nil, err
-			}
+		if err := ensure(ctx, q, p.From, e); err != nil {
+			return uuid.Nil, err
 		}
-		seq, err := q.MemberSeq(ctx, p.To)
+		seq, err := ensureSeq(ctx, q, p.To, e)
 		if err != nil {
 			return uuid.Nil, err
 		}

@@ -75,8 +75,14 @@ func recordChange(ctx context.Context, q *marketingdb.Queries, member uuid.UUID)
 
 // ensure makes sure the member has a row (joined when first seen).
 func ensure(ctx context.Context, q *marketingdb.Queries, member uuid.UUID, e events.Envelope) error {
-	_, err := q.EnsureMember(ctx, marketingdb.EnsureMemberParams{ConsumerID: member, JoinedAt: e.OccurredAt})
+	_, err := ensureSeq(ctx, q, member, e)
 	return err
+}
+
+// ensureSeq is ensure returning the member's seq, for a handler that writes by seq
+// (no second read of it).
+func ensureSeq(ctx context.Context, q *marketingdb.Queries, member uuid.UUID, e events.Envelope) (int32, error) {
+	return q.EnsureMember(ctx, marketingdb.EnsureMemberParams{ConsumerID: member, JoinedAt: e.OccurredAt})
 }
 
 func (s *Service) onMemberJoined(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
@@ -100,7 +106,8 @@ func (s *Service) onMerchantLive(ctx context.Context, tx pgx.Tx, e events.Envelo
 
 func (s *Service) onPaymentSucceeded(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
 	return applyOnce(ctx, tx, e, func(q *marketingdb.Queries, p *events.PaymentSucceeded) (uuid.UUID, error) {
-		if err := ensure(ctx, q, p.ConsumerID, e); err != nil {
+		seq, err := ensureSeq(ctx, q, p.ConsumerID, e)
+		if err != nil {
 			return uuid.Nil, err
 		}
 		n, err := q.InsertOrder(ctx, marketingdb.InsertOrderParams{OrderID: p.OrderID, ConsumerID: p.ConsumerID,
@@ -129,10 +136,6 @@ func (s *Service) onPaymentSucceeded(ctx context.Context, tx pgx.Tx, e events.En
 		if errors.Is(err, pgx.ErrNoRows) {
 			return p.ConsumerID, nil // a merchant marketing has not heard of: no category
 		}
-		if err != nil {
-			return uuid.Nil, err
-		}
-		seq, err := q.MemberSeq(ctx, p.ConsumerID)
 		if err != nil {
 			return uuid.Nil, err
 		}
