@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tandemcrm/tandem/shared/config"
+	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/pg"
 	"github.com/tandemcrm/tandem/shared/pgtest"
 	"github.com/tandemcrm/tandem/shared/redistest"
@@ -166,5 +167,24 @@ func TestReadmeListsEverySetting(t *testing.T) {
 	}
 	if !strings.Contains(string(readme), settingsTable()) {
 		t.Fatal("README.md's configuration table is stale: paste the output of 'tandem config --markdown'")
+	}
+}
+
+// demoStaff seeds identity's demo organisation in a and returns it with a look-up of its
+// staff's principals by login ("sh1.rep").
+func demoStaff(t testing.TB, a *app) (identity.Demo, func(login string) *identity.Principal) {
+	t.Helper()
+	ctx := context.Background()
+	demo, err := a.identity.SeedDemo(ctx, demoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return demo, func(login string) *identity.Principal {
+		t.Helper()
+		p, err := a.identity.Principal(ctx, demo.Users[login])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
 }

@@ -79,17 +79,7 @@ func TestShopBackfillRecordsEveryShopOnceCommand(t *testing.T) {
 	t.Parallel()
 	a := testApp(t)
 	ctx := context.Background()
-	demo, err := a.identity.SeedDemo(ctx, demoPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	as := func(login string) *identity.Principal {
-		p, err := a.identity.Principal(ctx, demo.Users[login])
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	_, as := demoStaff(t, a)
 	rep := as("sh1.rep")
 	if _, err := merchant.Demo(ctx, a.merchant, merchant.DemoActors{Rep: rep, Signer: rep, Reviewer: as("reviewer")}); err != nil {
 		t.Fatal(err)

@@ -64,17 +64,7 @@ func TestLeadsAndImportsMatchedAsShops(t *testing.T) {
 	t.Parallel()
 	a := testApp(t)
 	ctx := context.Background()
-	demo, err := a.identity.SeedDemo(ctx, demoPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	as := func(login string) *identity.Principal {
-		p, err := a.identity.Principal(ctx, demo.Users[login])
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	_, as := demoStaff(t, a)
 	rep, lead := as("sh1.rep"), as("sh1.lead")
 	first, err := a.merchant.CreateLead(ctx, rep, merchant.NewLead{Name: "老王小笼包 人民广场店", Category: "restaurant", Address: "人民广场",
 		Lat: 31.2304, Lng: 121.4737, Phone: "13900007001", City: "上海"})

@@ -61,17 +61,7 @@ func poolsInChromium(t *testing.T, lang string) {
 	tr := leadsCatalogue(t, lang)
 	ctx0 := context.Background()
 	a := testApp(t)
-	d, err := a.identity.SeedDemo(ctx0, demoPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	as := func(login string) *identity.Principal {
-		p, err := a.identity.Principal(ctx0, d.Users[login])
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	d, as := demoStaff(t, a)
 	rep, hz := as("sh1.rep"), as("hz1.rep")
 	var poolID string
 	for i, name := range []string{"小杨生煎 Yang's", "静安咖啡 Jing'an Coffee", "老弄堂面馆 Old Lane"} {
