@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -144,12 +145,11 @@ func (pg consolePages) refundOrder(c *gin.Context, v *web.View) error {
 	if err != nil {
 		return errs.NotFound(objOrder)
 	}
-	amount, perr := money.ParseYuan(strings.TrimSpace(c.PostForm("amount")))
-	if perr != nil {
-		return pg.w.Rerender(c, v, errs.Invalidf("amount", "an amount in yuan, like 12.50"), pg.order)
+	in, err := refundForm(c)
+	if err != nil {
+		return pg.w.Rerender(c, v, err, pg.order)
 	}
-	r, err := pg.svc.CreateRefund(c.Request.Context(), v.Me, id, RefundRequest{Amount: amount, Reason: c.PostForm("reason"),
-		Key: c.PostForm("key")})
+	r, err := pg.svc.CreateRefund(c.Request.Context(), v.Me, id, in)
 	if err != nil {
 		return pg.w.Rerender(c, v, err, pg.order)
 	}
@@ -193,4 +193,33 @@ func (pg consolePages) refunds(c *gin.Context, v *web.View) error {
 	filters := []web.Filter{{Name: "state", Label: "billing.refund_state", Type: "select", Value: state, Options: states}}
 	list := web.NewList("billing-refunds", refundColumns(v), rows, filters, c.Request.URL, next, false)
 	return pg.w.Show(c, v, "billing/refunds", "billing.refunds_title", listPage{List: list})
+}
+
+// refundForm reads the refund form: the lines ticked ("line"), each with its amount
+// in yuan ("line_amount_N", empty for the whole line), and the total ("amount",
+// optional once lines are ticked).
+func refundForm(c *gin.Context) (RefundRequest, error) {
+	in := RefundRequest{Reason: c.PostForm("reason"), Key: c.PostForm("key")}
+	for _, v := range c.PostFormArray("line") {
+		no, err := strconv.Atoi(v)
+		if err != nil {
+			return in, errs.Invalidf("line", "a line number")
+		}
+		l := RefundLineRequest{LineNo: no}
+		field := "line_amount_" + strconv.Itoa(no)
+		if s := strings.TrimSpace(c.PostForm(field)); s != "" {
+			if l.Amount, err = money.ParseYuan(s); err != nil || l.Amount.Sign() <= 0 {
+				return in, errs.Invalidf(field, "an amount in yuan, like 12.50")
+			}
+		}
+		in.Lines = append(in.Lines, l)
+	}
+	if s := strings.TrimSpace(c.PostForm("amount")); s != "" || len(in.Lines) == 0 {
+		amount, err := money.ParseYuan(s)
+		if err != nil {
+			return in, errs.Invalidf("amount", "an amount in yuan, like 12.50")
+		}
+		in.Amount = amount
+	}
+	return in, nil
 }

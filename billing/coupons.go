@@ -62,6 +62,10 @@ type OrderLine struct {
 	Amount      money.Money `json:"amount"`
 	Discount    money.Money `json:"discount"`
 	Paid        money.Money `json:"paid"`
+	// Refunded is what succeeded refunds gave back of the line; Refundable what is
+	// left to refund of it (refunds under way reserve their part).
+	Refunded   money.Money `json:"refunded"`
+	Refundable money.Money `json:"refundable"`
 }
 
 const maxLines = 100
@@ -126,14 +130,16 @@ func (s *Service) withLines(ctx context.Context, row billingdb.BillingOrder) (Or
 	if err != nil {
 		return Order{}, err
 	}
-	rows, err := billingdb.New(s.db).OrderLines(ctx, row.ID)
+	rows, err := billingdb.New(s.db).OrderLineRefunds(ctx, row.ID)
 	if err != nil {
 		return Order{}, wrap("order lines", err)
 	}
 	cur := money.Currency(row.Currency)
 	for _, l := range rows {
+		paid := l.AmountFen - l.DiscountFen
 		o.Lines = append(o.Lines, OrderLine{LineNo: int(l.LineNo), Description: l.Description, Category: l.Category,
-			Amount: money.MustNew(l.AmountFen, cur), Discount: money.MustNew(l.DiscountFen, cur), Paid: money.MustNew(l.AmountFen-l.DiscountFen, cur)})
+			Amount: money.MustNew(l.AmountFen, cur), Discount: money.MustNew(l.DiscountFen, cur), Paid: money.MustNew(paid, cur),
+			Refunded: money.MustNew(l.RefundedFen, cur), Refundable: money.MustNew(max(paid-l.ReservedFen, 0), cur)})
 	}
 	return o, nil
 }

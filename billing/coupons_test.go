@@ -96,9 +96,13 @@ func TestACouponAtPrepayPaysTheDiscountedAmountSharedAmongTheLines(t *testing.T)
 		t.Fatalf("points %d, want 120 for 120.00 paid", b)
 	}
 	// Refunding the tea gives back what was paid for it (40.00), and its share of the points.
-	r, err := w.svc.CreateRefund(w.ctx, w.as("finance"), o.ID, billing.RefundRequest{Amount: got.Lines[1].Paid, Reason: "茶退了"})
+	r, err := w.svc.CreateRefund(w.ctx, w.as("finance"), o.ID, billing.RefundRequest{Lines: []billing.RefundLineRequest{{LineNo: 2}},
+		Reason: "茶退了"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if r.Amount.Fen() != 4_000 {
+		t.Fatalf("refunding the tea gives back %s, want what was paid for it", r.Amount)
 	}
 	w.sim.Control("POST", "/sim/refunds/settle", map[string]any{"out_refund_no": r.OutRefundNo, "status": "SUCCESS"}, nil)
 	w.sim.Wait()

@@ -78,7 +78,7 @@ func (s *Service) SearchRefunds(ctx context.Context, p *identity.Principal, stat
 		out[i] = RefundRow{Refund: refundOf(billingdb.BillingRefund{ID: r.ID, OrderID: r.OrderID, OutRefundNo: r.OutRefundNo,
 			RequestKey: r.RequestKey, RefundID: r.RefundID, AmountFen: r.AmountFen, Reason: r.Reason, State: r.State,
 			RequestedBy: r.RequestedBy, CreatedAt: r.CreatedAt, WxCreatedAt: r.WxCreatedAt, SucceededAt: r.SucceededAt,
-			Attempts: r.Attempts, LastError: r.LastError, RejectedAt: r.RejectedAt, ApprovalID: r.ApprovalID}, r.Currency),
+			Attempts: r.Attempts, LastError: r.LastError, RejectedAt: r.RejectedAt, ApprovalID: r.ApprovalID}, r.Currency, nil),
 			OrderNo: r.OrderNo, MerchantID: r.MerchantID}
 	}
 	return out, nil

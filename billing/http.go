@@ -95,9 +95,35 @@ func (h api) getOrder(c *gin.Context, p *identity.Principal) error {
 }
 
 type refundBody struct {
-	Amount      string `json:"amount" money:"yuan" maxlen:"20"` // "12.50"; the binder parses and bounds it
-	Reason      string `json:"reason" maxlen:"80"`              // WeChat Pay's reason is at most 80 characters
-	OutRefundNo string `json:"out_refund_no" maxlen:"64"`       // optional: the caller's number, its idempotency key (WeChat: 64)
+	Amount      *string          `json:"amount" money:"yuan" maxlen:"20"` // "12.50"; the binder parses and bounds it; optional with lines
+	Reason      string           `json:"reason" maxlen:"80"`              // WeChat Pay's reason is at most 80 characters
+	OutRefundNo string           `json:"out_refund_no" maxlen:"64"`       // optional: the caller's number, its idempotency key (WeChat: 64)
+	Lines       []refundLineBody `json:"lines"`                           // optional: the lines it gives back (refund_lines.go)
+}
+
+type refundLineBody struct {
+	LineNo    int    `json:"line_no"`
+	AmountFen *int64 `json:"amount_fen"` // left out: all that is left of the line
+}
+
+func (b refundBody) request(key string) RefundRequest {
+	in := RefundRequest{Reason: b.Reason, Key: key, OutRefundNo: b.OutRefundNo}
+	if b.Amount != nil {
+		in.Amount, _ = money.ParseYuan(*b.Amount) // checked by the binder
+	}
+	for _, l := range b.Lines {
+		line := RefundLineRequest{LineNo: l.LineNo}
+		if l.AmountFen != nil {
+			// 0 or less, or beyond a payment, is refused by Validate: keep it out of range.
+			fen := min(max(*l.AmountFen, -1), money.MaxPaymentFen+1)
+			if fen == 0 {
+				fen = -1 // an explicit zero is not "the whole line"
+			}
+			line.Amount = money.MustNew(fen, money.CNY)
+		}
+		in.Lines = append(in.Lines, line)
+	}
+	return in
 }
 
 func (h api) postExceptionRefund(c *gin.Context, p *identity.Principal) error {
@@ -122,9 +148,7 @@ func (h api) postRefund(c *gin.Context, p *identity.Principal) error {
 	if err := httpx.BindJSON(c, &in); err != nil {
 		return err
 	}
-	amount, _ := money.ParseYuan(in.Amount)
-	r, err := h.svc.CreateRefund(c.Request.Context(), p, id, RefundRequest{Amount: amount, Reason: in.Reason,
-		Key: c.GetHeader(httpx.IdempotencyHeader), OutRefundNo: in.OutRefundNo})
+	r, err := h.svc.CreateRefund(c.Request.Context(), p, id, in.request(c.GetHeader(httpx.IdempotencyHeader)))
 	if err != nil {
 		return err
 	}

@@ -93,7 +93,15 @@ func (s *Service) sameRefund(ctx context.Context, q *billingdb.Queries, o billin
 	} else if err != nil {
 		return nil, err
 	}
-	if r.OrderID != o.ID || r.AmountFen != in.Amount.Fen() {
+	same := r.OrderID == o.ID && (in.Amount.IsZero() || r.AmountFen == in.Amount.Fen())
+	if same && len(in.Lines) > 0 {
+		have, err := q.RefundLines(ctx, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		same = sameLines(in.Lines, have)
+	}
+	if !same {
 		return nil, errs.E(errs.KindConflict, CodeRefundNoUsed, "out_refund_no "+in.OutRefundNo+" names another refund").WithField("out_refund_no")
 	}
 	return &r, nil

@@ -48,12 +48,15 @@ type Refund struct {
 	CreatedAt   time.Time   `json:"created_at"`
 	SucceededAt *time.Time  `json:"succeeded_at,omitempty"`
 	RejectedAt  *time.Time  `json:"rejected_at,omitempty"`
+	// Lines is what the refund gives back of each line it touches (left out of
+	// the refunds list).
+	Lines []LineRefund `json:"lines,omitempty"`
 }
 
-func refundOf(r billingdb.BillingRefund, cur string) Refund {
+func refundOf(r billingdb.BillingRefund, cur string, lines []LineRefund) Refund {
 	out := Refund{ID: r.ID, OrderID: r.OrderID, OutRefundNo: r.OutRefundNo, Amount: money.MustNew(r.AmountFen, money.Currency(cur)),
 		Reason: r.Reason, State: r.State, Attempts: int(r.Attempts), LastError: r.LastError, CreatedAt: r.CreatedAt,
-		SucceededAt: r.SucceededAt, RejectedAt: r.RejectedAt}
+		SucceededAt: r.SucceededAt, RejectedAt: r.RejectedAt, Lines: lines}
 	if r.RefundID != nil {
 		out.RefundID = *r.RefundID
 	}
@@ -62,7 +65,12 @@ func refundOf(r billingdb.BillingRefund, cur string) Refund {
 
 // RefundRequest is a refund asked for by staff.
 type RefundRequest struct {
+	// Amount is what the refund gives back; left zero when Lines are named, it is
+	// their sum, else it must be (refund_lines.go).
 	Amount money.Money
+	// Lines are the order lines the refund gives back; none spreads Amount over
+	// the order's lines (refund_lines.go).
+	Lines  []RefundLineRequest
 	Reason string
 	// Key makes the request idempotent (the HTTP Idempotency-Key): the same key for
 	// the same order returns the same refund, and sends it to WeChat again only if
@@ -77,7 +85,7 @@ type RefundRequest struct {
 // Validate checks the fields.
 func (r RefundRequest) Validate() error {
 	switch {
-	case r.Amount.Sign() <= 0:
+	case r.Amount.Sign() < 0 || r.Amount.Sign() == 0 && len(r.Lines) == 0:
 		return errs.Invalidf("amount", "the amount is more than zero")
 	case strings.TrimSpace(r.Reason) == "" || len([]rune(r.Reason)) > 80:
 		return errs.Invalidf("reason", "a reason of 1 to 80 characters")
@@ -86,7 +94,7 @@ func (r RefundRequest) Validate() error {
 	case r.OutRefundNo != "" && !outRefundNoPattern.MatchString(r.OutRefundNo):
 		return errs.Invalidf("out_refund_no", "6 to 64 letters, digits or _-|*@")
 	}
-	return nil
+	return r.validateLines()
 }
 
 // CreateRefund refunds part or all of a paid order, for the staff caller p
@@ -123,7 +131,7 @@ func (s *Service) CreateRefund(ctx context.Context, p *identity.Principal, order
 		if st := State(o.State); st != StatePaid && st != StatePartiallyRefunded {
 			return errs.E(errs.KindConflict, CodeOrderNotRefundable, "the order is "+o.State)
 		}
-		if string(in.Amount.Currency()) != o.Currency {
+		if !in.Amount.IsZero() && string(in.Amount.Currency()) != o.Currency {
 			return errs.Invalidf("amount", "the order is in %s", o.Currency)
 		}
 		now := s.now()
@@ -138,6 +146,15 @@ func (s *Service) CreateRefund(ctx context.Context, p *identity.Principal, order
 			return errs.E(errs.KindUnprocessable, CodeRefundExceeds,
 				fmt.Sprintf("at most %s is left to refund", money.MustNew(o.AmountFen-pending, money.Currency(o.Currency))))
 		}
+		lines, err := refundableLines(ctx, q, o)
+		if err != nil {
+			return err
+		}
+		plan, amount, err := planRefundLines(lines, in, money.Currency(o.Currency))
+		if err != nil {
+			return err
+		}
+		in.Amount = amount
 		no := in.OutRefundNo
 		if no == "" {
 			seq, err := q.NextRefundSeq(ctx)
@@ -161,9 +178,13 @@ func (s *Service) CreateRefund(ctx context.Context, p *identity.Principal, order
 			RequestKey: ref.RequestKey, AmountFen: ref.AmountFen, Reason: ref.Reason, RequestedBy: ref.RequestedBy, CreatedAt: now}); err != nil {
 			return err
 		}
+		if err := insertRefundLines(ctx, q, ref, plan); err != nil {
+			return err
+		}
 		return audit.Record(ctx, tx, audit.Event{Actor: p.Actor(), Action: "billing.refund.create", ObjectType: "billing.order",
 			ObjectID: o.ID.String(), Before: map[string]any{"state": o.State, "refunded_fen": o.RefundedFen},
-			After: map[string]any{"out_refund_no": ref.OutRefundNo, "amount_fen": ref.AmountFen, "reason": ref.Reason, "state": ref.State}})
+			After: map[string]any{"out_refund_no": ref.OutRefundNo, "amount_fen": ref.AmountFen, "reason": ref.Reason, "state": ref.State,
+				"lines": plan}})
 	})
 	if err != nil {
 		return Refund{}, wrap("create refund", err)
@@ -209,11 +230,20 @@ func (s *Service) sendRefund(ctx context.Context, ref billingdb.BillingRefund, o
 }
 
 func (s *Service) refundNow(ctx context.Context, id uuid.UUID, cur string) (Refund, error) {
-	r, err := billingdb.New(s.db).GetRefund(ctx, id)
+	q := billingdb.New(s.db)
+	r, err := q.GetRefund(ctx, id)
 	if err != nil {
 		return Refund{}, wrap("get refund", err)
 	}
-	return refundOf(r, cur), nil
+	rows, err := q.RefundLines(ctx, id)
+	if err != nil {
+		return Refund{}, wrap("refund lines", err)
+	}
+	lines := make([]LineRefund, len(rows))
+	for i, l := range rows {
+		lines[i] = LineRefund{LineNo: int(l.LineNo), Amount: money.MustNew(l.AmountFen, money.Currency(cur))}
+	}
+	return refundOf(r, cur, lines), nil
 }
 
 // ListRefunds lists an order's refunds (staff in scope of billing.order.read).
@@ -222,13 +252,19 @@ func (s *Service) ListRefunds(ctx context.Context, caller *identity.Principal, o
 	if err != nil {
 		return nil, err
 	}
-	rows, err := billingdb.New(s.db).ListRefunds(ctx, orderID)
+	q := billingdb.New(s.db)
+	rows, err := q.ListRefunds(ctx, orderID)
 	if err != nil {
 		return nil, wrap("list refunds", err)
 	}
+	lines, err := q.OrderRefundLines(ctx, orderID)
+	if err != nil {
+		return nil, wrap("list refund lines", err)
+	}
+	by := refundLinesOf(lines, o.Amount.Currency())
 	out := make([]Refund, len(rows))
 	for i, r := range rows {
-		out[i] = refundOf(r, string(o.Amount.Currency()))
+		out[i] = refundOf(r, string(o.Amount.Currency()), by[r.ID])
 	}
 	return out, nil
 }
@@ -358,6 +394,12 @@ func (s *Service) applyRefund(ctx context.Context, tx pgx.Tx, q *billingdb.Queri
 			return result{OutcomeMismatch, fmt.Sprintf("refund %s succeeded at WeChat after it was rejected here, and the order has no room for it",
 				ref.OutRefundNo), ExcMismatch, nil}, nil
 		}
+		if full, err := s.lineWithoutRoom(ctx, q, o, ref); err != nil {
+			return result{}, err
+		} else if full != "" {
+			return result{OutcomeMismatch, fmt.Sprintf("refund %s succeeded at WeChat after it was rejected here, and %s",
+				ref.OutRefundNo, full), ExcMismatch, nil}, nil
+		}
 	}
 	at := wr.SuccessTime
 	if at.IsZero() {
@@ -388,10 +430,18 @@ func (s *Service) applyRefund(ctx context.Context, tx pgx.Tx, q *billingdb.Queri
 		RefundPostings(ord.Amount, ord.rate, ref.AmountFen, total, back)); err != nil {
 		return result{}, err
 	}
+	lines, err := q.OrderLineRefunds(ctx, o.ID) // this refund counts as succeeded now
+	if err != nil {
+		return result{}, err
+	}
+	mine, err := q.RefundLines(ctx, ref.ID)
+	if err != nil {
+		return result{}, err
+	}
 	_, err = outbox.Publish(ctx, tx, events.TopicRefundSucceeded, o.ID.String(), events.RefundSucceeded{
 		RefundID: ref.ID, OutRefundNo: ref.OutRefundNo, OrderID: o.ID, OrderNo: o.OrderNo, ConsumerID: o.ConsumerID,
 		MerchantID: o.MerchantID, OrderAmountFen: o.AmountFen, RefundFen: ref.AmountFen, RefundedTotalFen: total,
-		Currency: o.Currency, SucceededAt: at})
+		Currency: o.Currency, SucceededAt: at, Lines: eventLines(lines, mine)})
 	return result{outcome: OutcomeApplied}, err
 }
 

@@ -1,14 +1,17 @@
 package consumer
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tandemcrm/tandem/consumer/internal/consumerdb"
 	"github.com/tandemcrm/tandem/shared/errs"
+	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/pg"
 )
 
@@ -19,6 +22,18 @@ type Refund struct {
 	OrderID          uuid.UUID
 	ConsumerID       uuid.UUID
 	OrderAmountFen   int64
+	RefundedTotalFen int64
+	// Lines are every line of the order with what this refund gave back of each;
+	// none for a refund billing recorded before refunds had lines.
+	Lines []RefundLine
+}
+
+// RefundLine is a line of the refunded order: what was paid for it, what this refund
+// gave back of it, and its refunded total including this refund.
+type RefundLine struct {
+	LineNo           int
+	PaidFen          int64
+	RefundFen        int64
 	RefundedTotalFen int64
 }
 
@@ -43,9 +58,19 @@ func shareOf(total, part, whole int64) int64 {
 
 // ReverseForRefund applies a refund to the member's points, once per refund:
 //
-//   - Reversal: after it the order keeps the share of its earned points that its
-//     unrefunded amount bears (rounded down), so partial refunds arriving in any
-//     order add up. The points come out of the order's own lot first (pending or
+//   - Reversal by line: the points the order earned are split over its lines by
+//     what was paid for each (largest remainder, the lower line first on a tie), and
+//     the refund takes back the share of each line it refunded: a line refunded in
+//     full gives back all its points; after a part of a line is refunded the line
+//     keeps the share of its points that its unrefunded part bears, rounded down
+//     (the rule of a refund without lines, applied per line), so a line's partial
+//     refunds add up to exactly its points once it is all refunded. Each refund takes back its own
+//     lines' share, so refunds arriving in any order add up, and never more than
+//     the order earned less what was already taken back.
+//   - A refund without lines (recorded before refunds had lines): after it the
+//     order keeps the share of its earned points that its unrefunded amount bears
+//     (rounded down), so partial refunds arriving in any order add up.
+//   - The points come out of the order's own lot first (pending or
 //     not); what was already spent of it comes out of the member's other spendable
 //     lots, soonest-expiring first; what the member no longer has is forgiven and
 //     reported on the entry (never a negative balance, never a debt).
@@ -90,14 +115,57 @@ func (s *Service) ApplyRefund(ctx context.Context, r Refund) (RefundResult, erro
 	return res, wrap("apply refund", err)
 }
 
+// refundedLinesShare is the part of earned a refund of lines takes back: earned split
+// over the lines by their paid amounts (largest remainder), and of each line what it
+// kept before the refund less what it keeps after: the share of its points its
+// unrefunded part bears, rounded down.
+func refundedLinesShare(earned int64, lines []RefundLine) int64 {
+	lines = slices.Clone(lines)
+	slices.SortFunc(lines, func(a, b RefundLine) int { return cmp.Compare(a.LineNo, b.LineNo) })
+	paid := make([]int64, len(lines))
+	for i, l := range lines {
+		paid[i] = max(l.PaidFen, 0)
+	}
+	pts := splitByPaid(earned, paid)
+	var take int64
+	for i, l := range lines {
+		if l.RefundFen > 0 {
+			left := l.PaidFen - l.RefundedTotalFen
+			take += shareOf(pts[i], left+l.RefundFen, l.PaidFen) - shareOf(pts[i], left, l.PaidFen)
+		}
+	}
+	return take
+}
+
+// splitByPaid splits points over lines in proportion to what was paid for each:
+// Allocate's largest remainder, which shares at most the lines' total; the whole
+// multiples of the total (a programme that gives more than a point per fen) go first.
+func splitByPaid(points int64, paid []int64) []int64 {
+	var total int64
+	for _, p := range paid {
+		total += p
+	}
+	if total <= 0 || points <= 0 {
+		return make([]int64, len(paid))
+	}
+	k := points / total
+	out := Allocate(points-k*total, paid)
+	for i, p := range paid {
+		out[i] += k * p
+	}
+	return out
+}
+
 func (s *Service) reverse(ctx context.Context, q *consumerdb.Queries, r Refund, earned int64, res *RefundResult) error {
 	order := uuid.NullUUID{UUID: r.OrderID, Valid: true}
 	done, err := q.OrderReversals(ctx, order)
 	if err != nil {
 		return err
 	}
-	keep := shareOf(earned, r.OrderAmountFen-r.RefundedTotalFen, r.OrderAmountFen)
-	want := earned - keep - done.Reversed
+	want := earned - shareOf(earned, r.OrderAmountFen-r.RefundedTotalFen, r.OrderAmountFen) - done.Reversed
+	if len(r.Lines) > 0 {
+		want = min(refundedLinesShare(earned, r.Lines), earned-done.Reversed)
+	}
 	if want <= 0 {
 		return nil
 	}
@@ -233,4 +301,14 @@ func (s *Service) giveBack(ctx context.Context, q *consumerdb.Queries, r Refund,
 	}
 	res.Returned = give
 	return s.move(ctx, q, r.ConsumerID, points{balance: give})
+}
+
+// refundOf is billing's refund event as this domain applies it.
+func refundOf(r events.RefundSucceeded) Refund {
+	out := Refund{RefundID: r.RefundID, OrderID: r.OrderID, ConsumerID: r.ConsumerID,
+		OrderAmountFen: r.OrderAmountFen, RefundedTotalFen: r.RefundedTotalFen}
+	for _, l := range r.Lines {
+		out.Lines = append(out.Lines, RefundLine{LineNo: l.LineNo, PaidFen: l.PaidFen, RefundFen: l.RefundFen, RefundedTotalFen: l.RefundedTotalFen})
+	}
+	return out
 }

@@ -91,7 +91,6 @@ func (s *Service) OnRefundSucceeded(ctx context.Context, e events.Envelope) erro
 	if err := e.Decode(&r); err != nil {
 		return fmt.Errorf("consumer: decode %s: %w", e.Topic, err)
 	}
-	_, err := s.ReverseForRefund(ctx, Refund{RefundID: r.RefundID, OrderID: r.OrderID, ConsumerID: r.ConsumerID,
-		OrderAmountFen: r.OrderAmountFen, RefundedTotalFen: r.RefundedTotalFen})
+	_, err := s.ReverseForRefund(ctx, refundOf(r))
 	return err
 }

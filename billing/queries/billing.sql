@@ -132,3 +132,26 @@ SELECT * FROM billing.webhook_deliveries WHERE order_id = $1 ORDER BY id;
 -- name: SetOrderCommissionRate :exec
 -- The rate in force the day the order was paid replaces the one it was placed at.
 UPDATE billing.orders SET commission_rate = $2 WHERE id = $1;
+
+-- name: OrderLineRefunds :many
+-- The order's lines with what its refunds reserve of each (all but rejected or closed
+-- ones: no more may be refunded of the line) and what they have given back.
+SELECT l.line_no, l.description, l.category, l.amount_fen, l.discount_fen,
+       COALESCE(SUM(rl.amount_fen) FILTER (WHERE r.state IN ('pending_approval', 'requested', 'processing', 'succeeded', 'abnormal')), 0)::bigint AS reserved_fen,
+       COALESCE(SUM(rl.amount_fen) FILTER (WHERE r.state = 'succeeded'), 0)::bigint AS refunded_fen
+FROM billing.order_lines l
+LEFT JOIN billing.refund_lines rl ON rl.order_id = l.order_id AND rl.line_no = l.line_no
+LEFT JOIN billing.refunds r ON r.id = rl.refund_id
+WHERE l.order_id = $1
+GROUP BY l.order_id, l.line_no
+ORDER BY l.line_no;
+
+-- name: InsertRefundLines :exec
+INSERT INTO billing.refund_lines (refund_id, order_id, line_no, amount_fen)
+SELECT sqlc.arg(refund_id)::uuid, sqlc.arg(order_id)::uuid, unnest(sqlc.arg(line_nos)::int[]), unnest(sqlc.arg(amounts)::bigint[]);
+
+-- name: RefundLines :many
+SELECT line_no, amount_fen FROM billing.refund_lines WHERE refund_id = $1 ORDER BY line_no;
+
+-- name: OrderRefundLines :many
+SELECT refund_id, line_no, amount_fen FROM billing.refund_lines WHERE order_id = $1 ORDER BY refund_id, line_no;

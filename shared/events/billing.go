@@ -75,4 +75,21 @@ type RefundSucceeded struct {
 	RefundedTotalFen int64     `json:"refunded_total_fen"`
 	Currency         string    `json:"currency"`
 	SucceededAt      time.Time `json:"succeeded_at"`
+	// Lines are every line of the order (line order) with what this refund gave
+	// back of each, so that a subscriber can take back exactly the refunded lines'
+	// share of what the order earned without reading billing's tables. Absent in
+	// payloads from before refunds had lines, and for a refund recorded before then:
+	// such a refund goes by the order's amounts.
+	Lines []RefundLine `json:"lines,omitempty"`
+}
+
+// RefundLine is one line of a refunded order in RefundSucceeded. A line's refunded
+// total before this refund is RefundedTotalFen - RefundFen: billing applies an
+// order's refunds one at a time, so each refund's lines say exactly which part of
+// the line it gave back, whatever order the events arrive in.
+type RefundLine struct {
+	LineNo           int   `json:"line_no"`
+	PaidFen          int64 `json:"paid_fen"`           // what was paid for the line: its amount less its coupon discount
+	RefundFen        int64 `json:"refund_fen"`         // what this refund gave back of it (0: not touched)
+	RefundedTotalFen int64 `json:"refunded_total_fen"` // the line's refunded amount, this refund included
 }

@@ -430,6 +430,28 @@ func (q *Queries) InsertRefund(ctx context.Context, arg InsertRefundParams) erro
 	return err
 }
 
+const insertRefundLines = `-- name: InsertRefundLines :exec
+INSERT INTO billing.refund_lines (refund_id, order_id, line_no, amount_fen)
+SELECT $1::uuid, $2::uuid, unnest($3::int[]), unnest($4::bigint[])
+`
+
+type InsertRefundLinesParams struct {
+	RefundID uuid.UUID
+	OrderID  uuid.UUID
+	LineNos  []int32
+	Amounts  []int64
+}
+
+func (q *Queries) InsertRefundLines(ctx context.Context, arg InsertRefundLinesParams) error {
+	_, err := q.db.Exec(ctx, insertRefundLines,
+		arg.RefundID,
+		arg.OrderID,
+		arg.LineNos,
+		arg.Amounts,
+	)
+	return err
+}
+
 const insertTransition = `-- name: InsertTransition :exec
 INSERT INTO billing.order_transitions (id, order_id, from_state, to_state, cause, at) VALUES ($1, $2, $3, $4, $5, $6)
 `
@@ -824,6 +846,58 @@ func (q *Queries) NextRefundSeq(ctx context.Context) (int64, error) {
 	return column_1, err
 }
 
+const orderLineRefunds = `-- name: OrderLineRefunds :many
+SELECT l.line_no, l.description, l.category, l.amount_fen, l.discount_fen,
+       COALESCE(SUM(rl.amount_fen) FILTER (WHERE r.state IN ('pending_approval', 'requested', 'processing', 'succeeded', 'abnormal')), 0)::bigint AS reserved_fen,
+       COALESCE(SUM(rl.amount_fen) FILTER (WHERE r.state = 'succeeded'), 0)::bigint AS refunded_fen
+FROM billing.order_lines l
+LEFT JOIN billing.refund_lines rl ON rl.order_id = l.order_id AND rl.line_no = l.line_no
+LEFT JOIN billing.refunds r ON r.id = rl.refund_id
+WHERE l.order_id = $1
+GROUP BY l.order_id, l.line_no
+ORDER BY l.line_no
+`
+
+type OrderLineRefundsRow struct {
+	LineNo      int32
+	Description string
+	Category    string
+	AmountFen   int64
+	DiscountFen int64
+	ReservedFen int64
+	RefundedFen int64
+}
+
+// The order's lines with what its refunds reserve of each (all but rejected or closed
+// ones: no more may be refunded of the line) and what they have given back.
+func (q *Queries) OrderLineRefunds(ctx context.Context, orderID uuid.UUID) ([]OrderLineRefundsRow, error) {
+	rows, err := q.db.Query(ctx, orderLineRefunds, orderID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []OrderLineRefundsRow{}
+	for rows.Next() {
+		var i OrderLineRefundsRow
+		if err := rows.Scan(
+			&i.LineNo,
+			&i.Description,
+			&i.Category,
+			&i.AmountFen,
+			&i.DiscountFen,
+			&i.ReservedFen,
+			&i.RefundedFen,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const orderPostings = `-- name: OrderPostings :many
 SELECT e.kind, e.source_key, p.account, p.amount_fen
 FROM billing.postings p JOIN billing.journal_entries e ON e.id = p.entry_id
@@ -862,6 +936,36 @@ func (q *Queries) OrderPostings(ctx context.Context, orderID uuid.UUID) ([]Order
 	return items, nil
 }
 
+const orderRefundLines = `-- name: OrderRefundLines :many
+SELECT refund_id, line_no, amount_fen FROM billing.refund_lines WHERE order_id = $1 ORDER BY refund_id, line_no
+`
+
+type OrderRefundLinesRow struct {
+	RefundID  uuid.UUID
+	LineNo    int32
+	AmountFen int64
+}
+
+func (q *Queries) OrderRefundLines(ctx context.Context, orderID uuid.UUID) ([]OrderRefundLinesRow, error) {
+	rows, err := q.db.Query(ctx, orderRefundLines, orderID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []OrderRefundLinesRow{}
+	for rows.Next() {
+		var i OrderRefundLinesRow
+		if err := rows.Scan(&i.RefundID, &i.LineNo, &i.AmountFen); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const pendingRefundFen = `-- name: PendingRefundFen :one
 SELECT COALESCE(SUM(amount_fen), 0)::bigint FROM billing.refunds
 WHERE order_id = $1 AND state IN ('pending_approval', 'requested', 'processing', 'succeeded', 'abnormal')
@@ -873,6 +977,35 @@ func (q *Queries) PendingRefundFen(ctx context.Context, orderID uuid.UUID) (int6
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err
+}
+
+const refundLines = `-- name: RefundLines :many
+SELECT line_no, amount_fen FROM billing.refund_lines WHERE refund_id = $1 ORDER BY line_no
+`
+
+type RefundLinesRow struct {
+	LineNo    int32
+	AmountFen int64
+}
+
+func (q *Queries) RefundLines(ctx context.Context, refundID uuid.UUID) ([]RefundLinesRow, error) {
+	rows, err := q.db.Query(ctx, refundLines, refundID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []RefundLinesRow{}
+	for rows.Next() {
+		var i RefundLinesRow
+		if err := rows.Scan(&i.LineNo, &i.AmountFen); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const setFulfilled = `-- name: SetFulfilled :exec

@@ -153,6 +153,13 @@ type BillingRefund struct {
 	ApprovalID  uuid.NullUUID
 }
 
+type BillingRefundLine struct {
+	RefundID  uuid.UUID
+	OrderID   uuid.UUID
+	LineNo    int32
+	AmountFen int64
+}
+
 type BillingStatement struct {
 	ID             uuid.UUID
 	MerchantID     uuid.UUID
