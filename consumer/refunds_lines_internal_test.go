@@ -13,7 +13,7 @@ func TestPointsAreSplitOverLinesByPaidAmountLargestRemainder(t *testing.T) {
 		want   []int64
 	}{
 		{100, []int64{3_333, 3_333, 3_334}, []int64{33, 33, 34}},
-		{10, []int64{100, 100, 100}, []int64{4, 3, 3}},   // a tie: the lower line first
+		{10, []int64{100, 100, 100}, []int64{4, 3, 3}},    // a tie: the lower line first
 		{2_500, []int64{100, 150}, []int64{1_000, 1_500}}, // more points than fen: the whole multiples first
 		{7, []int64{0, 500}, []int64{0, 7}},               // a line its coupon paid in full earns nothing
 		{0, []int64{100}, []int64{0}},
