@@ -10,6 +10,7 @@ import (
 
 	"github.com/tandemcrm/tandem/billing"
 	"github.com/tandemcrm/tandem/shared/clock"
+	"github.com/tandemcrm/tandem/shared/money"
 )
 
 // The finance console in Chromium, in Chinese on a phone: finance finds the demo order,
@@ -112,4 +113,56 @@ func TestFinanceConsoleInChromium(t *testing.T) {
 	b.step("the owner signs out", b.signOut())
 	b.step("another owner sees none of it", b.signIn("shop2.owner"), b.open("/billing/orders"), omits("#billing-orders", o.OrderNo),
 		b.open(st), until(`document.querySelector("#error") !== null`))
+}
+
+// Refund by line in Chromium, on a phone: the member pays a two-line order (100.00 of
+// dumplings, 50.00 of tea); finance ticks the tea on the order's refund form and
+// leaves the amounts empty, so the refund is the tea's paid 50.00; once WeChat pays it
+// back the member's points drop by the tea's share (a third of what the order
+// earned) and the order's page shows what was refunded of each line, in zh and en.
+func TestFinanceRefundsALineInChromium(t *testing.T) {
+	s := startStory(t)
+	d, err := s.a.seedDemo(s.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := s.a.billing.PlaceOrder(s.ctx, d.consumerID, billing.NewOrder{MerchantID: d.merchantID, Description: "午餐",
+		Lines: []billing.NewLine{{Description: "小笼包", Category: "food", Amount: money.MustNew(10_000, money.CNY)},
+			{Description: "龙井茶", Category: "drink", Amount: money.MustNew(5_000, money.CNY)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.a.billing.Prepay(s.ctx, d.consumerID, o.ID, billing.PayJSAPI); err != nil {
+		t.Fatal(err)
+	}
+	before := s.balance(d.consumerID)
+	s.control("/sim/pay", map[string]any{"out_trade_no": o.OrderNo})
+	s.settle()
+	s.eventually("the order's points credited", func() bool { return s.balance(d.consumerID) > before })
+	earned := s.balance(d.consumerID) - before
+	if earned%3 != 0 {
+		t.Fatalf("the order earned %d points; the test wants a third of them whole", earned)
+	}
+	orderPage := "/billing/orders/" + o.ID.String()
+
+	s.a.reg = prometheus.NewRegistry() // the story's API registered the HTTP metrics; the browser's server is a second router
+	b := startBrowser(t, s.a, phoneWidth, phoneHeight)
+	b.step("finance opens the order", b.lang("zh-CN"), b.signIn("finance"), b.open(orderPage), shows("#order-lines", "龙井茶"),
+		shows("#order-line-2", "50.00"), shows("#refund-lines", "可退"), fitsPhone())
+	b.step("refund the tea", do(`document.querySelector("#refund-line-2").checked = true`),
+		submit("#refund-form", map[string]string{"reason": "茶没上"}), shows("#flash", "退款已提交"), shows("#order-refunds", "#2 50.00"))
+	var no string
+	if err := s.a.db.QueryRow(s.ctx, `SELECT out_refund_no FROM billing.refunds WHERE order_id = $1`, o.ID).Scan(&no); err != nil {
+		t.Fatal(err)
+	}
+	s.control("/sim/refunds/settle", map[string]any{"out_refund_no": no, "status": "SUCCESS"})
+	s.settle()
+	s.eventually("the tea's points taken back", func() bool { return s.balance(d.consumerID) == before+earned-earned/3 })
+	b.step("the lines refunded", b.open(orderPage), shows("#order-state", "部分退款"), shows("#order-line-2 .line-refunded", "50.00"),
+		shows("#order-line-1 .line-refunded", "0.00"), omits("#refund-lines", "龙井茶"), fitsPhone(), b.signOut())
+	b.step("in English", b.lang("en"), b.signIn("finance"), b.open(orderPage), shows("#order-lines", "Refunded"),
+		shows("#refund-lines", "Pick the lines to refund"), shows("#order-line-2 .line-refunded", "50.00"))
+	if got := s.balance(d.consumerID); got != before+earned-earned/3 {
+		t.Fatalf("points %d, want %d: the tea's third of %d taken back once", got, before+earned-earned/3, earned)
+	}
 }
