@@ -13,6 +13,7 @@ import (
 
 	"github.com/tandemcrm/tandem/billing"
 	"github.com/tandemcrm/tandem/consumer"
+	"github.com/tandemcrm/tandem/shared/approval"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/httpx"
@@ -267,5 +268,31 @@ func TestPointsComeBackByTheRefundedLines(t *testing.T) {
 	w.deliver(w.consumers.Subscriptions(), 2)
 	if b := w.balance(c); b != 0 {
 		t.Fatalf("points %d after refunding every line", b)
+	}
+}
+
+// A refund of a line waiting for its approval reserves the line; rejected, it frees it.
+func TestALineRefundWaitingForApprovalReservesTheLine(t *testing.T) {
+	t.Parallel()
+	w := newWorldWith(t, func(c *billing.Config) { c.RefundApprovalOver = 6_000 })
+	o := w.paidLines(w.member("o-lines-approval"))
+	fin := w.as("finance")
+	big, err := w.svc.CreateRefund(w.ctx, fin, o.ID, billing.RefundRequest{Lines: []billing.RefundLineRequest{line(1, 0)}, Reason: "整份"})
+	if err != nil || big.State != billing.RefundPendingApproval || big.Amount.Fen() != 10_000 {
+		t.Fatalf("the whole of line 1: %+v, %v", big, err)
+	}
+	w.clock.Advance(time.Minute)
+	if _, err := w.svc.CreateRefund(w.ctx, fin, o.ID, billing.RefundRequest{Lines: []billing.RefundLineRequest{line(1, 1)}, Reason: "x"}); !errs.Is(err, billing.CodeRefundLineExceeds) {
+		t.Fatalf("line 1 while its refund waits: %v", err)
+	}
+	if got := w.get(o.ID); got.Lines[0].Refundable.Fen() != 0 || got.Lines[0].Refunded.Fen() != 0 {
+		t.Fatalf("line 1 while its refund waits: %+v", got.Lines[0])
+	}
+	if _, err := w.approvals.Decide(w.ctx, w.as("admin"), approvalOf(w, big).ID, approval.Decision{Comment: "不退"}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := w.svc.CreateRefund(w.ctx, fin, o.ID, billing.RefundRequest{Lines: []billing.RefundLineRequest{line(1, 5_000)}, Reason: "半份"}); err != nil ||
+		r.State == billing.RefundPendingApproval || r.Amount.Fen() != 5_000 {
+		t.Fatalf("line 1 after the rejection: %+v, %v", r, err)
 	}
 }

@@ -149,6 +149,8 @@ func TestFinanceRefundsALineInChromium(t *testing.T) {
 	b := startBrowser(t, s.a, phoneWidth, phoneHeight)
 	b.step("finance opens the order", b.lang("zh-CN"), b.signIn("finance"), b.open(orderPage), shows("#order-lines", "龙井茶"),
 		shows("#order-line-2", "50.00"), shows("#refund-lines", "可退"), fitsPhone())
+	b.step("more than is left of a line is refused", do(`document.querySelector("#refund-line-1").checked = true`),
+		submit("#refund-form", map[string]string{"line_amount_1": "100.01", "reason": "多退"}), shows("#error", "超过该行可退金额"))
 	b.step("refund the tea", do(`document.querySelector("#refund-line-2").checked = true`),
 		submit("#refund-form", map[string]string{"reason": "茶没上"}), shows("#flash", "退款已提交"), shows("#order-refunds", "#2 50.00"))
 	var no string
