@@ -14,33 +14,45 @@ import (
 
 const dueConsumers = `-- name: DueConsumers :many
 
+WITH RECURSIVE due AS (
+    (SELECT l.consumer_id FROM consumer.points_lots l
+     WHERE l.consumer_id > $2::uuid AND l.consumer_id <= $3::uuid
+       AND l.expires_at <= $4 AND l.remaining > 0
+     ORDER BY l.consumer_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT l.consumer_id FROM consumer.points_lots l
+            WHERE l.consumer_id > due.consumer_id AND l.consumer_id <= $3::uuid
+              AND l.expires_at <= $4 AND l.remaining > 0
+            ORDER BY l.consumer_id LIMIT 1)
+    FROM due WHERE due.consumer_id IS NOT NULL
+)
 SELECT b.consumer_id FROM consumer.points_balances b
-WHERE b.consumer_id = ANY(ARRAY(
-    SELECT DISTINCT l.consumer_id FROM consumer.points_lots l
-    WHERE l.remaining > 0 AND l.expires_at <= $1 AND l.consumer_id > $2::uuid
-      AND l.consumer_id <= $3::uuid
-    ORDER BY l.consumer_id LIMIT $4))
+WHERE b.consumer_id = ANY(ARRAY(SELECT due.consumer_id FROM due WHERE due.consumer_id IS NOT NULL LIMIT $1))
 ORDER BY b.consumer_id
 FOR UPDATE OF b
 `
 
 type DueConsumersParams struct {
-	Now   time.Time
+	Lim   int32
 	After uuid.UUID
 	Upto  uuid.UUID
-	Lim   int32
+	Now   time.Time
 }
 
-// The expiry job (jobs.go: ExpireLots).
+// The expiry job (expiry.go: ExpireLots).
 // A batch of members with lots due to expire, their balance rows locked in id order
 // (the same order as every other writer: balance row first, then lots).
+// The members are found by a loose index scan (a recursive step per member: the next
+// member's first due lot, from the draw index), so of a member's due lots only the
+// first is read here; a DISTINCT over the due lots read every one of them twice, here
+// and again when they are expired.
 // (= ANY(ARRAY(…)) has the balances found by key, not scanned whole for each batch.)
 func (q *Queries) DueConsumers(ctx context.Context, arg DueConsumersParams) ([]uuid.UUID, error) {
 	rows, err := q.db.Query(ctx, dueConsumers,
-		arg.Now,
+		arg.Lim,
 		arg.After,
 		arg.Upto,
-		arg.Lim,
+		arg.Now,
 	)
 	if err != nil {
 		return nil, err
