@@ -19,10 +19,10 @@ import (
 const expiryShards = 4
 
 // ExpireLots expires what remains of every lot past its expiry, one entry per member
-// and run. It is set-based: each transaction locks a batch of members and expires
-// their due lots, writes their entries and moves their balances in one statement
-// (expireDueLots), then publishes their balances in one event; the members' id space is split into expiryShards ranges worked through
-// concurrently. Idempotent (an expired lot has nothing left to expire) and safe
+// and run. It is set-based: each transaction locks a batch of members (DueConsumers)
+// and expires their due lots, writes their entries and moves their balances in one
+// statement (expireDueLots), then publishes their balances in one event; the members'
+// id space is split into expiryShards ranges worked through concurrently. Idempotent (an expired lot has nothing left to expire) and safe
 // beside a concurrent redemption: both hold the member's row first, and a redemption
 // never draws from a lot past its expiry, so whichever comes first wins and the
 // other sees its result.
