@@ -39,6 +39,17 @@ var demoMembers = []demoMember{
 	{"o-demo-member-new", "13800138003", "陈静", GenderFemale, "2001-08-30", "苏州", 9_900, 4_500, nil},
 }
 
+// demoBelowRetention is a Silver member in their second evaluation period, which ends
+// within the tier-drop notice window with less than Silver's retention threshold
+// (保级) this period: the 360 shows "tier will drop". In the first period they paid
+// firstFen (Silver at once, kept at the period's end); in this one only thisFen.
+var demoBelowRetention = struct {
+	demoMember
+	firstFen, thisFen int64
+	endsIn            int // days from now to the period's end
+}{demoMember{"o-demo-member-drop", "13800138004", "刘洋", GenderMale, "1995-07-12", "南京", 0, 0, []string{"沉睡召回"}},
+	120_000, 20_000, 20}
+
 // at is the service as of another time: demo history is made through the service's
 // own rules, only earlier.
 func (s *Service) at(t time.Time) *Service {
@@ -89,6 +100,9 @@ func Demo(ctx context.Context, s *Service, appID string) (uuid.UUID, error) {
 			}
 		}
 	}
+	if err := s.demoDrop(ctx, appID, actor); err != nil {
+		return uuid.Nil, fmt.Errorf("demo member below retention: %w", err)
+	}
 	// 李娜 invited 陈静, who qualified: a referral on both members' 360.
 	if _, err := past.EarnForAction(ctx, ActionRequest{ConsumerID: ids[1], Action: ActionReferral, Ref: ids[3].String()}); err != nil {
 		return uuid.Nil, err
@@ -97,6 +111,44 @@ func Demo(ctx context.Context, s *Service, appID string) (uuid.UUID, error) {
 		return uuid.Nil, fmt.Errorf("demo redemption: %w", err)
 	}
 	return first, s.demoCoupons(ctx, actor, ids)
+}
+
+// demoDrop makes demoBelowRetention's two periods through the service's own jobs, as
+// of the days they would have run: joined two periods ago less endsIn days, paid, the
+// points released (Silver), the first period evaluated (kept), the first lots expired,
+// a small payment in this period, and the tier-drop notices of today.
+func (s *Service) demoDrop(ctx context.Context, appID string, actor audit.Actor) error {
+	d := demoBelowRetention
+	prog, err := s.tierProgram(ctx, consumerdb.New(s.db))
+	if err != nil {
+		return err
+	}
+	period := prog.PeriodMonths
+	joined := s.now().AddDate(0, -2*period, d.endsIn)
+	second := joined.AddDate(0, period, 0)
+	day := func(t time.Time, days int) *Service { return s.at(t.AddDate(0, 0, days)) }
+	m, _, err := s.at(joined).Join(ctx, JoinRequest{AppID: appID, OpenID: d.openid, Phone: d.phone})
+	if err != nil {
+		return err
+	}
+	if err := s.demoProfile(ctx, actor, m.ID, d.demoMember); err != nil {
+		return err
+	}
+	steps := []func() error{
+		func() error { return s.at(joined).demoOrder(ctx, m.ID, d.openid+":first", d.firstFen) },
+		func() error { _, err := day(joined, 8).ReleasePending(ctx); return err },
+		func() error { _, err := s.at(second.Add(time.Hour)).EvaluatePeriods(ctx); return err },
+		func() error { return day(second, 2).demoOrder(ctx, m.ID, d.openid+":this", d.thisFen) },
+		func() error { _, err := day(second, 10).ReleasePending(ctx); return err },
+		func() error { _, err := s.at(second.AddDate(0, 1, 1)).ExpireLots(ctx); return err }, // the first payment's lot
+		func() error { _, err := s.NoticeDrops(ctx); return err },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Service) demoProfile(ctx context.Context, actor audit.Actor, id uuid.UUID, d demoMember) error {

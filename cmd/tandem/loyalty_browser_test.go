@@ -27,7 +27,12 @@ func TestLoyaltyConsoleInChromium(t *testing.T) {
 		jsClick("#members-list tbody a"), title("会员 360"),
 		shows("#member-tier-name", "金卡"), shows("#member-tag-list", "高价值"), shows("#member-labels", "上海"),
 		shows("#member-lots", "待生效"), shows("#member-points", "到期"))
-	b.step("tag by hand", submit("#tag-form", map[string]string{"tag": "浏览器测试"}), shows("#flash", "标签已添加"), shows("#member-tag-list", "浏览器测试"))
+	b.step("the demo's member below retention is told his tier will drop", // 刘洋: Silver, 200 of 500 yuan this period
+		b.open("/loyalty/members?q=13800138004"), jsClick("#members-list tbody a"), title("会员 360"),
+		shows("#member-tier-name", "银卡"), shows("#member-notices", "等级即将下降"), shows("#member-notices", "¥300.00"),
+		shows("#member-notices", "银卡"))
+	b.step("tag by hand", b.open("/loyalty/members?q=13800138001"), jsClick("#members-list tbody a"), shows("#member-tier-name", "金卡"),
+		submit("#tag-form", map[string]string{"tag": "浏览器测试"}), shows("#flash", "标签已添加"), shows("#member-tag-list", "浏览器测试"))
 	b.step("remove the tag", submit(`#member-tag-list li:last-child form`, nil), shows("#flash", "标签已移除"),
 		omits("#member-tag-list", "浏览器测试"))
 	b.step("overdraw refused in Chinese", submit("#adjust-form", map[string]string{"delta": "-99999999", "reason": "测试"}),
@@ -46,7 +51,10 @@ func TestLoyaltyConsoleInChromium(t *testing.T) {
 		until(`document.querySelector("#liability-chart[data-ready='1'] canvas") !== null`), shows("#liability-months", "20"))
 	b.step("English", b.open("/loyalty/members"), jsClick("#lang-switch"),
 		title("Members"), b.open("/loyalty/coupons"), title("Coupons"), shows("#coupon-batches", "Left"))
-	b.step("English refusal", submit("#template-form", map[string]string{"name": "bad", "kind": "percent", "percent": "10", "cap": "-1"}),
+	b.step("the tier-drop notice in English", b.open("/loyalty/members?q=13800138004"), jsClick("#members-list tbody a"),
+		title("Member 360"), shows("#member-notices", "Your tier will drop"), shows("#member-notices", "¥300.00"),
+		shows("#member-notices", "Silver"))
+	b.step("English refusal", b.open("/loyalty/coupons"), submit("#template-form", map[string]string{"name": "bad", "kind": "percent", "percent": "10", "cap": "-1"}),
 		shows("#error", "cap"))
 	b.step("phone layout", viewport(phoneWidth, phoneHeight), b.open("/loyalty/members?q=13800138001"),
 		jsClick("#members-list tbody a"), title("Member 360"),

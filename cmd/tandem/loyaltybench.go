@@ -189,12 +189,20 @@ func benchExpiry(ctx context.Context, w io.Writer, db *pgxpool.Pool, svc *consum
 		return err
 	}
 	setup := time.Since(t0)
+	meter, err := startCPUMeter(ctx, db)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	res, err := svc.ExpireLots(ctx)
 	if err != nil {
 		return err
 	}
 	took := time.Since(start)
+	cpu, err := meter.stop(ctx)
+	if err != nil {
+		return err
+	}
 	again, err := svc.ExpireLots(ctx)
 	if err != nil {
 		return err
@@ -202,8 +210,9 @@ func benchExpiry(ctx context.Context, w io.Writer, db *pgxpool.Pool, svc *consum
 	if again.Points != 0 {
 		return fmt.Errorf("a second expiry run expired %d points", again.Points)
 	}
-	fmt.Fprintf(w, "| loyalty: expiry job over %d due lots of %d members (setup %s) | %s (%.0f lots/s); %d points expired, a second run expires nothing |\n",
-		members*perMember, members, setup.Round(time.Second), took.Round(time.Millisecond), float64(members*perMember)/took.Seconds(), res.Points)
+	fmt.Fprintf(w, "| loyalty: expiry job over %d due lots of %d members (setup %s) | %s (%.0f lots/s); %d points expired, a second run expires nothing; %s |\n",
+		members*perMember, members, setup.Round(time.Second), took.Round(time.Millisecond), float64(members*perMember)/took.Seconds(), res.Points,
+		cpu.per(int64(members*perMember), 2))
 	return nil
 }
 
