@@ -91,25 +91,21 @@ func (q *Queries) ClaimDelivery(ctx context.Context, arg ClaimDeliveryParams) (b
 }
 
 const claimOutbox = `-- name: ClaimOutbox :many
-WITH settings AS (
-    SELECT set_config('synchronous_commit', 'off', true) AS async,
-           set_config('idle_in_transaction_session_timeout', $1::bigint::text, true) AS lease
-), next AS (
+WITH next AS (
     SELECT o.id FROM platform.outbox o
     WHERE o.sent_at IS NULL AND (o.lease_until IS NULL OR o.lease_until < now())
-      AND (SELECT async <> '' AND lease <> '' FROM settings)
     ORDER BY o.id
-    LIMIT $2
+    LIMIT $1
     FOR UPDATE SKIP LOCKED
 ), sent AS (
     UPDATE platform.outbox o
-    SET sent_at = now(), lease_until = NULL, leased_by = $3::text, attempts = o.attempts + 1, last_error = NULL
-    FROM next WHERE o.id = next.id
+    SET sent_at = now(), lease_until = NULL, leased_by = $2::text, attempts = o.attempts + 1, last_error = NULL
+    WHERE o.id = ANY(ARRAY(SELECT id FROM next)) -- by primary key, however large the table
     RETURNING o.id, o.topic, o.aggregate_key, o.payload, o.request_id, o.created_at
 ), opened AS (
     INSERT INTO platform.outbox_deliveries (event_id, subscriber)
     SELECT sent.id, r.subscriber
-    FROM sent JOIN (SELECT unnest($4::text[]) AS topic, unnest($5::text[]) AS subscriber) r
+    FROM sent JOIN (SELECT unnest($3::text[]) AS topic, unnest($4::text[]) AS subscriber) r
       ON r.topic = sent.topic
     ON CONFLICT (event_id, subscriber) DO NOTHING
 ), woken AS (
@@ -120,7 +116,6 @@ WHERE (SELECT count(*) FROM woken) >= 0
 `
 
 type ClaimOutboxParams struct {
-	LeaseMs     int64
 	BatchSize   int32
 	Relay       string
 	Topics      []string
@@ -140,18 +135,17 @@ type ClaimOutboxRow struct {
 // each (routes: parallel arrays of topic and subscriber), one statement per batch, in
 // the relay's transaction, which stays open while the relay enqueues the batch and
 // commits after. The rows stay locked until then: SKIP LOCKED has other relays take
-// disjoint rows, and a relay that dies before its commit (or hangs past the lease:
-// idle_in_transaction_session_timeout) has its transaction rolled back, the rows
-// unsent again for the next claim (what it enqueued, asynq then refuses as a duplicate
-// task id). A handler that finished before the commit has made its row: DO NOTHING.
-// The commit does not wait for the disk: a crash that loses it leaves the events
-// unsent, to be enqueued again (asynq refuses the duplicate task id; a task Redis lost
-// too is enqueued anew and its handler skips what is done). WAL is written in order,
-// so a handler's durable commit also makes every earlier claim durable. The settings
-// are made in the claim's filter, before the first row is locked.
+// disjoint rows, and a relay that dies before its commit (or hangs past its lease:
+// the transaction's idle_in_transaction_session_timeout) has its transaction rolled
+// back, the rows unsent again for the next claim (what it enqueued, asynq then refuses
+// as a duplicate task id). A handler that finished before the commit has made its
+// row: DO NOTHING. The transaction's commit does not wait for the disk (see
+// outbox.claimBegin): a crash that loses it leaves the events unsent, to be enqueued
+// again (asynq refuses the duplicate task id; a task Redis lost too is enqueued anew
+// and its handler skips what is done). WAL is written in order, so a handler's durable
+// commit also makes every earlier claim durable.
 func (q *Queries) ClaimOutbox(ctx context.Context, arg ClaimOutboxParams) ([]ClaimOutboxRow, error) {
 	rows, err := q.db.Query(ctx, claimOutbox,
-		arg.LeaseMs,
 		arg.BatchSize,
 		arg.Relay,
 		arg.Topics,
@@ -343,25 +337,26 @@ func (q *Queries) DeliveryDone(ctx context.Context, arg DeliveryDoneParams) (boo
 }
 
 const insertOutbox = `-- name: InsertOutbox :exec
-INSERT INTO platform.outbox (id, topic, aggregate_key, payload, request_id)
-VALUES ($1, $2, $3, $4, $5)
+SELECT platform.publish($1::text, $2::text, $3::jsonb,
+                        $4::text, $5::uuid)
 `
 
 type InsertOutboxParams struct {
-	ID           uuid.UUID
 	Topic        string
 	AggregateKey string
 	Payload      []byte
 	RequestID    string
+	ID           uuid.UUID
 }
 
+// outbox.Publish's row, written by platform.publish as loyalty's statements write theirs.
 func (q *Queries) InsertOutbox(ctx context.Context, arg InsertOutboxParams) error {
 	_, err := q.db.Exec(ctx, insertOutbox,
-		arg.ID,
 		arg.Topic,
 		arg.AggregateKey,
 		arg.Payload,
 		arg.RequestID,
+		arg.ID,
 	)
 	return err
 }
@@ -519,7 +514,7 @@ type UnclaimOutboxParams struct {
 	Ids       []uuid.UUID
 }
 
-// evaluates woken: the notification goes with a claim that opened deliveries
+// reads woken: a CTE that only selects runs when read
 // Hands rows of a claim whose enqueue failed back, in the claim's transaction: unsent,
 // their deliveries gone (those a handler closed stay), and not claimed again before a
 // backoff that grows with their attempts.

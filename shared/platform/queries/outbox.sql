@@ -3,29 +3,25 @@
 -- each (routes: parallel arrays of topic and subscriber), one statement per batch, in
 -- the relay's transaction, which stays open while the relay enqueues the batch and
 -- commits after. The rows stay locked until then: SKIP LOCKED has other relays take
--- disjoint rows, and a relay that dies before its commit (or hangs past the lease:
--- idle_in_transaction_session_timeout) has its transaction rolled back, the rows
--- unsent again for the next claim (what it enqueued, asynq then refuses as a duplicate
--- task id). A handler that finished before the commit has made its row: DO NOTHING.
--- The commit does not wait for the disk: a crash that loses it leaves the events
--- unsent, to be enqueued again (asynq refuses the duplicate task id; a task Redis lost
--- too is enqueued anew and its handler skips what is done). WAL is written in order,
--- so a handler's durable commit also makes every earlier claim durable. The settings
--- are made in the claim's filter, before the first row is locked.
-WITH settings AS (
-    SELECT set_config('synchronous_commit', 'off', true) AS async,
-           set_config('idle_in_transaction_session_timeout', sqlc.arg(lease_ms)::bigint::text, true) AS lease
-), next AS (
+-- disjoint rows, and a relay that dies before its commit (or hangs past its lease:
+-- the transaction's idle_in_transaction_session_timeout) has its transaction rolled
+-- back, the rows unsent again for the next claim (what it enqueued, asynq then refuses
+-- as a duplicate task id). A handler that finished before the commit has made its
+-- row: DO NOTHING. The transaction's commit does not wait for the disk (see
+-- outbox.claimBegin): a crash that loses it leaves the events unsent, to be enqueued
+-- again (asynq refuses the duplicate task id; a task Redis lost too is enqueued anew
+-- and its handler skips what is done). WAL is written in order, so a handler's durable
+-- commit also makes every earlier claim durable.
+WITH next AS (
     SELECT o.id FROM platform.outbox o
     WHERE o.sent_at IS NULL AND (o.lease_until IS NULL OR o.lease_until < now())
-      AND (SELECT async <> '' AND lease <> '' FROM settings)
     ORDER BY o.id
     LIMIT sqlc.arg(batch_size)
     FOR UPDATE SKIP LOCKED
 ), sent AS (
     UPDATE platform.outbox o
     SET sent_at = now(), lease_until = NULL, leased_by = sqlc.arg(relay)::text, attempts = o.attempts + 1, last_error = NULL
-    FROM next WHERE o.id = next.id
+    WHERE o.id = ANY(ARRAY(SELECT id FROM next)) -- by primary key, however large the table
     RETURNING o.id, o.topic, o.aggregate_key, o.payload, o.request_id, o.created_at
 ), opened AS (
     INSERT INTO platform.outbox_deliveries (event_id, subscriber)
@@ -37,7 +33,7 @@ WITH settings AS (
     SELECT pg_notify('tandem_deliveries', '') FROM sent LIMIT 1 -- the dispatchers (DeliveriesChannel)
 )
 SELECT id, topic, aggregate_key, payload, request_id, created_at FROM sent
-WHERE (SELECT count(*) FROM woken) >= 0; -- evaluates woken: the notification goes with a claim that opened deliveries
+WHERE (SELECT count(*) FROM woken) >= 0; -- reads woken: a CTE that only selects runs when read
 
 -- name: UnclaimOutbox :exec
 -- Hands rows of a claim whose enqueue failed back, in the claim's transaction: unsent,
@@ -52,8 +48,9 @@ SET sent_at = NULL, lease_until = now() + least(attempts, 60) * interval '1 seco
 WHERE id = ANY(sqlc.arg(ids)::uuid[]);
 
 -- name: InsertOutbox :exec
-INSERT INTO platform.outbox (id, topic, aggregate_key, payload, request_id)
-VALUES (sqlc.arg(id), sqlc.arg(topic), sqlc.arg(aggregate_key), sqlc.arg(payload), sqlc.arg(request_id));
+-- outbox.Publish's row, written by platform.publish as loyalty's statements write theirs.
+SELECT platform.publish(sqlc.arg(topic)::text, sqlc.arg(aggregate_key)::text, sqlc.arg(payload)::jsonb,
+                        sqlc.arg(request_id)::text, sqlc.arg(id)::uuid);
 
 -- name: OutboxBacklog :one
 SELECT count(*)::bigint AS unsent,
