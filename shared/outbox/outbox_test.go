@@ -68,8 +68,12 @@ func queued(t *testing.T, r redistest.DB, queue string) int {
 	return qi.Size
 }
 
-func newClient(t *testing.T, r redistest.DB) *asynq.Client {
-	c := asynq.NewClient(r.Asynq())
+// newClient is the client the worker's relay and re-driver enqueue with: pipelined.
+func newClient(t *testing.T, r redistest.DB) *outbox.PipelinedClient {
+	c, err := outbox.NewPipelinedClient(r.Asynq())
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { c.Close() })
 	return c
 }
