@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +11,8 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +27,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/outbox"
 	"github.com/tandemcrm/tandem/shared/pg"
+	"github.com/tandemcrm/tandem/shared/profiling"
 )
 
 // benchRedisDB is the Redis database the benchmarks flush and use; never the app's 0.
@@ -38,6 +42,15 @@ func benchDBName() string {
 	return "tandem_bench"
 }
 
+// benchRedisDBNumber is benchRedisDB, or TANDEM_BENCH_REDIS_DB (as TANDEM_BENCH_DB, so
+// that two people measuring on one server do not flush each other's tasks).
+func benchRedisDBNumber() int {
+	if n, err := strconv.Atoi(os.Getenv("TANDEM_BENCH_REDIS_DB")); err == nil && n > 0 {
+		return n
+	}
+	return benchRedisDB
+}
+
 func benchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -46,17 +59,24 @@ func benchCmd() *cobra.Command {
 Redis database 15 (flushed) of the configured servers. Prints one table row per figure.`,
 	}
 	var events, relays, producers int
+	var drainOnly bool
+	var drainProfile string
 	outboxCmd := &cobra.Command{
 		Use:   "outbox",
 		Short: "Outbox: events/s from commit to enqueued and the lag percentiles, with 1 and 2 relays",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withBenchEnv(cmd, func(ctx context.Context, db *pgxpool.Pool, r asynq.RedisClientOpt) error {
-				for n := 1; n <= relays; n++ {
+				for n := 1; n <= relays && !drainOnly; n++ {
 					if err := benchOutbox(ctx, cmd.OutOrStdout(), db, r, events, n, producers); err != nil {
 						return err
 					}
 				}
+				stopProfile, err := profiling.StartCPU(drainProfile)
+				if err != nil {
+					return err
+				}
+				defer stopProfile()
 				for n := 1; n <= relays; n++ {
 					if err := benchOutboxDrain(ctx, cmd.OutOrStdout(), db, r, events, n); err != nil {
 						return err
@@ -69,6 +89,8 @@ Redis database 15 (flushed) of the configured servers. Prints one table row per 
 	outboxCmd.Flags().IntVar(&events, "events", 10_000, "events per run")
 	outboxCmd.Flags().IntVar(&relays, "relays", 2, "run with 1..N relays")
 	outboxCmd.Flags().IntVar(&producers, "producers", 4, "goroutines committing the events, one per transaction")
+	outboxCmd.Flags().BoolVar(&drainOnly, "drain-only", false, "only the drains of events already committed (the relay's own work)")
+	outboxCmd.Flags().StringVar(&drainProfile, "cpuprofile", "", "write a CPU profile of the drains to this file (go tool pprof)")
 	var tasks int
 	pickupCmd := &cobra.Command{
 		Use:   "pickup",
@@ -113,7 +135,7 @@ func withBenchEnv(cmd *cobra.Command, f func(ctx context.Context, db *pgxpool.Po
 	if err != nil {
 		return err
 	}
-	r := asynq.RedisClientOpt{Addr: ropt.Addr, Password: ropt.Password, DB: benchRedisDB}
+	r := asynq.RedisClientOpt{Addr: ropt.Addr, Password: ropt.Password, DB: benchRedisDBNumber()}
 	if err := flushBenchRedis(ctx, r); err != nil {
 		return err
 	}
@@ -163,7 +185,10 @@ func benchOutbox(ctx context.Context, w io.Writer, db *pgxpool.Pool, r asynq.Red
 	if err := flushBenchRedis(ctx, r); err != nil {
 		return err
 	}
-	client := asynq.NewClient(r)
+	client, err := outbox.NewPipelinedClient(r) // as the worker's relay
+	if err != nil {
+		return err
+	}
 	defer client.Close()
 	subs := []outbox.Subscription{{Topic: benchTopic, Subscriber: "bench"}}
 	rctx, stop := context.WithCancel(ctx)
@@ -215,7 +240,7 @@ func benchOutbox(ctx context.Context, w io.Writer, db *pgxpool.Pool, r asynq.Red
 	default:
 	}
 	var span, p50, p99, max float64
-	err := db.QueryRow(ctx, `SELECT extract(epoch FROM max(sent_at) - min(created_at)),
+	err = db.QueryRow(ctx, `SELECT extract(epoch FROM max(sent_at) - min(created_at)),
   percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - created_at)),
   percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - created_at)),
   max(extract(epoch FROM sent_at - created_at))
@@ -229,7 +254,10 @@ FROM platform.outbox`).Scan(&span, &p50, &p99, &max)
 }
 
 // benchOutboxDrain commits n events at once (COPY) and times relays emptying the
-// backlog: the relay's own capacity, free of the producers' commit rate.
+// backlog: the relay's own capacity, free of the producers' commit rate. It then checks
+// the drain left nothing out: every event sent, one delivery row and one task each. The
+// CPU per event is this process's, the database's backends' and the Redis server's
+// (Redis is shared with whatever else runs on the machine, so its share is a ceiling).
 func benchOutboxDrain(ctx context.Context, w io.Writer, db *pgxpool.Pool, r asynq.RedisClientOpt, n, relays int) error {
 	if _, err := db.Exec(ctx, "TRUNCATE platform.outbox, platform.outbox_deliveries"); err != nil {
 		return err
@@ -246,24 +274,92 @@ func benchOutboxDrain(ctx context.Context, w io.Writer, db *pgxpool.Pool, r asyn
 	if err != nil {
 		return err
 	}
-	client := asynq.NewClient(r)
+	client, err := outbox.NewPipelinedClient(r) // as the worker's relay
+	if err != nil {
+		return err
+	}
 	defer client.Close()
 	subs := []outbox.Subscription{{Topic: benchTopic, Subscriber: "bench"}}
+	meter, err := startCPUMeter(ctx, db)
+	if err != nil {
+		return err
+	}
+	redisCPU0 := redisCPU(ctx, r)
 	start := time.Now()
 	var wg sync.WaitGroup
+	errs := make([]error, relays)
 	for i := range relays {
 		relay := outbox.NewRelay(db, client, subs, outbox.RelayConfig{Name: fmt.Sprint("drain-", i)}, slog.New(slog.DiscardHandler), nil)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _ = relay.Drain(ctx)
+			_, errs[i] = relay.Drain(ctx)
 		}()
 	}
 	wg.Wait()
 	took := time.Since(start)
-	fmt.Fprintf(w, "| outbox drain, %d relay(s), %d events already committed | %.0f events/s (%s) | — |\n",
-		relays, n, float64(n)/took.Seconds(), took.Round(time.Millisecond))
+	used, err := meter.stop(ctx)
+	if err != nil {
+		return err
+	}
+	redisUsed := redisCPU(ctx, r) - redisCPU0
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if err := checkDrained(ctx, db, r, n); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "| outbox drain, %d relay(s), %d events already committed | %.0f events/s (%s) | CPU per event: PostgreSQL %s, Go %s, Redis %s |\n",
+		relays, n, float64(n)/took.Seconds(), took.Round(time.Millisecond), perEvent(used.backends, n, used.ok), perEvent(used.self, n, true),
+		perEvent(redisUsed, n, redisUsed > 0))
 	return nil
+}
+
+// checkDrained fails unless each of the n events is sent, with its delivery row, and
+// its task is waiting in asynq.
+func checkDrained(ctx context.Context, db *pgxpool.Pool, r asynq.RedisClientOpt, n int) error {
+	var unsent, deliveries int
+	err := db.QueryRow(ctx, `SELECT (SELECT count(*) FROM platform.outbox WHERE sent_at IS NULL),
+  (SELECT count(*) FROM platform.outbox_deliveries d JOIN platform.outbox o ON o.id = d.event_id)`).Scan(&unsent, &deliveries)
+	if err != nil {
+		return err
+	}
+	insp := asynq.NewInspector(r)
+	defer insp.Close()
+	q, err := insp.GetQueueInfo("default")
+	if err != nil {
+		return err
+	}
+	if unsent != 0 || deliveries != n || q.Pending != n {
+		return fmt.Errorf("bench outbox: drain of %d events left %d unsent, %d delivery rows, %d tasks", n, unsent, deliveries, q.Pending)
+	}
+	return nil
+}
+
+// redisCPU is the Redis server's CPU time so far (user and system), 0 when unknown.
+func redisCPU(ctx context.Context, r asynq.RedisClientOpt) time.Duration {
+	rc := redis.NewClient(&redis.Options{Addr: r.Addr, Password: r.Password, DB: r.DB})
+	defer rc.Close()
+	info, err := rc.Info(ctx, "cpu").Result()
+	if err != nil {
+		return 0
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\n") {
+		k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+		if k == "used_cpu_user" || k == "used_cpu_sys" {
+			f, _ := strconv.ParseFloat(v, 64)
+			total += f
+		}
+	}
+	return time.Duration(total * float64(time.Second))
+}
+
+func perEvent(d time.Duration, n int, ok bool) string {
+	if !ok {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f µs", float64(d)/float64(n)/float64(time.Microsecond))
 }
 
 // benchPickup measures from enqueue (or from the commit of an outbox event) to the start

@@ -123,7 +123,10 @@ func (a *app) runBackground(ctx context.Context, role string) error {
 			srv.Shutdown()
 			return nil
 		})
-		client := asynq.NewClient(a.queue)
+		client, err := outbox.NewPipelinedClient(a.queue)
+		if err != nil {
+			return err
+		}
 		relay := outbox.NewRelay(a.db, client, subs, outbox.RelayConfig{Poll: a.cfg.RelayPoll}, a.log, a.outboxMetrics)
 		redriver, closeRedriver := a.redriver(client, subs)
 		dispatcher := a.dispatcher(subs)

@@ -198,10 +198,10 @@ WITH prog AS (
         updated_at = sqlc.arg(at)
     FROM lot WHERE b.consumer_id = sqlc.arg(consumer_id)
     RETURNING b.balance, lot.state
-), event AS (
-    INSERT INTO platform.outbox (id, topic, aggregate_key, payload, request_id)
-    SELECT sqlc.arg(event_id), sqlc.arg(topic)::text, sqlc.arg(consumer_id)::text,
-           sqlc.arg(payload)::jsonb || jsonb_build_object('balance', moved.balance), sqlc.arg(request_id)::text
+), event AS MATERIALIZED ( -- read by the final FROM: a CTE that only selects runs when read
+    SELECT platform.publish(sqlc.arg(topic)::text, sqlc.arg(consumer_id)::text,
+           sqlc.arg(payload)::jsonb || jsonb_build_object('balance', moved.balance), sqlc.arg(request_id)::text,
+           sqlc.arg(event_id)::uuid) AS event_id
     FROM moved WHERE moved.state = 'active'
 ), metric AS (
     UPDATE consumer.member_tiers t
@@ -213,7 +213,7 @@ WITH prog AS (
 SELECT gate.member, gate.tier_ready, EXISTS (SELECT 1 FROM entry) AS credited,
        COALESCE((SELECT m.state = 'active' FROM moved m), false)::bool AS published,
        EXISTS (SELECT 1 FROM metric, consumer.tiers tr WHERE tr.level > metric.level AND tr.threshold <= metric.value) AS upgrade
-FROM gate;
+FROM gate LEFT JOIN event ON true;
 
 -- name: RedeemLots :one
 -- A redemption in one statement (one round trip; durable at its commit): the member's
@@ -258,14 +258,14 @@ WITH bal AS (
     UPDATE consumer.points_balances b SET balance = b.balance - sqlc.arg(points)::int, updated_at = sqlc.arg(at)
     FROM debit WHERE b.consumer_id = sqlc.arg(consumer_id)
     RETURNING b.balance
-), event AS (
-    INSERT INTO platform.outbox (id, topic, aggregate_key, payload, request_id)
-    SELECT sqlc.arg(event_id), sqlc.arg(topic)::text, sqlc.arg(consumer_id)::text,
-           sqlc.arg(payload)::jsonb || jsonb_build_object('balance', moved.balance), sqlc.arg(request_id)::text
+), event AS MATERIALIZED ( -- read by the final FROM: a CTE that only selects runs when read
+    SELECT platform.publish(sqlc.arg(topic)::text, sqlc.arg(consumer_id)::text,
+           sqlc.arg(payload)::jsonb || jsonb_build_object('balance', moved.balance), sqlc.arg(request_id)::text,
+           sqlc.arg(event_id)::uuid) AS event_id
     FROM moved
 )
 SELECT EXISTS (SELECT 1 FROM bal) AS member, total.spendable, EXISTS (SELECT 1 FROM debit) AS redeemed,
        COALESCE((SELECT array_agg(id ORDER BY expires_at, id) FROM plan), '{}')::uuid[] AS lots,
        COALESCE((SELECT array_agg(take ORDER BY expires_at, id) FROM plan), '{}')::int[] AS takes,
        COALESCE((SELECT array_agg(expires_at ORDER BY expires_at, id) FROM plan), '{}')::timestamptz[] AS expiries
-FROM total;
+FROM total LEFT JOIN event ON true;

@@ -68,8 +68,12 @@ func queued(t *testing.T, r redistest.DB, queue string) int {
 	return qi.Size
 }
 
-func newClient(t *testing.T, r redistest.DB) *asynq.Client {
-	c := asynq.NewClient(r.Asynq())
+// newClient is the client the worker's relay and re-driver enqueue with: pipelined.
+func newClient(t *testing.T, r redistest.DB) *outbox.PipelinedClient {
+	c, err := outbox.NewPipelinedClient(r.Asynq())
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { c.Close() })
 	return c
 }
@@ -93,49 +97,178 @@ func TestPublishIsPartOfTheTransaction(t *testing.T) {
 	}
 }
 
-// A relay that dies after enqueueing and before marking loses nothing and, when its
-// lease has expired and another relay takes the rows, nothing is enqueued twice.
-func TestRelayKilledBetweenEnqueueAndMark(t *testing.T) {
+// A relay that dies after enqueueing and before its commit loses nothing: its claim
+// is rolled back, another relay takes the rows at once, and nothing is enqueued twice.
+// It dies two ways: its context ends (a shutdown), or its process is gone and
+// PostgreSQL ends the connection with its transaction.
+func TestRelayKilledBetweenEnqueueAndCommit(t *testing.T) {
+	t.Parallel()
+	for _, how := range []string{"context ends", "connection lost"} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			db := pgtest.New(t)
+			r := redistest.New(t)
+			q := newClient(t, r)
+			const n = 300
+			publish(t, db, n)
+
+			ctx, kill := context.WithCancel(context.Background())
+			defer kill()
+			dying := outbox.NewRelay(db, q, subs, outbox.RelayConfig{Name: "dying", BatchSize: 200}, nil, nil)
+			dying.SetAfterEnqueue(func() {
+				if how == "context ends" {
+					kill()
+					return
+				}
+				// The one transaction open in this test's database is the relay's claim.
+				var ended int
+				err := db.QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+					WHERE datname = current_database() AND state = 'idle in transaction'`).Scan(&ended)
+				if err != nil || ended != 1 {
+					t.Errorf("ending the relay's connection: %d ended, %v", ended, err)
+				}
+			})
+			if _, err := dying.RelayOnce(ctx); err == nil {
+				t.Fatal("dying relay: no error, want its claim lost")
+			}
+			if got := unsent(t, db); got != n {
+				t.Fatalf("after the crash %d unsent, want all %d (none marked)", got, n)
+			}
+			if got := deliveries(t, db); got != 0 {
+				t.Fatalf("after the crash %d delivery rows, want none", got)
+			}
+			if got := queued(t, r, "default"); got != 200 {
+				t.Fatalf("after the crash %d tasks queued, want the 200 of the batch", got)
+			}
+
+			reg := prometheus.NewRegistry()
+			survivor := outbox.NewRelay(db, q, subs, outbox.RelayConfig{Name: "survivor", BatchSize: 1000}, nil, outbox.NewMetrics(reg, db))
+			if got, err := survivor.RelayOnce(context.Background()); err != nil || got != n {
+				t.Fatalf("survivor: %d rows, %v; want all %d at once", got, err, n)
+			}
+			checkRelayedOnce(t, db, r, n)
+			if c := counter(t, reg, "tandem_outbox_taskid_conflicts_total"); c != 2*200 {
+				t.Fatalf("task id conflicts = %v, want 400 (200 events x 2 subscribers re-enqueued)", c)
+			}
+		})
+	}
+}
+
+// A relay that hangs between its enqueue and its commit for longer than its lease
+// loses its claim (PostgreSQL ends its idle transaction), so another relay takes the
+// rows; the hung relay's late commit fails, and nothing is enqueued twice.
+func TestRelayHungPastItsLeaseLosesItsClaim(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
 	r := redistest.New(t)
 	q := newClient(t, r)
-	const n = 300
+	const n = 100
 	publish(t, db, n)
 
-	ctx, kill := context.WithCancel(context.Background())
-	dying := outbox.NewRelay(db, q, subs, outbox.RelayConfig{Name: "dying", BatchSize: 200, Lease: 3 * time.Second}, nil, nil)
-	dying.SetAfterEnqueue(kill)
-	if _, err := dying.RelayOnce(ctx); !errors.Is(err, context.Canceled) {
-		t.Fatalf("dying relay: err = %v, want context.Canceled", err)
-	}
-	if got := unsent(t, db); got != n {
-		t.Fatalf("after the crash %d unsent, want all %d (none marked)", got, n)
-	}
-	if got := queued(t, r, "default"); got != 200 {
-		t.Fatalf("after the crash %d tasks queued, want the 200 of the batch", got)
-	}
+	hung := outbox.NewRelay(db, q, subs, outbox.RelayConfig{Name: "hung", Lease: 500 * time.Millisecond}, nil, nil)
+	enqueued, resume := make(chan struct{}), make(chan struct{})
+	hung.SetAfterEnqueue(func() {
+		close(enqueued)
+		<-resume
+	})
+	hungErr := make(chan error, 1)
+	go func() {
+		_, err := hung.RelayOnce(context.Background())
+		hungErr <- err
+	}()
+	<-enqueued
 
-	reg := prometheus.NewRegistry()
-	survivor := outbox.NewRelay(db, q, subs, outbox.RelayConfig{Name: "survivor", BatchSize: 1000}, nil, outbox.NewMetrics(reg, db))
-	// Before the lease ends the survivor sees only the 100 rows the dying relay never claimed.
-	if got, err := survivor.RelayOnce(context.Background()); err != nil || got != n-200 {
-		t.Fatalf("survivor before lease expiry: %d rows, %v; want %d", got, err, n-200)
+	other := outbox.NewRelay(db, q, subs, outbox.RelayConfig{Name: "other"}, nil, nil)
+	deadline := time.Now().Add(10 * time.Second)
+	for unsent(t, db) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the hung relay's rows were never taken over")
+		}
+		if _, err := other.RelayOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(resume)
+	if err := <-hungErr; err == nil {
+		t.Fatal("the hung relay's commit succeeded after its lease")
+	}
+	checkRelayedOnce(t, db, r, n)
+}
+
+// An event whose enqueue fails is handed back in the claim's transaction: unsent, with
+// no open delivery, claimable again after a backoff; the rest of its batch is sent.
+func TestFailedEnqueueHandsTheEventBack(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	r := redistest.New(t)
+	q := newClient(t, r)
+	const n = 50
+	publish(t, db, n)
+	var calls atomic.Int64
+	flaky := enqueuerFunc(func(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error) {
+		if calls.Add(1)%10 == 0 {
+			return nil, errors.New("redis: connection refused")
+		}
+		return q.EnqueueContext(ctx, task, opts...)
+	})
+	relay := outbox.NewRelay(db, flaky, subs, outbox.RelayConfig{Name: "flaky", Parallel: 1}, nil, nil)
+	if got, err := relay.RelayOnce(context.Background()); got != n || err == nil {
+		t.Fatalf("first round: %d rows, err %v; want %d and the enqueue error", got, err, n)
+	}
+	left := unsent(t, db)
+	if left == 0 || left == n {
+		t.Fatalf("%d unsent after a partly failed batch, want some", left)
+	}
+	var open, backedOff int
+	err := db.QueryRow(context.Background(), `SELECT
+		(SELECT count(*) FROM platform.outbox_deliveries d JOIN platform.outbox o ON o.id = d.event_id WHERE o.sent_at IS NULL),
+		(SELECT count(*) FROM platform.outbox WHERE sent_at IS NULL AND lease_until > now() AND last_error LIKE '%connection refused%')`).Scan(&open, &backedOff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if open != 0 || backedOff != left {
+		t.Fatalf("failed events: %d open deliveries (want 0), %d backed off with the error (want %d)", open, backedOff, left)
+	}
+	if got := deliveries(t, db); got != 2*(n-left) {
+		t.Fatalf("%d delivery rows, want 2 per sent event (%d)", got, 2*(n-left))
 	}
 	waitLeasesOver(t, db)
-	if got, err := survivor.RelayOnce(context.Background()); err != nil || got != 200 {
-		t.Fatalf("survivor after lease expiry: %d rows, %v; want 200", got, err)
+	good := outbox.NewRelay(db, q, subs, outbox.RelayConfig{Name: "good"}, nil, nil)
+	if got, err := good.RelayOnce(context.Background()); err != nil || got != left {
+		t.Fatalf("second round: %d rows, %v; want the %d handed back", got, err, left)
 	}
+	checkRelayedOnce(t, db, r, n)
+}
+
+type enqueuerFunc func(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
+
+func (f enqueuerFunc) EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error) {
+	return f(ctx, task, opts...)
+}
+
+func deliveries(t *testing.T, db *pgxpool.Pool) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(context.Background(), "SELECT count(*) FROM platform.outbox_deliveries").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// checkRelayedOnce fails unless all n events are sent, each with one delivery row and
+// one task per subscriber.
+func checkRelayedOnce(t *testing.T, db *pgxpool.Pool, r redistest.DB, n int) {
+	t.Helper()
 	if got := unsent(t, db); got != 0 {
 		t.Fatalf("%d still unsent", got)
+	}
+	if got := deliveries(t, db); got != 2*n {
+		t.Fatalf("%d delivery rows, want %d (one per event and subscriber)", got, 2*n)
 	}
 	for _, queue := range []string{"default", "other"} {
 		if got := queued(t, r, queue); got != n {
 			t.Fatalf("queue %s has %d tasks, want exactly %d", queue, got, n)
 		}
-	}
-	if c := counter(t, reg, "tandem_outbox_taskid_conflicts_total"); c != 2*200 {
-		t.Fatalf("task id conflicts = %v, want 400 (200 events x 2 subscribers re-enqueued)", c)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tandemcrm/tandem/shared/events"
@@ -27,27 +28,30 @@ type Enqueuer interface {
 type RelayConfig struct {
 	Name      string        // shown in leased_by; defaults to a random id
 	BatchSize int           // rows claimed per round (default 500)
-	Lease     time.Duration // how long claimed rows stay ours (default 30 s)
+	Lease     time.Duration // how long a batch may stay claimed before its commit (default 30 s)
 	Poll      time.Duration // the longest wait between rounds when idle (default 1 s)
 	// Retention keeps completed tasks (and so their ids) in Redis; it must exceed Lease
 	// by far for the no-double-enqueue guarantee. Default 24 h.
 	Retention time.Duration
 	MaxRetry  int // asynq retries per task (default 25, about 3 weeks of backoff)
-	// Parallel enqueues per batch (default 8): one Redis round trip each, so a batch
-	// enqueued one by one is bound by latency, not by Redis. Order is not promised anyway.
+	// Parallel enqueues per batch (default 64). With a pipelined client
+	// (NewPipelinedClient) the enqueues in flight share round trips to Redis, so more
+	// of them cost less per task; order is not promised anyway.
 	Parallel int
 }
 
 // Relay moves committed outbox rows to asynq.
 type Relay struct {
 	db      *pgxpool.Pool
-	q       *platformdb.Queries
 	tasks   Enqueuer
 	routes  map[events.Topic][]Subscription
+	topics  []string // with subscribers: the routes as parallel arrays, for ClaimOutbox
+	subs    []string
+	begin   string // claimBegin
 	cfg     RelayConfig
 	log     *slog.Logger
 	metrics *Metrics
-	// afterEnqueue, when set (tests), runs between the enqueue and the mark of a batch.
+	// afterEnqueue, when set (tests), runs between the enqueue and the commit of a batch.
 	afterEnqueue func()
 }
 
@@ -73,22 +77,25 @@ func NewRelay(db *pgxpool.Pool, q Enqueuer, subs []Subscription, cfg RelayConfig
 		cfg.MaxRetry = 25
 	}
 	if cfg.Parallel <= 0 {
-		cfg.Parallel = 8
+		cfg.Parallel = 64
 	}
-	routes := map[events.Topic][]Subscription{}
+	r := &Relay{db: db, tasks: q, routes: map[events.Topic][]Subscription{}, begin: claimBegin(cfg.Lease), cfg: cfg, metrics: m}
 	for _, s := range subs {
-		routes[s.Topic] = append(routes[s.Topic], s)
+		r.routes[s.Topic] = append(r.routes[s.Topic], s)
+		r.topics = append(r.topics, string(s.Topic))
+		r.subs = append(r.subs, s.Subscriber)
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Relay{db: db, q: platformdb.New(db), tasks: q, routes: routes, cfg: cfg, log: log.With("relay", cfg.Name), metrics: m}
+	r.log = log.With("relay", cfg.Name)
+	return r
 }
 
 // Run relays until ctx ends: a round whenever PostgreSQL notifies a commit, and at least
 // every Poll otherwise (notifications are a hint; polling is what guarantees progress).
-// While a backlog lasts, each batch's mark overlaps the next batch's claim and enqueue
-// (see Drain).
+// While a backlog lasts, each batch's enqueue and commit overlap the next batch's
+// claim (see Drain).
 func (r *Relay) Run(ctx context.Context) error {
 	wake := make(chan struct{}, 1)
 	go listen(ctx, r.db, NotifyChannel, func() {
@@ -117,35 +124,36 @@ func (r *Relay) Run(ctx context.Context) error {
 }
 
 // Drain relays batches until a claim comes back short of a full batch (or fails) and
-// returns the rows claimed. A batch's mark runs while the next batch is claimed and
-// enqueued, so the mark's round trip and write are off the relay's critical path;
-// that is safe because the rows being marked are leased (the next claim skips them).
-// At most one mark is in flight, and Drain returns only after the last has finished.
+// returns the rows claimed. A batch is enqueued and committed while the next is
+// claimed, so PostgreSQL's work and Redis's overlap; that is safe because the rows of
+// a batch stay locked until its commit (the next claim skips them). At most one batch
+// is being enqueued at a time, and Drain returns only after the last has committed.
 func (r *Relay) Drain(ctx context.Context) (int, error) {
 	total := 0
-	var marking chan error // the mark in flight, if any
-	waitMark := func() error {
-		if marking == nil {
+	var sending chan error // the batch being enqueued and committed, if any
+	waitSend := func() error {
+		if sending == nil {
 			return nil
 		}
-		err := <-marking
-		marking = nil
+		err := <-sending
+		sending = nil
 		return err
 	}
 	for {
-		b, err := r.claimAndEnqueue(ctx)
+		b, err := r.claim(ctx)
 		total += len(b.rows)
 		if err != nil || len(b.rows) == 0 {
-			return total, errors.Join(err, waitMark())
+			return total, errors.Join(err, waitSend())
 		}
-		if err := waitMark(); err != nil {
-			return total, errors.Join(err, r.mark(ctx, b))
+		if err := waitSend(); err != nil {
+			b.rollback(ctx)
+			return total, err
 		}
 		if len(b.rows) < r.cfg.BatchSize {
-			return total, r.mark(ctx, b)
+			return total, r.send(ctx, b)
 		}
-		marking = make(chan error, 1)
-		go func() { marking <- r.mark(ctx, b) }()
+		sending = make(chan error, 1)
+		go func() { sending <- r.send(ctx, b) }()
 	}
 }
 
@@ -175,67 +183,89 @@ func listen(ctx context.Context, db *pgxpool.Pool, channel string, wake func()) 
 // claimed is one claimed outbox row.
 type claimed = platformdb.ClaimOutboxRow
 
-// RelayOnce claims up to one batch, enqueues it and marks what was enqueued as sent.
-// It returns the number of rows claimed.
+// RelayOnce claims up to one batch, enqueues it and commits the claim. It returns the
+// number of rows claimed.
 func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
-	b, err := r.claimAndEnqueue(ctx)
+	b, err := r.claim(ctx)
 	if err != nil || len(b.rows) == 0 {
 		return len(b.rows), err
 	}
-	return len(b.rows), r.mark(ctx, b)
+	return len(b.rows), r.send(ctx, b)
 }
 
-// batch is one claimed batch after its enqueue: what went to asynq and what failed.
+// batch is one claimed batch: its rows, already marked sent with their deliveries in
+// tx, which commits once the rows are enqueued.
 type batch struct {
-	rows         []claimed
-	sent, failed []uuid.UUID
-	firstErr     error
+	tx   pgx.Tx
+	rows []claimed
 }
 
-// claimAndEnqueue claims up to one batch and enqueues it. An error means the batch
-// was not enqueued at all (claim failed or ctx ended); an enqueue failure of some rows
-// is in the batch, for mark.
-func (r *Relay) claimAndEnqueue(ctx context.Context) (batch, error) {
-	rows, err := r.q.ClaimOutbox(ctx, platformdb.ClaimOutboxParams{
-		BatchSize: int32(r.cfg.BatchSize), LeaseMs: r.cfg.Lease.Milliseconds(), Relay: r.cfg.Name})
+// claimBegin begins a claim's transaction, in the same round trip as its settings:
+//   - its commit does not wait for the disk (see ClaimOutbox);
+//   - PostgreSQL ends it, and with it the claim, when the relay leaves it idle longer
+//     than its lease (a relay hung between enqueue and commit);
+//   - the claim walks the unsent rows' index in order and stops at a batch, whatever
+//     the statistics say: after a quiet spell they count almost no unsent rows, and the
+//     plan they choose for a sudden backlog reads and sorts all of it for every batch.
+func claimBegin(lease time.Duration) string {
+	return fmt.Sprintf("BEGIN; SET LOCAL synchronous_commit = off; SET LOCAL idle_in_transaction_session_timeout = %d; "+
+		"SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off", max(lease.Milliseconds(), 1))
+}
+
+// claim begins a transaction and claims up to one batch in it. With no rows, the
+// transaction is over.
+func (r *Relay) claim(ctx context.Context) (batch, error) {
+	tx, err := r.db.BeginTx(ctx, pgx.TxOptions{BeginQuery: r.begin})
 	if err != nil {
 		return batch{}, fmt.Errorf("outbox: claim: %w", err)
 	}
-	if len(rows) == 0 {
+	rows, err := platformdb.New(tx).ClaimOutbox(ctx, platformdb.ClaimOutboxParams{
+		BatchSize: int32(r.cfg.BatchSize), Relay: r.cfg.Name, Topics: r.topics, Subscribers: r.subs})
+	b := batch{tx: tx, rows: rows}
+	if err != nil || len(rows) == 0 {
+		b.rollback(ctx)
+		if err != nil {
+			return batch{}, fmt.Errorf("outbox: claim: %w", err)
+		}
 		return batch{}, nil
 	}
 	// UPDATE ... RETURNING has no order; enqueue oldest first.
-	slices.SortFunc(rows, func(a, b claimed) int { return slices.Compare(a.ID[:], b.ID[:]) })
-	b := batch{rows: rows}
-	b.sent, b.failed, b.firstErr = r.enqueueAll(ctx, rows)
+	slices.SortFunc(b.rows, func(a, b claimed) int { return slices.Compare(a.ID[:], b.ID[:]) })
+	return b, nil
+}
+
+// rollback ends b's transaction unsent: the rows are free for the next claim.
+func (b batch) rollback(ctx context.Context) {
+	_ = b.tx.Rollback(context.WithoutCancel(ctx))
+}
+
+// send enqueues a claimed batch and commits its claim. Rows whose enqueue failed are
+// handed back in the same transaction, claimable again after a short backoff; the
+// batch's first enqueue error is returned. When ctx ends first, the claim is rolled
+// back (the rows come back at once; what was enqueued asynq refuses the next time).
+func (r *Relay) send(ctx context.Context, b batch) error {
+	sent, failed, firstErr := r.enqueueAll(ctx, b.rows)
 	if ctx.Err() != nil {
-		return b, ctx.Err() // leased rows come back when the lease ends
+		b.rollback(ctx)
+		return ctx.Err()
 	}
 	if r.afterEnqueue != nil {
 		r.afterEnqueue()
 	}
-	return b, nil
-}
-
-// mark records a batch: the enqueued rows sent, each with a delivery row per
-// subscriber (one statement), the failed ones handed back after a backoff. It returns
-// the batch's first enqueue error, if any.
-func (r *Relay) mark(ctx context.Context, b batch) error {
-	if len(b.sent) > 0 {
-		if err := r.q.MarkOutboxSent(ctx, r.sentParams(b.rows, b.sent)); err != nil {
-			return fmt.Errorf("outbox: mark sent: %w", err)
+	if len(failed) > 0 {
+		err := platformdb.New(b.tx).UnclaimOutbox(ctx, platformdb.UnclaimOutboxParams{Ids: failed, LastError: firstErr.Error()})
+		if err != nil {
+			b.rollback(ctx)
+			return errors.Join(firstErr, fmt.Errorf("outbox: hand back failed rows: %w", err))
 		}
 	}
-	if len(b.failed) > 0 {
-		// Failed rows come back after a short backoff instead of the whole lease.
-		if err := r.q.ReleaseOutbox(ctx, platformdb.ReleaseOutboxParams{Ids: b.failed, LastError: b.firstErr.Error()}); err != nil {
-			r.log.ErrorContext(ctx, "outbox: release failed rows", "err", err)
-		}
+	if err := b.tx.Commit(ctx); err != nil {
+		return errors.Join(firstErr, fmt.Errorf("outbox: commit claim: %w", err))
 	}
 	if r.metrics != nil {
-		r.metrics.observeSent(b.rows, b.sent)
+		r.metrics.observeSent(b.rows, sent)
 	}
-	return b.firstErr
+	return firstErr
 }
 
 // enqueueAll enqueues rows with up to cfg.Parallel in flight and sorts them into
@@ -269,26 +299,6 @@ func (r *Relay) enqueueAll(ctx context.Context, rows []claimed) (sent, failed []
 		sent = append(sent, rows[i].ID)
 	}
 	return sent, failed, firstErr
-}
-
-// sentParams are the ids of the sent rows and, in parallel arrays, one delivery per
-// subscriber of each.
-func (r *Relay) sentParams(rows []claimed, sent []uuid.UUID) platformdb.MarkOutboxSentParams {
-	p := platformdb.MarkOutboxSentParams{Ids: sent}
-	ok := make(map[uuid.UUID]bool, len(sent))
-	for _, id := range sent {
-		ok[id] = true
-	}
-	for _, row := range rows {
-		if !ok[row.ID] {
-			continue
-		}
-		for _, s := range r.routes[events.Topic(row.Topic)] {
-			p.EventIds = append(p.EventIds, row.ID)
-			p.Subscribers = append(p.Subscribers, s.Subscriber)
-		}
-	}
-	return p
 }
 
 func (r *Relay) enqueue(ctx context.Context, row claimed) error {

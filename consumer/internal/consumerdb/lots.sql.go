@@ -51,10 +51,10 @@ WITH prog AS (
         updated_at = $9
     FROM lot WHERE b.consumer_id = $2
     RETURNING b.balance, lot.state
-), event AS (
-    INSERT INTO platform.outbox (id, topic, aggregate_key, payload, request_id)
-    SELECT $14, $15::text, $2::text,
-           $16::jsonb || jsonb_build_object('balance', moved.balance), $17::text
+), event AS MATERIALIZED ( -- read by the final FROM: a CTE that only selects runs when read
+    SELECT platform.publish($14::text, $2::text,
+           $15::jsonb || jsonb_build_object('balance', moved.balance), $16::text,
+           $17::uuid) AS event_id
     FROM moved WHERE moved.state = 'active'
 ), metric AS (
     UPDATE consumer.member_tiers t
@@ -66,7 +66,7 @@ WITH prog AS (
 SELECT gate.member, gate.tier_ready, EXISTS (SELECT 1 FROM entry) AS credited,
        COALESCE((SELECT m.state = 'active' FROM moved m), false)::bool AS published,
        EXISTS (SELECT 1 FROM metric, consumer.tiers tr WHERE tr.level > metric.level AND tr.threshold <= metric.value) AS upgrade
-FROM gate
+FROM gate LEFT JOIN event ON true
 `
 
 type CreditLotParams struct {
@@ -83,10 +83,10 @@ type CreditLotParams struct {
 	LotID      uuid.UUID
 	LotKind    string
 	Growth     int64
-	EventID    uuid.UUID
 	Topic      string
 	Payload    []byte
 	RequestID  string
+	EventID    uuid.UUID
 }
 
 type CreditLotRow struct {
@@ -119,10 +119,10 @@ func (q *Queries) CreditLot(ctx context.Context, arg CreditLotParams) (CreditLot
 		arg.LotID,
 		arg.LotKind,
 		arg.Growth,
-		arg.EventID,
 		arg.Topic,
 		arg.Payload,
 		arg.RequestID,
+		arg.EventID,
 	)
 	var i CreditLotRow
 	err := row.Scan(
@@ -741,17 +741,17 @@ WITH bal AS (
     UPDATE consumer.points_balances b SET balance = b.balance - $3::int, updated_at = $2
     FROM debit WHERE b.consumer_id = $1
     RETURNING b.balance
-), event AS (
-    INSERT INTO platform.outbox (id, topic, aggregate_key, payload, request_id)
-    SELECT $9, $10::text, $1::text,
-           $11::jsonb || jsonb_build_object('balance', moved.balance), $12::text
+), event AS MATERIALIZED ( -- read by the final FROM: a CTE that only selects runs when read
+    SELECT platform.publish($9::text, $1::text,
+           $10::jsonb || jsonb_build_object('balance', moved.balance), $11::text,
+           $12::uuid) AS event_id
     FROM moved
 )
 SELECT EXISTS (SELECT 1 FROM bal) AS member, total.spendable, EXISTS (SELECT 1 FROM debit) AS redeemed,
        COALESCE((SELECT array_agg(id ORDER BY expires_at, id) FROM plan), '{}')::uuid[] AS lots,
        COALESCE((SELECT array_agg(take ORDER BY expires_at, id) FROM plan), '{}')::int[] AS takes,
        COALESCE((SELECT array_agg(expires_at ORDER BY expires_at, id) FROM plan), '{}')::timestamptz[] AS expiries
-FROM total
+FROM total LEFT JOIN event ON true
 `
 
 type RedeemLotsParams struct {
@@ -763,10 +763,10 @@ type RedeemLotsParams struct {
 	OrderID    uuid.NullUUID
 	Reason     string
 	EntryID    uuid.UUID
-	EventID    uuid.UUID
 	Topic      string
 	Payload    []byte
 	RequestID  string
+	EventID    uuid.UUID
 }
 
 type RedeemLotsRow struct {
@@ -793,10 +793,10 @@ func (q *Queries) RedeemLots(ctx context.Context, arg RedeemLotsParams) (RedeemL
 		arg.OrderID,
 		arg.Reason,
 		arg.EntryID,
-		arg.EventID,
 		arg.Topic,
 		arg.Payload,
 		arg.RequestID,
+		arg.EventID,
 	)
 	var i RedeemLotsRow
 	err := row.Scan(

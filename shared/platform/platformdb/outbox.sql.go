@@ -95,23 +95,31 @@ WITH next AS (
     SELECT o.id FROM platform.outbox o
     WHERE o.sent_at IS NULL AND (o.lease_until IS NULL OR o.lease_until < now())
     ORDER BY o.id
-    LIMIT $3
+    LIMIT $1
     FOR UPDATE SKIP LOCKED
-), async AS (
-    SELECT set_config('synchronous_commit', 'off', true) AS setting
+), sent AS (
+    UPDATE platform.outbox o
+    SET sent_at = now(), lease_until = NULL, leased_by = $2::text, attempts = o.attempts + 1, last_error = NULL
+    WHERE o.id = ANY(ARRAY(SELECT id FROM next)) -- by primary key, however large the table
+    RETURNING o.id, o.topic, o.aggregate_key, o.payload, o.request_id, o.created_at
+), opened AS (
+    INSERT INTO platform.outbox_deliveries (event_id, subscriber)
+    SELECT sent.id, r.subscriber
+    FROM sent JOIN (SELECT unnest($3::text[]) AS topic, unnest($4::text[]) AS subscriber) r
+      ON r.topic = sent.topic
+    ON CONFLICT (event_id, subscriber) DO NOTHING
+), woken AS (
+    SELECT pg_notify('tandem_deliveries', '') FROM sent LIMIT 1 -- the dispatchers (DeliveriesChannel)
 )
-UPDATE platform.outbox o
-SET lease_until = now() + $1::bigint * interval '1 millisecond',
-    leased_by = $2::text,
-    attempts = o.attempts + 1
-FROM next, async WHERE o.id = next.id
-RETURNING o.id, o.topic, o.aggregate_key, o.payload, o.request_id, o.created_at
+SELECT id, topic, aggregate_key, payload, request_id, created_at FROM sent
+WHERE (SELECT count(*) FROM woken) >= 0
 `
 
 type ClaimOutboxParams struct {
-	LeaseMs   int64
-	Relay     string
-	BatchSize int32
+	BatchSize   int32
+	Relay       string
+	Topics      []string
+	Subscribers []string
 }
 
 type ClaimOutboxRow struct {
@@ -123,13 +131,26 @@ type ClaimOutboxRow struct {
 	CreatedAt    time.Time
 }
 
-// Claims the oldest unsent rows that no live lease holds; SKIP LOCKED lets relays
-// running at once take disjoint rows without waiting for each other. Its commit does
-// not wait for the disk (async: synchronous_commit off for this statement's
-// transaction): a lease a crash loses only lets another relay take the rows sooner,
-// and what it enqueues again asynq refuses as a duplicate task id.
+// Claims the oldest unsent rows, marks them sent and opens a delivery per subscriber of
+// each (routes: parallel arrays of topic and subscriber), one statement per batch, in
+// the relay's transaction, which stays open while the relay enqueues the batch and
+// commits after. The rows stay locked until then: SKIP LOCKED has other relays take
+// disjoint rows, and a relay that dies before its commit (or hangs past its lease:
+// the transaction's idle_in_transaction_session_timeout) has its transaction rolled
+// back, the rows unsent again for the next claim (what it enqueued, asynq then refuses
+// as a duplicate task id). A handler that finished before the commit has made its
+// row: DO NOTHING. The transaction's commit does not wait for the disk (see
+// outbox.claimBegin): a crash that loses it leaves the events unsent, to be enqueued
+// again (asynq refuses the duplicate task id; a task Redis lost too is enqueued anew
+// and its handler skips what is done). WAL is written in order, so a handler's durable
+// commit also makes every earlier claim durable.
 func (q *Queries) ClaimOutbox(ctx context.Context, arg ClaimOutboxParams) ([]ClaimOutboxRow, error) {
-	rows, err := q.db.Query(ctx, claimOutbox, arg.LeaseMs, arg.Relay, arg.BatchSize)
+	rows, err := q.db.Query(ctx, claimOutbox,
+		arg.BatchSize,
+		arg.Relay,
+		arg.Topics,
+		arg.Subscribers,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -316,25 +337,26 @@ func (q *Queries) DeliveryDone(ctx context.Context, arg DeliveryDoneParams) (boo
 }
 
 const insertOutbox = `-- name: InsertOutbox :exec
-INSERT INTO platform.outbox (id, topic, aggregate_key, payload, request_id)
-VALUES ($1, $2, $3, $4, $5)
+SELECT platform.publish($1::text, $2::text, $3::jsonb,
+                        $4::text, $5::uuid)
 `
 
 type InsertOutboxParams struct {
-	ID           uuid.UUID
 	Topic        string
 	AggregateKey string
 	Payload      []byte
 	RequestID    string
+	ID           uuid.UUID
 }
 
+// outbox.Publish's row, written by platform.publish as loyalty's statements write theirs.
 func (q *Queries) InsertOutbox(ctx context.Context, arg InsertOutboxParams) error {
 	_, err := q.db.Exec(ctx, insertOutbox,
-		arg.ID,
 		arg.Topic,
 		arg.AggregateKey,
 		arg.Payload,
 		arg.RequestID,
+		arg.ID,
 	)
 	return err
 }
@@ -359,39 +381,6 @@ type MarkDeliveryDoneParams struct {
 // only has the handler run again on re-drive, which it bears (it is idempotent).
 func (q *Queries) MarkDeliveryDone(ctx context.Context, arg MarkDeliveryDoneParams) error {
 	_, err := q.db.Exec(ctx, markDeliveryDone, arg.EventID, arg.Subscriber)
-	return err
-}
-
-const markOutboxSent = `-- name: MarkOutboxSent :exec
-WITH async AS (
-    SELECT set_config('synchronous_commit', 'off', true) AS setting,
-           pg_notify('tandem_deliveries', '') AS woken -- the dispatchers (DeliveriesChannel)
-), sent AS (
-    UPDATE platform.outbox o SET sent_at = now(), lease_until = NULL, last_error = NULL
-    FROM async
-    WHERE o.id = ANY($3::uuid[])
-)
-INSERT INTO platform.outbox_deliveries (event_id, subscriber)
-SELECT unnest($1::uuid[]), unnest($2::text[])
-ON CONFLICT (event_id, subscriber) DO NOTHING
-`
-
-type MarkOutboxSentParams struct {
-	EventIds    []uuid.UUID
-	Subscribers []string
-	Ids         []uuid.UUID
-}
-
-// Marks events sent and, in the same statement, opens a delivery per subscriber they
-// were enqueued for (event_ids and subscribers are parallel arrays: one statement per
-// batch). A handler that already finished (it can run before the mark) has made its
-// row: DO NOTHING. The commit does not wait for the disk: the mark and its delivery
-// rows go or stay together, and a crash that loses them leaves the events unsent, to
-// be enqueued again when the lease ends (asynq refuses the duplicate task id; a task
-// Redis lost too is enqueued anew and its handler skips what is done). WAL is written
-// in order, so a handler's durable commit also makes every earlier mark durable.
-func (q *Queries) MarkOutboxSent(ctx context.Context, arg MarkOutboxSentParams) error {
-	_, err := q.db.Exec(ctx, markOutboxSent, arg.EventIds, arg.Subscribers, arg.Ids)
 	return err
 }
 
@@ -465,23 +454,6 @@ func (q *Queries) RedriveCutoff(ctx context.Context, afterMs int64) (time.Time, 
 	return cutoff, err
 }
 
-const releaseOutbox = `-- name: ReleaseOutbox :exec
-UPDATE platform.outbox
-SET lease_until = now() + least(attempts, 60) * interval '1 second', last_error = $1::text
-WHERE id = ANY($2::uuid[])
-`
-
-type ReleaseOutboxParams struct {
-	LastError string
-	Ids       []uuid.UUID
-}
-
-// Hands failed rows back after a backoff that grows with their attempts.
-func (q *Queries) ReleaseOutbox(ctx context.Context, arg ReleaseOutboxParams) error {
-	_, err := q.db.Exec(ctx, releaseOutbox, arg.LastError, arg.Ids)
-	return err
-}
-
 const retryPutOff = `-- name: RetryPutOff :execrows
 UPDATE platform.outbox_deliveries SET retry_at = NULL
 WHERE done_at IS NULL AND retry_at IS NOT NULL AND subscriber = ANY($1::text[])
@@ -524,4 +496,29 @@ func (q *Queries) TryLockSubscriber(ctx context.Context, subscriber string) (boo
 	var locked bool
 	err := row.Scan(&locked)
 	return locked, err
+}
+
+const unclaimOutbox = `-- name: UnclaimOutbox :exec
+
+WITH closed AS (
+    DELETE FROM platform.outbox_deliveries d
+    WHERE d.event_id = ANY($2::uuid[]) AND d.done_at IS NULL
+)
+UPDATE platform.outbox
+SET sent_at = NULL, lease_until = now() + least(attempts, 60) * interval '1 second', last_error = $1::text
+WHERE id = ANY($2::uuid[])
+`
+
+type UnclaimOutboxParams struct {
+	LastError string
+	Ids       []uuid.UUID
+}
+
+// reads woken: a CTE that only selects runs when read
+// Hands rows of a claim whose enqueue failed back, in the claim's transaction: unsent,
+// their deliveries gone (those a handler closed stay), and not claimed again before a
+// backoff that grows with their attempts.
+func (q *Queries) UnclaimOutbox(ctx context.Context, arg UnclaimOutboxParams) error {
+	_, err := q.db.Exec(ctx, unclaimOutbox, arg.LastError, arg.Ids)
+	return err
 }

@@ -1,55 +1,56 @@
 -- name: ClaimOutbox :many
--- Claims the oldest unsent rows that no live lease holds; SKIP LOCKED lets relays
--- running at once take disjoint rows without waiting for each other. Its commit does
--- not wait for the disk (async: synchronous_commit off for this statement's
--- transaction): a lease a crash loses only lets another relay take the rows sooner,
--- and what it enqueues again asynq refuses as a duplicate task id.
+-- Claims the oldest unsent rows, marks them sent and opens a delivery per subscriber of
+-- each (routes: parallel arrays of topic and subscriber), one statement per batch, in
+-- the relay's transaction, which stays open while the relay enqueues the batch and
+-- commits after. The rows stay locked until then: SKIP LOCKED has other relays take
+-- disjoint rows, and a relay that dies before its commit (or hangs past its lease:
+-- the transaction's idle_in_transaction_session_timeout) has its transaction rolled
+-- back, the rows unsent again for the next claim (what it enqueued, asynq then refuses
+-- as a duplicate task id). A handler that finished before the commit has made its
+-- row: DO NOTHING. The transaction's commit does not wait for the disk (see
+-- outbox.claimBegin): a crash that loses it leaves the events unsent, to be enqueued
+-- again (asynq refuses the duplicate task id; a task Redis lost too is enqueued anew
+-- and its handler skips what is done). WAL is written in order, so a handler's durable
+-- commit also makes every earlier claim durable.
 WITH next AS (
     SELECT o.id FROM platform.outbox o
     WHERE o.sent_at IS NULL AND (o.lease_until IS NULL OR o.lease_until < now())
     ORDER BY o.id
     LIMIT sqlc.arg(batch_size)
     FOR UPDATE SKIP LOCKED
-), async AS (
-    SELECT set_config('synchronous_commit', 'off', true) AS setting
-)
-UPDATE platform.outbox o
-SET lease_until = now() + sqlc.arg(lease_ms)::bigint * interval '1 millisecond',
-    leased_by = sqlc.arg(relay)::text,
-    attempts = o.attempts + 1
-FROM next, async WHERE o.id = next.id
-RETURNING o.id, o.topic, o.aggregate_key, o.payload, o.request_id, o.created_at;
-
--- name: MarkOutboxSent :exec
--- Marks events sent and, in the same statement, opens a delivery per subscriber they
--- were enqueued for (event_ids and subscribers are parallel arrays: one statement per
--- batch). A handler that already finished (it can run before the mark) has made its
--- row: DO NOTHING. The commit does not wait for the disk: the mark and its delivery
--- rows go or stay together, and a crash that loses them leaves the events unsent, to
--- be enqueued again when the lease ends (asynq refuses the duplicate task id; a task
--- Redis lost too is enqueued anew and its handler skips what is done). WAL is written
--- in order, so a handler's durable commit also makes every earlier mark durable.
-WITH async AS (
-    SELECT set_config('synchronous_commit', 'off', true) AS setting,
-           pg_notify('tandem_deliveries', '') AS woken -- the dispatchers (DeliveriesChannel)
 ), sent AS (
-    UPDATE platform.outbox o SET sent_at = now(), lease_until = NULL, last_error = NULL
-    FROM async
-    WHERE o.id = ANY(sqlc.arg(ids)::uuid[])
+    UPDATE platform.outbox o
+    SET sent_at = now(), lease_until = NULL, leased_by = sqlc.arg(relay)::text, attempts = o.attempts + 1, last_error = NULL
+    WHERE o.id = ANY(ARRAY(SELECT id FROM next)) -- by primary key, however large the table
+    RETURNING o.id, o.topic, o.aggregate_key, o.payload, o.request_id, o.created_at
+), opened AS (
+    INSERT INTO platform.outbox_deliveries (event_id, subscriber)
+    SELECT sent.id, r.subscriber
+    FROM sent JOIN (SELECT unnest(sqlc.arg(topics)::text[]) AS topic, unnest(sqlc.arg(subscribers)::text[]) AS subscriber) r
+      ON r.topic = sent.topic
+    ON CONFLICT (event_id, subscriber) DO NOTHING
+), woken AS (
+    SELECT pg_notify('tandem_deliveries', '') FROM sent LIMIT 1 -- the dispatchers (DeliveriesChannel)
 )
-INSERT INTO platform.outbox_deliveries (event_id, subscriber)
-SELECT unnest(sqlc.arg(event_ids)::uuid[]), unnest(sqlc.arg(subscribers)::text[])
-ON CONFLICT (event_id, subscriber) DO NOTHING;
+SELECT id, topic, aggregate_key, payload, request_id, created_at FROM sent
+WHERE (SELECT count(*) FROM woken) >= 0; -- reads woken: a CTE that only selects runs when read
 
--- name: ReleaseOutbox :exec
--- Hands failed rows back after a backoff that grows with their attempts.
+-- name: UnclaimOutbox :exec
+-- Hands rows of a claim whose enqueue failed back, in the claim's transaction: unsent,
+-- their deliveries gone (those a handler closed stay), and not claimed again before a
+-- backoff that grows with their attempts.
+WITH closed AS (
+    DELETE FROM platform.outbox_deliveries d
+    WHERE d.event_id = ANY(sqlc.arg(ids)::uuid[]) AND d.done_at IS NULL
+)
 UPDATE platform.outbox
-SET lease_until = now() + least(attempts, 60) * interval '1 second', last_error = sqlc.arg(last_error)::text
+SET sent_at = NULL, lease_until = now() + least(attempts, 60) * interval '1 second', last_error = sqlc.arg(last_error)::text
 WHERE id = ANY(sqlc.arg(ids)::uuid[]);
 
 -- name: InsertOutbox :exec
-INSERT INTO platform.outbox (id, topic, aggregate_key, payload, request_id)
-VALUES (sqlc.arg(id), sqlc.arg(topic), sqlc.arg(aggregate_key), sqlc.arg(payload), sqlc.arg(request_id));
+-- outbox.Publish's row, written by platform.publish as loyalty's statements write theirs.
+SELECT platform.publish(sqlc.arg(topic)::text, sqlc.arg(aggregate_key)::text, sqlc.arg(payload)::jsonb,
+                        sqlc.arg(request_id)::text, sqlc.arg(id)::uuid);
 
 -- name: OutboxBacklog :one
 SELECT count(*)::bigint AS unsent,
