@@ -213,8 +213,13 @@ func benchMatchingHTTP(ctx context.Context, out io.Writer, cfg config.Config, db
 				return fmt.Errorf("the server's CPU profile or trace: %w", err)
 			}
 			p50, p99 := percentiles(res.lat)
-			fmt.Fprintf(out, "| %s: %d clients over loopback, offered %d/s open loop for %s, achieved %.0f/s, %d errors; the server's CPU %s a request (load average %s) | p50 %s, p99 %s |\n",
-				target.name, o.clients, rate, o.d, res.achieved, res.errors, perRequest.Round(time.Microsecond), loadAverage(), p50, p99)
+			_, late99 := percentiles(res.late)
+			clientCPU := time.Duration(0)
+			if n := len(res.lat); n > 0 {
+				clientCPU = res.cpu / time.Duration(n)
+			}
+			fmt.Fprintf(out, "| %s: %d clients over loopback, offered %d/s open loop for %s, achieved %.0f/s, %d errors; the server's CPU %s a request, the client's %s; the client handed requests out late by p99 %s (load average %s) | p50 %s, p99 %s |\n",
+				target.name, o.clients, rate, o.d, res.achieved, res.errors, perRequest.Round(time.Microsecond), clientCPU.Round(time.Microsecond), late99, loadAverage(), p50, p99)
 		}
 	}
 	return nil
@@ -373,6 +378,11 @@ type openLoopResult struct {
 	lat      []time.Duration
 	achieved float64 // answered per second
 	errors   int
+	// late is how late the client itself handed each request out (its dispatcher
+	// sleeping past the due time on a busy machine): counted in lat, but the client's
+	// delay, not the server's.
+	late []time.Duration
+	cpu  time.Duration // the client process's CPU over the run
 }
 
 // openLoop offers rate requests a second for d to `clients` workers (one connection
@@ -403,6 +413,8 @@ func openLoop(ctx context.Context, rate, clients int, d time.Duration, do func(r
 			mu.Unlock()
 		}()
 	}
+	res.late = make([]time.Duration, 0, total)
+	cpu0 := processCPU()
 	start := time.Now()
 	interval := time.Second / time.Duration(rate)
 	for n := 0; n < total; {
@@ -413,11 +425,13 @@ func openLoop(ctx context.Context, rate, clients int, d time.Duration, do func(r
 		// request would cost more than the requests at these rates).
 		for now := time.Since(start); n < total && time.Duration(n)*interval <= now; n++ {
 			due <- start.Add(time.Duration(n) * interval)
+			res.late = append(res.late, now-time.Duration(n)*interval)
 		}
 		time.Sleep(200 * time.Microsecond)
 	}
 	close(due)
 	wg.Wait()
+	res.cpu = processCPU() - cpu0
 	res.achieved = float64(len(res.lat)-res.errors) / time.Since(start).Seconds()
 	return res, ctx.Err()
 }
