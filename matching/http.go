@@ -137,11 +137,11 @@ func (h api) myRecommendations(c *gin.Context, id uuid.UUID) error {
 	if err != nil {
 		return err
 	}
-	recs, err := h.svc.Recommendations(c.Request.Context(), id, n)
+	l, err := h.svc.served(c.Request.Context(), id)
 	if err != nil {
 		return err
 	}
-	writeRecommendations(c, recs)
+	writeRecommendations(c, l, h.svc.clampLimit(n))
 	return nil
 }
 
@@ -154,21 +154,23 @@ func (h api) consumerRecommendations(c *gin.Context, p *identity.Principal) erro
 	if err != nil {
 		return errs.Invalidf("id", "the consumer id is a UUID")
 	}
-	recs, err := h.svc.ConsumerRecommendations(c.Request.Context(), p, id, n)
+	l, err := h.svc.consumerServed(c.Request.Context(), p, id)
 	if err != nil {
 		return err
 	}
-	writeRecommendations(c, recs)
+	writeRecommendations(c, l, h.svc.clampLimit(n))
 	return nil
 }
 
-// writeRecommendations answers {"items": recs}, encoded by serve_json.go: the serving
-// path's JSON, the same bytes as encoding/json's without its reflection.
-func writeRecommendations(c *gin.Context, recs []Recommendation) {
-	body, release := recommendationsJSON(recs)
-	defer release()
+// writeRecommendations answers {"items": the first n of l}: the bytes the cache keeps
+// (serve_json.go), the same as encoding/json's of the list.
+func writeRecommendations(c *gin.Context, l *servedList, n int) {
+	bp := jsonBufs.Get().(*[]byte)
+	body := l.appendJSON((*bp)[:0], n)
 	c.Header("Content-Length", strconv.Itoa(len(body)))
 	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
+	*bp = body[:0]
+	jsonBufs.Put(bp)
 }
 
 func (h api) audience(c *gin.Context, p *identity.Principal) error {

@@ -122,9 +122,34 @@ func replaceRecommendations(ctx context.Context, q *matchingdb.Queries, consumer
 // the most popular live merchants. It is served from this process's cache
 // (serve_cache.go) and reads PostgreSQL only for a consumer it does not hold.
 func (s *Service) Recommendations(ctx context.Context, consumerID uuid.UUID, limit int) ([]Recommendation, error) {
-	if limit <= 0 || limit > s.cfg.Max {
-		limit = s.cfg.Max
+	l, err := s.served(ctx, consumerID)
+	if err != nil {
+		return nil, err
 	}
+	return l.recommendations(s.clampLimit(limit))
+}
+
+// AppendRecommendationsJSON appends what the API answers for a consumer's
+// recommendations, {"items": [...]}, the same list as Recommendations, written from the
+// cache as it is kept (for the serving benchmark; the API's handlers write it so).
+func (s *Service) AppendRecommendationsJSON(ctx context.Context, b []byte, consumerID uuid.UUID, limit int) ([]byte, error) {
+	l, err := s.served(ctx, consumerID)
+	if err != nil {
+		return b, err
+	}
+	return l.appendJSON(b, s.clampLimit(limit)), nil
+}
+
+// clampLimit is limit within 1..Config.Max (Config.Max when out of it).
+func (s *Service) clampLimit(limit int) int {
+	if limit <= 0 || limit > s.cfg.Max {
+		return s.cfg.Max
+	}
+	return limit
+}
+
+// served is a consumer's list as the cache keeps it (read on a miss).
+func (s *Service) served(ctx context.Context, consumerID uuid.UUID) (*servedList, error) {
 	s.maybePoll(ctx)
 	// A merged consumer is served the survivor's list; merges do not chain (merges.go),
 	// so one step is all there is.
@@ -140,7 +165,7 @@ func (s *Service) Recommendations(ctx context.Context, consumerID uuid.UUID, lim
 			consumerID = v.survivor
 			continue
 		}
-		return v.recs[:min(limit, len(v.recs))], nil
+		return v.list, nil
 	}
 	return nil, fmt.Errorf("matching: recommendations of %s: a merge chain", consumerID)
 }
@@ -162,17 +187,20 @@ func (s *Service) load(ctx context.Context, consumerID uuid.UUID) (cached, error
 	var v cached
 	switch {
 	case len(items) > 0:
-		v.recs = make([]Recommendation, len(items))
+		recs := make([]Recommendation, len(items))
 		for i, r := range items {
-			v.recs[i] = Recommendation{MerchantID: r.MerchantID, Rank: i + 1, Name: r.Name, Category: r.Category,
+			recs[i] = Recommendation{MerchantID: r.MerchantID, Rank: i + 1, Name: r.Name, Category: r.Category,
 				DistanceM: r.DistanceM, Score: r.Score, Reasons: parseReasons(r.Reasons), ComputedAt: row.ComputedAt.UTC()}
 		}
+		v.list = newServedList(recs)
 	case s.canonical(ctx, consumerID) != consumerID:
 		v.survivor = s.canonical(ctx, consumerID)
 	default:
-		if v.recs, err = s.coldStart(ctx, q, consumerID, s.cfg.Max); err != nil {
+		recs, err := s.coldStart(ctx, q, consumerID, s.cfg.Max)
+		if err != nil {
 			return cached{}, err
 		}
+		v.list = newServedList(recs)
 	}
 	s.cache.put(consumerID, v, gen)
 	return v, nil
@@ -204,8 +232,17 @@ func parseReasons(ss []string) []Reason {
 // ConsumerRecommendations is a consumer's recommendations for staff who may read members
 // (the console's member page, marketing).
 func (s *Service) ConsumerRecommendations(ctx context.Context, p *identity.Principal, consumerID uuid.UUID, limit int) ([]Recommendation, error) {
+	l, err := s.consumerServed(ctx, p, consumerID)
+	if err != nil {
+		return nil, err
+	}
+	return l.recommendations(s.clampLimit(limit))
+}
+
+// consumerServed is ConsumerRecommendations' list as the cache keeps it (the API's).
+func (s *Service) consumerServed(ctx context.Context, p *identity.Principal, consumerID uuid.UUID) (*servedList, error) {
 	if _, err := p.Require(identity.PermMemberRead); err != nil {
 		return nil, err
 	}
-	return s.Recommendations(ctx, consumerID, limit)
+	return s.served(ctx, consumerID)
 }

@@ -21,8 +21,8 @@ import (
 // worker after a payment) within pollEvery. A rebuild changes everyone: its batches
 // name their consumers like any other write.
 //
-// What is kept per consumer is the list as served, a consumer with nothing stored (the
-// cold-start list, the flag set on each), or the survivor of the merge that consumer is in (the
+// What is kept per consumer is the list as served (its JSON: serve_json.go), for a
+// consumer with nothing stored the cold-start list (the flag set on each), or the survivor of the merge that consumer is in (the
 // survivor's list is served). At most Config.CacheConsumers consumers are kept; past
 // that an arbitrary eighth is forgotten (Go's map order), which is good enough for
 // lists that are cheap to read again.
@@ -30,15 +30,15 @@ import (
 // pollEvery is how stale a list may be served after a write in another process.
 const pollEvery = 200 * time.Millisecond
 
-// changeWindow is how many change ids below the highest seen are read again at each
-// poll: a transaction that took its id earlier may commit later.
+// changeWindow is how many change ids below the highest seen are watched at each poll
+// (those not applied yet): a transaction that took its id earlier may commit later.
 const changeWindow = 1000
 
 const cacheShards = 64
 
 type cached struct {
-	recs     []Recommendation // nil: cold start
-	survivor uuid.UUID        // not Nil: served the survivor's list
+	list     *servedList // the list as served (nil when survivor is set)
+	survivor uuid.UUID   // not Nil: served the survivor's list
 }
 
 type serveCache struct {
@@ -127,6 +127,21 @@ func (s *Service) maybePoll(ctx context.Context) {
 	go s.pollChanges(context.WithoutCancel(ctx))
 }
 
+// missed are the ids in the window below the cursor not applied yet: a transaction
+// that took one of them may still commit. Only these and the ids after the cursor are
+// read at a poll; the rows already applied are not read again (after a rebuild they name
+// every consumer: reading them at every poll cost the API process most of its CPU).
+// Called with c.mu held.
+func (c *serveCache) missed() []int64 {
+	var out []int64
+	for id := max(0, c.cursor-changeWindow) + 1; id <= c.cursor; id++ {
+		if !c.seen[id] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 func (s *Service) pollChanges(ctx context.Context) {
 	c := s.cache
 	defer c.polling.Store(false)
@@ -144,8 +159,7 @@ func (s *Service) pollChanges(ctx context.Context) {
 		c.cursor, c.started = last, true
 		return
 	}
-	low := max(0, c.cursor-changeWindow)
-	rows, err := q.ServingChangesAfter(ctx, low)
+	rows, err := q.ServingChangesAfter(ctx, matchingdb.ServingChangesAfterParams{After: c.cursor, Missed: c.missed()})
 	if err != nil {
 		s.log.WarnContext(ctx, "matching: serving cache: change log", "err", err)
 		return

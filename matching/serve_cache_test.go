@@ -71,3 +71,62 @@ func containsMerchant(recs []matching.Recommendation, id uuid.UUID) bool {
 	}
 	return false
 }
+
+// A change that took its id before another but commits after it (two workers, the
+// earlier one slower) is still applied: the cache reads the rows after the highest it
+// has applied and the ids below it that it has not seen, not only what comes after.
+func TestServingCacheAppliesAChangeThatCommitsLate(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	api := matching.New(domain.Deps{DB: w.db}, matching.Ports{}, matching.Config{RadiusM: 3000})
+	a := w.live("A 小笼", "restaurant", 31.2304, 121.4737)
+	b := w.live("B 面馆", "restaurant", 31.2390, 121.4737)
+	c := w.live("C 咖啡", "cafe", 31.2310, 121.4737)
+	alice, bob := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
+	w.pay(bob, a, 1000)
+	w.pay(bob, b, 1000)
+	w.pay(alice, a, 1000)
+	served := func(who uuid.UUID) []matching.Recommendation {
+		recs, err := api.Recommendations(w.ctx, who, 0)
+		w.must(err)
+		return recs
+	}
+	if recs := served(alice); len(recs) == 0 || recs[0].ColdStart {
+		t.Fatalf("alice first: %+v", recs)
+	}
+	if recs := served(bob); !containsMerchant(recs, c) {
+		t.Fatalf("bob first: %+v", recs)
+	}
+
+	// The slow writer: Alice's list goes, its change row takes its id, no commit yet.
+	slow, err := w.db.Begin(w.ctx)
+	w.must(err)
+	defer func() { _ = slow.Rollback(w.ctx) }()
+	_, err = slow.Exec(w.ctx, `DELETE FROM matching.recommendation_lists WHERE consumer_id = $1`, alice)
+	w.must(err)
+	_, err = slow.Exec(w.ctx, `INSERT INTO matching.serving_changes (consumers) VALUES (ARRAY[$1::uuid])`, alice)
+	w.must(err)
+	// The quick one commits a later id: Bob buys at C, which leaves his list. Once the
+	// API serves that, its cursor is past the slow writer's id.
+	w.pay(bob, c, 1000)
+	until(t, "the API serves Bob's new list", func() bool { return !containsMerchant(served(bob), c) })
+	if recs := served(alice); len(recs) == 0 || recs[0].ColdStart {
+		t.Fatalf("alice before the slow commit: %+v", recs)
+	}
+
+	w.must(slow.Commit(w.ctx))
+	until(t, "the API forgets Alice's list removed by the late commit", func() bool {
+		recs := served(alice)
+		return len(recs) > 0 && recs[0].ColdStart
+	})
+}
+
+// until waits up to 5 s for cond, polling.
+func until(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for start := time.Now(); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Since(start) > 5*time.Second {
+			t.Fatalf("%s: not after 5 s", what)
+		}
+	}
+}

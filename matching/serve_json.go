@@ -1,35 +1,75 @@
 package matching
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 	"unicode/utf8"
 )
 
-// The served list's JSON, written without reflection. Profiled under 64 clients over
-// loopback, encoding/json was a third of the API process's CPU per request for top 20
-// (each Recommendation field by reflection, every string escaped through its encoder);
-// this writes the same bytes as encoding/json (serve_json_test.go holds it to that, HTML
-// escaping and float forms included) into a pooled buffer.
+// The served list's JSON, written without reflection, once per list: the serving cache
+// (serve_cache.go) keeps each consumer's list as the bytes the API answers with, not as
+// Recommendations. Profiled under 64 clients over loopback, encoding/json was a third of
+// the API process's CPU per request for top 20; writing the same bytes by hand at each
+// request still cost a tenth. And a cache of lists as Go values (strings, slices of
+// reasons: a dozen pointers per recommendation) is what the collector has to mark at
+// each cycle: with 22,000 lists, a quarter to half a second of one of the two cores,
+// every few seconds, which is where the requests' tail was. Bytes hold no pointers, so
+// the collector does not look inside them. This writes the same bytes as encoding/json
+// (serve_json_test.go holds it to that, HTML escaping and float forms included).
 
-var jsonBufs = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+// servedList is a consumer's list as served: each recommendation's JSON object as
+// encoding/json writes it, comma separated, and where each one ends, so the first n are
+// a prefix.
+type servedList struct {
+	items []byte
+	ends  []int32 // ends[i]: where recommendation i's object ends in items
+}
 
-// recommendationsJSON is {"items": recs} as encoding/json writes it; release gives the
-// buffer back once the bytes are written.
-func recommendationsJSON(recs []Recommendation) (body []byte, release func()) {
-	bp := jsonBufs.Get().(*[]byte)
-	b := append((*bp)[:0], `{"items":[`...)
+func newServedList(recs []Recommendation) *servedList {
+	l := &servedList{ends: make([]int32, len(recs))}
+	var b []byte
 	for i := range recs {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = appendRecommendation(b, &recs[i])
+		l.ends[i] = int32(len(b))
 	}
-	b = append(b, "]}"...)
-	return b, func() { *bp = b[:0]; jsonBufs.Put(bp) }
+	l.items = slices.Clip(b)
+	return l
 }
+
+// len is how many recommendations the list holds.
+func (l *servedList) len() int { return len(l.ends) }
+
+// appendJSON appends {"items": the first n recommendations} as encoding/json writes it.
+func (l *servedList) appendJSON(b []byte, n int) []byte {
+	b = append(b, `{"items":[`...)
+	if n = min(n, len(l.ends)); n > 0 {
+		b = append(b, l.items[:l.ends[n-1]]...)
+	}
+	return append(b, "]}"...)
+}
+
+// recommendations decodes the first n recommendations (the console's and other
+// callers' form; the API writes the bytes as they are).
+func (l *servedList) recommendations(n int) ([]Recommendation, error) {
+	b := l.appendJSON(make([]byte, 0, 16+len(l.items)), n)
+	var out struct {
+		Items []Recommendation `json:"items"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("matching: a served list: %w", err)
+	}
+	return out.Items, nil
+}
+
+var jsonBufs = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
 
 func appendRecommendation(b []byte, r *Recommendation) []byte {
 	b = append(b, `{"merchant_id":"`...)

@@ -3,13 +3,15 @@ package matching
 import (
 	"encoding/json"
 	"math"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 )
 
-// The served JSON is byte for byte what encoding/json writes of the same list: names
+// The served JSON is byte for byte what encoding/json writes of the same list, of each
+// prefix of it (?limit=): names
 // in Chinese, HTML and control characters, invalid UTF-8, U+2028, floats large, small,
 // negative and whole, no reasons and empty reasons, times with and without nanoseconds.
 func TestServedJSONIsEncodingJSONs(t *testing.T) {
@@ -23,17 +25,32 @@ func TestServedJSONIsEncodingJSONs(t *testing.T) {
 		{MerchantID: uuid.New(), Rank: 3, Name: "", Category: "", DistanceM: 1e21, Score: -2.5e-12, Reasons: []Reason{}, ComputedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("CST", 8*3600))},
 		{MerchantID: uuid.Nil, Rank: 20, Name: "x", Category: "y", DistanceM: 123456789012, Score: math.SmallestNonzeroFloat64, ComputedAt: at},
 	}
-	for n := 0; n <= len(recs); n++ {
-		want, err := json.Marshal(struct {
-			Items []Recommendation `json:"items"`
-		}{recs[:n]})
+	type answer struct {
+		Items []Recommendation `json:"items"`
+	}
+	l := newServedList(recs)
+	if l.len() != len(recs) {
+		t.Fatalf("the list holds %d, not %d", l.len(), len(recs))
+	}
+	for n := 0; n <= len(recs)+1; n++ {
+		want, err := json.Marshal(answer{recs[:min(n, len(recs))]})
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, release := recommendationsJSON(recs[:n])
-		if string(got) != string(want) {
-			t.Errorf("%d items:\n got %s\nwant %s", n, got, want)
+		if got := l.appendJSON([]byte("kept"), n); string(got) != "kept"+string(want) {
+			t.Errorf("first %d:\n got %s\nwant %s", n, got, want)
 		}
-		release()
+		// Decoded, the list is what encoding/json reads back from its own bytes.
+		var back answer
+		if err := json.Unmarshal(want, &back); err != nil {
+			t.Fatal(err)
+		}
+		got, err := l.recommendations(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, back.Items) {
+			t.Errorf("first %d decoded:\n got %+v\nwant %+v", n, got, back.Items)
+		}
 	}
 }

@@ -37,7 +37,7 @@ const (
 func benchMatchingCmd() *cobra.Command {
 	var evalConsumers, evalMerchants, consumers, clients int
 	var serveFor time.Duration
-	var demo, full bool
+	var demo, full, httpOnly bool
 	var identities int
 	var cpuProfile, httpRates string
 	httpOpts := httpServeOptions{}
@@ -73,6 +73,13 @@ With --demo: the same evaluation on the record of the configured database (make 
 				return err
 			}
 			ctx := cmd.Context()
+			if httpOpts.rates, err = parseRates(httpRates); err != nil {
+				return err
+			}
+			httpOpts.clients = clients
+			if httpOnly {
+				return benchMatchingHTTPOnly(ctx, out, cfg, httpOpts)
+			}
 			db, err := freshBenchDB(ctx, cfg.DatabaseURL, "tandem_bench_matching")
 			if err != nil {
 				return err
@@ -82,10 +89,6 @@ With --demo: the same evaluation on the record of the configured database (make 
 				return err
 			}
 			benchMatchingIdentities(out, identities)
-			if httpOpts.rates, err = parseRates(httpRates); err != nil {
-				return err
-			}
-			httpOpts.clients = clients
 			return benchMatchingScale(ctx, out, cfg, db, consumers, clients, serveFor, cpuProfile, httpOpts)
 		},
 	}
@@ -99,6 +102,9 @@ With --demo: the same evaluation on the record of the configured database (make 
 	cmd.Flags().DurationVar(&httpOpts.d, "http-for", 5*time.Second, "how long each rate of the HTTP serve benchmark runs")
 	cmd.Flags().IntVar(&httpOpts.working, "http-consumers", 20_000, "consumers the HTTP serve benchmark asks for (their lists fit tandem serve's cache of 50,000)")
 	cmd.Flags().StringVar(&httpOpts.cpuProfile, "http-cpuprofile", "", "write tandem serve's CPU profile of the first HTTP recommendations run to this file (go tool pprof)")
+	cmd.Flags().StringVar(&httpOpts.trace, "http-trace", "", "write tandem serve's execution trace of the first HTTP recommendations run to this file (go tool trace: GC pauses, scheduler latency)")
+	cmd.Flags().StringVar(&httpOpts.serveBinary, "serve-binary", "", "the tandem binary whose 'serve' is measured over HTTP (default: this one), to compare two builds under the same client")
+	cmd.Flags().BoolVar(&httpOnly, "http-only", false, "only the HTTP serve benchmark, on the database a previous run left (tandem_bench_matching): no evaluation, import or rebuild")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the full rebuild to this file (go tool pprof)")
 	cmd.Flags().BoolVar(&demo, "demo", false, "evaluate the record of the configured database instead")
 	cmd.Flags().BoolVar(&full, "full", false, "the issue's full sizes: rebuild 1M consumers / 100k merchants / 50M orders (about 10 GiB of memory and an hour on a loaded machine), evaluate 100k consumers")
@@ -281,7 +287,8 @@ func benchMatchingScale(ctx context.Context, out io.Writer, cfg config.Config, d
 }
 
 // serveLatency has clients ask for known consumers' recommendations (and 10 % for
-// consumers who bought nothing: the cold-start list) for d, and returns every request's
+// consumers who bought nothing: the cold-start list) for d, as the API's answer
+// ({"items": [...]}, written from the cache as it is kept), and returns every request's
 // latency.
 func serveLatency(ctx context.Context, svc *matching.Service, ids, unknown []uuid.UUID, clients int, d time.Duration) ([]time.Duration, error) {
 	var mu sync.Mutex
@@ -295,17 +302,19 @@ func serveLatency(ctx context.Context, svc *matching.Service, ids, unknown []uui
 			defer wg.Done()
 			r := rand.New(rand.NewPCG(uint64(i), 3))
 			var mine []time.Duration
+			var buf []byte
 			for time.Now().Before(deadline) {
 				c := ids[r.IntN(len(ids))]
 				if r.IntN(10) == 0 {
 					c = unknown[r.IntN(len(unknown))]
 				}
 				t0 := time.Now()
-				recs, err := svc.Recommendations(ctx, c, 20)
+				body, err := svc.AppendRecommendationsJSON(ctx, buf[:0], c, 20)
 				mine = append(mine, time.Since(t0))
-				if err == nil && len(recs) == 0 {
+				if err == nil && len(body) <= len(`{"items":[]}`) {
 					err = fmt.Errorf("no recommendations for %s", c)
 				}
+				buf = body
 				if err != nil {
 					mu.Lock()
 					firstErr = cmpErr(firstErr, err)

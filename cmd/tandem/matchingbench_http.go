@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strconv"
@@ -16,11 +18,13 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tandemcrm/tandem/shared/config"
 	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/pg"
 	"github.com/tandemcrm/tandem/shared/wxpay/wxsim"
 )
 
@@ -39,9 +43,54 @@ type httpServeOptions struct {
 	d       time.Duration // per run
 	clients int
 	working int // consumers asked for (their lists fit the server's cache)
-	// cpuProfile is where the server's CPU profile of the first recommendations run
-	// goes ("": none).
-	cpuProfile string
+	// cpuProfile and trace are where the server's CPU profile and execution trace of
+	// the first recommendations run go ("": none).
+	cpuProfile, trace string
+	serveBinary       string // the tandem whose serve is measured ("": this one)
+}
+
+// benchMatchingHTTPOnly runs the HTTP serve benchmark alone on the database a full run
+// left (tandem_bench_matching), asking for consumers it holds lists of: minutes
+// quicker than a full run, for comparing builds back to back.
+func benchMatchingHTTPOnly(ctx context.Context, out io.Writer, cfg config.Config, o httpServeOptions) error {
+	u, err := url.Parse(cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	u.Path = "/tandem_bench_matching"
+	db, err := pg.Connect(ctx, u.String(), pg.PoolConfig{MaxConns: 4, AppName: "tandem-bench"})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rows, err := db.Query(ctx, `SELECT consumer_id FROM matching.recommendation_lists ORDER BY consumer_id LIMIT $1`, o.working)
+	if err != nil {
+		return fmt.Errorf("--http-only needs the database of a full run (tandem bench matching without it): %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return errors.New("--http-only: tandem_bench_matching holds no recommendations; run tandem bench matching without it first")
+	}
+	// Consumers never seen (the cold-start list), the same for every run.
+	r := rand.New(rand.NewPCG(7, 7))
+	unknown := make([]uuid.UUID, max(100, len(ids)/10))
+	for i := range unknown {
+		unknown[i] = uuid.Must(uuid.NewRandomFromReader(randReader{r}))
+	}
+	return benchMatchingHTTP(ctx, out, cfg, db, ids, unknown, o)
+}
+
+// randReader reads bytes from a seeded generator.
+type randReader struct{ r *rand.Rand }
+
+func (rr randReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(rr.r.Uint32())
+	}
+	return len(p), nil
 }
 
 // parseRates reads "2000,5000".
@@ -80,7 +129,7 @@ func benchMatchingHTTP(ctx context.Context, out io.Writer, cfg config.Config, db
 	if err != nil {
 		return fmt.Errorf("bench token: %w", err)
 	}
-	stop, base, pprofBase, pid, err := startBenchServe(ctx, cfg, db.Config().ConnString())
+	stop, base, pprofBase, pid, err := startBenchServe(ctx, o.serveBinary, cfg, db.Config().ConnString())
 	if err != nil {
 		return err
 	}
@@ -114,10 +163,14 @@ func benchMatchingHTTP(ctx context.Context, out io.Writer, cfg config.Config, db
 		return err
 	}
 	// Warm the server's cache with every consumer asked for (one PostgreSQL read each:
-	// the miss is the row of the in-process figures), closed loop.
+	// the miss is the row of the in-process figures), closed loop. Twice: a list read
+	// while the cache's first poll of the change log forgets consumers is not kept, and
+	// is read again by the second pass rather than by the measured runs.
 	start := time.Now()
-	if err := forEachParallel(append(append([]uuid.UUID{}, working...), unknownWorking...), o.clients, func(c uuid.UUID) error { return get(recsURL(c), true) }); err != nil {
-		return fmt.Errorf("warming the server: %w", err)
+	for range 2 {
+		if err := forEachParallel(append(append([]uuid.UUID{}, working...), unknownWorking...), o.clients, func(c uuid.UUID) error { return get(recsURL(c), true) }); err != nil {
+			return fmt.Errorf("warming the server: %w", err)
+		}
 	}
 	fmt.Fprintf(out, "| serve over HTTP: `tandem serve` in its own process warmed with %d consumers' lists (+%d unknown) in %s | – |\n",
 		len(working), len(unknownWorking), time.Since(start).Round(time.Millisecond))
@@ -135,11 +188,17 @@ func benchMatchingHTTP(ctx context.Context, out io.Writer, cfg config.Config, db
 				return recsURL(working[r.IntN(len(working))])
 			}, true},
 		} {
-			profiled := make(chan error, 1)
-			if i == 0 && target.auth && o.cpuProfile != "" {
-				go func() { profiled <- saveProfile(pprofBase, o.cpuProfile, o.d) }()
+			profiled, traced := make(chan error, 1), make(chan error, 1)
+			first := i == 0 && target.auth
+			if first && o.cpuProfile != "" {
+				go func() { profiled <- saveProfile(pprofBase, "profile", o.cpuProfile, o.d) }()
 			} else {
 				profiled <- nil
+			}
+			if first && o.trace != "" {
+				go func() { traced <- saveProfile(pprofBase, "trace", o.trace, o.d) }()
+			} else {
+				traced <- nil
 			}
 			cpu0 := processCPUOf(pid)
 			res, err := openLoop(ctx, rate, o.clients, o.d, func(r *rand.Rand) error { return get(target.url(r), target.auth) })
@@ -150,12 +209,17 @@ func benchMatchingHTTP(ctx context.Context, out io.Writer, cfg config.Config, db
 			if n := len(res.lat); n > 0 {
 				perRequest = (processCPUOf(pid) - cpu0) / time.Duration(n)
 			}
-			if err := <-profiled; err != nil {
-				return fmt.Errorf("the server's CPU profile: %w", err)
+			if err := cmp.Or(<-profiled, <-traced); err != nil {
+				return fmt.Errorf("the server's CPU profile or trace: %w", err)
 			}
 			p50, p99 := percentiles(res.lat)
-			fmt.Fprintf(out, "| %s: %d clients over loopback, offered %d/s open loop for %s, achieved %.0f/s, %d errors; the server's CPU %s a request (load average %s) | p50 %s, p99 %s |\n",
-				target.name, o.clients, rate, o.d, res.achieved, res.errors, perRequest.Round(time.Microsecond), loadAverage(), p50, p99)
+			_, late99 := percentiles(res.late)
+			clientCPU := time.Duration(0)
+			if n := len(res.lat); n > 0 {
+				clientCPU = res.cpu / time.Duration(n)
+			}
+			fmt.Fprintf(out, "| %s: %d clients over loopback, offered %d/s open loop for %s, achieved %.0f/s, %d errors; the server's CPU %s a request, the client's %s; the client handed requests out late by p99 %s (load average %s) | p50 %s, p99 %s |\n",
+				target.name, o.clients, rate, o.d, res.achieved, res.errors, perRequest.Round(time.Microsecond), clientCPU.Round(time.Microsecond), late99, loadAverage(), p50, p99)
 		}
 	}
 	return nil
@@ -169,10 +233,10 @@ func mustRedisOptions(u string) *redis.Options {
 	return o
 }
 
-// saveProfile writes the CPU profile of the process whose profiler is at base, taken
-// over d, to file.
-func saveProfile(base, file string, d time.Duration) error {
-	res, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, max(1, int(d.Seconds()))))
+// saveProfile writes the CPU profile or execution trace (kind "profile" or "trace") of
+// the process whose profiler is at base, taken over d, to file.
+func saveProfile(base, kind, file string, d time.Duration) error {
+	res, err := http.Get(fmt.Sprintf("%s/debug/pprof/%s?seconds=%d", base, kind, max(1, int(d.Seconds()))))
 	if err != nil {
 		return err
 	}
@@ -221,14 +285,15 @@ func freeLoopback() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// startBenchServe runs this binary's `tandem serve` on dbURL at a free loopback port,
+// startBenchServe runs exe's (this binary's when "") `tandem serve` on dbURL at a free loopback port,
 // with the simulator's WeChat Pay keys made for it, the per-token rate limit raised (as
 // make bench's HTTP section does: the limiter still runs on every request) and its
 // profiler on, and returns how to stop it, its base URL, its profiler's and its pid.
-func startBenchServe(ctx context.Context, cfg config.Config, dbURL string) (stop func(), base, pprofBase string, pid int, err error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, "", "", 0, err
+func startBenchServe(ctx context.Context, exe string, cfg config.Config, dbURL string) (stop func(), base, pprofBase string, pid int, err error) {
+	if exe == "" {
+		if exe, err = os.Executable(); err != nil {
+			return nil, "", "", 0, err
+		}
 	}
 	keys, err := os.MkdirTemp("", "tandem-bench-keys-")
 	if err != nil {
@@ -313,6 +378,11 @@ type openLoopResult struct {
 	lat      []time.Duration
 	achieved float64 // answered per second
 	errors   int
+	// late is how late the client itself handed each request out (its dispatcher
+	// sleeping past the due time on a busy machine): counted in lat, but the client's
+	// delay, not the server's.
+	late []time.Duration
+	cpu  time.Duration // the client process's CPU over the run
 }
 
 // openLoop offers rate requests a second for d to `clients` workers (one connection
@@ -343,6 +413,8 @@ func openLoop(ctx context.Context, rate, clients int, d time.Duration, do func(r
 			mu.Unlock()
 		}()
 	}
+	res.late = make([]time.Duration, 0, total)
+	cpu0 := processCPU()
 	start := time.Now()
 	interval := time.Second / time.Duration(rate)
 	for n := 0; n < total; {
@@ -353,11 +425,13 @@ func openLoop(ctx context.Context, rate, clients int, d time.Duration, do func(r
 		// request would cost more than the requests at these rates).
 		for now := time.Since(start); n < total && time.Duration(n)*interval <= now; n++ {
 			due <- start.Add(time.Duration(n) * interval)
+			res.late = append(res.late, now-time.Duration(n)*interval)
 		}
 		time.Sleep(200 * time.Microsecond)
 	}
 	close(due)
 	wg.Wait()
+	res.cpu = processCPU() - cpu0
 	res.achieved = float64(len(res.lat)-res.errors) / time.Since(start).Seconds()
 	return res, ctx.Err()
 }

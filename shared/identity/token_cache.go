@@ -74,11 +74,33 @@ func (c *tokenCache) put(key [32]byte, e cachedToken) {
 	c.entries[key] = &e
 }
 
-func (c *tokenCache) touched(key [32]byte, at time.Time) {
+// claimTouch reports whether the caller is the one to write the token's last_used_at
+// at now: true unless the cached entry was written (or claimed) within touchEvery. It
+// marks the entry at now, so that of the requests that find it due at once (every
+// request in flight, once a minute) one writes and the others go on without a round
+// trip, instead of all queueing on the token's row lock. A token not cached is written
+// by each request (as on its first use).
+func (c *tokenCache) claimTouch(key [32]byte, now time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.entries[key]; ok {
-		e.lastUsed = at
+	e, ok := c.entries[key]
+	if !ok {
+		return true
+	}
+	if !e.lastUsed.IsZero() && now.Sub(e.lastUsed) <= touchEvery {
+		return false
+	}
+	e.lastUsed = now
+	return true
+}
+
+// untouch gives back a claim whose write failed (the entry still shows the claim), so
+// that a later request writes it.
+func (c *tokenCache) untouch(key [32]byte, claimed, before time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[key]; ok && e.lastUsed.Equal(claimed) {
+		e.lastUsed = before
 	}
 }
 

@@ -228,3 +228,82 @@ func TestTokenRateIsSharedAcrossProcesses(t *testing.T) {
 	_, err = b.AuthenticateToken(ctx, secret)
 	wantCode(t, err, "identity.token_rate_limited")
 }
+
+// Once a minute a token's last_used_at is due again, and every request in flight finds
+// it due at once: one of them writes it, the others go on without a round trip (they
+// used to all queue on the token's row lock, once a minute, in the serving tail).
+func TestTokenLastUsedIsWrittenOncePerMinuteUnderConcurrentRequests(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t, audit.Migrations, identity.Migrations)
+	rdb := redistest.New(t).Client(t)
+	ctx := context.Background()
+	clk := &clock{now: time.Now()}
+	svc := identity.NewService(db, rdb, identity.Config{Now: clk.Now})
+	running(t, svc)
+	demo, err := svc.SeedDemo(ctx, demoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := svc.Principal(ctx, demo.Users["admin"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, secret, err := svc.CreateToken(ctx, admin, identity.NewToken{Name: "app", TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every write of last_used_at is counted by the database itself.
+	if _, err := db.Exec(ctx, `CREATE TABLE public.touches (at timestamptz);
+CREATE FUNCTION public.count_touch() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO public.touches VALUES (NEW.last_used_at); RETURN NEW; END $$;
+CREATE TRIGGER count_touch AFTER UPDATE OF last_used_at ON identity.api_tokens FOR EACH ROW EXECUTE FUNCTION public.count_touch()`); err != nil {
+		t.Fatal(err)
+	}
+	touches := func() int {
+		var n int
+		if err := db.QueryRow(ctx, `SELECT count(*) FROM public.touches`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	concurrently := func() {
+		t.Helper()
+		start := make(chan struct{})
+		errc := make(chan error, 32)
+		for range 32 {
+			go func() {
+				<-start
+				_, err := svc.AuthenticateToken(ctx, secret)
+				errc <- err
+			}()
+		}
+		close(start)
+		for range 32 {
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	if _, err := svc.AuthenticateToken(ctx, secret); err != nil { // first use: loaded, cached, written
+		t.Fatal(err)
+	}
+	concurrently() // within the minute: nothing to write
+	if n := touches(); n != 1 {
+		t.Fatalf("within the first minute: %d writes of last_used_at, want 1", n)
+	}
+	clk.Advance(2 * time.Minute)
+	concurrently()
+	if n := touches(); n != 2 {
+		t.Fatalf("32 requests finding last_used_at due together: %d writes in all, want 2", n)
+	}
+	listed, _, err := svc.ListTokens(ctx, admin, uuid.Nil, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range listed {
+		if l.ID == tok.ID && (l.LastUsedAt == nil || !l.LastUsedAt.Equal(clk.Now().Truncate(time.Microsecond))) {
+			t.Fatalf("last_used_at %v, want %v", l.LastUsedAt, clk.Now())
+		}
+	}
+}

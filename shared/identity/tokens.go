@@ -210,16 +210,19 @@ func (s *Service) lookupToken(ctx context.Context, digest []byte, now time.Time)
 	return t, nil
 }
 
-// touch records last_used_at, at most once a minute per token.
+// touchEvery is how often a token's last_used_at is written at most.
+const touchEvery = time.Minute
+
+// touch records last_used_at, at most once a minute per token and process: of the
+// requests that find it due together, one writes (tokenCache.claimTouch).
 func (s *Service) touch(ctx context.Context, key [32]byte, id uuid.UUID, last, now time.Time) {
-	if !last.IsZero() && now.Sub(last) <= time.Minute {
+	if !last.IsZero() && now.Sub(last) <= touchEvery || !s.tokens.claimTouch(key, now) {
 		return
 	}
 	if err := identitydb.New(s.db).TouchToken(ctx, identitydb.TouchTokenParams{ID: id, LastUsedAt: &now}); err != nil {
 		s.logger().ErrorContext(ctx, "identity: touch token", "err", err)
-		return
+		s.tokens.untouch(key, now, last)
 	}
-	s.tokens.touched(key, now)
 }
 
 // wellFormedToken says whether s is prefix and 32 random bytes in base64url.

@@ -42,19 +42,27 @@ func (q *Queries) PruneServingChanges(ctx context.Context, before time.Time) err
 }
 
 const servingChangesAfter = `-- name: ServingChangesAfter :many
-SELECT id, consumers FROM matching.serving_changes WHERE id > $1 ORDER BY id LIMIT 10000
+SELECT id, consumers FROM matching.serving_changes
+WHERE id > $1 OR id = ANY($2::bigint[])
+ORDER BY id LIMIT 10000
 `
+
+type ServingChangesAfterParams struct {
+	After  int64
+	Missed []int64
+}
 
 type ServingChangesAfterRow struct {
 	ID        int64
 	Consumers []uuid.UUID
 }
 
-// The changes a cache has not seen; committed ones only, so a row whose transaction is
-// still open (a lower id, committed later) is read at a later poll: the cache keeps
-// the lowest id it may have missed (see serve_cache.go).
-func (q *Queries) ServingChangesAfter(ctx context.Context, after int64) ([]ServingChangesAfterRow, error) {
-	rows, err := q.db.Query(ctx, servingChangesAfter, after)
+// The changes a cache has not seen: every row after the highest id it has applied, and
+// the ids below it that it may have missed (a transaction that took its id earlier and
+// had not committed at the last poll; see serve_cache.go). Rows it has applied are not
+// read again: after a rebuild they name every consumer.
+func (q *Queries) ServingChangesAfter(ctx context.Context, arg ServingChangesAfterParams) ([]ServingChangesAfterRow, error) {
+	rows, err := q.db.Query(ctx, servingChangesAfter, arg.After, arg.Missed)
 	if err != nil {
 		return nil, err
 	}
