@@ -2,8 +2,10 @@ package merchant
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -18,11 +20,18 @@ import (
 // PostgreSQL, so the import parallelises it itself. Each chunk is one read-only
 // statement over the chunk's rows sent as arrays (the probes cannot see the import's
 // temporary table). They read the committed leads, as the import's own statement
-// would: the import has written none yet.
+// would: the import has written none yet. Should the pool have no connection to spare
+// for importProbeWait (as many imports at once as connections, each waiting for its
+// probes), the chunks left are probed on the import's own connection, one after the
+// other: an import never waits for a connection held by another import.
 const (
 	importProbeConns = 2
 	importProbeChunk = 2_000
+	importProbeWait  = 2 * time.Second
 )
+
+// errNoProbeConn: no connection of the pool came free for a probe in time.
+var errNoProbeConn = errors.New("merchant: no connection for the import's probes")
 
 // probeChunk is rows of the file to probe: their row numbers, names and places.
 type probeChunk struct {
@@ -41,9 +50,11 @@ type nameProber struct {
 	g    *errgroup.Group
 	once sync.Once
 
-	mu   sync.Mutex
-	rows []int32
-	ids  []uuid.UUID
+	mu     sync.Mutex
+	rows   []int32
+	ids    []uuid.UUID
+	left   []probeChunk // for the import's own connection
+	serial bool         // a probe found no connection: the rest go to left
 }
 
 // nameProbeSQL probes the chunk $1-$4 (rows, names, lats, lngs) within $5 metres at
@@ -65,13 +76,26 @@ func (s *Service) startNameProbes(ctx context.Context) *nameProber {
 	for range importProbeConns {
 		g.Go(func() error {
 			for c := range p.ch {
-				rows, ids, err := s.probeNames(gctx, c)
-				if err != nil {
-					return err
+				p.mu.Lock()
+				serial := p.serial
+				p.mu.Unlock()
+				var rows []int32
+				var ids []uuid.UUID
+				err := errNoProbeConn
+				if !serial {
+					rows, ids, err = s.probeNames(gctx, c)
 				}
 				p.mu.Lock()
-				p.rows, p.ids = append(p.rows, rows...), append(p.ids, ids...)
+				switch {
+				case errors.Is(err, errNoProbeConn):
+					p.serial, p.left = true, append(p.left, c)
+				case err == nil:
+					p.rows, p.ids = append(p.rows, rows...), append(p.ids, ids...)
+				}
 				p.mu.Unlock()
+				if err != nil && !errors.Is(err, errNoProbeConn) {
+					return err
+				}
 			}
 			return nil
 		})
@@ -108,25 +132,53 @@ func (p *nameProber) stop() {
 	_ = p.g.Wait()
 }
 
-// wait probes the last chunk and returns the rows like a shop of the database, with
-// that shop.
-func (p *nameProber) wait() ([]int32, []uuid.UUID, error) {
+// wait probes the last chunk, and on tx (the import's) the chunks no connection came
+// free for, and returns the rows like a shop of the database, with that shop.
+func (p *nameProber) wait(ctx context.Context, s *Service, tx pgx.Tx) ([]int32, []uuid.UUID, error) {
 	p.send()
 	p.once.Do(func() { close(p.ch) })
 	if err := p.g.Wait(); err != nil {
 		return nil, nil, err
 	}
+	for _, c := range p.left {
+		rows, ids, err := s.probeOn(ctx, tx, c)
+		if err != nil {
+			return nil, nil, err
+		}
+		p.rows, p.ids = append(p.rows, rows...), append(p.ids, ids...)
+	}
 	return p.rows, p.ids, nil
 }
 
-// probeNames probes one chunk in a read-only transaction of its own.
-func (s *Service) probeNames(ctx context.Context, c probeChunk) (rows []int32, ids []uuid.UUID, err error) {
-	err = pgx.BeginTxFunc(ctx, s.db, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT set_config('pg_trgm.similarity_threshold', $1, true), set_config('jit', 'off', true)`,
-			strconv.FormatFloat(s.cfg.DedupSimilarity, 'f', -1, 64)); err != nil {
-			return err
+// probeNames probes one chunk in a read-only transaction of its own, on a connection
+// of the pool (errNoProbeConn when none came free in importProbeWait).
+func (s *Service) probeNames(ctx context.Context, c probeChunk) ([]int32, []uuid.UUID, error) {
+	actx, cancel := context.WithTimeout(ctx, importProbeWait)
+	conn, err := s.db.Acquire(actx)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil {
+			return nil, nil, errNoProbeConn
 		}
-		return tx.QueryRow(ctx, nameProbeSQL, c.rows, c.names, c.lats, c.lngs, s.cfg.DedupRadiusM, s.cfg.DedupSimilarity).Scan(&rows, &ids)
+		return nil, nil, err
+	}
+	defer conn.Release()
+	var rows []int32
+	var ids []uuid.UUID
+	err = pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		rows, ids, err = s.probeOn(ctx, tx, c)
+		return err
 	})
+	return rows, ids, err
+}
+
+// probeOn probes one chunk in tx; the similarity threshold and jit are set for the
+// rest of tx.
+func (s *Service) probeOn(ctx context.Context, tx pgx.Tx, c probeChunk) (rows []int32, ids []uuid.UUID, err error) {
+	if _, err := tx.Exec(ctx, `SELECT set_config('pg_trgm.similarity_threshold', $1, true), set_config('jit', 'off', true)`,
+		strconv.FormatFloat(s.cfg.DedupSimilarity, 'f', -1, 64)); err != nil {
+		return nil, nil, err
+	}
+	err = tx.QueryRow(ctx, nameProbeSQL, c.rows, c.names, c.lats, c.lngs, s.cfg.DedupRadiusM, s.cfg.DedupSimilarity).Scan(&rows, &ids)
 	return rows, ids, err
 }

@@ -442,7 +442,7 @@ func (s *Service) dedupStaged(ctx context.Context, tx pgx.Tx, probe *nameProber,
 		if step.probe {
 			off = []string{"enable_hashjoin", "enable_mergejoin"}
 		} else {
-			rows, ids, err := probe.wait()
+			rows, ids, err := probe.wait(ctx, s, tx)
 			if err != nil {
 				return nil, err
 			}

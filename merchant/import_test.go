@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/tandemcrm/tandem/merchant"
@@ -250,9 +251,28 @@ func TestLeadPoolAndHistoryLeadChecked(t *testing.T) {
 // like an earlier row of the file are refused naming it. The file spans more than one
 // probe chunk, and mixes phones written as landlines, licence numbers, similar names
 // close by and far away, rows with no place, and rows like both a shop and a row.
+// The same holds when the pool has no connection to spare for the probes (one
+// connection, the import's): the probes then run on the import's own.
 func TestImportDedupVerdictsMatchCreate(t *testing.T) {
 	t.Parallel()
-	w, _ := poolWorld(t, merchant.Config{})
+	for _, oneConn := range []bool{false, true} {
+		t.Run(fmt.Sprintf("one connection %v", oneConn), func(t *testing.T) {
+			t.Parallel()
+			w, clk := poolWorld(t, merchant.Config{})
+			svc := w.svc
+			if oneConn {
+				cfg := w.db.Config().Copy()
+				cfg.MaxConns = 1
+				small := must[*pgxpool.Pool](t)(pgxpool.NewWithConfig(w.ctx, cfg))
+				t.Cleanup(small.Close)
+				svc = merchant.New(domain.Deps{DB: small, Clock: clk}, merchant.Ports{Owners: w.owners, Staff: merchant.IdentityStaff{Users: w.ids}}, merchant.Config{})
+			}
+			importVerdictsMatchCreate(t, w, svc)
+		})
+	}
+}
+
+func importVerdictsMatchCreate(t *testing.T, w *world, svc *merchant.Service) {
 	rep, other := w.p(t, "sh1.rep"), w.p(t, "hz1.rep")
 	db := []merchant.NewLead{
 		{Name: "静安咖啡 Jing'an Coffee", Category: "cafe", Address: "南京西路1266号", Lat: 31.2287, Lng: 121.4534, Phone: "021-6288-0000", City: "上海", LicenceNo: "91350100M000100Y43"},
@@ -318,7 +338,7 @@ func TestImportDedupVerdictsMatchCreate(t *testing.T) {
 	if len(want) != 9 {
 		t.Fatalf("the create's check finds %d duplicates in the file, the test means 9: %+v", len(want), want)
 	}
-	r := must[merchant.ImportReport](t)(w.svc.ImportLeads(w.ctx, rep, merchant.ImportInput{FileName: "mixed.csv"}, strings.NewReader(b.String())))
+	r := must[merchant.ImportReport](t)(svc.ImportLeads(w.ctx, rep, merchant.ImportInput{FileName: "mixed.csv"}, strings.NewReader(b.String())))
 	if r.State != merchant.ImportDone || r.TotalRows != len(rows) || r.Imported != len(rows)-len(want) || len(r.Problems) != len(want) {
 		t.Fatalf("report: state %s, %d rows, %d imported, %d problems (want %d): %+v", r.State, r.TotalRows, r.Imported, len(r.Problems), len(want), r.Problems)
 	}
