@@ -5,17 +5,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/tandemcrm/tandem/merchant"
 	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/events"
+	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/outbox"
 )
 
@@ -238,5 +241,111 @@ func TestLeadPoolAndHistoryLeadChecked(t *testing.T) {
 	}
 	if history != 2 || leads != 1 {
 		t.Fatalf("history rows %d (want the 2 of the create), leads in a pool %d", history, leads)
+	}
+}
+
+// The import's set-based dedup (exact keys joined, the similar names probed in chunks
+// on several connections) refuses exactly the rows the create's per-row check
+// (CheckDuplicates, asked before the import for each row) says duplicate a shop of
+// the database, with the same column and holder, and imports all the others; rows
+// like an earlier row of the file are refused naming it. The file spans more than one
+// probe chunk, and mixes phones written as landlines, licence numbers, similar names
+// close by and far away, rows with no place, and rows like both a shop and a row.
+// The same holds when the pool has no connection to spare for the probes (one
+// connection, the import's): the probes then run on the import's own.
+func TestImportDedupVerdictsMatchCreate(t *testing.T) {
+	t.Parallel()
+	for _, oneConn := range []bool{false, true} {
+		t.Run(fmt.Sprintf("one connection %v", oneConn), func(t *testing.T) {
+			t.Parallel()
+			w, clk := poolWorld(t, merchant.Config{})
+			svc := w.svc
+			if oneConn {
+				cfg := w.db.Config().Copy()
+				cfg.MaxConns = 1
+				small := must[*pgxpool.Pool](t)(pgxpool.NewWithConfig(w.ctx, cfg))
+				t.Cleanup(small.Close)
+				svc = merchant.New(domain.Deps{DB: small, Clock: clk}, merchant.Ports{Owners: w.owners, Staff: merchant.IdentityStaff{Users: w.ids}}, merchant.Config{})
+			}
+			importVerdictsMatchCreate(t, w, svc)
+		})
+	}
+}
+
+func importVerdictsMatchCreate(t *testing.T, w *world, svc *merchant.Service) {
+	rep, other := w.p(t, "sh1.rep"), w.p(t, "hz1.rep")
+	db := []merchant.NewLead{
+		{Name: "静安咖啡 Jing'an Coffee", Category: "cafe", Address: "南京西路1266号", Lat: 31.2287, Lng: 121.4534, Phone: "021-6288-0000", City: "上海", LicenceNo: "91350100M000100Y43"},
+		{Name: "老王烧烤(徐汇店)", Category: "餐饮", Address: "漕溪北路1号", Lat: 31.2000, Lng: 121.4000, Phone: "13900007001", City: "上海"},
+		{Name: "老王烧烤 总店", Category: "餐饮", Address: "漕溪北路5号", Lat: 31.2003, Lng: 121.4000, Phone: "13900007009", City: "上海"},
+		{Name: "川味小馆", Category: "餐饮", Address: "x路1号", Lat: 31.3000, Lng: 121.5000, Phone: "13900007006", City: "上海"},
+	}
+	for i, in := range db {
+		l := must[merchant.Lead](t)(w.svc.CreateLead(w.ctx, []*identity.Principal{rep, other}[i%2], in))
+		if i == 0 {
+			must[merchant.Lead](t)(w.svc.Claim(w.ctx, rep, l.ID))
+		}
+	}
+	type row struct {
+		in     merchant.NewLead
+		inFile string // the reason when refused for an earlier row of the file
+	}
+	var rows []row
+	add := func(name, phone, licence string, lat, lng float64, inFile string) {
+		rows = append(rows, row{merchant.NewLead{Name: name, Category: "cafe", Address: "路", City: "上海", Phone: phone, LicenceNo: licence, Lat: lat, Lng: lng}, inFile})
+	}
+	// Distinct shops on a grid 330 m apart, far from the database's: more than one chunk.
+	for i := range 2100 {
+		add(fmt.Sprintf("店 %04d 号", i), fmt.Sprintf("1370000%04d", i), "", 30.0+float64(i/50)*0.003, 120.0+float64(i%50)*0.003, "")
+	}
+	add("Another name", "+86 21 6288 0000", "", 31.5, 121.9, "")                                             // the database's landline
+	add("Yet another", "13900001111", "91350100m000100y43", 31.6, 121.9, "")                                 // its licence
+	add("静安咖啡 Jingan Coffee", "13900001112", "", 31.2290, 121.4535, "")                                      // its name, 35 m away
+	add("静安咖啡 Jingan Coffee", "13900007009", "", 31.2290, 121.4535, "")                                      // … with another shop's phone
+	add("老王烧烤（徐汇店）", "13900001113", "", 31.2001, 121.4000, "")                                               // like two shops: the most alike
+	add("老王烧烤(徐汇店)", "13900001114", "", 31.2100, 121.4000, "")                                               // 1.1 km away: another branch
+	add("川味小馆", "13900001115", "", 0, 0, "")                                                                 // no place: not compared
+	add("川味小馆 分店", "13900001116", "", 31.3001, 121.5001, "")                                                 // the database's, and …
+	add("川味小馆 分店", "13900001117", "", 31.3002, 121.5001, "")                                                 // … this one's too (the row before left)
+	add("小李面馆", "13900001118", "", 30.5, 120.5, "")                                                          // a new shop …
+	add("小李面馆", "13900001119", "", 30.5001, 120.5, "a similar name close to row "+strconv.Itoa(len(rows)+1)) // … and again
+	add("Twice", "13900001118", "", 35, 115, "the same phone as row "+strconv.Itoa(len(rows)))
+	var b strings.Builder
+	b.WriteString("name,phone,category,city,address,lat,lng,licence_no\n")
+	want := map[int]merchant.ImportProblem{}
+	for i, r := range rows {
+		fmt.Fprintf(&b, "%s,%s,%s,%s,%s,%.6f,%.6f,%s\n", r.in.Name, r.in.Phone, r.in.Category, r.in.City, r.in.Address, r.in.Lat, r.in.Lng, r.in.LicenceNo)
+		n := i + 2
+		if r.inFile != "" {
+			want[n] = merchant.ImportProblem{Row: n, Column: map[bool]string{true: "phone", false: "name"}[strings.Contains(r.inFile, "phone")], Reason: r.inFile}
+			continue
+		}
+		dups := must[[]merchant.Duplicate](t)(w.svc.CheckDuplicates(w.ctx, rep, r.in))
+		if len(dups) == 0 {
+			continue
+		}
+		d := dups[0]
+		holder := "the pool " + d.Pool
+		if d.HeldBy != "" {
+			holder = d.HeldBy + " of " + d.Team
+		}
+		column := d.Reason
+		if d.Reason == merchant.DupNearby {
+			column = "name"
+		}
+		want[n] = merchant.ImportProblem{Row: n, Column: column, Reason: "held by " + holder}
+	}
+	if len(want) != 9 {
+		t.Fatalf("the create's check finds %d duplicates in the file, the test means 9: %+v", len(want), want)
+	}
+	r := must[merchant.ImportReport](t)(svc.ImportLeads(w.ctx, rep, merchant.ImportInput{FileName: "mixed.csv"}, strings.NewReader(b.String())))
+	if r.State != merchant.ImportDone || r.TotalRows != len(rows) || r.Imported != len(rows)-len(want) || len(r.Problems) != len(want) {
+		t.Fatalf("report: state %s, %d rows, %d imported, %d problems (want %d): %+v", r.State, r.TotalRows, r.Imported, len(r.Problems), len(want), r.Problems)
+	}
+	for _, p := range r.Problems {
+		wp, ok := want[p.Row]
+		if !ok || p.Column != wp.Column || !strings.Contains(p.Reason, wp.Reason) {
+			t.Errorf("row %d: the import says %s: %q; the per-row check says %+v", p.Row, p.Column, p.Reason, wp)
+		}
 	}
 }
