@@ -26,6 +26,13 @@ const DeliveriesChannel = "tandem_deliveries"
 type DispatchConfig struct {
 	BatchSize int           // deliveries per transaction (default 200)
 	Poll      time.Duration // the longest wait between rounds when idle (default 1 s)
+	// Gather is how long a subscriber's loop lets deliveries gather after the relay
+	// woke it, before it claims them (default 20 ms; negative: none). Under load a
+	// wake comes with every relay round, and claiming at once made batches of a few
+	// events, each paying the claim, the close, the commit and the subscriber's own
+	// per-batch reads; gathering trades at most this much latency for batches that
+	// grow with the load.
+	Gather time.Duration
 }
 
 // Dispatcher delivers the batched subscriptions (HandleTx, HandleBatchTx) straight from
@@ -62,6 +69,12 @@ func NewDispatcher(db *pgxpool.Pool, subs []Subscription, cfg DispatchConfig, lo
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
+	}
+	switch {
+	case cfg.Gather == 0:
+		cfg.Gather = 20 * time.Millisecond
+	case cfg.Gather < 0:
+		cfg.Gather = 0
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -126,6 +139,13 @@ func (d *Dispatcher) loop(ctx context.Context, s *dispatchSub, wake <-chan struc
 		case <-ctx.Done():
 			return
 		case <-wake:
+			if d.cfg.Gather > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(d.cfg.Gather):
+				}
+			}
 		case <-time.After(d.cfg.Poll):
 		}
 	}
