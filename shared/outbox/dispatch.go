@@ -26,12 +26,13 @@ const DeliveriesChannel = "tandem_deliveries"
 type DispatchConfig struct {
 	BatchSize int           // deliveries per transaction (default 200)
 	Poll      time.Duration // the longest wait between rounds when idle (default 1 s)
-	// Gather is how long a subscriber's loop lets deliveries gather after the relay
-	// woke it, before it claims them (default 20 ms; negative: none). Under load a
-	// wake comes with every relay round, and claiming at once made batches of a few
-	// events, each paying the claim, the close, the commit and the subscriber's own
-	// per-batch reads; gathering trades at most this much latency for batches that
-	// grow with the load.
+	// Gather is how long a busy subscriber's loop lets deliveries gather before its
+	// next round (default 50 ms; negative: none): after a round that claimed some, it
+	// waits that long; after an idle one, a wake is served at once, so a lone event
+	// pays nothing. Under load a wake came with every relay round, and claiming at once
+	// made batches of a few events, each paying the claim, the close, the commit and
+	// the subscriber's per-batch reads; gathering trades at most this much latency for
+	// batches that grow with the load.
 	Gather time.Duration
 }
 
@@ -72,7 +73,7 @@ func NewDispatcher(db *pgxpool.Pool, subs []Subscription, cfg DispatchConfig, lo
 	}
 	switch {
 	case cfg.Gather == 0:
-		cfg.Gather = 20 * time.Millisecond
+		cfg.Gather = 50 * time.Millisecond
 	case cfg.Gather < 0:
 		cfg.Gather = 0
 	}
@@ -132,20 +133,21 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 
 func (d *Dispatcher) loop(ctx context.Context, s *dispatchSub, wake <-chan struct{}) {
 	for {
-		if _, err := d.drain(ctx, s); err != nil && ctx.Err() == nil {
+		n, err := d.drain(ctx, s)
+		if err != nil && ctx.Err() == nil {
 			d.log.ErrorContext(ctx, "outbox dispatch failed", "subscriber", s.name, "err", err)
+		}
+		if n > 0 && d.cfg.Gather > 0 { // busy: let the next batch gather
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(d.cfg.Gather):
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-wake:
-			if d.cfg.Gather > 0 {
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(d.cfg.Gather):
-				}
-			}
 		case <-time.After(d.cfg.Poll):
 		}
 	}
