@@ -123,19 +123,31 @@ type Referral struct {
 	At         time.Time `json:"at"`
 }
 
-// onPaidKeepOrder and onRefundKeepOrder keep the member's orders for their 360.
-func (s *Service) onPaidKeepOrder(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
-	var p events.PaymentSucceeded
-	if err := e.Decode(&p); err != nil {
-		return fmt.Errorf("consumer: decode %s: %w", e.Topic, err)
+// onPaidKeepOrders and onRefundKeepOrder keep the member's orders for their 360; a
+// batch of payments is one statement.
+func (s *Service) onPaidKeepOrders(ctx context.Context, tx pgx.Tx, es []events.Envelope) error {
+	ps, err := decodePayments(es)
+	if err != nil {
+		return err
 	}
-	return s.keepPaid(ctx, tx, p)
+	return s.keepPaid(ctx, tx, ps...)
 }
 
-func (s *Service) keepPaid(ctx context.Context, db consumerdb.DBTX, p events.PaymentSucceeded) error {
-	paid := p.PaidAt.UTC()
-	return wrap("keep order", consumerdb.New(db).KeepOrderPaid(ctx, consumerdb.KeepOrderPaidParams{OrderID: p.OrderID,
-		ConsumerID: p.ConsumerID, OrderNo: p.OrderNo, MerchantID: p.MerchantID, AmountFen: p.AmountFen, PaidAt: &paid}))
+// keepPaid writes the paid orders, each once (a later event of the same order wins,
+// as one at a time).
+func (s *Service) keepPaid(ctx context.Context, db consumerdb.DBTX, ps ...events.PaymentSucceeded) error {
+	var k consumerdb.KeepOrdersPaidParams
+	at := make(map[uuid.UUID]int, len(ps))
+	for _, p := range ps {
+		if i, ok := at[p.OrderID]; ok {
+			k.OrderNos[i], k.AmountsFen[i], k.PaidAts[i] = p.OrderNo, p.AmountFen, p.PaidAt.UTC()
+			continue
+		}
+		at[p.OrderID] = len(k.OrderIds)
+		k.OrderIds, k.ConsumerIds, k.OrderNos = append(k.OrderIds, p.OrderID), append(k.ConsumerIds, p.ConsumerID), append(k.OrderNos, p.OrderNo)
+		k.MerchantIds, k.AmountsFen, k.PaidAts = append(k.MerchantIds, p.MerchantID), append(k.AmountsFen, p.AmountFen), append(k.PaidAts, p.PaidAt.UTC())
+	}
+	return wrap("keep orders", consumerdb.New(db).KeepOrdersPaid(ctx, k))
 }
 
 func (s *Service) onRefundKeepOrder(ctx context.Context, e events.Envelope) error {

@@ -1,8 +1,10 @@
 package consumer
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 
@@ -79,15 +81,29 @@ func (s *Service) publishCouponIssued(ctx context.Context, q *consumerdb.Queries
 
 // redeemOrderCoupons marks an order's reserved coupons redeemed and tells each.
 func (s *Service) redeemOrderCoupons(ctx context.Context, q *consumerdb.Queries, orderID uuid.UUID) (int, error) {
+	return s.redeemOrdersCoupons(ctx, q, []uuid.UUID{orderID}, func(int) context.Context { return ctx })
+}
+
+// redeemOrdersCoupons marks the orders' reserved coupons redeemed in one statement and
+// tells each, in the orders' order, under the context ctxOf gives the order's index
+// (its payment's request id).
+func (s *Service) redeemOrdersCoupons(ctx context.Context, q *consumerdb.Queries, orders []uuid.UUID, ctxOf func(i int) context.Context) (int, error) {
 	now := s.now()
-	rows, err := q.RedeemOrderCouponsReturning(ctx, consumerdb.RedeemOrderCouponsReturningParams{
-		OrderID: uuid.NullUUID{UUID: orderID, Valid: true}, RedeemedAt: &now})
-	if err != nil {
+	rows, err := q.RedeemOrdersCoupons(ctx, consumerdb.RedeemOrdersCouponsParams{OrderIds: orders, RedeemedAt: &now})
+	if err != nil || len(rows) == 0 {
 		return 0, err
 	}
+	first := make(map[uuid.UUID]int, len(orders))
+	for i := len(orders) - 1; i >= 0; i-- {
+		first[orders[i]] = i
+	}
+	slices.SortStableFunc(rows, func(a, b consumerdb.RedeemOrdersCouponsRow) int {
+		return cmp.Compare(first[a.OrderID.UUID], first[b.OrderID.UUID])
+	})
 	for _, r := range rows {
-		if err := publish(ctx, q, events.TopicCouponRedeemed, r.ID.String(), events.CouponRedeemed{CouponID: r.ID,
-			BatchID: r.BatchID.String(), ConsumerID: r.ConsumerID, OrderID: orderID, RedeemedAt: now}); err != nil {
+		i := first[r.OrderID.UUID]
+		if err := publish(ctxOf(i), q, events.TopicCouponRedeemed, r.ID.String(), events.CouponRedeemed{CouponID: r.ID,
+			BatchID: r.BatchID.String(), ConsumerID: r.ConsumerID, OrderID: orders[i], RedeemedAt: now}); err != nil {
 			return 0, err
 		}
 	}

@@ -111,12 +111,19 @@ type credit struct {
 }
 
 func (s *Service) credit(ctx context.Context, q *consumerdb.Queries, c credit) (bool, error) {
+	done, _, err := s.creditLot(ctx, q, c)
+	return done, err
+}
+
+// creditLot is credit, also saying whether the member's tier row was made or moved up
+// (tierMoved), so that a caller holding their tier for a batch reads it again.
+func (s *Service) creditLot(ctx context.Context, q *consumerdb.Queries, c credit) (done, tierMoved bool, err error) {
 	if c.points > math.MaxInt32 || c.points < 0 {
-		return false, errs.Invalidf("points", "a credit is 0 to %d points", math.MaxInt32)
+		return false, false, errs.Invalidf("points", "a credit is 0 to %d points", math.MaxInt32)
 	}
 	event, payload, err := s.balanceEvent(ctx, c.consumerID)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	p := consumerdb.CreditLotParams{ConsumerID: c.consumerID, EntryID: s.newID(), LotID: s.newID(), EventID: event,
 		Points: int32(c.points), EntryKind: c.entryKind, LotKind: c.lotKind, SourceKey: c.key, OrderID: c.orderID,
@@ -124,27 +131,29 @@ func (s *Service) credit(ctx context.Context, q *consumerdb.Queries, c credit) (
 		Topic: string(events.TopicPointsBalanceChanged), Payload: payload, RequestID: logging.RequestID(ctx)}
 	r, err := q.CreditLot(ctx, p)
 	if err == nil && r.Member && !r.TierReady { // the member's first metric: their tier row is made first
+		tierMoved = true
 		if _, err = s.memberTier(ctx, q, c.consumerID); err == nil {
 			r, err = q.CreditLot(ctx, p)
 		}
 	}
 	switch {
 	case err != nil:
-		return false, err
+		return false, false, err
 	case !r.Member:
-		return false, errNotMember
+		return false, false, errNotMember
 	}
 	if r.Published {
 		if err := outbox.Wake(ctx, q.Tx(), s.db); err != nil {
-			return false, err
+			return false, false, err
 		}
 	}
 	if r.Upgrade { // rare: the cheap test in the statement said a higher tier is reached
+		tierMoved = true
 		if err := s.inTx(ctx, q, func(q *consumerdb.Queries) error { return s.upgrade(ctx, q, c.consumerID) }); err != nil {
-			return false, err
+			return false, false, err
 		}
 	}
-	return r.Credited, nil
+	return r.Credited, tierMoved, nil
 }
 
 // balanceEvent is a balance event's id and payload for a one-statement change, which
@@ -216,19 +225,26 @@ func (s *Service) creditForPayment(ctx context.Context, tx pgx.Tx, p Payment) (i
 	if err != nil {
 		return 0, err
 	}
-	pts := prog.PointsFor(p.AmountFen) * mult / 100
-	if pts > math.MaxInt32 {
-		return 0, errs.Invalidf("amount", "amount earns more points than an entry holds")
-	}
-	ok, err := s.credit(ctx, q, credit{consumerID: p.ConsumerID, entryKind: KindEarn, lotKind: KindEarn,
-		key: EarnKey(p.OrderID), orderID: uuid.NullUUID{UUID: p.OrderID, Valid: true}, points: pts, pending: true, counts: true, growth: p.AmountFen})
+	c, err := paymentCredit(p, prog, mult)
 	if err != nil {
 		return 0, err
 	}
-	if !ok {
-		return 0, nil
+	ok, err := s.credit(ctx, q, c)
+	if err != nil || !ok {
+		return 0, err
 	}
-	return pts, nil
+	return c.points, nil
+}
+
+// paymentCredit is the credit a payment earns under prog at the member's tier
+// multiplier (percent): pending for the refund window, counted toward tiers.
+func paymentCredit(p Payment, prog Program, multiplierPct int64) (credit, error) {
+	pts := prog.PointsFor(p.AmountFen) * multiplierPct / 100
+	if pts > math.MaxInt32 {
+		return credit{}, errs.Invalidf("amount", "amount earns more points than an entry holds")
+	}
+	return credit{consumerID: p.ConsumerID, entryKind: KindEarn, lotKind: KindEarn, key: EarnKey(p.OrderID),
+		orderID: uuid.NullUUID{UUID: p.OrderID, Valid: true}, points: pts, pending: true, counts: true, growth: p.AmountFen}, nil
 }
 
 // CreditRequest credits points for something the member did (sign-up, referral,

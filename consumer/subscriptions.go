@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tandemcrm/tandem/consumer/internal/consumerdb"
 	"github.com/tandemcrm/tandem/shared/events"
+	"github.com/tandemcrm/tandem/shared/logging"
 	"github.com/tandemcrm/tandem/shared/outbox"
 )
 
@@ -29,26 +31,43 @@ const (
 // in PostgreSQL (HandleTx): the worker's dispatcher runs them in batches.
 func (s *Service) Subscriptions() []outbox.Subscription {
 	return []outbox.Subscription{
-		{Topic: events.TopicPaymentSucceeded, Subscriber: SubscriberPointsEarn, HandleTx: s.OnPaymentSucceeded},
+		{Topic: events.TopicPaymentSucceeded, Subscriber: SubscriberPointsEarn, HandleBatchTx: s.onPaymentsEarn},
 		{Topic: events.TopicRefundSucceeded, Subscriber: SubscriberPointsReverse, Handle: s.OnRefundSucceeded},
-		{Topic: events.TopicPaymentSucceeded, Subscriber: SubscriberCouponsRedeem, HandleTx: s.onPaidRedeemCoupons},
+		{Topic: events.TopicPaymentSucceeded, Subscriber: SubscriberCouponsRedeem, HandleBatchTx: s.onPaidRedeemCoupons},
 		{Topic: events.TopicRefundSucceeded, Subscriber: SubscriberCouponsReturn, Handle: s.onRefundReturnCoupons},
 		{Topic: events.TopicOrderClosed, Subscriber: SubscriberCouponsFree, Handle: s.onClosedReleaseCoupons},
-		{Topic: events.TopicPaymentSucceeded, Subscriber: SubscriberOrdersKeep, HandleTx: s.onPaidKeepOrder},
+		{Topic: events.TopicPaymentSucceeded, Subscriber: SubscriberOrdersKeep, HandleBatchTx: s.onPaidKeepOrders},
 		{Topic: events.TopicRefundSucceeded, Subscriber: SubscriberRefundsKeep, Handle: s.onRefundKeepOrder},
 		{Topic: events.TopicMemberJoined, Subscriber: SubscriberSignupPoints, Handle: s.onJoinedEarnSignup},
 	}
 }
 
-// onPaidRedeemCoupons marks the coupons the order reserved at prepay as used, in the
-// event's delivery transaction.
-func (s *Service) onPaidRedeemCoupons(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
-	var p events.PaymentSucceeded
-	if err := e.Decode(&p); err != nil {
-		return fmt.Errorf("consumer: decode %s: %w", e.Topic, err)
+// onPaidRedeemCoupons marks the coupons the orders reserved at prepay as used, in the
+// batch's delivery transaction: one statement for the batch.
+func (s *Service) onPaidRedeemCoupons(ctx context.Context, tx pgx.Tx, es []events.Envelope) error {
+	ps, err := decodePayments(es)
+	if err != nil {
+		return err
 	}
-	_, err := s.redeemOrderCoupons(ctx, consumerdb.New(tx), p.OrderID)
+	orders := make([]uuid.UUID, len(ps))
+	for i, p := range ps {
+		orders[i] = p.OrderID
+	}
+	_, err = s.redeemOrdersCoupons(ctx, consumerdb.New(tx), orders, func(i int) context.Context {
+		return logging.WithRequestID(ctx, es[i].RequestID)
+	})
 	return wrap("redeem coupons", err)
+}
+
+// decodePayments decodes a batch of payment events.
+func decodePayments(es []events.Envelope) ([]events.PaymentSucceeded, error) {
+	ps := make([]events.PaymentSucceeded, len(es))
+	for i, e := range es {
+		if err := e.Decode(&ps[i]); err != nil {
+			return nil, fmt.Errorf("consumer: decode %s: %w", e.Topic, err)
+		}
+	}
+	return ps, nil
 }
 
 // onClosedReleaseCoupons gives back the coupons an unpaid order reserved when it is
@@ -73,16 +92,6 @@ func (s *Service) onRefundReturnCoupons(ctx context.Context, e events.Envelope) 
 	}
 	_, err := s.ReturnOrderCoupons(ctx, r.OrderID)
 	return err
-}
-
-// OnPaymentSucceeded credits the order's points in the event's delivery transaction.
-func (s *Service) OnPaymentSucceeded(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
-	var p events.PaymentSucceeded
-	if err := e.Decode(&p); err != nil {
-		return fmt.Errorf("consumer: decode %s: %w", e.Topic, err)
-	}
-	_, err := s.creditForPayment(ctx, tx, Payment{OrderID: p.OrderID, ConsumerID: p.ConsumerID, AmountFen: p.AmountFen})
-	return wrap("credit for payment", err)
 }
 
 // OnRefundSucceeded reverses the points the refund takes back.

@@ -344,45 +344,74 @@ func (n *namer) team(id uuid.UUID) string {
 	return id.String()[:8]
 }
 
-// creditPayment adds a payment (or a refund, negative) of a merchant's first 30 days
-// live to its rep's first-month GMV, once per order or refund id.
-func (s *Service) creditPayment(ctx context.Context, tx pgx.Tx, merchantID, sourceID uuid.UUID, amountFen int64, at time.Time) error {
+// gmvCredit is a payment (or a refund, negative) told to a merchant's first-month GMV.
+type gmvCredit struct {
+	merchantID, sourceID uuid.UUID
+	amountFen            int64
+	at                   time.Time
+}
+
+// creditGMV adds a batch's payments and refunds of merchants' first 30 days live to
+// their reps' first-month GMV, once per order or refund id: the merchants are read
+// once and the credits written in one statement. A merchant not of the CRM (a test's)
+// has nothing credited.
+func (s *Service) creditGMV(ctx context.Context, tx pgx.Tx, cs []gmvCredit) error {
 	q := merchantdb.New(tx)
-	m, err := q.MerchantForGMV(ctx, merchantID)
+	ids := make([]uuid.UUID, len(cs))
+	for i, c := range cs {
+		ids[i] = c.merchantID
+	}
+	rows, err := q.MerchantsForGMV(ctx, ids)
 	if err != nil {
-		if errs.KindOf(pg.Classify(err)) == errs.KindNotFound {
-			return nil // not a merchant of the CRM (a test's), nothing to credit
-		}
 		return fmt.Errorf("merchant: gmv: %w", err)
 	}
-	if at.Before(m.LiveAt) || !at.Before(m.LiveAt.Add(30*24*time.Hour)) {
+	liveAt := make(map[uuid.UUID]time.Time, len(rows))
+	for _, r := range rows {
+		liveAt[r.ID] = r.LiveAt
+	}
+	var in merchantdb.InsertGMVsParams
+	for _, c := range cs {
+		live, ok := liveAt[c.merchantID]
+		if !ok || c.at.Before(live) || !c.at.Before(live.Add(30*24*time.Hour)) {
+			continue
+		}
+		in.SourceIds, in.MerchantIds, in.Months = append(in.SourceIds, c.sourceID), append(in.MerchantIds, c.merchantID), append(in.Months, thisMonth(live))
+		in.AmountsFen, in.Ats = append(in.AmountsFen, c.amountFen), append(in.Ats, c.at)
+	}
+	if len(in.SourceIds) == 0 {
 		return nil
 	}
-	_, err = q.InsertGMV(ctx, merchantdb.InsertGMVParams{SourceID: sourceID, MerchantID: m.ID, RepID: m.OwnerID, OrgUnitID: m.OrgUnitID,
-		Month: thisMonth(m.LiveAt), AmountFen: amountFen, At: at})
-	if err != nil {
+	if err := q.InsertGMVs(ctx, in); err != nil {
 		return fmt.Errorf("merchant: gmv: %w", pg.Classify(err))
 	}
 	return nil
 }
 
-// gmvSubscriptions credit first-month GMV from billing's payments and refunds, in the
-// events' delivery transactions (the worker's dispatcher runs them in batches).
+// gmvSubscriptions credit first-month GMV from billing's payments and refunds, a batch
+// at a time in the batch's delivery transaction (the worker's dispatcher).
 func (s *Service) gmvSubscriptions() []outbox.Subscription {
 	return []outbox.Subscription{
-		{Topic: events.TopicPaymentSucceeded, Subscriber: "merchant.gmv", HandleTx: func(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
-			var p events.PaymentSucceeded
-			if err := json.Unmarshal(e.Payload, &p); err != nil {
-				return fmt.Errorf("merchant: payment event: %w", err)
+		{Topic: events.TopicPaymentSucceeded, Subscriber: "merchant.gmv", HandleBatchTx: func(ctx context.Context, tx pgx.Tx, es []events.Envelope) error {
+			cs := make([]gmvCredit, len(es))
+			for i, e := range es {
+				var p events.PaymentSucceeded
+				if err := json.Unmarshal(e.Payload, &p); err != nil {
+					return fmt.Errorf("merchant: payment event: %w", err)
+				}
+				cs[i] = gmvCredit{merchantID: p.MerchantID, sourceID: p.OrderID, amountFen: p.AmountFen, at: p.PaidAt}
 			}
-			return s.creditPayment(ctx, tx, p.MerchantID, p.OrderID, p.AmountFen, p.PaidAt)
+			return s.creditGMV(ctx, tx, cs)
 		}},
-		{Topic: events.TopicRefundSucceeded, Subscriber: "merchant.gmv", HandleTx: func(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
-			var r events.RefundSucceeded
-			if err := json.Unmarshal(e.Payload, &r); err != nil {
-				return fmt.Errorf("merchant: refund event: %w", err)
+		{Topic: events.TopicRefundSucceeded, Subscriber: "merchant.gmv", HandleBatchTx: func(ctx context.Context, tx pgx.Tx, es []events.Envelope) error {
+			cs := make([]gmvCredit, len(es))
+			for i, e := range es {
+				var r events.RefundSucceeded
+				if err := json.Unmarshal(e.Payload, &r); err != nil {
+					return fmt.Errorf("merchant: refund event: %w", err)
+				}
+				cs[i] = gmvCredit{merchantID: r.MerchantID, sourceID: r.RefundID, amountFen: -r.RefundFen, at: r.SucceededAt}
 			}
-			return s.creditPayment(ctx, tx, r.MerchantID, r.RefundID, -r.RefundFen, r.SucceededAt)
+			return s.creditGMV(ctx, tx, cs)
 		}},
 	}
 }

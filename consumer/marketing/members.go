@@ -21,9 +21,9 @@ import (
 const SubscriberMembers = "marketing.members"
 
 // Subscriptions keep marketing's member facts from the other domains' events. Each
-// handler applies its event once (applied_events) and logs the member's change in
-// the event's delivery transaction, for the indexes to pick up; the worker's
-// dispatcher runs them in batches.
+// handler applies its event once (applied_events; payments by their order's id) and
+// logs the member's change in the event's delivery transaction, for the indexes to
+// pick up; the worker's dispatcher runs them in batches.
 func (s *Service) Subscriptions() []outbox.Subscription {
 	sub := func(t events.Topic, h func(context.Context, pgx.Tx, events.Envelope) error) outbox.Subscription {
 		return outbox.Subscription{Topic: t, Subscriber: SubscriberMembers, HandleTx: h}
@@ -31,7 +31,7 @@ func (s *Service) Subscriptions() []outbox.Subscription {
 	return []outbox.Subscription{
 		sub(events.TopicMemberJoined, s.onMemberJoined),
 		sub(events.TopicMerchantLive, s.onMerchantLive),
-		sub(events.TopicPaymentSucceeded, s.onPaymentSucceeded),
+		{Topic: events.TopicPaymentSucceeded, Subscriber: SubscriberMembers, HandleBatchTx: s.onPayments},
 		sub(events.TopicRefundSucceeded, s.onRefundSucceeded),
 		sub(events.TopicProfileChanged, s.onProfileChanged),
 		sub(events.TopicTagsChanged, s.onTagsChanged),
@@ -104,44 +104,43 @@ func (s *Service) onMerchantLive(ctx context.Context, tx pgx.Tx, e events.Envelo
 	})
 }
 
-func (s *Service) onPaymentSucceeded(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
-	return applyOnce(ctx, tx, e, func(q *marketingdb.Queries, p *events.PaymentSucceeded) (uuid.UUID, error) {
-		seq, err := ensureSeq(ctx, q, p.ConsumerID, e)
-		if err != nil {
-			return uuid.Nil, err
+// onPayments applies a batch's run of payments: their merchants' category and place
+// are read once, then each payment is one statement (ApplyPayment). No applied_events
+// mark: the order's id keeps a payment once (told again under another event id it
+// changes nothing), and a delivery's effect commits with its close (the dispatcher's
+// batch), so a batch that fails or dies re-runs from nothing.
+func (s *Service) onPayments(ctx context.Context, tx pgx.Tx, es []events.Envelope) error {
+	ps := make([]events.PaymentSucceeded, len(es))
+	merchants := make([]uuid.UUID, len(es))
+	for i, e := range es {
+		if err := e.Decode(&ps[i]); err != nil {
+			return fmt.Errorf("marketing: decode %s: %w", e.Topic, err)
 		}
-		n, err := q.InsertOrder(ctx, marketingdb.InsertOrderParams{OrderID: p.OrderID, ConsumerID: p.ConsumerID,
-			MerchantID: p.MerchantID, AmountFen: p.AmountFen, PaidAt: p.PaidAt})
-		if err != nil || n == 0 {
-			return uuid.Nil, err // the same order told twice under two event ids
-		}
-		if err := q.AddOrderToMember(ctx, marketingdb.AddOrderToMemberParams{AmountFen: p.AmountFen, PaidAt: p.PaidAt,
-			ConsumerID: p.ConsumerID}); err != nil {
-			return uuid.Nil, err
-		}
-		// An invitee's first paid order starts the referral's refund window.
-		if err := q.MarkReferralFirstOrder(ctx, marketingdb.MarkReferralFirstOrderParams{InviteeID: p.ConsumerID,
-			FirstOrderID: uuid.NullUUID{UUID: p.OrderID, Valid: true}, FirstPaidAt: &p.PaidAt}); err != nil {
-			return uuid.Nil, err
-		}
-		// Where the member buys, for near_merchant: their latest order's merchant.
-		if pl, err := q.MerchantPlace(ctx, p.MerchantID); err == nil {
-			if err := q.SetHomeCell(ctx, marketingdb.SetHomeCellParams{Cell: cellOf(place{pl.Lat, pl.Lng}), ConsumerID: p.ConsumerID, PaidAt: p.PaidAt}); err != nil {
-				return uuid.Nil, err
+		merchants[i] = ps[i].MerchantID
+	}
+	q := marketingdb.New(tx)
+	rows, err := q.MerchantsFacts(ctx, merchants)
+	if err != nil {
+		return fmt.Errorf("marketing: payments' merchants: %w", err)
+	}
+	facts := make(map[uuid.UUID]marketingdb.MerchantsFactsRow, len(rows))
+	for _, r := range rows {
+		facts[r.MerchantID] = r
+	}
+	for i, p := range ps {
+		a := marketingdb.ApplyPaymentParams{OrderID: p.OrderID, ConsumerID: p.ConsumerID, MerchantID: p.MerchantID,
+			AmountFen: p.AmountFen, PaidAt: p.PaidAt, JoinedAt: es[i].OccurredAt}
+		if m, ok := facts[p.MerchantID]; ok {
+			a.Category = pgtype.Text{String: m.Category, Valid: true}
+			if m.Placed { // where the member buys, for near_merchant: their latest order's merchant
+				a.Cell = cellOf(place{m.Lat, m.Lng})
 			}
-		} else if !errors.Is(err, pgx.ErrNoRows) {
-			return uuid.Nil, err
 		}
-		category, err := q.MerchantCategory(ctx, p.MerchantID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return p.ConsumerID, nil // a merchant marketing has not heard of: no category
+		if err := q.ApplyPayment(ctx, a); err != nil {
+			return fmt.Errorf("marketing: payment %s: %w", p.OrderID, err)
 		}
-		if err != nil {
-			return uuid.Nil, err
-		}
-		return p.ConsumerID, q.UpsertMemberCategory(ctx, marketingdb.UpsertMemberCategoryParams{ConsumerID: p.ConsumerID,
-			Seq: seq, Category: category, LastOrderAt: p.PaidAt})
-	})
+	}
+	return nil
 }
 
 func (s *Service) onRefundSucceeded(ctx context.Context, tx pgx.Tx, e events.Envelope) error {

@@ -45,14 +45,6 @@ FROM (
 ) g
 GROUP BY rep_id, org_unit_id;
 
--- name: MerchantForGMV :one
-SELECT id, owner_id, org_unit_id, live_at FROM merchant.merchants WHERE id = $1;
-
--- name: InsertGMV :execrows
-INSERT INTO merchant.first_month_gmv (source_id, merchant_id, rep_id, org_unit_id, month, amount_fen, at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT (source_id) DO NOTHING;
-
 -- name: InsertCommissionRun :exec
 INSERT INTO merchant.commission_runs (id, month, org_unit_id, state, approval_id, total_fen, rules, computed_by, computed_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9);
@@ -78,3 +70,18 @@ LIMIT 100;
 
 -- name: ListCommissionLines :many
 SELECT * FROM merchant.commission_lines WHERE run_id = $1 ORDER BY amount_fen DESC, rep_id;
+
+-- name: MerchantsForGMV :many
+-- A batch's merchants, for the payments of their first 30 days live.
+SELECT id, live_at FROM merchant.merchants WHERE id = ANY(sqlc.arg(ids)::uuid[]);
+
+-- name: InsertGMVs :exec
+-- A batch's payments and refunds of merchants' first 30 days (the caller picked them),
+-- each credited to the merchant's rep and team once per source id.
+INSERT INTO merchant.first_month_gmv (source_id, merchant_id, rep_id, org_unit_id, month, amount_fen, at)
+SELECT x.source_id, m.id, m.owner_id, m.org_unit_id, x.month, x.amount_fen, x.at
+FROM (SELECT unnest(sqlc.arg(source_ids)::uuid[]) AS source_id, unnest(sqlc.arg(merchant_ids)::uuid[]) AS merchant_id,
+             unnest(sqlc.arg(months)::date[]) AS month, unnest(sqlc.arg(amounts_fen)::bigint[]) AS amount_fen,
+             unnest(sqlc.arg(ats)::timestamptz[]) AS at) x
+JOIN merchant.merchants m ON m.id = x.merchant_id
+ON CONFLICT (source_id) DO NOTHING;

@@ -26,6 +26,14 @@ const DeliveriesChannel = "tandem_deliveries"
 type DispatchConfig struct {
 	BatchSize int           // deliveries per transaction (default 200)
 	Poll      time.Duration // the longest wait between rounds when idle (default 1 s)
+	// Gather is how long a busy subscriber's loop lets deliveries gather before its
+	// next round (default 50 ms; negative: none): after a round that claimed some, it
+	// waits that long; after an idle one, a wake is served at once, so a lone event
+	// pays nothing. Under load a wake came with every relay round, and claiming at once
+	// made batches of a few events, each paying the claim, the close, the commit and
+	// the subscriber's per-batch reads; gathering trades at most this much latency for
+	// batches that grow with the load.
+	Gather time.Duration
 }
 
 // Dispatcher delivers the batched subscriptions (HandleTx, HandleBatchTx) straight from
@@ -62,6 +70,12 @@ func NewDispatcher(db *pgxpool.Pool, subs []Subscription, cfg DispatchConfig, lo
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
+	}
+	switch {
+	case cfg.Gather == 0:
+		cfg.Gather = 50 * time.Millisecond
+	case cfg.Gather < 0:
+		cfg.Gather = 0
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -119,8 +133,16 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 
 func (d *Dispatcher) loop(ctx context.Context, s *dispatchSub, wake <-chan struct{}) {
 	for {
-		if _, err := d.drain(ctx, s); err != nil && ctx.Err() == nil {
+		n, err := d.drain(ctx, s)
+		if err != nil && ctx.Err() == nil {
 			d.log.ErrorContext(ctx, "outbox dispatch failed", "subscriber", s.name, "err", err)
+		}
+		if n > 0 && d.cfg.Gather > 0 { // busy: let the next batch gather
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(d.cfg.Gather):
+			}
 		}
 		select {
 		case <-ctx.Done():

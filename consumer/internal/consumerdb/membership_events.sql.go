@@ -7,7 +7,6 @@ package consumerdb
 
 import (
 	"context"
-	"time"
 
 	"github.com/google/uuid"
 )
@@ -31,43 +30,6 @@ func (q *Queries) PointsBalancesOf(ctx context.Context, consumers []uuid.UUID) (
 	for rows.Next() {
 		var i PointsBalancesOfRow
 		if err := rows.Scan(&i.ConsumerID, &i.Balance); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const redeemOrderCouponsReturning = `-- name: RedeemOrderCouponsReturning :many
-UPDATE consumer.coupons SET state = 'redeemed', redeemed_at = $2 WHERE order_id = $1 AND state = 'reserved'
-RETURNING id, batch_id, consumer_id
-`
-
-type RedeemOrderCouponsReturningParams struct {
-	OrderID    uuid.NullUUID
-	RedeemedAt *time.Time
-}
-
-type RedeemOrderCouponsReturningRow struct {
-	ID         uuid.UUID
-	BatchID    uuid.UUID
-	ConsumerID uuid.UUID
-}
-
-// RedeemOrderCoupons telling which coupons it redeemed, for their events.
-func (q *Queries) RedeemOrderCouponsReturning(ctx context.Context, arg RedeemOrderCouponsReturningParams) ([]RedeemOrderCouponsReturningRow, error) {
-	rows, err := q.db.Query(ctx, redeemOrderCouponsReturning, arg.OrderID, arg.RedeemedAt)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []RedeemOrderCouponsReturningRow{}
-	for rows.Next() {
-		var i RedeemOrderCouponsReturningRow
-		if err := rows.Scan(&i.ID, &i.BatchID, &i.ConsumerID); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

@@ -25,20 +25,6 @@ UPDATE marketing.members SET points_balance = $2, updated_at = now() WHERE consu
 INSERT INTO marketing.merchants (merchant_id, category, city) VALUES ($1, $2, $3)
 ON CONFLICT (merchant_id) DO UPDATE SET category = excluded.category, city = excluded.city;
 
--- name: MerchantCategory :one
-SELECT category FROM marketing.merchants WHERE merchant_id = $1;
-
--- name: InsertOrder :execrows
-INSERT INTO marketing.orders (order_id, consumer_id, merchant_id, amount_fen, paid_at) VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT DO NOTHING;
-
--- name: AddOrderToMember :exec
-UPDATE marketing.members SET orders_count = orders_count + 1, spend_fen = spend_fen + sqlc.arg(amount_fen)::bigint,
-  first_order_at = LEAST(coalesce(first_order_at, sqlc.arg(paid_at)::timestamptz), sqlc.arg(paid_at)::timestamptz),
-  last_order_at = GREATEST(coalesce(last_order_at, sqlc.arg(paid_at)::timestamptz), sqlc.arg(paid_at)::timestamptz),
-  updated_at = now()
-WHERE consumer_id = sqlc.arg(consumer_id);
-
 -- name: UpsertMemberCategory :exec
 INSERT INTO marketing.member_categories (consumer_id, seq, category, orders, last_order_at) VALUES ($1, $2, $3, 1, $4)
 ON CONFLICT (consumer_id, category) DO UPDATE SET orders = marketing.member_categories.orders + 1,

@@ -4,10 +4,6 @@ UPDATE marketing.merchants SET lat = $2, lng = $3 WHERE merchant_id = $1;
 -- name: MerchantPlace :one
 SELECT lat::float8 AS lat, lng::float8 AS lng FROM marketing.merchants WHERE merchant_id = $1 AND lat IS NOT NULL AND lng IS NOT NULL;
 
--- name: SetHomeCell :exec
--- Only the member's latest order places them: an older order told late changes nothing.
-UPDATE marketing.members SET home_cell = sqlc.arg(cell) WHERE consumer_id = sqlc.arg(consumer_id) AND last_order_at <= sqlc.arg(paid_at)::timestamptz;
-
 -- name: MerchantChoices :many
 SELECT merchant_id, city, category, (lat IS NOT NULL AND lng IS NOT NULL)::bool AS placed
 FROM marketing.merchants ORDER BY city, category, merchant_id LIMIT 500;

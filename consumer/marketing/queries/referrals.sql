@@ -14,10 +14,6 @@ VALUES ($1, $2, $3, $4, $5, 'pending') ON CONFLICT DO NOTHING;
 -- name: MemberOrders :one
 SELECT orders_count FROM marketing.members WHERE consumer_id = $1;
 
--- name: MarkReferralFirstOrder :exec
-UPDATE marketing.referrals SET first_order_id = $2, first_paid_at = $3
-WHERE invitee_id = $1 AND state = 'pending' AND first_order_id IS NULL;
-
 -- name: VoidReferralByOrder :exec
 UPDATE marketing.referrals SET state = 'void', settled_at = $2 WHERE first_order_id = $1 AND state = 'pending';
 

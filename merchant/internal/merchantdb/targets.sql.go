@@ -236,36 +236,35 @@ func (q *Queries) InsertCommissionRun(ctx context.Context, arg InsertCommissionR
 	return err
 }
 
-const insertGMV = `-- name: InsertGMV :execrows
+const insertGMVs = `-- name: InsertGMVs :exec
 INSERT INTO merchant.first_month_gmv (source_id, merchant_id, rep_id, org_unit_id, month, amount_fen, at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+SELECT x.source_id, m.id, m.owner_id, m.org_unit_id, x.month, x.amount_fen, x.at
+FROM (SELECT unnest($1::uuid[]) AS source_id, unnest($2::uuid[]) AS merchant_id,
+             unnest($3::date[]) AS month, unnest($4::bigint[]) AS amount_fen,
+             unnest($5::timestamptz[]) AS at) x
+JOIN merchant.merchants m ON m.id = x.merchant_id
 ON CONFLICT (source_id) DO NOTHING
 `
 
-type InsertGMVParams struct {
-	SourceID   uuid.UUID
-	MerchantID uuid.UUID
-	RepID      uuid.NullUUID
-	OrgUnitID  uuid.NullUUID
-	Month      time.Time
-	AmountFen  int64
-	At         time.Time
+type InsertGMVsParams struct {
+	SourceIds   []uuid.UUID
+	MerchantIds []uuid.UUID
+	Months      []time.Time
+	AmountsFen  []int64
+	Ats         []time.Time
 }
 
-func (q *Queries) InsertGMV(ctx context.Context, arg InsertGMVParams) (int64, error) {
-	result, err := q.db.Exec(ctx, insertGMV,
-		arg.SourceID,
-		arg.MerchantID,
-		arg.RepID,
-		arg.OrgUnitID,
-		arg.Month,
-		arg.AmountFen,
-		arg.At,
+// A batch's payments and refunds of merchants' first 30 days (the caller picked them),
+// each credited to the merchant's rep and team once per source id.
+func (q *Queries) InsertGMVs(ctx context.Context, arg InsertGMVsParams) error {
+	_, err := q.db.Exec(ctx, insertGMVs,
+		arg.SourceIds,
+		arg.MerchantIds,
+		arg.Months,
+		arg.AmountsFen,
+		arg.Ats,
 	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+	return err
 }
 
 const listCommissionLines = `-- name: ListCommissionLines :many
@@ -392,27 +391,34 @@ func (q *Queries) ListTargets(ctx context.Context, arg ListTargetsParams) ([]Mer
 	return items, nil
 }
 
-const merchantForGMV = `-- name: MerchantForGMV :one
-SELECT id, owner_id, org_unit_id, live_at FROM merchant.merchants WHERE id = $1
+const merchantsForGMV = `-- name: MerchantsForGMV :many
+SELECT id, live_at FROM merchant.merchants WHERE id = ANY($1::uuid[])
 `
 
-type MerchantForGMVRow struct {
-	ID        uuid.UUID
-	OwnerID   uuid.NullUUID
-	OrgUnitID uuid.NullUUID
-	LiveAt    time.Time
+type MerchantsForGMVRow struct {
+	ID     uuid.UUID
+	LiveAt time.Time
 }
 
-func (q *Queries) MerchantForGMV(ctx context.Context, id uuid.UUID) (MerchantForGMVRow, error) {
-	row := q.db.QueryRow(ctx, merchantForGMV, id)
-	var i MerchantForGMVRow
-	err := row.Scan(
-		&i.ID,
-		&i.OwnerID,
-		&i.OrgUnitID,
-		&i.LiveAt,
-	)
-	return i, err
+// A batch's merchants, for the payments of their first 30 days live.
+func (q *Queries) MerchantsForGMV(ctx context.Context, ids []uuid.UUID) ([]MerchantsForGMVRow, error) {
+	rows, err := q.db.Query(ctx, merchantsForGMV, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MerchantsForGMVRow{}
+	for rows.Next() {
+		var i MerchantsForGMVRow
+		if err := rows.Scan(&i.ID, &i.LiveAt); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const setCommissionApproval = `-- name: SetCommissionApproval :exec

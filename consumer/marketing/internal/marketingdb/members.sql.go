@@ -12,25 +12,6 @@ import (
 	"github.com/google/uuid"
 )
 
-const addOrderToMember = `-- name: AddOrderToMember :exec
-UPDATE marketing.members SET orders_count = orders_count + 1, spend_fen = spend_fen + $1::bigint,
-  first_order_at = LEAST(coalesce(first_order_at, $2::timestamptz), $2::timestamptz),
-  last_order_at = GREATEST(coalesce(last_order_at, $2::timestamptz), $2::timestamptz),
-  updated_at = now()
-WHERE consumer_id = $3
-`
-
-type AddOrderToMemberParams struct {
-	AmountFen  int64
-	PaidAt     time.Time
-	ConsumerID uuid.UUID
-}
-
-func (q *Queries) AddOrderToMember(ctx context.Context, arg AddOrderToMemberParams) error {
-	_, err := q.db.Exec(ctx, addOrderToMember, arg.AmountFen, arg.PaidAt, arg.ConsumerID)
-	return err
-}
-
 const couponIssuedToMember = `-- name: CouponIssuedToMember :exec
 INSERT INTO marketing.member_coupons (consumer_id, seq, batch_id, held, unused) VALUES ($1, $2, $3, 1, 1)
 ON CONFLICT (consumer_id, batch_id) DO UPDATE SET held = marketing.member_coupons.held + 1, unused = marketing.member_coupons.unused + 1
@@ -77,33 +58,6 @@ func (q *Queries) EnsureMember(ctx context.Context, arg EnsureMemberParams) (int
 	var seq int32
 	err := row.Scan(&seq)
 	return seq, err
-}
-
-const insertOrder = `-- name: InsertOrder :execrows
-INSERT INTO marketing.orders (order_id, consumer_id, merchant_id, amount_fen, paid_at) VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT DO NOTHING
-`
-
-type InsertOrderParams struct {
-	OrderID    uuid.UUID
-	ConsumerID uuid.UUID
-	MerchantID uuid.UUID
-	AmountFen  int64
-	PaidAt     time.Time
-}
-
-func (q *Queries) InsertOrder(ctx context.Context, arg InsertOrderParams) (int64, error) {
-	result, err := q.db.Exec(ctx, insertOrder,
-		arg.OrderID,
-		arg.ConsumerID,
-		arg.MerchantID,
-		arg.AmountFen,
-		arg.PaidAt,
-	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
 }
 
 const insertRedemption = `-- name: InsertRedemption :execrows
@@ -199,17 +153,6 @@ func (q *Queries) MembersBySeq(ctx context.Context, seqs []int32) ([]MembersBySe
 		return nil, err
 	}
 	return items, nil
-}
-
-const merchantCategory = `-- name: MerchantCategory :one
-SELECT category FROM marketing.merchants WHERE merchant_id = $1
-`
-
-func (q *Queries) MerchantCategory(ctx context.Context, merchantID uuid.UUID) (string, error) {
-	row := q.db.QueryRow(ctx, merchantCategory, merchantID)
-	var category string
-	err := row.Scan(&category)
-	return category, err
 }
 
 const recordChange = `-- name: RecordChange :exec

@@ -7,7 +7,6 @@ package marketingdb
 
 import (
 	"context"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -64,22 +63,6 @@ func (q *Queries) MerchantPlace(ctx context.Context, merchantID uuid.UUID) (Merc
 	var i MerchantPlaceRow
 	err := row.Scan(&i.Lat, &i.Lng)
 	return i, err
-}
-
-const setHomeCell = `-- name: SetHomeCell :exec
-UPDATE marketing.members SET home_cell = $1 WHERE consumer_id = $2 AND last_order_at <= $3::timestamptz
-`
-
-type SetHomeCellParams struct {
-	Cell       string
-	ConsumerID uuid.UUID
-	PaidAt     time.Time
-}
-
-// Only the member's latest order places them: an older order told late changes nothing.
-func (q *Queries) SetHomeCell(ctx context.Context, arg SetHomeCellParams) error {
-	_, err := q.db.Exec(ctx, setHomeCell, arg.Cell, arg.ConsumerID, arg.PaidAt)
-	return err
 }
 
 const setMerchantPlace = `-- name: SetMerchantPlace :exec

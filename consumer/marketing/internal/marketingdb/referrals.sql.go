@@ -166,22 +166,6 @@ func (q *Queries) ListReferrals(ctx context.Context) ([]MarketingReferral, error
 	return items, nil
 }
 
-const markReferralFirstOrder = `-- name: MarkReferralFirstOrder :exec
-UPDATE marketing.referrals SET first_order_id = $2, first_paid_at = $3
-WHERE invitee_id = $1 AND state = 'pending' AND first_order_id IS NULL
-`
-
-type MarkReferralFirstOrderParams struct {
-	InviteeID    uuid.UUID
-	FirstOrderID uuid.NullUUID
-	FirstPaidAt  *time.Time
-}
-
-func (q *Queries) MarkReferralFirstOrder(ctx context.Context, arg MarkReferralFirstOrderParams) error {
-	_, err := q.db.Exec(ctx, markReferralFirstOrder, arg.InviteeID, arg.FirstOrderID, arg.FirstPaidAt)
-	return err
-}
-
 const memberOrders = `-- name: MemberOrders :one
 SELECT orders_count FROM marketing.members WHERE consumer_id = $1
 `

@@ -1,0 +1,109 @@
+package consumer_test
+
+import (
+	"encoding/json"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tandemcrm/tandem/consumer"
+	"github.com/tandemcrm/tandem/shared/events"
+	"github.com/tandemcrm/tandem/shared/outbox"
+	"github.com/tandemcrm/tandem/shared/pg"
+)
+
+// A batch of payments earns exactly what the same payments earn one at a time: the
+// first makes the member's tier row, the second reaches Silver in the middle of the
+// batch, and the ones after earn ×1.2. A non-member's payment earns nothing and does
+// not stop the batch. A batch that failed (rolled back, as when its worker dies) and
+// then runs twice credits each order once.
+func TestPaymentBatchEarnsAsOneAtATime(t *testing.T) {
+	t.Parallel()
+	w, _ := newWorldAt(t, sh(2026, 6, 1, 10))
+	w.program(t, func(p *consumer.Program) { p.PendingDays = 0 }) // payments count toward the tier at once
+	one := w.join(t, "o-one-at-a-time")
+	m, _, err := w.svc.Join(w.ctx, consumer.JoinRequest{AppID: appID, OpenID: "o-batched", Phone: "13987654321"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batched := m.ID
+	amounts := []int64{50_000, 60_000, 10_000, 10_000} // Silver at 1,000 yuan: reached by the second
+	for _, fen := range amounts {
+		if _, err := w.svc.CreditForPayment(w.ctx, consumer.Payment{OrderID: uuid.New(), ConsumerID: one, AmountFen: fen}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var es []events.Envelope
+	pay := func(who uuid.UUID, fen int64) {
+		b, err := json.Marshal(events.PaymentSucceeded{OrderID: uuid.New(), ConsumerID: who, AmountFen: fen})
+		if err != nil {
+			t.Fatal(err)
+		}
+		es = append(es, events.Envelope{ID: uuid.New(), Topic: events.TopicPaymentSucceeded, Payload: b})
+	}
+	for i, fen := range amounts {
+		pay(batched, fen)
+		if i == 1 {
+			pay(uuid.New(), 20_000) // not a member
+		}
+	}
+	var sub outbox.Subscription
+	for _, s := range w.svc.Subscriptions() {
+		if s.Subscriber == consumer.SubscriberPointsEarn && s.Topic == events.TopicPaymentSucceeded {
+			sub = s
+		}
+	}
+	if sub.HandleBatchTx == nil {
+		t.Fatal("points are not earned a batch at a time")
+	}
+	errDied := errors.New("the batch's worker died")
+	run := func(fail bool) error {
+		return pg.InTx(w.ctx, w.db, pg.TxOptions{}, func(tx pgx.Tx) error {
+			if err := sub.HandleBatchTx(w.ctx, tx, es); err != nil {
+				return err
+			}
+			if fail {
+				return errDied
+			}
+			return nil
+		})
+	}
+	if err := run(true); !errors.Is(err, errDied) {
+		t.Fatal(err)
+	}
+	if b := w.balance(t, batched); b != 0 {
+		t.Fatalf("a failed batch left %d points", b)
+	}
+	for range 2 {
+		if err := run(false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	earned := func(id uuid.UUID) []int64 {
+		t.Helper()
+		rows, err := w.db.Query(w.ctx, `SELECT delta::bigint FROM consumer.points_entries WHERE consumer_id = $1 AND kind = 'earn'`, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(d)
+		return d
+	}
+	want, got := earned(one), earned(batched)
+	if !slices.Equal(got, want) || len(got) != len(amounts) || got[0] != 120 {
+		t.Fatalf("the batch earned %v, one at a time %v (Silver's ×1.2 from the third: 120 twice)", got, want)
+	}
+	if b, a := w.balance(t, batched), w.balance(t, one); b != a {
+		t.Fatalf("balance %d after the batch, %d one at a time", b, a)
+	}
+	st, err := w.svc.MemberTier(w.ctx, batched)
+	if err != nil || st.Tier.Level != 1 {
+		t.Fatalf("tier after the batch: %+v, %v; want Silver", st.Tier, err)
+	}
+}
