@@ -19,7 +19,7 @@ import (
 )
 
 // DeliveriesChannel is the PostgreSQL channel the relay notifies when it has opened
-// deliveries (MarkOutboxSent), waking the dispatchers at once instead of at their poll.
+// deliveries (ClaimOutbox), waking the dispatchers at once instead of at their poll.
 const DeliveriesChannel = "tandem_deliveries"
 
 // DispatchConfig tunes a Dispatcher; zero values take the defaults.
