@@ -137,6 +137,13 @@ func checkDurable(ctx context.Context, t *testing.T, s *Stack) {
 	if err := conn.QueryRow(ctx, "SHOW synchronous_commit").Scan(&sync); err != nil || sync != "on" {
 		t.Fatalf("synchronous_commit = %q (%v), want on", sync, err)
 	}
+	// The start settings reach the server (they cannot come from a reload).
+	for _, kv := range startSettings {
+		var got string
+		if err := conn.QueryRow(ctx, "SELECT current_setting($1)", kv[0]).Scan(&got); err != nil || got != kv[1] {
+			t.Fatalf("%s = %q (%v), want %s", kv[0], got, err, kv[1])
+		}
+	}
 	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.RedisPort)})
 	defer c.Close()
 	res, err := c.ConfigGet(ctx, "append*").Result()

@@ -30,11 +30,12 @@ import (
 // Checkpoints are spaced (max_wal_size, checkpoint_timeout) and full-page images
 // compressed (wal_compression): a bulk import into an indexed table wrote most of its
 // WAL as the first image of each index page after a checkpoint.
+//
+// shared_buffers is set at every start (startSettings), not here.
 const pgConf = `
 listen_addresses = '127.0.0.1'
 unix_socket_directories = ''
 max_connections = 400
-shared_buffers = 256MB
 synchronous_commit = on
 wal_level = minimal
 max_wal_senders = 0
@@ -156,7 +157,7 @@ func (s *Stack) startPostgres(ctx context.Context) (bool, error) {
 	logFile := s.pgLogFile()
 	s.Log.Info("starting PostgreSQL", "port", s.PGPort, "data", data)
 	cmd := pgCommand(ctx, runAs, filepath.Join(bin, "pg_ctl"), "start", "-D", data, "-l", logFile, "-w", "-t", "60",
-		"-o", fmt.Sprintf("-p %d", s.PGPort))
+		"-o", fmt.Sprintf("-p %d%s", s.PGPort, startOptions()))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return false, fmt.Errorf("PostgreSQL did not start on 127.0.0.1:%d (%v): %s; see %s", s.PGPort, err, strings.TrimSpace(string(out)), logFile)
 	}
@@ -282,6 +283,26 @@ func (s *Stack) ensureDatabase(ctx context.Context) error {
 	}
 	_, err = conn.Exec(ctx, "CREATE DATABASE "+DBName)
 	return err
+}
+
+// startSettings are given to the server on its command line at every start, so that a
+// cluster made before they changed gets them at its next start too (they cannot be
+// reloaded). shared_buffers: at 256 MB the million-row tables of the benches and of a
+// real city (a million leads with their trigram and spatial indexes, a million points
+// lots) did not fit, and a bulk write read pages back and wrote them out again between
+// its batches; 2 GB is a twelfth of the development machine's memory (PostgreSQL's
+// guide suggests up to a quarter) and is only taken as pages are used.
+var startSettings = [][2]string{
+	{"shared_buffers", "2GB"},
+}
+
+// startOptions are startSettings as postgres command-line options.
+func startOptions() string {
+	var b strings.Builder
+	for _, kv := range startSettings {
+		fmt.Fprintf(&b, " -c %s=%s", kv[0], kv[1])
+	}
+	return b.String()
 }
 
 // reloadSettings are the settings a cluster made before they were in pgConf gets by

@@ -45,10 +45,28 @@ func (s *Stack) redisPing(ctx context.Context) (dir string, err error) {
 	return res["dir"], nil
 }
 
+// redisLoaded: Redis answers commands. CONFIG (redisPing) is answered while Redis still
+// loads its append-only file, PING is refused (LOADING) until the data is in.
+func (s *Stack) redisLoaded(ctx context.Context) bool {
+	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.RedisPort), DialTimeout: time.Second, MaxRetries: -1})
+	defer c.Close()
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return c.Ping(cctx).Err() == nil
+}
+
+// awaitRedisLoaded waits for a large append-only file to load.
+func (s *Stack) awaitRedisLoaded(ctx context.Context) error {
+	return waitFor(ctx, 60*time.Second, "Redis to load its data", func() bool { return s.redisLoaded(ctx) })
+}
+
 func (s *Stack) startRedis(ctx context.Context) (bool, error) {
 	dir := s.redisDir()
 	if got, err := s.redisPing(ctx); err == nil {
 		if sameDir(got, dir) {
+			if err := s.awaitRedisLoaded(ctx); err != nil {
+				return false, err
+			}
 			return false, s.ensureRedisAOF(ctx)
 		}
 		return false, fmt.Errorf("port %d has a Redis using %s, not ours (%s): set TANDEM_REDIS_PORT to a free port", s.RedisPort, got, dir)
@@ -79,8 +97,10 @@ func (s *Stack) startRedis(ctx context.Context) (bool, error) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return false, fmt.Errorf("redis-server did not start on 127.0.0.1:%d (%v): %s; see %s", s.RedisPort, err, out, logFile)
 	}
-	err = waitFor(ctx, 15*time.Second, "Redis", func() bool { _, err := s.redisPing(ctx); return err == nil })
-	return true, err
+	if err := waitFor(ctx, 15*time.Second, "Redis", func() bool { _, err := s.redisPing(ctx); return err == nil }); err != nil {
+		return true, err
+	}
+	return true, s.awaitRedisLoaded(ctx)
 }
 
 // ensureRedisAOF turns the append-only file on in a Redis started before it was in the
