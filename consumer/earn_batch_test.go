@@ -12,7 +12,7 @@ import (
 	"github.com/tandemcrm/tandem/consumer"
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/outbox"
-	"github.com/tandemcrm/tandem/shared/pg"
+	"github.com/tandemcrm/tandem/shared/outbox/outboxtest"
 )
 
 // A batch of payments earns exactly what the same payments earn one at a time: the
@@ -59,19 +59,8 @@ func TestPaymentBatchEarnsAsOneAtATime(t *testing.T) {
 	if sub.HandleBatchTx == nil {
 		t.Fatal("points are not earned a batch at a time")
 	}
-	errDied := errors.New("the batch's worker died")
-	run := func(fail bool) error {
-		return pg.InTx(w.ctx, w.db, pg.TxOptions{}, func(tx pgx.Tx) error {
-			if err := sub.HandleBatchTx(w.ctx, tx, es); err != nil {
-				return err
-			}
-			if fail {
-				return errDied
-			}
-			return nil
-		})
-	}
-	if err := run(true); !errors.Is(err, errDied) {
+	run := func(die bool) error { return outboxtest.RunBatch(w.ctx, w.db, sub, es, die) }
+	if err := run(true); !errors.Is(err, outboxtest.ErrBatchDied) {
 		t.Fatal(err)
 	}
 	if b := w.balance(t, batched); b != 0 {

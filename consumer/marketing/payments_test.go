@@ -6,12 +6,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/tandemcrm/tandem/consumer/marketing"
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/outbox"
-	"github.com/tandemcrm/tandem/shared/pg"
+	"github.com/tandemcrm/tandem/shared/outbox/outboxtest"
 )
 
 // A batch of payments, as the dispatcher hands it over, keeps each order once: an
@@ -49,19 +48,8 @@ func TestPaymentBatchKeepsEachOrderOnce(t *testing.T) {
 	if sub.HandleBatchTx == nil {
 		t.Fatal("marketing's payments are not handled a batch at a time")
 	}
-	errDied := errors.New("the batch's worker died")
-	run := func(fail bool) error {
-		return pg.InTx(ctx, db, pg.TxOptions{}, func(tx pgx.Tx) error {
-			if err := sub.HandleBatchTx(ctx, tx, batch); err != nil {
-				return err
-			}
-			if fail {
-				return errDied
-			}
-			return nil
-		})
-	}
-	if err := run(true); !errors.Is(err, errDied) {
+	run := func(die bool) error { return outboxtest.RunBatch(ctx, db, sub, batch, die) }
+	if err := run(true); !errors.Is(err, outboxtest.ErrBatchDied) {
 		t.Fatal(err)
 	}
 	if n := sqlCount(t, db, "m.orders_count > 0"); n != 0 {
