@@ -31,7 +31,7 @@ func (s *Service) onPaymentsEarn(ctx context.Context, tx pgx.Tx, es []events.Env
 		ids[i] = p.ConsumerID
 	}
 	q := consumerdb.New(tx)
-	locked, err := q.LockPointsOf(ctx, ids)
+	locked, err := q.LockBalances(ctx, ids)
 	if err != nil {
 		return wrap("credit for payments", err)
 	}

@@ -67,7 +67,7 @@ func (s *Service) moveMember(ctx context.Context, q *consumerdb.Queries, from, t
 	if only != nil {
 		sel = *only
 	}
-	locked, err := q.LockMergeBalances(ctx, []uuid.UUID{from, to})
+	locked, err := q.LockBalances(ctx, []uuid.UUID{from, to})
 	if err != nil {
 		return MemberMoves{}, err
 	}

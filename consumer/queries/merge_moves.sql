@@ -12,11 +12,6 @@ INSERT INTO consumer.points_balances (consumer_id, balance, updated_at)
 SELECT sqlc.arg(survivor)::uuid, 0, sqlc.arg(at) WHERE EXISTS (SELECT 1 FROM consumer.members WHERE id = sqlc.arg(survivor)::uuid)
 ON CONFLICT (consumer_id) DO NOTHING;
 
--- name: LockMergeBalances :many
--- Both members' balance rows in id order, the order every writer of points takes them.
-SELECT consumer_id FROM consumer.points_balances WHERE consumer_id = ANY(sqlc.arg(consumers)::uuid[])
-ORDER BY consumer_id FOR UPDATE;
-
 -- name: MoveMemberLots :many
 -- Lots of one member to another: all of them (with listed ids, only those still with
 -- the first); each with what it still holds, so the balances move by as much.

@@ -11,15 +11,16 @@ import (
 	"github.com/google/uuid"
 )
 
-const lockPointsOf = `-- name: LockPointsOf :many
+const lockBalances = `-- name: LockBalances :many
 SELECT consumer_id FROM consumer.points_balances WHERE consumer_id = ANY($1::uuid[])
 ORDER BY consumer_id FOR UPDATE
 `
 
-// A batch of payments' members: their points rows locked at once, in one order (two
-// batches never wait on each other crosswise); a consumer with no row is no member.
-func (q *Queries) LockPointsOf(ctx context.Context, consumerIds []uuid.UUID) ([]uuid.UUID, error) {
-	rows, err := q.db.Query(ctx, lockPointsOf, consumerIds)
+// Members' balance rows locked at once, in consumer-id order: the order every writer of
+// points takes them, so two writers never wait on each other crosswise (a merge's two
+// members, a batch of payments' members). A consumer with no row is no member.
+func (q *Queries) LockBalances(ctx context.Context, consumerIds []uuid.UUID) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, lockBalances, consumerIds)
 	if err != nil {
 		return nil, err
 	}

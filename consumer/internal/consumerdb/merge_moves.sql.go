@@ -48,32 +48,6 @@ func (q *Queries) EnsureMergeSurvivorBalance(ctx context.Context, arg EnsureMerg
 	return err
 }
 
-const lockMergeBalances = `-- name: LockMergeBalances :many
-SELECT consumer_id FROM consumer.points_balances WHERE consumer_id = ANY($1::uuid[])
-ORDER BY consumer_id FOR UPDATE
-`
-
-// Both members' balance rows in id order, the order every writer of points takes them.
-func (q *Queries) LockMergeBalances(ctx context.Context, consumers []uuid.UUID) ([]uuid.UUID, error) {
-	rows, err := q.db.Query(ctx, lockMergeBalances, consumers)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []uuid.UUID{}
-	for rows.Next() {
-		var consumer_id uuid.UUID
-		if err := rows.Scan(&consumer_id); err != nil {
-			return nil, err
-		}
-		items = append(items, consumer_id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const moveMemberCoupons = `-- name: MoveMemberCoupons :many
 UPDATE consumer.coupons SET consumer_id = $1
 WHERE consumer_id = $2 AND ($3::bool OR id = ANY($4::uuid[]))
