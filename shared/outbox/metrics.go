@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -32,7 +31,7 @@ func NewMetrics(reg prometheus.Registerer, db *pgxpool.Pool) *Metrics {
 		relayed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tandem_outbox_relayed_total", Help: "Outbox events enqueued on asynq and marked sent."}),
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "tandem_outbox_taskid_conflicts_total", Help: "Enqueues refused by asynq because the task existed (a relay died before marking)."}),
+			Name: "tandem_outbox_taskid_conflicts_total", Help: "Events in enqueues refused by asynq because the task existed (a relay died before its commit)."}),
 		redriven: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tandem_outbox_redriven_total", Help: "Deliveries enqueued again by the re-driver because asynq had lost their task."}),
 		dispatched: prometheus.NewCounter(prometheus.CounterOpts{
@@ -64,15 +63,12 @@ func (m *Metrics) Undelivered(ctx context.Context) (Undelivered, error) {
 	return Undelivered{Count: u.Undelivered, OldestSeconds: u.OldestSeconds}, nil
 }
 
-func (m *Metrics) observeSent(rows []claimed, sent []uuid.UUID) {
-	m.relayed.Add(float64(len(sent)))
+// observeSent counts a committed batch's rows but those that failed (by index).
+func (m *Metrics) observeSent(rows []claimed, failed map[int]bool) {
+	m.relayed.Add(float64(len(rows) - len(failed)))
 	now := time.Now()
-	ok := make(map[uuid.UUID]bool, len(sent))
-	for _, id := range sent {
-		ok[id] = true
-	}
-	for _, r := range rows {
-		if ok[r.ID] {
+	for i, r := range rows {
+		if !failed[i] {
 			m.lag.Observe(now.Sub(r.CreatedAt).Seconds())
 		}
 	}

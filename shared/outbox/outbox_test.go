@@ -2,6 +2,7 @@ package outbox_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -57,15 +59,53 @@ func unsent(t *testing.T, db *pgxpool.Pool) int {
 	return n
 }
 
+// queued is how many events the tasks in queue carry: a task of the relay carries many
+// (a JSON array of envelopes), one of the re-driver one.
 func queued(t *testing.T, r redistest.DB, queue string) int {
+	t.Helper()
+	n := 0
+	for _, c := range queuedEvents(t, r, queue) {
+		n += c
+	}
+	return n
+}
+
+// queuedEvents counts, per event id, the tasks in queue that carry it.
+func queuedEvents(t *testing.T, r redistest.DB, queue string) map[uuid.UUID]int {
 	t.Helper()
 	in := asynq.NewInspector(r.Asynq())
 	defer in.Close()
-	qi, err := in.GetQueueInfo(queue)
-	if err != nil {
+	if _, err := in.GetQueueInfo(queue); err != nil {
 		t.Fatalf("queue %s: %v", queue, err)
 	}
-	return qi.Size
+	carried := map[uuid.UUID]int{}
+	lists := []func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error){
+		in.ListPendingTasks, in.ListActiveTasks, in.ListScheduledTasks, in.ListRetryTasks, in.ListArchivedTasks}
+	for _, list := range lists {
+		for page := 1; ; page++ {
+			tasks, err := list(queue, asynq.Page(page), asynq.PageSize(1000))
+			if err != nil {
+				t.Fatalf("queue %s: %v", queue, err)
+			}
+			for _, task := range tasks {
+				var es []events.Envelope
+				body := task.Payload
+				if len(body) > 0 && body[0] == '{' {
+					body = append(append([]byte("["), body...), ']')
+				}
+				if err := json.Unmarshal(body, &es); err != nil {
+					t.Fatalf("task %s: %v", task.ID, err)
+				}
+				for _, e := range es {
+					carried[e.ID]++
+				}
+			}
+			if len(tasks) < 1000 {
+				break
+			}
+		}
+	}
+	return carried
 }
 
 // newClient is the client the worker's relay and re-driver enqueue with: pipelined.
@@ -98,9 +138,11 @@ func TestPublishIsPartOfTheTransaction(t *testing.T) {
 }
 
 // A relay that dies after enqueueing and before its commit loses nothing: its claim
-// is rolled back, another relay takes the rows at once, and nothing is enqueued twice.
-// It dies two ways: its context ends (a shutdown), or its process is gone and
-// PostgreSQL ends the connection with its transaction.
+// is rolled back, another relay takes the rows at once, and asynq refuses the tasks it
+// makes again (the same events, the same task); the few events the next claim groups
+// otherwise (at the dead claim's end) are in two tasks, and each handler still runs
+// once per event. It dies two ways: its context ends (a shutdown), or its process is
+// gone and PostgreSQL ends the connection with its transaction.
 func TestRelayKilledBetweenEnqueueAndCommit(t *testing.T) {
 	t.Parallel()
 	for _, how := range []string{"context ends", "connection lost"} {
@@ -109,12 +151,14 @@ func TestRelayKilledBetweenEnqueueAndCommit(t *testing.T) {
 			db := pgtest.New(t)
 			r := redistest.New(t)
 			q := newClient(t, r)
-			const n = 300
+			effectsTable(t, db)
+			subs := effectSubs(db)
+			const n, taskEvents = 300, 8
 			publish(t, db, n)
 
 			ctx, kill := context.WithCancel(context.Background())
 			defer kill()
-			dying := outbox.NewRelay(db, q, subs, outbox.RelayConfig{Name: "dying", BatchSize: 200}, nil, nil)
+			dying := outbox.NewRelay(db, q, subs, outbox.RelayConfig{Name: "dying", BatchSize: 200, TaskEvents: taskEvents}, nil, nil)
 			dying.SetAfterEnqueue(func() {
 				if how == "context ends" {
 					kill()
@@ -138,17 +182,33 @@ func TestRelayKilledBetweenEnqueueAndCommit(t *testing.T) {
 				t.Fatalf("after the crash %d delivery rows, want none", got)
 			}
 			if got := queued(t, r, "default"); got != 200 {
-				t.Fatalf("after the crash %d tasks queued, want the 200 of the batch", got)
+				t.Fatalf("after the crash %d events queued, want the 200 of the batch", got)
 			}
 
 			reg := prometheus.NewRegistry()
-			survivor := outbox.NewRelay(db, q, subs, outbox.RelayConfig{Name: "survivor", BatchSize: 1000}, nil, outbox.NewMetrics(reg, db))
+			survivor := outbox.NewRelay(db, q, subs, outbox.RelayConfig{Name: "survivor", BatchSize: 1000, TaskEvents: taskEvents}, nil, outbox.NewMetrics(reg, db))
 			if got, err := survivor.RelayOnce(context.Background()); err != nil || got != n {
 				t.Fatalf("survivor: %d rows, %v; want all %d at once", got, err, n)
 			}
-			checkRelayedOnce(t, db, r, n)
-			if c := counter(t, reg, "tandem_outbox_taskid_conflicts_total"); c != 2*200 {
-				t.Fatalf("task id conflicts = %v, want 400 (200 events x 2 subscribers re-enqueued)", c)
+			checkRelayed(t, db, r, n)
+			// All but the dead claim's last task per subscriber (at most 4 x TaskEvents
+			// events) are made again the same, and refused.
+			if c := counter(t, reg, "tandem_outbox_taskid_conflicts_total"); c < 2*(200-4*taskEvents) || c > 2*200 {
+				t.Fatalf("events in refused tasks = %v, want %d to 400", c, 2*(200-4*taskEvents))
+			}
+			twice := 0
+			for _, queue := range []string{"default", "other"} {
+				for _, c := range queuedEvents(t, r, queue) {
+					twice += c - 1
+				}
+			}
+			t.Logf("%d events are in two tasks", twice)
+
+			srv := startWorker(t, r, db, subs)
+			defer srv.Shutdown()
+			waitAllDone(t, db)
+			if got := count(t, db, "SELECT count(*) FROM effects WHERE runs = 1"); got != 2*n {
+				t.Fatalf("%d effects ran once, want %d (%d more than once)", got, 2*n, count(t, db, "SELECT count(*) FROM effects WHERE runs > 1"))
 			}
 		})
 	}
@@ -211,7 +271,8 @@ func TestFailedEnqueueHandsTheEventBack(t *testing.T) {
 		}
 		return q.EnqueueContext(ctx, task, opts...)
 	})
-	relay := outbox.NewRelay(db, flaky, subs, outbox.RelayConfig{Name: "flaky", Parallel: 1}, nil, nil)
+	// One event a task, so that some events of the batch fail and some do not.
+	relay := outbox.NewRelay(db, flaky, subs, outbox.RelayConfig{Name: "flaky", Parallel: 1, TaskEvents: 1}, nil, nil)
 	if got, err := relay.RelayOnce(context.Background()); got != n || err == nil {
 		t.Fatalf("first round: %d rows, err %v; want %d and the enqueue error", got, err, n)
 	}
@@ -233,7 +294,7 @@ func TestFailedEnqueueHandsTheEventBack(t *testing.T) {
 		t.Fatalf("%d delivery rows, want 2 per sent event (%d)", got, 2*(n-left))
 	}
 	waitLeasesOver(t, db)
-	good := outbox.NewRelay(db, q, subs, outbox.RelayConfig{Name: "good"}, nil, nil)
+	good := outbox.NewRelay(db, q, subs, outbox.RelayConfig{Name: "good", TaskEvents: 1}, nil, nil)
 	if got, err := good.RelayOnce(context.Background()); err != nil || got != left {
 		t.Fatalf("second round: %d rows, %v; want the %d handed back", got, err, left)
 	}
@@ -255,9 +316,21 @@ func deliveries(t *testing.T, db *pgxpool.Pool) int {
 	return n
 }
 
-// checkRelayedOnce fails unless all n events are sent, each with one delivery row and
-// one task per subscriber.
+// checkRelayedOnce fails unless all n events are sent, each with one delivery row per
+// subscriber, and carried by exactly one task of each subscriber.
 func checkRelayedOnce(t *testing.T, db *pgxpool.Pool, r redistest.DB, n int) {
+	t.Helper()
+	checkRelayed(t, db, r, n)
+	for _, queue := range []string{"default", "other"} {
+		if got := queued(t, r, queue); got != n {
+			t.Fatalf("queue %s carries %d events, want exactly %d", queue, got, n)
+		}
+	}
+}
+
+// checkRelayed fails unless all n events are sent, each with one delivery row per
+// subscriber, and carried by a task of each subscriber.
+func checkRelayed(t *testing.T, db *pgxpool.Pool, r redistest.DB, n int) {
 	t.Helper()
 	if got := unsent(t, db); got != 0 {
 		t.Fatalf("%d still unsent", got)
@@ -266,8 +339,8 @@ func checkRelayedOnce(t *testing.T, db *pgxpool.Pool, r redistest.DB, n int) {
 		t.Fatalf("%d delivery rows, want %d (one per event and subscriber)", got, 2*n)
 	}
 	for _, queue := range []string{"default", "other"} {
-		if got := queued(t, r, queue); got != n {
-			t.Fatalf("queue %s has %d tasks, want exactly %d", queue, got, n)
+		if got := len(queuedEvents(t, r, queue)); got != n {
+			t.Fatalf("queue %s carries %d events, want all %d", queue, got, n)
 		}
 	}
 }
@@ -318,7 +391,7 @@ func TestTwoRelaysShareTenThousandEvents(t *testing.T) {
 	}
 	for _, queue := range []string{"default", "other"} {
 		if got := queued(t, r, queue); got != n {
-			t.Fatalf("queue %s has %d tasks, want %d", queue, got, n)
+			t.Fatalf("queue %s carries %d events, want %d", queue, got, n)
 		}
 	}
 }
@@ -387,6 +460,18 @@ func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	t.Fatalf("metric %s not found", name)
 	return 0
+}
+
+// waitAllDone waits until every delivery is done.
+func waitAllDone(t *testing.T, db *pgxpool.Pool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute) // a shared 2-core machine can be slow
+	for count(t, db, "SELECT count(*) FROM platform.outbox_deliveries WHERE done_at IS NULL") > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d deliveries not done after a minute", count(t, db, "SELECT count(*) FROM platform.outbox_deliveries WHERE done_at IS NULL"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // waitLeasesOver sleeps until every lease the database holds has ended, by the

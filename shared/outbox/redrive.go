@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
@@ -203,7 +204,11 @@ func (r *Redriver) redrive(ctx context.Context, d platformdb.ClaimUndeliveredRow
 		return alive, nil
 	}
 	id := d.EventID.String()
-	info, err := r.inspect.GetTaskInfo(s.queue(), RedriveTaskID(id, d.Subscriber, int(d.Attempts)))
+	taskID := RedriveTaskID(id, d.Subscriber, int(d.Attempts))
+	if d.Attempts <= 1 && d.Task != uuid.Nil {
+		taskID = TaskID(d.Task.String(), d.Subscriber) // the relay's task of many events
+	}
+	info, err := r.inspect.GetTaskInfo(s.queue(), taskID)
 	switch {
 	case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
 		// Lost: Redis lost its data (or the task outlived its retention undone).

@@ -2,6 +2,8 @@ package outbox
 
 import (
 	"context"
+	"crypto/md5" //nolint:gosec // a name-based UUID (RFC 9562 version 3), not a secret
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,6 +40,11 @@ type RelayConfig struct {
 	// (NewPipelinedClient) the enqueues in flight share round trips to Redis, so more
 	// of them cost less per task; order is not promised anyway.
 	Parallel int
+	// TaskEvents is how many events an asynq task of a Handle subscription carries on
+	// average (default 32; at most 4 times as many). asynq's encoding and its Redis
+	// script run once per task, which was most of what relaying an event cost when
+	// each had its own. See batchTasks for how a claim is cut into tasks.
+	TaskEvents int
 }
 
 // Relay moves committed outbox rows to asynq.
@@ -45,8 +52,7 @@ type Relay struct {
 	db      *pgxpool.Pool
 	tasks   Enqueuer
 	routes  map[events.Topic][]Subscription
-	topics  []string // with subscribers: the routes as parallel arrays, for ClaimOutbox
-	subs    []string
+	subs    []Subscription
 	begin   string // claimBegin
 	cfg     RelayConfig
 	log     *slog.Logger
@@ -56,7 +62,8 @@ type Relay struct {
 }
 
 // NewRelay returns a relay that enqueues each event once per Handle subscription of its
-// topic and opens a delivery row per subscription (the dispatcher's for batched ones).
+// topic, in asynq tasks of many events each, and opens a delivery row per subscription
+// (the dispatcher's for batched ones).
 func NewRelay(db *pgxpool.Pool, q Enqueuer, subs []Subscription, cfg RelayConfig, log *slog.Logger, m *Metrics) *Relay {
 	if cfg.Name == "" {
 		cfg.Name = "relay-" + uuid.NewString()[:8]
@@ -79,12 +86,14 @@ func NewRelay(db *pgxpool.Pool, q Enqueuer, subs []Subscription, cfg RelayConfig
 	if cfg.Parallel <= 0 {
 		cfg.Parallel = 64
 	}
+	if cfg.TaskEvents <= 0 {
+		cfg.TaskEvents = 32
+	}
 	r := &Relay{db: db, tasks: q, routes: map[events.Topic][]Subscription{}, begin: claimBegin(cfg.Lease), cfg: cfg, metrics: m}
 	for _, s := range subs {
 		r.routes[s.Topic] = append(r.routes[s.Topic], s)
-		r.topics = append(r.topics, string(s.Topic))
-		r.subs = append(r.subs, s.Subscriber)
 	}
+	r.subs = subs
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -193,8 +202,8 @@ func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
 	return len(b.rows), r.send(ctx, b)
 }
 
-// batch is one claimed batch: its rows, already marked sent with their deliveries in
-// tx, which commits once the rows are enqueued.
+// batch is one claimed batch: its rows, already marked sent in tx, which opens their
+// deliveries and commits once the rows are enqueued.
 type batch struct {
 	tx   pgx.Tx
 	rows []claimed
@@ -219,8 +228,7 @@ func (r *Relay) claim(ctx context.Context) (batch, error) {
 	if err != nil {
 		return batch{}, fmt.Errorf("outbox: claim: %w", err)
 	}
-	rows, err := platformdb.New(tx).ClaimOutbox(ctx, platformdb.ClaimOutboxParams{
-		BatchSize: int32(r.cfg.BatchSize), Relay: r.cfg.Name, Topics: r.topics, Subscribers: r.subs})
+	rows, err := platformdb.New(tx).ClaimOutbox(ctx, platformdb.ClaimOutboxParams{BatchSize: int32(r.cfg.BatchSize), Relay: r.cfg.Name})
 	b := batch{tx: tx, rows: rows}
 	if err != nil || len(rows) == 0 {
 		b.rollback(ctx)
@@ -239,12 +247,14 @@ func (b batch) rollback(ctx context.Context) {
 	_ = b.tx.Rollback(context.WithoutCancel(ctx))
 }
 
-// send enqueues a claimed batch and commits its claim. Rows whose enqueue failed are
-// handed back in the same transaction, claimable again after a short backoff; the
-// batch's first enqueue error is returned. When ctx ends first, the claim is rolled
-// back (the rows come back at once; what was enqueued asynq refuses the next time).
+// send enqueues a claimed batch, opens its deliveries and commits its claim. Rows whose
+// enqueue failed are handed back in the same transaction, claimable again after a short
+// backoff; the batch's first enqueue error is returned. When ctx ends first, the claim
+// is rolled back (the rows come back at once; what was enqueued asynq refuses the next
+// time, or the handlers' hold on a delivery runs once: see ClaimOutbox).
 func (r *Relay) send(ctx context.Context, b batch) error {
-	sent, failed, firstErr := r.enqueueAll(ctx, b.rows)
+	tasks := r.batchTasks(b.rows)
+	failed, firstErr := r.enqueueAll(ctx, b.rows, tasks)
 	if ctx.Err() != nil {
 		b.rollback(ctx)
 		return ctx.Err()
@@ -252,83 +262,208 @@ func (r *Relay) send(ctx context.Context, b batch) error {
 	if r.afterEnqueue != nil {
 		r.afterEnqueue()
 	}
+	q := platformdb.New(b.tx)
 	if len(failed) > 0 {
-		err := platformdb.New(b.tx).UnclaimOutbox(ctx, platformdb.UnclaimOutboxParams{Ids: failed, LastError: firstErr.Error()})
+		ids := make([]uuid.UUID, 0, len(failed))
+		for i := range failed {
+			ids = append(ids, b.rows[i].ID)
+		}
+		err := q.UnclaimOutbox(ctx, platformdb.UnclaimOutboxParams{Ids: ids, LastError: firstErr.Error()})
 		if err != nil {
 			b.rollback(ctx)
 			return errors.Join(firstErr, fmt.Errorf("outbox: hand back failed rows: %w", err))
 		}
 	}
+	if err := q.OpenDeliveries(ctx, r.deliveries(b.rows, tasks, failed)); err != nil {
+		b.rollback(ctx)
+		return errors.Join(firstErr, fmt.Errorf("outbox: open deliveries: %w", err))
+	}
 	if err := b.tx.Commit(ctx); err != nil {
 		return errors.Join(firstErr, fmt.Errorf("outbox: commit claim: %w", err))
 	}
 	if r.metrics != nil {
-		r.metrics.observeSent(b.rows, sent)
+		r.metrics.observeSent(b.rows, failed)
 	}
 	return firstErr
 }
 
-// enqueueAll enqueues rows with up to cfg.Parallel in flight and sorts them into
-// enqueued and failed.
-func (r *Relay) enqueueAll(ctx context.Context, rows []claimed) (sent, failed []uuid.UUID, firstErr error) {
-	results := make([]error, len(rows))
+// batchTask is one asynq task of a Handle subscription: events of a claim, oldest first.
+type batchTask struct {
+	sub  Subscription
+	rows []int     // indexes into the claimed rows
+	id   uuid.UUID // made of sub and the events: TaskID(id, sub.Subscriber) is its task id
+}
+
+// batchTasks cuts a claim's rows into tasks, per Handle subscription. A task ends
+// before an event whose id says so (one in TaskEvents, by the id's random bits), after
+// 4 x TaskEvents events, and at the claim's end; its id is a hash of its subscription
+// and events. The cuts depend on the events, not on where a claim starts: when a relay
+// dies before its commit, the next claim of the same rows (often with a few more, or a
+// few fewer, at its ends) makes the same tasks but at its ends, which asynq refuses as
+// duplicate task ids, so few events are carried by two tasks (and those run once: see
+// TakeDeliveries).
+func (r *Relay) batchTasks(rows []claimed) []batchTask {
+	var tasks []batchTask
+	most := 4 * r.cfg.TaskEvents
+	for _, s := range r.subs {
+		if s.Batched() {
+			continue // the dispatcher takes it from its delivery row
+		}
+		var cur []int
+		flush := func() {
+			if len(cur) > 0 {
+				tasks = append(tasks, batchTask{sub: s, rows: cur, id: batchTaskUUID(s, rows, cur)})
+				cur = nil
+			}
+		}
+		for i := range rows {
+			if rows[i].Topic != string(s.Topic) {
+				continue
+			}
+			if len(cur) == most || (len(cur) > 0 && binary.BigEndian.Uint32(rows[i].ID[12:])%uint32(r.cfg.TaskEvents) == 0) {
+				flush()
+			}
+			cur = append(cur, i)
+		}
+		flush()
+	}
+	return tasks
+}
+
+// batchTaskSpace is the UUID name space of batch task ids (RFC 9562 name-based UUIDs).
+var batchTaskSpace = uuid.MustParse("6f0c3f5e-8d7a-4c1e-9a55-0b7e3d2c9f41")
+
+// batchTaskUUID names the task of sub carrying rows[idx...]: the same events, the same id.
+func batchTaskUUID(s Subscription, rows []claimed, idx []int) uuid.UUID {
+	data := make([]byte, 0, len(s.Subscriber)+len(s.Topic)+2+16*len(idx))
+	data = append(append(append(append(data, s.Subscriber...), 0), s.Topic...), 0)
+	for _, i := range idx {
+		data = append(data, rows[i].ID[:]...)
+	}
+	return uuid.NewHash(md5.New(), batchTaskSpace, data, 3)
+}
+
+// enqueueAll enqueues tasks with up to cfg.Parallel in flight and returns the rows of
+// the tasks that failed (by index) and the first error.
+func (r *Relay) enqueueAll(ctx context.Context, rows []claimed, tasks []batchTask) (failed map[int]bool, firstErr error) {
+	bodies := make([][]byte, len(rows))
+	for _, t := range tasks {
+		for _, i := range t.rows {
+			if bodies[i] != nil {
+				continue
+			}
+			body, err := envelope(rows[i].ID, events.Topic(rows[i].Topic), rows[i].AggregateKey, rows[i].CreatedAt, rows[i].RequestID, rows[i].Payload)
+			if err != nil {
+				return nil, err // a claimed row's JSON came from PostgreSQL's jsonb: cannot fail
+			}
+			bodies[i] = body
+		}
+	}
+	results := make([]error, len(tasks))
 	var wg sync.WaitGroup
 	next := make(chan int)
-	for range min(r.cfg.Parallel, len(rows)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range min(r.cfg.Parallel, len(tasks)) {
+		wg.Go(func() {
 			for i := range next {
-				results[i] = r.enqueue(ctx, rows[i])
+				results[i] = r.enqueue(ctx, tasks[i], bodies)
 			}
-		}()
+		})
 	}
-	for i := range rows {
+	for i := range tasks {
 		next <- i
 	}
 	close(next)
 	wg.Wait()
+	failed = map[int]bool{}
 	for i, err := range results {
-		if err != nil {
-			failed = append(failed, rows[i].ID)
-			if firstErr == nil {
-				firstErr = err
-			}
+		if err == nil {
 			continue
 		}
-		sent = append(sent, rows[i].ID)
+		for _, row := range tasks[i].rows {
+			failed[row] = true
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
 	}
-	return sent, failed, firstErr
+	return failed, firstErr
 }
 
-func (r *Relay) enqueue(ctx context.Context, row claimed) error {
-	topic := events.Topic(row.Topic)
-	subs := r.routes[topic]
-	if len(subs) == 0 {
-		r.log.DebugContext(ctx, "outbox event has no subscriber", "topic", topic, "id", row.ID)
+// enqueue enqueues one batch task: its events' envelopes as a JSON array.
+func (r *Relay) enqueue(ctx context.Context, t batchTask, bodies [][]byte) error {
+	size := 2
+	for _, i := range t.rows {
+		size += len(bodies[i]) + 1
+	}
+	payload := make([]byte, 0, size)
+	payload = append(payload, '[')
+	for n, i := range t.rows {
+		if n > 0 {
+			payload = append(payload, ',')
+		}
+		payload = append(payload, bodies[i]...)
+	}
+	payload = append(payload, ']')
+	err := enqueueTask(ctx, r.tasks, t.sub, payload, TaskID(t.id.String(), t.sub.Subscriber), r.cfg.Retention, r.cfg.MaxRetry)
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		// Enqueued before by a relay that died before its commit: delivered.
+		if r.metrics != nil {
+			r.metrics.duplicates.Add(float64(len(t.rows)))
+		}
 		return nil
 	}
-	body, err := envelope(row.ID, topic, row.AggregateKey, row.CreatedAt, row.RequestID, row.Payload)
 	if err != nil {
-		return err
-	}
-	for _, s := range subs {
-		if s.Batched() {
-			continue // the dispatcher takes it from its delivery row
-		}
-		err := enqueueTask(ctx, r.tasks, s, body, TaskID(row.ID.String(), s.Subscriber), r.cfg.Retention, r.cfg.MaxRetry)
-		if errors.Is(err, asynq.ErrTaskIDConflict) {
-			// Enqueued before by a relay that died before marking: delivered.
-			if r.metrics != nil {
-				r.metrics.duplicates.Inc()
-			}
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("outbox: enqueue %s for %s: %w", row.ID, s.Subscriber, err)
-		}
+		return fmt.Errorf("outbox: enqueue task %s (%d events) for %s: %w", t.id, len(t.rows), t.sub.Subscriber, err)
 	}
 	return nil
+}
+
+// deliveries are the delivery rows of a batch's sent rows: one per event and
+// subscription of its topic, with the task that carries it, sorted by event and
+// subscriber (see OpenDeliveries).
+func (r *Relay) deliveries(rows []claimed, tasks []batchTask, failed map[int]bool) platformdb.OpenDeliveriesParams {
+	type key struct {
+		row int
+		sub string
+	}
+	carrier := map[key]uuid.UUID{}
+	for _, t := range tasks {
+		for _, i := range t.rows {
+			carrier[key{i, t.sub.Subscriber}] = t.id
+		}
+	}
+	var p platformdb.OpenDeliveriesParams
+	for i, row := range rows {
+		if failed[i] {
+			continue
+		}
+		subs := r.routes[events.Topic(row.Topic)]
+		if len(subs) == 0 {
+			r.log.Debug("outbox event has no subscriber", "topic", row.Topic, "id", row.ID)
+		}
+		start := len(p.Subscribers)
+		for _, s := range subs {
+			if slices.Contains(p.Subscribers[start:], s.Subscriber) {
+				continue
+			}
+			p.EventIds = append(p.EventIds, row.ID)
+			p.Subscribers = append(p.Subscribers, s.Subscriber)
+			p.Tasks = append(p.Tasks, carrier[key{i, s.Subscriber}]) // uuid.Nil: the dispatcher's
+			p.Notify = p.Notify || s.Batched()
+		}
+		sortDeliveries(p.Subscribers[start:], p.Tasks[start:])
+	}
+	return p
+}
+
+// sortDeliveries sorts one event's subscribers, and their tasks with them.
+func sortDeliveries(subs []string, tasks []uuid.UUID) {
+	for i := 1; i < len(subs); i++ {
+		for j := i; j > 0 && subs[j] < subs[j-1]; j-- {
+			subs[j], subs[j-1] = subs[j-1], subs[j]
+			tasks[j], tasks[j-1] = tasks[j-1], tasks[j]
+		}
+	}
 }
 
 // envelope is the task payload of an outbox event.
@@ -336,7 +471,7 @@ func envelope(id uuid.UUID, topic events.Topic, key string, at time.Time, reques
 	return json.Marshal(events.Envelope{ID: id, Topic: topic, Key: key, OccurredAt: at, RequestID: requestID, Payload: payload})
 }
 
-// enqueueTask enqueues one event's task for one subscriber under taskID.
+// enqueueTask enqueues one task for one subscriber under taskID.
 func enqueueTask(ctx context.Context, q Enqueuer, s Subscription, body []byte, taskID string, retention time.Duration, maxRetry int) error {
 	_, err := q.EnqueueContext(ctx, asynq.NewTask(s.TaskType(), body),
 		asynq.TaskID(taskID), asynq.Queue(s.queue()), asynq.Retention(retention), asynq.MaxRetry(maxRetry))

@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,8 +23,9 @@ import (
 // (points already credited).
 //
 // Exactly one of Handle, HandleTx and HandleBatchTx is set. Handle subscriptions are
-// delivered as asynq tasks, one per event, and Register's wrapper closes the delivery
-// (records the event done for the subscriber). HandleTx and HandleBatchTx subscriptions,
+// delivered as asynq tasks, of many events each (of one event when re-driven), and
+// Register's wrapper closes each event's delivery (records the event done for the
+// subscriber; DeliverBatch). HandleTx and HandleBatchTx subscriptions,
 // whose effect is all in PostgreSQL, never touch asynq: the Dispatcher claims their
 // deliveries from platform.outbox_deliveries a batch at a time and runs the batch in one
 // transaction that closes every delivery in it. A subscriber name is delivered one way
@@ -127,6 +129,13 @@ func Register(mux *asynq.ServeMux, db *pgxpool.Pool, subs []Subscription) {
 	for _, s := range subs {
 		sub := s
 		mux.HandleFunc(s.TaskType(), func(ctx context.Context, t *asynq.Task) error {
+			if !sub.Batched() && bytes.HasPrefix(t.Payload(), []byte("[")) { // the relay's task of many events
+				var es []events.Envelope
+				if err := json.Unmarshal(t.Payload(), &es); err != nil {
+					return fmt.Errorf("%w: decode %s: %v", asynq.SkipRetry, t.Type(), err)
+				}
+				return DeliverBatch(ctx, db, sub, batchTaskOf(ctx), es)
+			}
 			var e events.Envelope
 			if err := json.Unmarshal(t.Payload(), &e); err != nil {
 				// A payload that cannot be decoded will not decode on retry either.

@@ -46,4 +46,6 @@ type PlatformOutboxDelivery struct {
 	Failures   int32
 	RetryAt    pgtype.Timestamptz
 	LastError  pgtype.Text
+	Task       pgtype.UUID
+	TakenUntil pgtype.Timestamptz
 }

@@ -1,39 +1,28 @@
 -- name: ClaimOutbox :many
--- Claims the oldest unsent rows, marks them sent and opens a delivery per subscriber of
--- each (routes: parallel arrays of topic and subscriber), one statement per batch, in
--- the relay's transaction, which stays open while the relay enqueues the batch and
--- commits after. The rows stay locked until then: SKIP LOCKED has other relays take
--- disjoint rows, and a relay that dies before its commit (or hangs past its lease:
--- the transaction's idle_in_transaction_session_timeout) has its transaction rolled
--- back, the rows unsent again for the next claim (what it enqueued, asynq then refuses
--- as a duplicate task id). A handler that finished before the commit has made its
--- row: DO NOTHING. The transaction's commit does not wait for the disk (see
--- outbox.claimBegin): a crash that loses it leaves the events unsent, to be enqueued
--- again (asynq refuses the duplicate task id; a task Redis lost too is enqueued anew
--- and its handler skips what is done). WAL is written in order, so a handler's durable
--- commit also makes every earlier claim durable.
+-- Claims the oldest unsent rows and marks them sent, one statement per batch, in the
+-- relay's transaction, which stays open while the relay enqueues the batch, opens its
+-- deliveries (OpenDeliveries) and commits. The rows stay locked until then: SKIP LOCKED
+-- has other relays take disjoint rows, and a relay that dies before its commit (or
+-- hangs past its lease: the transaction's idle_in_transaction_session_timeout) has its
+-- transaction rolled back, the rows unsent again for the next claim (a task it enqueued
+-- asynq refuses as a duplicate task id when the next claim makes the same task; a task
+-- the next claim makes otherwise carries events of the dead one's, and the handlers'
+-- hold on a delivery, TakeDeliveries, has each run once). The transaction's commit does
+-- not wait for the disk (see outbox.claimBegin): a crash that loses it leaves the events
+-- unsent, to be enqueued again (a task Redis lost too is enqueued anew and its handler
+-- skips what is done). WAL is written in order, so a handler's durable commit also makes
+-- every earlier claim durable.
 WITH next AS (
     SELECT o.id FROM platform.outbox o
     WHERE o.sent_at IS NULL AND (o.lease_until IS NULL OR o.lease_until < now())
     ORDER BY o.id
     LIMIT sqlc.arg(batch_size)
     FOR UPDATE SKIP LOCKED
-), sent AS (
-    UPDATE platform.outbox o
-    SET sent_at = now(), lease_until = NULL, leased_by = sqlc.arg(relay)::text, attempts = o.attempts + 1, last_error = NULL
-    WHERE o.id = ANY(ARRAY(SELECT id FROM next)) -- by primary key, however large the table
-    RETURNING o.id, o.topic, o.aggregate_key, o.payload, o.request_id, o.created_at
-), opened AS (
-    INSERT INTO platform.outbox_deliveries (event_id, subscriber)
-    SELECT sent.id, r.subscriber
-    FROM sent JOIN (SELECT unnest(sqlc.arg(topics)::text[]) AS topic, unnest(sqlc.arg(subscribers)::text[]) AS subscriber) r
-      ON r.topic = sent.topic
-    ON CONFLICT (event_id, subscriber) DO NOTHING
-), woken AS (
-    SELECT pg_notify('tandem_deliveries', '') FROM sent LIMIT 1 -- the dispatchers (DeliveriesChannel)
 )
-SELECT id, topic, aggregate_key, payload, request_id, created_at FROM sent
-WHERE (SELECT count(*) FROM woken) >= 0; -- reads woken: a CTE that only selects runs when read
+UPDATE platform.outbox o
+SET sent_at = now(), lease_until = NULL, leased_by = sqlc.arg(relay)::text, attempts = o.attempts + 1, last_error = NULL
+WHERE o.id = ANY(ARRAY(SELECT id FROM next)) -- by primary key, however large the table
+RETURNING o.id, o.topic, o.aggregate_key, o.payload, o.request_id, o.created_at;
 
 -- name: UnclaimOutbox :exec
 -- Hands rows of a claim whose enqueue failed back, in the claim's transaction: unsent,
@@ -119,7 +108,8 @@ WITH due AS (
 UPDATE platform.outbox_deliveries d SET checked_at = now()
 FROM due, platform.outbox o
 WHERE d.event_id = due.event_id AND d.subscriber = due.subscriber AND o.id = d.event_id
-RETURNING d.event_id, d.subscriber, d.attempts, o.topic, o.aggregate_key, o.payload, o.request_id, o.created_at;
+RETURNING d.event_id, d.subscriber, d.attempts, coalesce(d.task, '00000000-0000-0000-0000-000000000000'::uuid)::uuid AS task,
+    o.topic, o.aggregate_key, o.payload, o.request_id, o.created_at;
 
 -- name: SetDeliveryAttempts :exec
 UPDATE platform.outbox_deliveries SET attempts = greatest(attempts, sqlc.arg(attempts)::int)
