@@ -289,11 +289,16 @@ func (q *Queries) DeleteDoneDeliveries(ctx context.Context, olderThanMs int64) (
 
 const deleteSentOutbox = `-- name: DeleteSentOutbox :execrows
 DELETE FROM platform.outbox o
-WHERE o.sent_at < now() - $1::bigint * interval '1 millisecond'
+WHERE o.id < encode(substring(int8send((extract(epoch FROM now() - $1::bigint * interval '1 millisecond') * 1000)::bigint) FROM 3)
+                    || '\x00000000000000000000'::bytea, 'hex')::uuid
+  AND o.sent_at < now() - $1::bigint * interval '1 millisecond'
   AND NOT EXISTS (SELECT 1 FROM platform.outbox_deliveries d WHERE d.event_id = o.id AND d.done_at IS NULL)
 `
 
-// An event a subscriber has not done yet stays: the re-driver needs its payload.
+// An event a subscriber has not done yet stays: the re-driver needs its payload. The
+// rows are found by the primary key: ids are UUIDv7, time first, so every event
+// created before the cut-off has an id below the UUID of its millisecond with the
+// random bits zero (an event is sent after it is created).
 func (q *Queries) DeleteSentOutbox(ctx context.Context, olderThanMs int64) (int64, error) {
 	result, err := q.db.Exec(ctx, deleteSentOutbox, olderThanMs)
 	if err != nil {
