@@ -31,8 +31,8 @@ var ErrHeldByAnotherTask = errors.New("outbox: events held by another task")
 // DeliverBatch hands each of es, the events of one batch task, to sub (a Handle
 // subscription) and closes its delivery, as Register's tasks do. task is the uuid the
 // task's id is made of. It first takes the deliveries it may run (not done, not held by
-// another task), runs the handler on each of those in turn, then closes those done and
-// lets go of those that failed, in one statement. A failing event puts off neither the
+// another task), runs the handler on each of those in turn, closing each that succeeds,
+// then lets go of those that failed. A failing event puts off neither the
 // others nor itself for long: the error makes asynq retry the task, which runs only
 // what is not done.
 func DeliverBatch(ctx context.Context, db *pgxpool.Pool, sub Subscription, task uuid.UUID, es []events.Envelope) error {
@@ -50,7 +50,18 @@ func DeliverBatch(ctx context.Context, db *pgxpool.Pool, sub Subscription, task 
 	for _, id := range taken {
 		mine[id] = true
 	}
-	var done, failed []uuid.UUID
+	// Each event is closed as soon as its handler returns (not with ctx: what the handler
+	// did must be recorded even when the task is ending), so a worker that dies part-way
+	// through a task has only the event in hand run again, as with a task per event.
+	closeDeliveries := func(done, failed []uuid.UUID) error {
+		err := q.CloseTakenDeliveries(context.WithoutCancel(ctx), platformdb.CloseTakenDeliveriesParams{
+			Subscriber: sub.Subscriber, Task: task, Done: done, Failed: failed})
+		if err != nil {
+			return fmt.Errorf("outbox: record deliveries of task %s for %s: %w", task, sub.Subscriber, err)
+		}
+		return nil
+	}
+	var failed []uuid.UUID
 	var errs []error
 	for _, e := range es {
 		if !mine[e.ID] {
@@ -62,13 +73,14 @@ func DeliverBatch(ctx context.Context, db *pgxpool.Pool, sub Subscription, task 
 			errs = append(errs, fmt.Errorf("event %s: %w", e.ID, err))
 			continue
 		}
-		done = append(done, e.ID)
+		if err := closeDeliveries([]uuid.UUID{e.ID}, nil); err != nil {
+			return errors.Join(append(errs, err)...)
+		}
 	}
-	// Not with ctx: what the handler did must be recorded even when the task is ending.
-	err = q.CloseTakenDeliveries(context.WithoutCancel(ctx), platformdb.CloseTakenDeliveriesParams{
-		Subscriber: sub.Subscriber, Task: task, Done: done, Failed: failed})
-	if err != nil {
-		return fmt.Errorf("outbox: record deliveries of task %s for %s: %w", task, sub.Subscriber, err)
+	if len(failed) > 0 {
+		if err := closeDeliveries(nil, failed); err != nil {
+			return errors.Join(append(errs, err)...)
+		}
 	}
 	if len(taken) < len(es) && len(errs) == 0 {
 		left, err := q.CountUndone(ctx, platformdb.CountUndoneParams{Subscriber: sub.Subscriber, EventIds: ids})

@@ -1,17 +1,19 @@
 // Package outbox is the transactional outbox: Publish writes an event in the caller's
 // transaction, so the event exists if and only if the change that caused it committed;
-// the Relay moves committed events to asynq, one task per subscriber.
+// the Relay moves committed events to asynq, in tasks of many events per subscriber.
 //
-// Guarantees: at least once, never lost. A relay that dies after enqueueing but before
-// marking rows sent leaves them leased; the lease expires, another relay (or the same
-// one restarted) takes them, and asynq refuses the second enqueue because the task id
-// ("outbox:<event id>/<subscriber>") already exists — kept for 24 h by Retention — so
-// nothing is enqueued twice within that window. asynq taking a task is not the end of
-// it: an event is done for a subscriber when its handler has committed, recorded per
-// event and subscriber in platform.outbox_deliveries by Register's wrapper, and the
-// Redriver enqueues again what Redis lost. No order is promised, not even per
-// aggregate: asynq runs tasks concurrently and retries failed ones later, so a handler
-// must be idempotent and check state rather than rely on arrival order.
+// Guarantees: at least once, never lost. A relay claims a batch in a transaction that
+// stays open while it enqueues the batch; one that dies before its commit has the claim
+// rolled back, and the next claim takes the rows at once and makes the same tasks again
+// (a task's id is made of its subscriber and its events), which asynq refuses as
+// duplicates (it keeps a task's id for 24 h, Retention); the few events the next claim
+// groups otherwise are carried by two tasks, and each runs once because a task takes
+// its events' deliveries before running them (DeliverBatch). asynq taking a task is not
+// the end of it: an event is done for a subscriber when its handler has committed,
+// recorded per event and subscriber in platform.outbox_deliveries by Register's
+// wrapper, and the Redriver enqueues again what Redis lost. No order is promised, not
+// even per aggregate: asynq runs tasks concurrently and retries failed ones later, so a
+// handler must be idempotent and check state rather than rely on arrival order.
 package outbox
 
 import (
