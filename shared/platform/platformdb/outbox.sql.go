@@ -489,10 +489,6 @@ func (q *Queries) TryLockSubscriber(ctx context.Context, subscriber string) (boo
 }
 
 const unclaimOutbox = `-- name: UnclaimOutbox :exec
-WITH closed AS (
-    DELETE FROM platform.outbox_deliveries d
-    WHERE d.event_id = ANY($2::uuid[]) AND d.done_at IS NULL
-)
 UPDATE platform.outbox
 SET sent_at = NULL, lease_until = now() + least(attempts, 60) * interval '1 second', last_error = $1::text
 WHERE id = ANY($2::uuid[])
@@ -504,8 +500,10 @@ type UnclaimOutboxParams struct {
 }
 
 // Hands rows of a claim whose enqueue failed back, in the claim's transaction: unsent,
-// their deliveries gone (those a handler closed stay), and not claimed again before a
-// backoff that grows with their attempts.
+// and not claimed again before a backoff that grows with their attempts. The relay
+// opens no delivery for them; a delivery row one of their tasks that did reach asynq
+// made (TakeDeliveries) stays, taken or done, so that the next claim's task for the
+// same subscriber runs the event only if it is not done and no task holds it.
 func (q *Queries) UnclaimOutbox(ctx context.Context, arg UnclaimOutboxParams) error {
 	_, err := q.db.Exec(ctx, unclaimOutbox, arg.LastError, arg.Ids)
 	return err

@@ -26,12 +26,10 @@ RETURNING o.id, o.topic, o.aggregate_key, o.payload, o.request_id, o.created_at;
 
 -- name: UnclaimOutbox :exec
 -- Hands rows of a claim whose enqueue failed back, in the claim's transaction: unsent,
--- their deliveries gone (those a handler closed stay), and not claimed again before a
--- backoff that grows with their attempts.
-WITH closed AS (
-    DELETE FROM platform.outbox_deliveries d
-    WHERE d.event_id = ANY(sqlc.arg(ids)::uuid[]) AND d.done_at IS NULL
-)
+-- and not claimed again before a backoff that grows with their attempts. The relay
+-- opens no delivery for them; a delivery row one of their tasks that did reach asynq
+-- made (TakeDeliveries) stays, taken or done, so that the next claim's task for the
+-- same subscriber runs the event only if it is not done and no task holds it.
 UPDATE platform.outbox
 SET sent_at = NULL, lease_until = now() + least(attempts, 60) * interval '1 second', last_error = sqlc.arg(last_error)::text
 WHERE id = ANY(sqlc.arg(ids)::uuid[]);
