@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tandemcrm/tandem/billing/internal/billingdb"
-	"github.com/tandemcrm/tandem/shared/outbox"
 	"github.com/tandemcrm/tandem/shared/pg"
 	"github.com/tandemcrm/tandem/shared/wxpay"
 )
@@ -27,7 +26,8 @@ const lockOrderSQL = `SELECT * FROM billing.orders WHERE order_no = $1 FOR UPDAT
 // for the durable commit's answer. Anything else (no such order, a mismatch, an
 // order not awaiting payment, a repeat among them, an error PostgreSQL asks to
 // retry) rolls back, with nothing written, and returns false: applyPayment judges
-// it as for every other notification.
+// it as for every other notification. The outbox relays are woken within a few
+// milliseconds, once for the commits made meanwhile (relayWaker).
 func (s *Service) applyNotifiedPayment(ctx context.Context, n *wxpay.Notification) (applied bool, err error) {
 	t := n.Payment
 	conn, err := s.db.Acquire(ctx)
@@ -83,7 +83,8 @@ func (s *Service) applyNotifiedPayment(ctx context.Context, n *wxpay.Notificatio
 	if err := conn.SendBatch(ctx, &w.b).Close(); err != nil {
 		return false, retryElsewhere(err)
 	}
-	return true, outbox.Wake(ctx, nil, s.db)
+	s.relays.wake(ctx)
+	return true, nil
 }
 
 // retryElsewhere is nil for an error PostgreSQL asks to retry (a deadlock, a
