@@ -63,13 +63,10 @@ func RefundPostings(amount money.Money, rate money.Rate, refundFen, refundedTota
 // entries (postings_balanced checks them at commit).
 func (s *Service) post(ctx context.Context, q *billingdb.Queries, o billingdb.BillingOrder, kind, key, memo string, at time.Time, ps []Posting) (bool, error) {
 	entry := s.newID()
-	sums := map[string]int64{}
-	for _, p := range ps {
-		sums[p.Account] += p.AmountFen
-	}
+	sums := sumsOf(ps)
 	n, err := q.InsertJournalEntry(ctx, billingdb.InsertJournalEntryParams{ID: entry, OrderID: o.ID, MerchantID: o.MerchantID,
-		Kind: kind, SourceKey: key, Memo: memo, CreatedAt: s.now(), At: at.UTC(), ClearingFen: sums[AccountClearing],
-		PayableFen: sums[AccountPayable], CommissionFen: sums[AccountCommission]})
+		Kind: kind, SourceKey: key, Memo: memo, CreatedAt: s.now(), At: at.UTC(), ClearingFen: sums.clearing,
+		PayableFen: sums.payable, CommissionFen: sums.commission})
 	if err != nil || n == 0 {
 		return false, err
 	}
@@ -83,6 +80,24 @@ func (s *Service) post(ctx context.Context, q *billingdb.Queries, o billingdb.Bi
 		}
 	}
 	return true, nil
+}
+
+// entrySums are what a journal entry records of its postings, per account.
+type entrySums struct{ clearing, payable, commission int64 }
+
+func sumsOf(ps []Posting) entrySums {
+	var e entrySums
+	for _, p := range ps {
+		switch p.Account {
+		case AccountClearing:
+			e.clearing += p.AmountFen
+		case AccountPayable:
+			e.payable += p.AmountFen
+		case AccountCommission:
+			e.commission += p.AmountFen
+		}
+	}
+	return e
 }
 
 // OrderPosting is a posting of an order's entries, for reading.

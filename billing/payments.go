@@ -2,14 +2,18 @@ package billing
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/google/uuid"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tandemcrm/tandem/billing/internal/billingdb"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/events"
+	"github.com/tandemcrm/tandem/shared/logging"
 	"github.com/tandemcrm/tandem/shared/outbox"
 	"github.com/tandemcrm/tandem/shared/pg"
 	"github.com/tandemcrm/tandem/shared/wxpay"
@@ -52,9 +56,16 @@ type result struct {
 // the notification is genuine (wxpay verified and decrypted it). It logs it and, in
 // the same transaction, applies it under the order's row lock, records an exception,
 // or, for a repeat, changes nothing. It returns nil whenever the fact is durably
-// recorded, so WeChat stops sending. The apply's writes and the log go to PostgreSQL
-// in one round trip (writeBatch).
+// recorded, so WeChat stops sending. A payment of an order that awaits it takes the
+// short way (applyNotifiedPayment); otherwise the apply's writes and the log go to
+// PostgreSQL in one round trip (writeBatch).
 func (s *Service) HandlePaymentNotification(ctx context.Context, n *wxpay.Notification) error {
+	if n.Mismatch == nil && n.Payment != nil && n.Payment.Paid() {
+		applied, err := s.applyNotifiedPayment(ctx, n)
+		if applied || err != nil {
+			return wrap("payment notification", err)
+		}
+	}
 	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
 		var w writeBatch
 		var r result
@@ -110,8 +121,8 @@ func (s *Service) record(ctx context.Context, tx pgx.Tx, log billingdb.DBTX, n *
 
 // applyPayment applies a payment WeChat reports (by notification or query) inside
 // tx: under the order's row lock it checks amount, mchid and appid against the
-// order, fixes the commission rate in force that day (commission.go), moves it to
-// paid, records the payment, posts the ledger entry and publishes
+// order, fixes the commission rate in force that day (commission.go), and queues
+// ApplyPayment: the order paid, the payment, the ledger entry and
 // events.TopicPaymentSucceeded. A repeat changes nothing. The lock and the reads are
 // tx's; the writes are queued in w, for the caller to send.
 func (s *Service) applyPayment(ctx context.Context, tx pgx.Tx, w *writeBatch, t *wxpay.Transaction, source string) (result, error) {
@@ -125,17 +136,7 @@ func (s *Service) applyPayment(ctx context.Context, tx pgx.Tx, w *writeBatch, t 
 	} else if err != nil {
 		return result{}, err
 	}
-	var diffs []string
-	if err := wxpay.CheckPayment(t, wxpay.ExpectedPayment{OutTradeNo: o.OrderNo, Total: o.AmountFen}); err != nil {
-		diffs = append(diffs, errs.As(err).Message)
-	}
-	if t.MchID != o.Mchid {
-		diffs = append(diffs, fmt.Sprintf("mchid %q, expected %q", t.MchID, o.Mchid))
-	}
-	if t.AppID != o.Appid {
-		diffs = append(diffs, fmt.Sprintf("appid %q, expected %q", t.AppID, o.Appid))
-	}
-	if len(diffs) > 0 {
+	if diffs := paymentDiffs(t, o); len(diffs) > 0 {
 		return result{OutcomeMismatch, fmt.Sprint(diffs), ExcMismatch, nil}, nil
 	}
 	state := State(o.State)
@@ -153,31 +154,72 @@ func (s *Service) applyPayment(ctx context.Context, tx pgx.Tx, w *writeBatch, t 
 	if !CanMove(state, StatePaid) {
 		return result{OutcomeMismatch, fmt.Sprintf("a payment for an order that is %s", state), ExcIllegalState, nil}, nil
 	}
-	paidAt := t.SuccessTime.UTC()
-	qw := billingdb.New(w)
-	if o, err = s.rateWhenPaid(ctx, qw, o, paidAt); err != nil {
-		return result{}, err
-	}
-	if err := s.move(ctx, qw, o, StatePaid, source, moveOpts{paidAt: &paidAt}); err != nil {
-		return result{}, err
-	}
-	if err := qw.InsertPayment(ctx, billingdb.InsertPaymentParams{ID: s.newID(), OrderID: o.ID, TransactionID: t.TransactionID,
-		Mchid: t.MchID, AmountFen: t.Total, PayerTotalFen: t.PayerTotal, TradeType: t.TradeType, PayerOpenid: t.PayerOpenID,
-		SuccessTime: paidAt, Source: source, RecordedAt: s.now()}); err != nil {
-		return result{}, err
-	}
-	ord, err := orderOf(o)
+	p, err := s.paymentWrites(ctx, o, t, source)
 	if err != nil {
 		return result{}, err
 	}
-	if _, err := s.post(ctx, qw, o, "payment", "payment:"+o.ID.String(), "payment "+t.TransactionID, paidAt,
-		PaymentPostings(ord.Amount, ord.rate)); err != nil {
+	if _, err := billingdb.New(w).ApplyPayment(ctx, p); err != nil {
 		return result{}, err
 	}
-	_, err = outbox.Publish(ctx, tx, events.TopicPaymentSucceeded, o.ID.String(), events.PaymentSucceeded{
-		OrderID: o.ID, OrderNo: o.OrderNo, ConsumerID: o.ConsumerID, MerchantID: o.MerchantID, AmountFen: o.AmountFen,
-		Currency: o.Currency, TransactionID: t.TransactionID, PaidAt: paidAt})
-	return result{outcome: OutcomeApplied}, err
+	return result{outcome: OutcomeApplied}, outbox.Wake(ctx, tx, s.db)
+}
+
+// paymentDiffs is how a genuine payment differs from our order (amount, out_trade_no,
+// currency, mchid, appid); none when it is the order's.
+func paymentDiffs(t *wxpay.Transaction, o billingdb.BillingOrder) []string {
+	var diffs []string
+	if err := wxpay.CheckPayment(t, wxpay.ExpectedPayment{OutTradeNo: o.OrderNo, Total: o.AmountFen}); err != nil {
+		diffs = append(diffs, errs.As(err).Message)
+	}
+	if t.MchID != o.Mchid {
+		diffs = append(diffs, fmt.Sprintf("mchid %q, expected %q", t.MchID, o.Mchid))
+	}
+	if t.AppID != o.Appid {
+		diffs = append(diffs, fmt.Sprintf("appid %q, expected %q", t.AppID, o.Appid))
+	}
+	return diffs
+}
+
+// paymentWrites are ApplyPayment's arguments for paying the locked order o, which
+// can move to paid, with t: the rate of the day, the ledger entry
+// (PaymentPostings, zero postings left out) and the event.
+func (s *Service) paymentWrites(ctx context.Context, o billingdb.BillingOrder, t *wxpay.Transaction, source string) (billingdb.ApplyPaymentParams, error) {
+	paidAt := t.SuccessTime.UTC()
+	o, err := s.rateWhenPaid(ctx, o, paidAt)
+	if err != nil {
+		return billingdb.ApplyPaymentParams{}, err
+	}
+	ord, err := orderOf(o)
+	if err != nil {
+		return billingdb.ApplyPaymentParams{}, err
+	}
+	payload, err := json.Marshal(events.PaymentSucceeded{OrderID: o.ID, OrderNo: o.OrderNo, ConsumerID: o.ConsumerID,
+		MerchantID: o.MerchantID, AmountFen: o.AmountFen, Currency: o.Currency, TransactionID: t.TransactionID, PaidAt: paidAt})
+	if err != nil {
+		return billingdb.ApplyPaymentParams{}, err
+	}
+	event, err := uuid.NewV7()
+	if err != nil {
+		return billingdb.ApplyPaymentParams{}, err
+	}
+	now := s.now()
+	p := billingdb.ApplyPaymentParams{OrderID: o.ID, FromState: o.State, PaidAt: &paidAt, CommissionRate: o.CommissionRate,
+		TransitionID: s.newID(), Source: source, RecordedAt: now,
+		PaymentID: s.newID(), TransactionID: t.TransactionID, Mchid: t.MchID, AmountFen: t.Total, PayerTotalFen: t.PayerTotal,
+		TradeType: t.TradeType, PayerOpenid: t.PayerOpenID,
+		EntryID: s.newID(), MerchantID: o.MerchantID, SourceKey: "payment:" + o.ID.String(), Memo: "payment " + t.TransactionID,
+		Currency: o.Currency,
+		Topic:    string(events.TopicPaymentSucceeded), AggregateKey: o.ID.String(), Payload: payload,
+		RequestID: logging.RequestID(ctx), EventID: event}
+	ps := PaymentPostings(ord.Amount, ord.rate)
+	sums := sumsOf(ps)
+	p.ClearingFen, p.PayableFen, p.CommissionFen = sums.clearing, sums.payable, sums.commission
+	for _, l := range ps {
+		if l.AmountFen != 0 {
+			p.PostingIds, p.Accounts, p.Amounts = append(p.PostingIds, s.newID()), append(p.Accounts, l.Account), append(p.Amounts, l.AmountFen)
+		}
+	}
+	return p, nil
 }
 
 // QueryAndApply asks WeChat Pay about an order we heard nothing of and, when WeChat

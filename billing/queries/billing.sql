@@ -129,10 +129,6 @@ WHERE id = $1;
 -- name: ListDeliveries :many
 SELECT * FROM billing.webhook_deliveries WHERE order_id = $1 ORDER BY id;
 
--- name: SetOrderCommissionRate :exec
--- The rate in force the day the order was paid replaces the one it was placed at.
-UPDATE billing.orders SET commission_rate = $2 WHERE id = $1;
-
 -- name: OrderLineRefunds :many
 -- The order's lines with what its refunds reserve of each (all but rejected or closed
 -- ones: no more may be refunded of the line) and what they have given back.

@@ -1022,21 +1022,6 @@ func (q *Queries) SetFulfilled(ctx context.Context, arg SetFulfilledParams) erro
 	return err
 }
 
-const setOrderCommissionRate = `-- name: SetOrderCommissionRate :exec
-UPDATE billing.orders SET commission_rate = $2 WHERE id = $1
-`
-
-type SetOrderCommissionRateParams struct {
-	ID             uuid.UUID
-	CommissionRate pgtype.Numeric
-}
-
-// The rate in force the day the order was paid replaces the one it was placed at.
-func (q *Queries) SetOrderCommissionRate(ctx context.Context, arg SetOrderCommissionRateParams) error {
-	_, err := q.db.Exec(ctx, setOrderCommissionRate, arg.ID, arg.CommissionRate)
-	return err
-}
-
 const setOrderState = `-- name: SetOrderState :execrows
 UPDATE billing.orders SET state = $1,
     paid_at = COALESCE($2, paid_at),
