@@ -241,7 +241,7 @@ func (s *Service) ConsumerRecommendations(ctx context.Context, p *identity.Princ
 
 // consumerServed is ConsumerRecommendations' list as the cache keeps it (the API's).
 func (s *Service) consumerServed(ctx context.Context, p *identity.Principal, consumerID uuid.UUID) (*servedList, error) {
-	if _, err := p.Require(identity.PermMemberRead); err != nil {
+	if err := requireMemberRead(p, consumerObject); err != nil {
 		return nil, err
 	}
 	return s.served(ctx, consumerID)
