@@ -405,13 +405,25 @@ func TestOrdersAreScoped(t *testing.T) {
 func TestDemoPaysThroughTheSimulatorOnce(t *testing.T) {
 	w := newWorld(t)
 	c := w.member("o-demo")
-	o, err := billing.Demo(w.ctx, w.svc, c, w.merchant, w.sim.URL)
+	d, err := billing.Demo(w.ctx, w.svc, c, w.merchant, w.sim.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.sim.Wait()
 	again, err := billing.Demo(w.ctx, w.svc, c, w.merchant, w.sim.URL)
-	if err != nil || again.ID != o.ID || again.State != billing.StatePaid {
+	if err != nil || again.Order.ID != d.Order.ID || again.Order.State != billing.StatePaid ||
+		again.Lines.ID != d.Lines.ID || again.Lines.State != billing.StatePaid {
 		t.Fatalf("demo again: %+v, %v", again, err)
+	}
+	if mine, err := w.svc.MyOrders(w.ctx, c, uuid.Nil, 10); err != nil || len(mine) != 2 {
+		t.Fatalf("the demo placed %d orders (%v), want 2", len(mine), err)
+	}
+	// The two-line order, whose page offers refund by line: 56.00 of food and 18.00 of tea.
+	if o, err := w.svc.GetOrder(w.ctx, w.as("finance"), d.Lines.ID); err != nil || o.Amount.Fen() != 7_400 || len(o.Lines) != 2 ||
+		o.Lines[0].Paid.Fen() != 5_600 || o.Lines[1].Paid.Fen() != 1_800 || o.Lines[1].Description != "龙井茶" {
+		t.Fatalf("the two-line demo order: %+v, %v", o, err)
+	}
+	if o, err := w.svc.GetOrder(w.ctx, w.as("finance"), d.Order.ID); err != nil || o.Amount.Fen() != 12_850 || len(o.Lines) > 1 {
+		t.Fatalf("the one-line demo order: %+v, %v", o, err)
 	}
 }

@@ -32,15 +32,13 @@ func (r Settlement) Settle(ctx context.Context, cycle, per string, asOf time.Tim
 	}
 	// One range of the entries (each carries its business time and its postings'
 	// sums), aggregated by merchant: no join, no planner settings.
-	rows, err := billingdb.New(r.db).SettlementFigures(ctx, billingdb.SettlementFiguresParams{FromAt: from, ToAt: to, AsOf: asOf})
+	rows, err := billingdb.New(r.db).PeriodFigures(ctx, billingdb.PeriodFiguresParams{FromAt: from, ToAt: to, AsOf: asOf})
 	if err != nil {
 		return nil, wrap("settle", err)
 	}
 	out := make([]Statement, len(rows))
 	for i, r := range rows {
-		out[i] = previewOf(r.MerchantID, cycle, per, from, to, payable, figures{GrossFen: r.GrossFen, RefundsFen: r.RefundsFen,
-			CommissionFen: r.CommissionFen, FeesFen: r.FeesFen, LedgerNetFen: r.LedgerNetFen, Payments: r.Payments,
-			Refunds: r.Refunds, AdjustmentsFen: r.AdjustmentsFen})
+		out[i] = previewOf(r.MerchantID, cycle, per, from, to, payable, figuresOf(r))
 	}
 	return out, nil
 }

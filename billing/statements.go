@@ -137,11 +137,11 @@ func (s *Service) MerchantStatement(ctx context.Context, p *identity.Principal, 
 	} else if !errors.Is(err, pgx.ErrNoRows) {
 		return Statement{}, wrap("statement", err)
 	}
-	f, err := q.StatementFigures(ctx, billingdb.StatementFiguresParams{MerchantID: merchant, FromAt: from, ToAt: to, AsOf: farFuture})
+	f, err := merchantFigures(ctx, q, merchant, from, to, farFuture)
 	if err != nil {
 		return Statement{}, wrap("statement", err)
 	}
-	return previewOf(merchant, cycle, per, from, to, payable, figures(f)), nil
+	return previewOf(merchant, cycle, per, from, to, payable, f), nil
 }
 
 // figures are a statement's sums: the ledger's, and the adjustments of the period.
@@ -149,6 +149,23 @@ type figures struct {
 	GrossFen, RefundsFen, CommissionFen, FeesFen, LedgerNetFen int64
 	Payments, Refunds                                          int32
 	AdjustmentsFen                                             int64
+}
+
+func figuresOf(r billingdb.PeriodFiguresRow) figures {
+	return figures{GrossFen: r.GrossFen, RefundsFen: r.RefundsFen, CommissionFen: r.CommissionFen, FeesFen: r.FeesFen,
+		LedgerNetFen: r.LedgerNetFen, Payments: r.Payments, Refunds: r.Refunds, AdjustmentsFen: r.AdjustmentsFen}
+}
+
+// merchantFigures are one merchant's figures of the period [from, to) as booked by
+// asOf, from the query that sums every merchant's (Settlement.Settle): all zero when it
+// has neither an entry nor an adjustment in the period.
+func merchantFigures(ctx context.Context, q *billingdb.Queries, merchant uuid.UUID, from, to, asOf time.Time) (figures, error) {
+	rows, err := q.PeriodFigures(ctx, billingdb.PeriodFiguresParams{MerchantID: uuid.NullUUID{UUID: merchant, Valid: true},
+		FromAt: from, ToAt: to, AsOf: asOf})
+	if err != nil || len(rows) == 0 {
+		return figures{}, err
+	}
+	return figuresOf(rows[0]), nil
 }
 
 // previewOf is the statement the figures make, not issued: net is what the ledger
@@ -184,11 +201,11 @@ func (s *Service) IssueStatement(ctx context.Context, p *identity.Principal, mer
 	// The statement is what was booked until the moment it is issued: its lines are
 	// traced back as of the same moment (StatementLines).
 	now := s.now().Truncate(time.Microsecond) // as PostgreSQL keeps it
-	f, err := billingdb.New(s.db).StatementFigures(ctx, billingdb.StatementFiguresParams{MerchantID: merchant, FromAt: from, ToAt: to, AsOf: now})
+	f, err := merchantFigures(ctx, billingdb.New(s.db), merchant, from, to, now)
 	if err != nil {
 		return Statement{}, wrap("issue statement", err)
 	}
-	st = previewOf(merchant, st.Cycle, per, from, to, payable, figures(f))
+	st = previewOf(merchant, st.Cycle, per, from, to, payable, f)
 	if now.Before(to) {
 		return Statement{}, errs.E(errs.KindConflict, CodePeriodOpen,
 			"the period ends on "+to.Format(time.DateOnly)+": a statement is issued once its period is over").WithField("period")

@@ -4,8 +4,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/tandemcrm/tandem/billing"
 	"github.com/tandemcrm/tandem/shared/errs"
+	"github.com/tandemcrm/tandem/shared/money"
 )
 
 // TestStatementOfADay: the merchant's T+1 statement comes from the ledger: gross,
@@ -81,5 +84,60 @@ func TestStatementOfADay(t *testing.T) {
 	}
 	if _, err := w.svc.MarkStatementPaid(w.ctx, w.as("finance"), issued.ID, "again"); !errs.Is(err, billing.CodeStatementPaid) {
 		t.Fatalf("paid twice: %v", err)
+	}
+}
+
+// A statement is its merchant's alone, and tandem settle's one pass over every merchant
+// gives each merchant the figures of its own statement: A's and B's payments and B's
+// adjustment stay apart, C (an adjustment, no entries) has a row, D (nothing) has none
+// and a statement of zeros.
+func TestEachMerchantsStatementIsItsShareOfSettle(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	fin := w.as("finance")
+	b, c, d := w.demo.Merchants["B"], uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
+	for _, m := range []uuid.UUID{b, c, d} {
+		w.merchants.set(m, billing.Terms{CommissionRate: rate(t, "5%"), SettlementCycle: "T+1", Live: true})
+	}
+	consumer := w.member("o-each-merchant")
+	w.pay(w.order(consumer, 10_000).OrderNo)
+	ob, err := w.svc.PlaceOrder(w.ctx, consumer, billing.NewOrder{MerchantID: b, Description: "生煎", Amount: money.MustNew(3_000, money.CNY)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.Prepay(w.ctx, consumer, ob.ID, billing.PayJSAPI); err != nil {
+		t.Fatal(err)
+	}
+	w.pay(ob.OrderNo)
+	for m, fen := range map[uuid.UUID]int64{b: 700, c: -200} {
+		if _, err := w.svc.Adjust(w.ctx, fin, m, billing.NewAdjustment{AmountFen: fen, Reason: "补贴"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	day := w.clock.Now().In(time.FixedZone("CST", 8*3600)).Format(time.DateOnly)
+	want := map[uuid.UUID]billing.Statement{
+		w.merchant: {GrossFen: 10_000, CommissionFen: 650, Payments: 1, NetFen: 10_000 - 650},
+		b:          {GrossFen: 3_000, CommissionFen: 150, Payments: 1, AdjustmentFen: 700, NetFen: 3_000 - 150 + 700},
+		c:          {AdjustmentFen: -200, NetFen: -200},
+		d:          {},
+	}
+	same := func(a, b billing.Statement) bool {
+		return a.GrossFen == b.GrossFen && a.RefundsFen == b.RefundsFen && a.CommissionFen == b.CommissionFen && a.FeesFen == b.FeesFen &&
+			a.AdjustmentFen == b.AdjustmentFen && a.NetFen == b.NetFen && a.Payments == b.Payments && a.Refunds == b.Refunds
+	}
+	for m, wst := range want {
+		st, err := w.svc.MerchantStatement(w.ctx, fin, m, "", day)
+		if err != nil || !same(st, wst) {
+			t.Fatalf("merchant %s's statement %+v, %v; want %+v", m, st, err, wst)
+		}
+	}
+	all, err := billing.NewSettlement(w.db).Settle(w.ctx, billing.CycleT1, day, time.Time{})
+	if err != nil || len(all) != 3 {
+		t.Fatalf("settle %+v, %v: want A, B and C", all, err)
+	}
+	for _, st := range all {
+		if wst, ok := want[st.MerchantID]; !ok || st.MerchantID == d || !same(st, wst) {
+			t.Fatalf("settle's statement of %s %+v; want %+v", st.MerchantID, st, wst)
+		}
 	}
 }

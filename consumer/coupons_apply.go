@@ -1,7 +1,6 @@
 package consumer
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/tandemcrm/tandem/consumer/internal/consumerdb"
 	"github.com/tandemcrm/tandem/shared/errs"
+	"github.com/tandemcrm/tandem/shared/money"
 	"github.com/tandemcrm/tandem/shared/pg"
 	"github.com/tandemcrm/tandem/shared/web"
 )
@@ -157,14 +157,16 @@ func (s *Service) applyCoupons(ctx context.Context, q *consumerdb.Queries, o Ord
 				web.Yuan(c.ThresholdFen-listFen), web.Yuan(c.ThresholdFen))).WithField("coupon_ids")
 		}
 		// Stacked coupons apply in the order given, each to what the ones before left
-		// of the lines it covers; its discount is shared among them by what they cost.
+		// of the lines it covers; its discount (at most what is left of them) is shared
+		// among them by what they cost, by largest remainder, so no line's share is more
+		// than is left of it and the shares add up to the discount.
 		base := make([]int64, len(covered))
 		for j, i := range covered {
 			base[j] = left[i]
 		}
 		t := CouponTemplate{Kind: c.Kind, AmountFen: c.AmountFen, Percent: int(c.Percent), CapFen: c.CapFen}
 		d := t.Discount(sum(base))
-		for j, share := range Allocate(d, base) {
+		for j, share := range money.AllocateUnits(d, base) {
 			left[covered[j]] -= share
 			out.Lines[covered[j]] += share
 		}
@@ -187,34 +189,4 @@ func sum(xs []int64) int64 {
 		t += x
 	}
 	return t
-}
-
-// Allocate shares d (at most the sum of amounts) among amounts in proportion to
-// them, in whole fen: each gets the floor of its share, and the fen left over go one
-// each to the largest remainders (the first line on a tie). No share exceeds its
-// amount, and the shares add up to d exactly. Amounts are at most WeChat Pay's
-// largest payment, so the products fit in int64.
-func Allocate(d int64, amounts []int64) []int64 {
-	out := make([]int64, len(amounts))
-	total := sum(amounts)
-	if total <= 0 || d <= 0 {
-		return out
-	}
-	d = min(d, total)
-	rems := make([]int64, len(amounts))
-	given := int64(0)
-	for i, a := range amounts {
-		out[i] = d * a / total
-		rems[i] = d * a % total
-		given += out[i]
-	}
-	order := make([]int, len(amounts))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(rems[b], rems[a]) })
-	for _, i := range order[:d-given] {
-		out[i]++
-	}
-	return out
 }

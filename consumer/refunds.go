@@ -12,6 +12,7 @@ import (
 	"github.com/tandemcrm/tandem/consumer/internal/consumerdb"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/events"
+	"github.com/tandemcrm/tandem/shared/money"
 	"github.com/tandemcrm/tandem/shared/pg"
 )
 
@@ -126,7 +127,7 @@ func refundedLinesShare(earned int64, lines []RefundLine) int64 {
 	for i, l := range lines {
 		paid[i] = max(l.PaidFen, 0)
 	}
-	pts := splitByPaid(earned, paid)
+	pts := money.AllocateUnits(max(earned, 0), paid) // each line's share of the points, by what was paid for it
 	var take int64
 	for i, l := range lines {
 		if l.RefundFen > 0 {
@@ -135,25 +136,6 @@ func refundedLinesShare(earned int64, lines []RefundLine) int64 {
 		}
 	}
 	return take
-}
-
-// splitByPaid splits points over lines in proportion to what was paid for each:
-// Allocate's largest remainder, which shares at most the lines' total; the whole
-// multiples of the total (a programme that gives more than a point per fen) go first.
-func splitByPaid(points int64, paid []int64) []int64 {
-	var total int64
-	for _, p := range paid {
-		total += p
-	}
-	if total <= 0 || points <= 0 {
-		return make([]int64, len(paid))
-	}
-	k := points / total
-	out := Allocate(points-k*total, paid)
-	for i, p := range paid {
-		out[i] += k * p
-	}
-	return out
 }
 
 func (s *Service) reverse(ctx context.Context, q *consumerdb.Queries, r Refund, earned int64, res *RefundResult) error {

@@ -1,28 +1,8 @@
 package consumer
 
 import (
-	"slices"
 	"testing"
 )
-
-func TestPointsAreSplitOverLinesByPaidAmountLargestRemainder(t *testing.T) {
-	t.Parallel()
-	for _, c := range []struct {
-		points int64
-		paid   []int64
-		want   []int64
-	}{
-		{100, []int64{3_333, 3_333, 3_334}, []int64{33, 33, 34}},
-		{10, []int64{100, 100, 100}, []int64{4, 3, 3}},    // a tie: the lower line first
-		{2_500, []int64{100, 150}, []int64{1_000, 1_500}}, // more points than fen: the whole multiples first
-		{7, []int64{0, 500}, []int64{0, 7}},               // a line its coupon paid in full earns nothing
-		{0, []int64{100}, []int64{0}},
-	} {
-		if got := splitByPaid(c.points, c.paid); !slices.Equal(got, c.want) {
-			t.Errorf("splitByPaid(%d, %v) = %v, want %v", c.points, c.paid, got, c.want)
-		}
-	}
-}
 
 // A line refunded in pieces, in any order of events, gives back exactly its points;
 // each piece its own share, rounded so the line keeps the rounded-down share of

@@ -124,7 +124,7 @@ func (s *Service) AudienceFor(ctx context.Context, merchantID uuid.UUID, limit i
 
 // Audience is a merchant's audience for staff who may read members (growth, marketing).
 func (s *Service) Audience(ctx context.Context, p *identity.Principal, merchantID uuid.UUID, limit int) ([]AudienceMember, error) {
-	if _, err := p.Require(identity.PermMemberRead); err != nil {
+	if err := requireMemberRead(p, merchantObject); err != nil {
 		return nil, err
 	}
 	return s.AudienceFor(ctx, merchantID, limit)

@@ -62,7 +62,7 @@ func (h api) decideShop(link bool) func(*gin.Context, *identity.Principal) error
 }
 
 func (h api) ownedShops(c *gin.Context, p *identity.Principal) error {
-	id, err := httpx.PathID(c, "matching.consumer")
+	id, err := httpx.PathID(c, consumerObject)
 	if err != nil {
 		return err
 	}

@@ -192,7 +192,9 @@ func (s *Service) load(ctx context.Context, consumerID uuid.UUID) (cached, error
 			recs[i] = Recommendation{MerchantID: r.MerchantID, Rank: i + 1, Name: r.Name, Category: r.Category,
 				DistanceM: r.DistanceM, Score: r.Score, Reasons: parseReasons(r.Reasons), ComputedAt: row.ComputedAt.UTC()}
 		}
-		v.list = newServedList(recs)
+		if v.list, err = newServedList(recs); err != nil {
+			return cached{}, err
+		}
 	case s.canonical(ctx, consumerID) != consumerID:
 		v.survivor = s.canonical(ctx, consumerID)
 	default:
@@ -200,7 +202,9 @@ func (s *Service) load(ctx context.Context, consumerID uuid.UUID) (cached, error
 		if err != nil {
 			return cached{}, err
 		}
-		v.list = newServedList(recs)
+		if v.list, err = newServedList(recs); err != nil {
+			return cached{}, err
+		}
 	}
 	s.cache.put(consumerID, v, gen)
 	return v, nil
@@ -241,7 +245,7 @@ func (s *Service) ConsumerRecommendations(ctx context.Context, p *identity.Princ
 
 // consumerServed is ConsumerRecommendations' list as the cache keeps it (the API's).
 func (s *Service) consumerServed(ctx context.Context, p *identity.Principal, consumerID uuid.UUID) (*servedList, error) {
-	if _, err := p.Require(identity.PermMemberRead); err != nil {
+	if err := requireMemberRead(p, consumerObject); err != nil {
 		return nil, err
 	}
 	return s.served(ctx, consumerID)

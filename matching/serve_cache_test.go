@@ -16,15 +16,8 @@ import (
 // cold-start list.
 func TestServingCacheFollowsAnotherProcess(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t)
-	api := matching.New(domain.Deps{DB: w.db}, matching.Ports{}, matching.Config{RadiusM: 3000})
-	a := w.live("A 小笼", "restaurant", 31.2304, 121.4737)
-	b := w.live("B 面馆", "restaurant", 31.2390, 121.4737)
-	c := w.live("C 咖啡", "cafe", 31.2310, 121.4737)
-	alice, bob := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
-	w.pay(bob, a, 1000)
-	w.pay(bob, b, 1000)
-	w.pay(alice, a, 1000)
+	n := newNeighbours(t)
+	w, api, a, b, alice := n.w, n.api, n.a, n.b, n.alice
 
 	first, err := api.Recommendations(w.ctx, alice, 0)
 	w.must(err)
@@ -60,7 +53,28 @@ func TestServingCacheFollowsAnotherProcess(t *testing.T) {
 	if len(cold) != 2 || !cold[0].ColdStart || cold[0].MerchantID != a {
 		t.Fatalf("cold start: %+v", cold)
 	}
-	_ = c
+}
+
+// neighbours is a worker's world and, on its database, an API process with its own
+// serving cache: shops A, B (restaurants) and C (a cafe) close together; Bob has bought
+// at A and B, Alice at A, so B is recommended to her.
+type neighbours struct {
+	w          *world
+	api        *matching.Service
+	a, b, c    uuid.UUID
+	alice, bob uuid.UUID
+}
+
+func newNeighbours(t *testing.T) neighbours {
+	t.Helper()
+	w := newWorld(t)
+	n := neighbours{w: w, api: matching.New(domain.Deps{DB: w.db}, matching.Ports{}, matching.Config{RadiusM: 3000}),
+		a: w.live("A 小笼", "restaurant", 31.2304, 121.4737), b: w.live("B 面馆", "restaurant", 31.2390, 121.4737),
+		c: w.live("C 咖啡", "cafe", 31.2310, 121.4737), alice: uuid.Must(uuid.NewV7()), bob: uuid.Must(uuid.NewV7())}
+	w.pay(n.bob, n.a, 1000)
+	w.pay(n.bob, n.b, 1000)
+	w.pay(n.alice, n.a, 1000)
+	return n
 }
 
 func containsMerchant(recs []matching.Recommendation, id uuid.UUID) bool {
@@ -77,15 +91,8 @@ func containsMerchant(recs []matching.Recommendation, id uuid.UUID) bool {
 // has applied and the ids below it that it has not seen, not only what comes after.
 func TestServingCacheAppliesAChangeThatCommitsLate(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t)
-	api := matching.New(domain.Deps{DB: w.db}, matching.Ports{}, matching.Config{RadiusM: 3000})
-	a := w.live("A 小笼", "restaurant", 31.2304, 121.4737)
-	b := w.live("B 面馆", "restaurant", 31.2390, 121.4737)
-	c := w.live("C 咖啡", "cafe", 31.2310, 121.4737)
-	alice, bob := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
-	w.pay(bob, a, 1000)
-	w.pay(bob, b, 1000)
-	w.pay(alice, a, 1000)
+	n := newNeighbours(t)
+	w, api, c, alice, bob := n.w, n.api, n.c, n.alice, n.bob
 	served := func(who uuid.UUID) []matching.Recommendation {
 		recs, err := api.Recommendations(w.ctx, who, 0)
 		w.must(err)

@@ -1,26 +1,26 @@
 package matching
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
 	"slices"
-	"strconv"
 	"sync"
-	"time"
-	"unicode/utf8"
 )
 
-// The served list's JSON, written without reflection, once per list: the serving cache
-// (serve_cache.go) keeps each consumer's list as the bytes the API answers with, not as
-// Recommendations. Profiled under 64 clients over loopback, encoding/json was a third of
-// the API process's CPU per request for top 20; writing the same bytes by hand at each
-// request still cost a tenth. And a cache of lists as Go values (strings, slices of
-// reasons: a dozen pointers per recommendation) is what the collector has to mark at
-// each cycle: with 22,000 lists, a quarter to half a second of one of the two cores,
-// every few seconds, which is where the requests' tail was. Bytes hold no pointers, so
-// the collector does not look inside them. This writes the same bytes as encoding/json
-// (serve_json_test.go holds it to that, HTML escaping and float forms included).
+// The served list's JSON, written once per list: the serving cache (serve_cache.go)
+// keeps each consumer's list as the bytes the API answers with, not as Recommendations.
+// Profiled under 64 clients over loopback, encoding/json at each request was a third of
+// the API process's CPU per request for top 20, and a cache of lists as Go values
+// (strings, slices of reasons: a dozen pointers per recommendation) is what the
+// collector has to mark at each cycle: with 22,000 lists, a quarter to half a second of
+// one of the two cores, every few seconds, which is where the requests' tail was. Bytes
+// hold no pointers, so the collector does not look inside them, and a request only
+// copies a prefix of them. The bytes themselves are encoding/json's, written when a
+// list is loaded (a miss, or after a change), never per request: by hand they took
+// about 40 µs of CPU per top-20 list against encoding/json's 70 µs
+// (BenchmarkNewServedList), too little beside the PostgreSQL read of a miss to be
+// worth a second JSON encoder to keep right.
 
 // servedList is a consumer's list as served: each recommendation's JSON object as
 // encoding/json writes it, comma separated, and where each one ends, so the first n are
@@ -30,18 +30,22 @@ type servedList struct {
 	ends  []int32 // ends[i]: where recommendation i's object ends in items
 }
 
-func newServedList(recs []Recommendation) *servedList {
+func newServedList(recs []Recommendation) (*servedList, error) {
 	l := &servedList{ends: make([]int32, len(recs))}
-	var b []byte
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b) // escapes HTML as json.Marshal does
 	for i := range recs {
 		if i > 0 {
-			b = append(b, ',')
+			b.WriteByte(',')
 		}
-		b = appendRecommendation(b, &recs[i])
-		l.ends[i] = int32(len(b))
+		if err := enc.Encode(&recs[i]); err != nil { // a NaN or infinite score or distance
+			return nil, fmt.Errorf("matching: recommendation %d of a served list: %w", i+1, err)
+		}
+		b.Truncate(b.Len() - 1) // the Encoder's newline
+		l.ends[i] = int32(b.Len())
 	}
-	l.items = slices.Clip(b)
-	return l
+	l.items = slices.Clip(b.Bytes())
+	return l, nil
 }
 
 // len is how many recommendations the list holds.
@@ -70,113 +74,3 @@ func (l *servedList) recommendations(n int) ([]Recommendation, error) {
 }
 
 var jsonBufs = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
-
-func appendRecommendation(b []byte, r *Recommendation) []byte {
-	b = append(b, `{"merchant_id":"`...)
-	b = append(b, r.MerchantID.String()...)
-	b = append(b, `","rank":`...)
-	b = strconv.AppendInt(b, int64(r.Rank), 10)
-	b = append(b, `,"name":`...)
-	b = appendJSONString(b, r.Name)
-	b = append(b, `,"category":`...)
-	b = appendJSONString(b, r.Category)
-	b = append(b, `,"distance_m":`...)
-	b = appendJSONFloat(b, r.DistanceM)
-	b = append(b, `,"score":`...)
-	b = appendJSONFloat(b, r.Score)
-	b = append(b, `,"reasons":`...)
-	if r.Reasons == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, re := range r.Reasons {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"kind":`...)
-			b = appendJSONString(b, re.Kind)
-			if re.Detail != "" {
-				b = append(b, `,"detail":`...)
-				b = appendJSONString(b, re.Detail)
-			}
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-	}
-	b = append(b, `,"cold_start":`...)
-	b = strconv.AppendBool(b, r.ColdStart)
-	b = append(b, `,"computed_at":"`...)
-	b = r.ComputedAt.AppendFormat(b, time.RFC3339Nano)
-	return append(b, `"}`...)
-}
-
-// appendJSONFloat writes f as encoding/json does (ES6 number form).
-func appendJSONFloat(b []byte, f float64) []byte {
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' { // e-09 → e-9
-		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	return b
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString writes s quoted as encoding/json does: HTML characters, control
-// characters, U+2028 and U+2029 escaped, invalid UTF-8 as U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}

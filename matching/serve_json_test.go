@@ -11,9 +11,10 @@ import (
 )
 
 // The served JSON is byte for byte what encoding/json writes of the same list, of each
-// prefix of it (?limit=): names
-// in Chinese, HTML and control characters, invalid UTF-8, U+2028, floats large, small,
-// negative and whole, no reasons and empty reasons, times with and without nanoseconds.
+// prefix of it (?limit=), and decodes to it: names in Chinese, with quotes, backslashes,
+// HTML and control characters, invalid UTF-8, U+2028, floats large, small, negative and
+// whole, no reasons and empty reasons, times with and without nanoseconds. A score that
+// is not a number is refused rather than served as JSON no client can read.
 func TestServedJSONIsEncodingJSONs(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 12, 6, 19, 20, 0, 123456789, time.UTC)
@@ -28,7 +29,10 @@ func TestServedJSONIsEncodingJSONs(t *testing.T) {
 	type answer struct {
 		Items []Recommendation `json:"items"`
 	}
-	l := newServedList(recs)
+	l, err := newServedList(recs)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if l.len() != len(recs) {
 		t.Fatalf("the list holds %d, not %d", l.len(), len(recs))
 	}
@@ -52,5 +56,31 @@ func TestServedJSONIsEncodingJSONs(t *testing.T) {
 		if !reflect.DeepEqual(got, back.Items) {
 			t.Errorf("first %d decoded:\n got %+v\nwant %+v", n, got, back.Items)
 		}
+	}
+}
+
+// BenchmarkNewServedList is the cost of keeping a top-20 list as served JSON: paid once
+// per list loaded into the serving cache (a miss, or after a change), never per request.
+func BenchmarkNewServedList(b *testing.B) {
+	at := time.Date(2026, 12, 6, 19, 20, 0, 123456789, time.UTC)
+	recs := make([]Recommendation, 20)
+	for i := range recs {
+		recs[i] = Recommendation{MerchantID: uuid.New(), Rank: i + 1, Name: "南翔小笼包 第" + string(rune('A'+i)) + "分店", Category: "restaurant",
+			DistanceM: 1234.5678 + float64(i), Score: 0.8123456789 / float64(i+1),
+			Reasons: []Reason{{Kind: "co_purchase", Detail: "小杨生煎"}, {Kind: "category", Detail: "restaurant"}, {Kind: "distance"}}, ComputedAt: at}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if l, err := newServedList(recs); err != nil || l.len() != 20 {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestServedListRefusesANaNScore(t *testing.T) {
+	t.Parallel()
+	recs := []Recommendation{{MerchantID: uuid.New(), Rank: 1, Name: "x", Score: 0.5}, {MerchantID: uuid.New(), Rank: 2, Name: "y", Score: math.NaN()}}
+	if l, err := newServedList(recs); err == nil {
+		t.Fatalf("a NaN score served as %s", l.appendJSON(nil, 2))
 	}
 }

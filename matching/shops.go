@@ -408,7 +408,7 @@ func (s *Service) DecideShopMatch(ctx context.Context, p *identity.Principal, id
 
 // OwnerOf is the consumer identities linked to a shop's owner.
 func (s *Service) OwnerOf(ctx context.Context, p *identity.Principal, merchantID uuid.UUID) ([]OwnerLink, error) {
-	if _, err := p.Require(identity.PermMemberRead); err != nil {
+	if err := requireMemberRead(p, merchantObject); err != nil {
 		return nil, err
 	}
 	rows, err := matchingdb.New(s.db).OwnerLinksOfMerchant(ctx, merchantID)
@@ -424,7 +424,7 @@ func (s *Service) OwnerOf(ctx context.Context, p *identity.Principal, merchantID
 
 // ShopsOwnedBy is the shops a consumer is linked to as their owner.
 func (s *Service) ShopsOwnedBy(ctx context.Context, p *identity.Principal, consumerID uuid.UUID) ([]OwnerLink, error) {
-	if _, err := p.Require(identity.PermMemberRead); err != nil {
+	if err := requireMemberRead(p, consumerObject); err != nil {
 		return nil, err
 	}
 	rows, err := matchingdb.New(s.db).OwnerLinksOfConsumer(ctx, consumerID)

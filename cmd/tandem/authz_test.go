@@ -266,6 +266,7 @@ var authzTable = []authzRow{
 	{"finance", "POST", "/api/v1/matching/merges/0190a6b2-0000-7000-8000-000000000000/approve", "", 403, code("identity.forbidden")},
 	{"growth", "GET", "/api/v1/matching/consumers/0190a6b2-0000-7000-8000-000000000000/shops", "", 200, nil},
 	{"sh1.rep", "GET", "/api/v1/matching/consumers/0190a6b2-0000-7000-8000-000000000000/shops", "", 403, code("identity.forbidden")},
+	{"growth", "GET", "/api/v1/matching/consumers/not-an-id/shops", "", 404, code("matching.consumer_not_found")},
 	{"reviewer", "GET", "/api/v1/matching/shop-matches?state=review", "", 200, nil},
 	{"reviewer", "GET", "/api/v1/matching/shop-matches?state=nope", "", 400, code("matching.invalid_filter")},
 	{"finance", "GET", "/api/v1/matching/shop-matches", "", 403, code("identity.forbidden")},

@@ -14,12 +14,14 @@ import (
 )
 
 // The finance console in Chromium, in Chinese on a phone: finance finds the demo order,
-// reads its ledger and notifications, refunds part of it, asks for a refund over the
+// reads its ledger and notifications, sees the line picker on the demo's two-line
+// order, refunds part of the one-line order, asks for a refund over the
 // limit (an admin approves it on their to-do list and it goes to WeChat), works the
 // day's statement (an adjustment, issuing refused while the day is open, issued the
 // next day, paid with a reference, exported to Excel) and starts a reconciliation run.
 // Then the merchant's owner, in English, sees their orders and the issued statement
-// and none of finance's actions; another merchant's owner sees none of it.
+// and none of finance's actions; another merchant's owner sees none of it; finance,
+// in English, has the two-line order's line picker too.
 func TestFinanceConsoleInChromium(t *testing.T) {
 	s := startStory(t)
 	d, err := s.a.seedDemo(s.ctx)
@@ -30,22 +32,24 @@ func TestFinanceConsoleInChromium(t *testing.T) {
 	if err := s.a.openPayments(s.ctx); err != nil {
 		t.Fatal(err)
 	}
-	o, err := billing.Demo(s.ctx, s.a.billing, d.consumerID, d.merchantID, s.simURL)
+	demo, err := billing.Demo(s.ctx, s.a.billing, d.consumerID, d.merchantID, s.simURL)
 	if err != nil {
 		t.Fatal(err)
 	}
+	o, lines := demo.Order, demo.Lines
 	s.settle()
-	state := func() billing.State {
+	state := func(o billing.Order) billing.State {
 		got, err := s.a.billing.MyOrder(s.ctx, d.consumerID, o.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return got.State
 	}
-	s.eventually("the demo order paid", func() bool { return state() == billing.StatePaid })
+	s.eventually("the demo orders paid", func() bool { return state(o) == billing.StatePaid && state(lines) == billing.StatePaid })
 	clk := s.a.clock
 	day := clk.Now().In(clock.Shanghai).Format(time.DateOnly)
 	orderPage := "/billing/orders/" + o.ID.String()
+	linesPage := "/billing/orders/" + lines.ID.String()
 
 	s.a.reg = prometheus.NewRegistry() // the story's API registered the HTTP metrics; the browser's server is a second router
 	b := startBrowser(t, s.a, phoneWidth, phoneHeight)
@@ -54,6 +58,10 @@ func TestFinanceConsoleInChromium(t *testing.T) {
 	b.step("search by order number", b.open("/billing/orders?order_no="+url.QueryEscape(o.OrderNo[:10])), shows("#billing-orders", o.OrderNo))
 	b.step("the order's page", jsClick(fmt.Sprintf(`#billing-orders a[href=%q]`, orderPage)), shows("#order-no", o.OrderNo),
 		shows("#order-state", "已支付"), shows("#order-postings", "应付商户"), shows("#order-notifications", "已入账"), fitsPhone())
+	b.step("the two-line order picks lines", b.open(linesPage), shows("#order-no", lines.OrderNo), shows("#order-line-2", "18.00"),
+		shows("#refund-lines", "选择要退的商品"), shows("#refund-lines", "龙井茶 · 可退 18.00"), shows("#refund-lines", "小笼包 · 可退 56.00"),
+		until(`document.querySelector("#refund-line-1") !== null && document.querySelector("#refund-line-2") !== null`), fitsPhone())
+	b.step("the one-line order has none", b.open(orderPage), shows("#order-no", o.OrderNo), until(`document.querySelector("#refund-lines") === null`))
 	b.step("refund 20.00", submit("#refund-form", map[string]string{"amount": "20.00", "reason": "少送一笼"}),
 		shows("#flash", "退款已提交"), shows("#order-refunds", "20.00"))
 
@@ -85,12 +93,12 @@ func TestFinanceConsoleInChromium(t *testing.T) {
 	}
 	rows.Close()
 	s.settle()
-	s.eventually("both refunds booked", func() bool { return state() == billing.StatePartiallyRefunded })
+	s.eventually("both refunds booked", func() bool { return state(o) == billing.StatePartiallyRefunded })
 
 	st := fmt.Sprintf("/billing/statement?merchant=%s&period=%s", d.merchantID, day)
 	b.step("finance opens the day's statement", b.signIn("finance"), b.nav("#nav-billing-statements", "结算单"),
 		submit("#statement-open", map[string]string{"merchant": d.merchantID.String(), "period": day}),
-		shows("#st-gross", "128.50"), shows("#st-refunds", "120.50"), shows("#st-state", "预览"), shows("#st-lines", o.OrderNo))
+		shows("#st-gross", "202.50"), shows("#st-refunds", "120.50"), shows("#st-state", "预览"), shows("#st-lines", o.OrderNo), shows("#st-lines", lines.OrderNo))
 	b.step("an adjustment", submit("#st-adjust", map[string]string{"amount": "-5.00", "reason": "物料费"}),
 		shows("#flash", "调整已记录"), shows("#st-adjustments", "-5.00"), shows("#st-lines", "物料费"))
 	b.step("not issued while the day is open", submit("#st-issue", nil), shows("#error", "账期尚未结束"))
@@ -112,7 +120,9 @@ func TestFinanceConsoleInChromium(t *testing.T) {
 		until(`document.querySelector("#st-issue, #st-paid, #st-adjust") === null`), fitsPhone())
 	b.step("the owner signs out", b.signOut())
 	b.step("another owner sees none of it", b.signIn("shop2.owner"), b.open("/billing/orders"), omits("#billing-orders", o.OrderNo),
-		b.open(st), until(`document.querySelector("#error") !== null`))
+		b.open(st), until(`document.querySelector("#error") !== null`), b.signOut())
+	b.step("finance, in English, picks lines", b.signIn("finance"), b.open(linesPage), shows("#refund-lines", "Pick the lines to refund"),
+		shows("#refund-lines", "龙井茶 · Refundable 18.00"), shows("#order-line-1", "56.00"))
 }
 
 // Refund by line in Chromium, on a phone: the member pays a two-line order (100.00 of

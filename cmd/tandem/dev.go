@@ -109,7 +109,7 @@ runs.`,
 			g, gctx := errgroup.WithContext(ctx)
 			g.Go(func() error { return a.serveHTTP(gctx, ln) })
 			g.Go(func() error { return a.runBackground(gctx, "all") })
-			// The demo consumer pays an order at the demo merchant through the simulator,
+			// The demo consumer pays two orders (one of two lines) at the demo merchant through the simulator,
 			// whose notification reaches the API just started: the whole payment path.
 			g.Go(func() error {
 				if _, err := billing.Demo(gctx, a.billing, demo.consumerID, demo.merchantID, simURL); err != nil && gctx.Err() == nil {

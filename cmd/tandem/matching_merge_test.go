@@ -55,6 +55,27 @@ func (w *mergeWorld) order(consumerID uuid.UUID, fen int64) uuid.UUID {
 
 // deliver hands every event of topic about the merge to every domain's subscriber of
 // it, twice (delivery is at least once).
+// twoCoupons issues two coupons of a new batch (10.00 off, two a member) to c, with
+// source keys prefix1 and prefix2, and returns the batch.
+func (w *mergeWorld) twoCoupons(c uuid.UUID, prefix string) consumer.CouponBatch {
+	w.t.Helper()
+	sys := identity.System()
+	tpl, err := w.a.consumer.CreateCouponTemplate(w.ctx, sys, consumer.CouponTemplate{Name: "10 off", Kind: consumer.CouponAmount, AmountFen: 1000, ValidDays: 30})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	batch, err := w.a.consumer.CreateCouponBatch(w.ctx, sys, consumer.CouponBatch{TemplateID: tpl.ID, Name: "b", Stock: 10, PerMember: 2})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for _, k := range []string{prefix + "1", prefix + "2"} {
+		if _, err := w.a.consumer.IssueCoupon(w.ctx, consumer.IssueRequest{BatchID: batch.ID, ConsumerID: c, Source: consumer.IssueManual, SourceKey: k}); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	return batch
+}
+
 func (w *mergeWorld) deliver(topic events.Topic, mergeID uuid.UUID) {
 	w.t.Helper()
 	var payload json.RawMessage
@@ -125,19 +146,7 @@ func TestMergeMovesEverythingAndUndoGivesItBack(t *testing.T) {
 	if _, err := a.consumer.Adjust(ctx, sys, merged, 40, "merge-test-adjust", "welcome"); err != nil {
 		t.Fatal(err)
 	}
-	tpl, err := a.consumer.CreateCouponTemplate(ctx, sys, consumer.CouponTemplate{Name: "10 off", Kind: consumer.CouponAmount, AmountFen: 1000, ValidDays: 30})
-	if err != nil {
-		t.Fatal(err)
-	}
-	batch, err := a.consumer.CreateCouponBatch(ctx, sys, consumer.CouponBatch{TemplateID: tpl.ID, Name: "b", Stock: 10, PerMember: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range []string{"k1", "k2"} {
-		if _, err := a.consumer.IssueCoupon(ctx, consumer.IssueRequest{BatchID: batch.ID, ConsumerID: merged, Source: consumer.IssueManual, SourceKey: k}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	w.twoCoupons(merged, "k")
 	for c, tags := range map[uuid.UUID][]string{survivor: {"vip"}, merged: {"vip", "night-owl"}} {
 		for _, tag := range tags {
 			if err := a.consumer.AddTag(ctx, sys, c, tag); err != nil {
@@ -337,19 +346,7 @@ func TestMergeTellsMarketingOfMovedCoupons(t *testing.T) {
 	if err := a.consumer.AddTag(ctx, sys, survivor, "vip"); err != nil {
 		t.Fatal(err)
 	}
-	tpl, err := a.consumer.CreateCouponTemplate(ctx, sys, consumer.CouponTemplate{Name: "10 off", Kind: consumer.CouponAmount, AmountFen: 1000, ValidDays: 30})
-	if err != nil {
-		t.Fatal(err)
-	}
-	batch, err := a.consumer.CreateCouponBatch(ctx, sys, consumer.CouponBatch{TemplateID: tpl.ID, Name: "b", Stock: 10, PerMember: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range []string{"c1", "c2"} {
-		if _, err := a.consumer.IssueCoupon(ctx, consumer.IssueRequest{BatchID: batch.ID, ConsumerID: merged, Source: consumer.IssueManual, SourceKey: k}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	batch := w.twoCoupons(merged, "c")
 	vip := marketing.Rule{Field: "tag", Values: []string{"vip"}}
 	held := marketing.Rule{Field: "coupon_held", Batch: batch.ID.String()}
 	unused := marketing.Rule{Field: "coupon_unused", Batch: batch.ID.String()}

@@ -123,7 +123,7 @@ Generators: outbox, members.`,
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "demo data loaded (%d logins; the paid demo order comes with 'tandem dev')\n", len(d.logins))
+				fmt.Fprintf(cmd.OutOrStdout(), "demo data loaded (%d logins; the paid demo orders come with 'tandem dev')\n", len(d.logins))
 				return nil
 			}
 			for _, g := range scaleGenerators() {

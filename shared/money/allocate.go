@@ -25,26 +25,56 @@ func Allocate(amount Money, ratios []decimal.Decimal) ([]Money, error) {
 	if err != nil {
 		return nil, err
 	}
+	fen := largestRemainder(amount.fen, weights)
+	parts := make([]Money, len(fen))
+	for i, f := range fen {
+		parts[i] = Money{fen: f, cur: amount.cur}
+	}
+	return parts, nil
+}
+
+// AllocateUnits is Allocate of a whole number of units (fen, points) over whole
+// weights, for callers that count in int64: the same largest-remainder rule, the lower
+// index first on ties, a negative n split as its magnitude and negated. Weights must
+// not be negative (a negative weight counts as 0); when no weight is positive there is
+// nothing to share by, and every share is 0.
+func AllocateUnits(n int64, weights []int64) []int64 {
+	ws := make([]*big.Int, len(weights))
+	positive := false
+	for i, w := range weights {
+		ws[i] = big.NewInt(max(w, 0))
+		positive = positive || w > 0
+	}
+	if !positive {
+		return make([]int64, len(weights))
+	}
+	return largestRemainder(n, ws)
+}
+
+// largestRemainder splits n over weights (non-negative, at least one positive): every
+// part first gets its exact share of |n| rounded toward zero, then the units left over
+// go one each to the parts with the largest fractional remainders, the lower index
+// first on ties; a negative n's parts are negated.
+func largestRemainder(n int64, weights []*big.Int) []int64 {
 	total := new(big.Int)
 	for _, w := range weights {
 		total.Add(total, w)
 	}
-
-	magnitude := amount.fen
+	magnitude := n
 	if magnitude < 0 {
-		magnitude = -magnitude // cannot overflow: Money excludes math.MinInt64
+		magnitude = -magnitude // cannot overflow: Money excludes math.MinInt64, callers of AllocateUnits count far less
 	}
 	bigMagnitude := big.NewInt(magnitude)
 
-	fen := make([]int64, len(weights))
+	out := make([]int64, len(weights))
 	remainders := make([]*big.Int, len(weights))
 	left := magnitude
 	for i, w := range weights {
 		// share_i = magnitude × w_i / total = quotient + remainder/total
 		quotient, remainder := new(big.Int).QuoRem(new(big.Int).Mul(bigMagnitude, w), total, new(big.Int))
-		fen[i] = quotient.Int64() // at most magnitude, so it fits
+		out[i] = quotient.Int64() // at most magnitude, so it fits
 		remainders[i] = remainder
-		left -= fen[i]
+		left -= out[i]
 	}
 
 	// The remainders sum to left × total, each is below total, so left < len(weights).
@@ -54,17 +84,14 @@ func Allocate(amount Money, ratios []decimal.Decimal) ([]Money, error) {
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return remainders[b].Cmp(remainders[a]) })
 	for _, i := range order[:left] {
-		fen[i]++
+		out[i]++
 	}
-
-	parts := make([]Money, len(fen))
-	for i, f := range fen {
-		if amount.fen < 0 {
-			f = -f
+	if n < 0 {
+		for i := range out {
+			out[i] = -out[i]
 		}
-		parts[i] = Money{fen: f, cur: amount.cur}
 	}
-	return parts, nil
+	return out
 }
 
 // Split divides amount into n parts as equal as possible that add up to it

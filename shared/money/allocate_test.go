@@ -96,3 +96,49 @@ func TestSplit(t *testing.T) {
 		wantCode(t, err, money.CodeInvalidRatios)
 	}
 }
+
+// AllocateUnits is Allocate's rule on whole units: points over the lines of an order
+// by what was paid for each (consumer's refund by line), a coupon's discount over the
+// lines it covers (consumer's coupons), and the same shares as Allocate for any
+// weights, negative amounts included.
+func TestAllocateUnits(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name    string
+		n       int64
+		weights []int64
+		want    []int64
+	}{
+		{"points by paid", 100, []int64{3_333, 3_333, 3_334}, []int64{33, 33, 34}},
+		{"a tie: the lower line first", 10, []int64{100, 100, 100}, []int64{4, 3, 3}},
+		{"more points than fen", 2_500, []int64{100, 150}, []int64{1_000, 1_500}},
+		{"more points than fen, with remainders", 2_501, []int64{100, 150, 1}, []int64{996, 1_495, 10}}, // 996.41 1494.62 9.96: .96 and .62 round up
+		{"a line its coupon paid in full earns nothing", 7, []int64{0, 500}, []int64{0, 7}},
+		{"nothing to share", 0, []int64{100}, []int64{0}},
+		{"a discount over what is left of the lines", 1_000, []int64{2_950, 50}, []int64{983, 17}}, // 983.33 16.67
+		{"negative", -10, []int64{1, 1, 1}, []int64{-4, -3, -3}},
+		{"no positive weight: nothing to share by", 5, []int64{0, 0}, []int64{0, 0}},
+		{"a negative weight counts as nothing", 5, []int64{-3, 1}, []int64{0, 5}},
+		{"no weights", 5, nil, []int64{}},
+	} {
+		if got := money.AllocateUnits(c.n, c.weights); !slices.Equal(got, c.want) {
+			t.Errorf("%s: AllocateUnits(%d, %v) = %v, want %v", c.name, c.n, c.weights, got, c.want)
+		}
+	}
+	// The same shares as Allocate, for amounts and weights of every size.
+	for _, n := range []int64{1, 7, 99, 12_850, 1_000_003, -12_850, math.MaxInt64} {
+		for _, ws := range [][]int64{{1}, {1, 2, 4}, {3_333, 3_333, 3_334}, {0, 5, 0, 7}, {1, 1_000_000_000_000}} {
+			ratios := make([]decimal.Decimal, len(ws))
+			for i, w := range ws {
+				ratios[i] = decimal.NewFromInt(w)
+			}
+			parts, err := money.Allocate(money.MustNew(n, money.CNY), ratios)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := money.AllocateUnits(n, ws); !slices.Equal(got, fenOf(parts)) {
+				t.Errorf("AllocateUnits(%d, %v) = %v, Allocate gives %v", n, ws, got, fenOf(parts))
+			}
+		}
+	}
+}
