@@ -81,8 +81,9 @@ func (s *Service) RecordMerchantLive(ctx context.Context, m events.MerchantLive)
 
 // onPayments records a batch of payments and then recomputes each payer once, in the
 // batch's delivery transaction: a consumer who paid ten times in a batch is ranked once,
-// on all ten. The batch grows with the load, so the recomputes per payment fall as
-// payments come faster, while a lone payment is still recomputed at once.
+// on all ten, and the batch's lists are stored at once (recomputeAll). The batch grows
+// with the load, so the recomputes per payment fall as payments come faster, while a
+// lone payment is still recomputed at once.
 func (s *Service) onPayments(ctx context.Context, tx pgx.Tx, es []events.Envelope) error {
 	q := matchingdb.New(tx)
 	var payers []uuid.UUID
@@ -99,12 +100,8 @@ func (s *Service) onPayments(ctx context.Context, tx pgx.Tx, es []events.Envelop
 			payers = append(payers, consumer)
 		}
 	}
-	for _, c := range payers {
-		if _, err := s.recompute(ctx, tx, c); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := s.recomputeAll(ctx, tx, payers)
+	return err
 }
 
 // RecordPayment records a paid order once, and with it: the consumer's record at the
