@@ -278,19 +278,14 @@ func (s *Service) changeTier(ctx context.Context, q *consumerdb.Queries, id uuid
 		ToLevel: int32(to), Reason: reason, Metric: metric, Note: note, At: s.now()})
 }
 
-// multiplier is the points multiplier of the member's tier, in percent.
+// multiplier is the points multiplier of the member's tier, in percent (memberTiers
+// has the rule, for one member here and for a batch's members in onPaymentsEarn).
 func (s *Service) multiplier(ctx context.Context, q *consumerdb.Queries, id uuid.UUID) (int64, error) {
-	r, err := q.GetMemberTier(ctx, id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 100, nil
-	} else if err != nil {
+	t := memberTiers{s: s, q: q, rows: map[uuid.UUID]consumerdb.ConsumerMemberTier{}}
+	if err := t.reread(ctx, id); err != nil {
 		return 0, err
 	}
-	prog, err := s.tierProgram(ctx, q)
-	if err != nil {
-		return 0, err
-	}
-	return int64(prog.tier(s.effectiveLevel(r)).MultiplierPct), nil
+	return t.multiplier(ctx, id)
 }
 
 // TierStatus is a member's tier and progress.

@@ -183,11 +183,8 @@ func recount(ctx context.Context, q *matchingdb.Queries, a, b uuid.UUID) error {
 		if err := q.DeleteConsumerPosition(ctx, c); err != nil {
 			return err
 		}
-		if err := q.RefreshConsumerPosition(ctx, c); err != nil {
-			return err
-		}
 	}
-	return nil
+	return q.RefreshConsumerPositions(ctx, both)
 }
 
 // decide runs one reviewer's step on a merge.

@@ -81,17 +81,19 @@ func (s *Service) RecordMerchantLive(ctx context.Context, m events.MerchantLive)
 
 // onPayments records a batch of payments and then recomputes each payer once, in the
 // batch's delivery transaction: a consumer who paid ten times in a batch is ranked once,
-// on all ten. The batch grows with the load, so the recomputes per payment fall as
-// payments come faster, while a lone payment is still recomputed at once.
+// on all ten, and the batch's lists are stored at once (recomputeAll). The batch grows
+// with the load, so the recomputes per payment fall as payments come faster, while a
+// lone payment is still recomputed at once.
 func (s *Service) onPayments(ctx context.Context, tx pgx.Tx, es []events.Envelope) error {
 	q := matchingdb.New(tx)
 	var payers []uuid.UUID
+	var t tally
 	for _, e := range es {
 		var p events.PaymentSucceeded
 		if err := e.Decode(&p); err != nil {
 			return fmt.Errorf("matching: decode %s: %w", e.Topic, err)
 		}
-		consumer, err := s.recordPayment(ctx, q, p)
+		consumer, err := s.recordPayment(ctx, q, &t, p)
 		if err != nil {
 			return fmt.Errorf("matching: payment of order %s: %w", p.OrderID, pg.Classify(err))
 		}
@@ -99,12 +101,11 @@ func (s *Service) onPayments(ctx context.Context, tx pgx.Tx, es []events.Envelop
 			payers = append(payers, consumer)
 		}
 	}
-	for _, c := range payers {
-		if _, err := s.recompute(ctx, tx, c); err != nil {
-			return err
-		}
+	if err := t.flush(ctx, q); err != nil {
+		return fmt.Errorf("matching: payments: %w", pg.Classify(err))
 	}
-	return nil
+	_, err := s.recomputeAll(ctx, tx, payers)
+	return err
 }
 
 // RecordPayment records a paid order once, and with it: the consumer's record at the
@@ -112,8 +113,12 @@ func (s *Service) onPayments(ctx context.Context, tx pgx.Tx, es []events.Envelop
 // new to the consumer) and where the consumer buys.
 func (s *Service) RecordPayment(ctx context.Context, p events.PaymentSucceeded) error {
 	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
-		_, err := s.recordPayment(ctx, matchingdb.New(tx), p)
-		return err
+		q := matchingdb.New(tx)
+		var t tally
+		if _, err := s.recordPayment(ctx, q, &t, p); err != nil {
+			return err
+		}
+		return t.flush(ctx, q)
 	})
 	if err != nil {
 		return fmt.Errorf("matching: payment of order %s: %w", p.OrderID, pg.Classify(err))
@@ -121,9 +126,10 @@ func (s *Service) RecordPayment(ctx context.Context, p events.PaymentSucceeded) 
 	return nil
 }
 
-// recordPayment is RecordPayment in the caller's transaction; it returns the consumer
-// the order counts for (the survivor of a merge that stands, or the payer).
-func (s *Service) recordPayment(ctx context.Context, q *matchingdb.Queries, p events.PaymentSucceeded) (uuid.UUID, error) {
+// recordPayment is RecordPayment in the caller's transaction, with what is summed over
+// a batch left in t for its flush; it returns the consumer the order counts for (the
+// survivor of a merge that stands, or the payer).
+func (s *Service) recordPayment(ctx context.Context, q *matchingdb.Queries, t *tally, p events.PaymentSucceeded) (uuid.UUID, error) {
 	at := p.PaidAt
 	if at.IsZero() {
 		at = s.clock.Now()
@@ -146,11 +152,12 @@ func (s *Service) recordPayment(ctx context.Context, q *matchingdb.Queries, p ev
 			return consumer, err
 		}
 	}
-	return consumer, addOrder(ctx, q, consumer, p.MerchantID, p.AmountFen, at)
+	return consumer, addOrder(ctx, q, t, consumer, p.MerchantID, p.AmountFen, at)
 }
 
-// addOrder counts one paid order in the aggregates.
-func addOrder(ctx context.Context, q *matchingdb.Queries, consumerID, merchantID uuid.UUID, netFen int64, at time.Time) error {
+// addOrder counts one paid order in the consumer's record and the co-purchase pairs,
+// and leaves the merchant's counts and the consumer's position to t's flush.
+func addOrder(ctx context.Context, q *matchingdb.Queries, t *tally, consumerID, merchantID uuid.UUID, netFen int64, at time.Time) error {
 	// Payments of one consumer one after the other: each sees the merchants the other
 	// added, so no co-purchase pair is missed.
 	if err := q.LockConsumer(ctx, consumerID); err != nil {
@@ -161,13 +168,7 @@ func addOrder(ctx context.Context, q *matchingdb.Queries, consumerID, merchantID
 	if err != nil {
 		return err
 	}
-	newBuyer := int32(0)
-	if isNew {
-		newBuyer = 1
-	}
-	if err := q.CountMerchantOrder(ctx, matchingdb.CountMerchantOrderParams{MerchantID: merchantID, NewBuyer: newBuyer}); err != nil {
-		return err
-	}
+	t.order(merchantID, isNew)
 	if !isNew {
 		return nil
 	}
@@ -181,7 +182,59 @@ func addOrder(ctx context.Context, q *matchingdb.Queries, consumerID, merchantID
 			return err
 		}
 	}
-	return q.RefreshConsumerPosition(ctx, consumerID)
+	t.moved(consumerID)
+	return nil
+}
+
+// tally is what a batch of payments adds up to, written once per batch rather than per
+// payment: paid orders and new buyers per merchant, and the consumers whose position
+// (the centre of the merchants they tried) a new merchant moved. Nothing recorded in
+// the batch reads them before the flush.
+type tally struct {
+	merchants []uuid.UUID
+	counts    map[uuid.UUID]*[2]int32 // orders, new buyers
+	consumers []uuid.UUID
+}
+
+func (t *tally) order(merchantID uuid.UUID, newBuyer bool) {
+	if t.counts == nil {
+		t.counts = map[uuid.UUID]*[2]int32{}
+	}
+	c := t.counts[merchantID]
+	if c == nil {
+		c = new([2]int32)
+		t.counts[merchantID] = c
+		t.merchants = append(t.merchants, merchantID)
+	}
+	c[0]++
+	if newBuyer {
+		c[1]++
+	}
+}
+
+func (t *tally) moved(consumerID uuid.UUID) {
+	if !slices.Contains(t.consumers, consumerID) {
+		t.consumers = append(t.consumers, consumerID)
+	}
+}
+
+// flush writes the merchants' counts (in merchant-id order, the order every batch locks
+// their rows in) and then the moved consumers' positions.
+func (t *tally) flush(ctx context.Context, q *matchingdb.Queries) error {
+	if len(t.merchants) > 0 {
+		slices.SortFunc(t.merchants, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+		in := matchingdb.CountMerchantOrdersParams{MerchantIds: t.merchants}
+		for _, m := range t.merchants {
+			in.Orders, in.NewBuyers = append(in.Orders, t.counts[m][0]), append(in.NewBuyers, t.counts[m][1])
+		}
+		if err := q.CountMerchantOrders(ctx, in); err != nil {
+			return err
+		}
+	}
+	if len(t.consumers) == 0 {
+		return nil
+	}
+	return q.RefreshConsumerPositions(ctx, t.consumers)
 }
 
 // errRefundBeforePayment makes the refund's delivery retry: its payment is on its way

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,29 +47,48 @@ func (s *Service) Recompute(ctx context.Context, consumerID uuid.UUID) (int, err
 // purchases the transaction recorded included) and forgets the served copy once tx has
 // committed.
 func (s *Service) recompute(ctx context.Context, tx pgx.Tx, consumerID uuid.UUID) (int, error) {
+	return s.recomputeAll(ctx, tx, []uuid.UUID{consumerID})
+}
+
+// recomputeAll is recompute of several consumers (a batch's payers) with one store:
+// each is ranked on its own, then all are locked (in one order) and their lists
+// replaced by one delete, one copy and one change note; it returns the
+// recommendations stored.
+func (s *Service) recomputeAll(ctx context.Context, tx pgx.Tx, consumers []uuid.UUID) (int, error) {
 	q := matchingdb.New(tx)
-	recs, cold, err := rank(ctx, pgSource{q: q}, s.cfg, consumerID, MethodHybrid, s.cfg.Max)
-	if err != nil {
-		return 0, err
+	var rows []matchingdb.CopyRecommendationsParams
+	n := 0
+	for _, c := range consumers {
+		recs, cold, err := rank(ctx, pgSource{q: q}, s.cfg, c, MethodHybrid, s.cfg.Max)
+		if err != nil {
+			return 0, err
+		}
+		if cold {
+			recs = nil
+		}
+		r, err := s.rows(c, recs)
+		if err != nil {
+			return 0, err
+		}
+		rows, n = append(rows, r...), n+len(recs)
 	}
-	if cold {
-		recs = nil
+	locks := slices.Clone(consumers)
+	slices.SortFunc(locks, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+	for _, c := range locks {
+		if err := q.LockConsumer(ctx, c); err != nil {
+			return 0, fmt.Errorf("matching: store recommendations of %s: %w", c, pg.Classify(err))
+		}
 	}
-	rows, err := s.rows(consumerID, recs)
-	if err != nil {
-		return 0, err
+	if err := replaceRecommendations(ctx, q, consumers, rows); err != nil {
+		return 0, fmt.Errorf("matching: store recommendations of %d consumers: %w", len(consumers), pg.Classify(err))
 	}
-	if err := q.LockConsumer(ctx, consumerID); err != nil {
-		return 0, fmt.Errorf("matching: store recommendations of %s: %w", consumerID, pg.Classify(err))
+	for _, c := range consumers {
+		forget := func(context.Context, pg.Execer) { s.cache.forget([]uuid.UUID{c}) }
+		if !pg.AfterCommit(tx, "matching.forget/"+c.String(), forget) {
+			forget(ctx, nil)
+		}
 	}
-	if err := replaceRecommendations(ctx, q, []uuid.UUID{consumerID}, rows); err != nil {
-		return 0, fmt.Errorf("matching: store recommendations of %s: %w", consumerID, pg.Classify(err))
-	}
-	forget := func(context.Context, pg.Execer) { s.cache.forget([]uuid.UUID{consumerID}) }
-	if !pg.AfterCommit(tx, "matching.forget/"+consumerID.String(), forget) {
-		forget(ctx, nil)
-	}
-	return len(recs), nil
+	return n, nil
 }
 
 // storedRec is a recommendation in a consumer's stored list (its rank is its place).

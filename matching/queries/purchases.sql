@@ -32,11 +32,12 @@ UPDATE matching.consumer_merchants
 SET net_fen = net_fen - sqlc.arg(refund_delta_fen), orders = orders - sqlc.arg(orders_delta)::int
 WHERE consumer_id = $1 AND merchant_id = $2;
 
--- name: CountMerchantOrder :exec
--- One more paid order at a merchant, and one more buyer when the consumer is new there.
+-- name: CountMerchantOrders :exec
+-- Paid orders at merchants, and new buyers there (a payment batch's, summed per
+-- merchant: each merchant once, in the order given).
 INSERT INTO matching.merchants AS m (merchant_id, buyers, orders)
-VALUES ($1, sqlc.arg(new_buyer)::int, 1)
-ON CONFLICT (merchant_id) DO UPDATE SET buyers = m.buyers + EXCLUDED.buyers, orders = m.orders + 1;
+SELECT unnest(sqlc.arg(merchant_ids)::uuid[]), unnest(sqlc.arg(new_buyers)::int[]), unnest(sqlc.arg(orders)::int[])
+ON CONFLICT (merchant_id) DO UPDATE SET buyers = m.buyers + EXCLUDED.buyers, orders = m.orders + EXCLUDED.orders;
 
 -- name: OtherMerchantsOf :many
 -- The other merchants a consumer has tried, most recent first: the co-purchase partners
@@ -55,11 +56,11 @@ SELECT x.a, x.b, 1 FROM (
 ) x ORDER BY x.a, x.b
 ON CONFLICT (a, b) DO UPDATE SET n = c.n + 1;
 
--- name: RefreshConsumerPosition :exec
--- Where a consumer buys: the centre of the live merchants they tried.
+-- name: RefreshConsumerPositions :exec
+-- Where consumers buy: the centre of the live merchants each tried.
 INSERT INTO matching.consumers (consumer_id, lat, lng, merchants, last_at)
 SELECT cm.consumer_id, avg(m.lat), avg(m.lng), count(*), max(cm.last_at)
 FROM matching.consumer_merchants cm JOIN matching.merchants m ON m.merchant_id = cm.merchant_id AND m.live
-WHERE cm.consumer_id = $1
+WHERE cm.consumer_id = ANY(sqlc.arg(consumer_ids)::uuid[])
 GROUP BY cm.consumer_id
 ON CONFLICT (consumer_id) DO UPDATE SET lat = EXCLUDED.lat, lng = EXCLUDED.lng, merchants = EXCLUDED.merchants, last_at = EXCLUDED.last_at;

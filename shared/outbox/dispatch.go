@@ -53,6 +53,7 @@ type Dispatcher struct {
 	cfg     DispatchConfig
 	log     *slog.Logger
 	metrics *Metrics
+	onClaim func(subscriber string) // tests: each claim a subscriber begins
 }
 
 // dispatchSub is one subscriber's batched subscriptions, by topic.
@@ -106,33 +107,67 @@ func (d *Dispatcher) Subscribers() []string {
 	return names
 }
 
-// Run dispatches until ctx ends: a loop per subscriber, draining its deliveries whenever
-// the relay notifies new ones, and at least every Poll (the notification is a hint;
-// polling also picks up deliveries put off after a failure and the batches another
-// worker's dispatcher held). Subscribers run side by side; one subscriber's batches run
-// one at a time across every worker (TryLockSubscriber).
+// Run dispatches until ctx ends: a loop per subscriber, draining its deliveries when
+// woken. One look (DueSubscribers) whenever the relay notifies new deliveries, and at
+// least every Poll, wakes only the subscribers with a delivery due: the notification is
+// a hint for all of them, and most relay rounds carry nothing for most subscribers, so
+// each would otherwise begin a transaction to claim nothing. Polling also picks up
+// deliveries put off after a failure and the batches another worker's dispatcher held.
+// Subscribers run side by side; one subscriber's batches run one at a time across
+// every worker (TryLockSubscriber).
 func (d *Dispatcher) Run(ctx context.Context) error {
-	var wakes []chan struct{}
+	wakes := make(map[string]chan struct{}, len(d.subs))
 	var wg sync.WaitGroup
 	for _, s := range d.subs {
 		wake := make(chan struct{}, 1)
-		wakes = append(wakes, wake)
+		wakes[s.name] = wake
 		wg.Go(func() { d.loop(ctx, s, wake) })
 	}
-	go listen(ctx, d.db, DeliveriesChannel, func() {
-		for _, w := range wakes {
-			select {
-			case w <- struct{}{}:
-			default:
-			}
-		}
-	})
+	notified := make(chan struct{}, 1)
+	go listen(ctx, d.db, DeliveriesChannel, func() { signal(notified) })
+	wg.Go(func() { d.look(ctx, wakes, notified) })
 	wg.Wait()
 	return nil
 }
 
+// look wakes the subscribers with deliveries due, at start, after each notification
+// and at least every Poll. When the look fails (PostgreSQL away), it wakes them all,
+// as a notification did before: their claims then say what is wrong.
+func (d *Dispatcher) look(ctx context.Context, wakes map[string]chan struct{}, notified <-chan struct{}) {
+	names := d.Subscribers()
+	q := platformdb.New(d.db)
+	for {
+		due, err := q.DueSubscribers(ctx, names)
+		if err != nil {
+			due = names
+		}
+		for _, name := range due {
+			signal(wakes[name])
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-notified:
+		case <-time.After(d.cfg.Poll):
+		}
+	}
+}
+
+// signal wakes the loop waiting on c, or leaves it a wake it will see next.
+func signal(c chan<- struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
 func (d *Dispatcher) loop(ctx context.Context, s *dispatchSub, wake <-chan struct{}) {
 	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		}
 		n, err := d.drain(ctx, s)
 		if err != nil && ctx.Err() == nil {
 			d.log.ErrorContext(ctx, "outbox dispatch failed", "subscriber", s.name, "err", err)
@@ -143,12 +178,6 @@ func (d *Dispatcher) loop(ctx context.Context, s *dispatchSub, wake <-chan struc
 				return
 			case <-time.After(d.cfg.Gather):
 			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-wake:
-		case <-time.After(d.cfg.Poll):
 		}
 	}
 }
@@ -198,6 +227,9 @@ func (d *Dispatcher) batch(ctx context.Context, s *dispatchSub) (int, error) {
 		es = nil
 		if locked, err := q.TryLockSubscriber(ctx, s.name); err != nil || !locked {
 			return err // another worker runs a batch of s: it drains what is due
+		}
+		if d.onClaim != nil {
+			d.onClaim(s.name)
 		}
 		rows, err := q.ClaimDeliveries(ctx, platformdb.ClaimDeliveriesParams{Subscriber: s.name, BatchSize: int32(d.cfg.BatchSize)})
 		if err != nil {

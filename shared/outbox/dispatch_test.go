@@ -228,3 +228,65 @@ func TestDispatchersCutOffAndCrossingMakeEachEffectOnce(t *testing.T) {
 		t.Fatalf("HandleBatchTx called %d times for %d events: never more than one at once", c, events_.Load())
 	}
 }
+
+// A relay round wakes only the subscribers it opened deliveries for: a running
+// dispatcher claims for the busy subscriber until its deliveries are done, and never
+// for a subscriber of another topic, however many rounds and polls go by; a delivery
+// put off after a failure stays put off.
+func TestDispatcherWakesOnlySubscribersWithDeliveriesDue(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	r := redistest.New(t)
+	ctx := context.Background()
+	effectsTable(t, db)
+	var poison atomic.Bool
+	poison.Store(true)
+	busy := txEffect("busy")
+	subs := []outbox.Subscription{
+		{Topic: topic, Subscriber: "busy", HandleTx: func(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
+			var p struct{ I int }
+			if err := e.Decode(&p); err != nil {
+				return err
+			}
+			if p.I == 3 && poison.Load() {
+				return errors.New("poison")
+			}
+			return busy(ctx, tx, e)
+		}},
+		{Topic: "test.other", Subscriber: "idle", HandleTx: txEffect("idle")},
+	}
+	relay := outbox.NewRelay(db, newClient(t, r), subs, outbox.RelayConfig{}, nil, nil)
+	d := outbox.NewDispatcher(db, subs, outbox.DispatchConfig{BatchSize: 10, Poll: 20 * time.Millisecond, Gather: -1}, nil, nil)
+	var mu sync.Mutex
+	claims := map[string]int{}
+	d.SetOnClaim(func(s string) { mu.Lock(); claims[s]++; mu.Unlock() })
+	rctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = d.Run(rctx) })
+	defer func() { stop(); wg.Wait() }()
+	const rounds, n = 5, 10
+	for range rounds {
+		publish(t, db, n)
+		relayAll(t, relay)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for count(t, db, "SELECT count(*) FROM effects WHERE subscriber = 'busy'") < rounds*n-rounds { // all but the poison ones
+		if time.Now().After(deadline) {
+			t.Fatal("the busy subscriber's deliveries were not done within a minute")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // ten polls
+	mu.Lock()
+	idle, busyClaims := claims["idle"], claims["busy"]
+	mu.Unlock()
+	if idle != 0 {
+		t.Fatalf("the idle subscriber claimed %d times", idle)
+	}
+	if busyClaims == 0 || busyClaims > 6*rounds {
+		t.Fatalf("the busy subscriber claimed %d times for %d rounds of %d (the put-off ones woke it)", busyClaims, rounds, n)
+	}
+	if put := count(t, db, "SELECT count(*) FROM platform.outbox_deliveries WHERE done_at IS NULL AND failures > 0"); put != rounds {
+		t.Fatalf("%d deliveries put off, want %d", put, rounds)
+	}
+}

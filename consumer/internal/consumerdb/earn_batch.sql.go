@@ -7,9 +7,89 @@ package consumerdb
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
+
+const creditEarnLots = `-- name: CreditEarnLots :one
+WITH prog AS (
+    SELECT p.expiry_months, p.expiry_rounding, p.pending_days
+    FROM consumer.points_program p WHERE p.pending_days > 0
+), input AS (
+    SELECT unnest($1::uuid[]) AS consumer_id, unnest($2::uuid[]) AS entry_id,
+           unnest($3::uuid[]) AS lot_id, unnest($4::int[]) AS points,
+           unnest($5::text[]) AS source_key, unnest($6::uuid[]) AS order_id,
+           unnest($7::bigint[]) AS growth
+), entry AS (
+    INSERT INTO consumer.points_entries (id, consumer_id, delta, kind, source_key, order_id, created_at, reason)
+    SELECT i.entry_id, i.consumer_id, i.points, 'earn', i.source_key, i.order_id, $8, ''
+    FROM input i, prog
+    ON CONFLICT (source_key) DO NOTHING
+    RETURNING id
+), lot AS (
+    INSERT INTO consumer.points_lots (id, consumer_id, source_key, kind, order_id, state, points, remaining,
+        earned_at, available_at, expires_at, growth)
+    SELECT i.lot_id, i.consumer_id, i.source_key, 'earn', i.order_id, 'pending', i.points, i.points, $8,
+           $8 + make_interval(days => prog.pending_days),
+           CASE WHEN prog.expiry_rounding = 'month'
+                THEN (date_trunc('month', $8 AT TIME ZONE 'Asia/Shanghai') + make_interval(months => prog.expiry_months + 1))
+                     AT TIME ZONE 'Asia/Shanghai'
+                ELSE (date_trunc('day', $8 AT TIME ZONE 'Asia/Shanghai') + make_interval(months => prog.expiry_months)
+                      + interval '1 day') AT TIME ZONE 'Asia/Shanghai' END,
+           i.growth
+    FROM input i JOIN entry e ON e.id = i.entry_id, prog
+    WHERE i.points > 0
+    RETURNING consumer_id, points
+), moved AS (
+    UPDATE consumer.points_balances b SET pending = b.pending + l.points, updated_at = $8
+    FROM (SELECT consumer_id, SUM(points)::int AS points FROM lot GROUP BY consumer_id) l
+    WHERE b.consumer_id = l.consumer_id
+    RETURNING b.consumer_id
+)
+SELECT EXISTS (SELECT 1 FROM prog) AS held, (SELECT count(*) FROM entry)::int AS credited,
+       (SELECT count(*) FROM moved)::int AS members
+`
+
+type CreditEarnLotsParams struct {
+	ConsumerIds []uuid.UUID
+	EntryIds    []uuid.UUID
+	LotIds      []uuid.UUID
+	Points      []int32
+	SourceKeys  []string
+	OrderIds    []uuid.UUID
+	Growths     []int64
+	At          time.Time
+}
+
+type CreditEarnLotsRow struct {
+	Held     bool
+	Credited int32
+	Members  int32
+}
+
+// A batch of payments' credits in one statement, for a program that holds earned points
+// for its refund window (pending_days > 0; held says it does, and nothing is written
+// when it does not): per payment the entry once per source key and its pending lot, as
+// CreditLot makes them, and per member the pending points in one update. The members'
+// balance rows are locked by the caller (LockBalances) and every consumer given is one.
+// A pending credit moves no tier metric and publishes no balance event (the balance is
+// unchanged), so the batch's order within a member changes nothing.
+func (q *Queries) CreditEarnLots(ctx context.Context, arg CreditEarnLotsParams) (CreditEarnLotsRow, error) {
+	row := q.db.QueryRow(ctx, creditEarnLots,
+		arg.ConsumerIds,
+		arg.EntryIds,
+		arg.LotIds,
+		arg.Points,
+		arg.SourceKeys,
+		arg.OrderIds,
+		arg.Growths,
+		arg.At,
+	)
+	var i CreditEarnLotsRow
+	err := row.Scan(&i.Held, &i.Credited, &i.Members)
+	return i, err
+}
 
 const lockBalances = `-- name: LockBalances :many
 SELECT consumer_id FROM consumer.points_balances WHERE consumer_id = ANY($1::uuid[])

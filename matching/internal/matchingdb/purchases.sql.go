@@ -62,20 +62,22 @@ func (q *Queries) AddConsumerMerchant(ctx context.Context, arg AddConsumerMercha
 	return new, err
 }
 
-const countMerchantOrder = `-- name: CountMerchantOrder :exec
+const countMerchantOrders = `-- name: CountMerchantOrders :exec
 INSERT INTO matching.merchants AS m (merchant_id, buyers, orders)
-VALUES ($1, $2::int, 1)
-ON CONFLICT (merchant_id) DO UPDATE SET buyers = m.buyers + EXCLUDED.buyers, orders = m.orders + 1
+SELECT unnest($1::uuid[]), unnest($2::int[]), unnest($3::int[])
+ON CONFLICT (merchant_id) DO UPDATE SET buyers = m.buyers + EXCLUDED.buyers, orders = m.orders + EXCLUDED.orders
 `
 
-type CountMerchantOrderParams struct {
-	MerchantID uuid.UUID
-	NewBuyer   int32
+type CountMerchantOrdersParams struct {
+	MerchantIds []uuid.UUID
+	NewBuyers   []int32
+	Orders      []int32
 }
 
-// One more paid order at a merchant, and one more buyer when the consumer is new there.
-func (q *Queries) CountMerchantOrder(ctx context.Context, arg CountMerchantOrderParams) error {
-	_, err := q.db.Exec(ctx, countMerchantOrder, arg.MerchantID, arg.NewBuyer)
+// Paid orders at merchants, and new buyers there (a payment batch's, summed per
+// merchant: each merchant once, in the order given).
+func (q *Queries) CountMerchantOrders(ctx context.Context, arg CountMerchantOrdersParams) error {
+	_, err := q.db.Exec(ctx, countMerchantOrders, arg.MerchantIds, arg.NewBuyers, arg.Orders)
 	return err
 }
 
@@ -159,18 +161,18 @@ func (q *Queries) OtherMerchantsOf(ctx context.Context, arg OtherMerchantsOfPara
 	return items, nil
 }
 
-const refreshConsumerPosition = `-- name: RefreshConsumerPosition :exec
+const refreshConsumerPositions = `-- name: RefreshConsumerPositions :exec
 INSERT INTO matching.consumers (consumer_id, lat, lng, merchants, last_at)
 SELECT cm.consumer_id, avg(m.lat), avg(m.lng), count(*), max(cm.last_at)
 FROM matching.consumer_merchants cm JOIN matching.merchants m ON m.merchant_id = cm.merchant_id AND m.live
-WHERE cm.consumer_id = $1
+WHERE cm.consumer_id = ANY($1::uuid[])
 GROUP BY cm.consumer_id
 ON CONFLICT (consumer_id) DO UPDATE SET lat = EXCLUDED.lat, lng = EXCLUDED.lng, merchants = EXCLUDED.merchants, last_at = EXCLUDED.last_at
 `
 
-// Where a consumer buys: the centre of the live merchants they tried.
-func (q *Queries) RefreshConsumerPosition(ctx context.Context, consumerID uuid.UUID) error {
-	_, err := q.db.Exec(ctx, refreshConsumerPosition, consumerID)
+// Where consumers buy: the centre of the live merchants each tried.
+func (q *Queries) RefreshConsumerPositions(ctx context.Context, consumerIds []uuid.UUID) error {
+	_, err := q.db.Exec(ctx, refreshConsumerPositions, consumerIds)
 	return err
 }
 
