@@ -84,13 +84,14 @@ type Service struct {
 	log       *slog.Logger
 	clock     clock.Clock
 	newID     func() uuid.UUID
+	waker     *relayWaker // wake.go
 }
 
 // New returns the service (the one constructor shape of shared/domain).
 func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	deps = deps.WithDefaults()
 	s := &Service{db: deps.DB, ids: ports.Identities, approvals: ports.Approvals, orders: ports.Orders, merchants: ports.Merchants, cfg: cfg, log: deps.Log, clock: deps.Clock,
-		newID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
+		newID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }, waker: &relayWaker{db: deps.DB}}
 	if s.approvals != nil {
 		s.approvals.OnDecided(KindAdjustApproval, s.decideAdjustment)
 	}

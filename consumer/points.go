@@ -143,7 +143,9 @@ func (s *Service) creditLot(ctx context.Context, q *consumerdb.Queries, c credit
 		return false, false, errNotMember
 	}
 	if r.Published {
-		if err := outbox.Wake(ctx, q.Tx(), s.db); err != nil {
+		if q.Tx() == nil { // committed: the statement ran on its own
+			s.waker.wake(ctx)
+		} else if err := outbox.Wake(ctx, q.Tx(), s.db); err != nil {
 			return false, false, err
 		}
 	}

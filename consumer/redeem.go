@@ -13,7 +13,6 @@ import (
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/logging"
-	"github.com/tandemcrm/tandem/shared/outbox"
 )
 
 // debit takes points from the member's spendable lots.
@@ -193,9 +192,7 @@ func (s *Service) Redeem(ctx context.Context, consumerID uuid.UUID, in RedeemReq
 		}
 		return s.redemption(ctx, consumerID, key)
 	}
-	if err := outbox.Wake(ctx, nil, s.db); err != nil {
-		return Redemption{}, wrap("redeem", err)
-	}
+	s.waker.wake(ctx)
 	// What this call did is known: no reading it back.
 	out := Redemption{ID: id, Points: in.Points, OrderID: in.OrderID, CreatedAt: at, Draws: make([]Draw, len(r.Lots))}
 	for i := range r.Lots {
