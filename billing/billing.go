@@ -28,6 +28,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/money"
 	"github.com/tandemcrm/tandem/shared/netguard"
+	"github.com/tandemcrm/tandem/shared/outbox"
 	"github.com/tandemcrm/tandem/shared/pg"
 	"github.com/tandemcrm/tandem/shared/wxpay"
 )
@@ -129,8 +130,8 @@ type Service struct {
 	log   *slog.Logger
 	clock clock.Clock
 	newID func() uuid.UUID
-	// relays wakes the outbox relays after a notified payment's commit (relay_wake.go).
-	relays *relayWaker
+	// relays wakes the outbox relays after a notified payment's commit.
+	relays *outbox.Waker
 }
 
 // New returns the service (the one constructor shape of shared/domain).
@@ -143,7 +144,7 @@ func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	cfg.Schedule = cfg.Schedule.withDefaults()
 	s := &Service{cfg: cfg, ports: ports, db: deps.DB, pay: ports.Pay, log: deps.Log, clock: deps.Clock,
 		newID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
-	s.relays = &relayWaker{db: deps.DB}
+	s.relays = outbox.NewWaker(deps.DB)
 	if ports.Approvals != nil {
 		ports.Approvals.OnDecided(KindRefundApproval, s.decideRefund)
 	}

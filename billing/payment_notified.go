@@ -27,7 +27,7 @@ const lockOrderSQL = `SELECT * FROM billing.orders WHERE order_no = $1 FOR UPDAT
 // order not awaiting payment, a repeat among them, an error PostgreSQL asks to
 // retry) rolls back, with nothing written, and returns false: applyPayment judges
 // it as for every other notification. The outbox relays are woken within a few
-// milliseconds, once for the commits made meanwhile (relayWaker).
+// milliseconds, once for the commits made meanwhile (outbox.Waker).
 func (s *Service) applyNotifiedPayment(ctx context.Context, n *wxpay.Notification) (applied bool, err error) {
 	t := n.Payment
 	conn, err := s.db.Acquire(ctx)
@@ -83,7 +83,7 @@ func (s *Service) applyNotifiedPayment(ctx context.Context, n *wxpay.Notificatio
 	if err := conn.SendBatch(ctx, &w.b).Close(); err != nil {
 		return false, retryElsewhere(err)
 	}
-	s.relays.wake(ctx)
+	s.relays.Wake(ctx)
 	return true, nil
 }
 

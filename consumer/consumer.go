@@ -19,6 +19,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/clock"
 	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/outbox"
 	"github.com/tandemcrm/tandem/shared/pg"
 )
 
@@ -84,14 +85,14 @@ type Service struct {
 	log       *slog.Logger
 	clock     clock.Clock
 	newID     func() uuid.UUID
-	waker     *relayWaker // wake.go
+	waker     *outbox.Waker
 }
 
 // New returns the service (the one constructor shape of shared/domain).
 func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	deps = deps.WithDefaults()
 	s := &Service{db: deps.DB, ids: ports.Identities, approvals: ports.Approvals, orders: ports.Orders, merchants: ports.Merchants, cfg: cfg, log: deps.Log, clock: deps.Clock,
-		newID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }, waker: &relayWaker{db: deps.DB}}
+		newID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }, waker: outbox.NewWaker(deps.DB)}
 	if s.approvals != nil {
 		s.approvals.OnDecided(KindAdjustApproval, s.decideAdjustment)
 	}

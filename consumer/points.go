@@ -144,7 +144,7 @@ func (s *Service) creditLot(ctx context.Context, q *consumerdb.Queries, c credit
 	}
 	if r.Published {
 		if q.Tx() == nil { // committed: the statement ran on its own
-			s.waker.wake(ctx)
+			s.waker.Wake(ctx)
 		} else if err := outbox.Wake(ctx, q.Tx(), s.db); err != nil {
 			return false, false, err
 		}

@@ -192,7 +192,7 @@ func (s *Service) Redeem(ctx context.Context, consumerID uuid.UUID, in RedeemReq
 		}
 		return s.redemption(ctx, consumerID, key)
 	}
-	s.waker.wake(ctx)
+	s.waker.Wake(ctx)
 	// What this call did is known: no reading it back.
 	out := Redemption{ID: id, Points: in.Points, OrderID: in.OrderID, CreatedAt: at, Draws: make([]Draw, len(r.Lots))}
 	for i := range r.Lots {

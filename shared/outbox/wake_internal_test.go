@@ -1,4 +1,4 @@
-package consumer
+package outbox
 
 import (
 	"context"
@@ -32,10 +32,10 @@ func (n *notifier) Exec(_ context.Context, sql string, _ ...any) (pgconn.Command
 
 // Changes that commit while a notification is on its way get one more, sent after
 // them; a change never waits for one; and a change after a quiet spell gets its own.
-func TestRelayWakerSendsOneNotificationAfterEveryChange(t *testing.T) {
+func TestWakerSendsOneNotificationAfterEveryChange(t *testing.T) {
 	t.Parallel()
 	db := &notifier{started: make(chan struct{}), release: make(chan struct{})}
-	w := &relayWaker{db: db}
+	w := NewWaker(db)
 	ctx := context.Background()
 	awaitStart := func() {
 		t.Helper()
@@ -45,10 +45,10 @@ func TestRelayWakerSendsOneNotificationAfterEveryChange(t *testing.T) {
 			t.Fatal("no notification was sent")
 		}
 	}
-	w.wake(ctx) // returns although the notification is held
+	w.Wake(ctx) // returns although the notification is held
 	awaitStart()
 	for range 50 { // committed while the first is on its way
-		w.wake(ctx)
+		w.Wake(ctx)
 	}
 	db.release <- struct{}{}
 	awaitStart() // one more, started after all 50
@@ -72,7 +72,7 @@ func TestRelayWakerSendsOneNotificationAfterEveryChange(t *testing.T) {
 	if sent != 2 {
 		t.Fatalf("%d notifications for 51 changes, want 2", sent)
 	}
-	w.wake(ctx) // after a quiet spell
+	w.Wake(ctx) // after a quiet spell
 	awaitStart()
 	db.release <- struct{}{}
 }
