@@ -18,6 +18,20 @@ import (
 	"github.com/tandemcrm/tandem/shared/redistest"
 )
 
+// poisoned fails on the event numbered bad while poison is set, and otherwise has effect.
+func poisoned(bad int, poison *atomic.Bool, effect func(context.Context, pgx.Tx, events.Envelope) error) func(context.Context, pgx.Tx, events.Envelope) error {
+	return func(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
+		var p struct{ I int }
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		if p.I == bad && poison.Load() {
+			return errors.New("poison")
+		}
+		return effect(ctx, tx, e)
+	}
+}
+
 // txEffect is a batched handler's effect, counted per run (not idempotent on purpose:
 // a second run of an event shows as runs = 2), and the transaction it ran in.
 func txEffect(subscriber string) func(context.Context, pgx.Tx, events.Envelope) error {
@@ -116,17 +130,7 @@ func TestDispatcherPutsOffAPoisonEvent(t *testing.T) {
 	publish(t, db, n)
 	var poison atomic.Bool
 	poison.Store(true)
-	effect := txEffect("s")
-	subs := []outbox.Subscription{{Topic: topic, Subscriber: "s", HandleTx: func(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
-		var p struct{ I int }
-		if err := e.Decode(&p); err != nil {
-			return err
-		}
-		if p.I == 7 && poison.Load() {
-			return errors.New("poison")
-		}
-		return effect(ctx, tx, e)
-	}}}
+	subs := []outbox.Subscription{{Topic: topic, Subscriber: "s", HandleTx: poisoned(7, &poison, txEffect("s"))}}
 	relayAll(t, outbox.NewRelay(db, newClient(t, r), subs, outbox.RelayConfig{}, nil, nil))
 	reg := prometheus.NewRegistry()
 	d := outbox.NewDispatcher(db, subs, outbox.DispatchConfig{BatchSize: 20}, nil, outbox.NewMetrics(reg, db))
@@ -253,18 +257,8 @@ func TestDispatcherWakesOnlySubscribersWithDeliveriesDue(t *testing.T) {
 	effectsTable(t, db)
 	var poison atomic.Bool
 	poison.Store(true)
-	busy := txEffect("busy")
 	subs := []outbox.Subscription{
-		{Topic: topic, Subscriber: "busy", HandleTx: func(ctx context.Context, tx pgx.Tx, e events.Envelope) error {
-			var p struct{ I int }
-			if err := e.Decode(&p); err != nil {
-				return err
-			}
-			if p.I == 3 && poison.Load() {
-				return errors.New("poison")
-			}
-			return busy(ctx, tx, e)
-		}},
+		{Topic: topic, Subscriber: "busy", HandleTx: poisoned(3, &poison, txEffect("busy"))},
 		{Topic: "test.other", Subscriber: "idle", HandleTx: txEffect("idle")},
 	}
 	relay := outbox.NewRelay(db, newClient(t, r), subs, outbox.RelayConfig{}, nil, nil)
