@@ -177,7 +177,7 @@ func addOrder(ctx context.Context, q *matchingdb.Queries, t *tally, consumerID, 
 		return err
 	}
 	if len(others) > 0 {
-		slices.SortFunc(others, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+		pg.SortUUIDs(others)
 		if err := q.AddCoPurchases(ctx, matchingdb.AddCoPurchasesParams{MerchantID: merchantID, Others: others}); err != nil {
 			return err
 		}
@@ -222,7 +222,7 @@ func (t *tally) moved(consumerID uuid.UUID) {
 // their rows in) and then the moved consumers' positions.
 func (t *tally) flush(ctx context.Context, q *matchingdb.Queries) error {
 	if len(t.merchants) > 0 {
-		slices.SortFunc(t.merchants, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+		pg.SortUUIDs(t.merchants)
 		in := matchingdb.CountMerchantOrdersParams{MerchantIds: t.merchants}
 		for _, m := range t.merchants {
 			in.Orders, in.NewBuyers = append(in.Orders, t.counts[m][0]), append(in.NewBuyers, t.counts[m][1])

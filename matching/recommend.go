@@ -73,7 +73,7 @@ func (s *Service) recomputeAll(ctx context.Context, tx pgx.Tx, consumers []uuid.
 		rows, n = append(rows, r...), n+len(recs)
 	}
 	locks := slices.Clone(consumers)
-	slices.SortFunc(locks, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+	pg.SortUUIDs(locks)
 	for _, c := range locks {
 		if err := q.LockConsumer(ctx, c); err != nil {
 			return 0, fmt.Errorf("matching: store recommendations of %s: %w", c, pg.Classify(err))

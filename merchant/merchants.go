@@ -106,7 +106,7 @@ func (s *Service) ListMerchants(ctx context.Context, p *identity.Principal, afte
 	for id := range seen {
 		ids = append(ids, id)
 	}
-	slices.SortFunc(ids, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+	pg.SortUUIDs(ids)
 	ids, next := pg.TrimPage(ids, limit, func(id uuid.UUID) uuid.UUID { return id })
 	out := make([]Merchant, len(ids))
 	for i, id := range ids {

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tandemcrm/tandem/matching"
+	"github.com/tandemcrm/tandem/shared/pg"
 )
 
 // DemoResult is what the demo loaded.
@@ -61,7 +62,7 @@ func Demo(ctx context.Context, svc *matching.Service, demoConsumer uuid.UUID, no
 			consumers = append(consumers, o.Consumer)
 		}
 	}
-	slices.SortFunc(consumers, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+	pg.SortUUIDs(consumers)
 	var recs []matching.ConsumerRecord
 	pair := func(i int, a, b matching.ConsumerRecord) {
 		a.ConsumerID, b.ConsumerID = consumers[2*i], consumers[2*i+1]

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tandemcrm/tandem/matching"
+	"github.com/tandemcrm/tandem/shared/pg"
 )
 
 // Ks are the list lengths evaluated.
@@ -81,7 +82,7 @@ func Evaluate(ctx context.Context, data Data, cfg matching.Config, opt EvalOptio
 	for c := range heldOut {
 		consumers = append(consumers, c)
 	}
-	slices.SortFunc(consumers, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+	pg.SortUUIDs(consumers)
 	if opt.MaxConsumers > 0 && len(consumers) > opt.MaxConsumers {
 		consumers = consumers[:opt.MaxConsumers]
 	}

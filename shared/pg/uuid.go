@@ -2,10 +2,18 @@ package pg
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgtype"
 )
+
+// SortUUIDs sorts ids in PostgreSQL's order of uuid values (byte by byte), the order in
+// which callers lock rows by id, so that two transactions locking overlapping sets of
+// rows never wait on each other in a cycle.
+func SortUUIDs(ids []uuid.UUID) {
+	slices.SortFunc(ids, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+}
 
 // binaryUUIDs has pgx send and read github.com/google/uuid.UUID as the 16 bytes it is.
 // Without it pgx goes through the type's driver.Valuer and sql.Scanner: every id

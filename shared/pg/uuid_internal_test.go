@@ -32,3 +32,22 @@ func BenchmarkUUID(b *testing.B) {
 		})
 	}
 }
+
+// SortUUIDs orders ids as PostgreSQL orders uuid values: byte by byte, which is the
+// order of their canonical lowercase text.
+func TestSortUUIDsOrdersAsTheirText(t *testing.T) {
+	ids := make([]uuid.UUID, 200)
+	for i := range ids {
+		ids[i] = uuid.New()
+	}
+	ids = append(ids, uuid.Nil, uuid.Max)
+	SortUUIDs(ids)
+	for i := 1; i < len(ids); i++ {
+		if ids[i-1].String() > ids[i].String() {
+			t.Fatalf("%s before %s", ids[i-1], ids[i])
+		}
+	}
+	if ids[0] != uuid.Nil || ids[len(ids)-1] != uuid.Max {
+		t.Fatalf("ends %s and %s, want the nil and the max uuid", ids[0], ids[len(ids)-1])
+	}
+}
