@@ -121,6 +121,10 @@ func benchEarnRedeem(ctx context.Context, w io.Writer, db *pgxpool.Pool, svc *co
 			return err
 		}
 	}
+	meter, err := startCPUMeter(ctx, db)
+	if err != nil {
+		return err
+	}
 	var next atomic.Int64
 	lat := make([][]time.Duration, workers)
 	errc := make(chan error, workers)
@@ -161,9 +165,13 @@ func benchEarnRedeem(ctx context.Context, w io.Writer, db *pgxpool.Pool, svc *co
 		return err
 	default:
 	}
+	cpu, err := meter.stop(ctx)
+	if err != nil {
+		return err
+	}
 	all := slices.Concat(lat...)
-	fmt.Fprintf(w, "| loyalty: earn (a lot) + redeem (soonest-expiring lots first), %d ops over 1,000 members (one credit each before), %d goroutines | %.0f ops/s | p99 %.1f ms |\n",
-		ops, workers, float64(len(all))/took.Seconds(), ms(p99(all)))
+	fmt.Fprintf(w, "| loyalty: earn (a lot) + redeem (soonest-expiring lots first), %d ops over 1,000 members (one credit each before), %d goroutines | %.0f ops/s | p99 %.1f ms; %s |\n",
+		ops, workers, float64(len(all))/took.Seconds(), ms(p99(all)), cpu.per(int64(len(all)), 2))
 	return nil
 }
 
