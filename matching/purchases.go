@@ -118,10 +118,8 @@ func (s *Service) onPayments(ctx context.Context, tx pgx.Tx, es []events.Envelop
 		return fmt.Errorf("matching: payments: %w", pg.Classify(err))
 	}
 	var t tally
-	for _, p := range ps {
-		if err := recordPayment(ctx, q, &t, p, buyers[p.ConsumerID], s.clock.Now()); err != nil {
-			return fmt.Errorf("matching: payment of order %s: %w", p.OrderID, pg.Classify(err))
-		}
+	if err := recordPayments(ctx, q, &t, ps, buyers, s.clock.Now()); err != nil {
+		return err
 	}
 	if err := t.flush(ctx, q); err != nil {
 		return fmt.Errorf("matching: payments: %w", pg.Classify(err))
@@ -152,7 +150,7 @@ func (s *Service) RecordPayment(ctx context.Context, p events.PaymentSucceeded) 
 			return err
 		}
 		var t tally
-		if err := recordPayment(ctx, q, &t, p, b, s.clock.Now()); err != nil {
+		if err := recordPayments(ctx, q, &t, []events.PaymentSucceeded{p}, map[uuid.UUID]buyer{p.ConsumerID: b}, s.clock.Now()); err != nil {
 			return err
 		}
 		return t.flush(ctx, q)
@@ -163,26 +161,47 @@ func (s *Service) RecordPayment(ctx context.Context, p events.PaymentSucceeded) 
 	return nil
 }
 
-// recordPayment is RecordPayment in the caller's transaction, which holds the buyer's
-// lock, with what is summed over a batch left in t for its flush. A consumer merged into
-// another buys as the survivor while the merge stands; the order is noted so that an
-// undo gives it back. now dates a payment that tells no time.
-func recordPayment(ctx context.Context, q *matchingdb.Queries, t *tally, p events.PaymentSucceeded, b buyer, now time.Time) error {
-	at := p.PaidAt
-	if at.IsZero() {
-		at = now
+// recordPayments is RecordPayment of payments in the caller's transaction, which holds
+// the lock of each buyer (by payer), with what is summed over a batch left in t for its
+// flush: the purchases are inserted at once, and each order recorded now (not before,
+// not twice in the batch) is then counted in turn. A consumer merged into another buys
+// as the survivor while the merge stands; the order is noted so that an undo gives it
+// back. now dates a payment that tells no time.
+func recordPayments(ctx context.Context, q *matchingdb.Queries, t *tally, ps []events.PaymentSucceeded, buyers map[uuid.UUID]buyer, now time.Time) error {
+	in := matchingdb.InsertPurchasesParams{}
+	ats := make([]time.Time, len(ps))
+	for i, p := range ps {
+		ats[i] = p.PaidAt
+		if ats[i].IsZero() {
+			ats[i] = now
+		}
+		in.OrderIds, in.ConsumerIds, in.MerchantIds = append(in.OrderIds, p.OrderID), append(in.ConsumerIds, buyers[p.ConsumerID].consumer), append(in.MerchantIds, p.MerchantID)
+		in.AmountsFen, in.PaidAts = append(in.AmountsFen, p.AmountFen), append(in.PaidAts, ats[i])
 	}
-	n, err := q.InsertPurchase(ctx, matchingdb.InsertPurchaseParams{OrderID: p.OrderID, ConsumerID: b.consumer,
-		MerchantID: p.MerchantID, AmountFen: p.AmountFen, PaidAt: at})
-	if err != nil || n == 0 {
-		return err // 0: recorded before
+	recorded, err := q.InsertPurchases(ctx, in)
+	if err != nil {
+		return fmt.Errorf("matching: payments: %w", pg.Classify(err))
 	}
-	if b.merge != uuid.Nil {
-		if err := q.RecordMove(ctx, matchingdb.RecordMoveParams{MergeID: b.merge, OrderID: p.OrderID}); err != nil {
-			return err
+	fresh := make(map[uuid.UUID]bool, len(recorded))
+	for _, id := range recorded {
+		fresh[id] = true
+	}
+	for i, p := range ps {
+		if !fresh[p.OrderID] {
+			continue // recorded before
+		}
+		delete(fresh, p.OrderID) // twice in the batch: counted once
+		b := buyers[p.ConsumerID]
+		if b.merge != uuid.Nil {
+			if err := q.RecordMove(ctx, matchingdb.RecordMoveParams{MergeID: b.merge, OrderID: p.OrderID}); err != nil {
+				return fmt.Errorf("matching: payment of order %s: %w", p.OrderID, pg.Classify(err))
+			}
+		}
+		if err := addOrder(ctx, q, t, b.consumer, p.MerchantID, p.AmountFen, ats[i]); err != nil {
+			return fmt.Errorf("matching: payment of order %s: %w", p.OrderID, pg.Classify(err))
 		}
 	}
-	return addOrder(ctx, q, t, b.consumer, p.MerchantID, p.AmountFen, at)
+	return nil
 }
 
 // addOrder counts one paid order in the consumer's record and the co-purchase pairs,
@@ -190,20 +209,16 @@ func recordPayment(ctx context.Context, q *matchingdb.Queries, t *tally, p event
 // holds the consumer's lock (LockConsumer): payments of one consumer one after the
 // other, each seeing the merchants the other added, so no co-purchase pair is missed.
 func addOrder(ctx context.Context, q *matchingdb.Queries, t *tally, consumerID, merchantID uuid.UUID, netFen int64, at time.Time) error {
-	isNew, err := q.AddConsumerMerchant(ctx, matchingdb.AddConsumerMerchantParams{ConsumerID: consumerID, MerchantID: merchantID,
-		NetFen: netFen, At: at})
+	added, err := q.AddConsumerMerchantWithOthers(ctx, matchingdb.AddConsumerMerchantWithOthersParams{ConsumerID: consumerID,
+		MerchantID: merchantID, NetFen: netFen, At: at})
 	if err != nil {
 		return err
 	}
-	t.order(merchantID, isNew)
-	if !isNew {
+	t.order(merchantID, added.New)
+	if !added.New {
 		return nil
 	}
-	others, err := q.OtherMerchantsOf(ctx, matchingdb.OtherMerchantsOfParams{ConsumerID: consumerID, ExceptID: merchantID})
-	if err != nil {
-		return err
-	}
-	if len(others) > 0 {
+	if others := added.Others; len(others) > 0 {
 		pg.SortUUIDs(others)
 		if err := q.AddCoPurchases(ctx, matchingdb.AddCoPurchasesParams{MerchantID: merchantID, Others: others}); err != nil {
 			return err

@@ -1,7 +1,7 @@
 -- name: ConsumerBought :many
 -- What a consumer bought, most recent first, with the merchants' descriptions. Ties here
 -- and in the ranking's other reads go by merchant id, so that a list does not depend on
--- the plan PostgreSQL picks (recommend_batch.sql reads the same for many consumers).
+-- the plan PostgreSQL picks (batch.sql reads the same for many consumers).
 SELECT cm.merchant_id, cm.orders, cm.last_at, m.name, m.category, m.lat, m.lng, m.live, m.buyers
 FROM matching.consumer_merchants cm JOIN matching.merchants m ON m.merchant_id = cm.merchant_id
 WHERE cm.consumer_id = $1

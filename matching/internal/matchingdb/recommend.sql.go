@@ -155,7 +155,7 @@ type ConsumerBoughtRow struct {
 
 // What a consumer bought, most recent first, with the merchants' descriptions. Ties here
 // and in the ranking's other reads go by merchant id, so that a list does not depend on
-// the plan PostgreSQL picks (recommend_batch.sql reads the same for many consumers).
+// the plan PostgreSQL picks (batch.sql reads the same for many consumers).
 func (q *Queries) ConsumerBought(ctx context.Context, consumerID uuid.UUID) ([]ConsumerBoughtRow, error) {
 	rows, err := q.db.Query(ctx, consumerBought, consumerID)
 	if err != nil {

@@ -1,5 +1,6 @@
--- The ranking's inputs for a batch of consumers at once (a batch of payments), each the
--- per-consumer query of recommend.sql run for every consumer or item in one statement.
+-- A batch of payments at once: its purchases recorded by one statement, and the
+-- ranking's inputs of all its payers read by one statement per kind (the per-consumer
+-- queries of recommend.sql, run for every consumer or item).
 
 -- name: ConsumersBought :many
 -- ConsumerBought of each consumer.
@@ -30,3 +31,27 @@ FROM unnest(sqlc.arg(consumer_ids)::uuid[]) WITH ORDINALITY AS x(c, i) ORDER BY 
 -- name: SurvivorsOf :many
 -- SurvivorOf of each consumer that a standing merge merged into another.
 SELECT merged, id, survivor FROM matching.merges WHERE state = 'merged' AND merged = ANY(sqlc.arg(consumer_ids)::uuid[]);
+
+-- name: InsertPurchases :many
+-- InsertPurchase of each payment of a batch; returns the orders recorded now (the others
+-- were recorded before, or come twice in the batch).
+INSERT INTO matching.purchases (order_id, consumer_id, merchant_id, amount_fen, paid_at)
+SELECT unnest(sqlc.arg(order_ids)::uuid[]), unnest(sqlc.arg(consumer_ids)::uuid[]), unnest(sqlc.arg(merchant_ids)::uuid[]),
+    unnest(sqlc.arg(amounts_fen)::bigint[]), unnest(sqlc.arg(paid_ats)::timestamptz[])
+ON CONFLICT (order_id) DO NOTHING
+RETURNING order_id;
+
+-- name: AddConsumerMerchantWithOthers :one
+-- AddConsumerMerchant, and when the pair is new, OtherMerchantsOf the consumer (read
+-- before the insert: the other merchants are what the transaction saw already).
+WITH added AS (
+    INSERT INTO matching.consumer_merchants AS cm (consumer_id, merchant_id, orders, net_fen, first_at, last_at)
+    VALUES (sqlc.arg(consumer_id), sqlc.arg(merchant_id), 1, sqlc.arg(net_fen), sqlc.arg(at), sqlc.arg(at))
+    ON CONFLICT (consumer_id, merchant_id) DO UPDATE SET orders = cm.orders + 1, net_fen = cm.net_fen + EXCLUDED.net_fen,
+        first_at = LEAST(cm.first_at, EXCLUDED.first_at), last_at = GREATEST(cm.last_at, EXCLUDED.last_at)
+    RETURNING (xmax = 0)::boolean AS new)
+SELECT a.new, CASE WHEN a.new THEN ARRAY(
+    SELECT o.merchant_id FROM matching.consumer_merchants o
+    WHERE o.consumer_id = sqlc.arg(consumer_id) AND o.merchant_id <> sqlc.arg(merchant_id)
+    ORDER BY o.last_at DESC LIMIT 50) ELSE '{}' END::uuid[] AS others
+FROM added a;
