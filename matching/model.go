@@ -29,7 +29,7 @@ type ModelMerchant struct {
 }
 
 // basketCap is how many of a consumer's most recent merchants make co-purchase pairs,
-// here and in the incremental update (OtherMerchantsOf): a consumer's last 50 shops say
+// here and in the incremental update (AddConsumerMerchantWithOthers): a consumer's last 50 shops say
 // enough about their taste, and the pairs stay linear in consumers.
 const basketCap = 50
 

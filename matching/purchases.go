@@ -83,29 +83,55 @@ func (s *Service) RecordMerchantLive(ctx context.Context, m events.MerchantLive)
 // batch's delivery transaction: a consumer who paid ten times in a batch is ranked once,
 // on all ten, and the batch's lists are stored at once (recomputeAll). The batch grows
 // with the load, so the recomputes per payment fall as payments come faster, while a
-// lone payment is still recomputed at once.
+// lone payment is still recomputed at once. Who each payment counts for (merges) is
+// read, and every payer locked, once for the batch.
 func (s *Service) onPayments(ctx context.Context, tx pgx.Tx, es []events.Envelope) error {
 	q := matchingdb.New(tx)
-	var payers []uuid.UUID
-	var t tally
-	for _, e := range es {
-		var p events.PaymentSucceeded
-		if err := e.Decode(&p); err != nil {
+	ps := make([]events.PaymentSucceeded, len(es))
+	ids := make([]uuid.UUID, 0, len(es))
+	for i, e := range es {
+		if err := e.Decode(&ps[i]); err != nil {
 			return fmt.Errorf("matching: decode %s: %w", e.Topic, err)
 		}
-		consumer, err := s.recordPayment(ctx, q, &t, p)
-		if err != nil {
-			return fmt.Errorf("matching: payment of order %s: %w", p.OrderID, pg.Classify(err))
+		if !slices.Contains(ids, ps[i].ConsumerID) {
+			ids = append(ids, ps[i].ConsumerID)
 		}
-		if !slices.Contains(payers, consumer) {
-			payers = append(payers, consumer)
+	}
+	merged, err := q.SurvivorsOf(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("matching: payments: %w", pg.Classify(err))
+	}
+	buyers := make(map[uuid.UUID]buyer, len(ids))
+	for _, id := range ids {
+		buyers[id] = buyer{consumer: id}
+	}
+	for _, m := range merged {
+		buyers[m.Merged] = buyer{consumer: m.Survivor, merge: m.ID}
+	}
+	var payers []uuid.UUID
+	for _, id := range ids {
+		if c := buyers[id].consumer; !slices.Contains(payers, c) {
+			payers = append(payers, c)
 		}
+	}
+	if err := lockConsumers(ctx, q, payers); err != nil {
+		return fmt.Errorf("matching: payments: %w", pg.Classify(err))
+	}
+	var t tally
+	if err := recordPayments(ctx, q, &t, ps, buyers, s.clock.Now()); err != nil {
+		return err
 	}
 	if err := t.flush(ctx, q); err != nil {
 		return fmt.Errorf("matching: payments: %w", pg.Classify(err))
 	}
-	_, err := s.recomputeAll(ctx, tx, payers)
+	_, err = s.recomputeAll(ctx, tx, payers, true)
 	return err
+}
+
+// buyer is who a payment counts for: the survivor of a merge that stands (merge is its
+// id), or the payer (merge is uuid.Nil).
+type buyer struct {
+	consumer, merge uuid.UUID
 }
 
 // RecordPayment records a paid order once, and with it: the consumer's record at the
@@ -114,8 +140,17 @@ func (s *Service) onPayments(ctx context.Context, tx pgx.Tx, es []events.Envelop
 func (s *Service) RecordPayment(ctx context.Context, p events.PaymentSucceeded) error {
 	err := pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {
 		q := matchingdb.New(tx)
+		b := buyer{consumer: p.ConsumerID}
+		if sv, err := q.SurvivorOf(ctx, p.ConsumerID); err == nil {
+			b = buyer{consumer: sv.Survivor, merge: sv.ID}
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		if err := q.LockConsumer(ctx, b.consumer); err != nil {
+			return err
+		}
 		var t tally
-		if _, err := s.recordPayment(ctx, q, &t, p); err != nil {
+		if err := recordPayments(ctx, q, &t, []events.PaymentSucceeded{p}, map[uuid.UUID]buyer{p.ConsumerID: b}, s.clock.Now()); err != nil {
 			return err
 		}
 		return t.flush(ctx, q)
@@ -126,57 +161,64 @@ func (s *Service) RecordPayment(ctx context.Context, p events.PaymentSucceeded) 
 	return nil
 }
 
-// recordPayment is RecordPayment in the caller's transaction, with what is summed over
-// a batch left in t for its flush; it returns the consumer the order counts for (the
-// survivor of a merge that stands, or the payer).
-func (s *Service) recordPayment(ctx context.Context, q *matchingdb.Queries, t *tally, p events.PaymentSucceeded) (uuid.UUID, error) {
-	at := p.PaidAt
-	if at.IsZero() {
-		at = s.clock.Now()
+// recordPayments is RecordPayment of payments in the caller's transaction, which holds
+// the lock of each buyer (by payer), with what is summed over a batch left in t for its
+// flush: the purchases are inserted at once, and each order recorded now (not before,
+// not twice in the batch) is then counted in turn. A consumer merged into another buys
+// as the survivor while the merge stands; the order is noted so that an undo gives it
+// back. now dates a payment that tells no time.
+func recordPayments(ctx context.Context, q *matchingdb.Queries, t *tally, ps []events.PaymentSucceeded, buyers map[uuid.UUID]buyer, now time.Time) error {
+	in := matchingdb.InsertPurchasesParams{}
+	ats := make([]time.Time, len(ps))
+	for i, p := range ps {
+		ats[i] = p.PaidAt
+		if ats[i].IsZero() {
+			ats[i] = now
+		}
+		in.OrderIds, in.ConsumerIds, in.MerchantIds = append(in.OrderIds, p.OrderID), append(in.ConsumerIds, buyers[p.ConsumerID].consumer), append(in.MerchantIds, p.MerchantID)
+		in.AmountsFen, in.PaidAts = append(in.AmountsFen, p.AmountFen), append(in.PaidAts, ats[i])
 	}
-	// A consumer merged into another buys as the survivor while the merge stands;
-	// the order is noted so that an undo gives it back.
-	consumer, merge := p.ConsumerID, uuid.Nil
-	if sv, err := q.SurvivorOf(ctx, p.ConsumerID); err == nil {
-		consumer, merge = sv.Survivor, sv.ID
-	} else if !errors.Is(err, pgx.ErrNoRows) {
-		return consumer, err
+	recorded, err := q.InsertPurchases(ctx, in)
+	if err != nil {
+		return fmt.Errorf("matching: payments: %w", pg.Classify(err))
 	}
-	n, err := q.InsertPurchase(ctx, matchingdb.InsertPurchaseParams{OrderID: p.OrderID, ConsumerID: consumer,
-		MerchantID: p.MerchantID, AmountFen: p.AmountFen, PaidAt: at})
-	if err != nil || n == 0 {
-		return consumer, err // 0: recorded before
+	fresh := make(map[uuid.UUID]bool, len(recorded))
+	for _, id := range recorded {
+		fresh[id] = true
 	}
-	if merge != uuid.Nil {
-		if err := q.RecordMove(ctx, matchingdb.RecordMoveParams{MergeID: merge, OrderID: p.OrderID}); err != nil {
-			return consumer, err
+	for i, p := range ps {
+		if !fresh[p.OrderID] {
+			continue // recorded before
+		}
+		delete(fresh, p.OrderID) // twice in the batch: counted once
+		b := buyers[p.ConsumerID]
+		if b.merge != uuid.Nil {
+			if err := q.RecordMove(ctx, matchingdb.RecordMoveParams{MergeID: b.merge, OrderID: p.OrderID}); err != nil {
+				return fmt.Errorf("matching: payment of order %s: %w", p.OrderID, pg.Classify(err))
+			}
+		}
+		if err := addOrder(ctx, q, t, b.consumer, p.MerchantID, p.AmountFen, ats[i]); err != nil {
+			return fmt.Errorf("matching: payment of order %s: %w", p.OrderID, pg.Classify(err))
 		}
 	}
-	return consumer, addOrder(ctx, q, t, consumer, p.MerchantID, p.AmountFen, at)
+	return nil
 }
 
 // addOrder counts one paid order in the consumer's record and the co-purchase pairs,
-// and leaves the merchant's counts and the consumer's position to t's flush.
+// and leaves the merchant's counts and the consumer's position to t's flush. The caller
+// holds the consumer's lock (LockConsumer): payments of one consumer one after the
+// other, each seeing the merchants the other added, so no co-purchase pair is missed.
 func addOrder(ctx context.Context, q *matchingdb.Queries, t *tally, consumerID, merchantID uuid.UUID, netFen int64, at time.Time) error {
-	// Payments of one consumer one after the other: each sees the merchants the other
-	// added, so no co-purchase pair is missed.
-	if err := q.LockConsumer(ctx, consumerID); err != nil {
-		return err
-	}
-	isNew, err := q.AddConsumerMerchant(ctx, matchingdb.AddConsumerMerchantParams{ConsumerID: consumerID, MerchantID: merchantID,
-		NetFen: netFen, At: at})
+	added, err := q.AddConsumerMerchantWithOthers(ctx, matchingdb.AddConsumerMerchantWithOthersParams{ConsumerID: consumerID,
+		MerchantID: merchantID, NetFen: netFen, At: at})
 	if err != nil {
 		return err
 	}
-	t.order(merchantID, isNew)
-	if !isNew {
+	t.order(merchantID, added.New)
+	if !added.New {
 		return nil
 	}
-	others, err := q.OtherMerchantsOf(ctx, matchingdb.OtherMerchantsOfParams{ConsumerID: consumerID, ExceptID: merchantID})
-	if err != nil {
-		return err
-	}
-	if len(others) > 0 {
+	if others := added.Others; len(others) > 0 {
 		pg.SortUUIDs(others)
 		if err := q.AddCoPurchases(ctx, matchingdb.AddCoPurchasesParams{MerchantID: merchantID, Others: others}); err != nil {
 			return err

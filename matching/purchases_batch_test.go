@@ -14,7 +14,8 @@ import (
 // A batch of payments records what the same payments record one at a time: per
 // merchant its orders and buyers (a consumer paying twice at one merchant in the batch
 // is one buyer), per consumer where they buy and their co-purchase pairs, and the same
-// recommendations; a batch delivered again changes nothing.
+// recommendations; an order twice in a batch counts once, and a batch delivered again
+// changes nothing.
 func TestPaymentBatchRecordsAsOneAtATime(t *testing.T) {
 	t.Parallel()
 	type world2 struct {
@@ -57,6 +58,10 @@ func TestPaymentBatchRecordsAsOneAtATime(t *testing.T) {
 		}
 		batched.envelopes = append(batched.envelopes, events.Envelope{ID: uuid.Must(uuid.NewV7()), Topic: events.TopicPaymentSucceeded, Payload: b})
 	}
+	// The first order again in the batch (a second event of one payment): counted once.
+	again := batched.envelopes[0]
+	again.ID = uuid.Must(uuid.NewV7())
+	batched.envelopes = append(batched.envelopes, again)
 	sub := batched.w.subs[events.TopicPaymentSucceeded][0]
 	if sub.HandleBatchTx == nil {
 		t.Fatal("matching's payments are not a batch subscriber")

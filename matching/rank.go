@@ -154,13 +154,9 @@ func rank(ctx context.Context, src Source, cfg Config, consumerID uuid.UUID, m M
 	aff := affinity(tried)
 
 	if len(tried) > 0 && (m == MethodHybrid || m == MethodCoPurchase) {
-		froms := make([]uuid.UUID, 0, recentTried)
-		buyersOf := map[uuid.UUID]Tried{}
-		for _, t := range tried {
-			if len(froms) == recentTried {
-				break
-			}
-			froms = append(froms, t.ID)
+		froms := recentFroms(tried)
+		buyersOf := make(map[uuid.UUID]Tried, len(froms))
+		for _, t := range tried[:len(froms)] {
 			buyersOf[t.ID] = t
 		}
 		ns, err := src.Neighbors(ctx, froms, neighborsPer)
@@ -190,12 +186,7 @@ func rank(ctx context.Context, src Source, cfg Config, consumerID uuid.UUID, m M
 		}
 	}
 	if len(aff) > 0 && (m == MethodHybrid || m == MethodCategory) {
-		cats := make([]string, 0, len(aff))
-		for c := range aff {
-			cats = append(cats, c)
-		}
-		slices.SortFunc(cats, func(a, b string) int { return cmp.Or(cmp.Compare(aff[b], aff[a]), cmp.Compare(a, b)) })
-		top, err := src.TopInCategories(ctx, cats[:min(topCategories, len(cats))], perCategory)
+		top, err := src.TopInCategories(ctx, strongestCategories(aff), perCategory)
 		if err != nil {
 			return nil, cold, err
 		}
@@ -234,6 +225,27 @@ func rank(ctx context.Context, src Source, cfg Config, consumerID uuid.UUID, m M
 		out = append(out, Scored{Merchant: r.c.Merchant, Score: r.score, DistanceM: r.c.distM, Reasons: r.c.reasons(m, cold)})
 	}
 	return out, cold, nil
+}
+
+// recentFroms are the merchants tried whose co-purchase neighbours are candidates: the
+// most recent ones.
+func recentFroms(tried []Tried) []uuid.UUID {
+	froms := make([]uuid.UUID, 0, min(recentTried, len(tried)))
+	for _, t := range tried[:min(recentTried, len(tried))] {
+		froms = append(froms, t.ID)
+	}
+	return froms
+}
+
+// strongestCategories are the categories whose popular merchants are candidates: the
+// consumer's strongest by affinity (ties by name).
+func strongestCategories(aff map[string]float64) []string {
+	cats := make([]string, 0, len(aff))
+	for c := range aff {
+		cats = append(cats, c)
+	}
+	slices.SortFunc(cats, func(a, b string) int { return cmp.Or(cmp.Compare(aff[b], aff[a]), cmp.Compare(a, b)) })
+	return cats[:min(topCategories, len(cats))]
 }
 
 // score is the candidate's score by a method. A single method ranks first what it finds

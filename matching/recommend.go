@@ -47,19 +47,27 @@ func (s *Service) Recompute(ctx context.Context, consumerID uuid.UUID) (int, err
 // purchases the transaction recorded included) and forgets the served copy once tx has
 // committed.
 func (s *Service) recompute(ctx context.Context, tx pgx.Tx, consumerID uuid.UUID) (int, error) {
-	return s.recomputeAll(ctx, tx, []uuid.UUID{consumerID})
+	return s.recomputeAll(ctx, tx, []uuid.UUID{consumerID}, false)
 }
 
 // recomputeAll is recompute of several consumers (a batch's payers) with one store:
-// each is ranked on its own, then all are locked (in one order) and their lists
-// replaced by one delete, one copy and one change note; it returns the
-// recommendations stored.
-func (s *Service) recomputeAll(ctx context.Context, tx pgx.Tx, consumers []uuid.UUID) (int, error) {
+// their inputs are read at once (batchSource), each is ranked on its own, then all are
+// locked (in one order, unless the caller holds their locks already) and their lists
+// replaced by one delete, one copy and one change note; it returns the recommendations
+// stored.
+func (s *Service) recomputeAll(ctx context.Context, tx pgx.Tx, consumers []uuid.UUID, locked bool) (int, error) {
+	if len(consumers) == 0 {
+		return 0, nil
+	}
 	q := matchingdb.New(tx)
+	src, err := newBatchSource(ctx, q, s.cfg, consumers)
+	if err != nil {
+		return 0, err
+	}
 	var rows []matchingdb.CopyRecommendationsParams
 	n := 0
 	for _, c := range consumers {
-		recs, cold, err := rank(ctx, pgSource{q: q}, s.cfg, c, MethodHybrid, s.cfg.Max)
+		recs, cold, err := rank(ctx, src, s.cfg, c, MethodHybrid, s.cfg.Max)
 		if err != nil {
 			return 0, err
 		}
@@ -72,23 +80,31 @@ func (s *Service) recomputeAll(ctx context.Context, tx pgx.Tx, consumers []uuid.
 		}
 		rows, n = append(rows, r...), n+len(recs)
 	}
-	locks := slices.Clone(consumers)
-	pg.SortUUIDs(locks)
-	for _, c := range locks {
-		if err := q.LockConsumer(ctx, c); err != nil {
-			return 0, fmt.Errorf("matching: store recommendations of %s: %w", c, pg.Classify(err))
+	if !locked {
+		if err := lockConsumers(ctx, q, consumers); err != nil {
+			return 0, fmt.Errorf("matching: store recommendations of %d consumers: %w", len(consumers), pg.Classify(err))
 		}
 	}
 	if err := replaceRecommendations(ctx, q, consumers, rows); err != nil {
 		return 0, fmt.Errorf("matching: store recommendations of %d consumers: %w", len(consumers), pg.Classify(err))
 	}
-	for _, c := range consumers {
-		forget := func(context.Context, pg.Execer) { s.cache.forget([]uuid.UUID{c}) }
-		if !pg.AfterCommit(tx, "matching.forget/"+c.String(), forget) {
-			forget(ctx, nil)
-		}
+	// One hook for the batch, under a key of its own: the list it forgets lives as long as
+	// the hook, so no other call's key is the same.
+	forgotten := slices.Clone(consumers)
+	forget := func(context.Context, pg.Execer) { s.cache.forget(forgotten) }
+	if !pg.AfterCommit(tx, fmt.Sprintf("matching.forget/%p", &forgotten[0]), forget) {
+		forget(ctx, nil)
 	}
 	return n, nil
+}
+
+// lockConsumers takes the locks that serialise the changes of each consumer's record
+// and lists (LockConsumer), in PostgreSQL's order of their ids, so that two transactions
+// locking some of the same consumers cannot wait for each other.
+func lockConsumers(ctx context.Context, q *matchingdb.Queries, consumers []uuid.UUID) error {
+	locks := slices.Clone(consumers)
+	pg.SortUUIDs(locks)
+	return q.LockConsumers(ctx, slices.Compact(locks))
 }
 
 // storedRec is a recommendation in a consumer's stored list (its rank is its place).

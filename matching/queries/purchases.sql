@@ -5,26 +5,11 @@ VALUES ($1, $2, $3, $4, $5, $6, true, sqlc.arg(live_at)::timestamptz)
 ON CONFLICT (merchant_id) DO UPDATE SET name = EXCLUDED.name, category = EXCLUDED.category, city = EXCLUDED.city,
     lat = EXCLUDED.lat, lng = EXCLUDED.lng, live = true, live_at = EXCLUDED.live_at;
 
--- name: InsertPurchase :execrows
--- 0 rows: the order is already recorded (a redelivered event).
-INSERT INTO matching.purchases (order_id, consumer_id, merchant_id, amount_fen, paid_at)
-VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (order_id) DO NOTHING;
-
 -- name: LockPurchase :one
 SELECT order_id, consumer_id, merchant_id, amount_fen, refunded_fen, paid_at FROM matching.purchases WHERE order_id = $1 FOR UPDATE;
 
 -- name: SetRefunded :exec
 UPDATE matching.purchases SET refunded_fen = $2 WHERE order_id = $1;
-
--- name: AddConsumerMerchant :one
--- Adds an order to a consumer's record at a merchant; new is true when the pair is new
--- (the merchant was not tried before).
-INSERT INTO matching.consumer_merchants AS cm (consumer_id, merchant_id, orders, net_fen, first_at, last_at)
-VALUES ($1, $2, 1, sqlc.arg(net_fen), sqlc.arg(at), sqlc.arg(at))
-ON CONFLICT (consumer_id, merchant_id) DO UPDATE SET orders = cm.orders + 1, net_fen = cm.net_fen + EXCLUDED.net_fen,
-    first_at = LEAST(cm.first_at, EXCLUDED.first_at), last_at = GREATEST(cm.last_at, EXCLUDED.last_at)
-RETURNING (xmax = 0)::boolean AS new;
 
 -- name: RefundConsumerMerchant :exec
 -- A refund lowers the net spent; an order wholly refunded no longer counts as an order.
@@ -38,13 +23,6 @@ WHERE consumer_id = $1 AND merchant_id = $2;
 INSERT INTO matching.merchants AS m (merchant_id, buyers, orders)
 SELECT unnest(sqlc.arg(merchant_ids)::uuid[]), unnest(sqlc.arg(new_buyers)::int[]), unnest(sqlc.arg(orders)::int[])
 ON CONFLICT (merchant_id) DO UPDATE SET buyers = m.buyers + EXCLUDED.buyers, orders = m.orders + EXCLUDED.orders;
-
--- name: OtherMerchantsOf :many
--- The other merchants a consumer has tried, most recent first: the co-purchase partners
--- of a new one (capped: a consumer's last 50 shops say enough about their taste).
-SELECT merchant_id FROM matching.consumer_merchants
-WHERE consumer_id = $1 AND merchant_id <> sqlc.arg(except_id)
-ORDER BY last_at DESC LIMIT 50;
 
 -- name: AddCoPurchases :exec
 -- Both directions of each pair, in key order so that concurrent payments lock rows in one order.

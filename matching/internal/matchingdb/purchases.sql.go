@@ -33,35 +33,6 @@ func (q *Queries) AddCoPurchases(ctx context.Context, arg AddCoPurchasesParams) 
 	return err
 }
 
-const addConsumerMerchant = `-- name: AddConsumerMerchant :one
-INSERT INTO matching.consumer_merchants AS cm (consumer_id, merchant_id, orders, net_fen, first_at, last_at)
-VALUES ($1, $2, 1, $3, $4, $4)
-ON CONFLICT (consumer_id, merchant_id) DO UPDATE SET orders = cm.orders + 1, net_fen = cm.net_fen + EXCLUDED.net_fen,
-    first_at = LEAST(cm.first_at, EXCLUDED.first_at), last_at = GREATEST(cm.last_at, EXCLUDED.last_at)
-RETURNING (xmax = 0)::boolean AS new
-`
-
-type AddConsumerMerchantParams struct {
-	ConsumerID uuid.UUID
-	MerchantID uuid.UUID
-	NetFen     int64
-	At         time.Time
-}
-
-// Adds an order to a consumer's record at a merchant; new is true when the pair is new
-// (the merchant was not tried before).
-func (q *Queries) AddConsumerMerchant(ctx context.Context, arg AddConsumerMerchantParams) (bool, error) {
-	row := q.db.QueryRow(ctx, addConsumerMerchant,
-		arg.ConsumerID,
-		arg.MerchantID,
-		arg.NetFen,
-		arg.At,
-	)
-	var new bool
-	err := row.Scan(&new)
-	return new, err
-}
-
 const countMerchantOrders = `-- name: CountMerchantOrders :exec
 INSERT INTO matching.merchants AS m (merchant_id, buyers, orders)
 SELECT unnest($1::uuid[]), unnest($2::int[]), unnest($3::int[])
@@ -81,35 +52,6 @@ func (q *Queries) CountMerchantOrders(ctx context.Context, arg CountMerchantOrde
 	return err
 }
 
-const insertPurchase = `-- name: InsertPurchase :execrows
-INSERT INTO matching.purchases (order_id, consumer_id, merchant_id, amount_fen, paid_at)
-VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (order_id) DO NOTHING
-`
-
-type InsertPurchaseParams struct {
-	OrderID    uuid.UUID
-	ConsumerID uuid.UUID
-	MerchantID uuid.UUID
-	AmountFen  int64
-	PaidAt     time.Time
-}
-
-// 0 rows: the order is already recorded (a redelivered event).
-func (q *Queries) InsertPurchase(ctx context.Context, arg InsertPurchaseParams) (int64, error) {
-	result, err := q.db.Exec(ctx, insertPurchase,
-		arg.OrderID,
-		arg.ConsumerID,
-		arg.MerchantID,
-		arg.AmountFen,
-		arg.PaidAt,
-	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const lockPurchase = `-- name: LockPurchase :one
 SELECT order_id, consumer_id, merchant_id, amount_fen, refunded_fen, paid_at FROM matching.purchases WHERE order_id = $1 FOR UPDATE
 `
@@ -126,39 +68,6 @@ func (q *Queries) LockPurchase(ctx context.Context, orderID uuid.UUID) (Matching
 		&i.PaidAt,
 	)
 	return i, err
-}
-
-const otherMerchantsOf = `-- name: OtherMerchantsOf :many
-SELECT merchant_id FROM matching.consumer_merchants
-WHERE consumer_id = $1 AND merchant_id <> $2
-ORDER BY last_at DESC LIMIT 50
-`
-
-type OtherMerchantsOfParams struct {
-	ConsumerID uuid.UUID
-	ExceptID   uuid.UUID
-}
-
-// The other merchants a consumer has tried, most recent first: the co-purchase partners
-// of a new one (capped: a consumer's last 50 shops say enough about their taste).
-func (q *Queries) OtherMerchantsOf(ctx context.Context, arg OtherMerchantsOfParams) ([]uuid.UUID, error) {
-	rows, err := q.db.Query(ctx, otherMerchantsOf, arg.ConsumerID, arg.ExceptID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []uuid.UUID{}
-	for rows.Next() {
-		var merchant_id uuid.UUID
-		if err := rows.Scan(&merchant_id); err != nil {
-			return nil, err
-		}
-		items = append(items, merchant_id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }
 
 const refreshConsumerPositions = `-- name: RefreshConsumerPositions :exec

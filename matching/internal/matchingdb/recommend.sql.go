@@ -138,7 +138,7 @@ const consumerBought = `-- name: ConsumerBought :many
 SELECT cm.merchant_id, cm.orders, cm.last_at, m.name, m.category, m.lat, m.lng, m.live, m.buyers
 FROM matching.consumer_merchants cm JOIN matching.merchants m ON m.merchant_id = cm.merchant_id
 WHERE cm.consumer_id = $1
-ORDER BY cm.last_at DESC LIMIT 200
+ORDER BY cm.last_at DESC, cm.merchant_id LIMIT 200
 `
 
 type ConsumerBoughtRow struct {
@@ -153,7 +153,9 @@ type ConsumerBoughtRow struct {
 	Buyers     int32
 }
 
-// What a consumer bought, most recent first, with the merchants' descriptions.
+// What a consumer bought, most recent first, with the merchants' descriptions. Ties here
+// and in the ranking's other reads go by merchant id, so that a list does not depend on
+// the plan PostgreSQL picks (batch.sql reads the same for many consumers).
 func (q *Queries) ConsumerBought(ctx context.Context, consumerID uuid.UUID) ([]ConsumerBoughtRow, error) {
 	rows, err := q.db.Query(ctx, consumerBought, consumerID)
 	if err != nil {
@@ -346,9 +348,10 @@ func (q *Queries) NearMerchants(ctx context.Context, arg NearMerchantsParams) ([
 
 const neighbors = `-- name: Neighbors :many
 SELECT x.a::uuid AS from_id, c.b AS merchant_id, c.n, m.name, m.category, m.lat, m.lng, m.buyers
-FROM unnest($1::uuid[]) AS x(a)
-CROSS JOIN LATERAL (SELECT cp.b, cp.n FROM matching.co_purchases cp WHERE cp.a = x.a ORDER BY cp.n DESC LIMIT $2) c
+FROM unnest($1::uuid[]) WITH ORDINALITY AS x(a, i)
+CROSS JOIN LATERAL (SELECT cp.b, cp.n FROM matching.co_purchases cp WHERE cp.a = x.a ORDER BY cp.n DESC, cp.b LIMIT $2) c
 JOIN matching.merchants m ON m.merchant_id = c.b AND m.live
+ORDER BY x.i, c.n DESC, c.b
 `
 
 type NeighborsParams struct {
@@ -367,7 +370,8 @@ type NeighborsRow struct {
 	Buyers     int32
 }
 
-// The strongest co-purchase partners of each of the given merchants, live ones only.
+// The strongest co-purchase partners of each of the given merchants, live ones only, in
+// the order of froms (the ranking credits a tie to the first merchant tried that gives it).
 func (q *Queries) Neighbors(ctx context.Context, arg NeighborsParams) ([]NeighborsRow, error) {
 	rows, err := q.db.Query(ctx, neighbors, arg.Froms, arg.Per)
 	if err != nil {
@@ -443,7 +447,7 @@ func (q *Queries) PopularMerchants(ctx context.Context, maxRows int32) ([]Popula
 const topInCategories = `-- name: TopInCategories :many
 SELECT m.merchant_id, m.name, m.category, m.lat, m.lng, m.buyers
 FROM unnest($1::text[]) AS x(category)
-CROSS JOIN LATERAL (SELECT merchant_id, name, category, city, lat, lng, geog, live, live_at, buyers, orders FROM matching.merchants mm WHERE mm.live AND mm.category = x.category ORDER BY mm.buyers DESC LIMIT $2) m
+CROSS JOIN LATERAL (SELECT merchant_id, name, category, city, lat, lng, geog, live, live_at, buyers, orders FROM matching.merchants mm WHERE mm.live AND mm.category = x.category ORDER BY mm.buyers DESC, mm.merchant_id LIMIT $2) m
 `
 
 type TopInCategoriesParams struct {
