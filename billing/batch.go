@@ -19,6 +19,9 @@ import (
 // transaction itself, and see none of the queued writes until send.
 type writeBatch struct {
 	b pgx.Batch
+	// rows is what each queued write must change when not one (a write of many
+	// rows at once, ApplyPayments).
+	rows int64
 }
 
 // oneRow is what a queued write answers before it has run.
@@ -29,8 +32,8 @@ var errQueuedRead = errors.New("billing: a read cannot be queued in a write batc
 func (w *writeBatch) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	n := w.b.Len()
 	w.b.Queue(sql, args...).Exec(func(ct pgconn.CommandTag) error {
-		if ct.RowsAffected() != 1 {
-			return fmt.Errorf("billing: queued write %d (%s) changed %d rows, not one", n+1, ct, ct.RowsAffected())
+		if want := max(w.rows, 1); ct.RowsAffected() != want {
+			return fmt.Errorf("billing: queued write %d (%s) changed %d rows, not %d", n+1, ct, ct.RowsAffected(), want)
 		}
 		return nil
 	})

@@ -132,6 +132,8 @@ type Service struct {
 	newID func() uuid.UUID
 	// relays wakes the outbox relays after a notified payment's commit.
 	relays *outbox.Waker
+	// payments is the group commit of payment notifications (payment_notified.go).
+	payments *pg.GroupCommit[notifiedPayment, bool]
 }
 
 // New returns the service (the one constructor shape of shared/domain).
@@ -145,6 +147,7 @@ func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	s := &Service{cfg: cfg, ports: ports, db: deps.DB, pay: ports.Pay, log: deps.Log, clock: deps.Clock,
 		newID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
 	s.relays = outbox.NewWaker(deps.DB)
+	s.payments = s.newPaymentBatcher()
 	if ports.Approvals != nil {
 		ports.Approvals.OnDecided(KindRefundApproval, s.decideRefund)
 	}

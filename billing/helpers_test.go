@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -115,6 +116,9 @@ type world struct {
 
 	mu       sync.Mutex
 	captured []captured
+	// hold keeps the notifications that arrive (captured) and answers them 204
+	// without handling them, for a test to deliver them later, all at once.
+	hold atomic.Bool
 }
 
 func newWorld(t *testing.T) *world { return newWorldWith(t, nil) }
@@ -146,6 +150,9 @@ func newWorldWith(t *testing.T, tune func(*billing.Config)) *world {
 			w.mu.Lock()
 			w.captured = append(w.captured, captured{c.Request.URL.Path, c.Request.Header.Clone(), b})
 			w.mu.Unlock()
+			if w.hold.Load() {
+				c.AbortWithStatus(http.StatusNoContent)
+			}
 		}
 	})
 	w.srv = httptest.NewServer(e)

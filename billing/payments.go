@@ -57,7 +57,8 @@ type result struct {
 // the same transaction, applies it under the order's row lock, records an exception,
 // or, for a repeat, changes nothing. It returns nil whenever the fact is durably
 // recorded, so WeChat stops sending. A payment of an order that awaits it takes the
-// short way (applyNotifiedPayment); otherwise the apply's writes and the log go to
+// short way, in a group commit with the notifications arriving meanwhile
+// (applyNotifiedPayment); otherwise the apply's writes and the log go to
 // PostgreSQL in one round trip (writeBatch).
 func (s *Service) HandlePaymentNotification(ctx context.Context, n *wxpay.Notification) error {
 	if n.Mismatch == nil && n.Payment != nil && n.Payment.Paid() {
@@ -154,7 +155,7 @@ func (s *Service) applyPayment(ctx context.Context, tx pgx.Tx, w *writeBatch, t 
 	if !CanMove(state, StatePaid) {
 		return result{OutcomeMismatch, fmt.Sprintf("a payment for an order that is %s", state), ExcIllegalState, nil}, nil
 	}
-	p, err := s.paymentWrites(ctx, o, t, source)
+	p, err := s.paymentWrites(ctx, o, t, source, dayRates{})
 	if err != nil {
 		return result{}, err
 	}
@@ -181,11 +182,11 @@ func paymentDiffs(t *wxpay.Transaction, o billingdb.BillingOrder) []string {
 }
 
 // paymentWrites are ApplyPayment's arguments for paying the locked order o, which
-// can move to paid, with t: the rate of the day, the ledger entry
-// (PaymentPostings, zero postings left out) and the event.
-func (s *Service) paymentWrites(ctx context.Context, o billingdb.BillingOrder, t *wxpay.Transaction, source string) (billingdb.ApplyPaymentParams, error) {
+// can move to paid, with t: the rate of the day (asked once per merchant and day of
+// rates), the ledger entry (PaymentPostings, zero postings left out) and the event.
+func (s *Service) paymentWrites(ctx context.Context, o billingdb.BillingOrder, t *wxpay.Transaction, source string, rates dayRates) (billingdb.ApplyPaymentParams, error) {
 	paidAt := t.SuccessTime.UTC()
-	o, err := s.rateWhenPaid(ctx, o, paidAt)
+	o, err := s.rateWhenPaid(ctx, o, paidAt, rates)
 	if err != nil {
 		return billingdb.ApplyPaymentParams{}, err
 	}
