@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// openLead opens a lead of the rep's list by its name, from the list.
+func (b *browser) openLead(name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(b.open("/leads"), until(`(a => a ? (location.href = a.href, true) : false)(
+		[...document.querySelectorAll("main a")].find(a => a.innerText.includes(`+"`"+name+"`"+`)))`), title(name))
+}
+
+// A rep reads a lead's timeline in their own language, with who did what: stages by
+// their names (not their codes), the pool a lead was created into and claimed from, the
+// check-in's distance and the follow-up's channel, on a phone, in Chinese and English.
+func TestLeadTimelineReadsInTheRepsLanguageInChromium(t *testing.T) {
+	a := testApp(t)
+	if _, err := a.seedDemo(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b := startBrowser(t, a, phoneWidth, phoneHeight)
+	b.step("sign in", b.signIn("sh1.rep"))
+	b.step("the lead", b.openLead("田子坊茶餐厅"),
+		shows("#timeline", "已拜访 → 洽谈中：terms discussed"),
+		shows("#timeline", "新线索 → 已联系"),
+		shows("#timeline", "从上海一组 SH Team 1领取"),
+		shows("#timeline", "创建，进入上海一组 SH Team 1"),
+		shows("#timeline", "距门店 22 米"),
+		shows("#timeline", "上门：owner interested at 6.5%"),
+		shows("#timeline", "· 张销售 Zhang (sales rep)"),
+		omits("#timeline", "stage "), omits("#timeline", "check-in"), omits("#timeline", "claimed"), fitsPhone())
+	// A new lead in Huangpu is routed by the demo's assignment rule: the timeline says so.
+	b.step("new lead", b.page("/leads/new", "新建线索"), submit("#lead-form", map[string]string{"name": "时间线测试店", "phone": "13900001111",
+		"category": "餐饮", "address": "上海市黄浦区河南中路1号", "city": "上海"}), title("时间线测试店"),
+		shows("#timeline", "按分配规则「黄浦区 Huangpu」分配给张销售 Zhang (sales rep)"), omits("#timeline", "assignment rule"))
+	b.step("English", b.lang("en"), b.openLead("田子坊茶餐厅"),
+		shows("#timeline", "Visited → Negotiating: terms discussed"),
+		shows("#timeline", "claimed from 上海一组 SH Team 1"),
+		shows("#timeline", "22 m from the shop"),
+		shows("#timeline", "Visit: owner interested at 6.5%"),
+		omits("#timeline", "stage "), omits("#timeline", "visited →"), fitsPhone())
+}
