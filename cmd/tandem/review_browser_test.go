@@ -43,3 +43,21 @@ func TestLeadTimelineReadsInTheRepsLanguageInChromium(t *testing.T) {
 		shows("#timeline", "Visit: owner interested at 6.5%"),
 		omits("#timeline", "stage "), omits("#timeline", "visited →"), fitsPhone())
 }
+
+// Finance reads the settlement cycles by their names (月结, not "monthly") in the
+// statements' form and on a statement, in Chinese and English.
+func TestStatementCyclesReadInFinancesLanguageInChromium(t *testing.T) {
+	a := testApp(t)
+	d, err := a.seedDemo(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := startBrowser(t, a, desktopWidth, desktopHeight)
+	b.step("sign in", b.signIn("finance"))
+	b.step("the form", b.nav("#nav-billing-statements", "结算单"), shows(`#statement-open select[name="cycle"]`, "月结"),
+		omits(`#statement-open select[name="cycle"]`, "monthly"))
+	b.step("a monthly statement", b.open("/billing/statement?merchant="+d.merchantID.String()+"&cycle=monthly&period=2026-12"),
+		shows("#page-title", "2026-12 · 月结"))
+	b.step("English", b.lang("en"), b.page("/billing/statements", "Statements"), shows(`#statement-open select[name="cycle"]`, "Monthly"),
+		b.open("/billing/statement?merchant="+d.merchantID.String()+"&cycle=monthly&period=2026-12"), shows("#page-title", "2026-12 · Monthly"))
+}
