@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -123,6 +124,9 @@ func (pg consolePages) statement(c *gin.Context, v *web.View) error {
 		get = c.PostForm
 	}
 	st, err := pg.statementOfQuery(c, v, get)
+	if errs.KindOf(err) == errs.KindInvalid && c.Request.Method == http.MethodGet {
+		return pg.w.Rerender(c, v, err, pg.statements) // the form again, saying what to type
+	}
 	if err != nil {
 		return err
 	}

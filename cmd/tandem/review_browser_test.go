@@ -58,6 +58,10 @@ func TestStatementCyclesReadInFinancesLanguageInChromium(t *testing.T) {
 		omits(`#statement-open select[name="cycle"]`, "monthly"))
 	b.step("a monthly statement", b.open("/billing/statement?merchant="+d.merchantID.String()+"&cycle=monthly&period=2026-12"),
 		shows("#page-title", "2026-12 · 月结"))
+	// A period typed wrong: the form again, saying how to write one.
+	b.step("a wrong period", b.page("/billing/statements", "结算单"), submit("#statement-open", map[string]string{
+		"merchant": d.merchantID.String(), "cycle": "monthly", "period": "2026-12-07"}),
+		title("结算单"), shows("#error", "月结为 yyyy-MM"))
 	b.step("English", b.lang("en"), b.page("/billing/statements", "Statements"), shows(`#statement-open select[name="cycle"]`, "Monthly"),
 		b.open("/billing/statement?merchant="+d.merchantID.String()+"&cycle=monthly&period=2026-12"), shows("#page-title", "2026-12 · Monthly"))
 }
