@@ -65,3 +65,25 @@ func TestStatementCyclesReadInFinancesLanguageInChromium(t *testing.T) {
 	b.step("English", b.lang("en"), b.page("/billing/statements", "Statements"), shows(`#statement-open select[name="cycle"]`, "Monthly"),
 		b.open("/billing/statement?merchant="+d.merchantID.String()+"&cycle=monthly&period=2026-12"), shows("#page-title", "2026-12 · Monthly"))
 }
+
+// A growth operator's wrong program, tier or coupon template is refused naming the
+// field as the form labels it (有效期（月）, 等级 2：门槛), not by its API name
+// (expiry_months, tiers[2].threshold), in Chinese and English.
+func TestLoyaltyRefusalsNameTheFieldInChromium(t *testing.T) {
+	a := testApp(t)
+	if _, err := a.seedDemo(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b := startBrowser(t, a, desktopWidth, desktopHeight)
+	b.step("sign in", b.signIn("growth"))
+	tiersDescending := do(`const f = document.querySelector("#tiers-form"), th = f.querySelectorAll('[name="threshold"]');
+		th[1].value = "5000"; th[2].value = "1000"; f.noValidate = true; f.removeAttribute("data-confirm"); f.requestSubmit()`)
+	b.step("zero expiry", b.page("/loyalty/program", "积分与等级规则"), submit("#program-form", map[string]string{"expiry_months": "0"}),
+		shows("#error", "积分规则有误（有效期（月））"), omits("#error", "expiry_months"))
+	b.step("descending tiers", b.page("/loyalty/program", "积分与等级规则"), tiersDescending,
+		shows("#error", "等级规则有误（等级 2：门槛）"), omits("#error", "tiers["))
+	b.step("percent over 100", b.page("/loyalty/coupons", "优惠券"), submit("#template-form", map[string]string{"name": "坏券", "kind": "percent",
+		"percent": "120", "valid_days": "10"}), shows("#error", "券模板有误（折扣"), omits("#error", "(percent)"))
+	b.step("English", b.lang("en"), b.page("/loyalty/program", "Points and tier rules"), tiersDescending,
+		shows("#error", "(tier 2: Threshold)"), omits("#error", "tiers["))
+}
