@@ -87,3 +87,19 @@ func TestLoyaltyRefusalsNameTheFieldInChromium(t *testing.T) {
 	b.step("English", b.lang("en"), b.page("/loyalty/program", "Points and tier rules"), tiersDescending,
 		shows("#error", "(tier 2: Threshold)"), omits("#error", "tiers["))
 }
+
+// A member's 360 shows their labels and point entries in the reader's language: gender
+// 男 / Male rather than the stored "male", a sign-up reward as 注册入会 / Signed up.
+func TestMember360ReadsInTheOperatorsLanguageInChromium(t *testing.T) {
+	a := testApp(t)
+	if _, err := a.seedDemo(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b := startBrowser(t, a, phoneWidth, phoneHeight)
+	b.step("sign in", b.signIn("growth"))
+	open := chromedp.Steps(b.open("/loyalty/members"), until(`(a => a ? (location.href = a.href, true) : false)(
+		[...document.querySelectorAll("main a")].find(a => a.innerText.includes("王小明")))`), shows("#page-title", "王小明"))
+	b.step("the member", open, shows("#member-labels", "性别: 男"), omits("#member-labels", "male"),
+		shows("main", "注册入会"), omits("main", "signup"), fitsPhone())
+	b.step("English", b.lang("en"), open, shows("#member-labels", "Gender: Male"), shows("main", "Signed up"), omits("main", "signup"))
+}
