@@ -103,3 +103,17 @@ func TestMember360ReadsInTheOperatorsLanguageInChromium(t *testing.T) {
 		shows("main", "注册入会"), omits("main", "signup"), fitsPhone())
 	b.step("English", b.lang("en"), open, shows("#member-labels", "Gender: Male"), shows("main", "Signed up"), omits("main", "signup"))
 }
+
+// The city manager's to-dos name each approval's kind (提成 / Commission for the demo's
+// commission approval) rather than its catalogue key.
+func TestTodosNameEveryApprovalKindInChromium(t *testing.T) {
+	a := testApp(t)
+	if _, err := a.seedDemo(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b := startBrowser(t, a, phoneWidth, phoneHeight)
+	b.step("sign in", b.signIn("sh.manager"))
+	b.step("to-dos", b.page("/todos", "待办与审批"), shows("main table", "提成"), shows("main table", "合同折扣"),
+		omits("main", "approval.kind_"), fitsPhone())
+	b.step("English", b.lang("en"), b.page("/todos", "To-dos and approvals"), shows("main table", "Commission"), omits("main", "approval.kind_"))
+}
