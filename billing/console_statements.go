@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -22,10 +23,13 @@ func statementURL(merchant uuid.UUID, cycle, per string) string {
 	return "/billing/statement?" + url.Values{"merchant": {merchant.String()}, "cycle": {cycle}, "period": {per}}.Encode()
 }
 
+// cycleLabel is a settlement cycle as the reader calls it (月结 for monthly).
+func cycleLabel(v *web.View, cycle string) string { return v.T("billing.cycle_" + cycle) }
+
 func statementColumns(v *web.View) []web.Column[Statement] {
 	return []web.Column[Statement]{
 		{Header: "billing.period", Cell: func(s Statement) string { return s.Period }, Link: func(s Statement) string { return statementURL(s.MerchantID, s.Cycle, s.Period) }},
-		{Header: "billing.cycle", Cell: func(s Statement) string { return s.Cycle }},
+		{Header: "billing.cycle", Cell: func(s Statement) string { return cycleLabel(v, s.Cycle) }},
 		{Header: "billing.merchant", Cell: func(s Statement) string { return short(s.MerchantID) }},
 		{Header: "billing.net", Cell: func(s Statement) string { return web.Yuan(s.NetFen) }},
 		{Header: "billing.payable_on", Cell: func(s Statement) string { return s.PayableOn }},
@@ -42,7 +46,7 @@ type statementsPage struct {
 	List     web.List
 	SeesAll  bool   // finance: a merchant to choose
 	Merchant string // the owner's own merchant
-	Cycles   []string
+	Cycles   []web.Option
 }
 
 func (pg consolePages) statements(c *gin.Context, v *web.View) error {
@@ -63,7 +67,10 @@ func (pg consolePages) statements(c *gin.Context, v *web.View) error {
 	if len(rows) == f.Limit {
 		next = rows[len(rows)-1].ID.String()
 	}
-	p := statementsPage{SeesAll: seesAll(v, identity.PermSettlementRead), Cycles: []string{CycleT1, CycleT7, CycleMonthly}}
+	p := statementsPage{SeesAll: seesAll(v, identity.PermSettlementRead)}
+	for _, cy := range []string{CycleT1, CycleT7, CycleMonthly} {
+		p.Cycles = append(p.Cycles, web.Option{Value: cy, Label: cycleLabel(v, cy)})
+	}
 	var paid []web.Option
 	for _, s := range []string{"paid", "unpaid"} {
 		paid = append(paid, web.Option{Value: s, Label: v.T("billing." + s), Selected: s == f.Paid})
@@ -117,6 +124,9 @@ func (pg consolePages) statement(c *gin.Context, v *web.View) error {
 		get = c.PostForm
 	}
 	st, err := pg.statementOfQuery(c, v, get)
+	if errs.KindOf(err) == errs.KindInvalid && c.Request.Method == http.MethodGet {
+		return pg.w.Rerender(c, v, err, pg.statements) // the form again, saying what to type
+	}
 	if err != nil {
 		return err
 	}

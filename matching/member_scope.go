@@ -14,7 +14,14 @@ const consumerObject = "matching.consumer"
 // of them: what it asked for is not found (404 with notFound's code), the answer the
 // member routes give, so such a caller cannot tell which consumers or merchants exist.
 func requireMemberRead(p *identity.Principal, notFound string) error {
-	sc, err := p.Require(identity.PermMemberRead)
+	return requireMemberScope(p, identity.PermMemberRead, notFound)
+}
+
+// requireMemberScope checks that p holds perm at scope all, with requireMemberRead's
+// answers: the steps on merges need consumer.member.write so, as the C-CRM's member
+// writes do.
+func requireMemberScope(p *identity.Principal, perm identity.Permission, notFound string) error {
+	sc, err := p.Require(perm)
 	if err != nil {
 		return err
 	}

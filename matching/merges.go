@@ -189,7 +189,7 @@ func recount(ctx context.Context, q *matchingdb.Queries, a, b uuid.UUID) error {
 
 // decide runs one reviewer's step on a merge.
 func (s *Service) decide(ctx context.Context, p *identity.Principal, id uuid.UUID, step func(tx pgx.Tx, q *matchingdb.Queries, m matchingdb.MatchingMerge) error) (Merge, error) {
-	if _, err := p.Require(identity.PermMemberWrite); err != nil {
+	if err := requireMemberScope(p, identity.PermMemberWrite, mergeObject); err != nil {
 		return Merge{}, err
 	}
 	var out Merge
@@ -273,8 +273,10 @@ func (s *Service) Undo(ctx context.Context, p *identity.Principal, id uuid.UUID)
 }
 
 // ListMerges lists merges, newest first: the review queue (state review) or the history.
+// Merges are of consumers, so only a reader of members at scope all lists them; a
+// narrower scope finds none (404 matching.merge_not_found, as for one merge).
 func (s *Service) ListMerges(ctx context.Context, p *identity.Principal, state string, before uuid.UUID, limit int) ([]Merge, error) {
-	if _, err := p.Require(identity.PermMemberRead); err != nil {
+	if err := requireMemberRead(p, mergeObject); err != nil {
 		return nil, err
 	}
 	switch state {
@@ -295,7 +297,7 @@ func (s *Service) ListMerges(ctx context.Context, p *identity.Principal, state s
 
 // GetMerge is one merge.
 func (s *Service) GetMerge(ctx context.Context, p *identity.Principal, id uuid.UUID) (Merge, error) {
-	if _, err := p.Require(identity.PermMemberRead); err != nil {
+	if err := requireMemberRead(p, mergeObject); err != nil {
 		return Merge{}, err
 	}
 	r, err := matchingdb.New(s.db).GetMerge(ctx, id)

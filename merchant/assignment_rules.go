@@ -406,7 +406,7 @@ WHERE owner_id = ANY($1::uuid[]) AND stage NOT IN ('live', 'lost') GROUP BY owne
 	}
 	owners, turn := pickReps(method, repIDs, held, capacity, len(leads), next)
 	now := s.now()
-	reason := "assignment rule " + name
+	reason := reasonAssignmentRule + name
 	if _, err := tx.Exec(ctx, `
 UPDATE merchant.leads l SET pool_id = $2, org_unit_id = $3, owner_id = a.owner, claimed_at = CASE WHEN a.owner IS NULL THEN NULL ELSE $4::timestamptz END,
     updated_at = $4

@@ -225,7 +225,7 @@ func (pg leadPages) postClaim(c *gin.Context, v *web.View) error {
 
 type leadPage struct {
 	Lead     Lead
-	Timeline []TimelineEntry
+	Timeline []timelineRow
 	Mine     bool
 	Stages   []web.Option
 }
@@ -249,7 +249,7 @@ func (pg leadPages) lead(c *gin.Context, v *web.View) error {
 		moves = append(moves, web.Option{Value: string(to), Label: stageLabel(v, to)})
 	}
 	mine := l.OwnerID != nil && *l.OwnerID == v.Me.User.ID
-	return pg.w.Show(c, v, "leads/lead", "leads.lead_title", leadPage{Lead: l, Timeline: tl, Mine: mine, Stages: moves})
+	return pg.w.Show(c, v, "leads/lead", "leads.lead_title", leadPage{Lead: l, Timeline: pg.timelineRows(ctx, v, tl), Mine: mine, Stages: moves})
 }
 
 // afterLeadForm redirects to the lead with a flash, or shows it again with the error.

@@ -10,9 +10,13 @@ import (
 
 // The lead and pool pages parse with the shell, and every message they use is in both catalogues.
 func TestLeadConsolePagesAreComplete(t *testing.T) {
-	src, err := os.ReadFile("console_leads.go")
-	if err != nil {
-		t.Fatal(err)
+	var src []byte
+	for _, f := range []string{"console_leads.go", "console_timeline.go"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src = append(src, b...)
 	}
 	if err := web.CheckPages(New(domain.Deps{}, Ports{}, Config{}).leadPages(), src); err != nil {
 		t.Fatal(err)

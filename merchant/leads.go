@@ -188,7 +188,7 @@ func (s *Service) CreateLead(ctx context.Context, p *identity.Principal, in NewL
 				return err
 			}
 		}
-		if err := ownerChange(ctx, q, row.ID, EventCreated, uuid.Nil, uuid.Nil, "created into "+pool.Name, p.User.ID, now); err != nil {
+		if err := ownerChange(ctx, q, row.ID, EventCreated, uuid.Nil, uuid.Nil, reasonCreatedInto+pool.Name, p.User.ID, now); err != nil {
 			return err
 		}
 		if err := q.InsertStageHistory(ctx, merchantdb.InsertStageHistoryParams{ID: newID(), LeadID: row.ID,

@@ -26,6 +26,15 @@ const (
 	EventReclaimed   = "reclaimed"   // back to the pool by a rule or a hand-over
 )
 
+// Reasons the system writes into the owner history, in English as the API gives them;
+// the console shows them in the reader's language (console_timeline.go).
+const (
+	reasonCreatedInto    = "created into "                          // + the pool's name
+	reasonClaimedFrom    = "claimed from "                          // + the pool's name
+	reasonReclaimDue     = "reclaimed by the pool's rules: due on " // + the day
+	reasonAssignmentRule = "assignment rule "                       // + the rule's name
+)
+
 // Claim moves a lead from a pool the caller belongs to into their hands, when the
 // pool's rules allow it (pool_rules.go). The caller's claims are serialised by a
 // per-rep transaction lock, so the cap and the quota never overshoot; between reps the
@@ -81,7 +90,7 @@ func (s *Service) Claim(ctx context.Context, p *identity.Principal, leadID uuid.
 		if err != nil {
 			return err
 		}
-		if err := ownerChange(ctx, q, taken.ID, EventClaimed, uuid.Nil, p.User.ID, "claimed from "+pool.Name, p.User.ID, now); err != nil {
+		if err := ownerChange(ctx, q, taken.ID, EventClaimed, uuid.Nil, p.User.ID, reasonClaimedFrom+pool.Name, p.User.ID, now); err != nil {
 			return err
 		}
 		out = leadView(p, taken)

@@ -233,7 +233,7 @@ func (s *Service) reclaimOne(ctx context.Context, sys *identity.Principal, id, o
 		if err != nil {
 			return err
 		}
-		reason := fmt.Sprintf("reclaimed by the pool's rules: due on %s", due.Format(time.DateOnly))
+		reason := reasonReclaimDue + due.Format(time.DateOnly)
 		if _, err := s.returnToPool(ctx, q, l, EventReclaimed, reason, sys.User.ID); err != nil {
 			return err
 		}

@@ -14,7 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/tandemcrm/tandem/billing"
+	"github.com/tandemcrm/tandem/matching"
 	"github.com/tandemcrm/tandem/merchant"
 	"github.com/tandemcrm/tandem/shared/identity"
 	"github.com/tandemcrm/tandem/shared/money"
@@ -27,6 +30,7 @@ import (
 //	      cookie with the CSRF token ("sh1.rep/cookie") or without it ("sh1.rep/nocsrf");
 //	      "" for no credentials; "revoked", "expired", "malformed" for bad tokens.
 //	path: {user:LOGIN}, {unit:NAME}, {token:LOGIN}, {role:KEY}, {lead:REP} (that rep's private lead) are replaced by ids.
+//	      {merge:review} is a merge of the demo waiting for review.
 //	then: an optional check of the body (sees, lacks, has, code).
 var authzTable = []authzRow{
 	// Who are you: credentials.
@@ -264,6 +268,13 @@ var authzTable = []authzRow{
 	{"growth", "POST", "/api/v1/matching/merges/0190a6b2-0000-7000-8000-000000000000/undo", "", 404, code("matching.merge_not_found")},
 	{"sh1.rep", "POST", "/api/v1/matching/merges/0190a6b2-0000-7000-8000-000000000000/undo", "", 403, code("identity.forbidden")},
 	{"finance", "POST", "/api/v1/matching/merges/0190a6b2-0000-7000-8000-000000000000/approve", "", 403, code("identity.forbidden")},
+	// A team lead who also holds the member permissions at team scope (a custom role): members
+	// belong to no team, so merges are not found for them, as members are.
+	{"growth", "GET", "/api/v1/matching/merges/{merge:review}", "", 200, nil},
+	{"sh1.members", "GET", "/api/v1/matching/merges?state=review", "", 404, code("matching.merge_not_found")},
+	{"sh1.members", "GET", "/api/v1/matching/merges/{merge:review}", "", 404, code("matching.merge_not_found")},
+	{"sh1.members", "POST", "/api/v1/matching/merges/{merge:review}/reject", "", 404, code("matching.merge_not_found")},
+	{"sh1.members", "GET", "/api/v1/consumer/members", "", 404, code("consumer.member_not_found")},
 	{"growth", "GET", "/api/v1/matching/consumers/0190a6b2-0000-7000-8000-000000000000/shops", "", 200, nil},
 	{"sh1.rep", "GET", "/api/v1/matching/consumers/0190a6b2-0000-7000-8000-000000000000/shops", "", 403, code("identity.forbidden")},
 	{"growth", "GET", "/api/v1/matching/consumers/not-an-id/shops", "", 404, code("matching.consumer_not_found")},
@@ -314,9 +325,9 @@ var authzTable = []authzRow{
 	{"shop.owner", "GET", "/api/v1/me", "", 200, has("merchant.portal.read", "merchant")},
 	{"shop.owner", "GET", "/api/v1/me", "", 200, lacks("merchant.lead.read")},
 	// Users: scoped by the org subtree (staff) or the merchant (merchant users).
-	{"admin", "GET", "/api/v1/users", "", 200, sees("admin", "sh.manager", "sh1.lead", "sh1.rep", "sh2.rep", "hz.lead", "hz1.rep", "reviewer", "growth", "finance", "shop.owner", "shop.staff", "shop2.owner")}, // the live demo merchant's owner is shop.owner
-	{"sh.manager", "GET", "/api/v1/users", "", 200, sees("sh.manager", "sh1.lead", "sh1.rep", "sh2.rep", "reviewer")},
-	{"sh1.lead", "GET", "/api/v1/users", "", 200, sees("sh1.lead", "sh1.rep")},
+	{"admin", "GET", "/api/v1/users", "", 200, sees("admin", "sh.manager", "sh1.lead", "sh1.members", "sh1.rep", "sh2.rep", "hz.lead", "hz1.rep", "reviewer", "growth", "finance", "shop.owner", "shop.staff", "shop2.owner")}, // the live demo merchant's owner is shop.owner
+	{"sh.manager", "GET", "/api/v1/users", "", 200, sees("sh.manager", "sh1.lead", "sh1.members", "sh1.rep", "sh2.rep", "reviewer")},
+	{"sh1.lead", "GET", "/api/v1/users", "", 200, sees("sh1.lead", "sh1.members", "sh1.rep")},
 	{"hz.lead", "GET", "/api/v1/users", "", 200, sees("hz.lead", "hz1.rep")},
 	{"shop.owner", "GET", "/api/v1/users", "", 200, sees("shop.owner", "shop.staff")},
 	{"sh1.rep", "GET", "/api/v1/users", "", 403, code("identity.forbidden")},
@@ -353,15 +364,15 @@ var authzTable = []authzRow{
 	{"sh.manager", "POST", "/api/v1/org-units", `{"parent_id":"{unit:上海 Shanghai}","kind":"team","name":"三组"}`, 403, nil},
 	{"admin", "POST", "/api/v1/org-units/{unit:上海二组 SH Team 2}/move", `{"parent_id":"{unit:华东 East China}"}`, 422, code("identity.org_kind")},
 	// Roles.
-	{"admin", "GET", "/api/v1/roles", "", 200, count(9)},
-	{"sh.manager", "GET", "/api/v1/roles", "", 200, count(9)},
+	{"admin", "GET", "/api/v1/roles", "", 200, count(10)}, // the demo's 9 and sh1.members' members_team,
+	{"sh.manager", "GET", "/api/v1/roles", "", 200, count(10)},
 	{"sh1.rep", "GET", "/api/v1/roles", "", 403, nil},
 	{"sh.manager", "POST", "/api/v1/roles", `{"key":"mini","name":"Mini","scope":"own","permissions":["merchant.lead.read"]}`, 403, nil},
 	{"admin", "PUT", "/api/v1/roles/{role:admin}", `{"name":"x","scope":"own","permissions":[]}`, 422, code("identity.role_locked")},
 	{"admin", "POST", "/api/v1/roles", `{"key":"auditor","name":"Auditor","scope":"all","permissions":["audit.log.read"]}`, 201, nil},
 	// Tokens: one's own; managers of tokens see those in scope.
 	{"sh1.rep", "GET", "/api/v1/tokens", "", 200, owners("sh1.rep")},
-	{"admin", "GET", "/api/v1/tokens", "", 200, count(15)},
+	{"admin", "GET", "/api/v1/tokens", "", 200, count(16)},
 	{"sh2.rep", "DELETE", "/api/v1/tokens/{token:sh1.rep}", "", 404, code("identity.token_not_found")}, // a rep cannot touch another team's rows
 	{"shop.owner", "DELETE", "/api/v1/tokens/{token:shop2.owner}", "", 404, code("identity.token_not_found")},
 	{"sh1.rep", "POST", "/api/v1/tokens", `{"name":"phone","ttl_days":30}`, 201, nil},
@@ -475,6 +486,7 @@ type authzWorld struct {
 	liveMerchant string            // the merchant of the demo order
 	approval     string            // the demo's pending contract discount (asked by sh1.rep, SH team 1)
 	pools        map[string]string // rep login → the pool of their unit
+	merge        string            // a merge of the demo waiting for review
 }
 
 func TestAuthorizationTable(t *testing.T) {
@@ -621,12 +633,26 @@ func newAuthzWorld(t testing.TB, a *app) *authzWorld {
 		t.Fatal(err)
 	}
 	w.tokens["other.consumer"] = other.Token
+	// sh1.members: a team lead who holds the member permissions at team scope only.
+	members, err := a.identity.Principal(ctx, addMemberReader(t, a, demo, "sh1.members", identity.DemoSHTeam1, identity.RoleTeamLead, identity.LevelTeam))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, w.tokens["sh1.members"], err = a.identity.CreateToken(ctx, members, identity.NewToken{Name: "authz sh1.members"}); err != nil {
+		t.Fatal(err)
+	}
+	growth, _ := a.identity.Principal(ctx, demo.Users["growth"])
+	if review, err := a.matching.ListMerges(ctx, growth, matching.MergeReview, uuid.Nil, 1); err != nil || len(review) == 0 {
+		t.Fatalf("the demo's merges waiting for review: %v", err)
+	} else {
+		w.merge = review[0].ID.String()
+	}
 	w.bad["unknown"] = identity.TokenPrefix + strings.Repeat("A", 43)
 	w.bad["malformed"] = "not-a-token"
 	return w
 }
 
-var placeholder = regexp.MustCompile(`\{(user|unit|token|role|merchant|lead|pool|order|approval):([^}]+)\}`)
+var placeholder = regexp.MustCompile(`\{(user|unit|token|role|merchant|lead|pool|order|approval|merge):([^}]+)\}`)
 
 func (w *authzWorld) expand(t testing.TB, s string) string {
 	return placeholder.ReplaceAllStringFunc(s, func(m string) string {
@@ -654,6 +680,8 @@ func (w *authzWorld) expand(t testing.TB, s string) string {
 			v = w.order
 		case "approval":
 			v = w.approval
+		case "merge":
+			v = w.merge
 		}
 		if v == "" || strings.HasPrefix(v, "00000000") {
 			t.Fatalf("no id for %s", m)

@@ -151,10 +151,20 @@ func (v *View) message(err error) string {
 }
 
 // fieldLabel is a field's name as the reader knows it: "field.<name>" in the
-// catalogues, or the name itself.
+// catalogues, or the name itself. A field of a list's item, "tiers[2].threshold", is
+// "field.tiers[].threshold" with the item's index as I (and I+1 as N).
 func (v *View) fieldLabel(name string) string {
 	if key := "field." + name; v.cat.Has(v.Lang, key) {
 		return v.T(key)
+	}
+	if open, rest, ok := strings.Cut(name, "["); ok {
+		if idx, sub, ok := strings.Cut(rest, "]"); ok {
+			if i, err := strconv.Atoi(idx); err == nil {
+				if key := "field." + open + "[]" + sub; v.cat.Has(v.Lang, key) {
+					return v.T(key, "I", i, "N", i+1)
+				}
+			}
+		}
 	}
 	return name
 }

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// openLead opens a lead of the rep's list by its name, from the list.
+func (b *browser) openLead(name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(b.open("/leads"), until(`(a => a ? (location.href = a.href, true) : false)(
+		[...document.querySelectorAll("main a")].find(a => a.innerText.includes(`+"`"+name+"`"+`)))`), title(name))
+}
+
+// A rep reads a lead's timeline in their own language, with who did what: stages by
+// their names (not their codes), the pool a lead was created into and claimed from, the
+// check-in's distance and the follow-up's channel, on a phone, in Chinese and English.
+func TestLeadTimelineReadsInTheRepsLanguageInChromium(t *testing.T) {
+	a := testApp(t)
+	if _, err := a.seedDemo(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b := startBrowser(t, a, phoneWidth, phoneHeight)
+	b.step("sign in", b.signIn("sh1.rep"))
+	b.step("the lead", b.openLead("田子坊茶餐厅"),
+		shows("#timeline", "已拜访 → 洽谈中：terms discussed"),
+		shows("#timeline", "新线索 → 已联系"),
+		shows("#timeline", "从上海一组 SH Team 1领取"),
+		shows("#timeline", "创建，进入上海一组 SH Team 1"),
+		shows("#timeline", "距门店 22 米"),
+		shows("#timeline", "上门：owner interested at 6.5%"),
+		shows("#timeline", "· 张销售 Zhang (sales rep)"),
+		omits("#timeline", "stage "), omits("#timeline", "check-in"), omits("#timeline", "claimed"), fitsPhone())
+	// A new lead in Huangpu is routed by the demo's assignment rule: the timeline says so.
+	b.step("new lead", b.page("/leads/new", "新建线索"), submit("#lead-form", map[string]string{"name": "时间线测试店", "phone": "13900001111",
+		"category": "餐饮", "address": "上海市黄浦区河南中路1号", "city": "上海"}), title("时间线测试店"),
+		shows("#timeline", "按分配规则「黄浦区 Huangpu」分配给张销售 Zhang (sales rep)"), omits("#timeline", "assignment rule"))
+	b.step("English", b.lang("en"), b.openLead("田子坊茶餐厅"),
+		shows("#timeline", "Visited → Negotiating: terms discussed"),
+		shows("#timeline", "claimed from 上海一组 SH Team 1"),
+		shows("#timeline", "22 m from the shop"),
+		shows("#timeline", "Visit: owner interested at 6.5%"),
+		omits("#timeline", "stage "), omits("#timeline", "visited →"), fitsPhone())
+}
+
+// Finance reads the settlement cycles by their names (月结, not "monthly") in the
+// statements' form and on a statement, in Chinese and English.
+func TestStatementCyclesReadInFinancesLanguageInChromium(t *testing.T) {
+	a := testApp(t)
+	d, err := a.seedDemo(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := startBrowser(t, a, desktopWidth, desktopHeight)
+	b.step("sign in", b.signIn("finance"))
+	b.step("the form", b.nav("#nav-billing-statements", "结算单"), shows(`#statement-open select[name="cycle"]`, "月结"),
+		omits(`#statement-open select[name="cycle"]`, "monthly"))
+	b.step("a monthly statement", b.open("/billing/statement?merchant="+d.merchantID.String()+"&cycle=monthly&period=2026-12"),
+		shows("#page-title", "2026-12 · 月结"))
+	// A period typed wrong: the form again, saying how to write one.
+	b.step("a wrong period", b.page("/billing/statements", "结算单"), submit("#statement-open", map[string]string{
+		"merchant": d.merchantID.String(), "cycle": "monthly", "period": "2026-12-07"}),
+		title("结算单"), shows("#error", "月结为 yyyy-MM"))
+	b.step("English", b.lang("en"), b.page("/billing/statements", "Statements"), shows(`#statement-open select[name="cycle"]`, "Monthly"),
+		b.open("/billing/statement?merchant="+d.merchantID.String()+"&cycle=monthly&period=2026-12"), shows("#page-title", "2026-12 · Monthly"))
+}
+
+// A growth operator's wrong program, tier or coupon template is refused naming the
+// field as the form labels it (有效期（月）, 等级 2：门槛), not by its API name
+// (expiry_months, tiers[2].threshold), in Chinese and English.
+func TestLoyaltyRefusalsNameTheFieldInChromium(t *testing.T) {
+	a := testApp(t)
+	if _, err := a.seedDemo(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b := startBrowser(t, a, desktopWidth, desktopHeight)
+	b.step("sign in", b.signIn("growth"))
+	tiersDescending := do(`const f = document.querySelector("#tiers-form"), th = f.querySelectorAll('[name="threshold"]');
+		th[1].value = "5000"; th[2].value = "1000"; f.noValidate = true; f.removeAttribute("data-confirm"); f.requestSubmit()`)
+	b.step("zero expiry", b.page("/loyalty/program", "积分与等级规则"), submit("#program-form", map[string]string{"expiry_months": "0"}),
+		shows("#error", "积分规则有误（有效期（月））"), omits("#error", "expiry_months"))
+	b.step("descending tiers", b.page("/loyalty/program", "积分与等级规则"), tiersDescending,
+		shows("#error", "等级规则有误（等级 2：门槛）"), omits("#error", "tiers["))
+	b.step("percent over 100", b.page("/loyalty/coupons", "优惠券"), submit("#template-form", map[string]string{"name": "坏券", "kind": "percent",
+		"percent": "120", "valid_days": "10"}), shows("#error", "券模板有误（折扣"), omits("#error", "(percent)"))
+	b.step("English", b.lang("en"), b.page("/loyalty/program", "Points and tier rules"), tiersDescending,
+		shows("#error", "(tier 2: Threshold)"), omits("#error", "tiers["))
+}
+
+// A member's 360 shows their labels and point entries in the reader's language: gender
+// 男 / Male rather than the stored "male", a sign-up reward as 注册入会 / Signed up.
+func TestMember360ReadsInTheOperatorsLanguageInChromium(t *testing.T) {
+	a := testApp(t)
+	if _, err := a.seedDemo(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b := startBrowser(t, a, phoneWidth, phoneHeight)
+	b.step("sign in", b.signIn("growth"))
+	open := chromedp.Steps(b.open("/loyalty/members"), until(`(a => a ? (location.href = a.href, true) : false)(
+		[...document.querySelectorAll("main a")].find(a => a.innerText.includes("王小明")))`), shows("#page-title", "王小明"))
+	b.step("the member", open, shows("#member-labels", "性别: 男"), omits("#member-labels", "male"),
+		shows("main", "注册入会"), omits("main", "signup"), fitsPhone())
+	b.step("English", b.lang("en"), open, shows("#member-labels", "Gender: Male"), shows("main", "Signed up"), omits("main", "signup"))
+}
+
+// The city manager's to-dos name each approval's kind (提成 / Commission for the demo's
+// commission approval) rather than its catalogue key.
+func TestTodosNameEveryApprovalKindInChromium(t *testing.T) {
+	a := testApp(t)
+	if _, err := a.seedDemo(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b := startBrowser(t, a, phoneWidth, phoneHeight)
+	b.step("sign in", b.signIn("sh.manager"))
+	b.step("to-dos", b.page("/todos", "待办与审批"), shows("main table", "提成"), shows("main table", "合同折扣"),
+		omits("main", "approval.kind_"), fitsPhone())
+	b.step("English", b.lang("en"), b.page("/todos", "To-dos and approvals"), shows("main table", "Commission"), omits("main", "approval.kind_"))
+}

@@ -1,0 +1,97 @@
+package merchant
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/tandemcrm/tandem/shared/web"
+)
+
+// timelineRow is a lead's timeline entry as its reader reads it: what happened in their
+// language (the API's Text is English) and who did it, by name.
+type timelineRow struct {
+	Kind string
+	At   time.Time
+	Text string
+	By   string
+}
+
+// timelineRows words entries for v's reader. Names come from one read of the staff;
+// without it (no staff port, or it failed) the rows say what happened without who.
+func (pg leadPages) timelineRows(ctx context.Context, v *web.View, entries []TimelineEntry) []timelineRow {
+	var ids []uuid.UUID
+	for _, e := range entries {
+		ids = append(ids, e.By)
+		if o, ok := e.Detail.(OwnerChange); ok && o.To != nil {
+			ids = append(ids, *o.To)
+		}
+	}
+	names := map[uuid.UUID]StaffMember{}
+	if pg.svc.staff != nil && len(ids) > 0 {
+		if found, err := pg.svc.staff.StaffMembers(ctx, ids); err == nil {
+			names = found
+		}
+	}
+	name := func(id uuid.UUID) string { return names[id].Name }
+	out := make([]timelineRow, len(entries))
+	for i, e := range entries {
+		out[i] = timelineRow{Kind: e.Kind, At: e.At, Text: timelineText(v, e, name), By: name(e.By)}
+	}
+	return out
+}
+
+// timelineText is what an entry says in v's language; what people typed (reasons,
+// notes) is shown as they typed it.
+func timelineText(v *web.View, e TimelineEntry, name func(uuid.UUID) string) string {
+	withReason := func(text, reason string) string {
+		if reason == "" {
+			return text
+		}
+		return text + v.T("leads.tl_reason", "Reason", reason)
+	}
+	switch d := e.Detail.(type) {
+	case StageChange:
+		if d.From == nil {
+			return stageLabel(v, d.To) // a new lead's first stage; its reason is "created"
+		}
+		return withReason(v.T("leads.tl_stage", "From", stageLabel(v, *d.From), "To", stageLabel(v, d.To)), d.Reason)
+	case OwnerChange:
+		to := ""
+		if d.To != nil {
+			to = name(*d.To)
+		}
+		event := v.T("leads.tl_owner_"+d.Event, "To", to)
+		switch {
+		case d.Event == EventCreated && strings.HasPrefix(d.Reason, reasonCreatedInto):
+			return v.T("leads.tl_created_into", "Pool", strings.TrimPrefix(d.Reason, reasonCreatedInto))
+		case d.Event == EventClaimed && strings.HasPrefix(d.Reason, reasonClaimedFrom):
+			return v.T("leads.tl_claimed_from", "Pool", strings.TrimPrefix(d.Reason, reasonClaimedFrom))
+		case d.Event == EventAssigned && strings.HasPrefix(d.Reason, reasonAssignmentRule):
+			return v.T("leads.tl_assigned_by_rule", "To", to, "Rule", strings.TrimPrefix(d.Reason, reasonAssignmentRule))
+		case d.Event == EventReclaimed && strings.HasPrefix(d.Reason, reasonReclaimDue):
+			return v.T("leads.tl_reclaimed_due", "Day", strings.TrimPrefix(d.Reason, reasonReclaimDue))
+		case d.Event == EventReclaimed && d.Reason == ReasonRepDisabled:
+			return v.T("leads.tl_rep_disabled")
+		case d.Event == EventReclaimed && d.Reason == ReasonRepMoved:
+			return v.T("leads.tl_rep_moved")
+		}
+		return withReason(event, d.Reason)
+	case FollowUp:
+		text := withReason(v.T("leads.channel_"+d.Channel), d.Note)
+		if d.NextStep != "" {
+			text += v.T("leads.tl_next_step", "Step", d.NextStep)
+		}
+		return text
+	case Visit:
+		key := "leads.tl_check_in"
+		if !d.Accepted {
+			key = "leads.tl_check_in_refused"
+		}
+		return withReason(v.T(key, "M", fmt.Sprintf("%.0f", d.DistanceM)), d.Note)
+	}
+	return e.Text
+}
