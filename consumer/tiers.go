@@ -16,6 +16,7 @@ import (
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/events"
 	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/money"
 	"github.com/tandemcrm/tandem/shared/outbox"
 	"github.com/tandemcrm/tandem/shared/pg"
 )
@@ -89,14 +90,23 @@ func (p TierProgram) Validate() error {
 		case i == 0 && t.Threshold != 0:
 			return tierInvalid(f("threshold"), "the first tier is everyone's: its threshold is 0")
 		case i > 0 && t.Threshold <= p.Tiers[i-1].Threshold:
-			return tierInvalid(f("threshold"), "each threshold is above the one before (%d)", p.Tiers[i-1].Threshold)
+			return tierInvalid(f("threshold"), "each threshold is above the one before (%s)", p.metricText(p.Tiers[i-1].Threshold))
 		case t.Retain < 0 || t.Retain > t.Threshold:
-			return tierInvalid(f("retain"), "the retention threshold is 0 to the tier's threshold (%d)", t.Threshold)
+			return tierInvalid(f("retain"), "the retention threshold is 0 to the tier's threshold (%s)", p.metricText(t.Threshold))
 		case t.MultiplierPct < 100 || t.MultiplierPct > 1000:
 			return tierInvalid(f("multiplier_pct"), "the points multiplier is 100 to 1000 percent")
 		}
 	}
 	return nil
+}
+
+// metricText is an amount of the program's metric as a refusal names it: growth is
+// paid money, so yuan (with the API's fen beside it), points are points.
+func (p TierProgram) metricText(v int64) string {
+	if p.Metric == MetricGrowth {
+		return fmt.Sprintf("%s yuan, %d fen", money.MustNew(v, money.CNY), v)
+	}
+	return fmt.Sprintf("%d points", v)
 }
 
 // reached is the highest tier metric reaches.

@@ -1,6 +1,7 @@
 package consumer_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -35,6 +36,18 @@ func TestTierRulesRefuseOverlappingThresholdsNamingTheField(t *testing.T) {
 		if e := errs.As(p.Validate()); e == nil || e.Field != field || e.Code != consumer.CodeTiersInvalid {
 			t.Errorf("%s: %v", field, e)
 		}
+	}
+	// A growth threshold is paid money: the refusal names it in yuan, as the console
+	// asks for it, with the API's fen beside it; a points threshold in points.
+	p := good
+	p.Tiers = append([]consumer.Tier(nil), good.Tiers...)
+	p.Tiers[2].Threshold = 1000
+	if e := errs.As(p.Validate()); e == nil || !strings.Contains(e.Message, "(10.00 yuan, 1000 fen)") {
+		t.Errorf("growth threshold refusal: %v", e)
+	}
+	p.Metric = consumer.MetricPoints
+	if e := errs.As(p.Validate()); e == nil || !strings.Contains(e.Message, "(1000 points)") {
+		t.Errorf("points threshold refusal: %v", e)
 	}
 }
 
