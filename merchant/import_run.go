@@ -484,4 +484,3 @@ LEFT JOIN merchant.leads l ON l.id = r.lead ORDER BY r.row`)
 	}
 	return out, nil
 }
-
