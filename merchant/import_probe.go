@@ -12,15 +12,14 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// The dedup of an import against the database — the same phone, the same licence
-// number (a probe of each key a row), or a similar name nearby (one probe of
+// The similar-name probe of an import against the database (one probe of
 // leads_near_name_idx a row, about 55 µs on a quiet machine, the import's largest
-// dedup cost) — runs in chunks on importProbeConns connections of the pool at once,
+// dedup cost) runs in chunks on importProbeConns connections of the pool at once,
 // beside the import's own transaction, while the file is still being staged: a
 // statement that writes (the import's INSERT … SELECT) gets no parallel workers from
 // PostgreSQL, so the import parallelises it itself. Each chunk is one read-only
-// statement over the chunk's rows sent as arrays (the probes cannot see the rows the
-// import's transaction is staging). They read the committed leads, as the import's own statement
+// statement over the chunk's rows sent as arrays (the probes cannot see the import's
+// temporary table). They read the committed leads, as the import's own statement
 // would: the import has written none yet. Should the pool have no connection to spare
 // for importProbeWait (as many imports at once as connections, each waiting for its
 // probes), the chunks left are probed on the import's own connection, one after the
@@ -34,31 +33,16 @@ const (
 // errNoProbeConn: no connection of the pool came free for a probe in time.
 var errNoProbeConn = errors.New("merchant: no connection for the import's probes")
 
-// probeChunk is rows of the file to probe: their row numbers, names, places, phones
-// and licence numbers ("" for none).
+// probeChunk is rows of the file to probe: their row numbers, names and places.
 type probeChunk struct {
-	rows             []int32
-	names            []string
-	lats, lngs       []float64
-	phones, licences []string
-}
-
-// probeFinds are the rows like a shop of the database: the row, the shop and the
-// column that makes them alike (phone, licence_no or name, in that order).
-type probeFinds struct {
-	rows []int32
-	ids  []uuid.UUID
-	cols []string
-}
-
-func (f *probeFinds) add(o probeFinds) {
-	f.rows, f.ids, f.cols = append(f.rows, o.rows...), append(f.ids, o.ids...), append(f.cols, o.cols...)
+	rows       []int32
+	names      []string
+	lats, lngs []float64
 }
 
 // nameProber takes the staged rows as they are validated (add) and probes them in
-// chunks; wait returns, for each row like a shop of the database, the row, the shop
-// and why: the shop of its phone, else of its licence number, else the most alike
-// name nearby (the order the create's check refuses in).
+// chunks; wait returns, for each row like a shop of the database, the row and the
+// most alike such shop.
 type nameProber struct {
 	ctx  context.Context
 	cur  probeChunk
@@ -67,29 +51,22 @@ type nameProber struct {
 	once sync.Once
 
 	mu     sync.Mutex
-	finds  probeFinds
+	rows   []int32
+	ids    []uuid.UUID
 	left   []probeChunk // for the import's own connection
 	serial bool         // a probe found no connection: the rest go to left
 }
 
-// nameProbeSQL probes the chunk $1-$4, $7, $8 (rows, names, lats, lngs, phones,
-// licences): the phone's shop and the licence's by their unique keys (looked up by
-// the index, hash and merge joins being off: the planner would rather read the whole
-// table for 2,000 rows); for a row with neither and a place, a similar name within
-// $5 metres at similarity $6: a box around each point and `%`
-// (pg_trgm.similarity_threshold, set to $6 for the transaction) both checked in
-// leads_near_name_idx, so only shops already alike are read and measured; the most
-// alike (then the lowest id) is named.
-var nameProbeSQL = `SELECT coalesce(array_agg(s.row), '{}'), coalesce(array_agg(coalesce(p.id, c.id, m.id)), '{}'),
-    coalesce(array_agg(CASE WHEN p.id IS NOT NULL THEN 'phone' WHEN c.id IS NOT NULL THEN 'licence_no' ELSE 'name' END), '{}')
-FROM unnest($1::int4[], $2::text[], $3::float8[], $4::float8[], $7::text[], $8::text[]) AS s (row, name, lat, lng, phone, licence)
-LEFT JOIN merchant.leads p ON p.phone = s.phone
-LEFT JOIN merchant.leads c ON c.licence_no = nullif(s.licence, '') AND c.licence_no IS NOT NULL
-LEFT JOIN LATERAL (SELECT l.id FROM merchant.leads l
-    WHERE p.id IS NULL AND c.id IS NULL AND (s.lat <> 0 OR s.lng <> 0) AND ` + nearBox("s.lat", "s.lng", "$5::float8") + `
+// nameProbeSQL probes the chunk $1-$4 (rows, names, lats, lngs) within $5 metres at
+// similarity $6: a box around each point and `%` (pg_trgm.similarity_threshold, set
+// to $6 for the transaction) both checked in leads_near_name_idx, so only shops
+// already alike are read and measured; the most alike (then the lowest id) is named.
+var nameProbeSQL = `SELECT coalesce(array_agg(s.row), '{}'), coalesce(array_agg(m.id), '{}')
+FROM unnest($1::int4[], $2::text[], $3::float8[], $4::float8[]) AS s (row, name, lat, lng)
+CROSS JOIN LATERAL (SELECT l.id FROM merchant.leads l
+    WHERE ` + nearBox("s.lat", "s.lng", "$5::float8") + `
       AND l.name % s.name AND similarity(l.name, s.name) >= $6
-    ORDER BY similarity(l.name, s.name) DESC, l.id LIMIT 1) m ON true
-WHERE p.id IS NOT NULL OR c.id IS NOT NULL OR m.id IS NOT NULL`
+    ORDER BY similarity(l.name, s.name) DESC, l.id LIMIT 1) m`
 
 // startNameProbes starts the probers; stop (or wait) must follow.
 func (s *Service) startNameProbes(ctx context.Context) *nameProber {
@@ -102,17 +79,18 @@ func (s *Service) startNameProbes(ctx context.Context) *nameProber {
 				p.mu.Lock()
 				serial := p.serial
 				p.mu.Unlock()
-				var found probeFinds
+				var rows []int32
+				var ids []uuid.UUID
 				err := errNoProbeConn
 				if !serial {
-					found, err = s.probeNames(gctx, c)
+					rows, ids, err = s.probeNames(gctx, c)
 				}
 				p.mu.Lock()
 				switch {
 				case errors.Is(err, errNoProbeConn):
 					p.serial, p.left = true, append(p.left, c)
 				case err == nil:
-					p.finds.add(found)
+					p.rows, p.ids = append(p.rows, rows...), append(p.ids, ids...)
 				}
 				p.mu.Unlock()
 				if err != nil && !errors.Is(err, errNoProbeConn) {
@@ -125,16 +103,13 @@ func (s *Service) startNameProbes(ctx context.Context) *nameProber {
 	return p
 }
 
-// add queues row for its probes; a row without a place is probed by its keys only
-// (as on create).
-func (p *nameProber) add(row int32, name string, lat, lng float64, phone string, licence *string) {
+// add queues row for its probe; a row without a place is not probed (as on create).
+func (p *nameProber) add(row int32, name string, lat, lng float64) {
+	if lat == 0 && lng == 0 {
+		return
+	}
 	c := &p.cur
 	c.rows, c.names, c.lats, c.lngs = append(c.rows, row), append(c.names, name), append(c.lats, lat), append(c.lngs, lng)
-	lic := ""
-	if licence != nil {
-		lic = *licence
-	}
-	c.phones, c.licences = append(c.phones, phone), append(c.licences, lic)
 	if len(c.rows) == importProbeChunk {
 		p.send()
 	}
@@ -158,58 +133,52 @@ func (p *nameProber) stop() {
 }
 
 // wait probes the last chunk, and on tx (the import's) the chunks no connection came
-// free for, and returns the rows like a shop of the database, with that shop and why.
-func (p *nameProber) wait(ctx context.Context, s *Service, tx pgx.Tx) (probeFinds, error) {
+// free for, and returns the rows like a shop of the database, with that shop.
+func (p *nameProber) wait(ctx context.Context, s *Service, tx pgx.Tx) ([]int32, []uuid.UUID, error) {
 	p.send()
 	p.once.Do(func() { close(p.ch) })
 	if err := p.g.Wait(); err != nil {
-		return probeFinds{}, err
+		return nil, nil, err
 	}
 	for _, c := range p.left {
-		found, err := s.probeOn(ctx, tx, c)
+		rows, ids, err := s.probeOn(ctx, tx, c)
 		if err != nil {
-			return probeFinds{}, err
+			return nil, nil, err
 		}
-		p.finds.add(found)
+		p.rows, p.ids = append(p.rows, rows...), append(p.ids, ids...)
 	}
-	return p.finds, nil
+	return p.rows, p.ids, nil
 }
 
 // probeNames probes one chunk in a read-only transaction of its own, on a connection
 // of the pool (errNoProbeConn when none came free in importProbeWait).
-func (s *Service) probeNames(ctx context.Context, c probeChunk) (probeFinds, error) {
+func (s *Service) probeNames(ctx context.Context, c probeChunk) ([]int32, []uuid.UUID, error) {
 	actx, cancel := context.WithTimeout(ctx, importProbeWait)
 	conn, err := s.db.Acquire(actx)
 	cancel()
 	if err != nil {
 		if ctx.Err() == nil {
-			return probeFinds{}, errNoProbeConn
+			return nil, nil, errNoProbeConn
 		}
-		return probeFinds{}, err
+		return nil, nil, err
 	}
 	defer conn.Release()
-	var found probeFinds
+	var rows []int32
+	var ids []uuid.UUID
 	err = pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		found, err = s.probeOn(ctx, tx, c)
+		rows, ids, err = s.probeOn(ctx, tx, c)
 		return err
 	})
-	return found, err
+	return rows, ids, err
 }
 
-// probeOn probes one chunk in tx; the similarity threshold, jit and the joins are set
-// for the rest of tx (and set back after, tx being the import's when no connection
-// came free).
-func (s *Service) probeOn(ctx context.Context, tx pgx.Tx, c probeChunk) (f probeFinds, err error) {
-	if _, err := tx.Exec(ctx, `SELECT set_config('pg_trgm.similarity_threshold', $1, true), set_config('jit', 'off', true),
-    set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`,
+// probeOn probes one chunk in tx; the similarity threshold and jit are set for the
+// rest of tx.
+func (s *Service) probeOn(ctx context.Context, tx pgx.Tx, c probeChunk) (rows []int32, ids []uuid.UUID, err error) {
+	if _, err := tx.Exec(ctx, `SELECT set_config('pg_trgm.similarity_threshold', $1, true), set_config('jit', 'off', true)`,
 		strconv.FormatFloat(s.cfg.DedupSimilarity, 'f', -1, 64)); err != nil {
-		return f, err
+		return nil, nil, err
 	}
-	err = tx.QueryRow(ctx, nameProbeSQL, c.rows, c.names, c.lats, c.lngs, s.cfg.DedupRadiusM, s.cfg.DedupSimilarity, c.phones, c.licences).
-		Scan(&f.rows, &f.ids, &f.cols)
-	if err != nil {
-		return f, err
-	}
-	_, err = tx.Exec(ctx, `SELECT set_config('enable_hashjoin', 'on', true), set_config('enable_mergejoin', 'on', true)`)
-	return f, err
+	err = tx.QueryRow(ctx, nameProbeSQL, c.rows, c.names, c.lats, c.lngs, s.cfg.DedupRadiusM, s.cfg.DedupSimilarity).Scan(&rows, &ids)
+	return rows, ids, err
 }
