@@ -34,9 +34,8 @@ import (
 // column and reason. A small file is imported while the uploader waits; a
 // larger one is queued and run by the worker (task merchant:imports), its progress
 // shown on the imports page. The same file into the same pool is one import: a
-// re-upload answers the first one's report and imports nothing (after an import
-// failed before its rows were staged, the file may be uploaded again; once staged, an
-// import is resumed, never failed: import_chunks.go).
+// re-upload answers the first one's report and imports nothing (after a failed
+// import, the file may be uploaded again).
 
 // Import limits.
 const (
@@ -45,8 +44,8 @@ const (
 	// InlineImportBytes: a file up to this size is imported during the upload.
 	InlineImportBytes = 256 << 10
 	// importStale: a running import whose progress has not moved for this long is
-	// taken up again by the next run of the task (its runner died: its staging, or the
-	// chunks it was inserting, rolled back; the chunks committed stay).
+	// taken up again by the next run of the task (its runner died; its transaction
+	// rolled back).
 	importStale = 15 * time.Minute
 	// importProgressEvery rows, the progress is written for the imports page.
 	importProgressEvery = 10_000
@@ -248,25 +247,13 @@ func (s *Service) runImport(ctx context.Context, id uuid.UUID) (bool, error) {
 	if err := s.importFile(ctx, imp); errors.Is(err, errImportBusy) {
 		return false, nil
 	} else if err != nil {
-		ctx := context.WithoutCancel(ctx)
-		// Once its rows are staged, an import is resumed, not failed: some of its chunks
-		// may be leads already.
-		if now, gerr := q.GetImport(ctx, imp.ID); gerr != nil || now.ChunkRows > 0 {
-			s.log.ErrorContext(ctx, "merchant import stopped; the next run resumes it", "import", imp.ID, "err", err)
-			if gerr == nil {
-				gerr = q.RequeueImport(ctx, merchantdb.RequeueImportParams{ID: imp.ID, Error: "interrupted; resumed from its last committed chunk", UpdatedAt: s.now()})
-			}
-			if gerr != nil {
-				return true, fmt.Errorf("merchant: import: %w (requeue: %w)", err, gerr)
-			}
-			return true, fmt.Errorf("merchant: import: %w", err)
-		}
 		reason := "the import failed; upload the file again"
 		if e := errs.As(err); e != nil && e.Kind != errs.KindInternal {
 			reason = e.Message
 		} else {
 			s.log.ErrorContext(ctx, "merchant import failed", "import", imp.ID, "err", err)
 		}
+		ctx := context.WithoutCancel(ctx)
 		if ferr := q.FinishImport(ctx, merchantdb.FinishImportParams{ID: imp.ID, State: ImportFailed, Problems: []byte("[]"),
 			Error: reason, UpdatedAt: s.now()}); ferr != nil {
 			return true, fmt.Errorf("merchant: import: %w", pg.Classify(ferr))

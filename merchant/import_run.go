@@ -73,7 +73,7 @@ func openSheet(name string, data []byte) (rowReader, func(), error) {
 var errImportBusy = errors.New("merchant: the import is being run by another worker")
 
 // stagedColumns are the staging table's columns, in COPY order.
-var stagedColumns = []string{"import_id", "row", "id", "name", "category", "address", "city", "lat", "lng", "phone_raw", "phone", "licence_no", "level"}
+var stagedColumns = []string{"row", "id", "name", "category", "address", "city", "lat", "lng", "phone_raw", "phone", "licence_no", "level"}
 
 // stager validates rows as COPY pulls them: bad rows go to the report, good ones to the
 // staging table. A row with the phone or licence number of an earlier valid row of the
@@ -91,7 +91,6 @@ type stager struct {
 	byLic    map[string]int32 // … and of each licence number
 	progress func(rows int)
 	probe    *nameProber // the similar-name probes against the database, fed as rows pass
-	importID uuid.UUID
 }
 
 func (s *stager) cell(r []string, field string) string {
@@ -201,48 +200,29 @@ func (s *stager) validate(r []string) ([]any, bool) {
 	if s.probe != nil {
 		s.probe.add(int32(s.row), in.Name, in.Lat, in.Lng)
 	}
-	return []any{s.importID, int32(s.row), newID(), in.Name, in.Category, in.Address, in.City, in.Lat, in.Lng, in.Phone, phone, lic, level}, true
+	return []any{int32(s.row), newID(), in.Name, in.Category, in.Address, in.City, in.Lat, in.Lng, in.Phone, phone, lic, level}, true
 }
 
 func (s *stager) Values() ([]any, error) { return s.cur, nil }
 func (s *stager) Err() error             { return s.err }
 
-// importFile runs one import: stageImport validates and deduplicates the file and
-// commits the rows to be made leads with the report so far; insertChunks then makes
-// them leads chunk by chunk, each chunk committed on its own. An import taken up again
-// (its runner died or was stopped) goes on from its last committed chunk.
+// importFile runs one import in one transaction: the leads, their history, the
+// routing and the import's report commit together, or nothing does.
 func (s *Service) importFile(ctx context.Context, imp merchantdb.MerchantImport) error {
-	took := s.phases()
-	if imp.ChunkRows == 0 {
-		staged, done, err := s.stageImport(ctx, imp, took)
-		if err != nil || done {
-			return err
-		}
-		imp = staged
-	}
-	return s.insertChunks(ctx, imp, took)
-}
-
-// stageImport reads the file into merchant.import_staged, refuses there the rows like a
-// shop of the database or an earlier row of the file, and commits the rows left with the
-// report so far and the import's chunk size; done when the import finished there (a file
-// without the columns it needs). An import another runner staged meanwhile is returned as
-// that runner left it.
-func (s *Service) stageImport(ctx context.Context, imp merchantdb.MerchantImport, took func(string) []any) (merchantdb.MerchantImport, bool, error) {
 	q := merchantdb.New(s.db)
 	data, err := q.GetImportFile(ctx, imp.ID)
 	if err != nil {
-		return imp, false, fmt.Errorf("import file: %w", err)
+		return fmt.Errorf("import file: %w", err)
 	}
 	next, closeSheet, err := openSheet(imp.FileName, data)
 	if err != nil {
-		return imp, false, err
+		return err
 	}
 	defer closeSheet()
-	st := &stager{next: next, cols: map[string]int{}, row: 1, phones: phoneMemo{}, byPhone: map[string]int32{}, byLic: map[string]int32{}, importID: imp.ID}
+	st := &stager{next: next, cols: map[string]int{}, row: 1, phones: phoneMemo{}, byPhone: map[string]int32{}, byLic: map[string]int32{}}
 	header, err := next()
 	if err != nil && err != io.EOF {
-		return imp, false, err
+		return err
 	}
 	for i, h := range header {
 		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
@@ -258,14 +238,18 @@ func (s *Service) stageImport(ctx context.Context, imp merchantdb.MerchantImport
 		}
 	}
 	if len(st.problems) > 0 {
-		return imp, true, s.finishImport(ctx, q, imp, 0, 0, 0, st.problems)
+		return s.finishImport(ctx, q, imp, 0, 0, 0, st.problems)
 	}
 	st.progress = func(rows int) {
 		_ = q.ImportProgress(ctx, merchantdb.ImportProgressParams{ID: imp.ID, DoneRows: int32(rows), UpdatedAt: s.now()})
 	}
-	err = s.inTx(ctx, func(tx pgx.Tx, tq *merchantdb.Queries) error {
-		// One runner stages an import: a runner taking up a stale import leaves it to the
-		// first while that one's transaction lives, and takes it as staged after.
+	pool, err := q.GetPool(ctx, imp.PoolID)
+	if err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx pgx.Tx, tq *merchantdb.Queries) error {
+		// One runner an import: a runner taking up a stale import leaves it to the first
+		// while that one's transaction lives.
 		var mine bool
 		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(hashtextextended('merchant.import:' || $1::text, 0))`, imp.ID).Scan(&mine); err != nil {
 			return err
@@ -273,26 +257,20 @@ func (s *Service) stageImport(ctx context.Context, imp merchantdb.MerchantImport
 		if !mine {
 			return errImportBusy
 		}
-		now, err := tq.GetImport(ctx, imp.ID)
-		if err != nil {
-			return err
-		}
-		if now.ChunkRows > 0 {
-			imp = now
-			return nil
-		}
 		// JIT compiles the dedup's lateral join for most of a second and gains nothing on
 		// it. The sorts and hashes of 100,000 rows fit in 64 MiB instead of spilling to disk.
-		// import_rows is this import's rows of the staging table, for the statements below.
-		if _, err := tx.Exec(ctx, `SET LOCAL jit = off; SET LOCAL work_mem = '64MB';
-CREATE TEMP VIEW import_rows AS SELECT row, id, name, category, address, city, lat, lng, phone_raw, phone, licence_no, level
-    FROM merchant.import_staged WHERE import_id = '`+imp.ID.String()+`';
+		if _, err := tx.Exec(ctx, `SET LOCAL jit = off; SET LOCAL work_mem = '64MB'`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE import_rows (row int4, id uuid, name text, category text, address text, city text,
+    lat float8, lng float8, phone_raw text, phone text, licence_no text, level text) ON COMMIT DROP;
 CREATE TEMP TABLE import_refused (row int4, col text, reason text, lead uuid) ON COMMIT DROP`); err != nil {
 			return err
 		}
+		took := s.phases()
 		st.probe = s.startNameProbes(ctx)
 		defer st.probe.stop()
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"merchant", "import_staged"}, stagedColumns, st); err != nil {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_rows"}, stagedColumns, st); err != nil {
 			if st.err != nil {
 				return st.err
 			}
@@ -308,18 +286,33 @@ CREATE TEMP TABLE import_refused (row int4, col text, reason text, lead uuid) ON
 			return err
 		}
 		took("dedup in the file")
-		problems, err := json.Marshal(append(append([]ImportProblem{}, st.problems...), refused...))
+		problems := append(st.problems, refused...)
+		ids, raced, err := insertStaged(ctx, tx, pool, imp)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DROP VIEW import_rows`); err != nil {
+		took("insert")
+		problems = append(problems, raced...)
+		if err := publishImported(ctx, tx, imp.ID, imp.UpdatedAt); err != nil {
 			return err
 		}
-		imp, err = tq.StageImport(ctx, merchantdb.StageImportParams{ID: imp.ID, ChunkRows: int32(s.cfg.ImportChunkRows),
-			TotalRows: int32(total), Problems: problems, UpdatedAt: s.now()})
-		return err
+		took("publish")
+		assigned := 0
+		if imp.ByRules && len(ids) > 0 {
+			res, err := s.route(ctx, tx, pool.OrgUnitID, ids, imp.ByUser)
+			if err != nil {
+				return err
+			}
+			assigned = res.Assigned
+		}
+		took("route")
+		if err := s.finishImport(ctx, tq, imp, total, len(ids), assigned, problems); err != nil {
+			return err
+		}
+		took("report")
+		s.log.InfoContext(ctx, "merchant import staged and inserted", append([]any{"import", imp.ID, "rows", total, "imported", len(ids)}, took("")...)...)
+		return nil
 	})
-	return imp, false, err
 }
 
 // phases times the phases of an import for its log line: took(name) closes the phase
@@ -440,7 +433,7 @@ func refuseStaged(ctx context.Context, tx pgx.Tx, off []string, sql string, args
 func (s *Service) dedupStaged(ctx context.Context, tx pgx.Tx, probe *nameProber, took func(string) []any) ([]ImportProblem, error) {
 	// The statistics of a sample of 3,000 rows (a tenth of the default's) plan as
 	// well and take a tenth of the time.
-	if _, err := tx.Exec(ctx, `SET LOCAL default_statistics_target = 10; ANALYZE merchant.import_staged`); err != nil {
+	if _, err := tx.Exec(ctx, `SET LOCAL default_statistics_target = 10; ANALYZE import_rows`); err != nil {
 		return nil, err
 	}
 	for _, step := range dedupSteps {
@@ -505,4 +498,45 @@ LEFT JOIN merchant.leads l ON l.id = r.lead ORDER BY r.row`)
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// insertStaged makes leads of the staged rows left, in the pool, with their first
+// history entries, and returns their ids in the file's order. A row whose phone or
+// licence a concurrent create took meanwhile is skipped (ON CONFLICT) and reported.
+// One statement: the history rows are made from the ids the insert returns, and take
+// the lead's id as theirs (each table's first row of a lead; time-ordered UUIDv7 ids
+// append to the primary keys' last pages instead of writing all over them).
+func insertStaged(ctx context.Context, tx pgx.Tx, pool merchantdb.MerchantPool, imp merchantdb.MerchantImport) ([]uuid.UUID, []ImportProblem, error) {
+	now := imp.UpdatedAt
+	var ids []uuid.UUID
+	var gone []int32
+	if err := tx.QueryRow(ctx, `WITH ins AS (
+    INSERT INTO merchant.leads (id, name, category, address, lat, lng, phone_raw, phone, city, org_unit_id,
+        stage, created_by, created_at, updated_at, pool_id, licence_no, level)
+    SELECT id, name, category, address, lat, lng, phone_raw, phone, city, $1, 'lead', $2, $3, $3, $4, licence_no, level
+    FROM import_rows ORDER BY row
+    ON CONFLICT DO NOTHING
+    RETURNING id
+), owners AS (
+    INSERT INTO merchant.lead_owner_history (id, lead_id, event, from_owner, to_owner, reason, by_user, at)
+    SELECT id, id, 'created', NULL, NULL, $5, $2, $3 FROM ins
+), stages AS (
+    INSERT INTO merchant.stage_history (id, lead_id, from_stage, to_stage, reason, by_user, at)
+    SELECT id, id, NULL, 'lead', 'imported', $2, $3 FROM ins
+)
+SELECT coalesce(array_agg(s.id ORDER BY s.row) FILTER (WHERE i.id IS NOT NULL), '{}'),
+       coalesce(array_agg(s.row ORDER BY s.row) FILTER (WHERE i.id IS NULL), '{}')
+FROM import_rows s LEFT JOIN ins i ON i.id = s.id`, pool.OrgUnitID, imp.ByUser, now, pool.ID, "imported into "+pool.Name).Scan(&ids, &gone); err != nil {
+		return nil, nil, err
+	}
+	var raced []ImportProblem
+	for _, r := range gone {
+		raced = append(raced, ImportProblem{Row: int(r), Column: "phone", Reason: "this shop was created meanwhile (the same phone or licence number)"})
+	}
+	if len(gone) > 0 { // the staging table is now the leads made, for publishImported
+		if _, err := tx.Exec(ctx, `DELETE FROM import_rows WHERE row = ANY($1)`, gone); err != nil {
+			return nil, nil, err
+		}
+	}
+	return ids, raced, nil
 }

@@ -3,6 +3,7 @@ package merchant
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -42,19 +43,37 @@ func publishStage(ctx context.Context, tx pgx.Tx, l merchantdb.MerchantLead, fro
 	return nil
 }
 
-// publishImported publishes the leads a chunk of an import made (in the file's order)
-// in batches of events.LeadsImportedBatch, numbered from first: the rows already in
-// hand, not read back from the leads table.
-func publishImported(ctx context.Context, tx pgx.Tx, importID uuid.UUID, first int, leads []events.LeadChanged) error {
-	for batch := first; len(leads) > 0; batch++ {
-		n := min(len(leads), events.LeadsImportedBatch)
-		e := events.LeadsImported{ImportID: importID, Batch: batch, Leads: leads[:n]}
+// publishImported publishes the leads an import made in batches of
+// events.LeadsImportedBatch, in the file's order, from the import's staging table
+// (import_rows, holding by now exactly the rows made leads, at): the rows already in
+// hand, read once through a cursor, not read back from the leads table.
+func publishImported(ctx context.Context, tx pgx.Tx, importID uuid.UUID, at time.Time) error {
+	if _, err := tx.Exec(ctx, `DECLARE imported NO SCROLL CURSOR FOR
+SELECT id, name, category, city, lat, lng, phone, coalesce(licence_no, '') FROM import_rows ORDER BY row`); err != nil {
+		return fmt.Errorf("merchant: imported leads: %w", err)
+	}
+	for batch := 0; ; batch++ {
+		rows, err := tx.Query(ctx, fmt.Sprintf(`FETCH %d FROM imported`, events.LeadsImportedBatch))
+		if err != nil {
+			return fmt.Errorf("merchant: imported leads: %w", err)
+		}
+		leads, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (events.LeadChanged, error) {
+			l := events.LeadChanged{At: at.UTC()}
+			return l, r.Scan(&l.LeadID, &l.Name, &l.Category, &l.City, &l.Lat, &l.Lng, &l.Phone, &l.LicenceNo)
+		})
+		if err != nil {
+			return fmt.Errorf("merchant: imported leads: %w", err)
+		}
+		if len(leads) == 0 {
+			break
+		}
+		e := events.LeadsImported{ImportID: importID, Batch: batch, Leads: leads}
 		if _, err := outbox.Publish(ctx, tx, events.TopicLeadsImported, importID.String(), e); err != nil {
 			return fmt.Errorf("merchant: publish %s: %w", events.TopicLeadsImported, err)
 		}
-		leads = leads[n:]
 	}
-	return nil
+	_, err := tx.Exec(ctx, `CLOSE imported`)
+	return err
 }
 
 // DedupThresholds are lead dedup's: a similar name is at least nameSimilarity alike

@@ -85,9 +85,6 @@ type Config struct {
 	// within DedupRadiusM metres (default 200) is a duplicate.
 	DedupRadiusM    float64
 	DedupSimilarity float64
-	// ImportChunkRows: an import makes its leads in chunks of this many rows of the
-	// file, each committed on its own (default 10,000; import_chunks.go).
-	ImportChunkRows int
 	// Field work: check-in accuracy, speed flags, upload sizes (visits_rules.go).
 	Field FieldRules
 	// Commission: the amounts of the sales commission (commission.go).
@@ -110,9 +107,6 @@ func (c Config) withDefaults() Config {
 	if c.DedupSimilarity <= 0 || c.DedupSimilarity > 1 {
 		c.DedupSimilarity = 0.5
 	}
-	if c.ImportChunkRows <= 0 {
-		c.ImportChunkRows = 10_000
-	}
 	c.DailyQuota = orDefault(c.DailyQuota, 30)
 	c.CooldownDays = orDefault(c.CooldownDays, 7)
 	c.Field = c.Field.withDefaults()
@@ -133,9 +127,6 @@ type Service struct {
 	staff      Staff
 	files      storage.Store
 	notify     Notifier
-	// afterImportChunk, when set (by tests), is called after each chunk of an import
-	// committed.
-	afterImportChunk func(chunk int)
 }
 
 // New returns the service (the one constructor shape of shared/domain).

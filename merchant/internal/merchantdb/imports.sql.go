@@ -53,7 +53,7 @@ func (q *Queries) FinishImport(ctx context.Context, arg FinishImportParams) erro
 }
 
 const getImport = `-- name: GetImport :one
-SELECT id, pool_id, sha256, file_name, state, total_rows, done_rows, imported, problems, by_user, created_at, updated_at, by_rules, assigned, error, chunk_rows, chunks_done FROM merchant.imports WHERE id = $1
+SELECT id, pool_id, sha256, file_name, state, total_rows, done_rows, imported, problems, by_user, created_at, updated_at, by_rules, assigned, error FROM merchant.imports WHERE id = $1
 `
 
 func (q *Queries) GetImport(ctx context.Context, id uuid.UUID) (MerchantImport, error) {
@@ -75,14 +75,12 @@ func (q *Queries) GetImport(ctx context.Context, id uuid.UUID) (MerchantImport, 
 		&i.ByRules,
 		&i.Assigned,
 		&i.Error,
-		&i.ChunkRows,
-		&i.ChunksDone,
 	)
 	return i, err
 }
 
 const getImportByFile = `-- name: GetImportByFile :one
-SELECT id, pool_id, sha256, file_name, state, total_rows, done_rows, imported, problems, by_user, created_at, updated_at, by_rules, assigned, error, chunk_rows, chunks_done FROM merchant.imports WHERE pool_id = $1 AND sha256 = $2
+SELECT id, pool_id, sha256, file_name, state, total_rows, done_rows, imported, problems, by_user, created_at, updated_at, by_rules, assigned, error FROM merchant.imports WHERE pool_id = $1 AND sha256 = $2
 `
 
 type GetImportByFileParams struct {
@@ -109,8 +107,6 @@ func (q *Queries) GetImportByFile(ctx context.Context, arg GetImportByFileParams
 		&i.ByRules,
 		&i.Assigned,
 		&i.Error,
-		&i.ChunkRows,
-		&i.ChunksDone,
 	)
 	return i, err
 }
@@ -148,7 +144,7 @@ ON CONFLICT ON CONSTRAINT imports_file_key DO UPDATE SET state = 'queued', file_
     by_user = EXCLUDED.by_user, by_rules = EXCLUDED.by_rules, error = '', problems = '[]', total_rows = 0, done_rows = 0,
     imported = 0, assigned = 0, updated_at = EXCLUDED.updated_at
 WHERE merchant.imports.state = 'failed'
-RETURNING id, pool_id, sha256, file_name, state, total_rows, done_rows, imported, problems, by_user, created_at, updated_at, by_rules, assigned, error, chunk_rows, chunks_done
+RETURNING id, pool_id, sha256, file_name, state, total_rows, done_rows, imported, problems, by_user, created_at, updated_at, by_rules, assigned, error
 `
 
 type InsertImportParams struct {
@@ -190,14 +186,12 @@ func (q *Queries) InsertImport(ctx context.Context, arg InsertImportParams) (Mer
 		&i.ByRules,
 		&i.Assigned,
 		&i.Error,
-		&i.ChunkRows,
-		&i.ChunksDone,
 	)
 	return i, err
 }
 
 const listImports = `-- name: ListImports :many
-SELECT id, pool_id, sha256, file_name, state, total_rows, done_rows, imported, problems, by_user, created_at, updated_at, by_rules, assigned, error, chunk_rows, chunks_done FROM merchant.imports WHERE pool_id = ANY($1::uuid[])
+SELECT id, pool_id, sha256, file_name, state, total_rows, done_rows, imported, problems, by_user, created_at, updated_at, by_rules, assigned, error FROM merchant.imports WHERE pool_id = ANY($1::uuid[])
 ORDER BY created_at DESC, id DESC LIMIT $2
 `
 
@@ -232,8 +226,6 @@ func (q *Queries) ListImports(ctx context.Context, arg ListImportsParams) ([]Mer
 			&i.ByRules,
 			&i.Assigned,
 			&i.Error,
-			&i.ChunkRows,
-			&i.ChunksDone,
 		); err != nil {
 			return nil, err
 		}
@@ -266,7 +258,7 @@ WHERE id = (SELECT i.id FROM merchant.imports i
     WHERE ($2::uuid IS NULL OR i.id = $2::uuid)
       AND (i.state = 'queued' OR (i.state = 'running' AND i.updated_at < $3::timestamptz))
     ORDER BY i.created_at, i.id LIMIT 1 FOR UPDATE SKIP LOCKED)
-RETURNING id, pool_id, sha256, file_name, state, total_rows, done_rows, imported, problems, by_user, created_at, updated_at, by_rules, assigned, error, chunk_rows, chunks_done
+RETURNING id, pool_id, sha256, file_name, state, total_rows, done_rows, imported, problems, by_user, created_at, updated_at, by_rules, assigned, error
 `
 
 type StartImportParams struct {
@@ -296,8 +288,6 @@ func (q *Queries) StartImport(ctx context.Context, arg StartImportParams) (Merch
 		&i.ByRules,
 		&i.Assigned,
 		&i.Error,
-		&i.ChunkRows,
-		&i.ChunksDone,
 	)
 	return i, err
 }

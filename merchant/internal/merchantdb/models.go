@@ -99,44 +99,26 @@ type MerchantFollowUp struct {
 }
 
 type MerchantImport struct {
-	ID         uuid.UUID
-	PoolID     uuid.UUID
-	Sha256     string
-	FileName   string
-	State      string
-	TotalRows  int32
-	DoneRows   int32
-	Imported   int32
-	Problems   []byte
-	ByUser     uuid.UUID
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
-	ByRules    bool
-	Assigned   int32
-	Error      string
-	ChunkRows  int32
-	ChunksDone []int32
+	ID        uuid.UUID
+	PoolID    uuid.UUID
+	Sha256    string
+	FileName  string
+	State     string
+	TotalRows int32
+	DoneRows  int32
+	Imported  int32
+	Problems  []byte
+	ByUser    uuid.UUID
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	ByRules   bool
+	Assigned  int32
+	Error     string
 }
 
 type MerchantImportFile struct {
 	ImportID uuid.UUID
 	Data     []byte
-}
-
-type MerchantImportStaged struct {
-	ImportID  uuid.UUID
-	Row       int32
-	ID        uuid.UUID
-	Name      string
-	Category  string
-	Address   string
-	City      string
-	Lat       float64
-	Lng       float64
-	PhoneRaw  string
-	Phone     string
-	LicenceNo *string
-	Level     string
 }
 
 type MerchantLead struct {
