@@ -1,6 +1,7 @@
 package merchant
 
 import (
+	"errors"
 	"os"
 	"testing"
 
@@ -20,5 +21,36 @@ func TestLeadConsolePagesAreComplete(t *testing.T) {
 	}
 	if err := web.CheckPages(New(domain.Deps{}, Ports{}, Config{}).leadPages(), src); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A duplicate's refusal reads wholly in the reader's language: the holder, their team
+// or the pool are put into the catalogue's sentence, never an English phrase built by
+// the service.
+func TestDuplicateRefusalReadsInTheReadersLanguage(t *testing.T) {
+	cat, err := web.NewCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cat.Load(New(domain.Deps{}, Ports{}, Config{}).leadPages().Messages); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		d      Duplicate
+		zh, en string
+	}{
+		{Duplicate{Reason: DupPhone, HeldBy: "张销售", Team: "上海一组"}, "这家店已存在：由上海一组的张销售跟进。", "This shop already exists: held by 张销售 of 上海一组."},
+		{Duplicate{Reason: DupNearby, Pool: "上海公海"}, "这家店已存在：在公海「上海公海」。", "This shop already exists: in the pool 上海公海."},
+		{Duplicate{Reason: DupPhone}, "这家店已存在：已有人跟进。", "This shop already exists: held by someone else."},
+	} {
+		var r *Refusal
+		if !errors.As(duplicateError(c.d), &r) {
+			t.Fatalf("%+v: not a refusal", c.d)
+		}
+		for lang, want := range map[string]string{"zh-CN": c.zh, "en": c.en} {
+			if got := cat.T(lang, "refusal."+r.Err.Code, r.Params); got != want {
+				t.Errorf("%s %+v: %q, want %q", lang, c.d, got, want)
+			}
+		}
 	}
 }

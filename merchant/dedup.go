@@ -148,7 +148,10 @@ func (s *Service) describe(ctx context.Context, q *merchantdb.Queries, l merchan
 // duplicateError is the refusal naming the first duplicate.
 func duplicateError(d Duplicate) error {
 	holder := "the pool " + d.Pool
-	if d.HeldBy != "" {
+	switch {
+	case d.HeldBy == "" && d.Pool == "":
+		holder = "someone else"
+	case d.HeldBy != "":
 		holder = d.HeldBy
 		if d.Team != "" {
 			holder += " of " + d.Team
@@ -160,9 +163,11 @@ func duplicateError(d Duplicate) error {
 	}
 	what := map[string]string{DupPhone: "the same phone", DupLicence: "the same business licence number",
 		DupNearby: "a similar name close by"}[d.Reason]
+	// The console composes the holder in the reader's language from its parts; the
+	// API's message is English.
 	return &Refusal{Err: &errs.Error{Kind: errs.KindConflict, Code: CodeDuplicate, Field: field,
 		Message: fmt.Sprintf("this shop already exists (%s): held by %s", what, holder)},
-		Params: map[string]any{"Reason": d.Reason, "HeldBy": holder}}
+		Params: map[string]any{"Reason": d.Reason, "Name": d.HeldBy, "Team": d.Team, "Pool": d.Pool}}
 }
 
 // CheckDuplicates answers the console's live hints: the shops a lead being typed

@@ -93,7 +93,7 @@ func (s *Service) EditLead(ctx context.Context, p *identity.Principal, id uuid.U
 		return record(ctx, tx, p, "merchant.lead.edit", "merchant.lead", l.ID, details(l), details(row))
 	})
 	if pg.IsUniqueViolation(err, "leads_phone_key") || pg.IsUniqueViolation(err, "leads_licence_key") {
-		return Lead{}, duplicateError(Duplicate{Reason: DupPhone, HeldBy: "someone else"})
+		return Lead{}, duplicateError(Duplicate{Reason: DupPhone}) // the holder is not read inside a failed transaction
 	}
 	if err != nil {
 		return Lead{}, fmt.Errorf("merchant: edit lead: %w", pg.Classify(err))
