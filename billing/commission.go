@@ -17,7 +17,7 @@ import (
 // after it). The order keeps the rate it was placed at when no contract had started
 // by then. Every later refund gives commission back at this rate, even after
 // another change or the contract's end. It runs under the order's row lock; the
-// order it returns carries the rate, which ApplyPayment writes. The merchant port
+// order it returns carries the rate, which ApplyPayments writes. The merchant port
 // is asked once per merchant and day of rates, the answers of one transaction (a
 // batch of payments asks once for all payments of a merchant that day). They are
 // never kept beyond it: a contract change can start in the past, and nothing tells

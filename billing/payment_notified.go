@@ -114,7 +114,7 @@ func (s *Service) applyPaymentBatch(ctx context.Context, batch []notifiedPayment
 	}
 
 	rates := dayRates{}
-	var ps []billingdb.ApplyPaymentParams
+	var ps []paymentWrite
 	var log paymentLog
 	var taken []int
 	for i, it := range batch {
@@ -171,9 +171,10 @@ func (l *paymentLog) add(id uuid.UUID, n *wxpay.Notification) {
 	l.outTradeNos = append(l.outTradeNos, n.Payment.OutTradeNo)
 }
 
-// applyPaymentsParams is ApplyPayments' arguments for the payments ps (each as
-// ApplyPayment would write it, all from one source at one time) with their log.
-func applyPaymentsParams(ps []billingdb.ApplyPaymentParams, log paymentLog, now time.Time) billingdb.ApplyPaymentsParams {
+// applyPaymentsParams is ApplyPayments' arguments for the payments ps (all from one
+// source at one time) with their log (none on the one-at-a-time path, which logs on
+// its own).
+func applyPaymentsParams(ps []paymentWrite, log paymentLog, now time.Time) billingdb.ApplyPaymentsParams {
 	a := billingdb.ApplyPaymentsParams{Topic: string(events.TopicPaymentSucceeded), Source: ps[0].Source, RecordedAt: now,
 		LogIds: log.ids, NotificationIds: log.notificationIDs, EventTypes: log.eventTypes, OutTradeNos: log.outTradeNos}
 	for _, p := range ps {

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/tandemcrm/tandem/billing/internal/billingdb"
 	"github.com/tandemcrm/tandem/shared/errs"
@@ -123,7 +125,7 @@ func (s *Service) record(ctx context.Context, tx pgx.Tx, log billingdb.DBTX, n *
 // applyPayment applies a payment WeChat reports (by notification or query) inside
 // tx: under the order's row lock it checks amount, mchid and appid against the
 // order, fixes the commission rate in force that day (commission.go), and queues
-// ApplyPayment: the order paid, the payment, the ledger entry and
+// ApplyPayments (for this one payment): the order paid, the payment, the ledger entry and
 // events.TopicPaymentSucceeded. A repeat changes nothing. The lock and the reads are
 // tx's; the writes are queued in w, for the caller to send.
 func (s *Service) applyPayment(ctx context.Context, tx pgx.Tx, w *writeBatch, t *wxpay.Transaction, source string) (result, error) {
@@ -159,7 +161,7 @@ func (s *Service) applyPayment(ctx context.Context, tx pgx.Tx, w *writeBatch, t 
 	if err != nil {
 		return result{}, err
 	}
-	if _, err := billingdb.New(w).ApplyPayment(ctx, p); err != nil {
+	if _, err := billingdb.New(w).ApplyPayments(ctx, applyPaymentsParams([]paymentWrite{p}, paymentLog{}, p.RecordedAt)); err != nil {
 		return result{}, err
 	}
 	return result{outcome: OutcomeApplied}, outbox.Wake(ctx, tx, s.db)
@@ -181,36 +183,70 @@ func paymentDiffs(t *wxpay.Transaction, o billingdb.BillingOrder) []string {
 	return diffs
 }
 
-// paymentWrites are ApplyPayment's arguments for paying the locked order o, which
+// paymentWrite is one payment's writes, one element of ApplyPayments' arrays: the
+// order paid at the day's rate, its transition, the payment, its journal entry and
+// postings, and its events.TopicPaymentSucceeded event.
+type paymentWrite struct {
+	AggregateKey   string
+	Payload        []byte
+	RequestID      string
+	EventID        uuid.UUID
+	PaidAt         *time.Time
+	CommissionRate pgtype.Numeric
+	OrderID        uuid.UUID
+	FromState      string
+	TransitionID   uuid.UUID
+	Source         string
+	RecordedAt     time.Time
+	PaymentID      uuid.UUID
+	TransactionID  string
+	Mchid          string
+	AmountFen      int64
+	PayerTotalFen  int64
+	TradeType      string
+	PayerOpenid    string
+	EntryID        uuid.UUID
+	MerchantID     uuid.UUID
+	SourceKey      string
+	Memo           string
+	ClearingFen    int64
+	PayableFen     int64
+	CommissionFen  int64
+	Currency       string
+	PostingIds     []uuid.UUID
+	Accounts       []string
+	Amounts        []int64
+}
+
+// paymentWrites are one payment's writes for paying the locked order o, which
 // can move to paid, with t: the rate of the day (asked once per merchant and day of
 // rates), the ledger entry (PaymentPostings, zero postings left out) and the event.
-func (s *Service) paymentWrites(ctx context.Context, o billingdb.BillingOrder, t *wxpay.Transaction, source string, rates dayRates) (billingdb.ApplyPaymentParams, error) {
+func (s *Service) paymentWrites(ctx context.Context, o billingdb.BillingOrder, t *wxpay.Transaction, source string, rates dayRates) (paymentWrite, error) {
 	paidAt := t.SuccessTime.UTC()
 	o, err := s.rateWhenPaid(ctx, o, paidAt, rates)
 	if err != nil {
-		return billingdb.ApplyPaymentParams{}, err
+		return paymentWrite{}, err
 	}
 	ord, err := orderOf(o)
 	if err != nil {
-		return billingdb.ApplyPaymentParams{}, err
+		return paymentWrite{}, err
 	}
 	payload, err := json.Marshal(events.PaymentSucceeded{OrderID: o.ID, OrderNo: o.OrderNo, ConsumerID: o.ConsumerID,
 		MerchantID: o.MerchantID, AmountFen: o.AmountFen, Currency: o.Currency, TransactionID: t.TransactionID, PaidAt: paidAt})
 	if err != nil {
-		return billingdb.ApplyPaymentParams{}, err
+		return paymentWrite{}, err
 	}
 	event, err := uuid.NewV7()
 	if err != nil {
-		return billingdb.ApplyPaymentParams{}, err
+		return paymentWrite{}, err
 	}
 	now := s.now()
-	p := billingdb.ApplyPaymentParams{OrderID: o.ID, FromState: o.State, PaidAt: &paidAt, CommissionRate: o.CommissionRate,
+	p := paymentWrite{OrderID: o.ID, FromState: o.State, PaidAt: &paidAt, CommissionRate: o.CommissionRate,
 		TransitionID: s.newID(), Source: source, RecordedAt: now,
 		PaymentID: s.newID(), TransactionID: t.TransactionID, Mchid: t.MchID, AmountFen: t.Total, PayerTotalFen: t.PayerTotal,
 		TradeType: t.TradeType, PayerOpenid: t.PayerOpenID,
 		EntryID: s.newID(), MerchantID: o.MerchantID, SourceKey: "payment:" + o.ID.String(), Memo: "payment " + t.TransactionID,
-		Currency: o.Currency,
-		Topic:    string(events.TopicPaymentSucceeded), AggregateKey: o.ID.String(), Payload: payload,
+		Currency: o.Currency, AggregateKey: o.ID.String(), Payload: payload,
 		RequestID: logging.RequestID(ctx), EventID: event}
 	ps := PaymentPostings(ord.Amount, ord.rate)
 	sums := sumsOf(ps)

@@ -1,6 +1,9 @@
 -- name: ApplyPayments :execrows
--- ApplyPayment for many payments at once (a group commit of notifications): each
--- element of the arrays is one payment, with exactly ApplyPayment's writes; the
+-- Payments' writes in one statement, for one payment (applyPayment decided it under
+-- the order's row lock) or many (a group commit of notifications): each element of
+-- the arrays is one payment: its order moves from from_state to paid at the rate in
+-- force that day, its transition, the payment, its journal entry with the postings
+-- and the events.TopicPaymentSucceeded outbox event (platform.publish); the
 -- postings come flattened, each with its entry's id; the notifications log rows for
 -- the payments go with them. It changes one row per payment (its event's) or fails:
 -- an order that left its from_state leaves its transition's order_id NULL (a
