@@ -144,9 +144,8 @@ func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	}
 	cfg.Refunds = cfg.Refunds.withDefaults()
 	cfg.Schedule = cfg.Schedule.withDefaults()
-	s := &Service{cfg: cfg, ports: ports, db: deps.DB, pay: ports.Pay, log: deps.Log, clock: deps.Clock,
+	s := &Service{cfg: cfg, ports: ports, db: deps.DB, pay: ports.Pay, log: deps.Log, clock: deps.Clock, relays: deps.Relays,
 		newID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
-	s.relays = outbox.NewWaker(deps.DB)
 	s.payments = s.newPaymentBatcher()
 	if ports.Approvals != nil {
 		ports.Approvals.OnDecided(KindRefundApproval, s.decideRefund)

@@ -92,7 +92,7 @@ type Service struct {
 func New(deps domain.Deps, ports Ports, cfg Config) *Service {
 	deps = deps.WithDefaults()
 	s := &Service{db: deps.DB, ids: ports.Identities, approvals: ports.Approvals, orders: ports.Orders, merchants: ports.Merchants, cfg: cfg, log: deps.Log, clock: deps.Clock,
-		newID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }, waker: outbox.NewWaker(deps.DB)}
+		newID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }, waker: deps.Relays}
 	if s.approvals != nil {
 		s.approvals.OnDecided(KindAdjustApproval, s.decideAdjustment)
 	}

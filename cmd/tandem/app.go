@@ -70,11 +70,16 @@ type app struct {
 	// clock is every domain's time: the machine's until tandem dev or a test sets or
 	// advances it (a demo moved to tomorrow, a job due in 30 days tested today).
 	clock *clock.Settable
+	// relays is the process's one waker of the outbox relays, shared by the domains.
+	relays *outbox.Waker
 }
 
 // deps is what every domain is built with.
 func (a *app) deps() domain.Deps {
-	return domain.Deps{DB: a.db, Redis: a.redis, Log: a.log, Clock: a.clock}
+	if a.relays == nil && a.db != nil {
+		a.relays = outbox.NewWaker(a.db)
+	}
+	return domain.Deps{DB: a.db, Redis: a.redis, Log: a.log, Clock: a.clock, Relays: a.relays}
 }
 
 // domains are the domains this process has built, in the direction of dependencies.

@@ -40,12 +40,20 @@ type Deps struct {
 	Redis *redis.Client // nil where a process has none (some commands and tests)
 	Log   *slog.Logger
 	Clock clock.Clock
+	// Relays wakes the outbox relays after a commit that wrote events without
+	// waking them in its own transaction: one for the process, so that the commits of
+	// every domain within its window share one notification.
+	Relays *outbox.Waker
 }
 
-// WithDefaults fills a missing logger and clock.
+// WithDefaults fills a missing logger, clock and relay waker (a waker of its own,
+// where the caller gave none).
 func (d Deps) WithDefaults() Deps {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Relays == nil && d.DB != nil {
+		d.Relays = outbox.NewWaker(d.DB)
 	}
 	if d.Clock == nil {
 		d.Clock = clock.System{}

@@ -54,8 +54,12 @@ type Waker struct {
 func NewWaker(db pg.Execer) *Waker { return &Waker{db: db} }
 
 // Wake asks for a notification sent after now; it never waits for one. Call it after
-// the change has committed.
+// the change has committed. A nil Waker (a service built without a database) does
+// nothing.
 func (w *Waker) Wake(ctx context.Context) {
+	if w == nil {
+		return
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.sending {
