@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -108,11 +109,15 @@ func (d *Dispatcher) Subscribers() []string {
 }
 
 // Run dispatches until ctx ends: a loop per subscriber, draining its deliveries when
-// woken. One look (DueSubscribers) whenever the relay notifies new deliveries, and at
-// least every Poll, wakes only the subscribers with a delivery due: the notification is
-// a hint for all of them, and most relay rounds carry nothing for most subscribers, so
-// each would otherwise begin a transaction to claim nothing. Polling also picks up
-// deliveries put off after a failure and the batches another worker's dispatcher held.
+// woken. The relay's notification names the subscribers it opened deliveries for, and
+// wakes exactly those: most relay rounds carry nothing for most subscribers, which
+// would otherwise each begin a transaction to claim nothing. One look (DueSubscribers)
+// at start and at least every Poll wakes the subscribers with a delivery due that no
+// notification named: deliveries put off after a failure, the batches another worker's
+// dispatcher held, a notification lost (it is a hint; the poll guarantees progress), or
+// one without names (a relay of an older build). The look used to follow every
+// notification instead; it walks the undone index's entries of closed deliveries (see
+// DueSubscribers) and was the dearest statement of a payment's delivery.
 // Subscribers run side by side; one subscriber's batches run one at a time across
 // every worker (TryLockSubscriber).
 func (d *Dispatcher) Run(ctx context.Context) error {
@@ -124,15 +129,25 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		wg.Go(func() { d.loop(ctx, s, wake) })
 	}
 	notified := make(chan struct{}, 1)
-	go listen(ctx, d.db, DeliveriesChannel, func() { signal(notified) })
+	go listen(ctx, d.db, DeliveriesChannel, func(payload string) {
+		if payload == "" {
+			signal(notified)
+			return
+		}
+		for name := range strings.SplitSeq(payload, ",") {
+			if wake, ok := wakes[name]; ok {
+				signal(wake)
+			}
+		}
+	})
 	wg.Go(func() { d.look(ctx, wakes, notified) })
 	wg.Wait()
 	return nil
 }
 
 // look wakes the subscribers with deliveries due, at start, after each notification
-// and at least every Poll. When the look fails (PostgreSQL away), it wakes them all,
-// as a notification did before: their claims then say what is wrong.
+// that named none and at least every Poll. When the look fails (PostgreSQL away), it
+// wakes them all: their claims then say what is wrong.
 func (d *Dispatcher) look(ctx context.Context, wakes map[string]chan struct{}, notified <-chan struct{}) {
 	names := d.Subscribers()
 	q := platformdb.New(d.db)

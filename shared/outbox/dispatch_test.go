@@ -296,3 +296,48 @@ func TestDispatcherWakesOnlySubscribersWithDeliveriesDue(t *testing.T) {
 		t.Fatalf("%d deliveries put off, want %d", put, rounds)
 	}
 }
+
+// The relay's notification names the subscribers it opened deliveries for, and wakes
+// those with no look: with a poll of an hour, every round after the first (which the
+// look at start may find) is delivered because the notification woke its subscriber,
+// and a subscriber no notification named never claims.
+func TestRelayNotificationWakesTheSubscribersItNames(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	r := redistest.New(t)
+	ctx := context.Background()
+	effectsTable(t, db)
+	subs := []outbox.Subscription{
+		{Topic: topic, Subscriber: "named", HandleTx: txEffect("named")},
+		{Topic: "test.other", Subscriber: "unnamed", HandleTx: txEffect("unnamed")},
+	}
+	relay := outbox.NewRelay(db, newClient(t, r), subs, outbox.RelayConfig{}, nil, nil)
+	d := outbox.NewDispatcher(db, subs, outbox.DispatchConfig{Poll: time.Hour, Gather: -1}, nil, nil)
+	var mu sync.Mutex
+	claims := map[string]int{}
+	d.SetOnClaim(func(s string) { mu.Lock(); claims[s]++; mu.Unlock() })
+	rctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = d.Run(rctx) })
+	defer func() { stop(); wg.Wait() }()
+	const rounds, n = 3, 5
+	for round := 1; round <= rounds; round++ {
+		publish(t, db, n)
+		relayAll(t, relay)
+		deadline := time.Now().Add(time.Minute)
+		for count(t, db, "SELECT count(*) FROM effects WHERE subscriber = 'named'") < round*n {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d was not delivered within a minute of its relay's notification", round)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if claims["unnamed"] != 0 {
+		t.Fatalf("the subscriber no notification named claimed %d times", claims["unnamed"])
+	}
+	if undone := count(t, db, "SELECT count(*) FROM platform.outbox_deliveries WHERE done_at IS NULL"); undone != 0 {
+		t.Fatalf("%d deliveries not done", undone)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -107,12 +108,7 @@ func NewRelay(db *pgxpool.Pool, q Enqueuer, subs []Subscription, cfg RelayConfig
 // claim (see Drain).
 func (r *Relay) Run(ctx context.Context) error {
 	wake := make(chan struct{}, 1)
-	go listen(ctx, r.db, NotifyChannel, func() {
-		select {
-		case wake <- struct{}{}:
-		default:
-		}
-	})
+	go listen(ctx, r.db, NotifyChannel, func(string) { signal(wake) })
 	for {
 		// Drain ends on a short batch: the backlog is gone. A commit meanwhile has left
 		// a wake-up in the channel, so the next round starts at once.
@@ -166,9 +162,9 @@ func (r *Relay) Drain(ctx context.Context) (int, error) {
 	}
 }
 
-// listen calls wake on every PostgreSQL notification on channel, reconnecting when the
+// listen calls wake with the payload of every PostgreSQL notification on channel, reconnecting when the
 // connection drops; a failure here only slows the listener down to its poll interval.
-func listen(ctx context.Context, db *pgxpool.Pool, channel string, wake func()) {
+func listen(ctx context.Context, db *pgxpool.Pool, channel string, wake func(payload string)) {
 	for ctx.Err() == nil {
 		conn, err := db.Acquire(ctx)
 		if err != nil {
@@ -177,10 +173,11 @@ func listen(ctx context.Context, db *pgxpool.Pool, channel string, wake func()) 
 		}
 		if _, err := conn.Exec(ctx, "LISTEN "+channel); err == nil {
 			for {
-				if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
+				n, err := conn.Conn().WaitForNotification(ctx)
+				if err != nil {
 					break
 				}
-				wake()
+				wake(n.Payload)
 			}
 		}
 		// The connection may hold a LISTEN or be broken: never hand it back to the pool.
@@ -433,6 +430,7 @@ func (r *Relay) deliveries(rows []claimed, tasks []batchTask, failed map[int]boo
 		}
 	}
 	var p platformdb.OpenDeliveriesParams
+	var woken []string // the dispatchers' subscribers with a delivery opened here
 	for i, row := range rows {
 		if failed[i] {
 			continue
@@ -449,10 +447,13 @@ func (r *Relay) deliveries(rows []claimed, tasks []batchTask, failed map[int]boo
 			p.EventIds = append(p.EventIds, row.ID)
 			p.Subscribers = append(p.Subscribers, s.Subscriber)
 			p.Tasks = append(p.Tasks, carrier[key{i, s.Subscriber}]) // uuid.Nil: the dispatcher's
-			p.Notify = p.Notify || s.Batched()
+			if s.Batched() && !slices.Contains(woken, s.Subscriber) {
+				woken = append(woken, s.Subscriber)
+			}
 		}
 		sortDeliveries(p.Subscribers[start:], p.Tasks[start:])
 	}
+	p.Woken = strings.Join(woken, ",")
 	return p
 }
 

@@ -75,11 +75,11 @@ WITH opened AS (
                  unnest($4::uuid[]) AS task) u
     ON CONFLICT (event_id, subscriber) DO NOTHING
 )
-SELECT pg_notify('tandem_deliveries', '') WHERE $1::bool
+SELECT pg_notify('tandem_deliveries', $1::text) WHERE $1::text <> ''
 `
 
 type OpenDeliveriesParams struct {
-	Notify      bool
+	Woken       string
 	EventIds    []uuid.UUID
 	Subscribers []string
 	Tasks       []uuid.UUID
@@ -90,10 +90,11 @@ type OpenDeliveriesParams struct {
 // subscriber, the order a handler's TakeDeliveries takes them in, so the two never wait
 // on each other in a cycle), with the batch task that carries it (the nil uuid: none, a
 // dispatcher's delivery). A handler that ran before the commit has made its row: DO
-// NOTHING. notify wakes the dispatchers (DeliveriesChannel) when some are theirs.
+// NOTHING. When some are the dispatchers', woken (their subscribers, comma-separated)
+// is notified on DeliveriesChannel: a dispatcher wakes exactly those, with no look.
 func (q *Queries) OpenDeliveries(ctx context.Context, arg OpenDeliveriesParams) error {
 	_, err := q.db.Exec(ctx, openDeliveries,
-		arg.Notify,
+		arg.Woken,
 		arg.EventIds,
 		arg.Subscribers,
 		arg.Tasks,

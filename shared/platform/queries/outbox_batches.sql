@@ -4,7 +4,8 @@
 -- subscriber, the order a handler's TakeDeliveries takes them in, so the two never wait
 -- on each other in a cycle), with the batch task that carries it (the nil uuid: none, a
 -- dispatcher's delivery). A handler that ran before the commit has made its row: DO
--- NOTHING. notify wakes the dispatchers (DeliveriesChannel) when some are theirs.
+-- NOTHING. When some are the dispatchers', woken (their subscribers, comma-separated)
+-- is notified on DeliveriesChannel: a dispatcher wakes exactly those, with no look.
 WITH opened AS (
     INSERT INTO platform.outbox_deliveries (event_id, subscriber, task)
     SELECT u.event_id, u.subscriber, nullif(u.task, '00000000-0000-0000-0000-000000000000'::uuid)
@@ -12,7 +13,7 @@ WITH opened AS (
                  unnest(sqlc.arg(tasks)::uuid[]) AS task) u
     ON CONFLICT (event_id, subscriber) DO NOTHING
 )
-SELECT pg_notify('tandem_deliveries', '') WHERE sqlc.arg(notify)::bool;
+SELECT pg_notify('tandem_deliveries', sqlc.arg(woken)::text) WHERE sqlc.arg(woken)::text <> '';
 
 -- name: TakeDeliveries :many
 -- A batch task's hold on its events' deliveries before its handler runs: those not done
