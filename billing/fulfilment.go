@@ -15,20 +15,102 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/tandemcrm/tandem/billing/internal/billingdb"
+	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/events"
+	"github.com/tandemcrm/tandem/shared/logging"
 	"github.com/tandemcrm/tandem/shared/money"
 	"github.com/tandemcrm/tandem/shared/outbox"
 	"github.com/tandemcrm/tandem/shared/pg"
 )
 
-// SubscriberFulfilment is billing's own subscriber of its payment events.
+// SubscriberFulfilment is billing's own subscriber of its payment events: a batched
+// one (the dispatcher's), whose effect is all in PostgreSQL.
 const SubscriberFulfilment = "billing.fulfilment"
 
-// Subscriptions are billing's event handlers: fulfilment of paid orders.
+// SubscriberWebhooks is billing's subscriber of its own webhook requests: the merchant's
+// webhook call, an effect outside PostgreSQL, delivered through asynq (retries with
+// backoff, re-driven when Redis loses it).
+const SubscriberWebhooks = "billing.webhooks"
+
+// TopicWebhookRequested is billing's own event, for its own subscriber only: a paid
+// order of a merchant with a webhook awaits the call that fulfils it. Key: the order id.
+const TopicWebhookRequested events.Topic = "billing.webhook_requested"
+
+// webhookRequested is the payload of TopicWebhookRequested: the payment event that
+// fulfilment ran, as it was.
+type webhookRequested struct {
+	PaymentEventID uuid.UUID               `json:"payment_event_id"`
+	Payment        events.PaymentSucceeded `json:"payment"`
+}
+
+// Subscriptions are billing's event handlers: fulfilment of paid orders, in batches,
+// and the webhook calls of the merchants that have one, one order at a time.
 func (s *Service) Subscriptions() []outbox.Subscription {
 	return []outbox.Subscription{
-		{Topic: events.TopicPaymentSucceeded, Subscriber: SubscriberFulfilment, Handle: s.Fulfil},
+		{Topic: events.TopicPaymentSucceeded, Subscriber: SubscriberFulfilment, HandleBatchTx: s.fulfilBatch},
+		{Topic: TopicWebhookRequested, Subscriber: SubscriberWebhooks, Handle: s.callRequestedWebhook},
 	}
+}
+
+// fulfilBatch fulfils a batch of paid orders in the dispatcher's transaction: the orders
+// of merchants without a webhook (most of them) by one statement, and for each of the
+// others it publishes a webhook request, whose delivery calls the merchant and then
+// fulfils the order. Both commit with the batch's deliveries, so each happens once; the
+// webhook's call was an asynq task per payment event before, with its delivery row's
+// take and close around a statement that most of the time only set fulfilled_at.
+func (s *Service) fulfilBatch(ctx context.Context, tx pgx.Tx, es []events.Envelope) error {
+	q := billingdb.New(tx)
+	hooked := map[uuid.UUID]bool{} // by merchant: has a webhook
+	var plain []uuid.UUID
+	for _, e := range es {
+		var p events.PaymentSucceeded
+		if err := e.Decode(&p); err != nil {
+			return fmt.Errorf("billing: decode %s: %w", e.Topic, err)
+		}
+		if p.MerchantID == uuid.Nil || p.OrderNo == "" { // an event of an older build
+			o, err := q.GetOrder(ctx, p.OrderID)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return errs.NotFound(objOrder)
+			} else if err != nil {
+				return wrap("get order", err)
+			}
+			if o.FulfilledAt != nil {
+				continue
+			}
+			p.MerchantID, p.OrderNo = o.MerchantID, o.OrderNo
+		}
+		hook, ok := hooked[p.MerchantID]
+		if !ok {
+			terms, err := s.ports.Merchants.Terms(ctx, p.MerchantID)
+			if err != nil {
+				return err
+			}
+			hook = terms.WebhookURL != ""
+			hooked[p.MerchantID] = hook
+		}
+		if !hook {
+			plain = append(plain, p.OrderID)
+			continue
+		}
+		if _, err := outbox.Publish(logging.WithRequestID(ctx, e.RequestID), tx, TopicWebhookRequested, p.OrderID.String(),
+			webhookRequested{PaymentEventID: e.ID, Payment: p}); err != nil {
+			return err
+		}
+	}
+	if len(plain) == 0 {
+		return nil
+	}
+	return wrap("fulfil", q.SetFulfilledOrders(ctx, billingdb.SetFulfilledOrdersParams{Ids: plain, FulfilledAt: ptr(s.now())}))
+}
+
+// callRequestedWebhook handles a webhook request: it fulfils the payment as Fulfil does,
+// the attempts recorded under the payment event's id.
+func (s *Service) callRequestedWebhook(ctx context.Context, e events.Envelope) error {
+	var r webhookRequested
+	if err := e.Decode(&r); err != nil {
+		return fmt.Errorf("billing: decode %s: %w", e.Topic, err)
+	}
+	return s.fulfil(ctx, r.PaymentEventID, r.Payment)
 }
 
 // WebhookPayload is the body of the merchant's webhook call.
@@ -64,15 +146,23 @@ const webhookInFlight = webhookTimeout + 5*time.Second
 // errFulfilled says the order was fulfilled meanwhile: nothing to call.
 var errFulfilled = errors.New("billing: already fulfilled")
 
-// Fulfil handles a payment event: it calls the merchant's webhook (Standard Webhooks
-// signature), with every attempt recorded before the call and its outcome after, and
-// marks the order fulfilled once the merchant answers 2xx. A failure returns an error,
-// so asynq retries with backoff; an order already fulfilled is not called again.
+// Fulfil fulfils the order of one payment event at once: it calls the merchant's
+// webhook (Standard Webhooks signature), with every attempt recorded before the call and
+// its outcome after, and marks the order fulfilled once the merchant answers 2xx; a
+// merchant without a webhook has it marked fulfilled. A failure returns an error, for
+// the caller to retry (asynq, with backoff, for a webhook request); an order already
+// fulfilled is not called again. The worker comes here through fulfilBatch's webhook
+// requests.
 func (s *Service) Fulfil(ctx context.Context, e events.Envelope) error {
 	var p events.PaymentSucceeded
 	if err := e.Decode(&p); err != nil {
 		return fmt.Errorf("billing: decode %s: %w", e.Topic, err)
 	}
+	return s.fulfil(ctx, e.ID, p)
+}
+
+// fulfil is Fulfil of a decoded payment event, eventID its id.
+func (s *Service) fulfil(ctx context.Context, eventID uuid.UUID, p events.PaymentSucceeded) error {
 	q := billingdb.New(s.db)
 	// The event names the order's merchant and number, so the order is read only for an
 	// event that does not: a merchant without a webhook is fulfilled by one statement
@@ -105,7 +195,7 @@ func (s *Service) Fulfil(ctx context.Context, e events.Envelope) error {
 	if err != nil {
 		return err
 	}
-	attempt, err := s.beginWebhookAttempt(ctx, o.ID, e.ID, webhookID, terms.WebhookURL)
+	attempt, err := s.beginWebhookAttempt(ctx, o.ID, eventID, webhookID, terms.WebhookURL)
 	if errors.Is(err, errFulfilled) {
 		return nil
 	}

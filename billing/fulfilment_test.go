@@ -19,6 +19,8 @@ import (
 	"github.com/tandemcrm/tandem/billing"
 	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/events"
+	"github.com/tandemcrm/tandem/shared/money"
+	"github.com/tandemcrm/tandem/shared/outbox"
 	"github.com/tandemcrm/tandem/shared/wxpay/wxsim/wxsimtest"
 )
 
@@ -214,5 +216,109 @@ func TestWebhookToLoopbackIsRefusedUnlessAllowed(t *testing.T) {
 	}
 	if len(h.ids) != 1 {
 		t.Fatalf("%d calls with loopback allowed", len(h.ids))
+	}
+}
+
+// Fulfilment runs in batches: the orders of a merchant without a webhook are fulfilled
+// in the batch's transaction, and each order of a merchant with one gets a webhook
+// request, whose delivery calls the merchant once and then fulfils the order. Every
+// delivery made three times over (what at-least-once may do) changes nothing more.
+func TestFulfilmentBatchRequestsWebhooksOnlyOfMerchantsWithOne(t *testing.T) {
+	w := newWorld(t)
+	h := w.hook("s3cret", http.StatusServiceUnavailable, http.StatusOK)
+	plainMerchant := w.demo.Merchants["B"]
+	w.merchants.set(plainMerchant, billing.Terms{CommissionRate: rate(t, "5%"), SettlementCycle: "T+1", Live: true})
+	c := w.member("o-batch")
+	hooked := []billing.Order{w.order(c, 300), w.order(c, 400)}
+	var plain []billing.Order
+	for _, fen := range []int64{500, 600, 700} {
+		o, err := w.svc.PlaceOrder(w.ctx, c, billing.NewOrder{MerchantID: plainMerchant, Description: "B", Amount: money.MustNew(fen, money.CNY)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.svc.Prepay(w.ctx, c, o.ID, billing.PayJSAPI); err != nil {
+			t.Fatal(err)
+		}
+		plain = append(plain, o)
+	}
+	for _, o := range append(hooked, plain...) {
+		w.pay(o.OrderNo)
+	}
+	var fulfilment, webhooks []outbox.Subscription
+	for _, s := range w.svc.Subscriptions() {
+		switch s.Subscriber {
+		case billing.SubscriberFulfilment:
+			fulfilment = append(fulfilment, s)
+		case billing.SubscriberWebhooks:
+			webhooks = append(webhooks, s)
+		}
+	}
+	if len(fulfilment) != 1 || !fulfilment[0].Batched() || len(webhooks) != 1 || webhooks[0].Batched() {
+		t.Fatalf("fulfilment %+v, webhooks %+v: want one batched and one asynq subscription", fulfilment, webhooks)
+	}
+	// The relay opens the five payments' deliveries (no asynq task: the subscription is
+	// batched) and the dispatcher runs them in one batch.
+	relay := outbox.NewRelay(w.db, nil, fulfilment, outbox.RelayConfig{}, nil, nil)
+	for {
+		n, err := relay.RelayOnce(w.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if n, err := outbox.NewDispatcher(w.db, fulfilment, outbox.DispatchConfig{}, nil, nil).Drain(w.ctx); err != nil || n != 5 {
+		t.Fatalf("the dispatcher ran %d deliveries (%v), want the 5 payments", n, err)
+	}
+	for _, o := range plain {
+		if w.get(o.ID).FulfilledAt == nil {
+			t.Fatalf("order %s of a merchant without a webhook is not fulfilled by the batch", o.OrderNo)
+		}
+	}
+	for _, o := range hooked {
+		if w.get(o.ID).FulfilledAt != nil {
+			t.Fatalf("order %s was fulfilled before its merchant's webhook answered", o.OrderNo)
+		}
+	}
+	if n := len(w.outboxEvents(billing.TopicWebhookRequested)); n != len(hooked) {
+		t.Fatalf("%d webhook requests, want %d", n, len(hooked))
+	}
+	w.deliver(fulfilment, 3) // the payments delivered again: no second request
+	if n := len(w.outboxEvents(billing.TopicWebhookRequested)); n != len(hooked) {
+		t.Fatalf("%d webhook requests after the payments were delivered again, want %d", n, len(hooked))
+	}
+	// The first call is answered 503: the delivery fails, for asynq to retry it.
+	if err := outbox.Deliver(w.ctx, w.db, webhooks[0], w.outboxEvents(billing.TopicWebhookRequested)[0]); err == nil {
+		t.Fatal("a 503 from the merchant is not a success")
+	}
+	w.deliver(webhooks, 1)
+	w.deliver(webhooks, 2)
+	for _, o := range hooked {
+		if w.get(o.ID).FulfilledAt == nil {
+			t.Fatalf("order %s is not fulfilled after its webhook answered 200", o.OrderNo)
+		}
+		if got := w.attempts(o.ID); len(got) == 0 || got[len(got)-1].Status == nil || *got[len(got)-1].Status != http.StatusOK {
+			t.Fatalf("order %s: attempts %+v", o.OrderNo, got)
+		}
+	}
+	calls := map[string]int{}
+	for _, id := range h.ids {
+		calls[id]++
+	}
+	if len(calls) != len(hooked) || len(h.ids) != len(hooked)+1 || h.badSig != 0 || h.unrecorded != 0 {
+		t.Fatalf("calls by webhook id %v (%d badly signed, %d not on record first): want one each, and the retried one twice",
+			calls, h.badSig, h.unrecorded)
+	}
+	for _, o := range hooked {
+		if calls[billing.WebhookID(o.ID).String()] == 0 {
+			t.Fatalf("order %s's merchant was never called", o.OrderNo)
+		}
+	}
+	var wrongEvent int
+	if err := w.db.QueryRow(w.ctx, `SELECT count(*) FROM billing.webhook_deliveries d
+		WHERE NOT EXISTS (SELECT 1 FROM platform.outbox o WHERE o.id = d.event_id AND o.topic = $1)`,
+		string(events.TopicPaymentSucceeded)).Scan(&wrongEvent); err != nil || wrongEvent != 0 {
+		t.Fatalf("%d attempts not recorded under their payment event (%v)", wrongEvent, err)
 	}
 }

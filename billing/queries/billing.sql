@@ -151,3 +151,9 @@ SELECT line_no, amount_fen FROM billing.refund_lines WHERE refund_id = $1 ORDER 
 
 -- name: OrderRefundLines :many
 SELECT refund_id, line_no, amount_fen FROM billing.refund_lines WHERE order_id = $1 ORDER BY refund_id, line_no;
+
+-- name: SetFulfilledOrders :exec
+-- A fulfilment batch's orders of merchants without a webhook, in one statement, in the
+-- batch's transaction; an order fulfilled before keeps its time.
+UPDATE billing.orders SET fulfilled_at = sqlc.arg(fulfilled_at)
+WHERE id = ANY(sqlc.arg(ids)::uuid[]) AND fulfilled_at IS NULL;

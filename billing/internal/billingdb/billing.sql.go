@@ -1022,6 +1022,23 @@ func (q *Queries) SetFulfilled(ctx context.Context, arg SetFulfilledParams) erro
 	return err
 }
 
+const setFulfilledOrders = `-- name: SetFulfilledOrders :exec
+UPDATE billing.orders SET fulfilled_at = $1
+WHERE id = ANY($2::uuid[]) AND fulfilled_at IS NULL
+`
+
+type SetFulfilledOrdersParams struct {
+	FulfilledAt *time.Time
+	Ids         []uuid.UUID
+}
+
+// A fulfilment batch's orders of merchants without a webhook, in one statement, in the
+// batch's transaction; an order fulfilled before keeps its time.
+func (q *Queries) SetFulfilledOrders(ctx context.Context, arg SetFulfilledOrdersParams) error {
+	_, err := q.db.Exec(ctx, setFulfilledOrders, arg.FulfilledAt, arg.Ids)
+	return err
+}
+
 const setOrderState = `-- name: SetOrderState :execrows
 UPDATE billing.orders SET state = $1,
     paid_at = COALESCE($2, paid_at),
