@@ -48,7 +48,8 @@ func TestBenchNotifySmall(t *testing.T) {
 }
 
 // --handler-only runs no worker: every notification applied and answered, no points
-// awaited, one row with the handler's rate and its delivery-to-204 latency.
+// awaited, one row with the handler's rate and its delivery-to-204 latency. At a
+// --rate, the row says the rate the notifications were offered at.
 func TestBenchNotifyHandlerOnly(t *testing.T) {
 	ctx := context.Background()
 	url, _ := pgtest.NewDatabase(t, migrationSets()...)
@@ -62,13 +63,13 @@ func TestBenchNotifyHandlerOnly(t *testing.T) {
 	cmd.SetOut(&out)
 	cmd.SetErr(&progress)
 	cmd.SetContext(ctx)
-	if err := benchNotify(ctx, cmd, db, redistest.New(t).Asynq(), notifyLoad{orders: 20, consumers: 4, payers: 4,
+	if err := benchNotify(ctx, cmd, db, redistest.New(t).Asynq(), notifyLoad{orders: 20, consumers: 4, payers: 4, rate: 200,
 		modes: []string{viaInProcess}, handlerOnly: true}); err != nil {
 		t.Fatal(err)
 	}
 	row := strings.TrimSuffix(out.String(), "\n")
 	if strings.Count(row, "\n") != 0 || !strings.Contains(row, "handler only (no worker)") || !strings.Contains(row, "notification -> 204 p50") ||
-		strings.Contains(row, "points") {
+		!strings.Contains(row, "at 200/s, offered at ") || strings.Contains(row, "points") {
 		t.Fatalf("row %q", row)
 	}
 	var credited int
