@@ -252,8 +252,6 @@ func TestDispatchersCutOffAndCrossingMakeEachEffectOnce(t *testing.T) {
 func TestDispatcherWakesOnlySubscribersWithDeliveriesDue(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
-	r := redistest.New(t)
-	ctx := context.Background()
 	effectsTable(t, db)
 	var poison atomic.Bool
 	poison.Store(true)
@@ -261,15 +259,7 @@ func TestDispatcherWakesOnlySubscribersWithDeliveriesDue(t *testing.T) {
 		{Topic: topic, Subscriber: "busy", HandleTx: poisoned(3, &poison, txEffect("busy"))},
 		{Topic: "test.other", Subscriber: "idle", HandleTx: txEffect("idle")},
 	}
-	relay := outbox.NewRelay(db, newClient(t, r), subs, outbox.RelayConfig{}, nil, nil)
-	d := outbox.NewDispatcher(db, subs, outbox.DispatchConfig{BatchSize: 10, Poll: 20 * time.Millisecond, Gather: -1}, nil, nil)
-	var mu sync.Mutex
-	claims := map[string]int{}
-	d.SetOnClaim(func(s string) { mu.Lock(); claims[s]++; mu.Unlock() })
-	rctx, stop := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = d.Run(rctx) })
-	defer func() { stop(); wg.Wait() }()
+	relay, claims := runCountingDispatcher(t, db, subs, outbox.DispatchConfig{BatchSize: 10, Poll: 20 * time.Millisecond, Gather: -1})
 	const rounds, n = 5, 10
 	for range rounds {
 		publish(t, db, n)
@@ -283,9 +273,7 @@ func TestDispatcherWakesOnlySubscribersWithDeliveriesDue(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(200 * time.Millisecond) // ten polls
-	mu.Lock()
-	idle, busyClaims := claims["idle"], claims["busy"]
-	mu.Unlock()
+	idle, busyClaims := claims("idle"), claims("busy")
 	if idle != 0 {
 		t.Fatalf("the idle subscriber claimed %d times", idle)
 	}
@@ -304,22 +292,12 @@ func TestDispatcherWakesOnlySubscribersWithDeliveriesDue(t *testing.T) {
 func TestRelayNotificationWakesTheSubscribersItNames(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
-	r := redistest.New(t)
-	ctx := context.Background()
 	effectsTable(t, db)
 	subs := []outbox.Subscription{
 		{Topic: topic, Subscriber: "named", HandleTx: txEffect("named")},
 		{Topic: "test.other", Subscriber: "unnamed", HandleTx: txEffect("unnamed")},
 	}
-	relay := outbox.NewRelay(db, newClient(t, r), subs, outbox.RelayConfig{}, nil, nil)
-	d := outbox.NewDispatcher(db, subs, outbox.DispatchConfig{Poll: time.Hour, Gather: -1}, nil, nil)
-	var mu sync.Mutex
-	claims := map[string]int{}
-	d.SetOnClaim(func(s string) { mu.Lock(); claims[s]++; mu.Unlock() })
-	rctx, stop := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = d.Run(rctx) })
-	defer func() { stop(); wg.Wait() }()
+	relay, claims := runCountingDispatcher(t, db, subs, outbox.DispatchConfig{Poll: time.Hour, Gather: -1})
 	const rounds, n = 3, 5
 	for round := 1; round <= rounds; round++ {
 		publish(t, db, n)
@@ -332,12 +310,26 @@ func TestRelayNotificationWakesTheSubscribersItNames(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if claims["unnamed"] != 0 {
-		t.Fatalf("the subscriber no notification named claimed %d times", claims["unnamed"])
+	if n := claims("unnamed"); n != 0 {
+		t.Fatalf("the subscriber no notification named claimed %d times", n)
 	}
 	if undone := count(t, db, "SELECT count(*) FROM platform.outbox_deliveries WHERE done_at IS NULL"); undone != 0 {
 		t.Fatalf("%d deliveries not done", undone)
 	}
+}
+
+// runCountingDispatcher runs a dispatcher of subs until the test ends, counting the
+// claims each subscriber begins, and returns a relay of subs and the claims so far.
+func runCountingDispatcher(t *testing.T, db *pgxpool.Pool, subs []outbox.Subscription, cfg outbox.DispatchConfig) (*outbox.Relay, func(subscriber string) int) {
+	t.Helper()
+	relay := outbox.NewRelay(db, newClient(t, redistest.New(t)), subs, outbox.RelayConfig{}, nil, nil)
+	d := outbox.NewDispatcher(db, subs, cfg, nil, nil)
+	var mu sync.Mutex
+	claims := map[string]int{}
+	d.SetOnClaim(func(s string) { mu.Lock(); claims[s]++; mu.Unlock() })
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = d.Run(ctx) })
+	t.Cleanup(func() { stop(); wg.Wait() })
+	return relay, func(s string) int { mu.Lock(); defer mu.Unlock(); return claims[s] }
 }
