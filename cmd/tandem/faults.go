@@ -48,8 +48,9 @@ strikes a third of the way in:
   worker kill -9      the worker is killed mid-flood and started again
   API kill -9         the API is killed mid-flood and started again (WeChat retries)
   PostgreSQL crash    pg_ctl restart -m immediate mid-flood
-  Redis loses data    with the worker down, every task enqueued, then Redis SHUTDOWN NOSAVE
-                      and its files deleted (back empty), and the worker started again
+  Redis loses data    with the worker down, every task enqueued (the batched subscribers run
+                      here, so the webhook requests they publish are tasks too), then Redis
+                      SHUTDOWN NOSAVE and its files deleted (back empty), and the worker started again
 Nobody touches anything after the fault. It waits until every order WeChat paid is paid in
 the books, credited with points once and fulfilled (the merchant's webhook received), and
 prints a row per fault: payments, acknowledged to WeChat, in the books, points, webhooks
@@ -324,11 +325,14 @@ func (l *faultLab) pay(ctx context.Context, orderNo string) error {
 }
 
 // enqueueAll relays every committed event to asynq from here (the worker being down)
-// and returns how many tasks asynq then holds.
+// and returns how many tasks asynq then holds. The batched subscribers' deliveries are
+// run here too: fulfilment's batches publish the webhook requests, whose tasks are the
+// ones Redis then loses.
 func (l *faultLab) enqueueAll(ctx context.Context) (int, error) {
 	client := asynq.NewClient(l.a.queue)
 	defer client.Close()
 	relay := outbox.NewRelay(l.a.db, client, l.a.subscriptions(), outbox.RelayConfig{BatchSize: 1000}, nil, nil)
+	dispatcher := outbox.NewDispatcher(l.a.db, l.a.subscriptions(), outbox.DispatchConfig{}, nil, nil)
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		var unsent int
@@ -336,7 +340,13 @@ func (l *faultLab) enqueueAll(ctx context.Context) (int, error) {
 			return 0, err
 		}
 		if unsent == 0 {
-			break
+			if n, err := dispatcher.Drain(ctx); err != nil || n == 0 {
+				if err != nil {
+					return 0, err
+				}
+				break
+			}
+			continue
 		}
 		if time.Now().After(deadline) {
 			return 0, fmt.Errorf("%d events not enqueued", unsent)
