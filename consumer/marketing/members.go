@@ -105,7 +105,8 @@ func (s *Service) onMerchantLive(ctx context.Context, tx pgx.Tx, e events.Envelo
 }
 
 // onPayments applies a batch's run of payments: their merchants' category and place
-// are read once, then each payment is one statement (ApplyPayment). No applied_events
+// are read once, then each payment is one statement (ApplyPayment), all of them sent in
+// one round trip. No applied_events
 // mark: the order's id keeps a payment once (told again under another event id it
 // changes nothing), and a delivery's effect commits with its close (the dispatcher's
 // batch), so a batch that fails or dies re-runs from nothing.
@@ -127,6 +128,7 @@ func (s *Service) onPayments(ctx context.Context, tx pgx.Tx, es []events.Envelop
 	for _, r := range rows {
 		facts[r.MerchantID] = r
 	}
+	applied := make([]marketingdb.ApplyPaymentParams, len(ps))
 	for i, p := range ps {
 		a := marketingdb.ApplyPaymentParams{OrderID: p.OrderID, ConsumerID: p.ConsumerID, MerchantID: p.MerchantID,
 			AmountFen: p.AmountFen, PaidAt: p.PaidAt, JoinedAt: es[i].OccurredAt}
@@ -136,11 +138,17 @@ func (s *Service) onPayments(ctx context.Context, tx pgx.Tx, es []events.Envelop
 				a.Cell = cellOf(place{m.Lat, m.Lng})
 			}
 		}
-		if err := q.ApplyPayment(ctx, a); err != nil {
-			return fmt.Errorf("marketing: payment %s: %w", p.OrderID, err)
-		}
+		applied[i] = a
 	}
-	return nil
+	// One round trip for the batch's statements, run in order as one at a time would be.
+	// The first failure aborts the transaction: the statements after it fail for that.
+	var first error
+	q.ApplyPayment(ctx, applied).Exec(func(i int, err error) {
+		if err != nil && first == nil {
+			first = fmt.Errorf("marketing: payment %s: %w", ps[i].OrderID, err)
+		}
+	})
+	return first
 }
 
 func (s *Service) onRefundSucceeded(ctx context.Context, tx pgx.Tx, e events.Envelope) error {

@@ -4,10 +4,10 @@ SELECT merchant_id, category, COALESCE(lat, 0)::float8 AS lat, COALESCE(lng, 0):
        (lat IS NOT NULL AND lng IS NOT NULL)::bool AS placed
 FROM marketing.merchants WHERE merchant_id = ANY(sqlc.arg(merchant_ids)::uuid[]);
 
--- name: ApplyPayment :exec
--- A payment's facts in one statement. The order is kept once (its id is the key: a
--- payment told again, under any event id, changes nothing but making sure its member
--- exists). A new order counts toward its member (made when first seen, joined at the
+-- name: ApplyPayment :batchexec
+-- A payment's facts in one statement, a batch's payments sent in one round trip (pgx
+-- batch). The order is kept once (its id is the key: a payment told again, under any
+-- event id, changes nothing but making sure its member exists). A new order counts toward its member (made when first seen, joined at the
 -- event), places them in home_cell when it is their latest (an older order told late
 -- does not; cell '' is a merchant with no place), starts an invitee's referral window,
 -- counts in the member's category (category NULL: a merchant marketing has not heard

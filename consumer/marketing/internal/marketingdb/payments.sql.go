@@ -7,77 +7,9 @@ package marketingdb
 
 import (
 	"context"
-	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgtype"
 )
-
-const applyPayment = `-- name: ApplyPayment :exec
-WITH ord AS (
-    INSERT INTO marketing.orders (order_id, consumer_id, merchant_id, amount_fen, paid_at)
-    VALUES ($1, $2, $3, $4::bigint, $5::timestamptz)
-    ON CONFLICT DO NOTHING
-    RETURNING order_id
-), mem AS (
-    INSERT INTO marketing.members AS m (consumer_id, joined_at, orders_count, spend_fen, first_order_at, last_order_at, home_cell)
-    SELECT $2, $6::timestamptz, n.orders, n.orders * $4::bigint,
-           CASE WHEN n.orders > 0 THEN $5::timestamptz END, CASE WHEN n.orders > 0 THEN $5::timestamptz END,
-           CASE WHEN n.orders > 0 THEN $7::text ELSE '' END
-    FROM (SELECT count(*)::int AS orders FROM ord) n
-    ON CONFLICT (consumer_id) DO UPDATE SET joined_at = LEAST(m.joined_at, excluded.joined_at),
-        orders_count = m.orders_count + excluded.orders_count, spend_fen = m.spend_fen + excluded.spend_fen,
-        first_order_at = LEAST(m.first_order_at, excluded.first_order_at),
-        last_order_at = GREATEST(m.last_order_at, excluded.last_order_at),
-        home_cell = CASE WHEN excluded.orders_count > 0 AND $7::text <> ''
-                          AND (m.last_order_at IS NULL OR m.last_order_at <= excluded.last_order_at)
-                         THEN $7::text ELSE m.home_cell END,
-        updated_at = CASE WHEN excluded.orders_count > 0 THEN now() ELSE m.updated_at END
-    RETURNING seq
-), referral AS (
-    UPDATE marketing.referrals SET first_order_id = $1, first_paid_at = $5::timestamptz
-    WHERE invitee_id = $2 AND state = 'pending' AND first_order_id IS NULL AND EXISTS (SELECT 1 FROM ord)
-), category AS (
-    INSERT INTO marketing.member_categories (consumer_id, seq, category, orders, last_order_at)
-    SELECT $2, mem.seq, $8::text, 1, $5::timestamptz
-    FROM mem, ord WHERE $8::text IS NOT NULL
-    ON CONFLICT (consumer_id, category) DO UPDATE SET orders = marketing.member_categories.orders + 1,
-        last_order_at = GREATEST(marketing.member_categories.last_order_at, excluded.last_order_at)
-)
-INSERT INTO marketing.member_changes (seq) SELECT mem.seq FROM mem, ord
-`
-
-type ApplyPaymentParams struct {
-	OrderID    uuid.UUID
-	ConsumerID uuid.UUID
-	MerchantID uuid.UUID
-	AmountFen  int64
-	PaidAt     time.Time
-	JoinedAt   time.Time
-	Cell       string
-	Category   pgtype.Text
-}
-
-// A payment's facts in one statement. The order is kept once (its id is the key: a
-// payment told again, under any event id, changes nothing but making sure its member
-// exists). A new order counts toward its member (made when first seen, joined at the
-// event), places them in home_cell when it is their latest (an older order told late
-// does not; cell ” is a merchant with no place), starts an invitee's referral window,
-// counts in the member's category (category NULL: a merchant marketing has not heard
-// of) and logs the member's change for the indexes.
-func (q *Queries) ApplyPayment(ctx context.Context, arg ApplyPaymentParams) error {
-	_, err := q.db.Exec(ctx, applyPayment,
-		arg.OrderID,
-		arg.ConsumerID,
-		arg.MerchantID,
-		arg.AmountFen,
-		arg.PaidAt,
-		arg.JoinedAt,
-		arg.Cell,
-		arg.Category,
-	)
-	return err
-}
 
 const merchantsFacts = `-- name: MerchantsFacts :many
 SELECT merchant_id, category, COALESCE(lat, 0)::float8 AS lat, COALESCE(lng, 0)::float8 AS lng,
