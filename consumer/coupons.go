@@ -74,8 +74,10 @@ type Merchants interface {
 	UnknownMerchants(ctx context.Context, ids []uuid.UUID) ([]uuid.UUID, error)
 }
 
+// couponInvalid refuses a template naming the field; the catalogues word each field's
+// rule ("error.consumer.coupon_template_invalid.<field>").
 func couponInvalid(field, msg string) error {
-	return errs.E(errs.KindInvalid, CodeCouponInvalid, msg).WithField(field)
+	return errs.E(errs.KindInvalid, CodeCouponInvalid, msg).WithReason(field).WithField(field)
 }
 
 // Validate refuses a template naming the field.
@@ -397,8 +399,8 @@ func (s *Service) issue(ctx context.Context, in IssueRequest, claim bool) (Coupo
 		if t.ValidDays == 0 {
 			from, to = *t.ValidFrom, *t.ValidTo
 		}
-		if !to.After(now) {
-			return errs.E(errs.KindUnprocessable, CodeCouponExpired, "this coupon's validity has ended")
+		if e := outsideValidity(now, to, now); e != nil {
+			return e
 		}
 		id = s.newID()
 		if _, err = q.InsertCoupon(ctx, consumerdb.InsertCouponParams{ID: id, BatchID: b.ID, TemplateID: t.ID, ConsumerID: in.ConsumerID,
