@@ -36,7 +36,7 @@ func TestLoyaltyConsoleInChromium(t *testing.T) {
 	b.step("remove the tag", submit(`#member-tag-list li:last-child form`, nil), shows("#flash", "标签已移除"),
 		omits("#member-tag-list", "浏览器测试"))
 	b.step("overdraw refused in Chinese", submit("#adjust-form", map[string]string{"delta": "-99999999", "reason": "测试"}),
-		shows("#error", "可用积分不足"))
+		shows("#error", "可用积分不足：可用"), shows("#error", "比 99999999 少"))
 	b.step("coupons with live stock", b.nav("#nav-loyalty-coupons", "优惠券"), shows("#coupon-batches", "十二月拉新"), shows("#coupon-batches", "996"))
 	b.step("a percentage over 100 refused", submit("#template-form", map[string]string{"name": "坏券", "kind": "percent", "percent": "120"}),
 		shows("#error", "折扣（%）"))
@@ -55,7 +55,7 @@ func TestLoyaltyConsoleInChromium(t *testing.T) {
 		title("Member 360"), shows("#member-notices", "Your tier will drop"), shows("#member-notices", "¥300.00"),
 		shows("#member-notices", "Silver"))
 	b.step("English refusal", b.open("/loyalty/coupons"), submit("#template-form", map[string]string{"name": "bad", "kind": "percent", "percent": "10", "cap": "-1"}),
-		shows("#error", "cap"))
+		shows("#error", "Cap (yuan, 0 for none) cannot be negative."))
 	b.step("phone layout", viewport(phoneWidth, phoneHeight), b.open("/loyalty/members?q=13800138001"),
 		jsClick("#members-list tbody a"), title("Member 360"),
 		fitsPhone())
