@@ -78,12 +78,13 @@ func memberColumns(v *web.View) []web.Column[Member] {
 type membersPage struct{ List web.List }
 
 func (pg consolePages) members(c *gin.Context, v *web.View) error {
-	q := strings.TrimSpace(c.Query("q"))
-	ms, err := pg.svc.SearchMembers(c.Request.Context(), v.Me, q, 50)
+	q, tag := strings.TrimSpace(c.Query("q")), strings.TrimSpace(c.Query("tag"))
+	ms, err := pg.svc.SearchMembers(c.Request.Context(), v.Me, MemberSearch{Query: q, Tag: tag}, 50)
 	if err != nil {
 		return err
 	}
-	filters := []web.Filter{{Name: "q", Label: "loyalty.search", Type: "search", Value: q}}
+	filters := []web.Filter{{Name: "q", Label: "loyalty.search", Type: "search", Value: q},
+		{Name: "tag", Label: "loyalty.tag", Type: "text", Value: tag}}
 	list := web.NewList("members-list", memberColumns(v), ms, filters, c.Request.URL, "", false)
 	return pg.w.Show(c, v, "consumer/members", "loyalty.members_title", membersPage{List: list})
 }
@@ -94,6 +95,15 @@ type memberPage struct {
 	Tiers    []Tier
 	CanWrite bool
 	CanAdj   bool
+}
+
+// TierName is a level as the operator knows it, by the tier's name ("金卡 Gold"); a
+// level the rules no longer have is shown as its number.
+func (p memberPage) TierName(level int) string {
+	if level >= 0 && level < len(p.Tiers) {
+		return p.Tiers[level].Name
+	}
+	return strconv.Itoa(level)
 }
 
 func (pg consolePages) member(c *gin.Context, v *web.View) error {
