@@ -126,6 +126,8 @@ var authzTable = []authzRow{
 	{"other.consumer", "GET", "/api/v1/billing/me/orders/{order:demo}", "", 404, code("billing.order_not_found")},
 	{"other.consumer", "GET", "/api/v1/billing/me/orders", "", 200, count(0)},
 	{"consumer", "GET", "/api/v1/consumer/me/points", "", 200, nil},
+	{"consumer", "GET", "/api/v1/consumer/me/coupons/claimable", "", 200, nil},
+	{"growth", "GET", "/api/v1/consumer/me/coupons/claimable", "", 401, nil},
 	// Loyalty (issue 13): growth operators run members, tags and the points program;
 	// sales and finance do not; a consumer redeems only their own points.
 	{"growth", "GET", "/api/v1/consumer/members/search?q=138", "", 200, nil},
