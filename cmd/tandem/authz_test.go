@@ -612,25 +612,8 @@ func newAuthzWorld(t testing.TB, a *app) *authzWorld {
 	if _, w.tokens["live.owner"], err = a.identity.CreateToken(ctx, op, identity.NewToken{Name: "authz live owner"}); err != nil {
 		t.Fatal(err)
 	}
-	// Consumers sign in as the mini-program would; WeChat's code exchange is the one stand-in
-	// (its code is the openid here), the session and its token are identity's own.
-	signInAs := identity.NewService(a.db, a.redis, identity.Config{Code2Session: func(_ context.Context, code string) (identity.ConsumerClaims, error) {
-		return identity.ConsumerClaims{AppID: a.cfg.WxpayAppID, OpenID: code}, nil
-	}})
-	ids, err := a.identity.ConsumerIdentities(ctx, d.consumerID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range ids {
-		if id.Kind == "openid" {
-			cs, err := signInAs.SignInConsumer(ctx, id.Value, "127.0.0.1")
-			if err != nil || cs.ConsumerID != d.consumerID {
-				t.Fatalf("demo consumer sign-in: %v (%v)", err, cs.ConsumerID)
-			}
-			w.tokens["consumer"] = cs.Token
-		}
-	}
-	other, err := signInAs.SignInConsumer(ctx, "o-someone-else", "127.0.0.1")
+	w.tokens["consumer"] = consumerToken(t, a, d.consumerID)
+	other, err := consumerSignIn(a).SignInConsumer(ctx, "o-someone-else", "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -859,4 +842,34 @@ func outcome(want string) func(*testing.T, *authzWorld, []byte) {
 			t.Fatalf("outcome %v, want %s", got, want)
 		}
 	}
+}
+
+// consumerSignIn signs consumers in as the mini-program would; WeChat's code exchange is
+// the one stand-in (its code is the openid here), the session and its token are
+// identity's own.
+func consumerSignIn(a *app) *identity.Service {
+	return identity.NewService(a.db, a.redis, identity.Config{Code2Session: func(_ context.Context, code string) (identity.ConsumerClaims, error) {
+		return identity.ConsumerClaims{AppID: a.cfg.WxpayAppID, OpenID: code}, nil
+	}})
+}
+
+// consumerToken is the token of a consumer (the demo's) signed in with their openid.
+func consumerToken(t testing.TB, a *app, consumerID uuid.UUID) string {
+	t.Helper()
+	ctx := context.Background()
+	ids, err := a.identity.ConsumerIdentities(ctx, consumerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if id.Kind == "openid" {
+			cs, err := consumerSignIn(a).SignInConsumer(ctx, id.Value, "127.0.0.1")
+			if err != nil || cs.ConsumerID != consumerID {
+				t.Fatalf("consumer sign-in: %v (%v)", err, cs.ConsumerID)
+			}
+			return cs.Token
+		}
+	}
+	t.Fatalf("consumer %s has no openid", consumerID)
+	return ""
 }

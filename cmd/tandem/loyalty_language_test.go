@@ -24,14 +24,7 @@ func TestLoyaltyRefusalsInTheCallersLanguage(t *testing.T) {
 	t.Parallel()
 	a := testApp(t)
 	ctx := context.Background()
-	d, err := a.seedDemo(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	demo, err := a.identity.SeedDemo(ctx, demoPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, demo := seedDemoWithLogins(t, a)
 	growth, err := a.identity.Principal(ctx, demo.Users["growth"])
 	if err != nil {
 		t.Fatal(err)
@@ -40,23 +33,7 @@ func TestLoyaltyRefusalsInTheCallersLanguage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signInAs := identity.NewService(a.db, a.redis, identity.Config{Code2Session: func(_ context.Context, code string) (identity.ConsumerClaims, error) {
-		return identity.ConsumerClaims{AppID: a.cfg.WxpayAppID, OpenID: code}, nil
-	}})
-	ids, err := a.identity.ConsumerIdentities(ctx, d.consumerID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var consumerToken string
-	for _, id := range ids {
-		if id.Kind == "openid" {
-			cs, err := signInAs.SignInConsumer(ctx, id.Value, "127.0.0.1")
-			if err != nil {
-				t.Fatal(err)
-			}
-			consumerToken = cs.Token
-		}
-	}
+	consumerToken := consumerToken(t, a, d.consumerID)
 	var other uuid.UUID
 	if err := a.db.QueryRow(ctx, `SELECT id FROM consumer.members WHERE id <> $1 LIMIT 1`, d.consumerID).Scan(&other); err != nil {
 		t.Fatal(err)

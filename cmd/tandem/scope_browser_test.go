@@ -45,14 +45,7 @@ func addMemberReader(t testing.TB, a *app, demo identity.Demo, login, unit, base
 func TestScopedStaffAreRefusedMembersInChromium(t *testing.T) {
 	a := testApp(t)
 	ctx := context.Background()
-	d, err := a.seedDemo(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	demo, err := a.identity.SeedDemo(ctx, demoPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, demo := seedDemoWithLogins(t, a)
 	addMemberReader(t, a, demo, "sh1.members", identity.DemoSHTeam1, identity.RoleTeamLead, identity.LevelTeam)
 	addMemberReader(t, a, demo, "sh.members", identity.DemoShanghai, identity.RoleCityManager, identity.LevelSubtree)
 	recs, err := a.matching.Recommendations(ctx, d.consumerID, 1)
@@ -89,14 +82,7 @@ func refused(heading, message string) chromedp.Action[chromedp.Void] {
 // at any scope, but is not offered the pages over every member).
 func TestMenusOfferWhatEachUserMayOpenInChromium(t *testing.T) {
 	a := testApp(t)
-	ctx := context.Background()
-	if _, err := a.seedDemo(ctx); err != nil {
-		t.Fatal(err)
-	}
-	demo, err := a.identity.SeedDemo(ctx, demoPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, demo := seedDemoWithLogins(t, a)
 	addMemberReader(t, a, demo, "sh1.members", identity.DemoSHTeam1, identity.RoleTeamLead, identity.LevelTeam)
 	teamLead := "nav-audit nav-board nav-commission nav-contracts nav-dashboard nav-imports nav-leads nav-org nav-pool nav-reports nav-rules nav-targets nav-todos nav-tokens nav-users nav-visits"
 	menus := map[string]string{
@@ -122,4 +108,20 @@ func TestMenusOfferWhatEachUserMayOpenInChromium(t *testing.T) {
 		}
 		b.step(login+" signs out", b.signOut())
 	}
+}
+
+// seedDemoWithLogins loads the demo data and returns it with identity's demo: its
+// users, units and merchants by name.
+func seedDemoWithLogins(t testing.TB, a *app) (demoData, identity.Demo) {
+	t.Helper()
+	ctx := context.Background()
+	d, err := a.seedDemo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	demo, err := a.identity.SeedDemo(ctx, demoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, demo
 }
