@@ -108,8 +108,8 @@ func (s *Service) issueCampaignCoupons(ctx context.Context, batchID uuid.UUID, g
 		if t.ValidDays == 0 {
 			from, to = *t.ValidFrom, *t.ValidTo
 		}
-		if !to.After(now) {
-			return errs.E(errs.KindUnprocessable, CodeCouponExpired, "this coupon's validity has ended")
+		if e := outsideValidity(now, to, now); e != nil {
+			return e
 		}
 		todo, err := s.campaignCandidates(ctx, tx, grants, &res)
 		if err != nil {

@@ -28,10 +28,10 @@ func (s *Service) pages() web.Pages {
 	return web.Pages{
 		Domain: "consumer", Templates: files, Messages: files,
 		Nav: []web.NavItem{
-			{ID: "nav-loyalty-members", Label: "nav.loyalty_members", Href: "/loyalty/members", Perms: read},
-			{ID: "nav-loyalty-coupons", Label: "nav.loyalty_coupons", Href: "/loyalty/coupons", Perms: read},
-			{ID: "nav-loyalty-program", Label: "nav.loyalty_program", Href: "/loyalty/program", Perms: read},
-			{ID: "nav-loyalty-liability", Label: "nav.loyalty_liability", Href: "/loyalty/liability", Perms: read},
+			{ID: "nav-loyalty-members", Label: "nav.loyalty_members", Href: "/loyalty/members", Perms: read, Scope: identity.LevelAll},
+			{ID: "nav-loyalty-coupons", Label: "nav.loyalty_coupons", Href: "/loyalty/coupons", Perms: read, Scope: identity.LevelAll},
+			{ID: "nav-loyalty-program", Label: "nav.loyalty_program", Href: "/loyalty/program", Perms: read, Scope: identity.LevelAll},
+			{ID: "nav-loyalty-liability", Label: "nav.loyalty_liability", Href: "/loyalty/liability", Perms: read, Scope: identity.LevelAll},
 		},
 		Mount: func(r gin.IRouter, w *web.Console) {
 			pg := consolePages{svc: s, w: w}
@@ -78,12 +78,13 @@ func memberColumns(v *web.View) []web.Column[Member] {
 type membersPage struct{ List web.List }
 
 func (pg consolePages) members(c *gin.Context, v *web.View) error {
-	q := strings.TrimSpace(c.Query("q"))
-	ms, err := pg.svc.SearchMembers(c.Request.Context(), v.Me, q, 50)
+	q, tag := strings.TrimSpace(c.Query("q")), strings.TrimSpace(c.Query("tag"))
+	ms, err := pg.svc.SearchMembers(c.Request.Context(), v.Me, MemberSearch{Query: q, Tag: tag}, 50)
 	if err != nil {
 		return err
 	}
-	filters := []web.Filter{{Name: "q", Label: "loyalty.search", Type: "search", Value: q}}
+	filters := []web.Filter{{Name: "q", Label: "loyalty.search", Type: "search", Value: q},
+		{Name: "tag", Label: "loyalty.tag", Type: "text", Value: tag}}
 	list := web.NewList("members-list", memberColumns(v), ms, filters, c.Request.URL, "", false)
 	return pg.w.Show(c, v, "consumer/members", "loyalty.members_title", membersPage{List: list})
 }
@@ -94,6 +95,15 @@ type memberPage struct {
 	Tiers    []Tier
 	CanWrite bool
 	CanAdj   bool
+}
+
+// TierName is a level as the operator knows it, by the tier's name ("金卡 Gold"); a
+// level the rules no longer have is shown as its number.
+func (p memberPage) TierName(level int) string {
+	if level >= 0 && level < len(p.Tiers) {
+		return p.Tiers[level].Name
+	}
+	return strconv.Itoa(level)
 }
 
 func (pg consolePages) member(c *gin.Context, v *web.View) error {
@@ -350,8 +360,12 @@ func (pg consolePages) postTemplate(c *gin.Context, v *web.View) error {
 	if strings.HasPrefix(strings.TrimSpace(c.PostForm("cap")), "-") {
 		return pg.w.Rerender(c, v, couponInvalid("cap_fen", "the cap is not negative (0: no cap)"), pg.coupons)
 	}
-	if !ok1 || !ok2 || !ok3 {
-		return pg.w.Rerender(c, v, couponInvalid("amount_fen", "amounts are yuan with up to two decimals"), pg.coupons)
+	for i, ok := range []bool{ok1, ok2, ok3} {
+		if !ok {
+			field := []string{"amount_fen", "threshold_fen", "cap_fen"}[i]
+			return pg.w.Rerender(c, v, errs.E(errs.KindInvalid, CodeCouponInvalid, "amounts are yuan with up to two decimals").
+				WithReason("yuan").WithField(field), pg.coupons)
+		}
 	}
 	t := CouponTemplate{Name: strings.TrimSpace(c.PostForm("name")), Kind: c.PostForm("kind"), AmountFen: amount,
 		Percent: int(formInt(c, "percent")), CapFen: capFen, ThresholdFen: threshold, ValidDays: int(formInt(c, "valid_days")),

@@ -74,8 +74,10 @@ type Merchants interface {
 	UnknownMerchants(ctx context.Context, ids []uuid.UUID) ([]uuid.UUID, error)
 }
 
+// couponInvalid refuses a template naming the field; the catalogues word each field's
+// rule ("error.consumer.coupon_template_invalid.<field>").
 func couponInvalid(field, msg string) error {
-	return errs.E(errs.KindInvalid, CodeCouponInvalid, msg).WithField(field)
+	return errs.E(errs.KindInvalid, CodeCouponInvalid, msg).WithReason(field).WithField(field)
 }
 
 // Validate refuses a template naming the field.
@@ -339,6 +341,39 @@ func (s *Service) IssueCoupon(ctx context.Context, in IssueRequest) (Coupon, err
 	return s.issue(ctx, in, false)
 }
 
+// ClaimableCoupon is a batch the consumer may claim now (the mini-program's coupon
+// centre, 领券中心): its terms, what is left of it, how many of it the consumer holds,
+// and whether their limits let them claim another.
+type ClaimableCoupon struct {
+	BatchID   uuid.UUID      `json:"batch_id"`
+	Name      string         `json:"name"`
+	Terms     CouponTemplate `json:"terms"`
+	Left      int            `json:"left"`
+	PerMember int            `json:"per_member"`
+	PerDay    int            `json:"per_day"`
+	Mine      int            `json:"mine"`
+	CanClaim  bool           `json:"can_claim"`
+}
+
+// ClaimableCoupons are the batches the consumer may claim now, newest first: claimable,
+// with stock and budget left, of a template still valid (consumerID is the
+// authenticated consumer). ClaimCoupon claims one.
+func (s *Service) ClaimableCoupons(ctx context.Context, consumerID uuid.UUID) ([]ClaimableCoupon, error) {
+	now := s.now()
+	rows, err := consumerdb.New(s.db).ClaimableCouponBatches(ctx, consumerdb.ClaimableCouponBatchesParams{ConsumerID: consumerID,
+		DayStart: clock.Day(now), Now: &now})
+	if err != nil {
+		return nil, wrap("claimable coupons", err)
+	}
+	out := make([]ClaimableCoupon, len(rows))
+	for i, r := range rows {
+		out[i] = ClaimableCoupon{BatchID: r.ID, Name: r.Name, Terms: templateOf(r.ConsumerCouponTemplate), Left: int(r.Stock - r.Issued),
+			PerMember: int(r.PerMember), PerDay: int(r.PerDay), Mine: int(r.Mine),
+			CanClaim: r.Mine < int64(r.PerMember) && (r.PerDay == 0 || r.MineToday < int64(r.PerDay))}
+	}
+	return out, nil
+}
+
 // ClaimCoupon is the consumer claiming a coupon of a claimable batch themself, within
 // the batch's limits (consumerID is the authenticated consumer).
 func (s *Service) ClaimCoupon(ctx context.Context, consumerID, batchID uuid.UUID) (Coupon, error) {
@@ -397,8 +432,8 @@ func (s *Service) issue(ctx context.Context, in IssueRequest, claim bool) (Coupo
 		if t.ValidDays == 0 {
 			from, to = *t.ValidFrom, *t.ValidTo
 		}
-		if !to.After(now) {
-			return errs.E(errs.KindUnprocessable, CodeCouponExpired, "this coupon's validity has ended")
+		if e := outsideValidity(now, to, now); e != nil {
+			return e
 		}
 		id = s.newID()
 		if _, err = q.InsertCoupon(ctx, consumerdb.InsertCouponParams{ID: id, BatchID: b.ID, TemplateID: t.ID, ConsumerID: in.ConsumerID,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -122,7 +123,8 @@ func (s *Service) applyCoupons(ctx context.Context, q *consumerdb.Queries, o Ord
 	now := s.now()
 	for k, id := range couponIDs {
 		if slices.Contains(couponIDs[:k], id) {
-			return out, errs.E(errs.KindUnprocessable, CodeCouponNotStackable, "this coupon is on the order already").WithField("coupon_ids")
+			return out, errs.E(errs.KindUnprocessable, CodeCouponNotStackable, "this coupon is on the order already").
+				WithReason("twice").WithField("coupon_ids")
 		}
 		c, err := q.GetCouponForUpdate(ctx, id)
 		if errors.Is(err, pgx.ErrNoRows) || err == nil && c.ConsumerID != o.ConsumerID {
@@ -143,18 +145,18 @@ func (s *Service) applyCoupons(ctx context.Context, q *consumerdb.Queries, o Ord
 				listFen += l.AmountFen
 			}
 		}
+		if e := outsideValidity(c.ValidFrom, c.ValidTo, now); e != nil {
+			return out, e.WithField("coupon_ids")
+		}
 		switch {
-		case !c.ValidTo.After(now):
-			return out, errs.E(errs.KindUnprocessable, CodeCouponExpired, "this coupon expired on "+c.ValidTo.In(shanghai).Format(time.DateOnly)).WithField("coupon_ids")
-		case c.ValidFrom.After(now):
-			return out, errs.E(errs.KindUnprocessable, CodeCouponExpired, "this coupon is valid from "+c.ValidFrom.In(shanghai).Format(time.DateOnly)).WithField("coupon_ids")
 		case len(c.MerchantIds) > 0 && !slices.Contains(c.MerchantIds, o.MerchantID):
-			return out, errs.E(errs.KindUnprocessable, CodeCouponNotApplicable, "this coupon is not for this shop").WithField("coupon_ids")
+			return out, errs.E(errs.KindUnprocessable, CodeCouponNotApplicable, "this coupon is not for this shop").
+				WithReason("merchant").WithField("coupon_ids")
 		case len(covered) == 0:
-			return out, errs.E(errs.KindUnprocessable, CodeCouponNotApplicable, "this coupon is not for this category").WithField("coupon_ids")
+			return out, errs.E(errs.KindUnprocessable, CodeCouponNotApplicable, "this coupon is not for this category").
+				WithReason("category", "Categories", strings.Join(c.Categories, "、")).WithField("coupon_ids")
 		case listFen < c.ThresholdFen:
-			return out, errs.E(errs.KindUnprocessable, CodeCouponBelow, fmt.Sprintf("the order is %s yuan short of the coupon's %s yuan threshold",
-				web.Yuan(c.ThresholdFen-listFen), web.Yuan(c.ThresholdFen))).WithField("coupon_ids")
+			return out, belowThreshold(c.ThresholdFen, listFen, len(c.Categories) > 0).WithField("coupon_ids")
 		}
 		// Stacked coupons apply in the order given, each to what the ones before left
 		// of the lines it covers; its discount (at most what is left of them) is shared
@@ -181,6 +183,32 @@ func (s *Service) applyCoupons(ctx context.Context, q *consumerdb.Queries, o Ord
 		out.DiscountFen += d
 	}
 	return out, nil
+}
+
+// outsideValidity refuses a coupon outside its validity, saying the day it ended or
+// starts; nil when it is valid at now.
+func outsideValidity(from, to, now time.Time) *errs.Error {
+	switch {
+	case !to.After(now):
+		day := to.In(shanghai).Format(time.DateOnly)
+		return errs.E(errs.KindUnprocessable, CodeCouponExpired, "this coupon expired on "+day).WithReason("ended", "Date", day)
+	case from.After(now):
+		day := from.In(shanghai).Format(time.DateOnly)
+		return errs.E(errs.KindUnprocessable, CodeCouponExpired, "this coupon is valid from "+day).WithReason("not_yet", "Date", day)
+	}
+	return nil
+}
+
+// belowThreshold refuses an order short of a coupon's threshold, saying how much is
+// missing (in yuan, as the catalogues word it: "还差 ¥12.50"); ofCategories: the
+// threshold counts only the lines of the coupon's categories.
+func belowThreshold(thresholdFen, orderFen int64, ofCategories bool) *errs.Error {
+	missing, threshold := web.Yuan(thresholdFen-orderFen), web.Yuan(thresholdFen)
+	e := errs.E(errs.KindUnprocessable, CodeCouponBelow, fmt.Sprintf("the order is %s yuan short of the coupon's %s yuan threshold", missing, threshold))
+	if ofCategories {
+		return e.WithReason("categories", "Missing", missing, "Threshold", threshold)
+	}
+	return e.WithParams("Missing", missing, "Threshold", threshold)
 }
 
 func sum(xs []int64) int64 {

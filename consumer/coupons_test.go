@@ -62,6 +62,47 @@ func (w *world) members(t *testing.T, n int) []uuid.UUID {
 	return ids
 }
 
+// The coupon centre lists what a consumer may claim now: a claimable batch with stock
+// left, with its terms and how many of it they hold; not a batch only issued by hand,
+// one whose stock is gone, nor one whose dated validity has ended; a batch they hold
+// their limit of stays listed, saying they cannot claim another.
+func TestTheCouponCentreListsWhatAConsumerMayClaim(t *testing.T) {
+	t.Parallel()
+	w, _ := newWorldAt(t, sh(2026, 6, 1, 10))
+	tpl := consumer.CouponTemplate{Name: "满100减10", Kind: consumer.CouponAmount, AmountFen: 1000, ThresholdFen: 10_000, ValidDays: 30}
+	open := w.batch(t, tpl, consumer.CouponBatch{Name: "六月", Stock: 10, PerMember: 2, Claimable: true})
+	w.batch(t, tpl, consumer.CouponBatch{Name: "手动发放", Stock: 10, PerMember: 1})
+	gone := w.batch(t, tpl, consumer.CouponBatch{Name: "一张", Stock: 1, PerMember: 1, Claimable: true})
+	from, to := sh(2026, 5, 1, 0), sh(2026, 5, 31, 0)
+	w.batch(t, consumer.CouponTemplate{Name: "五月", Kind: consumer.CouponAmount, AmountFen: 500, ValidFrom: &from, ValidTo: &to},
+		consumer.CouponBatch{Name: "五月", Stock: 10, PerMember: 1, Claimable: true})
+	ids := w.members(t, 2)
+	me, other := ids[0], ids[1]
+	if _, err := w.svc.ClaimCoupon(w.ctx, other, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	list := func(want int) consumer.ClaimableCoupon {
+		t.Helper()
+		cs, err := w.svc.ClaimableCoupons(w.ctx, me)
+		if err != nil || len(cs) != 1 || cs[0].BatchID != open.ID || cs[0].Terms.ThresholdFen != 10_000 || cs[0].Terms.AmountFen != 1000 ||
+			cs[0].Mine != want || cs[0].Left != 10-want {
+			t.Fatalf("claimable: %+v, %v (want 六月 only, %d mine)", cs, err, want)
+		}
+		return cs[0]
+	}
+	if c := list(0); !c.CanClaim {
+		t.Fatalf("nothing claimed yet, cannot claim: %+v", c)
+	}
+	for range 2 {
+		if _, err := w.svc.ClaimCoupon(w.ctx, me, open.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c := list(2); c.CanClaim {
+		t.Fatalf("the limit held, may claim: %+v", c)
+	}
+}
+
 func TestConcurrentClaimsNeverPassTheStockOrAMembersLimit(t *testing.T) {
 	t.Parallel()
 	w, _ := newWorldAt(t, sh(2026, 6, 1, 10))

@@ -16,7 +16,7 @@ func TestDemoMembersInSeveralTiersWithLotsAboutToExpire(t *testing.T) {
 		}
 	}
 	growth := w.staff(t, "growth")
-	ms, err := w.svc.SearchMembers(w.ctx, growth, "138001380", 10)
+	ms, err := w.svc.SearchMembers(w.ctx, growth, consumer.MemberSearch{Query: "138001380"}, 10)
 	if err != nil || len(ms) != 5 {
 		t.Fatalf("demo members: %d, %v", len(ms), err)
 	}
@@ -34,7 +34,7 @@ func TestDemoMembersInSeveralTiersWithLotsAboutToExpire(t *testing.T) {
 	}
 	// 刘洋 kept Silver at the end of his first period and paid 200 yuan in this one,
 	// which ends in 20 days: 300 yuan short of Silver's retention, he is told so once.
-	drop, err := w.svc.SearchMembers(w.ctx, growth, "13800138004", 10)
+	drop, err := w.svc.SearchMembers(w.ctx, growth, consumer.MemberSearch{Query: "13800138004"}, 10)
 	if err != nil || len(drop) != 1 {
 		t.Fatalf("the member below retention: %+v, %v", drop, err)
 	}

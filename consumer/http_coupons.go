@@ -22,6 +22,7 @@ func (s *Service) mountCouponAPI(rt domain.Routers, h api) {
 	g.GET("/members/:id/coupons", identity.Require(identity.PermMemberRead), identity.Handle(h.memberCoupons))
 	me := rt.Consumer.Group("/consumer/me")
 	me.GET("/coupons", identity.HandleConsumer(h.myCoupons))
+	me.GET("/coupons/claimable", identity.HandleConsumer(h.claimableCoupons))
 	me.POST("/coupons", rt.Idempotent, identity.HandleConsumer(h.claimCoupon))
 }
 
@@ -87,6 +88,15 @@ func (h api) memberCoupons(c *gin.Context, p *identity.Principal) error {
 
 func (h api) myCoupons(c *gin.Context, consumer uuid.UUID) error {
 	cs, err := h.svc.MyCoupons(c.Request.Context(), consumer)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"items": cs})
+	return nil
+}
+
+func (h api) claimableCoupons(c *gin.Context, consumer uuid.UUID) error {
+	cs, err := h.svc.ClaimableCoupons(c.Request.Context(), consumer)
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ func (h api) searchMembers(c *gin.Context, p *identity.Principal) error {
 	if err != nil {
 		return err
 	}
-	ms, err := h.svc.SearchMembers(c.Request.Context(), p, c.Query("q"), limit)
+	ms, err := h.svc.SearchMembers(c.Request.Context(), p, MemberSearch{Query: c.Query("q"), Tag: c.Query("tag")}, limit)
 	if err != nil {
 		return err
 	}

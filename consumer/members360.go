@@ -116,18 +116,25 @@ func birthdayOf(d pgtype.Date) string {
 	return d.Time.Format(time.DateOnly)
 }
 
-// SearchMembers finds members by id, phone (the start or the end of it) or name, for
-// the staff caller (consumer.member.read at scope all), newest first.
-func (s *Service) SearchMembers(ctx context.Context, caller *identity.Principal, query string, limit int) ([]Member, error) {
+// MemberSearch is what staff look members up by: Query is an id, a phone (the start or
+// the end of it) or a name; Tag keeps the members with that tag (alone: all of them).
+type MemberSearch struct {
+	Query string
+	Tag   string
+}
+
+// SearchMembers finds members by id, phone or name and by tag, for the staff caller
+// (consumer.member.read at scope all), newest first.
+func (s *Service) SearchMembers(ctx context.Context, caller *identity.Principal, in MemberSearch, limit int) ([]Member, error) {
 	p, err := memberScope(caller, identity.PermMemberRead)
 	if err != nil {
 		return nil, err
 	}
-	query = strings.TrimSpace(query)
-	if query == "" {
+	query := strings.TrimSpace(in.Query)
+	arg := consumerdb.SearchMembersParams{Lim: pg.PageLimit(limit), Tag: strings.TrimSpace(in.Tag)}
+	if query == "" && arg.Tag == "" {
 		return s.ListMembers(ctx, caller, uuid.Nil, limit)
 	}
-	arg := consumerdb.SearchMembersParams{Lim: pg.PageLimit(limit)}
 	if id, err := uuid.Parse(query); err == nil {
 		arg.ID = id
 	} else if _, err := strconv.ParseUint(strings.TrimPrefix(query, "+"), 10, 64); err == nil && len(query) >= 3 {

@@ -1,6 +1,8 @@
 package consumer_test
 
 import (
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,7 +42,7 @@ func TestMember360SearchProfileLabelsAndTags(t *testing.T) {
 		t.Fatalf("a bad gender: %v", e)
 	}
 	for q, want := range map[string]uuid.UUID{"李": id, "1391": id, "5678": id, "1370000": other.ID, id.String(): id} {
-		ms, err := w.svc.SearchMembers(w.ctx, growth, q, 10)
+		ms, err := w.svc.SearchMembers(w.ctx, growth, consumer.MemberSearch{Query: q}, 10)
 		if err != nil || len(ms) != 1 || ms[0].ID != want {
 			t.Fatalf("search %q: %+v, %v", q, ms, err)
 		}
@@ -54,6 +56,22 @@ func TestMember360SearchProfileLabelsAndTags(t *testing.T) {
 	}
 	if n, err := w.svc.TagByRule(w.ctx, "高价值", "segment:1", []uuid.UUID{id, id}); err != nil || n != 1 {
 		t.Fatalf("rule tag: %d, %v", n, err)
+	}
+	// A tag's members, alone or with a search: what the tags page links to.
+	for search, want := range map[consumer.MemberSearch][]uuid.UUID{
+		{Tag: "春节活动"}: {other.ID, id}, {Tag: "VIP"}: {id}, {Query: "李", Tag: "春节活动"}: {id}, {Query: "李", Tag: "高价值"}: {id},
+		{Query: "1370000", Tag: "VIP"}: nil, {Tag: "nobody has it"}: nil,
+	} {
+		ms, err := w.svc.SearchMembers(w.ctx, growth, search, 10)
+		got := make([]uuid.UUID, len(ms))
+		for i, m := range ms {
+			got[i] = m.ID
+		}
+		slices.SortFunc(got, func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
+		slices.SortFunc(want, func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
+		if err != nil || !slices.Equal(got, want) {
+			t.Fatalf("search %+v: %v, want %v (%v)", search, got, want, err)
+		}
 	}
 	m, err := w.svc.Member360(w.ctx, growth, id)
 	if err != nil {

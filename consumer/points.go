@@ -427,5 +427,6 @@ func (s *Service) ledger(ctx context.Context, consumerID, before uuid.UUID, limi
 
 func insufficient(have, want int64) error {
 	return errs.E(errs.KindUnprocessable, CodePointsInsufficient,
-		fmt.Sprintf("%d points are spendable, %d short of %d", have, want-have, want)).WithField("points")
+		fmt.Sprintf("%d points are spendable, %d short of %d", have, want-have, want)).
+		WithParams("Spendable", have, "Short", want-have, "Wanted", want).WithField("points")
 }

@@ -46,29 +46,35 @@ type Program struct {
 	UpdatedAt   time.Time `json:"updated_at"`
 }
 
+// programInvalid refuses a program naming the field; the catalogues word each field's
+// rule ("error.consumer.program_invalid.<field>").
+func programInvalid(field, msg string) error {
+	return errs.E(errs.KindInvalid, CodeProgramInvalid, msg).WithReason(field).WithField(field)
+}
+
 // Validate refuses a program naming the field at fault.
 func (p Program) Validate() error {
 	switch {
 	case p.PointsPerYuan <= 0 || p.PointsPerYuan > 1000:
-		return errs.E(errs.KindInvalid, CodeProgramInvalid, "points per yuan is 1 to 1000").WithField("points_per_yuan")
+		return programInvalid("points_per_yuan", "points per yuan is 1 to 1000")
 	case p.ExpiryMonths <= 0 || p.ExpiryMonths > 120:
-		return errs.E(errs.KindInvalid, CodeProgramInvalid, "points last 1 to 120 months: an expiry of zero length is not a program").WithField("expiry_months")
+		return programInvalid("expiry_months", "points last 1 to 120 months: an expiry of zero length is not a program")
 	case p.Rounding != RoundDay && p.Rounding != RoundMonth:
-		return errs.E(errs.KindInvalid, CodeProgramInvalid, `expiry rounding is "day" or "month"`).WithField("expiry_rounding")
+		return programInvalid("expiry_rounding", `expiry rounding is "day" or "month"`)
 	case p.PendingDays < 0 || p.PendingDays > 365:
-		return errs.E(errs.KindInvalid, CodeProgramInvalid, "the refund window is 0 to 365 days").WithField("pending_days")
+		return programInvalid("pending_days", "the refund window is 0 to 365 days")
 	case p.RemindDays < 0 || p.RemindDays > 365:
-		return errs.E(errs.KindInvalid, CodeProgramInvalid, "reminders go 0 to 365 days before expiry").WithField("remind_days")
+		return programInvalid("remind_days", "reminders go 0 to 365 days before expiry")
 	case p.SignupPoints < 0 || p.SignupPoints > 100_000:
-		return errs.E(errs.KindInvalid, CodeProgramInvalid, "a sign-up earns 0 to 100,000 points").WithField("signup_points")
+		return programInvalid("signup_points", "a sign-up earns 0 to 100,000 points")
 	case p.ReferralPoints < 0 || p.ReferralPoints > 100_000:
-		return errs.E(errs.KindInvalid, CodeProgramInvalid, "a referral earns 0 to 100,000 points").WithField("referral_points")
+		return programInvalid("referral_points", "a referral earns 0 to 100,000 points")
 	case p.ReviewPoints < 0 || p.ReviewPoints > 100_000:
-		return errs.E(errs.KindInvalid, CodeProgramInvalid, "a review earns 0 to 100,000 points").WithField("review_points")
+		return programInvalid("review_points", "a review earns 0 to 100,000 points")
 	case p.ReviewsPerDay < 0 || p.ReviewsPerDay > 100:
-		return errs.E(errs.KindInvalid, CodeProgramInvalid, "0 to 100 reviews a day earn points").WithField("reviews_per_day")
+		return programInvalid("reviews_per_day", "0 to 100 reviews a day earn points")
 	case p.AdjustLimit < 0 || p.AdjustLimit > math.MaxInt32:
-		return errs.E(errs.KindInvalid, CodeProgramInvalid, "the adjustment limit is not negative").WithField("adjust_limit")
+		return programInvalid("adjust_limit", "the adjustment limit is not negative")
 	}
 	return nil
 }

@@ -60,7 +60,7 @@ type TierProgram struct {
 	UpdatedAt  time.Time `json:"updated_at"`
 }
 
-func tierInvalid(field, format string, args ...any) error {
+func tierInvalid(field, format string, args ...any) *errs.Error {
 	return errs.E(errs.KindInvalid, CodeTiersInvalid, fmt.Sprintf(format, args...)).WithField(field)
 }
 
@@ -88,11 +88,13 @@ func (p TierProgram) Validate() error {
 		case t.Name == "" || utf8.RuneCountInString(t.Name) > 40:
 			return tierInvalid(f("name"), "a tier's name is 1 to 40 characters")
 		case i == 0 && t.Threshold != 0:
-			return tierInvalid(f("threshold"), "the first tier is everyone's: its threshold is 0")
+			return tierInvalid(f("threshold"), "the first tier is everyone's: its threshold is 0").WithReason("first_threshold")
 		case i > 0 && t.Threshold <= p.Tiers[i-1].Threshold:
-			return tierInvalid(f("threshold"), "each threshold is above the one before (%s)", p.metricText(p.Tiers[i-1].Threshold))
+			return tierInvalid(f("threshold"), "each threshold is above the one before (%s)", p.metricText(p.Tiers[i-1].Threshold)).
+				WithReason("threshold_order", p.metricParams(p.Tiers[i-1].Threshold)...)
 		case t.Retain < 0 || t.Retain > t.Threshold:
-			return tierInvalid(f("retain"), "the retention threshold is 0 to the tier's threshold (%s)", p.metricText(t.Threshold))
+			return tierInvalid(f("retain"), "the retention threshold is 0 to the tier's threshold (%s)", p.metricText(t.Threshold)).
+				WithReason("retain", p.metricParams(t.Threshold)...)
 		case t.MultiplierPct < 100 || t.MultiplierPct > 1000:
 			return tierInvalid(f("multiplier_pct"), "the points multiplier is 100 to 1000 percent")
 		}
@@ -107,6 +109,15 @@ func (p TierProgram) metricText(v int64) string {
 		return fmt.Sprintf("%s yuan, %d fen", money.MustNew(v, money.CNY), v)
 	}
 	return fmt.Sprintf("%d points", v)
+}
+
+// metricParams are an amount of the metric as the catalogues word it: growth as
+// "Yuan", points as "Points".
+func (p TierProgram) metricParams(v int64) []any {
+	if p.Metric == MetricGrowth {
+		return []any{"Yuan", money.MustNew(v, money.CNY).String()}
+	}
+	return []any{"Points", v}
 }
 
 // reached is the highest tier metric reaches.

@@ -25,7 +25,8 @@ func (s *Service) pages() web.Pages {
 	files := web.EmbeddedDir(consoleFiles, "console")
 	return web.Pages{
 		Domain: "matching", Templates: files, Messages: files,
-		Nav: []web.NavItem{{ID: "nav-matching", Label: "nav.matching", Href: "/matching/merges?state=review", Perms: []identity.Permission{identity.PermMemberRead}},
+		Nav: []web.NavItem{{ID: "nav-matching", Label: "nav.matching", Href: "/matching/merges?state=review", Perms: []identity.Permission{identity.PermMemberRead},
+			Scope: identity.LevelAll},
 			{ID: "nav-matching-shops", Label: "nav.matching_shops", Href: "/matching/shops?state=review", Perms: []identity.Permission{identity.PermOnboardingRead}}},
 		Mount: func(r gin.IRouter, w *web.Console) {
 			pg := matchingPages{svc: s, w: w}

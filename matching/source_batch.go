@@ -10,14 +10,15 @@ import (
 	"github.com/tandemcrm/tandem/shared/pg"
 )
 
-// batchSource is pgSource for a batch of consumers ranked at once (a batch of payments):
-// it reads what the ranking of every consumer of the batch asks for with one statement
-// per kind of input (five in all, rather than five per consumer), then answers each
-// consumer's ranking from memory. The answers are the rows pgSource's statements give,
-// in their order, so the ranking is the same. A question it was not prepared for (none
-// in rank today) goes to pgSource.
+// batchSource is the ranking's Source for a batch of consumers ranked at once (a batch
+// of payments, or the one consumer a refresh ranks): it reads what the ranking of every
+// consumer of the batch asks for with one statement per kind of input (five in all,
+// however many consumers), then answers each consumer's ranking from memory. It is the
+// one way the ranking reads the tables: a refresh is a batch of one, which costs the
+// same five statements that reading per consumer did, so there is no second way to
+// keep in step. A question it was not prepared for (none in rank today) is an error,
+// which TestBatchRanksEachConsumerAsABatchOfOne would show.
 type batchSource struct {
-	pg        pgSource
 	tried     map[uuid.UUID][]Tried    // every consumer of the batch, also those with nothing tried
 	popular   []Merchant               // the popularMax most popular
 	neighbors map[uuid.UUID][]Neighbor // neighborsPer per merchant tried, by merchant tried
@@ -31,7 +32,7 @@ type batchSource struct {
 // that the ranking of each will ask for (rank: recentFroms, position,
 // strongestCategories).
 func newBatchSource(ctx context.Context, q *matchingdb.Queries, cfg Config, consumers []uuid.UUID) (*batchSource, error) {
-	b := &batchSource{pg: pgSource{q: q}, tried: make(map[uuid.UUID][]Tried, len(consumers)),
+	b := &batchSource{tried: make(map[uuid.UUID][]Tried, len(consumers)),
 		neighbors: map[uuid.UUID][]Neighbor{}, near: map[Point][]Merchant{}, byCat: map[string][]Merchant{}, radiusM: cfg.RadiusM}
 	rows, err := q.ConsumersBought(ctx, consumers)
 	if err != nil {
@@ -44,8 +45,13 @@ func newBatchSource(ctx context.Context, q *matchingdb.Queries, cfg Config, cons
 		b.tried[r.ConsumerID] = append(b.tried[r.ConsumerID], Tried{Merchant: Merchant{ID: r.MerchantID, Name: r.Name,
 			Category: r.Category, Lat: r.Lat, Lng: r.Lng, Buyers: int(r.Buyers)}, Live: r.Live, Orders: int(r.Orders), LastAt: r.LastAt})
 	}
-	if b.popular, err = b.pg.Popular(ctx, popularMax); err != nil {
-		return nil, err
+	popular, err := q.PopularMerchants(ctx, popularMax)
+	if err != nil {
+		return nil, fmt.Errorf("matching: popular merchants: %w", pg.Classify(err))
+	}
+	b.popular = make([]Merchant, len(popular))
+	for i, r := range popular {
+		b.popular[i] = Merchant{ID: r.MerchantID, Name: r.Name, Category: r.Category, Lat: r.Lat, Lng: r.Lng, Buyers: int(r.Buyers)}
 	}
 	var froms []uuid.UUID
 	var cats []string
@@ -77,12 +83,13 @@ func newBatchSource(ctx context.Context, q *matchingdb.Queries, cfg Config, cons
 		}
 	}
 	if len(froms) > 0 {
-		ns, err := b.pg.Neighbors(ctx, froms, neighborsPer)
+		rows, err := q.Neighbors(ctx, matchingdb.NeighborsParams{Froms: froms, Per: neighborsPer})
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("matching: co-purchases: %w", pg.Classify(err))
 		}
-		for _, n := range ns {
-			b.neighbors[n.From] = append(b.neighbors[n.From], n)
+		for _, r := range rows {
+			b.neighbors[r.FromID] = append(b.neighbors[r.FromID], Neighbor{From: r.FromID, Co: int(r.N),
+				Merchant: Merchant{ID: r.MerchantID, Name: r.Name, Category: r.Category, Lat: r.Lat, Lng: r.Lng, Buyers: int(r.Buyers)}})
 		}
 	}
 	if len(lats) > 0 {
@@ -97,58 +104,65 @@ func newBatchSource(ctx context.Context, q *matchingdb.Queries, cfg Config, cons
 		}
 	}
 	if len(cats) > 0 {
-		top, err := b.pg.TopInCategories(ctx, cats, perCategory)
+		rows, err := q.TopInCategories(ctx, matchingdb.TopInCategoriesParams{Categories: cats, Per: perCategory})
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("matching: merchants by category: %w", pg.Classify(err))
 		}
-		for _, m := range top {
-			b.byCat[m.Category] = append(b.byCat[m.Category], m)
+		for _, r := range rows {
+			b.byCat[r.Category] = append(b.byCat[r.Category], Merchant{ID: r.MerchantID, Name: r.Name, Category: r.Category,
+				Lat: r.Lat, Lng: r.Lng, Buyers: int(r.Buyers)})
 		}
 	}
 	return b, nil
 }
 
-func (b *batchSource) Tried(ctx context.Context, consumerID uuid.UUID) ([]Tried, error) {
+// errNotRead is a question the batch was not prepared for: a change to rank that
+// newBatchSource does not follow yet.
+func errNotRead(what string) error {
+	return fmt.Errorf("matching: the batch did not read %s for the ranking", what)
+}
+
+func (b *batchSource) Tried(_ context.Context, consumerID uuid.UUID) ([]Tried, error) {
 	if t, ok := b.tried[consumerID]; ok {
 		return t, nil
 	}
-	return b.pg.Tried(ctx, consumerID)
+	return nil, errNotRead("what " + consumerID.String() + " tried")
 }
 
-func (b *batchSource) Neighbors(ctx context.Context, froms []uuid.UUID, per int) ([]Neighbor, error) {
+func (b *batchSource) Neighbors(_ context.Context, froms []uuid.UUID, per int) ([]Neighbor, error) {
 	var out []Neighbor
 	for _, f := range froms {
 		ns, ok := b.neighbors[f]
 		if !ok || per != neighborsPer {
-			return b.pg.Neighbors(ctx, froms, per)
+			return nil, errNotRead(fmt.Sprintf("the %d co-purchases of %s", per, f))
 		}
 		out = append(out, ns...)
 	}
 	return out, nil
 }
 
-func (b *batchSource) Near(ctx context.Context, p Point, radiusM float64, maxRows int) ([]Merchant, error) {
+func (b *batchSource) Near(_ context.Context, p Point, radiusM float64, maxRows int) ([]Merchant, error) {
 	if ms, ok := b.near[p]; ok && radiusM == b.radiusM && maxRows == nearMax {
 		return ms, nil
 	}
-	return b.pg.Near(ctx, p, radiusM, maxRows)
+	return nil, errNotRead(fmt.Sprintf("the %d merchants within %g m of %v", maxRows, radiusM, p))
 }
 
-func (b *batchSource) TopInCategories(ctx context.Context, cats []string, per int) ([]Merchant, error) {
+func (b *batchSource) TopInCategories(_ context.Context, cats []string, per int) ([]Merchant, error) {
 	var out []Merchant
 	for _, c := range cats {
 		ms, ok := b.byCat[c]
 		if !ok || per != perCategory {
-			return b.pg.TopInCategories(ctx, cats, per)
+			return nil, errNotRead(fmt.Sprintf("the %d top merchants of %q", per, c))
 		}
 		out = append(out, ms...)
 	}
 	return out, nil
 }
 
-func (b *batchSource) Popular(ctx context.Context, maxRows int) ([]Merchant, error) {
+func (b *batchSource) Popular(_ context.Context, maxRows int) ([]Merchant, error) {
 	if maxRows == popularMax {
 		return b.popular, nil
 	}
-	return b.pg.Popular(ctx, maxRows)
+	return nil, errNotRead(fmt.Sprintf("the %d most popular merchants", maxRows))
 }

@@ -19,12 +19,13 @@ import (
 	"github.com/tandemcrm/tandem/shared/pgtest"
 )
 
-// A batch's consumers are ranked from batchSource's few statements exactly as from
-// pgSource's statements per consumer: the same merchants, scores, distances and reasons
-// in the same order, for consumers who bought much, little, at shops without a place or
-// a category, at a shop no longer live, or nothing; and two consumers who buy at the
-// same place share its nearby merchants.
-func TestBatchSourceRanksAsPerConsumerReads(t *testing.T) {
+// A consumer is ranked the same in a batch of payments as in a refresh of them alone
+// (a batch of one): the same merchants, scores, distances and reasons in the same
+// order, for consumers who bought much, little, at shops without a place or a
+// category, at a shop no longer live, or nothing; and two consumers who buy at the
+// same place share its nearby merchants. (That the tables' reads rank as the nightly
+// rebuild's memory does is TestRecommendationsFromEvents'.)
+func TestBatchRanksEachConsumerAsABatchOfOne(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t, Migrations)
@@ -78,7 +79,11 @@ func TestBatchSourceRanksAsPerConsumerReads(t *testing.T) {
 			return err
 		}
 		for i, c := range consumers {
-			want, wantCold, err := rank(ctx, pgSource{q: q}, s.cfg, c, MethodHybrid, s.cfg.Max)
+			one, err := newBatchSource(ctx, q, s.cfg, []uuid.UUID{c})
+			if err != nil {
+				return err
+			}
+			want, wantCold, err := rank(ctx, one, s.cfg, c, MethodHybrid, s.cfg.Max)
 			if err != nil {
 				return err
 			}

@@ -126,6 +126,8 @@ var authzTable = []authzRow{
 	{"other.consumer", "GET", "/api/v1/billing/me/orders/{order:demo}", "", 404, code("billing.order_not_found")},
 	{"other.consumer", "GET", "/api/v1/billing/me/orders", "", 200, count(0)},
 	{"consumer", "GET", "/api/v1/consumer/me/points", "", 200, nil},
+	{"consumer", "GET", "/api/v1/consumer/me/coupons/claimable", "", 200, nil},
+	{"growth", "GET", "/api/v1/consumer/me/coupons/claimable", "", 401, nil},
 	// Loyalty (issue 13): growth operators run members, tags and the points program;
 	// sales and finance do not; a consumer redeems only their own points.
 	{"growth", "GET", "/api/v1/consumer/members/search?q=138", "", 200, nil},
@@ -610,25 +612,8 @@ func newAuthzWorld(t testing.TB, a *app) *authzWorld {
 	if _, w.tokens["live.owner"], err = a.identity.CreateToken(ctx, op, identity.NewToken{Name: "authz live owner"}); err != nil {
 		t.Fatal(err)
 	}
-	// Consumers sign in as the mini-program would; WeChat's code exchange is the one stand-in
-	// (its code is the openid here), the session and its token are identity's own.
-	signInAs := identity.NewService(a.db, a.redis, identity.Config{Code2Session: func(_ context.Context, code string) (identity.ConsumerClaims, error) {
-		return identity.ConsumerClaims{AppID: a.cfg.WxpayAppID, OpenID: code}, nil
-	}})
-	ids, err := a.identity.ConsumerIdentities(ctx, d.consumerID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range ids {
-		if id.Kind == "openid" {
-			cs, err := signInAs.SignInConsumer(ctx, id.Value, "127.0.0.1")
-			if err != nil || cs.ConsumerID != d.consumerID {
-				t.Fatalf("demo consumer sign-in: %v (%v)", err, cs.ConsumerID)
-			}
-			w.tokens["consumer"] = cs.Token
-		}
-	}
-	other, err := signInAs.SignInConsumer(ctx, "o-someone-else", "127.0.0.1")
+	w.tokens["consumer"] = consumerToken(t, a, d.consumerID)
+	other, err := consumerSignIn(a).SignInConsumer(ctx, "o-someone-else", "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -857,4 +842,34 @@ func outcome(want string) func(*testing.T, *authzWorld, []byte) {
 			t.Fatalf("outcome %v, want %s", got, want)
 		}
 	}
+}
+
+// consumerSignIn signs consumers in as the mini-program would; WeChat's code exchange is
+// the one stand-in (its code is the openid here), the session and its token are
+// identity's own.
+func consumerSignIn(a *app) *identity.Service {
+	return identity.NewService(a.db, a.redis, identity.Config{Code2Session: func(_ context.Context, code string) (identity.ConsumerClaims, error) {
+		return identity.ConsumerClaims{AppID: a.cfg.WxpayAppID, OpenID: code}, nil
+	}})
+}
+
+// consumerToken is the token of a consumer (the demo's) signed in with their openid.
+func consumerToken(t testing.TB, a *app, consumerID uuid.UUID) string {
+	t.Helper()
+	ctx := context.Background()
+	ids, err := a.identity.ConsumerIdentities(ctx, consumerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if id.Kind == "openid" {
+			cs, err := consumerSignIn(a).SignInConsumer(ctx, id.Value, "127.0.0.1")
+			if err != nil || cs.ConsumerID != consumerID {
+				t.Fatalf("consumer sign-in: %v (%v)", err, cs.ConsumerID)
+			}
+			return cs.Token
+		}
+	}
+	t.Fatalf("consumer %s has no openid", consumerID)
+	return ""
 }

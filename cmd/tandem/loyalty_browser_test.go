@@ -35,8 +35,12 @@ func TestLoyaltyConsoleInChromium(t *testing.T) {
 		submit("#tag-form", map[string]string{"tag": "浏览器测试"}), shows("#flash", "标签已添加"), shows("#member-tag-list", "浏览器测试"))
 	b.step("remove the tag", submit(`#member-tag-list li:last-child form`, nil), shows("#flash", "标签已移除"),
 		omits("#member-tag-list", "浏览器测试"))
+	b.step("the tier history names the tiers", shows("#member-tier-history", "→ 金卡"))
 	b.step("overdraw refused in Chinese", submit("#adjust-form", map[string]string{"delta": "-99999999", "reason": "测试"}),
-		shows("#error", "可用积分不足"))
+		shows("#error", "可用积分不足：可用"), shows("#error", "比 99999999 少"))
+	b.step("a tag's members, from the tags page", b.open("/loyalty/members"), jsClick("#loyalty-tags-link"), shows("#tag-counts", "高价值"),
+		until(`(a => a ? (a.click(), true) : false)([...document.querySelectorAll("#tag-counts a")].find(a => a.innerText === "高价值"))`),
+		shows("#members-list", "李娜"), omits("#members-list", "张伟"))
 	b.step("coupons with live stock", b.nav("#nav-loyalty-coupons", "优惠券"), shows("#coupon-batches", "十二月拉新"), shows("#coupon-batches", "996"))
 	b.step("a percentage over 100 refused", submit("#template-form", map[string]string{"name": "坏券", "kind": "percent", "percent": "120"}),
 		shows("#error", "折扣（%）"))
@@ -54,8 +58,11 @@ func TestLoyaltyConsoleInChromium(t *testing.T) {
 	b.step("the tier-drop notice in English", b.open("/loyalty/members?q=13800138004"), jsClick("#members-list tbody a"),
 		title("Member 360"), shows("#member-notices", "Your tier will drop"), shows("#member-notices", "¥300.00"),
 		shows("#member-notices", "Silver"))
+	b.step("the points card shows its numbers beside the longer English labels", // 刘洋 has 240 spendable
+		shows("#member-spendable", "240"), until(`(d => { const r = d.getBoundingClientRect(), c = document.querySelector("#member-points").getBoundingClientRect();
+			return r.width > 0 && r.right <= c.right && d.scrollWidth <= d.clientWidth + 1; })(document.querySelector("#member-spendable"))`))
 	b.step("English refusal", b.open("/loyalty/coupons"), submit("#template-form", map[string]string{"name": "bad", "kind": "percent", "percent": "10", "cap": "-1"}),
-		shows("#error", "cap"))
+		shows("#error", "Cap (yuan, 0 for none) cannot be negative."))
 	b.step("phone layout", viewport(phoneWidth, phoneHeight), b.open("/loyalty/members?q=13800138001"),
 		jsClick("#members-list tbody a"), title("Member 360"),
 		fitsPhone())

@@ -68,7 +68,8 @@ func TestStatementCyclesReadInFinancesLanguageInChromium(t *testing.T) {
 
 // A growth operator's wrong program, tier or coupon template is refused naming the
 // field as the form labels it (有效期（月）, 等级 2：门槛), not by its API name
-// (expiry_months, tiers[2].threshold), in Chinese and English.
+// (expiry_months, tiers[2].threshold), and saying the rule broken with its values
+// (the threshold before, ¥5000.00), in Chinese and English.
 func TestLoyaltyRefusalsNameTheFieldInChromium(t *testing.T) {
 	a := testApp(t)
 	if _, err := a.seedDemo(context.Background()); err != nil {
@@ -79,13 +80,19 @@ func TestLoyaltyRefusalsNameTheFieldInChromium(t *testing.T) {
 	tiersDescending := do(`const f = document.querySelector("#tiers-form"), th = f.querySelectorAll('[name="threshold"]');
 		th[1].value = "5000"; th[2].value = "1000"; f.noValidate = true; f.removeAttribute("data-confirm"); f.requestSubmit()`)
 	b.step("zero expiry", b.page("/loyalty/program", "积分与等级规则"), submit("#program-form", map[string]string{"expiry_months": "0"}),
-		shows("#error", "积分规则有误（有效期（月））"), omits("#error", "expiry_months"))
+		shows("#error", "有效期（月）须在 1 到 120 个月之间：积分不能一获得就过期。"), omits("#error", "expiry_months"))
 	b.step("descending tiers", b.page("/loyalty/program", "积分与等级规则"), tiersDescending,
-		shows("#error", "等级规则有误（等级 2：门槛）"), omits("#error", "tiers["))
+		shows("#error", "等级 2：门槛须高于上一级的门槛（¥5000.00）：门槛不能重叠，也不能倒序。"), omits("#error", "tiers["))
 	b.step("percent over 100", b.page("/loyalty/coupons", "优惠券"), submit("#template-form", map[string]string{"name": "坏券", "kind": "percent",
-		"percent": "120", "valid_days": "10"}), shows("#error", "券模板有误（折扣"), omits("#error", "(percent)"))
+		"percent": "120", "valid_days": "10"}), shows("#error", "折扣（%）须在 1 到 100 之间。"), omits("#error", "(percent)"))
+	b.step("a negative cap", b.page("/loyalty/coupons", "优惠券"), submit("#template-form", map[string]string{"name": "坏券", "kind": "percent",
+		"percent": "10", "cap": "-1", "valid_days": "10"}), shows("#error", "封顶（元，0 为不封顶）不能为负数。"))
 	b.step("English", b.lang("en"), b.page("/loyalty/program", "Points and tier rules"), tiersDescending,
-		shows("#error", "(tier 2: Threshold)"), omits("#error", "tiers["))
+		shows("#error", "tier 2: Threshold must be above the tier before's (¥5000.00): thresholds neither overlap nor descend."), omits("#error", "tiers["))
+	b.step("zero expiry in English", b.page("/loyalty/program", "Points and tier rules"), submit("#program-form", map[string]string{"expiry_months": "0"}),
+		shows("#error", "Validity (months) must be 1 to 120 months"))
+	b.step("percent over 100 in English", b.page("/loyalty/coupons", "Coupons"), submit("#template-form", map[string]string{"name": "bad", "kind": "percent",
+		"percent": "120", "valid_days": "10"}), shows("#error", "Percent off must be 1 to 100."))
 }
 
 // A member's 360 shows their labels and point entries in the reader's language: gender

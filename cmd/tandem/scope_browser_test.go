@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -36,20 +38,14 @@ func addMemberReader(t testing.TB, a *app, demo identity.Demo, login, unit, base
 }
 
 // A team-scoped and a city-scoped holder of consumer.member.read, in Chromium: the menu
-// offers them matching (they hold the permission), but a consumer's recommendations, a
-// merchant's audience and the merges are refused as not found, in the reader's language,
-// as the C-CRM's member pages refuse them; the city manager reads it on a phone.
+// does not offer them the merges or the C-CRM's member pages (both ask for scope all),
+// and a consumer's recommendations, a merchant's audience and the merges, opened by
+// their address, are refused as not found, in the reader's language, as the C-CRM's
+// member pages refuse them; the city manager reads it on a phone.
 func TestScopedStaffAreRefusedMembersInChromium(t *testing.T) {
 	a := testApp(t)
 	ctx := context.Background()
-	d, err := a.seedDemo(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	demo, err := a.identity.SeedDemo(ctx, demoPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, demo := seedDemoWithLogins(t, a)
 	addMemberReader(t, a, demo, "sh1.members", identity.DemoSHTeam1, identity.RoleTeamLead, identity.LevelTeam)
 	addMemberReader(t, a, demo, "sh.members", identity.DemoShanghai, identity.RoleCityManager, identity.LevelSubtree)
 	recs, err := a.matching.Recommendations(ctx, d.consumerID, 1)
@@ -60,7 +56,9 @@ func TestScopedStaffAreRefusedMembersInChromium(t *testing.T) {
 
 	b := startBrowser(t, a, desktopWidth, desktopHeight)
 	b.step("team lead signs in", b.signIn("sh1.members"))
-	b.step("merges from the menu", jsClick("#nav-matching"), refused("出错了", "没有这条合并记录。"), omits("main", "matching."))
+	b.step("no merges nor loyalty in the menu", b.open("/"), title("仪表盘"),
+		until(`document.querySelector("#nav-matching, [id^='nav-loyalty']") === null`))
+	b.step("merges by their address", b.open("/matching/merges?state=review"), refused("出错了", "没有这条合并记录。"), omits("main", "matching."))
 	b.step("recommendations", b.open("/matching/consumer?id="+consumer), refused("出错了", "没有这位消费者。"))
 	b.step("audience", b.page("/matching/audience?merchant="+merchant, "商户的目标人群"),
 		shows("#error", "匹配模块还没有这个商户的记录"), shows("#audience", "没有数据"))
@@ -76,4 +74,54 @@ func TestScopedStaffAreRefusedMembersInChromium(t *testing.T) {
 // refused waits for the console's error page: its heading and the refusal's message.
 func refused(heading, message string) chromedp.Action[chromedp.Void] {
 	return chromedp.Steps(shows("main h1", heading), shows("#error", message))
+}
+
+// The menu offers each user exactly the pages they may open, and each opens without a
+// refusal: a growth operator, finance, a field rep, and a team lead given the members
+// at team scope (who keeps the team lead's pages and the growth pages, which answer
+// at any scope, but is not offered the pages over every member).
+func TestMenusOfferWhatEachUserMayOpenInChromium(t *testing.T) {
+	a := testApp(t)
+	_, demo := seedDemoWithLogins(t, a)
+	addMemberReader(t, a, demo, "sh1.members", identity.DemoSHTeam1, identity.RoleTeamLead, identity.LevelTeam)
+	teamLead := "nav-audit nav-board nav-commission nav-contracts nav-dashboard nav-imports nav-leads nav-org nav-pool nav-reports nav-rules nav-targets nav-todos nav-tokens nav-users nav-visits"
+	menus := map[string]string{
+		"growth": "nav-campaigns nav-dashboard nav-growth nav-loyalty-coupons nav-loyalty-liability nav-loyalty-members nav-loyalty-program " +
+			"nav-matching nav-referrals nav-segments nav-todos nav-tokens",
+		"finance":     "nav-audit nav-billing-orders nav-billing-refunds nav-billing-statements nav-dashboard nav-recon nav-recon-queue nav-todos nav-tokens",
+		"sh1.rep":     "nav-contracts nav-dashboard nav-imports nav-leads nav-pool nav-reports nav-targets nav-todos nav-tokens nav-visits",
+		"sh1.members": teamLead + " nav-campaigns nav-growth nav-referrals nav-segments",
+	}
+	b := startBrowser(t, a, desktopWidth, desktopHeight)
+	for _, login := range []string{"growth", "finance", "sh1.rep", "sh1.members"} {
+		b.step(login+" signs in", b.signIn(login), title("仪表盘"))
+		got := strings.Fields(b.read(`[...document.querySelectorAll("#nav a")].map(a => a.id).sort().join(" ")`))
+		want := strings.Fields(menus[login])
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s's menu:\n got %v\nwant %v", login, got, want)
+		}
+		hrefs := strings.Fields(b.read(`[...document.querySelectorAll("#nav a")].map(a => a.getAttribute("href")).join(" ")`))
+		for _, href := range hrefs {
+			b.step(login+" opens "+href, b.open(href), until(`document.querySelector("#page-title") !== null`),
+				until(`document.querySelector("#error") === null && document.querySelector("main h1").innerText !== "出错了"`))
+		}
+		b.step(login+" signs out", b.signOut())
+	}
+}
+
+// seedDemoWithLogins loads the demo data and returns it with identity's demo: its
+// users, units and merchants by name.
+func seedDemoWithLogins(t testing.TB, a *app) (demoData, identity.Demo) {
+	t.Helper()
+	ctx := context.Background()
+	d, err := a.seedDemo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	demo, err := a.identity.SeedDemo(ctx, demoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, demo
 }

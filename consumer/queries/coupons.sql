@@ -70,3 +70,16 @@ UPDATE consumer.coupons SET state = 'redeemed', redeemed_at = $2 WHERE order_id 
 -- A full refund gives back the order's coupons that are still valid.
 UPDATE consumer.coupons SET state = 'available', order_id = NULL, discount_fen = 0, reserved_at = NULL, redeemed_at = NULL
 WHERE order_id = $1 AND state = 'redeemed' AND valid_to > $2;
+
+-- name: ClaimableCouponBatches :many
+-- The batches a consumer may claim now: claimable, with stock and budget left, of a
+-- template still valid, with how many of each the consumer holds (in all and today).
+SELECT b.id, b.name, b.stock, b.issued, b.per_member, b.per_day, sqlc.embed(t),
+       (SELECT COUNT(*) FROM consumer.coupons c WHERE c.batch_id = b.id AND c.consumer_id = sqlc.arg(consumer_id))::bigint AS mine,
+       (SELECT COUNT(*) FROM consumer.coupons c WHERE c.batch_id = b.id AND c.consumer_id = sqlc.arg(consumer_id)
+           AND c.issued_at >= sqlc.arg(day_start))::bigint AS mine_today
+FROM consumer.coupon_batches b JOIN consumer.coupon_templates t ON t.id = b.template_id
+WHERE b.claimable AND b.issued < b.stock
+  AND (t.valid_days > 0 OR t.valid_to > sqlc.arg(now))
+  AND (b.budget_fen = 0 OR b.committed_fen + CASE WHEN t.kind = 'percent' THEN t.cap_fen ELSE t.amount_fen END <= b.budget_fen)
+ORDER BY b.created_at DESC, b.id LIMIT 100;

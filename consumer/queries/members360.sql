@@ -1,10 +1,13 @@
 -- name: SearchMembers :many
--- Members by id, phone (prefix or suffix), or name (substring), newest first.
+-- Members by id, phone (prefix or suffix), or name (substring), and with a tag when one
+-- is given (a tag alone: every member with it), newest first.
 SELECT m.*, b.balance, b.pending, b.earned_total FROM consumer.members m
 JOIN consumer.points_balances b ON b.consumer_id = m.id
-WHERE (sqlc.arg(id)::uuid <> '00000000-0000-0000-0000-000000000000' AND m.id = sqlc.arg(id)::uuid)
+WHERE ((sqlc.arg(id)::uuid = '00000000-0000-0000-0000-000000000000' AND sqlc.arg(phone)::text = '' AND sqlc.arg(name)::text = '')
+   OR (sqlc.arg(id)::uuid <> '00000000-0000-0000-0000-000000000000' AND m.id = sqlc.arg(id)::uuid)
    OR (sqlc.arg(phone)::text <> '' AND (m.phone LIKE sqlc.arg(phone)::text || '%' OR m.phone LIKE '+86' || sqlc.arg(phone)::text || '%' OR m.phone LIKE '%' || sqlc.arg(phone)::text))
-   OR (sqlc.arg(name)::text <> '' AND m.name ILIKE '%' || sqlc.arg(name)::text || '%')
+   OR (sqlc.arg(name)::text <> '' AND m.name ILIKE '%' || sqlc.arg(name)::text || '%'))
+  AND (sqlc.arg(tag)::text = '' OR EXISTS (SELECT 1 FROM consumer.member_tags t WHERE t.consumer_id = m.id AND t.tag = sqlc.arg(tag)::text))
 ORDER BY m.joined_at DESC, m.id DESC LIMIT sqlc.arg(lim);
 
 -- name: UpdateProfile :execrows

@@ -1,9 +1,10 @@
 -- A batch of payments at once: its purchases recorded by one statement, and the
--- ranking's inputs of all its payers read by one statement per kind (the per-consumer
--- queries of recommend.sql, run for every consumer or item).
+-- ranking's inputs of all its payers read by one statement per kind (a refresh of one
+-- consumer is a batch of one).
 
 -- name: ConsumersBought :many
--- ConsumerBought of each consumer.
+-- What each consumer bought, most recent first (the 200 latest), with the merchants'
+-- descriptions.
 SELECT x.c::uuid AS consumer_id, b.merchant_id, b.orders, b.last_at, b.name, b.category, b.lat, b.lng, b.live, b.buyers
 FROM unnest(sqlc.arg(consumer_ids)::uuid[]) AS x(c)
 CROSS JOIN LATERAL (
@@ -13,7 +14,8 @@ CROSS JOIN LATERAL (
     ORDER BY cm.last_at DESC, cm.merchant_id LIMIT 200) b;
 
 -- name: NearMerchantsOfPoints :many
--- NearMerchants of each point (i: the point's place in lats and lngs, from 1).
+-- Live merchants within radius_m of each point, nearest first (PostGIS, GiST index; i:
+-- the point's place in lats and lngs, from 1).
 SELECT x.i::int AS i, n.merchant_id, n.name, n.category, n.lat, n.lng, n.buyers
 FROM generate_series(1, cardinality(sqlc.arg(lats)::float8[])) AS x(i)
 CROSS JOIN LATERAL (

@@ -1,31 +1,16 @@
--- name: ConsumerBought :many
--- What a consumer bought, most recent first, with the merchants' descriptions. Ties here
--- and in the ranking's other reads go by merchant id, so that a list does not depend on
--- the plan PostgreSQL picks (batch.sql reads the same for many consumers).
-SELECT cm.merchant_id, cm.orders, cm.last_at, m.name, m.category, m.lat, m.lng, m.live, m.buyers
-FROM matching.consumer_merchants cm JOIN matching.merchants m ON m.merchant_id = cm.merchant_id
-WHERE cm.consumer_id = $1
-ORDER BY cm.last_at DESC, cm.merchant_id LIMIT 200;
-
 -- name: ConsumerPosition :one
 SELECT lat, lng FROM matching.consumers WHERE consumer_id = $1;
 
 -- name: Neighbors :many
 -- The strongest co-purchase partners of each of the given merchants, live ones only, in
 -- the order of froms (the ranking credits a tie to the first merchant tried that gives it).
+-- Ties here and in the ranking's other reads (batch.sql) go by merchant id, so that a
+-- list does not depend on the plan PostgreSQL picks.
 SELECT x.a::uuid AS from_id, c.b AS merchant_id, c.n, m.name, m.category, m.lat, m.lng, m.buyers
 FROM unnest(sqlc.arg(froms)::uuid[]) WITH ORDINALITY AS x(a, i)
 CROSS JOIN LATERAL (SELECT cp.b, cp.n FROM matching.co_purchases cp WHERE cp.a = x.a ORDER BY cp.n DESC, cp.b LIMIT sqlc.arg(per)) c
 JOIN matching.merchants m ON m.merchant_id = c.b AND m.live
 ORDER BY x.i, c.n DESC, c.b;
-
--- name: NearMerchants :many
--- Live merchants within radius_m of a point, nearest first (PostGIS, GiST index).
-SELECT m.merchant_id, m.name, m.category, m.lat, m.lng, m.buyers
-FROM matching.merchants m
-WHERE m.live AND ST_DWithin(m.geog, ST_SetSRID(ST_MakePoint(sqlc.arg(lng)::float8, sqlc.arg(lat)::float8), 4326)::geography, sqlc.arg(radius_m)::float8)
-ORDER BY m.geog <-> ST_SetSRID(ST_MakePoint(sqlc.arg(lng)::float8, sqlc.arg(lat)::float8), 4326)::geography
-LIMIT sqlc.arg(max_rows);
 
 -- name: TopInCategories :many
 -- The most popular live merchants of each category.

@@ -80,6 +80,13 @@ type Error struct {
 	Err     error  // the cause, for logs only
 	// RetryAfter, when set, is sent as the Retry-After header (seconds).
 	RetryAfter int
+	// Reason names which of the code's rules was broken when the code covers several
+	// ("threshold_order"): the catalogues word "error.<code>.<reason>" ahead of
+	// "error.<code>". Params are the values the words need in any language
+	// ("Missing": "12.50"), the data of the catalogue's template, so that a refusal
+	// reads in Chinese with its amounts and not only in Message's English.
+	Reason string
+	Params map[string]any
 }
 
 func (e *Error) Error() string {
@@ -120,6 +127,28 @@ func (e *Error) WithField(field string) *Error {
 	c := *e
 	c.Field = field
 	return &c
+}
+
+// WithParams returns a copy carrying the values its translated message needs, given as
+// name, value pairs: E(...).WithParams("Missing", "12.50", "Threshold", "100.00").
+func (e *Error) WithParams(kv ...any) *Error {
+	c := *e
+	c.Params = make(map[string]any, len(e.Params)+len(kv)/2)
+	for k, v := range e.Params {
+		c.Params[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		c.Params[fmt.Sprint(kv[i])] = kv[i+1]
+	}
+	return &c
+}
+
+// WithReason returns a copy naming the rule broken (Reason) with the values its words
+// need (WithParams).
+func (e *Error) WithReason(reason string, kv ...any) *Error {
+	c := e.WithParams(kv...)
+	c.Reason = reason
+	return c
 }
 
 // As returns the first *Error in err's chain, or nil.

@@ -43,3 +43,18 @@ func TestWrappedErrorsKeepKindCodeAndCause(t *testing.T) {
 		t.Fatalf("%+v", f)
 	}
 }
+
+// Params and a reason are carried by copies, leaving the original as it was.
+func TestParamsAndReasonAreCopied(t *testing.T) {
+	base := errs.E(errs.KindUnprocessable, "consumer.coupon_below_threshold", "short")
+	e := base.WithParams("Missing", "12.50").WithReason("category", "Threshold", "100.00")
+	if base.Params != nil || base.Reason != "" {
+		t.Fatalf("the original changed: %+v", base)
+	}
+	if e.Reason != "category" || e.Params["Missing"] != "12.50" || e.Params["Threshold"] != "100.00" || e.Code != base.Code {
+		t.Fatalf("%+v", e)
+	}
+	if f := e.WithField("coupon_ids"); f.Params["Missing"] != "12.50" || f.Reason != "category" {
+		t.Fatalf("lost by WithField: %+v", f)
+	}
+}

@@ -130,7 +130,8 @@ func (w *Console) view(c *gin.Context) *View {
 }
 
 // message is an error as a person reads it, in their language: the code's own
-// message when the catalogues have one ("error.<code>"), else the English message for
+// message when the catalogues have one ("error.<code>", or its reason's), a template
+// of the error's Params, Message and Field, else the English message for
 // an English reader, else a sentence for the error's kind naming the field, so that a
 // Chinese page never shows English.
 func (v *View) message(err error) string {
@@ -138,8 +139,12 @@ func (v *View) message(err error) string {
 	if e == nil || e.Kind == errs.KindInternal {
 		return v.T("error.internal")
 	}
-	if key := "error." + e.Code; v.cat.Has(v.Lang, key) {
-		return v.T(key, "Message", e.Message, "Field", v.fieldLabel(e.Field))
+	if key, ok := v.errorKey(e); ok {
+		data := make([]any, 0, 4+2*len(e.Params))
+		for k, p := range e.Params {
+			data = append(data, k, p)
+		}
+		return v.T(key, append(data, "Message", e.Message, "Field", v.fieldLabel(e.Field))...)
 	}
 	if v.Lang == "en" && e.Message != "" {
 		return e.Message
@@ -148,6 +153,18 @@ func (v *View) message(err error) string {
 		return v.T("error.kind.invalid_field", "Field", v.fieldLabel(e.Field))
 	}
 	return v.T("error.kind." + e.Kind.String())
+}
+
+// errorKey is the catalogue's key for e: "error.<code>.<reason>" when the catalogues
+// word the rule broken, else "error.<code>"; false when they have neither.
+func (v *View) errorKey(e *errs.Error) (string, bool) {
+	if e.Reason != "" {
+		if key := "error." + e.Code + "." + e.Reason; v.cat.Has(v.Lang, key) {
+			return key, true
+		}
+	}
+	key := "error." + e.Code
+	return key, v.cat.Has(v.Lang, key)
 }
 
 // fieldLabel is a field's name as the reader knows it: "field.<name>" in the

@@ -34,36 +34,44 @@ func Assets() fs.FS {
 	return sub
 }
 
-// NavItem is one entry of the navigation, shown to those holding any of Perms.
+// NavItem is one entry of the navigation, shown to those holding any of Perms (at
+// Scope, when it is set).
 type NavItem struct {
 	ID    string // element id, "nav-users"
 	Label string // catalogue key
 	Href  string
 	Perms []identity.Permission
+	// Scope is the data scope a permission must reach for the page to answer, when the
+	// page refuses narrower ones: the C-CRM's members belong to no org unit, so their
+	// pages ask for consumer.member.read at scope all, and a team's holder, refused
+	// there, is not offered them. Empty: any scope of the permission will do.
+	Scope identity.Level
 }
 
 // baseNavigation is the shell's own menu: identity's pages. Domains add theirs with
 // Register (Pages.Nav), after these, in the order cmd/tandem registers them.
 func baseNavigation() []NavItem {
 	return []NavItem{
-		{"nav-dashboard", "nav.dashboard", "/", []identity.Permission{identity.PermDashboardView}},
-		{"nav-users", "nav.users", "/users", []identity.Permission{identity.PermUserRead}},
-		{"nav-org", "nav.org", "/org", []identity.Permission{identity.PermOrgRead}},
-		{"nav-roles", "nav.roles", "/roles", []identity.Permission{identity.PermRoleRead}},
-		{"nav-tokens", "nav.tokens", "/tokens", []identity.Permission{identity.PermTokenCreate, identity.PermTokenManage}},
-		{"nav-audit", "nav.audit", "/audit", []identity.Permission{identity.PermAuditRead}},
+		{ID: "nav-dashboard", Label: "nav.dashboard", Href: "/", Perms: []identity.Permission{identity.PermDashboardView}},
+		{ID: "nav-users", Label: "nav.users", Href: "/users", Perms: []identity.Permission{identity.PermUserRead}},
+		{ID: "nav-org", Label: "nav.org", Href: "/org", Perms: []identity.Permission{identity.PermOrgRead}},
+		{ID: "nav-roles", Label: "nav.roles", Href: "/roles", Perms: []identity.Permission{identity.PermRoleRead}},
+		{ID: "nav-tokens", Label: "nav.tokens", Href: "/tokens", Perms: []identity.Permission{identity.PermTokenCreate, identity.PermTokenManage}},
+		{ID: "nav-audit", Label: "nav.audit", Href: "/audit", Perms: []identity.Permission{identity.PermAuditRead}},
 	}
 }
 
 // queuesNav is the admins' queue dashboard, always last.
-var queuesNav = NavItem{"nav-queues", "nav.queues", "/admin/queues", []identity.Permission{identity.PermQueuesAdmin}}
+var queuesNav = NavItem{ID: "nav-queues", Label: "nav.queues", Href: "/admin/queues", Perms: []identity.Permission{identity.PermQueuesAdmin}}
 
-// navFor is the navigation a principal sees: the entries of any permission they hold.
+// navFor is the navigation a principal sees: the entries of any permission they hold,
+// at the entry's scope when it names one, so that nobody is offered a page that would
+// refuse them.
 func navFor(items []NavItem, p *identity.Principal, current string) []navLink {
 	var out []navLink
 	for _, it := range items {
 		for _, perm := range it.Perms {
-			if p.Can(perm) {
+			if p.Can(perm) && (it.Scope == identity.LevelNone || p.Scope(perm).Level().Covers(it.Scope)) {
 				active := it.Href == current || (it.Href != "/" && strings.HasPrefix(current, it.Href+"/"))
 				out = append(out, navLink{NavItem: it, Active: active})
 				break

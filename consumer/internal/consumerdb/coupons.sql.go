@@ -12,6 +12,81 @@ import (
 	"github.com/google/uuid"
 )
 
+const claimableCouponBatches = `-- name: ClaimableCouponBatches :many
+SELECT b.id, b.name, b.stock, b.issued, b.per_member, b.per_day, t.id, t.name, t.kind, t.amount_fen, t.percent, t.cap_fen, t.threshold_fen, t.valid_days, t.valid_from, t.valid_to, t.merchant_ids, t.categories, t.stackable, t.created_at,
+       (SELECT COUNT(*) FROM consumer.coupons c WHERE c.batch_id = b.id AND c.consumer_id = $1)::bigint AS mine,
+       (SELECT COUNT(*) FROM consumer.coupons c WHERE c.batch_id = b.id AND c.consumer_id = $1
+           AND c.issued_at >= $2)::bigint AS mine_today
+FROM consumer.coupon_batches b JOIN consumer.coupon_templates t ON t.id = b.template_id
+WHERE b.claimable AND b.issued < b.stock
+  AND (t.valid_days > 0 OR t.valid_to > $3)
+  AND (b.budget_fen = 0 OR b.committed_fen + CASE WHEN t.kind = 'percent' THEN t.cap_fen ELSE t.amount_fen END <= b.budget_fen)
+ORDER BY b.created_at DESC, b.id LIMIT 100
+`
+
+type ClaimableCouponBatchesParams struct {
+	ConsumerID uuid.UUID
+	DayStart   time.Time
+	Now        *time.Time
+}
+
+type ClaimableCouponBatchesRow struct {
+	ID                     uuid.UUID
+	Name                   string
+	Stock                  int32
+	Issued                 int32
+	PerMember              int32
+	PerDay                 int32
+	ConsumerCouponTemplate ConsumerCouponTemplate
+	Mine                   int64
+	MineToday              int64
+}
+
+// The batches a consumer may claim now: claimable, with stock and budget left, of a
+// template still valid, with how many of each the consumer holds (in all and today).
+func (q *Queries) ClaimableCouponBatches(ctx context.Context, arg ClaimableCouponBatchesParams) ([]ClaimableCouponBatchesRow, error) {
+	rows, err := q.db.Query(ctx, claimableCouponBatches, arg.ConsumerID, arg.DayStart, arg.Now)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ClaimableCouponBatchesRow{}
+	for rows.Next() {
+		var i ClaimableCouponBatchesRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Stock,
+			&i.Issued,
+			&i.PerMember,
+			&i.PerDay,
+			&i.ConsumerCouponTemplate.ID,
+			&i.ConsumerCouponTemplate.Name,
+			&i.ConsumerCouponTemplate.Kind,
+			&i.ConsumerCouponTemplate.AmountFen,
+			&i.ConsumerCouponTemplate.Percent,
+			&i.ConsumerCouponTemplate.CapFen,
+			&i.ConsumerCouponTemplate.ThresholdFen,
+			&i.ConsumerCouponTemplate.ValidDays,
+			&i.ConsumerCouponTemplate.ValidFrom,
+			&i.ConsumerCouponTemplate.ValidTo,
+			&i.ConsumerCouponTemplate.MerchantIds,
+			&i.ConsumerCouponTemplate.Categories,
+			&i.ConsumerCouponTemplate.Stackable,
+			&i.ConsumerCouponTemplate.CreatedAt,
+			&i.Mine,
+			&i.MineToday,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const getCouponBatch = `-- name: GetCouponBatch :one
 SELECT id, template_id, name, stock, issued, per_member, per_day, claimable, created_at, budget_fen, committed_fen FROM consumer.coupon_batches WHERE id = $1
 `

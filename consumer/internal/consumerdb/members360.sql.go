@@ -146,16 +146,19 @@ func (q *Queries) RemoveTag(ctx context.Context, arg RemoveTagParams) (int64, er
 const searchMembers = `-- name: SearchMembers :many
 SELECT m.id, m.phone, m.app_id, m.joined_at, m.name, m.gender, m.birthday, m.city, b.balance, b.pending, b.earned_total FROM consumer.members m
 JOIN consumer.points_balances b ON b.consumer_id = m.id
-WHERE ($1::uuid <> '00000000-0000-0000-0000-000000000000' AND m.id = $1::uuid)
+WHERE (($1::uuid = '00000000-0000-0000-0000-000000000000' AND $2::text = '' AND $3::text = '')
+   OR ($1::uuid <> '00000000-0000-0000-0000-000000000000' AND m.id = $1::uuid)
    OR ($2::text <> '' AND (m.phone LIKE $2::text || '%' OR m.phone LIKE '+86' || $2::text || '%' OR m.phone LIKE '%' || $2::text))
-   OR ($3::text <> '' AND m.name ILIKE '%' || $3::text || '%')
-ORDER BY m.joined_at DESC, m.id DESC LIMIT $4
+   OR ($3::text <> '' AND m.name ILIKE '%' || $3::text || '%'))
+  AND ($4::text = '' OR EXISTS (SELECT 1 FROM consumer.member_tags t WHERE t.consumer_id = m.id AND t.tag = $4::text))
+ORDER BY m.joined_at DESC, m.id DESC LIMIT $5
 `
 
 type SearchMembersParams struct {
 	ID    uuid.UUID
 	Phone string
 	Name  string
+	Tag   string
 	Lim   int32
 }
 
@@ -173,12 +176,14 @@ type SearchMembersRow struct {
 	EarnedTotal int64
 }
 
-// Members by id, phone (prefix or suffix), or name (substring), newest first.
+// Members by id, phone (prefix or suffix), or name (substring), and with a tag when one
+// is given (a tag alone: every member with it), newest first.
 func (q *Queries) SearchMembers(ctx context.Context, arg SearchMembersParams) ([]SearchMembersRow, error) {
 	rows, err := q.db.Query(ctx, searchMembers,
 		arg.ID,
 		arg.Phone,
 		arg.Name,
+		arg.Tag,
 		arg.Lim,
 	)
 	if err != nil {

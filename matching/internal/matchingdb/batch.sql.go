@@ -77,9 +77,10 @@ type ConsumersBoughtRow struct {
 }
 
 // A batch of payments at once: its purchases recorded by one statement, and the
-// ranking's inputs of all its payers read by one statement per kind (the per-consumer
-// queries of recommend.sql, run for every consumer or item).
-// ConsumerBought of each consumer.
+// ranking's inputs of all its payers read by one statement per kind (a refresh of one
+// consumer is a batch of one).
+// What each consumer bought, most recent first (the 200 latest), with the merchants'
+// descriptions.
 func (q *Queries) ConsumersBought(ctx context.Context, consumerIds []uuid.UUID) ([]ConsumersBoughtRow, error) {
 	rows, err := q.db.Query(ctx, consumersBought, consumerIds)
 	if err != nil {
@@ -194,7 +195,8 @@ type NearMerchantsOfPointsRow struct {
 	Buyers     int32
 }
 
-// NearMerchants of each point (i: the point's place in lats and lngs, from 1).
+// Live merchants within radius_m of each point, nearest first (PostGIS, GiST index; i:
+// the point's place in lats and lngs, from 1).
 func (q *Queries) NearMerchantsOfPoints(ctx context.Context, arg NearMerchantsOfPointsParams) ([]NearMerchantsOfPointsRow, error) {
 	rows, err := q.db.Query(ctx, nearMerchantsOfPoints,
 		arg.Lats,

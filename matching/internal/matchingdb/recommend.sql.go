@@ -134,58 +134,6 @@ func (q *Queries) ColdStart(ctx context.Context, arg ColdStartParams) ([]ColdSta
 	return items, nil
 }
 
-const consumerBought = `-- name: ConsumerBought :many
-SELECT cm.merchant_id, cm.orders, cm.last_at, m.name, m.category, m.lat, m.lng, m.live, m.buyers
-FROM matching.consumer_merchants cm JOIN matching.merchants m ON m.merchant_id = cm.merchant_id
-WHERE cm.consumer_id = $1
-ORDER BY cm.last_at DESC, cm.merchant_id LIMIT 200
-`
-
-type ConsumerBoughtRow struct {
-	MerchantID uuid.UUID
-	Orders     int32
-	LastAt     time.Time
-	Name       string
-	Category   string
-	Lat        float64
-	Lng        float64
-	Live       bool
-	Buyers     int32
-}
-
-// What a consumer bought, most recent first, with the merchants' descriptions. Ties here
-// and in the ranking's other reads go by merchant id, so that a list does not depend on
-// the plan PostgreSQL picks (batch.sql reads the same for many consumers).
-func (q *Queries) ConsumerBought(ctx context.Context, consumerID uuid.UUID) ([]ConsumerBoughtRow, error) {
-	rows, err := q.db.Query(ctx, consumerBought, consumerID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []ConsumerBoughtRow{}
-	for rows.Next() {
-		var i ConsumerBoughtRow
-		if err := rows.Scan(
-			&i.MerchantID,
-			&i.Orders,
-			&i.LastAt,
-			&i.Name,
-			&i.Category,
-			&i.Lat,
-			&i.Lng,
-			&i.Live,
-			&i.Buyers,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const consumerPosition = `-- name: ConsumerPosition :one
 SELECT lat, lng FROM matching.consumers WHERE consumer_id = $1
 `
@@ -289,63 +237,6 @@ func (q *Queries) MerchantByID(ctx context.Context, merchantID uuid.UUID) (Merch
 	return i, err
 }
 
-const nearMerchants = `-- name: NearMerchants :many
-SELECT m.merchant_id, m.name, m.category, m.lat, m.lng, m.buyers
-FROM matching.merchants m
-WHERE m.live AND ST_DWithin(m.geog, ST_SetSRID(ST_MakePoint($1::float8, $2::float8), 4326)::geography, $3::float8)
-ORDER BY m.geog <-> ST_SetSRID(ST_MakePoint($1::float8, $2::float8), 4326)::geography
-LIMIT $4
-`
-
-type NearMerchantsParams struct {
-	Lng     float64
-	Lat     float64
-	RadiusM float64
-	MaxRows int32
-}
-
-type NearMerchantsRow struct {
-	MerchantID uuid.UUID
-	Name       string
-	Category   string
-	Lat        float64
-	Lng        float64
-	Buyers     int32
-}
-
-// Live merchants within radius_m of a point, nearest first (PostGIS, GiST index).
-func (q *Queries) NearMerchants(ctx context.Context, arg NearMerchantsParams) ([]NearMerchantsRow, error) {
-	rows, err := q.db.Query(ctx, nearMerchants,
-		arg.Lng,
-		arg.Lat,
-		arg.RadiusM,
-		arg.MaxRows,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []NearMerchantsRow{}
-	for rows.Next() {
-		var i NearMerchantsRow
-		if err := rows.Scan(
-			&i.MerchantID,
-			&i.Name,
-			&i.Category,
-			&i.Lat,
-			&i.Lng,
-			&i.Buyers,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const neighbors = `-- name: Neighbors :many
 SELECT x.a::uuid AS from_id, c.b AS merchant_id, c.n, m.name, m.category, m.lat, m.lng, m.buyers
 FROM unnest($1::uuid[]) WITH ORDINALITY AS x(a, i)
@@ -372,6 +263,8 @@ type NeighborsRow struct {
 
 // The strongest co-purchase partners of each of the given merchants, live ones only, in
 // the order of froms (the ranking credits a tie to the first merchant tried that gives it).
+// Ties here and in the ranking's other reads (batch.sql) go by merchant id, so that a
+// list does not depend on the plan PostgreSQL picks.
 func (q *Queries) Neighbors(ctx context.Context, arg NeighborsParams) ([]NeighborsRow, error) {
 	rows, err := q.db.Query(ctx, neighbors, arg.Froms, arg.Per)
 	if err != nil {
