@@ -3,6 +3,8 @@ package merchant
 import (
 	"errors"
 	"os"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/tandemcrm/tandem/shared/domain"
@@ -50,6 +52,35 @@ func TestDuplicateRefusalReadsInTheReadersLanguage(t *testing.T) {
 		for lang, want := range map[string]string{"zh-CN": c.zh, "en": c.en} {
 			if got := cat.T(lang, "refusal."+r.Err.Code, r.Params); got != want {
 				t.Errorf("%s %+v: %q, want %q", lang, c.d, got, want)
+			}
+		}
+	}
+}
+
+// Every reason the system writes into the histories reads in both languages, its
+// parameters filled in: a new code without a translation fails here, not on a page.
+func TestTimelineReasonsReadInBothLanguages(t *testing.T) {
+	cat, err := web.NewCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cat.Load(New(domain.Deps{}, Ports{}, Config{}).leadPages().Messages); err != nil {
+		t.Fatal(err)
+	}
+	params := map[string]any{"pool": "POOL", "rule": "RULE", "day": "2026-12-07", "contract_no": "CNO", "approver": "APPROVER", "To": "TO"}
+	for _, code := range ReasonCodes() {
+		names := regexp.MustCompile(`\{([a-z_]+)\}`).FindAllStringSubmatch(reasonEnglish[code], -1)
+		for _, lang := range web.Languages() {
+			key := "leads.tl_reason_" + string(code)
+			if !cat.Has(lang, key) {
+				t.Errorf("%s: %s missing", lang, key)
+				continue
+			}
+			got := cat.T(lang, key, params)
+			for _, n := range names {
+				if !strings.Contains(got, params[n[1]].(string)) {
+					t.Errorf("%s %s: %q leaves out its %s", lang, key, got, n[1])
+				}
 			}
 		}
 	}

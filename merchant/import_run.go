@@ -508,6 +508,7 @@ LEFT JOIN merchant.leads l ON l.id = r.lead ORDER BY r.row`)
 // append to the primary keys' last pages instead of writing all over them).
 func insertStaged(ctx context.Context, tx pgx.Tx, pool merchantdb.MerchantPool, imp merchantdb.MerchantImport) ([]uuid.UUID, []ImportProblem, error) {
 	now := imp.UpdatedAt
+	into, imported := systemReason(ReasonImportedInto, "pool", pool.Name), systemReason(ReasonImported)
 	var ids []uuid.UUID
 	var gone []int32
 	if err := tx.QueryRow(ctx, `WITH ins AS (
@@ -518,15 +519,16 @@ func insertStaged(ctx context.Context, tx pgx.Tx, pool merchantdb.MerchantPool, 
     ON CONFLICT DO NOTHING
     RETURNING id
 ), owners AS (
-    INSERT INTO merchant.lead_owner_history (id, lead_id, event, from_owner, to_owner, reason, by_user, at)
-    SELECT id, id, 'created', NULL, NULL, $5, $2, $3 FROM ins
+    INSERT INTO merchant.lead_owner_history (id, lead_id, event, from_owner, to_owner, reason, reason_code, reason_params, by_user, at)
+    SELECT id, id, 'created', NULL, NULL, $5, $6, $7, $2, $3 FROM ins
 ), stages AS (
-    INSERT INTO merchant.stage_history (id, lead_id, from_stage, to_stage, reason, by_user, at)
-    SELECT id, id, NULL, 'lead', 'imported', $2, $3 FROM ins
+    INSERT INTO merchant.stage_history (id, lead_id, from_stage, to_stage, reason, reason_code, by_user, at)
+    SELECT id, id, NULL, 'lead', $8, $9, $2, $3 FROM ins
 )
 SELECT coalesce(array_agg(s.id ORDER BY s.row) FILTER (WHERE i.id IS NOT NULL), '{}'),
        coalesce(array_agg(s.row ORDER BY s.row) FILTER (WHERE i.id IS NULL), '{}')
-FROM import_rows s LEFT JOIN ins i ON i.id = s.id`, pool.OrgUnitID, imp.ByUser, now, pool.ID, "imported into "+pool.Name).Scan(&ids, &gone); err != nil {
+FROM import_rows s LEFT JOIN ins i ON i.id = s.id`, pool.OrgUnitID, imp.ByUser, now, pool.ID, into.Text, string(into.Code), into.paramsJSON(),
+		imported.Text, string(imported.Code)).Scan(&ids, &gone); err != nil {
 		return nil, nil, err
 	}
 	var raced []ImportProblem
