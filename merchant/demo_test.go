@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tandemcrm/tandem/merchant"
@@ -46,6 +47,11 @@ func TestDemoIsIdempotent(t *testing.T) {
 	}
 	if len(w.owners.calls) != 2 {
 		t.Fatalf("owner accounts asked %d times", len(w.owners.calls))
+	}
+	// The names other domains show merchants by, in one read; an id of no merchant is absent.
+	names, err := w.svc.MerchantNames(w.ctx, []uuid.UUID{first.MerchantID, uuid.New(), first.MerchantID})
+	if err != nil || len(names) != 1 || names[first.MerchantID] != "南翔小笼 Nanxiang Xiaolongbao" {
+		t.Fatalf("names: %v %v", names, err)
 	}
 }
 

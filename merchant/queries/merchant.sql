@@ -197,3 +197,7 @@ UPDATE merchant.contracts SET approval_id = $2 WHERE id = $1;
 -- name: DecideContract :one
 UPDATE merchant.contracts SET status = $2 WHERE id = $1 AND status = 'pending_approval'
 RETURNING *;
+
+-- name: MerchantNames :many
+-- The names of merchants by id, for other domains' pages (billing's console).
+SELECT id, name FROM merchant.merchants WHERE id = ANY(sqlc.arg(ids)::uuid[]);

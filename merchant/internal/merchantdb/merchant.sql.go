@@ -1149,6 +1149,36 @@ func (q *Queries) MerchantBySubMchID(ctx context.Context, subMchid string) (Merc
 	return i, err
 }
 
+const merchantNames = `-- name: MerchantNames :many
+SELECT id, name FROM merchant.merchants WHERE id = ANY($1::uuid[])
+`
+
+type MerchantNamesRow struct {
+	ID   uuid.UUID
+	Name string
+}
+
+// The names of merchants by id, for other domains' pages (billing's console).
+func (q *Queries) MerchantNames(ctx context.Context, ids []uuid.UUID) ([]MerchantNamesRow, error) {
+	rows, err := q.db.Query(ctx, merchantNames, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MerchantNamesRow{}
+	for rows.Next() {
+		var i MerchantNamesRow
+		if err := rows.Scan(&i.ID, &i.Name); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const nextContractNo = `-- name: NextContractNo :one
 SELECT nextval('merchant.contract_no_seq')::bigint
 `
