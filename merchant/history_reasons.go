@@ -69,14 +69,24 @@ func typedReason(text string) Reason { return Reason{Text: text} }
 
 // systemReason is code's reason with its parameters, given as name, value pairs.
 func systemReason(code ReasonCode, params ...string) Reason {
-	r := Reason{Code: code, Params: map[string]string{}}
+	r := Reason{Code: code}
+	r.Text, r.Params = fillReason(reasonEnglish[code], params)
+	return r
+}
+
+// fillReason is an English reason with its {param}s filled in from name, value pairs,
+// and those parameters as a map (nil for none).
+func fillReason(english string, params []string) (string, map[string]string) {
+	var m map[string]string
 	pairs := make([]string, 0, len(params))
 	for i := 0; i+1 < len(params); i += 2 {
-		r.Params[params[i]] = params[i+1]
+		if m == nil {
+			m = map[string]string{}
+		}
+		m[params[i]] = params[i+1]
 		pairs = append(pairs, "{"+params[i]+"}", params[i+1])
 	}
-	r.Text = strings.NewReplacer(pairs...).Replace(reasonEnglish[code])
-	return r
+	return strings.NewReplacer(pairs...).Replace(english), m
 }
 
 // paramsJSON is r's parameters as the histories' reason_params column keeps them.
