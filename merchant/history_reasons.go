@@ -3,6 +3,8 @@ package merchant
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -48,13 +50,7 @@ var reasonEnglish = map[ReasonCode]string{
 }
 
 // ReasonCodes lists every code the system writes (the console's catalogue test reads it).
-func ReasonCodes() []ReasonCode {
-	out := make([]ReasonCode, 0, len(reasonEnglish))
-	for c := range reasonEnglish {
-		out = append(out, c)
-	}
-	return out
-}
+func ReasonCodes() []ReasonCode { return slices.Collect(maps.Keys(reasonEnglish)) }
 
 // Reason is why an owner or stage change happened: Text in English, and for the
 // system's reasons its Code and Params.

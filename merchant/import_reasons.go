@@ -1,6 +1,10 @@
 package merchant
 
-import "fmt"
+import (
+	"fmt"
+	"maps"
+	"slices"
+)
 
 // ImportReasonCode says why an import refused a row. The report keeps it with its
 // parameters beside the English reason the API has always given, so the console and
@@ -48,13 +52,7 @@ var importEnglish = map[ImportReasonCode]string{
 }
 
 // ImportReasonCodes lists every reason an import gives (the console's catalogue test reads it).
-func ImportReasonCodes() []ImportReasonCode {
-	out := make([]ImportReasonCode, 0, len(importEnglish))
-	for c := range importEnglish {
-		out = append(out, c)
-	}
-	return out
-}
+func ImportReasonCodes() []ImportReasonCode { return slices.Collect(maps.Keys(importEnglish)) }
 
 // importProblem is row's refusal in column for code, its parameters given as name,
 // value pairs.
