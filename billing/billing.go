@@ -76,6 +76,13 @@ type MerchantTerms interface {
 	CommissionRateOn(ctx context.Context, merchantID uuid.UUID, day time.Time) (rate money.Rate, ok bool, err error)
 }
 
+// MerchantNames is the merchant domain's names of merchants, batched, which the
+// console shows merchants by; cmd/tandem satisfies it with the merchant service's
+// published read. An id it does not name is absent from the map.
+type MerchantNames interface {
+	MerchantNames(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]string, error)
+}
+
 // Members is the consumer domain as billing sees it; *consumer.Service implements it.
 type Members interface {
 	IsMember(ctx context.Context, consumerID uuid.UUID) (bool, error)
@@ -89,6 +96,9 @@ type Ports struct {
 	Merchants MerchantTerms // required
 	Members   Members       // required
 	Coupons   Coupons       // optional: without it, orders take no coupons
+	// Names are the merchants' names for the console; optional: without them the
+	// console shows a merchant by the first block of its id.
+	Names MerchantNames
 	// Approvals lets a refund over Config.RefundApprovalOver wait for an approver;
 	// without it such a refund cannot be made.
 	Approvals *approval.Service

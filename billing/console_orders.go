@@ -16,13 +16,16 @@ import (
 // The orders and refunds pages: search, an order's page with its refunds, ledger
 // postings, notifications and webhook calls, and the refund form.
 
-func orderColumns(v *web.View) []web.Column[Order] {
+func orderMerchant(o Order) uuid.UUID      { return o.MerchantID }
+func refundMerchant(r RefundRow) uuid.UUID { return r.MerchantID }
+
+func orderColumns(v *web.View, names merchantNames) []web.Column[Order] {
 	return []web.Column[Order]{
 		{Header: "billing.order_no", Cell: func(o Order) string { return o.OrderNo }, Link: func(o Order) string { return "/billing/orders/" + o.ID.String() }},
 		{Header: "billing.state", Cell: func(o Order) string { return v.T("billing.state_" + string(o.State)) }},
 		{Header: "billing.amount", Cell: func(o Order) string { return web.Yuan(o.Amount.Fen()) }},
 		{Header: "billing.refunded", Cell: func(o Order) string { return web.Yuan(o.Refunded.Fen()) }},
-		{Header: "billing.merchant", Cell: func(o Order) string { return short(o.MerchantID) }},
+		merchantColumn(names, orderMerchant),
 		{Header: "billing.description", Cell: func(o Order) string { return o.Description }},
 		{Header: "billing.created_at", Cell: func(o Order) string { return v.Time(o.CreatedAt) }},
 		{Header: "billing.paid_at", Cell: func(o Order) string { return v.Time(o.PaidAt) }},
@@ -42,8 +45,10 @@ func (pg consolePages) orders(c *gin.Context, v *web.View) error {
 		f.Merchant = id
 	}
 	f.Before, _ = uuid.Parse(c.Query("cursor"))
-	cols := orderColumns(v)
+	names := merchantNames{}
+	cols := orderColumns(v, names)
 	if c.Query("format") == "csv" {
+		cols = append(cols, merchantIDColumn(orderMerchant))
 		f.Before, f.Limit = uuid.Nil, 1
 		if _, err := pg.svc.SearchOrders(ctx, v.Me, f); err != nil {
 			return err // refused before the download starts, as a page
@@ -56,6 +61,7 @@ func (pg consolePages) orders(c *gin.Context, v *web.View) error {
 					if err != nil {
 						return err
 					}
+					names.add(ctx, pg.svc, ids(page, orderMerchant)...)
 					for _, o := range page {
 						if err := fn(o); err != nil {
 							return err
@@ -73,6 +79,7 @@ func (pg consolePages) orders(c *gin.Context, v *web.View) error {
 	if err != nil {
 		return err
 	}
+	names.add(ctx, pg.svc, ids(page, orderMerchant)...)
 	next := ""
 	if len(page) == f.Limit {
 		next = page[len(page)-1].ID.String()
@@ -101,7 +108,8 @@ type orderPage struct {
 	CanRefund     bool
 	Left          string // what is left to refund, yuan
 	// Key is the refund form's idempotency key: a double submit is one refund.
-	Key string
+	Key          string
+	MerchantName string // "" when the merchant domain does not name it
 }
 
 func (pg consolePages) order(c *gin.Context, v *web.View) error {
@@ -114,7 +122,9 @@ func (pg consolePages) order(c *gin.Context, v *web.View) error {
 	if err != nil {
 		return err
 	}
-	p := orderPage{Order: o, Key: uuid.NewString()}
+	names := merchantNames{}
+	names.add(ctx, pg.svc, o.MerchantID)
+	p := orderPage{Order: o, Key: uuid.NewString(), MerchantName: names[o.MerchantID]}
 	if p.Refunds, err = pg.svc.ListRefunds(ctx, v.Me, id); err != nil {
 		return err
 	}
@@ -160,14 +170,14 @@ func (pg consolePages) refundOrder(c *gin.Context, v *web.View) error {
 	return pg.w.Redirect(c, "/billing/orders/"+id.String(), flash)
 }
 
-func refundColumns(v *web.View) []web.Column[RefundRow] {
+func refundColumns(v *web.View, names merchantNames) []web.Column[RefundRow] {
 	return []web.Column[RefundRow]{
 		{Header: "billing.out_refund_no", Cell: func(r RefundRow) string { return r.OutRefundNo }},
 		{Header: "billing.order_no", Cell: func(r RefundRow) string { return r.OrderNo }, Link: func(r RefundRow) string { return "/billing/orders/" + r.OrderID.String() }},
 		{Header: "billing.refund_state", Cell: func(r RefundRow) string { return v.T("billing.refund_" + r.State) }},
 		{Header: "billing.amount", Cell: func(r RefundRow) string { return web.Yuan(r.Amount.Fen()) }},
 		{Header: "billing.reason", Cell: func(r RefundRow) string { return r.Reason }},
-		{Header: "billing.merchant", Cell: func(r RefundRow) string { return short(r.MerchantID) }},
+		merchantColumn(names, refundMerchant),
 		{Header: "billing.created_at", Cell: func(r RefundRow) string { return v.Time(r.CreatedAt) }},
 		{Header: "billing.succeeded_at", Cell: func(r RefundRow) string { return v.Time(r.SucceededAt) }},
 		{Header: "billing.last_error", Cell: func(r RefundRow) string { return r.LastError }},
@@ -191,7 +201,9 @@ func (pg consolePages) refunds(c *gin.Context, v *web.View) error {
 		states = append(states, web.Option{Value: s, Label: v.T("billing.refund_" + s), Selected: s == state})
 	}
 	filters := []web.Filter{{Name: "state", Label: "billing.refund_state", Type: "select", Value: state, Options: states}}
-	list := web.NewList("billing-refunds", refundColumns(v), rows, filters, c.Request.URL, next, false)
+	names := merchantNames{}
+	names.add(c.Request.Context(), pg.svc, ids(rows, refundMerchant)...)
+	list := web.NewList("billing-refunds", refundColumns(v, names), rows, filters, c.Request.URL, next, false)
 	return pg.w.Show(c, v, "billing/refunds", "billing.refunds_title", listPage{List: list})
 }
 

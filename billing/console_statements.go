@@ -26,11 +26,13 @@ func statementURL(merchant uuid.UUID, cycle, per string) string {
 // cycleLabel is a settlement cycle as the reader calls it (月结 for monthly).
 func cycleLabel(v *web.View, cycle string) string { return v.T("billing.cycle_" + cycle) }
 
-func statementColumns(v *web.View) []web.Column[Statement] {
+func statementMerchant(s Statement) uuid.UUID { return s.MerchantID }
+
+func statementColumns(v *web.View, names merchantNames) []web.Column[Statement] {
 	return []web.Column[Statement]{
 		{Header: "billing.period", Cell: func(s Statement) string { return s.Period }, Link: func(s Statement) string { return statementURL(s.MerchantID, s.Cycle, s.Period) }},
 		{Header: "billing.cycle", Cell: func(s Statement) string { return cycleLabel(v, s.Cycle) }},
-		{Header: "billing.merchant", Cell: func(s Statement) string { return short(s.MerchantID) }},
+		merchantColumn(names, statementMerchant),
 		{Header: "billing.net", Cell: func(s Statement) string { return web.Yuan(s.NetFen) }},
 		{Header: "billing.payable_on", Cell: func(s Statement) string { return s.PayableOn }},
 		{Header: "billing.paid_state", Cell: func(s Statement) string {
@@ -81,7 +83,9 @@ func (pg consolePages) statements(c *gin.Context, v *web.View) error {
 	} else if ids := v.Me.Scope(identity.PermSettlementRead).MerchantIDs(); len(ids) > 0 {
 		p.Merchant = ids[0].String()
 	}
-	p.List = web.NewList("billing-statements", statementColumns(v), rows, filters, c.Request.URL, next, false)
+	names := merchantNames{}
+	names.add(c.Request.Context(), pg.svc, ids(rows, statementMerchant)...)
+	p.List = web.NewList("billing-statements", statementColumns(v, names), rows, filters, c.Request.URL, next, false)
 	return pg.w.Show(c, v, "billing/statements", "billing.statements_title", p)
 }
 
@@ -92,6 +96,8 @@ type statementPage struct {
 	CanWork   bool // finance: issue, adjust, pay
 	Open      bool // its period has not ended: it cannot be issued yet
 	CSV, XLSX string
+	// MerchantName is "" when the merchant domain does not name it.
+	MerchantName string
 }
 
 type figureRow struct {
@@ -134,6 +140,8 @@ func (pg consolePages) statement(c *gin.Context, v *web.View) error {
 	if err != nil {
 		return err
 	}
+	names := merchantNames{}
+	names.add(c.Request.Context(), pg.svc, st.MerchantID)
 	switch c.Query("format") {
 	case "csv":
 		return pg.w.CSV(c, "statement-"+st.Period+".csv", func() error {
@@ -147,12 +155,12 @@ func (pg consolePages) statement(c *gin.Context, v *web.View) error {
 			})
 		})
 	case "xlsx":
-		return writeStatementXLSX(c, v, st, lines)
+		return writeStatementXLSX(c, v, st, names[st.MerchantID], lines)
 	}
 	base := statementURL(st.MerchantID, st.Cycle, st.Period)
 	_, to, _, _ := period(st.Cycle, st.Period)
 	p := statementPage{Statement: st, Lines: lines, CanWork: seesAll(v, identity.PermSettlementRead),
-		Open: pg.svc.now().Before(to), CSV: base + "&format=csv", XLSX: base + "&format=xlsx"}
+		Open: pg.svc.now().Before(to), CSV: base + "&format=csv", XLSX: base + "&format=xlsx", MerchantName: names[st.MerchantID]}
 	p.Figures = []figureRow{
 		{"st-gross", "billing.gross", web.Yuan(st.GrossFen)},
 		{"st-refunds", "billing.refunds", "−" + web.Yuan(st.RefundsFen)},

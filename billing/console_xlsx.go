@@ -14,14 +14,14 @@ import (
 // writeStatementXLSX sends a statement as an Excel workbook: its figures on top, then
 // the entries it sums (the same columns as the CSV), amounts as numbers in yuan so
 // finance can sum them in Excel.
-func writeStatementXLSX(c *gin.Context, v *web.View, st Statement, lines []StatementLine) error {
+func writeStatementXLSX(c *gin.Context, v *web.View, st Statement, merchantName string, lines []StatementLine) error {
 	f := excelize.NewFile()
 	defer f.Close()
 	sheet := f.GetSheetName(0)
 	yuan := func(fen int64) float64 { return float64(fen) / 100 } // display only: sums in the workbook are Excel's
 	rows := [][]any{
 		{v.T("billing.statement_title"), st.Period, st.Cycle},
-		{v.T("billing.merchant"), st.MerchantID.String()},
+		{v.T("billing.merchant"), merchantName, st.MerchantID.String()},
 		{v.T("billing.gross"), yuan(st.GrossFen)},
 		{v.T("billing.refunds"), yuan(-st.RefundsFen)},
 		{v.T("billing.commission"), yuan(-st.CommissionFen)},

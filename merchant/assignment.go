@@ -143,7 +143,7 @@ func (s *Service) assignOne(ctx context.Context, p *identity.Principal, sc ident
 		if err != nil {
 			return err
 		}
-		if err := ownerChange(ctx, q, l.ID, event, l.OwnerID.UUID, rep.ID, reason, p.User.ID, now); err != nil {
+		if err := ownerChange(ctx, q, l.ID, event, l.OwnerID.UUID, rep.ID, typedReason(reason), p.User.ID, now); err != nil {
 			return err
 		}
 		out = leadView(p, moved)
@@ -208,7 +208,7 @@ func (s *Service) HandOver(ctx context.Context, p *identity.Principal, from, to 
 			if row.OwnerID.UUID != from || !sc.Allows(leadRow(row)) {
 				return errs.NotFound("merchant.lead")
 			}
-			back, err := s.returnToPool(ctx, q, row, EventReclaimed, reason, p.User.ID)
+			back, err := s.returnToPool(ctx, q, row, EventReclaimed, typedReason(reason), p.User.ID)
 			if err != nil {
 				return err
 			}

@@ -406,7 +406,7 @@ WHERE owner_id = ANY($1::uuid[]) AND stage NOT IN ('live', 'lost') GROUP BY owne
 	}
 	owners, turn := pickReps(method, repIDs, held, capacity, len(leads), next)
 	now := s.now()
-	reason := reasonAssignmentRule + name
+	reason := systemReason(ReasonAssignmentRule, "rule", name)
 	if _, err := tx.Exec(ctx, `
 UPDATE merchant.leads l SET pool_id = $2, org_unit_id = $3, owner_id = a.owner, claimed_at = CASE WHEN a.owner IS NULL THEN NULL ELSE $4::timestamptz END,
     updated_at = $4
@@ -415,9 +415,9 @@ WHERE l.id = a.id AND l.owner_id IS NULL`, leads, pool.ID, team, now, owners); e
 		return 0, err
 	}
 	if _, err := tx.Exec(ctx, `
-INSERT INTO merchant.lead_owner_history (id, lead_id, event, from_owner, to_owner, reason, by_user, at)
-SELECT gen_random_uuid(), a.id, 'assigned', NULL, a.owner, $3, $4, $5
-FROM unnest($1::uuid[], $2::uuid[]) a(id, owner) WHERE a.owner IS NOT NULL`, leads, owners, reason, by, now); err != nil {
+INSERT INTO merchant.lead_owner_history (id, lead_id, event, from_owner, to_owner, reason, reason_code, reason_params, by_user, at)
+SELECT gen_random_uuid(), a.id, 'assigned', NULL, a.owner, $3, $4, $5, $6, $7
+FROM unnest($1::uuid[], $2::uuid[]) a(id, owner) WHERE a.owner IS NOT NULL`, leads, owners, reason.Text, string(reason.Code), reason.paramsJSON(), by, now); err != nil {
 		return 0, err
 	}
 	if _, err := tx.Exec(ctx, `UPDATE merchant.assignment_rules SET rr_next = $2 WHERE id = $1`, ruleID, turn); err != nil {

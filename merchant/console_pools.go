@@ -185,8 +185,18 @@ func (pg leadPages) postImport(c *gin.Context, v *web.View) error {
 }
 
 type importPage struct {
-	Import  ImportReport
-	Running bool
+	Import   ImportReport
+	Problems []ImportProblem // the report in the reader's language
+	Running  bool
+}
+
+// importProblemColumns are the report's columns, on the page and in its download.
+func importProblemColumns() []web.Column[ImportProblem] {
+	return []web.Column[ImportProblem]{
+		{Header: "leads.import_row", Cell: func(p ImportProblem) string { return strconv.Itoa(p.Row) }},
+		{Header: "leads.import_column", Cell: func(p ImportProblem) string { return p.Column }},
+		{Header: "leads.import_reason", Cell: func(p ImportProblem) string { return p.Reason }},
+	}
 }
 
 func (pg leadPages) importReport(c *gin.Context, v *web.View) error {
@@ -198,8 +208,27 @@ func (pg leadPages) importReport(c *gin.Context, v *web.View) error {
 	if err != nil {
 		return err
 	}
+	problems := importProblemsBy(func(key string, data map[string]any) string {
+		args := make([]any, 0, 2*len(data))
+		for k, d := range data {
+			args = append(args, k, d)
+		}
+		return v.T(key, args...)
+	}, rep.Problems, true)
+	if c.Query("format") == "csv" {
+		return pg.w.CSV(c, "import-"+rep.ID.String()+"-refused.csv", func() error {
+			return web.WriteCSV(c.Writer, importProblemColumns(), func(k string) string { return v.T(k) }, func(fn func(ImportProblem) error) error {
+				for _, p := range problems {
+					if err := fn(p); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		})
+	}
 	return pg.w.Show(c, v, "leads/import", "leads.import_title",
-		importPage{Import: rep, Running: rep.State == ImportQueued || rep.State == ImportRunning})
+		importPage{Import: rep, Problems: problems, Running: rep.State == ImportQueued || rep.State == ImportRunning})
 }
 
 func (pg leadPages) postView(c *gin.Context, v *web.View) error {

@@ -3,7 +3,6 @@ package merchant
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -44,7 +43,8 @@ func (pg leadPages) timelineRows(ctx context.Context, v *web.View, entries []Tim
 	return out
 }
 
-// timelineText is what an entry says in v's language; what people typed (reasons,
+// timelineText is what an entry says in v's language: the system's reasons from their
+// codes and parameters, never from their English wording; what people typed (reasons,
 // notes) is shown as they typed it.
 func timelineText(v *web.View, e TimelineEntry, name func(uuid.UUID) string) string {
 	withReason := func(text, reason string) string {
@@ -56,30 +56,22 @@ func timelineText(v *web.View, e TimelineEntry, name func(uuid.UUID) string) str
 	switch d := e.Detail.(type) {
 	case StageChange:
 		if d.From == nil {
-			return stageLabel(v, d.To) // a new lead's first stage; its reason is "created"
+			return stageLabel(v, d.To) // a new lead's first stage: the owner entry beside it says how it came
 		}
-		return withReason(v.T("leads.tl_stage", "From", stageLabel(v, *d.From), "To", stageLabel(v, d.To)), d.Reason)
+		stage := v.T("leads.tl_stage", "From", stageLabel(v, *d.From), "To", stageLabel(v, d.To))
+		if e.ReasonCode != "" {
+			return withReason(stage, reasonText(v, e.ReasonCode, e.Params, ""))
+		}
+		return withReason(stage, d.Reason)
 	case OwnerChange:
 		to := ""
 		if d.To != nil {
 			to = name(*d.To)
 		}
-		event := v.T("leads.tl_owner_"+d.Event, "To", to)
-		switch {
-		case d.Event == EventCreated && strings.HasPrefix(d.Reason, reasonCreatedInto):
-			return v.T("leads.tl_created_into", "Pool", strings.TrimPrefix(d.Reason, reasonCreatedInto))
-		case d.Event == EventClaimed && strings.HasPrefix(d.Reason, reasonClaimedFrom):
-			return v.T("leads.tl_claimed_from", "Pool", strings.TrimPrefix(d.Reason, reasonClaimedFrom))
-		case d.Event == EventAssigned && strings.HasPrefix(d.Reason, reasonAssignmentRule):
-			return v.T("leads.tl_assigned_by_rule", "To", to, "Rule", strings.TrimPrefix(d.Reason, reasonAssignmentRule))
-		case d.Event == EventReclaimed && strings.HasPrefix(d.Reason, reasonReclaimDue):
-			return v.T("leads.tl_reclaimed_due", "Day", strings.TrimPrefix(d.Reason, reasonReclaimDue))
-		case d.Event == EventReclaimed && d.Reason == ReasonRepDisabled:
-			return v.T("leads.tl_rep_disabled")
-		case d.Event == EventReclaimed && d.Reason == ReasonRepMoved:
-			return v.T("leads.tl_rep_moved")
+		if e.ReasonCode != "" {
+			return reasonText(v, e.ReasonCode, e.Params, to)
 		}
-		return withReason(event, d.Reason)
+		return withReason(v.T("leads.tl_owner_"+d.Event, "To", to), d.Reason)
 	case FollowUp:
 		text := withReason(v.T("leads.channel_"+d.Channel), d.Note)
 		if d.NextStep != "" {
@@ -94,4 +86,14 @@ func timelineText(v *web.View, e TimelineEntry, name func(uuid.UUID) string) str
 		return withReason(v.T(key, "M", fmt.Sprintf("%.0f", d.DistanceM)), d.Note)
 	}
 	return e.Text
+}
+
+// reasonText says a system reason in v's language ("leads.tl_reason_<code>"), its
+// parameters by their names and To, the new owner's name, filled in.
+func reasonText(v *web.View, code ReasonCode, params map[string]string, to string) string {
+	args := []any{"To", to}
+	for k, p := range params {
+		args = append(args, k, p)
+	}
+	return v.T("leads.tl_reason_"+string(code), args...)
 }

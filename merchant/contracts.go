@@ -186,7 +186,7 @@ func (s *Service) SignContract(ctx context.Context, p *identity.Principal, leadI
 		}
 		out = contractOf(c)
 		if !discount {
-			if _, err := s.setStage(ctx, tx, q, p, l, StageSigned, "contract "+c.ContractNo); err != nil {
+			if _, err := s.setStage(ctx, tx, q, p, l, StageSigned, systemReason(ReasonContract, "contract_no", c.ContractNo)); err != nil {
 				return err
 			}
 		}
@@ -254,6 +254,6 @@ func (s *Service) decideDiscount(ctx context.Context, tx pgx.Tx, r approval.Requ
 		return err
 	}
 	_, err = s.setStage(ctx, tx, q, identity.System(), l, StageSigned,
-		fmt.Sprintf("contract %s; discount approved by %s", c.ContractNo, r.DecidedByLogin))
+		systemReason(ReasonContractDiscount, "contract_no", c.ContractNo, "approver", r.DecidedByLogin))
 	return err
 }

@@ -213,21 +213,35 @@ var licenceWeights = [17]int{1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24,
 // NormalizeLicence checks a unified social credit code: 18 characters of the code's
 // alphabet whose last is the checksum of the first 17. Lowercase and spaces are forgiven.
 func NormalizeLicence(s string) (string, error) {
-	s = strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(s), " ", ""))
+	s = licenceForm(s)
+	if fault, char := licenceFault(s); fault != "" {
+		msg, _ := fillReason(importEnglish[fault], []string{"char", char})
+		return "", errs.Invalidf("licence_no", "%s", msg)
+	}
+	return s, nil
+}
+
+// licenceForm is s as a code is compared: upper case, without spaces.
+func licenceForm(s string) string {
+	return strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(s), " ", ""))
+}
+
+// licenceFault is what is wrong with the normalised code s ("" when nothing), with
+// the character at fault (quoted) for ImportLicenceCharacter.
+func licenceFault(s string) (ImportReasonCode, string) {
 	if len(s) != 18 {
-		return "", errs.Invalidf("licence_no", "a unified social credit code has 18 characters")
+		return ImportLicenceLength, ""
 	}
 	sum := 0
 	for i := range 17 {
 		v := strings.IndexByte(licenceChars, s[i])
 		if v < 0 {
-			return "", errs.Invalidf("licence_no", "%q is not a character of a unified social credit code", s[i])
+			return ImportLicenceCharacter, fmt.Sprintf("%q", s[i])
 		}
 		sum += v * licenceWeights[i]
 	}
-	check := (31 - sum%31) % 31
-	if s[17] != licenceChars[check] {
-		return "", errs.Invalidf("licence_no", "the check character of this unified social credit code is wrong")
+	if check := (31 - sum%31) % 31; s[17] != licenceChars[check] {
+		return ImportLicenceCheck, ""
 	}
-	return s, nil
+	return "", ""
 }

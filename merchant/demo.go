@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tandemcrm/tandem/merchant/internal/merchantdb"
+	"github.com/tandemcrm/tandem/shared/clock"
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/identity"
 	phonenum "github.com/tandemcrm/tandem/shared/phone"
@@ -85,12 +87,16 @@ func demoShops() []demoShop {
 // claims them, checks in, logs follow-ups and moves them through the stages, the
 // signer signs contracts, the rep submits onboarding and the reviewer approves,
 // rejects or sends back; two shops end live. It is idempotent: each walk resumes
-// from wherever its lead is.
-func Demo(ctx context.Context, s *Service, a DemoActors) (DemoResult, error) {
+// from wherever its lead is. Each shop's story is told at its hour of the rep's day
+// (demoVisitTimes), so the rep's check-ins at different shops are a realistic trip
+// apart, not flagged as impossible travel.
+func Demo(ctx context.Context, base *Service, a DemoActors) (DemoResult, error) {
 	var res DemoResult
-	q := merchantdb.New(s.db)
+	q := merchantdb.New(base.db)
 	live := 0
-	for _, shop := range demoShops() {
+	hours := demoVisitTimes(base.now(), len(demoShops()))
+	for i, shop := range demoShops() {
+		s := base.runningFrom(hours[i])
 		l, err := s.CreateLead(ctx, a.Rep, shop.lead)
 		id := l.ID
 		if errs.Is(err, CodeDuplicate) {
@@ -116,13 +122,42 @@ func Demo(ctx context.Context, s *Service, a DemoActors) (DemoResult, error) {
 			return res, fmt.Errorf("demo shop %s: %w", shop.lead.Name, err)
 		}
 	}
-	if err := demoPoolRules(ctx, s, a.Rep); err != nil {
+	if err := demoPoolRules(ctx, base, a.Rep); err != nil {
 		return res, err
 	}
-	if err := demoFieldWork(ctx, s, a, res); err != nil {
+	if err := demoFieldWork(ctx, base, a, res); err != nil {
 		return res, err
 	}
 	return res, nil
+}
+
+// demoVisitGap is the time between the rep's demo visits: a few kilometres across
+// Shanghai's centre, by metro or scooter, and the visit itself.
+const demoVisitGap = 45 * time.Minute
+
+// demoVisitTimes are the hours of the rep's n demo visits, demoVisitGap apart, the last
+// one demoVisitGap before now (a check-in the user makes next is a plausible trip from
+// it), all on one Asia/Shanghai day and none in the future: when today has not room
+// for them yet, they are yesterday's, from 09:00.
+func demoVisitTimes(now time.Time, n int) []time.Time {
+	first := now.Add(-time.Duration(n) * demoVisitGap).Truncate(time.Minute)
+	if today := clock.Day(now); first.Before(today) {
+		first = today.AddDate(0, 0, -1).Add(9 * time.Hour)
+	}
+	out := make([]time.Time, n)
+	for i := range out {
+		out[i] = first.Add(time.Duration(i) * demoVisitGap).UTC()
+	}
+	return out
+}
+
+// runningFrom is s with a clock that reads t now and runs on from there: the demo's
+// story of one shop, told at its hour.
+func (s *Service) runningFrom(t time.Time) *Service {
+	start, wall := s.clock.Now(), s.clock
+	at := *s
+	at.clock = clock.Func(func() time.Time { return t.Add(wall.Now().Sub(start)) })
+	return &at
 }
 
 // demoPoolRules gives the rep's pool the rules of a typical city team: 30 open leads,

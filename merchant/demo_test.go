@@ -4,8 +4,13 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/tandemcrm/tandem/merchant"
+	"github.com/tandemcrm/tandem/shared/clock"
 	"github.com/tandemcrm/tandem/shared/domain"
 	"github.com/tandemcrm/tandem/shared/identity"
 )
@@ -42,6 +47,11 @@ func TestDemoIsIdempotent(t *testing.T) {
 	}
 	if len(w.owners.calls) != 2 {
 		t.Fatalf("owner accounts asked %d times", len(w.owners.calls))
+	}
+	// The names other domains show merchants by, in one read; an id of no merchant is absent.
+	names, err := w.svc.MerchantNames(w.ctx, []uuid.UUID{first.MerchantID, uuid.New(), first.MerchantID})
+	if err != nil || len(names) != 1 || names[first.MerchantID] != "南翔小笼 Nanxiang Xiaolongbao" {
+		t.Fatalf("names: %v %v", names, err)
 	}
 }
 
@@ -106,4 +116,59 @@ func TestDemoOwnersSeeTheirMerchants(t *testing.T) {
 	must[merchant.Merchant](t)(w.svc.GetMerchant(w.ctx, w.p(t, "shop2.owner"), w.demo.Merchants["B"]))
 	_, err := w.svc.GetMerchant(w.ctx, w.p(t, "shop2.owner"), w.demo.Merchants["A"])
 	wantCode(t, err, "merchant.merchant_not_found")
+}
+
+// The demo's rep visits the shops one after another, a realistic trip apart: none of
+// its check-ins is flagged as impossible travel, whatever the hour it is made at, and
+// its day never crosses Shanghai's midnight nor reaches into the future. The flag
+// still fires for a real impossible pair made next.
+func TestDemoCheckInsAreAPlausibleDay(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		now      time.Time
+		dayAgo   int // the visits' Shanghai day, days before now's
+		lastHour int // the last visit's hour of that day
+	}{
+		{"afternoon", time.Date(2026, 12, 7, 15, 0, 0, 0, clock.Shanghai), 0, 14},
+		{"after midnight", time.Date(2026, 12, 7, 0, 30, 0, 0, clock.Shanghai), 1, 14},
+		{"late evening", time.Date(2026, 12, 7, 23, 59, 0, 0, clock.Shanghai), 0, 23},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := newFieldWorld(t, merchant.Config{})
+			w.clk.Freeze(c.now)
+			rep := w.p(t, "sh1.rep")
+			res := must[merchant.DemoResult](t)(merchant.Demo(w.ctx, w.svc, merchant.DemoActors{Rep: rep, Signer: w.p(t, "sh.manager"), Reviewer: w.p(t, "reviewer")}))
+			rows, err := w.db.Query(w.ctx, `SELECT at, flag FROM merchant.visits WHERE by_user = $1 ORDER BY at`, rep.User.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			type visit struct {
+				At   time.Time
+				Flag string
+			}
+			visits, err := pgx.CollectRows(rows, pgx.RowToStructByPos[visit])
+			if err != nil || len(visits) != 7 {
+				t.Fatalf("demo visits: %d %v", len(visits), err)
+			}
+			day := clock.Day(c.now).AddDate(0, 0, -c.dayAgo)
+			for i, v := range visits {
+				if v.Flag != "" || v.At.After(c.now) || !clock.Day(v.At).Equal(day) || i > 0 && v.At.Sub(visits[i-1].At) < 30*time.Minute {
+					t.Fatalf("visit %d of %v (now %v): %+v", i, visits, c.now, v)
+				}
+			}
+			if last := visits[len(visits)-1].At.In(clock.Shanghai); last.Hour() != c.lastHour {
+				t.Fatalf("last visit at %v", last)
+			}
+			// The rep's next check-in at 外滩面馆 is a plausible trip from the demo's last
+			// shop; 徐家汇甜品, ~7 km away, a minute later is not.
+			bund, xujiahui := must[merchant.Lead](t)(w.svc.GetLead(w.ctx, rep, res.Leads[3])), must[merchant.Lead](t)(w.svc.GetLead(w.ctx, rep, res.Leads[4]))
+			if v := must[merchant.Visit](t)(w.svc.CheckIn(w.ctx, rep, bund.ID, merchant.CheckIn{Lat: bund.Lat, Lng: bund.Lng})); v.Flag != "" {
+				t.Fatalf("the next check-in flagged: %+v", v)
+			}
+			w.clk.Advance(time.Minute)
+			if v := must[merchant.Visit](t)(w.svc.CheckIn(w.ctx, rep, xujiahui.ID, merchant.CheckIn{Lat: xujiahui.Lat, Lng: xujiahui.Lng})); v.Flag != merchant.CodeFlagTooFast {
+				t.Fatalf("7 km in a minute not flagged: %+v", v)
+			}
+		})
+	}
 }

@@ -46,11 +46,11 @@ func (s *Service) HandOverOnStaffChange(ctx context.Context, c events.StaffChang
 	q := merchantdb.New(s.db)
 	var rows []merchantdb.MerchantLead
 	var err error
-	reason := ReasonRepDisabled
+	reason := systemReason(ReasonHandOverDisabled)
 	if c.Disabled {
 		rows, err = q.ListHeldBy(ctx, nullUUID(c.UserID))
 	} else {
-		reason = ReasonRepMoved
+		reason = systemReason(ReasonHandOverMoved)
 		rows, err = q.ListHeldInUnit(ctx, merchantdb.ListHeldInUnitParams{OwnerID: nullUUID(c.UserID), UnitID: c.FromUnit})
 	}
 	if err != nil {
@@ -81,7 +81,7 @@ func (s *Service) HandOverOnStaffChange(ctx context.Context, c events.StaffChang
 			}
 			n++
 			return record(ctx, tx, sys, "merchant.lead.hand_over", "merchant.lead", l.ID,
-				map[string]any{"owner_id": c.UserID}, map[string]any{"owner_id": nil, "reason": reason})
+				map[string]any{"owner_id": c.UserID}, map[string]any{"owner_id": nil, "reason": reason.Text})
 		})
 		if err != nil {
 			return n, fmt.Errorf("merchant: hand over %s: %w", r.ID, pg.Classify(err))

@@ -10,11 +10,17 @@ import (
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/httpx"
 	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/web"
 )
 
 // api is the B-CRM API under /api/v1/merchant. The service checks every permission
 // and scope; these handlers only translate HTTP.
-type api struct{ svc *Service }
+type api struct {
+	svc *Service
+	// leadWords are the lead pages' catalogues, which an import's report is worded by
+	// for a caller that sends Accept-Language; nil on routes without reports.
+	leadWords *web.Catalog
+}
 
 // mountAPI adds the routes for signed-in staff.
 func (s *Service) mountAPI(rt domain.Routers) {

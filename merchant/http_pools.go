@@ -12,11 +12,19 @@ import (
 	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/httpx"
 	"github.com/tandemcrm/tandem/shared/identity"
+	"github.com/tandemcrm/tandem/shared/web"
 )
 
 // mountPoolAPI adds the routes of pools, assignment, locks, hand-overs and reminders.
 func (s *Service) mountPoolAPI(rt domain.Routers) {
 	h := api{svc: s}
+	if cat, err := web.NewCatalog(); err != nil {
+		s.log.Error("merchant: catalogues: import reports stay in English", "err", err)
+	} else if err := cat.Load(s.leadPages().Messages); err != nil {
+		s.log.Error("merchant: catalogues: import reports stay in English", "err", err)
+	} else {
+		h.leadWords = cat
+	}
 	g := rt.Staff.Group("/merchant")
 	g.GET("/pools", identity.Handle(h.listPools))
 	g.GET("/pools/:id", identity.Handle(h.getPool))
@@ -208,8 +216,19 @@ func (h api) postImport(c *gin.Context, p *identity.Principal) error {
 	case rep.State == ImportQueued || rep.State == ImportRunning:
 		status = http.StatusAccepted
 	}
+	rep.Problems = h.problemsIn(c, rep.Problems)
 	c.JSON(status, rep)
 	return nil
+}
+
+// problemsIn is an import's report with its reasons in the language the caller's
+// Accept-Language asks for, English without one; columns stay the fields' names.
+func (h api) problemsIn(c *gin.Context, problems []ImportProblem) []ImportProblem {
+	lang := httpx.Language(c)
+	if lang == "" || h.leadWords == nil {
+		return problems
+	}
+	return importProblemsBy(func(key string, data map[string]any) string { return h.leadWords.T(lang, key, data) }, problems, false)
 }
 
 func (h api) getImport(c *gin.Context, p *identity.Principal) error {
@@ -221,6 +240,7 @@ func (h api) getImport(c *gin.Context, p *identity.Principal) error {
 	if err != nil {
 		return err
 	}
+	rep.Problems = h.problemsIn(c, rep.Problems)
 	c.JSON(http.StatusOK, rep)
 	return nil
 }

@@ -71,7 +71,12 @@ var importFields = map[string][]string{
 type ImportProblem struct {
 	Row    int    `json:"row"`
 	Column string `json:"column"`
-	Reason string `json:"reason"`
+	// Reason is in English, or in the caller's language when the API's caller sends
+	// Accept-Language; Code and Params say it for a program (import_reasons.go).
+	// Reports made before the codes have none.
+	Reason string            `json:"reason"`
+	Code   ImportReasonCode  `json:"code,omitempty"`
+	Params map[string]string `json:"params,omitempty"`
 }
 
 // ImportReport is an import as its reader sees it.

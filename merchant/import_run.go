@@ -100,12 +100,9 @@ func (s *stager) cell(r []string, field string) string {
 	return ""
 }
 
-func (s *stager) bad(col string, err error) {
-	reason := err.Error()
-	if e := errs.As(err); e != nil {
-		reason = e.Message
-	}
-	s.problems = append(s.problems, ImportProblem{Row: s.row, Column: col, Reason: reason})
+// refuse reports the current row, refused in col for code (import_reasons.go).
+func (s *stager) refuse(col string, code ImportReasonCode, params ...string) {
+	s.problems = append(s.problems, importProblem(s.row, col, code, params...))
 }
 
 // Next reads rows until a valid one (true) or the end (false, Err tells a failure).
@@ -157,41 +154,50 @@ func (s *stager) validate(r []string) ([]any, bool) {
 		if v := s.cell(r, f.name); v != "" {
 			var err error
 			if *f.dst, err = strconv.ParseFloat(v, 64); err != nil {
-				s.bad(f.name, errors.New("not a number"))
+				s.refuse(f.name, ImportNotANumber, "column", f.name)
 				return nil, false
 			}
 		}
 	}
 	if err := in.validate(); err != nil {
-		s.bad(errs.As(err).Field, err)
+		// The create's checks: a required field missing, or a coordinate out of range.
+		switch f := errs.As(err).Field; f {
+		case "lat":
+			s.refuse(f, ImportOutOfRange, "column", f, "min", "-90", "max", "90")
+		case "lng":
+			s.refuse(f, ImportOutOfRange, "column", f, "min", "-180", "max", "180")
+		default:
+			s.refuse(f, ImportRequired, "column", f)
+		}
 		return nil, false
 	}
 	level, err := normalizeLevel(s.cell(r, "level"))
 	if err != nil {
-		s.bad("level", err)
+		s.refuse("level", ImportBadLevel)
 		return nil, false
 	}
 	phone, err := s.phones.normalize(in.Phone)
 	if err != nil {
-		s.bad("phone", err)
+		s.refuse("phone", ImportBadPhone, "column", "phone")
 		return nil, false
 	}
 	var lic *string
 	if in.LicenceNo != "" {
 		l, err := NormalizeLicence(in.LicenceNo)
 		if err != nil {
-			s.bad("licence_no", err)
+			fault, char := licenceFault(licenceForm(in.LicenceNo))
+			s.refuse("licence_no", fault, "char", char)
 			return nil, false
 		}
 		lic = &l
 	}
 	if first, ok := s.byPhone[phone]; ok {
-		s.bad("phone", fmt.Errorf("the same phone as row %d", first))
+		s.refuse("phone", ImportSamePhoneAs, "row", importRowNo(first))
 		return nil, false
 	}
 	if lic != nil {
 		if first, ok := s.byLic[*lic]; ok {
-			s.bad("licence_no", fmt.Errorf("the same licence number as row %d", first))
+			s.refuse("licence_no", ImportSameLicenceAs, "row", importRowNo(first))
 			return nil, false
 		}
 		s.byLic[*lic] = int32(s.row)
@@ -234,7 +240,7 @@ func (s *Service) importFile(ctx context.Context, imp merchantdb.MerchantImport)
 	}
 	for _, need := range []string{"name", "phone", "category", "city"} {
 		if _, ok := st.cols[need]; !ok {
-			st.problems = append(st.problems, ImportProblem{Row: 1, Column: need, Reason: "no column for " + need})
+			st.problems = append(st.problems, importProblem(1, need, ImportNoColumn, "column", need))
 		}
 	}
 	if len(st.problems) > 0 {
@@ -264,7 +270,7 @@ func (s *Service) importFile(ctx context.Context, imp merchantdb.MerchantImport)
 		}
 		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE import_rows (row int4, id uuid, name text, category text, address text, city text,
     lat float8, lng float8, phone_raw text, phone text, licence_no text, level text) ON COMMIT DROP;
-CREATE TEMP TABLE import_refused (row int4, col text, reason text, lead uuid) ON COMMIT DROP`); err != nil {
+CREATE TEMP TABLE import_refused (row int4, col text, reason text, lead uuid, of_row int4) ON COMMIT DROP`); err != nil {
 			return err
 		}
 		took := s.phases()
@@ -278,7 +284,7 @@ CREATE TEMP TABLE import_refused (row int4, col text, reason text, lead uuid) ON
 		}
 		total := st.row - 1
 		if total == 0 {
-			st.problems = append(st.problems, ImportProblem{Row: 1, Reason: "the file has no rows under its header"})
+			st.problems = append(st.problems, importProblem(1, "", ImportNoRows))
 		}
 		took("read and stage")
 		refused, err := s.dedupStaged(ctx, tx, st.probe, took)
@@ -390,7 +396,7 @@ const dedupInFileSQL = `WITH grid AS (
     FROM import_rows s, grid g WHERE s.lat <> 0 OR s.lng <> 0
 )
 INSERT INTO import_refused
-SELECT b.row, 'name', 'a similar name close to row ' || min(a.row), NULL
+SELECT b.row, 'name', 'similar_name', NULL, min(a.row)
 FROM cells a CROSS JOIN (VALUES (-1), (0), (1)) dy (d) CROSS JOIN (VALUES (-1), (0), (1)) dx (d)
 JOIN cells b ON b.cell = a.cell + dy.d * 1000003 + dx.d
 WHERE b.row > a.row AND CASE WHEN abs(a.lat - b.lat) <= a.dlat AND abs(a.lng - b.lng) <= a.dlng
@@ -456,20 +462,20 @@ func (s *Service) dedupStaged(ctx context.Context, tx pgx.Tx, probe *nameProber,
 	if err := refuseStaged(ctx, tx, []string{"enable_mergejoin"}, dedupInFileSQL, s.cfg.DedupRadiusM, s.cfg.DedupSimilarity); err != nil {
 		return nil, err
 	}
-	rows, err := tx.Query(ctx, `SELECT r.row, r.col, r.reason, l.id, l.owner_id, l.pool_id FROM import_refused r
+	rows, err := tx.Query(ctx, `SELECT r.row, r.col, r.reason, l.id, l.owner_id, l.pool_id, coalesce(r.of_row, 0) FROM import_refused r
 LEFT JOIN merchant.leads l ON l.id = r.lead ORDER BY r.row`)
 	if err != nil {
 		return nil, err
 	}
 	type refusal struct {
-		row         int32
+		row, ofRow  int32
 		col, reason string
 		lead, owner uuid.NullUUID
 		pool        uuid.NullUUID
 	}
 	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (refusal, error) {
 		var x refusal
-		return x, r.Scan(&x.row, &x.col, &x.reason, &x.lead, &x.owner, &x.pool)
+		return x, r.Scan(&x.row, &x.col, &x.reason, &x.lead, &x.owner, &x.pool, &x.ofRow)
 	})
 	if err != nil {
 		return nil, err
@@ -478,7 +484,7 @@ LEFT JOIN merchant.leads l ON l.id = r.lead ORDER BY r.row`)
 	holders := map[uuid.UUID]Duplicate{} // by owner or pool: one lookup each
 	q := merchantdb.New(tx)
 	for _, f := range found {
-		p := ImportProblem{Row: int(f.row), Column: f.col, Reason: f.reason}
+		p := importProblem(int(f.row), f.col, ImportSimilarNameAs, "row", importRowNo(f.ofRow)) // within the file
 		if f.lead.Valid {
 			key := f.owner.UUID
 			if !f.owner.Valid {
@@ -493,7 +499,8 @@ LEFT JOIN merchant.leads l ON l.id = r.lead ORDER BY r.row`)
 				holders[key] = d
 			}
 			d.Reason = f.reason
-			p.Reason = errs.As(duplicateError(d)).Message
+			p = ImportProblem{Row: int(f.row), Column: f.col, Reason: errs.As(duplicateError(d)).Message, Code: ImportDuplicate,
+				Params: map[string]string{"by": d.Reason, "held_by": d.HeldBy, "team": d.Team, "pool": d.Pool}}
 		}
 		out = append(out, p)
 	}
@@ -508,6 +515,7 @@ LEFT JOIN merchant.leads l ON l.id = r.lead ORDER BY r.row`)
 // append to the primary keys' last pages instead of writing all over them).
 func insertStaged(ctx context.Context, tx pgx.Tx, pool merchantdb.MerchantPool, imp merchantdb.MerchantImport) ([]uuid.UUID, []ImportProblem, error) {
 	now := imp.UpdatedAt
+	into, imported := systemReason(ReasonImportedInto, "pool", pool.Name), systemReason(ReasonImported)
 	var ids []uuid.UUID
 	var gone []int32
 	if err := tx.QueryRow(ctx, `WITH ins AS (
@@ -518,20 +526,21 @@ func insertStaged(ctx context.Context, tx pgx.Tx, pool merchantdb.MerchantPool, 
     ON CONFLICT DO NOTHING
     RETURNING id
 ), owners AS (
-    INSERT INTO merchant.lead_owner_history (id, lead_id, event, from_owner, to_owner, reason, by_user, at)
-    SELECT id, id, 'created', NULL, NULL, $5, $2, $3 FROM ins
+    INSERT INTO merchant.lead_owner_history (id, lead_id, event, from_owner, to_owner, reason, reason_code, reason_params, by_user, at)
+    SELECT id, id, 'created', NULL, NULL, $5, $6, $7, $2, $3 FROM ins
 ), stages AS (
-    INSERT INTO merchant.stage_history (id, lead_id, from_stage, to_stage, reason, by_user, at)
-    SELECT id, id, NULL, 'lead', 'imported', $2, $3 FROM ins
+    INSERT INTO merchant.stage_history (id, lead_id, from_stage, to_stage, reason, reason_code, by_user, at)
+    SELECT id, id, NULL, 'lead', $8, $9, $2, $3 FROM ins
 )
 SELECT coalesce(array_agg(s.id ORDER BY s.row) FILTER (WHERE i.id IS NOT NULL), '{}'),
        coalesce(array_agg(s.row ORDER BY s.row) FILTER (WHERE i.id IS NULL), '{}')
-FROM import_rows s LEFT JOIN ins i ON i.id = s.id`, pool.OrgUnitID, imp.ByUser, now, pool.ID, "imported into "+pool.Name).Scan(&ids, &gone); err != nil {
+FROM import_rows s LEFT JOIN ins i ON i.id = s.id`, pool.OrgUnitID, imp.ByUser, now, pool.ID, into.Text, string(into.Code), into.paramsJSON(),
+		imported.Text, string(imported.Code)).Scan(&ids, &gone); err != nil {
 		return nil, nil, err
 	}
 	var raced []ImportProblem
 	for _, r := range gone {
-		raced = append(raced, ImportProblem{Row: int(r), Column: "phone", Reason: "this shop was created meanwhile (the same phone or licence number)"})
+		raced = append(raced, importProblem(int(r), "phone", ImportCreatedMeanwhile))
 	}
 	if len(gone) > 0 { // the staging table is now the leads made, for publishImported
 		if _, err := tx.Exec(ctx, `DELETE FROM import_rows WHERE row = ANY($1)`, gone); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -55,6 +56,18 @@ func TestImportCSVReportDedupIdempotent(t *testing.T) {
 	}
 	if r.Problems[2].Reason != "the same phone as row 2" || r.Problems[6].Reason != "the same licence number as row 9" {
 		t.Fatalf("a row like an earlier row of the file does not name it: %+v, %+v", r.Problems[2], r.Problems[6])
+	}
+	// Each refusal says why as a code too, which the console and the API word in the
+	// reader's language (TestImportReasonsReadInBothLanguages checks every code's words).
+	codes := map[int]merchant.ImportReasonCode{3: merchant.ImportBadPhone, 4: merchant.ImportLicenceCheck, 5: merchant.ImportSamePhoneAs,
+		6: merchant.ImportDuplicate, 7: merchant.ImportRequired, 8: merchant.ImportNotANumber, 10: merchant.ImportSameLicenceAs}
+	for _, p := range r.Problems {
+		if p.Code != codes[p.Row] || !slices.Contains(merchant.ImportReasonCodes(), p.Code) {
+			t.Errorf("row %d: code %q, want %q", p.Row, p.Code, codes[p.Row])
+		}
+	}
+	if r.Problems[2].Params["row"] != "2" || r.Problems[3].Params["by"] != "phone" || !strings.Contains(r.Problems[3].Params["pool"], "杭州一组") {
+		t.Errorf("parameters: %+v, %+v", r.Problems[2].Params, r.Problems[3].Params)
 	}
 	again := must[merchant.ImportReport](t)(w.svc.ImportLeads(w.ctx, rep, merchant.ImportInput{FileName: "shops-copy.csv"}, strings.NewReader(csv)))
 	if !again.Repeated || again.ID != r.ID {
@@ -346,6 +359,9 @@ func importVerdictsMatchCreate(t *testing.T, w *world, svc *merchant.Service) {
 		wp, ok := want[p.Row]
 		if !ok || p.Column != wp.Column || !strings.Contains(p.Reason, wp.Reason) {
 			t.Errorf("row %d: the import says %s: %q; the per-row check says %+v", p.Row, p.Column, p.Reason, wp)
+		}
+		if strings.HasPrefix(wp.Reason, "a similar name") && (p.Code != merchant.ImportSimilarNameAs || p.Params["row"] != strconv.Itoa(p.Row-1)) {
+			t.Errorf("row %d: code %q %v", p.Row, p.Code, p.Params)
 		}
 	}
 }

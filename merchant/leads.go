@@ -188,11 +188,12 @@ func (s *Service) CreateLead(ctx context.Context, p *identity.Principal, in NewL
 				return err
 			}
 		}
-		if err := ownerChange(ctx, q, row.ID, EventCreated, uuid.Nil, uuid.Nil, reasonCreatedInto+pool.Name, p.User.ID, now); err != nil {
+		if err := ownerChange(ctx, q, row.ID, EventCreated, uuid.Nil, uuid.Nil, systemReason(ReasonCreatedInto, "pool", pool.Name), p.User.ID, now); err != nil {
 			return err
 		}
+		created := systemReason(ReasonCreated)
 		if err := q.InsertStageHistory(ctx, merchantdb.InsertStageHistoryParams{ID: newID(), LeadID: row.ID,
-			ToStage: row.Stage, Reason: "created", ByUser: p.User.ID, At: now}); err != nil {
+			ToStage: row.Stage, Reason: created.Text, ReasonCode: string(created.Code), ReasonParams: created.paramsJSON(), ByUser: p.User.ID, At: now}); err != nil {
 			return err
 		}
 		if err := record(ctx, tx, p, "merchant.lead.create", "merchant.lead", row.ID, nil, leadView(p, row)); err != nil {

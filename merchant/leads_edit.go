@@ -113,13 +113,19 @@ func details(l merchantdb.MerchantLead) map[string]any {
 		"phone": l.PhoneRaw, "city": l.City, "licence_no": deref(l.LicenceNo), "level": l.Level}
 }
 
-// TimelineEntry is one thing that happened to a lead.
+// TimelineEntry is one thing that happened to a lead. A client shows it from Kind,
+// ReasonCode, Params and Detail in its reader's language; Text is the English sentence.
 type TimelineEntry struct {
-	Kind   string    `json:"kind"` // created, stage, owner, follow_up, check_in
-	At     time.Time `json:"at"`
-	By     uuid.UUID `json:"by"`
-	Text   string    `json:"text"`   // what happened, in English
-	Detail any       `json:"detail"` // the entry itself
+	Kind string    `json:"kind"` // stage, owner, follow_up, check_in
+	At   time.Time `json:"at"`
+	By   uuid.UUID `json:"by"`
+	Text string    `json:"text"` // what happened, in English
+	// ReasonCode is why a stage or owner change happened when the system made it
+	// (history_reasons.go), with its Params; empty when a person gave the reason
+	// (Detail's reason) and for follow-ups and check-ins.
+	ReasonCode ReasonCode        `json:"reason_code,omitempty"`
+	Params     map[string]string `json:"params,omitempty"`
+	Detail     any               `json:"detail"` // the entry itself
 }
 
 // Timeline is a lead's follow-ups, check-ins, stage and owner changes, newest first,
@@ -151,10 +157,10 @@ func (s *Service) Timeline(ctx context.Context, p *identity.Principal, id uuid.U
 		if st.Reason != "" {
 			text += ": " + st.Reason
 		}
-		out = append(out, TimelineEntry{Kind: "stage", At: st.At, By: st.By, Text: text, Detail: st})
+		out = append(out, TimelineEntry{Kind: "stage", At: st.At, By: st.By, Text: text, ReasonCode: st.ReasonCode, Params: st.ReasonParams, Detail: st})
 	}
 	for _, o := range owners {
-		out = append(out, TimelineEntry{Kind: "owner", At: o.At, By: o.By, Text: o.Event + ": " + o.Reason, Detail: o})
+		out = append(out, TimelineEntry{Kind: "owner", At: o.At, By: o.By, Text: o.Event + ": " + o.Reason, ReasonCode: o.ReasonCode, Params: o.ReasonParams, Detail: o})
 	}
 	for _, f := range fus {
 		fu := FollowUp{ID: f.ID, LeadID: f.LeadID, Channel: f.Channel, Note: f.Note, NextStep: f.NextStep, By: f.ByUser, At: f.At.UTC()}

@@ -68,6 +68,22 @@ func TestEditSearchTimelineAPI(t *testing.T) {
 	if st != http.StatusOK || kinds["check_in"] != 1 || kinds["follow_up"] != 1 || kinds["stage"] != 2 || kinds["owner"] != 2 {
 		t.Fatalf("timeline: %d %v", st, kinds)
 	}
+	// The system's reasons come as codes with their parameters, beside the English text
+	// they always had; a reason a person typed has no code.
+	codes := map[string]map[string]any{}
+	for _, it := range body["items"].([]any) {
+		e := it.(map[string]any)
+		code, _ := e["reason_code"].(string)
+		params, _ := e["params"].(map[string]any)
+		codes[code] = params
+		if code == string(merchant.ReasonCreatedInto) && e["text"] != "created: created into "+params["pool"].(string) {
+			t.Errorf("created entry's text: %v", e)
+		}
+	}
+	if len(codes) != 4 || codes["created_into"]["pool"] == "" || codes["claimed_from"]["pool"] != codes["created_into"]["pool"] ||
+		codes["created"] != nil || codes[""] != nil {
+		t.Fatalf("timeline reason codes: %v", codes)
+	}
 	if st, _ = call("hz1.rep", "GET", "/api/v1/merchant/leads/"+id+"/timeline", nil); st != http.StatusNotFound {
 		t.Fatalf("another city's timeline: %d", st)
 	}

@@ -138,6 +138,24 @@ func (s *Service) Terms(ctx context.Context, merchantID uuid.UUID) (Terms, error
 		MchID: m.SubMchid, WebhookURL: m.WebhookUrl, WebhookSecret: m.WebhookSecret, Live: m.Status == "live"}, nil
 }
 
+// MerchantNames are the names of the merchants of ids, in one read, for other domains'
+// pages (billing's console shows merchants by name): a system read. An id that is no
+// merchant is absent from the map.
+func (s *Service) MerchantNames(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]string, error) {
+	out := make(map[uuid.UUID]string, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := merchantdb.New(s.db).MerchantNames(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("merchant: names: %w", pg.Classify(err))
+	}
+	for _, r := range rows {
+		out[r.ID] = r.Name
+	}
+	return out, nil
+}
+
 // LiveFilter narrows ListLiveMerchants. With Near set, only merchants within RadiusM
 // (default 5 km) are returned, nearest first, with their distance.
 type LiveFilter struct {

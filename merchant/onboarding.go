@@ -125,7 +125,7 @@ func (s *Service) SubmitOnboarding(ctx context.Context, p *identity.Principal, l
 				ContractID: o.ContractID, State: o.State, SubmittedBy: o.SubmittedBy, SubmittedAt: now}); err != nil {
 				return err
 			}
-			if _, err := s.setStage(ctx, tx, q, p, l, StageOnboarding, "onboarding submitted"); err != nil {
+			if _, err := s.setStage(ctx, tx, q, p, l, StageOnboarding, systemReason(ReasonOnboardingSubmitted)); err != nil {
 				return err
 			}
 		case err != nil:
@@ -385,7 +385,7 @@ func (s *Service) goLive(ctx context.Context, tx pgx.Tx, q *merchantdb.Queries, 
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.setStage(ctx, tx, q, p, l, StageLive, "onboarding approved and finished at WeChat"); err != nil {
+	if _, err := s.setStage(ctx, tx, q, p, l, StageLive, systemReason(ReasonOnboardingApproved)); err != nil {
 		return nil, err
 	}
 	if _, err := outbox.Publish(ctx, tx, events.TopicMerchantLive, m.ID.String(), events.MerchantLive{

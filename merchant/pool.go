@@ -26,15 +26,6 @@ const (
 	EventReclaimed   = "reclaimed"   // back to the pool by a rule or a hand-over
 )
 
-// Reasons the system writes into the owner history, in English as the API gives them;
-// the console shows them in the reader's language (console_timeline.go).
-const (
-	reasonCreatedInto    = "created into "                          // + the pool's name
-	reasonClaimedFrom    = "claimed from "                          // + the pool's name
-	reasonReclaimDue     = "reclaimed by the pool's rules: due on " // + the day
-	reasonAssignmentRule = "assignment rule "                       // + the rule's name
-)
-
 // Claim moves a lead from a pool the caller belongs to into their hands, when the
 // pool's rules allow it (pool_rules.go). The caller's claims are serialised by a
 // per-rep transaction lock, so the cap and the quota never overshoot; between reps the
@@ -90,7 +81,7 @@ func (s *Service) Claim(ctx context.Context, p *identity.Principal, leadID uuid.
 		if err != nil {
 			return err
 		}
-		if err := ownerChange(ctx, q, taken.ID, EventClaimed, uuid.Nil, p.User.ID, reasonClaimedFrom+pool.Name, p.User.ID, now); err != nil {
+		if err := ownerChange(ctx, q, taken.ID, EventClaimed, uuid.Nil, p.User.ID, systemReason(ReasonClaimedFrom, "pool", pool.Name), p.User.ID, now); err != nil {
 			return err
 		}
 		out = leadView(p, taken)
@@ -104,9 +95,10 @@ func (s *Service) Claim(ctx context.Context, p *identity.Principal, leadID uuid.
 }
 
 // ownerChange appends one entry to a lead's owner history.
-func ownerChange(ctx context.Context, q *merchantdb.Queries, lead uuid.UUID, event string, from, to uuid.UUID, reason string, by uuid.UUID, at time.Time) error {
+func ownerChange(ctx context.Context, q *merchantdb.Queries, lead uuid.UUID, event string, from, to uuid.UUID, reason Reason, by uuid.UUID, at time.Time) error {
 	return q.InsertOwnerHistory(ctx, merchantdb.InsertOwnerHistoryParams{ID: newID(), LeadID: lead, Event: event,
-		FromOwner: nullUUID(from), ToOwner: nullUUID(to), Reason: reason, ByUser: by, At: at})
+		FromOwner: nullUUID(from), ToOwner: nullUUID(to), Reason: reason.Text, ReasonCode: string(reason.Code),
+		ReasonParams: reason.paramsJSON(), ByUser: by, At: at})
 }
 
 // Release returns a lead the caller may work to its pool, with a reason. With the
@@ -130,7 +122,7 @@ func (s *Service) Release(ctx context.Context, p *identity.Principal, leadID uui
 		if st := Stage(l.Stage); st == StageOnboarding || st == StageLive {
 			return errs.E(errs.KindConflict, "merchant.lead_signed", "a lead in onboarding or live cannot go back to the pool")
 		}
-		released, err := s.returnToPool(ctx, q, l, EventReleased, reason, p.User.ID)
+		released, err := s.returnToPool(ctx, q, l, EventReleased, typedReason(reason), p.User.ID)
 		if err != nil {
 			return err
 		}
@@ -146,7 +138,7 @@ func (s *Service) Release(ctx context.Context, p *identity.Principal, leadID uui
 
 // returnToPool puts a held lead back in its pool (released or reclaimed), protected
 // for the pool's protect_hours, with its owner history entry.
-func (s *Service) returnToPool(ctx context.Context, q *merchantdb.Queries, l merchantdb.MerchantLead, event, reason string, by uuid.UUID) (merchantdb.MerchantLead, error) {
+func (s *Service) returnToPool(ctx context.Context, q *merchantdb.Queries, l merchantdb.MerchantLead, event string, reason Reason, by uuid.UUID) (merchantdb.MerchantLead, error) {
 	pool, err := q.GetPool(ctx, l.PoolID)
 	if err != nil {
 		return l, err
@@ -169,9 +161,13 @@ type OwnerChange struct {
 	Event  string     `json:"event"` // created, claimed, released, assigned, transferred, reclaimed
 	From   *uuid.UUID `json:"from"`
 	To     *uuid.UUID `json:"to"`
-	Reason string     `json:"reason"`
-	By     uuid.UUID  `json:"by"`
-	At     time.Time  `json:"at"`
+	Reason string     `json:"reason"` // in English, or as a person typed it
+	// ReasonCode and ReasonParams say the system's reasons structurally (history_reasons.go);
+	// empty when a person gave the reason.
+	ReasonCode   ReasonCode        `json:"reason_code,omitempty"`
+	ReasonParams map[string]string `json:"reason_params,omitempty"`
+	By           uuid.UUID         `json:"by"`
+	At           time.Time         `json:"at"`
 }
 
 // OwnerHistory lists a lead's changes of owner, oldest first.
@@ -185,7 +181,12 @@ func (s *Service) OwnerHistory(ctx context.Context, p *identity.Principal, leadI
 	}
 	out := make([]OwnerChange, len(rows))
 	for i, r := range rows {
-		out[i] = OwnerChange{Event: r.Event, From: ptr(r.FromOwner), To: ptr(r.ToOwner), Reason: r.Reason, By: r.ByUser, At: r.At.UTC()}
+		params, err := reasonParams(r.ReasonParams)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = OwnerChange{Event: r.Event, From: ptr(r.FromOwner), To: ptr(r.ToOwner), Reason: r.Reason,
+			ReasonCode: ReasonCode(r.ReasonCode), ReasonParams: params, By: r.ByUser, At: r.At.UTC()}
 	}
 	return out, nil
 }

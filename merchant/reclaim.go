@@ -233,13 +233,13 @@ func (s *Service) reclaimOne(ctx context.Context, sys *identity.Principal, id, o
 		if err != nil {
 			return err
 		}
-		reason := reasonReclaimDue + due.Format(time.DateOnly)
+		reason := systemReason(ReasonReclaimDue, "day", due.Format(time.DateOnly))
 		if _, err := s.returnToPool(ctx, q, l, EventReclaimed, reason, sys.User.ID); err != nil {
 			return err
 		}
 		done = true
 		return record(ctx, tx, sys, "merchant.lead.reclaim", "merchant.lead", l.ID,
-			map[string]any{"owner_id": owner}, map[string]any{"owner_id": nil, "reason": reason})
+			map[string]any{"owner_id": owner}, map[string]any{"owner_id": nil, "reason": reason.Text})
 	})
 	if err != nil {
 		return false, fmt.Errorf("merchant: reclaim %s: %w", id, pg.Classify(err))

@@ -46,11 +46,15 @@ func CanMove(from, to Stage) bool { return slices.Contains(manualMoves[from], to
 
 // StageChange is one entry of a lead's stage history.
 type StageChange struct {
-	From   *Stage    `json:"from"`
-	To     Stage     `json:"to"`
-	Reason string    `json:"reason"`
-	By     uuid.UUID `json:"by"`
-	At     time.Time `json:"at"`
+	From   *Stage `json:"from"`
+	To     Stage  `json:"to"`
+	Reason string `json:"reason"` // in English, or as a person typed it
+	// ReasonCode and ReasonParams say the system's reasons structurally (history_reasons.go);
+	// empty when a person gave the reason.
+	ReasonCode   ReasonCode        `json:"reason_code,omitempty"`
+	ReasonParams map[string]string `json:"reason_params,omitempty"`
+	By           uuid.UUID         `json:"by"`
+	At           time.Time         `json:"at"`
 }
 
 // MoveStage moves a lead the caller may work to another stage, when the move is legal
@@ -76,7 +80,7 @@ func (s *Service) MoveStage(ctx context.Context, p *identity.Principal, leadID u
 		if err := checkStageRules(ctx, q, l, to); err != nil {
 			return err
 		}
-		l, err = s.setStage(ctx, tx, q, p, l, to, reason)
+		l, err = s.setStage(ctx, tx, q, p, l, to, typedReason(reason))
 		out = leadView(p, l)
 		return err
 	})
@@ -93,14 +97,15 @@ func illegalMove(from, to Stage) error {
 
 // setStage changes l's stage in tx, with its history and audit entry.
 func (s *Service) setStage(ctx context.Context, tx pgx.Tx, q *merchantdb.Queries, p *identity.Principal,
-	l merchantdb.MerchantLead, to Stage, reason string) (merchantdb.MerchantLead, error) {
+	l merchantdb.MerchantLead, to Stage, reason Reason) (merchantdb.MerchantLead, error) {
 	now := s.now()
 	from := l.Stage
 	if err := q.SetStage(ctx, merchantdb.SetStageParams{ID: l.ID, Stage: string(to), UpdatedAt: now}); err != nil {
 		return l, err
 	}
 	if err := q.InsertStageHistory(ctx, merchantdb.InsertStageHistoryParams{ID: newID(), LeadID: l.ID,
-		FromStage: &from, ToStage: string(to), Reason: reason, ByUser: p.User.ID, At: now}); err != nil {
+		FromStage: &from, ToStage: string(to), Reason: reason.Text, ReasonCode: string(reason.Code),
+		ReasonParams: reason.paramsJSON(), ByUser: p.User.ID, At: now}); err != nil {
 		return l, err
 	}
 	l.Stage, l.UpdatedAt = string(to), now
@@ -108,7 +113,7 @@ func (s *Service) setStage(ctx context.Context, tx pgx.Tx, q *merchantdb.Queries
 		return l, err
 	}
 	return l, record(ctx, tx, p, "merchant.lead.stage", "merchant.lead", l.ID,
-		map[string]string{"stage": from}, map[string]string{"stage": string(to), "reason": reason})
+		map[string]string{"stage": from}, map[string]string{"stage": string(to), "reason": reason.Text})
 }
 
 // StageHistory lists a lead's stage changes, oldest first.
@@ -122,7 +127,12 @@ func (s *Service) StageHistory(ctx context.Context, p *identity.Principal, leadI
 	}
 	out := make([]StageChange, len(rows))
 	for i, r := range rows {
-		out[i] = StageChange{To: Stage(r.ToStage), Reason: r.Reason, By: r.ByUser, At: r.At.UTC()}
+		params, err := reasonParams(r.ReasonParams)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = StageChange{To: Stage(r.ToStage), Reason: r.Reason, ReasonCode: ReasonCode(r.ReasonCode),
+			ReasonParams: params, By: r.ByUser, At: r.At.UTC()}
 		if r.FromStage != nil {
 			f := Stage(*r.FromStage)
 			out[i].From = &f

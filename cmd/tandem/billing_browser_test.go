@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tandemcrm/tandem/billing"
@@ -21,7 +22,8 @@ import (
 // next day, paid with a reference, exported to Excel) and starts a reconciliation run.
 // Then the merchant's owner, in English, sees their orders and the issued statement
 // and none of finance's actions; another merchant's owner sees none of it; finance,
-// in English, has the two-line order's line picker too.
+// in English, has the two-line order's line picker too. Merchants read by their names
+// (the merchant domain's), their ids on hover or under the name, never an id's prefix.
 func TestFinanceConsoleInChromium(t *testing.T) {
 	s := startStory(t)
 	d, err := s.a.seedDemo(s.ctx)
@@ -55,8 +57,16 @@ func TestFinanceConsoleInChromium(t *testing.T) {
 	b := startBrowser(t, s.a, phoneWidth, phoneHeight)
 	b.step("finance signs in", b.lang("zh-CN"), b.signIn("finance"))
 	b.step("orders in the menu", b.nav("#nav-billing-orders", "订单"))
-	b.step("search by order number", b.open("/billing/orders?order_no="+url.QueryEscape(o.OrderNo[:10])), shows("#billing-orders", o.OrderNo))
+	const shop = "南翔小笼 Nanxiang Xiaolongbao"
+	byName := func(list string) chromedp.Action[chromedp.Void] {
+		return chromedp.Steps(shows(list, shop), omits(list, d.merchantID.String()[:8]),
+			until(fmt.Sprintf(`(tds => tds.length > 0 && tds.every(td => td.innerText === %q))([...document.querySelectorAll('%s td[title="%s"]')])`,
+				shop, list, d.merchantID)))
+	}
+	b.step("search by order number", b.open("/billing/orders?order_no="+url.QueryEscape(o.OrderNo[:10])), shows("#billing-orders", o.OrderNo),
+		byName("#billing-orders"))
 	b.step("the order's page", jsClick(fmt.Sprintf(`#billing-orders a[href=%q]`, orderPage)), shows("#order-no", o.OrderNo),
+		shows("#order-merchant", shop), shows("#order-merchant", d.merchantID.String()),
 		shows("#order-state", "已支付"), shows("#order-postings", "应付商户"), shows("#order-notifications", "已入账"), fitsPhone())
 	b.step("the two-line order picks lines", b.open(linesPage), shows("#order-no", lines.OrderNo), shows("#order-line-2", "18.00"),
 		shows("#refund-lines", "选择要退的商品"), shows("#refund-lines", "龙井茶 · 可退 18.00"), shows("#refund-lines", "小笼包 · 可退 56.00"),
@@ -68,7 +78,8 @@ func TestFinanceConsoleInChromium(t *testing.T) {
 	clk.Advance(2 * time.Minute) // WeChat's spacing between two refunds of an order
 	b.step("over the limit waits", b.open(orderPage), submit("#refund-form", map[string]string{"amount": "100.50", "reason": "整单退"}),
 		shows("#flash", "等待审批"), shows("#order-refunds", "待审批"))
-	b.step("the refunds list", b.nav("#nav-billing-refunds", "退款"), shows("#billing-refunds", "待审批"), shows("#billing-refunds", o.OrderNo))
+	b.step("the refunds list", b.nav("#nav-billing-refunds", "退款"), shows("#billing-refunds", "待审批"), shows("#billing-refunds", o.OrderNo),
+		byName("#billing-refunds"))
 	b.step("finance signs out", b.signOut())
 
 	b.step("the admin's to-dos", b.signIn("admin"), b.open("/todos"), shows("#todo-list", o.OrderNo))
@@ -98,7 +109,8 @@ func TestFinanceConsoleInChromium(t *testing.T) {
 	st := fmt.Sprintf("/billing/statement?merchant=%s&period=%s", d.merchantID, day)
 	b.step("finance opens the day's statement", b.signIn("finance"), b.nav("#nav-billing-statements", "结算单"),
 		submit("#statement-open", map[string]string{"merchant": d.merchantID.String(), "period": day}),
-		shows("#st-gross", "202.50"), shows("#st-refunds", "120.50"), shows("#st-state", "预览"), shows("#st-lines", o.OrderNo), shows("#st-lines", lines.OrderNo))
+		shows("#st-gross", "202.50"), shows("#st-refunds", "120.50"), shows("#st-state", "预览"), shows("#st-lines", o.OrderNo), shows("#st-lines", lines.OrderNo),
+		shows("#st-merchant", shop), shows("#st-merchant", d.merchantID.String()))
 	b.step("an adjustment", submit("#st-adjust", map[string]string{"amount": "-5.00", "reason": "物料费"}),
 		shows("#flash", "调整已记录"), shows("#st-adjustments", "-5.00"), shows("#st-lines", "物料费"))
 	b.step("not issued while the day is open", submit("#st-issue", nil), shows("#error", "账期尚未结束"))
@@ -123,6 +135,9 @@ func TestFinanceConsoleInChromium(t *testing.T) {
 		b.open(st), until(`document.querySelector("#error") !== null`), b.signOut())
 	b.step("finance, in English, picks lines", b.signIn("finance"), b.open(linesPage), shows("#refund-lines", "Pick the lines to refund"),
 		shows("#refund-lines", "龙井茶 · Refundable 18.00"), shows("#order-line-1", "56.00"))
+	b.step("finance, in English, reads merchants by name", b.open("/billing/orders"), title("Orders"), byName("#billing-orders"),
+		b.open("/billing/refunds"), byName("#billing-refunds"), b.open("/billing/statements"), byName("#billing-statements"),
+		b.open(orderPage), shows("#order-merchant", shop), b.open(st), shows("#st-merchant", shop), shows("#st-merchant", d.merchantID.String()))
 }
 
 // Refund by line in Chromium, on a phone: the member pays a two-line order (100.00 of

@@ -72,6 +72,9 @@ func TestFieldWorkInChromium(t *testing.T) {
 	b.step("check out", b.open("/visits"), geolocate(31.2391, 121.4903, 8),
 		jsClick(fmt.Sprintf(`[data-visit="%s"] .checkout-form button`, visit)), shows("#flash", "已签退"),
 		until(fmt.Sprintf(`document.querySelector('[data-visit="%s"] .checkout-form') === null`, visit)))
+	// The demo's visits were a plausible day; ~7 km across town within minutes is not.
+	b.step("an impossible trip", b.open("/visits"), selectByText("#checkin-lead", "徐家汇甜品"), geolocate(31.1956, 121.4375, 10),
+		jsClick("#checkin-here"), shows("#flash", "已签到"))
 	b.step("an imprecise position is refused", selectByText("#checkin-lead", "静安咖啡"), geolocate(31.2287, 121.4534, 400),
 		jsClick("#checkin-here"), shows("#error", "定位精度不足"))
 	b.step("plan a visit", b.open("/visits"), do(`document.querySelector("#plan-card").open = true`), selectByText("#plan-lead", "静安咖啡"),
@@ -104,7 +107,8 @@ func TestFieldWorkInChromium(t *testing.T) {
 		until(`(window.csv || "").includes("阶段") && window.csv.includes("已上线")`))
 	b.step("targets", b.nav("#nav-targets", "月度目标与达成"), shows("#attainment", "张销售"), shows("#attainment", "上海一组"),
 		until(`document.querySelector("#attainment-chart canvas") !== null`))
-	b.step("the team's week", b.open("/visits?span=week"), shows("#calendar", "补拍门头照片"), shows("#calendar", "张销售"), shows("#flagged", "张销售"))
+	b.step("the team's week", b.open("/visits?span=week"), shows("#calendar", "补拍门头照片"), shows("#calendar", "张销售"),
+		shows("#flagged", "张销售"), shows("#flagged", "徐家汇甜品"), omits("#flagged", "田子坊"), omits("#flagged", "南翔小笼"))
 	b.step("renewals", b.nav("#nav-contracts", "合同与进件资料"), shows("#expiring", "小杨生煎"),
 		do(`[...document.querySelectorAll("#expiring a")].find(a => a.innerText.includes("小杨生煎")).click()`),
 		shows("#contract-history", "已续签"), until(`document.querySelector("#terminate-form") !== null`))

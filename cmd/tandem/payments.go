@@ -50,7 +50,7 @@ func (a *app) openPayments(ctx context.Context) error {
 	}
 	deps := a.deps()
 	a.billing = billing.New(deps, billing.Ports{Pay: pay, Merchants: merchantTerms{a.merchant}, Members: a.consumer,
-		Coupons: consumercoupons.Adapter{Consumer: a.consumer}, Approvals: a.approvals},
+		Coupons: consumercoupons.Adapter{Consumer: a.consumer}, Approvals: a.approvals, Names: a.merchant},
 		billing.Config{AppID: acct.AppID, NotifyBaseURL: strings.TrimSuffix(public, "/"), WebhookAllow: allow, RefundApprovalOver: approvalOver.Fen()})
 	a.matching = matching.New(deps, matching.Ports{Members: a.consumer, Dedup: a.merchant, Shops: merchantShops{a.merchant}}, matching.Config{})
 	// The ports are fixed at construction: the service is made again, with billing.

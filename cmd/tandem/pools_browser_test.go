@@ -183,7 +183,12 @@ func poolsInChromium(t *testing.T, lang string) {
 			document.querySelector("#import-by-rules").checked = true;
 			document.querySelector("#import-form").requestSubmit()`),
 		shows("#flash", tr("leads.import_started")), until(`document.querySelector("#import-state").dataset.state === "done"`),
-		shows("#import-status", tr("leads.import_assigned_n", "N", 2)), shows("#import-problems", "phone"), shows("#import-problems", "4"))
+		shows("#import-status", tr("leads.import_assigned_n", "N", 2)), shows("#import-problems", tr("leads.import_col_phone")), shows("#import-problems", "4"))
+	// The report says why in the reader's language, on the page and in its download.
+	dup := map[string]string{"zh-CN": "这家店已存在（电话相同）", "en": "this shop already exists (the same phone)"}[lang]
+	b.step("the report's reasons and download", shows("#import-problems", dup),
+		do(`fetch(document.querySelector("#import-report-csv").href).then(r => r.text()).then(t => window.reportCSV = t)`),
+		until(fmt.Sprintf(`(window.reportCSV || "").includes(%q) && window.reportCSV.includes(%q)`, dup, tr("leads.import_reason"))))
 	b.step("the imports page lists it", b.open("/leads/imports"), shows("#imports-table", "shops.csv"), shows("#imports-table", tr("leads.import_state_done")))
 }
 

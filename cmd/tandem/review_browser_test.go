@@ -15,11 +15,20 @@ func (b *browser) openLead(name string) chromedp.Action[chromedp.Void] {
 
 // A rep reads a lead's timeline in their own language, with who did what: stages by
 // their names (not their codes), the pool a lead was created into and claimed from, the
-// check-in's distance and the follow-up's channel, on a phone, in Chinese and English.
+// contract and onboarding that moved a shop, the check-in's distance and the
+// follow-up's channel, on a phone, in Chinese and English. The system's reasons are
+// shown from their codes: the English wording the histories keep may change (here it
+// is rewritten) without the timeline noticing.
 func TestLeadTimelineReadsInTheRepsLanguageInChromium(t *testing.T) {
 	a := testApp(t)
-	if _, err := a.seedDemo(context.Background()); err != nil {
+	ctx := context.Background()
+	if _, err := a.seedDemo(ctx); err != nil {
 		t.Fatal(err)
+	}
+	for _, table := range []string{"merchant.lead_owner_history", "merchant.stage_history"} {
+		if _, err := a.db.Exec(ctx, `UPDATE `+table+` SET reason = 'reworded' WHERE reason_code <> ''`); err != nil {
+			t.Fatal(err)
+		}
 	}
 	b := startBrowser(t, a, phoneWidth, phoneHeight)
 	b.step("sign in", b.signIn("sh1.rep"))
@@ -31,7 +40,12 @@ func TestLeadTimelineReadsInTheRepsLanguageInChromium(t *testing.T) {
 		shows("#timeline", "距门店 22 米"),
 		shows("#timeline", "上门：owner interested at 6.5%"),
 		shows("#timeline", "· 张销售 Zhang (sales rep)"),
-		omits("#timeline", "stage "), omits("#timeline", "check-in"), omits("#timeline", "claimed"), fitsPhone())
+		omits("#timeline", "stage "), omits("#timeline", "check-in"), omits("#timeline", "claimed"), omits("#timeline", "reworded"), fitsPhone())
+	b.step("a live shop", b.openLead("南翔小笼"),
+		shows("#timeline", "洽谈中 → 已签约：签约，合同 "),
+		shows("#timeline", "已签约 → 进件中：已提交进件"),
+		shows("#timeline", "进件中 → 已上线：进件审核通过，微信支付开户完成"),
+		omits("#timeline", "contract HT"), omits("#timeline", "onboarding submitted"), omits("#timeline", "reworded"))
 	// A new lead in Huangpu is routed by the demo's assignment rule: the timeline says so.
 	b.step("new lead", b.page("/leads/new", "新建线索"), submit("#lead-form", map[string]string{"name": "时间线测试店", "phone": "13900001111",
 		"category": "餐饮", "address": "上海市黄浦区河南中路1号", "city": "上海"}), title("时间线测试店"),
@@ -41,7 +55,10 @@ func TestLeadTimelineReadsInTheRepsLanguageInChromium(t *testing.T) {
 		shows("#timeline", "claimed from 上海一组 SH Team 1"),
 		shows("#timeline", "22 m from the shop"),
 		shows("#timeline", "Visit: owner interested at 6.5%"),
-		omits("#timeline", "stage "), omits("#timeline", "visited →"), fitsPhone())
+		omits("#timeline", "stage "), omits("#timeline", "visited →"), omits("#timeline", "reworded"), fitsPhone(),
+		b.openLead("时间线测试店"), shows("#timeline", "assigned by the rule “黄浦区 Huangpu” to 张销售 Zhang (sales rep)"),
+		b.openLead("南翔小笼"), shows("#timeline", "Signed → Onboarding: onboarding submitted"),
+		shows("#timeline", "Negotiating → Signed: signed, contract "), omits("#timeline", "reworded"))
 }
 
 // Finance reads the settlement cycles by their names (月结, not "monthly") in the

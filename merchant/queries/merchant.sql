@@ -46,15 +46,15 @@ RETURNING *;
 UPDATE merchant.leads SET stage = $2, updated_at = $3 WHERE id = $1;
 
 -- name: InsertOwnerHistory :exec
-INSERT INTO merchant.lead_owner_history (id, lead_id, event, from_owner, to_owner, reason, by_user, at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8);
+INSERT INTO merchant.lead_owner_history (id, lead_id, event, from_owner, to_owner, reason, reason_code, reason_params, by_user, at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10);
 
 -- name: ListOwnerHistory :many
 SELECT * FROM merchant.lead_owner_history WHERE lead_id = $1 ORDER BY at, id;
 
 -- name: InsertStageHistory :exec
-INSERT INTO merchant.stage_history (id, lead_id, from_stage, to_stage, reason, by_user, at)
-VALUES ($1, $2, $3, $4, $5, $6, $7);
+INSERT INTO merchant.stage_history (id, lead_id, from_stage, to_stage, reason, reason_code, reason_params, by_user, at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9);
 
 -- name: ListStageHistory :many
 SELECT * FROM merchant.stage_history WHERE lead_id = $1 ORDER BY at, id;
@@ -197,3 +197,7 @@ UPDATE merchant.contracts SET approval_id = $2 WHERE id = $1;
 -- name: DecideContract :one
 UPDATE merchant.contracts SET status = $2 WHERE id = $1 AND status = 'pending_approval'
 RETURNING *;
+
+-- name: MerchantNames :many
+-- The names of merchants by id, for other domains' pages (billing's console).
+SELECT id, name FROM merchant.merchants WHERE id = ANY(sqlc.arg(ids)::uuid[]);

@@ -25,6 +25,11 @@ func Translate(t Translator) gin.HandlerFunc {
 	}
 }
 
+// Language is the language the request's Accept-Language asks for among Chinese and
+// English ("zh-CN" or "en"), "" when it asks for neither: what a handler words the
+// free text of an answer in (an import's report), as error messages are worded.
+func Language(c *gin.Context) string { return acceptedLanguage(c.GetHeader("Accept-Language")) }
+
 // acceptedLanguage is the first of Chinese and English that an Accept-Language header
 // asks for, "" when it asks for neither.
 func acceptedLanguage(header string) string {

@@ -18,6 +18,9 @@ type Column[T any] struct {
 	Cell   func(T) string
 	// Link, when set, makes the cell a link.
 	Link func(T) string
+	// Title, when set, is the cell's hover text: what the cell stands for in full
+	// (a merchant's id under its name).
+	Title func(T) string
 	// Sort, when set, makes the header a link that sorts the list by this key
 	// (?sort=key ascending, ?sort=-key descending); the handler reads SortOf.
 	Sort string
@@ -72,7 +75,7 @@ type List struct {
 }
 
 // Cell is one rendered cell.
-type Cell struct{ Text, Href string }
+type Cell struct{ Text, Href, Title string }
 
 // NewList renders items with cols. base is the list's URL with its current query;
 // next is the cursor of the next page ("" at the end).
@@ -99,6 +102,9 @@ func NewList[T any](id string, cols []Column[T], items []T, filters []Filter, ba
 			row[i].Text = c.Cell(it)
 			if c.Link != nil {
 				row[i].Href = c.Link(it)
+			}
+			if c.Title != nil {
+				row[i].Title = c.Title(it)
 			}
 		}
 		l.Rows = append(l.Rows, row)

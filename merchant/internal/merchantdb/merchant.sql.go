@@ -632,19 +632,21 @@ func (q *Queries) InsertOnboardingHistory(ctx context.Context, arg InsertOnboard
 }
 
 const insertOwnerHistory = `-- name: InsertOwnerHistory :exec
-INSERT INTO merchant.lead_owner_history (id, lead_id, event, from_owner, to_owner, reason, by_user, at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO merchant.lead_owner_history (id, lead_id, event, from_owner, to_owner, reason, reason_code, reason_params, by_user, at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 `
 
 type InsertOwnerHistoryParams struct {
-	ID        uuid.UUID
-	LeadID    uuid.UUID
-	Event     string
-	FromOwner uuid.NullUUID
-	ToOwner   uuid.NullUUID
-	Reason    string
-	ByUser    uuid.UUID
-	At        time.Time
+	ID           uuid.UUID
+	LeadID       uuid.UUID
+	Event        string
+	FromOwner    uuid.NullUUID
+	ToOwner      uuid.NullUUID
+	Reason       string
+	ReasonCode   string
+	ReasonParams []byte
+	ByUser       uuid.UUID
+	At           time.Time
 }
 
 func (q *Queries) InsertOwnerHistory(ctx context.Context, arg InsertOwnerHistoryParams) error {
@@ -655,6 +657,8 @@ func (q *Queries) InsertOwnerHistory(ctx context.Context, arg InsertOwnerHistory
 		arg.FromOwner,
 		arg.ToOwner,
 		arg.Reason,
+		arg.ReasonCode,
+		arg.ReasonParams,
 		arg.ByUser,
 		arg.At,
 	)
@@ -662,18 +666,20 @@ func (q *Queries) InsertOwnerHistory(ctx context.Context, arg InsertOwnerHistory
 }
 
 const insertStageHistory = `-- name: InsertStageHistory :exec
-INSERT INTO merchant.stage_history (id, lead_id, from_stage, to_stage, reason, by_user, at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO merchant.stage_history (id, lead_id, from_stage, to_stage, reason, reason_code, reason_params, by_user, at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 `
 
 type InsertStageHistoryParams struct {
-	ID        uuid.UUID
-	LeadID    uuid.UUID
-	FromStage *string
-	ToStage   string
-	Reason    string
-	ByUser    uuid.UUID
-	At        time.Time
+	ID           uuid.UUID
+	LeadID       uuid.UUID
+	FromStage    *string
+	ToStage      string
+	Reason       string
+	ReasonCode   string
+	ReasonParams []byte
+	ByUser       uuid.UUID
+	At           time.Time
 }
 
 func (q *Queries) InsertStageHistory(ctx context.Context, arg InsertStageHistoryParams) error {
@@ -683,6 +689,8 @@ func (q *Queries) InsertStageHistory(ctx context.Context, arg InsertStageHistory
 		arg.FromStage,
 		arg.ToStage,
 		arg.Reason,
+		arg.ReasonCode,
+		arg.ReasonParams,
 		arg.ByUser,
 		arg.At,
 	)
@@ -990,7 +998,7 @@ func (q *Queries) ListOnboardingHistory(ctx context.Context, leadID uuid.UUID) (
 }
 
 const listOwnerHistory = `-- name: ListOwnerHistory :many
-SELECT id, lead_id, event, from_owner, to_owner, reason, by_user, at FROM merchant.lead_owner_history WHERE lead_id = $1 ORDER BY at, id
+SELECT id, lead_id, event, from_owner, to_owner, reason, by_user, at, reason_code, reason_params FROM merchant.lead_owner_history WHERE lead_id = $1 ORDER BY at, id
 `
 
 func (q *Queries) ListOwnerHistory(ctx context.Context, leadID uuid.UUID) ([]MerchantLeadOwnerHistory, error) {
@@ -1011,6 +1019,8 @@ func (q *Queries) ListOwnerHistory(ctx context.Context, leadID uuid.UUID) ([]Mer
 			&i.Reason,
 			&i.ByUser,
 			&i.At,
+			&i.ReasonCode,
+			&i.ReasonParams,
 		); err != nil {
 			return nil, err
 		}
@@ -1023,7 +1033,7 @@ func (q *Queries) ListOwnerHistory(ctx context.Context, leadID uuid.UUID) ([]Mer
 }
 
 const listStageHistory = `-- name: ListStageHistory :many
-SELECT id, lead_id, from_stage, to_stage, reason, by_user, at FROM merchant.stage_history WHERE lead_id = $1 ORDER BY at, id
+SELECT id, lead_id, from_stage, to_stage, reason, by_user, at, reason_code, reason_params FROM merchant.stage_history WHERE lead_id = $1 ORDER BY at, id
 `
 
 func (q *Queries) ListStageHistory(ctx context.Context, leadID uuid.UUID) ([]MerchantStageHistory, error) {
@@ -1043,6 +1053,8 @@ func (q *Queries) ListStageHistory(ctx context.Context, leadID uuid.UUID) ([]Mer
 			&i.Reason,
 			&i.ByUser,
 			&i.At,
+			&i.ReasonCode,
+			&i.ReasonParams,
 		); err != nil {
 			return nil, err
 		}
@@ -1135,6 +1147,36 @@ func (q *Queries) MerchantBySubMchID(ctx context.Context, subMchid string) (Merc
 		&i.LiveAt,
 	)
 	return i, err
+}
+
+const merchantNames = `-- name: MerchantNames :many
+SELECT id, name FROM merchant.merchants WHERE id = ANY($1::uuid[])
+`
+
+type MerchantNamesRow struct {
+	ID   uuid.UUID
+	Name string
+}
+
+// The names of merchants by id, for other domains' pages (billing's console).
+func (q *Queries) MerchantNames(ctx context.Context, ids []uuid.UUID) ([]MerchantNamesRow, error) {
+	rows, err := q.db.Query(ctx, merchantNames, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MerchantNamesRow{}
+	for rows.Next() {
+		var i MerchantNamesRow
+		if err := rows.Scan(&i.ID, &i.Name); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const nextContractNo = `-- name: NextContractNo :one

@@ -148,14 +148,16 @@ type MerchantLead struct {
 }
 
 type MerchantLeadOwnerHistory struct {
-	ID        uuid.UUID
-	LeadID    uuid.UUID
-	Event     string
-	FromOwner uuid.NullUUID
-	ToOwner   uuid.NullUUID
-	Reason    string
-	ByUser    uuid.UUID
-	At        time.Time
+	ID           uuid.UUID
+	LeadID       uuid.UUID
+	Event        string
+	FromOwner    uuid.NullUUID
+	ToOwner      uuid.NullUUID
+	Reason       string
+	ByUser       uuid.UUID
+	At           time.Time
+	ReasonCode   string
+	ReasonParams []byte
 }
 
 type MerchantLeadStageCount struct {
@@ -318,13 +320,15 @@ type MerchantSavedView struct {
 }
 
 type MerchantStageHistory struct {
-	ID        uuid.UUID
-	LeadID    uuid.UUID
-	FromStage *string
-	ToStage   string
-	Reason    string
-	ByUser    uuid.UUID
-	At        time.Time
+	ID           uuid.UUID
+	LeadID       uuid.UUID
+	FromStage    *string
+	ToStage      string
+	Reason       string
+	ByUser       uuid.UUID
+	At           time.Time
+	ReasonCode   string
+	ReasonParams []byte
 }
 
 type MerchantStageRollup struct {
