@@ -27,7 +27,7 @@ func (s *Service) pages() web.Pages {
 	read := []identity.Permission{identity.PermMemberRead}
 	return web.Pages{
 		Domain: "marketing", Templates: files, Messages: files,
-		// Every page is over every member: consumer.member.read at scope all (requireAll).
+		// Every page is over every member: consumer.member.read at scope all (scope.go).
 		Nav: []web.NavItem{
 			{ID: "nav-segments", Label: "nav.segments", Href: "/growth/segments", Perms: read, Scope: identity.LevelAll},
 			{ID: "nav-campaigns", Label: "nav.campaigns", Href: "/growth/campaigns", Perms: read, Scope: identity.LevelAll},
@@ -226,7 +226,7 @@ func (pg consolePages) exportSegment(c *gin.Context, v *web.View) error {
 		return errs.NotFound("marketing.segment")
 	}
 	ctx := c.Request.Context()
-	if err := requireAll(v.Me, identity.PermMemberRead, objSegment); err != nil {
+	if err := v.Me.RequireAll(identity.PermMemberRead, objSegment); err != nil {
 		return err
 	}
 	if _, err := pg.svc.segment(ctx, id); err != nil {
