@@ -42,6 +42,7 @@ func (s *Service) pages() web.Pages {
 			r.POST("/loyalty/members/:id/tags/remove", w.Handle(pg.postUntag))
 			r.POST("/loyalty/members/:id/adjust", w.Handle(pg.postAdjust))
 			r.POST("/loyalty/members/:id/tier-floor", w.Handle(pg.postTierFloor))
+			r.POST("/loyalty/members/:id/coupons", w.Handle(pg.postIssueCoupon))
 			r.GET("/loyalty/tags", w.Handle(pg.tags))
 			r.POST("/loyalty/tags/import", w.Handle(pg.postImport))
 			r.GET("/loyalty/program", w.Handle(pg.program))
@@ -95,6 +96,9 @@ type memberPage struct {
 	Tiers    []Tier
 	CanWrite bool
 	CanAdj   bool
+	// Batches are those a coupon may be issued from by hand, for those who may
+	// (consumer.campaign.write): every batch, its stock left beside it.
+	Batches []CouponBatch
 }
 
 // TierName is a level as the operator knows it, by the tier's name ("金卡 Gold"); a
@@ -124,8 +128,13 @@ func (pg consolePages) member(c *gin.Context, v *web.View) error {
 	if err != nil {
 		return err
 	}
-	return pg.w.Show(c, v, "consumer/member", "loyalty.member_title", memberPage{M: m, Coupons: cs, Tiers: tp.Tiers,
-		CanWrite: v.Can(string(identity.PermMemberWrite)), CanAdj: v.Can(string(identity.PermPointsAdjust))})
+	page := memberPage{M: m, Coupons: cs, Tiers: tp.Tiers, CanWrite: v.Can(string(identity.PermMemberWrite)), CanAdj: v.Can(string(identity.PermPointsAdjust))}
+	if v.Can(string(identity.PermCampaignWrite)) {
+		if page.Batches, err = pg.svc.CouponBatches(ctx, v.Me); err != nil {
+			return err
+		}
+	}
+	return pg.w.Show(c, v, "consumer/member", "loyalty.member_title", page)
 }
 
 // formAction runs a member form and shows the member again: redirected with a flash
@@ -190,6 +199,19 @@ func (pg consolePages) postTierFloor(c *gin.Context, v *web.View) error {
 			return errs.Invalidf("until", "until is a date")
 		}
 		return pg.svc.SetTierFloor(c.Request.Context(), v.Me, id, level, day.AddDate(0, 0, 1), strings.TrimSpace(c.PostForm("note")))
+	})
+}
+
+// postIssueCoupon issues a coupon of the chosen batch to the member by hand, once per
+// the form's key (a second submit of the same form issues nothing more).
+func (pg consolePages) postIssueCoupon(c *gin.Context, v *web.View) error {
+	return pg.formAction(c, v, flash("loyalty.coupon_issued"), func(id uuid.UUID) error {
+		batch, err := uuid.Parse(c.PostForm("batch_id"))
+		if err != nil {
+			return errs.NotFound("consumer.coupon_batch").WithField("batch_id")
+		}
+		_, err = pg.svc.IssueCouponByHand(c.Request.Context(), v.Me, batch, id, c.PostForm("issue_key"))
+		return err
 	})
 }
 

@@ -7,7 +7,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tandemcrm/tandem/shared/domain"
-	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/httpx"
 	"github.com/tandemcrm/tandem/shared/identity"
 )
@@ -61,11 +60,7 @@ func (h api) postCouponIssue(c *gin.Context, p *identity.Principal) error {
 	if err := httpx.BindJSON(c, &in); err != nil {
 		return err
 	}
-	if in.Key == "" || len(in.Key) > 100 {
-		return errs.Invalidf("key", "key is 1 to 100 characters, unique per issue")
-	}
-	cp, err := h.svc.IssueCoupon(c.Request.Context(), IssueRequest{BatchID: id, ConsumerID: in.ConsumerID, Source: IssueManual,
-		SourceKey: "manual:" + id.String() + ":" + in.Key})
+	cp, err := h.svc.IssueCouponByHand(c.Request.Context(), p, id, in.ConsumerID, in.Key)
 	if err != nil {
 		return err
 	}

@@ -120,15 +120,8 @@ func (s *Service) OpenID(ctx context.Context, consumerID uuid.UUID, appID string
 // memberScope is the staff side of access: members carry no owner, unit or merchant,
 // so only an all-rows scope of the permission reaches them.
 func memberScope(p *identity.Principal, perm identity.Permission) (*identity.Principal, error) {
-	if p == nil {
-		return nil, identity.ErrUnauthenticated
-	}
-	sc, err := p.Require(perm)
-	if err != nil {
+	if err := p.RequireAll(perm, objMember); err != nil {
 		return nil, err
-	}
-	if !sc.SeesAll() {
-		return nil, errs.NotFound(objMember)
 	}
 	return p, nil
 }

@@ -129,3 +129,61 @@ func TestLiabilityReport(t *testing.T) {
 		t.Fatalf("liability %+v", l)
 	}
 }
+
+// A member's entries read newest first by when they happened, whatever order they
+// were written in (the demo back-dates a member's history): on the 360, to the member
+// and page by page through the staff API's cursor, each entry once, ties by id.
+func TestEntriesAreInTimeOrderAndPageStably(t *testing.T) {
+	t.Parallel()
+	w, clk := newWorldAt(t, sh(2026, 6, 10, 10))
+	growth := w.staff(t, "growth")
+	id := w.join(t, "o-ledger")
+	written := map[string]time.Time{ // in the order written
+		"june 10": sh(2026, 6, 10, 10), "june 1": sh(2026, 6, 1, 10), "june 5 a": sh(2026, 6, 5, 10), "june 5 b": sh(2026, 6, 5, 10),
+	}
+	for _, reason := range []string{"june 10", "june 1", "june 5 a", "june 5 b"} {
+		clk.Freeze(written[reason])
+		if _, err := w.svc.Adjust(w.ctx, growth, id, 10, reason, reason); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Freeze(sh(2026, 6, 11, 10))
+	want := []string{"june 10", "june 5 b", "june 5 a", "june 1"}
+	reasons := func(es []consumer.Entry) []string {
+		out := make([]string, len(es))
+		for i, e := range es {
+			out[i] = e.Reason
+		}
+		return out
+	}
+	m, err := w.svc.Member360(w.ctx, growth, id)
+	if err != nil || !slices.Equal(reasons(m.Entries), want) {
+		t.Fatalf("the 360's entries: %v, want %v (%v)", reasons(m.Entries), want, err)
+	}
+	if mine, err := w.svc.MyLedger(w.ctx, id, uuid.Nil, 10); err != nil || !slices.Equal(reasons(mine), want) {
+		t.Fatalf("the member's own entries: %v, want %v (%v)", reasons(mine), want, err)
+	}
+	var paged []string
+	before := uuid.Nil
+	for range 5 {
+		page, err := w.svc.Ledger(w.ctx, growth, id, before, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		paged = append(paged, reasons(page)...)
+		before = page[len(page)-1].ID
+	}
+	if !slices.Equal(paged, want) {
+		t.Fatalf("paged by 2: %v, want %v", paged, want)
+	}
+	other, _, err := w.svc.Join(w.ctx, consumer.JoinRequest{AppID: appID, OpenID: "o-ledger-2", Phone: "13700002222"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page, err := w.svc.Ledger(w.ctx, growth, other.ID, m.Entries[0].ID, 10); err != nil || len(page) != 0 {
+		t.Fatalf("a cursor from another member's entries: %v, %v", page, err)
+	}
+}

@@ -1,7 +1,6 @@
 package matching
 
 import (
-	"github.com/tandemcrm/tandem/shared/errs"
 	"github.com/tandemcrm/tandem/shared/identity"
 )
 
@@ -21,12 +20,5 @@ func requireMemberRead(p *identity.Principal, notFound string) error {
 // answers: the steps on merges need consumer.member.write so, as the C-CRM's member
 // writes do.
 func requireMemberScope(p *identity.Principal, perm identity.Permission, notFound string) error {
-	sc, err := p.Require(perm)
-	if err != nil {
-		return err
-	}
-	if !sc.SeesAll() {
-		return errs.NotFound(notFound)
-	}
-	return nil
+	return p.RequireAll(perm, notFound)
 }

@@ -208,6 +208,20 @@ var authzTable = []authzRow{
 	{"finance", "POST", "/api/v1/marketing/segments", `{"name":"x","rule":{"field":"city","values":["上海"]}}`, 403, code("identity.forbidden")},
 	{"shop.owner", "GET", "/api/v1/marketing/segments/0190a6b2-0000-7000-8000-000000000000/export", "", 403, nil},
 	{"sh1.rep", "POST", "/api/v1/marketing/campaigns", `{"name":"x"}`, 403, code("identity.forbidden")},
+	// A team's member reader reaches no member, so nothing of marketing: not found, as the member routes answer.
+	{"sh1.members", "POST", "/api/v1/marketing/segments/count", `{"field":"tier_at_least","values":["silver"]}`, 404, code("marketing.member_not_found")},
+	{"sh1.members", "GET", "/api/v1/marketing/segments", "", 404, code("marketing.segment_not_found")},
+	{"sh1.members", "GET", "/api/v1/marketing/segments/vocabulary", "", 404, code("marketing.member_not_found")},
+	{"sh1.members", "GET", "/api/v1/marketing/index", "", 404, code("marketing.member_not_found")},
+	{"growth", "GET", "/api/v1/marketing/segments/{segment:demo}", "", 200, nil},
+	{"sh1.members", "GET", "/api/v1/marketing/segments/{segment:demo}", "", 404, code("marketing.segment_not_found")},
+	{"growth", "GET", "/api/v1/marketing/segments/{segment:demo}/export", "", 200, nil},
+	{"sh1.members", "GET", "/api/v1/marketing/segments/{segment:demo}/export", "", 404, code("marketing.segment_not_found")},
+	{"sh1.members", "GET", "/api/v1/marketing/segments/{segment:demo}/members/{member:demo}", "", 404, code("marketing.segment_not_found")},
+	{"sh1.members", "GET", "/api/v1/marketing/campaigns", "", 404, code("marketing.campaign_not_found")},
+	{"growth", "GET", "/api/v1/marketing/campaigns/{campaign:demo}", "", 200, nil},
+	{"sh1.members", "GET", "/api/v1/marketing/campaigns/{campaign:demo}", "", 404, code("marketing.campaign_not_found")},
+	{"sh1.members", "GET", "/api/v1/marketing/referral-settings", "", 404, code("marketing.member_not_found")},
 	{"", "GET", "/api/v1/marketing/segments", "", 401, code("identity.unauthenticated")},
 	{"consumer", "GET", "/api/v1/marketing/segments", "", 403, code("identity.staff_only")},
 	{"consumer", "GET", "/api/v1/marketing/me/referral-code", "", 200, nil},
@@ -489,6 +503,9 @@ type authzWorld struct {
 	approval     string            // the demo's pending contract discount (asked by sh1.rep, SH team 1)
 	pools        map[string]string // rep login → the pool of their unit
 	merge        string            // a merge of the demo waiting for review
+	segment      string            // the demo's first segment
+	campaign     string            // the demo's campaign
+	member       string            // the demo consumer, a member
 }
 
 func TestAuthorizationTable(t *testing.T) {
@@ -591,6 +608,11 @@ func newAuthzWorld(t testing.TB, a *app) *authzWorld {
 	}
 	w.order = order.ID.String()
 	w.liveMerchant = d.merchantID.String()
+	w.member = d.consumerID.String()
+	if err := a.db.QueryRow(ctx, `SELECT (SELECT id::text FROM marketing.segments ORDER BY created_at, id LIMIT 1),
+		(SELECT id::text FROM marketing.campaigns ORDER BY created_at, id LIMIT 1)`).Scan(&w.segment, &w.campaign); err != nil {
+		t.Fatalf("the demo's segment and campaign: %v", err)
+	}
 	if err := a.db.QueryRow(ctx, "SELECT id::text FROM approval.requests WHERE state = 'pending' AND kind = 'merchant.contract_discount'").Scan(&w.approval); err != nil {
 		t.Fatalf("the demo's discount approval: %v", err)
 	}
@@ -637,7 +659,7 @@ func newAuthzWorld(t testing.TB, a *app) *authzWorld {
 	return w
 }
 
-var placeholder = regexp.MustCompile(`\{(user|unit|token|role|merchant|lead|pool|order|approval|merge):([^}]+)\}`)
+var placeholder = regexp.MustCompile(`\{(user|unit|token|role|merchant|lead|pool|order|approval|merge|segment|campaign|member):([^}]+)\}`)
 
 func (w *authzWorld) expand(t testing.TB, s string) string {
 	return placeholder.ReplaceAllStringFunc(s, func(m string) string {
@@ -667,6 +689,12 @@ func (w *authzWorld) expand(t testing.TB, s string) string {
 			v = w.approval
 		case "merge":
 			v = w.merge
+		case "segment":
+			v = w.segment
+		case "campaign":
+			v = w.campaign
+		case "member":
+			v = w.member
 		}
 		if v == "" || strings.HasPrefix(v, "00000000") {
 			t.Fatalf("no id for %s", m)

@@ -38,10 +38,11 @@ func addMemberReader(t testing.TB, a *app, demo identity.Demo, login, unit, base
 }
 
 // A team-scoped and a city-scoped holder of consumer.member.read, in Chromium: the menu
-// does not offer them the merges or the C-CRM's member pages (both ask for scope all),
-// and a consumer's recommendations, a merchant's audience and the merges, opened by
-// their address, are refused as not found, in the reader's language, as the C-CRM's
-// member pages refuse them; the city manager reads it on a phone.
+// does not offer them the merges, the C-CRM's member pages or its growth pages (all ask
+// for scope all), and a consumer's recommendations, a merchant's audience, the merges
+// and the growth pages (segments, campaigns, reports, referrals), opened by their
+// address, are refused as not found, in the reader's language, as the C-CRM's member
+// pages refuse them; the city manager reads it on a phone.
 func TestScopedStaffAreRefusedMembersInChromium(t *testing.T) {
 	a := testApp(t)
 	ctx := context.Background()
@@ -56,8 +57,13 @@ func TestScopedStaffAreRefusedMembersInChromium(t *testing.T) {
 
 	b := startBrowser(t, a, desktopWidth, desktopHeight)
 	b.step("team lead signs in", b.signIn("sh1.members"))
-	b.step("no merges nor loyalty in the menu", b.open("/"), title("仪表盘"),
-		until(`document.querySelector("#nav-matching, [id^='nav-loyalty']") === null`))
+	b.step("no merges, loyalty nor growth in the menu", b.open("/"), title("仪表盘"),
+		until(`document.querySelector("#nav-matching, [id^='nav-loyalty'], #nav-segments, #nav-campaigns, #nav-growth, #nav-referrals") === null`))
+	b.step("segments by their address", b.open("/growth/segments"), refused("出错了", "会员不存在。"), omits("main", "marketing."))
+	b.step("campaigns", b.open("/growth/campaigns"), refused("出错了", "活动不存在。"))
+	b.step("growth reports", b.open("/growth/reports"), refused("出错了", "会员不存在。"))
+	b.step("referrals", b.open("/growth/referrals"), refused("出错了", "会员不存在。"),
+		until(`document.querySelector("main a[href^='/loyalty/members/']") === null`))
 	b.step("merges by their address", b.open("/matching/merges?state=review"), refused("出错了", "没有这条合并记录。"), omits("main", "matching."))
 	b.step("recommendations", b.open("/matching/consumer?id="+consumer), refused("出错了", "没有这位消费者。"))
 	b.step("audience", b.page("/matching/audience?merchant="+merchant, "商户的目标人群"),
@@ -68,6 +74,7 @@ func TestScopedStaffAreRefusedMembersInChromium(t *testing.T) {
 	b.step("English audience", b.page("/matching/audience?merchant="+merchant, "A merchant's audience"),
 		shows("#error", "Matching has no record of this merchant."), fitsPhone())
 	b.step("English merges", b.open("/matching/merges?state=review"), refused("Something went wrong", "No such merge."), fitsPhone())
+	b.step("English referrals", b.open("/growth/referrals"), refused("Something went wrong", "No such member."), fitsPhone())
 	b.step("Chinese", b.lang("zh-CN"), b.open("/matching/consumer?id="+consumer), refused("出错了", "没有这位消费者。"), fitsPhone())
 }
 
@@ -78,8 +85,8 @@ func refused(heading, message string) chromedp.Action[chromedp.Void] {
 
 // The menu offers each user exactly the pages they may open, and each opens without a
 // refusal: a growth operator, finance, a field rep, and a team lead given the members
-// at team scope (who keeps the team lead's pages and the growth pages, which answer
-// at any scope, but is not offered the pages over every member).
+// at team scope (who keeps the team lead's pages but is not offered the pages over
+// every member: the loyalty, matching and growth ones).
 func TestMenusOfferWhatEachUserMayOpenInChromium(t *testing.T) {
 	a := testApp(t)
 	_, demo := seedDemoWithLogins(t, a)
@@ -90,7 +97,7 @@ func TestMenusOfferWhatEachUserMayOpenInChromium(t *testing.T) {
 			"nav-matching nav-referrals nav-segments nav-todos nav-tokens",
 		"finance":     "nav-audit nav-billing-orders nav-billing-refunds nav-billing-statements nav-dashboard nav-recon nav-recon-queue nav-todos nav-tokens",
 		"sh1.rep":     "nav-contracts nav-dashboard nav-imports nav-leads nav-pool nav-reports nav-targets nav-todos nav-tokens nav-visits",
-		"sh1.members": teamLead + " nav-campaigns nav-growth nav-referrals nav-segments",
+		"sh1.members": teamLead,
 	}
 	b := startBrowser(t, a, desktopWidth, desktopHeight)
 	for _, login := range []string{"growth", "finance", "sh1.rep", "sh1.members"} {

@@ -168,7 +168,7 @@ func (s *Service) check(ctx context.Context, in *CampaignInput) error {
 // CreateCampaign checks and schedules a campaign; it starts at StartsAt (the
 // marketing:campaigns task, or RunDue).
 func (s *Service) CreateCampaign(ctx context.Context, p *identity.Principal, in CampaignInput) (Campaign, error) {
-	if _, err := p.Require(identity.PermCampaignWrite); err != nil {
+	if err := p.RequireAll(identity.PermCampaignWrite, objCampaign); err != nil {
 		return Campaign{}, err
 	}
 	if err := s.check(ctx, &in); err != nil {
@@ -199,7 +199,7 @@ func (s *Service) CreateCampaign(ctx context.Context, p *identity.Principal, in 
 
 // GetCampaign reads a campaign.
 func (s *Service) GetCampaign(ctx context.Context, p *identity.Principal, id uuid.UUID) (Campaign, error) {
-	if _, err := p.Require(identity.PermMemberRead); err != nil {
+	if err := p.RequireAll(identity.PermMemberRead, objCampaign); err != nil {
 		return Campaign{}, err
 	}
 	q := marketingdb.New(s.db)
@@ -219,7 +219,7 @@ func (s *Service) GetCampaign(ctx context.Context, p *identity.Principal, id uui
 
 // ListCampaigns lists the latest campaigns.
 func (s *Service) ListCampaigns(ctx context.Context, p *identity.Principal) ([]Campaign, error) {
-	if _, err := p.Require(identity.PermMemberRead); err != nil {
+	if err := p.RequireAll(identity.PermMemberRead, objCampaign); err != nil {
 		return nil, err
 	}
 	rows, err := marketingdb.New(s.db).ListCampaigns(ctx)
@@ -237,7 +237,7 @@ func (s *Service) ListCampaigns(ctx context.Context, p *identity.Principal) ([]C
 func (s *Service) changeCampaign(ctx context.Context, p *identity.Principal, id uuid.UUID,
 	fn func(q *marketingdb.Queries, c marketingdb.MarketingCampaign) error,
 ) error {
-	if _, err := p.Require(identity.PermCampaignWrite); err != nil {
+	if err := p.RequireAll(identity.PermCampaignWrite, objCampaign); err != nil {
 		return err
 	}
 	return pg.InTx(ctx, s.db, pg.TxOptions{}, func(tx pgx.Tx) error {

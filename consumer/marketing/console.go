@@ -24,13 +24,15 @@ var consoleFiles embed.FS
 
 func (s *Service) pages() web.Pages {
 	files := web.EmbeddedDir(consoleFiles, "console")
+	read := []identity.Permission{identity.PermMemberRead}
 	return web.Pages{
 		Domain: "marketing", Templates: files, Messages: files,
+		// Every page is over every member: consumer.member.read at scope all (scope.go).
 		Nav: []web.NavItem{
-			{ID: "nav-segments", Label: "nav.segments", Href: "/growth/segments", Perms: []identity.Permission{identity.PermMemberRead}},
-			{ID: "nav-campaigns", Label: "nav.campaigns", Href: "/growth/campaigns", Perms: []identity.Permission{identity.PermMemberRead}},
-			{ID: "nav-growth", Label: "nav.growth", Href: "/growth/reports", Perms: []identity.Permission{identity.PermMemberRead}},
-			{ID: "nav-referrals", Label: "nav.referrals", Href: "/growth/referrals", Perms: []identity.Permission{identity.PermMemberRead}},
+			{ID: "nav-segments", Label: "nav.segments", Href: "/growth/segments", Perms: read, Scope: identity.LevelAll},
+			{ID: "nav-campaigns", Label: "nav.campaigns", Href: "/growth/campaigns", Perms: read, Scope: identity.LevelAll},
+			{ID: "nav-growth", Label: "nav.growth", Href: "/growth/reports", Perms: read, Scope: identity.LevelAll},
+			{ID: "nav-referrals", Label: "nav.referrals", Href: "/growth/referrals", Perms: read, Scope: identity.LevelAll},
 		},
 		Mount: func(r gin.IRouter, w *web.Console) {
 			pg := consolePages{svc: s, w: w}
@@ -224,7 +226,7 @@ func (pg consolePages) exportSegment(c *gin.Context, v *web.View) error {
 		return errs.NotFound("marketing.segment")
 	}
 	ctx := c.Request.Context()
-	if _, err := v.Me.Require(identity.PermMemberRead); err != nil {
+	if err := v.Me.RequireAll(identity.PermMemberRead, objSegment); err != nil {
 		return err
 	}
 	if _, err := pg.svc.segment(ctx, id); err != nil {

@@ -175,7 +175,7 @@ func (h api) exportSegment(c *gin.Context, p *identity.Principal) error {
 	}
 	ctx := c.Request.Context()
 	// Refused or missing before the header goes out: after it, an error is too late.
-	if _, err := p.Require(identity.PermMemberRead); err != nil {
+	if err := p.RequireAll(identity.PermMemberRead, objSegment); err != nil {
 		return err
 	}
 	if _, err := h.svc.segment(ctx, id); err != nil {

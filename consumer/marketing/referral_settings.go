@@ -74,7 +74,7 @@ func (s *Service) window(st ReferralSettings) time.Duration {
 
 // GetReferralProgramme is the programme's settings, figures and latest referrals.
 func (s *Service) GetReferralProgramme(ctx context.Context, p *identity.Principal) (ReferralProgramme, error) {
-	if _, err := p.Require(identity.PermMemberRead); err != nil {
+	if err := p.RequireAll(identity.PermMemberRead, objMember); err != nil {
 		return ReferralProgramme{}, err
 	}
 	q := marketingdb.New(s.db)
@@ -106,7 +106,7 @@ func (s *Service) GetReferralProgramme(ctx context.Context, p *identity.Principa
 // SetReferralSettings changes the programme's rules; referrals already rewarded keep
 // what they got, pending ones settle under the new rules.
 func (s *Service) SetReferralSettings(ctx context.Context, p *identity.Principal, in ReferralSettings) (ReferralSettings, error) {
-	if _, err := p.Require(identity.PermCampaignWrite); err != nil {
+	if err := p.RequireAll(identity.PermCampaignWrite, objMember); err != nil {
 		return ReferralSettings{}, err
 	}
 	for _, f := range []struct {

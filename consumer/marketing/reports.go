@@ -51,7 +51,7 @@ func WinBackRule() Rule {
 
 // Growth computes the growth report.
 func (s *Service) Growth(ctx context.Context, p *identity.Principal) (GrowthReport, error) {
-	if _, err := p.Require(identity.PermMemberRead); err != nil {
+	if err := p.RequireAll(identity.PermMemberRead, objMember); err != nil {
 		return GrowthReport{}, err
 	}
 	x, err := s.index(ctx)

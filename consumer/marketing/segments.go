@@ -68,7 +68,7 @@ func (s *Service) evaluateWith(ctx context.Context, rule *Rule, fn func(r result
 
 // CountRule counts the members a rule selects now.
 func (s *Service) CountRule(ctx context.Context, p *identity.Principal, rule Rule) (Count, error) {
-	if _, err := p.Require(identity.PermMemberRead); err != nil {
+	if err := p.RequireAll(identity.PermMemberRead, objMember); err != nil {
 		return Count{}, err
 	}
 	start := time.Now()
@@ -93,7 +93,7 @@ func segmentFrom(r marketingdb.MarketingSegment) (Segment, error) {
 // SaveSegment creates a segment (id uuid.Nil) or changes one; the rule is checked
 // (a bad rule is refused naming it) before anything is written.
 func (s *Service) SaveSegment(ctx context.Context, p *identity.Principal, id uuid.UUID, name string, rule Rule) (Segment, error) {
-	if _, err := p.Require(identity.PermSegmentWrite); err != nil {
+	if err := p.RequireAll(identity.PermSegmentWrite, objSegment); err != nil {
 		return Segment{}, err
 	}
 	name = strings.TrimSpace(name)
@@ -132,7 +132,7 @@ func (s *Service) SaveSegment(ctx context.Context, p *identity.Principal, id uui
 
 // GetSegment reads a segment with its current count.
 func (s *Service) GetSegment(ctx context.Context, p *identity.Principal, id uuid.UUID) (Segment, error) {
-	if _, err := p.Require(identity.PermMemberRead); err != nil {
+	if err := p.RequireAll(identity.PermMemberRead, objSegment); err != nil {
 		return Segment{}, err
 	}
 	sg, err := s.segment(ctx, id)
@@ -160,7 +160,7 @@ func (s *Service) segment(ctx context.Context, id uuid.UUID) (Segment, error) {
 
 // ListSegments lists the saved segments with their current counts.
 func (s *Service) ListSegments(ctx context.Context, p *identity.Principal) ([]Segment, error) {
-	if _, err := p.Require(identity.PermMemberRead); err != nil {
+	if err := p.RequireAll(identity.PermMemberRead, objSegment); err != nil {
 		return nil, err
 	}
 	rows, err := marketingdb.New(s.db).ListSegments(ctx)
@@ -197,7 +197,7 @@ const exportChunk = 10000
 // ExportSegment streams a segment's members' ids to fn, in seq order, a chunk at a
 // time: memory stays flat whatever the segment's size.
 func (s *Service) ExportSegment(ctx context.Context, p *identity.Principal, id uuid.UUID, fn func(consumerID uuid.UUID) error) error {
-	if _, err := p.Require(identity.PermMemberRead); err != nil {
+	if err := p.RequireAll(identity.PermMemberRead, objSegment); err != nil {
 		return err
 	}
 	b, err := s.segmentMembers(ctx, id)
@@ -241,7 +241,7 @@ func (s *Service) eachMember(ctx context.Context, b *roaring.Bitmap, fn func([]m
 
 // IsMember says whether a member is in a segment now.
 func (s *Service) IsMember(ctx context.Context, p *identity.Principal, id, consumerID uuid.UUID) (bool, error) {
-	if _, err := p.Require(identity.PermMemberRead); err != nil {
+	if err := p.RequireAll(identity.PermMemberRead, objSegment); err != nil {
 		return false, err
 	}
 	b, err := s.segmentMembers(ctx, id)
@@ -280,7 +280,7 @@ type MerchantChoice struct {
 
 // Vocabulary lists the known values of the index's attributes.
 func (s *Service) Vocabulary(ctx context.Context, p *identity.Principal) (Vocabulary, error) {
-	if _, err := p.Require(identity.PermMemberRead); err != nil {
+	if err := p.RequireAll(identity.PermMemberRead, objMember); err != nil {
 		return Vocabulary{}, err
 	}
 	x, err := s.index(ctx)
@@ -318,7 +318,7 @@ func nonEmpty(ss []string) []string {
 
 // IndexStats are the figures of the process's index.
 func (s *Service) IndexStats(ctx context.Context, p *identity.Principal) (Stats, error) {
-	if _, err := p.Require(identity.PermMemberRead); err != nil {
+	if err := p.RequireAll(identity.PermMemberRead, objMember); err != nil {
 		return Stats{}, err
 	}
 	x, err := s.index(ctx)

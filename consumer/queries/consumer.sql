@@ -22,7 +22,11 @@ WHERE (sqlc.arg(after)::uuid = '00000000-0000-0000-0000-000000000000' OR m.id > 
 ORDER BY m.id LIMIT sqlc.arg(lim);
 
 -- name: ListEntries :many
-SELECT * FROM consumer.points_entries
-WHERE consumer_id = sqlc.arg(consumer_id)
-  AND (sqlc.arg(before)::uuid = '00000000-0000-0000-0000-000000000000' OR id < sqlc.arg(before)::uuid)
-ORDER BY id DESC LIMIT sqlc.arg(lim);
+-- Newest first by time, then id; the cursor is the last entry of the page before (an id
+-- that is not one of the member's entries ends the list).
+SELECT * FROM consumer.points_entries e
+WHERE e.consumer_id = sqlc.arg(consumer_id)
+  AND (sqlc.arg(before)::uuid = '00000000-0000-0000-0000-000000000000'
+    OR (e.created_at, e.id) < (SELECT c.created_at, c.id FROM consumer.points_entries c
+                               WHERE c.id = sqlc.arg(before)::uuid AND c.consumer_id = sqlc.arg(consumer_id)))
+ORDER BY e.created_at DESC, e.id DESC LIMIT sqlc.arg(lim);

@@ -119,6 +119,24 @@ func (p *Principal) Require(perm Permission) (Scope, error) {
 	return p.Scope(perm), nil
 }
 
+// RequireAll checks that p holds perm at scope all, for data that belongs to no owner,
+// org unit or merchant (the C-CRM's members and what is kept of them): a narrower scope
+// reaches none of it, so such a caller is answered errs.NotFound(notFound), as for a row
+// outside their scope, and cannot tell what exists.
+func (p *Principal) RequireAll(perm Permission, notFound string) error {
+	if p == nil {
+		return ErrUnauthenticated
+	}
+	sc, err := p.Require(perm)
+	if err != nil {
+		return err
+	}
+	if !sc.SeesAll() {
+		return errs.NotFound(notFound)
+	}
+	return nil
+}
+
 // Actor is the principal as the audit log records it.
 func (p *Principal) Actor() audit.Actor {
 	if p == nil {

@@ -119,10 +119,12 @@ func (q *Queries) InsertMember(ctx context.Context, arg InsertMemberParams) (Ins
 }
 
 const listEntries = `-- name: ListEntries :many
-SELECT id, consumer_id, delta, kind, source_key, order_id, created_at, forgiven, reason FROM consumer.points_entries
-WHERE consumer_id = $1
-  AND ($2::uuid = '00000000-0000-0000-0000-000000000000' OR id < $2::uuid)
-ORDER BY id DESC LIMIT $3
+SELECT id, consumer_id, delta, kind, source_key, order_id, created_at, forgiven, reason FROM consumer.points_entries e
+WHERE e.consumer_id = $1
+  AND ($2::uuid = '00000000-0000-0000-0000-000000000000'
+    OR (e.created_at, e.id) < (SELECT c.created_at, c.id FROM consumer.points_entries c
+                               WHERE c.id = $2::uuid AND c.consumer_id = $1))
+ORDER BY e.created_at DESC, e.id DESC LIMIT $3
 `
 
 type ListEntriesParams struct {
@@ -131,6 +133,8 @@ type ListEntriesParams struct {
 	Lim        int32
 }
 
+// Newest first by time, then id; the cursor is the last entry of the page before (an id
+// that is not one of the member's entries ends the list).
 func (q *Queries) ListEntries(ctx context.Context, arg ListEntriesParams) ([]ConsumerPointsEntry, error) {
 	rows, err := q.db.Query(ctx, listEntries, arg.ConsumerID, arg.Before, arg.Lim)
 	if err != nil {
