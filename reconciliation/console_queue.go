@@ -13,7 +13,7 @@ import (
 // The exceptions queue in the console: the list, and an item's page where finance
 // assigns it to themselves, writes notes, resolves it, or gives a second payment back.
 
-func queueColumns(v *web.View) []web.Column[Item] {
+func queueColumns(v *web.View, merchants map[string]merchant) []web.Column[Item] {
 	return []web.Column[Item]{
 		{Header: "recon.item_kind", Cell: func(it Item) string { return it.Kind }, Link: func(it Item) string { return "/recon/queue/" + it.ID.String() }},
 		{Header: "recon.item_source", Cell: func(it Item) string { return v.T(label("source", it.Source)) }},
@@ -21,6 +21,21 @@ func queueColumns(v *web.View) []web.Column[Item] {
 		{Header: "recon.date", Cell: func(it Item) string { return it.Date }},
 		{Header: "recon.out_trade_no", Cell: func(it Item) string { return it.OutTradeNo }},
 		{Header: "recon.out_refund_no", Cell: func(it Item) string { return it.OutRefundNo }},
+		{Header: "recon.merchant", Cell: func(it Item) string { // its name, its id on hover
+			m, ok := merchants[it.OutTradeNo]
+			switch {
+			case !ok:
+				return "—"
+			case m.Name == "":
+				return m.ID.String()[:8]
+			}
+			return m.Name
+		}, Title: func(it Item) string {
+			if m, ok := merchants[it.OutTradeNo]; ok {
+				return m.ID.String()
+			}
+			return ""
+		}},
 		{Header: "recon.item_amount", Cell: func(it Item) string {
 			if it.AmountFen == nil {
 				return "—"
@@ -76,7 +91,7 @@ func (pg consolePages) queue(c *gin.Context, v *web.View) error {
 		{Name: "state", Label: "recon.item_state", Type: "select", Value: f.State, Options: states},
 		{Name: "source", Label: "recon.item_source", Type: "select", Value: f.Source, Options: sources},
 	}
-	list := web.NewList("recon-queue", queueColumns(v), items, filters, c.Request.URL, next, false)
+	list := web.NewList("recon-queue", queueColumns(v, pg.svc.itemMerchants(c.Request.Context(), items)), items, filters, c.Request.URL, next, false)
 	return pg.w.Show(c, v, "recon/queue", "recon.queue_title", queuePage{List: list})
 }
 

@@ -36,6 +36,9 @@ type Ports struct {
 	Refunder SecondPaymentRefunder
 	// Assignees checks who queue items are assigned to; nil: only the caller.
 	Assignees Assignees
+	// Merchants names the merchant of the queue's items about our orders; nil: the
+	// queue shows no merchant.
+	Merchants Merchants
 	// Accounts are the WeChat Pay merchant accounts whose bills the daily task
 	// downloads and reconciles; none: no daily reconciliation.
 	Accounts []*wxpay.Client

@@ -33,3 +33,6 @@ SELECT * FROM billing.exceptions WHERE id = $1 FOR UPDATE;
 -- name: ResolveException :exec
 UPDATE billing.exceptions SET resolved_at = sqlc.arg(at), resolved_by = sqlc.arg(by), resolution = sqlc.arg(resolution)
 WHERE id = sqlc.arg(id) AND resolved_at IS NULL;
+
+-- name: MerchantsOfOrderNos :many
+SELECT order_no, merchant_id FROM billing.orders WHERE order_no = ANY(sqlc.arg(order_nos)::text[]);

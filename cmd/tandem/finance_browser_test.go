@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tandemcrm/tandem/billing"
 	"github.com/tandemcrm/tandem/reconciliation"
 	"github.com/tandemcrm/tandem/shared/clock"
+	"github.com/tandemcrm/tandem/shared/money"
 )
 
 // The exceptions queue in Chromium: finance finds a reconciliation exception in the
@@ -16,7 +19,8 @@ import (
 func TestFinanceQueueInChromium(t *testing.T) {
 	a := testApp(t)
 	ctx0 := context.Background()
-	if _, err := a.seedDemo(ctx0); err != nil {
+	d, err := a.seedDemo(ctx0)
+	if err != nil {
 		t.Fatal(err)
 	}
 	// A day whose bill has a payment we do not: one queue item.
@@ -24,13 +28,33 @@ func TestFinanceQueueInChromium(t *testing.T) {
 	if _, err := a.recon.RunFile(ctx0, "1900000109", "2025-03-14", strings.NewReader(bill), reconciliation.Records{}); err != nil {
 		t.Fatal(err)
 	}
+	// A day whose bill has the demo's order at another amount than ours: an item about
+	// our order, its merchant named as billing's lists name it.
+	order, err := a.billing.PlaceOrder(ctx0, d.consumerID, billing.NewOrder{MerchantID: d.merchantID, Description: "queue",
+		Amount: money.MustNew(1300, money.CNY)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paid, _ := time.ParseInLocation(time.DateTime, "2025-03-13 09:00:00", clock.Shanghai)
+	ours := reconciliation.Records{{Kind: reconciliation.KindPay, OutTradeNo: order.OrderNo, TransactionID: "4200000043", AmountFen: 1300,
+		Status: reconciliation.StatusSuccess, At: paid}}
+	if _, err := a.recon.RunFile(ctx0, "1900000109", "2025-03-13", strings.NewReader(tradeBill("2025-03-13 09:00:00", "4200000043", order.OrderNo, "14.00")),
+		ours); err != nil {
+		t.Fatal(err)
+	}
+	const shop = "南翔小笼 Nanxiang Xiaolongbao"
+	merchantCell := fmt.Sprintf(`(r => !!r && !!r.querySelector('td[title="%s"]') && r.querySelector('td[title="%s"]').innerText === %q)([...document.querySelectorAll("#recon-queue tr")].find(r => r.innerText.includes(%q)))`,
+		d.merchantID, d.merchantID, shop, order.OrderNo)
 	b := startBrowser(t, a, phoneWidth, phoneHeight) // finance on the phone layout too
 
 	b.step("finance signs in", b.signIn("finance"))
 	b.step("the queue is in the menu", until(`document.querySelector("#nav-recon-queue") !== null`))
 	b.step("the queue lists the exception", b.open("/recon/queue"),
 		until(text("#recon-queue")+`.includes("TDQUEUE42") && `+text("#recon-queue")+`.includes("missing_ours")`))
-	b.step("its page", until(`(a => a ? (a.click(), true) : false)([...document.querySelectorAll("#recon-queue a")].find(a => a.href.includes("/recon/queue/")))`),
+	b.step("the item about our order names its merchant, its id on hover", until(merchantCell), omits("#recon-queue", d.merchantID.String()[:8]))
+	b.step("and in English", b.open("/lang/en?back=/recon/queue"), until(text("#recon-queue")+`.includes("Merchant")`), until(merchantCell),
+		b.open("/lang/zh-CN?back=/recon/queue"), until(text("#recon-queue")+`.includes("商户订单号")`), until(merchantCell))
+	b.step("its page", until(`(a => a ? (a.click(), true) : false)([...document.querySelectorAll("#recon-queue tr")].find(r => r.innerText.includes("TDQUEUE42"))?.querySelector("a"))`),
 		until(text("#item-order")+` === "TDQUEUE42"`))
 	b.step("assign to me", submit("#item-assign", nil), until(text("#item-assignee")+` === "我"`))
 	b.step("a note", submit("#item-note", map[string]string{"note": "问过商户，补单中"}), until(text("#item-notes")+`.includes("问过商户，补单中")`))

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/tandemcrm/tandem/shared/events"
@@ -104,6 +105,15 @@ func TestGrowthConsoleInChromium(t *testing.T) {
 		until(`!!document.querySelector("#flash") && document.querySelector("#invitee-points").value === "50" && document.querySelector("#referral-window").value === "3"`))
 	b.step("a referral window of 0 days is refused (zh)", submit("#referral-settings", map[string]string{"referrer_points": "300", "invitee_points": "50", "window_days": "0"}),
 		shows("#error", "邀请设置有误"), b.page("/growth/referrals", "邀请有礼"), until(`document.querySelector("#referral-window").value === "3"`))
+	// The demo's referrals are between members loyalty made: each side opens its 360.
+	b.step("the referrals' members", b.page("/growth/referrals", "邀请有礼"))
+	links := strings.Fields(b.read(`[...document.querySelectorAll("#referral-list tbody a")].map(a => a.getAttribute("href")).join(" ")`))
+	if len(links) != 8 {
+		t.Fatalf("referral links %q: an invitee and a referrer on each of 4 rows", links)
+	}
+	for _, href := range links {
+		b.step("a referral's member opens in the 360: "+href, b.open(href), title("会员 360"), until(`!!document.querySelector("#member-referrals")`))
+	}
 	b.step("reports with charts", b.page("/growth/reports", "增长报表"),
 		until(`!!(document.querySelector("#rfm-chart[data-ready='1'] canvas") && document.querySelector("#funnel-chart[data-ready='1'] canvas") && document.querySelector("#cohort-chart[data-ready='1'] canvas"))`))
 	b.step("English", b.open("/lang/en?back=/growth/reports"), title("Growth reports"))

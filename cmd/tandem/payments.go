@@ -56,7 +56,8 @@ func (a *app) openPayments(ctx context.Context) error {
 	// The ports are fixed at construction: the service is made again, with billing.
 	ledger := billingledger.Adapter{Billing: a.billing}
 	a.recon = reconciliation.New(deps, reconciliation.Ports{Repairer: ledger, Ledger: ledger, Refunder: ledger, Fees: ledger,
-		Accounts: []*wxpay.Client{pay}, Assignees: reconciliation.IdentityAssignees{Users: a.identity}}, reconciliation.Config{})
+		Accounts: []*wxpay.Client{pay}, Assignees: reconciliation.IdentityAssignees{Users: a.identity},
+		Merchants: reconciliation.Merchants{Orders: a.billing, Names: a.merchant}}, reconciliation.Config{})
 	return nil
 }
 

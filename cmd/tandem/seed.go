@@ -64,7 +64,11 @@ func (a *app) seedDemo(ctx context.Context) (demoData, error) {
 	if err != nil {
 		return demoData{}, fmt.Errorf("demo actor growth: %w", err)
 	}
-	if err := marketing.Demo(ctx, a.marketing, growth); err != nil {
+	referrer, invitees, err := consumer.DemoInvites(ctx, a.consumer, a.cfg.WxpayAppID)
+	if err != nil {
+		return demoData{}, fmt.Errorf("consumer invitees: %w", err)
+	}
+	if err := marketing.Demo(ctx, a.marketing, growth, referrer, invitees); err != nil {
 		return demoData{}, fmt.Errorf("marketing: %w", err)
 	}
 	// Matching's demo record: a neighbourhood of synthetic purchases (the demo has one real

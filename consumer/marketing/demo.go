@@ -15,8 +15,9 @@ const DemoMembers = 3000
 
 // Demo gives the growth pages something real: synthetic members (once), the
 // growth team's example segment, and a coupon campaign with a half control group,
-// sent. It is idempotent. p is the growth operator.
-func Demo(ctx context.Context, s *Service, p *identity.Principal) error {
+// sent. It is idempotent. p is the growth operator; referrer invited invitees, members
+// loyalty made (consumer.DemoInvites), so that each referral opens a member 360.
+func Demo(ctx context.Context, s *Service, p *identity.Principal, referrer uuid.UUID, invitees []uuid.UUID) error {
 	var members int64
 	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM marketing.members`).Scan(&members); err != nil {
 		return err
@@ -48,7 +49,7 @@ func Demo(ctx context.Context, s *Service, p *identity.Principal) error {
 	if _, err := s.SaveSegment(ctx, p, uuid.Nil, "流失召回 Win-back", WinBackRule()); err != nil {
 		return fmt.Errorf("demo segment: %w", err)
 	}
-	if err := demoReferrals(ctx, s); err != nil {
+	if err := demoReferrals(ctx, s, referrer, invitees); err != nil {
 		return fmt.Errorf("demo referrals: %w", err)
 	}
 	// The synthetic members are not loyalty's members: the demo's campaign is sent
@@ -66,32 +67,11 @@ func Demo(ctx context.Context, s *Service, p *identity.Principal) error {
 	return s.SendRun(ctx, run)
 }
 
-// demoReferrals has the first synthetic member invite four who have not ordered yet:
-// the referral programme's page shows them waiting for their first orders.
-func demoReferrals(ctx context.Context, s *Service) error {
-	var referrer uuid.UUID
-	if err := s.db.QueryRow(ctx, `SELECT consumer_id FROM marketing.members ORDER BY seq LIMIT 1`).Scan(&referrer); err != nil {
-		return err
-	}
+// demoReferrals has referrer invite invitees, who have not ordered yet: the referral
+// programme's page shows them waiting for their first orders.
+func demoReferrals(ctx context.Context, s *Service, referrer uuid.UUID, invitees []uuid.UUID) error {
 	code, err := s.ReferralCode(ctx, referrer, "demo-device-referrer")
 	if err != nil {
-		return err
-	}
-	rows, err := s.db.Query(ctx, `SELECT consumer_id FROM marketing.members WHERE orders_count = 0 AND consumer_id <> $1 ORDER BY seq LIMIT 4`, referrer)
-	if err != nil {
-		return err
-	}
-	var invitees []uuid.UUID
-	for rows.Next() {
-		var id uuid.UUID
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		invitees = append(invitees, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	for i, id := range invitees {

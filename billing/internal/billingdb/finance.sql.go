@@ -168,6 +168,35 @@ func (q *Queries) LockException(ctx context.Context, id uuid.UUID) (BillingExcep
 	return i, err
 }
 
+const merchantsOfOrderNos = `-- name: MerchantsOfOrderNos :many
+SELECT order_no, merchant_id FROM billing.orders WHERE order_no = ANY($1::text[])
+`
+
+type MerchantsOfOrderNosRow struct {
+	OrderNo    string
+	MerchantID uuid.UUID
+}
+
+func (q *Queries) MerchantsOfOrderNos(ctx context.Context, orderNos []string) ([]MerchantsOfOrderNosRow, error) {
+	rows, err := q.db.Query(ctx, merchantsOfOrderNos, orderNos)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MerchantsOfOrderNosRow{}
+	for rows.Next() {
+		var i MerchantsOfOrderNosRow
+		if err := rows.Scan(&i.OrderNo, &i.MerchantID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const noteRefundAttempt = `-- name: NoteRefundAttempt :exec
 UPDATE billing.refunds SET attempts = attempts + $1::int, last_error = $2 WHERE id = $3
 `
